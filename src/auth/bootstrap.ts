@@ -1,0 +1,96 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { systemContext } from '../context.ts';
+import { recordAudit } from '../modules/audit/audit.service.ts';
+import {
+  createApplicationRecord,
+  hashClientSecret,
+} from '../modules/applications/applications.service.ts';
+import { DEFAULT_REALM_NAME, ensureRealm, managementAdminRole } from '../modules/realm/realm.service.ts';
+
+export const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
+
+export interface BootstrapResult {
+  realmId: string;
+  realmName: string;
+  clientId: string;
+  /** Present only when new credentials were generated and must be shown once. */
+  clientSecret: string | null;
+  created: boolean;
+}
+
+/**
+ * Creates an M2M application holding the realm's built-in admin role. With `credentials`,
+ * uses them (creating the application, or making its secret match when it exists), so
+ * scripted deployments can rely on known values.
+ */
+export async function createAdminClient(
+  prisma: PrismaClient,
+  options: { realmName?: string; credentials?: { clientId: string; clientSecret: string } | undefined } = {},
+): Promise<BootstrapResult> {
+  const { realm } = await ensureRealm(prisma, options.realmName ?? DEFAULT_REALM_NAME);
+  const ctx = systemContext(prisma, realm.id);
+  const credentials = options.credentials;
+
+  if (credentials) {
+    const existing = await prisma.application.findUnique({ where: { clientId: credentials.clientId } });
+    if (existing && existing.realmId !== realm.id) {
+      throw new Error(`Client id ${credentials.clientId} already belongs to another realm.`);
+    }
+    if (existing) {
+      const hash = hashClientSecret(credentials.clientSecret);
+      await prisma.$transaction(async (tx) => {
+        const matches = await tx.applicationSecret.count({ where: { applicationId: existing.id, secretHash: hash } });
+        if (matches) return;
+        await tx.applicationSecret.deleteMany({ where: { applicationId: existing.id } });
+        await tx.applicationSecret.create({ data: { realmId: realm.id, applicationId: existing.id, secretHash: hash } });
+        await tx.application.update({ where: { id: existing.id }, data: { secretLastRotatedAt: new Date() } });
+        await recordAudit(tx, ctx, {
+          action: 'application.secret_rotated',
+          targetType: 'Application',
+          targetId: existing.id,
+          changes: { source: 'ROSTER_BOOTSTRAP_CLIENT_SECRET' },
+        });
+      });
+      return { realmId: realm.id, realmName: realm.name, clientId: existing.clientId, clientSecret: null, created: false };
+    }
+  }
+
+  const role = await managementAdminRole(ctx.db);
+  const { application, clientSecret } = await prisma.$transaction(async (tx) => {
+    const result = await createApplicationRecord(tx, {
+      realmId: realm.id,
+      name: BOOTSTRAP_APPLICATION_NAME,
+      type: 'M2M',
+      roleIds: [role.id],
+      builtIn: true,
+      ...(credentials ?? {}),
+    });
+    await recordAudit(tx, ctx, {
+      action: 'application.created',
+      targetType: 'Application',
+      targetId: result.application.id,
+      changes: { name: BOOTSTRAP_APPLICATION_NAME, type: 'M2M', roles: [role.name] },
+    });
+    return result;
+  });
+  return {
+    realmId: realm.id,
+    realmName: realm.name,
+    clientId: application.clientId,
+    clientSecret: credentials ? null : clientSecret,
+    created: true,
+  };
+}
+
+/**
+ * At server start: on an empty database, creates realm `default` and the admin client; with
+ * bootstrap credentials configured, makes sure they work. Otherwise does nothing.
+ */
+export async function bootstrapOnStart(
+  prisma: PrismaClient,
+  credentials: { clientId: string; clientSecret: string } | undefined,
+): Promise<BootstrapResult | null> {
+  if (credentials) return createAdminClient(prisma, { credentials });
+  if ((await prisma.realm.count()) > 0) return null;
+  return createAdminClient(prisma);
+}

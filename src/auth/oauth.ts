@@ -1,0 +1,195 @@
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { authenticateClient, grantedManagementScopes } from '../modules/applications/applications.service.ts';
+import { findRealm } from '../modules/realm/realm.service.ts';
+import type { SigningKeys } from './keys.ts';
+import { SIGNING_ALGORITHM } from './keys.ts';
+import { parseScopeParameter } from './scopes.ts';
+import { issueAccessToken, realmIssuer } from './tokens.ts';
+
+export interface OAuthDeps {
+  prisma: PrismaClient;
+  keys: SigningKeys;
+  /** Base URL of this server as clients reach it (issuer prefix). */
+  baseUrl: () => string;
+  log: Logger;
+}
+
+const MAX_BODY_BYTES = 16 * 1024;
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...headers },
+  });
+}
+
+/** An RFC 6749 §5.2 error response. */
+function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): Response {
+  return json(status, { error, error_description: description }, headers);
+}
+
+const ROUTE = /^\/oauth2\/([^/]+)\/(token|jwks\.json|\.well-known\/oauth-authorization-server)$/;
+const RFC8414_ROUTE = /^\/\.well-known\/oauth-authorization-server\/oauth2\/([^/]+)$/;
+
+/** Handles `/oauth2/{realm}/…` requests; returns null for any other path. */
+export async function handleOAuthRequest(request: Request, url: URL, deps: OAuthDeps): Promise<Response | null> {
+  const match = ROUTE.exec(url.pathname);
+  const wellKnown = RFC8414_ROUTE.exec(url.pathname);
+  if (!match && !wellKnown) return null;
+  const realmParam = decodeURIComponent((match ?? wellKnown)![1]!);
+  const endpoint = match ? match[2]! : '.well-known/oauth-authorization-server';
+
+  const allowed = endpoint === 'token' ? 'POST' : 'GET';
+  if (request.method !== allowed && !(allowed === 'GET' && request.method === 'HEAD')) {
+    return oauthError(405, 'invalid_request', `Use ${allowed} for this endpoint.`, { allow: allowed });
+  }
+  const realm = await findRealm(deps.prisma, realmParam);
+  if (!realm) return oauthError(404, 'invalid_request', 'Unknown realm.');
+
+  const issuer = realmIssuer(deps.baseUrl(), realm.id);
+  if (endpoint === 'jwks.json') {
+    return json(200, await deps.keys.jwks(realm.id), { 'cache-control': 'public, max-age=300' });
+  }
+  if (endpoint !== 'token') {
+    return json(
+      200,
+      {
+        issuer,
+        token_endpoint: `${issuer}/token`,
+        jwks_uri: `${issuer}/jwks.json`,
+        grant_types_supported: ['client_credentials'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        response_types_supported: [],
+        scopes_supported: (await grantableScopes(deps.prisma, realm.id)).sort(),
+        token_endpoint_auth_signing_alg_values_supported: [SIGNING_ALGORITHM],
+      },
+      { 'cache-control': 'public, max-age=300' },
+    );
+  }
+  return tokenEndpoint(request, deps, realm.id, realm.accessTokenTtlSeconds, issuer);
+}
+
+async function grantableScopes(prisma: PrismaClient, realmId: string): Promise<string[]> {
+  const scopes = await prisma.resourceScope.findMany({
+    where: { realmId, resource: { builtIn: true } },
+    select: { name: true },
+  });
+  return scopes.map((s) => s.name);
+}
+
+async function readForm(request: Request): Promise<URLSearchParams | Response> {
+  const contentType = request.headers.get('content-type') ?? '';
+  if (contentType.split(';')[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+    return oauthError(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.');
+  }
+  const body = await request.text();
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) return oauthError(400, 'invalid_request', 'The request body is too large.');
+  return new URLSearchParams(body);
+}
+
+/** Client credentials from HTTP Basic (RFC 6749 §2.3.1: form-encoded, then base64) or the body. */
+function clientCredentials(
+  request: Request,
+  form: URLSearchParams,
+): { clientId: string; clientSecret: string; basic: boolean } | Response | null {
+  const authorization = request.headers.get('authorization');
+  const bodyId = form.get('client_id');
+  const bodySecret = form.get('client_secret');
+  if (authorization) {
+    if (bodySecret !== null) {
+      return oauthError(400, 'invalid_request', 'Use one client authentication method, not both.');
+    }
+    const [scheme, value] = authorization.split(' ', 2);
+    const basicChallenge = { 'www-authenticate': 'Basic realm="roster", charset="UTF-8"' };
+    if (scheme?.toLowerCase() !== 'basic' || !value) {
+      return oauthError(401, 'invalid_client', 'Client authentication failed.', basicChallenge);
+    }
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return oauthError(401, 'invalid_client', 'Client authentication failed.', basicChallenge);
+    try {
+      const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+      const clientSecret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+      if (bodyId !== null && bodyId !== clientId) {
+        return oauthError(400, 'invalid_request', 'client_id does not match the authenticated client.');
+      }
+      return { clientId, clientSecret, basic: true };
+    } catch {
+      return oauthError(401, 'invalid_client', 'Client authentication failed.', basicChallenge);
+    }
+  }
+  if (bodyId === null || bodySecret === null) return null;
+  return { clientId: bodyId, clientSecret: bodySecret, basic: false };
+}
+
+async function tokenEndpoint(
+  request: Request,
+  deps: OAuthDeps,
+  realmId: string,
+  ttlSeconds: number,
+  issuer: string,
+): Promise<Response> {
+  const form = await readForm(request);
+  if (form instanceof Response) return form;
+  for (const key of new Set(form.keys())) {
+    if (form.getAll(key).length > 1) return oauthError(400, 'invalid_request', `Parameter ${key} is repeated.`);
+  }
+  const grantType = form.get('grant_type');
+  if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required.');
+  if (grantType !== 'client_credentials') {
+    return oauthError(400, 'unsupported_grant_type', 'Only the client_credentials grant is supported here.');
+  }
+
+  const credentials = clientCredentials(request, form);
+  if (credentials instanceof Response) return credentials;
+  if (!credentials) return oauthError(401, 'invalid_client', 'Client authentication is required.');
+  const client = await authenticateClient(deps.prisma, realmId, credentials.clientId, credentials.clientSecret);
+  if (!client) {
+    deps.log.info({ clientId: credentials.clientId, realmId }, 'client authentication failed');
+    return oauthError(
+      401,
+      'invalid_client',
+      'Client authentication failed.',
+      credentials.basic ? { 'www-authenticate': 'Basic realm="roster", charset="UTF-8"' } : {},
+    );
+  }
+  if (client.type !== 'M2M') {
+    return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
+  }
+
+  const granted = (await grantedManagementScopes(deps.prisma, realmId, client.id)) ?? [];
+  const scopeParam = form.get('scope');
+  let scopes = granted;
+  if (scopeParam !== null) {
+    const requested = parseScopeParameter(scopeParam);
+    const malformed = requested.find((scope) => !SCOPE_TOKEN.test(scope));
+    if (malformed) return oauthError(400, 'invalid_scope', 'The scope parameter is malformed.');
+    const notGranted = requested.filter((scope) => !granted.includes(scope));
+    if (notGranted.length) {
+      return oauthError(400, 'invalid_scope', `Not granted to this application: ${notGranted.join(' ')}.`);
+    }
+    if (requested.length) scopes = requested;
+  }
+  if (scopes.length === 0) {
+    return oauthError(400, 'invalid_scope', "The application's roles grant no scopes.");
+  }
+
+  const accessToken = await issueAccessToken(deps.keys, {
+    issuer,
+    realmId,
+    clientId: client.clientId,
+    applicationId: client.id,
+    scopes,
+    ttlSeconds,
+  });
+  deps.log.info({ clientId: client.clientId, realmId, scopes }, 'access token issued');
+  return json(200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlSeconds, scope: scopes.join(' ') });
+}

@@ -1,0 +1,43 @@
+/** The scopes of the Roster Management API, the built-in resource of every realm. */
+export const MANAGEMENT_SCOPES = {
+  'users:read': 'Read users, their profile, security state, roles and tenants.',
+  'users:write': 'Create, update, suspend and delete users; manage their sessions and credentials.',
+  'users:roles': 'Assign and remove roles of users.',
+  'users:export': 'Export users in bulk.',
+  'roles:read': 'Read roles and their scopes.',
+  'roles:write': 'Create, update and delete roles and change their scopes.',
+  'applications:read': 'Read applications.',
+  'applications:write': 'Create, update and delete applications, rotate their secrets and roles.',
+  'resources:read': 'Read API resources and their scopes.',
+  'resources:write': 'Create, update and delete API resources and their scopes.',
+  'tenants:read': 'Read tenants and their members.',
+  'tenants:write': 'Create, update and delete tenants.',
+  'audit:read': 'Read the audit trail.',
+  'realm:read': 'Read the realm and its settings.',
+  'realm:write': 'Change the realm settings.',
+} as const;
+
+export type ManagementScope = keyof typeof MANAGEMENT_SCOPES;
+
+export const MANAGEMENT_SCOPE_NAMES = Object.keys(MANAGEMENT_SCOPES) as ManagementScope[];
+
+export const MANAGEMENT_API_NAME = 'Roster Management API';
+/** Resource indicator and access-token audience of the management API (same in every realm). */
+export const MANAGEMENT_API_INDICATOR = 'urn:roster:management-api';
+export const MANAGEMENT_ADMIN_ROLE_NAME = 'Roster Administrator';
+
+/** Scope names as they appear in the `scope` parameter and claim (RFC 6749 §3.3). */
+export function parseScopeParameter(value: string): string[] {
+  return [...new Set(value.split(' ').filter(Boolean))];
+}
+
+/** True when `granted` satisfies one alternative of `alternatives` (outer: any, inner: all). */
+export function satisfies(granted: ReadonlySet<string>, alternatives: readonly (readonly string[])[]): boolean {
+  return alternatives.some((all) => all.every((scope) => granted.has(scope)));
+}
+
+/** The scopes the caller lacks for the closest alternative (fewest missing). */
+export function missingScopes(granted: ReadonlySet<string>, alternatives: readonly (readonly string[])[]): string[] {
+  const candidates = alternatives.map((all) => all.filter((scope) => !granted.has(scope)));
+  return candidates.sort((a, b) => a.length - b.length)[0] ?? [];
+}

@@ -1,0 +1,135 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be one of true, false, 1, 0, yes, no' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const configSchema = z
+  .object({
+    NODE_ENV: z
+      .enum(['development', 'production', 'test'], {
+        error: 'must be development, production or test',
+      })
+      .default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(0, 'must be between 0 and 65535')
+      .max(65535, 'must be between 0 and 65535')
+      .default(4000),
+    DATABASE_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' })
+        .optional(),
+    ),
+    ROSTER_DATA_DIR: z.string().min(1).default('.roster'),
+    ROSTER_SECRET_KEY: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+        .optional(),
+    ),
+    ROSTER_PUBLIC_URL: z.preprocess(
+      emptyAsUndefined,
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    ),
+    ROSTER_MIGRATE_ON_START: booleanFromEnv.default(true),
+    ROSTER_BOOTSTRAP_CLIENT_ID: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 characters of letters, digits and . _ ~ -')
+        .optional(),
+    ),
+    ROSTER_BOOTSTRAP_CLIENT_SECRET: z.preprocess(
+      emptyAsUndefined,
+      z.string().min(32, 'must be at least 32 characters').max(256).optional(),
+    ),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    ROSTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (Boolean(env.ROSTER_BOOTSTRAP_CLIENT_ID) !== Boolean(env.ROSTER_BOOTSTRAP_CLIENT_SECRET)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ROSTER_BOOTSTRAP_CLIENT_SECRET'],
+        message: 'ROSTER_BOOTSTRAP_CLIENT_ID and ROSTER_BOOTSTRAP_CLIENT_SECRET must be set together',
+      });
+    }
+    if (env.NODE_ENV === 'production' && !env.ROSTER_SECRET_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ROSTER_SECRET_KEY'],
+        message: 'is required in production (it encrypts the signing keys)',
+      });
+    }
+  });
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  /** PostgreSQL URL; undefined selects the embedded database. */
+  databaseUrl: string | undefined;
+  /** Absolute path of the embedded database and generated secret. */
+  dataDir: string;
+  /** Server secret; undefined means "generate one and keep it in the data dir". */
+  secretKey: string | undefined;
+  /** Base URL used in token issuers and metadata; defaults to http://host:port. */
+  publicUrl: string | undefined;
+  migrateOnStart: boolean;
+  bootstrapClient: { clientId: string; clientSecret: string } | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates settings. The only reader of `process.env`. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Config> = {},
+): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        const value = env[key];
+        const shown = value === undefined || /SECRET|KEY|URL/.test(key) ? '' : ` (got "${value}")`;
+        return `${key}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.ROSTER_DATA_DIR),
+    secretKey: e.ROSTER_SECRET_KEY,
+    publicUrl: e.ROSTER_PUBLIC_URL?.replace(/\/+$/, ''),
+    migrateOnStart: e.ROSTER_MIGRATE_ON_START,
+    bootstrapClient:
+      e.ROSTER_BOOTSTRAP_CLIENT_ID && e.ROSTER_BOOTSTRAP_CLIENT_SECRET
+        ? { clientId: e.ROSTER_BOOTSTRAP_CLIENT_ID, clientSecret: e.ROSTER_BOOTSTRAP_CLIENT_SECRET }
+        : undefined,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.ROSTER_SHUTDOWN_TIMEOUT_MS,
+    ...overrides,
+  };
+}

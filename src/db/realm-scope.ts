@@ -1,0 +1,64 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+
+const WHERE_OPERATIONS = new Set([
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'count',
+  'aggregate',
+  'groupBy',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'delete',
+  'deleteMany',
+]);
+const CREATE_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn']);
+
+function withRealmData(data: unknown, realmId: string): unknown {
+  if (Array.isArray(data)) return data.map((row) => ({ ...(row as object), realmId }));
+  return { ...(data as object), realmId };
+}
+
+/**
+ * A Prisma client bound to one realm: every top-level read and write of every model is
+ * constrained to `realmId` (the realm's own row for `Realm`), and every create is stamped
+ * with it. Nested relations need no filter: every relation is a composite foreign key that
+ * includes `realmId`, so a row of this realm can only reach rows of this realm.
+ * Raw SQL is not covered; raw queries must filter by realm themselves.
+ */
+export function scopeToRealm(prisma: PrismaClient, realmId: string) {
+  return prisma.$extends({
+    name: 'realm-scope',
+    query: {
+      $allModels: {
+        $allOperations({ model, operation, args, query }) {
+          const run = (next: Record<string, unknown>) => query(next as typeof args);
+          const realmKey = model === 'Realm' ? 'id' : 'realmId';
+          const a = (args ?? {}) as Record<string, unknown>;
+          if (WHERE_OPERATIONS.has(operation)) {
+            return run({ ...a, where: { ...(a.where as object), [realmKey]: realmId } });
+          }
+          if (model === 'Realm' && operation !== 'upsert') {
+            throw new Error(`Realm rows cannot be created through a realm-scoped client (${operation}).`);
+          }
+          if (CREATE_OPERATIONS.has(operation)) {
+            return run({ ...a, data: withRealmData(a.data, realmId) });
+          }
+          if (operation === 'upsert') {
+            return run({
+              ...a,
+              where: { ...(a.where as object), [realmKey]: realmId },
+              create: withRealmData(a.create, realmId),
+            });
+          }
+          throw new Error(`Operation ${model}.${operation} is not realm-scoped.`);
+        },
+      },
+    },
+  });
+}
+
+export type RealmPrisma = ReturnType<typeof scopeToRealm>;

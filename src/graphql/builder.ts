@@ -1,0 +1,156 @@
+import SchemaBuilder from '@pothos/core';
+import DirectivesPlugin from '@pothos/plugin-directives';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
+import {
+  CountryCodeResolver,
+  DateTimeResolver,
+  EmailAddressResolver,
+  JSONObjectResolver,
+  JSONResolver,
+  LocalDateResolver,
+  LocaleResolver,
+  PhoneNumberResolver,
+  TimeZoneResolver,
+  URLResolver,
+} from 'graphql-scalars';
+import type { GraphQLContext } from '../context.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type PrismaTypes from '../generated/pothos-types.ts';
+import { getDatamodel } from '../generated/pothos-types.ts';
+import { missingScopes, satisfies } from '../auth/scopes.ts';
+import { forbidden, unauthenticated } from './errors.ts';
+import { reportUnusedQuery } from './dev-checks.ts';
+import { decodeGlobalId, encodeGlobalId } from './ids.ts';
+
+
+function requiredAlternatives(failure: AuthFailure): string[][] | null {
+  if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'requiresScopes') {
+    return failure.parameter as string[][];
+  }
+  if ('failures' in failure) {
+    for (const inner of failure.failures) {
+      const found = requiredAlternatives(inner);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: {
+    /** Any valid access token. */
+    authenticated: boolean;
+    /** Outer list: alternatives; inner list: all required. */
+    requiresScopes: string[][];
+  };
+  Directives: {
+    requiresScopes: { locations: 'FIELD_DEFINITION' | 'OBJECT'; args: { scopes: string[][] } };
+    authenticated: { locations: 'FIELD_DEFINITION' | 'OBJECT'; args: Record<string, never> };
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    LocalDate: { Input: string; Output: string };
+    EmailAddress: { Input: string; Output: string };
+    PhoneNumber: { Input: string; Output: string };
+    URL: { Input: URL; Output: URL | string };
+    JSON: { Input: unknown; Output: unknown };
+    JSONObject: { Input: Record<string, unknown>; Output: object };
+    CountryCode: { Input: string; Output: string };
+    Locale: { Input: string; Output: string };
+    TimeZone: { Input: string; Output: string };
+  };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, DirectivesPlugin],
+  defaultFieldNullability: false,
+  directives: { useGraphQLToolsUnorderedDirectives: true },
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      authenticated: ctx.principal !== null,
+      requiresScopes: (alternatives) => ctx.principal !== null && satisfies(ctx.principal.scopes, alternatives),
+    }),
+    unauthorizedError: (_parent, ctx, _info, result) => {
+      if (!ctx.principal) return unauthenticated();
+      const alternatives = requiredAlternatives(result.failure);
+      return alternatives ? forbidden(missingScopes(ctx.principal.scopes, alternatives)) : forbidden([]);
+    },
+  },
+  prisma: {
+    // Resolvers only run for authenticated requests, which always carry a realm-bound client.
+    client: (ctx) => ctx.service!.db as unknown as PrismaClient,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: reportUnusedQuery,
+    maxConnectionSize: 100,
+    defaultConnectionSize: 20,
+  },
+  relay: {
+    clientMutationId: 'omit',
+    encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
+    decodeGlobalID: (globalId) => decodeGlobalId(globalId),
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: false, description: 'The items of this page with their cursors.' },
+    nodeFieldOptions: { nullable: false, description: 'The item.' },
+    cursorFieldOptions: { description: 'Opaque cursor of this item, for `after`/`before`.' },
+    nodesOnConnection: { description: 'The items of this page, in order (shortcut for `edges { node }`).' },
+    pageInfoFieldOptions: { description: 'Where this page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether items follow this page.' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of this page.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item of this page.' },
+    firstArgOptions: { description: 'Return at most this many items from the start (0 to 100; default 20).' },
+    lastArgOptions: { description: 'Return at most this many items from the end (0 to 100).' },
+    afterArgOptions: { description: 'Return items after this cursor.' },
+    beforeArgOptions: { description: 'Return items before this cursor.' },
+    nodeQueryOptions: {
+      description: 'Fetches any object of the caller’s realm by its global id; null when it does not exist in the realm.',
+      authScopes: { authenticated: true },
+      directives: { authenticated: {} },
+      args: { id: { description: 'The global id of the object.' } },
+    },
+    nodesQueryOptions: {
+      description: 'Fetches objects of the caller’s realm by global ids, in order; null for each one that does not exist.',
+      authScopes: { authenticated: true },
+      directives: { authenticated: {} },
+      args: { ids: { description: 'Global ids of the objects (at most 100).' } },
+    },
+    pageInfoTypeOptions: { description: 'Where a page sits in its connection, for paginating forward and backward.' },
+    nodeTypeOptions: { description: 'An object with a globally unique id, fetchable with `node(id:)`.' },
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('LocalDate', LocalDateResolver);
+builder.addScalarType('EmailAddress', EmailAddressResolver);
+builder.addScalarType('PhoneNumber', PhoneNumberResolver);
+builder.addScalarType('URL', URLResolver);
+builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('JSONObject', JSONObjectResolver);
+builder.addScalarType('CountryCode', CountryCodeResolver);
+builder.addScalarType('Locale', LocaleResolver);
+builder.addScalarType('TimeZone', TimeZoneResolver);
+
+/**
+ * Declares the scopes a field or type needs, both for enforcement (scope-auth, before the
+ * resolver runs) and for the printed schema (`@requiresScopes`). Each argument is one
+ * alternative: a list of scopes that are all required.
+ */
+export function requireScopes(...alternatives: string[][]) {
+  return {
+    authScopes: { requiresScopes: alternatives },
+    directives: { requiresScopes: { scopes: alternatives } },
+  } as const;
+}
+
+/** Declares that a field needs a valid access token but no particular scope. */
+export const requireAuthentication = {
+  authScopes: { authenticated: true },
+  directives: { authenticated: {} },
+} as const;

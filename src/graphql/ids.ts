@@ -1,0 +1,31 @@
+import { badUserInput } from './errors.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeGlobalId(typename: string, id: string): string {
+  return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a global id (`base64url("Type:uuid")`). Malformed ids are the caller's mistake and
+ * get BAD_USER_INPUT; they never reach the database.
+ */
+export function decodeGlobalId(globalId: string): { typename: string; id: string } {
+  const decoded = /^[A-Za-z0-9_-]+={0,2}$/.test(globalId) ? Buffer.from(globalId, 'base64url').toString('utf8') : '';
+  const separator = decoded.indexOf(':');
+  const typename = decoded.slice(0, separator);
+  const id = decoded.slice(separator + 1);
+  if (separator < 1 || !/^[A-Za-z]+$/.test(typename) || !UUID.test(id)) {
+    throw badUserInput(`"${globalId.slice(0, 64)}" is not a valid ID.`);
+  }
+  return { typename, id };
+}
+
+/** The database id inside a global id of `typename`; BAD_USER_INPUT for another type. */
+export function idOfType(globalId: string, typename: string, argument = 'id'): string {
+  const decoded = decodeGlobalId(globalId);
+  if (decoded.typename !== typename) {
+    throw badUserInput(`${argument} must be the ID of a ${typename}, got the ID of a ${decoded.typename}.`, argument);
+  }
+  return decoded.id;
+}

@@ -1,0 +1,48 @@
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { DirectiveLocation, GraphQLDirective, GraphQLList, GraphQLNonNull, GraphQLString, isObjectType, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './user-errors.ts';
+import '../modules/realm/realm.schema.ts';
+import '../modules/users/users.schema.ts';
+import '../modules/applications/applications.schema.ts';
+import '../modules/viewer/viewer.schema.ts';
+
+const requiresScopesDirective = new GraphQLDirective({
+  name: 'requiresScopes',
+  description:
+    'The access-token scopes a field or type needs. Outer list: alternatives; inner list: scopes that are all required.',
+  locations: [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT],
+  args: {
+    scopes: {
+      type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(GraphQLString))))),
+      description: 'Alternatives of scope sets.',
+    },
+  },
+});
+
+const authenticatedDirective = new GraphQLDirective({
+  name: 'authenticated',
+  description: 'The field needs a valid access token, but no particular scope.',
+  locations: [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT],
+});
+
+builder.queryType({ description: 'Reads. Every field needs a bearer access token; most need scopes.' });
+builder.mutationType({ description: 'Changes. Each takes one `input` and returns a payload with `userErrors`.' });
+
+export const schema: GraphQLSchema = builder.toSchema({
+  directives: [requiresScopesDirective, authenticatedDirective],
+  sortSchema: false,
+});
+
+// The Prisma plugin adds `totalCount` to connections without a description option.
+for (const type of Object.values(schema.getTypeMap())) {
+  if (isObjectType(type) && type.name.endsWith('Connection')) {
+    const totalCount = type.getFields().totalCount;
+    if (totalCount && !totalCount.description) totalCount.description = 'The number of items in the whole list, across all pages.';
+  }
+}
+
+/** The SDL committed as schema.graphql: sorted, with directives. */
+export function printSchemaSdl(): string {
+  return `${printSchemaWithDirectives(lexicographicSortSchema(schema)).trim()}\n`;
+}

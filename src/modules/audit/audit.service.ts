@@ -1,0 +1,47 @@
+import type { Prisma } from '../../generated/prisma/client.ts';
+import type { ServiceContext } from '../../context.ts';
+
+/** Any client or transaction that can write audit rows (realm-scoped or not). */
+export interface AuditWriter {
+  auditEvent: { create(args: { data: Prisma.AuditEventUncheckedCreateInput }): PromiseLike<unknown> };
+}
+
+export interface AuditInput {
+  /** `<noun>.<past-tense verb>`, e.g. `user.suspended`, `role.scopes_assigned`. */
+  action: string;
+  targetType: string;
+  targetId?: string | null;
+  /** Before/after values of changed fields. Never pass secrets. */
+  changes?: Prisma.InputJsonValue;
+  outcome?: 'success' | 'denied';
+}
+
+/** Writes one audit event; call it inside the transaction that makes the change. */
+export async function recordAudit(tx: AuditWriter, ctx: ServiceContext, event: AuditInput): Promise<void> {
+  await tx.auditEvent.create({
+    data: {
+      realmId: ctx.realmId,
+      action: event.action,
+      actorType: ctx.actor.type,
+      actorId: ctx.actor.id,
+      targetType: event.targetType,
+      targetId: event.targetId ?? null,
+      outcome: event.outcome ?? 'success',
+      ...(event.changes === undefined ? {} : { changes: event.changes }),
+      requestId: ctx.requestId ?? null,
+      ipAddress: ctx.ipAddress ?? null,
+    },
+  });
+}
+
+/** The before/after of each field that differs. */
+export function diffFields<T extends Record<string, unknown>>(
+  before: T,
+  after: Partial<T>,
+): Record<string, { before: unknown; after: unknown }> {
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  for (const [key, value] of Object.entries(after)) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(value)) changes[key] = { before: before[key], after: value };
+  }
+  return changes;
+}

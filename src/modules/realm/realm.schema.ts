@@ -1,0 +1,118 @@
+import { builder, requireScopes } from '../../graphql/builder.ts';
+import { UserErrorRef } from '../../graphql/user-errors.ts';
+import type { Realm } from '../../generated/prisma/client.ts';
+import type { UserErrorShape } from '../user-error.ts';
+import { updateRealmSettings } from './realm.service.ts';
+
+export const TenancyModeEnum = builder.enumType('TenancyMode', {
+  description: 'How users relate to the tenants of a realm.',
+  values: {
+    SHARED_POOL: { description: 'A user may belong to any number of tenants.' },
+    ISOLATED_POOL: { description: 'A user belongs to at most one tenant.' },
+  } as const,
+});
+
+export const MfaPolicyEnum = builder.enumType('MfaPolicy', {
+  description: 'Whether users may or must enrol a second factor.',
+  values: {
+    OFF: { description: 'Second factors are not offered.' },
+    OPTIONAL: { description: 'Users may enrol a second factor.' },
+    REQUIRED: { description: 'Users must enrol a second factor to sign in.' },
+  } as const,
+});
+
+export const ProfileFieldEnum = builder.enumType('ProfileField', {
+  description: 'A profile field a realm can require for a profile to count as complete.',
+  values: {
+    NAME: { description: 'The full name.' },
+    PHONE: { description: 'The phone number.' },
+    PICTURE: { description: 'The profile picture.' },
+    BIRTHDATE: { description: 'The date of birth.' },
+    COUNTRY: { description: 'The country.' },
+  } as const,
+});
+
+const RealmSettingsRef = builder.prismaObject('Realm', {
+  variant: 'RealmSettings',
+  description: 'Settings that apply to every user and token of a realm.',
+  fields: (t) => ({
+    tenancyMode: t.expose('tenancyMode', { type: TenancyModeEnum, description: 'How users relate to tenants.' }),
+    requireEmailVerification: t.exposeBoolean('requireEmailVerification', {
+      description: 'Whether users must verify their email address before signing in.',
+    }),
+    mfaPolicy: t.expose('mfaPolicy', { type: MfaPolicyEnum, description: 'Whether users may or must use a second factor.' }),
+    requiredProfileFields: t.expose('requiredProfileFields', {
+      type: [ProfileFieldEnum],
+      description: 'Fields that must be set for `User.profileComplete` to be true.',
+    }),
+    accessTokenTtlSeconds: t.exposeInt('accessTokenTtlSeconds', {
+      description: 'Lifetime in seconds of access tokens issued from now on (300 to 86400).',
+    }),
+  }),
+});
+
+export const RealmRef = builder.prismaNode('Realm', {
+  description: 'An isolation boundary (one customer or project). Tokens of one realm never see another realm.',
+  id: { field: 'id', description: 'The global id of the realm.' },
+  ...requireScopes(['realm:read']),
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'The unique name of the realm, usable in place of its id in OAuth URLs.' }),
+    displayName: t.exposeString('displayName', { nullable: true, description: 'A human-readable name.' }),
+    settings: t.variant(RealmSettingsRef, { description: 'The realm’s settings.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the realm was created.' }),
+  }),
+});
+
+builder.queryField('realm', (t) =>
+  t.prismaField({
+    type: 'Realm',
+    description: 'The caller’s realm.',
+    ...requireScopes(['realm:read']),
+    resolve: (query, _root, _args, ctx) => ctx.service!.db.realm.findFirstOrThrow({ ...query }),
+  }),
+);
+
+const RealmSettingsPatch = builder.inputType('RealmSettingsPatch', {
+  description: 'Changes to realm settings; omitted fields stay as they are.',
+  fields: (t) => ({
+    tenancyMode: t.field({ type: TenancyModeEnum, description: 'New tenancy mode.' }),
+    requireEmailVerification: t.boolean({ description: 'Whether users must verify their email address.' }),
+    mfaPolicy: t.field({ type: MfaPolicyEnum, description: 'New MFA policy.' }),
+    requiredProfileFields: t.field({ type: [ProfileFieldEnum], description: 'New list of required profile fields.' }),
+    accessTokenTtlSeconds: t.int({ description: 'New access token lifetime in seconds, 300 to 86400.' }),
+  }),
+});
+
+const UpdateRealmSettingsInput = builder.inputType('UpdateRealmSettingsInput', {
+  description: 'Input of `updateRealmSettings`.',
+  fields: (t) => ({
+    patch: t.field({ type: RealmSettingsPatch, required: true, description: 'The settings to change.' }),
+  }),
+});
+
+const RealmPayload = builder.objectRef<{ realm: Realm | null; userErrors: UserErrorShape[] }>('RealmPayload').implement({
+  description: 'Result of a realm change.',
+  fields: (t) => ({
+    realm: t.field({
+      type: RealmRef,
+      nullable: true,
+      description: 'The realm after the change; null when it failed.',
+      resolve: (payload) => payload.realm,
+    }),
+    userErrors: t.field({
+      type: [UserErrorRef],
+      description: 'Why the change was refused; empty on success.',
+      resolve: (payload) => payload.userErrors,
+    }),
+  }),
+});
+
+builder.mutationField('updateRealmSettings', (t) =>
+  t.field({
+    type: RealmPayload,
+    description: 'Changes realm settings. Validated as a whole: on any error nothing changes.',
+    ...requireScopes(['realm:write']),
+    args: { input: t.arg({ type: UpdateRealmSettingsInput, required: true, description: 'The changes.' }) },
+    resolve: (_root, { input }, ctx) => updateRealmSettings(ctx.service!, input.patch),
+  }),
+);

@@ -1,0 +1,149 @@
+import type { MfaPolicy, Prisma, PrismaClient, ProfileField, Realm, TenancyMode } from '../../generated/prisma/client.ts';
+import { systemContext, type RealmTx, type ServiceContext } from '../../context.ts';
+import {
+  MANAGEMENT_ADMIN_ROLE_NAME,
+  MANAGEMENT_API_INDICATOR,
+  MANAGEMENT_API_NAME,
+  MANAGEMENT_SCOPES,
+} from '../../auth/scopes.ts';
+import { diffFields, recordAudit } from '../audit/audit.service.ts';
+import { userError, type UserErrorShape } from '../user-error.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const REALM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const DEFAULT_REALM_NAME = 'default';
+
+/** A realm by id or by name (both are accepted wherever a path takes `{realmId}`). */
+export function findRealm(prisma: PrismaClient, idOrName: string): Promise<Realm | null> {
+  if (UUID.test(idOrName)) return prisma.realm.findUnique({ where: { id: idOrName.toLowerCase() } });
+  if (!REALM_NAME.test(idOrName)) return Promise.resolve(null);
+  return prisma.realm.findUnique({ where: { name: idOrName } });
+}
+
+/** The built-in admin role of a realm, holding every management scope. */
+export async function managementAdminRole(tx: RealmTx) {
+  return tx.role.findFirstOrThrow({ where: { builtIn: true, name: MANAGEMENT_ADMIN_ROLE_NAME, tenantId: null } });
+}
+
+/**
+ * Returns the realm named `name`, creating it with its built-in management API resource, the
+ * 15 management scopes and the admin role holding them when it does not exist yet.
+ */
+export async function ensureRealm(
+  prisma: PrismaClient,
+  name: string,
+  displayName?: string,
+): Promise<{ realm: Realm; created: boolean }> {
+  const existing = await prisma.realm.findUnique({ where: { name } });
+  if (existing) return { realm: existing, created: false };
+  const realm = await prisma.$transaction(async (tx) => {
+    const created = await tx.realm.create({ data: { name, displayName: displayName ?? null } });
+    const ctx = systemContext(prisma, created.id);
+    await recordAudit(tx, ctx, { action: 'realm.created', targetType: 'Realm', targetId: created.id, changes: { name } });
+    await provisionManagementApi(tx, ctx);
+    return created;
+  });
+  return { realm, created: true };
+}
+
+async function provisionManagementApi(tx: Prisma.TransactionClient, ctx: ServiceContext): Promise<void> {
+  const resource = await tx.resource.create({
+    data: { realmId: ctx.realmId, name: MANAGEMENT_API_NAME, indicator: MANAGEMENT_API_INDICATOR, builtIn: true },
+  });
+  const scopes = await tx.resourceScope.createManyAndReturn({
+    data: Object.entries(MANAGEMENT_SCOPES).map(([name, description]) => ({
+      realmId: ctx.realmId,
+      resourceId: resource.id,
+      name,
+      description,
+    })),
+  });
+  const role = await tx.role.create({
+    data: {
+      realmId: ctx.realmId,
+      name: MANAGEMENT_ADMIN_ROLE_NAME,
+      description: 'Full access to the Roster Management API of this realm.',
+      builtIn: true,
+    },
+  });
+  await tx.roleScope.createMany({ data: scopes.map((scope) => ({ realmId: ctx.realmId, roleId: role.id, scopeId: scope.id })) });
+  await recordAudit(tx, ctx, {
+    action: 'resource.created',
+    targetType: 'Resource',
+    targetId: resource.id,
+    changes: { name: MANAGEMENT_API_NAME, scopes: scopes.map((s) => s.name) },
+  });
+  await recordAudit(tx, ctx, {
+    action: 'role.created',
+    targetType: 'Role',
+    targetId: role.id,
+    changes: { name: MANAGEMENT_ADMIN_ROLE_NAME },
+  });
+}
+
+export interface RealmSettingsPatch {
+  tenancyMode?: TenancyMode | null;
+  requireEmailVerification?: boolean | null;
+  mfaPolicy?: MfaPolicy | null;
+  requiredProfileFields?: ProfileField[] | null;
+  accessTokenTtlSeconds?: number | null;
+}
+
+export const ACCESS_TOKEN_TTL = { min: 300, max: 86_400 } as const;
+
+/** Validates and applies a settings patch; on any error nothing changes. */
+export async function updateRealmSettings(
+  ctx: ServiceContext,
+  patch: RealmSettingsPatch,
+): Promise<{ realm: Realm | null; userErrors: UserErrorShape[] }> {
+  const errors: UserErrorShape[] = [];
+  const at = (name: string) => ['input', 'patch', name];
+  for (const key of ['tenancyMode', 'requireEmailVerification', 'mfaPolicy', 'requiredProfileFields', 'accessTokenTtlSeconds'] as const) {
+    if (patch[key] === null) errors.push(userError('REQUIRED', `${key} cannot be cleared.`, at(key)));
+  }
+  const ttl = patch.accessTokenTtlSeconds;
+  if (typeof ttl === 'number' && (ttl < ACCESS_TOKEN_TTL.min || ttl > ACCESS_TOKEN_TTL.max)) {
+    errors.push(
+      userError(
+        'INVALID',
+        `accessTokenTtlSeconds must be between ${ACCESS_TOKEN_TTL.min} (5 minutes) and ${ACCESS_TOKEN_TTL.max} (24 hours).`,
+        at('accessTokenTtlSeconds'),
+      ),
+    );
+  }
+  if (errors.length) return { realm: null, userErrors: errors };
+
+  return ctx.db.$transaction(async (tx) => {
+    const before = await tx.realm.findFirstOrThrow({});
+    if (patch.tenancyMode === 'ISOLATED_POOL' && before.tenancyMode !== 'ISOLATED_POOL') {
+      const blocking = await tx.$queryRaw<{ count: bigint }[]>`
+        SELECT count(*)::bigint AS count FROM (
+          SELECT "userId" FROM "TenantMembership" WHERE "realmId" = ${ctx.realmId}::uuid
+          GROUP BY "userId" HAVING count(*) > 1) AS multi`;
+      const count = Number(blocking[0]?.count ?? 0);
+      if (count > 0) {
+        return {
+          realm: null,
+          userErrors: [
+            userError(
+              'INVALID_STATE',
+              `${count} user${count === 1 ? ' belongs' : 's belong'} to more than one tenant; remove the extra memberships before switching to ISOLATED_POOL.`,
+              at('tenancyMode'),
+            ),
+          ],
+        };
+      }
+    }
+    const data = Object.fromEntries(
+      Object.entries({
+        ...patch,
+        requiredProfileFields: patch.requiredProfileFields ? [...new Set(patch.requiredProfileFields)] : undefined,
+      }).filter(([, value]) => value !== undefined && value !== null),
+    ) as Prisma.RealmUpdateInput;
+    const changes = diffFields(before as unknown as Record<string, unknown>, data as Record<string, unknown>);
+    if (Object.keys(changes).length === 0) return { realm: before, userErrors: [] };
+    const realm = await tx.realm.update({ where: { id: ctx.realmId }, data });
+    await recordAudit(tx, ctx, { action: 'realm.settings_updated', targetType: 'Realm', targetId: realm.id, changes: changes as Prisma.InputJsonValue });
+    return { realm, userErrors: [] };
+  });
+}

@@ -1,0 +1,38 @@
+import type { Principal } from '../../context.ts';
+import { builder, requireAuthentication } from '../../graphql/builder.ts';
+import { ApplicationRef } from '../applications/applications.schema.ts';
+import { RealmRef } from '../realm/realm.schema.ts';
+
+const ViewerRef = builder.objectRef<Principal>('Viewer').implement({
+  description: 'The caller: the application whose access token made this request.',
+  fields: (t) => ({
+    realm: t.prismaField({
+      type: RealmRef,
+      description: 'The realm the token belongs to.',
+      skipTypeScopes: true,
+      resolve: (query, _principal, _args, ctx) => ctx.service!.db.realm.findFirstOrThrow({ ...query }),
+    }),
+    clientId: t.exposeString('clientId', { description: 'The client id the token was issued to.' }),
+    application: t.prismaField({
+      type: ApplicationRef,
+      nullable: true,
+      description: 'The application the token was issued to.',
+      skipTypeScopes: true,
+      resolve: (query, principal, _args, ctx) =>
+        ctx.service!.db.application.findUnique({ ...query, where: { id: principal.applicationId } }),
+    }),
+    scopes: t.stringList({
+      description: 'The scopes this request may use: those of the token its application still holds.',
+      resolve: (principal) => [...principal.scopes].sort(),
+    }),
+  }),
+});
+
+builder.queryField('viewer', (t) =>
+  t.field({
+    type: ViewerRef,
+    description: 'Who is calling. Needs a valid access token, no particular scope.',
+    ...requireAuthentication,
+    resolve: (_root, _args, ctx) => ctx.principal!,
+  }),
+);

@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServerAdapter } from '@whatwg-node/server';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { newRequestId, type Principal } from './context.ts';
+import { openDatabase, type Database } from './db/client.ts';
+import { migrate, migrationStatus } from './db/migrator.ts';
+import { bootstrapOnStart, type BootstrapResult } from './auth/bootstrap.ts';
+import { SigningKeys } from './auth/keys.ts';
+import { handleOAuthRequest } from './auth/oauth.ts';
+import { deriveKey, resolveServerSecret } from './auth/secret.ts';
+import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
+import { grantedManagementScopes } from './modules/applications/applications.service.ts';
+import { schema } from './graphql/schema.ts';
+import { createLogger } from './logger.ts';
+import { createRosterYoga } from './yoga.ts';
+
+export interface AppDeps {
+  db: Database;
+  keys: SigningKeys;
+  log: Logger;
+  mode: Config['env'];
+  /** Base URL clients reach this server at; known once the server listens. */
+  baseUrl: () => string;
+}
+
+export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
+
+/** Verifies a bearer token and builds the principal: the token's scopes its application still holds. */
+export function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
+  return async (token: string): Promise<Principal> => {
+    const claims = await verifyAccessToken(deps.keys, token, deps.baseUrl());
+    const held = await grantedManagementScopes(deps.db.prisma, claims.realmId, claims.applicationId);
+    if (!held) throw new InvalidTokenError('The application of this access token no longer exists or is disabled.');
+    const heldSet = new Set(held);
+    return {
+      realmId: claims.realmId,
+      clientId: claims.clientId,
+      applicationId: claims.applicationId,
+      scopes: new Set(claims.scopes.filter((scope) => heldSet.has(scope))),
+    };
+  };
+}
+
+/** Routes every HTTP path of Roster; a fetch-API handler, usable with or without a listening server. */
+export function createApp(deps: AppDeps): FetchHandler {
+  const yoga = createRosterYoga({
+    schema,
+    prisma: deps.db.prisma,
+    authenticate: authenticator(deps),
+    mode: deps.mode,
+    log: deps.log,
+  });
+  const oauthDeps = { prisma: deps.db.prisma, keys: deps.keys, baseUrl: deps.baseUrl, log: deps.log };
+
+  return async (request, context) => {
+    const url = new URL(request.url);
+    const requestId = newRequestId(request.headers.get('x-request-id'));
+    const log = deps.log.child({ requestId });
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await route(request, url, requestId, log, context?.req?.socket.remoteAddress);
+    } catch (error) {
+      log.error({ err: error }, 'request failed');
+      response = Response.json({ error: 'server_error', error_description: 'Unexpected error.' }, { status: 500 });
+    }
+    response.headers.set('x-request-id', requestId);
+    log.info(
+      { method: request.method, path: url.pathname, status: response.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+    return response;
+  };
+
+  async function route(request: Request, url: URL, requestId: string, log: Logger, ipAddress: string | undefined) {
+    if (url.pathname === '/graphql') return yoga.fetch(request, { requestId, log, ipAddress });
+    if (url.pathname === '/healthz') return Response.json({ status: 'ok' });
+    if (url.pathname === '/readyz') return readiness(deps.db, log);
+    const oauth = await handleOAuthRequest(request, url, oauthDeps);
+    if (oauth) return oauth;
+    return Response.json({ error: 'not_found' }, { status: 404 });
+  }
+}
+
+async function readiness(db: Database, log: Logger): Promise<Response> {
+  try {
+    await db.ping();
+    const status = await migrationStatus(db);
+    if (!status.current) {
+      return Response.json({ status: 'migrations pending', pending: status.pending }, { status: 503 });
+    }
+    return Response.json({ status: 'ready' });
+  } catch (error) {
+    log.warn({ err: error }, 'readiness check failed');
+    return Response.json({ status: 'database unreachable' }, { status: 503 });
+  }
+}
+
+export interface RosterServer {
+  url: string;
+  db: Database;
+  log: Logger;
+  bootstrap: BootstrapResult | null;
+  /** Stops accepting connections, lets in-flight requests finish (up to the timeout), closes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens the database, applies migrations, bootstraps an empty database and listens. */
+export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RosterServer> {
+  const secret = await resolveServerSecret(config.secretKey, config.dataDir);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let server: Server | undefined;
+  try {
+    if (config.migrateOnStart) {
+      const applied = await migrate(db);
+      if (applied.length) log.info({ applied }, 'migrations applied');
+    } else {
+      const status = await migrationStatus(db);
+      if (!status.current) log.warn({ pending: status.pending }, 'migrations pending; /readyz reports not ready');
+    }
+    const bootstrap = await bootstrapOnStart(db.prisma, config.bootstrapClient);
+    const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
+    let baseUrl = config.publicUrl ?? '';
+    const app = createApp({ db, keys, log, mode: config.env, baseUrl: () => baseUrl });
+    const adapter = createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context));
+    server = createServer(adapter);
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(config.port, config.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const listening = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
+    baseUrl ||= listening;
+    const running = server;
+    return {
+      url: listening,
+      db,
+      log,
+      bootstrap,
+      close: async () => {
+        const closed = new Promise<void>((resolve) => running.close(() => resolve()));
+        running.closeIdleConnections();
+        const timer = setTimeout(() => running.closeAllConnections(), config.shutdownTimeoutMs);
+        await closed;
+        clearTimeout(timer);
+        await db.close();
+      },
+    };
+  } catch (error) {
+    server?.close();
+    await db.close();
+    throw error;
+  }
+}

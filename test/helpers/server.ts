@@ -1,0 +1,112 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServerAdapter } from '@whatwg-node/server';
+import { createAdminClient } from '../../src/auth/bootstrap.ts';
+import { SigningKeys } from '../../src/auth/keys.ts';
+import { deriveKey } from '../../src/auth/secret.ts';
+import type { Database } from '../../src/db/client.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createApp } from '../../src/server.ts';
+import { createTestDatabase } from './db.ts';
+
+export interface Credentials {
+  realmId: string;
+  realmName: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface GraphQLResult<T = Record<string, any>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+  headers: Headers;
+}
+
+export interface TestServer {
+  url: string;
+  db: Database;
+  keys: SigningKeys;
+  /** Admin credentials of realm `default` (holding every management scope). */
+  admin: Credentials;
+  /** Creates another realm with its own admin client. */
+  createRealm(name: string): Promise<Credentials>;
+  /** POSTs to the real token endpoint and returns the access token (throws on error). */
+  token(credentials?: Credentials, scope?: string): Promise<string>;
+  /** POSTs a GraphQL request to /graphql. */
+  graphql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<GraphQLResult<T>>;
+  close(): Promise<void>;
+}
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
+/** A real Roster HTTP server on a random loopback port over a fresh database. */
+export async function startTestServer(options: { mode?: 'development' | 'production' | 'test' } = {}): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const db = database.db;
+  const keys = new SigningKeys(db.prisma, deriveKey(TEST_SECRET, 'roster/signing-keys'));
+  let baseUrl = '';
+  const app = createApp({ db, keys, log: createLogger('silent'), mode: options.mode ?? 'test', baseUrl: () => baseUrl });
+  const server: Server = createServer(
+    createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const createRealm = async (name: string): Promise<Credentials> => {
+    const result = await createAdminClient(db.prisma, { realmName: name });
+    return { realmId: result.realmId, realmName: result.realmName, clientId: result.clientId, clientSecret: result.clientSecret! };
+  };
+  const admin = await createRealm('default');
+
+  const token = async (credentials: Credentials = admin, scope?: string) => {
+    const body = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (scope !== undefined) body.set('scope', scope);
+    const response = await fetch(`${baseUrl}/oauth2/${credentials.realmName}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body,
+    });
+    const json = (await response.json()) as { access_token?: string; error?: string };
+    if (!response.ok || !json.access_token) throw new Error(`token request failed: ${response.status} ${JSON.stringify(json)}`);
+    return json.access_token;
+  };
+
+  let adminToken: string | undefined;
+  const graphql = async <T,>(query: string, variables?: Record<string, unknown>, bearer?: string | null) => {
+    const auth = bearer === undefined ? (adminToken ??= await token()) : bearer;
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    const json = (await response.json()) as Omit<GraphQLResult<T>, 'status' | 'headers'>;
+    return { status: response.status, headers: response.headers, ...json };
+  };
+
+  return {
+    url: baseUrl,
+    db,
+    keys,
+    admin,
+    createRealm,
+    token,
+    graphql,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.dispose();
+    },
+  };
+}
