@@ -17,6 +17,13 @@ const WHERE_OPERATIONS = new Set([
 ]);
 const CREATE_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn']);
 
+/** Adds the realm condition to the caller's filter (which may itself name `id` or `realmId`). */
+function withRealmWhere(where: unknown, realmKey: string, realmId: string): Record<string, unknown> {
+  const filter = (where ?? {}) as Record<string, unknown>;
+  const and = filter.AND === undefined ? [] : Array.isArray(filter.AND) ? filter.AND : [filter.AND];
+  return { ...filter, AND: [...and, { [realmKey]: realmId }] };
+}
+
 function withRealmData(data: unknown, realmId: string): unknown {
   if (Array.isArray(data)) return data.map((row) => ({ ...(row as object), realmId }));
   return { ...(data as object), realmId };
@@ -39,7 +46,7 @@ export function scopeToRealm(prisma: PrismaClient, realmId: string) {
           const realmKey = model === 'Realm' ? 'id' : 'realmId';
           const a = (args ?? {}) as Record<string, unknown>;
           if (WHERE_OPERATIONS.has(operation)) {
-            return run({ ...a, where: { ...(a.where as object), [realmKey]: realmId } });
+            return run({ ...a, where: withRealmWhere(a.where, realmKey, realmId) });
           }
           if (model === 'Realm' && operation !== 'upsert') {
             throw new Error(`Realm rows cannot be created through a realm-scoped client (${operation}).`);
@@ -50,7 +57,7 @@ export function scopeToRealm(prisma: PrismaClient, realmId: string) {
           if (operation === 'upsert') {
             return run({
               ...a,
-              where: { ...(a.where as object), [realmKey]: realmId },
+              where: withRealmWhere(a.where, realmKey, realmId),
               create: withRealmData(a.create, realmId),
             });
           }

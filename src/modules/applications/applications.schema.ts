@@ -13,6 +13,8 @@ export const ApplicationTypeEnum = builder.enumType('ApplicationType', {
 export const ApplicationRef = builder.prismaNode('Application', {
   description: 'An OAuth client of the realm.',
   id: { field: 'id', description: 'The global id of the application.' },
+  // node(id) of a missing (or another realm's) object resolves to null, not an error.
+  nullable: true,
   ...requireScopes(['applications:read']),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name.' }),

@@ -54,6 +54,8 @@ const RealmSettingsRef = builder.prismaObject('Realm', {
 export const RealmRef = builder.prismaNode('Realm', {
   description: 'An isolation boundary (one customer or project). Tokens of one realm never see another realm.',
   id: { field: 'id', description: 'The global id of the realm.' },
+  // node(id) of a missing (or another realm's) object resolves to null, not an error.
+  nullable: true,
   ...requireScopes(['realm:read']),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The unique name of the realm, usable in place of its id in OAuth URLs.' }),

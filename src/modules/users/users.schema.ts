@@ -16,6 +16,8 @@ export const UserStatusEnum = builder.enumType('UserStatus', {
 export const UserRef = builder.prismaNode('User', {
   description: 'A person who can sign in to the realm’s applications.',
   id: { field: 'id', description: 'The global id of the user.' },
+  // node(id) of a missing (or another realm's) object resolves to null, not an error.
+  nullable: true,
   ...requireScopes(['users:read']),
   fields: (t) => ({
     email: t.expose('email', { type: 'EmailAddress', nullable: true, description: 'Email address, unique per realm ignoring case.' }),
