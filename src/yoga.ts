@@ -1,6 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import { PothosError, PothosValidationError } from '@pothos/core';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
 import type { GraphQLContext, Principal } from './context.ts';
 import { scopeToRealm } from './db/realm-scope.ts';
@@ -35,6 +36,56 @@ function disableIntrospection(): Plugin {
   };
 }
 
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/**
+ * Removes "Did you mean …?" from every error (production mode). graphql-armor's version only
+ * covers validation errors naming fields, not enum values or variable values.
+ */
+function hideSuggestions(): Plugin {
+  const strip = (result: unknown) => {
+    for (const error of (result as { errors?: { message: string }[] }).errors ?? []) {
+      error.message = error.message.replace(SUGGESTION, '');
+    }
+  };
+  return {
+    onResultProcess({ result }) {
+      if (Array.isArray(result)) result.forEach(strip);
+      else if (!(Symbol.asyncIterator in result)) strip(result);
+    },
+  };
+}
+
+// Armor limits report a validation error (HTTP 400, like any other) instead of throwing.
+const reportAsValidationError = {
+  propagateOnRejection: false,
+  onReject: [(ctx: ValidationContext | null, error: GraphQLError) => ctx?.reportError(error)],
+};
+
+// Pothos' own errors about connection arguments and cursors are the caller's mistake.
+const POTHOS_INPUT_ERROR = /^(Invalid cursor|Cursor must|Invalid base64|Invalid offset cursor|Expected compound cursor|Arguments? "|Invalid global ID)/;
+
+/**
+ * Masks everything but deliberate GraphQL errors. Pothos' errors are GraphQL errors too, so
+ * the default would show them: those about cursors and connection arguments become
+ * BAD_USER_INPUT, the rest (bugs) are masked.
+ */
+function maskUnexpected(error: unknown, message: string): Error {
+  const original = error instanceof GraphQLError ? error.originalError : undefined;
+  if (original instanceof PothosError) {
+    const { nodes, source, positions, path } = error as GraphQLError;
+    const userInput = original instanceof PothosValidationError && POTHOS_INPUT_ERROR.test(original.message);
+    return new GraphQLError(userInput ? original.message : message, {
+      nodes,
+      source,
+      positions,
+      path,
+      extensions: { code: userInput ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' },
+    });
+  }
+  return maskError(error, message, false);
+}
+
 function invalidToken(message: string): GraphQLError {
   return new GraphQLError(message, {
     extensions: {
@@ -56,7 +107,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
     graphiql: options.mode === 'development' ? { title: 'Roster' } : false,
     landingPage: false,
     // Never expose original messages or stacks, whatever NODE_ENV says.
-    maskedErrors: { isDev: false },
+    maskedErrors: { isDev: false, maskError: maskUnexpected },
     batching: false,
     logging: {
       debug: (...args) => options.log.debug(args.map(String).join(' ')),
@@ -66,14 +117,14 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
     },
     plugins: [
       EnvelopArmorPlugin({
-        maxDepth: { n: 8, flattenFragments: true },
-        maxAliases: { n: 15 },
-        maxDirectives: { n: 50 },
+        maxDepth: { n: 8, flattenFragments: true, ...reportAsValidationError },
+        maxAliases: { n: 15, ...reportAsValidationError },
+        maxDirectives: { n: 50, ...reportAsValidationError },
         maxTokens: { n: 2000 },
-        costLimit: { maxCost: 5000 },
-        blockFieldSuggestion: { enabled: production },
+        costLimit: { maxCost: 5000, ...reportAsValidationError },
+        blockFieldSuggestion: { enabled: false },
       }),
-      ...(production ? [disableIntrospection()] : []),
+      ...(production ? [disableIntrospection(), hideSuggestions()] : []),
       connectionLimitsPlugin(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {

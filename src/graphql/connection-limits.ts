@@ -1,5 +1,14 @@
 import type { Plugin } from '@envelop/core';
-import { GraphQLError, GraphQLInt, Kind, valueFromAST, visit, type DocumentNode } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  GraphQLInt,
+  valueFromAST,
+  visit,
+  type DocumentNode,
+  type GraphQLSchema,
+} from 'graphql';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -29,8 +38,12 @@ function pageSizeViolation(document: DocumentNode, variables: Record<string, unk
 export function connectionLimitsPlugin(): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      if (!args.document.definitions.some((d: { kind: string }) => d.kind === Kind.OPERATION_DEFINITION)) return;
-      const violation = pageSizeViolation(args.document, args.variableValues);
+      const operation = getOperationAST(args.document, args.operationName);
+      if (!operation) return;
+      // Coerced like execution will: variable defaults count. Invalid variables fail in execution.
+      const coerced = getVariableValues(args.schema as GraphQLSchema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+      if (!coerced.coerced) return;
+      const violation = pageSizeViolation(args.document, coerced.coerced);
       if (violation) {
         setResultAndStopExecution({
           errors: [new GraphQLError(violation, { extensions: { code: 'BAD_USER_INPUT' } })],
