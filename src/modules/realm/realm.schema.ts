@@ -1,7 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { UserErrorRef } from '../../graphql/user-errors.ts';
-import type { Realm } from '../../generated/prisma/client.ts';
-import type { UserErrorShape } from '../user-error.ts';
+import { payloadType } from '../../graphql/payloads.ts';
 import { updateRealmSettings } from './realm.service.ts';
 
 export const TenancyModeEnum = builder.enumType('TenancyMode', {
@@ -92,22 +90,13 @@ const UpdateRealmSettingsInput = builder.inputType('UpdateRealmSettingsInput', {
   }),
 });
 
-const RealmPayload = builder.objectRef<{ realm: Realm | null; userErrors: UserErrorShape[] }>('RealmPayload').implement({
-  description: 'Result of a realm change.',
-  fields: (t) => ({
-    realm: t.field({
-      type: RealmRef,
-      nullable: true,
-      description: 'The realm after the change; null when it failed.',
-      resolve: (payload) => payload.realm,
-    }),
-    userErrors: t.field({
-      type: [UserErrorRef],
-      description: 'Why the change was refused; empty on success.',
-      resolve: (payload) => payload.userErrors,
-    }),
-  }),
-});
+const RealmPayload = payloadType(
+  'RealmPayload',
+  'realm',
+  RealmRef,
+  'Result of a realm change.',
+  'The realm after the change; null when it failed.',
+);
 
 builder.mutationField('updateRealmSettings', (t) =>
   t.field({

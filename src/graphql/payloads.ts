@@ -1,0 +1,55 @@
+import type { ObjectRef } from '@pothos/core';
+import type { UserErrorShape } from '../modules/user-error.ts';
+import { builder } from './builder.ts';
+import { UserErrorRef } from './user-errors.ts';
+
+/**
+ * A mutation payload `{ <field>: T, userErrors: [UserError!]! }`; `field` is null when the
+ * mutation did not apply.
+ */
+export function payloadType<K extends string, T>(
+  name: string,
+  field: K,
+  ref: ObjectRef<any, T>,
+  description: string,
+  fieldDescription: string,
+) {
+  return builder.objectRef<{ [key in K]: T | null } & { userErrors: UserErrorShape[] }>(name).implement({
+    description,
+    fields: (t) => ({
+      [field]: t.field({
+        type: ref,
+        nullable: true,
+        description: fieldDescription,
+        resolve: (payload) => (payload as unknown as Record<string, never>)[field] as never,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: 'Why the mutation did not apply; empty on success. When not empty, nothing changed.',
+        resolve: (payload) => payload.userErrors,
+      }),
+    }),
+  });
+}
+
+export const DeleteInput = builder.inputType('DeleteInput', {
+  description: 'Identifies the object to delete.',
+  fields: (t) => ({ id: t.id({ required: true, description: 'The global id of the object.' }) }),
+});
+
+export interface DeleteResult {
+  deletedId: string | null;
+  userErrors: UserErrorShape[];
+}
+
+export const DeletePayload = builder.objectRef<DeleteResult>('DeletePayload').implement({
+  description: 'Result of a delete mutation.',
+  fields: (t) => ({
+    deletedId: t.exposeID('deletedId', { nullable: true, description: 'The global id of the deleted object; null when nothing was deleted.' }),
+    userErrors: t.field({
+      type: [UserErrorRef],
+      description: 'Why the object was not deleted; empty on success.',
+      resolve: (payload) => payload.userErrors,
+    }),
+  }),
+});
