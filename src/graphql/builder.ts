@@ -57,7 +57,7 @@ export const builder = new SchemaBuilder<{
     EmailAddress: { Input: string; Output: string };
     PhoneNumber: { Input: string; Output: string };
     URL: { Input: URL; Output: URL | string };
-    JSON: { Input: unknown; Output: unknown };
+    JSON: { Input: NonNullable<unknown>; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: object };
     CountryCode: { Input: string; Output: string };
     Locale: { Input: string; Output: string };

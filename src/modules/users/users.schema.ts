@@ -1,17 +1,8 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
-
-export const UserStatusEnum = builder.enumType('UserStatus', {
-  description: 'The lifecycle state of a user.',
-  values: {
-    INVITED: { description: 'Invited; has not signed in or set credentials yet.' },
-    PENDING_VERIFICATION: { description: 'Registered; must verify an email or phone before signing in.' },
-    ACTIVE: { description: 'May sign in.' },
-    INACTIVE: { description: 'Deactivated by an administrator or by inactivity; may not sign in.' },
-    SUSPENDED: { description: 'Blocked, usually for a security reason; sessions are revoked.' },
-    DELETED: { description: 'Soft-deleted; hidden from lists and restorable.' },
-  } as const,
-});
+import { resolveUserConnection } from './users.connection.ts';
+import { UserStatusEnum } from './users.enums.ts';
+import { UserFilterInput, UserOrderInput } from './users.inputs.ts';
 
 export const UserRef = builder.prismaNode('User', {
   description: 'A person who can sign in to the realm’s applications.',
@@ -86,17 +77,47 @@ builder.queryField('user', (t) =>
   }),
 );
 
+export const UserConnectionRef = builder.connectionObject(
+  {
+    type: UserRef,
+    name: 'UserConnection',
+    description: 'A page of users.',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'The number of users matching, across all pages (exact).',
+        resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+      }),
+    }),
+  },
+  { name: 'UserEdge', description: 'A user in a page of users.' },
+);
+
 builder.queryField('users', (t) =>
-  t.prismaConnection(
-    {
-      type: 'User',
-      cursor: 'id',
-      description: 'Users of the caller’s realm, oldest first. Deleted users are excluded.',
-      ...requireScopes(['users:read']),
-      totalCount: (_root, _args, ctx) => ctx.service!.db.user.count({ where: { deletedAt: null } }),
-      resolve: (query, _root, _args, ctx) => ctx.service!.db.user.findMany({ ...query, where: { deletedAt: null } }),
+  t.field({
+    type: UserConnectionRef,
+    description:
+      'Users of the caller’s realm matching `filter`, in `orderBy` order (default: newest first), with keyset cursors and no page-depth limit. Deleted users are excluded unless `filter.includeDeleted`.',
+    ...requireScopes(['users:read']),
+    args: {
+      ...t.arg.connectionArgs(),
+      filter: t.arg({ type: UserFilterInput, description: 'Which users to list; all when omitted.' }),
+      orderBy: t.arg({
+        type: [UserOrderInput],
+        description: 'Sort keys, most significant first; ties are always broken by id.',
+      }),
     },
-    { name: 'UserConnection', description: 'A page of users.' },
-    { name: 'UserEdge', description: 'A user in a page of users.' },
-  ),
+    resolve: (_root, args, ctx, info) => resolveUserConnection(ctx, info, args),
+  }),
+);
+
+builder.queryField('userByEmail', (t) =>
+  t.prismaField({
+    type: 'User',
+    nullable: true,
+    description: 'The user with this email address (ignoring case) in the caller’s realm; deleted users are not found.',
+    ...requireScopes(['users:read']),
+    args: { email: t.arg({ type: 'EmailAddress', required: true, description: 'The email address.' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.service!.db.user.findFirst({ ...query, where: { email: args.email, deletedAt: null } }),
+  }),
 );

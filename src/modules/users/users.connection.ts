@@ -1,0 +1,42 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Prisma, type User } from '../../generated/prisma/client.ts';
+import type { GraphQLContext } from '../../context.ts';
+import { badUserInput } from '../../graphql/errors.ts';
+import { FilterError } from './users.filter.ts';
+import { listUsers, type UserPageArgs } from './users.list.ts';
+
+/**
+ * Resolves a user connection field: one statement for the page of ids, one (plus Prisma's
+ * batched relation loads) for the users with whatever the query selects below the nodes,
+ * one for totalCount if selected — independent of the page size.
+ */
+export async function resolveUserConnection(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  args: UserPageArgs,
+  scope: Prisma.Sql = Prisma.sql`TRUE`,
+) {
+  const service = ctx.service!;
+  let page;
+  try {
+    page = await listUsers(service, args, scope);
+  } catch (error) {
+    if (error instanceof FilterError) throw badUserInput(error.message, error.path);
+    throw error;
+  }
+  const ids = page.edges.map((edge) => edge.id);
+  const query = queryFromInfo({ context: ctx, info, paths: [['edges', 'node'], ['nodes']] });
+  const users = ids.length
+    ? ((await service.db.user.findMany({ ...(query as object), where: { id: { in: ids } } })) as User[])
+    : [];
+  const byId = new Map(users.map((user) => [user.id, user]));
+  return {
+    edges: page.edges.flatMap((edge) => {
+      const node = byId.get(edge.id);
+      return node ? [{ cursor: edge.cursor, node }] : [];
+    }),
+    pageInfo: page.pageInfo,
+    totalCount: page.totalCount,
+  };
+}

@@ -1,0 +1,418 @@
+import { Prisma, type CustomAttributeType, type ProfileField, type UserStatus } from '../../generated/prisma/client.ts';
+import { decodeGlobalId } from '../../graphql/ids.ts';
+
+/** A `UserFilter` as it arrives from GraphQL (all optional). */
+export interface UserFilter {
+  search?: string | null;
+  ids?: string[] | null;
+  statuses?: UserStatus[] | null;
+  isSuspended?: boolean | null;
+  emailVerified?: boolean | null;
+  phoneVerified?: boolean | null;
+  authMethods?: AuthMethod[] | null;
+  hasOAuth?: boolean | null;
+  oauthProviders?: string[] | null;
+  hasPassword?: boolean | null;
+  hasMfa?: boolean | null;
+  mfaTypes?: MfaFactorType[] | null;
+  roleIds?: string[] | null;
+  tenantIds?: string[] | null;
+  applicationIds?: string[] | null;
+  profileComplete?: boolean | null;
+  hasPicture?: boolean | null;
+  hasBio?: boolean | null;
+  hasLocation?: boolean | null;
+  countries?: string[] | null;
+  regions?: string[] | null;
+  cities?: string[] | null;
+  timezones?: string[] | null;
+  locales?: string[] | null;
+  genders?: string[] | null;
+  ageMin?: number | null;
+  ageMax?: number | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  createdInLastDays?: number | null;
+  lastLoginAfter?: Date | null;
+  lastLoginBefore?: Date | null;
+  activeInLastDays?: number | null;
+  inactiveForDays?: number | null;
+  neverLoggedIn?: boolean | null;
+  isLocked?: boolean | null;
+  failedLoginAttemptsMin?: number | null;
+  failedLoginAttemptsMax?: number | null;
+  customAttributes?: CustomAttributeCondition[] | null;
+  includeDeleted?: boolean | null;
+  AND?: UserFilter[] | null;
+  OR?: UserFilter[] | null;
+  NOT?: UserFilter | null;
+}
+
+export type AuthMethod = 'PASSWORD' | 'EMAIL_CODE' | 'PHONE' | 'OAUTH' | 'PASSKEY';
+export type MfaFactorType = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES';
+
+export interface CustomAttributeCondition {
+  key: string;
+  equals?: unknown;
+  in?: unknown[] | null;
+  gt?: unknown;
+  gte?: unknown;
+  lt?: unknown;
+  lte?: unknown;
+  exists?: boolean | null;
+  contains?: string | null;
+}
+
+/** What compiling a filter needs to know about the realm. */
+export interface FilterEnvironment {
+  realmId: string;
+  requiredProfileFields: ProfileField[];
+  attributeTypes: ReadonlyMap<string, CustomAttributeType>;
+}
+
+/** A filter that cannot be run: the message says which argument and why. */
+export class FilterError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'FilterError';
+  }
+}
+
+export const FILTER_LIMITS = {
+  maxDepth: 5,
+  maxListLength: 100,
+  maxSearchLength: 200,
+  maxDays: 36_500,
+  maxAge: 150,
+} as const;
+
+const PROFILE_COLUMNS: Record<ProfileField, string> = {
+  NAME: 'name',
+  PHONE: 'phone',
+  PICTURE: 'picture',
+  BIRTHDATE: 'birthdate',
+  COUNTRY: 'country',
+};
+
+const { sql, join, raw, empty } = Prisma;
+const TRUE = sql`TRUE`;
+
+function and(parts: Prisma.Sql[]): Prisma.Sql {
+  return parts.length === 0 ? TRUE : parts.length === 1 ? parts[0]! : sql`(${join(parts, ' AND ')})`;
+}
+
+function or(parts: Prisma.Sql[]): Prisma.Sql {
+  return parts.length === 0 ? sql`FALSE` : parts.length === 1 ? parts[0]! : sql`(${join(parts, ' OR ')})`;
+}
+
+function column(name: string): Prisma.Sql {
+  return raw(`u."${name}"`);
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function exists(table: string, condition: Prisma.Sql = empty): Prisma.Sql {
+  return sql`EXISTS (SELECT 1 FROM ${raw(`"${table}"`)} x WHERE x."realmId" = u."realmId" AND x."userId" = u.id ${condition})`;
+}
+
+function decodeIds(globalIds: string[], typename: string, path: string): string[] {
+  return globalIds.map((globalId, index) => {
+    const decoded = decodeGlobalId(globalId);
+    if (decoded.typename !== typename) throw new FilterError(`${path}.${index}`, `expected the ID of a ${typename}`);
+    return decoded.id;
+  });
+}
+
+function boolCondition(value: boolean | null | undefined, whenTrue: Prisma.Sql): Prisma.Sql | null {
+  if (value === null || value === undefined) return null;
+  return value ? whenTrue : sql`NOT ${whenTrue}`;
+}
+
+function checkList<T>(list: T[] | null | undefined, path: string): list is T[] {
+  if (!list) return false;
+  if (list.length > FILTER_LIMITS.maxListLength) {
+    throw new FilterError(path, `at most ${FILTER_LIMITS.maxListLength} values`);
+  }
+  return true;
+}
+
+function checkDays(value: number | null | undefined, path: string): value is number {
+  if (value === null || value === undefined) return false;
+  if (value < 0 || value > FILTER_LIMITS.maxDays) {
+    throw new FilterError(path, `must be between 0 and ${FILTER_LIMITS.maxDays}`);
+  }
+  return true;
+}
+
+function checkRange(min: number | Date | null | undefined, max: number | Date | null | undefined, path: string, what: string) {
+  if (min !== null && min !== undefined && max !== null && max !== undefined && min > max) {
+    throw new FilterError(path, `${what} is contradictory (minimum above maximum)`);
+  }
+}
+
+function lowerAll(values: string[]): string[] {
+  return values.map((v) => v.toLowerCase());
+}
+
+function attributeValue(type: CustomAttributeType, value: unknown, path: string): Prisma.Sql {
+  switch (type) {
+    case 'NUMBER':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new FilterError(path, 'expects a number');
+      return sql`${value}::numeric`;
+    case 'DATE':
+      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw new FilterError(path, 'expects an ISO date');
+      return sql`${value}::date`;
+    case 'BOOLEAN':
+      if (typeof value !== 'boolean') throw new FilterError(path, 'expects a boolean');
+      return sql`${value}::boolean`;
+    default:
+      if (typeof value !== 'string') throw new FilterError(path, 'expects a string');
+      return sql`${value}::text`;
+  }
+}
+
+function attributeExpression(type: CustomAttributeType, key: string): Prisma.Sql {
+  const text = sql`(u."customAttributes" ->> ${key})`;
+  switch (type) {
+    case 'NUMBER':
+      return sql`(CASE WHEN jsonb_typeof(u."customAttributes" -> ${key}) = 'number' THEN ${text}::numeric END)`;
+    case 'DATE':
+      return sql`(CASE WHEN ${text} ~ '^\\d{4}-\\d{2}-\\d{2}' THEN left(${text}, 10)::date END)`;
+    case 'BOOLEAN':
+      return sql`(CASE WHEN jsonb_typeof(u."customAttributes" -> ${key}) = 'boolean' THEN ${text}::boolean END)`;
+    default:
+      return text;
+  }
+}
+
+function customAttributeConditions(
+  conditions: CustomAttributeCondition[],
+  env: FilterEnvironment,
+  path: string,
+): Prisma.Sql[] {
+  return conditions.map((condition, index) => {
+    const at = `${path}.${index}`;
+    const type = env.attributeTypes.get(condition.key);
+    if (!type) throw new FilterError(`${at}.key`, `no custom attribute "${condition.key}" is defined in this realm`);
+    const parts: Prisma.Sql[] = [];
+    const key = condition.key;
+    const expr = attributeExpression(type, key);
+    if (condition.exists !== null && condition.exists !== undefined) {
+      parts.push(condition.exists ? sql`u."customAttributes" ? ${key}` : sql`NOT (u."customAttributes" ? ${key})`);
+    }
+    if (condition.equals !== undefined && condition.equals !== null) {
+      attributeValue(type, condition.equals, `${at}.equals`);
+      // Containment uses the GIN index on customAttributes.
+      parts.push(sql`u."customAttributes" @> ${JSON.stringify({ [key]: condition.equals })}::jsonb`);
+    }
+    if (condition.in) {
+      if (condition.in.length > FILTER_LIMITS.maxListLength) throw new FilterError(`${at}.in`, 'too many values');
+      parts.push(
+        or(
+          condition.in.map((value, i) => {
+            attributeValue(type, value, `${at}.in.${i}`);
+            return sql`u."customAttributes" @> ${JSON.stringify({ [key]: value })}::jsonb`;
+          }),
+        ),
+      );
+    }
+    const comparisons = [
+      ['gt', '>'],
+      ['gte', '>='],
+      ['lt', '<'],
+      ['lte', '<='],
+    ] as const;
+    for (const [name, operator] of comparisons) {
+      const value = condition[name];
+      if (value === undefined || value === null) continue;
+      if (type === 'BOOLEAN' || type === 'ENUM') throw new FilterError(`${at}.${name}`, `cannot compare a ${type} attribute`);
+      parts.push(sql`${expr} ${raw(operator)} ${attributeValue(type, value, `${at}.${name}`)}`);
+    }
+    if (condition.contains !== null && condition.contains !== undefined) {
+      if (type !== 'STRING') throw new FilterError(`${at}.contains`, 'only STRING attributes support contains');
+      parts.push(sql`(u."customAttributes" ->> ${key}) ILIKE ${`%${escapeLike(condition.contains)}%`}`);
+    }
+    if (parts.length === 0) throw new FilterError(at, 'give at least one of equals, in, gt, gte, lt, lte, exists, contains');
+    return and(parts);
+  });
+}
+
+function searchCondition(raw: string, path: string): Prisma.Sql | null {
+  const term = raw.trim();
+  if (!term) return null;
+  if (term.length > FILTER_LIMITS.maxSearchLength) {
+    throw new FilterError(path, `at most ${FILTER_LIMITS.maxSearchLength} characters`);
+  }
+  const like = `%${escapeLike(term)}%`;
+  const parts = [
+    sql`u.name ILIKE ${like}`,
+    sql`u.email::text ILIKE ${like}`,
+    sql`u.username::text ILIKE ${like}`,
+    sql`u."uniqueId" ILIKE ${like}`,
+    sql`u.phone ILIKE ${like}`,
+  ];
+  const digits = term.replace(/[\s().-]/g, '');
+  if (/^\+?\d{3,}$/.test(digits) && digits !== term) parts.push(sql`u.phone ILIKE ${`%${digits}%`}`);
+  // Fuzzy: tolerate typos in names (trigram word similarity, served by the GIN index).
+  if (term.length >= 3) parts.push(sql`${term} <% u.name`);
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(term)) {
+    parts.push(sql`u.id = ${term.toLowerCase()}::uuid`);
+  } else if (/^[A-Za-z0-9_-]{20,}={0,2}$/.test(term)) {
+    try {
+      const decoded = decodeGlobalId(term);
+      if (decoded.typename === 'User') parts.push(sql`u.id = ${decoded.id}::uuid`);
+    } catch {
+      // Not a global id: a plain search term.
+    }
+  }
+  return or(parts);
+}
+
+/**
+ * Compiles a `UserFilter` to a SQL condition over `"User" u`. Throws FilterError for
+ * contradictory, out-of-range or unknown values.
+ */
+export function compileUserFilter(
+  filter: UserFilter | null | undefined,
+  env: FilterEnvironment,
+  path = 'filter',
+  depth = 0,
+): Prisma.Sql {
+  if (!filter) return TRUE;
+  if (depth > FILTER_LIMITS.maxDepth) throw new FilterError(path, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
+  const p: Prisma.Sql[] = [];
+  const push = (part: Prisma.Sql | null) => part && p.push(part);
+
+  if (filter.search !== null && filter.search !== undefined) push(searchCondition(filter.search, `${path}.search`));
+  if (checkList(filter.ids, `${path}.ids`)) {
+    p.push(sql`u.id = ANY(${decodeIds(filter.ids, 'User', `${path}.ids`)}::uuid[])`);
+  }
+  if (checkList(filter.statuses, `${path}.statuses`)) {
+    p.push(sql`u.status::text = ANY(${filter.statuses}::text[])`);
+  }
+  push(boolCondition(filter.isSuspended, sql`(u.status = 'SUSPENDED')`));
+  push(boolCondition(filter.emailVerified, sql`u."emailVerified"`));
+  push(boolCondition(filter.phoneVerified, sql`u."phoneVerified"`));
+  if (checkList(filter.authMethods, `${path}.authMethods`)) {
+    const methods: Record<AuthMethod, Prisma.Sql> = {
+      PASSWORD: sql`u."passwordHash" IS NOT NULL`,
+      EMAIL_CODE: sql`(u.email IS NOT NULL AND u."emailVerified")`,
+      PHONE: sql`(u.phone IS NOT NULL AND u."phoneVerified")`,
+      OAUTH: exists('Identity'),
+      PASSKEY: exists('MfaFactor', sql`AND x.type = 'WEBAUTHN'`),
+    };
+    p.push(or(filter.authMethods.map((method) => methods[method])));
+  }
+  push(boolCondition(filter.hasOAuth, exists('Identity')));
+  if (checkList(filter.oauthProviders, `${path}.oauthProviders`)) {
+    p.push(exists('Identity', sql`AND lower(x.provider) = ANY(${lowerAll(filter.oauthProviders)}::text[])`));
+  }
+  push(boolCondition(filter.hasPassword, sql`(u."passwordHash" IS NOT NULL)`));
+  push(boolCondition(filter.hasMfa, exists('MfaFactor')));
+  if (checkList(filter.mfaTypes, `${path}.mfaTypes`)) {
+    p.push(exists('MfaFactor', sql`AND x.type::text = ANY(${filter.mfaTypes}::text[])`));
+  }
+  if (checkList(filter.roleIds, `${path}.roleIds`)) {
+    p.push(exists('UserRole', sql`AND x."roleId" = ANY(${decodeIds(filter.roleIds, 'Role', `${path}.roleIds`)}::uuid[])`));
+  }
+  if (checkList(filter.tenantIds, `${path}.tenantIds`)) {
+    const ids = decodeIds(filter.tenantIds, 'Tenant', `${path}.tenantIds`);
+    p.push(exists('TenantMembership', sql`AND x."tenantId" = ANY(${ids}::uuid[])`));
+  }
+  if (checkList(filter.applicationIds, `${path}.applicationIds`)) {
+    const ids = decodeIds(filter.applicationIds, 'Application', `${path}.applicationIds`);
+    p.push(exists('UserApplication', sql`AND x."applicationId" = ANY(${ids}::uuid[])`));
+  }
+  if (filter.profileComplete !== null && filter.profileComplete !== undefined) {
+    const complete = and(env.requiredProfileFields.map((field) => sql`${column(PROFILE_COLUMNS[field])} IS NOT NULL`));
+    p.push(filter.profileComplete ? complete : sql`NOT ${complete}`);
+  }
+  push(boolCondition(filter.hasPicture, sql`(u.picture IS NOT NULL)`));
+  push(boolCondition(filter.hasBio, sql`(u.bio IS NOT NULL AND u.bio <> '')`));
+  push(boolCondition(filter.hasLocation, sql`(u.country IS NOT NULL OR u.region IS NOT NULL OR u.city IS NOT NULL)`));
+  if (checkList(filter.countries, `${path}.countries`)) {
+    p.push(sql`u.country = ANY(${filter.countries.map((c) => c.toUpperCase())}::text[])`);
+  }
+  if (checkList(filter.regions, `${path}.regions`)) p.push(sql`lower(u.region) = ANY(${lowerAll(filter.regions)}::text[])`);
+  if (checkList(filter.cities, `${path}.cities`)) p.push(sql`lower(u.city) = ANY(${lowerAll(filter.cities)}::text[])`);
+  if (checkList(filter.timezones, `${path}.timezones`)) p.push(sql`u.timezone = ANY(${filter.timezones}::text[])`);
+  if (checkList(filter.locales, `${path}.locales`)) p.push(sql`lower(u.locale) = ANY(${lowerAll(filter.locales)}::text[])`);
+  if (checkList(filter.genders, `${path}.genders`)) p.push(sql`lower(u.gender) = ANY(${lowerAll(filter.genders)}::text[])`);
+
+  for (const key of ['ageMin', 'ageMax'] as const) {
+    const value = filter[key];
+    if (value !== null && value !== undefined && (value < 0 || value > FILTER_LIMITS.maxAge)) {
+      throw new FilterError(`${path}.${key}`, `must be between 0 and ${FILTER_LIMITS.maxAge}`);
+    }
+  }
+  checkRange(filter.ageMin, filter.ageMax, `${path}.ageMin`, 'ageMin/ageMax');
+  if (filter.ageMin !== null && filter.ageMin !== undefined) {
+    p.push(sql`u.birthdate <= (current_date - make_interval(years => ${filter.ageMin}::int))`);
+  }
+  if (filter.ageMax !== null && filter.ageMax !== undefined) {
+    p.push(sql`u.birthdate > (current_date - make_interval(years => ${filter.ageMax + 1}::int))`);
+  }
+
+  checkRange(filter.createdAfter, filter.createdBefore, `${path}.createdAfter`, 'createdAfter/createdBefore');
+  if (filter.createdAfter) p.push(sql`u."createdAt" >= ${filter.createdAfter}`);
+  if (filter.createdBefore) p.push(sql`u."createdAt" < ${filter.createdBefore}`);
+  if (checkDays(filter.createdInLastDays, `${path}.createdInLastDays`)) {
+    p.push(sql`u."createdAt" >= now() - make_interval(days => ${filter.createdInLastDays}::int)`);
+  }
+  checkRange(filter.lastLoginAfter, filter.lastLoginBefore, `${path}.lastLoginAfter`, 'lastLoginAfter/lastLoginBefore');
+  if (filter.lastLoginAfter) p.push(sql`u."lastLoginAt" >= ${filter.lastLoginAfter}`);
+  if (filter.lastLoginBefore) p.push(sql`u."lastLoginAt" < ${filter.lastLoginBefore}`);
+  const lastSeen = sql`COALESCE(u."lastActiveAt", u."lastLoginAt")`;
+  if (checkDays(filter.activeInLastDays, `${path}.activeInLastDays`)) {
+    p.push(sql`${lastSeen} >= now() - make_interval(days => ${filter.activeInLastDays}::int)`);
+  }
+  if (checkDays(filter.inactiveForDays, `${path}.inactiveForDays`)) {
+    p.push(sql`COALESCE(${lastSeen}, u."createdAt") < now() - make_interval(days => ${filter.inactiveForDays}::int)`);
+  }
+  if (
+    filter.activeInLastDays !== null &&
+    filter.activeInLastDays !== undefined &&
+    filter.inactiveForDays !== null &&
+    filter.inactiveForDays !== undefined &&
+    filter.inactiveForDays >= filter.activeInLastDays
+  ) {
+    throw new FilterError(`${path}.inactiveForDays`, 'contradicts activeInLastDays (no user can match both)');
+  }
+  push(boolCondition(filter.neverLoggedIn, sql`(u."lastLoginAt" IS NULL)`));
+  push(boolCondition(filter.isLocked, sql`(u."lockedUntil" IS NOT NULL AND u."lockedUntil" > now())`));
+  for (const key of ['failedLoginAttemptsMin', 'failedLoginAttemptsMax'] as const) {
+    const value = filter[key];
+    if (value !== null && value !== undefined && value < 0) throw new FilterError(`${path}.${key}`, 'must not be negative');
+  }
+  checkRange(filter.failedLoginAttemptsMin, filter.failedLoginAttemptsMax, `${path}.failedLoginAttemptsMin`, 'failedLoginAttempts range');
+  if (filter.failedLoginAttemptsMin !== null && filter.failedLoginAttemptsMin !== undefined) {
+    p.push(sql`u."failedLoginAttempts" >= ${filter.failedLoginAttemptsMin}::int`);
+  }
+  if (filter.failedLoginAttemptsMax !== null && filter.failedLoginAttemptsMax !== undefined) {
+    p.push(sql`u."failedLoginAttempts" <= ${filter.failedLoginAttemptsMax}::int`);
+  }
+  if (checkList(filter.customAttributes, `${path}.customAttributes`)) {
+    p.push(...customAttributeConditions(filter.customAttributes, env, `${path}.customAttributes`));
+  }
+  if (checkList(filter.AND, `${path}.AND`)) {
+    p.push(and(filter.AND.map((inner, i) => compileUserFilter(inner, env, `${path}.AND.${i}`, depth + 1))));
+  }
+  if (checkList(filter.OR, `${path}.OR`)) {
+    p.push(or(filter.OR.map((inner, i) => compileUserFilter(inner, env, `${path}.OR.${i}`, depth + 1))));
+  }
+  if (filter.NOT) p.push(sql`NOT ${compileUserFilter(filter.NOT, env, `${path}.NOT`, depth + 1)}`);
+  return and(p);
+}
+
+/** The complete WHERE condition of a user listing: realm, deleted users unless asked for, filter. */
+export function userListCondition(filter: UserFilter | null | undefined, env: FilterEnvironment): Prisma.Sql {
+  const parts = [sql`u."realmId" = ${env.realmId}::uuid`];
+  if (!filter?.includeDeleted) parts.push(sql`u."deletedAt" IS NULL`);
+  parts.push(compileUserFilter(filter, env));
+  return and(parts);
+}

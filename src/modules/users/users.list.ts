@@ -1,0 +1,184 @@
+import { Prisma } from '../../generated/prisma/client.ts';
+import type { ServiceContext } from '../../context.ts';
+import { FilterError, userListCondition, type FilterEnvironment, type UserFilter } from './users.filter.ts';
+
+export type UserOrderField = 'NAME' | 'EMAIL' | 'CREATED_AT' | 'LAST_LOGIN_AT' | 'STATUS';
+export type OrderDirection = 'ASC' | 'DESC';
+export interface UserOrder {
+  field: UserOrderField;
+  direction: OrderDirection;
+}
+
+export const DEFAULT_USER_ORDER: UserOrder[] = [{ field: 'CREATED_AT', direction: 'DESC' }];
+export const DEFAULT_PAGE_SIZE = 20;
+
+const ORDER_COLUMNS: Record<UserOrderField, { expr: string; cast: string; nullable: boolean }> = {
+  NAME: { expr: 'u.name', cast: 'text', nullable: true },
+  EMAIL: { expr: 'u.email', cast: 'citext', nullable: true },
+  CREATED_AT: { expr: 'u."createdAt"', cast: 'timestamptz', nullable: false },
+  LAST_LOGIN_AT: { expr: 'u."lastLoginAt"', cast: 'timestamptz', nullable: true },
+  STATUS: { expr: 'u.status', cast: '"UserStatus"', nullable: false },
+};
+
+interface SortKey {
+  expr: string;
+  cast: string;
+  direction: OrderDirection;
+}
+
+/** Sort keys for an ordering: nulls last for nullable columns, ties broken by id. */
+function sortKeys(orderBy: UserOrder[]): SortKey[] {
+  const keys: SortKey[] = [];
+  const seen = new Set<UserOrderField>();
+  for (const order of orderBy) {
+    if (seen.has(order.field)) continue;
+    seen.add(order.field);
+    const column = ORDER_COLUMNS[order.field];
+    if (column.nullable) keys.push({ expr: `(${column.expr} IS NULL)`, cast: 'boolean', direction: 'ASC' });
+    keys.push({ expr: column.expr, cast: column.cast, direction: order.direction });
+  }
+  keys.push({ expr: 'u.id', cast: 'uuid', direction: orderBy[0]?.direction ?? 'ASC' });
+  return keys;
+}
+
+type CursorValue = string | boolean | null;
+
+function orderSignature(keys: SortKey[]): string {
+  return keys.map((k) => `${k.expr}:${k.direction}`).join(',');
+}
+
+function encodeCursor(signature: string, values: CursorValue[]): string {
+  return Buffer.from(JSON.stringify({ o: signature, v: values })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, signature: string, length: number, argument: string): CursorValue[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new FilterError(argument, 'is not a valid cursor');
+  }
+  const { o, v } = (parsed ?? {}) as { o?: unknown; v?: unknown };
+  if (o !== signature) throw new FilterError(argument, 'is a cursor of a different ordering; restart from the first page');
+  if (!Array.isArray(v) || v.length !== length || v.some((x) => x !== null && !['string', 'boolean'].includes(typeof x))) {
+    throw new FilterError(argument, 'is not a valid cursor');
+  }
+  return v as CursorValue[];
+}
+
+/** Rows strictly after the cursor in the given key order (expanded, since directions may differ). */
+function keysetCondition(keys: SortKey[], values: CursorValue[], reverse: boolean): Prisma.Sql {
+  const { sql, raw, join } = Prisma;
+  const alternatives: Prisma.Sql[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = values[i];
+    if (value === null || value === undefined) continue;
+    const ascending = (key.direction === 'ASC') !== reverse;
+    const parts: Prisma.Sql[] = [];
+    for (let j = 0; j < i; j++) {
+      const prior = keys[j]!;
+      const priorValue = values[j];
+      parts.push(
+        priorValue === null || priorValue === undefined
+          ? sql`${raw(prior.expr)} IS NULL`
+          : sql`${raw(prior.expr)} = ${priorValue}::${raw(prior.cast)}`,
+      );
+    }
+    parts.push(sql`${raw(key.expr)} ${raw(ascending ? '>' : '<')} ${value}::${raw(key.cast)}`);
+    alternatives.push(sql`(${join(parts, ' AND ')})`);
+  }
+  return alternatives.length ? sql`(${join(alternatives, ' OR ')})` : sql`FALSE`;
+}
+
+export interface UserPageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+  filter?: UserFilter | null;
+  orderBy?: UserOrder[] | null;
+}
+
+export interface UserPage {
+  edges: { cursor: string; id: string }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  /** Exact number of users matching, across all pages; runs only when called. */
+  totalCount: () => Promise<number>;
+}
+
+/** The filter environment of the caller's realm (required profile fields, attribute types). */
+export async function filterEnvironment(ctx: ServiceContext, filter: UserFilter | null | undefined): Promise<FilterEnvironment> {
+  const json = JSON.stringify(filter ?? {});
+  const needsRealm = json.includes('"profileComplete"');
+  const needsAttributes = json.includes('"customAttributes"');
+  const [realm, definitions] = await Promise.all([
+    needsRealm ? ctx.db.realm.findFirstOrThrow({ select: { requiredProfileFields: true } }) : null,
+    needsAttributes ? ctx.db.customAttributeDefinition.findMany({ select: { key: true, type: true } }) : [],
+  ]);
+  return {
+    realmId: ctx.realmId,
+    requiredProfileFields: realm?.requiredProfileFields ?? [],
+    attributeTypes: new Map(definitions.map((d) => [d.key, d.type])),
+  };
+}
+
+/**
+ * One page of users of the caller's realm: keyset pagination over any supported ordering
+ * (no depth cap), exact total on demand. `scope` narrows the set (e.g. members of a tenant).
+ */
+export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope: Prisma.Sql = Prisma.sql`TRUE`): Promise<UserPage> {
+  const { sql, raw, join } = Prisma;
+  if (args.first != null && args.last != null) throw new FilterError('last', 'cannot be combined with first');
+  const orderBy = args.orderBy?.length ? args.orderBy : DEFAULT_USER_ORDER;
+  const keys = sortKeys(orderBy);
+  const signature = orderSignature(keys);
+  const backward = args.last != null || (args.before != null && args.first == null);
+  const size = (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE;
+
+  const env = await filterEnvironment(ctx, args.filter);
+  const where = sql`${userListCondition(args.filter, env)} AND ${scope}`;
+  const conditions = [where];
+  if (args.after) conditions.push(keysetCondition(keys, decodeCursor(args.after, signature, keys.length, 'after'), false));
+  if (args.before) conditions.push(keysetCondition(keys, decodeCursor(args.before, signature, keys.length, 'before'), true));
+  const order = join(
+    keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== backward ? 'ASC' : 'DESC'}`)),
+    ', ',
+  );
+  const selected = join(keys.map((k, i) => raw(`${k.expr} AS k${i}`)), ', ');
+  const rows =
+    size === 0
+      ? []
+      : await ctx.db.$queryRaw<Record<string, unknown>[]>`
+          SELECT u.id, ${selected} FROM "User" u
+          WHERE ${join(conditions, ' AND ')}
+          ORDER BY ${order}
+          LIMIT ${size + 1}`;
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  if (backward) page.reverse();
+  const edges = page.map((row) => ({
+    id: row.id as string,
+    cursor: encodeCursor(
+      signature,
+      keys.map((_, i) => {
+        const value = row[`k${i}`];
+        return value instanceof Date ? value.toISOString() : (value as string | boolean | null);
+      }),
+    ),
+  }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: backward ? Boolean(args.before) : more,
+      hasPreviousPage: backward ? more : Boolean(args.after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: async () => {
+      const [row] = await ctx.db.$queryRaw<{ count: bigint }[]>`SELECT count(*) AS count FROM "User" u WHERE ${where}`;
+      return Number(row?.count ?? 0);
+    },
+  };
+}
+
