@@ -56,6 +56,23 @@ function hideSuggestions(): Plugin {
   };
 }
 
+/** Variables that do not coerce to their declared types are the caller's input mistake. */
+function codeVariableErrors(): Plugin {
+  const mark = (result: unknown) => {
+    for (const error of (result as { errors?: GraphQLError[] }).errors ?? []) {
+      if (error.message.startsWith('Variable "$') && error.extensions && !error.extensions.code) {
+        (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+      }
+    }
+  };
+  return {
+    onResultProcess({ result }) {
+      if (Array.isArray(result)) result.forEach(mark);
+      else if (!(Symbol.asyncIterator in result)) mark(result);
+    },
+  };
+}
+
 // Armor limits report a validation error (HTTP 400, like any other) instead of throwing.
 const reportAsValidationError = {
   propagateOnRejection: false,
@@ -126,6 +143,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       }),
       ...(production ? [disableIntrospection(), hideSuggestions()] : []),
       connectionLimitsPlugin(),
+      codeVariableErrors(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {
       const header = request.headers.get('authorization');
