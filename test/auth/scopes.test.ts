@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let userId: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const user = await server.db.prisma.user.create({
+    data: { realmId: server.admin.realmId, email: 'ada@example.com', name: 'Ada Lovelace' },
+  });
+  userId = encodeGlobalId('User', user.id);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const USERS = '{ users(first: 5) { totalCount edges { node { id email } } } }';
+const UPDATE_SETTINGS = `mutation($ttl: Int!) {
+  updateRealmSettings(input: { patch: { accessTokenTtlSeconds: $ttl } }) {
+    realm { settings { accessTokenTtlSeconds } }
+    userErrors { code field message }
+  }
+}`;
+
+async function realmState() {
+  const realm = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } });
+  const audits = await server.db.prisma.auditEvent.count({
+    where: { realmId: server.admin.realmId, action: 'realm.settings_updated' },
+  });
+  return { ttl: realm.accessTokenTtlSeconds, updatedAt: realm.updatedAt.toISOString(), audits };
+}
+
+describe('no token', () => {
+  it('users: UNAUTHENTICATED with HTTP 200 and no data', async () => {
+    const result = await server.graphql(USERS, {}, null);
+    expect(result.status).toBe(200);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(result.errors?.[0]?.path).toEqual(['users']);
+    expect(result.data?.users ?? null).toBeNull();
+  });
+
+  it('viewer, user, node, realm: UNAUTHENTICATED', async () => {
+    for (const query of [
+      '{ viewer { clientId } }',
+      `{ user(id: "${userId}") { id } }`,
+      `{ node(id: "${userId}") { id } }`,
+      '{ realm { id } }',
+    ]) {
+      const result = await server.graphql(query, {}, null);
+      expect(result.status, query).toBe(200);
+      expect(result.errors?.[0]?.extensions?.code, query).toBe('UNAUTHENTICATED');
+      expect(JSON.stringify(result.data ?? null), query).not.toContain('ada@example.com');
+    }
+  });
+
+  it('updateRealmSettings: UNAUTHENTICATED and nothing changes', async () => {
+    const before = await realmState();
+    const result = await server.graphql(UPDATE_SETTINGS, { ttl: 900 }, null);
+    expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(result.data ?? null).toBeNull();
+    expect(await realmState()).toEqual(before);
+  });
+});
+
+describe('scopes', () => {
+  it('a realm:read-only token gets FORBIDDEN on users, naming the missing scope', async () => {
+    const token = await server.token(undefined, 'realm:read');
+    const result = await server.graphql(USERS, {}, token);
+    expect(result.status).toBe(200);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(result.errors?.[0]?.extensions?.missingScopes).toEqual(['users:read']);
+    expect(result.errors?.[0]?.path).toEqual(['users']);
+    expect(result.data?.users ?? null).toBeNull();
+
+    const user = await server.graphql(`{ user(id: "${userId}") { email } }`, {}, token);
+    expect(user.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(user.errors?.[0]?.extensions?.missingScopes).toEqual(['users:read']);
+    expect(user.data?.user ?? null).toBeNull();
+  });
+
+  it('the right scope works', async () => {
+    const token = await server.token(undefined, 'users:read');
+    const result = await server.graphql(USERS, {}, token);
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.users.totalCount).toBe(1);
+    expect(result.data?.users.edges[0].node).toEqual({ id: userId, email: 'ada@example.com' });
+    const user = await server.graphql(`{ user(id: "${userId}") { email } }`, {}, token);
+    expect(user.data?.user).toEqual({ email: 'ada@example.com' });
+  });
+
+  it('updateRealmSettings with a realm:read-only token: FORBIDDEN and the settings unchanged', async () => {
+    const token = await server.token(undefined, 'realm:read');
+    const before = await realmState();
+    const result = await server.graphql(UPDATE_SETTINGS, { ttl: 900 }, token);
+    expect(result.status).toBe(200);
+    expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(result.errors?.[0]?.extensions?.missingScopes).toEqual(['realm:write']);
+    expect(result.data ?? null).toBeNull();
+    expect(await realmState()).toEqual(before);
+
+    const read = await server.graphql('{ realm { settings { accessTokenTtlSeconds } } }', {}, token);
+    expect(read.data?.realm.settings.accessTokenTtlSeconds).toBe(before.ttl);
+  });
+
+  it('realm:write alone is enough to change settings (control)', async () => {
+    const token = await server.token(undefined, 'realm:write');
+    const before = await realmState();
+    const result = await server.graphql(
+      `mutation { updateRealmSettings(input: { patch: { accessTokenTtlSeconds: ${before.ttl + 60} } }) { userErrors { code } } }`,
+      {},
+      token,
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.updateRealmSettings.userErrors).toEqual([]);
+    expect((await realmState()).ttl).toBe(before.ttl + 60);
+  });
+
+  it('viewer works with any token, whatever its scopes', async () => {
+    for (const scope of ['realm:read', 'users:read', 'audit:read', undefined]) {
+      const token = await server.token(undefined, scope);
+      const result = await server.graphql('{ viewer { clientId scopes } }', {}, token);
+      expect(result.errors, String(scope)).toBeUndefined();
+      expect(result.data?.viewer.clientId).toBe(server.admin.clientId);
+      if (scope) expect(result.data?.viewer.scopes).toEqual([scope]);
+    }
+  });
+
+  it('node(id) of a User with a token lacking users:read: FORBIDDEN on the node', async () => {
+    const token = await server.token(undefined, 'realm:read');
+    const result = await server.graphql(`{ node(id: "${userId}") { id ... on User { email } } }`, {}, token);
+    expect(result.status).toBe(200);
+    expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(result.errors?.[0]?.extensions?.missingScopes).toEqual(['users:read']);
+    expect(result.errors?.[0]?.path?.[0]).toBe('node');
+    expect(result.data?.node ?? null).toBeNull();
+    expect(JSON.stringify(result)).not.toContain('ada@example.com');
+
+    const nodes = await server.graphql(`{ nodes(ids: ["${userId}"]) { id ... on User { email } } }`, {}, token);
+    expect(nodes.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(JSON.stringify(nodes)).not.toContain('ada@example.com');
+
+    const allowed = await server.graphql(
+      `{ node(id: "${userId}") { id ... on User { email } } }`,
+      {},
+      await server.token(undefined, 'users:read'),
+    );
+    expect(allowed.errors).toBeUndefined();
+    expect(allowed.data?.node).toEqual({ id: userId, email: 'ada@example.com' });
+  });
+});

@@ -1,0 +1,79 @@
+import { serverAudits, type AuditResult } from 'graphql-http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let ready: (url: string) => void;
+const graphqlUrl = new Promise<string>((resolve) => {
+  ready = resolve;
+});
+
+beforeAll(async () => {
+  server = await startTestServer();
+  ready(`${server.url}/graphql`);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const audits = serverAudits({ url: () => graphqlUrl, fetchFn: fetch });
+const required = audits.filter((audit) => audit.name.startsWith('MUST'));
+const recommended = audits.filter((audit) => !audit.name.startsWith('MUST'));
+
+function describeFailure(result: AuditResult): string {
+  if (result.status === 'ok') return 'ok';
+  return `${result.reason}\n${JSON.stringify(result.response ?? null).slice(0, 500)}`;
+}
+
+describe('GraphQL over HTTP (graphql-http server audits)', () => {
+  it('has MUST audits to run', () => {
+    expect(required.length).toBeGreaterThan(10);
+  });
+
+  it.each(required.map((audit) => [audit.name, audit] as const))('%s', async (_name, audit) => {
+    const result = await audit.fn();
+    expect(result.status, describeFailure(result)).toBe('ok');
+  });
+
+  it('reports SHOULD and MAY audits (informational)', async () => {
+    const failed: string[] = [];
+    for (const audit of recommended) {
+      const result = await audit.fn();
+      if (result.status !== 'ok') failed.push(`${audit.name}: ${result.reason}`);
+    }
+    if (failed.length)
+      console.info(`SHOULD/MAY audits not met (${failed.length}/${recommended.length}):\n${failed.join('\n')}`);
+    expect(recommended.length).toBeGreaterThan(0);
+  });
+});
+
+describe('GET', () => {
+  it('refuses a mutation over GET with 405 and changes nothing', async () => {
+    const token = await server.token();
+    const before = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } });
+    const url = new URL(`${server.url}/graphql`);
+    url.searchParams.set(
+      'query',
+      'mutation { updateRealmSettings(input: { patch: { accessTokenTtlSeconds: 600 } }) { userErrors { code } } }',
+    );
+    for (const accept of ['application/graphql-response+json', 'application/json']) {
+      const response = await fetch(url, { headers: { accept, authorization: `Bearer ${token}` } });
+      expect(response.status, accept).toBe(405);
+      expect(response.headers.get('allow') ?? '').toMatch(/POST/);
+      await response.text();
+    }
+    expect(await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } })).toEqual(before);
+  });
+
+  it('serves a query over GET', async () => {
+    const token = await server.token();
+    const url = new URL(`${server.url}/graphql`);
+    url.searchParams.set('query', '{ viewer { clientId } }');
+    const response = await fetch(url, {
+      headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { viewer: { clientId: server.admin.clientId } } });
+  });
+});

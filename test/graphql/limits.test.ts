@@ -1,0 +1,425 @@
+import { decodeJwt } from 'jose';
+import type { GraphQLFieldResolver } from 'graphql';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import { schema } from '../../src/graphql/schema.ts';
+import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let production: TestServer;
+let development: TestServer;
+
+beforeAll(async () => {
+  // Test mode last: the strict development checks are process-wide.
+  [production, development] = await Promise.all([
+    startTestServer({ mode: 'production' }),
+    startTestServer({ mode: 'development' }),
+  ]);
+  server = await startTestServer();
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([server?.close(), production?.close(), development?.close()]);
+});
+
+/** Wraps every root resolver in a spy, to show that a refused request ran none of them. */
+function spyOnRootResolvers() {
+  const restores: (() => void)[] = [];
+  const calls = vi.fn<(field: string) => void>();
+  for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
+    for (const field of Object.values(type.getFields())) {
+      const original = field.resolve as GraphQLFieldResolver<unknown, unknown>;
+      field.resolve = (...args) => {
+        calls(`${type.name}.${field.name}`);
+        return original(...args);
+      };
+      restores.push(() => {
+        field.resolve = original;
+      });
+    }
+  }
+  spies.push(() => restores.forEach((restore) => restore()));
+  return calls;
+}
+const spies: (() => void)[] = [];
+afterEach(() => {
+  spies.splice(0).forEach((restore) => restore());
+});
+
+async function post(target: TestServer, body: unknown, token?: string | null, headers: Record<string, string> = {}) {
+  const auth = token === undefined ? await target.token() : token;
+  const response = await fetch(`${target.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: JSON.parse(text) as Omit<GraphQLResult, 'status' | 'headers'>,
+  };
+}
+
+function expectRefused(result: GraphQLResult, message: RegExp) {
+  expect(result.data ?? null).toBeNull();
+  expect(result.errors?.length).toBeGreaterThan(0);
+  expect(result.errors!.map((e) => e.message).join('\n')).toMatch(message);
+}
+
+/** `__type` nests arbitrarily deep: depth = 4 + ofTypes. */
+const deepType = (ofTypes: number) =>
+  `__type(name: "User") { fields { type { ${'ofType { '.repeat(ofTypes)}name${' }'.repeat(ofTypes)} } } }`;
+
+describe('validation limits', () => {
+  it('accepts depth 8 and refuses depth 9 before any resolver runs', async () => {
+    const calls = spyOnRootResolvers();
+    const ok = await server.graphql(`{ viewer { clientId } ${deepType(4)} }`);
+    expect(ok.errors).toBeUndefined();
+    expect(calls).toHaveBeenCalledWith('Query.viewer');
+    calls.mockClear();
+
+    const refused = await server.graphql(`{ viewer { clientId } ${deepType(5)} }`);
+    expect(refused.status).toBe(400);
+    expectRefused(refused, /depth limit of 8 exceeded/);
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('counts depth through named and inline fragments', async () => {
+    const calls = spyOnRootResolvers();
+    const named = `
+      query { viewer { clientId } __type(name: "User") { fields { type { ...Deep } } } }
+      fragment Deep on __Type { ofType { ofType { ofType { ofType { ofType { name } } } } } }`;
+    expectRefused(await server.graphql(named), /depth limit of 8 exceeded/);
+
+    const nested = `
+      query { viewer { clientId } __type(name: "User") { ...Fields } }
+      fragment Fields on __Type { fields { type { ...Chain } } }
+      fragment Chain on __Type { ofType { ofType { ... on __Type { ofType { ofType { ofType { name } } } } } } }`;
+    expectRefused(await server.graphql(nested), /depth limit of 8 exceeded/);
+    expect(calls).not.toHaveBeenCalled();
+
+    const eight = `
+      query { __type(name: "User") { fields { type { ...Deep } } } }
+      fragment Deep on __Type { ofType { ofType { ofType { ofType { name } } } } }`;
+    expect((await server.graphql(eight)).errors).toBeUndefined();
+  });
+
+  it('accepts 15 aliases and refuses 16 before any resolver runs', async () => {
+    const calls = spyOnRootResolvers();
+    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `v${i}: viewer { clientId }`).join(' ')} }`;
+    const ok = await server.graphql(aliases(15));
+    expect(ok.errors).toBeUndefined();
+    expect(Object.keys(ok.data ?? {})).toHaveLength(15);
+    calls.mockClear();
+
+    const refused = await server.graphql(aliases(16));
+    expect(refused.status).toBe(400);
+    expectRefused(refused, /aliases/i);
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('refuses 16 aliased mutations without changing anything', async () => {
+    const before = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } });
+    const audits = await server.db.prisma.auditEvent.count();
+    const mutations = Array.from(
+      { length: 16 },
+      (_, i) =>
+        `m${i}: updateRealmSettings(input: { patch: { accessTokenTtlSeconds: ${400 + i} } }) { userErrors { code } }`,
+    );
+    expectRefused(await server.graphql(`mutation { ${mutations.join(' ')} }`), /aliases/i);
+    expect(await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } })).toEqual(before);
+    expect(await server.db.prisma.auditEvent.count()).toBe(audits);
+  });
+
+  it('refuses more than 50 directives and more than 2,000 tokens', async () => {
+    const calls = spyOnRootResolvers();
+    const directives = `{ viewer { clientId ${'@include(if: true) '.repeat(51)} } }`;
+    expectRefused(await server.graphql(directives), /directives/i);
+    const tokens = `{ viewer { clientId } ${'__typename '.repeat(2000)} }`;
+    expectRefused(await server.graphql(tokens), /token/i);
+    expect(calls).not.toHaveBeenCalled();
+  });
+});
+
+describe('page size', () => {
+  const expectPageRefused = (result: GraphQLResult) => {
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0]?.message).toMatch(/100/);
+  };
+
+  it('refuses first: 101 and last: 101 before any resolver runs', async () => {
+    const calls = spyOnRootResolvers();
+    expectPageRefused(await server.graphql('{ viewer { clientId } users(first: 101) { totalCount } }'));
+    expectPageRefused(await server.graphql('{ users(last: 101) { totalCount } }'));
+    expectPageRefused(await server.graphql('{ users(first: -1) { totalCount } }'));
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('refuses them through variables too', async () => {
+    const calls = spyOnRootResolvers();
+    expectPageRefused(await server.graphql('query($n: Int) { users(first: $n) { totalCount } }', { n: 101 }));
+    expectPageRefused(await server.graphql('query($n: Int) { users(last: $n) { totalCount } }', { n: 101 }));
+    expectPageRefused(await server.graphql('query($n: Int = 101) { users(first: $n) { totalCount } }', {}));
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('accepts first: 100 and last: 100', async () => {
+    const calls = spyOnRootResolvers();
+    for (const query of ['{ users(first: 100) { totalCount } }', '{ users(last: 100) { totalCount } }']) {
+      const result = await server.graphql(query);
+      expect(result.errors, query).toBeUndefined();
+      expect(result.data?.users.totalCount).toBe(0);
+    }
+    const viaVariable = await server.graphql('query($n: Int) { users(first: $n) { totalCount } }', { n: 100 });
+    expect(viaVariable.errors).toBeUndefined();
+    expect(calls).toHaveBeenCalledWith('Query.users');
+  });
+});
+
+describe('request shape', () => {
+  it('refuses JSON-array batching', async () => {
+    const calls = spyOnRootResolvers();
+    const result = await post(server, [{ query: '{ viewer { clientId } }' }, { query: '{ viewer { clientId } }' }]);
+    expect(result.status).toBe(400);
+    expect(Array.isArray(result.json)).toBe(false);
+    expect(result.json.errors?.length).toBeGreaterThan(0);
+    expect(result.json.data ?? null).toBeNull();
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('answers malformed ids and ids of another type with BAD_USER_INPUT', async () => {
+    const realmId = encodeGlobalId('Realm', server.admin.realmId);
+    const badIds = [
+      'garbage',
+      '',
+      '!!!',
+      '42',
+      encodeGlobalId('User', 'not-a-uuid'),
+      encodeGlobalId('', '0190a0a0-0000-7000-8000-000000000000'),
+      realmId,
+    ];
+    for (const id of badIds) {
+      const result = await server.graphql('query($id: ID!) { user(id: $id) { id } }', { id });
+      expect(result.errors?.[0]?.extensions?.code, id).toBe('BAD_USER_INPUT');
+      expect(result.errors?.[0]?.message, id).not.toBe('Unexpected error.');
+      expect(result.data?.user ?? null, id).toBeNull();
+    }
+    const literal = await server.graphql('{ user(id: 42) { id } }');
+    expect(literal.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    for (const query of ['{ node(id: "garbage") { id } }', '{ nodes(ids: ["garbage"]) { id } }']) {
+      const result = await server.graphql(query);
+      expect(result.errors?.[0]?.extensions?.code, query).toBe('BAD_USER_INPUT');
+      expect(result.errors?.[0]?.message, query).not.toBe('Unexpected error.');
+    }
+  });
+
+  it('answers an id of the wrong JSON type as a request error, not an internal one', async () => {
+    for (const id of [true, { id: 'x' }, ['x']]) {
+      const result = await server.graphql('query($id: ID!) { user(id: $id) { id } }', { id });
+      expect(result.status, JSON.stringify(id)).toBe(400);
+      expect(result.data ?? null).toBeNull();
+      expect(result.errors?.[0]?.message).not.toBe('Unexpected error.');
+      expect(result.errors?.[0]?.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+    }
+  });
+
+  it('answers a malformed cursor with BAD_USER_INPUT', async () => {
+    for (const cursor of ['garbage', 'R1BDOg', Buffer.from('{"o":"x"}').toString('base64url')]) {
+      const result = await server.graphql('query($c: String) { users(first: 5, after: $c) { totalCount } }', {
+        c: cursor,
+      });
+      expect(result.errors?.[0]?.extensions?.code, cursor).toBe('BAD_USER_INPUT');
+      expect(result.errors?.[0]?.message, cursor).not.toBe('Unexpected error.');
+    }
+  });
+});
+
+describe('error masking', () => {
+  it('shows a database failure as "Unexpected error." with no SQL, names or stack', async () => {
+    const prisma = server.db.prisma;
+    const token = await server.token();
+    await prisma.$executeRawUnsafe('ALTER TABLE "Realm" RENAME COLUMN "displayName" TO "displayNameGone"');
+    let result;
+    try {
+      result = await post(server, { query: '{ realm { id displayName } }' }, token);
+    } finally {
+      await prisma.$executeRawUnsafe('ALTER TABLE "Realm" RENAME COLUMN "displayNameGone" TO "displayName"');
+    }
+    expect(result.status).toBe(200);
+    expect(result.json.data ?? null).toBeNull();
+    expect(result.json.errors).toHaveLength(1);
+    expect(result.json.errors?.[0]?.message).toBe('Unexpected error.');
+    expect(result.json.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(result.json.errors?.[0]?.path).toEqual(['realm']);
+    for (const leak of [
+      'displayName',
+      '"Realm"',
+      'Realm.',
+      'does not exist',
+      'SELECT',
+      'prisma',
+      'Prisma',
+      'stack',
+      '.ts:',
+      '`',
+      'originalError',
+    ]) {
+      expect(result.text, leak).not.toContain(leak);
+    }
+    // Service resumes once the database is sound again.
+    expect((await server.graphql('{ realm { name } }', {}, token)).data?.realm.name).toBe('default');
+  });
+});
+
+describe('modes', () => {
+  const suggestions: [string, string, Record<string, unknown>][] = [
+    ['field', '{ viewr { clientId } }', {}],
+    ['argument', '{ users(frist: 5) { totalCount } }', {}],
+    ['type', '{ node(id: "x") { ... on Usr { id } } }', {}],
+    [
+      'enum literal',
+      'mutation { updateRealmSettings(input: { patch: { mfaPolicy: REQUIRD } }) { userErrors { code } } }',
+      {},
+    ],
+    [
+      'enum variable',
+      'mutation($p: MfaPolicy) { updateRealmSettings(input: { patch: { mfaPolicy: $p } }) { userErrors { code } } }',
+      { p: 'REQUIRD' },
+    ],
+    [
+      'input field variable',
+      'mutation($i: UpdateRealmSettingsInput!) { updateRealmSettings(input: $i) { userErrors { code } } }',
+      { i: { patch: { accessTokenTtlSecond: 600 } } },
+    ],
+  ];
+
+  it.each(suggestions)('suggests names in test mode (%s)', async (_kind, query, variables) => {
+    const result = await server.graphql(query, variables);
+    expect(result.errors?.map((e) => e.message).join('\n')).toMatch(/Did you mean/);
+  });
+
+  it.each(suggestions)('never suggests names in production mode (%s)', async (_kind, query, variables) => {
+    const result = await production.graphql(query, variables);
+    expect(result.errors?.length).toBeGreaterThan(0);
+    expect(JSON.stringify(result.errors)).not.toMatch(
+      /Did you mean|REQUIRED|accessTokenTtlSeconds|"viewer"|"first"|"User"/,
+    );
+  });
+
+  it('refuses introspection in production mode, still answering __typename', async () => {
+    for (const query of ['{ __schema { queryType { name } } }', '{ __type(name: "User") { name fields { name } } }']) {
+      const result = await production.graphql(query);
+      expect(result.status, query).toBe(400);
+      expectRefused(result, /introspection/i);
+    }
+    const typename = await production.graphql('{ __typename viewer { clientId } }');
+    expect(typename.errors).toBeUndefined();
+    expect(typename.data?.__typename).toBe('Query');
+  });
+
+  it('allows introspection in test mode', async () => {
+    const result = await server.graphql('{ __schema { queryType { name } } __type(name: "User") { name } }', {}, null);
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({ __schema: { queryType: { name: 'Query' } }, __type: { name: 'User' } });
+  });
+
+  it('serves GraphiQL only in development mode', async () => {
+    const get = (target: TestServer) => fetch(`${target.url}/graphql`, { headers: { accept: 'text/html' } });
+    const dev = await get(development);
+    expect(dev.status).toBe(200);
+    expect(dev.headers.get('content-type')).toMatch(/^text\/html/);
+    expect((await dev.text()).toLowerCase()).toContain('graphiql');
+
+    for (const target of [server, production]) {
+      const response = await get(target);
+      expect(response.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+      expect((await response.text()).toLowerCase()).not.toContain('graphiql');
+    }
+  });
+});
+
+describe('updateRealmSettings', () => {
+  const UPDATE = `mutation($patch: RealmSettingsPatch!) {
+    updateRealmSettings(input: { patch: $patch }) {
+      realm { settings { accessTokenTtlSeconds mfaPolicy } }
+      userErrors { code field message }
+    }
+  }`;
+  const settingsAudits = () =>
+    server.db.prisma.auditEvent.findMany({
+      where: { realmId: server.admin.realmId, action: 'realm.settings_updated' },
+    });
+
+  it.each([299, 86_401, 0, -1])('refuses accessTokenTtlSeconds %i and changes nothing', async (ttl) => {
+    const before = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } });
+    const auditsBefore = (await settingsAudits()).length;
+    const result = await server.graphql(UPDATE, { patch: { accessTokenTtlSeconds: ttl, mfaPolicy: 'REQUIRED' } });
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.updateRealmSettings.realm).toBeNull();
+    expect(result.data?.updateRealmSettings.userErrors).toEqual([
+      {
+        code: 'INVALID',
+        field: ['input', 'patch', 'accessTokenTtlSeconds'],
+        message: expect.stringMatching(/300.*86400/),
+      },
+    ]);
+    expect(await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } })).toEqual(before);
+    expect(await settingsAudits()).toHaveLength(auditsBefore);
+  });
+
+  it('applies a valid change with one audit event, and later tokens carry the new lifetime', async () => {
+    const auditsBefore = await settingsAudits();
+    const result = await server.graphql(UPDATE, { patch: { accessTokenTtlSeconds: 900 } });
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.updateRealmSettings).toEqual({
+      realm: { settings: { accessTokenTtlSeconds: 900, mfaPolicy: 'OPTIONAL' } },
+      userErrors: [],
+    });
+    expect(
+      (await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } })).accessTokenTtlSeconds,
+    ).toBe(900);
+
+    const audits = await settingsAudits();
+    expect(audits).toHaveLength(auditsBefore.length + 1);
+    const event = audits.find((a) => !auditsBefore.some((b) => b.id === a.id))!;
+    expect(event).toMatchObject({
+      targetType: 'Realm',
+      targetId: server.admin.realmId,
+      actorType: 'application',
+      actorId: server.admin.clientId,
+      outcome: 'success',
+      changes: { accessTokenTtlSeconds: { before: 3600, after: 900 } },
+    });
+    expect(event.requestId).toEqual(expect.any(String));
+
+    const response = await fetch(`${server.url}/oauth2/default/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${server.admin.clientId}:${server.admin.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const body = (await response.json()) as { access_token: string; expires_in: number };
+    expect(body.expires_in).toBe(900);
+    const claims = decodeJwt(body.access_token);
+    expect(claims.exp! - claims.iat!).toBe(900);
+  });
+
+  it('accepts the bounds 300 and 86400', async () => {
+    for (const ttl of [300, 86_400]) {
+      const result = await server.graphql(UPDATE, { patch: { accessTokenTtlSeconds: ttl } });
+      expect(result.data?.updateRealmSettings.userErrors).toEqual([]);
+      expect(result.data?.updateRealmSettings.realm.settings.accessTokenTtlSeconds).toBe(ttl);
+    }
+  });
+});

@@ -1,0 +1,245 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Tests the embedded default, so it never uses TEST_DATABASE_URL.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const STARTUP_TIMEOUT_MS = 90_000;
+
+interface RunningRoster {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function launch(dataDir: string, port?: number): Promise<RunningRoster> {
+  port ??= await freePort();
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || key.startsWith('ROSTER_') || key === 'DATABASE_URL' || key === 'TEST_DATABASE_URL')
+      continue;
+    env[key] = value;
+  }
+  Object.assign(env, {
+    ROSTER_DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(roster: RunningRoster, ready: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let exited = false;
+  void roster.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (await ready()) return;
+    if (exited) throw new Error(`Roster exited before ${what}:\n${roster.output()}`);
+    await sleep(200);
+  }
+  throw new Error(`Timed out waiting for ${what}:\n${roster.output()}`);
+}
+
+async function waitReady(roster: RunningRoster): Promise<void> {
+  await waitUntil(
+    roster,
+    async () => {
+      try {
+        const response = await fetch(`${roster.url}/readyz`);
+        await response.text();
+        return response.status === 200;
+      } catch {
+        return false;
+      }
+    },
+    '/readyz',
+  );
+  // The banner is printed right after the server starts listening; give the pipe time to deliver it.
+  await waitUntil(roster, () => /Roster is serving/.test(roster.output()), 'the start banner');
+}
+
+async function stop(roster: RunningRoster) {
+  roster.child.kill('SIGTERM');
+  return roster.exited;
+}
+
+async function tokenResponse(roster: RunningRoster, clientId: string, clientSecret: string) {
+  const response = await fetch(`${roster.url}/oauth2/default/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { access_token: string; expires_in: number; error?: string },
+  };
+}
+
+async function graphql(roster: RunningRoster, token: string, query: string) {
+  const response = await fetch(`${roster.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: unknown[] } };
+}
+
+describe('roster serve (embedded database on disk)', () => {
+  let dataDir: string;
+  let first: RunningRoster;
+  let clientId: string;
+  let clientSecret: string;
+  let firstToken: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'roster-startup-'));
+  });
+
+  afterAll(async () => {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it(
+    'starts on an empty data dir, prints admin credentials and serves tokens and GraphQL',
+    async () => {
+      first = await launch(dataDir);
+      await waitReady(first);
+      const output = first.output();
+      clientId = /client id:\s+(\S+)/.exec(output)?.[1] ?? '';
+      clientSecret = /client secret:\s+(\S+)/.exec(output)?.[1] ?? '';
+      expect(clientId, output).not.toBe('');
+      expect(clientSecret, output).not.toBe('');
+
+      const token = await tokenResponse(first, clientId, clientSecret);
+      expect(token.status).toBe(200);
+      expect(token.body.expires_in).toBe(3600);
+      firstToken = token.body.access_token;
+
+      const result = await graphql(
+        first,
+        token.body.access_token,
+        '{ viewer { scopes } users(first: 5) { totalCount } }',
+      );
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data.viewer.scopes).toHaveLength(15);
+      expect(result.body.data.users.totalCount).toBe(0);
+
+      const update = await graphql(
+        first,
+        token.body.access_token,
+        'mutation { updateRealmSettings(input: { patch: { accessTokenTtlSeconds: 1800 } }) { userErrors { code } realm { settings { accessTokenTtlSeconds } } } }',
+      );
+      expect(update.body.errors).toBeUndefined();
+      expect(update.body.data.updateRealmSettings).toEqual({
+        userErrors: [],
+        realm: { settings: { accessTokenTtlSeconds: 1800 } },
+      });
+    },
+    STARTUP_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'refuses a second process on the same data dir with a clear "in use" message',
+    async () => {
+      expect(first, 'the first test must have started the server').toBeDefined();
+      const second = await launch(dataDir);
+      let exit: { code: number | null } | undefined;
+      void second.exited.then((result) => (exit = result));
+      const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+      while (!exit && !/Roster is serving/.test(second.output()) && Date.now() < deadline) await sleep(200);
+      if (!exit) second.child.kill('SIGKILL');
+      expect(exit, `the second process started serving:\n${second.output()}`).toBeDefined();
+      const { code } = exit!;
+      expect(code, second.output()).not.toBe(0);
+      expect(code, second.output()).not.toBeNull();
+      expect(second.output()).toMatch(/in use/i);
+      expect(second.output()).not.toMatch(/client secret:/);
+      // The first process is unaffected.
+      const token = await tokenResponse(first, clientId, clientSecret);
+      expect(token.status).toBe(200);
+    },
+    STARTUP_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'exits with code 0 on SIGTERM',
+    async () => {
+      expect(first, 'the first test must have started the server').toBeDefined();
+      const { code, signal } = await stop(first);
+      expect({ code, signal }, first.output()).toEqual({ code: 0, signal: null });
+    },
+    STARTUP_TIMEOUT_MS,
+  );
+
+  it(
+    'restarts on the same data dir with the same data and credentials, printing no new ones',
+    async () => {
+      expect(clientSecret, 'the first test must have printed credentials').toBeTruthy();
+      // Same port, so the issuer of the first process's tokens is unchanged.
+      const again = await launch(dataDir, first.port);
+      await waitReady(again);
+      expect(again.output()).not.toMatch(/client secret:/);
+
+      const token = await tokenResponse(again, clientId, clientSecret);
+      expect(token.status, JSON.stringify(token.body)).toBe(200);
+      expect(token.body.expires_in).toBe(1800);
+      const result = await graphql(
+        again,
+        token.body.access_token,
+        '{ viewer { clientId scopes } realm { settings { accessTokenTtlSeconds } } }',
+      );
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data.viewer.clientId).toBe(clientId);
+      expect(result.body.data.viewer.scopes).toHaveLength(15);
+      expect(result.body.data.realm.settings.accessTokenTtlSeconds).toBe(1800);
+      // The signing key (and the generated server secret that protects it) persisted too.
+      const old = await graphql(again, firstToken, '{ viewer { clientId } }');
+      expect(old.status).toBe(200);
+      expect(old.body.data.viewer.clientId).toBe(clientId);
+
+      const { code } = await stop(again);
+      expect(code, again.output()).toBe(0);
+    },
+    STARTUP_TIMEOUT_MS * 2,
+  );
+});
