@@ -1,0 +1,149 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.ts';
+import { observeStatements, pgliteMigrationAdapter, pgMigrationAdapter } from './adapters.ts';
+import { openEmbedded } from './embedded.ts';
+
+export interface OpenDatabaseOptions {
+  /** A `postgresql://` URL; without one, the embedded database in `dataDir` is used. */
+  databaseUrl?: string;
+  /** Directory of the embedded database; `memory://` keeps it in memory. */
+  dataDir: string;
+  /** Receives the SQL of every statement the Prisma client sends. */
+  log?: (sql: string) => void;
+  /** Receives errors of idle PostgreSQL connections (which are then replaced). */
+  onConnectionError?: (error: Error) => void;
+  /** Embedded only: start from this data directory dump (`PGlite#dumpDataDir`). */
+  loadDataDir?: Blob;
+}
+
+// pg's adapter sends these as statements while PGlite's does not: leaving them out keeps
+// counts equal on both.
+const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i;
+
+/** Counts the SQL statements a Prisma client sends, to catch N+1 query patterns in tests. */
+export class StatementCounter {
+  #total = 0;
+  readonly #recorders = new Set<string[]>();
+
+  /** Statements sent since the database was opened. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /**
+   * Runs `fn` and returns the statements sent meanwhile, including those of concurrent work
+   * (run nothing else alongside when asserting a count).
+   */
+  async during<T>(fn: () => Promise<T>): Promise<{ result: T; count: number; sql: string[] }> {
+    const sql: string[] = [];
+    this.#recorders.add(sql);
+    try {
+      const result = await fn();
+      return { result, count: sql.length, sql };
+    } finally {
+      this.#recorders.delete(sql);
+    }
+  }
+
+  /** Records one statement; transaction control (BEGIN, COMMIT, ROLLBACK) is not counted. */
+  record(sql: string): void {
+    if (TRANSACTION_CONTROL.test(sql)) return;
+    this.#total++;
+    for (const recorder of this.#recorders) recorder.push(sql);
+  }
+}
+
+interface DatabaseBase {
+  readonly prisma: PrismaClient;
+  /** The statements `prisma` has sent. */
+  readonly statements: StatementCounter;
+  /** Runs one statement directly on the driver, bypassing Prisma and the statement counter. */
+  rawQuery<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
+  /** Opens a connection for the schema engine (migrations); close it when done. */
+  openMigrationConnection(): Promise<MigrationConnection>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface MigrationConnection {
+  adapter: SqlMigrationAwareDriverAdapterFactory;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedDatabaseConnection extends DatabaseBase {
+  readonly kind: 'embedded';
+  readonly pglite: PGlite;
+}
+
+export interface PostgresDatabaseConnection extends DatabaseBase {
+  readonly kind: 'postgres';
+  readonly pool: pg.Pool;
+}
+
+export type Database = EmbeddedDatabaseConnection | PostgresDatabaseConnection;
+
+/** Opens PostgreSQL at `databaseUrl` through adapter-pg, or else the embedded PGlite database. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const statements = new StatementCounter();
+  const onStatement = (sql: string) => {
+    options.log?.(sql);
+    statements.record(sql);
+  };
+
+  const { databaseUrl } = options;
+  if (databaseUrl) {
+    const pool = new pg.Pool({ connectionString: databaseUrl });
+    pool.on('error', (error) => options.onConnectionError?.(error));
+    const prisma = new PrismaClient({ adapter: observeStatements(new PrismaPg(pool), onStatement) });
+    return {
+      kind: 'postgres',
+      pool,
+      prisma,
+      statements,
+      async rawQuery<Row>(sql: string) {
+        return (await pool.query(sql)).rows as Row[];
+      },
+      async openMigrationConnection() {
+        // One session: the schema engine's advisory lock is session-level and is only
+        // released when the session ends, so it must not be left on a pooled connection.
+        const session = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+        session.on('error', (error) => options.onConnectionError?.(error));
+        return { adapter: pgMigrationAdapter(session), close: () => session.end() };
+      },
+      async ping() {
+        await pool.query('SELECT 1');
+      },
+      async close() {
+        await prisma.$disconnect();
+        await pool.end();
+      },
+    };
+  }
+
+  const embedded = await openEmbedded(options.dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
+  const { pglite } = embedded;
+  const prisma = new PrismaClient({ adapter: observeStatements(new PrismaPGlite(pglite), onStatement) });
+  return {
+    kind: 'embedded',
+    pglite,
+    prisma,
+    statements,
+    async rawQuery<Row>(sql: string) {
+      return (await pglite.query<Row>(sql)).rows;
+    },
+    async openMigrationConnection() {
+      return { adapter: pgliteMigrationAdapter(pglite), close: async () => {} };
+    },
+    async ping() {
+      await pglite.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await embedded.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/client.ts';
+import { EmbeddedDatabaseLockedError, openEmbedded } from '../../src/db/embedded.ts';
+import { migrate } from '../../src/db/migrator.ts';
+
+const embeddedModule = new URL('../../src/db/embedded.ts', import.meta.url).href;
+
+/** Tries to open `dataDir` from another Node process; resolves to what that process printed. */
+async function openInOtherProcess(dataDir: string): Promise<string> {
+  const script = `
+    const { openEmbedded } = await import(${JSON.stringify(embeddedModule)});
+    try {
+      const db = await openEmbedded(${JSON.stringify(dataDir)});
+      await db.close();
+      console.log('opened');
+    } catch (error) {
+      console.log(error.message);
+    }`;
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '-e',
+    script,
+  ]);
+  return stdout.trim();
+}
+
+describe('embedded database', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'roster-embedded-'));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('persists across close and reopen of its data directory', async () => {
+    const first = await openDatabase({ dataDir });
+    await migrate(first);
+    await first.prisma.realm.create({ data: { name: 'persisted' } });
+    await first.close();
+
+    const second = await openDatabase({ dataDir });
+    try {
+      expect(await migrate(second)).toEqual([]);
+      expect(await second.prisma.realm.findMany({ select: { name: true } })).toEqual([{ name: 'persisted' }]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('refuses a second open of the same data directory with a clear error', async () => {
+    const db = await openEmbedded(dataDir);
+    try {
+      const message =
+        `the embedded database in ${dataDir} is in use by process ${process.pid}; ` +
+        'stop it or set ROSTER_DATA_DIR to another directory';
+      const attempt = openEmbedded(dataDir);
+      await expect(attempt).rejects.toBeInstanceOf(EmbeddedDatabaseLockedError);
+      await expect(attempt).rejects.toThrow(message);
+      expect(await openInOtherProcess(dataDir)).toBe(message);
+    } finally {
+      await db.close();
+    }
+    expect(await openInOtherProcess(dataDir)).toBe('opened');
+  });
+
+  it('takes over the lock of a process that is gone and releases it on close', async () => {
+    const lockFile = path.join(dataDir, 'pglite.lock');
+    const { stdout } = await promisify(execFile)(process.execPath, ['-p', 'process.pid']);
+    await writeFile(lockFile, stdout);
+
+    const db = await openEmbedded(dataDir);
+    expect(await readFile(lockFile, 'utf8')).toBe(`${process.pid}\n`);
+    await db.close();
+    await expect(readFile(lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
