@@ -20,7 +20,8 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import { missingScopes, satisfies } from '../auth/scopes.ts';
-import { forbidden, unauthenticated } from './errors.ts';
+import { Kind } from 'graphql';
+import { badUserInput, forbidden, unauthenticated } from './errors.ts';
 import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
 
@@ -130,7 +131,16 @@ builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('LocalDate', LocalDateResolver);
 builder.addScalarType('EmailAddress', EmailAddressResolver);
 builder.addScalarType('PhoneNumber', PhoneNumberResolver);
-builder.addScalarType('URL', URLResolver);
+// graphql-scalars' URL throws a plain TypeError for a relative or malformed value, which error
+// masking would turn into INTERNAL_SERVER_ERROR; it is the caller's mistake.
+const absoluteUrl = (value: unknown): URL => {
+  if (typeof value === 'string' && URL.canParse(value)) return new URL(value);
+  throw badUserInput('Value is not a valid absolute URL.');
+};
+builder.addScalarType('URL', URLResolver, {
+  parseValue: absoluteUrl,
+  parseLiteral: (ast) => absoluteUrl(ast.kind === Kind.STRING ? ast.value : null),
+});
 builder.addScalarType('JSON', JSONResolver);
 builder.addScalarType('JSONObject', JSONObjectResolver);
 builder.addScalarType('CountryCode', CountryCodeResolver);
