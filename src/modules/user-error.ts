@@ -26,3 +26,11 @@ export interface UserErrorShape {
 export function userError(code: UserErrorCode, message: string, field?: string[]): UserErrorShape {
   return { code, message, field: field ?? null };
 }
+
+/** A service's answer to a mutation: the object under `key` (null when refused) and why it was refused. */
+export type MutationResult<K extends string, T> = { [key in K]: T | null } & { userErrors: UserErrorShape[] };
+
+/** A refused mutation: nothing changed, `key` is null. */
+export function refused<K extends string>(key: K, ...userErrors: UserErrorShape[]): MutationResult<K, never> {
+  return { [key]: null, userErrors } as MutationResult<K, never>;
+}

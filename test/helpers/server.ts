@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
+import type { Logger } from 'pino';
 import { createAdminClient } from '../../src/auth/bootstrap.ts';
 import { SigningKeys } from '../../src/auth/keys.ts';
 import { deriveKey } from '../../src/auth/secret.ts';
@@ -45,12 +46,14 @@ export interface TestServer {
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
 /** A real Roster HTTP server on a random loopback port over a fresh database. */
-export async function startTestServer(options: { mode?: 'development' | 'production' | 'test' } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { mode?: 'development' | 'production' | 'test'; /** Default: silent. */ log?: Logger } = {},
+): Promise<TestServer> {
   const database = await createTestDatabase();
   const db = database.db;
   const keys = new SigningKeys(db.prisma, deriveKey(TEST_SECRET, 'roster/signing-keys'));
   let baseUrl = '';
-  const app = createApp({ db, keys, log: createLogger('silent'), mode: options.mode ?? 'test', baseUrl: () => baseUrl });
+  const app = createApp({ db, keys, log: options.log ?? createLogger('silent'), mode: options.mode ?? 'test', baseUrl: () => baseUrl });
   const server: Server = createServer(
     createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)),
   );
