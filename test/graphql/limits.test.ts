@@ -222,13 +222,13 @@ describe('request shape', () => {
     }
   });
 
-  it('answers an id of the wrong JSON type as a request error, not an internal one', async () => {
+  it('answers an id variable of the wrong JSON type with 400 BAD_USER_INPUT', async () => {
     for (const id of [true, { id: 'x' }, ['x']]) {
       const result = await server.graphql('query($id: ID!) { user(id: $id) { id } }', { id });
       expect(result.status, JSON.stringify(id)).toBe(400);
       expect(result.data ?? null).toBeNull();
       expect(result.errors?.[0]?.message).not.toBe('Unexpected error.');
-      expect(result.errors?.[0]?.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+      expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
   });
 
