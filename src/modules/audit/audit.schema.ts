@@ -1,0 +1,135 @@
+import { builder, requireScopes } from '../../graphql/builder.ts';
+import { badUserInput } from '../../graphql/errors.ts';
+import { decodeGlobalId } from '../../graphql/ids.ts';
+import { AUDIT_ORDER, auditEventWhere } from './audit.filter.ts';
+
+const MAX_ACTIONS = 50;
+const MAX_FILTER_STRING = 200;
+
+export const AuditEventRef = builder.prismaNode('AuditEvent', {
+  description:
+    'An immutable record of one change (or authorization denial) in the realm. Events cannot be changed or deleted.',
+  id: { field: 'id', description: 'The global id of the event.' },
+  // node(id) of a missing (or another realm's) object resolves to null, not an error.
+  nullable: true,
+  ...requireScopes(['audit:read']),
+  fields: (t) => ({
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened (UTC).' }),
+    action: t.exposeString('action', {
+      description:
+        'What happened, `<noun>.<past-tense verb>`, e.g. `user.suspended`, `role.scopes_assigned`, `resource.scope_removed`.',
+    }),
+    outcome: t.exposeString('outcome', { description: '`success` for a change, `denied` for a refused attempt.' }),
+    actorType: t.exposeString('actorType', {
+      description: 'Who acted: `application` for an API client, `system` for Roster itself.',
+    }),
+    actorId: t.exposeString('actorId', { description: 'The client id of the acting application, or `system`.' }),
+    targetType: t.exposeString('targetType', {
+      description: 'The kind of object changed, e.g. `Role`, `Resource`, `User`.',
+    }),
+    targetId: t.exposeString('targetId', {
+      nullable: true,
+      description:
+        'The database id (UUID) of the object changed; the global id is `base64url("<targetType>:<targetId>")`.',
+    }),
+    changes: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description:
+        'Before/after values of the changed fields (`{ field: { before, after } }`), or the values of a created or deleted object and counts of what went with it. Never a secret.',
+      resolve: (event) =>
+        event.changes && typeof event.changes === 'object' && !Array.isArray(event.changes) ? event.changes : null,
+    }),
+    requestId: t.exposeString('requestId', {
+      nullable: true,
+      description: 'The id of the API request that made the change.',
+    }),
+    ipAddress: t.exposeString('ipAddress', { nullable: true, description: 'The IP address the request came from.' }),
+  }),
+});
+
+/** Reusable for other audit connections (e.g. `User.auditEvents`) built with `t.prismaConnection`. */
+export const AuditEventConnectionRef = builder.connectionObject(
+  {
+    type: AuditEventRef,
+    name: 'AuditEventConnection',
+    description: 'A page of audit events.',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'The number of events matching, across all pages.',
+        // Lets the Prisma plugin skip loading rows when only the count is asked for.
+        extensions: { pothosPrismaTotalCount: true },
+        resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+      }),
+    }),
+  },
+  { name: 'AuditEventEdge', description: 'An audit event in a page of events.' },
+);
+
+const AuditEventFilter = builder.inputType('AuditEventFilter', {
+  description: 'Which audit events to list; conditions combine with AND.',
+  fields: (t) => ({
+    actions: t.stringList({
+      description: `Action names (any of them, at most ${MAX_ACTIONS}); \`role.*\` matches every action starting with \`role.\`. An empty list is no condition.`,
+    }),
+    actorId: t.string({ description: 'The client id of the acting application (or `system`).' }),
+    targetId: t.id({
+      description: 'The changed object: its global id, or the raw database id stored in `AuditEvent.targetId`.',
+    }),
+    after: t.field({ type: 'DateTime', description: 'Only events at or after this instant.' }),
+    before: t.field({ type: 'DateTime', description: 'Only events strictly before this instant.' }),
+  }),
+});
+
+/** A global id decodes to the stored id; anything else is taken as a stored id itself. */
+function storedTargetId(value: string): string {
+  try {
+    return decodeGlobalId(value).id;
+  } catch {
+    return value;
+  }
+}
+
+type FilterArg =
+  | {
+      actions?: string[] | null;
+      actorId?: string | null;
+      targetId?: string | number | null;
+      after?: Date | null;
+      before?: Date | null;
+    }
+  | null
+  | undefined;
+
+function filterWhere(filter: FilterArg) {
+  if (filter?.actions && filter.actions.length > MAX_ACTIONS) {
+    throw badUserInput(`filter.actions: at most ${MAX_ACTIONS} actions.`, 'filter.actions');
+  }
+  const long = [...(filter?.actions ?? []), filter?.actorId ?? '', String(filter?.targetId ?? '')].some(
+    (s) => s.length > MAX_FILTER_STRING,
+  );
+  if (long) throw badUserInput(`filter: values must be at most ${MAX_FILTER_STRING} characters.`, 'filter');
+  return auditEventWhere({
+    actions: filter?.actions ?? null,
+    actorId: filter?.actorId ?? null,
+    targetId: filter?.targetId == null ? null : storedTargetId(String(filter.targetId)),
+    after: filter?.after ?? null,
+    before: filter?.before ?? null,
+  });
+}
+
+builder.queryField('auditEvents', (t) =>
+  t.prismaConnection(
+    {
+      type: 'AuditEvent',
+      cursor: 'id',
+      description: 'The audit trail of the caller’s realm matching `filter`, newest first.',
+      ...requireScopes(['audit:read']),
+      args: { filter: t.arg({ type: AuditEventFilter, description: 'Which events to list; all when omitted.' }) },
+      totalCount: (_root, args, ctx) => ctx.service!.db.auditEvent.count({ where: filterWhere(args.filter) }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.service!.db.auditEvent.findMany({ ...query, where: filterWhere(args.filter), orderBy: AUDIT_ORDER }),
+    },
+    AuditEventConnectionRef,
+  ),
+);

@@ -1,0 +1,49 @@
+import type { RealmTx } from '../../context.ts';
+import { userError, type UserErrorShape } from '../user-error.ts';
+
+/** What a mutation is about to hand out: scopes directly (to a role), or roles (to a user or application). */
+export type Grant = { scopeIds: readonly string[] } | { roleIds: readonly string[] };
+
+/**
+ * The management scopes (scopes of the built-in Roster Management API resource) that `grant`
+ * carries and `callerScopes` lacks, sorted. One statement.
+ */
+export async function ungrantableScopes(
+  tx: Pick<RealmTx, 'resourceScope'>,
+  callerScopes: ReadonlySet<string>,
+  grant: Grant,
+): Promise<string[]> {
+  const ids = 'scopeIds' in grant ? grant.scopeIds : grant.roleIds;
+  if (ids.length === 0) return [];
+  const carried = await tx.resourceScope.findMany({
+    where: {
+      resource: { builtIn: true },
+      ...('scopeIds' in grant
+        ? { id: { in: [...grant.scopeIds] } }
+        : { roles: { some: { roleId: { in: [...grant.roleIds] } } } }),
+    },
+    select: { name: true },
+  });
+  return [...new Set(carried.map((scope) => scope.name).filter((name) => !callerScopes.has(name)))].sort();
+}
+
+/**
+ * No privilege escalation: a caller may hand out management scopes (directly, or through roles)
+ * only when its own token holds every one of them. Returns the FORBIDDEN_GRANT error at `field`
+ * naming the scopes the caller lacks, or null when the grant is allowed. Call it inside the
+ * transaction that makes the grant, before writing.
+ */
+export async function assertCanGrant(
+  tx: Pick<RealmTx, 'resourceScope'>,
+  callerScopes: ReadonlySet<string>,
+  grant: Grant,
+  field: string[],
+): Promise<UserErrorShape | null> {
+  const missing = await ungrantableScopes(tx, callerScopes, grant);
+  if (missing.length === 0) return null;
+  return userError(
+    'FORBIDDEN_GRANT',
+    `Your access token does not hold ${missing.join(', ')}, so you cannot grant ${missing.length === 1 ? 'it' : 'them'}.`,
+    field,
+  );
+}

@@ -1,0 +1,281 @@
+import { createContextCache } from '@pothos/core';
+import DataLoader from 'dataloader';
+import { Prisma } from '../../generated/prisma/client.ts';
+import type { GraphQLContext } from '../../context.ts';
+import { builder, requireScopes } from '../../graphql/builder.ts';
+import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
+import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
+import { ResourceScopeRef } from '../resources/resources.schema.ts';
+import { resolveUserConnection } from '../users/users.connection.ts';
+import { UserConnectionRef } from '../users/users.schema.ts';
+import { assignRoleScopes, createRole, deleteRole, removeRoleScope, roleWhere, updateRole } from './roles.service.ts';
+
+/**
+ * Per request: the number of distinct users (not deleted) holding each role, globally or in
+ * any tenant — one statement for all roles of a response.
+ */
+const userCounts = createContextCache(
+  (ctx: GraphQLContext) =>
+    new DataLoader<string, number>(async (roleIds) => {
+      const service = ctx.service!;
+      const rows = await service.db.$queryRaw<{ roleId: string; count: number }[]>`
+        SELECT ur."roleId"::text AS "roleId", count(DISTINCT ur."userId")::int AS count
+        FROM "UserRole" ur
+        JOIN "User" u ON u."realmId" = ur."realmId" AND u.id = ur."userId"
+        WHERE ur."realmId" = ${service.realmId}::uuid
+          AND ur."roleId" IN (${Prisma.join(roleIds.map((id) => Prisma.sql`${id}::uuid`))})
+          AND u."deletedAt" IS NULL
+        GROUP BY ur."roleId"`;
+      const counts = new Map(rows.map((row) => [row.roleId, Number(row.count)]));
+      return roleIds.map((id) => counts.get(id) ?? 0);
+    }),
+);
+
+const callerScopes = (ctx: GraphQLContext): ReadonlySet<string> => ctx.principal?.scopes ?? new Set();
+
+export const RoleRef = builder.prismaNode('Role', {
+  description: 'A named bundle of scopes, given to users (globally or inside a tenant) and to applications.',
+  id: { field: 'id', description: 'The global id of the role.' },
+  // node(id) of a missing (or another realm's) object resolves to null, not an error.
+  nullable: true,
+  ...requireScopes(['roles:read']),
+  fields: (t) => ({
+    name: t.exposeString('name', {
+      description:
+        'Name, 1 to 100 characters, unique (ignoring case) among the realm-wide roles, or among the roles of its tenant.',
+    }),
+    description: t.exposeString('description', {
+      nullable: true,
+      description: 'What the role is for (at most 500 characters).',
+    }),
+    builtIn: t.exposeBoolean('builtIn', {
+      description:
+        'Whether Roster manages this role itself (the administrator role): it cannot be deleted or renamed, nor lose its management scopes.',
+    }),
+    scopes: t.field({
+      type: [ResourceScopeRef],
+      description: 'The scopes the role grants, by name.',
+      select: (_args, _ctx, nestedSelection) => ({
+        scopes: { select: { scope: nestedSelection(true) }, orderBy: [{ scope: { name: 'asc' } }, { scopeId: 'asc' }] },
+      }),
+      resolve: (role) => role.scopes.map((grant) => grant.scope),
+    }),
+    userCount: t.int({
+      description: 'How many users (not deleted) hold the role, globally or in any tenant.',
+      resolve: (role, _args, ctx) => userCounts(ctx).load(role.id),
+    }),
+    users: t.field({
+      type: UserConnectionRef,
+      description: 'Users (not deleted) holding the role, globally or in any tenant, newest first.',
+      ...requireScopes(['users:read']),
+      args: {
+        first: t.arg.int({ description: 'Return at most this many users from the start (0 to 100; default 20).' }),
+        after: t.arg.string({ description: 'Return users after this cursor.' }),
+      },
+      resolve: (role, args, ctx, info) =>
+        resolveUserConnection(
+          ctx,
+          info,
+          { first: args.first ?? null, after: args.after ?? null },
+          Prisma.sql`EXISTS (SELECT 1 FROM "UserRole" ur WHERE ur."realmId" = u."realmId" AND ur."userId" = u.id AND ur."roleId" = ${role.id}::uuid)`,
+        ),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the role was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the role or its scopes last changed.' }),
+  }),
+});
+
+const RoleFilter = builder.inputType('RoleFilter', {
+  description: 'Which roles to list; conditions combine with AND.',
+  fields: (t) => ({
+    search: t.string({ description: 'Case-insensitive text contained in the name or the description.' }),
+    tenantId: t.id({ description: 'Only the roles defined by this tenant (global id of a Tenant).' }),
+  }),
+});
+
+builder.queryField('role', (t) =>
+  t.prismaField({
+    type: 'Role',
+    nullable: true,
+    description: 'A role of the caller’s realm by id; null when there is none.',
+    ...requireScopes(['roles:read']),
+    args: { id: t.arg.id({ required: true, description: 'The global id of the role.' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.service!.db.role.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Role') } }),
+  }),
+);
+
+builder.queryField('roles', (t) =>
+  t.prismaConnection(
+    {
+      type: 'Role',
+      cursor: 'id',
+      description: 'Roles of the caller’s realm (realm-wide and tenant-defined) matching `filter`, by name.',
+      ...requireScopes(['roles:read']),
+      args: { filter: t.arg({ type: RoleFilter, description: 'Which roles to list; all when omitted.' }) },
+      totalCount: (_root, args, ctx) => ctx.service!.db.role.count({ where: roleFilterWhere(args.filter) }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.service!.db.role.findMany({
+          ...query,
+          where: roleFilterWhere(args.filter),
+          orderBy: [{ name: 'asc' }, { id: 'asc' }],
+        }),
+    },
+    { name: 'RoleConnection', description: 'A page of roles.' },
+    { name: 'RoleEdge', description: 'A role in a page of roles.' },
+  ),
+);
+
+function roleFilterWhere(filter: { search?: string | null; tenantId?: string | number | null } | null | undefined) {
+  return roleWhere({
+    search: filter?.search ?? null,
+    tenantId: filter?.tenantId == null ? null : idOfType(String(filter.tenantId), 'Tenant', 'filter.tenantId'),
+  });
+}
+
+const RolePayload = payloadType(
+  'RolePayload',
+  'role',
+  RoleRef,
+  'Result of a change to a role.',
+  'The role after the change; null when the change did not apply.',
+);
+
+const CreateRoleInput = builder.inputType('CreateRoleInput', {
+  description: 'Input of `createRole`.',
+  fields: (t) => ({
+    name: t.string({
+      required: true,
+      description:
+        'Name, 1 to 100 characters (trimmed), unique ignoring case among the realm-wide roles, or among the roles of `tenantId`.',
+    }),
+    description: t.string({ description: 'What the role is for, at most 500 characters.' }),
+    scopeIds: t.idList({
+      description:
+        'Global ids of the scopes the role grants (at most 100). Management scopes need the caller’s own token to hold them (FORBIDDEN_GRANT).',
+    }),
+    tenantId: t.id({
+      description: 'Defines the role inside this tenant (global id of a Tenant); realm-wide when omitted.',
+    }),
+  }),
+});
+
+const RolePatch = builder.inputType('RolePatch', {
+  description: 'Changes to a role; omitted fields stay as they are, an explicit null clears the description.',
+  fields: (t) => ({
+    name: t.string({
+      description: 'New name, 1 to 100 characters; cannot be null. The built-in role cannot be renamed.',
+    }),
+    description: t.string({ description: 'New description, at most 500 characters; null clears it.' }),
+  }),
+});
+
+const UpdateRoleInput = builder.inputType('UpdateRoleInput', {
+  description: 'Input of `updateRole`.',
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'The global id of the role.' }),
+    patch: t.field({ type: RolePatch, required: true, description: 'The changes.' }),
+  }),
+});
+
+const AssignRoleScopesInput = builder.inputType('AssignRoleScopesInput', {
+  description: 'Input of `assignRoleScopes`.',
+  fields: (t) => ({
+    roleId: t.id({ required: true, description: 'The global id of the role.' }),
+    scopeIds: t.idList({
+      required: true,
+      description:
+        'Global ids of the scopes to add (1 to 100); scopes the role already has are ignored. Management scopes need the caller’s own token to hold them (FORBIDDEN_GRANT).',
+    }),
+  }),
+});
+
+const RemoveRoleScopeInput = builder.inputType('RemoveRoleScopeInput', {
+  description: 'Input of `removeRoleScope`.',
+  fields: (t) => ({
+    roleId: t.id({ required: true, description: 'The global id of the role.' }),
+    scopeId: t.id({ required: true, description: 'The global id of a scope the role has (NOT_FOUND otherwise).' }),
+  }),
+});
+
+const scopeIdsOf = (ids: readonly (string | number)[] | null | undefined) =>
+  (ids ?? []).map((id, index) => idOfType(String(id), 'ResourceScope', `input.scopeIds.${index}`));
+
+builder.mutationField('createRole', (t) =>
+  t.field({
+    type: RolePayload,
+    description: 'Creates a role, realm-wide or inside a tenant, with its initial scopes.',
+    ...requireScopes(['roles:write']),
+    args: { input: t.arg({ type: CreateRoleInput, required: true, description: 'The new role.' }) },
+    resolve: (_root, { input }, ctx) =>
+      createRole(
+        ctx.service!,
+        {
+          name: input.name,
+          description: input.description ?? null,
+          scopeIds: scopeIdsOf(input.scopeIds),
+          tenantId: input.tenantId == null ? null : idOfType(String(input.tenantId), 'Tenant', 'input.tenantId'),
+        },
+        callerScopes(ctx),
+      ),
+  }),
+);
+
+builder.mutationField('updateRole', (t) =>
+  t.field({
+    type: RolePayload,
+    description: 'Renames or re-describes a role.',
+    ...requireScopes(['roles:write']),
+    args: { input: t.arg({ type: UpdateRoleInput, required: true, description: 'The role and its changes.' }) },
+    resolve: (_root, { input }, ctx) =>
+      updateRole(ctx.service!, idOfType(String(input.id), 'Role', 'input.id'), input.patch),
+  }),
+);
+
+builder.mutationField('deleteRole', (t) =>
+  t.field({
+    type: DeletePayload,
+    description:
+      'Deletes a role and every assignment of it to users and applications. The built-in role cannot be deleted (INVALID_STATE).',
+    ...requireScopes(['roles:write']),
+    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The role to delete.' }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await deleteRole(ctx.service!, idOfType(String(input.id), 'Role', 'input.id'));
+      return { ...result, deletedId: result.deletedId === null ? null : encodeGlobalId('Role', result.deletedId) };
+    },
+  }),
+);
+
+builder.mutationField('assignRoleScopes', (t) =>
+  t.field({
+    type: RolePayload,
+    description:
+      'Adds scopes to a role. A caller can only grant management scopes its own token holds (FORBIDDEN_GRANT).',
+    ...requireScopes(['roles:write']),
+    args: {
+      input: t.arg({ type: AssignRoleScopesInput, required: true, description: 'The role and the scopes to add.' }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      assignRoleScopes(
+        ctx.service!,
+        { roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'), scopeIds: scopeIdsOf(input.scopeIds) },
+        callerScopes(ctx),
+      ),
+  }),
+);
+
+builder.mutationField('removeRoleScope', (t) =>
+  t.field({
+    type: RolePayload,
+    description: 'Takes one scope away from a role. The built-in role keeps its management scopes (INVALID_STATE).',
+    ...requireScopes(['roles:write']),
+    args: {
+      input: t.arg({ type: RemoveRoleScopeInput, required: true, description: 'The role and the scope to remove.' }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      removeRoleScope(ctx.service!, {
+        roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
+        scopeId: idOfType(String(input.scopeId), 'ResourceScope', 'input.scopeId'),
+      }),
+  }),
+);

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { buildSchema } from 'graphql';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import { rawId } from '../helpers/access-state.ts';
+import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let other: Credentials;
+let otherToken: string;
+let roleId: string;
+let resourceId: string;
+let startedAt: Date;
+
+const EVENTS = `query($first: Int, $after: String, $last: Int, $before: String, $filter: AuditEventFilter) {
+  auditEvents(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id at action outcome actorType actorId targetType targetId changes requestId ipAddress } }
+  }
+}`;
+
+type Event = {
+  id: string;
+  at: string;
+  action: string;
+  actorId: string;
+  targetType: string;
+  targetId: string | null;
+  changes: any;
+};
+
+interface Page {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  nodes: Event[];
+}
+
+async function events(variables: Record<string, unknown> = {}, token?: string): Promise<Page> {
+  const result = await server.graphql(EVENTS, { first: 100, ...variables }, token);
+  expect(result.errors).toBeUndefined();
+  const connection = result.data!.auditEvents;
+  return { ...connection, nodes: connection.edges.map((e: { node: Event }) => e.node) as Event[] };
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  other = await server.createRealm('other');
+  otherToken = await server.token(other);
+  startedAt = new Date();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const role = await server.graphql(`mutation { createRole(input: { name: "Audited" }) { role { id } } }`);
+  roleId = role.data!.createRole.role.id;
+  await server.graphql(
+    `mutation($id: ID!) { updateRole(input: { id: $id, patch: { description: "Now described." } }) { role { id } } }`,
+    { id: roleId },
+  );
+  const resource = await server.graphql(
+    `mutation { createResource(input: { name: "Audited API", indicator: "https://audited.example.com" }) { resource { id } } }`,
+  );
+  resourceId = resource.data!.createResource.resource.id;
+  await server.graphql(
+    `mutation($id: ID!) { addResourceScope(input: { resourceId: $id, name: "audited:read" }) { scope { id } } }`,
+    { id: resourceId },
+  );
+  await server.graphql(
+    `mutation($id: ID!) { updateRole(input: { id: $id, patch: { name: "Audited role" } }) { role { id } } }`,
+    { id: roleId },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('auditEvents', () => {
+  it('lists the realm’s events newest first with everything recorded', async () => {
+    const { nodes, totalCount } = await events();
+    expect(totalCount).toBe(await server.db.prisma.auditEvent.count({ where: { realmId: server.admin.realmId } }));
+    expect(nodes.slice(0, 4).map((e) => e.action)).toEqual([
+      'role.updated',
+      'resource.scope_added',
+      'resource.created',
+      'role.updated',
+    ]);
+    const sorted = [...nodes].sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1));
+    expect(nodes.map((n) => n.id)).toEqual(sorted.map((n) => n.id));
+    expect(nodes[0]).toMatchObject({
+      action: 'role.updated',
+      outcome: 'success',
+      actorType: 'application',
+      actorId: server.admin.clientId,
+      targetType: 'Role',
+      targetId: rawId(roleId),
+      changes: { name: { before: 'Audited', after: 'Audited role' } },
+      requestId: expect.any(String),
+    });
+    // The realm's creation by Roster itself is the oldest.
+    expect(nodes.at(-1)).toMatchObject({ action: 'realm.created', actorType: 'system', actorId: 'system' });
+  });
+
+  it('paginates forward and backward over the same order', async () => {
+    const all = (await events()).nodes.map((n) => n.id);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = await events({ first: 3, after });
+      seen.push(...page.nodes.map((n) => n.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(all);
+    const last = await events({ first: null, last: 2 });
+    expect(last.nodes.map((n) => n.id)).toEqual(all.slice(-2));
+    const before = await events({ first: null, last: 2, before: last.pageInfo.startCursor });
+    expect(before.nodes.map((n) => n.id)).toEqual(all.slice(-4, -2));
+  });
+
+  it('filters by action, with `noun.*` prefixes', async () => {
+    const updated = await events({ filter: { actions: ['role.updated'] } });
+    expect(updated.totalCount).toBe(2);
+    expect(updated.nodes.every((n) => n.action === 'role.updated')).toBe(true);
+    const resources = await events({ filter: { actions: ['resource.*'] } });
+    expect(new Set(resources.nodes.map((n) => n.action))).toEqual(
+      new Set(['resource.created', 'resource.scope_added']),
+    );
+    expect(resources.totalCount).toBe(resources.nodes.length);
+    const mixed = await events({ filter: { actions: ['role.created', 'resource.scope_added'] } });
+    expect(mixed.nodes.map((n) => n.action).sort()).toEqual(['resource.scope_added', 'role.created', 'role.created']);
+    const none = await events({ filter: { actions: ['nothing.happened'] } });
+    expect(none.totalCount).toBe(0);
+    const empty = await events({ filter: { actions: [] } });
+    expect(empty.totalCount).toBe((await events()).totalCount);
+  });
+
+  it('filters by actor', async () => {
+    const mine = await events({ filter: { actorId: server.admin.clientId } });
+    expect(mine.nodes.length).toBeGreaterThanOrEqual(5);
+    expect(mine.nodes.every((n) => n.actorId === server.admin.clientId)).toBe(true);
+    const system = await events({ filter: { actorId: 'system' } });
+    expect(system.nodes.every((n) => n.actorId === 'system')).toBe(true);
+    expect(system.totalCount + mine.totalCount).toBe((await events()).totalCount);
+  });
+
+  it('filters by target, given as a global id or as the stored raw id', async () => {
+    const byGlobal = await events({ filter: { targetId: roleId } });
+    expect(byGlobal.nodes.map((n) => n.action)).toEqual(['role.updated', 'role.updated', 'role.created']);
+    const byRaw = await events({ filter: { targetId: rawId(roleId) } });
+    expect(byRaw.nodes).toEqual(byGlobal.nodes);
+    const unknown = await events({ filter: { targetId: encodeGlobalId('Role', randomUUID()) } });
+    expect(unknown.totalCount).toBe(0);
+    const garbage = await events({ filter: { targetId: 'no such target' } });
+    expect(garbage.totalCount).toBe(0);
+  });
+
+  it('filters by time range (after inclusive, before exclusive) and combines conditions', async () => {
+    const all = (await events()).nodes;
+    const since = await events({ filter: { after: startedAt.toISOString() } });
+    expect(since.nodes.map((n) => n.action).sort()).toEqual([
+      'resource.created',
+      'resource.scope_added',
+      'role.created',
+      'role.updated',
+      'role.updated',
+    ]);
+    const until = await events({ filter: { before: startedAt.toISOString() } });
+    expect(until.totalCount + since.totalCount).toBe(all.length);
+    const at = all[0]!.at;
+    const exact = await events({ filter: { after: at, before: new Date(new Date(at).getTime() + 1).toISOString() } });
+    expect(exact.nodes.map((n) => n.id)).toContain(all[0]!.id);
+    const combined = await events({
+      filter: { actions: ['role.*'], targetId: roleId, after: startedAt.toISOString(), actorId: server.admin.clientId },
+    });
+    expect(combined.totalCount).toBe(3);
+  });
+
+  it('refuses more than 50 actions', async () => {
+    const result = await server.graphql(EVENTS, {
+      filter: { actions: Array.from({ length: 51 }, (_, i) => `a.b${i}`) },
+    });
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('shows only the caller’s realm; node(id) of another realm’s event is null', async () => {
+    const mine = (await events()).nodes;
+    const theirs = await events({}, otherToken);
+    expect(theirs.nodes.some((n) => mine.some((m) => m.id === n.id))).toBe(false);
+    const targeted = await events({ filter: { targetId: roleId } }, otherToken);
+    expect(targeted.totalCount).toBe(0);
+    const node = await server.graphql(
+      `query($id: ID!) { node(id: $id) { id ... on AuditEvent { action } } }`,
+      { id: mine[0]!.id },
+      otherToken,
+    );
+    expect(node.data).toEqual({ node: null });
+    const own = await server.graphql(`query($id: ID!) { node(id: $id) { id ... on AuditEvent { action } } }`, {
+      id: mine[0]!.id,
+    });
+    expect(own.data).toEqual({ node: { id: mine[0]!.id, action: mine[0]!.action } });
+  });
+
+  it('needs audit:read', async () => {
+    const token = await server.token(server.admin, 'roles:read roles:write');
+    const result = await server.graphql(`{ auditEvents { totalCount } }`, {}, token);
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['audit:read'] });
+  });
+
+  it('is immutable through the API: no mutation takes or changes audit events', async () => {
+    const schema = buildSchema(await readFile(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+    const mutations = Object.values(schema.getMutationType()!.getFields());
+    expect(mutations.filter((m) => /audit/i.test(m.name))).toEqual([]);
+    for (const mutation of mutations) {
+      const input = mutation.args.find((a) => a.name === 'input');
+      expect(String(input?.type ?? '')).not.toMatch(/Audit/);
+    }
+  });
+});

@@ -1,0 +1,539 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import {
+  adminRoleId,
+  auditSince,
+  expectNothingChanged,
+  lastAuditId,
+  managementScopes,
+  rawId,
+  type UserErrorResult,
+} from '../helpers/access-state.ts';
+import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let other: Credentials;
+let otherToken: string;
+let realmId: string;
+/** Scopes of a custom resource, by name → global id. */
+let custom: Record<string, string>;
+let management: Record<string, string>;
+let adminRole: string;
+
+const ERRORS = 'userErrors { field message code }';
+const ROLE = 'role { id name description builtIn scopes { id name } userCount }';
+const CREATE = `mutation($input: CreateRoleInput!) { createRole(input: $input) { ${ROLE} ${ERRORS} } }`;
+const UPDATE = `mutation($input: UpdateRoleInput!) { updateRole(input: $input) { ${ROLE} ${ERRORS} } }`;
+const DELETE = `mutation($input: DeleteInput!) { deleteRole(input: $input) { deletedId ${ERRORS} } }`;
+const ASSIGN = `mutation($input: AssignRoleScopesInput!) { assignRoleScopes(input: $input) { ${ROLE} ${ERRORS} } }`;
+const REMOVE = `mutation($input: RemoveRoleScopeInput!) { removeRoleScope(input: $input) { ${ROLE} ${ERRORS} } }`;
+
+type Payload = { role?: any; deletedId?: string | null; userErrors: UserErrorResult[] };
+
+async function mutate(query: string, input: Record<string, unknown>, token?: string): Promise<Payload> {
+  const result = await server.graphql(query, { input }, token);
+  expect(result.errors).toBeUndefined();
+  return Object.values(result.data!)[0] as Payload;
+}
+
+async function expectRefused(
+  query: string,
+  input: Record<string, unknown>,
+  code: string,
+  field: string[] | null,
+  token?: string,
+) {
+  const payload = await expectNothingChanged(server, () => mutate(query, input, token));
+  expect(payload.userErrors).toHaveLength(1);
+  expect(payload.userErrors[0]).toMatchObject({ code, field });
+  expect(payload.role ?? payload.deletedId ?? null).toBeNull();
+  return payload;
+}
+
+let counter = 0;
+async function newRole(scopeNames: string[] = [], name = `Role ${++counter}`, extra: Record<string, unknown> = {}) {
+  const created = await mutate(CREATE, { name, scopeIds: scopeNames.map((n) => custom[n] ?? management[n]), ...extra });
+  expect(created.userErrors).toEqual([]);
+  return created.role.id as string;
+}
+
+async function newUser(options: { deleted?: boolean } = {}) {
+  return server.db.prisma.user.create({
+    data: {
+      realmId,
+      email: `user${++counter}@example.com`,
+      ...(options.deleted ? { deletedAt: new Date(), status: 'DELETED' as const } : {}),
+    },
+  });
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  realmId = server.admin.realmId;
+  other = await server.createRealm('other');
+  otherToken = await server.token(other);
+  management = (await managementScopes(server, realmId)).scopes;
+  adminRole = await adminRoleId(server, realmId);
+  const resource = await server.graphql(
+    `mutation { createResource(input: { name: "Posts", indicator: "https://posts.example.com" }) { resource { id } } }`,
+  );
+  const resourceId = resource.data!.createResource.resource.id;
+  custom = {};
+  for (const name of ['posts:read', 'posts:write', 'posts:delete']) {
+    const added = await server.graphql(
+      `mutation($input: AddResourceScopeInput!) { addResourceScope(input: $input) { scope { id } } }`,
+      {
+        input: { resourceId, name },
+      },
+    );
+    custom[name] = added.data!.addResourceScope.scope.id;
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('reading roles', () => {
+  it('lists the built-in administrator role holding every management scope', async () => {
+    const result = await server.graphql(
+      `query($id: ID!) { role(id: $id) { id name builtIn scopes { name builtIn } userCount } }`,
+      {
+        id: adminRole,
+      },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.role).toMatchObject({
+      id: adminRole,
+      name: MANAGEMENT_ADMIN_ROLE_NAME,
+      builtIn: true,
+      userCount: 0,
+    });
+    expect(result.data!.role.scopes.map((s: { name: string }) => s.name)).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
+  });
+
+  it('shows a role’s scopes with roles:read alone (no resources:read needed)', async () => {
+    const token = await server.token(server.admin, 'roles:read');
+    const result = await server.graphql(
+      `query($id: ID!) { role(id: $id) { scopes { id name } } }`,
+      { id: adminRole },
+      token,
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.role.scopes).toHaveLength(MANAGEMENT_SCOPE_NAMES.length);
+  });
+
+  it('role(id) and node(id) of another realm’s role are null, exactly like a missing id', async () => {
+    const query = `query($id: ID!) { role(id: $id) { id } node(id: $id) { id } }`;
+    const foreign = await server.graphql(query, { id: adminRole }, otherToken);
+    const missing = await server.graphql(query, { id: encodeGlobalId('Role', randomUUID()) }, otherToken);
+    expect(foreign.data).toEqual({ role: null, node: null });
+    expect([foreign.errors, foreign.data]).toEqual([missing.errors, missing.data]);
+  });
+
+  it('searches names and descriptions ignoring case, filters by tenant, paginates by name with exact totals', async () => {
+    const tenant = await server.db.prisma.tenant.create({ data: { realmId, name: 'Acme', slug: `acme-${++counter}` } });
+    const tenantId = encodeGlobalId('Tenant', tenant.id);
+    const a = await newRole([], 'Zebra keeper', { description: 'Feeds the STRIPED ones' });
+    const b = await newRole([], 'zebra painter');
+    const c = await newRole([], 'Acme zebra', { tenantId });
+    const search = await server.graphql(
+      `{ roles(first: 10, filter: { search: "ZEBRA" }) { totalCount nodes { id name } } }`,
+    );
+    expect(search.data!.roles.totalCount).toBe(3);
+    expect(search.data!.roles.nodes.map((n: { id: string }) => n.id)).toEqual([c, a, b]);
+    const described = await server.graphql(`{ roles(filter: { search: "striped" }) { nodes { id } } }`);
+    expect(described.data!.roles.nodes).toEqual([{ id: a }]);
+    const byTenant = await server.graphql(
+      `query($t: ID!) { roles(filter: { tenantId: $t }) { totalCount nodes { id } } }`,
+      { t: tenantId },
+    );
+    expect(byTenant.data!.roles).toEqual({ totalCount: 1, nodes: [{ id: c }] });
+    const page1 = await server.graphql(
+      `{ roles(first: 2, filter: { search: "zebra" }) { pageInfo { hasNextPage endCursor } nodes { id } } }`,
+    );
+    expect(page1.data!.roles.nodes.map((n: { id: string }) => n.id)).toEqual([c, a]);
+    expect(page1.data!.roles.pageInfo.hasNextPage).toBe(true);
+    const page2 = await server.graphql(
+      `query($after: String) { roles(first: 2, after: $after, filter: { search: "zebra" }) { pageInfo { hasNextPage } nodes { id } } }`,
+      {
+        after: page1.data!.roles.pageInfo.endCursor,
+      },
+    );
+    expect(page2.data!.roles).toEqual({ pageInfo: { hasNextPage: false }, nodes: [{ id: b }] });
+    const last = await server.graphql(`{ roles(last: 1, filter: { search: "zebra" }) { nodes { id } } }`);
+    expect(last.data!.roles.nodes).toEqual([{ id: b }]);
+    const wrongType = await server.graphql(`query($t: ID!) { roles(filter: { tenantId: $t }) { totalCount } }`, {
+      t: a,
+    });
+    expect(wrongType.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('lists only the caller’s realm', async () => {
+    const result = await server.graphql(`{ roles(first: 100) { totalCount nodes { name } } }`, {}, otherToken);
+    expect(result.data!.roles).toEqual({ totalCount: 1, nodes: [{ name: MANAGEMENT_ADMIN_ROLE_NAME }] });
+  });
+
+  it('counts distinct users that are not deleted, and lists them in Role.users', async () => {
+    const role = await newRole();
+    const tenant = await server.db.prisma.tenant.create({
+      data: { realmId, name: 'Counted', slug: `counted-${++counter}` },
+    });
+    const [u1, u2, gone] = [await newUser(), await newUser(), await newUser({ deleted: true })];
+    const roleId = rawId(role);
+    await server.db.prisma.tenantMembership.create({ data: { realmId, tenantId: tenant.id, userId: u1.id } });
+    await server.db.prisma.userRole.createMany({
+      data: [
+        { realmId, userId: u1.id, roleId },
+        { realmId, userId: u1.id, roleId, tenantId: tenant.id },
+        { realmId, userId: u2.id, roleId },
+        { realmId, userId: gone.id, roleId },
+      ],
+    });
+    const result = await server.graphql(
+      `query($id: ID!) { role(id: $id) { userCount users(first: 10) { totalCount nodes { id } } } }`,
+      { id: role },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.role.userCount).toBe(2);
+    expect(result.data!.role.users.totalCount).toBe(2);
+    expect(result.data!.role.users.nodes.map((n: { id: string }) => n.id).sort()).toEqual(
+      [encodeGlobalId('User', u1.id), encodeGlobalId('User', u2.id)].sort(),
+    );
+    const page = await server.graphql(
+      `query($id: ID!) { role(id: $id) { users(first: 1) { pageInfo { hasNextPage } nodes { id } } } }`,
+      { id: role },
+    );
+    expect(page.data!.role.users.pageInfo.hasNextPage).toBe(true);
+  });
+
+  it('Role.users needs users:read as well', async () => {
+    const token = await server.token(server.admin, 'roles:read');
+    const result = await server.graphql(
+      `query($id: ID!) { role(id: $id) { name users { totalCount } } }`,
+      { id: adminRole },
+      token,
+    );
+    expect(result.data?.role ?? null).toBeNull();
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:read'] });
+  });
+});
+
+describe('createRole', () => {
+  it('creates a role with scopes and one audit event', async () => {
+    const mark = await lastAuditId(server, realmId);
+    const created = await mutate(CREATE, {
+      name: ' Editor ',
+      description: 'Writes posts.',
+      scopeIds: [custom['posts:write'], custom['posts:read'], custom['posts:read']],
+    });
+    expect(created.userErrors).toEqual([]);
+    expect(created.role).toMatchObject({ name: 'Editor', description: 'Writes posts.', builtIn: false, userCount: 0 });
+    expect(created.role.scopes.map((s: { name: string }) => s.name)).toEqual(['posts:read', 'posts:write']);
+    const events = await auditSince(server, realmId, mark);
+    expect(events.map((e) => [e.action, e.targetType, e.targetId, e.actorId, e.changes])).toEqual([
+      [
+        'role.created',
+        'Role',
+        rawId(created.role.id),
+        server.admin.clientId,
+        { name: 'Editor', description: 'Writes posts.', tenantId: null, scopes: ['posts:read', 'posts:write'] },
+      ],
+    ]);
+  });
+
+  it('creates tenant-defined roles: names are unique per tenant, separately from realm-wide roles', async () => {
+    const [t1, t2] = await Promise.all(
+      ['one', 'two'].map((slug) =>
+        server.db.prisma.tenant.create({ data: { realmId, name: slug, slug: `${slug}-${++counter}` } }),
+      ),
+    );
+    const realmWide = await newRole([], 'Support');
+    const inT1 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t1!.id) });
+    const inT2 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t2!.id) });
+    expect(new Set([realmWide, inT1, inT2]).size).toBe(3);
+    await expectRefused(CREATE, { name: 'SUPPORT', tenantId: encodeGlobalId('Tenant', t1!.id) }, 'TAKEN', [
+      'input',
+      'name',
+    ]);
+    await expectRefused(CREATE, { name: 'support' }, 'TAKEN', ['input', 'name']);
+  });
+
+  it('concurrent creates with one name: exactly one wins, the others get TAKEN', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => mutate(CREATE, { name: 'Racer' })));
+    expect(results.filter((r) => r.userErrors.length === 0)).toHaveLength(1);
+    for (const lost of results.filter((r) => r.userErrors.length > 0)) {
+      expect(lost.userErrors).toEqual([{ code: 'TAKEN', field: ['input', 'name'], message: expect.any(String) }]);
+    }
+    expect(await server.db.prisma.role.count({ where: { realmId, name: 'Racer' } })).toBe(1);
+  });
+
+  it('refuses bad names and descriptions', async () => {
+    await expectRefused(CREATE, { name: '' }, 'REQUIRED', ['input', 'name']);
+    await expectRefused(CREATE, { name: ' \t ' }, 'REQUIRED', ['input', 'name']);
+    await expectRefused(CREATE, { name: 'n'.repeat(101) }, 'TOO_LONG', ['input', 'name']);
+    await expectRefused(CREATE, { name: 'bell\u0007' }, 'INVALID', ['input', 'name']);
+    await expectRefused(CREATE, { name: 'Fine', description: 'd'.repeat(501) }, 'TOO_LONG', ['input', 'description']);
+    await expectRefused(CREATE, { name: MANAGEMENT_ADMIN_ROLE_NAME }, 'TAKEN', ['input', 'name']);
+  });
+
+  it('refuses unknown and foreign scope ids alike, naming the position', async () => {
+    const unknown = await expectRefused(
+      CREATE,
+      { name: 'Ghost', scopeIds: [custom['posts:read'], encodeGlobalId('ResourceScope', randomUUID())] },
+      'NOT_FOUND',
+      ['input', 'scopeIds', '1'],
+    );
+    const otherScopes = (await managementScopes(server, other.realmId)).scopes;
+    const foreign = await expectRefused(
+      CREATE,
+      { name: 'Ghost', scopeIds: [custom['posts:read'], otherScopes['users:read']] },
+      'NOT_FOUND',
+      ['input', 'scopeIds', '1'],
+    );
+    expect(foreign).toEqual(unknown);
+  });
+
+  it('refuses an unknown or foreign tenant, too many scopes, and ids of the wrong type', async () => {
+    await expectRefused(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', randomUUID()) }, 'NOT_FOUND', [
+      'input',
+      'tenantId',
+    ]);
+    const foreignTenant = await server.db.prisma.tenant.create({
+      data: { realmId: other.realmId, name: 'Foreign', slug: 'foreign' },
+    });
+    await expectRefused(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', foreignTenant.id) }, 'NOT_FOUND', [
+      'input',
+      'tenantId',
+    ]);
+    const many = Array.from({ length: 101 }, () => encodeGlobalId('ResourceScope', randomUUID()));
+    await expectRefused(CREATE, { name: 'Greedy', scopeIds: many }, 'LIMIT_EXCEEDED', ['input', 'scopeIds']);
+    await expectNothingChanged(server, async () => {
+      const result = await server.graphql(CREATE, { input: { name: 'Typed', scopeIds: [adminRole] } });
+      expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.scopeIds.0' });
+    });
+  });
+
+  it('needs roles:write (FORBIDDEN, nothing changes)', async () => {
+    const token = await server.token(server.admin, 'roles:read');
+    await expectNothingChanged(server, async () => {
+      const result = await server.graphql(CREATE, { input: { name: 'Nope' } }, token);
+      expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['roles:write'] });
+    });
+  });
+});
+
+describe('updateRole', () => {
+  it('renames and re-describes, auditing before/after; null clears the description; a no-op writes nothing', async () => {
+    const id = await newRole([], 'Before', { description: 'Old.' });
+    const mark = await lastAuditId(server, realmId);
+    const renamed = await mutate(UPDATE, { id, patch: { name: 'After' } });
+    expect(renamed.role).toMatchObject({ name: 'After', description: 'Old.' });
+    const cleared = await mutate(UPDATE, { id, patch: { description: null } });
+    expect(cleared.role).toMatchObject({ name: 'After', description: null });
+    const events = await auditSince(server, realmId, mark);
+    expect(events.map((e) => [e.action, e.targetId, e.changes])).toEqual([
+      ['role.updated', rawId(id), { name: { before: 'Before', after: 'After' } }],
+      ['role.updated', rawId(id), { description: { before: 'Old.', after: null } }],
+    ]);
+    await expectNothingChanged(server, async () => {
+      expect((await mutate(UPDATE, { id, patch: { name: 'After' } })).userErrors).toEqual([]);
+    });
+  });
+
+  it('refuses clearing or over-long names, duplicates, unknown and foreign ids', async () => {
+    const id = await newRole();
+    await newRole([], 'Occupied');
+    await expectRefused(UPDATE, { id, patch: { name: null } }, 'REQUIRED', ['input', 'patch', 'name']);
+    await expectRefused(UPDATE, { id, patch: { name: 'n'.repeat(101) } }, 'TOO_LONG', ['input', 'patch', 'name']);
+    await expectRefused(UPDATE, { id, patch: { description: 'd'.repeat(501) } }, 'TOO_LONG', [
+      'input',
+      'patch',
+      'description',
+    ]);
+    await expectRefused(UPDATE, { id, patch: { name: 'occupied' } }, 'TAKEN', ['input', 'patch', 'name']);
+    const unknown = await expectRefused(
+      UPDATE,
+      { id: encodeGlobalId('Role', randomUUID()), patch: { name: 'x' } },
+      'NOT_FOUND',
+      ['input', 'id'],
+    );
+    const foreign = await expectRefused(UPDATE, { id, patch: { name: 'x' } }, 'NOT_FOUND', ['input', 'id'], otherToken);
+    expect(foreign).toEqual(unknown);
+  });
+
+  it('refuses renaming the built-in role (INVALID_STATE) but lets its description change', async () => {
+    await expectRefused(UPDATE, { id: adminRole, patch: { name: 'Root' } }, 'INVALID_STATE', [
+      'input',
+      'patch',
+      'name',
+    ]);
+    const described = await mutate(UPDATE, { id: adminRole, patch: { description: 'Everything.' } });
+    expect(described.userErrors).toEqual([]);
+  });
+});
+
+describe('assignRoleScopes and removeRoleScope', () => {
+  it('adds scopes (ignoring those already held) and removes one, auditing each change', async () => {
+    const id = await newRole(['posts:read']);
+    const mark = await lastAuditId(server, realmId);
+    const assigned = await mutate(ASSIGN, {
+      roleId: id,
+      scopeIds: [custom['posts:read'], custom['posts:write'], custom['posts:delete']],
+    });
+    expect(assigned.userErrors).toEqual([]);
+    expect(assigned.role.scopes.map((s: { name: string }) => s.name)).toEqual([
+      'posts:delete',
+      'posts:read',
+      'posts:write',
+    ]);
+    await expectNothingChanged(server, async () => {
+      expect((await mutate(ASSIGN, { roleId: id, scopeIds: [custom['posts:read']] })).userErrors).toEqual([]);
+    });
+    const removed = await mutate(REMOVE, { roleId: id, scopeId: custom['posts:delete'] });
+    expect(removed.role.scopes.map((s: { name: string }) => s.name)).toEqual(['posts:read', 'posts:write']);
+    const events = await auditSince(server, realmId, mark);
+    expect(events.map((e) => [e.action, e.targetId, e.changes])).toEqual([
+      [
+        'role.scopes_assigned',
+        rawId(id),
+        {
+          added: ['posts:delete', 'posts:write'],
+          scopes: { before: ['posts:read'], after: ['posts:delete', 'posts:read', 'posts:write'] },
+        },
+      ],
+      [
+        'role.scope_removed',
+        rawId(id),
+        {
+          removed: 'posts:delete',
+          scopes: { before: ['posts:delete', 'posts:read', 'posts:write'], after: ['posts:read', 'posts:write'] },
+        },
+      ],
+    ]);
+  });
+
+  it('refuses an empty list, unknown or foreign roles and scopes', async () => {
+    const id = await newRole(['posts:read']);
+    await expectRefused(ASSIGN, { roleId: id, scopeIds: [] }, 'REQUIRED', ['input', 'scopeIds']);
+    const unknown = await expectRefused(
+      ASSIGN,
+      { roleId: encodeGlobalId('Role', randomUUID()), scopeIds: [custom['posts:write']] },
+      'NOT_FOUND',
+      ['input', 'roleId'],
+    );
+    const foreign = await expectRefused(
+      ASSIGN,
+      { roleId: id, scopeIds: [custom['posts:write']] },
+      'NOT_FOUND',
+      ['input', 'roleId'],
+      otherToken,
+    );
+    expect(foreign).toEqual(unknown);
+    await expectRefused(
+      ASSIGN,
+      { roleId: id, scopeIds: [encodeGlobalId('ResourceScope', randomUUID())] },
+      'NOT_FOUND',
+      ['input', 'scopeIds', '0'],
+    );
+    await expectRefused(
+      REMOVE,
+      { roleId: encodeGlobalId('Role', randomUUID()), scopeId: custom['posts:read'] },
+      'NOT_FOUND',
+      ['input', 'roleId'],
+    );
+    await expectRefused(
+      REMOVE,
+      { roleId: id, scopeId: custom['posts:read'] },
+      'NOT_FOUND',
+      ['input', 'roleId'],
+      otherToken,
+    );
+  });
+
+  it('refuses removing a scope the role does not have (NOT_FOUND at input.scopeId)', async () => {
+    const id = await newRole(['posts:read']);
+    await expectRefused(REMOVE, { roleId: id, scopeId: custom['posts:write'] }, 'NOT_FOUND', ['input', 'scopeId']);
+    await expectRefused(REMOVE, { roleId: id, scopeId: encodeGlobalId('ResourceScope', randomUUID()) }, 'NOT_FOUND', [
+      'input',
+      'scopeId',
+    ]);
+  });
+
+  it('keeps every management scope on the built-in role (INVALID_STATE); custom scopes added to it can go again', async () => {
+    for (const name of ['users:write', 'roles:write', 'audit:read']) {
+      await expectRefused(REMOVE, { roleId: adminRole, scopeId: management[name] }, 'INVALID_STATE', [
+        'input',
+        'scopeId',
+      ]);
+    }
+    const added = await mutate(ASSIGN, { roleId: adminRole, scopeIds: [custom['posts:read']] });
+    expect(added.userErrors).toEqual([]);
+    const removed = await mutate(REMOVE, { roleId: adminRole, scopeId: custom['posts:read'] });
+    expect(removed.userErrors).toEqual([]);
+    expect(removed.role.scopes).toHaveLength(MANAGEMENT_SCOPE_NAMES.length);
+  });
+});
+
+describe('deleteRole', () => {
+  it('deletes a role with its user and application assignments, audited with counts', async () => {
+    const id = await newRole(['posts:read', 'posts:write']);
+    const roleId = rawId(id);
+    const tenant = await server.db.prisma.tenant.create({ data: { realmId, name: 'Del', slug: `del-${++counter}` } });
+    const [u1, u2] = [await newUser(), await newUser()];
+    await server.db.prisma.tenantMembership.create({ data: { realmId, tenantId: tenant.id, userId: u2.id } });
+    await server.db.prisma.userRole.createMany({
+      data: [
+        { realmId, userId: u1.id, roleId },
+        { realmId, userId: u2.id, roleId, tenantId: tenant.id },
+      ],
+    });
+    const app = await server.db.prisma.application.create({
+      data: { realmId, name: 'App', type: 'M2M', clientId: `client-${randomUUID()}` },
+    });
+    await server.db.prisma.applicationRole.create({ data: { realmId, applicationId: app.id, roleId } });
+    const mark = await lastAuditId(server, realmId);
+
+    const deleted = await mutate(DELETE, { id });
+    expect(deleted).toEqual({ deletedId: id, userErrors: [] });
+    expect(await server.db.prisma.userRole.count({ where: { roleId } })).toBe(0);
+    expect(await server.db.prisma.applicationRole.count({ where: { roleId } })).toBe(0);
+    expect(await server.db.prisma.roleScope.count({ where: { roleId } })).toBe(0);
+    expect(await server.db.prisma.user.count({ where: { id: { in: [u1.id, u2.id] } } })).toBe(2);
+    const events = await auditSince(server, realmId, mark);
+    expect(events.map((e) => [e.action, e.targetType, e.targetId, e.changes])).toEqual([
+      [
+        'role.deleted',
+        'Role',
+        roleId,
+        {
+          name: expect.any(String),
+          description: null,
+          tenantId: null,
+          scopes: ['posts:read', 'posts:write'],
+          userAssignmentsRemoved: 2,
+          applicationAssignmentsRemoved: 1,
+        },
+      ],
+    ]);
+    const gone = await server.graphql(`query($id: ID!) { role(id: $id) { id } }`, { id });
+    expect(gone.data).toEqual({ role: null });
+  });
+
+  it('refuses the built-in role (INVALID_STATE), unknown and foreign ids (NOT_FOUND)', async () => {
+    await expectRefused(DELETE, { id: adminRole }, 'INVALID_STATE', ['input', 'id']);
+    const id = await newRole();
+    const unknown = await expectRefused(DELETE, { id: encodeGlobalId('Role', randomUUID()) }, 'NOT_FOUND', [
+      'input',
+      'id',
+    ]);
+    const foreign = await expectRefused(DELETE, { id }, 'NOT_FOUND', ['input', 'id'], otherToken);
+    expect(foreign).toEqual(unknown);
+    await expectNothingChanged(server, async () => {
+      const wrongType = await server.graphql(DELETE, { input: { id: custom['posts:read'] } });
+      expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.id' });
+    });
+  });
+});
