@@ -20,6 +20,10 @@ export interface OpenDatabaseOptions {
   loadDataDir?: Blob;
 }
 
+// Typo-tolerant user search (`term <% name`) matches at this trigram word similarity; the
+// default 0.6 misses single transpositions in short names ("Lovlace", "Torvlads").
+const SESSION_SETTINGS = { 'pg_trgm.word_similarity_threshold': '0.4' };
+
 // pg's adapter sends these as statements while PGlite's does not: leaving them out keeps
 // counts equal on both.
 const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i;
@@ -96,7 +100,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
   const { databaseUrl } = options;
   if (databaseUrl) {
-    const pool = new pg.Pool({ connectionString: databaseUrl });
+    const pool = new pg.Pool({
+      connectionString: databaseUrl,
+      options: Object.entries(SESSION_SETTINGS)
+        .map(([name, value]) => `-c ${name}=${value}`)
+        .join(' '),
+    });
     pool.on('error', (error) => options.onConnectionError?.(error));
     const prisma = new PrismaClient({ adapter: observeStatements(new PrismaPg(pool), onStatement) });
     return {
@@ -126,6 +135,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
   const embedded = await openEmbedded(options.dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   const { pglite } = embedded;
+  for (const [name, value] of Object.entries(SESSION_SETTINGS)) await pglite.query('SELECT set_config($1, $2, false)', [name, value]);
   const prisma = new PrismaClient({ adapter: observeStatements(new PrismaPGlite(pglite), onStatement) });
   return {
     kind: 'embedded',
