@@ -17,9 +17,14 @@ const WHERE_OPERATIONS = new Set([
 ]);
 const CREATE_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn']);
 
-/** Adds the realm condition to the caller's filter (which may itself name `id` or `realmId`). */
+/**
+ * Adds the realm condition to the caller's filter. A plain top-level key when the caller did
+ * not name that key, so Prisma can still batch concurrent `findUnique` calls into one query
+ * (relation loads of a page of objects); an AND otherwise, so the caller's value is kept.
+ */
 function withRealmWhere(where: unknown, realmKey: string, realmId: string): Record<string, unknown> {
   const filter = (where ?? {}) as Record<string, unknown>;
+  if (!(realmKey in filter)) return { ...filter, [realmKey]: realmId };
   const and = filter.AND === undefined ? [] : Array.isArray(filter.AND) ? filter.AND : [filter.AND];
   return { ...filter, AND: [...and, { [realmKey]: realmId }] };
 }

@@ -139,8 +139,8 @@ export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope: 
   const env = await filterEnvironment(ctx, args.filter);
   const where = sql`${userListCondition(args.filter, env)} AND ${scope}`;
   const conditions = [where];
-  if (args.after) conditions.push(keysetCondition(keys, decodeCursor(args.after, signature, keys.length, 'after'), false));
-  if (args.before) conditions.push(keysetCondition(keys, decodeCursor(args.before, signature, keys.length, 'before'), true));
+  if (args.after != null) conditions.push(keysetCondition(keys, decodeCursor(args.after, signature, keys.length, 'after'), false));
+  if (args.before != null) conditions.push(keysetCondition(keys, decodeCursor(args.before, signature, keys.length, 'before'), true));
   const order = join(
     keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== backward ? 'ASC' : 'DESC'}`)),
     ', ',
