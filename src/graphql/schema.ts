@@ -6,6 +6,7 @@ import '../modules/realm/realm.schema.ts';
 import '../modules/users/users.schema.ts';
 import '../modules/applications/applications.schema.ts';
 import '../modules/viewer/viewer.schema.ts';
+import '../modules/tenants/tenants.schema.ts';
 import '../modules/resources/resources.schema.ts';
 import '../modules/roles/roles.schema.ts';
 import '../modules/audit/audit.schema.ts';

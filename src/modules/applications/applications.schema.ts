@@ -1,4 +1,23 @@
+import { createContextCache } from '@pothos/core';
+import DataLoader from 'dataloader';
+import type { GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
+import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
+import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
+import { UserErrorRef } from '../../graphql/user-errors.ts';
+import type { Application } from '../../generated/prisma/client.ts';
+import { RoleRef } from '../roles/roles.schema.ts';
+import type { UserErrorShape } from '../user-error.ts';
+import {
+  applicationListWhere,
+  assignApplicationRoles,
+  createApplication,
+  deleteApplication,
+  effectiveScopes,
+  removeApplicationRole,
+  rotateApplicationSecret,
+  updateApplication,
+} from './applications.service.ts';
 
 export const ApplicationTypeEnum = builder.enumType('ApplicationType', {
   description: 'The kind of an OAuth client application.',
@@ -9,6 +28,15 @@ export const ApplicationTypeEnum = builder.enumType('ApplicationType', {
     M2M: { description: 'A machine-to-machine client (scripts, services) using client credentials.' },
   } as const,
 });
+
+/** Per request: the effective scopes of every application of the response, in one statement. */
+const scopesLoader = createContextCache(
+  (ctx: GraphQLContext) =>
+    new DataLoader<string, string[]>(async (ids) => {
+      const scopes = await effectiveScopes(ctx.service!.db, ctx.service!.realmId, ids);
+      return ids.map((id) => scopes.get(id) ?? []);
+    }),
+);
 
 export const ApplicationRef = builder.prismaNode('Application', {
   description: 'An OAuth client of the realm.',
@@ -21,6 +49,18 @@ export const ApplicationRef = builder.prismaNode('Application', {
     type: t.expose('type', { type: ApplicationTypeEnum, description: 'The kind of client.' }),
     clientId: t.exposeString('clientId', { description: 'The public OAuth client id.' }),
     redirectUris: t.expose('redirectUris', { type: ['URL'], description: 'Allowed redirect URIs.' }),
+    roles: t.field({
+      type: [RoleRef],
+      description: 'The roles given to the application, by name. Reading them needs `roles:read` too.',
+      select: (_args, _ctx, nestedSelection) => ({ roles: { select: { role: nestedSelection(true) } } }),
+      resolve: (application) =>
+        application.roles.map(({ role }) => role).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    }),
+    scopes: t.stringList({
+      description:
+        'The effective scopes of the application: the union of its roles’ scope names, sorted. Its tokens can carry the management scopes among them.',
+      resolve: (application, _args, ctx) => scopesLoader(ctx).load(application.id),
+    }),
     secretLastRotatedAt: t.expose('secretLastRotatedAt', {
       type: 'DateTime',
       nullable: true,
@@ -30,3 +70,236 @@ export const ApplicationRef = builder.prismaNode('Application', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the application last changed.' }),
   }),
 });
+
+builder.queryField('application', (t) =>
+  t.prismaField({
+    type: 'Application',
+    nullable: true,
+    description: 'An application of the caller’s realm by id; null when there is none.',
+    ...requireScopes(['applications:read']),
+    args: { id: t.arg.id({ required: true, description: 'The global id of the application.' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.service!.db.application.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Application') } }),
+  }),
+);
+
+const ApplicationFilter = builder.inputType('ApplicationFilter', {
+  description: 'Narrows the `applications` list; conditions combine with AND.',
+  fields: (t) => ({
+    search: t.string({ description: 'Case-insensitive part of the name, or an exact client id.' }),
+    types: t.field({ type: [ApplicationTypeEnum], description: 'Only applications of these types; omitted or empty: all types.' }),
+  }),
+});
+
+builder.queryField('applications', (t) =>
+  t.prismaConnection(
+    {
+      type: 'Application',
+      cursor: 'id',
+      description: 'Applications of the caller’s realm, oldest first.',
+      ...requireScopes(['applications:read']),
+      args: { filter: t.arg({ type: ApplicationFilter, description: 'Which applications to list.' }) },
+      totalCount: (_root, args, ctx) => ctx.service!.db.application.count({ where: applicationListWhere(args.filter) }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.service!.db.application.findMany({ ...query, where: applicationListWhere(args.filter) }),
+    },
+    { name: 'ApplicationConnection', description: 'A page of applications.' },
+    { name: 'ApplicationEdge', description: 'An application in a page of applications.' },
+  ),
+);
+
+const CreateApplicationInput = builder.inputType('CreateApplicationInput', {
+  description: 'Input of `createApplication`.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Display name, 1 to 100 characters.' }),
+    type: t.field({ type: ApplicationTypeEnum, required: true, description: 'The kind of client; cannot be changed later.' }),
+    redirectUris: t.field({
+      type: ['URL'],
+      description:
+        'Allowed redirect URIs (at most 20): absolute, https (http only for 127.0.0.1, [::1] and localhost), without fragment. Required for SPA, WEB and NATIVE; not allowed for M2M.',
+    }),
+    roleIds: t.idList({
+      description: 'Roles to give the application. Your token must hold every management scope they carry.',
+    }),
+  }),
+});
+
+interface SecretResult {
+  application: Application | null;
+  clientSecret: string | null;
+  userErrors: UserErrorShape[];
+}
+
+const CreateApplicationPayload = builder.objectRef<SecretResult>('CreateApplicationPayload').implement({
+  description: 'Result of creating an application or rotating its secret: the only time the client secret is shown.',
+  fields: (t) => ({
+    application: t.field({
+      type: ApplicationRef,
+      nullable: true,
+      description: 'The application; null when the mutation did not apply.',
+      resolve: (payload) => payload.application,
+    }),
+    clientSecret: t.exposeString('clientSecret', {
+      nullable: true,
+      description:
+        'The new client secret of a WEB or M2M application. Shown only in this response and stored only as a hash: keep it now. Null for SPA and NATIVE applications.',
+    }),
+    userErrors: t.field({
+      type: [UserErrorRef],
+      description: 'Why the mutation did not apply; empty on success. When not empty, nothing changed.',
+      resolve: (payload) => payload.userErrors,
+    }),
+  }),
+});
+
+const ApplicationPayload = payloadType(
+  'ApplicationPayload',
+  'application',
+  ApplicationRef,
+  'Result of an application change.',
+  'The application after the change; null when it failed.',
+);
+
+const urls = (uris: readonly URL[] | null | undefined) => (uris == null ? uris : uris.map((uri) => uri.href));
+const roleIdsOf = (ids: readonly (string | number)[], argument: string) => ids.map((id) => idOfType(String(id), 'Role', argument));
+
+builder.mutationField('createApplication', (t) =>
+  t.field({
+    type: CreateApplicationPayload,
+    description:
+      'Creates an application with a generated client id. WEB and M2M applications get a client secret, returned once in the payload.',
+    ...requireScopes(['applications:write']),
+    args: { input: t.arg({ type: CreateApplicationInput, required: true, description: 'The application to create.' }) },
+    resolve: (_root, { input }, ctx) =>
+      createApplication(ctx.service!, ctx.principal!.scopes, {
+        name: input.name,
+        type: input.type,
+        redirectUris: urls(input.redirectUris),
+        roleIds: input.roleIds ? roleIdsOf(input.roleIds, 'input.roleIds') : null,
+      }),
+  }),
+);
+
+const ApplicationPatch = builder.inputType('ApplicationPatch', {
+  description: 'Changes to an application; omitted fields stay as they are.',
+  fields: (t) => ({
+    name: t.string({ description: 'New display name, 1 to 100 characters; cannot be null.' }),
+    redirectUris: t.field({
+      type: ['URL'],
+      description: 'The new full list of redirect URIs, under the same rules as at creation; null clears it (M2M only).',
+    }),
+  }),
+});
+
+const UpdateApplicationInput = builder.inputType('UpdateApplicationInput', {
+  description: 'Input of `updateApplication`.',
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'The global id of the application.' }),
+    patch: t.field({ type: ApplicationPatch, required: true, description: 'The changes.' }),
+  }),
+});
+
+builder.mutationField('updateApplication', (t) =>
+  t.field({
+    type: ApplicationPayload,
+    description: 'Renames an application or replaces its redirect URIs.',
+    ...requireScopes(['applications:write']),
+    args: { input: t.arg({ type: UpdateApplicationInput, required: true, description: 'The application and its changes.' }) },
+    resolve: (_root, { input }, ctx) =>
+      updateApplication(ctx.service!, {
+        id: idOfType(String(input.id), 'Application', 'input.id'),
+        patch: {
+          ...(input.patch.name === undefined ? {} : { name: input.patch.name }),
+          ...(input.patch.redirectUris === undefined ? {} : { redirectUris: urls(input.patch.redirectUris) }),
+        },
+      }),
+  }),
+);
+
+builder.mutationField('deleteApplication', (t) =>
+  t.field({
+    type: DeletePayload,
+    description:
+      'Deletes an application with its secrets and role grants; its access tokens are refused from the next request on. The last application holding the built-in admin role cannot be deleted.',
+    ...requireScopes(['applications:write']),
+    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The application to delete.' }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await deleteApplication(ctx.service!, idOfType(String(input.id), 'Application', 'input.id'));
+      return { deletedId: result.deletedId && encodeGlobalId('Application', result.deletedId), userErrors: result.userErrors };
+    },
+  }),
+);
+
+const RotateApplicationSecretInput = builder.inputType('RotateApplicationSecretInput', {
+  description: 'Input of `rotateApplicationSecret`.',
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'The global id of a WEB or M2M application.' }),
+    previousSecretValidForSeconds: t.int({
+      defaultValue: 0,
+      description:
+        'How long older secrets keep working, 0 to 604800 (7 days); 0 revokes them at once. Lets deployments switch to the new secret without downtime.',
+    }),
+  }),
+});
+
+builder.mutationField('rotateApplicationSecret', (t) =>
+  t.field({
+    type: CreateApplicationPayload,
+    description: 'Gives a WEB or M2M application a new client secret, returned once in the payload.',
+    ...requireScopes(['applications:write']),
+    args: { input: t.arg({ type: RotateApplicationSecretInput, required: true, description: 'The application and the rotation window.' }) },
+    resolve: (_root, { input }, ctx) =>
+      rotateApplicationSecret(ctx.service!, {
+        id: idOfType(String(input.id), 'Application', 'input.id'),
+        previousSecretValidForSeconds: input.previousSecretValidForSeconds,
+      }),
+  }),
+);
+
+const AssignApplicationRolesInput = builder.inputType('AssignApplicationRolesInput', {
+  description: 'Input of `assignApplicationRoles`.',
+  fields: (t) => ({
+    applicationId: t.id({ required: true, description: 'The global id of the application.' }),
+    roleIds: t.idList({
+      required: true,
+      description: 'Realm-wide roles to add (at most 100). Your token must hold every management scope they carry.',
+    }),
+  }),
+});
+
+builder.mutationField('assignApplicationRoles', (t) =>
+  t.field({
+    type: ApplicationPayload,
+    description: 'Gives roles to an application; roles it already holds stay. Its next tokens can carry the roles’ management scopes.',
+    ...requireScopes(['applications:write']),
+    args: { input: t.arg({ type: AssignApplicationRolesInput, required: true, description: 'The application and the roles.' }) },
+    resolve: (_root, { input }, ctx) =>
+      assignApplicationRoles(ctx.service!, ctx.principal!.scopes, {
+        applicationId: idOfType(String(input.applicationId), 'Application', 'input.applicationId'),
+        roleIds: roleIdsOf(input.roleIds, 'input.roleIds'),
+      }),
+  }),
+);
+
+const RemoveApplicationRoleInput = builder.inputType('RemoveApplicationRoleInput', {
+  description: 'Input of `removeApplicationRole`.',
+  fields: (t) => ({
+    applicationId: t.id({ required: true, description: 'The global id of the application.' }),
+    roleId: t.id({ required: true, description: 'The global id of a role the application holds.' }),
+  }),
+});
+
+builder.mutationField('removeApplicationRole', (t) =>
+  t.field({
+    type: ApplicationPayload,
+    description:
+      'Takes a role from an application; its existing tokens lose the role’s scopes at their next request. The last application holding the built-in admin role keeps it.',
+    ...requireScopes(['applications:write']),
+    args: { input: t.arg({ type: RemoveApplicationRoleInput, required: true, description: 'The application and the role.' }) },
+    resolve: (_root, { input }, ctx) =>
+      removeApplicationRole(ctx.service!, {
+        applicationId: idOfType(String(input.applicationId), 'Application', 'input.applicationId'),
+        roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
+      }),
+  }),
+);

@@ -1,6 +1,12 @@
-import type { ApplicationType, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import type { Application, ApplicationType, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import type { RealmTx, ServiceContext } from '../../context.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../../auth/crypto.ts';
 import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
+import { diffFields, recordAudit } from '../audit/audit.service.ts';
+import { managementAdminRole } from '../realm/realm.service.ts';
+import { assertCanGrant } from '../roles/grants.ts';
+import { refused, userError, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import { checkName } from '../input-checks.ts';
 
 /** Public client ids: 128 random bits. */
 export function generateClientId(): string {
@@ -80,9 +86,40 @@ export async function grantedManagementScopes(
   return row ? (row.scopes ?? []).sort() : null;
 }
 
+/** Whether applications of this type authenticate with a client secret (confidential clients). */
+export function hasClientSecret(type: ApplicationType): boolean {
+  return type === 'M2M' || type === 'WEB';
+}
+
+/**
+ * The effective scopes of each application: the sorted union of its roles' scope names (of
+ * every resource), in one statement for any number of applications.
+ */
+export async function effectiveScopes(
+  db: Pick<RealmTx, '$queryRaw'>,
+  realmId: string,
+  applicationIds: readonly string[],
+): Promise<Map<string, string[]>> {
+  const rows = await db.$queryRaw<{ applicationId: string; scopes: string[] }[]>`
+    SELECT ar."applicationId"::text AS "applicationId", array_agg(DISTINCT s.name) AS scopes
+    FROM "ApplicationRole" ar
+    JOIN "RoleScope" rs ON rs."realmId" = ar."realmId" AND rs."roleId" = ar."roleId"
+    JOIN "ResourceScope" s ON s."realmId" = rs."realmId" AND s.id = rs."scopeId"
+    WHERE ar."realmId" = ${realmId}::uuid AND ar."applicationId" = ANY(${[...applicationIds]}::uuid[])
+    GROUP BY ar."applicationId"`;
+  return new Map(rows.map((row) => [row.applicationId, [...row.scopes].sort()]));
+}
+
+/** Any client or transaction (realm-scoped or not) that can write applications. */
+export interface ApplicationWriter {
+  application: { create(args: { data: Prisma.ApplicationUncheckedCreateInput }): PromiseLike<Application> };
+  applicationSecret: { create(args: { data: Prisma.ApplicationSecretUncheckedCreateInput }): PromiseLike<unknown> };
+  applicationRole: { createMany(args: { data: Prisma.ApplicationRoleCreateManyInput[] }): PromiseLike<unknown> };
+}
+
 /** Creates an application with a fresh (or given) client id and secret, and its roles. */
 export async function createApplicationRecord(
-  tx: Prisma.TransactionClient,
+  tx: ApplicationWriter,
   input: {
     realmId: string;
     name: string;
@@ -95,8 +132,7 @@ export async function createApplicationRecord(
   },
 ) {
   const clientId = input.clientId ?? generateClientId();
-  const hasSecret = input.type === 'M2M' || input.type === 'WEB';
-  const clientSecret = hasSecret ? (input.clientSecret ?? generateClientSecret()) : null;
+  const clientSecret = hasClientSecret(input.type) ? (input.clientSecret ?? generateClientSecret()) : null;
   const application = await tx.application.create({
     data: {
       realmId: input.realmId,
@@ -119,4 +155,346 @@ export async function createApplicationRecord(
     });
   }
   return { application, clientSecret };
+}
+
+export const APPLICATION_LIMITS = {
+  redirectUris: 20,
+  redirectUriLength: 2048,
+  rolesPerRequest: 100,
+  /** Longest window in which a rotated-out secret keeps working: 7 days. */
+  previousSecretValidForSeconds: 7 * 24 * 60 * 60,
+} as const;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Checks redirect URIs: absolute, `https` (plain `http` only on a loopback host), no
+ * fragment, no user info, no duplicates, at most 20; required for browser and native
+ * clients, refused for M2M clients (which never redirect).
+ */
+export function redirectUriErrors(type: ApplicationType, uris: readonly string[], field: string[]): UserErrorShape[] {
+  if (type === 'M2M') {
+    return uris.length ? [userError('INVALID', 'Machine-to-machine applications have no redirect URIs.', field)] : [];
+  }
+  if (uris.length === 0) return [userError('REQUIRED', `${type} applications need at least one redirect URI.`, field)];
+  if (uris.length > APPLICATION_LIMITS.redirectUris) {
+    return [userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.redirectUris} redirect URIs are allowed.`, field)];
+  }
+  const errors: UserErrorShape[] = [];
+  const seen = new Set<string>();
+  uris.forEach((uri, index) => {
+    const at = [...field, String(index)];
+    const url = URL.canParse(uri) ? new URL(uri) : null;
+    if (uri.length > APPLICATION_LIMITS.redirectUriLength) {
+      errors.push(userError('TOO_LONG', `A redirect URI must be at most ${APPLICATION_LIMITS.redirectUriLength} characters long.`, at));
+    } else if (!url) {
+      errors.push(userError('INVALID', 'A redirect URI must be an absolute URI.', at));
+    } else if (uri.includes('#')) {
+      errors.push(userError('INVALID', 'A redirect URI must not contain a fragment.', at));
+    } else if (url.username || url.password) {
+      errors.push(userError('INVALID', 'A redirect URI must not contain user credentials.', at));
+    } else if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+      errors.push(
+        userError('INVALID', 'A redirect URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).', at),
+      );
+    } else if (seen.has(url.href)) {
+      errors.push(userError('INVALID', 'This redirect URI is listed twice.', at));
+    }
+    if (url) seen.add(url.href);
+  });
+  return errors;
+}
+
+/** `input → Prisma where` of the `applications` list. */
+export function applicationListWhere(
+  filter: { search?: string | null; types?: ApplicationType[] | null } | null | undefined,
+): Prisma.ApplicationWhereInput {
+  const where: Prisma.ApplicationWhereInput[] = [];
+  const search = filter?.search?.trim();
+  if (search) where.push({ OR: [{ name: { contains: search, mode: 'insensitive' } }, { clientId: search }] });
+  if (filter?.types?.length) where.push({ type: { in: filter.types } });
+  return where.length ? { AND: where } : {};
+}
+
+/**
+ * Roles that can be given to an application: realm-wide roles of this realm. Unknown ids
+ * (including other realms' ids) are NOT_FOUND; the caller must hold every management scope
+ * the roles carry (FORBIDDEN_GRANT).
+ */
+async function checkGrantableRoles(
+  tx: RealmTx,
+  callerScopes: ReadonlySet<string>,
+  roleIds: readonly string[],
+  field: string[],
+): Promise<{ roles: { id: string; name: string }[]; errors: UserErrorShape[] }> {
+  if (roleIds.length > APPLICATION_LIMITS.rolesPerRequest) {
+    return { roles: [], errors: [userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.rolesPerRequest} roles per request.`, field)] };
+  }
+  const unique = [...new Set(roleIds)];
+  const found = await tx.role.findMany({ where: { id: { in: unique } }, select: { id: true, name: true, tenantId: true } });
+  const byId = new Map(found.map((role) => [role.id, role]));
+  const errors: UserErrorShape[] = [];
+  roleIds.forEach((id, index) => {
+    const role = byId.get(id);
+    if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', [...field, String(index)]));
+    else if (role.tenantId) {
+      errors.push(userError('INVALID', 'Roles defined by a tenant cannot be given to applications.', [...field, String(index)]));
+    }
+  });
+  if (errors.length) return { roles: [], errors };
+  const denied = await assertCanGrant(tx, callerScopes, { roleIds: unique }, field);
+  if (denied) return { roles: [], errors: [denied] };
+  return { roles: unique.map((id) => ({ id, name: byId.get(id)!.name })), errors: [] };
+}
+
+/** The names of an application's roles, sorted. */
+async function roleNamesOf(tx: RealmTx, applicationId: string): Promise<string[]> {
+  const rows = await tx.applicationRole.findMany({ where: { applicationId }, select: { role: { select: { name: true } } } });
+  return rows.map((row) => row.role.name).sort();
+}
+
+/**
+ * Whether taking `roleId` (or, without it, every role) from `applicationId` would leave no
+ * enabled application holding the built-in admin role. Locks the admin role row first, so two
+ * concurrent removals cannot both pass the check.
+ */
+async function wouldRemoveLastAdmin(tx: RealmTx, realmId: string, applicationId: string, roleId?: string): Promise<boolean> {
+  const admin = await managementAdminRole(tx);
+  if (roleId !== undefined && roleId !== admin.id) return false;
+  await tx.$queryRaw`SELECT 1 FROM "Role" WHERE "realmId" = ${realmId}::uuid AND id = ${admin.id}::uuid FOR UPDATE`;
+  const holders = await tx.applicationRole.findMany({
+    where: { roleId: admin.id, application: { disabledAt: null } },
+    select: { applicationId: true },
+  });
+  return holders.length === 1 && holders[0]!.applicationId === applicationId;
+}
+
+const LAST_ADMIN_MESSAGE =
+  'This application is the last one holding the built-in admin role; give the role to another application first.';
+
+export interface CreateApplicationInput {
+  name: string;
+  type: ApplicationType;
+  redirectUris?: readonly string[] | null;
+  roleIds?: readonly string[] | null;
+}
+
+/**
+ * Creates an application with a generated client id; confidential clients (M2M, WEB) get a
+ * client secret, returned here once and stored only as a hash.
+ */
+export async function createApplication(
+  ctx: ServiceContext,
+  callerScopes: ReadonlySet<string>,
+  input: CreateApplicationInput,
+): Promise<MutationResult<'application', Application> & { clientSecret: string | null }> {
+  const errors: UserErrorShape[] = [];
+  const name = checkName(input.name, ['input', 'name'], errors);
+  const redirectUris = input.redirectUris ?? [];
+  errors.push(...redirectUriErrors(input.type, redirectUris, ['input', 'redirectUris']));
+  if (errors.length) return { ...refused('application', ...errors), clientSecret: null };
+
+  return ctx.db.$transaction(async (tx) => {
+    const grant = await checkGrantableRoles(tx, callerScopes, input.roleIds ?? [], ['input', 'roleIds']);
+    if (grant.errors.length) return { ...refused('application', ...grant.errors), clientSecret: null };
+    const { application, clientSecret } = await createApplicationRecord(tx, {
+      realmId: ctx.realmId,
+      name,
+      type: input.type,
+      redirectUris: redirectUris.map((uri) => new URL(uri).href),
+      roleIds: grant.roles.map((role) => role.id),
+    });
+    await recordAudit(tx, ctx, {
+      action: 'application.created',
+      targetType: 'Application',
+      targetId: application.id,
+      changes: {
+        name: application.name,
+        type: application.type,
+        clientId: application.clientId,
+        redirectUris: application.redirectUris,
+        roles: grant.roles.map((role) => role.name).sort(),
+      },
+    });
+    return { application, clientSecret, userErrors: [] };
+  });
+}
+
+export interface ApplicationPatch {
+  name?: string | null;
+  redirectUris?: readonly string[] | null;
+}
+
+/** Renames an application or replaces its redirect URIs; omitted fields stay as they are. */
+export async function updateApplication(
+  ctx: ServiceContext,
+  input: { id: string; patch: ApplicationPatch },
+): Promise<MutationResult<'application', Application>> {
+  const { patch } = input;
+  const errors: UserErrorShape[] = [];
+  const nameField = ['input', 'patch', 'name'];
+  if (patch.name === null) errors.push(userError('REQUIRED', 'The name cannot be cleared.', nameField));
+  const name = patch.name == null ? undefined : checkName(patch.name, nameField, errors);
+  if (errors.length) return refused('application', ...errors);
+
+  return ctx.db.$transaction(async (tx) => {
+    const before = await tx.application.findUnique({ where: { id: input.id } });
+    if (!before) return refused('application', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'id']));
+    const data: { name?: string; redirectUris?: string[] } = {};
+    if (name !== undefined) data.name = name;
+    if (patch.redirectUris !== undefined) {
+      const uris = patch.redirectUris ?? [];
+      const errors = redirectUriErrors(before.type, uris, ['input', 'patch', 'redirectUris']);
+      if (errors.length) return refused('application', ...errors);
+      data.redirectUris = uris.map((uri) => new URL(uri).href);
+    }
+    const changes = diffFields(before, data);
+    if (Object.keys(changes).length === 0) return { application: before, userErrors: [] };
+    const application = await tx.application.update({ where: { id: before.id }, data });
+    await recordAudit(tx, ctx, {
+      action: 'application.updated',
+      targetType: 'Application',
+      targetId: application.id,
+      changes: changes as Prisma.InputJsonValue,
+    });
+    return { application, userErrors: [] };
+  });
+}
+
+/**
+ * Deletes an application with its secrets and role grants; its access tokens are refused
+ * from the next request on. The last application holding the admin role cannot be deleted.
+ */
+export async function deleteApplication(ctx: ServiceContext, id: string): Promise<MutationResult<'deletedId', string>> {
+  return ctx.db.$transaction(async (tx) => {
+    const application = await tx.application.findUnique({ where: { id } });
+    if (!application) return refused('deletedId', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'id']));
+    if (await wouldRemoveLastAdmin(tx, ctx.realmId, id)) return refused('deletedId', userError('INVALID_STATE', LAST_ADMIN_MESSAGE, ['input', 'id']));
+    const roles = await roleNamesOf(tx, id);
+    await tx.application.delete({ where: { id } });
+    await recordAudit(tx, ctx, {
+      action: 'application.deleted',
+      targetType: 'Application',
+      targetId: id,
+      changes: { name: application.name, type: application.type, clientId: application.clientId, roles },
+    });
+    return { deletedId: id, userErrors: [] };
+  });
+}
+
+/**
+ * Replaces the client secret of a confidential application. Every older secret stays valid
+ * for at most `previousSecretValidForSeconds` (0 to 7 days; 0 revokes them at once).
+ */
+export async function rotateApplicationSecret(
+  ctx: ServiceContext,
+  input: { id: string; previousSecretValidForSeconds?: number | null },
+): Promise<MutationResult<'application', Application> & { clientSecret: string | null }> {
+  const window = input.previousSecretValidForSeconds ?? 0;
+  if (!Number.isInteger(window) || window < 0 || window > APPLICATION_LIMITS.previousSecretValidForSeconds) {
+    const error = userError(
+      'INVALID',
+      `previousSecretValidForSeconds must be between 0 and ${APPLICATION_LIMITS.previousSecretValidForSeconds} (7 days).`,
+      ['input', 'previousSecretValidForSeconds'],
+    );
+    return { ...refused('application', error), clientSecret: null };
+  }
+
+  return ctx.db.$transaction(async (tx) => {
+    const before = await tx.application.findUnique({ where: { id: input.id } });
+    if (!before) {
+      const error = userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'id']);
+      return { ...refused('application', error), clientSecret: null };
+    }
+    if (!hasClientSecret(before.type)) {
+      const error = userError('INVALID_STATE', `${before.type} applications are public clients and have no secret to rotate.`, ['input', 'id']);
+      return { ...refused('application', error), clientSecret: null };
+    }
+    const now = new Date();
+    const previousSecretExpiresAt = window > 0 ? new Date(now.getTime() + window * 1000) : null;
+    if (previousSecretExpiresAt) {
+      await tx.applicationSecret.deleteMany({ where: { applicationId: before.id, expiresAt: { lte: now } } });
+      await tx.applicationSecret.updateMany({
+        where: { applicationId: before.id, OR: [{ expiresAt: null }, { expiresAt: { gt: previousSecretExpiresAt } }] },
+        data: { expiresAt: previousSecretExpiresAt },
+      });
+    } else {
+      await tx.applicationSecret.deleteMany({ where: { applicationId: before.id } });
+    }
+    const clientSecret = generateClientSecret();
+    await tx.applicationSecret.create({
+      data: { realmId: ctx.realmId, applicationId: before.id, secretHash: hashClientSecret(clientSecret) },
+    });
+    const application = await tx.application.update({ where: { id: before.id }, data: { secretLastRotatedAt: now } });
+    await recordAudit(tx, ctx, {
+      action: 'application.secret_rotated',
+      targetType: 'Application',
+      targetId: application.id,
+      changes: {
+        secretLastRotatedAt: { before: before.secretLastRotatedAt?.toISOString() ?? null, after: now.toISOString() },
+        previousSecretValidForSeconds: window,
+        previousSecretExpiresAt: previousSecretExpiresAt?.toISOString() ?? null,
+      },
+    });
+    return { application, clientSecret, userErrors: [] };
+  });
+}
+
+/** Gives roles to an application; roles it already holds are kept as they are. */
+export async function assignApplicationRoles(
+  ctx: ServiceContext,
+  callerScopes: ReadonlySet<string>,
+  input: { applicationId: string; roleIds: readonly string[] },
+): Promise<MutationResult<'application', Application>> {
+  return ctx.db.$transaction(async (tx) => {
+    const application = await tx.application.findUnique({ where: { id: input.applicationId } });
+    if (!application) {
+      return refused('application', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'applicationId']));
+    }
+    const grant = await checkGrantableRoles(tx, callerScopes, input.roleIds, ['input', 'roleIds']);
+    if (grant.errors.length) return refused('application', ...grant.errors);
+    const before = await roleNamesOf(tx, application.id);
+    const added = await tx.applicationRole.createMany({
+      data: grant.roles.map((role) => ({ realmId: ctx.realmId, applicationId: application.id, roleId: role.id })),
+      skipDuplicates: true,
+    });
+    if (added.count === 0) return { application, userErrors: [] };
+    const after = [...before, ...grant.roles.map((role) => role.name).filter((name) => !before.includes(name))].sort();
+    await recordAudit(tx, ctx, {
+      action: 'application.roles_assigned',
+      targetType: 'Application',
+      targetId: application.id,
+      changes: { roles: { before, after } },
+    });
+    return { application, userErrors: [] };
+  });
+}
+
+/** Takes a role from an application. The last application holding the admin role keeps it. */
+export async function removeApplicationRole(
+  ctx: ServiceContext,
+  input: { applicationId: string; roleId: string },
+): Promise<MutationResult<'application', Application>> {
+  return ctx.db.$transaction(async (tx) => {
+    const application = await tx.application.findUnique({ where: { id: input.applicationId } });
+    if (!application) {
+      return refused('application', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'applicationId']));
+    }
+    const role = await tx.role.findUnique({ where: { id: input.roleId }, select: { id: true, name: true } });
+    if (!role) return refused('application', userError('NOT_FOUND', 'No role with this id exists in the realm.', ['input', 'roleId']));
+    const held = await tx.applicationRole.count({ where: { applicationId: application.id, roleId: role.id } });
+    if (!held) return refused('application', userError('INVALID_STATE', 'The application does not hold this role.', ['input', 'roleId']));
+    if (await wouldRemoveLastAdmin(tx, ctx.realmId, application.id, role.id)) {
+      return refused('application', userError('INVALID_STATE', LAST_ADMIN_MESSAGE, ['input', 'roleId']));
+    }
+    const before = await roleNamesOf(tx, application.id);
+    await tx.applicationRole.deleteMany({ where: { applicationId: application.id, roleId: role.id } });
+    await recordAudit(tx, ctx, {
+      action: 'application.role_removed',
+      targetType: 'Application',
+      targetId: application.id,
+      changes: { roles: { before, after: before.filter((name) => name !== role.name) } },
+    });
+    return { application, userErrors: [] };
+  });
 }
