@@ -10,7 +10,7 @@ import { UserErrorRef } from './user-errors.ts';
 export function payloadType<K extends string, T>(
   name: string,
   field: K,
-  ref: ObjectRef<any, T>,
+  ref: ObjectRef<(typeof builder)['$inferSchemaTypes'], T>,
   description: string,
   fieldDescription: string,
 ) {
