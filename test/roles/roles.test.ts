@@ -99,7 +99,7 @@ afterAll(async () => {
 describe('reading roles', () => {
   it('lists the built-in administrator role holding every management scope', async () => {
     const result = await server.graphql(
-      `query($id: ID!) { role(id: $id) { id name builtIn scopes { name builtIn } userCount } }`,
+      `query($id: ID!) { role(id: $id) { id name builtIn tenant { id } scopes { name builtIn } userCount } }`,
       {
         id: adminRole,
       },
@@ -109,6 +109,7 @@ describe('reading roles', () => {
       id: adminRole,
       name: MANAGEMENT_ADMIN_ROLE_NAME,
       builtIn: true,
+      tenant: null,
       userCount: 0,
     });
     expect(result.data!.role.scopes.map((s: { name: string }) => s.name)).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
@@ -147,10 +148,10 @@ describe('reading roles', () => {
     const described = await server.graphql(`{ roles(filter: { search: "striped" }) { nodes { id } } }`);
     expect(described.data!.roles.nodes).toEqual([{ id: a }]);
     const byTenant = await server.graphql(
-      `query($t: ID!) { roles(filter: { tenantId: $t }) { totalCount nodes { id } } }`,
+      `query($t: ID!) { roles(filter: { tenantId: $t }) { totalCount nodes { id tenant { id name } } } }`,
       { t: tenantId },
     );
-    expect(byTenant.data!.roles).toEqual({ totalCount: 1, nodes: [{ id: c }] });
+    expect(byTenant.data!.roles).toEqual({ totalCount: 1, nodes: [{ id: c, tenant: { id: tenantId, name: 'Acme' } }] });
     const page1 = await server.graphql(
       `{ roles(first: 2, filter: { search: "zebra" }) { pageInfo { hasNextPage endCursor } nodes { id } } }`,
     );

@@ -7,7 +7,7 @@ const ROLES = `query($n: Int!) {
   roles(first: $n) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    nodes { id name description builtIn userCount scopes { id name builtIn resource { id name } } }
+    nodes { id name description builtIn tenant { id name } userCount scopes { id name builtIn resource { id name } } }
   }
 }`;
 

@@ -52,6 +52,10 @@ export const RoleRef = builder.prismaNode('Role', {
       description:
         'Whether Roster manages this role itself (the administrator role): it cannot be deleted or renamed, nor lose its management scopes.',
     }),
+    tenant: t.relation('tenant', {
+      nullable: true,
+      description: 'The tenant that defines the role; null for realm-wide roles. Reading it needs `tenants:read`.',
+    }),
     scopes: t.field({
       type: [ResourceScopeRef],
       description: 'The scopes the role grants, by name.',
