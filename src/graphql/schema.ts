@@ -10,6 +10,9 @@ import '../modules/tenants/tenants.schema.ts';
 import '../modules/resources/resources.schema.ts';
 import '../modules/roles/roles.schema.ts';
 import '../modules/audit/audit.schema.ts';
+import '../modules/users/attributes.schema.ts';
+import '../modules/users/users.access.schema.ts';
+import '../modules/users/users.security.schema.ts';
 
 const requiresScopesDirective = new GraphQLDirective({
   name: 'requiresScopes',

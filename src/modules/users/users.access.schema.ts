@@ -1,0 +1,141 @@
+import type { GraphQLContext } from '../../context.ts';
+import { builder, requireScopes } from '../../graphql/builder.ts';
+import { idOfType } from '../../graphql/ids.ts';
+import {
+  USER_ACCESS_LIMITS,
+  addUserToTenant,
+  assignUserRoles,
+  removeUserFromTenant,
+  removeUserRole,
+  setUserRoles,
+} from './users.access.service.ts';
+import { UpdateUserPayload } from './users.payloads.ts';
+
+const callerScopes = (ctx: GraphQLContext): ReadonlySet<string> => ctx.principal?.scopes ?? new Set();
+const optionalTenantId = (id: string | number | null | undefined) =>
+  id === null || id === undefined ? null : idOfType(String(id), 'Tenant', 'input.tenantId');
+
+const AssignUserRolesInput = builder.inputType('AssignUserRolesInput', {
+  description: 'Input of `assignUserRoles` and `setUserRoles`.',
+  fields: (t) => ({
+    userId: t.id({ required: true, description: 'The global id of the user.' }),
+    roleIds: t.idList({
+      required: true,
+      description: `Global ids of roles (at most ${USER_ACCESS_LIMITS.rolesPerRequest}). Your token must hold every management scope the roles it adds carry.`,
+    }),
+    tenantId: t.id({
+      description:
+        'Assign inside this tenant (the user must be a member); realm-wide when omitted. A tenant-defined role can only be assigned inside its own tenant.',
+    }),
+  }),
+});
+
+const RemoveUserRoleInput = builder.inputType('RemoveUserRoleInput', {
+  description: 'Input of `removeUserRole`.',
+  fields: (t) => ({
+    userId: t.id({ required: true, description: 'The global id of the user.' }),
+    roleId: t.id({ required: true, description: 'The global id of the role to take away.' }),
+    tenantId: t.id({ description: 'The tenant the role was assigned in; omit for a realm-wide assignment.' }),
+  }),
+});
+
+const UserTenantInput = builder.inputType('UserTenantInput', {
+  description: 'A user and a tenant.',
+  fields: (t) => ({
+    userId: t.id({ required: true, description: 'The global id of the user.' }),
+    tenantId: t.id({ required: true, description: 'The global id of the tenant.' }),
+  }),
+});
+
+const rolesArgs = (input: {
+  userId: string | number;
+  roleIds: readonly (string | number)[];
+  tenantId?: string | number | null;
+}) => ({
+  userId: idOfType(String(input.userId), 'User', 'input.userId'),
+  roleIds: input.roleIds.map((id) => idOfType(String(id), 'Role', 'input.roleIds')),
+  tenantId: optionalTenantId(input.tenantId),
+});
+
+builder.mutationField('assignUserRoles', (t) =>
+  t.field({
+    type: UpdateUserPayload,
+    description:
+      'Gives roles to a user, realm-wide or inside one tenant; roles already held there stay. Refused with FORBIDDEN_GRANT when the new roles carry management scopes your token lacks.',
+    ...requireScopes(['users:roles']),
+    args: {
+      input: t.arg({
+        type: AssignUserRolesInput,
+        required: true,
+        description: 'The user, the roles and the optional tenant.',
+      }),
+    },
+    resolve: (_root, { input }, ctx) => assignUserRoles(ctx.service!, callerScopes(ctx), rolesArgs(input)),
+  }),
+);
+
+builder.mutationField('setUserRoles', (t) =>
+  t.field({
+    type: UpdateUserPayload,
+    description:
+      'Makes `roleIds` exactly the user’s roles realm-wide (no `tenantId`) or inside one tenant; assignments elsewhere are untouched. An empty list removes every role of that scope.',
+    ...requireScopes(['users:roles']),
+    args: {
+      input: t.arg({
+        type: AssignUserRolesInput,
+        required: true,
+        description: 'The user, the roles and the optional tenant.',
+      }),
+    },
+    resolve: (_root, { input }, ctx) => setUserRoles(ctx.service!, callerScopes(ctx), rolesArgs(input)),
+  }),
+);
+
+builder.mutationField('removeUserRole', (t) =>
+  t.field({
+    type: UpdateUserPayload,
+    description:
+      'Takes one role from a user, realm-wide or inside one tenant. NOT_FOUND when the user does not hold it there.',
+    ...requireScopes(['users:roles']),
+    args: {
+      input: t.arg({
+        type: RemoveUserRoleInput,
+        required: true,
+        description: 'The user, the role and the optional tenant.',
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      removeUserRole(ctx.service!, {
+        userId: idOfType(String(input.userId), 'User', 'input.userId'),
+        roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
+        tenantId: optionalTenantId(input.tenantId),
+      }),
+  }),
+);
+
+const tenantArgs = (input: { userId: string | number; tenantId: string | number }) => ({
+  userId: idOfType(String(input.userId), 'User', 'input.userId'),
+  tenantId: idOfType(String(input.tenantId), 'Tenant', 'input.tenantId'),
+});
+
+builder.mutationField('addUserToTenant', (t) =>
+  t.field({
+    type: UpdateUserPayload,
+    description:
+      'Makes the user a member of a tenant; already a member is a success that changes nothing. In an ISOLATED_POOL realm a user belongs to at most one tenant (TENANCY_VIOLATION).',
+    ...requireScopes(['users:write', 'tenants:write']),
+    args: { input: t.arg({ type: UserTenantInput, required: true, description: 'The user and the tenant.' }) },
+    resolve: (_root, { input }, ctx) => addUserToTenant(ctx.service!, tenantArgs(input)),
+  }),
+);
+
+builder.mutationField('removeUserFromTenant', (t) =>
+  t.field({
+    type: UpdateUserPayload,
+    description:
+      'Removes the user from a tenant, with every role the user held inside it. NOT_FOUND when it is not a member.',
+    ...requireScopes(['users:write', 'tenants:write']),
+    args: { input: t.arg({ type: UserTenantInput, required: true, description: 'The user and the tenant.' }) },
+    resolve: (_root, { input }, ctx) => removeUserFromTenant(ctx.service!, tenantArgs(input)),
+  }),
+);

@@ -1,0 +1,322 @@
+import type { Prisma, User } from '../../generated/prisma/client.ts';
+import type { RealmTx, ServiceContext } from '../../context.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { assertCanGrant } from '../roles/grants.ts';
+import { userError, type UserErrorShape } from '../user-error.ts';
+import { bumpVersion, findUser, isUserError, refusedUser, type UserResult } from './users.service.ts';
+
+export const USER_ACCESS_LIMITS = {
+  /** Role ids in one `assignUserRoles` / `setUserRoles` call. */
+  rolesPerRequest: 100,
+} as const;
+
+/** Refusal for changes that would give a soft-deleted user access (removals stay allowed). */
+export const userDeleted = (field: string[]) =>
+  userError('INVALID_STATE', 'The user is deleted; restore it before giving it access.', field);
+
+/** The user, locked for the rest of the transaction, or NOT_FOUND at `field`. */
+export function lockUser(tx: RealmTx, ctx: ServiceContext, id: string, field: string[]) {
+  return findUser(tx, id, field, { lock: { realmId: ctx.realmId } });
+}
+
+interface RoleRow {
+  id: string;
+  name: string;
+  tenantId: string | null;
+}
+
+/** The user's role assignments in one scope (realm-wide when `tenantId` is null), by role name. */
+async function assignmentsIn(tx: RealmTx, userId: string, tenantId: string | null) {
+  const rows = await tx.userRole.findMany({
+    where: { userId, tenantId },
+    select: { id: true, roleId: true, role: { select: { name: true } } },
+  });
+  return rows.sort((a, b) => (a.role.name < b.role.name ? -1 : a.role.name > b.role.name ? 1 : 0));
+}
+
+export interface UserRolesInput {
+  userId: string;
+  roleIds: readonly string[];
+  /** Assign inside this tenant; realm-wide when null or omitted. */
+  tenantId?: string | null;
+}
+
+/**
+ * Everything `assignUserRoles` and `setUserRoles` check before writing: the user (not deleted),
+ * the tenant (exists, the user is a member), each role (exists; a tenant-defined role only
+ * inside its own tenant). Errors are collected, not stopped at the first.
+ */
+async function checkRoleTargets(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  input: UserRolesInput,
+): Promise<{ user: User; roles: RoleRow[]; tenantId: string | null } | { errors: UserErrorShape[] }> {
+  const errors: UserErrorShape[] = [];
+  const tenantId = input.tenantId ?? null;
+  const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
+  if (isUserError(user)) errors.push(user);
+  else if (user.deletedAt) errors.push(userDeleted(['input', 'userId']));
+  if (tenantId !== null) {
+    const tenant = await tx.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
+    if (!tenant)
+      errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'tenantId']));
+    else if (!isUserError(user) && !(await tx.tenantMembership.count({ where: { tenantId, userId: user.id } }))) {
+      errors.push(
+        userError('INVALID_STATE', 'The user is not a member of this tenant; add it to the tenant first.', [
+          'input',
+          'tenantId',
+        ]),
+      );
+    }
+  }
+  const unique = [...new Set(input.roleIds)];
+  const found = unique.length
+    ? await tx.role.findMany({ where: { id: { in: unique } }, select: { id: true, name: true, tenantId: true } })
+    : [];
+  const byId = new Map(found.map((role) => [role.id, role]));
+  input.roleIds.forEach((id, index) => {
+    const role = byId.get(id);
+    const field = ['input', 'roleIds', String(index)];
+    if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', field));
+    else if (role.tenantId !== null && role.tenantId !== tenantId) {
+      errors.push(
+        userError(
+          'INVALID',
+          tenantId === null
+            ? 'This role is defined by a tenant: assign it with that tenant’s id.'
+            : 'This role is defined by another tenant and can only be assigned inside it.',
+          field,
+        ),
+      );
+    }
+  });
+  if (errors.length || isUserError(user)) return { errors };
+  return { user, roles: unique.map((id) => byId.get(id)!), tenantId };
+}
+
+function checkRoleCount(roleIds: readonly string[]): UserErrorShape[] {
+  return roleIds.length > USER_ACCESS_LIMITS.rolesPerRequest
+    ? [
+        userError('LIMIT_EXCEEDED', `At most ${USER_ACCESS_LIMITS.rolesPerRequest} roles per request.`, [
+          'input',
+          'roleIds',
+        ]),
+      ]
+    : [];
+}
+
+/**
+ * Gives roles to a user, realm-wide or inside one tenant; roles already held there stay as
+ * they are. The caller must hold every management scope the new roles carry.
+ */
+export async function assignUserRoles(
+  ctx: ServiceContext,
+  callerScopes: ReadonlySet<string>,
+  input: UserRolesInput,
+): Promise<UserResult> {
+  const limit = checkRoleCount(input.roleIds);
+  if (limit.length) return refusedUser(...limit);
+  return ctx.db.$transaction(async (tx) => {
+    const target = await checkRoleTargets(tx, ctx, input);
+    if ('errors' in target) return refusedUser(...target.errors);
+    const { user, roles, tenantId } = target;
+    const current = await assignmentsIn(tx, user.id, tenantId);
+    const held = new Set(current.map((a) => a.roleId));
+    const added = roles.filter((role) => !held.has(role.id));
+    if (added.length === 0) return { user, userErrors: [] };
+    const denied = await assertCanGrant(tx, callerScopes, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
+    if (denied) return refusedUser(denied);
+
+    await tx.userRole.createMany({
+      data: added.map((role) => ({ realmId: ctx.realmId, userId: user.id, roleId: role.id, tenantId })),
+    });
+    const before = current.map((a) => a.role.name);
+    const addedNames = added.map((r) => r.name).sort();
+    await recordAudit(tx, ctx, {
+      action: 'user.roles_assigned',
+      targetType: 'User',
+      targetId: user.id,
+      changes: { tenantId, added: addedNames, roles: { before, after: [...before, ...addedNames].sort() } },
+    });
+    return { user: await bumpVersion(tx, user.id), userErrors: [] };
+  });
+}
+
+/**
+ * Makes `roleIds` exactly the user's roles in one scope: realm-wide (no `tenantId`) or inside
+ * one tenant. Assignments in other scopes are untouched. The caller must hold every management
+ * scope the added roles carry; taking roles away needs no such check.
+ */
+export async function setUserRoles(
+  ctx: ServiceContext,
+  callerScopes: ReadonlySet<string>,
+  input: UserRolesInput,
+): Promise<UserResult> {
+  const limit = checkRoleCount(input.roleIds);
+  if (limit.length) return refusedUser(...limit);
+  return ctx.db.$transaction(async (tx) => {
+    const target = await checkRoleTargets(tx, ctx, input);
+    if ('errors' in target) return refusedUser(...target.errors);
+    const { user, roles, tenantId } = target;
+    const current = await assignmentsIn(tx, user.id, tenantId);
+    const wanted = new Set(roles.map((r) => r.id));
+    const held = new Set(current.map((a) => a.roleId));
+    const added = roles.filter((role) => !held.has(role.id));
+    const removed = current.filter((a) => !wanted.has(a.roleId));
+    if (added.length === 0 && removed.length === 0) return { user, userErrors: [] };
+    if (added.length) {
+      const denied = await assertCanGrant(tx, callerScopes, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
+      if (denied) return refusedUser(denied);
+    }
+
+    if (removed.length) await tx.userRole.deleteMany({ where: { id: { in: removed.map((a) => a.id) } } });
+    if (added.length) {
+      await tx.userRole.createMany({
+        data: added.map((role) => ({ realmId: ctx.realmId, userId: user.id, roleId: role.id, tenantId })),
+      });
+    }
+    await recordAudit(tx, ctx, {
+      action: 'user.roles_set',
+      targetType: 'User',
+      targetId: user.id,
+      changes: {
+        tenantId,
+        added: added.map((r) => r.name).sort(),
+        removed: removed.map((a) => a.role.name),
+        roles: { before: current.map((a) => a.role.name), after: roles.map((r) => r.name).sort() },
+      },
+    });
+    return { user: await bumpVersion(tx, user.id), userErrors: [] };
+  });
+}
+
+/** Takes one role from a user, realm-wide (no `tenantId`) or inside one tenant. */
+export async function removeUserRole(
+  ctx: ServiceContext,
+  input: { userId: string; roleId: string; tenantId?: string | null },
+): Promise<UserResult> {
+  const tenantId = input.tenantId ?? null;
+  return ctx.db.$transaction(async (tx) => {
+    const errors: UserErrorShape[] = [];
+    const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
+    if (isUserError(user)) errors.push(user);
+    const role = await tx.role.findUnique({ where: { id: input.roleId }, select: { id: true, name: true } });
+    if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', ['input', 'roleId']));
+    if (tenantId !== null && !(await tx.tenant.count({ where: { id: tenantId } }))) {
+      errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'tenantId']));
+    }
+    if (errors.length || isUserError(user) || !role) return refusedUser(...errors);
+
+    const assignment = await tx.userRole.findFirst({
+      where: { userId: user.id, roleId: role.id, tenantId },
+      select: { id: true },
+    });
+    if (!assignment) {
+      return refusedUser(
+        userError(
+          'NOT_FOUND',
+          tenantId === null
+            ? 'The user does not hold this role realm-wide.'
+            : 'The user does not hold this role in this tenant.',
+          ['input', 'roleId'],
+        ),
+      );
+    }
+    const before = (await assignmentsIn(tx, user.id, tenantId)).map((a) => a.role.name);
+    await tx.userRole.delete({ where: { id: assignment.id } });
+    const after = [...before];
+    after.splice(after.indexOf(role.name), 1);
+    await recordAudit(tx, ctx, {
+      action: 'user.role_removed',
+      targetType: 'User',
+      targetId: user.id,
+      changes: { tenantId, removed: role.name, roles: { before, after } },
+    });
+    return { user: await bumpVersion(tx, user.id), userErrors: [] };
+  });
+}
+
+export interface UserTenantInput {
+  userId: string;
+  tenantId: string;
+}
+
+async function findUserAndTenant(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  input: UserTenantInput,
+): Promise<{ user: User; tenant: { id: string; slug: string } } | { errors: UserErrorShape[] }> {
+  const errors: UserErrorShape[] = [];
+  const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
+  if (isUserError(user)) errors.push(user);
+  const tenant = await tx.tenant.findUnique({ where: { id: input.tenantId }, select: { id: true, slug: true } });
+  if (!tenant)
+    errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'tenantId']));
+  if (isUserError(user) || !tenant) return { errors };
+  return { user, tenant };
+}
+
+/**
+ * Makes the user a member of a tenant. Already a member: success, nothing changes. In an
+ * ISOLATED_POOL realm a user belongs to at most one tenant (TENANCY_VIOLATION).
+ */
+export async function addUserToTenant(ctx: ServiceContext, input: UserTenantInput): Promise<UserResult> {
+  return ctx.db.$transaction(async (tx) => {
+    const found = await findUserAndTenant(tx, ctx, input);
+    if ('errors' in found) return refusedUser(...found.errors);
+    const { user, tenant } = found;
+    const memberships = await tx.tenantMembership.findMany({ where: { userId: user.id }, select: { tenantId: true } });
+    if (memberships.some((m) => m.tenantId === tenant.id)) return { user, userErrors: [] };
+    if (user.deletedAt) return refusedUser(userDeleted(['input', 'userId']));
+    const realm = await tx.realm.findFirstOrThrow({ select: { tenancyMode: true } });
+    if (realm.tenancyMode === 'ISOLATED_POOL' && memberships.length > 0) {
+      return refusedUser(
+        userError(
+          'TENANCY_VIOLATION',
+          'The realm uses ISOLATED_POOL tenancy and the user already belongs to another tenant; remove it from that tenant first.',
+          ['input', 'tenantId'],
+        ),
+      );
+    }
+    await tx.tenantMembership.create({ data: { realmId: ctx.realmId, tenantId: tenant.id, userId: user.id } });
+    await recordAudit(tx, ctx, {
+      action: 'user.tenant_added',
+      targetType: 'User',
+      targetId: user.id,
+      changes: { tenantId: tenant.id, tenantSlug: tenant.slug },
+    });
+    return { user: await bumpVersion(tx, user.id), userErrors: [] };
+  });
+}
+
+/**
+ * Removes the user from a tenant; its role assignments inside the tenant go with the
+ * membership (the foreign key cascades), and the audit event lists them.
+ */
+export async function removeUserFromTenant(ctx: ServiceContext, input: UserTenantInput): Promise<UserResult> {
+  return ctx.db.$transaction(async (tx) => {
+    const found = await findUserAndTenant(tx, ctx, input);
+    if ('errors' in found) return refusedUser(...found.errors);
+    const { user, tenant } = found;
+    const membership = await tx.tenantMembership.findFirst({
+      where: { userId: user.id, tenantId: tenant.id },
+      select: { id: true },
+    });
+    if (!membership)
+      return refusedUser(userError('NOT_FOUND', 'The user is not a member of this tenant.', ['input', 'tenantId']));
+    const roles = (await assignmentsIn(tx, user.id, tenant.id)).map((a) => a.role.name);
+    await tx.tenantMembership.delete({ where: { id: membership.id } });
+    await recordAudit(tx, ctx, {
+      action: 'user.tenant_removed',
+      targetType: 'User',
+      targetId: user.id,
+      changes: {
+        tenantId: tenant.id,
+        tenantSlug: tenant.slug,
+        removedRoleAssignments: roles.length,
+        removedRoles: roles,
+      } as Prisma.InputJsonValue,
+    });
+    return { user: await bumpVersion(tx, user.id), userErrors: [] };
+  });
+}
