@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MfaFactorType, Prisma } from '../../generated/prisma/client.ts';
-import type { RealmTx, ServiceContext } from '../../context.ts';
+import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { isUniqueViolation } from '../input-checks.ts';
 import { userError, type UserErrorShape } from '../user-error.ts';
