@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('defaults to the embedded database on 127.0.0.1:4000 in development', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ env: 'development', host: '127.0.0.1', port: 4000, databaseUrl: undefined, migrateOnStart: true });
+    expect(config.dataDir).toBe(path.resolve('.roster'));
+  });
+
+  it('names each bad setting with a clear message', () => {
+    expect(problems({ PORT: 'eighty' })).toEqual(['PORT: must be a number (got "eighty")']);
+    expect(problems({ PORT: '70000' })).toEqual(['PORT: must be between 0 and 65535 (got "70000")']);
+    expect(problems({ NODE_ENV: 'staging' })[0]).toMatch(/^NODE_ENV: must be development, production or test/);
+    expect(problems({ DATABASE_URL: 'mysql://x' })).toEqual(['DATABASE_URL: must be a postgresql:// URL']);
+    expect(problems({ ROSTER_MIGRATE_ON_START: 'maybe' })[0]).toMatch(/^ROSTER_MIGRATE_ON_START: must be one of/);
+    expect(problems({ ROSTER_SECRET_KEY: 'short' })[0]).toMatch(/^ROSTER_SECRET_KEY: must be at least 32 characters/);
+    expect(problems({ LOG_LEVEL: 'loud' })[0]).toMatch(/^LOG_LEVEL:/);
+  });
+
+  it('never echoes secret values in messages', () => {
+    const [message] = problems({ ROSTER_SECRET_KEY: 'hunter2' });
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('requires the bootstrap client id and secret together, and a secret key in production', () => {
+    expect(problems({ ROSTER_BOOTSTRAP_CLIENT_ID: 'scripted-admin' })[0]).toMatch(/must be set together/);
+    expect(problems({ NODE_ENV: 'production' })).toEqual(['ROSTER_SECRET_KEY: is required in production (it encrypts the signing keys)']);
+    const config = loadConfig({
+      ROSTER_BOOTSTRAP_CLIENT_ID: 'scripted-admin',
+      ROSTER_BOOTSTRAP_CLIENT_SECRET: 'a'.repeat(40),
+      ROSTER_MIGRATE_ON_START: 'false',
+    });
+    expect(config.bootstrapClient).toEqual({ clientId: 'scripted-admin', clientSecret: 'a'.repeat(40) });
+    expect(config.migrateOnStart).toBe(false);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problems({ PORT: '-1', LOG_LEVEL: 'x', DATABASE_URL: 'nope' })).toHaveLength(3);
+  });
+});
