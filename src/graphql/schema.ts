@@ -13,6 +13,8 @@ import '../modules/audit/audit.schema.ts';
 import '../modules/users/attributes.schema.ts';
 import '../modules/users/users.access.schema.ts';
 import '../modules/users/users.security.schema.ts';
+import '../modules/users/users.fields.ts';
+import '../modules/users/users.analytics.schema.ts';
 
 const requiresScopesDirective = new GraphQLDirective({
   name: 'requiresScopes',

@@ -1,0 +1,136 @@
+/**
+ * User-query benchmark over HTTP: `npm run bench:run -- [requests]` against realm `bench`
+ * (seed it first with `npm run bench:seed`) in the PostgreSQL database at DATABASE_URL.
+ * Starts Roster in this process on a loopback port, gets a token from the real token
+ * endpoint, then for each scenario prints p50/p95 latency (sequential requests), throughput
+ * (8 concurrent clients) and the SQL statements one request issues.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServerAdapter } from '@whatwg-node/server';
+import { createAdminClient } from '../src/auth/bootstrap.ts';
+import { SigningKeys } from '../src/auth/keys.ts';
+import { deriveKey, resolveServerSecret } from '../src/auth/secret.ts';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { createLogger } from '../src/logger.ts';
+import { createApp } from '../src/server.ts';
+
+const REQUESTS = Number.parseInt(process.argv[2] ?? '200', 10);
+const CONCURRENCY = 8;
+const THROUGHPUT_MS = 5_000;
+
+const SCENARIOS: { name: string; query: string; variables?: Record<string, unknown> }[] = [
+  {
+    name: 'page of 50 with roles and tenants',
+    query: `{ users(first: 50) { nodes { id email name status createdAt roleAssignments { role { name } tenant { name } } } pageInfo { endCursor hasNextPage } } }`,
+  },
+  {
+    name: 'deep page (after 5,000 users)',
+    query: `query ($after: String) { users(first: 50, after: $after) { nodes { id email name } } }`,
+  },
+  {
+    name: 'search on a name fragment',
+    query: `{ users(first: 20, filter: { search: "torva" }) { nodes { id name email } } }`,
+  },
+  {
+    name: 'search with a typo',
+    query: `{ users(first: 20, filter: { search: "Lovlace" }) { nodes { id name email } } }`,
+  },
+  {
+    name: '3-condition filter',
+    query: `{ users(first: 20, filter: { countries: ["DE"], statuses: [ACTIVE], hasMfa: true }) { nodes { id name email } } }`,
+  },
+  {
+    name: 'filter sorted by name',
+    query: `{ users(first: 20, filter: { emailVerified: true, neverLoggedIn: false }, orderBy: [{ field: NAME, direction: ASC }]) { nodes { id name } } }`,
+  },
+  { name: 'totalCount (all users)', query: `{ users(first: 0) { totalCount } }` },
+  { name: 'totalCount (filtered)', query: `{ users(first: 0, filter: { statuses: [ACTIVE], countries: ["US"] }) { totalCount } }` },
+  { name: 'userStats', query: `{ userStats { total withMfa activeLast30Days byStatus { status count } } }` },
+];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const config = loadConfig();
+if (!config.databaseUrl) {
+  console.error('Set DATABASE_URL: the benchmarks run on PostgreSQL.');
+  process.exit(2);
+}
+const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+const secret = await resolveServerSecret(config.secretKey, config.dataDir);
+const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
+let baseUrl = '';
+const app = createApp({ db, keys, log: createLogger('silent'), mode: 'production', baseUrl: () => baseUrl });
+const server = createServer(createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)));
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+const users = await db.prisma.user.count({ where: { realm: { name: 'bench' } } });
+if (users === 0) {
+  console.error('Realm "bench" has no users: run `npm run bench:seed` first.');
+  process.exit(2);
+}
+const client = await createAdminClient(db.prisma, { realmName: 'bench' });
+const tokenResponse = await fetch(`${baseUrl}/oauth2/bench/token`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret! }),
+});
+const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+
+async function request(query: string, variables?: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data!;
+}
+
+// A cursor 5,000 users deep, to show keyset pages cost the same at any depth.
+let deepCursor: string | null = null;
+for (let i = 0; i < 50; i++) {
+  const data = (await request(`query ($after: String) { users(first: 100, after: $after) { pageInfo { endCursor } } }`, {
+    after: deepCursor,
+  })) as { users: { pageInfo: { endCursor: string } } };
+  deepCursor = data.users.pageInfo.endCursor;
+}
+SCENARIOS[1]!.variables = { after: deepCursor };
+
+console.log(`Roster user-query benchmark: ${users} users in realm "bench", PostgreSQL, ${REQUESTS} sequential requests per scenario\n`);
+console.log(`${'scenario'.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'req/s'.padStart(8)} ${'SQL/req'.padStart(8)}`);
+for (const scenario of SCENARIOS) {
+  for (let i = 0; i < 5; i++) await request(scenario.query, scenario.variables);
+  const { count: statements } = await db.statements.during(() => request(scenario.query, scenario.variables));
+  const latencies: number[] = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    const started = performance.now();
+    await request(scenario.query, scenario.variables);
+    latencies.push(performance.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  let completed = 0;
+  const deadline = performance.now() + THROUGHPUT_MS;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        await request(scenario.query, scenario.variables);
+        completed++;
+      }
+    }),
+  );
+  console.log(
+    `${scenario.name.padEnd(36)} ${percentile(latencies, 50).toFixed(1).padStart(8)} ${percentile(latencies, 95)
+      .toFixed(1)
+      .padStart(8)} ${(completed / (THROUGHPUT_MS / 1000)).toFixed(0).padStart(8)} ${String(statements).padStart(8)}`,
+  );
+}
+
+await db.prisma.application.delete({ where: { clientId: client.clientId } });
+server.close();
+await db.close();

@@ -1,0 +1,206 @@
+import type { ProfileField, User } from '../../generated/prisma/client.ts';
+import type { GraphQLContext } from '../../context.ts';
+import { builder, requireScopes } from '../../graphql/builder.ts';
+import { idOfType } from '../../graphql/ids.ts';
+import { ApplicationRef } from '../applications/applications.schema.ts';
+import { RoleRef } from '../roles/roles.schema.ts';
+import { MfaFactorTypeEnum } from './users.inputs.ts';
+
+const PROFILE_FIELDS: Record<ProfileField, (user: User) => unknown> = {
+  NAME: (user) => user.name,
+  PHONE: (user) => user.phone,
+  PICTURE: (user) => user.picture,
+  BIRTHDATE: (user) => user.birthdate,
+  COUNTRY: (user) => user.country,
+};
+
+const realmSettingsCache = new WeakMap<GraphQLContext, Promise<{ requiredProfileFields: ProfileField[] }>>();
+
+/** The realm's settings, read once per request. */
+function realmSettings(ctx: GraphQLContext) {
+  let pending = realmSettingsCache.get(ctx);
+  if (!pending) {
+    pending = ctx.service!.db.realm.findFirstOrThrow({ select: { requiredProfileFields: true } });
+    realmSettingsCache.set(ctx, pending);
+  }
+  return pending;
+}
+
+export const IdentityRef = builder.prismaObject('Identity', {
+  description: 'A way the user signs in through an external identity provider.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The id of the link.' }),
+    provider: t.exposeString('provider', { description: 'The provider, e.g. `google`.' }),
+    providerUserId: t.exposeString('providerUserId', { description: 'The user’s id at the provider.' }),
+    email: t.exposeString('email', { nullable: true, description: 'The email address the provider reported.' }),
+    linkedAt: t.expose('linkedAt', { type: 'DateTime', description: 'When the identity was linked.' }),
+  }),
+});
+
+export const RoleAssignmentRef = builder.prismaObject('UserRole', {
+  name: 'RoleAssignment',
+  description: 'A role held by a user, realm-wide or inside one tenant.',
+  fields: (t) => ({
+    role: t.relation('role', { description: 'The role.' }),
+    tenant: t.relation('tenant', { nullable: true, description: 'The tenant the role applies in; null for realm-wide.' }),
+    assignedAt: t.expose('assignedAt', { type: 'DateTime', description: 'When the role was assigned.' }),
+  }),
+});
+
+export const MfaFactorRef = builder.prismaNode('MfaFactor', {
+  description: 'A second authentication factor enrolled by a user. Secrets are never exposed.',
+  id: { field: 'id', description: 'The global id of the factor.' },
+  nullable: true,
+  ...requireScopes(['users:read']),
+  fields: (t) => ({
+    type: t.expose('type', { type: MfaFactorTypeEnum, description: 'The kind of factor.' }),
+    name: t.exposeString('name', { nullable: true, description: 'The label the user gave it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was enrolled.' }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'When it was last used.' }),
+  }),
+});
+
+export const SessionRef = builder.prismaNode('Session', {
+  description: 'A signed-in session of a user in an application.',
+  id: { field: 'id', description: 'The global id of the session.' },
+  nullable: true,
+  ...requireScopes(['users:read']),
+  fields: (t) => ({
+    user: t.relation('user', { description: 'The user.' }),
+    application: t.relation('application', {
+      nullable: true,
+      description: 'The application signed in to.',
+      skipTypeScopes: true,
+    }),
+    ipAddress: t.exposeString('ipAddress', { nullable: true, description: 'IP address at sign-in.' }),
+    userAgent: t.exposeString('userAgent', { nullable: true, description: 'User agent at sign-in.' }),
+    device: t.exposeString('device', { nullable: true, description: 'Device description.' }),
+    location: t.exposeString('location', { nullable: true, description: 'Approximate location.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the session started.' }),
+    lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime', description: 'Last activity.' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'Absolute end of the session.' }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked.' }),
+  }),
+});
+
+export const LoginEventRef = builder.prismaObject('LoginEvent', {
+  description: 'One sign-in attempt.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The id of the event.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
+    success: t.exposeBoolean('success', { description: 'Whether the sign-in succeeded.' }),
+    method: t.exposeString('method', { description: 'How, e.g. `password`, `oauth:google`, `passkey`.' }),
+    failureReason: t.exposeString('failureReason', { nullable: true, description: 'Why it failed.' }),
+    ipAddress: t.exposeString('ipAddress', { nullable: true, description: 'Client IP address.' }),
+    userAgent: t.exposeString('userAgent', { nullable: true, description: 'Client user agent.' }),
+  }),
+});
+
+export const AdminNoteRef = builder.prismaObject('AdminNote', {
+  description: 'A note an administrator left on a user.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The id of the note.' }),
+    body: t.exposeString('body', { description: 'The note text.' }),
+    author: t.exposeString('author', { description: 'The client id of the author.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
+  }),
+});
+
+builder.prismaObjectFields('User', (t) => ({
+  profileComplete: t.boolean({
+    description: 'Whether every profile field the realm requires is set.',
+    resolve: async (user, _args, ctx) => {
+      const { requiredProfileFields } = await realmSettings(ctx);
+      return requiredProfileFields.every((field) => {
+        const value = PROFILE_FIELDS[field](user);
+        return value !== null && value !== undefined && value !== '';
+      });
+    },
+  }),
+  identities: t.relation('identities', {
+    description: 'Linked identity providers.',
+    query: { orderBy: { linkedAt: 'asc' } },
+  }),
+  roleAssignments: t.relation('roles', {
+    type: RoleAssignmentRef,
+    description: 'Every role the user holds, realm-wide and per tenant.',
+    query: { orderBy: { assignedAt: 'asc' } },
+  }),
+  roles: t.field({
+    type: [RoleRef],
+    description:
+      'Distinct roles the user holds. With `tenantId`: the roles effective in that tenant (realm-wide ones and that tenant’s).',
+    args: { tenantId: t.arg.id({ description: 'A tenant to narrow to.' }) },
+    select: (args, _ctx, nestedSelection) => ({
+      roles: {
+        where: args.tenantId ? { OR: [{ tenantId: null }, { tenantId: idOfType(String(args.tenantId), 'Tenant', 'tenantId') }] } : {},
+        select: { role: nestedSelection(true) },
+      },
+    }),
+    resolve: (user) => {
+      const seen = new Map(user.roles.map(({ role }) => [role.id, role]));
+      return [...seen.values()];
+    },
+  }),
+  permissions: t.stringList({
+    description: 'Effective scope names: from every role held (realm-wide and per tenant) and direct grants, sorted.',
+    select: {
+      roles: { select: { role: { select: { scopes: { select: { scope: { select: { name: true } } } } } } } },
+      permissions: { select: { scope: { select: { name: true } } } },
+    },
+    resolve: (user) =>
+      [
+        ...new Set([
+          ...user.roles.flatMap(({ role }) => role.scopes.map(({ scope }) => scope.name)),
+          ...user.permissions.map(({ scope }) => scope.name),
+        ]),
+      ].sort(),
+  }),
+  applications: t.field({
+    type: [ApplicationRef],
+    description: 'Applications the user has signed in to or was granted.',
+    select: (_args, _ctx, nestedSelection) => ({
+      applications: { orderBy: { createdAt: 'asc' }, select: { application: nestedSelection(true) } },
+    }),
+    resolve: (user) => user.applications.map(({ application }) => application),
+  }),
+  mfaFactors: t.relation('mfaFactors', {
+    description: 'Enrolled second factors.',
+    query: { orderBy: { createdAt: 'asc' } },
+  }),
+  sessions: t.relatedConnection(
+    'sessions',
+    {
+      cursor: 'id',
+      description: 'Sessions, newest first.',
+      args: {
+        activeOnly: t.arg.boolean({
+          defaultValue: true,
+          description: 'Only sessions neither revoked nor expired (default true).',
+        }),
+      },
+      query: (args) => ({
+        where: args.activeOnly ? { revokedAt: null, expiresAt: { gt: new Date() } } : {},
+        orderBy: { id: 'desc' },
+      }),
+      totalCount: true,
+    },
+    { name: 'SessionConnection', description: 'A page of sessions.' },
+    { name: 'SessionEdge', description: 'A session in a page of sessions.' },
+  ),
+  loginHistory: t.relatedConnection(
+    'loginEvents',
+    {
+      cursor: 'id',
+      description: 'Sign-in attempts, newest first.',
+      query: { orderBy: { id: 'desc' } },
+      totalCount: true,
+    },
+    { name: 'LoginEventConnection', description: 'A page of sign-in attempts.' },
+    { name: 'LoginEventEdge', description: 'A sign-in attempt in a page.' },
+  ),
+  adminNotes: t.relation('adminNotes', {
+    description: 'Notes administrators left, newest first.',
+    query: { orderBy: { createdAt: 'desc' } },
+  }),
+}));

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+
+const QUERY = `
+  query ($first: Int!) {
+    users(first: $first) {
+      totalCount
+      nodes {
+        id email profileComplete permissions
+        identities { provider providerUserId }
+        roleAssignments { assignedAt role { name } tenant { name } }
+        roles { name }
+        mfaFactors { type }
+        sessions { totalCount }
+        loginHistory(first: 5) { totalCount nodes { success } }
+        adminNotes { body }
+      }
+    }
+  }`;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const realmId = server.admin.realmId;
+  const p = server.db.prisma;
+  const tenant = await p.tenant.create({ data: { realmId, name: 'Acme', slug: 'acme' } });
+  const role = await p.role.create({ data: { realmId, name: 'Support' } });
+  const scope = await p.resourceScope.findFirstOrThrow({ where: { realmId, name: 'users:read' } });
+  await p.roleScope.create({ data: { realmId, roleId: role.id, scopeId: scope.id } });
+  const expires = new Date(Date.now() + 86_400_000);
+  for (let i = 0; i < 100; i++) {
+    const user = await p.user.create({ data: { realmId, email: `user${i}@example.com`, name: `User ${i}` } });
+    await p.identity.create({ data: { realmId, userId: user.id, provider: 'google', providerUserId: `g${i}` } });
+    await p.tenantMembership.create({ data: { realmId, tenantId: tenant.id, userId: user.id } });
+    await p.userRole.create({ data: { realmId, userId: user.id, roleId: role.id } });
+    await p.userRole.create({ data: { realmId, userId: user.id, roleId: role.id, tenantId: tenant.id } });
+    await p.mfaFactor.create({ data: { realmId, userId: user.id, type: 'TOTP' } });
+    await p.session.createMany({ data: [1, 2].map(() => ({ realmId, userId: user.id, expiresAt: expires })) });
+    await p.loginEvent.createMany({ data: [true, false].map((success) => ({ realmId, userId: user.id, success, method: 'password' })) });
+    await p.adminNote.create({ data: { realmId, userId: user.id, body: 'VIP', author: 'test' } });
+  }
+  await server.graphql('{ viewer { clientId } }'); // token and key loading happen before counting
+}, 120_000);
+
+afterAll(() => server?.close());
+
+describe('users with their relations', () => {
+  it('take the same number of SQL statements for 1, 10 and 100 users', async () => {
+    const counts: number[] = [];
+    for (const first of [1, 10, 100]) {
+      const { result, count } = await server.db.statements.during(() => server.graphql(QUERY, { first }));
+      expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+      const users = (result.data as { users: { nodes: { roleAssignments: unknown[]; sessions: { totalCount: number } }[] } }).users;
+      expect(users.nodes).toHaveLength(first);
+      expect(users.nodes[0]!.roleAssignments).toHaveLength(2);
+      expect(users.nodes[0]!.sessions.totalCount).toBe(2);
+      counts.push(count);
+    }
+    expect(counts[1]).toBe(counts[0]);
+    expect(counts[2]).toBe(counts[0]);
+    expect(counts[0]).toBeLessThanOrEqual(24);
+  });
+});
