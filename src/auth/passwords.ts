@@ -21,6 +21,8 @@ export const PASSWORD_POLICY = {
   maxLength: 256,
   /** Context words shorter than this are not looked for inside passwords. */
   minContextLength: 3,
+  /** Parts of names and email local parts shorter than this are not looked for. */
+  minContextPartLength: 4,
 } as const;
 
 /** Why a password was refused. Messages never repeat the password. */
@@ -62,11 +64,19 @@ function contextWords(context: PasswordContext): { word: string; what: string }[
     const word = value?.trim().toLowerCase();
     if (word && characters(word) >= PASSWORD_POLICY.minContextLength) words.push({ word, what });
   };
+  // Parts of multi-word values count too, when long enough not to be everyday syllables.
+  const addParts = (value: string | null | undefined, what: string) => {
+    for (const part of value?.split(/[\s._+-]+/) ?? []) {
+      if (characters(part) >= PASSWORD_POLICY.minContextPartLength) add(part, what);
+    }
+  };
   const localPart = context.email?.split('@')[0];
   add(localPart, 'the email address');
+  addParts(localPart, 'the email address');
   add(context.username, 'the username');
   add(context.name, 'the name');
   add(context.name?.replace(/\s+/g, ''), 'the name');
+  addParts(context.name, 'the name');
   add(context.givenName, 'the given name');
   add(context.familyName, 'the family name');
   add(context.nickname, 'the nickname');

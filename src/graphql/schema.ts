@@ -4,6 +4,7 @@ import { builder } from './builder.ts';
 import './user-errors.ts';
 import '../modules/realm/realm.schema.ts';
 import '../modules/users/users.schema.ts';
+import '../modules/users/users.mutations.ts';
 import '../modules/applications/applications.schema.ts';
 import '../modules/viewer/viewer.schema.ts';
 import '../modules/tenants/tenants.schema.ts';

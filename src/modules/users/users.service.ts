@@ -210,10 +210,44 @@ const TAKEN_MESSAGES = {
   uniqueId: 'Another user of the realm (possibly a deleted one) already has this unique id.',
 } as const;
 
+interface TakenRow {
+  email: string | null;
+  username: string | null;
+  uniqueId: string | null;
+  active: boolean;
+}
+
 /**
- * TAKEN errors for the values another user already holds: email and username among users not
- * deleted (ignoring case), unique id among all users. One statement.
+ * The users (other than `exceptUserId`) holding any of these values: emails and usernames among
+ * users not deleted (ignoring case), unique ids among all users. One statement.
  */
+async function queryTaken(
+  tx: RealmTx,
+  realmId: string,
+  values: { emails: string[]; usernames: string[]; uniqueIds: string[] },
+  exceptUserId: string | null = null,
+): Promise<TakenRow[]> {
+  if (values.emails.length + values.usernames.length + values.uniqueIds.length === 0) return [];
+  return tx.$queryRaw<TakenRow[]>`
+    SELECT email::text AS email, username::text AS username, "uniqueId", ("deletedAt" IS NULL) AS active FROM "User"
+    WHERE "realmId" = ${realmId}::uuid AND id IS DISTINCT FROM ${exceptUserId}::uuid
+      AND (("deletedAt" IS NULL AND (email = ANY(${values.emails}::citext[]) OR username = ANY(${values.usernames}::citext[])))
+        OR "uniqueId" = ANY(${values.uniqueIds}::text[]))`;
+}
+
+const present = (value: string | null | undefined): string[] => (value ? [value] : []);
+
+/** TAKEN errors for the values of `values` that `rows` hold. */
+function takenFrom(rows: readonly TakenRow[], values: UniqueValues, path: string[]): UserErrorShape[] {
+  const errors: UserErrorShape[] = [];
+  const same = (a: string | null, b: string | null | undefined) => a !== null && !!b && a.toLowerCase() === b.toLowerCase();
+  if (rows.some((r) => r.active && same(r.email, values.email))) errors.push(userError('TAKEN', TAKEN_MESSAGES.email, [...path, 'email']));
+  if (rows.some((r) => r.active && same(r.username, values.username))) errors.push(userError('TAKEN', TAKEN_MESSAGES.username, [...path, 'username']));
+  if (rows.some((r) => r.uniqueId !== null && r.uniqueId === values.uniqueId)) errors.push(userError('TAKEN', TAKEN_MESSAGES.uniqueId, [...path, 'uniqueId']));
+  return errors;
+}
+
+/** TAKEN errors for the values another user already holds. One statement. */
 async function takenErrors(
   tx: RealmTx,
   realmId: string,
@@ -221,21 +255,13 @@ async function takenErrors(
   path: string[],
   exceptUserId: string | null = null,
 ): Promise<UserErrorShape[]> {
-  const email = values.email ?? null;
-  const username = values.username ?? null;
-  const uniqueId = values.uniqueId ?? null;
-  if (email === null && username === null && uniqueId === null) return [];
-  const rows = await tx.$queryRaw<{ email: string | null; username: string | null; uniqueId: string | null; active: boolean }[]>`
-    SELECT email::text AS email, username::text AS username, "uniqueId", ("deletedAt" IS NULL) AS active FROM "User"
-    WHERE "realmId" = ${realmId}::uuid AND id IS DISTINCT FROM ${exceptUserId}::uuid
-      AND (("deletedAt" IS NULL AND (email = ${email}::citext OR username = ${username}::citext)) OR "uniqueId" = ${uniqueId})
-    LIMIT 3`;
-  const errors: UserErrorShape[] = [];
-  const same = (a: string | null, b: string | null) => a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
-  if (rows.some((r) => r.active && same(r.email, email))) errors.push(userError('TAKEN', TAKEN_MESSAGES.email, [...path, 'email']));
-  if (rows.some((r) => r.active && same(r.username, username))) errors.push(userError('TAKEN', TAKEN_MESSAGES.username, [...path, 'username']));
-  if (rows.some((r) => r.uniqueId !== null && r.uniqueId === uniqueId)) errors.push(userError('TAKEN', TAKEN_MESSAGES.uniqueId, [...path, 'uniqueId']));
-  return errors;
+  const rows = await queryTaken(
+    tx,
+    realmId,
+    { emails: present(values.email), usernames: present(values.username), uniqueIds: present(values.uniqueId) },
+    exceptUserId,
+  );
+  return takenFrom(rows, values, path);
 }
 
 /** The field a unique-constraint violation (a concurrent write that won) is about. */
@@ -257,32 +283,40 @@ interface TenantRow {
   slug: string;
 }
 
-/**
- * Resolves role and tenant ids (NOT_FOUND per index for unknown ids and other realms' ids).
- * A role defined by a tenant is assigned inside that tenant, which must then be one of
- * `memberOf` (the tenants the user will belong to).
- */
-async function resolveAccess(
-  tx: RealmTx,
-  roleIds: readonly string[],
-  tenantIds: readonly string[],
-  memberOf: readonly string[],
-  path: string[],
-  errors: UserErrorShape[],
-): Promise<{ roles: RoleRow[]; tenants: TenantRow[] }> {
+interface AccessLookup {
+  roles: ReadonlyMap<string, RoleRow>;
+  tenants: ReadonlyMap<string, TenantRow>;
+}
+
+/** The realm's roles and tenants among these ids (two statements at most). */
+async function loadAccess(tx: RealmTx, roleIds: readonly string[], tenantIds: readonly string[]): Promise<AccessLookup> {
   const uniqueRoles = [...new Set(roleIds)];
   const uniqueTenants = [...new Set(tenantIds)];
   const [roles, tenants] = await Promise.all([
     uniqueRoles.length ? tx.role.findMany({ where: { id: { in: uniqueRoles } }, select: { id: true, name: true, tenantId: true } }) : [],
     uniqueTenants.length ? tx.tenant.findMany({ where: { id: { in: uniqueTenants } }, select: { id: true, slug: true } }) : [],
   ]);
-  const roleById = new Map(roles.map((r) => [r.id, r]));
-  const tenantById = new Map(tenants.map((t) => [t.id, t]));
+  return { roles: new Map(roles.map((r) => [r.id, r])), tenants: new Map(tenants.map((t) => [t.id, t])) };
+}
+
+/**
+ * Resolves role and tenant ids (NOT_FOUND per index for unknown ids and other realms' ids).
+ * A role defined by a tenant is assigned inside that tenant, which must then be one of
+ * `memberOf` (the tenants the user will belong to).
+ */
+function resolveAccess(
+  lookup: AccessLookup,
+  roleIds: readonly string[],
+  tenantIds: readonly string[],
+  memberOf: readonly string[],
+  path: string[],
+  errors: UserErrorShape[],
+): { roles: RoleRow[]; tenants: TenantRow[] } {
   tenantIds.forEach((id, index) => {
-    if (!tenantById.has(id)) errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', [...path, 'tenantIds', String(index)]));
+    if (!lookup.tenants.has(id)) errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', [...path, 'tenantIds', String(index)]));
   });
   roleIds.forEach((id, index) => {
-    const role = roleById.get(id);
+    const role = lookup.roles.get(id);
     const field = [...path, 'roleIds', String(index)];
     if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', field));
     else if (role.tenantId !== null && !memberOf.includes(role.tenantId)) {
@@ -292,8 +326,8 @@ async function resolveAccess(
     }
   });
   return {
-    roles: uniqueRoles.flatMap((id) => roleById.get(id) ?? []),
-    tenants: uniqueTenants.flatMap((id) => tenantById.get(id) ?? []),
+    roles: [...new Set(roleIds)].flatMap((id) => lookup.roles.get(id) ?? []),
+    tenants: [...new Set(tenantIds)].flatMap((id) => lookup.tenants.get(id) ?? []),
   };
 }
 
@@ -463,17 +497,49 @@ async function checkPrepared(
   prepared: PreparedUser,
   errors: UserErrorShape[],
   existing: { id: string; tenantIds: readonly string[]; grantedRoles: ReadonlySet<string> } | null = null,
+  preloaded?: BatchLookup,
 ) {
   const { data, path } = prepared;
-  errors.push(...(await takenErrors(tx, ctx.realmId, data, path, existing?.id ?? null)));
+  const roleIds = prepared.roleIds ?? [];
+  const tenantIds = prepared.tenantIds ?? [];
+  errors.push(...(preloaded ? takenFrom(preloaded.taken, data, path) : await takenErrors(tx, ctx.realmId, data, path, existing?.id ?? null)));
+  const lookup = preloaded ?? (await loadAccess(tx, roleIds, tenantIds));
   const memberOf = prepared.tenantIds ?? existing?.tenantIds ?? [];
-  const access = await resolveAccess(tx, prepared.roleIds ?? [], prepared.tenantIds ?? [], memberOf, path, errors);
-  const granted = access.roles.filter((role) => !existing?.grantedRoles.has(role.id)).map((role) => role.id);
+  const access = resolveAccess(lookup, roleIds, tenantIds, memberOf, path, errors);
+  const granted = access.roles.filter((role) => !existing?.grantedRoles.has(role.id)).map((role) => role.id).sort();
   if (errors.length === 0 && granted.length) {
-    const denied = await assertCanGrant(tx, callerScopes, { roleIds: granted }, [...path, 'roleIds']);
-    if (denied) errors.push(denied);
+    const key = granted.join(',');
+    let denied = preloaded?.grants.get(key);
+    if (denied === undefined) {
+      denied = await assertCanGrant(tx, callerScopes, { roleIds: granted }, [...path, 'roleIds']);
+      preloaded?.grants.set(key, denied);
+    }
+    if (denied) errors.push({ ...denied, field: [...path, 'roleIds'] });
   }
   return access;
+}
+
+/** What the checks of a whole batch need, loaded in a few statements. */
+interface BatchLookup extends AccessLookup {
+  taken: readonly TakenRow[];
+  /** Grant decisions by sorted role ids. */
+  grants: Map<string, UserErrorShape | null>;
+}
+
+async function loadBatch(tx: RealmTx, realmId: string, items: readonly PreparedUser[]): Promise<BatchLookup> {
+  const [taken, access] = await Promise.all([
+    queryTaken(tx, realmId, {
+      emails: items.flatMap((i) => present(i.data.email)),
+      usernames: items.flatMap((i) => present(i.data.username)),
+      uniqueIds: items.flatMap((i) => present(i.data.uniqueId)),
+    }),
+    loadAccess(
+      tx,
+      items.flatMap((i) => i.roleIds ?? []),
+      items.flatMap((i) => i.tenantIds ?? []),
+    ),
+  ]);
+  return { ...access, taken, grants: new Map() };
 }
 
 async function insertUser(
@@ -590,6 +656,7 @@ export async function createUsers(
     try {
       return await ctx.db.$transaction(async (tx) => {
         const claimed = new Map<string, number>();
+        const lookup = await loadBatch(tx, ctx.realmId, prepared.filter((_, index) => itemErrors[index]!.length === 0));
         const accesses = [];
         for (const [index, item] of prepared.entries()) {
           const errors = itemErrors[index]!;
@@ -597,7 +664,7 @@ export async function createUsers(
             accesses.push(null);
             continue;
           }
-          accesses.push(await checkPrepared(tx, ctx, callerScopes, item, errors));
+          accesses.push(await checkPrepared(tx, ctx, callerScopes, item, errors, null, lookup));
           for (const key of ['email', 'username', 'uniqueId'] as const) {
             const value = item.data[key];
             if (!value) continue;
@@ -1043,48 +1110,79 @@ export function userTombstone(realmId: string, userId: string): string {
 
 type Json = Prisma.JsonValue;
 
-function scrubJson(value: Json, exact: readonly string[], contained: readonly string[], tombstone: string): Json {
+/** Keys whose values identify a person; in a user's own audit events their values are erased. */
+const IDENTIFYING_KEYS = new Set(['email', 'phone', 'username', 'uniqueId', 'name', 'givenName', 'familyName', 'nickname', 'picture']);
+
+const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+interface ScrubRules {
+  tombstone: string;
+  /** Replace every string under an identifying key (the user's own events). */
+  byKey: boolean;
+  /** Lowercased values that, wherever they occur inside a string, are replaced. */
+  contained: readonly string[];
+}
+
+function scrubJson(value: Json, rules: ScrubRules, underIdentifyingKey = false): Json {
   if (typeof value === 'string') {
-    const lower = value.toLowerCase();
-    if (exact.includes(lower)) return tombstone;
+    if (underIdentifyingKey) return rules.tombstone;
     let result = value;
-    for (const needle of contained) {
-      if (result.toLowerCase().includes(needle)) result = result.replace(new RegExp(needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), tombstone);
+    for (const needle of rules.contained) {
+      if (result.toLowerCase().includes(needle)) result = result.replace(new RegExp(escapeRegExp(needle), 'gi'), rules.tombstone);
     }
     return result;
   }
-  if (Array.isArray(value)) return value.map((item) => scrubJson(item, exact, contained, tombstone));
+  if (Array.isArray(value)) return value.map((item) => scrubJson(item, rules, underIdentifyingKey));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, scrubJson(item as Json, exact, contained, tombstone)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, scrubJson(item as Json, rules, underIdentifyingKey || (rules.byKey && IDENTIFYING_KEYS.has(key)))]),
+    );
   }
   return value;
 }
 
+/** Every string under an identifying key (current and past values of the user's identifiers). */
+function identifyingValues(value: Json, found: Set<string>, underIdentifyingKey = false): void {
+  if (typeof value === 'string') {
+    if (underIdentifyingKey && value.length >= 3) found.add(value.toLowerCase());
+  } else if (Array.isArray(value)) {
+    for (const item of value) identifyingValues(item, found, underIdentifyingKey);
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) identifyingValues(item as Json, found, underIdentifyingKey || IDENTIFYING_KEYS.has(key));
+  }
+}
+
 /**
- * Overwrites erased users' identifiers in the realm's audit events, keeping the events: the
- * target id becomes the tombstone, and inside `changes` every value equal to one of the user's
- * identifiers (email, phone, username, unique id, names) in the user's own events, and every
- * occurrence of the user's id (raw or global) or email in any event, become the tombstone.
+ * Overwrites erased users' identifiers in the realm's audit events, keeping the events. In a
+ * user's own events (target = the user) the target id and every value under an identifying key
+ * (email, phone, username, unique id, names, picture — current and past values) become the
+ * tombstone. In every event, each occurrence of the user's id (raw or global) or of an email
+ * address the user had is replaced by the tombstone.
  */
 async function scrubAuditEvents(tx: RealmTx, realmId: string, users: readonly User[]): Promise<void> {
   if (users.length === 0) return;
   const ids = users.map((u) => u.id);
-  const patterns = users.flatMap((u) => [`%${u.id}%`, `%${encodeGlobalId('User', u.id)}%`]);
-  const rows = await tx.$queryRaw<{ id: string; targetId: string | null; changes: Json }[]>`
+  const own = await tx.auditEvent.findMany({ where: { targetId: { in: ids } }, select: { id: true, targetId: true, changes: true } });
+  const emails = new Map(users.map((u) => [u.id, new Set(u.email ? [u.email.toLowerCase()] : [])]));
+  for (const event of own) {
+    const found = new Set<string>();
+    identifyingValues(event.changes, found);
+    for (const value of found) if (value.includes('@')) emails.get(event.targetId!)!.add(value);
+  }
+  const needles = new Map(users.map((u) => [u.id, [u.id, encodeGlobalId('User', u.id).toLowerCase(), ...emails.get(u.id)!]]));
+  const patterns = [...needles.values()].flat().map((needle) => `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const mentioning = await tx.$queryRaw<{ id: string; targetId: string | null; changes: Json }[]>`
     SELECT id, "targetId", changes FROM "AuditEvent"
-    WHERE "realmId" = ${realmId}::uuid AND ("targetId" = ANY(${ids}::text[]) OR changes::text LIKE ANY(${patterns}::text[]))`;
-  for (const row of rows) {
+    WHERE "realmId" = ${realmId}::uuid AND NOT ("targetId" = ANY(${ids}::text[]) AND "targetId" IS NOT NULL)
+      AND lower(changes::text) LIKE ANY(${patterns}::text[])`;
+  for (const row of [...own, ...mentioning]) {
     let targetId = row.targetId;
     let changes = row.changes;
     for (const user of users) {
-      const tombstone = userTombstone(realmId, user.id);
       const ownEvent = row.targetId === user.id;
-      const identifiers = [user.email, user.phone, user.username, user.uniqueId, user.name, user.givenName, user.familyName, user.nickname]
-        .filter((v): v is string => typeof v === 'string' && v.length > 0)
-        .map((v) => v.toLowerCase());
-      const contained = [user.id, encodeGlobalId('User', user.id).toLowerCase(), ...(user.email ? [user.email.toLowerCase()] : [])];
-      if (ownEvent) targetId = tombstone;
-      if (changes !== null) changes = scrubJson(changes, ownEvent ? [...identifiers, ...contained] : contained, contained, tombstone);
+      const rules: ScrubRules = { tombstone: userTombstone(realmId, user.id), byKey: ownEvent, contained: needles.get(user.id)! };
+      if (ownEvent) targetId = rules.tombstone;
+      if (changes !== null) changes = scrubJson(changes, rules);
     }
     if (targetId !== row.targetId || JSON.stringify(changes) !== JSON.stringify(row.changes)) {
       await tx.auditEvent.update({
