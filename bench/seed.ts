@@ -132,6 +132,6 @@ await run(
      FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM "User" WHERE "realmId" = :realm) u, generate_series(1, 4) k
      WHERE n % 2 = 0;`,
 );
-await run('analyze', 'ANALYZE');
+await run('vacuum analyze', 'VACUUM ANALYZE');
 console.log(`seeded ${size} users into realm "bench" in ${Math.round((performance.now() - started) / 1000)} s`);
 await db.close();

@@ -111,18 +111,22 @@ describe('migrations', () => {
   it('are authored by createMigration like prisma migrate dev, and not when nothing changed', async () => {
     const scratch = await tempDir();
     try {
-      const created = await createMigration('First step', { migrationsDir: scratch });
-      expect(path.basename(created.path!)).toMatch(/^\d{14}_first_step$/);
-      const [init] = await migrationFolders();
+      // With every migration but the last in place, createMigration must write the last one.
+      const folders = await migrationFolders();
+      const last = folders.at(-1)!;
+      for (const folder of folders.slice(0, -1))
+        await cp(path.join(migrationsDir, folder), path.join(scratch, folder), { recursive: true });
+      const created = await createMigration('Next step', { migrationsDir: scratch });
+      expect(path.basename(created.path!)).toMatch(/^\d{14}_next_step$/);
       expect(await readFile(path.join(created.path!, 'migration.sql'), 'utf8')).toBe(
-        await readFile(path.join(migrationsDir, init!, 'migration.sql'), 'utf8'),
+        await readFile(path.join(migrationsDir, last, 'migration.sql'), 'utf8'),
       );
       expect(await readFile(path.join(scratch, 'migration_lock.toml'), 'utf8')).toBe(
         await readFile(path.join(migrationsDir, 'migration_lock.toml'), 'utf8'),
       );
 
       expect(await createMigration('again', { migrationsDir: scratch })).toEqual({ path: undefined });
-      expect(await readdir(scratch)).toHaveLength(2);
+      expect(await readdir(scratch)).toHaveLength(folders.length + 1);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

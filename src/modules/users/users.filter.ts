@@ -293,7 +293,7 @@ export function compileUserFilter(
     p.push(sql`u.id = ANY(${decodeIds(filter.ids, 'User', `${path}.ids`)}::uuid[])`);
   }
   if (checkList(filter.statuses, `${path}.statuses`)) {
-    p.push(sql`u.status::text = ANY(${filter.statuses}::text[])`);
+    p.push(sql`u.status = ANY(${filter.statuses}::"UserStatus"[])`);
   }
   push(boolCondition(filter.isSuspended, sql`(u.status = 'SUSPENDED')`));
   push(boolCondition(filter.emailVerified, sql`u."emailVerified"`));
@@ -315,7 +315,7 @@ export function compileUserFilter(
   push(boolCondition(filter.hasPassword, sql`(u."passwordHash" IS NOT NULL)`));
   push(boolCondition(filter.hasMfa, exists('MfaFactor')));
   if (checkList(filter.mfaTypes, `${path}.mfaTypes`)) {
-    p.push(exists('MfaFactor', sql`AND x.type::text = ANY(${filter.mfaTypes}::text[])`));
+    p.push(exists('MfaFactor', sql`AND x.type = ANY(${filter.mfaTypes}::"MfaFactorType"[])`));
   }
   if (checkList(filter.roleIds, `${path}.roleIds`)) {
     p.push(exists('UserRole', sql`AND x."roleId" = ANY(${decodeIds(filter.roleIds, 'Role', `${path}.roleIds`)}::uuid[])`));
@@ -336,7 +336,8 @@ export function compileUserFilter(
   push(boolCondition(filter.hasBio, sql`(u.bio IS NOT NULL AND u.bio <> '')`));
   push(boolCondition(filter.hasLocation, sql`(u.country IS NOT NULL OR u.region IS NOT NULL OR u.city IS NOT NULL)`));
   if (checkList(filter.countries, `${path}.countries`)) {
-    p.push(sql`u.country = ANY(${filter.countries.map((c) => c.toUpperCase())}::text[])`);
+    // bpchar[] matches the column type, so the (realmId, country, …) index applies.
+    p.push(sql`u.country = ANY(${filter.countries.map((c) => c.toUpperCase())}::bpchar[])`);
   }
   if (checkList(filter.regions, `${path}.regions`)) p.push(sql`lower(u.region) = ANY(${lowerAll(filter.regions)}::text[])`);
   if (checkList(filter.cities, `${path}.cities`)) p.push(sql`lower(u.city) = ANY(${lowerAll(filter.cities)}::text[])`);
