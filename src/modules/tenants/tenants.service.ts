@@ -2,11 +2,12 @@ import type { Prisma, Tenant } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { checkName, isUniqueViolation } from '../input-checks.ts';
+import { REALM_NAME } from '../realm/realm.service.ts';
 import { refused, userError, type MutationResult, type UserErrorShape } from '../user-error.ts';
 
 export const SLUG_MAX_LENGTH = 63;
-/** Lowercase letters, digits and inner hyphens, 1 to 63 characters (a DNS label). */
-export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Lowercase letters, digits and inner hyphens, 1 to 63 characters: a DNS label, like realm names. */
+const SLUG = REALM_NAME;
 
 /** A slug from a name: accents dropped, every run of other characters a hyphen, at most 63 characters. */
 export function slugify(name: string): string {
