@@ -86,7 +86,8 @@ function contextWords(context: PasswordContext): { word: string; what: string }[
 /**
  * Checks a new password against the policy: at least `minLength` characters (never fewer than
  * 8), at most 256, not one of the most common passwords, and neither equal to nor containing
- * the user's email local part, username or names (ignoring case). No composition rules.
+ * the user's email local part, username or names, nor any part of at least 4 characters of
+ * the name or the email local part (ignoring case). No composition rules.
  * Returns null when the password is acceptable.
  */
 export function passwordProblem(password: string, minLength: number, context: PasswordContext = {}): PasswordProblem | null {
