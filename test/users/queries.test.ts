@@ -241,3 +241,22 @@ describe('users pagination', () => {
     expect(deleted.data?.userByEmail).toBeNull();
   });
 });
+
+describe('one user in full', () => {
+  it('shows tenants and the audit trail of the user', async () => {
+    const p = server.db.prisma;
+    const ada = await p.user.findFirstOrThrow({ where: { email: 'ada@example.com' } });
+    const tenant = await p.tenant.create({ data: { realmId, name: 'Acme', slug: 'acme' } });
+    await p.tenantMembership.create({ data: { realmId, tenantId: tenant.id, userId: ada.id } });
+    await p.auditEvent.createMany({
+      data: [1, 2, 3].map((n) => ({ realmId, action: `user.test_${n}`, actorType: 'system', actorId: 'system', targetType: 'User', targetId: ada.id, at: new Date(now + n * 1000) })),
+    });
+    const result = await server.graphql<{ user: { tenants: unknown; auditEvents: { totalCount: number; nodes: { action: string }[] } } }>(
+      `query ($id: ID!) { user(id: $id) { tenants { totalCount nodes { slug } } auditEvents(first: 2) { totalCount nodes { action } } } }`,
+      { id: encodeGlobalId('User', ada.id) },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.user.tenants).toEqual({ totalCount: 1, nodes: [{ slug: 'acme' }] });
+    expect(result.data?.user.auditEvents).toEqual({ totalCount: 3, nodes: [{ action: 'user.test_3' }, { action: 'user.test_2' }] });
+  });
+});

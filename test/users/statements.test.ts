@@ -12,6 +12,7 @@ const QUERY = `
         identities { provider providerUserId }
         roleAssignments { assignedAt role { name } tenant { name } }
         roles { name }
+        tenants { totalCount nodes { name slug } }
         mfaFactors { type }
         sessions { totalCount }
         loginHistory(first: 5) { totalCount nodes { success } }
@@ -55,6 +56,7 @@ describe('users with their relations', () => {
       expect(users.nodes).toHaveLength(first);
       expect(users.nodes[0]!.roleAssignments).toHaveLength(2);
       expect(users.nodes[0]!.sessions.totalCount).toBe(2);
+      expect((users.nodes[0] as unknown as { tenants: { totalCount: number; nodes: unknown[] } }).tenants).toEqual({ totalCount: 1, nodes: [{ name: 'Acme', slug: 'acme' }] });
       counts.push(count);
     }
     expect(counts[1]).toBe(counts[0]);

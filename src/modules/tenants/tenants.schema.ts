@@ -61,6 +61,24 @@ const TenantFilter = builder.inputType('TenantFilter', {
   }),
 });
 
+/** Also the type of `User.tenants`. */
+export const TenantConnectionRef = builder.connectionObject(
+  {
+    type: TenantRef,
+    name: 'TenantConnection',
+    description: 'A page of tenants.',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'The number of tenants in the whole list, across all pages.',
+        // Lets the Prisma plugin skip loading rows when only the count is asked for.
+        extensions: { pothosPrismaTotalCount: true },
+        resolve: (connection) => (connection as unknown as { totalCount: () => number | Promise<number> }).totalCount(),
+      }),
+    }),
+  },
+  { name: 'TenantEdge', description: 'A tenant in a page of tenants.' },
+);
+
 builder.queryField('tenants', (t) =>
   t.prismaConnection(
     {
@@ -72,8 +90,7 @@ builder.queryField('tenants', (t) =>
       totalCount: (_root, args, ctx) => ctx.service!.db.tenant.count({ where: tenantListWhere(args.filter) }),
       resolve: (query, _root, args, ctx) => ctx.service!.db.tenant.findMany({ ...query, where: tenantListWhere(args.filter) }),
     },
-    { name: 'TenantConnection', description: 'A page of tenants.' },
-    { name: 'TenantEdge', description: 'A tenant in a page of tenants.' },
+    TenantConnectionRef,
   ),
 );
 

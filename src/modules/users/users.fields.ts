@@ -2,7 +2,10 @@ import type { ProfileField, User } from '../../generated/prisma/client.ts';
 import type { GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
+import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { ApplicationRef } from '../applications/applications.schema.ts';
+import { AuditEventConnectionRef } from '../audit/audit.schema.ts';
+import { TenantConnectionRef, TenantRef } from '../tenants/tenants.schema.ts';
 import { RoleRef } from '../roles/roles.schema.ts';
 import { MfaFactorTypeEnum } from './users.inputs.ts';
 
@@ -107,6 +110,31 @@ export const AdminNoteRef = builder.prismaObject('AdminNote', {
 });
 
 builder.prismaObjectFields('User', (t) => ({
+  tenants: t.connection(
+    {
+      type: TenantRef,
+      description: 'Tenants the user belongs to, in joining order. Reading them needs `tenants:read` too.',
+      // A user belongs to few tenants (one in ISOLATED_POOL realms): load them all, page in memory.
+      select: { tenantMemberships: { orderBy: { joinedAt: 'asc' }, select: { tenant: true } } },
+      resolve: (user, args) => {
+        const tenants = user.tenantMemberships.map(({ tenant }) => tenant);
+        return { ...resolveArrayConnection({ args }, tenants), totalCount: () => tenants.length } as never;
+      },
+    },
+    TenantConnectionRef,
+  ),
+  auditEvents: t.prismaConnection(
+    {
+      type: 'AuditEvent',
+      cursor: 'id',
+      description:
+        'Audit events about this user, newest first (loaded per user: for many users use `auditEvents(filter: { targetId })`). Reading them needs `audit:read` too.',
+      totalCount: (user, _args, ctx) => ctx.service!.db.auditEvent.count({ where: { targetId: user.id } }),
+      resolve: (query, user, _args, ctx) =>
+        ctx.service!.db.auditEvent.findMany({ ...query, where: { targetId: user.id }, orderBy: [{ at: 'desc' }, { id: 'desc' }] }),
+    },
+    AuditEventConnectionRef,
+  ),
   profileComplete: t.boolean({
     description: 'Whether every profile field the realm requires is set.',
     resolve: async (user, _args, ctx) => {
