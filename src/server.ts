@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { newRequestId, type Principal } from './context.ts';
 import { openDatabase, type Database } from './db/client.ts';
-import { migrate, migrationStatus } from './db/migrator.ts';
+import { embeddedExists, IN_MEMORY } from './db/embedded.ts';
+import { migrate, migrateInChildProcess, migrationStatus } from './db/migrator.ts';
 import { bootstrapOnStart, type BootstrapResult } from './auth/bootstrap.ts';
 import { SigningKeys } from './auth/keys.ts';
 import { handleOAuthRequest } from './auth/oauth.ts';
@@ -98,6 +99,43 @@ async function readiness(db: Database, log: Logger): Promise<Response> {
   }
 }
 
+/**
+ * Opens the database and, unless `migrateOnStart` is off, applies pending migrations. An
+ * embedded database on disk is created and migrated in a child process (see
+ * `migrateInChildProcess`), which keeps what that leaves behind out of the server's memory.
+ */
+async function openMigratedDatabase(config: Config, log: Logger): Promise<Database> {
+  const options = { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+  if (!config.migrateOnStart || config.databaseUrl || config.dataDir.startsWith(IN_MEMORY)) {
+    const db = await openDatabase(options);
+    try {
+      if (config.migrateOnStart) {
+        const applied = await migrate(db);
+        if (applied.length) log.info({ applied }, 'migrations applied');
+      } else {
+        const status = await migrationStatus(db);
+        if (!status.current) log.warn({ pending: status.pending }, 'migrations pending; /readyz reports not ready');
+      }
+      return db;
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+  if (await embeddedExists(config.dataDir)) {
+    const db = await openDatabase(options);
+    const status = await migrationStatus(db).catch(async (error: unknown) => {
+      await db.close();
+      throw error;
+    });
+    if (status.current) return db;
+    await db.close();
+  }
+  const applied = await migrateInChildProcess(config.dataDir);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  return openDatabase(options);
+}
+
 export interface RosterServer {
   url: string;
   db: Database;
@@ -110,16 +148,9 @@ export interface RosterServer {
 /** Opens the database, applies migrations, bootstraps an empty database and listens. */
 export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RosterServer> {
   const secret = await resolveServerSecret(config.secretKey, config.dataDir);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openMigratedDatabase(config, log);
   let server: Server | undefined;
   try {
-    if (config.migrateOnStart) {
-      const applied = await migrate(db);
-      if (applied.length) log.info({ applied }, 'migrations applied');
-    } else {
-      const status = await migrationStatus(db);
-      if (!status.current) log.warn({ pending: status.pending }, 'migrations pending; /readyz reports not ready');
-    }
     const bootstrap = await bootstrapOnStart(db.prisma, config.bootstrapClient);
     const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
     let baseUrl = config.publicUrl ?? '';

@@ -1,7 +1,8 @@
+import { fork } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   bindMigrationAwareSqlAdapterFactory,
   type SqlMigrationAwareDriverAdapterFactory,
@@ -10,6 +11,7 @@ import type * as Engine from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { pgliteMigrationAdapter } from './adapters.ts';
 import type { Database } from './client.ts';
 import { createPGlite, IN_MEMORY } from './embedded.ts';
+import type { MigrateChildMessage } from './migrate-child.ts';
 
 /** Where the migrations and the schema are; defaults to the project's `prisma/` folder. */
 export interface MigrationPaths {
@@ -68,6 +70,37 @@ async function applyPending(db: Database, paths?: MigrationPaths): Promise<strin
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Creates the embedded database in `dataDir` if there is none and applies pending migrations,
+ * in a short-lived child process; returns the names applied. For a long-running server: what
+ * creating and migrating leave behind stays resident in the process that did it (measured:
+ * 130 MB after initdb, which runs a PGlite instance of its own, and 50 MB after the schema
+ * engine, even after garbage collection: compiled WASM code and memory the allocators keep;
+ * several hundred MB more until a full collection happens to run), whereas a child process
+ * returns all of it when it exits. The child takes the data directory's lock, so the caller
+ * must not have the database open.
+ */
+export function migrateInChildProcess(dataDir: string): Promise<string[]> {
+  const ownFile = fileURLToPath(import.meta.url);
+  const entry = path.join(path.dirname(ownFile), `migrate-child${path.extname(ownFile)}`);
+  // Run from the TypeScript sources (tsx, vitest), the child needs tsx's loader.
+  const tsx = () => pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const child = fork(entry, [path.resolve(dataDir)], {
+    execArgv: entry.endsWith('.ts') ? ['--import', tsx()] : [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let result: MigrateChildMessage | undefined;
+    child.once('message', (message: MigrateChildMessage) => (result = message));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (result && 'applied' in result) return resolve(result.applied);
+      if (result) return reject(Object.assign(new Error(result.error.message), { name: result.error.name }));
+      reject(new Error(`migrating in a child process failed (${signal ?? `exit code ${code}`})`));
+    });
+  });
 }
 
 /** Compares `_prisma_migrations` with the migration folders: one query, no schema engine. */

@@ -1,0 +1,24 @@
+// Entry of the child process of `migrateInChildProcess` (migrator.ts): opens the embedded
+// database in the data directory given as argument (creating it if there is none), applies the
+// pending migrations, sends the parent the names applied or the error, and exits.
+import { openDatabase } from './client.ts';
+import { migrate } from './migrator.ts';
+
+export type MigrateChildMessage = { applied: string[] } | { error: { name: string; message: string } };
+
+const send = process.send?.bind(process);
+if (!send) throw new Error('migrate-child.ts runs as a child process of migrateInChildProcess()');
+
+let message: MigrateChildMessage;
+try {
+  const db = await openDatabase({ dataDir: process.argv[2]! });
+  try {
+    message = { applied: await migrate(db) };
+  } finally {
+    await db.close();
+  }
+} catch (error) {
+  const { name, message: text } = error instanceof Error ? error : new Error(String(error));
+  message = { error: { name, message: text } };
+}
+send(message, () => process.exit(0));
