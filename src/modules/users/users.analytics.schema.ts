@@ -1,21 +1,11 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { badUserInput } from '../../graphql/errors.ts';
 import { RoleRef } from '../roles/roles.schema.ts';
 import { TenantRef } from '../tenants/tenants.schema.ts';
 import { CustomAttributeDefinitionRef } from './attributes.schema.ts';
 import { UserStatusEnum } from './users.enums.ts';
-import { FilterError } from './users.filter.ts';
+import { mapFilterErrors } from './users.connection.ts';
 import { AuthMethodEnum, MfaFactorTypeEnum, UserFilterInput } from './users.inputs.ts';
 import { USER_STATUSES, userFieldValues, userStats, type UserValueField } from './users.stats.ts';
-
-async function mapFilterErrors<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof FilterError) throw badUserInput(error.message, error.path);
-    throw error;
-  }
-}
 
 const UserValueFieldEnum = builder.enumType('UserValueField', {
   description: 'A user field whose distinct values can be listed (for autocomplete and facets).',

@@ -6,6 +6,16 @@ import { badUserInput } from '../../graphql/errors.ts';
 import { FilterError } from './users.filter.ts';
 import { listUsers, type UserPageArgs } from './users.list.ts';
 
+/** Runs `run`, turning a FilterError (bad filter, cursor or paging argument) into BAD_USER_INPUT. */
+export async function mapFilterErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof FilterError) throw badUserInput(error.message, error.path);
+    throw error;
+  }
+}
+
 /**
  * Resolves a user connection field: one statement for the page of ids, one (plus Prisma's
  * batched relation loads) for the users with whatever the query selects below the nodes,
@@ -18,13 +28,7 @@ export async function resolveUserConnection(
   scope: Prisma.Sql = Prisma.sql`TRUE`,
 ) {
   const service = ctx.service!;
-  let page;
-  try {
-    page = await listUsers(service, args, scope);
-  } catch (error) {
-    if (error instanceof FilterError) throw badUserInput(error.message, error.path);
-    throw error;
-  }
+  const page = await mapFilterErrors(() => listUsers(service, args, scope));
   const ids = page.edges.map((edge) => edge.id);
   const query = queryFromInfo({ context: ctx, info, paths: [['edges', 'node'], ['nodes']] });
   const users = ids.length

@@ -107,11 +107,17 @@ export interface UserPage {
   totalCount: () => Promise<number>;
 }
 
+/** Whether `test` holds for the filter or any filter nested in its AND, OR or NOT. */
+function usesCondition(filter: UserFilter | null | undefined, test: (filter: UserFilter) => boolean): boolean {
+  if (!filter) return false;
+  if (test(filter)) return true;
+  return [...(filter.AND ?? []), ...(filter.OR ?? []), filter.NOT].some((inner) => usesCondition(inner, test));
+}
+
 /** The filter environment of the caller's realm (required profile fields, attribute types). */
 export async function filterEnvironment(ctx: ServiceContext, filter: UserFilter | null | undefined): Promise<FilterEnvironment> {
-  const json = JSON.stringify(filter ?? {});
-  const needsRealm = json.includes('"profileComplete"');
-  const needsAttributes = json.includes('"customAttributes"');
+  const needsRealm = usesCondition(filter, (f) => f.profileComplete != null);
+  const needsAttributes = usesCondition(filter, (f) => Boolean(f.customAttributes?.length));
   const [realm, definitions] = await Promise.all([
     needsRealm ? ctx.db.realm.findFirstOrThrow({ select: { requiredProfileFields: true } }) : null,
     needsAttributes ? ctx.db.customAttributeDefinition.findMany({ select: { key: true, type: true } }) : [],
