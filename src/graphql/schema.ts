@@ -1,5 +1,15 @@
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { DirectiveLocation, GraphQLDirective, GraphQLList, GraphQLNonNull, GraphQLString, isObjectType, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import {
+  DirectiveLocation,
+  GraphQLDirective,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLString,
+  isObjectType,
+  lexicographicSortSchema,
+  specifiedDirectives,
+  type GraphQLSchema,
+} from 'graphql';
 import { builder } from './builder.ts';
 import './user-errors.ts';
 import '../modules/realm/realm.schema.ts';
@@ -40,7 +50,9 @@ builder.queryType({ description: 'Reads. Every field needs a bearer access token
 builder.mutationType({ description: 'Changes. Each takes one `input` and returns a payload with `userErrors`.' });
 
 export const schema: GraphQLSchema = builder.toSchema({
-  directives: [requiresScopesDirective, authenticatedDirective],
+  // Listing directives replaces graphql-js' defaults, so @skip, @include, @deprecated,
+  // @specifiedBy and @oneOf must be listed too.
+  directives: [...specifiedDirectives, requiresScopesDirective, authenticatedDirective],
   sortSchema: false,
 });
 

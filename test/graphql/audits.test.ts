@@ -77,3 +77,35 @@ describe('GET', () => {
     expect(await response.json()).toEqual({ data: { viewer: { clientId: server.admin.clientId } } });
   });
 });
+
+describe('specified directives', () => {
+  it('honours @skip and @include, as literals and as variables, on fields and fragments', async () => {
+    const result = await server.graphql(
+      `query ($withScopes: Boolean!, $skipClient: Boolean!) {
+        viewer {
+          clientId @skip(if: $skipClient)
+          scopes @include(if: $withScopes)
+          realmId: clientId @include(if: false)
+          ... on Viewer @skip(if: true) { scopes }
+          ... @include(if: true) { __typename }
+        }
+      }`,
+      { withScopes: true, skipClient: true },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(Object.keys(result.data!.viewer).sort()).toEqual(['__typename', 'scopes']);
+
+    const flipped = await server.graphql(
+      'query ($on: Boolean!) { viewer { clientId @include(if: $on) scopes @skip(if: $on) } }',
+      { on: true },
+    );
+    expect(flipped.errors).toBeUndefined();
+    expect(flipped.data).toEqual({ viewer: { clientId: server.admin.clientId } });
+  });
+
+  it('refuses a directive that does not exist with a validation error', async () => {
+    const result = await server.graphql('{ viewer { clientId @nonsense } }');
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0]?.message).toMatch(/Unknown directive "@nonsense"/);
+  });
+});
