@@ -256,6 +256,46 @@ describe('replaceUser', () => {
     expect(JSON.stringify(await auditOf(id))).not.toContain('a brand new passphrase');
   });
 
+  it('needs users:roles for any roleIds and tenants:write for any tenantIds, empty lists included', async () => {
+    const created = await payload<UserPayload>(
+      await server.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${ERRORS} } }`, {
+        input: { email: 'guarded@example.com', roleIds: [roleA], tenantIds: [tenant1] },
+      }),
+      'createUser',
+    );
+    const id = created.user!.id as string;
+    const writeOnly = await server.token(realm, 'users:write users:read');
+    const cases: [Record<string, unknown>, string[]][] = [
+      [{ roleIds: [] }, ['users:roles']],
+      [{ tenantIds: [] }, ['tenants:write']],
+      [{ roleIds: [], tenantIds: [] }, ['users:roles', 'tenants:write']],
+      [{ roleIds: [roleA], tenantIds: [tenant1] }, ['users:roles', 'tenants:write']],
+    ];
+    for (const [lists, missing] of cases) {
+      const result = await expectUnchanged(server, () =>
+        server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', ...lists } } }, writeOnly),
+      );
+      expectTopLevel(result, 'FORBIDDEN', 'replaceUser');
+      expect(result.errors?.[0]?.extensions?.missingScopes, JSON.stringify(lists)).toEqual(missing);
+    }
+    const rolesOnly = await server.token(realm, 'users:write users:read users:roles');
+    const noTenants = await expectUnchanged(server, () =>
+      server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', roleIds: [], tenantIds: [] } } }, rolesOnly),
+    );
+    expect(noTenants.errors?.[0]?.extensions?.missingScopes).toEqual(['tenants:write']);
+    const row = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'guarded@example.com' }, include: { roles: true, tenantMemberships: true } });
+    expect([row.roles.length, row.tenantMemberships.length]).toEqual([1, 1]);
+
+    // Without the lists, users:write is enough and roles and memberships are kept.
+    const kept = await payload<UserPayload>(
+      await server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', name: 'Kept' } } }, writeOnly),
+      'replaceUser',
+    );
+    expect(kept.userErrors).toEqual([]);
+    const after = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'guarded@example.com' }, include: { roles: true, tenantMemberships: true } });
+    expect([after.name, after.roles.length, after.tenantMemberships.length]).toEqual(['Kept', 1, 1]);
+  });
+
   it('validates like createUser and follows the status lifecycle', async () => {
     const id = await makeUser({ name: 'Keep' });
     expectErrors(await expectUnchanged(server, () => replace({ id, user: { name: 'No contact' } })), [['REQUIRED', ['input', 'user', 'email']]]);

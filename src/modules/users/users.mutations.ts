@@ -104,10 +104,10 @@ export const CreateUserInput = builder.inputType('CreateUserInput', {
     emailVerified: t.boolean({ defaultValue: false, description: `${PROFILE_DESCRIPTIONS.emailVerified} Default false.` }),
     phoneVerified: t.boolean({ defaultValue: false, description: `${PROFILE_DESCRIPTIONS.phoneVerified} Default false.` }),
     roleIds: t.idList({
-      description: `Global ids of roles to assign (at most ${L.rolesPerUser}): realm-wide roles realm-wide, tenant-defined roles inside their tenant (which must be among the user’s tenants). Needs the \`users:roles\` scope too, and your token must hold every management scope the roles carry. In \`replaceUser\`: replaces all the user’s role assignments; omitted keeps them.`,
+      description: `Global ids of roles to assign (at most ${L.rolesPerUser}): realm-wide roles realm-wide, tenant-defined roles inside their tenant (which must be among the user’s tenants). Giving it (even empty) needs the \`users:roles\` scope too, and your token must hold every management scope the roles carry. In \`replaceUser\`: replaces all the user’s role assignments; omitted keeps them.`,
     }),
     tenantIds: t.idList({
-      description: `Global ids of tenants the user joins (at most ${L.tenantsPerUser}; at most one in an ISOLATED_POOL realm). Needs the \`tenants:write\` scope too. In \`replaceUser\`: replaces the memberships (removing one removes the roles held inside it); omitted keeps them.`,
+      description: `Global ids of tenants the user joins (at most ${L.tenantsPerUser}; at most one in an ISOLATED_POOL realm). Giving it (even empty) needs the \`tenants:write\` scope too. In \`replaceUser\`: replaces the memberships (removing one removes the roles held inside it); omitted keeps them.`,
     }),
     customAttributes: t.field({ type: 'JSONObject', description: `${PROFILE_DESCRIPTIONS.customAttributes} Keys set to null are ignored.` }),
     metadata: t.field({ type: 'JSONObject', description: `${PROFILE_DESCRIPTIONS.metadata} Keys set to null are ignored.` }),
@@ -304,12 +304,15 @@ const DeleteUsersPayload = builder.objectRef<DeleteUsersResult>('DeleteUsersPayl
 const scopesOf = (ctx: GraphQLContext): ReadonlySet<string> => ctx.principal?.scopes ?? new Set();
 const userId = (id: string | number, argument = 'input.id') => idOfType(String(id), 'User', argument);
 
-/** Assigning roles and tenant memberships needs the scopes of the mutations that do it alone. */
+/**
+ * Giving `roleIds` or `tenantIds` needs the scopes of the mutations that change roles and
+ * memberships alone — whatever the list: an empty one removes them all in `replaceUser`.
+ */
 function requireAccessScopes(ctx: GraphQLContext, inputs: readonly CreateUserShape[]): void {
   const scopes = scopesOf(ctx);
   const missing: string[] = [];
-  if (inputs.some((input) => input.roleIds?.length) && !scopes.has('users:roles')) missing.push('users:roles');
-  if (inputs.some((input) => input.tenantIds?.length) && !scopes.has('tenants:write')) missing.push('tenants:write');
+  if (inputs.some((input) => input.roleIds != null) && !scopes.has('users:roles')) missing.push('users:roles');
+  if (inputs.some((input) => input.tenantIds != null) && !scopes.has('tenants:write')) missing.push('tenants:write');
   if (missing.length) throw forbidden(missing);
 }
 
