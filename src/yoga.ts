@@ -8,6 +8,7 @@ import { scopeToRealm } from './db/realm-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { connectionLimitsPlugin } from './graphql/connection-limits.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
+import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
 
 /** Per-request values the HTTP layer hands to Yoga. */
@@ -142,6 +143,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
         blockFieldSuggestion: { enabled: false },
       }),
       ...(production ? [disableIntrospection(), hideSuggestions()] : []),
+      mutationScopesPlugin(),
       connectionLimitsPlugin(),
       codeVariableErrors(),
     ],

@@ -2,7 +2,7 @@
  * The schema-derived authorization matrix (SECURITY.md, "Authorization and isolation").
  *
  * Every root Query and Mutation field of the committed `schema.graphql` is called four ways:
- *   1. without a token                 → UNAUTHENTICATED, nothing changes;
+ *   1. without a token                 → HTTP 401, UNAUTHENTICATED, nothing changes;
  *   2. with a token lacking its scopes → FORBIDDEN naming `missingScopes`, nothing changes
  *      (`@authenticated` fields: any valid token works instead);
  *   3. with exactly its declared scopes → works;
@@ -678,7 +678,8 @@ function userErrorsIn(value: unknown): { code: string; field: string[] | null }[
 
 /** The request was refused at `field` with `code`, HTTP 200, no data for the field. */
 function expectRefusedWith(result: GraphQLResult, field: string, code: string) {
-  expect(result.status).toBe(200);
+  expect(result.status).toBe(code === 'UNAUTHENTICATED' ? 401 : 200);
+  if (code === 'UNAUTHENTICATED') expect(result.headers.get('www-authenticate')).toBe('Bearer');
   expect(result.errors?.length, JSON.stringify(result.errors)).toBeGreaterThan(0);
   for (const error of result.errors!) {
     expect(error.extensions?.code, JSON.stringify(error)).toBe(code);

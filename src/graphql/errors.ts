@@ -1,8 +1,14 @@
 import { GraphQLError } from 'graphql';
 
-/** No valid bearer token: the caller must authenticate. */
+/**
+ * No bearer token: the caller must authenticate. HTTP 401 with a bare `Bearer` challenge, as
+ * RFC 6750 §3 asks of a request without credentials (an invalid token gets 401 too, with
+ * `error="invalid_token"`).
+ */
 export function unauthenticated(message = 'Authentication required: send a bearer access token.'): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 200 } } });
+  return new GraphQLError(message, {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
 }
 
 /** Authenticated, but the token lacks scopes; `missingScopes` tells which. */

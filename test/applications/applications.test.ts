@@ -56,6 +56,16 @@ const REMOVE = `mutation($input: RemoveApplicationRoleInput!) {
   removeApplicationRole(input: $input) { application { ${APPLICATION_FIELDS} } ${USER_ERRORS} }
 }`;
 const GET = `query($id: ID!) { application(id: $id) { ${APPLICATION_FIELDS} } }`;
+// For tokens without roles:read: a mutation may select only what its token can read.
+const CREATE_UNREAD_ROLES = `mutation($input: CreateApplicationInput!) {
+  createApplication(input: $input) { application { id name } clientSecret ${USER_ERRORS} }
+}`;
+const ASSIGN_UNREAD_ROLES = `mutation($input: AssignApplicationRolesInput!) {
+  assignApplicationRoles(input: $input) { application { id name } ${USER_ERRORS} }
+}`;
+const REMOVE_UNREAD_ROLES = `mutation($input: RemoveApplicationRoleInput!) {
+  removeApplicationRole(input: $input) { application { id name } ${USER_ERRORS} }
+}`;
 
 const missingId = (type = 'Application') => encodeGlobalId(type, randomUUID());
 
@@ -270,7 +280,7 @@ describe('no privilege escalation', () => {
   it('refuses to create an application with the admin role when the caller lacks its scopes (FORBIDDEN_GRANT)', async () => {
     const payload = await expectRefused(
       server,
-      () => server.graphql(CREATE, { input: { name: 'Escalator', type: 'M2M', roleIds: [adminRole] } }, deployerToken),
+      () => server.graphql(CREATE_UNREAD_ROLES, { input: { name: 'Escalator', type: 'M2M', roleIds: [adminRole] } }, deployerToken),
       'createApplication',
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
@@ -282,13 +292,13 @@ describe('no privilege escalation', () => {
     const wider = await makeRole(server, admin.realmId, 'Wider', ['applications:read', 'users:read']);
     await expectRefused(
       server,
-      () => server.graphql(ASSIGN, { input: { applicationId: target.id, roleIds: [wider.globalId] } }, deployerToken),
+      () => server.graphql(ASSIGN_UNREAD_ROLES, { input: { applicationId: target.id, roleIds: [wider.globalId] } }, deployerToken),
       'assignApplicationRoles',
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
     await expectRefused(
       server,
-      () => server.graphql(ASSIGN, { input: { applicationId: target.id, roleIds: [appWriterRole.globalId, adminRole] } }, deployerToken),
+      () => server.graphql(ASSIGN_UNREAD_ROLES, { input: { applicationId: target.id, roleIds: [appWriterRole.globalId, adminRole] } }, deployerToken),
       'assignApplicationRoles',
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
@@ -299,7 +309,7 @@ describe('no privilege escalation', () => {
     const narrow = await server.token(admin, 'applications:read applications:write');
     await expectRefused(
       server,
-      () => server.graphql(CREATE, { input: { name: 'Escalator', type: 'M2M', roleIds: [readerRole.globalId] } }, narrow),
+      () => server.graphql(CREATE_UNREAD_ROLES, { input: { name: 'Escalator', type: 'M2M', roleIds: [readerRole.globalId] } }, narrow),
       'createApplication',
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
@@ -623,7 +633,7 @@ describe('the last holder of the admin role', () => {
 
     const results = await Promise.all([
       server.graphql(DELETE, { input: { id: first } }, deleter),
-      server.graphql(REMOVE, { input: { applicationId: second.id, roleId: roleOfRace } }, deleter),
+      server.graphql(REMOVE_UNREAD_ROLES, { input: { applicationId: second.id, roleId: roleOfRace } }, deleter),
     ]);
     const codes = [results[0].data?.deleteApplication.userErrors, results[1].data?.removeApplicationRole.userErrors]
       .map((errors: { code: string }[]) => errors.map((e) => e.code).join())

@@ -34,9 +34,10 @@ async function realmState() {
 }
 
 describe('no token', () => {
-  it('users: UNAUTHENTICATED with HTTP 200 and no data', async () => {
+  it('users: UNAUTHENTICATED with HTTP 401, a Bearer challenge and no data (like an invalid token)', async () => {
     const result = await server.graphql(USERS, {}, null);
-    expect(result.status).toBe(200);
+    expect(result.status).toBe(401);
+    expect(result.headers.get('www-authenticate')).toBe('Bearer');
     expect(result.errors).toHaveLength(1);
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(result.errors?.[0]?.path).toEqual(['users']);
@@ -51,7 +52,7 @@ describe('no token', () => {
       '{ realm { id } }',
     ]) {
       const result = await server.graphql(query, {}, null);
-      expect(result.status, query).toBe(200);
+      expect(result.status, query).toBe(401);
       expect(result.errors?.[0]?.extensions?.code, query).toBe('UNAUTHENTICATED');
       expect(JSON.stringify(result.data ?? null), query).not.toContain('ada@example.com');
     }
@@ -60,6 +61,7 @@ describe('no token', () => {
   it('updateRealmSettings: UNAUTHENTICATED and nothing changes', async () => {
     const before = await realmState();
     const result = await server.graphql(UPDATE_SETTINGS, { ttl: 900 }, null);
+    expect(result.status).toBe(401);
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(result.data ?? null).toBeNull();
     expect(await realmState()).toEqual(before);

@@ -79,8 +79,9 @@ export async function makeResource(server: TestServer, realmId: string, indicato
   await p.resourceScope.createMany({ data: scopeNames.map((name) => ({ realmId, resourceId: resource.id, name })) });
 }
 
+// Only what applications:write callers can read back (no roles:read needed).
 const CREATE = `mutation($input: CreateApplicationInput!) {
-  createApplication(input: $input) { application { ${APPLICATION_FIELDS} } clientSecret ${USER_ERRORS} }
+  createApplication(input: $input) { application { id clientId } clientSecret ${USER_ERRORS} }
 }`;
 
 /** Creates an M2M application through the API and returns its credentials and global id. */

@@ -293,7 +293,7 @@ export function compileUserFilter(
     p.push(sql`u.id = ANY(${decodeIds(filter.ids, 'User', `${path}.ids`)}::uuid[])`);
   }
   if (checkList(filter.statuses, `${path}.statuses`)) {
-    p.push(sql`u.status = ANY(${filter.statuses}::"UserStatus"[])`);
+    p.push(sql`u.status = ANY(${filter.statuses}::text[]::"UserStatus"[])`);
   }
   push(boolCondition(filter.isSuspended, sql`(u.status = 'SUSPENDED')`));
   push(boolCondition(filter.emailVerified, sql`u."emailVerified"`));
@@ -315,7 +315,7 @@ export function compileUserFilter(
   push(boolCondition(filter.hasPassword, sql`(u."passwordHash" IS NOT NULL)`));
   push(boolCondition(filter.hasMfa, exists('MfaFactor')));
   if (checkList(filter.mfaTypes, `${path}.mfaTypes`)) {
-    p.push(exists('MfaFactor', sql`AND x.type = ANY(${filter.mfaTypes}::"MfaFactorType"[])`));
+    p.push(exists('MfaFactor', sql`AND x.type = ANY(${filter.mfaTypes}::text[]::"MfaFactorType"[])`));
   }
   if (checkList(filter.roleIds, `${path}.roleIds`)) {
     p.push(exists('UserRole', sql`AND x."roleId" = ANY(${decodeIds(filter.roleIds, 'Role', `${path}.roleIds`)}::uuid[])`));

@@ -228,10 +228,12 @@ async function queryTaken(
   exceptUserId: string | null = null,
 ): Promise<TakenRow[]> {
   if (values.emails.length + values.usernames.length + values.uniqueIds.length === 0) return [];
+  // Parameters are sent as text[] and cast in SQL: PGlite serializes a parameter by the type it
+  // knows, and does not always know an extension's array type (citext[] arrived as a scalar).
   return tx.$queryRaw<TakenRow[]>`
     SELECT email::text AS email, username::text AS username, "uniqueId", ("deletedAt" IS NULL) AS active FROM "User"
     WHERE "realmId" = ${realmId}::uuid AND id IS DISTINCT FROM ${exceptUserId}::uuid
-      AND (("deletedAt" IS NULL AND (email = ANY(${values.emails}::citext[]) OR username = ANY(${values.usernames}::citext[])))
+      AND (("deletedAt" IS NULL AND (email = ANY(${values.emails}::text[]::citext[]) OR username = ANY(${values.usernames}::text[]::citext[])))
         OR "uniqueId" = ANY(${values.uniqueIds}::text[]))`;
 }
 
