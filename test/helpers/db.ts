@@ -84,7 +84,7 @@ async function createEmbeddedDatabase(migrated: boolean): Promise<TestDatabase> 
   }
   const db = await openDatabase({ dataDir: IN_MEMORY });
   await migrate(db);
-  if (db.kind === 'embedded') await saveDump(dumpFile, await db.pglite.dumpDataDir('none'));
+  if (db.kind === 'embedded') await saveDump(dumpFile, await db.dumpDataDir());
   return { db, dispose: () => db.close() };
 }
 
