@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { newRequestId, type Principal } from './context.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { embeddedExists, IN_MEMORY } from './db/embedded.ts';
+import { runInRequest } from './db/request-scope.ts';
 import { migrate, migrateInChildProcess, migrationStatus } from './db/migrator.ts';
 import { bootstrapOnStart, type BootstrapResult } from './auth/bootstrap.ts';
 import { SigningKeys } from './auth/keys.ts';
@@ -62,7 +63,8 @@ export function createApp(deps: AppDeps): FetchHandler {
     const started = performance.now();
     let response: Response;
     try {
-      response = await route(request, url, requestId, log, context?.req?.socket.remoteAddress);
+      const ipAddress = context?.req?.socket.remoteAddress;
+      response = await runInRequest({ signal: request.signal }, () => route(request, url, requestId, log, ipAddress));
     } catch (error) {
       log.error({ err: error }, 'request failed');
       response = Response.json({ error: 'server_error', error_description: 'Unexpected error.' }, { status: 500 });
@@ -105,7 +107,7 @@ async function readiness(db: Database, log: Logger): Promise<Response> {
  * `migrateInChildProcess`), which keeps what that leaves behind out of the server's memory.
  */
 async function openMigratedDatabase(config: Config, log: Logger): Promise<Database> {
-  const options = { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+  const options = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, statementTimeoutMs: config.statementTimeoutMs };
   if (!config.migrateOnStart || config.databaseUrl || config.dataDir.startsWith(IN_MEMORY)) {
     const db = await openDatabase(options);
     try {

@@ -100,7 +100,13 @@ async function handle(request: WorkerRequest): Promise<{ value: unknown; transfe
       return { value: undefined };
     }
     case 'executeScript':
-      return { value: await exclusive(request, async () => void (await pglite.exec(request.script))) };
+      return {
+        value: await exclusive(request, async () => {
+          await pglite.exec(request.script);
+          // PGlite learns array types (citext[] of a migration's extension) only when asked.
+          await pglite.refreshArrayTypes();
+        }),
+      };
     case 'rawQuery':
       return { value: await exclusive(request, async () => (await pglite.query(request.sql)).rows) };
     case 'dumpDataDir': {
