@@ -13,12 +13,18 @@ class CancellableClient extends pg.Client {
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
     this.query = ((...args: unknown[]) => {
       const signal = currentRequest()?.signal;
-      if (!signal || !promiseStyle(args)) return query(...args);
+      if (!signal || !promiseStyle(args) || ROLLBACK.test(sqlOf(args[0]))) return query(...args);
       if (signal.aborted) return Promise.reject(cancelledError());
       const processId = (this as unknown as { processID: number }).processID;
-      const cancel = () => void cancelBackend(config, processId);
+      let cancelling: Promise<void> | undefined;
+      const cancel = () => (cancelling = cancelBackend(config, processId));
       signal.addEventListener('abort', cancel, { once: true });
-      return (query(...args) as Promise<unknown>).finally(() => signal.removeEventListener('abort', cancel));
+      // The connection is only handed back once the cancel request is through, so that it
+      // cannot hit the next statement on this backend.
+      return (query(...args) as Promise<unknown>).finally(async () => {
+        signal.removeEventListener('abort', cancel);
+        await cancelling;
+      });
     }) as typeof this.query;
   }
 }
@@ -50,6 +56,13 @@ export class RequestPool extends pg.Pool {
       client.release(failure === undefined || failure instanceof pg.DatabaseError ? undefined : (failure as Error));
     }
   }
+}
+
+// An aborted request's transaction must still be rolled back.
+const ROLLBACK = /^\s*ROLLBACK\b/i;
+
+function sqlOf(arg: unknown): string {
+  return typeof arg === 'string' ? arg : String((arg as { text?: unknown } | undefined)?.text ?? '');
 }
 
 /** Not a callback-style call nor a submittable (cursor, stream): those are left alone. */
