@@ -55,6 +55,11 @@ const configSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     ROSTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    ROSTER_STATEMENT_TIMEOUT_MS: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(0, 'must be 0 (no deadline) or more')
+      .default(10_000),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ROSTER_BOOTSTRAP_CLIENT_ID) !== Boolean(env.ROSTER_BOOTSTRAP_CLIENT_SECRET)) {
@@ -89,6 +94,8 @@ export interface Config {
   bootstrapClient: { clientId: string; clientSecret: string } | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
+  /** Deadline of each SQL statement the server sends (migrations excepted); 0 means none. */
+  statementTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -130,6 +137,7 @@ export function loadConfig(
         : undefined,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.ROSTER_SHUTDOWN_TIMEOUT_MS,
+    statementTimeoutMs: e.ROSTER_STATEMENT_TIMEOUT_MS,
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { newRequestId, type Principal } from './context.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { embeddedExists, IN_MEMORY } from './db/embedded.ts';
+import { isQueryCanceled, runInRequest } from './db/request-scope.ts';
 import { migrate, migrateInChildProcess, migrationStatus } from './db/migrator.ts';
 import { bootstrapOnStart, type BootstrapResult } from './auth/bootstrap.ts';
 import { SigningKeys } from './auth/keys.ts';
@@ -62,12 +63,28 @@ export function createApp(deps: AppDeps): FetchHandler {
     const started = performance.now();
     let response: Response;
     try {
-      response = await route(request, url, requestId, log, context?.req?.socket.remoteAddress);
+      const ipAddress = context?.req?.socket.remoteAddress;
+      response = await runInRequest({ signal: request.signal }, () => route(request, url, requestId, log, ipAddress));
     } catch (error) {
-      log.error({ err: error }, 'request failed');
-      response = Response.json({ error: 'server_error', error_description: 'Unexpected error.' }, { status: 500 });
+      if (request.signal.aborted) {
+        // Nobody reads this response; the disconnect is logged below.
+      } else if (isQueryCanceled(error)) {
+        log.warn({ code: 'TIMEOUT' }, 'a statement exceeded the statement timeout');
+      } else {
+        log.error({ err: error }, 'request failed');
+      }
+      response = isQueryCanceled(error)
+        ? Response.json(
+            { error: 'temporarily_unavailable', error_description: 'The database did not answer in time; retry later.' },
+            { status: 503 },
+          )
+        : Response.json({ error: 'server_error', error_description: 'Unexpected error.' }, { status: 500 });
     }
     response.headers.set('x-request-id', requestId);
+    if (request.signal.aborted) {
+      log.debug({ method: request.method, path: url.pathname, ms: Math.round(performance.now() - started) }, 'client disconnected');
+      return response;
+    }
     log.info(
       { method: request.method, path: url.pathname, status: response.status, ms: Math.round(performance.now() - started) },
       'request',
@@ -105,7 +122,7 @@ async function readiness(db: Database, log: Logger): Promise<Response> {
  * `migrateInChildProcess`), which keeps what that leaves behind out of the server's memory.
  */
 async function openMigratedDatabase(config: Config, log: Logger): Promise<Database> {
-  const options = { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+  const options = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, statementTimeoutMs: config.statementTimeoutMs };
   if (!config.migrateOnStart || config.databaseUrl || config.dataDir.startsWith(IN_MEMORY)) {
     const db = await openDatabase(options);
     try {

@@ -5,6 +5,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema, type
 import type { Logger } from 'pino';
 import type { GraphQLContext, Principal } from './context.ts';
 import { scopeToRealm } from './db/realm-scope.ts';
+import { currentRequest, isQueryCanceled } from './db/request-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { connectionLimitsPlugin } from './graphql/connection-limits.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
@@ -89,6 +90,10 @@ const POTHOS_INPUT_ERROR = /^(Invalid cursor|Cursor must|Invalid base64|Invalid 
  * BAD_USER_INPUT, the rest (bugs) are masked.
  */
 function maskUnexpected(error: unknown, message: string): Error {
+  if (isQueryCanceled(error)) {
+    const { nodes, source, positions, path } = error instanceof GraphQLError ? error : ({} as Partial<GraphQLError>);
+    return new GraphQLError(STATEMENT_TIMEOUT, { nodes, source, positions, path, extensions: { code: 'TIMEOUT' } });
+  }
   const original = error instanceof GraphQLError ? error.originalError : undefined;
   if (original instanceof PothosError) {
     const { nodes, source, positions, path } = error as GraphQLError;
@@ -102,6 +107,25 @@ function maskUnexpected(error: unknown, message: string): Error {
     });
   }
   return maskError(error, message, false);
+}
+
+const STATEMENT_TIMEOUT =
+  'A database statement of this request took longer than the statement timeout allows and was cancelled. ' +
+  'Retry later or ask for less (a smaller page, a narrower filter).';
+
+/**
+ * Yoga logs every error it masks. Errors of a request whose client went away are not worth a
+ * line (the HTTP layer logs the disconnect once); a statement timeout is the caller's or the
+ * load's, not a bug: a warning without a stack.
+ */
+function logMaskedError(log: Logger, args: unknown[]): void {
+  if (currentRequest()?.signal.aborted) return;
+  const error = args.find((a) => a instanceof Error);
+  if (isQueryCanceled(error)) {
+    log.warn({ code: 'TIMEOUT' }, 'a statement exceeded the statement timeout');
+    return;
+  }
+  log.error({ err: error }, args.map(String).join(' '));
 }
 
 function invalidToken(message: string): GraphQLError {
@@ -131,7 +155,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       debug: (...args) => options.log.debug(args.map(String).join(' ')),
       info: (...args) => options.log.info(args.map(String).join(' ')),
       warn: (...args) => options.log.warn(args.map(String).join(' ')),
-      error: (...args) => options.log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(' ')),
+      error: (...args) => logMaskedError(options.log, args),
     },
     plugins: [
       EnvelopArmorPlugin({

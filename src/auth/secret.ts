@@ -1,5 +1,5 @@
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const SECRET_FILE = 'secret.key';
@@ -12,11 +12,15 @@ export async function resolveServerSecret(configured: string | undefined, dataDi
   if (configured) return configured;
   const file = path.join(dataDir, SECRET_FILE);
   try {
-    return (await readFile(file, 'utf8')).trim();
+    const secret = (await readFile(file, 'utf8')).trim();
+    // Older versions left it readable to others when the umask allowed it.
+    const { mode } = await stat(file);
+    if (mode & 0o077) await chmod(file, 0o600);
+    return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');
   try {
     await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });

@@ -90,7 +90,8 @@ function withScriptRunner(adapter: SqlDriverAdapter, run: (script: string) => Pr
   });
 }
 
-function toDriverAdapterError(error: unknown): unknown {
+/** A PostgreSQL error (of pg or PGlite) as the adapters report them; anything else as is. */
+export function toDriverAdapterError(error: unknown): unknown {
   const e = error as Partial<Record<'code' | 'severity' | 'message' | 'detail' | 'column' | 'hint', string>>;
   if (typeof e?.code !== 'string' || typeof e.message !== 'string') return error;
   return new DriverAdapterError({

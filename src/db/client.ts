@@ -1,11 +1,11 @@
-import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { observeStatements, pgliteMigrationAdapter, pgMigrationAdapter } from './adapters.ts';
-import { openEmbedded } from './embedded.ts';
+import { observeStatements, pgMigrationAdapter } from './adapters.ts';
+import { lockEmbedded, pgliteDir } from './embedded.ts';
+import { EmbeddedWorker } from './embedded-proxy.ts';
+import { RequestPool } from './pg-cancel.ts';
 
 export interface OpenDatabaseOptions {
   /** A `postgresql://` URL; without one, the embedded database in `dataDir` is used. */
@@ -18,6 +18,12 @@ export interface OpenDatabaseOptions {
   onConnectionError?: (error: Error) => void;
   /** Embedded only: start from this data directory dump (`PGlite#dumpDataDir`). */
   loadDataDir?: Blob;
+  /**
+   * Deadline of each statement `prisma` and `rawQuery` send (not of migrations); none if 0 or
+   * unset. PostgreSQL ends a statement that runs longer (`statement_timeout`); the embedded
+   * database cannot interrupt one, so it drops a statement that cannot start in time.
+   */
+  statementTimeoutMs?: number;
 }
 
 // Typo-tolerant user search (`term <% name`) matches at this trigram word similarity; the
@@ -80,7 +86,8 @@ export interface MigrationConnection {
 
 export interface EmbeddedDatabaseConnection extends DatabaseBase {
   readonly kind: 'embedded';
-  readonly pglite: PGlite;
+  /** A dump of the data directory (`PGlite#dumpDataDir`), e.g. for `loadDataDir`. */
+  dumpDataDir(): Promise<Blob>;
 }
 
 export interface PostgresDatabaseConnection extends DatabaseBase {
@@ -99,10 +106,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   };
 
   const { databaseUrl } = options;
+  const timeoutMs = options.statementTimeoutMs || undefined;
   if (databaseUrl) {
-    const pool = new pg.Pool({
+    const settings = { ...SESSION_SETTINGS, ...(timeoutMs ? { statement_timeout: String(timeoutMs) } : {}) };
+    const pool = new RequestPool({
       connectionString: databaseUrl,
-      options: Object.entries(SESSION_SETTINGS)
+      options: Object.entries(settings)
         .map(([name, value]) => `-c ${name}=${value}`)
         .join(' '),
     });
@@ -133,27 +142,42 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     };
   }
 
-  const embedded = await openEmbedded(options.dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
-  const { pglite } = embedded;
-  for (const [name, value] of Object.entries(SESSION_SETTINGS)) await pglite.query('SELECT set_config($1, $2, false)', [name, value]);
-  const prisma = new PrismaClient({ adapter: observeStatements(new PrismaPGlite(pglite), onStatement) });
+  const release = await lockEmbedded(options.dataDir);
+  let worker: EmbeddedWorker;
+  try {
+    worker = await EmbeddedWorker.start({
+      dataDir: pgliteDir(options.dataDir),
+      loadDataDir: options.loadDataDir && new Uint8Array(await options.loadDataDir.arrayBuffer()),
+      sessionSettings: SESSION_SETTINGS,
+    });
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const prisma = new PrismaClient({ adapter: observeStatements(worker.adapterFactory(timeoutMs), onStatement) });
   return {
     kind: 'embedded',
-    pglite,
     prisma,
     statements,
-    async rawQuery<Row>(sql: string) {
-      return (await pglite.query<Row>(sql)).rows;
+    rawQuery<Row>(sql: string) {
+      return worker.call<Row[]>({ op: 'rawQuery', sql }, timeoutMs);
     },
     async openMigrationConnection() {
-      return { adapter: pgliteMigrationAdapter(pglite), close: async () => {} };
+      return { adapter: worker.adapterFactory(), close: async () => {} };
     },
     async ping() {
-      await pglite.query('SELECT 1');
+      await worker.call({ op: 'rawQuery', sql: 'SELECT 1' });
+    },
+    async dumpDataDir() {
+      return new Blob([await worker.call<ArrayBuffer>({ op: 'dumpDataDir' })]);
     },
     async close() {
-      await prisma.$disconnect();
-      await embedded.close();
+      try {
+        await prisma.$disconnect();
+        await worker.close();
+      } finally {
+        await release();
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { access, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { access, chmod, link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { citext } from '@electric-sql/pglite/contrib/citext';
@@ -60,10 +60,9 @@ export function createPGlite(dataDir: string, options: OpenEmbeddedOptions = {})
  * `<dataDir>/pglite.lock` so that a second process cannot open the same files.
  */
 export async function openEmbedded(dataDir: string, options: OpenEmbeddedOptions = {}): Promise<EmbeddedDatabase> {
-  const inMemory = dataDir.startsWith(IN_MEMORY);
-  const release = inMemory ? async () => {} : await acquireLock(dataDir);
+  const release = await lockEmbedded(dataDir);
   try {
-    const pglite = await createPGlite(inMemory ? dataDir : path.join(dataDir, 'pglite'), options);
+    const pglite = await createPGlite(pgliteDir(dataDir), options);
     return {
       pglite,
       async close() {
@@ -80,6 +79,46 @@ export async function openEmbedded(dataDir: string, options: OpenEmbeddedOptions
   }
 }
 
+/** Where PGlite keeps the embedded database of `dataDir`. */
+export function pgliteDir(dataDir: string): string {
+  return dataDir.startsWith(IN_MEMORY) ? dataDir : path.join(dataDir, 'pglite');
+}
+
+/**
+ * Takes the lock of the embedded database in `dataDir` (nothing for {@link IN_MEMORY}) and
+ * makes the directory private, as it holds password hashes and encrypted keys. Returns the
+ * function releasing the lock, which makes private what PGlite created meanwhile.
+ */
+export async function lockEmbedded(dataDir: string): Promise<() => Promise<void>> {
+  if (dataDir.startsWith(IN_MEMORY)) return async () => {};
+  const dir = path.resolve(dataDir);
+  await makePrivate(dir);
+  const release = await acquireLock(dir);
+  return async () => {
+    try {
+      await makePrivate(dir);
+    } finally {
+      await release();
+    }
+  };
+}
+
+/**
+ * Creates `dir` owner-only and takes group and other access away from everything in it.
+ * PGlite creates its files readable and writable by all (mode 666, whatever the umask), so
+ * until this runs again only the directory's own mode keeps them private.
+ */
+export async function makePrivate(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const entry of ['', ...(await readdir(dir, { recursive: true }))]) {
+    const file = path.join(dir, entry);
+    await stat(file).then(
+      ({ mode }) => (mode & 0o077 ? chmod(file, mode & 0o700) : undefined),
+      ignoreMissing,
+    );
+  }
+}
+
 /** Whether `dataDir` holds an embedded database already (false for {@link IN_MEMORY}). */
 export async function embeddedExists(dataDir: string): Promise<boolean> {
   if (dataDir.startsWith(IN_MEMORY)) return false;
@@ -89,32 +128,37 @@ export async function embeddedExists(dataDir: string): Promise<boolean> {
   );
 }
 
-/** Lock files held by this process; a lock file naming our own pid is stale unless listed. */
-const heldLocks = new Set<string>();
+/** Lock files held by this process, with the token each was written with. */
+const heldLocks = new Map<string, string>();
+
+/** What a lock file says about its owner. */
+interface LockOwner {
+  pid: number;
+  /** When the owner started (`/proc/<pid>/stat`); undefined where unknown or in old lock files. */
+  started: string | undefined;
+  token: string | undefined;
+}
 
 async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
   const dir = path.resolve(dataDir);
   const lockFile = path.join(dir, 'pglite.lock');
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   // link() publishes the lock file atomically with its content, so a reader never sees it empty.
-  const candidate = `${lockFile}.${randomUUID()}`;
-  await writeFile(candidate, `${process.pid}\n`);
+  const token = randomUUID();
+  const candidate = `${lockFile}.${token}`;
+  await writeFile(candidate, `${process.pid}\n${(await processStart(process.pid)) ?? ''}\n${token}\n`, { mode: 0o600 });
   try {
     for (;;) {
       try {
         await link(candidate, lockFile);
-        heldLocks.add(lockFile);
+        heldLocks.set(lockFile, token);
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const owner = await readOwner(lockFile);
       if (owner === undefined) continue;
-      if (isAlive(owner) && (owner !== process.pid || heldLocks.has(lockFile))) {
-        throw new EmbeddedDatabaseLockedError(dir, owner);
-      }
-      // Stale: its process is gone, or it has our pid but was left by an earlier process
-      // (pid reuse is the norm in containers).
+      if (await isHeld(lockFile, owner)) throw new EmbeddedDatabaseLockedError(dir, owner.pid);
       await unlink(lockFile).catch(ignoreMissing);
     }
   } finally {
@@ -122,16 +166,44 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
   }
   return async () => {
     heldLocks.delete(lockFile);
-    if ((await readOwner(lockFile)) === process.pid) await unlink(lockFile).catch(ignoreMissing);
+    if ((await readOwner(lockFile))?.token === token) await unlink(lockFile).catch(ignoreMissing);
   };
 }
 
-/** The pid in a lock file; NaN if unreadable (treated as stale); undefined if it is gone. */
-async function readOwner(lockFile: string): Promise<number | undefined> {
+/**
+ * Whether the process named by a lock file still holds it. Pids are reused (in containers a
+ * restarted server often gets the pid of its predecessor), so a live pid only counts if it
+ * started when the lock's owner did; a lock naming this very process counts only while held.
+ */
+async function isHeld(lockFile: string, owner: LockOwner): Promise<boolean> {
+  if (!isAlive(owner.pid)) return false;
+  if (owner.pid === process.pid) return owner.token !== undefined && heldLocks.get(lockFile) === owner.token;
+  if (owner.started === undefined) return true;
+  const started = await processStart(owner.pid);
+  return started === undefined || started === owner.started;
+}
+
+/** The owner named in a lock file; pid NaN if unreadable (treated as stale); undefined if it is gone. */
+async function readOwner(lockFile: string): Promise<LockOwner | undefined> {
+  let text: string;
   try {
-    return Number.parseInt(await readFile(lockFile, 'utf8'), 10);
+    text = await readFile(lockFile, 'utf8');
   } catch (error) {
     ignoreMissing(error);
+    return undefined;
+  }
+  const [pid, started, token] = text.split('\n');
+  return { pid: Number.parseInt(pid ?? '', 10), started: started || undefined, token: token || undefined };
+}
+
+/** The start time of process `pid` in clock ticks after boot (Linux); undefined elsewhere. */
+async function processStart(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may itself contain any character.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
     return undefined;
   }
 }

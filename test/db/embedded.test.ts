@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -75,8 +76,46 @@ describe('embedded database', () => {
     await writeFile(lockFile, stdout);
 
     const db = await openEmbedded(dataDir);
-    expect(await readFile(lockFile, 'utf8')).toBe(`${process.pid}\n`);
+    expect((await readFile(lockFile, 'utf8')).split('\n')[0]).toBe(`${process.pid}`);
     await db.close();
     await expect(readFile(lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('takes over a lock whose pid now belongs to another live process', async () => {
+    const lockFile = path.join(dataDir, 'pglite.lock');
+    const unrelated = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      // Written by a process that had this pid before, and started at another time.
+      await writeFile(lockFile, `${unrelated.pid}\n1\n${randomUUID()}\n`);
+      const db = await openEmbedded(dataDir);
+      expect((await readFile(lockFile, 'utf8')).split('\n')[0]).toBe(`${process.pid}`);
+      await db.close();
+    } finally {
+      unrelated.kill();
+    }
+  });
+
+  it('keeps its files private to its owner, also those an older version left open', async () => {
+    const older = await mkdtemp(path.join(os.tmpdir(), 'roster-embedded-'));
+    try {
+      await chmod(older, 0o755);
+      await writeFile(path.join(older, 'secret.key'), 'x\n', { mode: 0o644 });
+      await chmod(path.join(older, 'secret.key'), 0o644);
+      const db = await openDatabase({ dataDir: older });
+      try {
+        await migrate(db);
+        await db.prisma.realm.create({ data: { name: 'private' } });
+      } finally {
+        await db.close();
+      }
+      const open = [];
+      for (const entry of ['', ...(await readdir(older, { recursive: true }))]) {
+        const { mode } = await stat(path.join(older, entry));
+        if (mode & 0o077) open.push(`${entry || '.'} ${(mode & 0o777).toString(8)}`);
+      }
+      expect(open).toEqual([]);
+    } finally {
+      await rm(older, { recursive: true, force: true });
+    }
   });
 });

@@ -19,6 +19,8 @@ export interface TestDatabase {
 export interface TestDatabaseOptions {
   /** Apply the migrations (default true). */
   migrated?: boolean;
+  /** The database's statement timeout (see `openDatabase`); none by default. */
+  statementTimeoutMs?: number;
 }
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
@@ -31,10 +33,13 @@ const CACHE_DIR = path.join(os.tmpdir(), 'roster-test-db');
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   const migrated = options.migrated ?? true;
-  return serverUrl ? createPostgresDatabase(serverUrl, migrated) : createEmbeddedDatabase(migrated);
+  const timeout = { statementTimeoutMs: options.statementTimeoutMs ?? 0 };
+  return serverUrl ? createPostgresDatabase(serverUrl, migrated, timeout) : createEmbeddedDatabase(migrated, timeout);
 }
 
-async function createPostgresDatabase(serverUrl: string, migrated: boolean): Promise<TestDatabase> {
+type Timeout = { statementTimeoutMs: number };
+
+async function createPostgresDatabase(serverUrl: string, migrated: boolean, timeout: Timeout): Promise<TestDatabase> {
   const name = `roster_test_${randomUUID().replaceAll('-', '')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -46,7 +51,7 @@ async function createPostgresDatabase(serverUrl: string, migrated: boolean): Pro
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
-  const db = await openDatabase({ databaseUrl, dataDir: IN_MEMORY });
+  const db = await openDatabase({ databaseUrl, dataDir: IN_MEMORY, ...timeout });
   const dispose = async () => {
     await db.close();
     const admin = new pg.Client({ connectionString: serverUrl });
@@ -70,21 +75,21 @@ async function createPostgresDatabase(serverUrl: string, migrated: boolean): Pro
  * Creating a PGlite database and migrating it takes seconds; loading a dump of a migrated one
  * takes about half a second. The dump is cached per content of the migrations folder.
  */
-async function createEmbeddedDatabase(migrated: boolean): Promise<TestDatabase> {
+async function createEmbeddedDatabase(migrated: boolean, timeout: Timeout): Promise<TestDatabase> {
   if (!migrated) {
-    const db = await openDatabase({ dataDir: IN_MEMORY });
+    const db = await openDatabase({ dataDir: IN_MEMORY, ...timeout });
     return { db, dispose: () => db.close() };
   }
   const dumpFile = path.join(CACHE_DIR, `${await migrationsKey()}.tar`);
   const dump = await readFile(dumpFile).catch(() => undefined);
   if (dump) {
-    const db = await openDatabase({ dataDir: IN_MEMORY, loadDataDir: new Blob([dump]) });
+    const db = await openDatabase({ dataDir: IN_MEMORY, loadDataDir: new Blob([dump]), ...timeout });
     await migrate(db); // a no-op check that costs one query
     return { db, dispose: () => db.close() };
   }
-  const db = await openDatabase({ dataDir: IN_MEMORY });
+  const db = await openDatabase({ dataDir: IN_MEMORY, ...timeout });
   await migrate(db);
-  if (db.kind === 'embedded') await saveDump(dumpFile, await db.pglite.dumpDataDir('none'));
+  if (db.kind === 'embedded') await saveDump(dumpFile, await db.dumpDataDir());
   return { db, dispose: () => db.close() };
 }
 

@@ -47,9 +47,13 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
 /** A real Roster HTTP server on a random loopback port over a fresh database. */
 export async function startTestServer(
-  options: { mode?: 'development' | 'production' | 'test'; /** Default: silent. */ log?: Logger } = {},
+  options: {
+    mode?: 'development' | 'production' | 'test';
+    /** Default: silent. */ log?: Logger;
+    /** The database's statement timeout; none by default. */ statementTimeoutMs?: number;
+  } = {},
 ): Promise<TestServer> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ statementTimeoutMs: options.statementTimeoutMs ?? 0 });
   const db = database.db;
   const keys = new SigningKeys(db.prisma, deriveKey(TEST_SECRET, 'roster/signing-keys'));
   let baseUrl = '';

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/**
+ * Holds up statements on `User` until the returned function is called: on PostgreSQL a lock
+ * on the table, on the embedded database a long statement occupying its single session.
+ */
+async function holdUsers(db: Database): Promise<() => Promise<void>> {
+  if (db.kind === 'postgres') {
+    const client = await db.pool.connect();
+    await client.query('BEGIN');
+    await client.query('LOCK TABLE "User" IN ACCESS EXCLUSIVE MODE');
+    return async () => {
+      await client.query('ROLLBACK');
+      client.release();
+    };
+  }
+  const sleeping = db.rawQuery('SELECT pg_sleep(2)');
+  return async () => void (await sleeping);
+}
+
+interface LogLine {
+  level: number;
+  msg: string;
+  path?: string;
+}
+
+function capturingLogger() {
+  const lines: LogLine[] = [];
+  const log = createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  return { log, lines };
+}
+
+async function until(condition: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('condition not reached');
+}
+
+describe('without a statement timeout', () => {
+  let server: TestServer;
+  const logs = capturingLogger();
+  beforeAll(async () => {
+    server = await startTestServer({ log: logs.log });
+  }, 120_000);
+  afterAll(() => server?.close());
+
+  it('answers /healthz while a long statement runs', async () => {
+    const order: string[] = [];
+    const slow = server.db.rawQuery('SELECT pg_sleep(2)').then(() => order.push('statement'));
+    await fetch(`${server.url}/healthz`).then((response) => {
+      expect(response.status).toBe(200);
+      order.push('healthz');
+    });
+    await slow;
+    expect(order).toEqual(['healthz', 'statement']);
+  });
+
+  it('cancels the statements of a request whose client disconnects, logging it once at debug level', async () => {
+    const token = await server.token();
+    const release = await holdUsers(server.db);
+    const aborted = new AbortController();
+    const email = 'left-behind@example.com';
+    const request = fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `mutation { createUser(input: { email: "${email}" }) { user { id } } }` }),
+      signal: aborted.signal,
+    }).catch(() => 'aborted');
+    const db = server.db;
+    const waiting = async () =>
+      db.kind === 'postgres'
+        ? (await db.rawQuery(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%"User"%'`)).length > 0
+        : true;
+    try {
+      await until(waiting);
+      // On the embedded database the request's statements are queued behind the long one.
+      if (db.kind === 'embedded') await new Promise((resolve) => setTimeout(resolve, 300));
+      aborted.abort();
+      expect(await request).toBe('aborted');
+      await until(() => logs.lines.some((line) => line.msg === 'client disconnected'));
+      if (db.kind === 'postgres') expect(await waiting()).toBe(false);
+    } finally {
+      await release();
+    }
+    expect(await server.db.prisma.user.count({ where: { email } })).toBe(0);
+    expect(logs.lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(logs.lines.filter((line) => line.msg === 'client disconnected')).toHaveLength(1);
+  });
+});
+
+describe('with a statement timeout', () => {
+  let server: TestServer;
+  const logs = capturingLogger();
+  beforeAll(async () => {
+    server = await startTestServer({ log: logs.log, statementTimeoutMs: 300 });
+  }, 120_000);
+  afterAll(() => server?.close());
+
+  it('answers a request whose statement exceeds it with TIMEOUT, and changes nothing', async () => {
+    const token = await server.token();
+    const email = 'too-late@example.com';
+    const release = await holdUsers(server.db);
+    let result;
+    try {
+      result = await server.graphql(`mutation { createUser(input: { email: "${email}" }) { user { id } } }`, {}, token);
+    } finally {
+      await release();
+    }
+    expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['TIMEOUT']);
+    expect(result.errors?.[0]?.message).toMatch(/statement timeout/);
+    expect(await server.db.prisma.user.count({ where: { email } })).toBe(0);
+    expect(logs.lines.filter((line) => line.level >= 50)).toEqual([]);
+  });
+});
