@@ -7,7 +7,7 @@ import { sha256 } from './crypto.ts';
 import type { SigningKeys } from './keys.ts';
 import { SIGNING_ALGORITHM } from './keys.ts';
 import { addressKey, FailureLimit, type RateLimitStore } from './rate-limit.ts';
-import { parseScopeParameter } from './scopes.ts';
+import { MANAGEMENT_API_INDICATOR, parseScopeParameter } from './scopes.ts';
 import { issueAccessToken, realmIssuer } from './tokens.ts';
 
 export interface OAuthDeps {
@@ -174,7 +174,10 @@ async function tokenEndpoint(
   const form = await readForm(request);
   if (form instanceof Response) return form;
   for (const key of new Set(form.keys())) {
-    if (form.getAll(key).length > 1) return oauthError(400, 'invalid_request', `Parameter ${key} is repeated.`);
+    // RFC 8707 allows several `resource` parameters.
+    if (key !== 'resource' && form.getAll(key).length > 1) {
+      return oauthError(400, 'invalid_request', `Parameter ${key} is repeated.`);
+    }
   }
   const grantType = form.get('grant_type');
   if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required.');
@@ -207,6 +210,12 @@ async function tokenEndpoint(
   if (client.type !== 'M2M') {
     return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
   }
+  // Until resource indicators are built, tokens are only for the management API (RFC 8707 §2).
+  const unknownTarget = form.getAll('resource').find((resource) => resource !== MANAGEMENT_API_INDICATOR);
+  if (unknownTarget !== undefined) {
+    return oauthError(400, 'invalid_target', `Tokens can only be issued for the resource ${MANAGEMENT_API_INDICATOR}.`);
+  }
+
   const granted = (await grantedManagementScopes(deps.prisma, realmId, client.id)) ?? [];
   const scopeParam = form.get('scope');
   let scopes = granted;
