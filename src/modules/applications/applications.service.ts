@@ -87,23 +87,39 @@ export function hasClientSecret(type: ApplicationType): boolean {
   return type === 'M2M' || type === 'WEB';
 }
 
+/** A scope an application's roles grant, with what tells it apart from same-named scopes of other resources. */
+export interface GrantedScope {
+  scopeId: string;
+  name: string;
+  /** Whether it is a scope of the Roster Management API (what access tokens can carry). */
+  management: boolean;
+}
+
 /**
- * The effective scopes of each application: the sorted union of its roles' scope names (of
- * every resource), in one statement for any number of applications.
+ * The scopes each application's roles grant, each once, sorted by resource indicator then
+ * name, in one statement for any number of applications.
  */
 export async function effectiveScopes(
   db: Pick<RealmTx, '$queryRaw'>,
   realmId: string,
   applicationIds: readonly string[],
-): Promise<Map<string, string[]>> {
-  const rows = await db.$queryRaw<{ applicationId: string; scopes: string[] }[]>`
-    SELECT ar."applicationId"::text AS "applicationId", array_agg(DISTINCT s.name) AS scopes
+): Promise<Map<string, GrantedScope[]>> {
+  const rows = await db.$queryRaw<({ applicationId: string } & GrantedScope)[]>`
+    SELECT DISTINCT ar."applicationId"::text AS "applicationId", s.id::text AS "scopeId", s.name, r.indicator,
+      (r."builtIn" AND r.indicator = ${MANAGEMENT_API_INDICATOR}) AS management
     FROM "ApplicationRole" ar
     JOIN "RoleScope" rs ON rs."realmId" = ar."realmId" AND rs."roleId" = ar."roleId"
     JOIN "ResourceScope" s ON s."realmId" = rs."realmId" AND s.id = rs."scopeId"
+    JOIN "Resource" r ON r."realmId" = s."realmId" AND r.id = s."resourceId"
     WHERE ar."realmId" = ${realmId}::uuid AND ar."applicationId" = ANY(${[...applicationIds]}::uuid[])
-    GROUP BY ar."applicationId"`;
-  return new Map(rows.map((row) => [row.applicationId, [...row.scopes].sort()]));
+    ORDER BY r.indicator, s.name, "scopeId"`;
+  const byApplication = new Map<string, GrantedScope[]>();
+  for (const row of rows) {
+    const list = byApplication.get(row.applicationId) ?? [];
+    list.push({ scopeId: row.scopeId, name: row.name, management: row.management });
+    byApplication.set(row.applicationId, list);
+  }
+  return byApplication;
 }
 
 /** Any client or transaction (realm-scoped or not) that can write applications. */
