@@ -7,6 +7,29 @@ const booleanFromEnv = z
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 
+/** Failed client authentications allowed at the token endpoint (README, "Token endpoint limits"). */
+export interface TokenLimitSettings {
+  /** Per source address, across all client ids: strict, since one address guessing is the common attack. */
+  perAddress: { failures: number; windowSeconds: number };
+  /**
+   * Per client id, across all addresses: generous and short, because an attacker can use it to
+   * lock a client out (the right secret is refused too while its limit is reached).
+   */
+  perClient: { failures: number; windowSeconds: number };
+}
+
+export const DEFAULT_TOKEN_LIMITS: TokenLimitSettings = {
+  perAddress: { failures: 20, windowSeconds: 900 },
+  perClient: { failures: 100, windowSeconds: 300 },
+};
+
+const count = z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 (off) or more');
+const windowSeconds = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(1, 'must be between 1 and 86400')
+  .max(86_400, 'must be between 1 and 86400');
+
 const configSchema = z
   .object({
     NODE_ENV: z
@@ -60,6 +83,16 @@ const configSchema = z
       .int('must be an integer')
       .min(0, 'must be 0 (no deadline) or more')
       .default(10_000),
+    ROSTER_TOKEN_ADDRESS_FAILURES: count.default(DEFAULT_TOKEN_LIMITS.perAddress.failures),
+    ROSTER_TOKEN_ADDRESS_WINDOW_SECONDS: windowSeconds.default(DEFAULT_TOKEN_LIMITS.perAddress.windowSeconds),
+    ROSTER_TOKEN_CLIENT_FAILURES: count.default(DEFAULT_TOKEN_LIMITS.perClient.failures),
+    ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: windowSeconds.default(DEFAULT_TOKEN_LIMITS.perClient.windowSeconds),
+    ROSTER_TRUST_PROXY_HOPS: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(0, 'must be between 0 and 10')
+      .max(10, 'must be between 0 and 10')
+      .default(0),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ROSTER_BOOTSTRAP_CLIENT_ID) !== Boolean(env.ROSTER_BOOTSTRAP_CLIENT_SECRET)) {
@@ -96,6 +129,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Deadline of each SQL statement the server sends (migrations excepted); 0 means none. */
   statementTimeoutMs: number;
+  /** Failed client authentications the token endpoint allows per address and per client id. */
+  tokenLimits: TokenLimitSettings;
+  /** Reverse proxies in front of Roster whose `X-Forwarded-For` entries are trusted (0: none). */
+  trustProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +175,11 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.ROSTER_SHUTDOWN_TIMEOUT_MS,
     statementTimeoutMs: e.ROSTER_STATEMENT_TIMEOUT_MS,
+    tokenLimits: {
+      perAddress: { failures: e.ROSTER_TOKEN_ADDRESS_FAILURES, windowSeconds: e.ROSTER_TOKEN_ADDRESS_WINDOW_SECONDS },
+      perClient: { failures: e.ROSTER_TOKEN_CLIENT_FAILURES, windowSeconds: e.ROSTER_TOKEN_CLIENT_WINDOW_SECONDS },
+    },
+    trustProxyHops: e.ROSTER_TRUST_PROXY_HOPS,
     ...overrides,
   };
 }

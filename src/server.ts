@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Logger } from 'pino';
-import type { Config } from './config.ts';
+import type { Config, TokenLimitSettings } from './config.ts';
 import { newRequestId, type Principal } from './context.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { embeddedExists, IN_MEMORY } from './db/embedded.ts';
@@ -10,7 +10,7 @@ import { isQueryCanceled, runInRequest } from './db/request-scope.ts';
 import { migrate, migrateInChildProcess, migrationStatus } from './db/migrator.ts';
 import { bootstrapOnStart, type BootstrapResult } from './auth/bootstrap.ts';
 import { SigningKeys } from './auth/keys.ts';
-import { handleOAuthRequest } from './auth/oauth.ts';
+import { handleOAuthRequest, TokenEndpointLimits } from './auth/oauth.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
 import { grantedManagementScopes } from './modules/applications/applications.service.ts';
@@ -25,6 +25,10 @@ export interface AppDeps {
   mode: Config['env'];
   /** Base URL clients reach this server at; known once the server listens. */
   baseUrl: () => string;
+  /** Failed client authentications the token endpoint allows; default `DEFAULT_TOKEN_LIMITS`. */
+  tokenLimits?: TokenLimitSettings;
+  /** How many reverse proxies in front of Roster to trust for `X-Forwarded-For`; default 0 (none). */
+  trustProxyHops?: number;
 }
 
 export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
@@ -54,7 +58,15 @@ export function createApp(deps: AppDeps): FetchHandler {
     mode: deps.mode,
     log: deps.log,
   });
-  const oauthDeps = { prisma: deps.db.prisma, keys: deps.keys, baseUrl: deps.baseUrl, log: deps.log };
+  // PostgreSQL: counters shared by every API process. Embedded: one process, so memory.
+  const store = deps.db.kind === 'postgres' ? { kind: 'database' as const, prisma: deps.db.prisma } : { kind: 'memory' as const };
+  const oauthDeps = {
+    prisma: deps.db.prisma,
+    keys: deps.keys,
+    baseUrl: deps.baseUrl,
+    log: deps.log,
+    limits: new TokenEndpointLimits(store, deps.tokenLimits),
+  };
 
   return async (request, context) => {
     const url = new URL(request.url);
@@ -63,8 +75,8 @@ export function createApp(deps: AppDeps): FetchHandler {
     const started = performance.now();
     let response: Response;
     try {
-      const ipAddress = context?.req?.socket.remoteAddress;
-      response = await runInRequest({ signal: request.signal }, () => route(request, url, requestId, log, ipAddress));
+      const address = clientAddress(request, context?.req?.socket.remoteAddress, deps.trustProxyHops ?? 0);
+      response = await runInRequest({ signal: request.signal }, () => route(request, url, requestId, log, address));
     } catch (error) {
       if (request.signal.aborted) {
         // Nobody reads this response; the disconnect is logged below.
@@ -96,10 +108,25 @@ export function createApp(deps: AppDeps): FetchHandler {
     if (url.pathname === '/graphql') return yoga.fetch(request, { requestId, log, ipAddress });
     if (url.pathname === '/healthz') return Response.json({ status: 'ok' });
     if (url.pathname === '/readyz') return readiness(deps.db, log);
-    const oauth = await handleOAuthRequest(request, url, oauthDeps);
+    const oauth = await handleOAuthRequest(request, url, oauthDeps, ipAddress);
     if (oauth) return oauth;
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
+}
+
+/**
+ * The caller's address: the socket's, or with `trustProxyHops` = n, the address the n-th proxy
+ * (counting from Roster) appended to `X-Forwarded-For`. Without trusted proxies the header is
+ * ignored, since any client can send it.
+ */
+export function clientAddress(request: Request, socketAddress: string | undefined, trustProxyHops: number): string | undefined {
+  if (trustProxyHops <= 0) return socketAddress;
+  const forwarded = (request.headers.get('x-forwarded-for') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const chain = [socketAddress, ...forwarded.reverse()];
+  return chain[Math.min(trustProxyHops, chain.length - 1)];
 }
 
 async function readiness(db: Database, log: Logger): Promise<Response> {
@@ -171,7 +198,15 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const bootstrap = await bootstrapOnStart(db.prisma, config.bootstrapClient);
     const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
     let baseUrl = config.publicUrl ?? '';
-    const app = createApp({ db, keys, log, mode: config.env, baseUrl: () => baseUrl });
+    const app = createApp({
+      db,
+      keys,
+      log,
+      mode: config.env,
+      baseUrl: () => baseUrl,
+      tokenLimits: config.tokenLimits,
+      trustProxyHops: config.trustProxyHops,
+    });
     const adapter = createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context));
     server = createServer(adapter);
     server.keepAliveTimeout = 5_000;

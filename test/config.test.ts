@@ -46,6 +46,25 @@ describe('configuration', () => {
     expect(config.migrateOnStart).toBe(false);
   });
 
+  it('reads the token endpoint limits and trusted proxy hops', () => {
+    expect(loadConfig({})).toMatchObject({
+      tokenLimits: { perAddress: { failures: 20, windowSeconds: 900 }, perClient: { failures: 100, windowSeconds: 300 } },
+      trustProxyHops: 0,
+    });
+    const config = loadConfig({
+      ROSTER_TOKEN_ADDRESS_FAILURES: '5',
+      ROSTER_TOKEN_ADDRESS_WINDOW_SECONDS: '60',
+      ROSTER_TOKEN_CLIENT_FAILURES: '0',
+      ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: '30',
+      ROSTER_TRUST_PROXY_HOPS: '1',
+    });
+    expect(config.tokenLimits).toEqual({ perAddress: { failures: 5, windowSeconds: 60 }, perClient: { failures: 0, windowSeconds: 30 } });
+    expect(config.trustProxyHops).toBe(1);
+    expect(problems({ ROSTER_TOKEN_ADDRESS_FAILURES: '-1' })).toEqual(['ROSTER_TOKEN_ADDRESS_FAILURES: must be 0 (off) or more (got "-1")']);
+    expect(problems({ ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: '0' })[0]).toMatch(/^ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: must be between 1 and 86400/);
+    expect(problems({ ROSTER_TRUST_PROXY_HOPS: 'yes' })[0]).toMatch(/^ROSTER_TRUST_PROXY_HOPS: must be a number/);
+  });
+
   it('reports every problem at once', () => {
     expect(problems({ PORT: '-1', LOG_LEVEL: 'x', DATABASE_URL: 'nope' })).toHaveLength(3);
   });

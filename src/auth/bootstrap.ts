@@ -1,11 +1,12 @@
-import type { PrismaClient } from '../generated/prisma/client.ts';
-import { systemContext } from '../context.ts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { systemContext, type ServiceContext } from '../context.ts';
 import { recordAudit } from '../modules/audit/audit.service.ts';
 import {
   createApplicationRecord,
   hashClientSecret,
 } from '../modules/applications/applications.service.ts';
-import { DEFAULT_REALM_NAME, ensureRealm, managementAdminRole } from '../modules/realm/realm.service.ts';
+import { DEFAULT_REALM_NAME, ensureRealm } from '../modules/realm/realm.service.ts';
+import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPES } from './scopes.ts';
 
 export const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
 
@@ -19,9 +20,63 @@ export interface BootstrapResult {
 }
 
 /**
+ * Makes the realm's built-in admin role whole: every management scope exists on the built-in
+ * management API resource and the role holds all of them. Writes an audit event for what it
+ * had to restore; on an intact realm it only reads.
+ */
+async function restoreAdminRole(tx: Prisma.TransactionClient, ctx: ServiceContext): Promise<{ id: string; name: string }> {
+  const realmId = ctx.realmId;
+  const resource = await tx.resource.findFirstOrThrow({ where: { realmId, builtIn: true, indicator: MANAGEMENT_API_INDICATOR } });
+  const names = Object.keys(MANAGEMENT_SCOPES);
+  const existingScopes = await tx.resourceScope.findMany({ where: { realmId, resourceId: resource.id, name: { in: names } } });
+  const missingScopes = names.filter((name) => !existingScopes.some((scope) => scope.name === name));
+  if (missingScopes.length) {
+    const created = await tx.resourceScope.createManyAndReturn({
+      data: missingScopes.map((name) => ({
+        realmId,
+        resourceId: resource.id,
+        name,
+        description: MANAGEMENT_SCOPES[name as keyof typeof MANAGEMENT_SCOPES],
+      })),
+    });
+    existingScopes.push(...created);
+    await recordAudit(tx, ctx, {
+      action: 'resource.scope_added',
+      targetType: 'Resource',
+      targetId: resource.id,
+      changes: { names: missingScopes, source: 'bootstrap' },
+    });
+  }
+
+  let role = await tx.role.findFirst({ where: { realmId, builtIn: true, name: MANAGEMENT_ADMIN_ROLE_NAME, tenantId: null } });
+  if (!role) {
+    role = await tx.role.create({
+      data: { realmId, name: MANAGEMENT_ADMIN_ROLE_NAME, description: 'Full access to the Roster Management API of this realm.', builtIn: true },
+    });
+    await recordAudit(tx, ctx, { action: 'role.created', targetType: 'Role', targetId: role.id, changes: { name: role.name, source: 'bootstrap' } });
+  }
+  const held = new Set(
+    (await tx.roleScope.findMany({ where: { realmId, roleId: role.id }, select: { scopeId: true } })).map((row) => row.scopeId),
+  );
+  const lacking = existingScopes.filter((scope) => !held.has(scope.id));
+  if (lacking.length) {
+    await tx.roleScope.createMany({ data: lacking.map((scope) => ({ realmId, roleId: role.id, scopeId: scope.id })) });
+    await recordAudit(tx, ctx, {
+      action: 'role.scopes_assigned',
+      targetType: 'Role',
+      targetId: role.id,
+      changes: { scopes: lacking.map((scope) => scope.name).sort(), source: 'bootstrap' },
+    });
+  }
+  return { id: role.id, name: role.name };
+}
+
+/**
  * Creates an M2M application holding the realm's built-in admin role. With `credentials`,
- * uses them (creating the application, or making its secret match when it exists), so
- * scripted deployments can rely on known values.
+ * uses them: creating the application, or, when it exists, making it a working admin again
+ * (this secret, enabled, holding the admin role), so scripted deployments can rely on known
+ * values and recover an admin client that lost its role. Either way the admin role is
+ * restored to every management scope first.
  */
 export async function createAdminClient(
   prisma: PrismaClient,
@@ -36,27 +91,20 @@ export async function createAdminClient(
     if (existing && existing.realmId !== realm.id) {
       throw new Error(`Client id ${credentials.clientId} already belongs to another realm.`);
     }
+    if (existing && existing.type !== 'M2M') {
+      throw new Error(`Client id ${credentials.clientId} belongs to a ${existing.type} application, not a machine-to-machine one.`);
+    }
     if (existing) {
-      const hash = hashClientSecret(credentials.clientSecret);
       await prisma.$transaction(async (tx) => {
-        const matches = await tx.applicationSecret.count({ where: { applicationId: existing.id, secretHash: hash } });
-        if (matches) return;
-        await tx.applicationSecret.deleteMany({ where: { applicationId: existing.id } });
-        await tx.applicationSecret.create({ data: { realmId: realm.id, applicationId: existing.id, secretHash: hash } });
-        await tx.application.update({ where: { id: existing.id }, data: { secretLastRotatedAt: new Date() } });
-        await recordAudit(tx, ctx, {
-          action: 'application.secret_rotated',
-          targetType: 'Application',
-          targetId: existing.id,
-          changes: { source: 'ROSTER_BOOTSTRAP_CLIENT_SECRET' },
-        });
+        const role = await restoreAdminRole(tx, ctx);
+        await restoreAdminApplication(tx, ctx, existing, role, credentials.clientSecret);
       });
       return { realmId: realm.id, realmName: realm.name, clientId: existing.clientId, clientSecret: null, created: false };
     }
   }
 
-  const role = await managementAdminRole(ctx.db);
   const { application, clientSecret } = await prisma.$transaction(async (tx) => {
+    const role = await restoreAdminRole(tx, ctx);
     const result = await createApplicationRecord(tx, {
       realmId: realm.id,
       name: BOOTSTRAP_APPLICATION_NAME,
@@ -80,6 +128,49 @@ export async function createAdminClient(
     clientSecret: credentials ? null : clientSecret,
     created: true,
   };
+}
+
+/** The bootstrap credentials' application, made a working admin again; audits each repair. */
+async function restoreAdminApplication(
+  tx: Prisma.TransactionClient,
+  ctx: ServiceContext,
+  application: { id: string; disabledAt: Date | null },
+  role: { id: string; name: string },
+  clientSecret: string,
+): Promise<void> {
+  const realmId = ctx.realmId;
+  const audit = (action: string, changes: Prisma.InputJsonValue) =>
+    recordAudit(tx, ctx, { action, targetType: 'Application', targetId: application.id, changes });
+
+  const hash = hashClientSecret(clientSecret);
+  const matches = await tx.applicationSecret.count({
+    where: { realmId, applicationId: application.id, secretHash: hash, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+  });
+  if (!matches) {
+    await tx.applicationSecret.deleteMany({ where: { realmId, applicationId: application.id } });
+    await tx.applicationSecret.create({ data: { realmId, applicationId: application.id, secretHash: hash } });
+    await tx.application.update({ where: { id: application.id }, data: { secretLastRotatedAt: new Date() } });
+    await audit('application.secret_rotated', { source: 'ROSTER_BOOTSTRAP_CLIENT_SECRET' });
+  }
+  if (application.disabledAt) {
+    await tx.application.update({ where: { id: application.id }, data: { disabledAt: null } });
+    await audit('application.updated', {
+      disabledAt: { before: application.disabledAt.toISOString(), after: null },
+      source: 'ROSTER_BOOTSTRAP_CLIENT_ID',
+    });
+  }
+  const roles = await tx.applicationRole.findMany({
+    where: { realmId, applicationId: application.id },
+    select: { roleId: true, role: { select: { name: true } } },
+  });
+  if (!roles.some((row) => row.roleId === role.id)) {
+    await tx.applicationRole.create({ data: { realmId, applicationId: application.id, roleId: role.id } });
+    const before = roles.map((row) => row.role.name).sort();
+    await audit('application.roles_assigned', {
+      roles: { before, after: [...before, role.name].sort() },
+      source: 'ROSTER_BOOTSTRAP_CLIENT_ID',
+    });
+  }
 }
 
 /**

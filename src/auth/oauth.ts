@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
+import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { authenticateClient, grantedManagementScopes } from '../modules/applications/applications.service.ts';
 import { findRealm } from '../modules/realm/realm.service.ts';
+import { sha256 } from './crypto.ts';
 import type { SigningKeys } from './keys.ts';
 import { SIGNING_ALGORITHM } from './keys.ts';
-import { parseScopeParameter } from './scopes.ts';
+import { addressKey, FailureLimit, type RateLimitStore } from './rate-limit.ts';
+import { MANAGEMENT_API_INDICATOR, parseScopeParameter } from './scopes.ts';
 import { issueAccessToken, realmIssuer } from './tokens.ts';
 
 export interface OAuthDeps {
@@ -13,6 +16,28 @@ export interface OAuthDeps {
   /** Base URL of this server as clients reach it (issuer prefix). */
   baseUrl: () => string;
   log: Logger;
+  limits: TokenEndpointLimits;
+}
+
+/** The two failure limits of the token endpoint, over one store. */
+export class TokenEndpointLimits {
+  readonly #perAddress: FailureLimit;
+  readonly #perClient: FailureLimit;
+
+  constructor(store: RateLimitStore, settings: TokenLimitSettings = DEFAULT_TOKEN_LIMITS) {
+    this.#perAddress = new FailureLimit(store, { name: 'token-address', ...settings.perAddress });
+    this.#perClient = new FailureLimit(store, { name: 'token-client', ...settings.perClient });
+  }
+
+  // Client ids come from the request and may be long: the key is their hash.
+  async retryAfter(address: string, clientId: string): Promise<number> {
+    const waits = await Promise.all([this.#perAddress.retryAfter(address), this.#perClient.retryAfter(sha256(clientId))]);
+    return Math.max(...waits);
+  }
+
+  async recordFailure(address: string, clientId: string): Promise<void> {
+    await Promise.all([this.#perAddress.recordFailure(address), this.#perClient.recordFailure(sha256(clientId))]);
+  }
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -39,8 +64,16 @@ function oauthError(
 const ROUTE = /^\/oauth2\/([^/]+)\/(token|jwks\.json|\.well-known\/oauth-authorization-server)$/;
 const RFC8414_ROUTE = /^\/\.well-known\/oauth-authorization-server\/oauth2\/([^/]+)$/;
 
-/** Handles `/oauth2/{realm}/…` requests; returns null for any other path. */
-export async function handleOAuthRequest(request: Request, url: URL, deps: OAuthDeps): Promise<Response | null> {
+/**
+ * Handles `/oauth2/{realm}/…` requests; returns null for any other path. `clientAddress` is the
+ * caller's address (the socket's, or the one a trusted proxy reported).
+ */
+export async function handleOAuthRequest(
+  request: Request,
+  url: URL,
+  deps: OAuthDeps,
+  clientAddress?: string,
+): Promise<Response | null> {
   const match = ROUTE.exec(url.pathname);
   const wellKnown = RFC8414_ROUTE.exec(url.pathname);
   if (!match && !wellKnown) return null;
@@ -74,7 +107,7 @@ export async function handleOAuthRequest(request: Request, url: URL, deps: OAuth
       { 'cache-control': 'public, max-age=300' },
     );
   }
-  return tokenEndpoint(request, deps, realm.id, realm.accessTokenTtlSeconds, issuer);
+  return tokenEndpoint(request, deps, realm.id, realm.accessTokenTtlSeconds, issuer, addressKey(clientAddress));
 }
 
 async function grantableScopes(prisma: PrismaClient, realmId: string): Promise<string[]> {
@@ -136,11 +169,15 @@ async function tokenEndpoint(
   realmId: string,
   ttlSeconds: number,
   issuer: string,
+  address: string,
 ): Promise<Response> {
   const form = await readForm(request);
   if (form instanceof Response) return form;
   for (const key of new Set(form.keys())) {
-    if (form.getAll(key).length > 1) return oauthError(400, 'invalid_request', `Parameter ${key} is repeated.`);
+    // RFC 8707 allows several `resource` parameters.
+    if (key !== 'resource' && form.getAll(key).length > 1) {
+      return oauthError(400, 'invalid_request', `Parameter ${key} is repeated.`);
+    }
   }
   const grantType = form.get('grant_type');
   if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required.');
@@ -151,9 +188,18 @@ async function tokenEndpoint(
   const credentials = clientCredentials(request, form);
   if (credentials instanceof Response) return credentials;
   if (!credentials) return oauthError(401, 'invalid_client', 'Client authentication is required.');
+  // Checked before the secret, so that while a limit is reached no guess can succeed or count.
+  const retryAfter = await deps.limits.retryAfter(address, credentials.clientId);
+  if (retryAfter > 0) {
+    deps.log.warn({ clientId: credentials.clientId, realmId, address }, 'client authentication refused: too many failures');
+    return oauthError(429, 'slow_down', `Too many failed client authentications; retry in ${retryAfter} seconds.`, {
+      'retry-after': String(retryAfter),
+    });
+  }
   const client = await authenticateClient(deps.prisma, realmId, credentials.clientId, credentials.clientSecret);
   if (!client) {
-    deps.log.info({ clientId: credentials.clientId, realmId }, 'client authentication failed');
+    await deps.limits.recordFailure(address, credentials.clientId);
+    deps.log.info({ clientId: credentials.clientId, realmId, address }, 'client authentication failed');
     return oauthError(
       401,
       'invalid_client',
@@ -163,6 +209,11 @@ async function tokenEndpoint(
   }
   if (client.type !== 'M2M') {
     return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
+  }
+  // Until resource indicators are built, tokens are only for the management API (RFC 8707 §2).
+  const unknownTarget = form.getAll('resource').find((resource) => resource !== MANAGEMENT_API_INDICATOR);
+  if (unknownTarget !== undefined) {
+    return oauthError(400, 'invalid_target', `Tokens can only be issued for the resource ${MANAGEMENT_API_INDICATOR}.`);
   }
 
   const granted = (await grantedManagementScopes(deps.prisma, realmId, client.id)) ?? [];

@@ -12,6 +12,7 @@ export const USER_ERROR_CODES = {
   TENANCY_VIOLATION: 'The change breaks the realm’s tenancy mode.',
   LIMIT_EXCEEDED: 'The request exceeds a limit.',
   FORBIDDEN_GRANT: 'The caller cannot grant scopes it does not hold itself.',
+  RESERVED: 'The value is reserved for Roster itself.',
 } as const;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;

@@ -325,13 +325,8 @@ describe('no privilege escalation', () => {
     );
     const created = result.data?.createApplication;
     expect(created.userErrors).toEqual([]);
-    expect(created.application.scopes).toEqual([
-      'applications:read',
-      'applications:write',
-      'read:posts',
-      'realm:read',
-      'write:posts',
-    ]);
+    // `scopes` lists the management scopes only (what its tokens can carry); the other API's are in effectiveScopes.
+    expect(created.application.scopes).toEqual(['applications:read', 'applications:write', 'realm:read']);
   });
 });
 
@@ -712,16 +707,59 @@ describe('token endpoint', () => {
     await makeResource(server, admin.realmId, 'https://orders.example.com', ['read:orders']);
     const mixed = await makeRole(server, admin.realmId, 'Mixed', ['realm:read', 'audit:read', 'read:orders']);
     const app = await createM2M(server, admin, 'Scoped', [mixed.globalId], adminToken);
-    expect((await server.graphql(GET, { id: app.id }, adminToken)).data?.application.scopes).toEqual([
-      'audit:read',
-      'read:orders',
-      'realm:read',
-    ]);
+    expect((await server.graphql(GET, { id: app.id }, adminToken)).data?.application.scopes).toEqual(['audit:read', 'realm:read']);
     const viewerScopes = async (token: string) => (await server.graphql('{ viewer { scopes } }', {}, token)).data?.viewer.scopes;
     expect(await viewerScopes(await server.token(app))).toEqual(['audit:read', 'realm:read']);
     expect(await viewerScopes(await server.token(app, 'realm:read'))).toEqual(['realm:read']);
     await expect(server.token(app, 'realm:read users:read')).rejects.toThrow(/400.*invalid_scope/);
     await expect(server.token(app, 'read:orders')).rejects.toThrow(/400.*invalid_scope/);
+  });
+});
+
+describe('scopes named like management scopes on another API', () => {
+  it('are shown with their resource and never taken for management scopes', async () => {
+    const resource = await server.graphql(
+      `mutation { createResource(input: { name: "Lookalike", indicator: "https://lookalike.example.com" }) { resource { id } ${USER_ERRORS} } }`,
+      {},
+      adminToken,
+    );
+    const resourceId = resource.data?.createResource.resource.id;
+    const scope = await server.graphql(
+      `mutation($input: AddResourceScopeInput!) { addResourceScope(input: $input) { scope { id } ${USER_ERRORS} } }`,
+      { input: { resourceId, name: 'realm:write' } },
+      adminToken,
+    );
+    expect(scope.data?.addResourceScope.userErrors).toEqual([]);
+    const realmRead = await server.db.prisma.resourceScope.findFirstOrThrow({
+      where: { realmId: admin.realmId, name: 'realm:read', resource: { builtIn: true } },
+    });
+    const role = await server.graphql(
+      `mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id scopes { name builtIn resource { indicator } } } ${USER_ERRORS} } }`,
+      { input: { name: 'Lookalike writer', scopeIds: [scope.data?.addResourceScope.scope.id, encodeGlobalId('ResourceScope', realmRead.id)] } },
+      adminToken,
+    );
+    expect(role.data?.createRole.role.scopes).toEqual([
+      { name: 'realm:read', builtIn: true, resource: { indicator: 'urn:roster:management-api' } },
+      { name: 'realm:write', builtIn: false, resource: { indicator: 'https://lookalike.example.com/' } },
+    ]);
+    const app = await createM2M(server, admin, 'Lookalike client', [role.data?.createRole.role.id], adminToken);
+
+    const read = await server.graphql(
+      `query($id: ID!) { application(id: $id) { scopes effectiveScopes { name builtIn resource { indicator } } } }`,
+      { id: app.id },
+      adminToken,
+    );
+    expect(read.data?.application).toEqual({
+      scopes: ['realm:read'],
+      effectiveScopes: [
+        { name: 'realm:write', builtIn: false, resource: { indicator: 'https://lookalike.example.com/' } },
+        { name: 'realm:read', builtIn: true, resource: { indicator: 'urn:roster:management-api' } },
+      ],
+    });
+    // Its tokens carry only the management scope.
+    const viewer = await server.graphql('{ viewer { scopes } }', {}, await server.token(app));
+    expect(viewer.data?.viewer.scopes).toEqual(['realm:read']);
+    await expect(server.token(app, 'realm:write')).rejects.toThrow(/400.*invalid_scope/);
   });
 });
 

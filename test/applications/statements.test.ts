@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeRole } from '../helpers/fixtures.ts';
+import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
+import { makeResource, makeRole } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -18,13 +19,14 @@ afterAll(async () => {
 
 const LIST = `{ applications(first: 100, filter: { types: [WEB] }) {
   totalCount
-  nodes { id name clientId type redirectUris scopes roles { id name scopes { name } } }
+  nodes { id scopes effectiveScopes { name resource { indicator } } roles { scopes { name } } }
 } }`;
 
 it('lists 1, 10 and 100 applications with roles and scopes in the same number of SQL statements', async () => {
   const p = server.db.prisma;
+  await makeResource(server, realm.realmId, 'https://orders.example.com/', ['read:orders']);
   const roles = [
-    await makeRole(server, realm.realmId, 'Readers', ['realm:read', 'tenants:read', 'roles:read']),
+    await makeRole(server, realm.realmId, 'Readers', ['realm:read', 'tenants:read', 'roles:read', 'read:orders']),
     await makeRole(server, realm.realmId, 'Auditors', ['audit:read', 'realm:read']),
     await makeRole(server, realm.realmId, 'Writers', ['tenants:write']),
   ];
@@ -49,9 +51,20 @@ it('lists 1, 10 and 100 applications with roles and scopes in the same number of
     const list = result.data!.applications;
     expect(list.totalCount).toBe(n);
     expect(list.nodes).toHaveLength(n);
-    for (const node of list.nodes as { scopes: string[]; roles: { scopes: { name: string }[] }[] }[]) {
+    type Node = {
+      scopes: string[];
+      effectiveScopes: { name: string; resource: { indicator: string } }[];
+      roles: { scopes: { name: string }[] }[];
+    };
+    for (const node of list.nodes as Node[]) {
       expect(node.roles).toHaveLength(2);
-      expect(node.scopes).toEqual([...new Set(node.roles.flatMap((r) => r.scopes.map((s) => s.name)))].sort());
+      const granted = [...new Set(node.roles.flatMap((r) => r.scopes.map((s) => s.name)))].sort();
+      expect(node.effectiveScopes.map((s) => s.name).sort()).toEqual(granted);
+      const management = node.effectiveScopes.filter((s) => s.resource.indicator === MANAGEMENT_API_INDICATOR);
+      expect(node.scopes).toEqual(management.map((s) => s.name).sort());
+      expect(node.effectiveScopes.filter((s) => !management.includes(s)).map((s) => s.resource.indicator)).toEqual(
+        granted.includes('read:orders') ? ['https://orders.example.com/'] : [],
+      );
     }
     counts[n] = count;
   }

@@ -268,6 +268,36 @@ describe('token endpoint: request errors', () => {
     );
   });
 
+  it('accepts resource=urn:roster:management-api, also repeated, and issues the same audience', async () => {
+    const once = await tokenRequest('default', { authorization: auth(), body: grant({ resource: MANAGEMENT_API_INDICATOR }) });
+    expect(once.status).toBe(200);
+    const twice = `${grant()}&resource=${encodeURIComponent(MANAGEMENT_API_INDICATOR)}&resource=${encodeURIComponent(MANAGEMENT_API_INDICATOR)}`;
+    const repeated = await tokenRequest('default', { authorization: auth(), body: twice });
+    expect(repeated.status).toBe(200);
+    const token = String(repeated.body.access_token);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { aud: unknown };
+    expect(claims.aud).toBe(MANAGEMENT_API_INDICATOR);
+  });
+
+  it('refuses any other resource with 400 invalid_target (RFC 8707), also among management ones', async () => {
+    const others = [
+      'https://orders.example.com/',
+      'urn:ROSTER:management-api',
+      `${MANAGEMENT_API_INDICATOR}/`,
+      ` ${MANAGEMENT_API_INDICATOR}`,
+      '',
+    ];
+    for (const resource of others) {
+      expectOAuthError(
+        await tokenRequest('default', { authorization: auth(), body: grant({ resource }) }),
+        400,
+        'invalid_target',
+      );
+    }
+    const mixed = `${grant()}&resource=${encodeURIComponent(MANAGEMENT_API_INDICATOR)}&resource=${encodeURIComponent('https://orders.example.com/')}`;
+    expectOAuthError(await tokenRequest('default', { authorization: auth(), body: mixed }), 400, 'invalid_target');
+  });
+
   it('answers 404 for an unknown realm, by name and by id', async () => {
     const byName = await tokenRequest('no-such-realm', { authorization: auth(), body: grant() });
     expect(byName.status).toBe(404);

@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import { createAdminClient } from '../../src/auth/bootstrap.ts';
 import { SigningKeys } from '../../src/auth/keys.ts';
 import { deriveKey } from '../../src/auth/secret.ts';
+import type { TokenLimitSettings } from '../../src/config.ts';
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/server.ts';
-import { createTestDatabase } from './db.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export interface Credentials {
   realmId: string;
@@ -27,6 +28,8 @@ export interface GraphQLResult<T = Record<string, any>> {
 export interface TestServer {
   url: string;
   db: Database;
+  /** The URL of the test's own PostgreSQL database; undefined for the embedded database. */
+  databaseUrl: string | undefined;
   keys: SigningKeys;
   /** Admin credentials of realm `default` (holding every management scope). */
   admin: Credentials;
@@ -49,15 +52,34 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 export async function startTestServer(
   options: {
     mode?: 'development' | 'production' | 'test';
-    /** Default: silent. */ log?: Logger;
-    /** The database's statement timeout; none by default. */ statementTimeoutMs?: number;
+    /** Default: silent. */
+    log?: Logger;
+    /** The database's statement timeout; none by default. */
+    statementTimeoutMs?: number;
+    tokenLimits?: TokenLimitSettings;
+    trustProxyHops?: number;
+    /**
+     * Serve this database (as a second API process would; it stays open on close) instead of
+     * a fresh one. Realm `default` gets another admin client.
+     */
+    database?: TestDatabase;
   } = {},
 ): Promise<TestServer> {
-  const database = await createTestDatabase({ statementTimeoutMs: options.statementTimeoutMs ?? 0 });
+  const database = options.database
+    ? { ...options.database, dispose: async () => {} }
+    : await createTestDatabase({ statementTimeoutMs: options.statementTimeoutMs ?? 0 });
   const db = database.db;
   const keys = new SigningKeys(db.prisma, deriveKey(TEST_SECRET, 'roster/signing-keys'));
   let baseUrl = '';
-  const app = createApp({ db, keys, log: options.log ?? createLogger('silent'), mode: options.mode ?? 'test', baseUrl: () => baseUrl });
+  const app = createApp({
+    db,
+    keys,
+    log: options.log ?? createLogger('silent'),
+    mode: options.mode ?? 'test',
+    baseUrl: () => baseUrl,
+    ...(options.tokenLimits ? { tokenLimits: options.tokenLimits } : {}),
+    ...(options.trustProxyHops !== undefined ? { trustProxyHops: options.trustProxyHops } : {}),
+  });
   const server: Server = createServer(
     createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)),
   );
@@ -105,6 +127,7 @@ export async function startTestServer(
   return {
     url: baseUrl,
     db,
+    databaseUrl: database.databaseUrl,
     keys,
     admin,
     createRealm,

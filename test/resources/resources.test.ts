@@ -178,16 +178,32 @@ describe('createResource', () => {
     expect(foreign.userErrors).toEqual([]);
   });
 
-  it('refuses an indicator already used in the realm (TAKEN), including the built-in one', async () => {
+  it('refuses an indicator already used in the realm (TAKEN)', async () => {
     await mutate(CREATE, { name: 'Taken', indicator: 'https://taken.example.com/' });
     await expectRefused(CREATE, { name: 'Again', indicator: 'https://taken.example.com' }, 'TAKEN', [
       'input',
       'indicator',
     ]);
-    await expectRefused(CREATE, { name: 'Fake management', indicator: MANAGEMENT_API_INDICATOR }, 'TAKEN', [
-      'input',
-      'indicator',
-    ]);
+  });
+
+  it('reserves the management API indicator and its urn:roster: namespace, ignoring case, encoding and padding (RESERVED)', async () => {
+    const lookalikes = [
+      MANAGEMENT_API_INDICATOR,
+      'urn:ROSTER:management-api',
+      'URN:Roster:Management-API',
+      `${MANAGEMENT_API_INDICATOR}/`,
+      `  ${MANAGEMENT_API_INDICATOR}\t`,
+      'urn:roster:management%2Dapi',
+      'urn:roster:other-api',
+    ];
+    for (const indicator of lookalikes) {
+      const payload = await expectRefused(CREATE, { name: 'Fake management', indicator }, 'RESERVED', ['input', 'indicator']);
+      expect(payload.userErrors[0]!.message).toMatch(/reserved/);
+    }
+    // Other URNs, and indicators merely containing the name, stay available.
+    for (const indicator of ['urn:rosters:management-api', 'https://roster.example.com/management-api']) {
+      expect((await mutate(CREATE, { name: 'Not a lookalike', indicator })).userErrors).toEqual([]);
+    }
   });
 
   it('concurrent creates with one indicator: exactly one wins, the others get TAKEN', async () => {

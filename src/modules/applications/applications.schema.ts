@@ -6,6 +6,7 @@ import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
 import type { Application } from '../../generated/prisma/client.ts';
+import { ResourceScopeRef } from '../resources/resources.schema.ts';
 import { RoleRef } from '../roles/roles.schema.ts';
 import type { UserErrorShape } from '../user-error.ts';
 import {
@@ -14,6 +15,7 @@ import {
   createApplication,
   deleteApplication,
   effectiveScopes,
+  type GrantedScope,
   removeApplicationRole,
   rotateApplicationSecret,
   updateApplication,
@@ -32,9 +34,25 @@ export const ApplicationTypeEnum = builder.enumType('ApplicationType', {
 /** Per request: the effective scopes of every application of the response, in one statement. */
 const scopesLoader = createContextCache(
   (ctx: GraphQLContext) =>
-    new DataLoader<string, string[]>(async (ids) => {
+    new DataLoader<string, GrantedScope[]>(async (ids) => {
       const scopes = await effectiveScopes(ctx.service!.db, ctx.service!.realmId, ids);
       return ids.map((id) => scopes.get(id) ?? []);
+    }),
+);
+
+/**
+ * Per request: every scope each application of the response is granted, with its resource,
+ * in a constant number of statements (loaded straight from the field resolvers, so that all
+ * applications of a page fall into one batch).
+ */
+const scopeRowsLoader = createContextCache(
+  (ctx: GraphQLContext) =>
+    new DataLoader(async (ids: readonly string[]) => {
+      const granted = await effectiveScopes(ctx.service!.db, ctx.service!.realmId, ids);
+      const scopeIds = [...new Set([...granted.values()].flat().map((scope) => scope.scopeId))];
+      const rows = await ctx.service!.db.resourceScope.findMany({ where: { id: { in: scopeIds } }, include: { resource: true } });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => (granted.get(id) ?? []).flatMap((scope) => byId.get(scope.scopeId) ?? []));
     }),
 );
 
@@ -58,8 +76,15 @@ export const ApplicationRef = builder.prismaNode('Application', {
     }),
     scopes: t.stringList({
       description:
-        'The effective scopes of the application: the union of its roles’ scope names, sorted. Its tokens can carry the management scopes among them.',
-      resolve: (application, _args, ctx) => scopesLoader(ctx).load(application.id),
+        'The management scopes (of the Roster Management API, `urn:roster:management-api`) the application’s roles grant, sorted: what its access tokens can carry. Scopes of other resources are not listed here, so a same-named scope of another API is never mistaken for a management scope; `effectiveScopes` lists every scope with its resource.',
+      resolve: async (application, _args, ctx) =>
+        (await scopesLoader(ctx).load(application.id)).filter((scope) => scope.management).map((scope) => scope.name),
+    }),
+    effectiveScopes: t.field({
+      type: [ResourceScopeRef],
+      description:
+        'Every scope the application’s roles grant, of every resource, each once, sorted by resource indicator then name. Each names its `resource` (and `builtIn` is true for management scopes). Reading them needs `resources:read` or `roles:read` too.',
+      resolve: (application, _args, ctx) => scopeRowsLoader(ctx).load(application.id),
     }),
     secretLastRotatedAt: t.expose('secretLastRotatedAt', {
       type: 'DateTime',

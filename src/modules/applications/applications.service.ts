@@ -34,7 +34,9 @@ export interface AuthenticatedClient {
 
 /**
  * The application of `realmId` with this client id and a currently valid secret, or null.
- * Unknown client, other realm, disabled application and wrong secret are indistinguishable.
+ * Unknown client, other realm, disabled application and wrong secret are indistinguishable,
+ * and cost the same: one statement of the same text, and a hash comparison against the dummy
+ * hash when no secret was found.
  */
 export async function authenticateClient(
   prisma: PrismaClient,
@@ -42,23 +44,17 @@ export async function authenticateClient(
   clientId: string,
   clientSecret: string,
 ): Promise<AuthenticatedClient | null> {
-  const app = await prisma.application.findFirst({
-    where: { clientId, realmId, disabledAt: null },
-    select: {
-      id: true,
-      realmId: true,
-      clientId: true,
-      type: true,
-      secrets: {
-        where: { OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
-        select: { secretHash: true },
-      },
-    },
-  });
+  const rows = await prisma.$queryRaw<{ id: string; realmId: string; clientId: string; type: ApplicationType; secretHash: string }[]>`
+    SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, s."secretHash"
+    FROM "Application" a
+    JOIN "ApplicationSecret" s ON s."realmId" = a."realmId" AND s."applicationId" = a.id
+    WHERE a."realmId" = ${realmId}::uuid AND a."clientId" = ${clientId} AND a."disabledAt" IS NULL
+      AND (s."expiresAt" IS NULL OR s."expiresAt" > now())`;
   const presented = hashClientSecret(clientSecret);
-  const hashes = app?.secrets.map((s) => s.secretHash) ?? [DUMMY_HASH];
+  const hashes = rows.length ? rows.map((row) => row.secretHash) : [DUMMY_HASH];
   let valid = false;
   for (const hash of hashes) valid = constantTimeEqual(presented, hash) || valid;
+  const app = rows[0];
   if (!app || !valid) return null;
   return { id: app.id, realmId: app.realmId, clientId: app.clientId, type: app.type };
 }
@@ -91,23 +87,39 @@ export function hasClientSecret(type: ApplicationType): boolean {
   return type === 'M2M' || type === 'WEB';
 }
 
+/** A scope an application's roles grant, with what tells it apart from same-named scopes of other resources. */
+export interface GrantedScope {
+  scopeId: string;
+  name: string;
+  /** Whether it is a scope of the Roster Management API (what access tokens can carry). */
+  management: boolean;
+}
+
 /**
- * The effective scopes of each application: the sorted union of its roles' scope names (of
- * every resource), in one statement for any number of applications.
+ * The scopes each application's roles grant, each once, sorted by resource indicator then
+ * name, in one statement for any number of applications.
  */
 export async function effectiveScopes(
   db: Pick<RealmTx, '$queryRaw'>,
   realmId: string,
   applicationIds: readonly string[],
-): Promise<Map<string, string[]>> {
-  const rows = await db.$queryRaw<{ applicationId: string; scopes: string[] }[]>`
-    SELECT ar."applicationId"::text AS "applicationId", array_agg(DISTINCT s.name) AS scopes
+): Promise<Map<string, GrantedScope[]>> {
+  const rows = await db.$queryRaw<({ applicationId: string } & GrantedScope)[]>`
+    SELECT DISTINCT ar."applicationId"::text AS "applicationId", s.id::text AS "scopeId", s.name, r.indicator,
+      (r."builtIn" AND r.indicator = ${MANAGEMENT_API_INDICATOR}) AS management
     FROM "ApplicationRole" ar
     JOIN "RoleScope" rs ON rs."realmId" = ar."realmId" AND rs."roleId" = ar."roleId"
     JOIN "ResourceScope" s ON s."realmId" = rs."realmId" AND s.id = rs."scopeId"
+    JOIN "Resource" r ON r."realmId" = s."realmId" AND r.id = s."resourceId"
     WHERE ar."realmId" = ${realmId}::uuid AND ar."applicationId" = ANY(${[...applicationIds]}::uuid[])
-    GROUP BY ar."applicationId"`;
-  return new Map(rows.map((row) => [row.applicationId, [...row.scopes].sort()]));
+    ORDER BY r.indicator, s.name, "scopeId"`;
+  const byApplication = new Map<string, GrantedScope[]>();
+  for (const row of rows) {
+    const list = byApplication.get(row.applicationId) ?? [];
+    list.push({ scopeId: row.scopeId, name: row.name, management: row.management });
+    byApplication.set(row.applicationId, list);
+  }
+  return byApplication;
 }
 
 /** Any client or transaction (realm-scoped or not) that can write applications. */

@@ -132,7 +132,7 @@ const CreateResourceInput = builder.inputType('CreateResourceInput', {
       type: 'URL',
       required: true,
       description:
-        'Resource indicator: an absolute URI without fragment or user information, at most 2048 characters, unique in the realm (TAKEN otherwise). Stored normalized.',
+        'Resource indicator: an absolute URI without fragment or user information, at most 2048 characters, unique in the realm (TAKEN otherwise). Stored normalized. The `urn:roster:` namespace, in any case or encoding, is reserved for Roster’s own APIs such as `urn:roster:management-api` (RESERVED).',
     }),
   }),
 });

@@ -1,5 +1,6 @@
 import type { Prisma, Resource, ResourceScope } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
+import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { checkDescription, checkName, isUniqueViolation } from '../input-checks.ts';
 import { userError, type UserErrorShape } from '../user-error.ts';
@@ -27,6 +28,24 @@ export interface DeleteResult {
   userErrors: UserErrorShape[];
 }
 
+/** Indicators in this namespace belong to Roster's own APIs (`urn:roster:management-api`). */
+const RESERVED_NAMESPACE = MANAGEMENT_API_INDICATOR.slice(0, MANAGEMENT_API_INDICATOR.lastIndexOf(':') + 1);
+
+/**
+ * Whether an indicator names, or could be mistaken for, one of Roster's own APIs: the
+ * `urn:roster:` namespace compared ignoring case and percent-encoding, so neither
+ * `urn:ROSTER:management-api` nor `urn:roster:management-api/` can pass for it.
+ */
+export function isReservedIndicator(href: string): boolean {
+  let text = href.toLowerCase();
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    // A malformed escape decodes to nothing else.
+  }
+  return text.trim().startsWith(RESERVED_NAMESPACE);
+}
+
 const failed = (...userErrors: UserErrorShape[]): ResourceResult => ({ resource: null, scope: null, userErrors });
 
 /**
@@ -49,6 +68,10 @@ function checkIndicator(value: string, field: string[], errors: UserErrorShape[]
     errors.push(userError('INVALID', 'The indicator must not contain a fragment (`#…`).', field));
   } else if (url.username || url.password) {
     errors.push(userError('INVALID', 'The indicator must not contain user information.', field));
+  } else if (isReservedIndicator(url.href)) {
+    errors.push(
+      userError('RESERVED', `Indicators starting with \`${RESERVED_NAMESPACE}\` (in any case) are reserved for Roster's own APIs.`, field),
+    );
   }
   return url.href;
 }

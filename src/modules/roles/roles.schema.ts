@@ -58,7 +58,7 @@ export const RoleRef = builder.prismaNode('Role', {
     }),
     scopes: t.field({
       type: [ResourceScopeRef],
-      description: 'The scopes the role grants, by name.',
+      description: 'The scopes the role grants, sorted by name. Different resources may define scopes of the same name: each scope names its `resource`, and `builtIn` is true for management scopes.',
       select: (_args, _ctx, nestedSelection) => ({
         scopes: { select: { scope: nestedSelection(true) }, orderBy: [{ scope: { name: 'asc' } }, { scopeId: 'asc' }] },
       }),

@@ -171,7 +171,7 @@ builder.prismaObjectFields('User', (t) => ({
     },
   }),
   permissions: t.stringList({
-    description: 'Effective scope names: from every role held (realm-wide and per tenant) and direct grants, sorted.',
+    description: 'Effective scope names, of every resource: from every role held (realm-wide and per tenant) and direct grants, sorted. Different resources may define scopes of the same name; `roles { scopes { resource { indicator } } }` tells them apart.',
     select: {
       roles: { select: { role: { select: { scopes: { select: { scope: { select: { name: true } } } } } } } },
       permissions: { select: { scope: { select: { name: true } } } },

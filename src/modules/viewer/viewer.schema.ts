@@ -22,7 +22,7 @@ const ViewerRef = builder.objectRef<Principal>('Viewer').implement({
         ctx.service!.db.application.findUnique({ ...query, where: { id: principal.applicationId } }),
     }),
     scopes: t.stringList({
-      description: 'The scopes this request may use: those of the token its application still holds.',
+      description: 'The management scopes (of `urn:roster:management-api`, the only audience of access tokens) this request may use: those of the token its application still holds.',
       resolve: (principal) => [...principal.scopes].sort(),
     }),
   }),

@@ -1,0 +1,85 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { RateLimiterMemory, RateLimiterPrisma, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+
+/**
+ * Where the counters of every rate limit live: in PostgreSQL (table `RateLimit`) so that all
+ * API processes share them, or in this process's memory for the embedded database, which only
+ * one process can open.
+ */
+export type RateLimitStore = { kind: 'memory' } | { kind: 'database'; prisma: PrismaClient };
+
+export interface FailureLimitOptions {
+  /** Names this limit's keys in the shared store (`<name>:<key>`). */
+  name: string;
+  /** Failures a key may have in one window; 0 turns the limit off. */
+  failures: number;
+  /** Length of the window that begins with a key's first failure. */
+  windowSeconds: number;
+}
+
+/**
+ * Counts failures (of sign-ins, client authentications…) per key in fixed windows. Once a key
+ * has `failures` in its window, `retryAfter` reports the seconds until the window ends; callers
+ * refuse the attempt before checking anything, so a refused attempt can neither succeed nor
+ * count. Every rate limit of Roster goes through this class.
+ */
+export class FailureLimit {
+  readonly #limiter: RateLimiterAbstract | null;
+  readonly #failures: number;
+
+  constructor(store: RateLimitStore, options: FailureLimitOptions) {
+    this.#failures = options.failures;
+    const common = { keyPrefix: options.name, points: Math.max(options.failures, 1), duration: options.windowSeconds };
+    this.#limiter =
+      options.failures <= 0
+        ? null
+        : store.kind === 'memory'
+          ? new RateLimiterMemory(common)
+          : // The model accessor of `RateLimit`; expired rows are deleted every 5 minutes.
+            new RateLimiterPrisma({ ...common, storeClient: store.prisma, tableName: 'rateLimit' });
+  }
+
+  /** Seconds until `key` may try again (at least 1), or 0 when it may now. */
+  async retryAfter(key: string): Promise<number> {
+    if (!this.#limiter) return 0;
+    const state = await this.#limiter.get(key);
+    // The memory store may still hold a counter whose window has just ended.
+    if (!state || state.consumedPoints < this.#failures || state.msBeforeNext <= 0) return 0;
+    return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+  }
+
+  /** Counts one failure of `key`. */
+  async recordFailure(key: string): Promise<void> {
+    await this.#limiter?.penalty(key, 1);
+  }
+}
+
+/**
+ * The key of a source address: IPv4 as is (also when mapped into IPv6), IPv6 by its /64
+ * prefix, since one host usually controls a whole /64.
+ */
+export function addressKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const plain = address.replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(plain);
+  if (mapped) return mapped[1]!;
+  if (isIPv4(plain)) return plain;
+  if (!isIPv6(plain)) return 'unknown';
+  const groups = expandIPv6(plain);
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+function expandIPv6(address: string): string[] {
+  let text = address;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const middle = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...middle, ...right].map((group) => Number.parseInt(group, 16).toString(16));
+}
