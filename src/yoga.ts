@@ -7,6 +7,7 @@ import type { GraphQLContext, Principal } from './context.ts';
 import { scopeToRealm } from './db/realm-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { connectionLimitsPlugin } from './graphql/connection-limits.ts';
+import { inputBoundsPlugin } from './graphql/input-bounds.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
 
@@ -142,6 +143,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
         blockFieldSuggestion: { enabled: false },
       }),
       ...(production ? [disableIntrospection(), hideSuggestions()] : []),
+      inputBoundsPlugin(),
       connectionLimitsPlugin(),
       codeVariableErrors(),
     ],
