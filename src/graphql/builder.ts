@@ -108,8 +108,9 @@ export const builder = new SchemaBuilder<{
     endCursorFieldOptions: { description: 'Cursor of the last item of this page.' },
     firstArgOptions: { description: 'Return at most this many items from the start (0 to 100; default 20).' },
     lastArgOptions: { description: 'Return at most this many items from the end (0 to 100).' },
-    afterArgOptions: { description: 'Return items after this cursor.' },
-    beforeArgOptions: { description: 'Return items before this cursor.' },
+    // Every Prisma connection pages by the uuid `id` (`cursor: 'id'`): see input-bounds.ts.
+    afterArgOptions: { description: 'Return items after this cursor.', extensions: { uuidCursor: true } },
+    beforeArgOptions: { description: 'Return items before this cursor.', extensions: { uuidCursor: true } },
     nodeQueryOptions: {
       description: 'Fetches any object of the caller’s realm by its global id; null when it does not exist in the realm.',
       authScopes: { authenticated: true },

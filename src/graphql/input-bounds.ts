@@ -22,6 +22,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { MAX_PAGE_SIZE } from './connection-limits.ts';
 import { badUserInput } from './errors.ts';
 
@@ -45,9 +46,11 @@ export const INPUT_LIMITS = {
  * - `checkInput` (input type): checks a whole value of the type (e.g. a filter tree) and returns
  *   what it adds to the request cost; throws `InputBoundsError` to refuse it.
  * - `costPerItemOf` (output field): its selection costs once per element of this list argument.
+ * - `uuidCursor` (argument): a Prisma connection cursor (`GPC:`) given here must hold a uuid.
  */
 export interface InputBoundsExtensions {
   maxItems?: number;
+  uuidCursor?: boolean;
   checkInput?: (value: Record<string, unknown>, path: string) => number;
   costPerItemOf?: string;
 }
@@ -79,6 +82,23 @@ export function stringProblem(value: string): string | null {
   if (value.includes('\u0000')) return 'must not contain NUL (U+0000) characters';
   if (LONE_SURROGATE.test(value)) return 'must not contain unpaired UTF-16 surrogates';
   return null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Refuses a Prisma connection cursor whose id is not a uuid: Pothos would hand it to the
+ * query, which fails in the database. Other cursors are checked by their connections.
+ */
+function checkUuidCursor(value: string, path: string): void {
+  if (!Buffer.from(value, 'base64').toString('utf8').startsWith('GPC:')) return;
+  let id: unknown;
+  try {
+    id = parsePrismaCursor(value);
+  } catch {
+    return; // Pothos refuses it itself, as BAD_USER_INPUT.
+  }
+  if (typeof id !== 'string' || !UUID.test(id)) throw new InputBoundsError(path, 'is not a valid cursor');
 }
 
 /** Checks a JSON value without recursion; returns how many values it holds. */
@@ -200,6 +220,7 @@ function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parentType: G
       for (const arg of field.args) {
         const value = args[arg.name];
         if (value === undefined) continue;
+        if (extensionsOf(arg).uuidCursor && typeof value === 'string') checkUuidCursor(value, arg.name);
         walk.inputCost += checkArgument(value, arg.type, arg.name, extensionsOf(arg).maxItems ?? INPUT_LIMITS.maxListItems);
       }
       const type = getNamedType(field.type);

@@ -341,6 +341,30 @@ describe('bad strings, JSON and cursors', () => {
     }
   });
 
+  it('refuses a Prisma connection cursor whose id is not a uuid, in every connection', async () => {
+    const pothos = (chunk: string) => Buffer.from(`GPC:${chunk}`).toString('base64');
+    const connections = [
+      '{ applications(first: 2, after: $c) { nodes { id } } }',
+      '{ auditEvents(first: 2, after: $c) { nodes { id } } }',
+      '{ resources(first: 2, after: $c) { nodes { id } } }',
+      '{ roles(first: 2, after: $c) { nodes { id } } }',
+      '{ tenants(first: 2, after: $c) { nodes { id } } }',
+      '{ roles(last: 2, before: $c) { nodes { id } } }',
+    ];
+    for (const selection of connections) {
+      for (const chunk of ['S:notauuid', 'S:', 'D:garbage', 'N:1e999', 'J:{"id":"x"}', 'T:[]']) {
+        const result = await server.graphql(`query($c: String) ${selection}`, { c: pothos(chunk) });
+        const argument = selection.includes('before') ? 'before' : 'after';
+        expect(result.errors?.[0]?.extensions?.code, `${selection} ${chunk}`).toBe('BAD_USER_INPUT');
+        expect(result.errors?.[0]?.message).not.toBe('Unexpected error.');
+        if (chunk !== 'T:[]') expect(result.errors?.[0]?.extensions?.argument).toBe(argument);
+      }
+      const good = await server.graphql(`query($c: String) ${selection}`, { c: pothos(`S:${randomUUID()}`) });
+      expect(good.errors, selection).toBeUndefined();
+    }
+    expect(errorLines()).toEqual([]);
+  });
+
   it('never answers INTERNAL_SERVER_ERROR for arbitrary search and name strings', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 40 }), async (text) => {
