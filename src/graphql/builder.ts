@@ -24,6 +24,7 @@ import { Kind } from 'graphql';
 import { badUserInput, forbidden, unauthenticated } from './errors.ts';
 import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
+import { INPUT_LIMITS } from './input-bounds.ts';
 
 
 function requiredAlternatives(failure: AuthFailure): string[][] | null {
@@ -143,8 +144,9 @@ builder.addScalarType('URL', URLResolver, {
   parseValue: absoluteUrl,
   parseLiteral: (ast) => absoluteUrl(ast.kind === Kind.STRING ? ast.value : null),
 });
-builder.addScalarType('JSON', JSONResolver);
-builder.addScalarType('JSONObject', JSONObjectResolver);
+const JSON_LIMITS = `As input: at most ${INPUT_LIMITS.maxJsonDepth} levels deep and ${INPUT_LIMITS.maxJsonValues} values, finite numbers, no NUL (U+0000) or unpaired surrogates in keys and strings.`;
+builder.addScalarType('JSON', JSONResolver, { description: `Any JSON value (ECMA-404). ${JSON_LIMITS}` });
+builder.addScalarType('JSONObject', JSONObjectResolver, { description: `A JSON object (ECMA-404). ${JSON_LIMITS}` });
 builder.addScalarType('CountryCode', CountryCodeResolver);
 builder.addScalarType('Locale', LocaleResolver);
 builder.addScalarType('TimeZone', TimeZoneResolver);

@@ -33,7 +33,7 @@ export const INPUT_LIMITS = {
   /** Nesting of a JSON/JSONObject value (an object or array is one level). */
   maxJsonDepth: 16,
   /** Values (objects, arrays, keys' values, elements) in one JSON/JSONObject value. */
-  maxJsonNodes: 5000,
+  maxJsonValues: 5000,
   /** Nesting of a variable's raw value, checked before it is coerced. */
   maxVariableDepth: 64,
   /** The request cost, including argument values; see `requestCost`. */
@@ -107,7 +107,7 @@ function checkJson(root: unknown, path: string): number {
   let nodes = 0;
   while (stack.length) {
     const [value, depth] = stack.pop()!;
-    if (++nodes > INPUT_LIMITS.maxJsonNodes) throw new InputBoundsError(path, `holds more than ${INPUT_LIMITS.maxJsonNodes} JSON values`);
+    if (++nodes > INPUT_LIMITS.maxJsonValues) throw new InputBoundsError(path, `holds more than ${INPUT_LIMITS.maxJsonValues} JSON values`);
     if (typeof value === 'string') {
       const problem = stringProblem(value);
       if (problem) throw new InputBoundsError(path, problem);
