@@ -8,6 +8,7 @@ import { scopeToRealm } from './db/realm-scope.ts';
 import { currentRequest, isQueryCanceled } from './db/request-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { connectionLimitsPlugin } from './graphql/connection-limits.ts';
+import { inputBoundsPlugin } from './graphql/input-bounds.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
@@ -167,6 +168,8 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
         blockFieldSuggestion: { enabled: false },
       }),
       ...(production ? [disableIntrospection(), hideSuggestions()] : []),
+      // Bounds first: the others coerce variables, which recurses as deep as the input goes.
+      inputBoundsPlugin(),
       mutationScopesPlugin(),
       connectionLimitsPlugin(),
       codeVariableErrors(),

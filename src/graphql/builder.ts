@@ -24,6 +24,7 @@ import { Kind } from 'graphql';
 import { badUserInput, forbidden, unauthenticated } from './errors.ts';
 import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
+import { INPUT_LIMITS } from './input-bounds.ts';
 
 
 function requiredAlternatives(failure: AuthFailure): string[][] | null {
@@ -108,8 +109,9 @@ export const builder = new SchemaBuilder<{
     endCursorFieldOptions: { description: 'Cursor of the last item of this page.' },
     firstArgOptions: { description: 'Return at most this many items from the start (0 to 100; default 20).' },
     lastArgOptions: { description: 'Return at most this many items from the end (0 to 100).' },
-    afterArgOptions: { description: 'Return items after this cursor.' },
-    beforeArgOptions: { description: 'Return items before this cursor.' },
+    // Every Prisma connection pages by the uuid `id` (`cursor: 'id'`): see input-bounds.ts.
+    afterArgOptions: { description: 'Return items after this cursor.', extensions: { uuidCursor: true } },
+    beforeArgOptions: { description: 'Return items before this cursor.', extensions: { uuidCursor: true } },
     nodeQueryOptions: {
       description: 'Fetches any object of the caller’s realm by its global id; null when it does not exist in the realm.',
       authScopes: { authenticated: true },
@@ -120,7 +122,8 @@ export const builder = new SchemaBuilder<{
       description: 'Fetches objects of the caller’s realm by global ids, in order; null for each one that does not exist.',
       authScopes: { authenticated: true },
       directives: { authenticated: {} },
-      args: { ids: { description: 'Global ids of the objects (at most 100).' } },
+      args: { ids: { description: 'Global ids of the objects (at most 100). Each one counts in the request cost, and the selection costs once per id.' } },
+      extensions: { costPerItemOf: 'ids' },
     },
     pageInfoTypeOptions: { description: 'Where a page sits in its connection, for paginating forward and backward.' },
     nodeTypeOptions: { description: 'An object with a globally unique id, fetchable with `node(id:)`.' },
@@ -141,8 +144,9 @@ builder.addScalarType('URL', URLResolver, {
   parseValue: absoluteUrl,
   parseLiteral: (ast) => absoluteUrl(ast.kind === Kind.STRING ? ast.value : null),
 });
-builder.addScalarType('JSON', JSONResolver);
-builder.addScalarType('JSONObject', JSONObjectResolver);
+const JSON_LIMITS = `As input: at most ${INPUT_LIMITS.maxJsonDepth} levels deep and ${INPUT_LIMITS.maxJsonValues} values, finite numbers, no NUL (U+0000) or unpaired surrogates in keys and strings.`;
+builder.addScalarType('JSON', JSONResolver, { description: `Any JSON value (ECMA-404). ${JSON_LIMITS}` });
+builder.addScalarType('JSONObject', JSONObjectResolver, { description: `A JSON object (ECMA-404). ${JSON_LIMITS}` });
 builder.addScalarType('CountryCode', CountryCodeResolver);
 builder.addScalarType('Locale', LocaleResolver);
 builder.addScalarType('TimeZone', TimeZoneResolver);

@@ -95,8 +95,9 @@ async function createEmbeddedDatabase(migrated: boolean, timeout: Timeout): Prom
 
 async function saveDump(dumpFile: string, dump: Blob): Promise<void> {
   await mkdir(CACHE_DIR, { recursive: true });
-  // Parallel test files may build the same dump: each writes its own file and renames it.
-  const partial = `${dumpFile}.${process.pid}.partial`;
+  // Parallel test files, and parallel servers in one file, may build the same dump: each writes
+  // its own file and renames it.
+  const partial = `${dumpFile}.${process.pid}.${randomUUID()}.partial`;
   await writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
   await rename(partial, dumpFile);
   for (const file of await readdir(CACHE_DIR)) {

@@ -310,7 +310,11 @@ describe('createRole', () => {
       'tenantId',
     ]);
     const many = Array.from({ length: 101 }, () => encodeGlobalId('ResourceScope', randomUUID()));
-    await expectRefused(CREATE, { name: 'Greedy', scopeIds: many }, 'LIMIT_EXCEEDED', ['input', 'scopeIds']);
+    // Lists over their bound are refused before the resolver runs (issue 7).
+    await expectNothingChanged(server, async () => {
+      const result = await server.graphql(CREATE, { input: { name: 'Greedy', scopeIds: many } });
+      expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.scopeIds' });
+    });
     await expectNothingChanged(server, async () => {
       const result = await server.graphql(CREATE, { input: { name: 'Typed', scopeIds: [adminRole] } });
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.scopeIds.0' });

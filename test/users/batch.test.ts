@@ -99,13 +99,12 @@ describe('createUsers', () => {
     expect(await countUsers()).toBe(before + 3);
   });
 
-  it('takes at most 1,000 users per call (LIMIT_EXCEEDED, nothing created)', async () => {
+  it('takes at most 1,000 users per call (BAD_USER_INPUT before the resolver runs, nothing created)', async () => {
     const users = Array.from({ length: 1001 }, (_, i) => ({ email: `bulk${i}@example.com` }));
-    const result = await expectUnchanged(server, () => createUsers(users));
-    expect(result.createdCount).toBe(0);
-    expect(result.results).toEqual([]);
-    expectErrors(result, [['LIMIT_EXCEEDED', ['input', 'users']]]);
-    expect(result.userErrors[0]!.message).toContain('1000');
+    const result = await expectUnchanged(server, () => server.graphql(CREATE_USERS, { input: { users } }));
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.users' });
+    expect(result.errors?.[0]?.message).toContain('1000');
   });
 
   it('creates 1,000 users in one atomic call', async () => {

@@ -400,7 +400,9 @@ describe('deleteUsers', () => {
     expectErrors(result, [['LIMIT_EXCEEDED', ['input', 'filter']]]);
     expect(result.userErrors[0]!.message).toMatch(/1001 users match.*at most 1000/);
     const tooManyIds = Array.from({ length: 1001 }, () => userGid(randomUUID()));
-    expectErrors(await expectUnchanged(server, () => deleteMany({ ids: tooManyIds })), [['LIMIT_EXCEEDED', ['input', 'ids']]]);
+    // Lists over their bound are refused before the resolver runs (issue 7).
+    const refused = await expectUnchanged(server, () => server.graphql('mutation($input: DeleteUsersInput!) { deleteUsers(input: $input) { deletedCount } }', { input: { ids: tooManyIds } }));
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.ids' });
     // Under the cap it goes through.
     const dry = await deleteMany({ filter: { cities: ['Capital'], search: 'cap1' }, dryRun: true });
     expect(dry.deletedCount).toBeGreaterThan(100);

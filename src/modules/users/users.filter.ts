@@ -1,5 +1,6 @@
 import { Prisma, type CustomAttributeType, type ProfileField, type UserStatus } from '../../generated/prisma/client.ts';
 import { decodeGlobalId } from '../../graphql/ids.ts';
+import { InputBoundsError } from '../../graphql/input-bounds.ts';
 
 /** A `UserFilter` as it arrives from GraphQL (all optional). */
 export interface UserFilter {
@@ -71,12 +72,9 @@ export interface FilterEnvironment {
 }
 
 /** A filter that cannot be run: the message says which argument and why. */
-export class FilterError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
+export class FilterError extends InputBoundsError {
+  constructor(path: string, message: string) {
+    super(path, message);
     this.name = 'FilterError';
   }
 }
@@ -84,10 +82,65 @@ export class FilterError extends Error {
 export const FILTER_LIMITS = {
   maxDepth: 5,
   maxListLength: 100,
+  /** Conditions in the whole tree: each given field of each filter, each nested filter, each custom attribute condition. */
+  maxConditions: 100,
+  /** Text searches in the whole tree (`search` and custom attribute `contains`): each scans names and emails. */
+  maxSearches: 5,
+  /** Values in all the lists of the whole tree together. */
+  maxListValues: 500,
   maxSearchLength: 200,
   maxDays: 36_500,
   maxAge: 150,
 } as const;
+
+const NESTING = new Set(['AND', 'OR', 'NOT']);
+
+/**
+ * Checks the size of a whole filter tree, without recursion, before anything is compiled or
+ * queried: nesting depth, conditions, text searches and list values (FILTER_LIMITS). Returns
+ * the number of conditions, which counts in the request cost.
+ */
+export function checkUserFilterBounds(filter: UserFilter, path = 'filter'): number {
+  const stack: [UserFilter, string, number][] = [[filter, path, 0]];
+  let conditions = 0;
+  let searches = 0;
+  let values = 0;
+  const count = (at: string) => {
+    if (++conditions > FILTER_LIMITS.maxConditions) {
+      throw new FilterError(at, `a filter holds at most ${FILTER_LIMITS.maxConditions} conditions in all (nested filters included)`);
+    }
+  };
+  while (stack.length) {
+    const [node, at, depth] = stack.pop()!;
+    if (depth > FILTER_LIMITS.maxDepth) throw new FilterError(at, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
+    if (depth > 0) count(at);
+    for (const [key, value] of Object.entries(node) as [keyof UserFilter, unknown][]) {
+      if (value === null || value === undefined || NESTING.has(key) || key === 'includeDeleted') continue;
+      const field = `${at}.${key}`;
+      if (key === 'customAttributes') {
+        (value as CustomAttributeCondition[]).forEach((condition, i) => {
+          count(`${field}.${i}`);
+          if (condition.contains != null) searches++;
+          values += condition.in?.length ?? 0;
+        });
+      } else {
+        count(field);
+        if (key === 'search' && (value as string).trim()) searches++;
+      }
+      if (Array.isArray(value)) values += value.length;
+      if (searches > FILTER_LIMITS.maxSearches) {
+        throw new FilterError(field, `a filter holds at most ${FILTER_LIMITS.maxSearches} text searches in all (search, contains)`);
+      }
+      if (values > FILTER_LIMITS.maxListValues) {
+        throw new FilterError(field, `a filter's lists hold at most ${FILTER_LIMITS.maxListValues} values in all`);
+      }
+    }
+    node.AND?.forEach((inner, i) => stack.push([inner, `${at}.AND.${i}`, depth + 1]));
+    node.OR?.forEach((inner, i) => stack.push([inner, `${at}.OR.${i}`, depth + 1]));
+    if (node.NOT) stack.push([node.NOT, `${at}.NOT`, depth + 1]);
+  }
+  return conditions;
+}
 
 const PROFILE_COLUMNS: Record<ProfileField, string> = {
   NAME: 'name',
@@ -284,6 +337,7 @@ export function compileUserFilter(
   depth = 0,
 ): Prisma.Sql {
   if (!filter) return TRUE;
+  if (depth === 0) checkUserFilterBounds(filter, path);
   if (depth > FILTER_LIMITS.maxDepth) throw new FilterError(path, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
   const p: Prisma.Sql[] = [];
   const push = (part: Prisma.Sql | null) => part && p.push(part);

@@ -1,5 +1,5 @@
 import { builder } from '../../graphql/builder.ts';
-import type { CustomAttributeCondition, UserFilter } from './users.filter.ts';
+import { checkUserFilterBounds, FILTER_LIMITS, type CustomAttributeCondition, type UserFilter } from './users.filter.ts';
 import type { UserOrder } from './users.list.ts';
 import { UserStatusEnum } from './users.enums.ts';
 
@@ -72,8 +72,8 @@ export const CustomAttributeConditionInput = builder.inputRef<CustomAttributeCon
 });
 
 export const UserFilterInput = builder.inputRef<UserFilter>('UserFilter').implement({
-  description:
-    'Which users to select. All given conditions must hold; combine filters with `AND`, `OR` and `NOT` (nested at most 5 deep). Lists hold at most 100 values and match any of them.',
+  description: `Which users to select. All given conditions must hold; combine filters with \`AND\`, \`OR\` and \`NOT\` (nested at most ${FILTER_LIMITS.maxDepth} deep). Lists hold at most ${FILTER_LIMITS.maxListLength} values and match any of them. The whole filter, nested filters included, holds at most ${FILTER_LIMITS.maxConditions} conditions (each given field, nested filter and custom attribute condition counts one), ${FILTER_LIMITS.maxSearches} text searches (\`search\`, \`contains\`) and ${FILTER_LIMITS.maxListValues} list values; a larger one is refused with BAD_USER_INPUT before anything runs. Its conditions count in the request cost.`,
+  extensions: { checkInput: (value: UserFilter, path: string) => checkUserFilterBounds(value, path) },
   fields: (t) => ({
     search: t.string({
       description:

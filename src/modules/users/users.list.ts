@@ -1,4 +1,5 @@
-import { Prisma } from '../../generated/prisma/client.ts';
+import { Prisma, UserStatus } from '../../generated/prisma/client.ts';
+import { stringProblem } from '../../graphql/input-bounds.ts';
 import type { ServiceContext } from '../../context.ts';
 import { FilterError, userListCondition, type FilterEnvironment, type UserFilter } from './users.filter.ts';
 
@@ -51,7 +52,27 @@ function encodeCursor(signature: string, values: CursorValue[]): string {
   return Buffer.from(JSON.stringify({ o: signature, v: values })).toString('base64url');
 }
 
-function decodeCursor(cursor: string, signature: string, length: number, argument: string): CursorValue[] {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a cursor value can be cast to its key's column type (a tampered cursor must not reach SQL). */
+function fitsColumn(value: CursorValue, cast: string): boolean {
+  if (value === null) return cast !== 'boolean';
+  switch (cast) {
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'uuid':
+      return typeof value === 'string' && UUID.test(value);
+    case 'timestamptz':
+      // As encoded: Date#toISOString, which also rules out dates PostgreSQL would refuse (Feb 30).
+      return typeof value === 'string' && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
+    case '"UserStatus"':
+      return typeof value === 'string' && (Object.values(UserStatus) as string[]).includes(value);
+    default:
+      return typeof value === 'string' && stringProblem(value) === null;
+  }
+}
+
+function decodeCursor(cursor: string, keys: SortKey[], argument: string): CursorValue[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -59,8 +80,8 @@ function decodeCursor(cursor: string, signature: string, length: number, argumen
     throw new FilterError(argument, 'is not a valid cursor');
   }
   const { o, v } = (parsed ?? {}) as { o?: unknown; v?: unknown };
-  if (o !== signature) throw new FilterError(argument, 'is a cursor of a different ordering; restart from the first page');
-  if (!Array.isArray(v) || v.length !== length || v.some((x) => x !== null && !['string', 'boolean'].includes(typeof x))) {
+  if (o !== orderSignature(keys)) throw new FilterError(argument, 'is a cursor of a different ordering; restart from the first page');
+  if (!Array.isArray(v) || v.length !== keys.length || v.some((x, i) => !fitsColumn(x as CursorValue, keys[i]!.cast))) {
     throw new FilterError(argument, 'is not a valid cursor');
   }
   return v as CursorValue[];
@@ -145,8 +166,8 @@ export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope: 
   const env = await filterEnvironment(ctx, args.filter);
   const where = sql`${userListCondition(args.filter, env)} AND ${scope}`;
   const conditions = [where];
-  if (args.after != null) conditions.push(keysetCondition(keys, decodeCursor(args.after, signature, keys.length, 'after'), false));
-  if (args.before != null) conditions.push(keysetCondition(keys, decodeCursor(args.before, signature, keys.length, 'before'), true));
+  if (args.after != null) conditions.push(keysetCondition(keys, decodeCursor(args.after, keys, 'after'), false));
+  if (args.before != null) conditions.push(keysetCondition(keys, decodeCursor(args.before, keys, 'before'), true));
   const order = join(
     keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== backward ? 'ASC' : 'DESC'}`)),
     ', ',

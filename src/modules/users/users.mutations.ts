@@ -173,7 +173,12 @@ const ReplaceUserInput = builder.inputType('ReplaceUserInput', {
 const CreateUsersInput = builder.inputType('CreateUsersInput', {
   description: `Input of \`createUsers\`: at most ${L.batchCreate} users.`,
   fields: (t) => ({
-    users: t.field({ type: [CreateUserInput], required: true, description: `The users to create, at most ${L.batchCreate}.` }),
+    users: t.field({
+      type: [CreateUserInput],
+      required: true,
+      description: `The users to create, at most ${L.batchCreate}.`,
+      extensions: { maxItems: L.batchCreate },
+    }),
     atomic: t.boolean({
       defaultValue: false,
       description: 'All-or-nothing: when any user fails, none is created and every failing one is reported. Default false: each user is created or refused on its own.',
@@ -235,7 +240,10 @@ const DeleteUserInput = builder.inputType('DeleteUserInput', {
 const DeleteUsersInput = builder.inputType('DeleteUsersInput', {
   description: `Input of \`deleteUsers\`: \`ids\`, \`filter\`, or both (users in \`ids\` that match \`filter\`). At most ${L.batchDelete} users per call.`,
   fields: (t) => ({
-    ids: t.idList({ description: `Global ids of the users (at most ${L.batchDelete}); an unknown id refuses the whole call.` }),
+    ids: t.idList({
+      description: `Global ids of the users (at most ${L.batchDelete}); an unknown id refuses the whole call.`,
+      extensions: { maxItems: L.batchDelete },
+    }),
     filter: t.field({ type: UserFilterInput, description: 'Delete the users matching this filter (deleted users only with `hard` and `includeDeleted`).' }),
     hard: t.boolean({ defaultValue: false, description: 'Erase instead of soft-deleting (see `deleteUser`). Default false.' }),
     dryRun: t.boolean({ defaultValue: false, description: 'Only report the users that would be deleted; nothing changes. Default false.' }),

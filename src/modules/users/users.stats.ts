@@ -1,5 +1,6 @@
 import { Prisma, type UserStatus } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
+import { stringProblem } from '../../graphql/input-bounds.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
 
@@ -85,7 +86,16 @@ function encodeValueCursor(count: number, value: string): string {
 function decodeValueCursor(cursor: string): [number, string] {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') return [parsed[0], parsed[1]];
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      Number.isSafeInteger(parsed[0]) &&
+      parsed[0] >= 0 &&
+      typeof parsed[1] === 'string' &&
+      stringProblem(parsed[1]) === null
+    ) {
+      return [parsed[0] as number, parsed[1]];
+    }
   } catch {
     // fall through
   }

@@ -1,0 +1,340 @@
+import type { Plugin } from '@envelop/core';
+import {
+  getArgumentValues,
+  getNamedType,
+  getNullableType,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  isCompositeType,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isObjectType,
+  isInterfaceType,
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
+import { MAX_PAGE_SIZE } from './connection-limits.ts';
+import { badUserInput } from './errors.ts';
+
+/** Bounds on what one request may ask for; see the README's "Limits". */
+export const INPUT_LIMITS = {
+  /** Elements of any list argument or input field, unless the field declares `maxItems`. */
+  maxListItems: 100,
+  /** Nesting of a JSON/JSONObject value (an object or array is one level). */
+  maxJsonDepth: 16,
+  /** Values (objects, arrays, keys' values, elements) in one JSON/JSONObject value. */
+  maxJsonValues: 5000,
+  /** Nesting of a variable's raw value, checked before it is coerced. */
+  maxVariableDepth: 64,
+  /** The request cost, including argument values; see `requestCost`. */
+  maxCost: 5000,
+} as const;
+
+/**
+ * What an argument, input field or input type may declare in its `extensions`:
+ * - `maxItems` (argument or input field): the most elements its list may hold.
+ * - `checkInput` (input type): checks a whole value of the type (e.g. a filter tree) and returns
+ *   what it adds to the request cost; throws `InputBoundsError` to refuse it.
+ * - `costPerItemOf` (output field): its selection costs once per element of this list argument.
+ * - `uuidCursor` (argument): a Prisma connection cursor (`GPC:`) given here must hold a uuid.
+ */
+export interface InputBoundsExtensions {
+  maxItems?: number;
+  uuidCursor?: boolean;
+  checkInput?: (value: Record<string, unknown>, path: string) => number;
+  costPerItemOf?: string;
+}
+
+/** A value outside a bound: `path` names the argument (e.g. `filter.AND.0.search`). */
+export class InputBoundsError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'InputBoundsError';
+  }
+}
+
+const OBJECT_COST = 2;
+const SCALAR_COST = 1;
+const DEPTH_COST_FACTOR = 1.5;
+const JSON_SCALARS = new Set(['JSON', 'JSONObject']);
+// With the u flag, paired surrogates form one code point: only unpaired ones match.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function extensionsOf(thing: { extensions?: unknown }): InputBoundsExtensions {
+  return (thing.extensions ?? {}) as InputBoundsExtensions;
+}
+
+/** Why a string cannot be stored or compared: NUL bytes, unpaired UTF-16 surrogates. */
+export function stringProblem(value: string): string | null {
+  if (value.includes('\u0000')) return 'must not contain NUL (U+0000) characters';
+  if (LONE_SURROGATE.test(value)) return 'must not contain unpaired UTF-16 surrogates';
+  return null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Refuses a Prisma connection cursor whose id is not a uuid: Pothos would hand it to the
+ * query, which fails in the database. Other cursors are checked by their connections.
+ */
+function checkUuidCursor(value: string, path: string): void {
+  if (!Buffer.from(value, 'base64').toString('utf8').startsWith('GPC:')) return;
+  let id: unknown;
+  try {
+    id = parsePrismaCursor(value);
+  } catch {
+    return; // Pothos refuses it itself, as BAD_USER_INPUT.
+  }
+  if (typeof id !== 'string' || !UUID.test(id)) throw new InputBoundsError(path, 'is not a valid cursor');
+}
+
+/** Checks a JSON value without recursion; returns how many values it holds. */
+function checkJson(root: unknown, path: string): number {
+  const stack: [unknown, number][] = [[root, 1]];
+  let nodes = 0;
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (++nodes > INPUT_LIMITS.maxJsonValues) throw new InputBoundsError(path, `holds more than ${INPUT_LIMITS.maxJsonValues} JSON values`);
+    if (typeof value === 'string') {
+      const problem = stringProblem(value);
+      if (problem) throw new InputBoundsError(path, problem);
+    } else if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new InputBoundsError(path, 'numbers must be finite');
+    } else if (value !== null && typeof value === 'object') {
+      if (depth > INPUT_LIMITS.maxJsonDepth) throw new InputBoundsError(path, `nests deeper than ${INPUT_LIMITS.maxJsonDepth} levels`);
+      for (const [key, inner] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+        if (typeof key === 'string') {
+          const problem = stringProblem(key);
+          if (problem) throw new InputBoundsError(path, `keys ${problem}`);
+        }
+        stack.push([inner, depth + 1]);
+      }
+    }
+  }
+  return nodes;
+}
+
+/**
+ * Checks one coerced argument value against its type, without recursion: list lengths, strings,
+ * JSON values, and the `checkInput` of input types. Returns its cost: one per list element plus
+ * what `checkInput` adds (a filter's conditions).
+ */
+function checkArgument(root: unknown, rootType: GraphQLInputType, rootPath: string, rootMaxItems: number): number {
+  const stack: { value: unknown; type: GraphQLInputType; path: string; maxItems: number; checked: ReadonlySet<string> }[] = [
+    { value: root, type: rootType, path: rootPath, maxItems: rootMaxItems, checked: new Set() },
+  ];
+  let cost = 0;
+  while (stack.length) {
+    const { value, type: declared, path, maxItems, checked } = stack.pop()!;
+    if (value === null || value === undefined) continue;
+    const type = getNullableType(declared);
+    if (isListType(type)) {
+      const items = value as unknown[];
+      if (items.length > maxItems) throw new InputBoundsError(path, `at most ${maxItems} values (got ${items.length})`);
+      cost += items.length;
+      items.forEach((item, index) => stack.push({ value: item, type: type.ofType, path: `${path}.${index}`, maxItems, checked }));
+    } else if (isInputObjectType(type)) {
+      const object = value as Record<string, unknown>;
+      const check = extensionsOf(type).checkInput;
+      let within = checked;
+      // Checked once, at the outermost value of the type: the check covers the nested ones.
+      if (check && !checked.has(type.name)) {
+        cost += check(object, path);
+        within = new Set([...checked, type.name]);
+      }
+      for (const field of Object.values(type.getFields())) {
+        if (object[field.name] === undefined) continue;
+        stack.push({
+          value: object[field.name],
+          type: field.type,
+          path: `${path}.${field.name}`,
+          maxItems: extensionsOf(field).maxItems ?? INPUT_LIMITS.maxListItems,
+          checked: within,
+        });
+      }
+    } else if (JSON_SCALARS.has(type.name)) {
+      checkJson(value, path);
+    } else if (typeof value === 'string' && !isEnumType(type)) {
+      const problem = stringProblem(value);
+      if (problem) throw new InputBoundsError(path, problem);
+    }
+  }
+  return cost;
+}
+
+interface Walk {
+  schema: GraphQLSchema;
+  fragments: Map<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+  /** Cost of each fragment, computed once however often it is spread. */
+  fragmentCosts: Map<string, number>;
+  inputCost: number;
+}
+
+function multiplierOf(field: GraphQLField<unknown, unknown>, node: FieldNode, args: Record<string, unknown>): number {
+  let multiplier = 1;
+  // Page sizes count as graphql-armor counts them, when written in the document: multiplying
+  // page sizes given as variables too would refuse ordinary 100-item pages of nested objects.
+  for (const arg of node.arguments ?? []) {
+    if ((arg.name.value === 'first' || arg.name.value === 'last') && arg.value.kind === Kind.INT) {
+      multiplier = Math.max(multiplier, Math.min(Number(arg.value.value), MAX_PAGE_SIZE));
+    }
+  }
+  const itemsOf = extensionsOf(field).costPerItemOf;
+  const items = itemsOf ? args[itemsOf] : undefined;
+  if (Array.isArray(items) && items.length > multiplier) multiplier = items.length;
+  return multiplier;
+}
+
+/**
+ * The cost of a selection set, like graphql-armor's: a leaf costs 1, an object 2 plus 1.5 times
+ * its selections, times its page size (`first`/`last` written in the document) or its number of
+ * ids (`costPerItemOf`, from variables too, which armor's validation cannot see). Checks every
+ * argument on the way.
+ */
+function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parentType: GraphQLCompositeType): number {
+  let cost = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      const name = selection.name.value;
+      const field = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[name] : undefined;
+      if (!field) {
+        // __typename, or introspection (whose cost armor's validation already limits).
+        cost += SCALAR_COST;
+        continue;
+      }
+      const args = getArgumentValues(field, selection, walk.variables);
+      for (const arg of field.args) {
+        const value = args[arg.name];
+        if (value === undefined) continue;
+        if (extensionsOf(arg).uuidCursor && typeof value === 'string') checkUuidCursor(value, arg.name);
+        walk.inputCost += checkArgument(value, arg.type, arg.name, extensionsOf(arg).maxItems ?? INPUT_LIMITS.maxListItems);
+      }
+      const type = getNamedType(field.type);
+      if (selection.selectionSet && isCompositeType(type)) {
+        cost += (OBJECT_COST + DEPTH_COST_FACTOR * selectionCost(walk, selection.selectionSet, type)) * multiplierOf(field, selection, args);
+      } else {
+        cost += SCALAR_COST;
+      }
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      const type = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : parentType;
+      if (type && isCompositeType(type)) cost += selectionCost(walk, selection.selectionSet, type);
+    } else {
+      const name = selection.name.value;
+      let fragmentCost = walk.fragmentCosts.get(name);
+      if (fragmentCost === undefined) {
+        const fragment = walk.fragments.get(name);
+        const type = fragment && walk.schema.getType(fragment.typeCondition.name.value);
+        walk.fragmentCosts.set(name, 0);
+        fragmentCost = type && isCompositeType(type) ? selectionCost(walk, fragment.selectionSet, type) : 0;
+        walk.fragmentCosts.set(name, fragmentCost);
+      }
+      cost += fragmentCost;
+    }
+  }
+  return cost;
+}
+
+/** The deepest nesting of a raw JSON value, counted without recursion (stops past `limit`). */
+function rawDepthExceeds(root: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const inner of Array.isArray(value) ? value : Object.values(value)) stack.push([inner, depth + 1]);
+  }
+  return false;
+}
+
+export interface RequestCost {
+  /** Selections, multiplied by page sizes and numbers of ids. */
+  selections: number;
+  /** List elements and filter conditions in the arguments. */
+  arguments: number;
+}
+
+/**
+ * Checks every argument of an operation (with its variables) and computes its cost. Throws
+ * InputBoundsError for a value out of bounds; returns null when the variables do not coerce
+ * (execution reports that).
+ */
+export function requestCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  rawVariables: Record<string, unknown> | null | undefined,
+): RequestCost | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  for (const [name, value] of Object.entries(rawVariables ?? {})) {
+    // Coercion recurses: a value nested thousands deep would overflow the stack.
+    if (rawDepthExceeds(value, INPUT_LIMITS.maxVariableDepth)) {
+      throw new InputBoundsError(`$${name}`, `nests deeper than ${INPUT_LIMITS.maxVariableDepth} levels`);
+    }
+  }
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
+  if (!coerced.coerced) return null;
+  const rootType =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
+  if (!rootType) return null;
+  const walk: Walk = {
+    schema,
+    fragments: new Map(
+      document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
+    ),
+    variables: coerced.coerced,
+    fragmentCosts: new Map(),
+    inputCost: 0,
+  };
+  const selections = selectionCost(walk, operation.selectionSet, rootType);
+  return { selections, arguments: walk.inputCost };
+}
+
+/**
+ * Refuses, before any resolver runs, a request whose arguments break a bound (list lengths,
+ * strings with NUL or unpaired surrogates, JSON depth and size, filter bounds) or whose cost —
+ * selections times page sizes and ids, plus argument sizes — exceeds INPUT_LIMITS.maxCost.
+ */
+export function inputBoundsPlugin(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const refuse = (error: GraphQLError) => setResultAndStopExecution({ errors: [error] });
+      let cost: RequestCost | null;
+      try {
+        cost = requestCost(args.schema as GraphQLSchema, args.document, args.operationName, args.variableValues);
+      } catch (error) {
+        if (error instanceof InputBoundsError) return refuse(badUserInput(error.message, error.path));
+        // An argument literal that does not coerce: execution reports it, with its location.
+        if (error instanceof GraphQLError) return;
+        throw error;
+      }
+      if (!cost) return;
+      const total = Math.ceil(cost.selections + cost.arguments);
+      if (total > INPUT_LIMITS.maxCost) {
+        refuse(
+          badUserInput(
+            `Query cost limit of ${INPUT_LIMITS.maxCost} exceeded, found ${total} (selections ${Math.ceil(cost.selections)}, argument values ${cost.arguments}).`,
+          ),
+        );
+      }
+    },
+  };
+}
