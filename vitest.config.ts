@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+/** Tests that start Roster or PGlite on disk in other processes; they never use TEST_DATABASE_URL. */
+const PROCESS = ['test/startup.test.ts', 'test/db/embedded.test.ts', 'test/db/migrate-child.test.ts'];
+/** Pure functions: no database, no server. */
+const UNIT = ['test/unit/**/*.test.ts', 'test/config.test.ts', 'test/schema.test.ts'];
+
 export default defineConfig({
   resolve: {
     // graphql ships both CJS and ESM builds; one copy must serve every importer.
@@ -7,9 +12,21 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // Both cores; test files share no state (each has its own realm data, database or directory).
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      // Files of one worker share the imported modules and, on the embedded database, one PGlite
+      // emptied between files (test/helpers/db.ts): they must leave no global state behind.
+      { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
+      {
+        extends: true,
+        test: { name: 'api', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...PROCESS], isolate: false },
+      },
+      // Only these run the database on disk or in child processes; once, in the embedded pass.
+      { extends: true, test: { name: 'process', include: PROCESS } },
+    ],
   },
 });

@@ -17,8 +17,9 @@ import { Kind, parse, valueFromASTUntyped, type FieldDefinitionNode, type Operat
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_SCOPE_NAMES } from '../src/auth/scopes.ts';
 import { encodeGlobalId } from '../src/graphql/ids.ts';
+import { EXCEPT_DENIALS, MODEL_NAMES, expectUnchanged as expectUnchangedState } from './helpers/state.ts';
 import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from './helpers/server.ts';
-import { makeFactor, makeSession } from './users/user-state.ts';
+import { makeFactor, makeSession } from './helpers/fixtures.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The committed schema: root fields and their declared scopes.
@@ -564,31 +565,9 @@ const MATRIX: Record<string, Entry> = {
 // ---------------------------------------------------------------------------------------------
 // Database snapshots: every table of the database (a new table is included by itself).
 
-let tables: { name: string; hasRealmId: boolean }[];
-
-/**
- * Row count and a hash of the sorted rows of every table (of one realm when `realmId` is
- * given). Audit rows with outcome `denied` are left out: SECURITY.md asks for one per
- * authorization denial, the only write a refused call may make.
- */
-async function dbState(realmId?: string): Promise<{ table: string; rows: number; hash: string }[]> {
-  const selects = tables.map(({ name, hasRealmId }) => {
-    const conditions = [
-      realmId === undefined ? null : hasRealmId ? `"realmId" = $1::uuid` : name === 'Realm' ? `id = $1::uuid` : 'false',
-      name === 'AuditEvent' ? `outcome <> 'denied'` : null,
-    ].filter(Boolean);
-    return `SELECT '${name}' AS "table", count(*)::int AS "rows", md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS "hash"
-      FROM "${name}" t ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}`;
-  });
-  const sql = `${selects.join(' UNION ALL ')} ORDER BY 1`;
-  return realmId === undefined ? server.db.prisma.$queryRawUnsafe(sql) : server.db.prisma.$queryRawUnsafe(sql, realmId);
-}
-
-async function expectUnchanged<T>(run: () => Promise<T>, realmId?: string): Promise<T> {
-  const before = await dbState(realmId);
-  const result = await run();
-  expect(await dbState(realmId), 'tables changed').toEqual(before);
-  return result;
+/** Every table (of one realm when `realmId` is given), authorization denials' audit rows aside. */
+function expectUnchanged<T>(run: () => Promise<T>, realmId?: string): Promise<T> {
+  return expectUnchangedState(server, run, { ...EXCEPT_DENIALS, ...(realmId === undefined ? {} : { realmId }) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -616,19 +595,12 @@ function tokenWith(scopes: readonly string[]): Promise<string> {
 
 beforeAll(async () => {
   server = await startTestServer();
-  tables = (
-    await server.db.prisma.$queryRawUnsafe<{ name: string; hasRealmId: boolean }[]>(
-      `SELECT t.table_name AS name,
-              EXISTS (SELECT 1 FROM information_schema.columns c
-                      WHERE c.table_schema = t.table_schema AND c.table_name = t.table_name AND c.column_name = 'realmId') AS "hasRealmId"
-         FROM information_schema.tables t
-        WHERE t.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND t.table_name <> '_prisma_migrations'
-        ORDER BY 1`,
-    )
-  ).map(({ name, hasRealmId }) => ({ name, hasRealmId }));
-  expect(tables.map((t) => t.name)).toEqual(
-    expect.arrayContaining(['User', 'Role', 'Tenant', 'Application', 'AuditEvent']),
+  // The snapshots read the Prisma models: they must be every table of the database.
+  const tables = await server.db.prisma.$queryRawUnsafe<{ name: string }[]>(
+    `SELECT table_name AS name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations'`,
   );
+  expect(tables.map((t) => t.name).sort()).toEqual([...MODEL_NAMES].sort());
   realmB = await server.createRealm('other-realm');
   tokenB = await server.token(realmB);
   // Realm A's signing key is made with its first token: before any snapshot.

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/crypto.ts';
 import { createLogger } from '../../src/logger.ts';
-import { USER_ERRORS } from '../helpers/fixtures.ts';
+import { USER_ERRORS } from '../helpers/graphql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const lines: string[] = [];

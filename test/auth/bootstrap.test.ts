@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapOnStart, createAdminClient } from '../../src/auth/bootstrap.ts';
 import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { adminRoleId, auditSince, lastAuditId } from '../helpers/access-state.ts';
-import { requestToken, USER_ERRORS } from '../helpers/fixtures.ts';
+import { adminRoleId, requestToken } from '../helpers/fixtures.ts';
+import { auditSince, lastAuditId, USER_ERRORS } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 // What `ROSTER_BOOTSTRAP_CLIENT_ID/SECRET` hand to `bootstrapOnStart` at every server start.

@@ -87,7 +87,7 @@ async function viewer(token: string | null, authorization?: string) {
   return { status: response.status, headers: response.headers, body };
 }
 
-async function expectRefused(token: string, authorization?: string) {
+async function expectInvalidToken(token: string, authorization?: string) {
   const result = await viewer(token, authorization);
   expect(result.status).toBe(401);
   expect(result.body.data ?? null).toBeNull();
@@ -116,9 +116,9 @@ describe('access tokens refused', () => {
   it('refuses alg: none', async () => {
     const { kid } = await server.keys.signingKey(server.admin.realmId);
     const token = `${encodePart({ alg: 'none', typ: 'at+jwt', kid })}.${encodePart(claims())}.`;
-    await expectRefused(token);
+    await expectInvalidToken(token);
     const noneUpper = `${encodePart({ alg: 'NONE', typ: 'at+jwt', kid })}.${encodePart(claims())}.`;
-    await expectRefused(noneUpper);
+    await expectInvalidToken(noneUpper);
   });
 
   it('refuses HS256 signed with the public key', async () => {
@@ -133,14 +133,14 @@ describe('access tokens refused', () => {
       const token = await new SignJWT(claims())
         .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: jwk.kid! })
         .sign(secret);
-      await expectRefused(token);
+      await expectInvalidToken(token);
     }
   });
 
   it('refuses an unknown or missing kid', async () => {
-    await expectRefused(await sign({ header: { kid: 'no-such-kid' } }));
+    await expectInvalidToken(await sign({ header: { kid: 'no-such-kid' } }));
     const { privateKey } = await server.keys.signingKey(server.admin.realmId);
-    await expectRefused(
+    await expectInvalidToken(
       await new SignJWT(claims()).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt' }).sign(privateKey),
     );
   });
@@ -149,56 +149,56 @@ describe('access tokens refused', () => {
     const { kid } = await server.keys.signingKey(server.admin.realmId);
     const { privateKey } = await generateKeyPair('EdDSA');
     const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).sign(privateKey);
-    await expectRefused(token);
+    await expectInvalidToken(token);
   });
 
   it('refuses a tampered payload', async () => {
     const [header, , signature] = (await sign({ claims: { scope: 'users:read' } })).split('.');
-    await expectRefused(`${header}.${encodePart(claims())}.${signature}`);
+    await expectInvalidToken(`${header}.${encodePart(claims())}.${signature}`);
   });
 
   it('refuses an expired token', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const result = await expectRefused(await sign({ claims: { iat: now - 7200, nbf: now - 7200, exp: now - 3600 } }));
+    const result = await expectInvalidToken(await sign({ claims: { iat: now - 7200, nbf: now - 7200, exp: now - 3600 } }));
     expect(result.body.errors?.[0]?.message).toMatch(/expired/i);
   });
 
   it('refuses a token whose nbf is in the future', async () => {
     const now = Math.floor(Date.now() / 1000);
-    await expectRefused(await sign({ claims: { nbf: now + 3600, exp: now + 7200 } }));
+    await expectInvalidToken(await sign({ claims: { nbf: now + 3600, exp: now + 7200 } }));
   });
 
   it('refuses a token without exp', async () => {
     const { kid, privateKey } = await server.keys.signingKey(server.admin.realmId);
     const { exp: _exp, ...rest } = claims();
     const token = await new SignJWT(rest).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).sign(privateKey);
-    await expectRefused(token);
+    await expectInvalidToken(token);
   });
 
   it('refuses a wrong audience', async () => {
-    await expectRefused(await sign({ claims: { aud: 'urn:some-other-api' } }));
-    await expectRefused(await sign({ claims: { aud: [] } }));
+    await expectInvalidToken(await sign({ claims: { aud: 'urn:some-other-api' } }));
+    await expectInvalidToken(await sign({ claims: { aud: [] } }));
   });
 
   it('refuses a wrong issuer', async () => {
-    await expectRefused(await sign({ claims: { iss: 'https://evil.example/oauth2/default' } }));
-    await expectRefused(await sign({ claims: { iss: `${server.url}/oauth2/default` } }));
+    await expectInvalidToken(await sign({ claims: { iss: 'https://evil.example/oauth2/default' } }));
+    await expectInvalidToken(await sign({ claims: { iss: `${server.url}/oauth2/default` } }));
   });
 
   it('refuses a typ other than at+jwt', async () => {
-    await expectRefused(await sign({ header: { typ: 'JWT' } }));
+    await expectInvalidToken(await sign({ header: { typ: 'JWT' } }));
     const { kid, privateKey } = await server.keys.signingKey(server.admin.realmId);
     const untyped = await new SignJWT(claims()).setProtectedHeader({ alg: 'EdDSA', kid }).sign(privateKey);
-    await expectRefused(untyped);
+    await expectInvalidToken(untyped);
   });
 
   it('refuses jku, jwk, x5u and x5c headers', async () => {
     const jwk = await publicJwk();
     const { kty, crv, x } = jwk;
-    await expectRefused(await sign({ header: { jku: 'http://127.0.0.1:1/jwks.json' } }));
-    await expectRefused(await sign({ header: { jwk: { kty, crv, x } } as Partial<JWTHeaderParameters> }));
-    await expectRefused(await sign({ header: { x5u: 'http://127.0.0.1:1/cert.pem' } }));
-    await expectRefused(await sign({ header: { x5c: ['MIIB'] } }));
+    await expectInvalidToken(await sign({ header: { jku: 'http://127.0.0.1:1/jwks.json' } }));
+    await expectInvalidToken(await sign({ header: { jwk: { kty, crv, x } } as Partial<JWTHeaderParameters> }));
+    await expectInvalidToken(await sign({ header: { x5u: 'http://127.0.0.1:1/cert.pem' } }));
+    await expectInvalidToken(await sign({ header: { x5c: ['MIIB'] } }));
   });
 
   it("refuses a token claiming realm B's issuer but signed with realm A's key", async () => {
@@ -209,9 +209,9 @@ describe('access tokens refused', () => {
       sub: other.clientId,
       app_id: (await server.db.prisma.application.findUniqueOrThrow({ where: { clientId: other.clientId } })).id,
     };
-    await expectRefused(await sign({ claims: claimsOfB }));
+    await expectInvalidToken(await sign({ claims: claimsOfB }));
     // Realm A's issuer but realm B's realm_id, still A's key.
-    await expectRefused(await sign({ claims: { realm_id: other.realmId } }));
+    await expectInvalidToken(await sign({ claims: { realm_id: other.realmId } }));
     // B's claims with B's key work (control).
     const control = await viewer(await sign({ claims: claimsOfB, realmId: other.realmId }));
     expect(control.status).toBe(200);
@@ -220,7 +220,7 @@ describe('access tokens refused', () => {
 
   it('refuses a token naming an application of another realm', async () => {
     const appOfB = (await server.db.prisma.application.findUniqueOrThrow({ where: { clientId: other.clientId } })).id;
-    await expectRefused(await sign({ claims: { app_id: appOfB } }));
+    await expectInvalidToken(await sign({ claims: { app_id: appOfB } }));
   });
 
   it('refuses malformed Authorization headers', async () => {
@@ -234,7 +234,7 @@ describe('access tokens refused', () => {
       'Bearer a.b.c',
       token,
     ]) {
-      await expectRefused(token, header);
+      await expectInvalidToken(token, header);
     }
   });
 });
@@ -246,7 +246,7 @@ describe('tokens follow the application', () => {
     expect((await viewer(token)).body.data?.viewer.clientId).toBe(second.clientId);
 
     await server.db.prisma.application.delete({ where: { clientId: second.clientId } });
-    await expectRefused(token);
+    await expectInvalidToken(token);
   });
 
   it("refuses a disabled application's token on the next request", async () => {
@@ -258,7 +258,7 @@ describe('tokens follow the application', () => {
       where: { clientId: second.clientId },
       data: { disabledAt: new Date() },
     });
-    await expectRefused(token);
+    await expectInvalidToken(token);
   });
 
   it('drops the scopes of a removed role on the next request', async () => {

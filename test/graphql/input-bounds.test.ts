@@ -7,7 +7,7 @@ import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { schema } from '../../src/graphql/schema.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
-import { expectUnchanged } from '../users/core.helpers.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
 /** Every log line the server wrote, parsed. */

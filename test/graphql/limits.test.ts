@@ -67,7 +67,7 @@ async function post(target: TestServer, body: unknown, token?: string | null, he
   };
 }
 
-function expectRefused(result: GraphQLResult, message: RegExp) {
+function expectRejectedRequest(result: GraphQLResult, message: RegExp) {
   expect(result.data ?? null).toBeNull();
   expect(result.errors?.length).toBeGreaterThan(0);
   expect(result.errors!.map((e) => e.message).join('\n')).toMatch(message);
@@ -87,7 +87,7 @@ describe('validation limits', () => {
 
     const refused = await server.graphql(`{ viewer { clientId } ${deepType(5)} }`);
     expect(refused.status).toBe(400);
-    expectRefused(refused, /depth limit of 8 exceeded/);
+    expectRejectedRequest(refused, /depth limit of 8 exceeded/);
     expect(calls).not.toHaveBeenCalled();
   });
 
@@ -96,13 +96,13 @@ describe('validation limits', () => {
     const named = `
       query { viewer { clientId } __type(name: "User") { fields { type { ...Deep } } } }
       fragment Deep on __Type { ofType { ofType { ofType { ofType { ofType { name } } } } } }`;
-    expectRefused(await server.graphql(named), /depth limit of 8 exceeded/);
+    expectRejectedRequest(await server.graphql(named), /depth limit of 8 exceeded/);
 
     const nested = `
       query { viewer { clientId } __type(name: "User") { ...Fields } }
       fragment Fields on __Type { fields { type { ...Chain } } }
       fragment Chain on __Type { ofType { ofType { ... on __Type { ofType { ofType { ofType { name } } } } } } }`;
-    expectRefused(await server.graphql(nested), /depth limit of 8 exceeded/);
+    expectRejectedRequest(await server.graphql(nested), /depth limit of 8 exceeded/);
     expect(calls).not.toHaveBeenCalled();
 
     const eight = `
@@ -121,7 +121,7 @@ describe('validation limits', () => {
 
     const refused = await server.graphql(aliases(16));
     expect(refused.status).toBe(400);
-    expectRefused(refused, /aliases/i);
+    expectRejectedRequest(refused, /aliases/i);
     expect(calls).not.toHaveBeenCalled();
   });
 
@@ -133,7 +133,7 @@ describe('validation limits', () => {
       (_, i) =>
         `m${i}: updateRealmSettings(input: { patch: { accessTokenTtlSeconds: ${400 + i} } }) { userErrors { code } }`,
     );
-    expectRefused(await server.graphql(`mutation { ${mutations.join(' ')} }`), /aliases/i);
+    expectRejectedRequest(await server.graphql(`mutation { ${mutations.join(' ')} }`), /aliases/i);
     expect(await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } })).toEqual(before);
     expect(await server.db.prisma.auditEvent.count()).toBe(audits);
   });
@@ -141,9 +141,9 @@ describe('validation limits', () => {
   it('refuses more than 50 directives and more than 2,000 tokens', async () => {
     const calls = spyOnRootResolvers();
     const directives = `{ viewer { clientId ${'@include(if: true) '.repeat(51)} } }`;
-    expectRefused(await server.graphql(directives), /directives/i);
+    expectRejectedRequest(await server.graphql(directives), /directives/i);
     const tokens = `{ viewer { clientId } ${'__typename '.repeat(2000)} }`;
-    expectRefused(await server.graphql(tokens), /token/i);
+    expectRejectedRequest(await server.graphql(tokens), /token/i);
     expect(calls).not.toHaveBeenCalled();
   });
 });
@@ -319,7 +319,7 @@ describe('modes', () => {
     for (const query of ['{ __schema { queryType { name } } }', '{ __type(name: "User") { name fields { name } } }']) {
       const result = await production.graphql(query);
       expect(result.status, query).toBe(400);
-      expectRefused(result, /introspection/i);
+      expectRejectedRequest(result, /introspection/i);
     }
     const typename = await production.graphql('{ __typename viewer { clientId } }');
     expect(typename.errors).toBeUndefined();

@@ -1,60 +1,21 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { accessState } from './access-state.ts';
-import type { Credentials, GraphQLResult, TestServer } from './server.ts';
+import type { MfaFactorType, Prisma } from '../../src/generated/prisma/client.ts';
+import { USER_ERRORS } from './graphql.ts';
+import type { Credentials, TestServer } from './server.ts';
 
-export const USER_ERRORS = 'userErrors { code field message }';
+/** Every field of a user, for mutations' `user` selection. */
+export const USER = `user { id email phone username uniqueId name givenName familyName nickname picture bio gender birthdate
+  locale timezone country region city status isSuspended suspendedReason hasPassword passwordExpired emailVerified phoneVerified
+  customAttributes metadata version deletedAt }`;
+
+export const userGid = (id: string) => encodeGlobalId('User', id);
 
 export const APPLICATION_FIELDS = `
   id name type clientId redirectUris scopes secretLastRotatedAt createdAt updatedAt
   roles { id name }
 `;
-
-export interface UserErrorResult {
-  code: string;
-  field: string[] | null;
-  message: string;
-}
-
-/** Every row of the access model, applications with their secrets, tenants with their members, and the audit trail. */
-export async function fullState(server: TestServer) {
-  const p = server.db.prisma;
-  const [applications, applicationSecrets, tenants, memberships] = await Promise.all([
-    p.application.findMany({ orderBy: { id: 'asc' } }),
-    p.applicationSecret.findMany({ orderBy: { id: 'asc' } }),
-    p.tenant.findMany({ orderBy: { id: 'asc' } }),
-    p.tenantMembership.findMany({ orderBy: { id: 'asc' } }),
-  ]);
-  return { ...(await accessState(server)), applications, applicationSecrets, tenants, memberships };
-}
-
-/**
- * Runs a mutation that must be refused with exactly `expected` user errors (code and field)
- * and change nothing anywhere (no audit row either). Returns the payload.
- */
-export async function expectRefused(
-  server: TestServer,
-  run: () => Promise<GraphQLResult>,
-  mutation: string,
-  expected: { code: string; field: string[] | null }[],
-): Promise<Record<string, unknown>> {
-  const before = await fullState(server);
-  const result = await run();
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  const payload = result.data?.[mutation] as Record<string, unknown> & { userErrors: UserErrorResult[] };
-  expect(payload.userErrors.map(({ code, field }) => ({ code, field }))).toEqual(expected);
-  for (const error of payload.userErrors) expect(error.message.length).toBeGreaterThan(0);
-  expect(await fullState(server)).toEqual(before);
-  return payload;
-}
-
-/** Runs a request that must fail as a whole with a top-level `code`, changing nothing. */
-export async function expectTopLevelError(server: TestServer, run: () => Promise<GraphQLResult>, code: string): Promise<void> {
-  const before = await fullState(server);
-  const result = await run();
-  expect(result.errors?.map((e) => e.extensions?.code)).toEqual([code]);
-  expect(await fullState(server)).toEqual(before);
-}
 
 /** Creates a realm-wide role holding the named scopes (of any resource of the realm), directly in the database. */
 export async function makeRole(
@@ -123,4 +84,94 @@ export async function requestToken(server: TestServer, credentials: Credentials,
     body,
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** The built-in management resource of a realm and its scope global ids by name. */
+export async function managementScopes(
+  server: TestServer,
+  realmId: string,
+): Promise<{ resourceId: string; scopes: Record<string, string> }> {
+  const resource = await server.db.prisma.resource.findFirstOrThrow({
+    where: { realmId, builtIn: true },
+    include: { scopes: true },
+  });
+  return {
+    resourceId: encodeGlobalId('Resource', resource.id),
+    scopes: Object.fromEntries(resource.scopes.map((s) => [s.name, encodeGlobalId('ResourceScope', s.id)])),
+  };
+}
+
+/** The built-in administrator role of a realm (global id). */
+export async function adminRoleId(server: TestServer, realmId: string): Promise<string> {
+  const role = await server.db.prisma.role.findFirstOrThrow({ where: { realmId, builtIn: true } });
+  return encodeGlobalId('Role', role.id);
+}
+
+export interface TestUser {
+  id: string;
+  globalId: string;
+}
+
+/** Creates a user directly in the database (the createUser mutation is not this suite's subject). */
+export async function makeUser(
+  server: TestServer,
+  realmId: string,
+  data: Omit<Prisma.UserUncheckedCreateInput, 'realmId'> = {},
+): Promise<TestUser> {
+  const user = await server.db.prisma.user.create({ data: { email: `${randomUUID()}@example.com`, ...data, realmId } });
+  return { id: user.id, globalId: encodeGlobalId('User', user.id) };
+}
+
+/** A session of a user with `tokens` refresh tokens, directly in the database. */
+export async function makeSession(
+  server: TestServer,
+  realmId: string,
+  userId: string,
+  options: { tokens?: number; expiresAt?: Date; revokedAt?: Date | null } = {},
+): Promise<{ id: string; globalId: string; tokenIds: string[] }> {
+  const p = server.db.prisma;
+  const session = await p.session.create({
+    data: {
+      realmId,
+      userId,
+      expiresAt: options.expiresAt ?? new Date(Date.now() + 86_400_000),
+      revokedAt: options.revokedAt ?? null,
+      userAgent: 'test',
+    },
+  });
+  const tokenIds: string[] = [];
+  for (let i = 0; i < (options.tokens ?? 1); i++) {
+    const token = await p.refreshToken.create({
+      data: {
+        realmId,
+        sessionId: session.id,
+        tokenHash: randomBytes(32).toString('hex'),
+        expiresAt: new Date(Date.now() + 86_400_000),
+        rotatedAt: i < (options.tokens ?? 1) - 1 ? new Date() : null,
+      },
+    });
+    tokenIds.push(token.id);
+  }
+  return { id: session.id, globalId: encodeGlobalId('Session', session.id), tokenIds };
+}
+
+/** A second factor of a user, directly in the database. */
+export async function makeFactor(
+  server: TestServer,
+  realmId: string,
+  userId: string,
+  type: MfaFactorType,
+): Promise<string> {
+  const factor = await server.db.prisma.mfaFactor.create({
+    data: {
+      realmId,
+      userId,
+      type,
+      name: type.toLowerCase(),
+      ...(type === 'WEBAUTHN'
+        ? { credentialId: randomBytes(16).toString('base64url'), publicKey: 'pk' }
+        : { secretEncrypted: 'x' }),
+    },
+  });
+  return factor.id;
 }

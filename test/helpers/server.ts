@@ -67,7 +67,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const database = options.database
     ? { ...options.database, dispose: async () => {} }
-    : await createTestDatabase({ statementTimeoutMs: options.statementTimeoutMs ?? 0 });
+    : await createTestDatabase({ statementTimeoutMs: options.statementTimeoutMs ?? 0, reusable: true });
   const db = database.db;
   const keys = new SigningKeys(db.prisma, deriveKey(TEST_SECRET, 'roster/signing-keys'));
   let baseUrl = '';

@@ -2,14 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import {
-  auditSince,
-  expectNothingChanged,
-  lastAuditId,
-  managementScopes,
-  rawId,
-  type UserErrorResult,
-} from '../helpers/access-state.ts';
+import { managementScopes } from '../helpers/fixtures.ts';
+import { auditSince, expectRefused, lastAuditId, rawId, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -61,16 +56,14 @@ async function newResource(name = `API ${++counter}`, scopes: string[] = []) {
 }
 
 /** Expects exactly one user error with this code and field, and no change anywhere. */
-async function expectRefused(
+async function refuse(
   query: string,
   input: Record<string, unknown>,
   code: string,
   field: string[] | null,
   token?: string,
 ) {
-  const payload = await expectNothingChanged(server, () => mutate(query, input, token));
-  expect(payload.userErrors).toHaveLength(1);
-  expect(payload.userErrors[0]).toMatchObject({ code, field });
+  const payload = await expectRefused<Payload>(server, () => server.graphql(query, { input }, token), [{ code, field }]);
   expect(payload.resource ?? null).toBeNull();
   return payload;
 }
@@ -180,7 +173,7 @@ describe('createResource', () => {
 
   it('refuses an indicator already used in the realm (TAKEN)', async () => {
     await mutate(CREATE, { name: 'Taken', indicator: 'https://taken.example.com/' });
-    await expectRefused(CREATE, { name: 'Again', indicator: 'https://taken.example.com' }, 'TAKEN', [
+    await refuse(CREATE, { name: 'Again', indicator: 'https://taken.example.com' }, 'TAKEN', [
       'input',
       'indicator',
     ]);
@@ -197,7 +190,7 @@ describe('createResource', () => {
       'urn:roster:other-api',
     ];
     for (const indicator of lookalikes) {
-      const payload = await expectRefused(CREATE, { name: 'Fake management', indicator }, 'RESERVED', ['input', 'indicator']);
+      const payload = await refuse(CREATE, { name: 'Fake management', indicator }, 'RESERVED', ['input', 'indicator']);
       expect(payload.userErrors[0]!.message).toMatch(/reserved/);
     }
     // Other URNs, and indicators merely containing the name, stay available.
@@ -226,19 +219,19 @@ describe('createResource', () => {
   });
 
   it('refuses indicators with a fragment or user information, or too long (INVALID, TOO_LONG)', async () => {
-    await expectRefused(CREATE, { name: 'Fragment', indicator: 'https://api.example.com/#x' }, 'INVALID', [
+    await refuse(CREATE, { name: 'Fragment', indicator: 'https://api.example.com/#x' }, 'INVALID', [
       'input',
       'indicator',
     ]);
-    await expectRefused(CREATE, { name: 'Empty fragment', indicator: 'https://api.example.com/#' }, 'INVALID', [
+    await refuse(CREATE, { name: 'Empty fragment', indicator: 'https://api.example.com/#' }, 'INVALID', [
       'input',
       'indicator',
     ]);
-    await expectRefused(CREATE, { name: 'Userinfo', indicator: 'https://user:pw@api.example.com/' }, 'INVALID', [
+    await refuse(CREATE, { name: 'Userinfo', indicator: 'https://user:pw@api.example.com/' }, 'INVALID', [
       'input',
       'indicator',
     ]);
-    await expectRefused(
+    await refuse(
       CREATE,
       { name: 'Long', indicator: `https://api.example.com/${'a'.repeat(2048)}` },
       'TOO_LONG',
@@ -247,7 +240,7 @@ describe('createResource', () => {
   });
 
   it('refuses a relative indicator before any resolver runs', async () => {
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const result = await server.graphql(CREATE, { input: { name: 'Relative', indicator: '/api/v1' } });
       expect(result.data ?? null).toBeNull();
       expect(result.errors?.[0]?.message).toMatch(/indicator/);
@@ -255,13 +248,13 @@ describe('createResource', () => {
   });
 
   it('refuses empty, blank, over-long and control-character names', async () => {
-    await expectRefused(CREATE, { name: '', indicator: 'https://n1.example.com' }, 'REQUIRED', ['input', 'name']);
-    await expectRefused(CREATE, { name: '   ', indicator: 'https://n2.example.com' }, 'REQUIRED', ['input', 'name']);
-    await expectRefused(CREATE, { name: 'x'.repeat(101), indicator: 'https://n3.example.com' }, 'TOO_LONG', [
+    await refuse(CREATE, { name: '', indicator: 'https://n1.example.com' }, 'REQUIRED', ['input', 'name']);
+    await refuse(CREATE, { name: '   ', indicator: 'https://n2.example.com' }, 'REQUIRED', ['input', 'name']);
+    await refuse(CREATE, { name: 'x'.repeat(101), indicator: 'https://n3.example.com' }, 'TOO_LONG', [
       'input',
       'name',
     ]);
-    await expectRefused(CREATE, { name: 'two\nlines', indicator: 'https://n4.example.com' }, 'INVALID', [
+    await refuse(CREATE, { name: 'two\nlines', indicator: 'https://n4.example.com' }, 'INVALID', [
       'input',
       'name',
     ]);
@@ -270,7 +263,7 @@ describe('createResource', () => {
   });
 
   it('reports every invalid field at once', async () => {
-    const payload = await expectNothingChanged(server, () =>
+    const payload = await expectUnchanged(server, () =>
       mutate(CREATE, { name: '', indicator: 'https://x.example.com/#f' }),
     );
     expect(payload.userErrors.map((e) => [e.code, e.field])).toEqual([
@@ -281,7 +274,7 @@ describe('createResource', () => {
 
   it('needs resources:write (FORBIDDEN, nothing changes)', async () => {
     const token = await server.token(server.admin, 'resources:read');
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const result = await server.graphql(
         CREATE,
         { input: { name: 'Nope', indicator: 'https://nope.example.com' } },
@@ -303,7 +296,7 @@ describe('updateResource and deleteResource', () => {
     expect(events.map((e) => [e.action, e.targetId, e.changes])).toEqual([
       ['resource.updated', rawId(id), { name: { before: 'Old name', after: 'New name' } }],
     ]);
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       expect((await mutate(UPDATE, { id, patch: { name: 'New name' } })).userErrors).toEqual([]);
       expect((await mutate(UPDATE, { id, patch: {} })).userErrors).toEqual([]);
     });
@@ -311,22 +304,22 @@ describe('updateResource and deleteResource', () => {
 
   it('refuses bad names, unknown and foreign ids alike, and the built-in resource', async () => {
     const { id } = await newResource();
-    await expectRefused(UPDATE, { id, patch: { name: null } }, 'REQUIRED', ['input', 'patch', 'name']);
-    await expectRefused(UPDATE, { id, patch: { name: 'z'.repeat(101) } }, 'TOO_LONG', ['input', 'patch', 'name']);
-    const unknown = await expectRefused(
+    await refuse(UPDATE, { id, patch: { name: null } }, 'REQUIRED', ['input', 'patch', 'name']);
+    await refuse(UPDATE, { id, patch: { name: 'z'.repeat(101) } }, 'TOO_LONG', ['input', 'patch', 'name']);
+    const unknown = await refuse(
       UPDATE,
       { id: encodeGlobalId('Resource', randomUUID()), patch: { name: 'x' } },
       'NOT_FOUND',
       ['input', 'id'],
     );
-    const foreign = await expectRefused(UPDATE, { id, patch: { name: 'x' } }, 'NOT_FOUND', ['input', 'id'], otherToken);
+    const foreign = await refuse(UPDATE, { id, patch: { name: 'x' } }, 'NOT_FOUND', ['input', 'id'], otherToken);
     expect(foreign).toEqual(unknown);
     const { resourceId } = await managementScopes(server, server.admin.realmId);
-    await expectRefused(UPDATE, { id: resourceId, patch: { name: 'Mine now' } }, 'INVALID_STATE', ['input', 'id']);
+    await refuse(UPDATE, { id: resourceId, patch: { name: 'Mine now' } }, 'INVALID_STATE', ['input', 'id']);
   });
 
   it('answers an id of another type or a malformed id with BAD_USER_INPUT', async () => {
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const wrongType = await server.graphql(UPDATE, {
         input: { id: encodeGlobalId('Role', randomUUID()), patch: { name: 'x' } },
       });
@@ -375,7 +368,7 @@ describe('updateResource and deleteResource', () => {
   it('refuses to delete the built-in resource, unknown or foreign ids', async () => {
     const { resourceId } = await managementScopes(server, server.admin.realmId);
     const { id } = await newResource();
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const builtIn = await mutate(DELETE, { id: resourceId });
       expect(builtIn).toMatchObject({
         deletedId: null,
@@ -474,11 +467,11 @@ describe('resource scopes', () => {
       'read.posts',
       'réad',
     ]) {
-      await expectRefused(ADD_SCOPE, { resourceId: id, name: bad }, 'INVALID', ['input', 'name']);
+      await refuse(ADD_SCOPE, { resourceId: id, name: bad }, 'INVALID', ['input', 'name']);
     }
-    await expectRefused(ADD_SCOPE, { resourceId: id, name: '' }, 'REQUIRED', ['input', 'name']);
-    await expectRefused(ADD_SCOPE, { resourceId: id, name: `a${'b'.repeat(100)}` }, 'TOO_LONG', ['input', 'name']);
-    await expectRefused(ADD_SCOPE, { resourceId: id, name: 'ok', description: 'd'.repeat(501) }, 'TOO_LONG', [
+    await refuse(ADD_SCOPE, { resourceId: id, name: '' }, 'REQUIRED', ['input', 'name']);
+    await refuse(ADD_SCOPE, { resourceId: id, name: `a${'b'.repeat(100)}` }, 'TOO_LONG', ['input', 'name']);
+    await refuse(ADD_SCOPE, { resourceId: id, name: 'ok', description: 'd'.repeat(501) }, 'TOO_LONG', [
       'input',
       'description',
     ]);
@@ -490,8 +483,8 @@ describe('resource scopes', () => {
   it('refuses duplicate scope names per resource (TAKEN), but allows them on another resource', async () => {
     const first = await newResource(undefined, ['dup:read', 'dup:write']);
     const second = await newResource();
-    await expectRefused(ADD_SCOPE, { resourceId: first.id, name: 'dup:read' }, 'TAKEN', ['input', 'name']);
-    await expectRefused(
+    await refuse(ADD_SCOPE, { resourceId: first.id, name: 'dup:read' }, 'TAKEN', ['input', 'name']);
+    await refuse(
       UPDATE_SCOPE,
       { resourceId: first.id, scopeId: first.scopes['dup:write'], patch: { name: 'dup:read' } },
       'TAKEN',
@@ -503,29 +496,29 @@ describe('resource scopes', () => {
   it('refuses a scope of another resource, unknown and foreign ids (NOT_FOUND with field path)', async () => {
     const a = await newResource(undefined, ['a:read']);
     const b = await newResource(undefined, ['b:read']);
-    await expectRefused(
+    await refuse(
       UPDATE_SCOPE,
       { resourceId: a.id, scopeId: b.scopes['b:read'], patch: { name: 'x' } },
       'NOT_FOUND',
       ['input', 'scopeId'],
     );
-    await expectRefused(REMOVE_SCOPE, { resourceId: a.id, scopeId: b.scopes['b:read'] }, 'NOT_FOUND', [
+    await refuse(REMOVE_SCOPE, { resourceId: a.id, scopeId: b.scopes['b:read'] }, 'NOT_FOUND', [
       'input',
       'scopeId',
     ]);
-    await expectRefused(
+    await refuse(
       REMOVE_SCOPE,
       { resourceId: a.id, scopeId: encodeGlobalId('ResourceScope', randomUUID()) },
       'NOT_FOUND',
       ['input', 'scopeId'],
     );
-    const unknown = await expectRefused(
+    const unknown = await refuse(
       ADD_SCOPE,
       { resourceId: encodeGlobalId('Resource', randomUUID()), name: 'x' },
       'NOT_FOUND',
       ['input', 'resourceId'],
     );
-    const foreign = await expectRefused(
+    const foreign = await refuse(
       ADD_SCOPE,
       { resourceId: a.id, name: 'x' },
       'NOT_FOUND',
@@ -533,7 +526,7 @@ describe('resource scopes', () => {
       otherToken,
     );
     expect(foreign).toEqual(unknown);
-    const foreignRemove = await expectRefused(
+    const foreignRemove = await refuse(
       REMOVE_SCOPE,
       { resourceId: a.id, scopeId: a.scopes['a:read'] },
       'NOT_FOUND',
@@ -545,14 +538,14 @@ describe('resource scopes', () => {
 
   it('refuses every change to the built-in resource’s scopes (INVALID_STATE)', async () => {
     const { resourceId, scopes } = await managementScopes(server, server.admin.realmId);
-    await expectRefused(ADD_SCOPE, { resourceId, name: 'users:impersonate' }, 'INVALID_STATE', ['input', 'resourceId']);
-    await expectRefused(
+    await refuse(ADD_SCOPE, { resourceId, name: 'users:impersonate' }, 'INVALID_STATE', ['input', 'resourceId']);
+    await refuse(
       UPDATE_SCOPE,
       { resourceId, scopeId: scopes['users:read'], patch: { description: 'x' } },
       'INVALID_STATE',
       ['input', 'resourceId'],
     );
-    await expectRefused(REMOVE_SCOPE, { resourceId, scopeId: scopes['users:write'] }, 'INVALID_STATE', [
+    await refuse(REMOVE_SCOPE, { resourceId, scopeId: scopes['users:write'] }, 'INVALID_STATE', [
       'input',
       'resourceId',
     ]);
@@ -560,7 +553,7 @@ describe('resource scopes', () => {
 
   it('refuses clearing a scope name', async () => {
     const { id, scopes } = await newResource(undefined, ['c:read']);
-    await expectRefused(
+    await refuse(
       UPDATE_SCOPE,
       { resourceId: id, scopeId: scopes['c:read'], patch: { name: null } },
       'REQUIRED',

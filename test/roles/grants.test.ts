@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/context.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { assertCanGrant, ungrantableScopes } from '../../src/modules/roles/grants.ts';
-import { expectNothingChanged, managementScopes, rawId, type UserErrorResult } from '../helpers/access-state.ts';
+import { managementScopes } from '../helpers/fixtures.ts';
+import { rawId, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -24,7 +26,7 @@ async function mutate(query: string, input: Record<string, unknown>, token?: str
 }
 
 async function expectForbiddenGrant(query: string, input: Record<string, unknown>, token: string, missing: string[]) {
-  const payload = await expectNothingChanged(server, () => mutate(query, input, token));
+  const payload = await expectUnchanged(server, () => mutate(query, input, token));
   expect(payload.role ?? null).toBeNull();
   expect(payload.userErrors).toEqual([
     { code: 'FORBIDDEN_GRANT', field: ['input', 'scopeIds'], message: expect.any(String) },
@@ -75,7 +77,7 @@ describe('no privilege escalation through roles', () => {
 
   it('names only the scopes the caller lacks when some are held', async () => {
     const role = await mutate(CREATE, { name: 'Mixed' }, rolesOnly);
-    const payload = await expectNothingChanged(server, () =>
+    const payload = await expectUnchanged(server, () =>
       mutate(
         ASSIGN,
         { roleId: role.role!.id, scopeIds: [management['roles:read'], management['tenants:write']] },
@@ -122,7 +124,7 @@ describe('no privilege escalation through roles', () => {
   it('re-assigning a management scope the role already has is not a grant', async () => {
     const full = await mutate(CREATE, { name: 'Has users:write', scopeIds: [management['users:write']] });
     expect(full.userErrors).toEqual([]);
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const again = await mutate(ASSIGN, { roleId: full.role!.id, scopeIds: [management['users:write']] }, rolesOnly);
       expect(again.userErrors).toEqual([]);
     });

@@ -2,15 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import {
-  adminRoleId,
-  auditSince,
-  expectNothingChanged,
-  lastAuditId,
-  managementScopes,
-  rawId,
-  type UserErrorResult,
-} from '../helpers/access-state.ts';
+import { adminRoleId, managementScopes } from '../helpers/fixtures.ts';
+import { auditSince, expectRefused, lastAuditId, rawId, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -38,16 +32,14 @@ async function mutate(query: string, input: Record<string, unknown>, token?: str
   return Object.values(result.data!)[0] as Payload;
 }
 
-async function expectRefused(
+async function refuse(
   query: string,
   input: Record<string, unknown>,
   code: string,
   field: string[] | null,
   token?: string,
 ) {
-  const payload = await expectNothingChanged(server, () => mutate(query, input, token));
-  expect(payload.userErrors).toHaveLength(1);
-  expect(payload.userErrors[0]).toMatchObject({ code, field });
+  const payload = await expectRefused<Payload>(server, () => server.graphql(query, { input }, token), [{ code, field }]);
   expect(payload.role ?? payload.deletedId ?? null).toBeNull();
   return payload;
 }
@@ -255,11 +247,11 @@ describe('createRole', () => {
     const inT1 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t1!.id) });
     const inT2 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t2!.id) });
     expect(new Set([realmWide, inT1, inT2]).size).toBe(3);
-    await expectRefused(CREATE, { name: 'SUPPORT', tenantId: encodeGlobalId('Tenant', t1!.id) }, 'TAKEN', [
+    await refuse(CREATE, { name: 'SUPPORT', tenantId: encodeGlobalId('Tenant', t1!.id) }, 'TAKEN', [
       'input',
       'name',
     ]);
-    await expectRefused(CREATE, { name: 'support' }, 'TAKEN', ['input', 'name']);
+    await refuse(CREATE, { name: 'support' }, 'TAKEN', ['input', 'name']);
   });
 
   it('concurrent creates with one name: exactly one wins, the others get TAKEN', async () => {
@@ -272,23 +264,23 @@ describe('createRole', () => {
   });
 
   it('refuses bad names and descriptions', async () => {
-    await expectRefused(CREATE, { name: '' }, 'REQUIRED', ['input', 'name']);
-    await expectRefused(CREATE, { name: ' \t ' }, 'REQUIRED', ['input', 'name']);
-    await expectRefused(CREATE, { name: 'n'.repeat(101) }, 'TOO_LONG', ['input', 'name']);
-    await expectRefused(CREATE, { name: 'bell\u0007' }, 'INVALID', ['input', 'name']);
-    await expectRefused(CREATE, { name: 'Fine', description: 'd'.repeat(501) }, 'TOO_LONG', ['input', 'description']);
-    await expectRefused(CREATE, { name: MANAGEMENT_ADMIN_ROLE_NAME }, 'TAKEN', ['input', 'name']);
+    await refuse(CREATE, { name: '' }, 'REQUIRED', ['input', 'name']);
+    await refuse(CREATE, { name: ' \t ' }, 'REQUIRED', ['input', 'name']);
+    await refuse(CREATE, { name: 'n'.repeat(101) }, 'TOO_LONG', ['input', 'name']);
+    await refuse(CREATE, { name: 'bell\u0007' }, 'INVALID', ['input', 'name']);
+    await refuse(CREATE, { name: 'Fine', description: 'd'.repeat(501) }, 'TOO_LONG', ['input', 'description']);
+    await refuse(CREATE, { name: MANAGEMENT_ADMIN_ROLE_NAME }, 'TAKEN', ['input', 'name']);
   });
 
   it('refuses unknown and foreign scope ids alike, naming the position', async () => {
-    const unknown = await expectRefused(
+    const unknown = await refuse(
       CREATE,
       { name: 'Ghost', scopeIds: [custom['posts:read'], encodeGlobalId('ResourceScope', randomUUID())] },
       'NOT_FOUND',
       ['input', 'scopeIds', '1'],
     );
     const otherScopes = (await managementScopes(server, other.realmId)).scopes;
-    const foreign = await expectRefused(
+    const foreign = await refuse(
       CREATE,
       { name: 'Ghost', scopeIds: [custom['posts:read'], otherScopes['users:read']] },
       'NOT_FOUND',
@@ -298,24 +290,24 @@ describe('createRole', () => {
   });
 
   it('refuses an unknown or foreign tenant, too many scopes, and ids of the wrong type', async () => {
-    await expectRefused(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', randomUUID()) }, 'NOT_FOUND', [
+    await refuse(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', randomUUID()) }, 'NOT_FOUND', [
       'input',
       'tenantId',
     ]);
     const foreignTenant = await server.db.prisma.tenant.create({
       data: { realmId: other.realmId, name: 'Foreign', slug: 'foreign' },
     });
-    await expectRefused(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', foreignTenant.id) }, 'NOT_FOUND', [
+    await refuse(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', foreignTenant.id) }, 'NOT_FOUND', [
       'input',
       'tenantId',
     ]);
     const many = Array.from({ length: 101 }, () => encodeGlobalId('ResourceScope', randomUUID()));
     // Lists over their bound are refused before the resolver runs (issue 7).
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const result = await server.graphql(CREATE, { input: { name: 'Greedy', scopeIds: many } });
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.scopeIds' });
     });
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const result = await server.graphql(CREATE, { input: { name: 'Typed', scopeIds: [adminRole] } });
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.scopeIds.0' });
     });
@@ -323,7 +315,7 @@ describe('createRole', () => {
 
   it('needs roles:write (FORBIDDEN, nothing changes)', async () => {
     const token = await server.token(server.admin, 'roles:read');
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const result = await server.graphql(CREATE, { input: { name: 'Nope' } }, token);
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['roles:write'] });
     });
@@ -343,7 +335,7 @@ describe('updateRole', () => {
       ['role.updated', rawId(id), { name: { before: 'Before', after: 'After' } }],
       ['role.updated', rawId(id), { description: { before: 'Old.', after: null } }],
     ]);
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       expect((await mutate(UPDATE, { id, patch: { name: 'After' } })).userErrors).toEqual([]);
     });
   });
@@ -351,26 +343,26 @@ describe('updateRole', () => {
   it('refuses clearing or over-long names, duplicates, unknown and foreign ids', async () => {
     const id = await newRole();
     await newRole([], 'Occupied');
-    await expectRefused(UPDATE, { id, patch: { name: null } }, 'REQUIRED', ['input', 'patch', 'name']);
-    await expectRefused(UPDATE, { id, patch: { name: 'n'.repeat(101) } }, 'TOO_LONG', ['input', 'patch', 'name']);
-    await expectRefused(UPDATE, { id, patch: { description: 'd'.repeat(501) } }, 'TOO_LONG', [
+    await refuse(UPDATE, { id, patch: { name: null } }, 'REQUIRED', ['input', 'patch', 'name']);
+    await refuse(UPDATE, { id, patch: { name: 'n'.repeat(101) } }, 'TOO_LONG', ['input', 'patch', 'name']);
+    await refuse(UPDATE, { id, patch: { description: 'd'.repeat(501) } }, 'TOO_LONG', [
       'input',
       'patch',
       'description',
     ]);
-    await expectRefused(UPDATE, { id, patch: { name: 'occupied' } }, 'TAKEN', ['input', 'patch', 'name']);
-    const unknown = await expectRefused(
+    await refuse(UPDATE, { id, patch: { name: 'occupied' } }, 'TAKEN', ['input', 'patch', 'name']);
+    const unknown = await refuse(
       UPDATE,
       { id: encodeGlobalId('Role', randomUUID()), patch: { name: 'x' } },
       'NOT_FOUND',
       ['input', 'id'],
     );
-    const foreign = await expectRefused(UPDATE, { id, patch: { name: 'x' } }, 'NOT_FOUND', ['input', 'id'], otherToken);
+    const foreign = await refuse(UPDATE, { id, patch: { name: 'x' } }, 'NOT_FOUND', ['input', 'id'], otherToken);
     expect(foreign).toEqual(unknown);
   });
 
   it('refuses renaming the built-in role (INVALID_STATE) but lets its description change', async () => {
-    await expectRefused(UPDATE, { id: adminRole, patch: { name: 'Root' } }, 'INVALID_STATE', [
+    await refuse(UPDATE, { id: adminRole, patch: { name: 'Root' } }, 'INVALID_STATE', [
       'input',
       'patch',
       'name',
@@ -394,7 +386,7 @@ describe('assignRoleScopes and removeRoleScope', () => {
       'posts:read',
       'posts:write',
     ]);
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       expect((await mutate(ASSIGN, { roleId: id, scopeIds: [custom['posts:read']] })).userErrors).toEqual([]);
     });
     const removed = await mutate(REMOVE, { roleId: id, scopeId: custom['posts:delete'] });
@@ -422,14 +414,14 @@ describe('assignRoleScopes and removeRoleScope', () => {
 
   it('refuses an empty list, unknown or foreign roles and scopes', async () => {
     const id = await newRole(['posts:read']);
-    await expectRefused(ASSIGN, { roleId: id, scopeIds: [] }, 'REQUIRED', ['input', 'scopeIds']);
-    const unknown = await expectRefused(
+    await refuse(ASSIGN, { roleId: id, scopeIds: [] }, 'REQUIRED', ['input', 'scopeIds']);
+    const unknown = await refuse(
       ASSIGN,
       { roleId: encodeGlobalId('Role', randomUUID()), scopeIds: [custom['posts:write']] },
       'NOT_FOUND',
       ['input', 'roleId'],
     );
-    const foreign = await expectRefused(
+    const foreign = await refuse(
       ASSIGN,
       { roleId: id, scopeIds: [custom['posts:write']] },
       'NOT_FOUND',
@@ -437,19 +429,19 @@ describe('assignRoleScopes and removeRoleScope', () => {
       otherToken,
     );
     expect(foreign).toEqual(unknown);
-    await expectRefused(
+    await refuse(
       ASSIGN,
       { roleId: id, scopeIds: [encodeGlobalId('ResourceScope', randomUUID())] },
       'NOT_FOUND',
       ['input', 'scopeIds', '0'],
     );
-    await expectRefused(
+    await refuse(
       REMOVE,
       { roleId: encodeGlobalId('Role', randomUUID()), scopeId: custom['posts:read'] },
       'NOT_FOUND',
       ['input', 'roleId'],
     );
-    await expectRefused(
+    await refuse(
       REMOVE,
       { roleId: id, scopeId: custom['posts:read'] },
       'NOT_FOUND',
@@ -460,8 +452,8 @@ describe('assignRoleScopes and removeRoleScope', () => {
 
   it('refuses removing a scope the role does not have (NOT_FOUND at input.scopeId)', async () => {
     const id = await newRole(['posts:read']);
-    await expectRefused(REMOVE, { roleId: id, scopeId: custom['posts:write'] }, 'NOT_FOUND', ['input', 'scopeId']);
-    await expectRefused(REMOVE, { roleId: id, scopeId: encodeGlobalId('ResourceScope', randomUUID()) }, 'NOT_FOUND', [
+    await refuse(REMOVE, { roleId: id, scopeId: custom['posts:write'] }, 'NOT_FOUND', ['input', 'scopeId']);
+    await refuse(REMOVE, { roleId: id, scopeId: encodeGlobalId('ResourceScope', randomUUID()) }, 'NOT_FOUND', [
       'input',
       'scopeId',
     ]);
@@ -469,7 +461,7 @@ describe('assignRoleScopes and removeRoleScope', () => {
 
   it('keeps every management scope on the built-in role (INVALID_STATE); custom scopes added to it can go again', async () => {
     for (const name of ['users:write', 'roles:write', 'audit:read']) {
-      await expectRefused(REMOVE, { roleId: adminRole, scopeId: management[name] }, 'INVALID_STATE', [
+      await refuse(REMOVE, { roleId: adminRole, scopeId: management[name] }, 'INVALID_STATE', [
         'input',
         'scopeId',
       ]);
@@ -528,15 +520,15 @@ describe('deleteRole', () => {
   });
 
   it('refuses the built-in role (INVALID_STATE), unknown and foreign ids (NOT_FOUND)', async () => {
-    await expectRefused(DELETE, { id: adminRole }, 'INVALID_STATE', ['input', 'id']);
+    await refuse(DELETE, { id: adminRole }, 'INVALID_STATE', ['input', 'id']);
     const id = await newRole();
-    const unknown = await expectRefused(DELETE, { id: encodeGlobalId('Role', randomUUID()) }, 'NOT_FOUND', [
+    const unknown = await refuse(DELETE, { id: encodeGlobalId('Role', randomUUID()) }, 'NOT_FOUND', [
       'input',
       'id',
     ]);
-    const foreign = await expectRefused(DELETE, { id }, 'NOT_FOUND', ['input', 'id'], otherToken);
+    const foreign = await refuse(DELETE, { id }, 'NOT_FOUND', ['input', 'id'], otherToken);
     expect(foreign).toEqual(unknown);
-    await expectNothingChanged(server, async () => {
+    await expectUnchanged(server, async () => {
       const wrongType = await server.graphql(DELETE, { input: { id: custom['posts:read'] } });
       expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.id' });
     });

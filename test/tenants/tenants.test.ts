@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { auditSince, lastAuditId, rawId } from '../helpers/access-state.ts';
-import { USER_ERRORS, expectRefused, expectTopLevelError, makeRole } from '../helpers/fixtures.ts';
+import { makeRole } from '../helpers/fixtures.ts';
+import { auditSince, expectRefused, expectTopLevelError, lastAuditId, rawId, USER_ERRORS } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -88,17 +88,17 @@ describe('createTenant', () => {
   ];
   for (const [label, input, expected] of refusals) {
     it(`refuses ${label}, changing nothing`, async () => {
-      const payload = await expectRefused(server, () => server.graphql(CREATE, { input }, adminToken), 'createTenant', expected);
+      const payload = await expectRefused(server, () => server.graphql(CREATE, { input }, adminToken), expected);
       expect(payload.tenant).toBeNull();
     });
   }
 
   it('refuses a slug already used in the realm (TAKEN), given or derived; other realms may use it', async () => {
     await createTenant('Globex', 'globex');
-    await expectRefused(server, () => server.graphql(CREATE, { input: { name: 'Other', slug: 'globex' } }, adminToken), 'createTenant', [
+    await expectRefused(server, () => server.graphql(CREATE, { input: { name: 'Other', slug: 'globex' } }, adminToken), [
       { code: 'TAKEN', field: ['input', 'slug'] },
     ]);
-    await expectRefused(server, () => server.graphql(CREATE, { input: { name: 'Globex' } }, adminToken), 'createTenant', [
+    await expectRefused(server, () => server.graphql(CREATE, { input: { name: 'Globex' } }, adminToken), [
       { code: 'TAKEN', field: ['input', 'slug'] },
     ]);
     const elsewhere = await create({ name: 'Globex' }, otherToken);
@@ -139,7 +139,7 @@ describe('updateTenant', () => {
     ];
     const answers = [];
     for (const [id, token, patch, expected] of cases) {
-      answers.push(await expectRefused(server, () => server.graphql(UPDATE, { input: { id, patch } }, token), 'updateTenant', expected));
+      answers.push(await expectRefused(server, () => server.graphql(UPDATE, { input: { id, patch } }, token), expected));
     }
     expect(answers[6]).toEqual(answers[5]);
     await expectTopLevelError(
@@ -187,10 +187,10 @@ describe('deleteTenant', () => {
 
   it('answers unknown and foreign ids alike (NOT_FOUND), and a wrong-type id with BAD_USER_INPUT', async () => {
     const tenant = await createTenant('Vandelay', 'vandelay');
-    const foreign = await expectRefused(server, () => server.graphql(DELETE, { input: { id: tenant.id } }, otherToken), 'deleteTenant', [
+    const foreign = await expectRefused(server, () => server.graphql(DELETE, { input: { id: tenant.id } }, otherToken), [
       { code: 'NOT_FOUND', field: ['input', 'id'] },
     ]);
-    const unknown = await expectRefused(server, () => server.graphql(DELETE, { input: { id: missingId() } }, otherToken), 'deleteTenant', [
+    const unknown = await expectRefused(server, () => server.graphql(DELETE, { input: { id: missingId() } }, otherToken), [
       { code: 'NOT_FOUND', field: ['input', 'id'] },
     ]);
     expect(foreign).toEqual(unknown);
@@ -311,14 +311,14 @@ describe('ISOLATED_POOL', () => {
     const extra = await join(realm.realmId, t2.id, users[1]!.id);
     await join(realm.realmId, t1.id, users[2]!.id);
 
-    const payload = await expectRefused(server, () => server.graphql(SWITCH, {}, token), 'updateRealmSettings', [
+    const payload = await expectRefused(server, () => server.graphql(SWITCH, {}, token), [
       { code: 'INVALID_STATE', field: ['input', 'patch', 'tenancyMode'] },
     ]);
     expect((payload.userErrors as { message: string }[])[0]!.message).toMatch(/^2 users belong to more than one tenant/);
     expect((await server.db.prisma.realm.findUniqueOrThrow({ where: { id: realm.realmId } })).tenancyMode).toBe('SHARED_POOL');
 
     await server.db.prisma.tenantMembership.deleteMany({ where: { userId: users[0]!.id, tenantId: rawId(t2.id) } });
-    const one = await expectRefused(server, () => server.graphql(SWITCH, {}, token), 'updateRealmSettings', [
+    const one = await expectRefused(server, () => server.graphql(SWITCH, {}, token), [
       { code: 'INVALID_STATE', field: ['input', 'patch', 'tenancyMode'] },
     ]);
     expect((one.userErrors as { message: string }[])[0]!.message).toMatch(/^1 user belongs to more than one tenant/);

@@ -1,18 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import {
-  USER_ERRORS,
-  auditSince,
-  expectRefused,
-  expectTopLevelError,
-  lastAuditId,
-  makeUser,
-  missingId,
-  payloadOf,
-  rawId,
-  type TestUser,
-} from './user-state.ts';
+import { makeUser, type TestUser } from '../helpers/fixtures.ts';
+import { auditSince, expectRefused, expectTopLevelError, lastAuditId, missingId, payloadOf, rawId, USER_ERRORS } from '../helpers/graphql.ts';
 
 let server: TestServer;
 let admin: Credentials;
@@ -343,9 +333,9 @@ describe('no privilege escalation through user roles', () => {
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
     expect(payload.user ?? null).toBeNull();
-    expect(payload.userErrors[0].message).toContain('users:write');
-    expect(payload.userErrors[0].message).toContain('realm:write');
-    expect(payload.userErrors[0].message).not.toContain('users:roles');
+    expect(payload.userErrors[0]!.message).toContain('users:write');
+    expect(payload.userErrors[0]!.message).toContain('realm:write');
+    expect(payload.userErrors[0]!.message).not.toContain('users:roles');
     await expectRefused(
       server,
       () => server.graphql(SET_BLIND, { input: { userId: user.globalId, roleIds: [adminRole] } }, rolesOnly),

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import {
-  USER_ERRORS,
-  auditSince,
-  expectRefused,
-  expectTopLevelError,
-  lastAuditId,
-  makeUser,
-  missingId,
-  payloadOf,
-  rawId,
-} from './user-state.ts';
+import { makeUser } from '../helpers/fixtures.ts';
+import { auditSince, expectRefused, expectTopLevelError, lastAuditId, missingId, payloadOf, rawId, USER_ERRORS } from '../helpers/graphql.ts';
 
 let server: TestServer;
 let admin: Credentials;
@@ -171,7 +162,7 @@ describe('createCustomAttributeDefinition', () => {
       () => server.graphql(CREATE, { input: { key: 'legacy', type: 'NUMBER' } }),
       [{ code: 'INVALID_STATE', field: ['input', 'type'] }],
     );
-    expect(refused.userErrors[0].message).toContain('1 user');
+    expect(refused.userErrors[0]!.message).toContain('1 user');
     await expectRefused(
       server,
       () => server.graphql(CREATE, { input: { key: 'legacy', type: 'ENUM', options: ['abc'] } }),
@@ -257,7 +248,7 @@ describe('updateCustomAttributeDefinition', () => {
       () => server.graphql(UPDATE, { input: { id, patch: { type: 'STRING' } } }),
       [{ code: 'INVALID_STATE', field: ['input', 'patch', 'type'] }],
     );
-    expect(refused.userErrors[0].message).toContain('2 users');
+    expect(refused.userErrors[0]!.message).toContain('2 users');
   });
 
   it('ENUM options: adding is fine, dropping a value users hold is refused, switching types moves options', async () => {
@@ -275,7 +266,7 @@ describe('updateCustomAttributeDefinition', () => {
       () => server.graphql(UPDATE, { input: { id, patch: { options: ['bronze'] } } }),
       [{ code: 'INVALID_STATE', field: ['input', 'patch', 'options'] }],
     );
-    expect(refused.userErrors[0].message).toContain('1 user');
+    expect(refused.userErrors[0]!.message).toContain('1 user');
 
     const flag = await define('color', 'STRING');
     await expectRefused(server, () => server.graphql(UPDATE, { input: { id: flag, patch: { type: 'ENUM' } } }), [

@@ -2,24 +2,25 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { ERRORS, expectErrors, expectUnchanged, payload, rawId, type UserError } from './core.helpers.ts';
+import { expectUserErrors, payloadOf, rawId, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
 let realmId: string;
 let role: string;
 
 const CREATE_USERS = `mutation($input: CreateUsersInput!) {
-  createUsers(input: $input) { createdCount ${ERRORS} results { user { id email username hasPassword } ${ERRORS} } }
+  createUsers(input: $input) { createdCount ${USER_ERRORS} results { user { id email username hasPassword } ${USER_ERRORS} } }
 }`;
 
 interface BatchPayload {
   createdCount: number;
-  userErrors: UserError[];
-  results: { user: { id: string; email: string; username: string | null; hasPassword: boolean } | null; userErrors: UserError[] }[];
+  userErrors: UserErrorResult[];
+  results: { user: { id: string; email: string; username: string | null; hasPassword: boolean } | null; userErrors: UserErrorResult[] }[];
 }
 
 async function createUsers(users: Record<string, unknown>[], atomic?: boolean): Promise<BatchPayload> {
-  return payload<BatchPayload>(await server.graphql(CREATE_USERS, { input: { users, ...(atomic === undefined ? {} : { atomic }) } }), 'createUsers');
+  return payloadOf<BatchPayload>(await server.graphql(CREATE_USERS, { input: { users, ...(atomic === undefined ? {} : { atomic }) } }));
 }
 
 const countUsers = () => server.db.prisma.user.count({ where: { realmId } });
@@ -49,10 +50,10 @@ describe('createUsers', () => {
     expect(result.results.map((r) => r.user?.email ?? null)).toEqual(['one@example.com', null, null, null, null, null]);
     expect(result.results[4]!.user).not.toBeNull();
     expect(result.results[0]!.user!.hasPassword).toBe(true);
-    expectErrors(result.results[1]!, [['TAKEN', ['input', 'users', '1', 'email']]]);
-    expectErrors(result.results[2]!, [['TOO_SHORT', ['input', 'users', '2', 'username']]]);
-    expectErrors(result.results[3]!, [['NOT_FOUND', ['input', 'users', '3', 'roleIds', '0']]]);
-    expectErrors(result.results[5]!, [['TAKEN', ['input', 'users', '5', 'email']]]);
+    expectUserErrors(result.results[1]!, [['TAKEN', ['input', 'users', '1', 'email']]]);
+    expectUserErrors(result.results[2]!, [['TOO_SHORT', ['input', 'users', '2', 'username']]]);
+    expectUserErrors(result.results[3]!, [['NOT_FOUND', ['input', 'users', '3', 'roleIds', '0']]]);
+    expectUserErrors(result.results[5]!, [['TAKEN', ['input', 'users', '5', 'email']]]);
     expect(await countUsers()).toBe(before + 2);
     const created = result.results.flatMap((r) => (r.user ? [rawId(r.user.id)] : []));
     const events = await server.db.prisma.auditEvent.findMany({ where: { targetId: { in: created } } });
@@ -75,14 +76,14 @@ describe('createUsers', () => {
       ),
     );
     expect(failing.createdCount).toBe(0);
-    expectErrors(failing, [['INVALID', ['input', 'users']]]);
+    expectUserErrors(failing, [['INVALID', ['input', 'users']]]);
     expect(failing.results.map((r) => r.user)).toEqual([null, null, null, null, null, null]);
     expect(failing.results[0]!.userErrors).toEqual([]);
-    expectErrors(failing.results[1]!, [['TAKEN', ['input', 'users', '1', 'username']]]);
-    expectErrors(failing.results[2]!, [['TOO_LONG', ['input', 'users', '2', 'bio']]]);
-    expectErrors(failing.results[3]!, [['TAKEN', ['input', 'users', '3', 'email']]]);
-    expectErrors(failing.results[4]!, [['TOO_SHORT', ['input', 'users', '4', 'password']]]);
-    expectErrors(failing.results[5]!, [['TAKEN', ['input', 'users', '5', 'email']]]);
+    expectUserErrors(failing.results[1]!, [['TAKEN', ['input', 'users', '1', 'username']]]);
+    expectUserErrors(failing.results[2]!, [['TOO_LONG', ['input', 'users', '2', 'bio']]]);
+    expectUserErrors(failing.results[3]!, [['TAKEN', ['input', 'users', '3', 'email']]]);
+    expectUserErrors(failing.results[4]!, [['TOO_SHORT', ['input', 'users', '4', 'password']]]);
+    expectUserErrors(failing.results[5]!, [['TAKEN', ['input', 'users', '5', 'email']]]);
 
     const before = await countUsers();
     const ok = await createUsers(

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/passwords.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import { ERRORS, USER, expectErrors, expectTopLevel, expectUnchanged, payload, rawId, type UserError } from './core.helpers.ts';
+import { USER } from '../helpers/fixtures.ts';
+import { expectErrorCode, expectUserErrors, payloadOf, rawId, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
 let realm: Credentials;
@@ -23,23 +25,23 @@ let foreignTenant: string;
 /** Every password sent in this file: none may ever appear in an audit row. */
 const passwordsUsed: string[] = [];
 
-const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${ERRORS} } }`;
+const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`;
 
 interface CreatePayload {
   user: Record<string, any> | null;
-  userErrors: UserError[];
+  userErrors: UserErrorResult[];
 }
 
 async function create(input: Record<string, unknown>, token?: string): Promise<CreatePayload> {
   if (typeof input.password === 'string') passwordsUsed.push(input.password);
-  return payload<CreatePayload>(await server.graphql(CREATE, { input }, token), 'createUser');
+  return payloadOf<CreatePayload>(await server.graphql(CREATE, { input }, token));
 }
 
 /** Asserts the create is refused with exactly these errors and changes nothing. */
-async function refused(input: Record<string, unknown>, expected: [string, string[] | null][], token?: string): Promise<UserError[]> {
+async function refused(input: Record<string, unknown>, expected: [string, string[] | null][], token?: string): Promise<UserErrorResult[]> {
   const result = await expectUnchanged(server, () => create(input, token));
   expect(result.user).toBeNull();
-  expectErrors(result, expected);
+  expectUserErrors(result, expected);
   return result.userErrors;
 }
 
@@ -198,7 +200,7 @@ describe('createUser', () => {
     ] as const) {
       const results = await Promise.all([0, 1, 2, 3].map((i) => create(values(i))));
       expect(results.filter((r) => r.user).length, field).toBe(1);
-      for (const loser of results.filter((r) => !r.user)) expectErrors(loser, [['TAKEN', ['input', field]]]);
+      for (const loser of results.filter((r) => !r.user)) expectUserErrors(loser, [['TAKEN', ['input', field]]]);
     }
   });
 
@@ -348,7 +350,7 @@ describe('createUser', () => {
     ];
     for (const input of cases) {
       const result = await expectUnchanged(server, () => server.graphql(CREATE, { input }));
-      expectTopLevel(result, 'BAD_USER_INPUT');
+      expectErrorCode(result, 'BAD_USER_INPUT');
       expect(JSON.stringify(result.errors)).not.toMatch(/prisma|SELECT|INSERT/i);
     }
   });
@@ -366,10 +368,10 @@ describe('createUser', () => {
 
     for (const roleIds of [[tenant1], ['not-an-id'], [encodeGlobalId('User', randomUUID())]]) {
       const result = await expectUnchanged(server, () => server.graphql(CREATE, { input: { email: 'ids@example.com', roleIds } }));
-      expectTopLevel(result, 'BAD_USER_INPUT', 'createUser');
+      expectErrorCode(result, 'BAD_USER_INPUT', 'createUser');
     }
     const wrongTenant = await expectUnchanged(server, () => server.graphql(CREATE, { input: { email: 'ids@example.com', tenantIds: [roleA] } }));
-    expectTopLevel(wrongTenant, 'BAD_USER_INPUT', 'createUser');
+    expectErrorCode(wrongTenant, 'BAD_USER_INPUT', 'createUser');
 
     // A tenant-defined role needs its tenant among the user's tenants.
     await refused({ email: 'ids@example.com', roleIds: [tenantRole] }, [['INVALID', ['input', 'roleIds', '0']]]);
@@ -394,7 +396,7 @@ describe('createUser', () => {
   it('needs users:roles for roleIds and tenants:write for tenantIds, and never grants scopes the caller lacks', async () => {
     const writeOnly = await server.token(realm, 'users:write users:read');
     const noRoles = await expectUnchanged(server, () => server.graphql(CREATE, { input: { email: 'scopes@example.com', roleIds: [roleA] } }, writeOnly));
-    expectTopLevel(noRoles, 'FORBIDDEN', 'createUser');
+    expectErrorCode(noRoles, 'FORBIDDEN', 'createUser');
     expect(noRoles.errors?.[0]?.extensions?.missingScopes).toEqual(['users:roles']);
     const noTenants = await expectUnchanged(server, () =>
       server.graphql(CREATE, { input: { email: 'scopes@example.com', tenantIds: [tenant1] } }, writeOnly),
@@ -407,9 +409,9 @@ describe('createUser', () => {
     expect(ok.userErrors).toEqual([]);
 
     const unauthenticated = await server.graphql(CREATE, { input: { email: 'anon@example.com' } }, null);
-    expectTopLevel(unauthenticated, 'UNAUTHENTICATED', 'createUser');
+    expectErrorCode(unauthenticated, 'UNAUTHENTICATED', 'createUser');
     const readOnly = await server.graphql(CREATE, { input: { email: 'anon@example.com' } }, await server.token(realm, 'users:read'));
-    expectTopLevel(readOnly, 'FORBIDDEN', 'createUser');
+    expectErrorCode(readOnly, 'FORBIDDEN', 'createUser');
     expect(readOnly.errors?.[0]?.extensions?.missingScopes).toEqual(['users:write']);
   });
 

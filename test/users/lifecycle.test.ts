@@ -5,7 +5,9 @@ import type { Prisma, UserStatus } from '../../src/generated/prisma/client.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { userTombstone } from '../../src/modules/users/users.service.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import { ERRORS, USER, expectErrors, expectTopLevel, expectUnchanged, payload, rawId, userGid, type UserError } from './core.helpers.ts';
+import { USER, userGid } from '../helpers/fixtures.ts';
+import { expectErrorCode, expectUserErrors, payloadOf, rawId, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
 let realm: Credentials;
@@ -13,14 +15,14 @@ let other: Credentials;
 
 interface UserPayload {
   user: Record<string, any> | null;
-  userErrors: UserError[];
+  userErrors: UserErrorResult[];
 }
 
-const mutation = (name: string, inputType: string, selection = `${USER} ${ERRORS}`) =>
+const mutation = (name: string, inputType: string, selection = `${USER} ${USER_ERRORS}`) =>
   `mutation($input: ${inputType}!) { ${name}(input: $input) { ${selection} } }`;
 
 async function run<T = UserPayload>(name: string, inputType: string, input: Record<string, unknown>, selection?: string): Promise<T> {
-  return payload<T>(await server.graphql(mutation(name, inputType, selection), { input }), name);
+  return payloadOf<T>(await server.graphql(mutation(name, inputType, selection), { input }));
 }
 
 const setStatus = (input: Record<string, unknown>) => run('setUserStatus', 'SetUserStatusInput', input);
@@ -30,13 +32,13 @@ const setPassword = (input: Record<string, unknown>) => run('setUserPassword', '
 const expirePassword = (id: string) => run('expireUserPassword', 'UserIdInput', { id });
 const restore = (id: string) => run('restoreUser', 'UserIdInput', { id });
 const deleteOne = (input: Record<string, unknown>) =>
-  run<{ deletedUserId: string | null; userErrors: UserError[] }>('deleteUser', 'DeleteUserInput', input, `deletedUserId ${ERRORS}`);
+  run<{ deletedUserId: string | null; userErrors: UserErrorResult[] }>('deleteUser', 'DeleteUserInput', input, `deletedUserId ${USER_ERRORS}`);
 const deleteMany = (input: Record<string, unknown>) =>
-  run<{ deletedCount: number; deletedUserIds: string[]; userErrors: UserError[] }>(
+  run<{ deletedCount: number; deletedUserIds: string[]; userErrors: UserErrorResult[] }>(
     'deleteUsers',
     'DeleteUsersInput',
     input,
-    `deletedCount deletedUserIds ${ERRORS}`,
+    `deletedCount deletedUserIds ${USER_ERRORS}`,
   );
 
 let counter = 0;
@@ -106,7 +108,7 @@ describe('setUserStatus', () => {
         } else {
           const result = await expectUnchanged(server, () => setStatus({ id, status: to }));
           expect(result.user, label).toBeNull();
-          expectErrors(result, [['INVALID_STATE', ['input', 'status']]]);
+          expectUserErrors(result, [['INVALID_STATE', ['input', 'status']]]);
         }
       }
     }
@@ -121,7 +123,7 @@ describe('setUserStatus', () => {
     expect(revoked.every((s) => s.revokedAt !== null)).toBe(true);
     expect((await auditOf(id)).map((e) => e.action)).toEqual(['user.suspended']);
     const other = await makeUser();
-    expectErrors(await expectUnchanged(server, () => setStatus({ id: other, status: 'INACTIVE', reason: 'r'.repeat(501) })), [
+    expectUserErrors(await expectUnchanged(server, () => setStatus({ id: other, status: 'INACTIVE', reason: 'r'.repeat(501) })), [
       ['TOO_LONG', ['input', 'reason']],
     ]);
   });
@@ -155,11 +157,11 @@ describe('suspendUser and unsuspendUser', () => {
     const read = await server.graphql('query($id: ID!) { user(id: $id) { isSuspended suspendedReason } }', { id });
     expect(read.data?.user).toEqual({ isSuspended: true, suspendedReason: 'Compromised credentials' });
 
-    expectErrors(await expectUnchanged(server, () => suspend({ id })), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => suspend({ id })), [['INVALID_STATE', ['input', 'id']]]);
     const lifted = await unsuspend(id);
     expect(lifted.user).toMatchObject({ status: 'ACTIVE', isSuspended: false, suspendedReason: null, version: 3 });
     expect((await auditOf(id)).map((e) => e.action)).toEqual(['user.suspended', 'user.unsuspended']);
-    expectErrors(await expectUnchanged(server, () => unsuspend(id)), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => unsuspend(id)), [['INVALID_STATE', ['input', 'id']]]);
   });
 
   it('keeps sessions with revokeSessions: false; refuses long reasons, unknown, foreign and deleted users', async () => {
@@ -171,15 +173,15 @@ describe('suspendUser and unsuspendUser', () => {
     expect(rows.every((s) => s.revokedAt === null)).toBe(true);
 
     const fresh = await makeUser();
-    expectErrors(await expectUnchanged(server, () => suspend({ id: fresh, reason: 'r'.repeat(501) })), [['TOO_LONG', ['input', 'reason']]]);
+    expectUserErrors(await expectUnchanged(server, () => suspend({ id: fresh, reason: 'r'.repeat(501) })), [['TOO_LONG', ['input', 'reason']]]);
     const unknown = await expectUnchanged(server, () => suspend({ id: userGid(randomUUID()) }));
     const foreignId = await makeUser({}, other.realmId);
     const foreign = await expectUnchanged(server, () => suspend({ id: foreignId }));
-    expectErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
+    expectUserErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
     expect(foreign).toEqual(unknown);
     const deleted = await makeUser({ status: 'DELETED', deletedAt: new Date() });
-    expectErrors(await expectUnchanged(server, () => suspend({ id: deleted })), [['INVALID_STATE', ['input', 'id']]]);
-    expectTopLevel(await server.graphql(mutation('suspendUser', 'SuspendUserInput'), { input: { id: encodeGlobalId('Role', randomUUID()) } }), 'BAD_USER_INPUT');
+    expectUserErrors(await expectUnchanged(server, () => suspend({ id: deleted })), [['INVALID_STATE', ['input', 'id']]]);
+    expectErrorCode(await server.graphql(mutation('suspendUser', 'SuspendUserInput'), { input: { id: encodeGlobalId('Role', randomUUID()) } }), 'BAD_USER_INPUT');
   });
 });
 
@@ -213,16 +215,16 @@ describe('setUserPassword and expireUserPassword', () => {
       ['i-am-alan.turing', 'WEAK_PASSWORD'],
       ['xx-TURING-xx', 'WEAK_PASSWORD'],
     ] as const) {
-      expectErrors(await expectUnchanged(server, () => setPassword({ id, password: bad })), [[code, ['input', 'password']]]);
+      expectUserErrors(await expectUnchanged(server, () => setPassword({ id, password: bad })), [[code, ['input', 'password']]]);
     }
     const deleted = await makeUser({ status: 'DELETED', deletedAt: new Date() });
-    expectErrors(await expectUnchanged(server, () => setPassword({ id: deleted, password: 'a fine passphrase' })), [['INVALID_STATE', ['input', 'id']]]);
-    expectErrors(await expectUnchanged(server, () => setPassword({ id: userGid(randomUUID()), password: 'a fine passphrase' })), [['NOT_FOUND', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => setPassword({ id: deleted, password: 'a fine passphrase' })), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => setPassword({ id: userGid(randomUUID()), password: 'a fine passphrase' })), [['NOT_FOUND', ['input', 'id']]]);
   });
 
   it('expires a password; a user without one gets INVALID_STATE', async () => {
     const none = await makeUser();
-    expectErrors(await expectUnchanged(server, () => expirePassword(none)), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => expirePassword(none)), [['INVALID_STATE', ['input', 'id']]]);
     const id = await makeUser({ passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA', passwordAlgorithm: 'ARGON2ID' });
     const result = await expirePassword(id);
     expect(result.user).toMatchObject({ passwordExpired: true, version: 2 });
@@ -252,14 +254,14 @@ describe('deleteUser and restoreUser', () => {
     expect((await list({ search: 'soft@', includeDeleted: true })).data?.users.nodes).toEqual([{ id }]);
     expect((await server.graphql('{ userByEmail(email: "soft@example.com") { id } }')).data?.userByEmail).toBeNull();
 
-    expectErrors(await expectUnchanged(server, () => deleteOne({ id })), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => deleteOne({ id })), [['INVALID_STATE', ['input', 'id']]]);
 
     // The email and username are free for someone else…
     const reuse = await run('createUser', 'CreateUserInput', { email: 'SOFT@example.com', username: 'soft' });
     expect(reuse.userErrors).toEqual([]);
     // …so restoring the deleted user is refused until they are free again.
     const taken = await expectUnchanged(server, () => restore(id));
-    expectErrors(taken, [
+    expectUserErrors(taken, [
       ['TAKEN', ['input', 'id']],
       ['TAKEN', ['input', 'id']],
     ]);
@@ -267,7 +269,7 @@ describe('deleteUser and restoreUser', () => {
     const restored = await restore(id);
     expect(restored.user).toMatchObject({ status: 'ACTIVE', deletedAt: null, email: 'soft@example.com', version: 3 });
     expect((await auditOf(id)).map((e) => e.action)).toEqual(['user.deleted', 'user.restored']);
-    expectErrors(await expectUnchanged(server, () => restore(id)), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => restore(id)), [['INVALID_STATE', ['input', 'id']]]);
   });
 
   it('restores a user that was suspended when deleted as SUSPENDED', async () => {
@@ -338,17 +340,17 @@ describe('deleteUser and restoreUser', () => {
     expect((events[0]!.changes as any).name).toBe(tombstone);
 
     // Erased: gone like an unknown id.
-    expectErrors(await expectUnchanged(server, () => deleteOne({ id })), [['NOT_FOUND', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => deleteOne({ id })), [['NOT_FOUND', ['input', 'id']]]);
   });
 
   it('answers unknown and foreign ids alike and refuses wrong-type ids', async () => {
     const unknown = await expectUnchanged(server, () => deleteOne({ id: userGid(randomUUID()) }));
     const foreignId = await makeUser({}, other.realmId);
     const foreign = await expectUnchanged(server, () => deleteOne({ id: foreignId }));
-    expectErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
+    expectUserErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
     expect(foreign).toEqual(unknown);
     expect(await expectUnchanged(server, () => restore(userGid(randomUUID())))).toMatchObject({ user: null });
-    expectTopLevel(await server.graphql(mutation('deleteUser', 'DeleteUserInput', `deletedUserId ${ERRORS}`), { input: { id: encodeGlobalId('Tenant', randomUUID()) } }), 'BAD_USER_INPUT');
+    expectErrorCode(await server.graphql(mutation('deleteUser', 'DeleteUserInput', `deletedUserId ${USER_ERRORS}`), { input: { id: encodeGlobalId('Tenant', randomUUID()) } }), 'BAD_USER_INPUT');
   });
 });
 
@@ -358,7 +360,7 @@ describe('deleteUsers', () => {
     const foreign = await makeUser({}, other.realmId);
     for (const bad of [userGid(randomUUID()), foreign]) {
       const refused = await expectUnchanged(server, () => deleteMany({ ids: [ids[0], bad] }));
-      expectErrors(refused, [['NOT_FOUND', ['input', 'ids', '1']]]);
+      expectUserErrors(refused, [['NOT_FOUND', ['input', 'ids', '1']]]);
     }
     const result = await deleteMany({ ids });
     expect(result.userErrors).toEqual([]);
@@ -397,7 +399,7 @@ describe('deleteUsers', () => {
       data: Array.from({ length: 1001 }, (_, i) => ({ realmId: realm.realmId, email: `cap${i}@example.com`, city: 'Capital' })),
     });
     const result = await expectUnchanged(server, () => deleteMany({ filter: { cities: ['Capital'] } }));
-    expectErrors(result, [['LIMIT_EXCEEDED', ['input', 'filter']]]);
+    expectUserErrors(result, [['LIMIT_EXCEEDED', ['input', 'filter']]]);
     expect(result.userErrors[0]!.message).toMatch(/1001 users match.*at most 1000/);
     const tooManyIds = Array.from({ length: 1001 }, () => userGid(randomUUID()));
     // Lists over their bound are refused before the resolver runs (issue 7).
@@ -409,14 +411,14 @@ describe('deleteUsers', () => {
   });
 
   it('refuses an empty selection and bad filters', async () => {
-    expectErrors(await expectUnchanged(server, () => deleteMany({})), [['REQUIRED', ['input']]]);
-    expectErrors(await expectUnchanged(server, () => deleteMany({ filter: { ageMin: 50, ageMax: 20 } })), [['INVALID', ['input', 'filter', 'ageMin']]]);
-    expectErrors(await expectUnchanged(server, () => deleteMany({ filter: { createdInLastDays: -1 } })), [
+    expectUserErrors(await expectUnchanged(server, () => deleteMany({})), [['REQUIRED', ['input']]]);
+    expectUserErrors(await expectUnchanged(server, () => deleteMany({ filter: { ageMin: 50, ageMax: 20 } })), [['INVALID', ['input', 'filter', 'ageMin']]]);
+    expectUserErrors(await expectUnchanged(server, () => deleteMany({ filter: { createdInLastDays: -1 } })), [
       ['INVALID', ['input', 'filter', 'createdInLastDays']],
     ]);
     const wrongType = await expectUnchanged(server, () =>
-      server.graphql(mutation('deleteUsers', 'DeleteUsersInput', `deletedCount ${ERRORS}`), { input: { ids: [encodeGlobalId('Role', randomUUID())] } }),
+      server.graphql(mutation('deleteUsers', 'DeleteUsersInput', `deletedCount ${USER_ERRORS}`), { input: { ids: [encodeGlobalId('Role', randomUUID())] } }),
     );
-    expectTopLevel(wrongType, 'BAD_USER_INPUT');
+    expectErrorCode(wrongType, 'BAD_USER_INPUT');
   });
 });

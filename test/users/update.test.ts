@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Prisma } from '../../src/generated/prisma/client.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import { ERRORS, USER, expectErrors, expectTopLevel, expectUnchanged, payload, userGid, type UserError } from './core.helpers.ts';
+import { USER, userGid } from '../helpers/fixtures.ts';
+import { expectErrorCode, expectUserErrors, payloadOf, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
 let realm: Credentials;
@@ -12,19 +14,19 @@ let roleA: string;
 let tenant1: string;
 let tenant2: string;
 
-const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { ${USER} ${ERRORS} } }`;
-const REPLACE = `mutation($input: ReplaceUserInput!) { replaceUser(input: $input) { ${USER} ${ERRORS} } }`;
+const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { ${USER} ${USER_ERRORS} } }`;
+const REPLACE = `mutation($input: ReplaceUserInput!) { replaceUser(input: $input) { ${USER} ${USER_ERRORS} } }`;
 
 interface UserPayload {
   user: Record<string, any> | null;
-  userErrors: UserError[];
+  userErrors: UserErrorResult[];
 }
 
 async function update(input: Record<string, unknown>): Promise<UserPayload> {
-  return payload<UserPayload>(await server.graphql(UPDATE, { input }), 'updateUser');
+  return payloadOf<UserPayload>(await server.graphql(UPDATE, { input }));
 }
 async function replace(input: Record<string, unknown>): Promise<UserPayload> {
-  return payload<UserPayload>(await server.graphql(REPLACE, { input }), 'replaceUser');
+  return payloadOf<UserPayload>(await server.graphql(REPLACE, { input }));
 }
 
 let counter = 0;
@@ -116,18 +118,18 @@ describe('updateUser', () => {
   it('keeps an email or a phone: clearing the last one is REQUIRED', async () => {
     const emailOnly = await makeUser();
     const refused = await expectUnchanged(server, () => update({ id: emailOnly, patch: { email: null } }));
-    expectErrors(refused, [['REQUIRED', ['input', 'patch', 'email']]]);
+    expectUserErrors(refused, [['REQUIRED', ['input', 'patch', 'email']]]);
     const both = await makeUser({ phone: '+14155550101' });
     const noEmail = await update({ id: both, patch: { email: null } });
     expect(noEmail.user).toMatchObject({ email: null, phone: '+14155550101' });
-    expectErrors(await expectUnchanged(server, () => update({ id: both, patch: { phone: null } })), [['REQUIRED', ['input', 'patch', 'phone']]]);
+    expectUserErrors(await expectUnchanged(server, () => update({ id: both, patch: { phone: null } })), [['REQUIRED', ['input', 'patch', 'phone']]]);
   });
 
   it('refuses values another user holds (TAKEN) and invalid values, at their patch paths', async () => {
     await makeUser({ email: 'taken@example.com', username: 'taken', uniqueId: 'U-1' });
     const id = await makeUser({ username: 'mine', uniqueId: 'U-2' });
     const taken = await expectUnchanged(server, () => update({ id, patch: { email: 'Taken@Example.com', username: 'taken', uniqueId: 'U-1' } }));
-    expectErrors(taken, [
+    expectUserErrors(taken, [
       ['TAKEN', ['input', 'patch', 'email']],
       ['TAKEN', ['input', 'patch', 'username']],
       ['TAKEN', ['input', 'patch', 'uniqueId']],
@@ -145,7 +147,7 @@ describe('updateUser', () => {
         },
       }),
     );
-    expectErrors(invalid, [
+    expectUserErrors(invalid, [
       ['INVALID', ['input', 'patch', 'username']],
       ['TOO_LONG', ['input', 'patch', 'bio']],
       ['INVALID', ['input', 'patch', 'picture']],
@@ -156,11 +158,11 @@ describe('updateUser', () => {
     ]);
     // The size limit applies to the merged metadata.
     await update({ id, patch: { metadata: { a: 'x'.repeat(10_000) } } });
-    expectErrors(await expectUnchanged(server, () => update({ id, patch: { metadata: { b: 'y'.repeat(10_000) } } })), [
+    expectUserErrors(await expectUnchanged(server, () => update({ id, patch: { metadata: { b: 'y'.repeat(10_000) } } })), [
       ['TOO_LONG', ['input', 'patch', 'metadata']],
     ]);
     for (const patch of [{ email: 'nope' }, { phone: 'nope' }, { country: 'ZZ' }, { timezone: 'Nowhere/Nope' }, { locale: '!!' }]) {
-      expectTopLevel(await expectUnchanged(server, () => server.graphql(UPDATE, { input: { id, patch } })), 'BAD_USER_INPUT', 'updateUser');
+      expectErrorCode(await expectUnchanged(server, () => server.graphql(UPDATE, { input: { id, patch } })), 'BAD_USER_INPUT', 'updateUser');
     }
   });
 
@@ -168,19 +170,19 @@ describe('updateUser', () => {
     const foreign = await makeUser({}, other.realmId);
     const unknown = await expectUnchanged(server, () => update({ id: userGid(randomUUID()), patch: { name: 'X' } }));
     const foreignResult = await expectUnchanged(server, () => update({ id: foreign, patch: { name: 'X' } }));
-    expectErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
+    expectUserErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
     expect(foreignResult).toEqual(unknown);
-    expectTopLevel(await server.graphql(UPDATE, { input: { id: roleA, patch: { name: 'X' } } }), 'BAD_USER_INPUT', 'updateUser');
-    expectTopLevel(await server.graphql(UPDATE, { input: { id: 'garbage', patch: { name: 'X' } } }), 'BAD_USER_INPUT', 'updateUser');
+    expectErrorCode(await server.graphql(UPDATE, { input: { id: roleA, patch: { name: 'X' } } }), 'BAD_USER_INPUT', 'updateUser');
+    expectErrorCode(await server.graphql(UPDATE, { input: { id: 'garbage', patch: { name: 'X' } } }), 'BAD_USER_INPUT', 'updateUser');
     const deleted = await makeUser({ status: 'DELETED', deletedAt: new Date() });
-    expectErrors(await expectUnchanged(server, () => update({ id: deleted, patch: { name: 'X' } })), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => update({ id: deleted, patch: { name: 'X' } })), [['INVALID_STATE', ['input', 'id']]]);
   });
 
   it('refuses a stale expectedVersion with VERSION_CONFLICT', async () => {
     const id = await makeUser();
     expect((await update({ id, expectedVersion: 1, patch: { name: 'One' } })).user!.version).toBe(2);
     const stale = await expectUnchanged(server, () => update({ id, expectedVersion: 1, patch: { name: 'Two' } }));
-    expectErrors(stale, [['VERSION_CONFLICT', ['input', 'expectedVersion']]]);
+    expectUserErrors(stale, [['VERSION_CONFLICT', ['input', 'expectedVersion']]]);
     expect(stale.userErrors[0]!.message).toContain('version 2');
     expect((await update({ id, expectedVersion: 2, patch: { name: 'Two' } })).user).toMatchObject({ name: 'Two', version: 3 });
   });
@@ -206,8 +208,8 @@ describe('updateUser', () => {
 describe('replaceUser', () => {
   it('overwrites the whole profile: fields not given are cleared, roles and password kept when omitted', async () => {
     const p = server.db.prisma;
-    const created = await payload<UserPayload>(
-      await server.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${ERRORS} } }`, {
+    const created = await payloadOf<UserPayload>(
+      await server.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`, {
         input: {
           email: 'replace.me@example.com',
           emailVerified: true,
@@ -221,7 +223,6 @@ describe('replaceUser', () => {
           metadata: { keep: false },
         },
       }),
-      'createUser',
     );
     const id = created.user!.id as string;
     const hashBefore = (await p.user.findFirstOrThrow({ where: { email: 'replace.me@example.com' } })).passwordHash;
@@ -257,11 +258,10 @@ describe('replaceUser', () => {
   });
 
   it('needs users:roles for any roleIds and tenants:write for any tenantIds, empty lists included', async () => {
-    const created = await payload<UserPayload>(
-      await server.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${ERRORS} } }`, {
+    const created = await payloadOf<UserPayload>(
+      await server.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`, {
         input: { email: 'guarded@example.com', roleIds: [roleA], tenantIds: [tenant1] },
       }),
-      'createUser',
     );
     const id = created.user!.id as string;
     const writeOnly = await server.token(realm, 'users:write users:read');
@@ -275,7 +275,7 @@ describe('replaceUser', () => {
       const result = await expectUnchanged(server, () =>
         server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', ...lists } } }, writeOnly),
       );
-      expectTopLevel(result, 'FORBIDDEN', 'replaceUser');
+      expectErrorCode(result, 'FORBIDDEN', 'replaceUser');
       expect(result.errors?.[0]?.extensions?.missingScopes, JSON.stringify(lists)).toEqual(missing);
     }
     const rolesOnly = await server.token(realm, 'users:write users:read users:roles');
@@ -287,9 +287,8 @@ describe('replaceUser', () => {
     expect([row.roles.length, row.tenantMemberships.length]).toEqual([1, 1]);
 
     // Without the lists, users:write is enough and roles and memberships are kept.
-    const kept = await payload<UserPayload>(
+    const kept = await payloadOf<UserPayload>(
       await server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', name: 'Kept' } } }, writeOnly),
-      'replaceUser',
     );
     expect(kept.userErrors).toEqual([]);
     const after = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'guarded@example.com' }, include: { roles: true, tenantMemberships: true } });
@@ -298,21 +297,21 @@ describe('replaceUser', () => {
 
   it('validates like createUser and follows the status lifecycle', async () => {
     const id = await makeUser({ name: 'Keep' });
-    expectErrors(await expectUnchanged(server, () => replace({ id, user: { name: 'No contact' } })), [['REQUIRED', ['input', 'user', 'email']]]);
-    expectErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', username: 'Xyz!' } })), [
+    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { name: 'No contact' } })), [['REQUIRED', ['input', 'user', 'email']]]);
+    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', username: 'Xyz!' } })), [
       ['INVALID', ['input', 'user', 'username']],
     ]);
-    expectErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'INVITED' } })), [
+    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'INVITED' } })), [
       ['INVALID_STATE', ['input', 'user', 'status']],
     ]);
-    expectErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'SUSPENDED' } })), [
+    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'SUSPENDED' } })), [
       ['INVALID_STATE', ['input', 'user', 'status']],
     ]);
-    expectErrors(await expectUnchanged(server, () => replace({ id, expectedVersion: 7, user: { email: 'x@example.com' } })), [
+    expectUserErrors(await expectUnchanged(server, () => replace({ id, expectedVersion: 7, user: { email: 'x@example.com' } })), [
       ['VERSION_CONFLICT', ['input', 'expectedVersion']],
     ]);
     const suspended = await makeUser({ status: 'SUSPENDED', suspendedAt: new Date(), suspendedReason: 'fraud' });
-    expectErrors(await expectUnchanged(server, () => replace({ id: suspended, user: { email: 'x@example.com' } })), [
+    expectUserErrors(await expectUnchanged(server, () => replace({ id: suspended, user: { email: 'x@example.com' } })), [
       ['INVALID_STATE', ['input', 'user', 'status']],
     ]);
     const kept = await replace({ id: suspended, user: { email: 'x@example.com', status: 'SUSPENDED' } });
