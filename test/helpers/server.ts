@@ -88,6 +88,9 @@ export async function startTestServer(
 
   const createRealm = async (name: string): Promise<Credentials> => {
     const result = await createAdminClient(db.prisma, { realmName: name });
+    // Its signing key now rather than on its first token, which a test may request inside a
+    // check that nothing changed.
+    await keys.signingKey(result.realmId);
     return { realmId: result.realmId, realmName: result.realmName, clientId: result.clientId, clientSecret: result.clientSecret! };
   };
   const admin = await createRealm('default');
