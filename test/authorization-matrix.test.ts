@@ -615,7 +615,8 @@ function tokenWith(scopes: readonly string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // Every denial of case 2 must leave its audit row: no per-caller limit on them here.
+  server = await startTestServer({ denialAuditLimit: { failures: 0, windowSeconds: 60 } });
   tables = (
     await server.db.prisma.$queryRawUnsafe<{ name: string; hasRealmId: boolean }[]>(
       `SELECT t.table_name AS name,
@@ -707,6 +708,23 @@ function expectNothingFound(value: any) {
   throw new Error(`not a not-found answer: ${JSON.stringify(value)}`);
 }
 
+/** The refusal left its one `denied` audit row (SECURITY.md): actor, realm, request id, field, missing scopes. */
+async function expectDenialAudited(result: GraphQLResult, field: RootField, missing: string[]) {
+  const rows = await server.db.prisma.auditEvent.findMany({
+    where: { requestId: result.headers.get('x-request-id')!, outcome: 'denied' },
+  });
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({
+    realmId: server.admin.realmId,
+    action: 'authorization.denied',
+    actorType: 'application',
+    actorId: server.admin.clientId,
+  });
+  const changes = rows[0]!.changes as { fields: string[]; missingScopes: string[] };
+  expect(changes.fields).toContain(`${field.operation === 'query' ? 'Query' : 'Mutation'}.${field.name}`);
+  expect(changes.missingScopes).toEqual(expect.arrayContaining(missing));
+}
+
 const stripped = (result: GraphQLResult) => ({ status: result.status, data: result.data, errors: result.errors });
 
 // ---------------------------------------------------------------------------------------------
@@ -766,6 +784,7 @@ describe.each(FIELDS.map((field) => [`${field.operation} ${field.name}`, field] 
       expectRefusedWith(result, field.name, 'FORBIDDEN');
       const missing = [...(result.errors![0]!.extensions!.missingScopes as string[])].sort();
       expect(alternatives.map((alternative) => [...alternative].sort())).toContainEqual(missing);
+      await expectDenialAudited(result, field, missing);
 
       // All but one scope of an alternative is not enough either.
       for (const alternative of alternatives.filter((a) => a.length > 1)) {

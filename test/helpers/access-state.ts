@@ -4,7 +4,7 @@ import type { TestServer } from './server.ts';
 
 /**
  * Every row of the access model and the audit trail, in all realms: compare two snapshots to
- * prove that a refused mutation changed nothing (no audit row either).
+ * prove that a refused mutation changed nothing (no audit row but its own `denied` one).
  */
 export async function accessState(server: TestServer) {
   const p = server.db.prisma;
@@ -18,7 +18,8 @@ export async function accessState(server: TestServer) {
       p.userRole.findMany(byId),
       p.applicationRole.findMany({ orderBy: [{ applicationId: 'asc' }, { roleId: 'asc' }] }),
       p.userPermission.findMany({ orderBy: [{ userId: 'asc' }, { scopeId: 'asc' }] }),
-      p.auditEvent.findMany(byId),
+      // A refusal's own `denied` row is the one write it may make (SECURITY.md).
+      p.auditEvent.findMany({ where: { outcome: { not: 'denied' } }, ...byId }),
     ]);
   return { resources, resourceScopes, roles, roleScopes, userRoles, applicationRoles, userPermissions, auditEvents };
 }

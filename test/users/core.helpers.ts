@@ -26,7 +26,8 @@ export async function userState(server: TestServer) {
     p.userRole.findMany(byId),
     p.session.findMany(byId),
     p.refreshToken.findMany(byId),
-    p.auditEvent.findMany(byId),
+    // A refusal's own `denied` row is the one write it may make (SECURITY.md).
+    p.auditEvent.findMany({ where: { outcome: { not: 'denied' } }, ...byId }),
   ]);
   return { users, memberships, userRoles, sessions, refreshTokens, auditEvents };
 }

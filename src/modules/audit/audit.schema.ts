@@ -2,6 +2,7 @@ import { builder, requireScopes } from '../../graphql/builder.ts';
 import { badUserInput } from '../../graphql/errors.ts';
 import { decodeGlobalId } from '../../graphql/ids.ts';
 import { AUDIT_ORDER, auditEventWhere } from './audit.filter.ts';
+import { serviceOf } from '../../context.ts';
 
 const MAX_ACTIONS = 50;
 const MAX_FILTER_STRING = 200;
@@ -126,9 +127,9 @@ builder.queryField('auditEvents', (t) =>
       description: 'The audit trail of the caller’s realm matching `filter`, newest first.',
       ...requireScopes(['audit:read']),
       args: { filter: t.arg({ type: AuditEventFilter, description: 'Which events to list; all when omitted.' }) },
-      totalCount: (_root, args, ctx) => ctx.service!.db.auditEvent.count({ where: filterWhere(args.filter) }),
+      totalCount: (_root, args, ctx) => serviceOf(ctx).db.auditEvent.count({ where: filterWhere(args.filter) }),
       resolve: (query, _root, args, ctx) =>
-        ctx.service!.db.auditEvent.findMany({ ...query, where: filterWhere(args.filter), orderBy: AUDIT_ORDER }),
+        serviceOf(ctx).db.auditEvent.findMany({ ...query, where: filterWhere(args.filter), orderBy: AUDIT_ORDER }),
     },
     AuditEventConnectionRef,
   ),
