@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import { MANAGEMENT_SCOPE_NAMES } from './auth/scopes.ts';
 import { scopeToRealm, type RealmPrisma } from './db/realm-scope.ts';
+import { unauthenticated } from './graphql/errors.ts';
 
-/** The authenticated caller of a request. */
+/** What a verified access token says about its caller. */
 export interface Principal {
   realmId: string;
   clientId: string;
@@ -12,27 +14,68 @@ export interface Principal {
   scopes: ReadonlySet<string>;
 }
 
+/** An application calling with an access token. */
+export interface ApplicationCaller {
+  kind: 'application';
+  /** The audit trail's actor id: the client id. */
+  id: string;
+  clientId: string;
+  applicationId: string;
+  /** Granted scopes: the token's scopes that the application still holds. */
+  scopes: ReadonlySet<string>;
+}
+
+/** Roster itself (bootstrap, realm creation, seeding): holds every management scope. */
+export interface SystemCaller {
+  kind: 'system';
+  id: 'system';
+  scopes: ReadonlySet<string>;
+}
+
+/** Who acts, and what it may do: the only source of the caller's scopes for every check. */
+export type Caller = ApplicationCaller | SystemCaller;
+
 export type RealmTx = Omit<RealmPrisma, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
 /** What a service needs: the realm-bound client and who acts. Independent of HTTP/GraphQL. */
 export interface ServiceContext {
   realmId: string;
   db: RealmPrisma;
-  actor: { type: 'application' | 'system'; id: string };
+  caller: Caller;
   requestId?: string | undefined;
   ipAddress?: string | undefined;
 }
 
+const SYSTEM: SystemCaller = { kind: 'system', id: 'system', scopes: new Set(MANAGEMENT_SCOPE_NAMES) };
+
 export function systemContext(prisma: PrismaClient, realmId: string): ServiceContext {
-  return { realmId, db: scopeToRealm(prisma, realmId), actor: { type: 'system', id: 'system' } };
+  return { realmId, db: scopeToRealm(prisma, realmId), caller: SYSTEM };
+}
+
+/** A field the caller was refused, with the scopes it lacked. */
+export interface Denial {
+  /** Schema coordinate, e.g. `Query.users` or `User.roles`. */
+  field: string;
+  missingScopes: readonly string[];
 }
 
 export interface GraphQLContext {
   requestId: string;
   log: Logger;
-  principal: Principal | null;
-  /** Present only for authenticated requests; bound to the principal's realm. */
+  /** Present only for authenticated requests; bound to the caller's realm. */
   service: ServiceContext | null;
+  /** FORBIDDEN refusals of this request, audited once when it ends (see denial-audit.ts). */
+  denials: Denial[];
+}
+
+/**
+ * The service context of an authenticated request. Scope-auth refuses every field of an
+ * unauthenticated request before its resolver runs, so this throws only for a field that
+ * declares no authorization.
+ */
+export function serviceOf(ctx: GraphQLContext): ServiceContext {
+  if (!ctx.service) throw unauthenticated();
+  return ctx.service;
 }
 
 export function newRequestId(header: string | null): string {

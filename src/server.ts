@@ -11,6 +11,8 @@ import { migrate, migrateInChildProcess, migrationStatus } from './db/migrator.t
 import { bootstrapOnStart, type BootstrapResult } from './auth/bootstrap.ts';
 import { SigningKeys } from './auth/keys.ts';
 import { handleOAuthRequest, TokenEndpointLimits } from './auth/oauth.ts';
+import { FailureLimit } from './auth/rate-limit.ts';
+import { DENIAL_AUDIT_LIMIT } from './graphql/denial-audit.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
 import { grantedManagementScopes } from './modules/applications/applications.service.ts';
@@ -29,6 +31,8 @@ export interface AppDeps {
   tokenLimits?: TokenLimitSettings;
   /** How many reverse proxies in front of Roster to trust for `X-Forwarded-For`; default 0 (none). */
   trustProxyHops?: number;
+  /** Denial audit rows per caller and window; default `DENIAL_AUDIT_LIMIT`, 0 failures: no limit. */
+  denialAuditLimit?: { failures: number; windowSeconds: number };
 }
 
 export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
@@ -51,15 +55,16 @@ export function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
 
 /** Routes every HTTP path of Roster; a fetch-API handler, usable with or without a listening server. */
 export function createApp(deps: AppDeps): FetchHandler {
+  // PostgreSQL: counters shared by every API process. Embedded: one process, so memory.
+  const store = deps.db.kind === 'postgres' ? { kind: 'database' as const, prisma: deps.db.prisma } : { kind: 'memory' as const };
   const yoga = createRosterYoga({
     schema,
     prisma: deps.db.prisma,
     authenticate: authenticator(deps),
     mode: deps.mode,
     log: deps.log,
+    denialLimit: new FailureLimit(store, { name: 'denial-audit', ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT) }),
   });
-  // PostgreSQL: counters shared by every API process. Embedded: one process, so memory.
-  const store = deps.db.kind === 'postgres' ? { kind: 'database' as const, prisma: deps.db.prisma } : { kind: 'memory' as const };
   const oauthDeps = {
     prisma: deps.db.prisma,
     keys: deps.keys,

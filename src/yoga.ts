@@ -11,6 +11,8 @@ import { connectionLimitsPlugin } from './graphql/connection-limits.ts';
 import { inputBoundsPlugin } from './graphql/input-bounds.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
+import { denialAuditPlugin } from './graphql/denial-audit.ts';
+import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
 
 /** Per-request values the HTTP layer hands to Yoga. */
@@ -28,6 +30,8 @@ export interface YogaOptions {
   authenticate: Authenticate;
   mode: 'development' | 'production' | 'test';
   log: Logger;
+  /** Bounds the audit rows of authorization denials per caller (`DENIAL_AUDIT_LIMIT`). */
+  denialLimit: FailureLimit;
 }
 
 /** Refuses introspection (production mode). */
@@ -170,14 +174,16 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       ...(production ? [disableIntrospection(), hideSuggestions()] : []),
       // Bounds first: the others coerce variables, which recurses as deep as the input goes.
       inputBoundsPlugin(),
+      // Before mutation-scopes: its audit hook must also see requests that plugin stops.
+      denialAuditPlugin(options.denialLimit),
       mutationScopesPlugin(),
       connectionLimitsPlugin(),
       codeVariableErrors(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {
       const header = request.headers.get('authorization');
-      const base = { requestId, log };
-      if (!header) return { ...base, principal: null, service: null };
+      const base = { requestId, log, denials: [] };
+      if (!header) return { ...base, service: null };
       const [scheme, token, extra] = header.split(' ');
       if (scheme?.toLowerCase() !== 'bearer' || !token || extra !== undefined) {
         throw invalidToken('The Authorization header must be "Bearer <access token>".');
@@ -192,11 +198,16 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       return {
         ...base,
         log: log.child({ clientId: principal.clientId, realmId: principal.realmId }),
-        principal,
         service: {
           realmId: principal.realmId,
           db: scopeToRealm(options.prisma, principal.realmId),
-          actor: { type: 'application', id: principal.clientId },
+          caller: {
+            kind: 'application',
+            id: principal.clientId,
+            clientId: principal.clientId,
+            applicationId: principal.applicationId,
+            scopes: principal.scopes,
+          },
           requestId,
           ipAddress,
         },

@@ -17,7 +17,7 @@ import { Kind, parse, valueFromASTUntyped, type FieldDefinitionNode, type Operat
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_SCOPE_NAMES } from '../src/auth/scopes.ts';
 import { encodeGlobalId } from '../src/graphql/ids.ts';
-import { EXCEPT_DENIALS, MODEL_NAMES, expectUnchanged as expectUnchangedState } from './helpers/state.ts';
+import { MODEL_NAMES, expectUnchanged as expectUnchangedState } from './helpers/state.ts';
 import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from './helpers/server.ts';
 import { makeFactor, makeSession } from './helpers/fixtures.ts';
 
@@ -567,7 +567,7 @@ const MATRIX: Record<string, Entry> = {
 
 /** Every table (of one realm when `realmId` is given), authorization denials' audit rows aside. */
 function expectUnchanged<T>(run: () => Promise<T>, realmId?: string): Promise<T> {
-  return expectUnchangedState(server, run, { ...EXCEPT_DENIALS, ...(realmId === undefined ? {} : { realmId }) });
+  return expectUnchangedState(server, run, realmId === undefined ? {} : { realmId });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -594,7 +594,8 @@ function tokenWith(scopes: readonly string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // Every denial of case 2 must leave its audit row: no per-caller limit on them here.
+  server = await startTestServer({ denialAuditLimit: { failures: 0, windowSeconds: 60 } });
   // The snapshots read the Prisma models: they must be every table of the database.
   const tables = await server.db.prisma.$queryRawUnsafe<{ name: string }[]>(
     `SELECT table_name AS name FROM information_schema.tables
@@ -679,6 +680,23 @@ function expectNothingFound(value: any) {
   throw new Error(`not a not-found answer: ${JSON.stringify(value)}`);
 }
 
+/** The refusal left its one `denied` audit row (SECURITY.md): actor, realm, request id, field, missing scopes. */
+async function expectDenialAudited(result: GraphQLResult, field: RootField, missing: string[]) {
+  const rows = await server.db.prisma.auditEvent.findMany({
+    where: { requestId: result.headers.get('x-request-id')!, outcome: 'denied' },
+  });
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({
+    realmId: server.admin.realmId,
+    action: 'authorization.denied',
+    actorType: 'application',
+    actorId: server.admin.clientId,
+  });
+  const changes = rows[0]!.changes as { fields: string[]; missingScopes: string[] };
+  expect(changes.fields).toContain(`${field.operation === 'query' ? 'Query' : 'Mutation'}.${field.name}`);
+  expect(changes.missingScopes).toEqual(expect.arrayContaining(missing));
+}
+
 const stripped = (result: GraphQLResult) => ({ status: result.status, data: result.data, errors: result.errors });
 
 // ---------------------------------------------------------------------------------------------
@@ -738,6 +756,7 @@ describe.each(FIELDS.map((field) => [`${field.operation} ${field.name}`, field] 
       expectRefusedWith(result, field.name, 'FORBIDDEN');
       const missing = [...(result.errors![0]!.extensions!.missingScopes as string[])].sort();
       expect(alternatives.map((alternative) => [...alternative].sort())).toContainEqual(missing);
+      await expectDenialAudited(result, field, missing);
 
       // All but one scope of an alternative is not enough either.
       for (const alternative of alternatives.filter((a) => a.length > 1)) {

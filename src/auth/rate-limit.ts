@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { RateLimiterMemory, RateLimiterPrisma, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterPrisma, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
 /**
@@ -52,6 +52,21 @@ export class FailureLimit {
   /** Counts one failure of `key`. */
   async recordFailure(key: string): Promise<void> {
     await this.#limiter?.penalty(key, 1);
+  }
+
+  /**
+   * Counts one failure of `key` and tells whether it is within the limit: false once `key` has
+   * had `failures` in its window. One atomic step, so concurrent callers cannot overshoot.
+   */
+  async withinLimit(key: string): Promise<boolean> {
+    if (!this.#limiter) return true;
+    try {
+      await this.#limiter.consume(key, 1);
+      return true;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return false;
+      throw error;
+    }
   }
 }
 

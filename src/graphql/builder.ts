@@ -15,7 +15,7 @@ import {
   TimeZoneResolver,
   URLResolver,
 } from 'graphql-scalars';
-import type { GraphQLContext } from '../context.ts';
+import { serviceOf, type GraphQLContext } from '../context.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
@@ -74,18 +74,19 @@ export const builder = new SchemaBuilder<{
   directives: { useGraphQLToolsUnorderedDirectives: true },
   scopeAuth: {
     authScopes: (ctx) => ({
-      authenticated: ctx.principal !== null,
-      requiresScopes: (alternatives) => ctx.principal !== null && satisfies(ctx.principal.scopes, alternatives),
+      authenticated: ctx.service !== null,
+      requiresScopes: (alternatives) => ctx.service !== null && satisfies(ctx.service.caller.scopes, alternatives),
     }),
-    unauthorizedError: (_parent, ctx, _info, result) => {
-      if (!ctx.principal) return unauthenticated();
+    unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.service) return unauthenticated();
       const alternatives = requiredAlternatives(result.failure);
-      return alternatives ? forbidden(missingScopes(ctx.principal.scopes, alternatives)) : forbidden([]);
+      const missing = alternatives ? missingScopes(ctx.service.caller.scopes, alternatives) : [];
+      ctx.denials.push({ field: `${info.parentType.name}.${info.fieldName}`, missingScopes: missing });
+      return forbidden(missing);
     },
   },
   prisma: {
-    // Resolvers only run for authenticated requests, which always carry a realm-bound client.
-    client: (ctx) => ctx.service!.db as unknown as PrismaClient,
+    client: (ctx) => serviceOf(ctx).db as unknown as PrismaClient,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
@@ -168,3 +169,21 @@ export const requireAuthentication = {
   authScopes: { authenticated: true },
   directives: { authenticated: {} },
 } as const;
+
+/**
+ * Like `requireScopes`, plus scopes that depend on the arguments: every alternative also needs
+ * all of `extra(args)`. Scope-auth checks them before the resolver runs (its function form);
+ * the mutation-scopes plugin calls the same function (extension `argumentScopes`) to refuse the
+ * whole mutation before any of it runs. The printed `@requiresScopes` shows the unconditional part.
+ */
+export function requireScopesWith<Args>(alternatives: string[][], extra: (args: Args) => string[]) {
+  const required = (args: Args): string[][] => {
+    const more = extra(args);
+    return more.length ? alternatives.map((alternative) => [...new Set([...alternative, ...more])]) : alternatives;
+  };
+  return {
+    authScopes: (_parent: unknown, args: Args) => ({ requiresScopes: required(args) }),
+    directives: { requiresScopes: { scopes: alternatives } },
+    extensions: { argumentScopes: required },
+  } as const;
+}

@@ -1,5 +1,6 @@
 import type { Plugin } from '@envelop/core';
 import {
+  getArgumentValues,
   getDirectiveValues,
   getNamedType,
   getOperationAST,
@@ -13,6 +14,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
   type SelectionSetNode,
@@ -43,11 +45,28 @@ function declared(extensions: { readonly [key: string]: unknown } | null | undef
   return result;
 }
 
+/**
+ * Requirements that depend on the field's arguments (`requireScopesWith`): the alternatives for
+ * these argument values. Arguments that do not coerce fail the execution anyway.
+ */
+function argumentScopes(field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>): Declared {
+  const required = field.extensions.argumentScopes as ((args: unknown) => string[][]) | undefined;
+  if (!required) return {};
+  try {
+    return { scopes: required(getArgumentValues(field, node, variables)) };
+  } catch {
+    return {};
+  }
+}
+
 interface Shortfall {
   root: FieldNode;
   rootKey: string;
   missing: Set<string>;
+  /** Response paths of the refused fields (aliases included), for the error. */
   fields: Set<string>;
+  /** Schema coordinates of the refused fields, for the audit trail. */
+  coordinates: Set<string>;
 }
 
 /**
@@ -80,11 +99,12 @@ function shortfalls(
   // walk by the size of the document, however often fragments spread each other.
   const visitedFragments = new Set<string>();
 
-  const require = (need: Declared, path: string) => {
+  const require = (need: Declared, path: string, coordinate: string, shortfall: Shortfall) => {
     const missing = need.scopes && !satisfies(granted, need.scopes) ? missingScopes(granted, need.scopes) : [];
     if (missing.length === 0) return;
-    for (const scope of missing) current!.missing.add(scope);
-    current!.fields.add(path);
+    for (const scope of missing) shortfall.missing.add(scope);
+    shortfall.fields.add(path);
+    shortfall.coordinates.add(coordinate);
   };
 
   const walk = (selectionSet: SelectionSetNode, parent: GraphQLNamedType, path: string) => {
@@ -98,13 +118,15 @@ function shortfalls(
         const key = selection.alias?.value ?? name;
         const fieldPath = path ? `${path}.${key}` : key;
         if (!path) {
-          current = byRoot.get(key) ?? { root: selection, rootKey: key, missing: new Set(), fields: new Set() };
+          current = byRoot.get(key) ?? { root: selection, rootKey: key, missing: new Set(), fields: new Set(), coordinates: new Set() };
           byRoot.set(key, current);
         }
+        if (!current) continue;
+        const coordinate = `${parent.name}.${name}`;
         const skipTypeScopes = (field.extensions.pothosOptions as { skipTypeScopes?: boolean } | undefined)?.skipTypeScopes;
         // A type's scopes are named at the field that returned the object, not at each of its fields.
-        if (isObjectType(parent) && parent !== root && !skipTypeScopes) require(declared(parent.extensions), path);
-        require(declared(field.extensions), fieldPath);
+        if (isObjectType(parent) && parent !== root && !skipTypeScopes) require(declared(parent.extensions), path, parent.name, current);
+        require({ ...declared(field.extensions), ...argumentScopes(field, selection, variables) }, fieldPath, coordinate, current);
         if (selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type), fieldPath);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
@@ -132,15 +154,18 @@ function shortfalls(
 export function mutationScopesPlugin(): Plugin<GraphQLContext> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const principal = (args.contextValue as GraphQLContext).principal;
+      const context = args.contextValue as GraphQLContext;
       // Without a token every root field refuses itself before resolving.
-      if (!principal) return;
+      if (!context.service) return;
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'mutation') return;
       const coerced = getVariableValues(args.schema as GraphQLSchema, operation.variableDefinitions ?? [], args.variableValues ?? {});
       if (!coerced.coerced) return;
-      const found = shortfalls(args.schema as GraphQLSchema, args.document, args.operationName, coerced.coerced, principal.scopes);
+      const found = shortfalls(args.schema as GraphQLSchema, args.document, args.operationName, coerced.coerced, context.service.caller.scopes);
       if (found.length === 0) return;
+      for (const { coordinates, missing } of found) {
+        for (const field of coordinates) context.denials.push({ field, missingScopes: [...missing] });
+      }
       setResultAndStopExecution({
         data: null,
         errors: found.map(

@@ -20,7 +20,7 @@ const CREATE_ERRORS_ONLY = `mutation($input: CreateUserInput!) { createUser(inpu
 
 async function counts() {
   const p = server.db.prisma;
-  return { users: await p.user.count(), audit: await p.auditEvent.count() };
+  return { users: await p.user.count(), audit: await p.auditEvent.count({ where: { outcome: { not: 'denied' } } }) };
 }
 
 async function expectNotRun(run: () => ReturnType<TestServer['graphql']>) {

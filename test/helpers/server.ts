@@ -58,6 +58,7 @@ export async function startTestServer(
     statementTimeoutMs?: number;
     tokenLimits?: TokenLimitSettings;
     trustProxyHops?: number;
+    denialAuditLimit?: { failures: number; windowSeconds: number };
     /**
      * Serve this database (as a second API process would; it stays open on close) instead of
      * a fresh one. Realm `default` gets another admin client.
@@ -79,6 +80,7 @@ export async function startTestServer(
     baseUrl: () => baseUrl,
     ...(options.tokenLimits ? { tokenLimits: options.tokenLimits } : {}),
     ...(options.trustProxyHops !== undefined ? { trustProxyHops: options.trustProxyHops } : {}),
+    ...(options.denialAuditLimit ? { denialAuditLimit: options.denialAuditLimit } : {}),
   });
   const server: Server = createServer(
     createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)),

@@ -16,13 +16,13 @@ export interface StateOptions {
   ignore?: readonly ModelName[];
   /** Extra SQL conditions on a table's rows (`t` is the row). */
   where?: Partial<Record<ModelName, string>>;
+  /**
+   * Include the audit rows of authorization denials. Left out by default: SECURITY.md asks for
+   * one per denial, the only write a refused request makes (test/audit/denials.test.ts and the
+   * authorization matrix check them).
+   */
+  denials?: boolean;
 }
-
-/**
- * Leaves out audit rows of authorization denials: SECURITY.md asks for one per denial, the
- * only write a request refused by authorization makes.
- */
-export const EXCEPT_DENIALS: StateOptions = { where: { AuditEvent: `t.outcome <> 'denied'` } };
 
 /** Every row of every table, per model name, sorted by primary key. */
 export type DatabaseState = Partial<Record<ModelName, Row[]>>;
@@ -55,6 +55,7 @@ export async function databaseState(server: { db: Database }, options: StateOpti
       );
     }
     if (options.where?.[model]) conditions.push(`(${options.where[model]})`);
+    if (model === 'AuditEvent' && !options.denials) conditions.push(`t.outcome <> 'denied'`);
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     const order = fields.includes('id') ? 't.id' : fields.includes('key') ? 't.key' : 'to_jsonb(t)::text';
     return `(SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY ${order}), '[]'::jsonb) FROM "${model}" t ${where}) AS "${model}"`;

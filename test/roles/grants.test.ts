@@ -138,23 +138,23 @@ describe('assertCanGrant (shared with application and user role assignment)', ()
       where: { realmId: server.admin.realmId, builtIn: true },
     });
     const held = new Set(['roles:read', 'roles:write']);
-    expect(await ungrantableScopes(ctx.db, held, { roleIds: [adminRole.id] })).toEqual(
+    expect(await ungrantableScopes(ctx.db, { scopes: held }, { roleIds: [adminRole.id] })).toEqual(
       Object.keys(management)
         .filter((s) => !held.has(s))
         .sort(),
     );
-    expect(await ungrantableScopes(ctx.db, new Set(Object.keys(management)), { roleIds: [adminRole.id] })).toEqual([]);
+    expect(await ungrantableScopes(ctx.db, { scopes: new Set(Object.keys(management)) }, { roleIds: [adminRole.id] })).toEqual([]);
     expect(
-      await ungrantableScopes(ctx.db, held, { scopeIds: [rawId(postsRead), rawId(management['roles:read']!)] }),
+      await ungrantableScopes(ctx.db, { scopes: held }, { scopeIds: [rawId(postsRead), rawId(management['roles:read']!)] }),
     ).toEqual([]);
-    expect(await ungrantableScopes(ctx.db, held, { roleIds: [] })).toEqual([]);
-    const error = await assertCanGrant(ctx.db, held, { scopeIds: [rawId(management['users:export']!)] }, [
+    expect(await ungrantableScopes(ctx.db, { scopes: held }, { roleIds: [] })).toEqual([]);
+    const error = await assertCanGrant(ctx.db, { scopes: held }, { scopeIds: [rawId(management['users:export']!)] }, [
       'input',
       'roleIds',
     ]);
     expect(error).toMatchObject({ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] });
     expect(error!.message).toContain('users:export');
-    expect(await assertCanGrant(ctx.db, held, { scopeIds: [rawId(postsRead)] }, ['input', 'roleIds'])).toBeNull();
+    expect(await assertCanGrant(ctx.db, { scopes: held }, { scopeIds: [rawId(postsRead)] }, ['input', 'roleIds'])).toBeNull();
   });
 
   it('only counts the built-in resource’s scopes as management scopes, whatever a custom scope is named', async () => {
@@ -175,7 +175,7 @@ describe('assertCanGrant (shared with application and user role assignment)', ()
     expect(created.userErrors).toEqual([]);
     // …and it does not make tokens carry the management scope users:write.
     const ctx = systemContext(server.db.prisma, server.admin.realmId);
-    expect(await ungrantableScopes(ctx.db, new Set(), { roleIds: [rawId(created.role!.id)] })).toEqual([]);
+    expect(await ungrantableScopes(ctx.db, { scopes: new Set() }, { roleIds: [rawId(created.role!.id)] })).toEqual([]);
     expect(encodeGlobalId('Role', rawId(created.role!.id))).toBe(created.role!.id);
   });
 });

@@ -1,6 +1,6 @@
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
-import type { GraphQLContext } from '../../context.ts';
+import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
@@ -35,7 +35,7 @@ export const ApplicationTypeEnum = builder.enumType('ApplicationType', {
 const scopesLoader = createContextCache(
   (ctx: GraphQLContext) =>
     new DataLoader<string, GrantedScope[]>(async (ids) => {
-      const scopes = await effectiveScopes(ctx.service!.db, ctx.service!.realmId, ids);
+      const scopes = await effectiveScopes(serviceOf(ctx).db, serviceOf(ctx).realmId, ids);
       return ids.map((id) => scopes.get(id) ?? []);
     }),
 );
@@ -48,9 +48,9 @@ const scopesLoader = createContextCache(
 const scopeRowsLoader = createContextCache(
   (ctx: GraphQLContext) =>
     new DataLoader(async (ids: readonly string[]) => {
-      const granted = await effectiveScopes(ctx.service!.db, ctx.service!.realmId, ids);
+      const granted = await effectiveScopes(serviceOf(ctx).db, serviceOf(ctx).realmId, ids);
       const scopeIds = [...new Set([...granted.values()].flat().map((scope) => scope.scopeId))];
-      const rows = await ctx.service!.db.resourceScope.findMany({ where: { id: { in: scopeIds } }, include: { resource: true } });
+      const rows = await serviceOf(ctx).db.resourceScope.findMany({ where: { id: { in: scopeIds } }, include: { resource: true } });
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => (granted.get(id) ?? []).flatMap((scope) => byId.get(scope.scopeId) ?? []));
     }),
@@ -104,7 +104,7 @@ builder.queryField('application', (t) =>
     ...requireScopes(['applications:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the application.' }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.service!.db.application.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Application') } }),
+      serviceOf(ctx).db.application.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Application') } }),
   }),
 );
 
@@ -124,9 +124,9 @@ builder.queryField('applications', (t) =>
       description: 'Applications of the caller’s realm, oldest first.',
       ...requireScopes(['applications:read']),
       args: { filter: t.arg({ type: ApplicationFilter, description: 'Which applications to list.' }) },
-      totalCount: (_root, args, ctx) => ctx.service!.db.application.count({ where: applicationListWhere(args.filter) }),
+      totalCount: (_root, args, ctx) => serviceOf(ctx).db.application.count({ where: applicationListWhere(args.filter) }),
       resolve: (query, _root, args, ctx) =>
-        ctx.service!.db.application.findMany({ ...query, where: applicationListWhere(args.filter) }),
+        serviceOf(ctx).db.application.findMany({ ...query, where: applicationListWhere(args.filter) }),
     },
     { name: 'ApplicationConnection', description: 'A page of applications.' },
     { name: 'ApplicationEdge', description: 'An application in a page of applications.' },
@@ -196,7 +196,7 @@ builder.mutationField('createApplication', (t) =>
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: CreateApplicationInput, required: true, description: 'The application to create.' }) },
     resolve: (_root, { input }, ctx) =>
-      createApplication(ctx.service!, ctx.principal!.scopes, {
+      createApplication(serviceOf(ctx), {
         name: input.name,
         type: input.type,
         redirectUris: urls(input.redirectUris),
@@ -231,7 +231,7 @@ builder.mutationField('updateApplication', (t) =>
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: UpdateApplicationInput, required: true, description: 'The application and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateApplication(ctx.service!, {
+      updateApplication(serviceOf(ctx), {
         id: idOfType(String(input.id), 'Application', 'input.id'),
         patch: {
           ...(input.patch.name === undefined ? {} : { name: input.patch.name }),
@@ -249,7 +249,7 @@ builder.mutationField('deleteApplication', (t) =>
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The application to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteApplication(ctx.service!, idOfType(String(input.id), 'Application', 'input.id'));
+      const result = await deleteApplication(serviceOf(ctx), idOfType(String(input.id), 'Application', 'input.id'));
       return { deletedId: result.deletedId && encodeGlobalId('Application', result.deletedId), userErrors: result.userErrors };
     },
   }),
@@ -274,7 +274,7 @@ builder.mutationField('rotateApplicationSecret', (t) =>
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: RotateApplicationSecretInput, required: true, description: 'The application and the rotation window.' }) },
     resolve: (_root, { input }, ctx) =>
-      rotateApplicationSecret(ctx.service!, {
+      rotateApplicationSecret(serviceOf(ctx), {
         id: idOfType(String(input.id), 'Application', 'input.id'),
         previousSecretValidForSeconds: input.previousSecretValidForSeconds,
       }),
@@ -299,7 +299,7 @@ builder.mutationField('assignApplicationRoles', (t) =>
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: AssignApplicationRolesInput, required: true, description: 'The application and the roles.' }) },
     resolve: (_root, { input }, ctx) =>
-      assignApplicationRoles(ctx.service!, ctx.principal!.scopes, {
+      assignApplicationRoles(serviceOf(ctx), {
         applicationId: idOfType(String(input.applicationId), 'Application', 'input.applicationId'),
         roleIds: roleIdsOf(input.roleIds, 'input.roleIds'),
       }),
@@ -322,7 +322,7 @@ builder.mutationField('removeApplicationRole', (t) =>
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: RemoveApplicationRoleInput, required: true, description: 'The application and the role.' }) },
     resolve: (_root, { input }, ctx) =>
-      removeApplicationRole(ctx.service!, {
+      removeApplicationRole(serviceOf(ctx), {
         applicationId: idOfType(String(input.applicationId), 'Application', 'input.applicationId'),
         roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
       }),

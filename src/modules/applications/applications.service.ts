@@ -1,5 +1,5 @@
 import type { Application, ApplicationType, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
-import type { RealmTx, ServiceContext } from '../../context.ts';
+import type { Caller, RealmTx, ServiceContext } from '../../context.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../../auth/crypto.ts';
 import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
@@ -235,7 +235,7 @@ export function applicationListWhere(
  */
 async function checkGrantableRoles(
   tx: RealmTx,
-  callerScopes: ReadonlySet<string>,
+  caller: Caller,
   roleIds: readonly string[],
   field: string[],
 ): Promise<{ roles: { id: string; name: string }[]; errors: UserErrorShape[] }> {
@@ -254,7 +254,7 @@ async function checkGrantableRoles(
     }
   });
   if (errors.length) return { roles: [], errors };
-  const denied = await assertCanGrant(tx, callerScopes, { roleIds: unique }, field);
+  const denied = await assertCanGrant(tx, caller, { roleIds: unique }, field);
   if (denied) return { roles: [], errors: [denied] };
   return { roles: unique.map((id) => ({ id, name: byId.get(id)!.name })), errors: [] };
 }
@@ -297,7 +297,6 @@ export interface CreateApplicationInput {
  */
 export async function createApplication(
   ctx: ServiceContext,
-  callerScopes: ReadonlySet<string>,
   input: CreateApplicationInput,
 ): Promise<MutationResult<'application', Application> & { clientSecret: string | null }> {
   const errors: UserErrorShape[] = [];
@@ -307,7 +306,7 @@ export async function createApplication(
   if (errors.length) return { ...refused('application', ...errors), clientSecret: null };
 
   return ctx.db.$transaction(async (tx) => {
-    const grant = await checkGrantableRoles(tx, callerScopes, input.roleIds ?? [], ['input', 'roleIds']);
+    const grant = await checkGrantableRoles(tx, ctx.caller, input.roleIds ?? [], ['input', 'roleIds']);
     if (grant.errors.length) return { ...refused('application', ...grant.errors), clientSecret: null };
     const { application, clientSecret } = await createApplicationRecord(tx, {
       realmId: ctx.realmId,
@@ -455,7 +454,6 @@ export async function rotateApplicationSecret(
 /** Gives roles to an application; roles it already holds are kept as they are. */
 export async function assignApplicationRoles(
   ctx: ServiceContext,
-  callerScopes: ReadonlySet<string>,
   input: { applicationId: string; roleIds: readonly string[] },
 ): Promise<MutationResult<'application', Application>> {
   return ctx.db.$transaction(async (tx) => {
@@ -463,7 +461,7 @@ export async function assignApplicationRoles(
     if (!application) {
       return refused('application', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'applicationId']));
     }
-    const grant = await checkGrantableRoles(tx, callerScopes, input.roleIds, ['input', 'roleIds']);
+    const grant = await checkGrantableRoles(tx, ctx.caller, input.roleIds, ['input', 'roleIds']);
     if (grant.errors.length) return refused('application', ...grant.errors);
     const before = await roleNamesOf(tx, application.id);
     const added = await tx.applicationRole.createMany({

@@ -2,6 +2,8 @@ import { builder, requireScopes } from '../../graphql/builder.ts';
 import { badUserInput } from '../../graphql/errors.ts';
 import { decodeGlobalId } from '../../graphql/ids.ts';
 import { AUDIT_ORDER, auditEventWhere } from './audit.filter.ts';
+import { serviceOf } from '../../context.ts';
+import { DENIAL_AUDIT_LIMIT } from '../../graphql/denial-audit.ts';
 
 const MAX_ACTIONS = 50;
 const MAX_FILTER_STRING = 200;
@@ -17,7 +19,7 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
     at: t.expose('at', { type: 'DateTime', description: 'When it happened (UTC).' }),
     action: t.exposeString('action', {
       description:
-        'What happened, `<noun>.<past-tense verb>`, e.g. `user.suspended`, `role.scopes_assigned`, `resource.scope_removed`.',
+        `What happened, \`<noun>.<past-tense verb>\`, e.g. \`user.suspended\`, \`role.scopes_assigned\`, \`resource.scope_removed\`; \`authorization.denied\` for a request refused with FORBIDDEN (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded).`,
     }),
     outcome: t.exposeString('outcome', { description: '`success` for a change, `denied` for a refused attempt.' }),
     actorType: t.exposeString('actorType', {
@@ -25,7 +27,7 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
     }),
     actorId: t.exposeString('actorId', { description: 'The client id of the acting application, or `system`.' }),
     targetType: t.exposeString('targetType', {
-      description: 'The kind of object changed, e.g. `Role`, `Resource`, `User`.',
+      description: 'The kind of object changed, e.g. `Role`, `Resource`, `User`; `Operation` for an authorization denial.',
     }),
     targetId: t.exposeString('targetId', {
       nullable: true,
@@ -36,7 +38,7 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
       type: 'JSONObject',
       nullable: true,
       description:
-        'Before/after values of the changed fields (`{ field: { before, after } }`), or the values of a created or deleted object and counts of what went with it. Never a secret.',
+        'Before/after values of the changed fields (`{ field: { before, after } }`), or the values of a created or deleted object and counts of what went with it; for `authorization.denied`: `{ operation, fields, missingScopes }`, the refused fields as schema coordinates. Never a secret.',
       resolve: (event) =>
         event.changes && typeof event.changes === 'object' && !Array.isArray(event.changes) ? event.changes : null,
     }),
@@ -126,9 +128,9 @@ builder.queryField('auditEvents', (t) =>
       description: 'The audit trail of the caller’s realm matching `filter`, newest first.',
       ...requireScopes(['audit:read']),
       args: { filter: t.arg({ type: AuditEventFilter, description: 'Which events to list; all when omitted.' }) },
-      totalCount: (_root, args, ctx) => ctx.service!.db.auditEvent.count({ where: filterWhere(args.filter) }),
+      totalCount: (_root, args, ctx) => serviceOf(ctx).db.auditEvent.count({ where: filterWhere(args.filter) }),
       resolve: (query, _root, args, ctx) =>
-        ctx.service!.db.auditEvent.findMany({ ...query, where: filterWhere(args.filter), orderBy: AUDIT_ORDER }),
+        serviceOf(ctx).db.auditEvent.findMany({ ...query, where: filterWhere(args.filter), orderBy: AUDIT_ORDER }),
     },
     AuditEventConnectionRef,
   ),

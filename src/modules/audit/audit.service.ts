@@ -1,5 +1,5 @@
 import type { Prisma } from '../../generated/prisma/client.ts';
-import type { ServiceContext } from '../../context.ts';
+import type { Denial, ServiceContext } from '../../context.ts';
 
 /** Any client or transaction that can write audit rows (realm-scoped or not). */
 export interface AuditWriter {
@@ -22,14 +22,36 @@ export async function recordAudit(tx: AuditWriter, ctx: ServiceContext, event: A
     data: {
       realmId: ctx.realmId,
       action: event.action,
-      actorType: ctx.actor.type,
-      actorId: ctx.actor.id,
+      actorType: ctx.caller.kind,
+      actorId: ctx.caller.id,
       targetType: event.targetType,
       targetId: event.targetId ?? null,
       outcome: event.outcome ?? 'success',
       ...(event.changes === undefined ? {} : { changes: event.changes }),
       requestId: ctx.requestId ?? null,
       ipAddress: ctx.ipAddress ?? null,
+    },
+  });
+}
+
+const DENIED_FIELDS_KEPT = 20;
+
+/**
+ * Writes one `authorization.denied` event (outcome `denied`) in its own statement: the refused
+ * fields as schema coordinates (the first 20, sorted) and every scope they lacked.
+ */
+export async function recordDenial(ctx: ServiceContext, operation: string, denials: readonly Denial[]): Promise<void> {
+  const fields = [...new Set(denials.map((denial) => denial.field))].sort();
+  const missingScopes = [...new Set(denials.flatMap((denial) => denial.missingScopes))].sort();
+  await recordAudit(ctx.db, ctx, {
+    action: 'authorization.denied',
+    targetType: 'Operation',
+    outcome: 'denied',
+    changes: {
+      operation,
+      fields: fields.slice(0, DENIED_FIELDS_KEPT),
+      ...(fields.length > DENIED_FIELDS_KEPT ? { moreFields: fields.length - DENIED_FIELDS_KEPT } : {}),
+      missingScopes,
     },
   });
 }

@@ -1,6 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { payloadType } from '../../graphql/payloads.ts';
 import { updateRealmSettings } from './realm.service.ts';
+import { serviceOf } from '../../context.ts';
 
 export const TenancyModeEnum = builder.enumType('TenancyMode', {
   description: 'How users relate to the tenants of a realm.',
@@ -68,7 +69,7 @@ builder.queryField('realm', (t) =>
     type: 'Realm',
     description: 'The caller’s realm.',
     ...requireScopes(['realm:read']),
-    resolve: (query, _root, _args, ctx) => ctx.service!.db.realm.findFirstOrThrow({ ...query }),
+    resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.realm.findFirstOrThrow({ ...query }),
   }),
 );
 
@@ -104,6 +105,6 @@ builder.mutationField('updateRealmSettings', (t) =>
     description: 'Changes realm settings. Validated as a whole: on any error nothing changes.',
     ...requireScopes(['realm:write']),
     args: { input: t.arg({ type: UpdateRealmSettingsInput, required: true, description: 'The changes.' }) },
-    resolve: (_root, { input }, ctx) => updateRealmSettings(ctx.service!, input.patch),
+    resolve: (_root, { input }, ctx) => updateRealmSettings(serviceOf(ctx), input.patch),
   }),
 );

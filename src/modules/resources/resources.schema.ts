@@ -11,6 +11,7 @@ import {
   updateResourceScope,
   type ResourceResult,
 } from './resources.service.ts';
+import { serviceOf } from '../../context.ts';
 
 const SCOPE_NAME_DOC =
   'Lowercase segments separated by colons, each starting with a letter and containing only letters, digits, `_` and `-` ' +
@@ -78,7 +79,7 @@ builder.queryField('resource', (t) =>
     ...requireScopes(['resources:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the resource.' }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.service!.db.resource.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Resource') } }),
+      serviceOf(ctx).db.resource.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Resource') } }),
   }),
 );
 
@@ -90,8 +91,8 @@ builder.queryField('resources', (t) =>
       description:
         'API resources of the caller’s realm, oldest first (the built-in Roster Management API comes first).',
       ...requireScopes(['resources:read']),
-      totalCount: (_root, _args, ctx) => ctx.service!.db.resource.count(),
-      resolve: (query, _root, _args, ctx) => ctx.service!.db.resource.findMany({ ...query, orderBy: { id: 'asc' } }),
+      totalCount: (_root, _args, ctx) => serviceOf(ctx).db.resource.count(),
+      resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.resource.findMany({ ...query, orderBy: { id: 'asc' } }),
     },
     { name: 'ResourceConnection', description: 'A page of API resources.' },
     { name: 'ResourceEdge', description: 'An API resource in a page of resources.' },
@@ -193,7 +194,7 @@ builder.mutationField('createResource', (t) =>
     ...requireScopes(['resources:write']),
     args: { input: t.arg({ type: CreateResourceInput, required: true, description: 'The new resource.' }) },
     resolve: (_root, { input }, ctx) =>
-      createResource(ctx.service!, { name: input.name, indicator: input.indicator.href }),
+      createResource(serviceOf(ctx), { name: input.name, indicator: input.indicator.href }),
   }),
 );
 
@@ -204,7 +205,7 @@ builder.mutationField('updateResource', (t) =>
     ...requireScopes(['resources:write']),
     args: { input: t.arg({ type: UpdateResourceInput, required: true, description: 'The resource and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateResource(ctx.service!, idOfType(String(input.id), 'Resource', 'input.id'), input.patch),
+      updateResource(serviceOf(ctx), idOfType(String(input.id), 'Resource', 'input.id'), input.patch),
   }),
 );
 
@@ -216,7 +217,7 @@ builder.mutationField('deleteResource', (t) =>
     ...requireScopes(['resources:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The resource to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteResource(ctx.service!, idOfType(String(input.id), 'Resource', 'input.id'));
+      const result = await deleteResource(serviceOf(ctx), idOfType(String(input.id), 'Resource', 'input.id'));
       return { ...result, deletedId: result.deletedId === null ? null : encodeGlobalId('Resource', result.deletedId) };
     },
   }),
@@ -231,7 +232,7 @@ builder.mutationField('addResourceScope', (t) =>
       input: t.arg({ type: AddResourceScopeInput, required: true, description: 'The resource and the new scope.' }),
     },
     resolve: (_root, { input }, ctx) =>
-      addResourceScope(ctx.service!, {
+      addResourceScope(serviceOf(ctx), {
         resourceId: idOfType(String(input.resourceId), 'Resource', 'input.resourceId'),
         name: input.name,
         description: input.description ?? null,
@@ -249,7 +250,7 @@ builder.mutationField('updateResourceScope', (t) =>
       input: t.arg({ type: UpdateResourceScopeInput, required: true, description: 'The scope and its changes.' }),
     },
     resolve: (_root, { input }, ctx) =>
-      updateResourceScope(ctx.service!, {
+      updateResourceScope(serviceOf(ctx), {
         resourceId: idOfType(String(input.resourceId), 'Resource', 'input.resourceId'),
         scopeId: idOfType(String(input.scopeId), 'ResourceScope', 'input.scopeId'),
         patch: input.patch,
@@ -265,7 +266,7 @@ builder.mutationField('removeResourceScope', (t) =>
     ...requireScopes(['resources:write']),
     args: { input: t.arg({ type: RemoveResourceScopeInput, required: true, description: 'The scope to remove.' }) },
     resolve: (_root, { input }, ctx) =>
-      removeResourceScope(ctx.service!, {
+      removeResourceScope(serviceOf(ctx), {
         resourceId: idOfType(String(input.resourceId), 'Resource', 'input.resourceId'),
         scopeId: idOfType(String(input.scopeId), 'ResourceScope', 'input.scopeId'),
       }),

@@ -1,4 +1,4 @@
-import type { RealmTx } from '../../context.ts';
+import type { Caller, RealmTx } from '../../context.ts';
 import { userError, type UserErrorShape } from '../user-error.ts';
 
 /** What a mutation is about to hand out: scopes directly (to a role), or roles (to a user or application). */
@@ -6,11 +6,11 @@ export type Grant = { scopeIds: readonly string[] } | { roleIds: readonly string
 
 /**
  * The management scopes (scopes of the built-in Roster Management API resource) that `grant`
- * carries and `callerScopes` lacks, sorted. One statement.
+ * carries and the caller lacks, sorted. One statement.
  */
 export async function ungrantableScopes(
   tx: Pick<RealmTx, 'resourceScope'>,
-  callerScopes: ReadonlySet<string>,
+  caller: Pick<Caller, 'scopes'>,
   grant: Grant,
 ): Promise<string[]> {
   const ids = 'scopeIds' in grant ? grant.scopeIds : grant.roleIds;
@@ -24,7 +24,7 @@ export async function ungrantableScopes(
     },
     select: { name: true },
   });
-  return [...new Set(carried.map((scope) => scope.name).filter((name) => !callerScopes.has(name)))].sort();
+  return [...new Set(carried.map((scope) => scope.name).filter((name) => !caller.scopes.has(name)))].sort();
 }
 
 /**
@@ -35,11 +35,11 @@ export async function ungrantableScopes(
  */
 export async function assertCanGrant(
   tx: Pick<RealmTx, 'resourceScope'>,
-  callerScopes: ReadonlySet<string>,
+  caller: Pick<Caller, 'scopes'>,
   grant: Grant,
   field: string[],
 ): Promise<UserErrorShape | null> {
-  const missing = await ungrantableScopes(tx, callerScopes, grant);
+  const missing = await ungrantableScopes(tx, caller, grant);
   if (missing.length === 0) return null;
   return userError(
     'FORBIDDEN_GRANT',

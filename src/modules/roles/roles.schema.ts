@@ -1,7 +1,7 @@
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { Prisma } from '../../generated/prisma/client.ts';
-import type { GraphQLContext } from '../../context.ts';
+import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
@@ -17,7 +17,7 @@ import { assignRoleScopes, createRole, deleteRole, removeRoleScope, roleWhere, u
 const userCounts = createContextCache(
   (ctx: GraphQLContext) =>
     new DataLoader<string, number>(async (roleIds) => {
-      const service = ctx.service!;
+      const service = serviceOf(ctx);
       const rows = await service.db.$queryRaw<{ roleId: string; count: number }[]>`
         SELECT ur."roleId"::text AS "roleId", count(DISTINCT ur."userId")::int AS count
         FROM "UserRole" ur
@@ -31,7 +31,6 @@ const userCounts = createContextCache(
     }),
 );
 
-const callerScopes = (ctx: GraphQLContext): ReadonlySet<string> => ctx.principal?.scopes ?? new Set();
 
 export const RoleRef = builder.prismaNode('Role', {
   description: 'A named bundle of scopes, given to users (globally or inside a tenant) and to applications.',
@@ -105,7 +104,7 @@ builder.queryField('role', (t) =>
     ...requireScopes(['roles:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the role.' }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.service!.db.role.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Role') } }),
+      serviceOf(ctx).db.role.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Role') } }),
   }),
 );
 
@@ -117,9 +116,9 @@ builder.queryField('roles', (t) =>
       description: 'Roles of the caller’s realm (realm-wide and tenant-defined) matching `filter`, by name.',
       ...requireScopes(['roles:read']),
       args: { filter: t.arg({ type: RoleFilter, description: 'Which roles to list; all when omitted.' }) },
-      totalCount: (_root, args, ctx) => ctx.service!.db.role.count({ where: roleFilterWhere(args.filter) }),
+      totalCount: (_root, args, ctx) => serviceOf(ctx).db.role.count({ where: roleFilterWhere(args.filter) }),
       resolve: (query, _root, args, ctx) =>
-        ctx.service!.db.role.findMany({
+        serviceOf(ctx).db.role.findMany({
           ...query,
           where: roleFilterWhere(args.filter),
           orderBy: [{ name: 'asc' }, { id: 'asc' }],
@@ -213,14 +212,13 @@ builder.mutationField('createRole', (t) =>
     args: { input: t.arg({ type: CreateRoleInput, required: true, description: 'The new role.' }) },
     resolve: (_root, { input }, ctx) =>
       createRole(
-        ctx.service!,
+        serviceOf(ctx),
         {
           name: input.name,
           description: input.description ?? null,
           scopeIds: scopeIdsOf(input.scopeIds),
           tenantId: input.tenantId == null ? null : idOfType(String(input.tenantId), 'Tenant', 'input.tenantId'),
         },
-        callerScopes(ctx),
       ),
   }),
 );
@@ -232,7 +230,7 @@ builder.mutationField('updateRole', (t) =>
     ...requireScopes(['roles:write']),
     args: { input: t.arg({ type: UpdateRoleInput, required: true, description: 'The role and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateRole(ctx.service!, idOfType(String(input.id), 'Role', 'input.id'), input.patch),
+      updateRole(serviceOf(ctx), idOfType(String(input.id), 'Role', 'input.id'), input.patch),
   }),
 );
 
@@ -244,7 +242,7 @@ builder.mutationField('deleteRole', (t) =>
     ...requireScopes(['roles:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The role to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteRole(ctx.service!, idOfType(String(input.id), 'Role', 'input.id'));
+      const result = await deleteRole(serviceOf(ctx), idOfType(String(input.id), 'Role', 'input.id'));
       return { ...result, deletedId: result.deletedId === null ? null : encodeGlobalId('Role', result.deletedId) };
     },
   }),
@@ -261,9 +259,8 @@ builder.mutationField('assignRoleScopes', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       assignRoleScopes(
-        ctx.service!,
+        serviceOf(ctx),
         { roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'), scopeIds: scopeIdsOf(input.scopeIds) },
-        callerScopes(ctx),
       ),
   }),
 );
@@ -277,7 +274,7 @@ builder.mutationField('removeRoleScope', (t) =>
       input: t.arg({ type: RemoveRoleScopeInput, required: true, description: 'The role and the scope to remove.' }),
     },
     resolve: (_root, { input }, ctx) =>
-      removeRoleScope(ctx.service!, {
+      removeRoleScope(serviceOf(ctx), {
         roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
         scopeId: idOfType(String(input.scopeId), 'ResourceScope', 'input.scopeId'),
       }),

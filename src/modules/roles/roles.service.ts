@@ -98,11 +98,10 @@ export interface CreateRoleInput {
   tenantId?: string | null;
 }
 
-/** Creates a role with its initial scopes. `callerScopes`: the caller's granted scopes (no escalation). */
+/** Creates a role with its initial scopes; only management scopes the caller holds (no escalation). */
 export async function createRole(
   ctx: ServiceContext,
   input: CreateRoleInput,
-  callerScopes: ReadonlySet<string>,
 ): Promise<RoleResult> {
   const errors: UserErrorShape[] = [];
   const name = checkName(input.name, ['input', 'name'], errors);
@@ -121,7 +120,7 @@ export async function createRole(
       if (await nameTaken(tx, name, tenantId)) return taken();
       const scopes = await findScopes(tx, scopeIds, ['input', 'scopeIds']);
       if (!Array.isArray(scopes)) return failed(scopes);
-      const forbidden = await assertCanGrant(tx, callerScopes, { scopeIds }, ['input', 'scopeIds']);
+      const forbidden = await assertCanGrant(tx, ctx.caller, { scopeIds }, ['input', 'scopeIds']);
       if (forbidden) return failed(forbidden);
 
       const role = await tx.role.create({ data: { realmId: ctx.realmId, name, description, tenantId } });
@@ -229,7 +228,6 @@ export interface AssignRoleScopesInput {
 export async function assignRoleScopes(
   ctx: ServiceContext,
   input: AssignRoleScopesInput,
-  callerScopes: ReadonlySet<string>,
 ): Promise<RoleResult> {
   const errors: UserErrorShape[] = [];
   const scopeIds = checkScopeIds(input.scopeIds, ['input', 'scopeIds'], errors, true);
@@ -245,7 +243,7 @@ export async function assignRoleScopes(
     );
     const added = scopes.filter((s) => !held.has(s.id));
     if (added.length === 0) return { role, userErrors: [] };
-    const forbidden = await assertCanGrant(tx, callerScopes, { scopeIds: added.map((s) => s.id) }, [
+    const forbidden = await assertCanGrant(tx, ctx.caller, { scopeIds: added.map((s) => s.id) }, [
       'input',
       'scopeIds',
     ]);

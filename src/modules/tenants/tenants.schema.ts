@@ -6,6 +6,7 @@ import { resolveUserConnection } from '../users/users.connection.ts';
 import { UserFilterInput } from '../users/users.inputs.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
 import { createTenant, deleteTenant, tenantListWhere, updateTenant } from './tenants.service.ts';
+import { serviceOf } from '../../context.ts';
 
 export const TenantRef = builder.prismaNode('Tenant', {
   description: 'An organisation inside the realm, grouping users and scoping their roles.',
@@ -50,7 +51,7 @@ builder.queryField('tenant', (t) =>
     ...requireScopes(['tenants:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the tenant.' }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.service!.db.tenant.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Tenant') } }),
+      serviceOf(ctx).db.tenant.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Tenant') } }),
   }),
 );
 
@@ -87,8 +88,8 @@ builder.queryField('tenants', (t) =>
       description: 'Tenants of the caller’s realm, oldest first.',
       ...requireScopes(['tenants:read']),
       args: { filter: t.arg({ type: TenantFilter, description: 'Which tenants to list.' }) },
-      totalCount: (_root, args, ctx) => ctx.service!.db.tenant.count({ where: tenantListWhere(args.filter) }),
-      resolve: (query, _root, args, ctx) => ctx.service!.db.tenant.findMany({ ...query, where: tenantListWhere(args.filter) }),
+      totalCount: (_root, args, ctx) => serviceOf(ctx).db.tenant.count({ where: tenantListWhere(args.filter) }),
+      resolve: (query, _root, args, ctx) => serviceOf(ctx).db.tenant.findMany({ ...query, where: tenantListWhere(args.filter) }),
     },
     TenantConnectionRef,
   ),
@@ -119,7 +120,7 @@ builder.mutationField('createTenant', (t) =>
     description: 'Creates a tenant.',
     ...requireScopes(['tenants:write']),
     args: { input: t.arg({ type: CreateTenantInput, required: true, description: 'The tenant to create.' }) },
-    resolve: (_root, { input }, ctx) => createTenant(ctx.service!, { name: input.name, slug: input.slug }),
+    resolve: (_root, { input }, ctx) => createTenant(serviceOf(ctx), { name: input.name, slug: input.slug }),
   }),
 );
 
@@ -146,7 +147,7 @@ builder.mutationField('updateTenant', (t) =>
     ...requireScopes(['tenants:write']),
     args: { input: t.arg({ type: UpdateTenantInput, required: true, description: 'The tenant and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateTenant(ctx.service!, { id: idOfType(String(input.id), 'Tenant', 'input.id'), patch: input.patch }),
+      updateTenant(serviceOf(ctx), { id: idOfType(String(input.id), 'Tenant', 'input.id'), patch: input.patch }),
   }),
 );
 
@@ -158,7 +159,7 @@ builder.mutationField('deleteTenant', (t) =>
     ...requireScopes(['tenants:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The tenant to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteTenant(ctx.service!, idOfType(String(input.id), 'Tenant', 'input.id'));
+      const result = await deleteTenant(serviceOf(ctx), idOfType(String(input.id), 'Tenant', 'input.id'));
       return { deletedId: result.deletedId && encodeGlobalId('Tenant', result.deletedId), userErrors: result.userErrors };
     },
   }),

@@ -9,6 +9,7 @@ import {
   updateCustomAttributeDefinition,
   type DeleteCustomAttributeDefinitionResult,
 } from './attributes.service.ts';
+import { serviceOf } from '../../context.ts';
 
 // Definitions shape every user's data: changing them is realm configuration (`realm:write`)
 // that rewrites user data (`users:write`), so both are required.
@@ -54,7 +55,7 @@ builder.queryField('customAttributeDefinitions', (t) =>
     description: 'Every custom attribute definition of the caller’s realm, by key.',
     ...requireScopes(['users:read']),
     resolve: (query, _root, _args, ctx) =>
-      ctx.service!.db.customAttributeDefinition.findMany({ ...query, orderBy: [{ key: 'asc' }, { id: 'asc' }] }),
+      serviceOf(ctx).db.customAttributeDefinition.findMany({ ...query, orderBy: [{ key: 'asc' }, { id: 'asc' }] }),
   }),
 );
 
@@ -90,7 +91,7 @@ builder.mutationField('createCustomAttributeDefinition', (t) =>
     args: {
       input: t.arg({ type: CreateCustomAttributeDefinitionInput, required: true, description: 'The definition.' }),
     },
-    resolve: (_root, { input }, ctx) => createCustomAttributeDefinition(ctx.service!, input),
+    resolve: (_root, { input }, ctx) => createCustomAttributeDefinition(serviceOf(ctx), input),
   }),
 );
 
@@ -130,7 +131,7 @@ builder.mutationField('updateCustomAttributeDefinition', (t) =>
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      updateCustomAttributeDefinition(ctx.service!, {
+      updateCustomAttributeDefinition(serviceOf(ctx), {
         id: idOfType(String(input.id), 'CustomAttributeDefinition', 'input.id'),
         patch: input.patch,
       }),
@@ -166,7 +167,7 @@ builder.mutationField('deleteCustomAttributeDefinition', (t) =>
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The definition to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
       const result = await deleteCustomAttributeDefinition(
-        ctx.service!,
+        serviceOf(ctx),
         idOfType(String(input.id), 'CustomAttributeDefinition', 'input.id'),
       );
       return { ...result, deletedId: result.deletedId === null ? null : String(input.id) };

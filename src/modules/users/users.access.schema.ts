@@ -1,4 +1,4 @@
-import type { GraphQLContext } from '../../context.ts';
+import { serviceOf } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
 import {
@@ -11,7 +11,6 @@ import {
 } from './users.access.service.ts';
 import { UpdateUserPayload } from './users.payloads.ts';
 
-const callerScopes = (ctx: GraphQLContext): ReadonlySet<string> => ctx.principal?.scopes ?? new Set();
 const optionalTenantId = (id: string | number | null | undefined) =>
   id === null || id === undefined ? null : idOfType(String(id), 'Tenant', 'input.tenantId');
 
@@ -70,7 +69,7 @@ builder.mutationField('assignUserRoles', (t) =>
         description: 'The user, the roles and the optional tenant.',
       }),
     },
-    resolve: (_root, { input }, ctx) => assignUserRoles(ctx.service!, callerScopes(ctx), rolesArgs(input)),
+    resolve: (_root, { input }, ctx) => assignUserRoles(serviceOf(ctx), rolesArgs(input)),
   }),
 );
 
@@ -87,7 +86,7 @@ builder.mutationField('setUserRoles', (t) =>
         description: 'The user, the roles and the optional tenant.',
       }),
     },
-    resolve: (_root, { input }, ctx) => setUserRoles(ctx.service!, callerScopes(ctx), rolesArgs(input)),
+    resolve: (_root, { input }, ctx) => setUserRoles(serviceOf(ctx), rolesArgs(input)),
   }),
 );
 
@@ -105,7 +104,7 @@ builder.mutationField('removeUserRole', (t) =>
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      removeUserRole(ctx.service!, {
+      removeUserRole(serviceOf(ctx), {
         userId: idOfType(String(input.userId), 'User', 'input.userId'),
         roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
         tenantId: optionalTenantId(input.tenantId),
@@ -125,7 +124,7 @@ builder.mutationField('addUserToTenant', (t) =>
       'Makes the user a member of a tenant; already a member is a success that changes nothing. In an ISOLATED_POOL realm a user belongs to at most one tenant (TENANCY_VIOLATION).',
     ...requireScopes(['users:write', 'tenants:write']),
     args: { input: t.arg({ type: UserTenantInput, required: true, description: 'The user and the tenant.' }) },
-    resolve: (_root, { input }, ctx) => addUserToTenant(ctx.service!, tenantArgs(input)),
+    resolve: (_root, { input }, ctx) => addUserToTenant(serviceOf(ctx), tenantArgs(input)),
   }),
 );
 
@@ -136,6 +135,6 @@ builder.mutationField('removeUserFromTenant', (t) =>
       'Removes the user from a tenant, with every role the user held inside it. NOT_FOUND when it is not a member.',
     ...requireScopes(['users:write', 'tenants:write']),
     args: { input: t.arg({ type: UserTenantInput, required: true, description: 'The user and the tenant.' }) },
-    resolve: (_root, { input }, ctx) => removeUserFromTenant(ctx.service!, tenantArgs(input)),
+    resolve: (_root, { input }, ctx) => removeUserFromTenant(serviceOf(ctx), tenantArgs(input)),
   }),
 );

@@ -111,7 +111,6 @@ function checkRoleCount(roleIds: readonly string[]): UserErrorShape[] {
  */
 export async function assignUserRoles(
   ctx: ServiceContext,
-  callerScopes: ReadonlySet<string>,
   input: UserRolesInput,
 ): Promise<UserResult> {
   const limit = checkRoleCount(input.roleIds);
@@ -124,7 +123,7 @@ export async function assignUserRoles(
     const held = new Set(current.map((a) => a.roleId));
     const added = roles.filter((role) => !held.has(role.id));
     if (added.length === 0) return { user, userErrors: [] };
-    const denied = await assertCanGrant(tx, callerScopes, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
+    const denied = await assertCanGrant(tx, ctx.caller, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
     if (denied) return refusedUser(denied);
 
     await tx.userRole.createMany({
@@ -149,7 +148,6 @@ export async function assignUserRoles(
  */
 export async function setUserRoles(
   ctx: ServiceContext,
-  callerScopes: ReadonlySet<string>,
   input: UserRolesInput,
 ): Promise<UserResult> {
   const limit = checkRoleCount(input.roleIds);
@@ -165,7 +163,7 @@ export async function setUserRoles(
     const removed = current.filter((a) => !wanted.has(a.roleId));
     if (added.length === 0 && removed.length === 0) return { user, userErrors: [] };
     if (added.length) {
-      const denied = await assertCanGrant(tx, callerScopes, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
+      const denied = await assertCanGrant(tx, ctx.caller, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
       if (denied) return refusedUser(denied);
     }
 

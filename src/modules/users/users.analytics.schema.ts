@@ -6,6 +6,7 @@ import { UserStatusEnum } from './users.enums.ts';
 import { mapFilterErrors } from './users.connection.ts';
 import { AuthMethodEnum, MfaFactorTypeEnum, UserFilterInput } from './users.inputs.ts';
 import { USER_STATUSES, userFieldValues, userStats, type UserValueField } from './users.stats.ts';
+import { serviceOf } from '../../context.ts';
 
 const UserValueFieldEnum = builder.enumType('UserValueField', {
   description: 'A user field whose distinct values can be listed (for autocomplete and facets).',
@@ -73,18 +74,18 @@ const UserFilterValuesRef = builder.objectRef<Record<string, never>>('UserFilter
     roles: t.prismaField({
       type: [RoleRef],
       description: 'Every role of the realm (realm-wide and tenant-defined), by name.',
-      resolve: (query, _root, _args, ctx) => ctx.service!.db.role.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
+      resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.role.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
     }),
     tenants: t.prismaField({
       type: [TenantRef],
       description: 'Every tenant of the realm, by name.',
-      resolve: (query, _root, _args, ctx) => ctx.service!.db.tenant.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
+      resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.tenant.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
     }),
     countries: t.field({
       type: ['CountryCode'],
       description: 'Countries users are in, sorted.',
       resolve: async (_root, _args, ctx) =>
-        (await ctx.service!.db.user.findMany({
+        (await serviceOf(ctx).db.user.findMany({
           where: { deletedAt: null, country: { not: null } },
           distinct: ['country'],
           select: { country: true },
@@ -94,7 +95,7 @@ const UserFilterValuesRef = builder.objectRef<Record<string, never>>('UserFilter
     oauthProviders: t.stringList({
       description: 'Identity providers users have linked, sorted.',
       resolve: async (_root, _args, ctx) =>
-        (await ctx.service!.db.identity.findMany({ distinct: ['provider'], select: { provider: true }, orderBy: { provider: 'asc' } })).map(
+        (await serviceOf(ctx).db.identity.findMany({ distinct: ['provider'], select: { provider: true }, orderBy: { provider: 'asc' } })).map(
           (i) => i.provider,
         ),
     }),
@@ -111,7 +112,7 @@ const UserFilterValuesRef = builder.objectRef<Record<string, never>>('UserFilter
     customAttributes: t.prismaField({
       type: [CustomAttributeDefinitionRef],
       description: 'The realm’s custom attribute definitions, by key.',
-      resolve: (query, _root, _args, ctx) => ctx.service!.db.customAttributeDefinition.findMany({ ...query, orderBy: { key: 'asc' } }),
+      resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.customAttributeDefinition.findMany({ ...query, orderBy: { key: 'asc' } }),
     }),
   }),
 });
@@ -138,7 +139,7 @@ builder.queryField('userFieldValues', (t) =>
     },
     resolve: (_root, args, ctx) =>
       mapFilterErrors(async () => {
-        const page = await userFieldValues(ctx.service!, { ...args, field: args.field as UserValueField });
+        const page = await userFieldValues(serviceOf(ctx), { ...args, field: args.field as UserValueField });
         return {
           edges: page.values.map(({ cursor, value, count }) => ({ cursor, node: { value, count } })),
           pageInfo: {
@@ -159,6 +160,6 @@ builder.queryField('userStats', (t) =>
     description: 'Totals by status, verification, MFA, recent registrations and activity over the users matching `filter`.',
     ...requireScopes(['users:read']),
     args: { filter: t.arg({ type: UserFilterInput, description: 'Which users to count; all (not deleted) when omitted.' }) },
-    resolve: (_root, args, ctx) => mapFilterErrors(() => userStats(ctx.service!, args.filter)),
+    resolve: (_root, args, ctx) => mapFilterErrors(() => userStats(serviceOf(ctx), args.filter)),
   }),
 );

@@ -1,7 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Prisma, type User } from '../../generated/prisma/client.ts';
-import type { GraphQLContext } from '../../context.ts';
+import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { badUserInput } from '../../graphql/errors.ts';
 import { FilterError } from './users.filter.ts';
 import { listUsers, type UserPageArgs } from './users.list.ts';
@@ -27,7 +27,7 @@ export async function resolveUserConnection(
   args: UserPageArgs,
   scope: Prisma.Sql = Prisma.sql`TRUE`,
 ) {
-  const service = ctx.service!;
+  const service = serviceOf(ctx);
   const page = await mapFilterErrors(() => listUsers(service, args, scope));
   const ids = page.edges.map((edge) => edge.id);
   const query = queryFromInfo({ context: ctx, info, paths: [['edges', 'node'], ['nodes']] });

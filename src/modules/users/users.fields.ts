@@ -1,5 +1,6 @@
+import { createContextCache } from '@pothos/core';
 import type { ProfileField, User } from '../../generated/prisma/client.ts';
-import type { GraphQLContext } from '../../context.ts';
+import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
 import { resolveArrayConnection } from '@pothos/plugin-relay';
@@ -17,17 +18,10 @@ const PROFILE_FIELDS: Record<ProfileField, (user: User) => unknown> = {
   COUNTRY: (user) => user.country,
 };
 
-const realmSettingsCache = new WeakMap<GraphQLContext, Promise<{ requiredProfileFields: ProfileField[] }>>();
-
 /** The realm's settings, read once per request. */
-function realmSettings(ctx: GraphQLContext) {
-  let pending = realmSettingsCache.get(ctx);
-  if (!pending) {
-    pending = ctx.service!.db.realm.findFirstOrThrow({ select: { requiredProfileFields: true } });
-    realmSettingsCache.set(ctx, pending);
-  }
-  return pending;
-}
+const realmSettings = createContextCache((ctx: GraphQLContext) =>
+  serviceOf(ctx).db.realm.findFirstOrThrow({ select: { requiredProfileFields: true } }),
+);
 
 export const IdentityRef = builder.prismaObject('Identity', {
   description: 'A way the user signs in through an external identity provider.',
@@ -129,9 +123,9 @@ builder.prismaObjectFields('User', (t) => ({
       cursor: 'id',
       description:
         'Audit events about this user, newest first (loaded per user: for many users use `auditEvents(filter: { targetId })`). Reading them needs `audit:read` too.',
-      totalCount: (user, _args, ctx) => ctx.service!.db.auditEvent.count({ where: { targetId: user.id } }),
+      totalCount: (user, _args, ctx) => serviceOf(ctx).db.auditEvent.count({ where: { targetId: user.id } }),
       resolve: (query, user, _args, ctx) =>
-        ctx.service!.db.auditEvent.findMany({ ...query, where: { targetId: user.id }, orderBy: [{ at: 'desc' }, { id: 'desc' }] }),
+        serviceOf(ctx).db.auditEvent.findMany({ ...query, where: { targetId: user.id }, orderBy: [{ at: 'desc' }, { id: 'desc' }] }),
     },
     AuditEventConnectionRef,
   ),

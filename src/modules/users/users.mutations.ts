@@ -1,8 +1,7 @@
 import type { UserStatus } from '../../generated/prisma/client.ts';
-import type { GraphQLContext } from '../../context.ts';
+import { serviceOf } from '../../context.ts';
 import { PASSWORD_POLICY } from '../../auth/passwords.ts';
-import { builder, requireScopes } from '../../graphql/builder.ts';
-import { forbidden } from '../../graphql/errors.ts';
+import { builder, requireScopes, requireScopesWith } from '../../graphql/builder.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { payloadType } from '../../graphql/payloads.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
@@ -309,19 +308,22 @@ const DeleteUsersPayload = builder.objectRef<DeleteUsersResult>('DeleteUsersPayl
 // Resolvers
 // ---------------------------------------------------------------------------------------------
 
-const scopesOf = (ctx: GraphQLContext): ReadonlySet<string> => ctx.principal?.scopes ?? new Set();
 const userId = (id: string | number, argument = 'input.id') => idOfType(String(id), 'User', argument);
+
+interface AccessShape {
+  roleIds?: readonly unknown[] | null;
+  tenantIds?: readonly unknown[] | null;
+}
 
 /**
  * Giving `roleIds` or `tenantIds` needs the scopes of the mutations that change roles and
  * memberships alone — whatever the list: an empty one removes them all in `replaceUser`.
  */
-function requireAccessScopes(ctx: GraphQLContext, inputs: readonly CreateUserShape[]): void {
-  const scopes = scopesOf(ctx);
-  const missing: string[] = [];
-  if (inputs.some((input) => input.roleIds != null) && !scopes.has('users:roles')) missing.push('users:roles');
-  if (inputs.some((input) => input.tenantIds != null) && !scopes.has('tenants:write')) missing.push('tenants:write');
-  if (missing.length) throw forbidden(missing);
+function accessScopes(inputs: readonly AccessShape[]): string[] {
+  return [
+    ...(inputs.some((input) => input.roleIds != null) ? ['users:roles'] : []),
+    ...(inputs.some((input) => input.tenantIds != null) ? ['tenants:write'] : []),
+  ];
 }
 
 function createData(input: CreateUserShape, argument: string): CreateUserData {
@@ -338,12 +340,9 @@ builder.mutationField('createUser', (t) =>
     type: CreateUserPayload,
     description:
       'Creates a user with an email address or a phone number (or both), an optional password or imported hash, roles and tenants — all in one transaction, audited as `user.created`. On any error nothing is created.',
-    ...requireScopes(['users:write']),
+    ...requireScopesWith([['users:write']], ({ input }: { input: AccessShape }) => accessScopes([input])),
     args: { input: t.arg({ type: CreateUserInput, required: true, description: 'The new user.' }) },
-    resolve: (_root, { input }, ctx) => {
-      requireAccessScopes(ctx, [input]);
-      return createUser(ctx.service!, scopesOf(ctx), createData(input, 'input'));
-    },
+    resolve: (_root, { input }, ctx) => createUser(serviceOf(ctx), createData(input, 'input')),
   }),
 );
 
@@ -351,12 +350,11 @@ builder.mutationField('createUsers', (t) =>
   t.field({
     type: CreateUsersPayload,
     description: `Creates up to ${L.batchCreate} users, each validated like \`createUser\`, with one result per user. With \`atomic: true\` all or none are created.`,
-    ...requireScopes(['users:write']),
+    ...requireScopesWith([['users:write']], ({ input }: { input: { users: readonly AccessShape[] } }) => accessScopes(input.users)),
     args: { input: t.arg({ type: CreateUsersInput, required: true, description: 'The users and how to create them.' }) },
     resolve: (_root, { input }, ctx) => {
-      if (input.users.length <= L.batchCreate) requireAccessScopes(ctx, input.users);
       const users = input.users.length <= L.batchCreate ? input.users.map((user, index) => createData(user, `input.users.${index}`)) : input.users.map(() => ({}));
-      return createUsers(ctx.service!, scopesOf(ctx), { users, atomic: input.atomic });
+      return createUsers(serviceOf(ctx), { users, atomic: input.atomic });
     },
   }),
 );
@@ -369,7 +367,7 @@ builder.mutationField('updateUser', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UpdateUserInput, required: true, description: 'The user and the changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateUser(ctx.service!, { id: userId(input.id), expectedVersion: input.expectedVersion, patch: input.patch }),
+      updateUser(serviceOf(ctx), { id: userId(input.id), expectedVersion: input.expectedVersion, patch: input.patch }),
   }),
 );
 
@@ -378,16 +376,14 @@ builder.mutationField('replaceUser', (t) =>
     type: UpdateUserPayload,
     description:
       'Overwrites a user’s whole profile: fields not given are cleared. Validated like `createUser`; roles, tenants and the password change only when given. Audited as `user.replaced` (or `user.credentials_changed`).',
-    ...requireScopes(['users:write']),
+    ...requireScopesWith([['users:write']], ({ input }: { input: { user: AccessShape } }) => accessScopes([input.user])),
     args: { input: t.arg({ type: ReplaceUserInput, required: true, description: 'The user and its new profile.' }) },
-    resolve: (_root, { input }, ctx) => {
-      requireAccessScopes(ctx, [input.user]);
-      return replaceUser(ctx.service!, scopesOf(ctx), {
+    resolve: (_root, { input }, ctx) =>
+      replaceUser(serviceOf(ctx), {
         id: userId(input.id),
         expectedVersion: input.expectedVersion,
         user: createData(input.user, 'input.user'),
-      });
-    },
+      }),
   }),
 );
 
@@ -397,7 +393,7 @@ builder.mutationField('setUserStatus', (t) =>
     description: `Moves a user along the status lifecycle: ${transitionTable}. Other moves get INVALID_STATE: DELETED only through \`deleteUser\` (and back with \`restoreUser\`), INVITED only while still invited. SUSPENDED suspends like \`suspendUser\` (sessions revoked); leaving SUSPENDED lifts the suspension. The same status changes nothing.`,
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: SetUserStatusInput, required: true, description: 'The user and its new status.' }) },
-    resolve: (_root, { input }, ctx) => setUserStatus(ctx.service!, { id: userId(input.id), status: input.status, reason: input.reason }),
+    resolve: (_root, { input }, ctx) => setUserStatus(serviceOf(ctx), { id: userId(input.id), status: input.status, reason: input.reason }),
   }),
 );
 
@@ -409,7 +405,7 @@ builder.mutationField('suspendUser', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: SuspendUserInput, required: true, description: 'The user and why.' }) },
     resolve: (_root, { input }, ctx) =>
-      suspendUser(ctx.service!, { id: userId(input.id), reason: input.reason, revokeSessions: input.revokeSessions }),
+      suspendUser(serviceOf(ctx), { id: userId(input.id), reason: input.reason, revokeSessions: input.revokeSessions }),
   }),
 );
 
@@ -419,7 +415,7 @@ builder.mutationField('unsuspendUser', (t) =>
     description: 'Lifts a suspension (SUSPENDED → ACTIVE). A user that is not suspended gets INVALID_STATE.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => unsuspendUser(ctx.service!, { id: userId(input.id) }),
+    resolve: (_root, { input }, ctx) => unsuspendUser(serviceOf(ctx), { id: userId(input.id) }),
   }),
 );
 
@@ -431,7 +427,7 @@ builder.mutationField('setUserPassword', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: SetUserPasswordInput, required: true, description: 'The user and the password.' }) },
     resolve: (_root, { input }, ctx) =>
-      setUserPassword(ctx.service!, {
+      setUserPassword(serviceOf(ctx), {
         id: userId(input.id),
         password: input.password,
         temporary: input.temporary,
@@ -446,7 +442,7 @@ builder.mutationField('expireUserPassword', (t) =>
     description: 'Makes the user change its password at the next sign-in (`passwordExpired`). A user without a password gets INVALID_STATE.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => expireUserPassword(ctx.service!, { id: userId(input.id) }),
+    resolve: (_root, { input }, ctx) => expireUserPassword(serviceOf(ctx), { id: userId(input.id) }),
   }),
 );
 
@@ -457,7 +453,7 @@ builder.mutationField('deleteUser', (t) =>
       'Deletes a user. Soft by default: status DELETED, `deletedAt` set, sessions revoked, hidden from lists unless `includeDeleted`, email and username free for reuse, restorable with `restoreUser`. `hard: true` erases the user with its identities, factors, sessions, role assignments, memberships and notes, and replaces its identifiers in audit events with a tombstone.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: DeleteUserInput, required: true, description: 'The user and how to delete it.' }) },
-    resolve: (_root, { input }, ctx) => deleteUser(ctx.service!, { id: userId(input.id), hard: input.hard }),
+    resolve: (_root, { input }, ctx) => deleteUser(serviceOf(ctx), { id: userId(input.id), hard: input.hard }),
   }),
 );
 
@@ -468,7 +464,7 @@ builder.mutationField('deleteUsers', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: DeleteUsersInput, required: true, description: 'Which users and how.' }) },
     resolve: (_root, { input }, ctx) =>
-      deleteUsers(ctx.service!, {
+      deleteUsers(serviceOf(ctx), {
         ids: input.ids && input.ids.length <= L.batchDelete ? input.ids.map((id) => userId(id, 'input.ids')) : (input.ids?.map(String) ?? null),
         filter: (input.filter ?? null) as UserFilter | null,
         hard: input.hard,
@@ -484,6 +480,6 @@ builder.mutationField('restoreUser', (t) =>
       'Restores a soft-deleted user: ACTIVE again (SUSPENDED if it was suspended when deleted). TAKEN when its email or username now belongs to another user; INVALID_STATE when it is not deleted.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => restoreUser(ctx.service!, { id: userId(input.id) }),
+    resolve: (_root, { input }, ctx) => restoreUser(serviceOf(ctx), { id: userId(input.id) }),
   }),
 );

@@ -3,6 +3,7 @@ import { idOfType } from '../../graphql/ids.ts';
 import { resolveUserConnection } from './users.connection.ts';
 import { UserStatusEnum } from './users.enums.ts';
 import { UserFilterInput, UserOrderInput } from './users.inputs.ts';
+import { serviceOf } from '../../context.ts';
 
 export const UserRef = builder.prismaNode('User', {
   description: 'A person who can sign in to the realm’s applications.',
@@ -73,7 +74,7 @@ builder.queryField('user', (t) =>
     ...requireScopes(['users:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the user.' }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.service!.db.user.findUnique({ ...query, where: { id: idOfType(String(args.id), 'User') } }),
+      serviceOf(ctx).db.user.findUnique({ ...query, where: { id: idOfType(String(args.id), 'User') } }),
   }),
 );
 
@@ -118,6 +119,6 @@ builder.queryField('userByEmail', (t) =>
     ...requireScopes(['users:read']),
     args: { email: t.arg({ type: 'EmailAddress', required: true, description: 'The email address.' }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.service!.db.user.findFirst({ ...query, where: { email: args.email, deletedAt: null } }),
+      serviceOf(ctx).db.user.findFirst({ ...query, where: { email: args.email, deletedAt: null } }),
   }),
 );

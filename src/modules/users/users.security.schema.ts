@@ -14,6 +14,7 @@ import {
   unlinkUserIdentity,
   type RevokeSessionsResult,
 } from './users.security.service.ts';
+import { serviceOf } from '../../context.ts';
 
 const userIdOf = (id: string | number, argument: string) => idOfType(String(id), 'User', argument);
 
@@ -40,7 +41,7 @@ builder.mutationField('revokeUserSessions', (t) =>
       'Ends every active session of a user now: the sessions and all their refresh tokens are revoked in one transaction, so the next refresh fails.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => revokeUserSessions(ctx.service!, userIdOf(input.id, 'input.id')),
+    resolve: (_root, { input }, ctx) => revokeUserSessions(serviceOf(ctx), userIdOf(input.id, 'input.id')),
   }),
 );
 
@@ -56,7 +57,7 @@ builder.mutationField('revokeSession', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: RevokeSessionInput, required: true, description: 'The session.' }) },
     resolve: (_root, { input }, ctx) =>
-      revokeSession(ctx.service!, idOfType(String(input.sessionId), 'Session', 'input.sessionId')),
+      revokeSession(serviceOf(ctx), idOfType(String(input.sessionId), 'Session', 'input.sessionId')),
   }),
 );
 
@@ -67,7 +68,7 @@ builder.mutationField('resetUserMfa', (t) =>
       'Removes the user’s TOTP and recovery-code factors (passkeys stay) and revokes its sessions in the same transaction. Nothing to remove: success, nothing changes.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => resetUserMfa(ctx.service!, userIdOf(input.id, 'input.id')),
+    resolve: (_root, { input }, ctx) => resetUserMfa(serviceOf(ctx), userIdOf(input.id, 'input.id')),
   }),
 );
 
@@ -78,7 +79,7 @@ builder.mutationField('deleteUserPasskeys', (t) =>
       'Removes the user’s passkeys (WebAuthn factors) and revokes its sessions in the same transaction. No passkey: success, nothing changes.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => deleteUserPasskeys(ctx.service!, userIdOf(input.id, 'input.id')),
+    resolve: (_root, { input }, ctx) => deleteUserPasskeys(serviceOf(ctx), userIdOf(input.id, 'input.id')),
   }),
 );
 
@@ -106,7 +107,7 @@ builder.mutationField('linkUserIdentity', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: LinkUserIdentityInput, required: true, description: 'The user and the identity.' }) },
     resolve: (_root, { input }, ctx) =>
-      linkUserIdentity(ctx.service!, {
+      linkUserIdentity(serviceOf(ctx), {
         userId: userIdOf(input.userId, 'input.userId'),
         provider: input.provider,
         providerUserId: input.providerUserId,
@@ -134,7 +135,7 @@ builder.mutationField('unlinkUserIdentity', (t) =>
       input: t.arg({ type: UnlinkUserIdentityInput, required: true, description: 'The user and the identity.' }),
     },
     resolve: (_root, { input }, ctx) =>
-      unlinkUserIdentity(ctx.service!, {
+      unlinkUserIdentity(serviceOf(ctx), {
         userId: userIdOf(input.userId, 'input.userId'),
         provider: input.provider,
         providerUserId: input.providerUserId,
@@ -161,7 +162,7 @@ builder.mutationField('addAdminNote', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: AddAdminNoteInput, required: true, description: 'The user and the note.' }) },
     resolve: (_root, { input }, ctx) =>
-      addAdminNote(ctx.service!, { userId: userIdOf(input.userId, 'input.userId'), body: input.body }),
+      addAdminNote(serviceOf(ctx), { userId: userIdOf(input.userId, 'input.userId'), body: input.body }),
   }),
 );
 
@@ -189,7 +190,7 @@ builder.mutationField('setUserUniqueId', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: SetUserUniqueIdInput, required: true, description: 'The user and the unique id.' }) },
     resolve: (_root, { input }, ctx) =>
-      setUserUniqueId(ctx.service!, {
+      setUserUniqueId(serviceOf(ctx), {
         id: userIdOf(input.id, 'input.id'),
         ...(input.uniqueId === undefined ? {} : { uniqueId: input.uniqueId }),
         generate: input.generate ?? false,

@@ -281,7 +281,7 @@ export async function addAdminNote(ctx: ServiceContext, input: { userId: string;
     const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
     if (isUserError(user)) return refusedUser(user);
     const note = await tx.adminNote.create({
-      data: { realmId: ctx.realmId, userId: user.id, body, author: ctx.actor.id },
+      data: { realmId: ctx.realmId, userId: user.id, body, author: ctx.caller.id },
     });
     await recordAudit(tx, ctx, {
       action: 'user.note_added',

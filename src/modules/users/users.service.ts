@@ -495,7 +495,6 @@ function fullProfile(data: ProfileData) {
 async function checkPrepared(
   tx: RealmTx,
   ctx: ServiceContext,
-  callerScopes: ReadonlySet<string>,
   prepared: PreparedUser,
   errors: UserErrorShape[],
   existing: { id: string; tenantIds: readonly string[]; grantedRoles: ReadonlySet<string> } | null = null,
@@ -513,7 +512,7 @@ async function checkPrepared(
     const key = granted.join(',');
     let denied = preloaded?.grants.get(key);
     if (denied === undefined) {
-      denied = await assertCanGrant(tx, callerScopes, { roleIds: granted }, [...path, 'roleIds']);
+      denied = await assertCanGrant(tx, ctx.caller, { roleIds: granted }, [...path, 'roleIds']);
       preloaded?.grants.set(key, denied);
     }
     if (denied) errors.push({ ...denied, field: [...path, 'roleIds'] });
@@ -590,7 +589,7 @@ function needsAttributes(inputs: readonly ProfileInput[]): boolean {
  * password (policy-checked, hashed with argon2id) or an imported bcrypt/argon2id hash, roles
  * and tenants attached in the same transaction, one `user.created` audit event.
  */
-export async function createUser(ctx: ServiceContext, callerScopes: ReadonlySet<string>, input: CreateUserInput): Promise<UserResult> {
+export async function createUser(ctx: ServiceContext, input: CreateUserInput): Promise<UserResult> {
   const env = await loadEnvironment(ctx, needsAttributes([input]));
   const errors: UserErrorShape[] = [];
   const prepared = prepareUser(input, env, ['input'], errors);
@@ -598,7 +597,7 @@ export async function createUser(ctx: ServiceContext, callerScopes: ReadonlySet<
   const hashed = await hashCredentials(prepared.credentials);
   try {
     return await ctx.db.$transaction(async (tx) => {
-      const access = await checkPrepared(tx, ctx, callerScopes, prepared, errors);
+      const access = await checkPrepared(tx, ctx, prepared, errors);
       if (errors.length) return refusedUser(...errors);
       return { user: await insertUser(tx, ctx, prepared, hashed, access), userErrors: [] };
     });
@@ -636,7 +635,6 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
  */
 export async function createUsers(
   ctx: ServiceContext,
-  callerScopes: ReadonlySet<string>,
   input: { users: readonly CreateUserInput[]; atomic?: boolean | null },
 ): Promise<CreateUsersResult> {
   const items = input.users;
@@ -666,7 +664,7 @@ export async function createUsers(
             accesses.push(null);
             continue;
           }
-          accesses.push(await checkPrepared(tx, ctx, callerScopes, item, errors, null, lookup));
+          accesses.push(await checkPrepared(tx, ctx, item, errors, null, lookup));
           for (const key of ['email', 'username', 'uniqueId'] as const) {
             const value = item.data[key];
             if (!value) continue;
@@ -712,7 +710,7 @@ export async function createUsers(
     try {
       results.push(
         await ctx.db.$transaction(async (tx) => {
-          const access = await checkPrepared(tx, ctx, callerScopes, item, errors);
+          const access = await checkPrepared(tx, ctx, item, errors);
           if (errors.length) return refusedUser(...errors);
           return { user: await insertUser(tx, ctx, item, hashed[index] ?? null, access), userErrors: [] };
         }),
@@ -822,7 +820,6 @@ export async function updateUser(
  */
 export async function replaceUser(
   ctx: ServiceContext,
-  callerScopes: ReadonlySet<string>,
   input: { id: string; expectedVersion?: number | null; user: CreateUserInput },
 ): Promise<UserResult> {
   const env = await loadEnvironment(ctx, needsAttributes([input.user]));
@@ -861,7 +858,7 @@ export async function replaceUser(
         tx.userRole.findMany({ where: { userId: user.id }, select: { roleId: true, tenantId: true, role: { select: { name: true } } } }),
         tx.tenantMembership.findMany({ where: { userId: user.id }, select: { tenantId: true, tenant: { select: { slug: true } } } }),
       ]);
-      const access = await checkPrepared(tx, ctx, callerScopes, prepared, errors, {
+      const access = await checkPrepared(tx, ctx, prepared, errors, {
         id: user.id,
         tenantIds: currentTenants.map((m) => m.tenantId),
         grantedRoles: new Set(currentRoles.map((r) => r.roleId)),

@@ -1,0 +1,138 @@
+/**
+ * SECURITY.md: every authorization denial writes one audit row of its own (outcome `denied`),
+ * bounded per caller so that a flood of refused requests cannot fill the table.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DENIAL_AUDIT_LIMIT } from '../../src/graphql/denial-audit.ts';
+import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+}, 120_000);
+
+afterAll(() => server?.close());
+
+const denied = (realmId: string) =>
+  server.db.prisma.auditEvent.findMany({ where: { realmId, outcome: 'denied' }, orderBy: { id: 'asc' } });
+const everything = () => server.db.prisma.auditEvent.findMany({ orderBy: { id: 'asc' } });
+
+/** Runs `call` and returns the audit rows it wrote (in any realm). */
+async function auditWrittenBy(call: () => Promise<GraphQLResult>) {
+  const before = new Set((await everything()).map((event) => event.id));
+  const result = await call();
+  const written = (await everything()).filter((event) => !before.has(event.id));
+  return { result, written };
+}
+
+describe('authorization denials are audited', () => {
+  it('a denied query writes exactly one denied row: actor, realm, request id, field and missing scopes', async () => {
+    const token = await server.token(server.admin, 'tenants:read');
+    const { result, written } = await auditWrittenBy(() => server.graphql('query { users(first: 1) { totalCount } }', {}, token));
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:read'] });
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      realmId: server.admin.realmId,
+      action: 'authorization.denied',
+      outcome: 'denied',
+      actorType: 'application',
+      actorId: server.admin.clientId,
+      targetType: 'Operation',
+      targetId: null,
+      requestId: result.headers.get('x-request-id'),
+      changes: { operation: 'query', fields: ['Query.users'], missingScopes: ['users:read'] },
+    });
+  });
+
+  it('one request refused at many places writes one row, naming the fields by schema coordinate', async () => {
+    for (const email of ['first-denied@example.com', 'second-denied@example.com']) {
+      const created = await server.graphql(
+        'mutation($input: CreateUserInput!) { createUser(input: $input) { userErrors { code } } }',
+        { input: { email } },
+        await server.token(),
+      );
+      expect(created.data?.createUser.userErrors).toEqual([]);
+    }
+    const token = await server.token(server.admin, 'users:read');
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql('query { users(first: 5) { nodes { id auditEvents(first: 1) { nodes { id action } } } } }', {}, token),
+    );
+    expect(result.errors!.length).toBeGreaterThan(0);
+    expect(result.errors!.every((error) => error.extensions?.code === 'FORBIDDEN')).toBe(true);
+    expect(written).toHaveLength(1);
+    const changes = written[0]!.changes as { operation: string; fields: string[]; missingScopes: string[] };
+    expect(changes.operation).toBe('query');
+    expect(changes.missingScopes).toEqual(['audit:read']);
+    expect(changes.fields.length).toBeGreaterThan(0);
+    expect(changes.fields.every((field) => field.startsWith('AuditEvent.'))).toBe(true);
+  });
+
+  it('a denied mutation writes exactly one denied row and nothing else', async () => {
+    const token = await server.token(server.admin, 'users:read');
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql(
+        'mutation($input: CreateTenantInput!) { createTenant(input: $input) { userErrors { code } } }',
+        { input: { name: 'Refused', slug: 'refused' } },
+        token,
+      ),
+    );
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['tenants:write'] });
+    expect(await server.db.prisma.tenant.count({ where: { slug: 'refused' } })).toBe(0);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      realmId: server.admin.realmId,
+      action: 'authorization.denied',
+      outcome: 'denied',
+      actorId: server.admin.clientId,
+      requestId: result.headers.get('x-request-id'),
+      changes: { operation: 'mutation', fields: ['Mutation.createTenant'], missingScopes: ['tenants:write'] },
+    });
+  });
+
+  it('a conditional requirement (roleIds needs users:roles) is refused before anything runs, and audited', async () => {
+    const token = await server.token(server.admin, 'users:write');
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql(
+        'mutation($input: CreateUserInput!) { createUser(input: $input) { userErrors { code } } }',
+        { input: { email: 'conditional@example.com', roleIds: [] } },
+        token,
+      ),
+    );
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:roles'] });
+    expect(await server.db.prisma.user.count({ where: { email: 'conditional@example.com' } })).toBe(0);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.changes).toEqual({ operation: 'mutation', fields: ['Mutation.createUser'], missingScopes: ['users:roles'] });
+  });
+
+  it('a request without a token (UNAUTHENTICATED) has no actor or realm and writes nothing', async () => {
+    const { result, written } = await auditWrittenBy(() => server.graphql('query { users(first: 1) { totalCount } }', {}, null));
+    expect(result.status).toBe(401);
+    expect(written).toEqual([]);
+  });
+
+  it('an allowed request writes no denied row', async () => {
+    const token = await server.token(server.admin, 'users:read');
+    const { result, written } = await auditWrittenBy(() => server.graphql('query { users(first: 1) { totalCount } }', {}, token));
+    expect(result.errors).toBeUndefined();
+    expect(written).toEqual([]);
+  });
+
+  it('a flood of 100 denials writes at most the limit per caller, and other callers are still audited', async () => {
+    const flooder: Credentials = await server.createRealm('denial-flood');
+    const token = await server.token(flooder, 'realm:read');
+    for (let i = 0; i < 100; i += 1) {
+      const result = await server.graphql('query { users(first: 1) { totalCount } }', {}, token);
+      expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    const rows = await denied(flooder.realmId);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThanOrEqual(DENIAL_AUDIT_LIMIT.failures);
+
+    // The flood's limit is its own: another caller's denial is still written.
+    const other = await server.token(server.admin, 'realm:read');
+    const { written } = await auditWrittenBy(() => server.graphql('query { tenants(first: 1) { totalCount } }', {}, other));
+    expect(written).toHaveLength(1);
+    expect(written[0]!.actorId).toBe(server.admin.clientId);
+  });
+});
