@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
-import { createAdminClient } from '../src/auth/bootstrap.ts';
+import { createAdminClient } from '../src/identity/bootstrap.ts';
 import { SigningKeys } from '../src/auth/keys.ts';
 import { deriveKey, resolveServerSecret } from '../src/auth/secret.ts';
 import { loadConfig } from '../src/config.ts';

@@ -110,7 +110,7 @@ program
     const cfg = config();
     const { openDatabase } = await import('./db/client.ts');
     const { migrate } = await import('./db/migrator.ts');
-    const { createAdminClient } = await import('./auth/bootstrap.ts');
+    const { createAdminClient } = await import('./identity/bootstrap.ts');
     const { REALM_NAME } = await import('./modules/realm/realm.service.ts');
     if (!REALM_NAME.test(options.realm)) {
       console.error('Realm names are 1-63 lowercase letters, digits and hyphens.');

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Logger } from 'pino';
-import { createAdminClient } from '../../src/auth/bootstrap.ts';
+import { createAdminClient } from '../../src/identity/bootstrap.ts';
 import { SigningKeys } from '../../src/auth/keys.ts';
 import { deriveKey } from '../../src/auth/secret.ts';
 import type { TokenLimitSettings } from '../../src/config.ts';

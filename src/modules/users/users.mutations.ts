@@ -1,6 +1,6 @@
 import type { UserStatus } from '../../generated/prisma/client.ts';
 import { serviceOf } from '../../context.ts';
-import { PASSWORD_POLICY } from '../../auth/passwords.ts';
+import { PASSWORD_POLICY } from './passwords.ts';
 import { builder, requireScopes, requireScopesWith } from '../../graphql/builder.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { payloadType } from '../../graphql/payloads.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Prisma, type TenancyMode, type User, type UserStatus } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
-import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm, type PasswordContext } from '../../auth/passwords.ts';
+import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm, type PasswordContext } from './passwords.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { isUniqueViolation } from '../input-checks.ts';

@@ -1,12 +1,10 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { systemContext, type ServiceContext } from '../context.ts';
 import { recordAudit } from '../modules/audit/audit.service.ts';
-import {
-  createApplicationRecord,
-  hashClientSecret,
-} from '../modules/applications/applications.service.ts';
+import { createApplicationRecord } from '../modules/applications/applications.service.ts';
+import { hashClientSecret } from '../modules/applications/credentials.ts';
 import { DEFAULT_REALM_NAME, ensureRealm } from '../modules/realm/realm.service.ts';
-import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPES } from './scopes.ts';
+import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPES } from '../auth/scopes.ts';
 
 export const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapOnStart, createAdminClient } from '../../src/auth/bootstrap.ts';
+import { bootstrapOnStart, createAdminClient } from '../../src/identity/bootstrap.ts';
 import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { adminRoleId, requestToken } from '../helpers/fixtures.ts';

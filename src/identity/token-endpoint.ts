@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
 import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { authenticateClient, grantedManagementScopes } from '../modules/applications/applications.service.ts';
+import { authenticateClient, grantedManagementScopes } from '../modules/applications/credentials.ts';
 import { findRealm } from '../modules/realm/realm.service.ts';
-import { sha256 } from './crypto.ts';
-import type { SigningKeys } from './keys.ts';
-import { SIGNING_ALGORITHM } from './keys.ts';
-import { addressKey, FailureLimit, type RateLimitStore } from './rate-limit.ts';
-import { MANAGEMENT_API_INDICATOR, parseScopeParameter } from './scopes.ts';
-import { issueAccessToken, realmIssuer } from './tokens.ts';
+import { sha256 } from '../auth/crypto.ts';
+import type { SigningKeys } from '../auth/keys.ts';
+import { SIGNING_ALGORITHM } from '../auth/keys.ts';
+import { addressKey, FailureLimit, type RateLimitStore } from '../auth/rate-limit.ts';
+import { MANAGEMENT_API_INDICATOR, parseScopeParameter } from '../auth/scopes.ts';
+import { issueAccessToken, realmIssuer } from '../auth/tokens.ts';
 
 export interface OAuthDeps {
   prisma: PrismaClient;
