@@ -97,7 +97,7 @@ describe('with a statement timeout', () => {
   let server: TestServer;
   const logs = capturingLogger();
   beforeAll(async () => {
-    server = await startTestServer({ log: logs.log, statementTimeoutMs: 300 });
+    server = await startTestServer({ log: logs.log, statementTimeoutMs: 1_000 });
   }, 120_000);
   afterAll(() => server?.close());
 
