@@ -1,5 +1,5 @@
 import type { ObjectRef } from '@pothos/core';
-import type { UserErrorShape } from '../modules/user-error.ts';
+import type { DeleteResult, UserErrorShape } from '../modules/user-error.ts';
 import { builder } from './builder.ts';
 import { UserErrorRef } from './user-errors.ts';
 
@@ -36,11 +36,6 @@ export const DeleteInput = builder.inputType('DeleteInput', {
   description: 'Identifies the object to delete.',
   fields: (t) => ({ id: t.id({ required: true, description: 'The global id of the object.' }) }),
 });
-
-export interface DeleteResult {
-  deletedId: string | null;
-  userErrors: UserErrorShape[];
-}
 
 export const DeletePayload = builder.objectRef<DeleteResult>('DeletePayload').implement({
   description: 'Result of a delete mutation.',

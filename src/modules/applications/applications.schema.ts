@@ -318,7 +318,7 @@ builder.mutationField('removeApplicationRole', (t) =>
   t.field({
     type: ApplicationPayload,
     description:
-      'Takes a role from an application; its existing tokens lose the role’s scopes at their next request. The last application holding the built-in admin role keeps it.',
+      'Takes a role from an application; its existing tokens lose the role’s scopes at their next request. NOT_FOUND when the application does not hold it; the last application holding the built-in admin role keeps it (INVALID_STATE).',
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: RemoveApplicationRoleInput, required: true, description: 'The application and the role.' }) },
     resolve: (_root, { input }, ctx) =>
