@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Prisma, type TenancyMode, type User, type UserStatus } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm, type PasswordContext } from '../../auth/passwords.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
+import { encodeGlobalId } from '../../graphql/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
 import {
@@ -30,7 +30,6 @@ import {
   type ValidationEnvironment,
 } from './users.validation.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Interactive transactions of bulk operations may run longer than Prisma's 5 s default. */
 const BULK_TRANSACTION = { timeout: 120_000, maxWait: 30_000 } as const;
 
@@ -41,14 +40,6 @@ const BULK_TRANSACTION = { timeout: 120_000, maxWait: 30_000 } as const;
 /** The result of a mutation of one user: the user after the change, or why nothing changed. */
 export type UserResult = MutationResult<'user', User>;
 
-/**
- * The database id of a user given as a raw id or a global `User` id. A global id of another
- * type or a malformed id is BAD_USER_INPUT (thrown), like any argument of the wrong type.
- */
-export function userDatabaseId(id: string, argument = 'id'): string {
-  return UUID.test(id) ? id.toLowerCase() : idOfType(id, 'User', argument);
-}
-
 export interface FindUserOptions {
   /**
    * Lock the row until the transaction ends (`SELECT … FOR UPDATE`), so concurrent changes to
@@ -58,11 +49,10 @@ export interface FindUserOptions {
 }
 
 /**
- * The user of the caller's realm with this id (raw or global; deleted users included), or a
+ * The user of the caller's realm with this database id (deleted users included), or a
  * NOT_FOUND error at `field`. A missing id and another realm's id get the same answer.
  */
-export async function findUser(tx: RealmTx, id: string, field: string[], options: FindUserOptions = {}): Promise<User | UserErrorShape> {
-  const userId = userDatabaseId(id, field.join('.'));
+export async function findUser(tx: RealmTx, userId: string, field: string[], options: FindUserOptions = {}): Promise<User | UserErrorShape> {
   if (options.lock) {
     await tx.$queryRaw`SELECT 1 FROM "User" WHERE "realmId" = ${options.lock.realmId}::uuid AND id = ${userId}::uuid FOR UPDATE`;
   }
