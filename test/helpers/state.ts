@@ -17,9 +17,10 @@ export interface StateOptions {
   /** Extra SQL conditions on a table's rows (`t` is the row). */
   where?: Partial<Record<ModelName, string>>;
   /**
-   * Include the audit rows of authorization denials. Left out by default: SECURITY.md asks for
-   * one per denial, the only write a refused request makes (test/audit/denials.test.ts and the
-   * authorization matrix check them).
+   * Include the audit rows of authorization denials and their per-caller counters (`RateLimit`
+   * rows of the denial audit, kept in the database on PostgreSQL). Left out by default: SECURITY.md
+   * asks for one row per denial, the only write a refused request makes
+   * (test/audit/denials.test.ts and the authorization matrix check them).
    */
   denials?: boolean;
 }
@@ -56,6 +57,7 @@ export async function databaseState(server: { db: Database }, options: StateOpti
     }
     if (options.where?.[model]) conditions.push(`(${options.where[model]})`);
     if (model === 'AuditEvent' && !options.denials) conditions.push(`t.outcome <> 'denied'`);
+    if (model === 'RateLimit' && !options.denials) conditions.push(`t.key NOT LIKE 'denial-audit:%'`);
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     const order = fields.includes('id') ? 't.id' : fields.includes('key') ? 't.key' : 'to_jsonb(t)::text';
     return `(SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY ${order}), '[]'::jsonb) FROM "${model}" t ${where}) AS "${model}"`;
