@@ -1247,19 +1247,19 @@ function filterErrorField(error: FilterError): string[] {
  * One audit event per user.
  */
 export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput): Promise<DeleteUsersResult> {
-  const refused = (...userErrors: UserErrorShape[]): DeleteUsersResult => ({ deletedCount: 0, deletedUserIds: [], userErrors });
+  const nothingDeleted = (...userErrors: UserErrorShape[]): DeleteUsersResult => ({ deletedCount: 0, deletedUserIds: [], userErrors });
   const ids = input.ids ?? null;
   const filter = input.filter ?? null;
   const limit = USER_LIMITS.batchDelete;
-  if (ids === null && filter === null) return refused(userError('REQUIRED', 'Give the ids of the users to delete, a filter, or both.', ['input']));
+  if (ids === null && filter === null) return nothingDeleted(userError('REQUIRED', 'Give the ids of the users to delete, a filter, or both.', ['input']));
   if (ids && ids.length > limit) {
-    return refused(userError('LIMIT_EXCEEDED', `deleteUsers takes at most ${limit} ids per call (got ${ids.length}); nothing was deleted.`, ['input', 'ids']));
+    return nothingDeleted(userError('LIMIT_EXCEEDED', `deleteUsers takes at most ${limit} ids per call (got ${ids.length}); nothing was deleted.`, ['input', 'ids']));
   }
   let condition: Prisma.Sql;
   try {
     condition = filter ? userListCondition(filter, await filterEnvironment(ctx, filter)) : Prisma.sql`u."realmId" = ${ctx.realmId}::uuid`;
   } catch (error) {
-    if (error instanceof FilterError) return refused(userError('INVALID', error.message, filterErrorField(error)));
+    if (error instanceof FilterError) return nothingDeleted(userError('INVALID', error.message, filterErrorField(error)));
     throw error;
   }
   const parts = [condition];
@@ -1271,14 +1271,14 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
     if (ids) {
       const existing = new Set((await tx.user.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } })).map((u) => u.id));
       const missing = ids.flatMap((id, index) => (existing.has(id) ? [] : [notFound('user', ['input', 'ids', String(index)])]));
-      if (missing.length) return refused(...missing);
+      if (missing.length) return nothingDeleted(...missing);
     }
     const lock = input.dryRun ? Prisma.empty : Prisma.sql`FOR UPDATE`;
     const selected = await tx.$queryRaw<{ id: string }[]>`
       SELECT u.id FROM "User" u WHERE ${where} ORDER BY u.id LIMIT ${limit + 1} ${lock}`;
     if (selected.length > limit) {
       const [row] = await tx.$queryRaw<{ count: bigint }[]>`SELECT count(*)::bigint AS count FROM "User" u WHERE ${where}`;
-      return refused(
+      return nothingDeleted(
         userError(
           'LIMIT_EXCEEDED',
           `${Number(row?.count ?? 0)} users match, but deleteUsers deletes at most ${limit} per call; narrow the filter or repeat the call. Nothing was deleted.`,
