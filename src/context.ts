@@ -44,6 +44,11 @@ export interface ServiceContext {
   caller: Caller;
   requestId?: string | undefined;
   ipAddress?: string | undefined;
+  /**
+   * Where services note authorization refusals they return as data (FORBIDDEN_GRANT), for the
+   * denial audit; the request's `GraphQLContext.denials`. Absent outside a request.
+   */
+  denials?: Denial[] | undefined;
 }
 
 const SYSTEM: SystemCaller = { kind: 'system', id: 'system', scopes: new Set(MANAGEMENT_SCOPE_NAMES) };
@@ -54,8 +59,11 @@ export function systemContext(prisma: PrismaClient, realmId: string): ServiceCon
 
 /** A field the caller was refused, with the scopes it lacked. */
 export interface Denial {
-  /** Schema coordinate, e.g. `Query.users` or `User.roles`. */
-  field: string;
+  /**
+   * Schema coordinate, e.g. `Query.users` or `User.roles`; null when a service refused a grant
+   * (FORBIDDEN_GRANT), which the denial audit names by the operation's mutation fields.
+   */
+  field: string | null;
   missingScopes: readonly string[];
 }
 

@@ -3,7 +3,7 @@ import { PothosError, PothosValidationError } from '@pothos/core';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
-import type { GraphQLContext, Principal } from './context.ts';
+import type { Denial, GraphQLContext, Principal } from './context.ts';
 import { scopeToRealm } from './db/realm-scope.ts';
 import { currentRequest, isQueryCanceled } from './db/request-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
@@ -182,7 +182,8 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {
       const header = request.headers.get('authorization');
-      const base = { requestId, log, denials: [] };
+      const denials: Denial[] = [];
+      const base = { requestId, log, denials };
       if (!header) return { ...base, service: null };
       const [scheme, token, extra] = header.split(' ');
       if (scheme?.toLowerCase() !== 'bearer' || !token || extra !== undefined) {
@@ -210,6 +211,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
           },
           requestId,
           ipAddress,
+          denials,
         },
       };
     },

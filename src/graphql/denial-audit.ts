@@ -1,7 +1,7 @@
 import type { Plugin } from '@envelop/core';
-import { getOperationAST } from 'graphql';
+import { getOperationAST, Kind, type OperationDefinitionNode } from 'graphql';
 import type { FailureLimit } from '../auth/rate-limit.ts';
-import type { GraphQLContext } from '../context.ts';
+import type { Denial, GraphQLContext } from '../context.ts';
 import { recordDenial } from '../modules/audit/audit.service.ts';
 
 /** Denial audit rows per caller (realm and client id) and window: a flood cannot fill the table. */
@@ -9,7 +9,8 @@ export const DENIAL_AUDIT_LIMIT = { failures: 30, windowSeconds: 60 };
 
 /**
  * Writes one `authorization.denied` audit row (outcome `denied`) for a request that scope-auth
- * or the mutation-scopes plugin refused with FORBIDDEN, in its own statement after execution,
+ * or the mutation-scopes plugin refused with FORBIDDEN, or whose mutation a service refused
+ * with FORBIDDEN_GRANT (named by the operation's mutation fields), in its own statement after execution,
  * at most `DENIAL_AUDIT_LIMIT` per caller and window. Requests without a valid token
  * (UNAUTHENTICATED) have no realm or actor and are not audited. A failed write is logged; the
  * answer stays the refusal.
@@ -27,8 +28,8 @@ export function denialAuditPlugin(limit: FailureLimit): Plugin<GraphQLContext> {
               ctx.log.debug('authorization denial not audited: the caller reached the denial audit limit');
               return;
             }
-            const operation = getOperationAST(args.document, args.operationName)?.operation ?? 'query';
-            await recordDenial(service, operation, ctx.denials);
+            const operation = getOperationAST(args.document, args.operationName);
+            await recordDenial(service, operation?.operation ?? 'query', named(ctx.denials, operation));
           } catch (error) {
             ctx.log.error({ err: error }, 'could not audit an authorization denial');
           }
@@ -36,4 +37,16 @@ export function denialAuditPlugin(limit: FailureLimit): Plugin<GraphQLContext> {
       };
     },
   };
+}
+
+/** Grant refusals (field null) named by the root fields of the operation that made them. */
+function named(denials: readonly Denial[], operation: OperationDefinitionNode | null | undefined): Denial[] {
+  if (denials.every((denial) => denial.field !== null)) return [...denials];
+  const type = operation?.operation === 'mutation' ? 'Mutation' : 'Query';
+  const roots = (operation?.selectionSet.selections ?? []).flatMap((selection) =>
+    selection.kind === Kind.FIELD ? [`${type}.${selection.name.value}`] : [],
+  );
+  return denials.flatMap((denial) =>
+    denial.field !== null ? [denial] : roots.map((field) => ({ field, missingScopes: denial.missingScopes })),
+  );
 }

@@ -25,6 +25,7 @@ import {
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { MAX_PAGE_SIZE } from './connection-limits.ts';
 import { badUserInput } from './errors.ts';
+import { UUID } from './ids.ts';
 
 /** Bounds on what one request may ask for; see the README's "Limits". */
 export const INPUT_LIMITS = {
@@ -84,7 +85,6 @@ export function stringProblem(value: string): string | null {
   return null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Refuses a Prisma connection cursor whose id is not a uuid: Pothos would hand it to the

@@ -1,6 +1,7 @@
 import type { ObjectRef } from '@pothos/core';
-import type { UserErrorShape } from '../modules/user-error.ts';
+import type { DeleteResult, UserErrorShape } from '../modules/user-error.ts';
 import { builder } from './builder.ts';
+import { encodeGlobalId } from './ids.ts';
 import { UserErrorRef } from './user-errors.ts';
 
 /**
@@ -37,11 +38,6 @@ export const DeleteInput = builder.inputType('DeleteInput', {
   fields: (t) => ({ id: t.id({ required: true, description: 'The global id of the object.' }) }),
 });
 
-export interface DeleteResult {
-  deletedId: string | null;
-  userErrors: UserErrorShape[];
-}
-
 export const DeletePayload = builder.objectRef<DeleteResult>('DeletePayload').implement({
   description: 'Result of a delete mutation.',
   fields: (t) => ({
@@ -53,3 +49,8 @@ export const DeletePayload = builder.objectRef<DeleteResult>('DeletePayload').im
     }),
   }),
 });
+
+/** A service's delete result as the payload answers it: `deletedId` as the global id of a `typename`. */
+export function withGlobalDeletedId<R extends DeleteResult>(result: R, typename: string): R {
+  return { ...result, deletedId: result.deletedId === null ? null : encodeGlobalId(typename, result.deletedId) };
+}

@@ -37,7 +37,3 @@ export function checkDescription(
   return trimmed || null;
 }
 
-/** Whether a Prisma error is a unique-constraint violation (a concurrent insert won the race). */
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
-}

@@ -552,7 +552,7 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
       [{ applicationId: foreignApp, roleId: readerRole.globalId }, [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }]],
       [{ applicationId: app.id, roleId: missingId('Role') }, [{ code: 'NOT_FOUND', field: ['input', 'roleId'] }]],
       [{ applicationId: app.id, roleId: otherRealmRole }, [{ code: 'NOT_FOUND', field: ['input', 'roleId'] }]],
-      [{ applicationId: app.id, roleId: unused.globalId }, [{ code: 'INVALID_STATE', field: ['input', 'roleId'] }]],
+      [{ applicationId: app.id, roleId: unused.globalId }, [{ code: 'NOT_FOUND', field: ['input', 'roleId'] }]],
     ];
     for (const [input, expected] of removeCases) {
       await expectRefused(server, () => server.graphql(REMOVE, { input }, adminToken), expected);

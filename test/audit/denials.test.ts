@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DENIAL_AUDIT_LIMIT } from '../../src/graphql/denial-audit.ts';
+import { adminRoleId, makeUser, managementScopes } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -134,5 +135,73 @@ describe('authorization denials are audited', () => {
     const { written } = await auditWrittenBy(() => server.graphql('query { tenants(first: 1) { totalCount } }', {}, other));
     expect(written).toHaveLength(1);
     expect(written[0]!.actorId).toBe(server.admin.clientId);
+  });
+});
+
+describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
+  const CREATE_ROLE = 'mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id } userErrors { code } } }';
+  const ASSIGN_ROLES =
+    'mutation($input: AssignUserRolesInput!) { assignUserRoles(input: $input) { userErrors { code } } }';
+
+  it('a role carrying a management scope the caller lacks: one denied row, nothing else written', async () => {
+    const { scopes } = await managementScopes(server, server.admin.realmId);
+    const token = await server.token(server.admin, 'roles:read roles:write');
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql(CREATE_ROLE, { input: { name: 'Escalation', scopeIds: [scopes['users:write'], scopes['audit:read']] } }, token),
+    );
+    expect(result.data?.createRole).toEqual({ role: null, userErrors: [{ code: 'FORBIDDEN_GRANT' }] });
+    expect(await server.db.prisma.role.count({ where: { name: 'Escalation' } })).toBe(0);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      realmId: server.admin.realmId,
+      action: 'authorization.denied',
+      outcome: 'denied',
+      actorType: 'application',
+      actorId: server.admin.clientId,
+      targetType: 'Operation',
+      targetId: null,
+      requestId: result.headers.get('x-request-id'),
+    });
+    expect(written[0]!.changes).toEqual({
+      operation: 'mutation',
+      fields: ['Mutation.createRole'],
+      missingScopes: ['audit:read', 'users:write'],
+    });
+  });
+
+  it('a role given to a user: one denied row; an allowed grant writes none', async () => {
+    const user = await makeUser(server, server.admin.realmId);
+    const token = await server.token(server.admin, 'users:write users:roles');
+    const adminRole = await adminRoleId(server, server.admin.realmId);
+    const refusedGrant = await auditWrittenBy(() =>
+      server.graphql(ASSIGN_ROLES, { input: { userId: user.globalId, roleIds: [adminRole] } }, token),
+    );
+    expect(refusedGrant.result.data?.assignUserRoles.userErrors).toEqual([{ code: 'FORBIDDEN_GRANT' }]);
+    expect(await server.db.prisma.userRole.count({ where: { userId: user.id } })).toBe(0);
+    expect(refusedGrant.written).toHaveLength(1);
+    expect(refusedGrant.written[0]).toMatchObject({ action: 'authorization.denied', outcome: 'denied' });
+    const changes = refusedGrant.written[0]!.changes as { fields: string[]; missingScopes: string[] };
+    expect(changes.fields).toEqual(['Mutation.assignUserRoles']);
+    expect(changes.missingScopes).toContain('realm:write');
+
+    const harmless = await server.graphql(CREATE_ROLE, { input: { name: 'Harmless grant' } });
+    const allowed = await auditWrittenBy(() =>
+      server.graphql(ASSIGN_ROLES, { input: { userId: user.globalId, roleIds: [harmless.data!.createRole.role.id] } }, token),
+    );
+    expect(allowed.result.data?.assignUserRoles.userErrors).toEqual([]);
+    expect(allowed.written.map((event) => event.outcome)).toEqual(['success']);
+  });
+
+  it('other refusals returned as data (NOT_FOUND) write no denied row', async () => {
+    const token = await server.token(server.admin, 'roles:read roles:write');
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql(
+        'mutation($input: DeleteInput!) { deleteRole(input: $input) { deletedId userErrors { code } } }',
+        { input: { id: Buffer.from(`Role:${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).toString('base64url') } },
+        token,
+      ),
+    );
+    expect(result.data?.deleteRole.userErrors).toEqual([{ code: 'NOT_FOUND' }]);
+    expect(written).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemContext } from '../../src/context.ts';
+import { systemContext, type Denial } from '../../src/context.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { assertCanGrant, ungrantableScopes } from '../../src/modules/roles/grants.ts';
 import { managementScopes } from '../helpers/fixtures.ts';
@@ -148,13 +148,16 @@ describe('assertCanGrant (shared with application and user role assignment)', ()
       await ungrantableScopes(ctx.db, { scopes: held }, { scopeIds: [rawId(postsRead), rawId(management['roles:read']!)] }),
     ).toEqual([]);
     expect(await ungrantableScopes(ctx.db, { scopes: held }, { roleIds: [] })).toEqual([]);
-    const error = await assertCanGrant(ctx.db, { scopes: held }, { scopeIds: [rawId(management['users:export']!)] }, [
+    const denials: Denial[] = [];
+    const error = await assertCanGrant(ctx.db, { caller: { scopes: held }, denials }, { scopeIds: [rawId(management['users:export']!)] }, [
       'input',
       'roleIds',
     ]);
     expect(error).toMatchObject({ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] });
     expect(error!.message).toContain('users:export');
-    expect(await assertCanGrant(ctx.db, { scopes: held }, { scopeIds: [rawId(postsRead)] }, ['input', 'roleIds'])).toBeNull();
+    expect(denials).toEqual([{ field: null, missingScopes: ['users:export'] }]);
+    expect(await assertCanGrant(ctx.db, { caller: { scopes: held }, denials }, { scopeIds: [rawId(postsRead)] }, ['input', 'roleIds'])).toBeNull();
+    expect(denials).toHaveLength(1);
   });
 
   it('only counts the built-in resource’s scopes as management scopes, whatever a custom scope is named', async () => {

@@ -2,8 +2,8 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
+import { idOfType } from '../../graphql/ids.ts';
+import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
 import type { Application } from '../../generated/prisma/client.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
@@ -104,7 +104,7 @@ builder.queryField('application', (t) =>
     ...requireScopes(['applications:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the application.' }) },
     resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.application.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Application') } }),
+      serviceOf(ctx).db.application.findUnique({ ...query, where: { id: idOfType(args.id, 'Application') } }),
   }),
 );
 
@@ -186,7 +186,7 @@ const ApplicationPayload = payloadType(
 );
 
 const urls = (uris: readonly URL[] | null | undefined) => (uris == null ? uris : uris.map((uri) => uri.href));
-const roleIdsOf = (ids: readonly (string | number)[], argument: string) => ids.map((id) => idOfType(String(id), 'Role', argument));
+const roleIdsOf = (ids: readonly (string | number)[], argument: string) => ids.map((id) => idOfType(id, 'Role', argument));
 
 builder.mutationField('createApplication', (t) =>
   t.field({
@@ -232,7 +232,7 @@ builder.mutationField('updateApplication', (t) =>
     args: { input: t.arg({ type: UpdateApplicationInput, required: true, description: 'The application and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
       updateApplication(serviceOf(ctx), {
-        id: idOfType(String(input.id), 'Application', 'input.id'),
+        id: idOfType(input.id, 'Application', 'input.id'),
         patch: {
           ...(input.patch.name === undefined ? {} : { name: input.patch.name }),
           ...(input.patch.redirectUris === undefined ? {} : { redirectUris: urls(input.patch.redirectUris) }),
@@ -249,8 +249,8 @@ builder.mutationField('deleteApplication', (t) =>
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The application to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteApplication(serviceOf(ctx), idOfType(String(input.id), 'Application', 'input.id'));
-      return { deletedId: result.deletedId && encodeGlobalId('Application', result.deletedId), userErrors: result.userErrors };
+      const result = await deleteApplication(serviceOf(ctx), idOfType(input.id, 'Application', 'input.id'));
+      return withGlobalDeletedId(result, 'Application');
     },
   }),
 );
@@ -275,7 +275,7 @@ builder.mutationField('rotateApplicationSecret', (t) =>
     args: { input: t.arg({ type: RotateApplicationSecretInput, required: true, description: 'The application and the rotation window.' }) },
     resolve: (_root, { input }, ctx) =>
       rotateApplicationSecret(serviceOf(ctx), {
-        id: idOfType(String(input.id), 'Application', 'input.id'),
+        id: idOfType(input.id, 'Application', 'input.id'),
         previousSecretValidForSeconds: input.previousSecretValidForSeconds,
       }),
   }),
@@ -300,7 +300,7 @@ builder.mutationField('assignApplicationRoles', (t) =>
     args: { input: t.arg({ type: AssignApplicationRolesInput, required: true, description: 'The application and the roles.' }) },
     resolve: (_root, { input }, ctx) =>
       assignApplicationRoles(serviceOf(ctx), {
-        applicationId: idOfType(String(input.applicationId), 'Application', 'input.applicationId'),
+        applicationId: idOfType(input.applicationId, 'Application', 'input.applicationId'),
         roleIds: roleIdsOf(input.roleIds, 'input.roleIds'),
       }),
   }),
@@ -318,13 +318,13 @@ builder.mutationField('removeApplicationRole', (t) =>
   t.field({
     type: ApplicationPayload,
     description:
-      'Takes a role from an application; its existing tokens lose the role’s scopes at their next request. The last application holding the built-in admin role keeps it.',
+      'Takes a role from an application; its existing tokens lose the role’s scopes at their next request. NOT_FOUND when the application does not hold it; the last application holding the built-in admin role keeps it (INVALID_STATE).',
     ...requireScopes(['applications:write']),
     args: { input: t.arg({ type: RemoveApplicationRoleInput, required: true, description: 'The application and the role.' }) },
     resolve: (_root, { input }, ctx) =>
       removeApplicationRole(serviceOf(ctx), {
-        applicationId: idOfType(String(input.applicationId), 'Application', 'input.applicationId'),
-        roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
+        applicationId: idOfType(input.applicationId, 'Application', 'input.applicationId'),
+        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
       }),
   }),
 );

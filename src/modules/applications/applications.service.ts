@@ -1,11 +1,11 @@
 import type { Application, ApplicationType, Prisma } from '../../generated/prisma/client.ts';
-import type { Caller, RealmTx, ServiceContext } from '../../context.ts';
+import type { RealmTx, ServiceContext } from '../../context.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from './credentials.ts';
 import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { managementAdminRole } from '../realm/realm.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
-import { refused, userError, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import { inTransaction, notFound, refused, userError, type DeleteResult, type MutationResult, type UserErrorShape } from '../user-error.ts';
 import { checkName } from '../input-checks.ts';
 
 /** Whether applications of this type authenticate with a client secret (confidential clients). */
@@ -161,7 +161,7 @@ export function applicationListWhere(
  */
 async function checkGrantableRoles(
   tx: RealmTx,
-  caller: Caller,
+  ctx: ServiceContext,
   roleIds: readonly string[],
   field: string[],
 ): Promise<{ roles: { id: string; name: string }[]; errors: UserErrorShape[] }> {
@@ -174,13 +174,13 @@ async function checkGrantableRoles(
   const errors: UserErrorShape[] = [];
   roleIds.forEach((id, index) => {
     const role = byId.get(id);
-    if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', [...field, String(index)]));
+    if (!role) errors.push(notFound('role', [...field, String(index)]));
     else if (role.tenantId) {
       errors.push(userError('INVALID', 'Roles defined by a tenant cannot be given to applications.', [...field, String(index)]));
     }
   });
   if (errors.length) return { roles: [], errors };
-  const denied = await assertCanGrant(tx, caller, { roleIds: unique }, field);
+  const denied = await assertCanGrant(tx, ctx, { roleIds: unique }, field);
   if (denied) return { roles: [], errors: [denied] };
   return { roles: unique.map((id) => ({ id, name: byId.get(id)!.name })), errors: [] };
 }
@@ -231,8 +231,8 @@ export async function createApplication(
   errors.push(...redirectUriErrors(input.type, redirectUris, ['input', 'redirectUris']));
   if (errors.length) return { ...refused('application', ...errors), clientSecret: null };
 
-  return ctx.db.$transaction(async (tx) => {
-    const grant = await checkGrantableRoles(tx, ctx.caller, input.roleIds ?? [], ['input', 'roleIds']);
+  return inTransaction(ctx, async (tx) => {
+    const grant = await checkGrantableRoles(tx, ctx, input.roleIds ?? [], ['input', 'roleIds']);
     if (grant.errors.length) return { ...refused('application', ...grant.errors), clientSecret: null };
     const { application, clientSecret } = await createApplicationRecord(tx, {
       realmId: ctx.realmId,
@@ -274,9 +274,9 @@ export async function updateApplication(
   const name = patch.name == null ? undefined : checkName(patch.name, nameField, errors);
   if (errors.length) return refused('application', ...errors);
 
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const before = await tx.application.findUnique({ where: { id: input.id } });
-    if (!before) return refused('application', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'id']));
+    if (!before) return refused('application', notFound('application', ['input', 'id']));
     const data: { name?: string; redirectUris?: string[] } = {};
     if (name !== undefined) data.name = name;
     if (patch.redirectUris !== undefined) {
@@ -302,10 +302,10 @@ export async function updateApplication(
  * Deletes an application with its secrets and role grants; its access tokens are refused
  * from the next request on. The last application holding the admin role cannot be deleted.
  */
-export async function deleteApplication(ctx: ServiceContext, id: string): Promise<MutationResult<'deletedId', string>> {
-  return ctx.db.$transaction(async (tx) => {
+export async function deleteApplication(ctx: ServiceContext, id: string): Promise<DeleteResult> {
+  return inTransaction(ctx, async (tx) => {
     const application = await tx.application.findUnique({ where: { id } });
-    if (!application) return refused('deletedId', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'id']));
+    if (!application) return refused('deletedId', notFound('application', ['input', 'id']));
     if (await wouldRemoveLastAdmin(tx, ctx.realmId, id)) return refused('deletedId', userError('INVALID_STATE', LAST_ADMIN_MESSAGE, ['input', 'id']));
     const roles = await roleNamesOf(tx, id);
     await tx.application.delete({ where: { id } });
@@ -337,10 +337,10 @@ export async function rotateApplicationSecret(
     return { ...refused('application', error), clientSecret: null };
   }
 
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const before = await tx.application.findUnique({ where: { id: input.id } });
     if (!before) {
-      const error = userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'id']);
+      const error = notFound('application', ['input', 'id']);
       return { ...refused('application', error), clientSecret: null };
     }
     if (!hasClientSecret(before.type)) {
@@ -382,12 +382,12 @@ export async function assignApplicationRoles(
   ctx: ServiceContext,
   input: { applicationId: string; roleIds: readonly string[] },
 ): Promise<MutationResult<'application', Application>> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const application = await tx.application.findUnique({ where: { id: input.applicationId } });
     if (!application) {
-      return refused('application', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'applicationId']));
+      return refused('application', notFound('application', ['input', 'applicationId']));
     }
-    const grant = await checkGrantableRoles(tx, ctx.caller, input.roleIds, ['input', 'roleIds']);
+    const grant = await checkGrantableRoles(tx, ctx, input.roleIds, ['input', 'roleIds']);
     if (grant.errors.length) return refused('application', ...grant.errors);
     const before = await roleNamesOf(tx, application.id);
     const added = await tx.applicationRole.createMany({
@@ -411,15 +411,15 @@ export async function removeApplicationRole(
   ctx: ServiceContext,
   input: { applicationId: string; roleId: string },
 ): Promise<MutationResult<'application', Application>> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const application = await tx.application.findUnique({ where: { id: input.applicationId } });
     if (!application) {
-      return refused('application', userError('NOT_FOUND', 'No application with this id exists in the realm.', ['input', 'applicationId']));
+      return refused('application', notFound('application', ['input', 'applicationId']));
     }
     const role = await tx.role.findUnique({ where: { id: input.roleId }, select: { id: true, name: true } });
-    if (!role) return refused('application', userError('NOT_FOUND', 'No role with this id exists in the realm.', ['input', 'roleId']));
+    if (!role) return refused('application', notFound('role', ['input', 'roleId']));
     const held = await tx.applicationRole.count({ where: { applicationId: application.id, roleId: role.id } });
-    if (!held) return refused('application', userError('INVALID_STATE', 'The application does not hold this role.', ['input', 'roleId']));
+    if (!held) return refused('application', userError('NOT_FOUND', 'The application does not hold this role.', ['input', 'roleId']));
     if (await wouldRemoveLastAdmin(tx, ctx.realmId, application.id, role.id)) {
       return refused('application', userError('INVALID_STATE', LAST_ADMIN_MESSAGE, ['input', 'roleId']));
     }

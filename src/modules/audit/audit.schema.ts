@@ -19,7 +19,7 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
     at: t.expose('at', { type: 'DateTime', description: 'When it happened (UTC).' }),
     action: t.exposeString('action', {
       description:
-        `What happened, \`<noun>.<past-tense verb>\`, e.g. \`user.suspended\`, \`role.scopes_assigned\`, \`resource.scope_removed\`; \`authorization.denied\` for a request refused with FORBIDDEN (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded).`,
+        `What happened, \`<noun>.<past-tense verb>\`, e.g. \`user.suspended\`, \`role.scopes_assigned\`, \`resource.scope_removed\`; \`authorization.denied\` for a request refused with FORBIDDEN or a mutation refused with FORBIDDEN_GRANT (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded).`,
     }),
     outcome: t.exposeString('outcome', { description: '`success` for a change, `denied` for a refused attempt.' }),
     actorType: t.exposeString('actorType', {
@@ -38,7 +38,7 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
       type: 'JSONObject',
       nullable: true,
       description:
-        'Before/after values of the changed fields (`{ field: { before, after } }`), or the values of a created or deleted object and counts of what went with it; for `authorization.denied`: `{ operation, fields, missingScopes }`, the refused fields as schema coordinates. Never a secret.',
+        'Before/after values of the changed fields (`{ field: { before, after } }`), or the values of a created or deleted object and counts of what went with it; for `authorization.denied`: `{ operation, fields, missingScopes }`, the refused fields as schema coordinates (the mutation field for FORBIDDEN_GRANT). Never a secret.',
       resolve: (event) =>
         event.changes && typeof event.changes === 'object' && !Array.isArray(event.changes) ? event.changes : null,
     }),

@@ -41,7 +41,7 @@ const DENIED_FIELDS_KEPT = 20;
  * fields as schema coordinates (the first 20, sorted) and every scope they lacked.
  */
 export async function recordDenial(ctx: ServiceContext, operation: string, denials: readonly Denial[]): Promise<void> {
-  const fields = [...new Set(denials.map((denial) => denial.field))].sort();
+  const fields = [...new Set(denials.flatMap((denial) => (denial.field === null ? [] : [denial.field])))].sort();
   const missingScopes = [...new Set(denials.flatMap((denial) => denial.missingScopes))].sort();
   await recordAudit(ctx.db, ctx, {
     action: 'authorization.denied',

@@ -8,8 +8,8 @@ import {
 } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { userError, type UserErrorShape } from '../user-error.ts';
+import { UUID } from '../../graphql/ids.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const REALM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DEFAULT_REALM_NAME = 'default';
 

@@ -1,6 +1,6 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload } from '../../graphql/payloads.ts';
+import { idOfType } from '../../graphql/ids.ts';
+import { DeleteInput, DeletePayload, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
 import {
   addResourceScope,
@@ -79,7 +79,7 @@ builder.queryField('resource', (t) =>
     ...requireScopes(['resources:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the resource.' }) },
     resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.resource.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Resource') } }),
+      serviceOf(ctx).db.resource.findUnique({ ...query, where: { id: idOfType(args.id, 'Resource') } }),
   }),
 );
 
@@ -205,7 +205,7 @@ builder.mutationField('updateResource', (t) =>
     ...requireScopes(['resources:write']),
     args: { input: t.arg({ type: UpdateResourceInput, required: true, description: 'The resource and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateResource(serviceOf(ctx), idOfType(String(input.id), 'Resource', 'input.id'), input.patch),
+      updateResource(serviceOf(ctx), idOfType(input.id, 'Resource', 'input.id'), input.patch),
   }),
 );
 
@@ -217,8 +217,8 @@ builder.mutationField('deleteResource', (t) =>
     ...requireScopes(['resources:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The resource to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteResource(serviceOf(ctx), idOfType(String(input.id), 'Resource', 'input.id'));
-      return { ...result, deletedId: result.deletedId === null ? null : encodeGlobalId('Resource', result.deletedId) };
+      const result = await deleteResource(serviceOf(ctx), idOfType(input.id, 'Resource', 'input.id'));
+      return withGlobalDeletedId(result, 'Resource');
     },
   }),
 );
@@ -233,7 +233,7 @@ builder.mutationField('addResourceScope', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       addResourceScope(serviceOf(ctx), {
-        resourceId: idOfType(String(input.resourceId), 'Resource', 'input.resourceId'),
+        resourceId: idOfType(input.resourceId, 'Resource', 'input.resourceId'),
         name: input.name,
         description: input.description ?? null,
       }),
@@ -251,8 +251,8 @@ builder.mutationField('updateResourceScope', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       updateResourceScope(serviceOf(ctx), {
-        resourceId: idOfType(String(input.resourceId), 'Resource', 'input.resourceId'),
-        scopeId: idOfType(String(input.scopeId), 'ResourceScope', 'input.scopeId'),
+        resourceId: idOfType(input.resourceId, 'Resource', 'input.resourceId'),
+        scopeId: idOfType(input.scopeId, 'ResourceScope', 'input.scopeId'),
         patch: input.patch,
       }),
   }),
@@ -267,8 +267,8 @@ builder.mutationField('removeResourceScope', (t) =>
     args: { input: t.arg({ type: RemoveResourceScopeInput, required: true, description: 'The scope to remove.' }) },
     resolve: (_root, { input }, ctx) =>
       removeResourceScope(serviceOf(ctx), {
-        resourceId: idOfType(String(input.resourceId), 'Resource', 'input.resourceId'),
-        scopeId: idOfType(String(input.scopeId), 'ResourceScope', 'input.scopeId'),
+        resourceId: idOfType(input.resourceId, 'Resource', 'input.resourceId'),
+        scopeId: idOfType(input.scopeId, 'ResourceScope', 'input.scopeId'),
       }),
   }),
 );

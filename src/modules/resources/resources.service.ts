@@ -2,8 +2,16 @@ import type { Prisma, Resource, ResourceScope } from '../../generated/prisma/cli
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
-import { checkDescription, checkName, isUniqueViolation } from '../input-checks.ts';
-import { userError, type UserErrorShape } from '../user-error.ts';
+import { checkDescription, checkName } from '../input-checks.ts';
+import {
+  inTransaction,
+  isUserError,
+  notFound,
+  refused,
+  userError,
+  type DeleteResult,
+  type UserErrorShape,
+} from '../user-error.ts';
 
 export const INDICATOR_MAX_LENGTH = 2048;
 export const SCOPE_NAME_MAX_LENGTH = 100;
@@ -20,11 +28,6 @@ export interface ResourceResult {
   resource: Resource | null;
   /** The scope added or changed, for scope mutations. */
   scope?: ResourceScope | null;
-  userErrors: UserErrorShape[];
-}
-
-export interface DeleteResult {
-  deletedId: string | null;
   userErrors: UserErrorShape[];
 }
 
@@ -46,7 +49,7 @@ export function isReservedIndicator(href: string): boolean {
   return text.trim().startsWith(RESERVED_NAMESPACE);
 }
 
-const failed = (...userErrors: UserErrorShape[]): ResourceResult => ({ resource: null, scope: null, userErrors });
+const failed = (...userErrors: UserErrorShape[]): ResourceResult => ({ ...refused('resource', ...userErrors), scope: null });
 
 /**
  * Checks a resource indicator (RFC 8707: an absolute URI without a fragment) and returns it in
@@ -89,7 +92,7 @@ function checkScopeName(value: string, field: string[], errors: UserErrorShape[]
 /** The resource, or the NOT_FOUND / INVALID_STATE (built-in) error at `field`. */
 async function writableResource(tx: RealmTx, id: string, field: string[]): Promise<Resource | UserErrorShape> {
   const resource = await tx.resource.findUnique({ where: { id } });
-  if (!resource) return userError('NOT_FOUND', 'No resource with this id exists.', field);
+  if (!resource) return notFound('resource', field);
   if (resource.builtIn) {
     return userError(
       'INVALID_STATE',
@@ -102,18 +105,6 @@ async function writableResource(tx: RealmTx, id: string, field: string[]): Promi
 
 /** A change to a resource's scopes is a change to the resource. */
 const touch = (tx: RealmTx, id: string) => tx.resource.update({ where: { id }, data: { updatedAt: new Date() } });
-
-const isError = (value: object): value is UserErrorShape => 'code' in value && 'message' in value;
-
-/** Runs `work` in a transaction, answering a lost uniqueness race with TAKEN at `field`. */
-async function inTransaction<T>(ctx: ServiceContext, work: (tx: RealmTx) => Promise<T>, taken: () => T): Promise<T> {
-  try {
-    return await ctx.db.$transaction((tx) => work(tx));
-  } catch (error) {
-    if (isUniqueViolation(error)) return taken();
-    throw error;
-  }
-}
 
 export interface CreateResourceInput {
   name: string;
@@ -157,9 +148,9 @@ export async function updateResource(ctx: ServiceContext, id: string, patch: Res
   else if (patch.name !== undefined) name = checkName(patch.name, ['input', 'patch', 'name'], errors);
   if (errors.length) return failed(...errors);
 
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const before = await writableResource(tx, id, ['input', 'id']);
-    if (isError(before)) return failed(before);
+    if (isUserError(before)) return failed(before);
     const changes = diffFields({ name: before.name }, name === undefined ? {} : { name });
     if (Object.keys(changes).length === 0) return { resource: before, scope: null, userErrors: [] };
     const resource = await tx.resource.update({ where: { id }, data: { name: name! } });
@@ -175,9 +166,9 @@ export async function updateResource(ctx: ServiceContext, id: string, patch: Res
 
 /** Deletes a resource with its scopes; every role and user loses those scopes. */
 export async function deleteResource(ctx: ServiceContext, id: string): Promise<DeleteResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const resource = await writableResource(tx, id, ['input', 'id']);
-    if (isError(resource)) return { deletedId: null, userErrors: [resource] };
+    if (isUserError(resource)) return refused('deletedId', resource);
     const scopes = await tx.resourceScope.findMany({
       where: { resourceId: id },
       select: { name: true },
@@ -220,7 +211,7 @@ export async function addResourceScope(ctx: ServiceContext, input: AddResourceSc
     ctx,
     async (tx) => {
       const resource = await writableResource(tx, input.resourceId, ['input', 'resourceId']);
-      if (isError(resource)) return failed(resource);
+      if (isUserError(resource)) return failed(resource);
       if (await tx.resourceScope.findFirst({ where: { resourceId: resource.id, name }, select: { id: true } }))
         return taken();
       const scope = await tx.resourceScope.create({
@@ -271,7 +262,7 @@ export async function updateResourceScope(
     ctx,
     async (tx) => {
       const resource = await writableResource(tx, input.resourceId, ['input', 'resourceId']);
-      if (isError(resource)) return failed(resource);
+      if (isUserError(resource)) return failed(resource);
       const before = await tx.resourceScope.findFirst({ where: { id: input.scopeId, resourceId: resource.id } });
       if (!before)
         return failed(userError('NOT_FOUND', 'The resource has no scope with this id.', ['input', 'scopeId']));
@@ -310,9 +301,9 @@ export async function removeResourceScope(
   ctx: ServiceContext,
   input: RemoveResourceScopeInput,
 ): Promise<ResourceResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const resource = await writableResource(tx, input.resourceId, ['input', 'resourceId']);
-    if (isError(resource)) return failed(resource);
+    if (isUserError(resource)) return failed(resource);
     const scope = await tx.resourceScope.findFirst({ where: { id: input.scopeId, resourceId: resource.id } });
     if (!scope) return failed(userError('NOT_FOUND', 'The resource has no scope with this id.', ['input', 'scopeId']));
     const rolesAffected = await tx.roleScope.count({ where: { scopeId: scope.id } });

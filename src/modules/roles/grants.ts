@@ -1,5 +1,5 @@
-import type { Caller, RealmTx } from '../../context.ts';
-import { userError, type UserErrorShape } from '../user-error.ts';
+import type { Caller, Denial, RealmTx } from '../../context.ts';
+import { noteGrantDenial, userError, type UserErrorShape } from '../user-error.ts';
 
 /** What a mutation is about to hand out: scopes directly (to a role), or roles (to a user or application). */
 export type Grant = { scopeIds: readonly string[] } | { roleIds: readonly string[] };
@@ -30,17 +30,18 @@ export async function ungrantableScopes(
 /**
  * No privilege escalation: a caller may hand out management scopes (directly, or through roles)
  * only when its own token holds every one of them. Returns the FORBIDDEN_GRANT error at `field`
- * naming the scopes the caller lacks, or null when the grant is allowed. Call it inside the
- * transaction that makes the grant, before writing.
+ * naming the scopes the caller lacks, or null when the grant is allowed; a refusal is noted on
+ * `ctx` for the denial audit. Call it inside the transaction that makes the grant, before writing.
  */
 export async function assertCanGrant(
   tx: Pick<RealmTx, 'resourceScope'>,
-  caller: Pick<Caller, 'scopes'>,
+  ctx: { caller: Pick<Caller, 'scopes'>; denials?: Denial[] | undefined },
   grant: Grant,
   field: string[],
 ): Promise<UserErrorShape | null> {
-  const missing = await ungrantableScopes(tx, caller, grant);
+  const missing = await ungrantableScopes(tx, ctx.caller, grant);
   if (missing.length === 0) return null;
+  noteGrantDenial(ctx, missing);
   return userError(
     'FORBIDDEN_GRANT',
     `Your access token does not hold ${missing.join(', ')}, so you cannot grant ${missing.length === 1 ? 'it' : 'them'}.`,

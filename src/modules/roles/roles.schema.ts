@@ -3,8 +3,8 @@ import DataLoader from 'dataloader';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
+import { idOfType } from '../../graphql/ids.ts';
+import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
@@ -104,7 +104,7 @@ builder.queryField('role', (t) =>
     ...requireScopes(['roles:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the role.' }) },
     resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.role.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Role') } }),
+      serviceOf(ctx).db.role.findUnique({ ...query, where: { id: idOfType(args.id, 'Role') } }),
   }),
 );
 
@@ -132,7 +132,7 @@ builder.queryField('roles', (t) =>
 function roleFilterWhere(filter: { search?: string | null; tenantId?: string | number | null } | null | undefined) {
   return roleWhere({
     search: filter?.search ?? null,
-    tenantId: filter?.tenantId == null ? null : idOfType(String(filter.tenantId), 'Tenant', 'filter.tenantId'),
+    tenantId: filter?.tenantId == null ? null : idOfType(filter.tenantId, 'Tenant', 'filter.tenantId'),
   });
 }
 
@@ -202,7 +202,7 @@ const RemoveRoleScopeInput = builder.inputType('RemoveRoleScopeInput', {
 });
 
 const scopeIdsOf = (ids: readonly (string | number)[] | null | undefined) =>
-  (ids ?? []).map((id, index) => idOfType(String(id), 'ResourceScope', `input.scopeIds.${index}`));
+  (ids ?? []).map((id, index) => idOfType(id, 'ResourceScope', `input.scopeIds.${index}`));
 
 builder.mutationField('createRole', (t) =>
   t.field({
@@ -217,7 +217,7 @@ builder.mutationField('createRole', (t) =>
           name: input.name,
           description: input.description ?? null,
           scopeIds: scopeIdsOf(input.scopeIds),
-          tenantId: input.tenantId == null ? null : idOfType(String(input.tenantId), 'Tenant', 'input.tenantId'),
+          tenantId: input.tenantId == null ? null : idOfType(input.tenantId, 'Tenant', 'input.tenantId'),
         },
       ),
   }),
@@ -230,7 +230,7 @@ builder.mutationField('updateRole', (t) =>
     ...requireScopes(['roles:write']),
     args: { input: t.arg({ type: UpdateRoleInput, required: true, description: 'The role and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateRole(serviceOf(ctx), idOfType(String(input.id), 'Role', 'input.id'), input.patch),
+      updateRole(serviceOf(ctx), idOfType(input.id, 'Role', 'input.id'), input.patch),
   }),
 );
 
@@ -242,8 +242,8 @@ builder.mutationField('deleteRole', (t) =>
     ...requireScopes(['roles:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The role to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteRole(serviceOf(ctx), idOfType(String(input.id), 'Role', 'input.id'));
-      return { ...result, deletedId: result.deletedId === null ? null : encodeGlobalId('Role', result.deletedId) };
+      const result = await deleteRole(serviceOf(ctx), idOfType(input.id, 'Role', 'input.id'));
+      return withGlobalDeletedId(result, 'Role');
     },
   }),
 );
@@ -260,7 +260,7 @@ builder.mutationField('assignRoleScopes', (t) =>
     resolve: (_root, { input }, ctx) =>
       assignRoleScopes(
         serviceOf(ctx),
-        { roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'), scopeIds: scopeIdsOf(input.scopeIds) },
+        { roleId: idOfType(input.roleId, 'Role', 'input.roleId'), scopeIds: scopeIdsOf(input.scopeIds) },
       ),
   }),
 );
@@ -275,8 +275,8 @@ builder.mutationField('removeRoleScope', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       removeRoleScope(serviceOf(ctx), {
-        roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
-        scopeId: idOfType(String(input.scopeId), 'ResourceScope', 'input.scopeId'),
+        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
+        scopeId: idOfType(input.scopeId, 'ResourceScope', 'input.scopeId'),
       }),
   }),
 );

@@ -1,24 +1,24 @@
 import type { Prisma, Role } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
-import { checkDescription, checkName, isUniqueViolation } from '../input-checks.ts';
-import { userError, type UserErrorShape } from '../user-error.ts';
+import { checkDescription, checkName } from '../input-checks.ts';
+import {
+  inTransaction,
+  notFound,
+  refused,
+  userError,
+  type DeleteResult,
+  type MutationResult,
+  type UserErrorShape,
+} from '../user-error.ts';
 import { assertCanGrant } from './grants.ts';
 
 /** At most this many scopes per `createRole`/`assignRoleScopes` call. */
 export const MAX_SCOPES_PER_CALL = 100;
 
-export interface RoleResult {
-  role: Role | null;
-  userErrors: UserErrorShape[];
-}
+export type RoleResult = MutationResult<'role', Role>;
 
-export interface DeleteResult {
-  deletedId: string | null;
-  userErrors: UserErrorShape[];
-}
-
-const failed = (...userErrors: UserErrorShape[]): RoleResult => ({ role: null, userErrors });
+const failed = (...userErrors: UserErrorShape[]): RoleResult => refused('role', ...userErrors);
 
 /** Roles matching a `RoleFilter`: `search` in name or description (case-insensitive), roles of one tenant. */
 export function roleWhere(
@@ -51,7 +51,7 @@ async function findScopes(tx: RealmTx, ids: readonly string[], field: string[]) 
   const scopes = await tx.resourceScope.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true } });
   const found = new Set(scopes.map((s) => s.id));
   const missing = ids.findIndex((id) => !found.has(id));
-  if (missing >= 0) return userError('NOT_FOUND', 'No scope with this id exists.', [...field, String(missing)]);
+  if (missing >= 0) return notFound('scope', [...field, String(missing)]);
   return scopes;
 }
 
@@ -80,16 +80,6 @@ async function scopeNames(tx: RealmTx, roleId: string): Promise<string[]> {
   return rows.map((r) => r.scope.name).sort();
 }
 
-/** Runs `work` in a transaction, answering a lost uniqueness race with `taken()`. */
-async function inTransaction<T>(ctx: ServiceContext, work: (tx: RealmTx) => Promise<T>, taken: () => T): Promise<T> {
-  try {
-    return await ctx.db.$transaction((tx) => work(tx));
-  } catch (error) {
-    if (isUniqueViolation(error)) return taken();
-    throw error;
-  }
-}
-
 export interface CreateRoleInput {
   name: string;
   description?: string | null;
@@ -115,12 +105,12 @@ export async function createRole(
     ctx,
     async (tx) => {
       if (tenantId && !(await tx.tenant.findUnique({ where: { id: tenantId }, select: { id: true } }))) {
-        return failed(userError('NOT_FOUND', 'No tenant with this id exists.', ['input', 'tenantId']));
+        return failed(notFound('tenant', ['input', 'tenantId']));
       }
       if (await nameTaken(tx, name, tenantId)) return taken();
       const scopes = await findScopes(tx, scopeIds, ['input', 'scopeIds']);
       if (!Array.isArray(scopes)) return failed(scopes);
-      const forbidden = await assertCanGrant(tx, ctx.caller, { scopeIds }, ['input', 'scopeIds']);
+      const forbidden = await assertCanGrant(tx, ctx, { scopeIds }, ['input', 'scopeIds']);
       if (forbidden) return failed(forbidden);
 
       const role = await tx.role.create({ data: { realmId: ctx.realmId, name, description, tenantId } });
@@ -161,7 +151,7 @@ export async function updateRole(ctx: ServiceContext, id: string, patch: RolePat
     ctx,
     async (tx) => {
       const before = await tx.role.findUnique({ where: { id } });
-      if (!before) return failed(userError('NOT_FOUND', 'No role with this id exists.', ['input', 'id']));
+      if (!before) return failed(notFound('role', ['input', 'id']));
       tenantId = before.tenantId;
       const changes = diffFields({ name: before.name, description: before.description }, data);
       if (Object.keys(changes).length === 0) return { role: before, userErrors: [] };
@@ -187,10 +177,10 @@ export async function updateRole(ctx: ServiceContext, id: string, patch: RolePat
 
 /** Deletes a role and every assignment of it (to users and applications). */
 export async function deleteRole(ctx: ServiceContext, id: string): Promise<DeleteResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const role = await tx.role.findUnique({ where: { id } });
     if (!role)
-      return { deletedId: null, userErrors: [userError('NOT_FOUND', 'No role with this id exists.', ['input', 'id'])] };
+      return { deletedId: null, userErrors: [notFound('role', ['input', 'id'])] };
     if (role.builtIn) {
       return {
         deletedId: null,
@@ -233,9 +223,9 @@ export async function assignRoleScopes(
   const scopeIds = checkScopeIds(input.scopeIds, ['input', 'scopeIds'], errors, true);
   if (errors.length) return failed(...errors);
 
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const role = await tx.role.findUnique({ where: { id: input.roleId } });
-    if (!role) return failed(userError('NOT_FOUND', 'No role with this id exists.', ['input', 'roleId']));
+    if (!role) return failed(notFound('role', ['input', 'roleId']));
     const scopes = await findScopes(tx, scopeIds, ['input', 'scopeIds']);
     if (!Array.isArray(scopes)) return failed(scopes);
     const held = new Set(
@@ -243,7 +233,7 @@ export async function assignRoleScopes(
     );
     const added = scopes.filter((s) => !held.has(s.id));
     if (added.length === 0) return { role, userErrors: [] };
-    const forbidden = await assertCanGrant(tx, ctx.caller, { scopeIds: added.map((s) => s.id) }, [
+    const forbidden = await assertCanGrant(tx, ctx, { scopeIds: added.map((s) => s.id) }, [
       'input',
       'scopeIds',
     ]);
@@ -272,9 +262,9 @@ export interface RemoveRoleScopeInput {
 
 /** Takes one scope away from a role. The built-in administrator role keeps its management scopes. */
 export async function removeRoleScope(ctx: ServiceContext, input: RemoveRoleScopeInput): Promise<RoleResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const role = await tx.role.findUnique({ where: { id: input.roleId } });
-    if (!role) return failed(userError('NOT_FOUND', 'No role with this id exists.', ['input', 'roleId']));
+    if (!role) return failed(notFound('role', ['input', 'roleId']));
     const grant = await tx.roleScope.findFirst({
       where: { roleId: role.id, scopeId: input.scopeId },
       select: { scope: { select: { name: true, resource: { select: { builtIn: true } } } } },

@@ -1,7 +1,7 @@
 import { Prisma } from '../../generated/prisma/client.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType } from '../../graphql/payloads.ts';
+import { idOfType } from '../../graphql/ids.ts';
+import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { resolveUserConnection } from '../users/users.connection.ts';
 import { UserFilterInput } from '../users/users.inputs.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
@@ -51,7 +51,7 @@ builder.queryField('tenant', (t) =>
     ...requireScopes(['tenants:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the tenant.' }) },
     resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.tenant.findUnique({ ...query, where: { id: idOfType(String(args.id), 'Tenant') } }),
+      serviceOf(ctx).db.tenant.findUnique({ ...query, where: { id: idOfType(args.id, 'Tenant') } }),
   }),
 );
 
@@ -147,7 +147,7 @@ builder.mutationField('updateTenant', (t) =>
     ...requireScopes(['tenants:write']),
     args: { input: t.arg({ type: UpdateTenantInput, required: true, description: 'The tenant and its changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateTenant(serviceOf(ctx), { id: idOfType(String(input.id), 'Tenant', 'input.id'), patch: input.patch }),
+      updateTenant(serviceOf(ctx), { id: idOfType(input.id, 'Tenant', 'input.id'), patch: input.patch }),
   }),
 );
 
@@ -159,8 +159,8 @@ builder.mutationField('deleteTenant', (t) =>
     ...requireScopes(['tenants:write']),
     args: { input: t.arg({ type: DeleteInput, required: true, description: 'The tenant to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteTenant(serviceOf(ctx), idOfType(String(input.id), 'Tenant', 'input.id'));
-      return { deletedId: result.deletedId && encodeGlobalId('Tenant', result.deletedId), userErrors: result.userErrors };
+      const result = await deleteTenant(serviceOf(ctx), idOfType(input.id, 'Tenant', 'input.id'));
+      return withGlobalDeletedId(result, 'Tenant');
     },
   }),
 );

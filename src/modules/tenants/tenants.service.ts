@@ -1,9 +1,9 @@
 import type { Prisma, Tenant } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
-import { checkName, isUniqueViolation } from '../input-checks.ts';
+import { checkName } from '../input-checks.ts';
 import { REALM_NAME } from '../realm/realm.service.ts';
-import { refused, userError, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import { inTransaction, notFound, refused, userError, type DeleteResult, type MutationResult, type UserErrorShape } from '../user-error.ts';
 
 export const SLUG_MAX_LENGTH = 63;
 /** Lowercase letters, digits and inner hyphens, 1 to 63 characters: a DNS label, like realm names. */
@@ -54,8 +54,9 @@ export async function createTenant(
   } else checkSlug(slug, slugField, errors);
   if (errors.length) return refused('tenant', ...errors);
 
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       if (await tx.tenant.count({ where: { slug } })) return refused('tenant', slugTaken(slugField));
       const tenant = await tx.tenant.create({ data: { realmId: ctx.realmId, name, slug } });
       await recordAudit(tx, ctx, {
@@ -65,12 +66,10 @@ export async function createTenant(
         changes: { name: tenant.name, slug: tenant.slug },
       });
       return { tenant, userErrors: [] };
-    });
-  } catch (error) {
+    },
     // A concurrent create took the slug between the check and the insert.
-    if (isUniqueViolation(error)) return refused('tenant', slugTaken(slugField));
-    throw error;
-  }
+    () => refused('tenant', slugTaken(slugField)),
+  );
 }
 
 /** Renames a tenant or changes its slug; omitted fields stay as they are. */
@@ -92,10 +91,11 @@ export async function updateTenant(
   }
   if (errors.length) return refused('tenant', ...errors);
 
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const before = await tx.tenant.findUnique({ where: { id: input.id } });
-      if (!before) return refused('tenant', userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'id']));
+      if (!before) return refused('tenant', notFound('tenant', ['input', 'id']));
       const changes = diffFields(before, data);
       if (Object.keys(changes).length === 0) return { tenant: before, userErrors: [] };
       if (changes.slug && (await tx.tenant.count({ where: { slug: data.slug!, id: { not: before.id } } }))) {
@@ -109,24 +109,22 @@ export async function updateTenant(
         changes: changes as Prisma.InputJsonValue,
       });
       return { tenant, userErrors: [] };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) return refused('tenant', slugTaken(at('slug')));
-    throw error;
-  }
+    },
+    () => refused('tenant', slugTaken(at('slug'))),
+  );
 }
 
 /**
  * Deletes a tenant with its memberships, tenant-scoped role assignments and tenant-defined
  * roles (the schema cascades); the audit event counts what went with it.
  */
-export async function deleteTenant(ctx: ServiceContext, id: string): Promise<MutationResult<'deletedId', string>> {
-  return ctx.db.$transaction(async (tx) => {
+export async function deleteTenant(ctx: ServiceContext, id: string): Promise<DeleteResult> {
+  return inTransaction(ctx, async (tx) => {
     const tenant = await tx.tenant.findUnique({
       where: { id },
       include: { _count: { select: { memberships: true, userRoles: true, roles: true } } },
     });
-    if (!tenant) return refused('deletedId', userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'id']));
+    if (!tenant) return refused('deletedId', notFound('tenant', ['input', 'id']));
     await tx.tenant.delete({ where: { id } });
     await recordAudit(tx, ctx, {
       action: 'tenant.deleted',

@@ -1,6 +1,6 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, payloadType } from '../../graphql/payloads.ts';
+import { DeleteInput, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
 import {
   ATTRIBUTE_LIMITS,
@@ -132,7 +132,7 @@ builder.mutationField('updateCustomAttributeDefinition', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       updateCustomAttributeDefinition(serviceOf(ctx), {
-        id: idOfType(String(input.id), 'CustomAttributeDefinition', 'input.id'),
+        id: idOfType(input.id, 'CustomAttributeDefinition', 'input.id'),
         patch: input.patch,
       }),
   }),
@@ -168,9 +168,9 @@ builder.mutationField('deleteCustomAttributeDefinition', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const result = await deleteCustomAttributeDefinition(
         serviceOf(ctx),
-        idOfType(String(input.id), 'CustomAttributeDefinition', 'input.id'),
+        idOfType(input.id, 'CustomAttributeDefinition', 'input.id'),
       );
-      return { ...result, deletedId: result.deletedId === null ? null : String(input.id) };
+      return withGlobalDeletedId(result, 'CustomAttributeDefinition');
     },
   }),
 );

@@ -1,8 +1,8 @@
 import type { CustomAttributeDefinition, CustomAttributeType, Prisma } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
-import { checkName, isUniqueViolation } from '../input-checks.ts';
-import { refused, userError, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import { checkName } from '../input-checks.ts';
+import { inTransaction, notFound, refused, userError, type DeleteResult, type MutationResult, type UserErrorShape } from '../user-error.ts';
 
 /** A letter, then letters, digits or underscores: 1 to 64 characters. */
 export const ATTRIBUTE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
@@ -127,8 +127,9 @@ export async function createCustomAttributeDefinition(
       'customAttributeDefinition',
       userError('TAKEN', `A custom attribute "${input.key}" is already defined (keys ignore case).`, keyField),
     );
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const existing = await tx.customAttributeDefinition.findMany({ select: { key: true } });
       if (existing.some((d) => d.key.toLowerCase() === input.key.toLowerCase())) return taken();
       if (existing.length >= ATTRIBUTE_LIMITS.definitionsPerRealm) {
@@ -162,11 +163,9 @@ export async function createCustomAttributeDefinition(
         changes: { key: definition.key, displayName, type: definition.type, options },
       });
       return { customAttributeDefinition: definition, userErrors: [] };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) return taken();
-    throw error;
-  }
+    },
+    () => taken(),
+  );
 }
 
 export interface CustomAttributeDefinitionPatch {
@@ -192,12 +191,12 @@ export async function updateCustomAttributeDefinition(
   const displayName = patch.displayName == null ? undefined : checkName(patch.displayName, at('displayName'), errors);
   if (errors.length) return refused('customAttributeDefinition', ...errors);
 
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const before = await tx.customAttributeDefinition.findUnique({ where: { id: input.id } });
     if (!before) {
       return refused(
         'customAttributeDefinition',
-        userError('NOT_FOUND', 'No custom attribute definition with this id exists in the realm.', ['input', 'id']),
+        notFound('custom attribute definition', ['input', 'id']),
       );
     }
     const type = patch.type ?? before.type;
@@ -245,11 +244,7 @@ export async function updateCustomAttributeDefinition(
   });
 }
 
-export interface DeleteCustomAttributeDefinitionResult {
-  deletedId: string | null;
-  clearedUserCount: number;
-  userErrors: UserErrorShape[];
-}
+export type DeleteCustomAttributeDefinitionResult = DeleteResult & { clearedUserCount: number };
 
 /**
  * Deletes a definition and, in the same transaction, removes its key from every user's
@@ -259,14 +254,14 @@ export async function deleteCustomAttributeDefinition(
   ctx: ServiceContext,
   id: string,
 ): Promise<DeleteCustomAttributeDefinitionResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const definition = await tx.customAttributeDefinition.findUnique({ where: { id } });
     if (!definition) {
       return {
         deletedId: null,
         clearedUserCount: 0,
         userErrors: [
-          userError('NOT_FOUND', 'No custom attribute definition with this id exists in the realm.', ['input', 'id']),
+          notFound('custom attribute definition', ['input', 'id']),
         ],
       };
     }

@@ -12,7 +12,7 @@ import {
 import { UpdateUserPayload } from './users.payloads.ts';
 
 const optionalTenantId = (id: string | number | null | undefined) =>
-  id === null || id === undefined ? null : idOfType(String(id), 'Tenant', 'input.tenantId');
+  id === null || id === undefined ? null : idOfType(id, 'Tenant', 'input.tenantId');
 
 const AssignUserRolesInput = builder.inputType('AssignUserRolesInput', {
   description: 'Input of `assignUserRoles` and `setUserRoles`.',
@@ -51,8 +51,8 @@ const rolesArgs = (input: {
   roleIds: readonly (string | number)[];
   tenantId?: string | number | null;
 }) => ({
-  userId: idOfType(String(input.userId), 'User', 'input.userId'),
-  roleIds: input.roleIds.map((id) => idOfType(String(id), 'Role', 'input.roleIds')),
+  userId: idOfType(input.userId, 'User', 'input.userId'),
+  roleIds: input.roleIds.map((id) => idOfType(id, 'Role', 'input.roleIds')),
   tenantId: optionalTenantId(input.tenantId),
 });
 
@@ -105,16 +105,16 @@ builder.mutationField('removeUserRole', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       removeUserRole(serviceOf(ctx), {
-        userId: idOfType(String(input.userId), 'User', 'input.userId'),
-        roleId: idOfType(String(input.roleId), 'Role', 'input.roleId'),
+        userId: idOfType(input.userId, 'User', 'input.userId'),
+        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
         tenantId: optionalTenantId(input.tenantId),
       }),
   }),
 );
 
 const tenantArgs = (input: { userId: string | number; tenantId: string | number }) => ({
-  userId: idOfType(String(input.userId), 'User', 'input.userId'),
-  tenantId: idOfType(String(input.tenantId), 'Tenant', 'input.tenantId'),
+  userId: idOfType(input.userId, 'User', 'input.userId'),
+  tenantId: idOfType(input.tenantId, 'Tenant', 'input.tenantId'),
 });
 
 builder.mutationField('addUserToTenant', (t) =>

@@ -2,17 +2,13 @@ import type { Prisma, User } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
-import { userError, type UserErrorShape } from '../user-error.ts';
-import { bumpVersion, findUser, isUserError, refusedUser, type UserResult } from './users.service.ts';
+import { inTransaction, isUserError, notFound, refused, userDeleted, userError, type UserErrorShape } from '../user-error.ts';
+import { bumpVersion, findUser, type UserResult } from './users.service.ts';
 
 export const USER_ACCESS_LIMITS = {
   /** Role ids in one `assignUserRoles` / `setUserRoles` call. */
   rolesPerRequest: 100,
 } as const;
-
-/** Refusal for changes that would give a soft-deleted user access (removals stay allowed). */
-export const userDeleted = (field: string[]) =>
-  userError('INVALID_STATE', 'The user is deleted; restore it before giving it access.', field);
 
 /** The user, locked for the rest of the transaction, or NOT_FOUND at `field`. */
 export function lockUser(tx: RealmTx, ctx: ServiceContext, id: string, field: string[]) {
@@ -59,7 +55,7 @@ async function checkRoleTargets(
   if (tenantId !== null) {
     const tenant = await tx.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
     if (!tenant)
-      errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'tenantId']));
+      errors.push(notFound('tenant', ['input', 'tenantId']));
     else if (!isUserError(user) && !(await tx.tenantMembership.count({ where: { tenantId, userId: user.id } }))) {
       errors.push(
         userError('INVALID_STATE', 'The user is not a member of this tenant; add it to the tenant first.', [
@@ -77,7 +73,7 @@ async function checkRoleTargets(
   input.roleIds.forEach((id, index) => {
     const role = byId.get(id);
     const field = ['input', 'roleIds', String(index)];
-    if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', field));
+    if (!role) errors.push(notFound('role', field));
     else if (role.tenantId !== null && role.tenantId !== tenantId) {
       errors.push(
         userError(
@@ -114,17 +110,17 @@ export async function assignUserRoles(
   input: UserRolesInput,
 ): Promise<UserResult> {
   const limit = checkRoleCount(input.roleIds);
-  if (limit.length) return refusedUser(...limit);
-  return ctx.db.$transaction(async (tx) => {
+  if (limit.length) return refused('user', ...limit);
+  return inTransaction(ctx, async (tx) => {
     const target = await checkRoleTargets(tx, ctx, input);
-    if ('errors' in target) return refusedUser(...target.errors);
+    if ('errors' in target) return refused('user', ...target.errors);
     const { user, roles, tenantId } = target;
     const current = await assignmentsIn(tx, user.id, tenantId);
     const held = new Set(current.map((a) => a.roleId));
     const added = roles.filter((role) => !held.has(role.id));
     if (added.length === 0) return { user, userErrors: [] };
-    const denied = await assertCanGrant(tx, ctx.caller, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
-    if (denied) return refusedUser(denied);
+    const denied = await assertCanGrant(tx, ctx, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
+    if (denied) return refused('user', denied);
 
     await tx.userRole.createMany({
       data: added.map((role) => ({ realmId: ctx.realmId, userId: user.id, roleId: role.id, tenantId })),
@@ -151,10 +147,10 @@ export async function setUserRoles(
   input: UserRolesInput,
 ): Promise<UserResult> {
   const limit = checkRoleCount(input.roleIds);
-  if (limit.length) return refusedUser(...limit);
-  return ctx.db.$transaction(async (tx) => {
+  if (limit.length) return refused('user', ...limit);
+  return inTransaction(ctx, async (tx) => {
     const target = await checkRoleTargets(tx, ctx, input);
-    if ('errors' in target) return refusedUser(...target.errors);
+    if ('errors' in target) return refused('user', ...target.errors);
     const { user, roles, tenantId } = target;
     const current = await assignmentsIn(tx, user.id, tenantId);
     const wanted = new Set(roles.map((r) => r.id));
@@ -163,8 +159,8 @@ export async function setUserRoles(
     const removed = current.filter((a) => !wanted.has(a.roleId));
     if (added.length === 0 && removed.length === 0) return { user, userErrors: [] };
     if (added.length) {
-      const denied = await assertCanGrant(tx, ctx.caller, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
-      if (denied) return refusedUser(denied);
+      const denied = await assertCanGrant(tx, ctx, { roleIds: added.map((r) => r.id) }, ['input', 'roleIds']);
+      if (denied) return refused('user', denied);
     }
 
     if (removed.length) await tx.userRole.deleteMany({ where: { id: { in: removed.map((a) => a.id) } } });
@@ -194,23 +190,24 @@ export async function removeUserRole(
   input: { userId: string; roleId: string; tenantId?: string | null },
 ): Promise<UserResult> {
   const tenantId = input.tenantId ?? null;
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const errors: UserErrorShape[] = [];
     const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
     if (isUserError(user)) errors.push(user);
     const role = await tx.role.findUnique({ where: { id: input.roleId }, select: { id: true, name: true } });
-    if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', ['input', 'roleId']));
+    if (!role) errors.push(notFound('role', ['input', 'roleId']));
     if (tenantId !== null && !(await tx.tenant.count({ where: { id: tenantId } }))) {
-      errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'tenantId']));
+      errors.push(notFound('tenant', ['input', 'tenantId']));
     }
-    if (errors.length || isUserError(user) || !role) return refusedUser(...errors);
+    if (errors.length || isUserError(user) || !role) return refused('user', ...errors);
 
     const assignment = await tx.userRole.findFirst({
       where: { userId: user.id, roleId: role.id, tenantId },
       select: { id: true },
     });
     if (!assignment) {
-      return refusedUser(
+      return refused(
+          'user',
         userError(
           'NOT_FOUND',
           tenantId === null
@@ -249,7 +246,7 @@ async function findUserAndTenant(
   if (isUserError(user)) errors.push(user);
   const tenant = await tx.tenant.findUnique({ where: { id: input.tenantId }, select: { id: true, slug: true } });
   if (!tenant)
-    errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', ['input', 'tenantId']));
+    errors.push(notFound('tenant', ['input', 'tenantId']));
   if (isUserError(user) || !tenant) return { errors };
   return { user, tenant };
 }
@@ -259,16 +256,17 @@ async function findUserAndTenant(
  * ISOLATED_POOL realm a user belongs to at most one tenant (TENANCY_VIOLATION).
  */
 export async function addUserToTenant(ctx: ServiceContext, input: UserTenantInput): Promise<UserResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const found = await findUserAndTenant(tx, ctx, input);
-    if ('errors' in found) return refusedUser(...found.errors);
+    if ('errors' in found) return refused('user', ...found.errors);
     const { user, tenant } = found;
     const memberships = await tx.tenantMembership.findMany({ where: { userId: user.id }, select: { tenantId: true } });
     if (memberships.some((m) => m.tenantId === tenant.id)) return { user, userErrors: [] };
-    if (user.deletedAt) return refusedUser(userDeleted(['input', 'userId']));
+    if (user.deletedAt) return refused('user', userDeleted(['input', 'userId']));
     const realm = await tx.realm.findFirstOrThrow({ select: { tenancyMode: true } });
     if (realm.tenancyMode === 'ISOLATED_POOL' && memberships.length > 0) {
-      return refusedUser(
+      return refused(
+          'user',
         userError(
           'TENANCY_VIOLATION',
           'The realm uses ISOLATED_POOL tenancy and the user already belongs to another tenant; remove it from that tenant first.',
@@ -292,16 +290,16 @@ export async function addUserToTenant(ctx: ServiceContext, input: UserTenantInpu
  * membership (the foreign key cascades), and the audit event lists them.
  */
 export async function removeUserFromTenant(ctx: ServiceContext, input: UserTenantInput): Promise<UserResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const found = await findUserAndTenant(tx, ctx, input);
-    if ('errors' in found) return refusedUser(...found.errors);
+    if ('errors' in found) return refused('user', ...found.errors);
     const { user, tenant } = found;
     const membership = await tx.tenantMembership.findFirst({
       where: { userId: user.id, tenantId: tenant.id },
       select: { id: true },
     });
     if (!membership)
-      return refusedUser(userError('NOT_FOUND', 'The user is not a member of this tenant.', ['input', 'tenantId']));
+      return refused('user', userError('NOT_FOUND', 'The user is not a member of this tenant.', ['input', 'tenantId']));
     const roles = (await assignmentsIn(tx, user.id, tenant.id)).map((a) => a.role.name);
     await tx.tenantMembership.delete({ where: { id: membership.id } });
     await recordAudit(tx, ctx, {

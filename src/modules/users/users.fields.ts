@@ -155,7 +155,7 @@ builder.prismaObjectFields('User', (t) => ({
     args: { tenantId: t.arg.id({ description: 'A tenant to narrow to.' }) },
     select: (args, _ctx, nestedSelection) => ({
       roles: {
-        where: args.tenantId ? { OR: [{ tenantId: null }, { tenantId: idOfType(String(args.tenantId), 'Tenant', 'tenantId') }] } : {},
+        where: args.tenantId ? { OR: [{ tenantId: null }, { tenantId: idOfType(args.tenantId, 'Tenant', 'tenantId') }] } : {},
         select: { role: nestedSelection(true) },
       },
     }),

@@ -1,5 +1,5 @@
 import { Prisma, type CustomAttributeType, type ProfileField, type UserStatus } from '../../generated/prisma/client.ts';
-import { decodeGlobalId } from '../../graphql/ids.ts';
+import { decodeGlobalId, UUID } from '../../graphql/ids.ts';
 import { InputBoundsError } from '../../graphql/input-bounds.ts';
 
 /** A `UserFilter` as it arrives from GraphQL (all optional). */
@@ -313,7 +313,7 @@ function searchCondition(raw: string, path: string): Prisma.Sql | null {
   if (/^\+?\d{3,}$/.test(digits) && digits !== term) parts.push(sql`u.phone ILIKE ${`%${digits}%`}`);
   // Fuzzy: tolerate typos in names (trigram word similarity, served by the GIN index).
   if (term.length >= 3) parts.push(sql`${term} <% u.name`);
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(term)) {
+  if (UUID.test(term)) {
     parts.push(sql`u.id = ${term.toLowerCase()}::uuid`);
   } else if (/^[A-Za-z0-9_-]{20,}={0,2}$/.test(term)) {
     try {

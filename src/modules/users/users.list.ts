@@ -1,5 +1,6 @@
 import { Prisma, UserStatus } from '../../generated/prisma/client.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
+import { UUID } from '../../graphql/ids.ts';
 import type { ServiceContext } from '../../context.ts';
 import { FilterError, userListCondition, type FilterEnvironment, type UserFilter } from './users.filter.ts';
 
@@ -52,7 +53,6 @@ function encodeCursor(signature: string, values: CursorValue[]): string {
   return Buffer.from(JSON.stringify({ o: signature, v: values })).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Whether a cursor value can be cast to its key's column type (a tampered cursor must not reach SQL). */
 function fitsColumn(value: CursorValue, cast: string): boolean {

@@ -308,7 +308,7 @@ const DeleteUsersPayload = builder.objectRef<DeleteUsersResult>('DeleteUsersPayl
 // Resolvers
 // ---------------------------------------------------------------------------------------------
 
-const userId = (id: string | number, argument = 'input.id') => idOfType(String(id), 'User', argument);
+const userId = (id: string | number, argument = 'input.id') => idOfType(id, 'User', argument);
 
 interface AccessShape {
   roleIds?: readonly unknown[] | null;
@@ -330,8 +330,8 @@ function createData(input: CreateUserShape, argument: string): CreateUserData {
   const { roleIds, tenantIds, ...rest } = input;
   return {
     ...rest,
-    roleIds: roleIds ? roleIds.map((id) => idOfType(String(id), 'Role', `${argument}.roleIds`)) : roleIds,
-    tenantIds: tenantIds ? tenantIds.map((id) => idOfType(String(id), 'Tenant', `${argument}.tenantIds`)) : tenantIds,
+    roleIds: roleIds ? roleIds.map((id) => idOfType(id, 'Role', `${argument}.roleIds`)) : roleIds,
+    tenantIds: tenantIds ? tenantIds.map((id) => idOfType(id, 'Tenant', `${argument}.tenantIds`)) : tenantIds,
   };
 }
 

@@ -74,7 +74,7 @@ builder.queryField('user', (t) =>
     ...requireScopes(['users:read']),
     args: { id: t.arg.id({ required: true, description: 'The global id of the user.' }) },
     resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.user.findUnique({ ...query, where: { id: idOfType(String(args.id), 'User') } }),
+      serviceOf(ctx).db.user.findUnique({ ...query, where: { id: idOfType(args.id, 'User') } }),
   }),
 );
 

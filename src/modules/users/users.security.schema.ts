@@ -16,7 +16,7 @@ import {
 } from './users.security.service.ts';
 import { serviceOf } from '../../context.ts';
 
-const userIdOf = (id: string | number, argument: string) => idOfType(String(id), 'User', argument);
+const userIdOf = (id: string | number, argument: string) => idOfType(id, 'User', argument);
 
 const RevokeSessionsPayload = builder.objectRef<RevokeSessionsResult>('RevokeSessionsPayload').implement({
   description: 'Result of revoking sessions.',
@@ -57,7 +57,7 @@ builder.mutationField('revokeSession', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: RevokeSessionInput, required: true, description: 'The session.' }) },
     resolve: (_root, { input }, ctx) =>
-      revokeSession(serviceOf(ctx), idOfType(String(input.sessionId), 'Session', 'input.sessionId')),
+      revokeSession(serviceOf(ctx), idOfType(input.sessionId, 'Session', 'input.sessionId')),
   }),
 );
 

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { MfaFactorType, Prisma } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { isUniqueViolation } from '../input-checks.ts';
-import { userError, type UserErrorShape } from '../user-error.ts';
-import { lockUser, userDeleted } from './users.access.service.ts';
-import { bumpVersion, isUserError, refusedUser, revokeSessionsOf, type UserResult } from './users.service.ts';
+import { inTransaction, isUserError, notFound, refused, userDeleted, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
+import { lockUser } from './users.access.service.ts';
+import { bumpVersion, revokeSessionsOf, type UserResult } from './users.service.ts';
 
 export const SECURITY_LIMITS = {
   providerLength: 50,
@@ -28,7 +27,7 @@ export interface RevokeSessionsResult {
 
 /** Ends every active session of a user now; their refresh tokens stop working at once. */
 export async function revokeUserSessions(ctx: ServiceContext, userId: string): Promise<RevokeSessionsResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await lockUser(tx, ctx, userId, ['input', 'id']);
     if (isUserError(user)) return { revokedSessionIds: [], userErrors: [user] };
     const revoked = await revokeSessionsOf(tx, [user.id], 'revoked_by_admin');
@@ -46,12 +45,12 @@ export async function revokeUserSessions(ctx: ServiceContext, userId: string): P
 /** Ends one session now, with its refresh tokens. */
 export async function revokeSession(ctx: ServiceContext, sessionId: string): Promise<RevokeSessionsResult> {
   const field = ['input', 'sessionId'];
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const session = await tx.session.findUnique({ where: { id: sessionId } });
     if (!session)
       return {
         revokedSessionIds: [],
-        userErrors: [userError('NOT_FOUND', 'No session with this id exists in the realm.', field)],
+        userErrors: [notFound('session', field)],
       };
     const now = new Date();
     if (session.revokedAt) {
@@ -88,9 +87,9 @@ async function removeFactors(
   types: MfaFactorType[],
   action: `user.${string}`,
 ): Promise<UserResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await lockUser(tx, ctx, userId, ['input', 'id']);
-    if (isUserError(user)) return refusedUser(user);
+    if (isUserError(user)) return refused('user', user);
     const factors = await tx.mfaFactor.findMany({
       where: { userId: user.id, type: { in: types } },
       select: { id: true, type: true },
@@ -167,22 +166,24 @@ export async function linkUserIdentity(ctx: ServiceContext, input: LinkUserIdent
   const errors: UserErrorShape[] = [];
   checkProvider(input.provider, ['input', 'provider'], errors);
   checkProviderUserId(input.providerUserId, ['input', 'providerUserId'], errors);
-  if (errors.length) return refusedUser(...errors);
+  if (errors.length) return refused('user', ...errors);
   const taken = () =>
-    refusedUser(
+    refused(
+          'user',
       userError('TAKEN', 'This identity is already linked to another user of the realm.', ['input', 'providerUserId']),
     );
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
-      if (isUserError(user)) return refusedUser(user);
+      if (isUserError(user)) return refused('user', user);
       const existing = await tx.identity.findFirst({
         where: { provider: input.provider, providerUserId: input.providerUserId },
         select: { userId: true },
       });
       if (existing?.userId === user.id) return { user, userErrors: [] };
       if (existing) return taken();
-      if (user.deletedAt) return refusedUser(userDeleted(['input', 'userId']));
+      if (user.deletedAt) return refused('user', userDeleted(['input', 'userId']));
       const identity = await tx.identity.create({
         data: {
           realmId: ctx.realmId,
@@ -199,12 +200,10 @@ export async function linkUserIdentity(ctx: ServiceContext, input: LinkUserIdent
         changes: { identityId: identity.id, provider: identity.provider, providerUserId: identity.providerUserId },
       });
       return { user: await bumpVersion(tx, user.id), userErrors: [] };
-    });
-  } catch (error) {
+    },
     // A concurrent link took the pair between the check and the insert.
-    if (isUniqueViolation(error)) return taken();
-    throw error;
-  }
+    () => taken(),
+  );
 }
 
 export interface UnlinkUserIdentityInput {
@@ -218,15 +217,16 @@ export interface UnlinkUserIdentityInput {
  * password, no other identity, no passkey, no verified email or phone).
  */
 export async function unlinkUserIdentity(ctx: ServiceContext, input: UnlinkUserIdentityInput): Promise<UserResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
-    if (isUserError(user)) return refusedUser(user);
+    if (isUserError(user)) return refused('user', user);
     const identity = await tx.identity.findFirst({
       where: { userId: user.id, provider: input.provider, providerUserId: input.providerUserId },
       select: { id: true },
     });
     if (!identity) {
-      return refusedUser(
+      return refused(
+          'user',
         userError('NOT_FOUND', 'The user has no identity with this provider and provider user id.', [
           'input',
           'providerUserId',
@@ -244,7 +244,8 @@ export async function unlinkUserIdentity(ctx: ServiceContext, input: UnlinkUserI
       (user.email !== null && user.emailVerified) ||
       (user.phone !== null && user.phoneVerified);
     if (!canStillSignIn) {
-      return refusedUser(
+      return refused(
+          'user',
         userError(
           'INVALID_STATE',
           'This identity is the user’s last way to sign in (no password, other identity, passkey, or verified email or phone); add another one first.',
@@ -276,10 +277,10 @@ export async function addAdminNote(ctx: ServiceContext, input: { userId: string;
     errors.push(userError('TOO_LONG', `The note must be at most ${SECURITY_LIMITS.noteLength} characters.`, field));
   } else if (CONTROL_EXCEPT_WHITESPACE.test(body))
     errors.push(userError('INVALID', 'The note must not contain control characters.', field));
-  if (errors.length) return refusedUser(...errors);
-  return ctx.db.$transaction(async (tx) => {
+  if (errors.length) return refused('user', ...errors);
+  return inTransaction(ctx, async (tx) => {
     const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
-    if (isUserError(user)) return refusedUser(user);
+    if (isUserError(user)) return refused('user', user);
     const note = await tx.adminNote.create({
       data: { realmId: ctx.realmId, userId: user.id, body, author: ctx.caller.id },
     });
@@ -340,22 +341,21 @@ export async function setUserUniqueId(ctx: ServiceContext, input: SetUserUniqueI
   } else {
     wanted = input.uniqueId === null ? null : checkUniqueId(input.uniqueId, field, errors);
   }
-  if (errors.length) return refusedUser(...errors);
-  const taken = () => refusedUser(userError('TAKEN', 'Another user of the realm already has this unique id.', field));
+  if (errors.length) return refused('user', ...errors);
+  const taken = () => refused('user', userError('TAKEN', 'Another user of the realm already has this unique id.', field));
 
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const user = await lockUser(tx, ctx, input.id, ['input', 'id']);
-      if (isUserError(user)) return refusedUser(user);
+      if (isUserError(user)) return refused('user', user);
       if (input.expectedVersion != null && input.expectedVersion !== user.version) {
-        return refusedUser(
-          userError('VERSION_CONFLICT', `The user is at version ${user.version}, not ${input.expectedVersion}.`, [
-            'input',
-            'expectedVersion',
-          ]),
+        return refused(
+          'user',
+          versionConflict('user', user.version, input.expectedVersion),
         );
       }
-      if (user.deletedAt) return refusedUser(userDeleted(['input', 'id']));
+      if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
       let value = wanted;
       if (input.generate) {
         do value = generateUniqueId();
@@ -379,9 +379,7 @@ export async function setUserUniqueId(ctx: ServiceContext, input: SetUserUniqueI
         } as Prisma.InputJsonValue,
       });
       return { user: updated, userErrors: [] };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) return taken();
-    throw error;
-  }
+    },
+    () => taken(),
+  );
 }

@@ -2,11 +2,20 @@ import { createHash } from 'node:crypto';
 import { Prisma, type TenancyMode, type User, type UserStatus } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm, type PasswordContext } from './passwords.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
+import { encodeGlobalId } from '../../graphql/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { isUniqueViolation } from '../input-checks.ts';
 import { assertCanGrant } from '../roles/grants.ts';
-import { userError, type UserErrorShape } from '../user-error.ts';
+import {
+  inTransaction,
+  isUserError,
+  notFound,
+  refused,
+  userDeleted,
+  userError,
+  versionConflict,
+  type MutationResult,
+  type UserErrorShape,
+} from '../user-error.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
 import {
@@ -21,7 +30,6 @@ import {
   type ValidationEnvironment,
 } from './users.validation.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Interactive transactions of bulk operations may run longer than Prisma's 5 s default. */
 const BULK_TRANSACTION = { timeout: 120_000, maxWait: 30_000 } as const;
 
@@ -30,29 +38,7 @@ const BULK_TRANSACTION = { timeout: 120_000, maxWait: 30_000 } as const;
 // ---------------------------------------------------------------------------------------------
 
 /** The result of a mutation of one user: the user after the change, or why nothing changed. */
-export interface UserResult {
-  user: User | null;
-  userErrors: UserErrorShape[];
-}
-
-export function refusedUser(...userErrors: UserErrorShape[]): UserResult {
-  return { user: null, userErrors };
-}
-
-export const userNotFound = (field: string[]): UserErrorShape =>
-  userError('NOT_FOUND', 'No user with this id exists in the realm.', field);
-
-export function isUserError(value: unknown): value is UserErrorShape {
-  return typeof value === 'object' && value !== null && 'code' in value && 'message' in value && !('realmId' in value);
-}
-
-/**
- * The database id of a user given as a raw id or a global `User` id. A global id of another
- * type or a malformed id is BAD_USER_INPUT (thrown), like any argument of the wrong type.
- */
-export function userDatabaseId(id: string, argument = 'id'): string {
-  return UUID.test(id) ? id.toLowerCase() : idOfType(id, 'User', argument);
-}
+export type UserResult = MutationResult<'user', User>;
 
 export interface FindUserOptions {
   /**
@@ -63,16 +49,15 @@ export interface FindUserOptions {
 }
 
 /**
- * The user of the caller's realm with this id (raw or global; deleted users included), or a
+ * The user of the caller's realm with this database id (deleted users included), or a
  * NOT_FOUND error at `field`. A missing id and another realm's id get the same answer.
  */
-export async function findUser(tx: RealmTx, id: string, field: string[], options: FindUserOptions = {}): Promise<User | UserErrorShape> {
-  const userId = userDatabaseId(id, field.join('.'));
+export async function findUser(tx: RealmTx, userId: string, field: string[], options: FindUserOptions = {}): Promise<User | UserErrorShape> {
   if (options.lock) {
     await tx.$queryRaw`SELECT 1 FROM "User" WHERE "realmId" = ${options.lock.realmId}::uuid AND id = ${userId}::uuid FOR UPDATE`;
   }
   const user = await tx.user.findUnique({ where: { id: userId } });
-  return user ?? userNotFound(field);
+  return user ?? notFound('user', field);
 }
 
 /**
@@ -99,17 +84,6 @@ export async function revokeSessionsOf(tx: RealmTx, userIds: readonly string[], 
   if (ids.length) await tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokedReason: reason } });
   await tx.refreshToken.updateMany({ where: { session: { userId: { in: [...userIds] } }, revokedAt: null }, data: { revokedAt: now } });
   return ids;
-}
-
-const deletedState = (field: string[]) =>
-  userError('INVALID_STATE', 'The user is deleted; restore it with restoreUser first.', field);
-
-function versionConflict(current: number, expected: number): UserErrorShape {
-  return userError(
-    'VERSION_CONFLICT',
-    `The user changed meanwhile: it is at version ${current}, not ${expected}. Read it again and retry.`,
-    ['input', 'expectedVersion'],
-  );
 }
 
 function checkReason(reason: string | null | undefined, field: string[], errors: UserErrorShape[]): string | null {
@@ -315,12 +289,12 @@ function resolveAccess(
   errors: UserErrorShape[],
 ): { roles: RoleRow[]; tenants: TenantRow[] } {
   tenantIds.forEach((id, index) => {
-    if (!lookup.tenants.has(id)) errors.push(userError('NOT_FOUND', 'No tenant with this id exists in the realm.', [...path, 'tenantIds', String(index)]));
+    if (!lookup.tenants.has(id)) errors.push(notFound('tenant', [...path, 'tenantIds', String(index)]));
   });
   roleIds.forEach((id, index) => {
     const role = lookup.roles.get(id);
     const field = [...path, 'roleIds', String(index)];
-    if (!role) errors.push(userError('NOT_FOUND', 'No role with this id exists in the realm.', field));
+    if (!role) errors.push(notFound('role', field));
     else if (role.tenantId !== null && !memberOf.includes(role.tenantId)) {
       errors.push(
         userError('INVALID', 'This role is defined by a tenant: list that tenant in tenantIds too, or assign the role with assignUserRoles.', field),
@@ -512,7 +486,7 @@ async function checkPrepared(
     const key = granted.join(',');
     let denied = preloaded?.grants.get(key);
     if (denied === undefined) {
-      denied = await assertCanGrant(tx, ctx.caller, { roleIds: granted }, [...path, 'roleIds']);
+      denied = await assertCanGrant(tx, ctx, { roleIds: granted }, [...path, 'roleIds']);
       preloaded?.grants.set(key, denied);
     }
     if (denied) errors.push({ ...denied, field: [...path, 'roleIds'] });
@@ -593,18 +567,17 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
   const env = await loadEnvironment(ctx, needsAttributes([input]));
   const errors: UserErrorShape[] = [];
   const prepared = prepareUser(input, env, ['input'], errors);
-  if (errors.length) return refusedUser(...errors);
+  if (errors.length) return refused('user', ...errors);
   const hashed = await hashCredentials(prepared.credentials);
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const access = await checkPrepared(tx, ctx, prepared, errors);
-      if (errors.length) return refusedUser(...errors);
+      if (errors.length) return refused('user', ...errors);
       return { user: await insertUser(tx, ctx, prepared, hashed, access), userErrors: [] };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) return refusedUser(takenFromViolation(error, ['input']));
-    throw error;
-  }
+    },
+    (error) => refused('user', takenFromViolation(error, ['input'])),
+  );
 }
 
 export interface CreateUsersResult {
@@ -653,50 +626,50 @@ export async function createUsers(
 
   if (input.atomic) {
     const hashed = itemErrors.some((e) => e.length) ? [] : await mapLimited(prepared, 4, (p) => hashCredentials(p.credentials));
-    try {
-      return await ctx.db.$transaction(async (tx) => {
-        const claimed = new Map<string, number>();
-        const lookup = await loadBatch(tx, ctx.realmId, prepared.filter((_, index) => itemErrors[index]!.length === 0));
-        const accesses = [];
-        for (const [index, item] of prepared.entries()) {
-          const errors = itemErrors[index]!;
-          if (errors.length) {
-            accesses.push(null);
-            continue;
-          }
-          accesses.push(await checkPrepared(tx, ctx, item, errors, null, lookup));
-          for (const key of ['email', 'username', 'uniqueId'] as const) {
-            const value = item.data[key];
-            if (!value) continue;
-            const claim = `${key}:${key === 'uniqueId' ? value : value.toLowerCase()}`;
-            const first = claimed.get(claim);
-            if (first !== undefined) {
-              errors.push(userError('TAKEN', `Item ${first} of this batch has the same ${key}.`, [...item.path, key]));
-            } else claimed.set(claim, index);
-          }
+    return inTransaction(
+      ctx,
+      async (tx) => {
+      const claimed = new Map<string, number>();
+      const lookup = await loadBatch(tx, ctx.realmId, prepared.filter((_, index) => itemErrors[index]!.length === 0));
+      const accesses = [];
+      for (const [index, item] of prepared.entries()) {
+        const errors = itemErrors[index]!;
+        if (errors.length) {
+          accesses.push(null);
+          continue;
         }
-        const failed = itemErrors.filter((e) => e.length).length;
-        if (failed) {
-          return {
-            results: itemErrors.map((errors) => refusedUser(...errors)),
-            createdCount: 0,
-            userErrors: [userError('INVALID', `${failed} of ${items.length} users failed; with atomic: true none was created.`, ['input', 'users'])],
-          };
+        accesses.push(await checkPrepared(tx, ctx, item, errors, null, lookup));
+        for (const key of ['email', 'username', 'uniqueId'] as const) {
+          const value = item.data[key];
+          if (!value) continue;
+          const claim = `${key}:${key === 'uniqueId' ? value : value.toLowerCase()}`;
+          const first = claimed.get(claim);
+          if (first !== undefined) {
+            errors.push(userError('TAKEN', `Item ${first} of this batch has the same ${key}.`, [...item.path, key]));
+          } else claimed.set(claim, index);
         }
-        const results: UserResult[] = [];
-        for (const [index, item] of prepared.entries()) {
-          results.push({ user: await insertUser(tx, ctx, item, hashed[index] ?? null, accesses[index]!), userErrors: [] });
-        }
-        return { results, createdCount: results.length, userErrors: [] };
-      }, BULK_TRANSACTION);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      return {
-        results: items.map(() => refusedUser()),
+      }
+      const failed = itemErrors.filter((e) => e.length).length;
+      if (failed) {
+        return {
+          results: itemErrors.map((errors) => refused('user', ...errors)),
+          createdCount: 0,
+          userErrors: [userError('INVALID', `${failed} of ${items.length} users failed; with atomic: true none was created.`, ['input', 'users'])],
+        };
+      }
+      const results: UserResult[] = [];
+      for (const [index, item] of prepared.entries()) {
+        results.push({ user: await insertUser(tx, ctx, item, hashed[index] ?? null, accesses[index]!), userErrors: [] });
+      }
+      return { results, createdCount: results.length, userErrors: [] };
+      },
+      (error) => ({
+        results: items.map(() => refused('user')),
         createdCount: 0,
         userErrors: [takenFromViolation(error, ['input', 'users'])],
-      };
-    }
+      }),
+      BULK_TRANSACTION,
+    );
   }
 
   const hashed = await mapLimited(prepared, 4, (p, index) => (itemErrors[index]!.length ? Promise.resolve(null) : hashCredentials(p.credentials)));
@@ -704,21 +677,20 @@ export async function createUsers(
   for (const [index, item] of prepared.entries()) {
     const errors = itemErrors[index]!;
     if (errors.length) {
-      results.push(refusedUser(...errors));
+      results.push(refused('user', ...errors));
       continue;
     }
-    try {
-      results.push(
-        await ctx.db.$transaction(async (tx) => {
+    results.push(
+      await inTransaction(
+        ctx,
+        async (tx) => {
           const access = await checkPrepared(tx, ctx, item, errors);
-          if (errors.length) return refusedUser(...errors);
+          if (errors.length) return refused('user', ...errors);
           return { user: await insertUser(tx, ctx, item, hashed[index] ?? null, access), userErrors: [] };
-        }),
-      );
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      results.push(refusedUser(takenFromViolation(error, item.path)));
-    }
+        },
+        (error) => refused('user', takenFromViolation(error, item.path)),
+      ),
+    );
   }
   return { results, createdCount: results.filter((r) => r.user).length, userErrors: [] };
 }
@@ -759,15 +731,16 @@ export async function updateUser(
   const errors: UserErrorShape[] = [];
   const path = ['input', 'patch'];
   const data = validateProfile(input.patch, path, env, errors);
-  if (errors.length) return refusedUser(...errors);
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  if (errors.length) return refused('user', ...errors);
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-      if (isUserError(user)) return refusedUser(user);
+      if (isUserError(user)) return refused('user', user);
       if (input.expectedVersion != null && input.expectedVersion !== user.version) {
-        return refusedUser(versionConflict(user.version, input.expectedVersion));
+        return refused('user', versionConflict('user', user.version, input.expectedVersion));
       }
-      if (user.deletedAt) return refusedUser(deletedState(['input', 'id']));
+      if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
 
       const { customAttributes, metadata, ...columns } = data;
       const after: ProfileRow = { ...user, ...columns };
@@ -787,7 +760,7 @@ export async function updateUser(
       const changes = profileChanges(user, after);
       const changed = (key: keyof UniqueValues) => (key in changes ? (after[key] as string | null) : null);
       errors.push(...(await takenErrors(tx, ctx.realmId, { email: changed('email'), username: changed('username'), uniqueId: changed('uniqueId') }, path, user.id)));
-      if (errors.length) return refusedUser(...errors);
+      if (errors.length) return refused('user', ...errors);
       if (Object.keys(changes).length === 0) return { user, userErrors: [] };
 
       const updated = await conditionalUpdate(
@@ -795,7 +768,7 @@ export async function updateUser(
         user,
         Object.fromEntries(Object.keys(changes).map((key) => [key, after[key as ProfileKey]])) as Prisma.UserUpdateManyMutationInput,
       );
-      if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+      if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
       const { action, credentials } = auditAction(changes, 'user.updated');
       await recordAudit(tx, ctx, {
         action,
@@ -804,11 +777,9 @@ export async function updateUser(
         changes: { ...changes, ...(credentials.length ? { credentials } : {}) },
       });
       return { user: updated, userErrors: [] };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) return refusedUser(takenFromViolation(error, path));
-    throw error;
-  }
+    },
+    (error) => refused('user', takenFromViolation(error, path)),
+  );
 }
 
 /**
@@ -827,16 +798,17 @@ export async function replaceUser(
   const path = ['input', 'user'];
   const prepared = prepareUser(input.user, env, path, errors, 'replace');
   const profile = fullProfile(prepared.data);
-  if (errors.length) return refusedUser(...errors);
+  if (errors.length) return refused('user', ...errors);
   const hashed = await hashCredentials(prepared.credentials);
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-      if (isUserError(user)) return refusedUser(user);
+      if (isUserError(user)) return refused('user', user);
       if (input.expectedVersion != null && input.expectedVersion !== user.version) {
-        return refusedUser(versionConflict(user.version, input.expectedVersion));
+        return refused('user', versionConflict('user', user.version, input.expectedVersion));
       }
-      if (user.deletedAt) return refusedUser(deletedState(['input', 'id']));
+      if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
       const status = prepared.status;
       if (status !== user.status) {
         const suspension = status === 'SUSPENDED' || user.status === 'SUSPENDED';
@@ -863,7 +835,7 @@ export async function replaceUser(
         tenantIds: currentTenants.map((m) => m.tenantId),
         grantedRoles: new Set(currentRoles.map((r) => r.roleId)),
       });
-      if (errors.length) return refusedUser(...errors);
+      if (errors.length) return refused('user', ...errors);
 
       const changes: Record<string, unknown> = profileChanges(user, profile);
       if (status !== user.status) changes.status = { before: user.status, after: status };
@@ -894,7 +866,7 @@ export async function replaceUser(
         status,
         ...(hashed ? { ...hashed, passwordChangedAt: new Date(), passwordExpired: false } : {}),
       });
-      if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+      if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
       const { action, credentials } = auditAction(changes, 'user.replaced');
       await recordAudit(tx, ctx, {
         action,
@@ -903,11 +875,9 @@ export async function replaceUser(
         changes: { ...(changes as Prisma.InputJsonObject), replaced: true, ...(credentials.length ? { credentials } : {}) },
       });
       return { user: updated, userErrors: [] };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) return refusedUser(takenFromViolation(error, path));
-    throw error;
-  }
+    },
+    (error) => refused('user', takenFromViolation(error, path)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -945,7 +915,7 @@ async function suspendLocked(
 ): Promise<UserResult> {
   const now = new Date();
   const updated = await conditionalUpdate(tx, user, { status: 'SUSPENDED', suspendedReason: reason, suspendedAt: now });
-  if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+  if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
   const revoked = revokeSessions ? await revokeSessionsOf(tx, [user.id], 'user_suspended', now) : [];
   await recordAudit(tx, ctx, {
     action: 'user.suspended',
@@ -964,16 +934,16 @@ async function suspendLocked(
 export async function setUserStatus(ctx: ServiceContext, input: { id: string; status: UserStatus; reason?: string | null }): Promise<UserResult> {
   const errors: UserErrorShape[] = [];
   const reason = checkReason(input.reason, ['input', 'reason'], errors);
-  if (errors.length) return refusedUser(...errors);
-  return ctx.db.$transaction(async (tx) => {
+  if (errors.length) return refused('user', ...errors);
+  return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refusedUser(user);
+    if (isUserError(user)) return refused('user', user);
     if (input.status === 'DELETED' || user.deletedAt) {
-      return refusedUser(userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']));
+      return refused('user', userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']));
     }
     if (user.status === input.status) return { user, userErrors: [] };
     if (!STATUS_TRANSITIONS[user.status].includes(input.status)) {
-      return refusedUser(userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']));
+      return refused('user', userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']));
     }
     if (input.status === 'SUSPENDED') return suspendLocked(tx, ctx, user, reason, true);
     const lifting = user.status === 'SUSPENDED';
@@ -981,7 +951,7 @@ export async function setUserStatus(ctx: ServiceContext, input: { id: string; st
       status: input.status,
       ...(lifting ? { suspendedReason: null, suspendedAt: null } : {}),
     });
-    if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+    if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
     await recordAudit(tx, ctx, {
       action: lifting ? 'user.unsuspended' : 'user.status_changed',
       targetType: 'User',
@@ -1003,26 +973,26 @@ export async function suspendUser(
 ): Promise<UserResult> {
   const errors: UserErrorShape[] = [];
   const reason = checkReason(input.reason, ['input', 'reason'], errors);
-  if (errors.length) return refusedUser(...errors);
-  return ctx.db.$transaction(async (tx) => {
+  if (errors.length) return refused('user', ...errors);
+  return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refusedUser(user);
-    if (user.deletedAt) return refusedUser(deletedState(['input', 'id']));
-    if (user.status === 'SUSPENDED') return refusedUser(userError('INVALID_STATE', 'The user is already suspended.', ['input', 'id']));
+    if (isUserError(user)) return refused('user', user);
+    if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
+    if (user.status === 'SUSPENDED') return refused('user', userError('INVALID_STATE', 'The user is already suspended.', ['input', 'id']));
     return suspendLocked(tx, ctx, user, reason, input.revokeSessions ?? true);
   });
 }
 
 /** Lifts a suspension: SUSPENDED → ACTIVE. Any other status gets INVALID_STATE. */
 export async function unsuspendUser(ctx: ServiceContext, input: { id: string }): Promise<UserResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refusedUser(user);
+    if (isUserError(user)) return refused('user', user);
     if (user.status !== 'SUSPENDED') {
-      return refusedUser(userError('INVALID_STATE', `The user is not suspended (it is ${user.status}).`, ['input', 'id']));
+      return refused('user', userError('INVALID_STATE', `The user is not suspended (it is ${user.status}).`, ['input', 'id']));
     }
     const updated = await conditionalUpdate(tx, user, { status: 'ACTIVE', suspendedReason: null, suspendedAt: null });
-    if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+    if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
     await recordAudit(tx, ctx, {
       action: 'user.unsuspended',
       targetType: 'User',
@@ -1048,17 +1018,17 @@ export async function setUserPassword(
 ): Promise<UserResult> {
   const field = ['input', 'password'];
   const current = await findUser(ctx.db, input.id, ['input', 'id']);
-  if (isUserError(current)) return refusedUser(current);
-  if (current.deletedAt) return refusedUser(deletedState(['input', 'id']));
+  if (isUserError(current)) return refused('user', current);
+  if (current.deletedAt) return refused('user', userDeleted(['input', 'id']));
   const env = await loadEnvironment(ctx, false);
   const problem = passwordProblem(input.password, env.passwordMinLength, passwordContext(current));
-  if (problem) return refusedUser(userError(problem.code, problem.message, field));
+  if (problem) return refused('user', userError(problem.code, problem.message, field));
   const passwordHash = await hashPassword(input.password);
   const temporary = input.temporary ?? false;
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refusedUser(user);
-    if (user.deletedAt) return refusedUser(deletedState(['input', 'id']));
+    if (isUserError(user)) return refused('user', user);
+    if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
     const now = new Date();
     const updated = await conditionalUpdate(tx, user, {
       passwordHash,
@@ -1066,7 +1036,7 @@ export async function setUserPassword(
       passwordChangedAt: now,
       passwordExpired: temporary,
     });
-    if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+    if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
     const revoked = (input.revokeSessions ?? true) ? await revokeSessionsOf(tx, [user.id], 'password_set', now) : [];
     await recordAudit(tx, ctx, {
       action: 'user.password_set',
@@ -1080,14 +1050,14 @@ export async function setUserPassword(
 
 /** Makes the user change its password at the next sign-in. No password → INVALID_STATE. */
 export async function expireUserPassword(ctx: ServiceContext, input: { id: string }): Promise<UserResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refusedUser(user);
-    if (user.deletedAt) return refusedUser(deletedState(['input', 'id']));
-    if (user.passwordHash === null) return refusedUser(userError('INVALID_STATE', 'The user has no password to expire.', ['input', 'id']));
+    if (isUserError(user)) return refused('user', user);
+    if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
+    if (user.passwordHash === null) return refused('user', userError('INVALID_STATE', 'The user has no password to expire.', ['input', 'id']));
     if (user.passwordExpired) return { user, userErrors: [] };
     const updated = await conditionalUpdate(tx, user, { passwordExpired: true });
-    if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+    if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
     await recordAudit(tx, ctx, {
       action: 'user.password_expired',
       targetType: 'User',
@@ -1241,7 +1211,7 @@ export interface DeleteUserResult {
  * Soft-deleting a deleted user gets INVALID_STATE; hard-deleting one erases it.
  */
 export async function deleteUser(ctx: ServiceContext, input: { id: string; hard?: boolean | null }): Promise<DeleteUserResult> {
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return { deletedUserId: null, userErrors: [user] };
     if (input.hard) await hardDelete(tx, ctx, [user]);
@@ -1277,19 +1247,19 @@ function filterErrorField(error: FilterError): string[] {
  * One audit event per user.
  */
 export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput): Promise<DeleteUsersResult> {
-  const refused = (...userErrors: UserErrorShape[]): DeleteUsersResult => ({ deletedCount: 0, deletedUserIds: [], userErrors });
+  const nothingDeleted = (...userErrors: UserErrorShape[]): DeleteUsersResult => ({ deletedCount: 0, deletedUserIds: [], userErrors });
   const ids = input.ids ?? null;
   const filter = input.filter ?? null;
   const limit = USER_LIMITS.batchDelete;
-  if (ids === null && filter === null) return refused(userError('REQUIRED', 'Give the ids of the users to delete, a filter, or both.', ['input']));
+  if (ids === null && filter === null) return nothingDeleted(userError('REQUIRED', 'Give the ids of the users to delete, a filter, or both.', ['input']));
   if (ids && ids.length > limit) {
-    return refused(userError('LIMIT_EXCEEDED', `deleteUsers takes at most ${limit} ids per call (got ${ids.length}); nothing was deleted.`, ['input', 'ids']));
+    return nothingDeleted(userError('LIMIT_EXCEEDED', `deleteUsers takes at most ${limit} ids per call (got ${ids.length}); nothing was deleted.`, ['input', 'ids']));
   }
   let condition: Prisma.Sql;
   try {
     condition = filter ? userListCondition(filter, await filterEnvironment(ctx, filter)) : Prisma.sql`u."realmId" = ${ctx.realmId}::uuid`;
   } catch (error) {
-    if (error instanceof FilterError) return refused(userError('INVALID', error.message, filterErrorField(error)));
+    if (error instanceof FilterError) return nothingDeleted(userError('INVALID', error.message, filterErrorField(error)));
     throw error;
   }
   const parts = [condition];
@@ -1297,18 +1267,18 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
   if (!input.hard) parts.push(Prisma.sql`u."deletedAt" IS NULL`);
   const where = Prisma.join(parts, ' AND ');
 
-  return ctx.db.$transaction(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     if (ids) {
       const existing = new Set((await tx.user.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } })).map((u) => u.id));
-      const missing = ids.flatMap((id, index) => (existing.has(id) ? [] : [userNotFound(['input', 'ids', String(index)])]));
-      if (missing.length) return refused(...missing);
+      const missing = ids.flatMap((id, index) => (existing.has(id) ? [] : [notFound('user', ['input', 'ids', String(index)])]));
+      if (missing.length) return nothingDeleted(...missing);
     }
     const lock = input.dryRun ? Prisma.empty : Prisma.sql`FOR UPDATE`;
     const selected = await tx.$queryRaw<{ id: string }[]>`
       SELECT u.id FROM "User" u WHERE ${where} ORDER BY u.id LIMIT ${limit + 1} ${lock}`;
     if (selected.length > limit) {
       const [row] = await tx.$queryRaw<{ count: bigint }[]>`SELECT count(*)::bigint AS count FROM "User" u WHERE ${where}`;
-      return refused(
+      return nothingDeleted(
         userError(
           'LIMIT_EXCEEDED',
           `${Number(row?.count ?? 0)} users match, but deleteUsers deletes at most ${limit} per call; narrow the filter or repeat the call. Nothing was deleted.`,
@@ -1323,7 +1293,7 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
     if (input.hard) await hardDelete(tx, ctx, users, { bulk: true });
     else await softDelete(tx, ctx, users, { bulk: true });
     return result;
-  }, BULK_TRANSACTION);
+  }, undefined, BULK_TRANSACTION);
 }
 
 /**
@@ -1332,14 +1302,16 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
  */
 export async function restoreUser(ctx: ServiceContext, input: { id: string }): Promise<UserResult> {
   const field = ['input', 'id'];
-  try {
-    return await ctx.db.$transaction(async (tx) => {
+  return inTransaction(
+    ctx,
+    async (tx) => {
       const user = await findUser(tx, input.id, field, { lock: { realmId: ctx.realmId } });
-      if (isUserError(user)) return refusedUser(user);
-      if (!user.deletedAt) return refusedUser(userError('INVALID_STATE', `The user is not deleted (it is ${user.status}).`, field));
+      if (isUserError(user)) return refused('user', user);
+      if (!user.deletedAt) return refused('user', userError('INVALID_STATE', `The user is not deleted (it is ${user.status}).`, field));
       const taken = await takenErrors(tx, ctx.realmId, { email: user.email, username: user.username }, ['input'], user.id);
       if (taken.length) {
-        return refusedUser(
+        return refused(
+          'user',
           ...taken.map((e) =>
             userError('TAKEN', `While the user was deleted, another user took its ${e.field?.at(-1) === 'email' ? 'email address' : 'username'}; change that user first.`, field),
           ),
@@ -1347,7 +1319,7 @@ export async function restoreUser(ctx: ServiceContext, input: { id: string }): P
       }
       const status: UserStatus = user.suspendedAt ? 'SUSPENDED' : 'ACTIVE';
       const updated = await conditionalUpdate(tx, user, { status, deletedAt: null });
-      if (!updated) return refusedUser(versionConflict(user.version + 1, user.version));
+      if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
       await recordAudit(tx, ctx, {
         action: 'user.restored',
         targetType: 'User',
@@ -1355,9 +1327,7 @@ export async function restoreUser(ctx: ServiceContext, input: { id: string }): P
         changes: { status: { before: 'DELETED', after: status } },
       });
       return { user: updated, userErrors: [] };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) return refusedUser(takenFromViolation(error, field));
-    throw error;
-  }
+    },
+    (error) => refused('user', takenFromViolation(error, field)),
+  );
 }
