@@ -27,7 +27,13 @@ const realmName = `liveness-${Date.now()}`;
 const admin = await createAdminClient(db.prisma, { realmName });
 const keys = new SigningKeys(db.prisma, deriveKey('bench-secret-0123456789abcdef0123456789', 'roster/signing-keys'));
 let baseUrl = '';
-const app = createApp({ db, keys, log: createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent'), mode: 'production', baseUrl: () => baseUrl });
+const app = createApp({
+  db,
+  keys,
+  log: createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent'),
+  mode: 'production',
+  baseUrl: () => baseUrl,
+});
 const server = createServer(createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)));
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -53,7 +59,9 @@ const mutation = fetch(`${baseUrl}/graphql`, {
     variables: { input: { users, atomic: process.env.ATOMIC === 'true' } },
   }),
 })
-  .then((response) => response.json() as Promise<{ data?: { createUsers: { createdCount: number } }; errors?: unknown }>)
+  .then(
+    (response) => response.json() as Promise<{ data?: { createUsers: { createdCount: number } }; errors?: unknown }>,
+  )
   .finally(() => (done = true));
 
 const latencies: number[] = [];
@@ -70,8 +78,12 @@ const sorted = [...latencies].sort((a, b) => a - b);
 const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 console.log(`database: ${db.kind}`);
-console.log(`createUsers of ${USERS}: ${result.data?.createUsers.createdCount ?? JSON.stringify(result.errors)} created in ${ms(elapsed)}`);
-console.log(`/healthz while it ran: ${latencies.length} probes, p50 ${ms(at(50))}, p95 ${ms(at(95))}, max ${ms(sorted.at(-1) ?? NaN)}`);
+console.log(
+  `createUsers of ${USERS}: ${result.data?.createUsers.createdCount ?? JSON.stringify(result.errors)} created in ${ms(elapsed)}`,
+);
+console.log(
+  `/healthz while it ran: ${latencies.length} probes, p50 ${ms(at(50))}, p95 ${ms(at(95))}, max ${ms(sorted.at(-1) ?? NaN)}`,
+);
 
 server.close();
 await db.close();

@@ -46,7 +46,10 @@ const SCENARIOS: { name: string; query: string; variables?: Record<string, unkno
     query: `{ users(first: 20, filter: { emailVerified: true, neverLoggedIn: false }, orderBy: [{ field: NAME, direction: ASC }]) { nodes { id name } } }`,
   },
   { name: 'totalCount (all users)', query: `{ users(first: 0) { totalCount } }` },
-  { name: 'totalCount (filtered)', query: `{ users(first: 0, filter: { statuses: [ACTIVE], countries: ["US"] }) { totalCount } }` },
+  {
+    name: 'totalCount (filtered)',
+    query: `{ users(first: 0, filter: { statuses: [ACTIVE], countries: ["US"] }) { totalCount } }`,
+  },
   { name: 'userStats', query: `{ userStats { total withMfa activeLast30Days byStatus { status count } } }` },
 ];
 
@@ -77,7 +80,11 @@ const client = await createAdminClient(db.prisma, { realmName: 'bench' });
 const tokenResponse = await fetch(`${baseUrl}/oauth2/bench/token`, {
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret! }),
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: client.clientId,
+    client_secret: client.clientSecret!,
+  }),
 });
 const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
 
@@ -95,15 +102,22 @@ async function request(query: string, variables?: Record<string, unknown>): Prom
 // A cursor 5,000 users deep, to show keyset pages cost the same at any depth.
 let deepCursor: string | null = null;
 for (let i = 0; i < 50; i++) {
-  const data = (await request(`query ($after: String) { users(first: 100, after: $after) { pageInfo { endCursor } } }`, {
-    after: deepCursor,
-  })) as { users: { pageInfo: { endCursor: string } } };
+  const data = (await request(
+    `query ($after: String) { users(first: 100, after: $after) { pageInfo { endCursor } } }`,
+    {
+      after: deepCursor,
+    },
+  )) as { users: { pageInfo: { endCursor: string } } };
   deepCursor = data.users.pageInfo.endCursor;
 }
 SCENARIOS[1]!.variables = { after: deepCursor };
 
-console.log(`Roster user-query benchmark: ${users} users in realm "bench", PostgreSQL, ${REQUESTS} sequential requests per scenario\n`);
-console.log(`${'scenario'.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'req/s'.padStart(8)} ${'SQL/req'.padStart(8)}`);
+console.log(
+  `Roster user-query benchmark: ${users} users in realm "bench", PostgreSQL, ${REQUESTS} sequential requests per scenario\n`,
+);
+console.log(
+  `${'scenario'.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'req/s'.padStart(8)} ${'SQL/req'.padStart(8)}`,
+);
 for (const scenario of SCENARIOS) {
   for (let i = 0; i < 5; i++) await request(scenario.query, scenario.variables);
   const { count: statements } = await db.statements.during(() => request(scenario.query, scenario.variables));

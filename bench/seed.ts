@@ -30,7 +30,11 @@ const rnd = (i: string, salt: string) =>
   `(((((${i})::bigint * 2654435761) # (${salt} * 40503 + 12345)) % 1000003 + 1000003) % 1000003)::double precision / 1000003`;
 const run = async (label: string, sql: string) => {
   const t = performance.now();
-  await db.rawQuery(sql.replaceAll(':realm', `'${r}'::uuid`).replace(/rnd\((\w+), (\d+)\)/g, (_, i: string, salt: string) => rnd(i, salt)));
+  await db.rawQuery(
+    sql
+      .replaceAll(':realm', `'${r}'::uuid`)
+      .replace(/rnd\((\w+), (\d+)\)/g, (_, i: string, salt: string) => rnd(i, salt)),
+  );
   console.log(`${label.padEnd(22)} ${Math.round(performance.now() - t)} ms`);
 };
 
@@ -40,9 +44,92 @@ await run(
    DELETE FROM "Role" WHERE "realmId" = :realm AND NOT "builtIn";
    DELETE FROM "Tenant" WHERE "realmId" = :realm;`,
 );
-const GIVEN = ['Ada', 'Grace', 'Alan', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Frances', 'Edsger', 'Radia', 'Tim', 'Sophie', 'Lucas', 'Mia', 'Noah', 'Emma', 'Liam', 'Olivia', 'Yuki', 'Hiro', 'Priya', 'Arjun', 'Fatima', 'Omar', 'Chen', 'Wei', 'Ana', 'João', 'Lena'];
-const FAMILY = ['Lovelace', 'Hopper', 'Turing', 'Torvalds', 'Hamilton', 'Thompson', 'Liskov', 'Ritchie', 'Allen', 'Dijkstra', 'Perlman', 'Berners', 'Martin', 'Bernard', 'Müller', 'Schmidt', 'García', 'Rossi', 'Tanaka', 'Suzuki', 'Sharma', 'Patel', 'Khan', 'Nguyen', 'Kim', 'Silva', 'Costa', 'Novak', 'Larsen', 'Smith'];
-const COUNTRIES = ['US', 'US', 'US', 'GB', 'GB', 'DE', 'DE', 'FR', 'IN', 'IN', 'BR', 'JP', 'CA', 'AU', 'ES', 'IT', 'NL', 'SE', 'PL', 'MX'];
+const GIVEN = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Linus',
+  'Margaret',
+  'Ken',
+  'Barbara',
+  'Dennis',
+  'Frances',
+  'Edsger',
+  'Radia',
+  'Tim',
+  'Sophie',
+  'Lucas',
+  'Mia',
+  'Noah',
+  'Emma',
+  'Liam',
+  'Olivia',
+  'Yuki',
+  'Hiro',
+  'Priya',
+  'Arjun',
+  'Fatima',
+  'Omar',
+  'Chen',
+  'Wei',
+  'Ana',
+  'João',
+  'Lena',
+];
+const FAMILY = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Torvalds',
+  'Hamilton',
+  'Thompson',
+  'Liskov',
+  'Ritchie',
+  'Allen',
+  'Dijkstra',
+  'Perlman',
+  'Berners',
+  'Martin',
+  'Bernard',
+  'Müller',
+  'Schmidt',
+  'García',
+  'Rossi',
+  'Tanaka',
+  'Suzuki',
+  'Sharma',
+  'Patel',
+  'Khan',
+  'Nguyen',
+  'Kim',
+  'Silva',
+  'Costa',
+  'Novak',
+  'Larsen',
+  'Smith',
+];
+const COUNTRIES = [
+  'US',
+  'US',
+  'US',
+  'GB',
+  'GB',
+  'DE',
+  'DE',
+  'FR',
+  'IN',
+  'IN',
+  'BR',
+  'JP',
+  'CA',
+  'AU',
+  'ES',
+  'IT',
+  'NL',
+  'SE',
+  'PL',
+  'MX',
+];
 const arr = (values: string[]) => `ARRAY[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')}]`;
 
 await run(

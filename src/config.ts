@@ -23,7 +23,10 @@ export const DEFAULT_TOKEN_LIMITS: TokenLimitSettings = {
   perClient: { failures: 100, windowSeconds: 300 },
 };
 
-const count = z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 (off) or more');
+const count = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(0, 'must be 0 (off) or more');
 const windowSeconds = z.coerce
   .number({ error: 'must be a number' })
   .int('must be an integer')
@@ -46,17 +49,12 @@ const configSchema = z
       .default(4000),
     DATABASE_URL: z.preprocess(
       emptyAsUndefined,
-      z
-        .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' })
-        .optional(),
+      z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
     ),
     ROSTER_DATA_DIR: z.string().min(1).default('.roster'),
     ROSTER_SECRET_KEY: z.preprocess(
       emptyAsUndefined,
-      z
-        .string()
-        .min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)')
-        .optional(),
+      z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
     ),
     ROSTER_PUBLIC_URL: z.preprocess(
       emptyAsUndefined,
@@ -74,9 +72,7 @@ const configSchema = z
       emptyAsUndefined,
       z.string().min(32, 'must be at least 32 characters').max(256).optional(),
     ),
-    LOG_LEVEL: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ROSTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     ROSTER_STATEMENT_TIMEOUT_MS: z.coerce
       .number({ error: 'must be a number' })

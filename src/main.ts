@@ -54,9 +54,16 @@ program
     server.log.info({ url: server.url, database, ms: Math.round(performance.now() - started) }, 'Roster is ready');
     console.log(`Roster is serving ${server.url}/graphql (${database}).`);
     if (server.bootstrap?.clientSecret) {
-      printCredentials(server.url, server.bootstrap.realmName, server.bootstrap.clientId, server.bootstrap.clientSecret);
+      printCredentials(
+        server.url,
+        server.bootstrap.realmName,
+        server.bootstrap.clientId,
+        server.bootstrap.clientSecret,
+      );
     } else {
-      console.log(`Get a token: POST ${server.url}/oauth2/default/token with grant_type=client_credentials (see README).`);
+      console.log(
+        `Get a token: POST ${server.url}/oauth2/default/token with grant_type=client_credentials (see README).`,
+      );
     }
     let stopping = false;
     const stop = (signal: string) => {
@@ -99,7 +106,11 @@ program
   .action(async (name: string) => {
     const { createMigration } = await import('./db/migrator.ts');
     const result = await createMigration(name);
-    console.log(result.path ? `Created ${path.relative(process.cwd(), result.path)}` : 'No changes: schema.prisma is covered by the migrations.');
+    console.log(
+      result.path
+        ? `Created ${path.relative(process.cwd(), result.path)}`
+        : 'No changes: schema.prisma is covered by the migrations.',
+    );
   });
 
 program
@@ -141,7 +152,9 @@ program
     try {
       if (cfg.migrateOnStart) await migrate(db);
       const summary = await seedDemo(db.prisma, { users: options.users });
-      console.log(`Seeded realm "default": ${summary.users} users, ${summary.tenants} tenants, ${summary.roles} roles.`);
+      console.log(
+        `Seeded realm "default": ${summary.users} users, ${summary.tenants} tenants, ${summary.roles} roles.`,
+      );
     } finally {
       await db.close();
     }

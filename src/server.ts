@@ -56,7 +56,8 @@ export function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
 /** Routes every HTTP path of Roster; a fetch-API handler, usable with or without a listening server. */
 export function createApp(deps: AppDeps): FetchHandler {
   // PostgreSQL: counters shared by every API process. Embedded: one process, so memory.
-  const store = deps.db.kind === 'postgres' ? { kind: 'database' as const, prisma: deps.db.prisma } : { kind: 'memory' as const };
+  const store =
+    deps.db.kind === 'postgres' ? { kind: 'database' as const, prisma: deps.db.prisma } : { kind: 'memory' as const };
   const yoga = createRosterYoga({
     schema,
     prisma: deps.db.prisma,
@@ -92,18 +93,29 @@ export function createApp(deps: AppDeps): FetchHandler {
       }
       response = isQueryCanceled(error)
         ? Response.json(
-            { error: 'temporarily_unavailable', error_description: 'The database did not answer in time; retry later.' },
+            {
+              error: 'temporarily_unavailable',
+              error_description: 'The database did not answer in time; retry later.',
+            },
             { status: 503 },
           )
         : Response.json({ error: 'server_error', error_description: 'Unexpected error.' }, { status: 500 });
     }
     response.headers.set('x-request-id', requestId);
     if (request.signal.aborted) {
-      log.debug({ method: request.method, path: url.pathname, ms: Math.round(performance.now() - started) }, 'client disconnected');
+      log.debug(
+        { method: request.method, path: url.pathname, ms: Math.round(performance.now() - started) },
+        'client disconnected',
+      );
       return response;
     }
     log.info(
-      { method: request.method, path: url.pathname, status: response.status, ms: Math.round(performance.now() - started) },
+      {
+        method: request.method,
+        path: url.pathname,
+        status: response.status,
+        ms: Math.round(performance.now() - started),
+      },
       'request',
     );
     return response;
@@ -124,7 +136,11 @@ export function createApp(deps: AppDeps): FetchHandler {
  * (counting from Roster) appended to `X-Forwarded-For`. Without trusted proxies the header is
  * ignored, since any client can send it.
  */
-export function clientAddress(request: Request, socketAddress: string | undefined, trustProxyHops: number): string | undefined {
+export function clientAddress(
+  request: Request,
+  socketAddress: string | undefined,
+  trustProxyHops: number,
+): string | undefined {
   if (trustProxyHops <= 0) return socketAddress;
   const forwarded = (request.headers.get('x-forwarded-for') ?? '')
     .split(',')
@@ -154,7 +170,11 @@ async function readiness(db: Database, log: Logger): Promise<Response> {
  * `migrateInChildProcess`), which keeps what that leaves behind out of the server's memory.
  */
 async function openMigratedDatabase(config: Config, log: Logger): Promise<Database> {
-  const options = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, statementTimeoutMs: config.statementTimeoutMs };
+  const options = {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    statementTimeoutMs: config.statementTimeoutMs,
+  };
   if (!config.migrateOnStart || config.databaseUrl || config.dataDir.startsWith(IN_MEMORY)) {
     const db = await openDatabase(options);
     try {

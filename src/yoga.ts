@@ -87,7 +87,8 @@ const reportAsValidationError = {
 };
 
 // Pothos' own errors about connection arguments and cursors are the caller's mistake.
-const POTHOS_INPUT_ERROR = /^(Invalid cursor|Cursor must|Invalid base64|Invalid offset cursor|Expected compound cursor|Arguments? "|Invalid global ID)/;
+const POTHOS_INPUT_ERROR =
+  /^(Invalid cursor|Cursor must|Invalid base64|Invalid offset cursor|Expected compound cursor|Arguments? "|Invalid global ID)/;
 
 /**
  * Masks everything but deliberate GraphQL errors. Pothos' errors are GraphQL errors too, so
@@ -139,7 +140,9 @@ function invalidToken(message: string): GraphQLError {
       code: 'UNAUTHENTICATED',
       http: {
         status: 401,
-        headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"` },
+        headers: {
+          'WWW-Authenticate': `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`,
+        },
       },
     },
   });

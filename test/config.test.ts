@@ -15,7 +15,13 @@ function problems(env: Record<string, string>): string[] {
 describe('configuration', () => {
   it('defaults to the embedded database on 127.0.0.1:4000 in development', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ env: 'development', host: '127.0.0.1', port: 4000, databaseUrl: undefined, migrateOnStart: true });
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 4000,
+      databaseUrl: undefined,
+      migrateOnStart: true,
+    });
     expect(config.dataDir).toBe(path.resolve('.roster'));
   });
 
@@ -36,7 +42,9 @@ describe('configuration', () => {
 
   it('requires the bootstrap client id and secret together, and a secret key in production', () => {
     expect(problems({ ROSTER_BOOTSTRAP_CLIENT_ID: 'scripted-admin' })[0]).toMatch(/must be set together/);
-    expect(problems({ NODE_ENV: 'production' })).toEqual(['ROSTER_SECRET_KEY: is required in production (it encrypts the signing keys)']);
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'ROSTER_SECRET_KEY: is required in production (it encrypts the signing keys)',
+    ]);
     const config = loadConfig({
       ROSTER_BOOTSTRAP_CLIENT_ID: 'scripted-admin',
       ROSTER_BOOTSTRAP_CLIENT_SECRET: 'a'.repeat(40),
@@ -48,7 +56,10 @@ describe('configuration', () => {
 
   it('reads the token endpoint limits and trusted proxy hops', () => {
     expect(loadConfig({})).toMatchObject({
-      tokenLimits: { perAddress: { failures: 20, windowSeconds: 900 }, perClient: { failures: 100, windowSeconds: 300 } },
+      tokenLimits: {
+        perAddress: { failures: 20, windowSeconds: 900 },
+        perClient: { failures: 100, windowSeconds: 300 },
+      },
       trustProxyHops: 0,
     });
     const config = loadConfig({
@@ -58,10 +69,17 @@ describe('configuration', () => {
       ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: '30',
       ROSTER_TRUST_PROXY_HOPS: '1',
     });
-    expect(config.tokenLimits).toEqual({ perAddress: { failures: 5, windowSeconds: 60 }, perClient: { failures: 0, windowSeconds: 30 } });
+    expect(config.tokenLimits).toEqual({
+      perAddress: { failures: 5, windowSeconds: 60 },
+      perClient: { failures: 0, windowSeconds: 30 },
+    });
     expect(config.trustProxyHops).toBe(1);
-    expect(problems({ ROSTER_TOKEN_ADDRESS_FAILURES: '-1' })).toEqual(['ROSTER_TOKEN_ADDRESS_FAILURES: must be 0 (off) or more (got "-1")']);
-    expect(problems({ ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: '0' })[0]).toMatch(/^ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: must be between 1 and 86400/);
+    expect(problems({ ROSTER_TOKEN_ADDRESS_FAILURES: '-1' })).toEqual([
+      'ROSTER_TOKEN_ADDRESS_FAILURES: must be 0 (off) or more (got "-1")',
+    ]);
+    expect(problems({ ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: '0' })[0]).toMatch(
+      /^ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: must be between 1 and 86400/,
+    );
     expect(problems({ ROSTER_TRUST_PROXY_HOPS: 'yes' })[0]).toMatch(/^ROSTER_TRUST_PROXY_HOPS: must be a number/);
   });
 

@@ -27,7 +27,8 @@ describe('schema.graphql', () => {
       if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
         for (const field of Object.values(type.getFields())) {
           // The Node interface's id is standard Relay; every implementing type describes its own.
-          if (!field.description && !(type.name === 'Node' && field.name === 'id')) missing.push(`${type.name}.${field.name}`);
+          if (!field.description && !(type.name === 'Node' && field.name === 'id'))
+            missing.push(`${type.name}.${field.name}`);
           for (const arg of 'args' in field ? field.args : []) {
             if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
           }

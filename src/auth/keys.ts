@@ -45,7 +45,10 @@ export class SigningKeys {
     if (!pending) {
       pending = this.loadPublic(kid);
       // Unknown kids are not cached: anyone can send random ones.
-      pending.then((found) => found ?? this.verification.delete(kid), () => this.verification.delete(kid));
+      pending.then(
+        (found) => found ?? this.verification.delete(kid),
+        () => this.verification.delete(kid),
+      );
       this.verification.set(kid, pending);
     }
     return pending;

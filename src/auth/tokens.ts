@@ -63,11 +63,7 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'];
  * Verifies a management access token: pinned algorithm, a `kid` of a known realm key, that
  * realm's issuer, the management audience, `typ`, expiry and not-before.
  */
-export async function verifyAccessToken(
-  keys: SigningKeys,
-  token: string,
-  baseUrl: string,
-): Promise<AccessTokenClaims> {
+export async function verifyAccessToken(keys: SigningKeys, token: string, baseUrl: string): Promise<AccessTokenClaims> {
   let header;
   try {
     header = decodeProtectedHeader(token);

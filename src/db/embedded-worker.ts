@@ -26,7 +26,10 @@ function acquireSession(): Promise<() => void> {
 const cancelled = new Set<number>();
 const transactions = new Map<number, { tx: Transaction; release: () => void }>();
 
-const pglite = await createPGlite(init.dataDir, init.loadDataDir ? { loadDataDir: new Blob([init.loadDataDir as Uint8Array<ArrayBuffer>]) } : {});
+const pglite = await createPGlite(
+  init.dataDir,
+  init.loadDataDir ? { loadDataDir: new Blob([init.loadDataDir as Uint8Array<ArrayBuffer>]) } : {},
+);
 for (const [name, value] of Object.entries(init.sessionSettings)) {
   await pglite.query('SELECT set_config($1, $2, false)', [name, value]);
 }
@@ -127,9 +130,9 @@ port.on('message', (message: WorkerRequest | { op: 'cancel'; id: number }) => {
   handle(message)
     .finally(() => cancelled.delete(message.id))
     .then(
-    ({ value, transfer }) => port.postMessage({ id: message.id, value } satisfies WorkerReply, transfer ?? []),
-    (error: unknown) => port.postMessage({ id: message.id, error: serializeError(error) } satisfies WorkerReply),
-  );
+      ({ value, transfer }) => port.postMessage({ id: message.id, value } satisfies WorkerReply, transfer ?? []),
+      (error: unknown) => port.postMessage({ id: message.id, error: serializeError(error) } satisfies WorkerReply),
+    );
 });
 port.postMessage({ ready: true });
 

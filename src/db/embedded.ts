@@ -112,10 +112,7 @@ export async function makePrivate(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   for (const entry of ['', ...(await readdir(dir, { recursive: true }))]) {
     const file = path.join(dir, entry);
-    await stat(file).then(
-      ({ mode }) => (mode & 0o077 ? chmod(file, mode & 0o700) : undefined),
-      ignoreMissing,
-    );
+    await stat(file).then(({ mode }) => (mode & 0o077 ? chmod(file, mode & 0o700) : undefined), ignoreMissing);
   }
 }
 

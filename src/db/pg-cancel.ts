@@ -67,7 +67,9 @@ function sqlOf(arg: unknown): string {
 
 /** Not a callback-style call nor a submittable (cursor, stream): those are left alone. */
 function promiseStyle(args: unknown[]): boolean {
-  return typeof args.at(-1) !== 'function' && typeof (args[0] as { submit?: unknown } | undefined)?.submit !== 'function';
+  return (
+    typeof args.at(-1) !== 'function' && typeof (args[0] as { submit?: unknown } | undefined)?.submit !== 'function'
+  );
 }
 
 /** Asks the server to cancel what backend `processId` runs, over a connection of its own. */
@@ -85,5 +87,8 @@ async function cancelBackend(config: pg.ClientConfig, processId: number): Promis
 }
 
 function cancelledError(): Error {
-  return Object.assign(new Error('canceling statement due to user request'), { code: QUERY_CANCELED, severity: 'ERROR' });
+  return Object.assign(new Error('canceling statement due to user request'), {
+    code: QUERY_CANCELED,
+    severity: 'ERROR',
+  });
 }

@@ -33,7 +33,8 @@ export function isQueryCanceled(error: unknown): boolean {
     seen.add(current);
     const e = current as Record<string, unknown>;
     if (e.code === QUERY_CANCELED || e.originalCode === QUERY_CANCELED) return true;
-    if (typeof e.message === 'string' && /canceling statement due to (statement timeout|user request)/.test(e.message)) return true;
+    if (typeof e.message === 'string' && /canceling statement due to (statement timeout|user request)/.test(e.message))
+      return true;
     queue.push(e.originalError, e.cause, (e.meta as Record<string, unknown> | undefined)?.driverAdapterError);
   }
   return false;

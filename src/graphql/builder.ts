@@ -26,7 +26,6 @@ import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
 import { INPUT_LIMITS } from './input-bounds.ts';
 
-
 function requiredAlternatives(failure: AuthFailure): string[][] | null {
   if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'requiresScopes') {
     return failure.parameter as string[][];
@@ -114,16 +113,23 @@ export const builder = new SchemaBuilder<{
     afterArgOptions: { description: 'Return items after this cursor.', extensions: { uuidCursor: true } },
     beforeArgOptions: { description: 'Return items before this cursor.', extensions: { uuidCursor: true } },
     nodeQueryOptions: {
-      description: 'Fetches any object of the caller’s realm by its global id; null when it does not exist in the realm.',
+      description:
+        'Fetches any object of the caller’s realm by its global id; null when it does not exist in the realm.',
       authScopes: { authenticated: true },
       directives: { authenticated: {} },
       args: { id: { description: 'The global id of the object.' } },
     },
     nodesQueryOptions: {
-      description: 'Fetches objects of the caller’s realm by global ids, in order; null for each one that does not exist.',
+      description:
+        'Fetches objects of the caller’s realm by global ids, in order; null for each one that does not exist.',
       authScopes: { authenticated: true },
       directives: { authenticated: {} },
-      args: { ids: { description: 'Global ids of the objects (at most 100). Each one counts in the request cost, and the selection costs once per id.' } },
+      args: {
+        ids: {
+          description:
+            'Global ids of the objects (at most 100). Each one counts in the request cost, and the selection costs once per id.',
+        },
+      },
       extensions: { costPerItemOf: 'ids' },
     },
     pageInfoTypeOptions: { description: 'Where a page sits in its connection, for paginating forward and backward.' },

@@ -13,7 +13,10 @@ import {
 export const MAX_PAGE_SIZE = 100;
 
 /** The first `first`/`last` argument outside 0..MAX_PAGE_SIZE in the operation, if any. */
-function pageSizeViolation(document: DocumentNode, variables: Record<string, unknown> | null | undefined): string | null {
+function pageSizeViolation(
+  document: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+): string | null {
   let violation: string | null = null;
   visit(document, {
     Field(field) {
@@ -41,7 +44,11 @@ export function connectionLimitsPlugin(): Plugin {
       const operation = getOperationAST(args.document, args.operationName);
       if (!operation) return;
       // Coerced like execution will: variable defaults count. Invalid variables fail in execution.
-      const coerced = getVariableValues(args.schema as GraphQLSchema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+      const coerced = getVariableValues(
+        args.schema as GraphQLSchema,
+        operation.variableDefinitions ?? [],
+        args.variableValues ?? {},
+      );
       if (!coerced.coerced) return;
       const violation = pageSizeViolation(args.document, coerced.coerced);
       if (violation) {

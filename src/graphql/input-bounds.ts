@@ -85,7 +85,6 @@ export function stringProblem(value: string): string | null {
   return null;
 }
 
-
 /**
  * Refuses a Prisma connection cursor whose id is not a uuid: Pothos would hand it to the
  * query, which fails in the database. Other cursors are checked by their connections.
@@ -107,14 +106,16 @@ function checkJson(root: unknown, path: string): number {
   let nodes = 0;
   while (stack.length) {
     const [value, depth] = stack.pop()!;
-    if (++nodes > INPUT_LIMITS.maxJsonValues) throw new InputBoundsError(path, `holds more than ${INPUT_LIMITS.maxJsonValues} JSON values`);
+    if (++nodes > INPUT_LIMITS.maxJsonValues)
+      throw new InputBoundsError(path, `holds more than ${INPUT_LIMITS.maxJsonValues} JSON values`);
     if (typeof value === 'string') {
       const problem = stringProblem(value);
       if (problem) throw new InputBoundsError(path, problem);
     } else if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new InputBoundsError(path, 'numbers must be finite');
     } else if (value !== null && typeof value === 'object') {
-      if (depth > INPUT_LIMITS.maxJsonDepth) throw new InputBoundsError(path, `nests deeper than ${INPUT_LIMITS.maxJsonDepth} levels`);
+      if (depth > INPUT_LIMITS.maxJsonDepth)
+        throw new InputBoundsError(path, `nests deeper than ${INPUT_LIMITS.maxJsonDepth} levels`);
       for (const [key, inner] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
         if (typeof key === 'string') {
           const problem = stringProblem(key);
@@ -133,9 +134,13 @@ function checkJson(root: unknown, path: string): number {
  * what `checkInput` adds (a filter's conditions).
  */
 function checkArgument(root: unknown, rootType: GraphQLInputType, rootPath: string, rootMaxItems: number): number {
-  const stack: { value: unknown; type: GraphQLInputType; path: string; maxItems: number; checked: ReadonlySet<string> }[] = [
-    { value: root, type: rootType, path: rootPath, maxItems: rootMaxItems, checked: new Set() },
-  ];
+  const stack: {
+    value: unknown;
+    type: GraphQLInputType;
+    path: string;
+    maxItems: number;
+    checked: ReadonlySet<string>;
+  }[] = [{ value: root, type: rootType, path: rootPath, maxItems: rootMaxItems, checked: new Set() }];
   let cost = 0;
   while (stack.length) {
     const { value, type: declared, path, maxItems, checked } = stack.pop()!;
@@ -145,7 +150,9 @@ function checkArgument(root: unknown, rootType: GraphQLInputType, rootPath: stri
       const items = value as unknown[];
       if (items.length > maxItems) throw new InputBoundsError(path, `at most ${maxItems} values (got ${items.length})`);
       cost += items.length;
-      items.forEach((item, index) => stack.push({ value: item, type: type.ofType, path: `${path}.${index}`, maxItems, checked }));
+      items.forEach((item, index) =>
+        stack.push({ value: item, type: type.ofType, path: `${path}.${index}`, maxItems, checked }),
+      );
     } else if (isInputObjectType(type)) {
       const object = value as Record<string, unknown>;
       const check = extensionsOf(type).checkInput;
@@ -221,11 +228,18 @@ function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parentType: G
         const value = args[arg.name];
         if (value === undefined) continue;
         if (extensionsOf(arg).uuidCursor && typeof value === 'string') checkUuidCursor(value, arg.name);
-        walk.inputCost += checkArgument(value, arg.type, arg.name, extensionsOf(arg).maxItems ?? INPUT_LIMITS.maxListItems);
+        walk.inputCost += checkArgument(
+          value,
+          arg.type,
+          arg.name,
+          extensionsOf(arg).maxItems ?? INPUT_LIMITS.maxListItems,
+        );
       }
       const type = getNamedType(field.type);
       if (selection.selectionSet && isCompositeType(type)) {
-        cost += (OBJECT_COST + DEPTH_COST_FACTOR * selectionCost(walk, selection.selectionSet, type)) * multiplierOf(field, selection, args);
+        cost +=
+          (OBJECT_COST + DEPTH_COST_FACTOR * selectionCost(walk, selection.selectionSet, type)) *
+          multiplierOf(field, selection, args);
       } else {
         cost += SCALAR_COST;
       }

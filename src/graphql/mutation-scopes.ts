@@ -32,11 +32,11 @@ interface Declared {
 /** The authorization a field or type declares, read from the directives it is printed with. */
 function declared(extensions: { readonly [key: string]: unknown } | null | undefined): Declared {
   const directives = extensions?.directives as
-    | Record<string, { scopes?: string[][] }>
-    | { name: string; args: { scopes?: string[][] } }[]
-    | undefined;
+    Record<string, { scopes?: string[][] }> | { name: string; args: { scopes?: string[][] } }[] | undefined;
   if (!directives) return {};
-  const list = Array.isArray(directives) ? directives : Object.entries(directives).map(([name, args]) => ({ name, args }));
+  const list = Array.isArray(directives)
+    ? directives
+    : Object.entries(directives).map(([name, args]) => ({ name, args }));
   const result: Declared = {};
   for (const { name, args } of list) {
     if (name === 'requiresScopes' && args?.scopes) result.scopes = args.scopes;
@@ -49,7 +49,11 @@ function declared(extensions: { readonly [key: string]: unknown } | null | undef
  * Requirements that depend on the field's arguments (`requireScopesWith`): the alternatives for
  * these argument values. Arguments that do not coerce fail the execution anyway.
  */
-function argumentScopes(field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>): Declared {
+function argumentScopes(
+  field: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  variables: Record<string, unknown>,
+): Declared {
   const required = field.extensions.argumentScopes as ((args: unknown) => string[][]) | undefined;
   if (!required) return {};
   try {
@@ -118,15 +122,26 @@ function shortfalls(
         const key = selection.alias?.value ?? name;
         const fieldPath = path ? `${path}.${key}` : key;
         if (!path) {
-          current = byRoot.get(key) ?? { root: selection, rootKey: key, missing: new Set(), fields: new Set(), coordinates: new Set() };
+          current = byRoot.get(key) ?? {
+            root: selection,
+            rootKey: key,
+            missing: new Set(),
+            fields: new Set(),
+            coordinates: new Set(),
+          };
           byRoot.set(key, current);
         }
         if (!current) continue;
         const coordinate = `${parent.name}.${name}`;
-        const skipTypeScopes = (field.extensions.pothosOptions as { skipTypeScopes?: boolean } | undefined)?.skipTypeScopes;
+        const skipTypeScopes = (field.extensions.pothosOptions as { skipTypeScopes?: boolean } | undefined)
+          ?.skipTypeScopes;
         // A type's scopes are named at the field that returned the object, not at each of its fields.
-        if (isObjectType(parent) && parent !== root && !skipTypeScopes) require(declared(parent.extensions), path, parent.name, current);
-        require({ ...declared(field.extensions), ...argumentScopes(field, selection, variables) }, fieldPath, coordinate, current);
+        if (isObjectType(parent) && parent !== root && !skipTypeScopes)
+          require(declared(parent.extensions), path, parent.name, current);
+        require({
+          ...declared(field.extensions),
+          ...argumentScopes(field, selection, variables),
+        }, fieldPath, coordinate, current);
         if (selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type), fieldPath);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
@@ -159,9 +174,19 @@ export function mutationScopesPlugin(): Plugin<GraphQLContext> {
       if (!context.service) return;
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'mutation') return;
-      const coerced = getVariableValues(args.schema as GraphQLSchema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+      const coerced = getVariableValues(
+        args.schema as GraphQLSchema,
+        operation.variableDefinitions ?? [],
+        args.variableValues ?? {},
+      );
       if (!coerced.coerced) return;
-      const found = shortfalls(args.schema as GraphQLSchema, args.document, args.operationName, coerced.coerced, context.service.caller.scopes);
+      const found = shortfalls(
+        args.schema as GraphQLSchema,
+        args.document,
+        args.operationName,
+        coerced.coerced,
+        context.service.caller.scopes,
+      );
       if (found.length === 0) return;
       for (const { coordinates, missing } of found) {
         for (const field of coordinates) context.denials.push({ field, missingScopes: [...missing] });
@@ -172,7 +197,11 @@ export function mutationScopesPlugin(): Plugin<GraphQLContext> {
           ({ root, rootKey, missing, fields }) =>
             new GraphQLError(
               `Missing scopes: ${[...missing].join(', ')} (for ${[...fields].slice(0, 5).join(', ')}${fields.size > 5 ? ', …' : ''}). The mutation did not run; nothing changed.`,
-              { nodes: [root], path: [rootKey], extensions: { code: 'FORBIDDEN', missingScopes: [...missing], fields: [...fields] } },
+              {
+                nodes: [root],
+                path: [rootKey],
+                extensions: { code: 'FORBIDDEN', missingScopes: [...missing], fields: [...fields] },
+              },
             ),
         ),
       });

@@ -41,7 +41,10 @@ export const DeleteInput = builder.inputType('DeleteInput', {
 export const DeletePayload = builder.objectRef<DeleteResult>('DeletePayload').implement({
   description: 'Result of a delete mutation.',
   fields: (t) => ({
-    deletedId: t.exposeID('deletedId', { nullable: true, description: 'The global id of the deleted object; null when nothing was deleted.' }),
+    deletedId: t.exposeID('deletedId', {
+      nullable: true,
+      description: 'The global id of the deleted object; null when nothing was deleted.',
+    }),
     userErrors: t.field({
       type: [UserErrorRef],
       description: 'Why the object was not deleted; empty on success.',

@@ -60,7 +60,8 @@ export const schema: GraphQLSchema = builder.toSchema({
 for (const type of Object.values(schema.getTypeMap())) {
   if (isObjectType(type) && type.name.endsWith('Connection')) {
     const totalCount = type.getFields().totalCount;
-    if (totalCount && !totalCount.description) totalCount.description = 'The number of items in the whole list, across all pages.';
+    if (totalCount && !totalCount.description)
+      totalCount.description = 'The number of items in the whole list, across all pages.';
   }
 }
 

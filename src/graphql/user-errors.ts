@@ -1,7 +1,6 @@
 import { builder } from './builder.ts';
 import { USER_ERROR_CODES, type UserErrorCode, type UserErrorShape } from '../modules/user-error.ts';
 
-
 export const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
   description: 'Machine-readable reason of a `UserError`.',
   values: Object.fromEntries(
@@ -14,7 +13,8 @@ export const UserErrorRef = builder.objectRef<UserErrorShape>('UserError').imple
   fields: (t) => ({
     field: t.exposeStringList('field', {
       nullable: true,
-      description: 'Path to the input field at fault, e.g. `["input", "patch", "email"]`; null when not tied to one field.',
+      description:
+        'Path to the input field at fault, e.g. `["input", "patch", "email"]`; null when not tied to one field.',
     }),
     message: t.exposeString('message', { description: 'A human-readable explanation.' }),
     code: t.field({ type: UserErrorCodeEnum, description: 'The reason, for programs.', resolve: (e) => e.code }),

@@ -22,11 +22,18 @@ export interface BootstrapResult {
  * management API resource and the role holds all of them. Writes an audit event for what it
  * had to restore; on an intact realm it only reads.
  */
-async function restoreAdminRole(tx: Prisma.TransactionClient, ctx: ServiceContext): Promise<{ id: string; name: string }> {
+async function restoreAdminRole(
+  tx: Prisma.TransactionClient,
+  ctx: ServiceContext,
+): Promise<{ id: string; name: string }> {
   const realmId = ctx.realmId;
-  const resource = await tx.resource.findFirstOrThrow({ where: { realmId, builtIn: true, indicator: MANAGEMENT_API_INDICATOR } });
+  const resource = await tx.resource.findFirstOrThrow({
+    where: { realmId, builtIn: true, indicator: MANAGEMENT_API_INDICATOR },
+  });
   const names = Object.keys(MANAGEMENT_SCOPES);
-  const existingScopes = await tx.resourceScope.findMany({ where: { realmId, resourceId: resource.id, name: { in: names } } });
+  const existingScopes = await tx.resourceScope.findMany({
+    where: { realmId, resourceId: resource.id, name: { in: names } },
+  });
   const missingScopes = names.filter((name) => !existingScopes.some((scope) => scope.name === name));
   if (missingScopes.length) {
     const created = await tx.resourceScope.createManyAndReturn({
@@ -46,15 +53,29 @@ async function restoreAdminRole(tx: Prisma.TransactionClient, ctx: ServiceContex
     });
   }
 
-  let role = await tx.role.findFirst({ where: { realmId, builtIn: true, name: MANAGEMENT_ADMIN_ROLE_NAME, tenantId: null } });
+  let role = await tx.role.findFirst({
+    where: { realmId, builtIn: true, name: MANAGEMENT_ADMIN_ROLE_NAME, tenantId: null },
+  });
   if (!role) {
     role = await tx.role.create({
-      data: { realmId, name: MANAGEMENT_ADMIN_ROLE_NAME, description: 'Full access to the Roster Management API of this realm.', builtIn: true },
+      data: {
+        realmId,
+        name: MANAGEMENT_ADMIN_ROLE_NAME,
+        description: 'Full access to the Roster Management API of this realm.',
+        builtIn: true,
+      },
     });
-    await recordAudit(tx, ctx, { action: 'role.created', targetType: 'Role', targetId: role.id, changes: { name: role.name, source: 'bootstrap' } });
+    await recordAudit(tx, ctx, {
+      action: 'role.created',
+      targetType: 'Role',
+      targetId: role.id,
+      changes: { name: role.name, source: 'bootstrap' },
+    });
   }
   const held = new Set(
-    (await tx.roleScope.findMany({ where: { realmId, roleId: role.id }, select: { scopeId: true } })).map((row) => row.scopeId),
+    (await tx.roleScope.findMany({ where: { realmId, roleId: role.id }, select: { scopeId: true } })).map(
+      (row) => row.scopeId,
+    ),
   );
   const lacking = existingScopes.filter((scope) => !held.has(scope.id));
   if (lacking.length) {
@@ -90,14 +111,22 @@ export async function createAdminClient(
       throw new Error(`Client id ${credentials.clientId} already belongs to another realm.`);
     }
     if (existing && existing.type !== 'M2M') {
-      throw new Error(`Client id ${credentials.clientId} belongs to a ${existing.type} application, not a machine-to-machine one.`);
+      throw new Error(
+        `Client id ${credentials.clientId} belongs to a ${existing.type} application, not a machine-to-machine one.`,
+      );
     }
     if (existing) {
       await prisma.$transaction(async (tx) => {
         const role = await restoreAdminRole(tx, ctx);
         await restoreAdminApplication(tx, ctx, existing, role, credentials.clientSecret);
       });
-      return { realmId: realm.id, realmName: realm.name, clientId: existing.clientId, clientSecret: null, created: false };
+      return {
+        realmId: realm.id,
+        realmName: realm.name,
+        clientId: existing.clientId,
+        clientSecret: null,
+        created: false,
+      };
     }
   }
 
@@ -142,7 +171,12 @@ async function restoreAdminApplication(
 
   const hash = hashClientSecret(clientSecret);
   const matches = await tx.applicationSecret.count({
-    where: { realmId, applicationId: application.id, secretHash: hash, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+    where: {
+      realmId,
+      applicationId: application.id,
+      secretHash: hash,
+      OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
+    },
   });
   if (!matches) {
     await tx.applicationSecret.deleteMany({ where: { realmId, applicationId: application.id } });

@@ -31,7 +31,10 @@ export class TokenEndpointLimits {
 
   // Client ids come from the request and may be long: the key is their hash.
   async retryAfter(address: string, clientId: string): Promise<number> {
-    const waits = await Promise.all([this.#perAddress.retryAfter(address), this.#perClient.retryAfter(sha256(clientId))]);
+    const waits = await Promise.all([
+      this.#perAddress.retryAfter(address),
+      this.#perClient.retryAfter(sha256(clientId)),
+    ]);
     return Math.max(...waits);
   }
 
@@ -124,7 +127,8 @@ async function readForm(request: Request): Promise<URLSearchParams | Response> {
     return oauthError(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.');
   }
   const body = await request.text();
-  if (Buffer.byteLength(body) > MAX_BODY_BYTES) return oauthError(400, 'invalid_request', 'The request body is too large.');
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES)
+    return oauthError(400, 'invalid_request', 'The request body is too large.');
   return new URLSearchParams(body);
 }
 
@@ -191,7 +195,10 @@ async function tokenEndpoint(
   // Checked before the secret, so that while a limit is reached no guess can succeed or count.
   const retryAfter = await deps.limits.retryAfter(address, credentials.clientId);
   if (retryAfter > 0) {
-    deps.log.warn({ clientId: credentials.clientId, realmId, address }, 'client authentication refused: too many failures');
+    deps.log.warn(
+      { clientId: credentials.clientId, realmId, address },
+      'client authentication refused: too many failures',
+    );
     return oauthError(429, 'slow_down', `Too many failed client authentications; retry in ${retryAfter} seconds.`, {
       'retry-after': String(retryAfter),
     });
@@ -242,5 +249,10 @@ async function tokenEndpoint(
     ttlSeconds,
   });
   deps.log.info({ clientId: client.clientId, realmId, scopes }, 'access token issued');
-  return json(200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlSeconds, scope: scopes.join(' ') });
+  return json(200, {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: ttlSeconds,
+    scope: scopes.join(' '),
+  });
 }

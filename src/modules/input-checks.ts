@@ -36,4 +36,3 @@ export function checkDescription(
     errors.push(userError('TOO_LONG', `The description must be at most ${max} characters.`, field));
   return trimmed || null;
 }
-

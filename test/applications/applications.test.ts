@@ -117,7 +117,11 @@ describe('createApplication', () => {
   });
 
   it('gives WEB applications a secret and SPA/NATIVE applications none', async () => {
-    const web = await create({ name: 'Portal', type: 'WEB', redirectUris: ['https://portal.example.com/auth/callback'] });
+    const web = await create({
+      name: 'Portal',
+      type: 'WEB',
+      redirectUris: ['https://portal.example.com/auth/callback'],
+    });
     expect(web.userErrors).toEqual([]);
     expect(web.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(web.application.redirectUris).toEqual(['https://portal.example.com/auth/callback']);
@@ -149,10 +153,26 @@ describe('createApplication', () => {
   const refusals: [string, Record<string, unknown>, { code: string; field: string[] | null }[]][] = [
     ['an empty name', { name: '', type: 'M2M' }, [{ code: 'REQUIRED', field: ['input', 'name'] }]],
     ['a blank name', { name: '   ', type: 'M2M' }, [{ code: 'REQUIRED', field: ['input', 'name'] }]],
-    ['a name over 100 characters', { name: 'x'.repeat(101), type: 'M2M' }, [{ code: 'TOO_LONG', field: ['input', 'name'] }]],
-    ['an SPA without redirect URIs', { name: 'A', type: 'SPA' }, [{ code: 'REQUIRED', field: ['input', 'redirectUris'] }]],
-    ['a WEB app with an empty list', { name: 'A', type: 'WEB', redirectUris: [] }, [{ code: 'REQUIRED', field: ['input', 'redirectUris'] }]],
-    ['a NATIVE app without redirect URIs', { name: 'A', type: 'NATIVE' }, [{ code: 'REQUIRED', field: ['input', 'redirectUris'] }]],
+    [
+      'a name over 100 characters',
+      { name: 'x'.repeat(101), type: 'M2M' },
+      [{ code: 'TOO_LONG', field: ['input', 'name'] }],
+    ],
+    [
+      'an SPA without redirect URIs',
+      { name: 'A', type: 'SPA' },
+      [{ code: 'REQUIRED', field: ['input', 'redirectUris'] }],
+    ],
+    [
+      'a WEB app with an empty list',
+      { name: 'A', type: 'WEB', redirectUris: [] },
+      [{ code: 'REQUIRED', field: ['input', 'redirectUris'] }],
+    ],
+    [
+      'a NATIVE app without redirect URIs',
+      { name: 'A', type: 'NATIVE' },
+      [{ code: 'REQUIRED', field: ['input', 'redirectUris'] }],
+    ],
     [
       'redirect URIs on an M2M app',
       { name: 'A', type: 'M2M', redirectUris: ['https://a.example/cb'] },
@@ -200,7 +220,11 @@ describe('createApplication', () => {
     ],
     [
       'several faults at once',
-      { name: '', type: 'SPA', redirectUris: ['http://evil.example/cb', 'https://ok.example/cb', 'https://x.example/#f'] },
+      {
+        name: '',
+        type: 'SPA',
+        redirectUris: ['http://evil.example/cb', 'https://ok.example/cb', 'https://x.example/#f'],
+      },
       [
         { code: 'REQUIRED', field: ['input', 'name'] },
         { code: 'INVALID', field: ['input', 'redirectUris', '0'] },
@@ -219,19 +243,31 @@ describe('createApplication', () => {
   it('refuses an unknown role id and another realm’s role id identically (NOT_FOUND at the index)', async () => {
     const unknown = await expectRefused(
       server,
-      () => server.graphql(CREATE, { input: { name: 'A', type: 'M2M', roleIds: [readerRole.globalId, missingId('Role')] } }, adminToken),
+      () =>
+        server.graphql(
+          CREATE,
+          { input: { name: 'A', type: 'M2M', roleIds: [readerRole.globalId, missingId('Role')] } },
+          adminToken,
+        ),
       [{ code: 'NOT_FOUND', field: ['input', 'roleIds', '1'] }],
     );
     const foreign = await expectRefused(
       server,
-      () => server.graphql(CREATE, { input: { name: 'A', type: 'M2M', roleIds: [readerRole.globalId, otherRealmRole] } }, adminToken),
+      () =>
+        server.graphql(
+          CREATE,
+          { input: { name: 'A', type: 'M2M', roleIds: [readerRole.globalId, otherRealmRole] } },
+          adminToken,
+        ),
       [{ code: 'NOT_FOUND', field: ['input', 'roleIds', '1'] }],
     );
     expect(foreign).toEqual(unknown);
   });
 
   it('refuses a tenant-defined role (INVALID) and a non-role id (BAD_USER_INPUT)', async () => {
-    const tenant = await server.db.prisma.tenant.create({ data: { realmId: admin.realmId, name: 'T', slug: 'app-test-tenant' } });
+    const tenant = await server.db.prisma.tenant.create({
+      data: { realmId: admin.realmId, name: 'T', slug: 'app-test-tenant' },
+    });
     const tenantRole = await makeRole(server, admin.realmId, 'Tenant role', ['realm:read'], { tenantId: tenant.id });
     await expectRefused(
       server,
@@ -240,7 +276,12 @@ describe('createApplication', () => {
     );
     await expectTopLevelError(
       server,
-      () => server.graphql(CREATE, { input: { name: 'A', type: 'M2M', roleIds: [encodeGlobalId('Tenant', tenant.id)] } }, adminToken),
+      () =>
+        server.graphql(
+          CREATE,
+          { input: { name: 'A', type: 'M2M', roleIds: [encodeGlobalId('Tenant', tenant.id)] } },
+          adminToken,
+        ),
       'BAD_USER_INPUT',
     );
   });
@@ -260,7 +301,11 @@ describe('no privilege escalation', () => {
   let appWriterRole: { id: string; globalId: string };
 
   beforeAll(async () => {
-    appWriterRole = await makeRole(server, admin.realmId, 'App writer', ['applications:read', 'applications:write', 'realm:read']);
+    appWriterRole = await makeRole(server, admin.realmId, 'App writer', [
+      'applications:read',
+      'applications:write',
+      'realm:read',
+    ]);
     deployer = await createM2M(server, admin, 'Deployer', [appWriterRole.globalId], adminToken);
     deployerToken = await server.token(deployer);
     await makeResource(server, admin.realmId, 'https://posts.example.com', ['read:posts', 'write:posts']);
@@ -269,7 +314,12 @@ describe('no privilege escalation', () => {
   it('refuses to create an application with the admin role when the caller lacks its scopes (FORBIDDEN_GRANT)', async () => {
     const payload = await expectRefused(
       server,
-      () => server.graphql(CREATE_UNREAD_ROLES, { input: { name: 'Escalator', type: 'M2M', roleIds: [adminRole] } }, deployerToken),
+      () =>
+        server.graphql(
+          CREATE_UNREAD_ROLES,
+          { input: { name: 'Escalator', type: 'M2M', roleIds: [adminRole] } },
+          deployerToken,
+        ),
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
     expect((payload.userErrors as { message: string }[])[0]!.message).toContain('users:write');
@@ -280,12 +330,22 @@ describe('no privilege escalation', () => {
     const wider = await makeRole(server, admin.realmId, 'Wider', ['applications:read', 'users:read']);
     await expectRefused(
       server,
-      () => server.graphql(ASSIGN_UNREAD_ROLES, { input: { applicationId: target.id, roleIds: [wider.globalId] } }, deployerToken),
+      () =>
+        server.graphql(
+          ASSIGN_UNREAD_ROLES,
+          { input: { applicationId: target.id, roleIds: [wider.globalId] } },
+          deployerToken,
+        ),
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
     await expectRefused(
       server,
-      () => server.graphql(ASSIGN_UNREAD_ROLES, { input: { applicationId: target.id, roleIds: [appWriterRole.globalId, adminRole] } }, deployerToken),
+      () =>
+        server.graphql(
+          ASSIGN_UNREAD_ROLES,
+          { input: { applicationId: target.id, roleIds: [appWriterRole.globalId, adminRole] } },
+          deployerToken,
+        ),
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
   });
@@ -295,7 +355,12 @@ describe('no privilege escalation', () => {
     const narrow = await server.token(admin, 'applications:read applications:write');
     await expectRefused(
       server,
-      () => server.graphql(CREATE_UNREAD_ROLES, { input: { name: 'Escalator', type: 'M2M', roleIds: [readerRole.globalId] } }, narrow),
+      () =>
+        server.graphql(
+          CREATE_UNREAD_ROLES,
+          { input: { name: 'Escalator', type: 'M2M', roleIds: [readerRole.globalId] } },
+          narrow,
+        ),
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
   });
@@ -321,7 +386,12 @@ describe('updateApplication', () => {
     const since = await lastAuditId(server, admin.realmId);
     const result = await server.graphql(
       UPDATE,
-      { input: { id: spa.id, patch: { name: 'New name', redirectUris: ['https://spa.example.com/callback', 'https://b.example.com/cb'] } } },
+      {
+        input: {
+          id: spa.id,
+          patch: { name: 'New name', redirectUris: ['https://spa.example.com/callback', 'https://b.example.com/cb'] },
+        },
+      },
       adminToken,
     );
     expect(result.data?.updateApplication.userErrors).toEqual([]);
@@ -356,8 +426,16 @@ describe('updateApplication', () => {
       [spa.id, { name: 'y'.repeat(101) }, [{ code: 'TOO_LONG', field: ['input', 'patch', 'name'] }]],
       [spa.id, { redirectUris: null }, [{ code: 'REQUIRED', field: ['input', 'patch', 'redirectUris'] }]],
       [spa.id, { redirectUris: [] }, [{ code: 'REQUIRED', field: ['input', 'patch', 'redirectUris'] }]],
-      [spa.id, { redirectUris: ['http://example.com/cb'] }, [{ code: 'INVALID', field: ['input', 'patch', 'redirectUris', '0'] }]],
-      [m2m.id, { redirectUris: ['https://example.com/cb'] }, [{ code: 'INVALID', field: ['input', 'patch', 'redirectUris'] }]],
+      [
+        spa.id,
+        { redirectUris: ['http://example.com/cb'] },
+        [{ code: 'INVALID', field: ['input', 'patch', 'redirectUris', '0'] }],
+      ],
+      [
+        m2m.id,
+        { redirectUris: ['https://example.com/cb'] },
+        [{ code: 'INVALID', field: ['input', 'patch', 'redirectUris'] }],
+      ],
       [missingId(), { name: 'x' }, [{ code: 'NOT_FOUND', field: ['input', 'id'] }]],
     ];
     for (const [id, patch, expected] of cases) {
@@ -413,12 +491,18 @@ describe('deleteApplication', () => {
     const foreign = await expectRefused(server, () => server.graphql(DELETE, { input: { id: spa.id } }, otherToken), [
       { code: 'NOT_FOUND', field: ['input', 'id'] },
     ]);
-    const unknown = await expectRefused(server, () => server.graphql(DELETE, { input: { id: missingId() } }, otherToken), [
-      { code: 'NOT_FOUND', field: ['input', 'id'] },
-    ]);
+    const unknown = await expectRefused(
+      server,
+      () => server.graphql(DELETE, { input: { id: missingId() } }, otherToken),
+      [{ code: 'NOT_FOUND', field: ['input', 'id'] }],
+    );
     expect(foreign).toEqual(unknown);
     expect(foreign.deletedId).toBeNull();
-    await expectTopLevelError(server, () => server.graphql(DELETE, { input: { id: readerRole.globalId } }, adminToken), 'BAD_USER_INPUT');
+    await expectTopLevelError(
+      server,
+      () => server.graphql(DELETE, { input: { id: readerRole.globalId } }, adminToken),
+      'BAD_USER_INPUT',
+    );
   });
 });
 
@@ -428,12 +512,18 @@ describe('rotateApplicationSecret', () => {
     const before = (await server.graphql(GET, { id: app.id }, adminToken)).data?.application.secretLastRotatedAt;
 
     const since = await lastAuditId(server, admin.realmId);
-    const rotated = await server.graphql(ROTATE, { input: { id: app.id, previousSecretValidForSeconds: 2 } }, adminToken);
+    const rotated = await server.graphql(
+      ROTATE,
+      { input: { id: app.id, previousSecretValidForSeconds: 2 } },
+      adminToken,
+    );
     const payload = rotated.data?.rotateApplicationSecret;
     expect(payload.userErrors).toEqual([]);
     expect(payload.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(payload.clientSecret).not.toBe(app.clientSecret);
-    expect(new Date(payload.application.secretLastRotatedAt).getTime()).toBeGreaterThanOrEqual(new Date(before).getTime());
+    expect(new Date(payload.application.secretLastRotatedAt).getTime()).toBeGreaterThanOrEqual(
+      new Date(before).getTime(),
+    );
     const events = await auditSince(server, admin.realmId, since);
     expect(events.map((e) => e.action)).toEqual(['application.secret_rotated']);
     expect(events[0]!.changes).toMatchObject({ previousSecretValidForSeconds: 2 });
@@ -443,7 +533,10 @@ describe('rotateApplicationSecret', () => {
     await expect(server.token(next)).resolves.toBeTypeOf('string');
     // The previous secret expires exactly at the end of the window. Move it back by the window
     // rather than waiting: the token endpoint compares with the database clock.
-    const secrets = await server.db.prisma.applicationSecret.findMany({ where: { applicationId: rawId(app.id) }, orderBy: { createdAt: 'asc' } });
+    const secrets = await server.db.prisma.applicationSecret.findMany({
+      where: { applicationId: rawId(app.id) },
+      orderBy: { createdAt: 'asc' },
+    });
     expect(secrets.map((secret) => secret.expiresAt?.getTime() ?? null)).toEqual([
       new Date(payload.application.secretLastRotatedAt).getTime() + 2_000,
       null,
@@ -470,8 +563,18 @@ describe('rotateApplicationSecret', () => {
     const cases: [string, string, Record<string, unknown>, { code: string; field: string[] }[]][] = [
       [spa.id, adminToken, {}, [{ code: 'INVALID_STATE', field: ['input', 'id'] }]],
       [native.id, adminToken, {}, [{ code: 'INVALID_STATE', field: ['input', 'id'] }]],
-      [web.id, adminToken, { previousSecretValidForSeconds: -1 }, [{ code: 'INVALID', field: ['input', 'previousSecretValidForSeconds'] }]],
-      [web.id, adminToken, { previousSecretValidForSeconds: 604_801 }, [{ code: 'INVALID', field: ['input', 'previousSecretValidForSeconds'] }]],
+      [
+        web.id,
+        adminToken,
+        { previousSecretValidForSeconds: -1 },
+        [{ code: 'INVALID', field: ['input', 'previousSecretValidForSeconds'] }],
+      ],
+      [
+        web.id,
+        adminToken,
+        { previousSecretValidForSeconds: 604_801 },
+        [{ code: 'INVALID', field: ['input', 'previousSecretValidForSeconds'] }],
+      ],
       [missingId(), adminToken, {}, [{ code: 'NOT_FOUND', field: ['input', 'id'] }]],
       [web.id, otherToken, {}, [{ code: 'NOT_FOUND', field: ['input', 'id'] }]],
     ];
@@ -483,7 +586,11 @@ describe('rotateApplicationSecret', () => {
       );
       expect(payload.clientSecret).toBeNull();
     }
-    const longest = await server.graphql(ROTATE, { input: { id: web.id, previousSecretValidForSeconds: 604_800 } }, adminToken);
+    const longest = await server.graphql(
+      ROTATE,
+      { input: { id: web.id, previousSecretValidForSeconds: 604_800 } },
+      adminToken,
+    );
     expect(longest.data?.rotateApplicationSecret.userErrors).toEqual([]);
   });
 });
@@ -495,7 +602,11 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
     const token0 = await server.token(admin);
 
     let since = await lastAuditId(server, admin.realmId);
-    const assigned = await server.graphql(ASSIGN, { input: { applicationId: app.id, roleIds: [readerRole.globalId, extra.globalId] } }, token0);
+    const assigned = await server.graphql(
+      ASSIGN,
+      { input: { applicationId: app.id, roleIds: [readerRole.globalId, extra.globalId] } },
+      token0,
+    );
     expect(assigned.data?.assignApplicationRoles.userErrors).toEqual([]);
     expect(assigned.data?.assignApplicationRoles.application).toMatchObject({
       roles: [
@@ -519,7 +630,11 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
     expect((await server.graphql('{ realm { name } }', {}, token)).errors).toBeUndefined();
 
     since = await lastAuditId(server, admin.realmId);
-    const removed = await server.graphql(REMOVE, { input: { applicationId: app.id, roleId: readerRole.globalId } }, token0);
+    const removed = await server.graphql(
+      REMOVE,
+      { input: { applicationId: app.id, roleId: readerRole.globalId } },
+      token0,
+    );
     expect(removed.data?.removeApplicationRole.userErrors).toEqual([]);
     expect(removed.data?.removeApplicationRole.application.scopes).toEqual(['audit:read']);
     events = await auditSince(server, admin.realmId, since);
@@ -536,10 +651,26 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
     const foreignApp = (await createM2M(server, other, 'Foreign', [], otherToken)).id;
     const unused = await makeRole(server, admin.realmId, 'Unused', ['realm:read']);
     const assignCases: [Record<string, unknown>, string, { code: string; field: string[] }[]][] = [
-      [{ applicationId: missingId(), roleIds: [readerRole.globalId] }, adminToken, [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }]],
-      [{ applicationId: foreignApp, roleIds: [readerRole.globalId] }, adminToken, [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }]],
-      [{ applicationId: app.id, roleIds: [missingId('Role')] }, adminToken, [{ code: 'NOT_FOUND', field: ['input', 'roleIds', '0'] }]],
-      [{ applicationId: app.id, roleIds: [unused.globalId, otherRealmRole] }, adminToken, [{ code: 'NOT_FOUND', field: ['input', 'roleIds', '1'] }]],
+      [
+        { applicationId: missingId(), roleIds: [readerRole.globalId] },
+        adminToken,
+        [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }],
+      ],
+      [
+        { applicationId: foreignApp, roleIds: [readerRole.globalId] },
+        adminToken,
+        [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }],
+      ],
+      [
+        { applicationId: app.id, roleIds: [missingId('Role')] },
+        adminToken,
+        [{ code: 'NOT_FOUND', field: ['input', 'roleIds', '0'] }],
+      ],
+      [
+        { applicationId: app.id, roleIds: [unused.globalId, otherRealmRole] },
+        adminToken,
+        [{ code: 'NOT_FOUND', field: ['input', 'roleIds', '1'] }],
+      ],
     ];
     for (const [input, token, expected] of assignCases) {
       await expectRefused(server, () => server.graphql(ASSIGN, { input }, token), expected);
@@ -548,8 +679,14 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
     const tooMany = { applicationId: app.id, roleIds: Array.from({ length: 101 }, () => unused.globalId) };
     await expectTopLevelError(server, () => server.graphql(ASSIGN, { input: tooMany }, adminToken), 'BAD_USER_INPUT');
     const removeCases: [Record<string, unknown>, { code: string; field: string[] }[]][] = [
-      [{ applicationId: missingId(), roleId: readerRole.globalId }, [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }]],
-      [{ applicationId: foreignApp, roleId: readerRole.globalId }, [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }]],
+      [
+        { applicationId: missingId(), roleId: readerRole.globalId },
+        [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }],
+      ],
+      [
+        { applicationId: foreignApp, roleId: readerRole.globalId },
+        [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }],
+      ],
       [{ applicationId: app.id, roleId: missingId('Role') }, [{ code: 'NOT_FOUND', field: ['input', 'roleId'] }]],
       [{ applicationId: app.id, roleId: otherRealmRole }, [{ code: 'NOT_FOUND', field: ['input', 'roleId'] }]],
       [{ applicationId: app.id, roleId: unused.globalId }, [{ code: 'NOT_FOUND', field: ['input', 'roleId'] }]],
@@ -586,9 +723,11 @@ describe('the last holder of the admin role', () => {
   });
 
   it('cannot lose the role nor be deleted (INVALID_STATE), changing nothing', async () => {
-    await expectRefused(server, () => server.graphql(REMOVE, { input: { applicationId: bootstrapApp, roleId: admins } }, token), [
-      { code: 'INVALID_STATE', field: ['input', 'roleId'] },
-    ]);
+    await expectRefused(
+      server,
+      () => server.graphql(REMOVE, { input: { applicationId: bootstrapApp, roleId: admins } }, token),
+      [{ code: 'INVALID_STATE', field: ['input', 'roleId'] }],
+    );
     await expectRefused(server, () => server.graphql(DELETE, { input: { id: bootstrapApp } }, token), [
       { code: 'INVALID_STATE', field: ['input', 'id'] },
     ]);
@@ -598,7 +737,11 @@ describe('the last holder of the admin role', () => {
     const second = await createM2M(server, realm, 'Second admin', [admins], token);
     const secondToken = await server.token(second);
     // Now the bootstrap application may lose the role, but then the second one is the last holder.
-    const removed = await server.graphql(REMOVE, { input: { applicationId: bootstrapApp, roleId: admins } }, secondToken);
+    const removed = await server.graphql(
+      REMOVE,
+      { input: { applicationId: bootstrapApp, roleId: admins } },
+      secondToken,
+    );
     expect(removed.data?.removeApplicationRole.userErrors).toEqual([]);
     await expectRefused(server, () => server.graphql(DELETE, { input: { id: second.id } }, secondToken), [
       { code: 'INVALID_STATE', field: ['input', 'id'] },
@@ -611,7 +754,10 @@ describe('the last holder of the admin role', () => {
     const race = await server.createRealm('admin-race');
     const raceToken = await server.token(race);
     const roleOfRace = await adminRoleId(server, race.realmId);
-    const first = encodeGlobalId('Application', (await server.db.prisma.application.findUniqueOrThrow({ where: { clientId: race.clientId } })).id);
+    const first = encodeGlobalId(
+      'Application',
+      (await server.db.prisma.application.findUniqueOrThrow({ where: { clientId: race.clientId } })).id,
+    );
     const second = await createM2M(server, race, 'Second', [roleOfRace], raceToken);
     const writers = await makeRole(server, race.realmId, 'App admins', ['applications:read', 'applications:write']);
     const deleter = await server.token(await createM2M(server, race, 'Deleter', [writers.globalId], raceToken));
@@ -624,7 +770,9 @@ describe('the last holder of the admin role', () => {
       .map((errors: { code: string }[]) => errors.map((e) => e.code).join())
       .sort();
     expect(codes).toEqual(['', 'INVALID_STATE']);
-    const holders = await server.db.prisma.applicationRole.count({ where: { realmId: race.realmId, roleId: rawId(roleOfRace) } });
+    const holders = await server.db.prisma.applicationRole.count({
+      where: { realmId: race.realmId, roleId: rawId(roleOfRace) },
+    });
     expect(holders).toBe(1);
   });
 });
@@ -645,9 +793,15 @@ describe('reading applications', () => {
         )
       ).data?.applications;
     expect((await list(null)).totalCount).toBe(4); // with the bootstrap client
-    expect((await list({ search: 'ALPHA' })).nodes.map((n: { name: string }) => n.name)).toEqual(['Alpha web', 'alphabet SPA']);
+    expect((await list({ search: 'ALPHA' })).nodes.map((n: { name: string }) => n.name)).toEqual([
+      'Alpha web',
+      'alphabet SPA',
+    ]);
     expect((await list({ search: beta.application.clientId })).nodes).toEqual([{ name: 'Beta job', type: 'M2M' }]);
-    expect((await list({ types: ['M2M'] })).nodes.map((n: { name: string }) => n.name)).toEqual(['Roster Admin', 'Beta job']);
+    expect((await list({ types: ['M2M'] })).nodes.map((n: { name: string }) => n.name)).toEqual([
+      'Roster Admin',
+      'Beta job',
+    ]);
     expect((await list({ search: 'alpha', types: ['SPA'] })).totalCount).toBe(1);
     const page1 = await list(null, 3);
     expect(page1.pageInfo.hasNextPage).toBe(true);
@@ -697,8 +851,12 @@ describe('token endpoint', () => {
     await makeResource(server, admin.realmId, 'https://orders.example.com', ['read:orders']);
     const mixed = await makeRole(server, admin.realmId, 'Mixed', ['realm:read', 'audit:read', 'read:orders']);
     const app = await createM2M(server, admin, 'Scoped', [mixed.globalId], adminToken);
-    expect((await server.graphql(GET, { id: app.id }, adminToken)).data?.application.scopes).toEqual(['audit:read', 'realm:read']);
-    const viewerScopes = async (token: string) => (await server.graphql('{ viewer { scopes } }', {}, token)).data?.viewer.scopes;
+    expect((await server.graphql(GET, { id: app.id }, adminToken)).data?.application.scopes).toEqual([
+      'audit:read',
+      'realm:read',
+    ]);
+    const viewerScopes = async (token: string) =>
+      (await server.graphql('{ viewer { scopes } }', {}, token)).data?.viewer.scopes;
     expect(await viewerScopes(await server.token(app))).toEqual(['audit:read', 'realm:read']);
     expect(await viewerScopes(await server.token(app, 'realm:read'))).toEqual(['realm:read']);
     await expect(server.token(app, 'realm:read users:read')).rejects.toThrow(/400.*invalid_scope/);
@@ -725,7 +883,12 @@ describe('scopes named like management scopes on another API', () => {
     });
     const role = await server.graphql(
       `mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id scopes { name builtIn resource { indicator } } } ${USER_ERRORS} } }`,
-      { input: { name: 'Lookalike writer', scopeIds: [scope.data?.addResourceScope.scope.id, encodeGlobalId('ResourceScope', realmRead.id)] } },
+      {
+        input: {
+          name: 'Lookalike writer',
+          scopeIds: [scope.data?.addResourceScope.scope.id, encodeGlobalId('ResourceScope', realmRead.id)],
+        },
+      },
       adminToken,
     );
     expect(role.data?.createRole.role.scopes).toEqual([

@@ -34,10 +34,18 @@ it('lists 1, 10 and 100 applications with roles and scopes in the same number of
   const growTo = async (n: number) => {
     for (; created < n; created++) {
       const app = await p.application.create({
-        data: { realmId: realm.realmId, name: `App ${created}`, type: 'WEB', clientId: `n1-${created}`, redirectUris: ['https://a.example/cb'] },
+        data: {
+          realmId: realm.realmId,
+          name: `App ${created}`,
+          type: 'WEB',
+          clientId: `n1-${created}`,
+          redirectUris: ['https://a.example/cb'],
+        },
       });
       const held = [roles[created % 3]!, roles[(created + 1) % 3]!];
-      await p.applicationRole.createMany({ data: held.map((role) => ({ realmId: realm.realmId, applicationId: app.id, roleId: role.id })) });
+      await p.applicationRole.createMany({
+        data: held.map((role) => ({ realmId: realm.realmId, applicationId: app.id, roleId: role.id })),
+      });
     }
   };
 

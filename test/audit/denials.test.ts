@@ -30,7 +30,9 @@ async function auditWrittenBy(call: () => Promise<GraphQLResult>) {
 describe('authorization denials are audited', () => {
   it('a denied query writes exactly one denied row: actor, realm, request id, field and missing scopes', async () => {
     const token = await server.token(server.admin, 'tenants:read');
-    const { result, written } = await auditWrittenBy(() => server.graphql('query { users(first: 1) { totalCount } }', {}, token));
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql('query { users(first: 1) { totalCount } }', {}, token),
+    );
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:read'] });
     expect(written).toHaveLength(1);
     expect(written[0]).toMatchObject({
@@ -57,7 +59,11 @@ describe('authorization denials are audited', () => {
     }
     const token = await server.token(server.admin, 'users:read');
     const { result, written } = await auditWrittenBy(() =>
-      server.graphql('query { users(first: 5) { nodes { id auditEvents(first: 1) { nodes { id action } } } } }', {}, token),
+      server.graphql(
+        'query { users(first: 5) { nodes { id auditEvents(first: 1) { nodes { id action } } } } }',
+        {},
+        token,
+      ),
     );
     expect(result.errors!.length).toBeGreaterThan(0);
     expect(result.errors!.every((error) => error.extensions?.code === 'FORBIDDEN')).toBe(true);
@@ -103,18 +109,26 @@ describe('authorization denials are audited', () => {
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:roles'] });
     expect(await server.db.prisma.user.count({ where: { email: 'conditional@example.com' } })).toBe(0);
     expect(written).toHaveLength(1);
-    expect(written[0]!.changes).toEqual({ operation: 'mutation', fields: ['Mutation.createUser'], missingScopes: ['users:roles'] });
+    expect(written[0]!.changes).toEqual({
+      operation: 'mutation',
+      fields: ['Mutation.createUser'],
+      missingScopes: ['users:roles'],
+    });
   });
 
   it('a request without a token (UNAUTHENTICATED) has no actor or realm and writes nothing', async () => {
-    const { result, written } = await auditWrittenBy(() => server.graphql('query { users(first: 1) { totalCount } }', {}, null));
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql('query { users(first: 1) { totalCount } }', {}, null),
+    );
     expect(result.status).toBe(401);
     expect(written).toEqual([]);
   });
 
   it('an allowed request writes no denied row', async () => {
     const token = await server.token(server.admin, 'users:read');
-    const { result, written } = await auditWrittenBy(() => server.graphql('query { users(first: 1) { totalCount } }', {}, token));
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql('query { users(first: 1) { totalCount } }', {}, token),
+    );
     expect(result.errors).toBeUndefined();
     expect(written).toEqual([]);
   });
@@ -132,14 +146,17 @@ describe('authorization denials are audited', () => {
 
     // The flood's limit is its own: another caller's denial is still written.
     const other = await server.token(server.admin, 'realm:read');
-    const { written } = await auditWrittenBy(() => server.graphql('query { tenants(first: 1) { totalCount } }', {}, other));
+    const { written } = await auditWrittenBy(() =>
+      server.graphql('query { tenants(first: 1) { totalCount } }', {}, other),
+    );
     expect(written).toHaveLength(1);
     expect(written[0]!.actorId).toBe(server.admin.clientId);
   });
 });
 
 describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
-  const CREATE_ROLE = 'mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id } userErrors { code } } }';
+  const CREATE_ROLE =
+    'mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id } userErrors { code } } }';
   const ASSIGN_ROLES =
     'mutation($input: AssignUserRolesInput!) { assignUserRoles(input: $input) { userErrors { code } } }';
 
@@ -147,7 +164,11 @@ describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
     const { scopes } = await managementScopes(server, server.admin.realmId);
     const token = await server.token(server.admin, 'roles:read roles:write');
     const { result, written } = await auditWrittenBy(() =>
-      server.graphql(CREATE_ROLE, { input: { name: 'Escalation', scopeIds: [scopes['users:write'], scopes['audit:read']] } }, token),
+      server.graphql(
+        CREATE_ROLE,
+        { input: { name: 'Escalation', scopeIds: [scopes['users:write'], scopes['audit:read']] } },
+        token,
+      ),
     );
     expect(result.data?.createRole).toEqual({ role: null, userErrors: [{ code: 'FORBIDDEN_GRANT' }] });
     expect(await server.db.prisma.role.count({ where: { name: 'Escalation' } })).toBe(0);
@@ -186,7 +207,11 @@ describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
 
     const harmless = await server.graphql(CREATE_ROLE, { input: { name: 'Harmless grant' } });
     const allowed = await auditWrittenBy(() =>
-      server.graphql(ASSIGN_ROLES, { input: { userId: user.globalId, roleIds: [harmless.data!.createRole.role.id] } }, token),
+      server.graphql(
+        ASSIGN_ROLES,
+        { input: { userId: user.globalId, roleIds: [harmless.data!.createRole.role.id] } },
+        token,
+      ),
     );
     expect(allowed.result.data?.assignUserRoles.userErrors).toEqual([]);
     expect(allowed.written.map((event) => event.outcome)).toEqual(['success']);

@@ -159,7 +159,9 @@ describe('access tokens refused', () => {
 
   it('refuses an expired token', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const result = await expectInvalidToken(await sign({ claims: { iat: now - 7200, nbf: now - 7200, exp: now - 3600 } }));
+    const result = await expectInvalidToken(
+      await sign({ claims: { iat: now - 7200, nbf: now - 7200, exp: now - 3600 } }),
+    );
     expect(result.body.errors?.[0]?.message).toMatch(/expired/i);
   });
 

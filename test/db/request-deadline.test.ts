@@ -74,7 +74,11 @@ describe('without a statement timeout', () => {
     const db = server.db;
     const waiting = async () =>
       db.kind === 'postgres'
-        ? (await db.rawQuery(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%"User"%'`)).length > 0
+        ? (
+            await db.rawQuery(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%"User"%'`,
+            )
+          ).length > 0
         : true;
     try {
       await until(waiting);

@@ -108,7 +108,11 @@ describe('filter bounds', () => {
 
   it('refuses a wide filter in every field that takes one, before any resolver runs', async () => {
     const calls = spyOnRootResolvers();
-    expectBadInput(await server.graphql(USERS, { f: wide }), /^filter\.AND\./, /at most (100 conditions|5 text searches)/);
+    expectBadInput(
+      await server.graphql(USERS, { f: wide }),
+      /^filter\.AND\./,
+      /at most (100 conditions|5 text searches)/,
+    );
     expectBadInput(await server.graphql(STATS, { f: wide }), /^filter\.AND\./);
     const tenantUsers = `query($id: ID!, $f: UserFilter) { tenant(id: $id) { users(filter: $f) { totalCount } } }`;
     expectBadInput(
@@ -116,7 +120,10 @@ describe('filter bounds', () => {
       /^filter\.AND\./,
     );
     await expectUnchanged(server, async () =>
-      expectBadInput(await server.graphql(DELETE_USERS, { input: { filter: wide, dryRun: false } }), /^input\.filter\.AND\./),
+      expectBadInput(
+        await server.graphql(DELETE_USERS, { input: { filter: wide, dryRun: false } }),
+        /^input\.filter\.AND\./,
+      ),
     );
     expect(calls).not.toHaveBeenCalled();
   });
@@ -190,7 +197,12 @@ describe('list arguments', () => {
   const cases: [string, string, Record<string, unknown>, string][] = [
     ['users(filter.roleIds)', USERS, { f: { roleIds: many(101, () => id('Role')) } }, 'filter.roleIds'],
     ['users(filter.tenantIds)', USERS, { f: { tenantIds: many(101, () => id('Tenant')) } }, 'filter.tenantIds'],
-    ['users(filter.applicationIds)', USERS, { f: { applicationIds: many(101, () => id('Application')) } }, 'filter.applicationIds'],
+    [
+      'users(filter.applicationIds)',
+      USERS,
+      { f: { applicationIds: many(101, () => id('Application')) } },
+      'filter.applicationIds',
+    ],
     ['users(filter.ids)', USERS, { f: { ids: userIds(101) } }, 'filter.ids'],
     [
       'users(filter.customAttributes.in)',
@@ -233,7 +245,9 @@ describe('list arguments', () => {
 
   it.each(cases)('refuses a list over its limit: %s', async (_name, query, variables, argument) => {
     const calls = spyOnRootResolvers();
-    await expectUnchanged(server, async () => expectBadInput(await server.graphql(query, variables), argument, /at most \d+ values/));
+    await expectUnchanged(server, async () =>
+      expectBadInput(await server.graphql(query, variables), argument, /at most \d+ values/),
+    );
     expect(calls).not.toHaveBeenCalled();
   });
 
@@ -243,7 +257,9 @@ describe('list arguments', () => {
     const unbounded: string[] = [];
     for (const type of Object.values(schema.getTypeMap())) {
       const positions = isObjectType(type)
-        ? Object.values(type.getFields()).flatMap((f) => f.args.map((a) => [`${type.name}.${f.name}(${a.name})`, a] as const))
+        ? Object.values(type.getFields()).flatMap((f) =>
+            f.args.map((a) => [`${type.name}.${f.name}(${a.name})`, a] as const),
+          )
         : isInputObjectType(type)
           ? Object.values(type.getFields()).map((f) => [`${type.name}.${f.name}`, f] as const)
           : [];
@@ -270,11 +286,17 @@ describe('bad strings, JSON and cursors', () => {
         'input.metadata',
         /NUL/,
       );
-      expectBadInput(await server.graphql(CREATE_USER, { input: { email: 'nul3@example.com', name: 'A\u0000' } }), 'input.name');
+      expectBadInput(
+        await server.graphql(CREATE_USER, { input: { email: 'nul3@example.com', name: 'A\u0000' } }),
+        'input.name',
+      );
     });
     expectBadInput(await server.graphql(USERS, { f: { search: 'x\u0000y' } }), 'filter.search', /NUL/);
     expectBadInput(await server.graphql(USERS, { f: { cities: ['Paris', 'Lyon\u0000'] } }), 'filter.cities.1', /NUL/);
-    expectBadInput(await server.graphql('{ users(first: 1, filter: { search: "a\\u0000" }) { totalCount } }'), 'filter.search');
+    expectBadInput(
+      await server.graphql('{ users(first: 1, filter: { search: "a\\u0000" }) { totalCount } }'),
+      'filter.search',
+    );
   });
 
   it('refuses unpaired UTF-16 surrogates, accepts paired ones', async () => {
@@ -299,7 +321,9 @@ describe('bad strings, JSON and cursors', () => {
     const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
     await expectUnchanged(server, async () => {
       expectBadInput(
-        await postRaw(`{"query":${JSON.stringify(CREATE_USER)},"variables":{"input":{"email":"deep@example.com","metadata":${deep}}}}`),
+        await postRaw(
+          `{"query":${JSON.stringify(CREATE_USER)},"variables":{"input":{"email":"deep@example.com","metadata":${deep}}}}`,
+        ),
         '$input',
         /deeper than 64/,
       );
@@ -337,7 +361,11 @@ describe('bad strings, JSON and cursors', () => {
 
     const values = 'query($c: String) { userFieldValues(field: CITY, first: 5, after: $c) { totalCount } }';
     for (const raw of ['[1e999,"x"]', '[-1,"x"]', '[1.5,"x"]', '[1,"x\\u0000"]', '[1,"\\ud800"]']) {
-      expectBadInput(await server.graphql(values, { c: Buffer.from(raw).toString('base64url') }), 'after', /not a valid cursor/);
+      expectBadInput(
+        await server.graphql(values, { c: Buffer.from(raw).toString('base64url') }),
+        'after',
+        /not a valid cursor/,
+      );
     }
   });
 
@@ -369,7 +397,9 @@ describe('bad strings, JSON and cursors', () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 40 }), async (text) => {
         const search = await server.graphql(USERS, { f: { search: text } });
-        const create = await server.graphql(CREATE_USER, { input: { email: `fc${randomUUID()}@example.com`, name: text } });
+        const create = await server.graphql(CREATE_USER, {
+          input: { email: `fc${randomUUID()}@example.com`, name: text },
+        });
         for (const result of [search, create]) {
           for (const error of result.errors ?? []) expect(error.extensions?.code).toBe('BAD_USER_INPUT');
         }

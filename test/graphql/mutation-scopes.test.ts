@@ -32,7 +32,9 @@ async function expectNotRun(run: () => ReturnType<TestServer['graphql']>) {
 
 describe('mutations selecting what the token may not read', () => {
   it('are refused before they run: FORBIDDEN at the root field, naming the scope and the field, nothing changed', async () => {
-    const result = await expectNotRun(() => server.graphql(CREATE_WITH_USER, { input: { email: 'blind@example.com' } }, writeOnly));
+    const result = await expectNotRun(() =>
+      server.graphql(CREATE_WITH_USER, { input: { email: 'blind@example.com' } }, writeOnly),
+    );
     expect(result.status).toBe(200);
     expect(result.data ?? null).toBeNull();
     expect(result.errors).toHaveLength(1);
@@ -47,7 +49,9 @@ describe('mutations selecting what the token may not read', () => {
     const named = `mutation($input: CreateUserInput!) { createUser(input: $input) { ...Created } }
       fragment Created on CreateUserPayload { userErrors { code } ... on CreateUserPayload { user { ...Who } } }
       fragment Who on User { id }`;
-    const result = await expectNotRun(() => server.graphql(named, { input: { email: 'fragments@example.com' } }, writeOnly));
+    const result = await expectNotRun(() =>
+      server.graphql(named, { input: { email: 'fragments@example.com' } }, writeOnly),
+    );
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:read'] });
   });
 
@@ -62,10 +66,18 @@ describe('mutations selecting what the token may not read', () => {
     expect(skipped.errors).toBeUndefined();
     expect(skipped.data).toEqual({ createUser: { userErrors: [] } });
 
-    const errorsOnly = await server.graphql(CREATE_ERRORS_ONLY, { input: { email: 'errors-only@example.com' } }, writeOnly);
+    const errorsOnly = await server.graphql(
+      CREATE_ERRORS_ONLY,
+      { input: { email: 'errors-only@example.com' } },
+      writeOnly,
+    );
     expect(errorsOnly.errors).toBeUndefined();
     expect(errorsOnly.data).toEqual({ createUser: { userErrors: [] } });
-    expect(await server.db.prisma.user.count({ where: { email: { in: ['skipped@example.com', 'errors-only@example.com'] } } })).toBe(2);
+    expect(
+      await server.db.prisma.user.count({
+        where: { email: { in: ['skipped@example.com', 'errors-only@example.com'] } },
+      }),
+    ).toBe(2);
   });
 
   it('stop every root field of the operation, not only the unreadable one', async () => {

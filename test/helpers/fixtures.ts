@@ -34,7 +34,12 @@ export async function makeRole(
 }
 
 /** A custom (not management) API resource with the named scopes, directly in the database. */
-export async function makeResource(server: TestServer, realmId: string, indicator: string, scopeNames: string[]): Promise<void> {
+export async function makeResource(
+  server: TestServer,
+  realmId: string,
+  indicator: string,
+  scopeNames: string[],
+): Promise<void> {
   const p = server.db.prisma;
   const resource = await p.resource.create({ data: { realmId, name: indicator, indicator } });
   await p.resourceScope.createMany({ data: scopeNames.map((name) => ({ realmId, resourceId: resource.id, name })) });
@@ -53,7 +58,11 @@ export async function createM2M(
   roleIds: string[],
   token?: string,
 ): Promise<Credentials & { id: string }> {
-  const result = await server.graphql(CREATE, { input: { name, type: 'M2M', roleIds } }, token ?? (await server.token(realm)));
+  const result = await server.graphql(
+    CREATE,
+    { input: { name, type: 'M2M', roleIds } },
+    token ?? (await server.token(realm)),
+  );
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
   const payload = result.data!.createApplication;
   expect(payload.userErrors).toEqual([]);
@@ -72,7 +81,11 @@ export interface TokenResponse {
 }
 
 /** POSTs client credentials to the real token endpoint and returns the raw answer. */
-export async function requestToken(server: TestServer, credentials: Credentials, scope?: string): Promise<TokenResponse> {
+export async function requestToken(
+  server: TestServer,
+  credentials: Credentials,
+  scope?: string,
+): Promise<TokenResponse> {
   const body = new URLSearchParams({ grant_type: 'client_credentials' });
   if (scope !== undefined) body.set('scope', scope);
   const response = await fetch(`${server.url}/oauth2/${credentials.realmName}/token`, {

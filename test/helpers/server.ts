@@ -93,7 +93,12 @@ export async function startTestServer(
     // Its signing key now rather than on its first token, which a test may request inside a
     // check that nothing changed.
     await keys.signingKey(result.realmId);
-    return { realmId: result.realmId, realmName: result.realmName, clientId: result.clientId, clientSecret: result.clientSecret! };
+    return {
+      realmId: result.realmId,
+      realmName: result.realmName,
+      clientId: result.clientId,
+      clientSecret: result.clientSecret!,
+    };
   };
   const admin = await createRealm('default');
 
@@ -109,12 +114,13 @@ export async function startTestServer(
       body,
     });
     const json = (await response.json()) as { access_token?: string; error?: string };
-    if (!response.ok || !json.access_token) throw new Error(`token request failed: ${response.status} ${JSON.stringify(json)}`);
+    if (!response.ok || !json.access_token)
+      throw new Error(`token request failed: ${response.status} ${JSON.stringify(json)}`);
     return json.access_token;
   };
 
   let adminToken: string | undefined;
-  const graphql = async <T,>(query: string, variables?: Record<string, unknown>, bearer?: string | null) => {
+  const graphql = async <T>(query: string, variables?: Record<string, unknown>, bearer?: string | null) => {
     const auth = bearer === undefined ? (adminToken ??= await token()) : bearer;
     const response = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',

@@ -63,10 +63,12 @@ describe('restarting with ROSTER_BOOTSTRAP_CLIENT_ID/SECRET', () => {
     expect(result).toMatchObject({ clientId: BOOTSTRAP.clientId, clientSecret: null, created: false });
     await expectWorkingAdmin();
     const events = await auditSince(server, server.admin.realmId, since);
-    expect(events.filter((e) => e.targetId === app.id).map((e) => e.action).sort()).toEqual([
-      'application.roles_assigned',
-      'application.updated',
-    ]);
+    expect(
+      events
+        .filter((e) => e.targetId === app.id)
+        .map((e) => e.action)
+        .sort(),
+    ).toEqual(['application.roles_assigned', 'application.updated']);
   });
 
   it('gives the admin role back every management scope it lacks', async () => {
@@ -100,7 +102,9 @@ describe('restarting with ROSTER_BOOTSTRAP_CLIENT_ID/SECRET', () => {
       data: { realmId: server.admin.realmId, name: 'SPA', type: 'SPA', clientId: 'scripted-spa-client' },
     });
     await expect(
-      createAdminClient(server.db.prisma, { credentials: { clientId: spa.clientId, clientSecret: BOOTSTRAP.clientSecret } }),
+      createAdminClient(server.db.prisma, {
+        credentials: { clientId: spa.clientId, clientSecret: BOOTSTRAP.clientSecret },
+      }),
     ).rejects.toThrow(/not a machine-to-machine/);
   });
 });
@@ -110,7 +114,9 @@ describe('roster bootstrap without credentials', () => {
     const role = await server.db.prisma.role.findFirstOrThrow({
       where: { realmId: server.admin.realmId, builtIn: true, name: MANAGEMENT_ADMIN_ROLE_NAME },
     });
-    await server.db.prisma.roleScope.deleteMany({ where: { realmId: server.admin.realmId, roleId: role.id, scope: { name: 'audit:read' } } });
+    await server.db.prisma.roleScope.deleteMany({
+      where: { realmId: server.admin.realmId, roleId: role.id, scope: { name: 'audit:read' } },
+    });
     const result = await createAdminClient(server.db.prisma);
     const response = await requestToken(server, { ...result, clientSecret: result.clientSecret! });
     expect(response.status).toBe(200);

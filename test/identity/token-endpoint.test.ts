@@ -269,7 +269,10 @@ describe('token endpoint: request errors', () => {
   });
 
   it('accepts resource=urn:roster:management-api, also repeated, and issues the same audience', async () => {
-    const once = await tokenRequest('default', { authorization: auth(), body: grant({ resource: MANAGEMENT_API_INDICATOR }) });
+    const once = await tokenRequest('default', {
+      authorization: auth(),
+      body: grant({ resource: MANAGEMENT_API_INDICATOR }),
+    });
     expect(once.status).toBe(200);
     const twice = `${grant()}&resource=${encodeURIComponent(MANAGEMENT_API_INDICATOR)}&resource=${encodeURIComponent(MANAGEMENT_API_INDICATOR)}`;
     const repeated = await tokenRequest('default', { authorization: auth(), body: twice });

@@ -93,7 +93,10 @@ describe('failed client authentications per source address', () => {
     expectTooMany(await tokenFrom('127.0.0.2', victim.clientId, 'wrong-again'), LIMITS.perAddress.windowSeconds);
     // While the address is blocked, no guess is checked: the right secret gets the same 429.
     expectTooMany(await tokenFrom('127.0.0.2', victim.clientId, victim.clientSecret), LIMITS.perAddress.windowSeconds);
-    expectTooMany(await tokenFrom('127.0.0.2', bystander.clientId, bystander.clientSecret), LIMITS.perAddress.windowSeconds);
+    expectTooMany(
+      await tokenFrom('127.0.0.2', bystander.clientId, bystander.clientSecret),
+      LIMITS.perAddress.windowSeconds,
+    );
     // Other addresses are unaffected, for this client and for others.
     expect((await tokenFrom('127.0.0.3', victim.clientId, victim.clientSecret)).status).toBe(200);
     expect((await tokenFrom('127.0.0.3', bystander.clientId, bystander.clientSecret)).status).toBe(200);
@@ -135,7 +138,10 @@ describe('failed client authentications per source address', () => {
     const proxied = await startTestServer({ tokenLimits: LIMITS, trustProxyHops: 1 });
     try {
       const { clientId, clientSecret } = proxied.admin;
-      const from = (address: string) => ({ url: proxied.url, headers: { 'x-forwarded-for': `203.0.113.50, ${address}` } });
+      const from = (address: string) => ({
+        url: proxied.url,
+        headers: { 'x-forwarded-for': `203.0.113.50, ${address}` },
+      });
       for (let attempt = 0; attempt < LIMITS.perAddress.failures; attempt++) {
         expect((await tokenFrom('127.0.0.1', clientId, 'wrong', from('198.51.100.7'))).status).toBe(401);
       }
@@ -175,7 +181,9 @@ describe('failed client authentications per client id', () => {
 describe('constant cost', () => {
   it('sends the same SQL statements for an unknown client id as for a wrong secret', async () => {
     const client = await newClient();
-    const unknown = await server.db.statements.during(() => tokenFrom('127.0.3.1', 'no-such-client-id-abcdefgh', 'wrong'));
+    const unknown = await server.db.statements.during(() =>
+      tokenFrom('127.0.3.1', 'no-such-client-id-abcdefgh', 'wrong'),
+    );
     const wrong = await server.db.statements.during(() => tokenFrom('127.0.3.2', client.clientId, 'wrong'));
     expect(unknown.result.status).toBe(401);
     expect(wrong.result.status).toBe(401);
@@ -187,7 +195,10 @@ describe('constant cost', () => {
 describe.skipIf(!process.env.TEST_DATABASE_URL)('on PostgreSQL', () => {
   it('shares the counters between two API processes over the same database', async () => {
     const secondDb = await openDatabase({ databaseUrl: server.databaseUrl!, dataDir: IN_MEMORY });
-    const second = await startTestServer({ tokenLimits: LIMITS, database: { db: secondDb, dispose: () => secondDb.close() } });
+    const second = await startTestServer({
+      tokenLimits: LIMITS,
+      database: { db: secondDb, dispose: () => secondDb.close() },
+    });
     try {
       const client = await newClient();
       // Failures alternate between the two processes: together they reach the limit.
@@ -197,7 +208,9 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('on PostgreSQL', () => {
       }
       expectTooMany(await tokenFrom('127.0.4.1', client.clientId, client.clientSecret, { url: server.url }), 60);
       expectTooMany(await tokenFrom('127.0.4.1', client.clientId, client.clientSecret, { url: second.url }), 60);
-      expect((await tokenFrom('127.0.4.2', client.clientId, client.clientSecret, { url: second.url })).status).toBe(200);
+      expect((await tokenFrom('127.0.4.2', client.clientId, client.clientSecret, { url: second.url })).status).toBe(
+        200,
+      );
     } finally {
       await second.close();
       await secondDb.close();

@@ -63,7 +63,9 @@ async function refuse(
   field: string[] | null,
   token?: string,
 ) {
-  const payload = await expectRefused<Payload>(server, () => server.graphql(query, { input }, token), [{ code, field }]);
+  const payload = await expectRefused<Payload>(server, () => server.graphql(query, { input }, token), [
+    { code, field },
+  ]);
   expect(payload.resource ?? null).toBeNull();
   return payload;
 }
@@ -173,10 +175,7 @@ describe('createResource', () => {
 
   it('refuses an indicator already used in the realm (TAKEN)', async () => {
     await mutate(CREATE, { name: 'Taken', indicator: 'https://taken.example.com/' });
-    await refuse(CREATE, { name: 'Again', indicator: 'https://taken.example.com' }, 'TAKEN', [
-      'input',
-      'indicator',
-    ]);
+    await refuse(CREATE, { name: 'Again', indicator: 'https://taken.example.com' }, 'TAKEN', ['input', 'indicator']);
   });
 
   it('reserves the management API indicator and its urn:roster: namespace, ignoring case, encoding and padding (RESERVED)', async () => {
@@ -231,12 +230,10 @@ describe('createResource', () => {
       'input',
       'indicator',
     ]);
-    await refuse(
-      CREATE,
-      { name: 'Long', indicator: `https://api.example.com/${'a'.repeat(2048)}` },
-      'TOO_LONG',
-      ['input', 'indicator'],
-    );
+    await refuse(CREATE, { name: 'Long', indicator: `https://api.example.com/${'a'.repeat(2048)}` }, 'TOO_LONG', [
+      'input',
+      'indicator',
+    ]);
   });
 
   it('refuses a relative indicator before any resolver runs', async () => {
@@ -250,14 +247,8 @@ describe('createResource', () => {
   it('refuses empty, blank, over-long and control-character names', async () => {
     await refuse(CREATE, { name: '', indicator: 'https://n1.example.com' }, 'REQUIRED', ['input', 'name']);
     await refuse(CREATE, { name: '   ', indicator: 'https://n2.example.com' }, 'REQUIRED', ['input', 'name']);
-    await refuse(CREATE, { name: 'x'.repeat(101), indicator: 'https://n3.example.com' }, 'TOO_LONG', [
-      'input',
-      'name',
-    ]);
-    await refuse(CREATE, { name: 'two\nlines', indicator: 'https://n4.example.com' }, 'INVALID', [
-      'input',
-      'name',
-    ]);
+    await refuse(CREATE, { name: 'x'.repeat(101), indicator: 'https://n3.example.com' }, 'TOO_LONG', ['input', 'name']);
+    await refuse(CREATE, { name: 'two\nlines', indicator: 'https://n4.example.com' }, 'INVALID', ['input', 'name']);
     const exactly100 = await mutate(CREATE, { name: 'y'.repeat(100), indicator: 'https://n5.example.com' });
     expect(exactly100.userErrors).toEqual([]);
   });
@@ -496,16 +487,11 @@ describe('resource scopes', () => {
   it('refuses a scope of another resource, unknown and foreign ids (NOT_FOUND with field path)', async () => {
     const a = await newResource(undefined, ['a:read']);
     const b = await newResource(undefined, ['b:read']);
-    await refuse(
-      UPDATE_SCOPE,
-      { resourceId: a.id, scopeId: b.scopes['b:read'], patch: { name: 'x' } },
-      'NOT_FOUND',
-      ['input', 'scopeId'],
-    );
-    await refuse(REMOVE_SCOPE, { resourceId: a.id, scopeId: b.scopes['b:read'] }, 'NOT_FOUND', [
+    await refuse(UPDATE_SCOPE, { resourceId: a.id, scopeId: b.scopes['b:read'], patch: { name: 'x' } }, 'NOT_FOUND', [
       'input',
       'scopeId',
     ]);
+    await refuse(REMOVE_SCOPE, { resourceId: a.id, scopeId: b.scopes['b:read'] }, 'NOT_FOUND', ['input', 'scopeId']);
     await refuse(
       REMOVE_SCOPE,
       { resourceId: a.id, scopeId: encodeGlobalId('ResourceScope', randomUUID()) },
@@ -553,11 +539,10 @@ describe('resource scopes', () => {
 
   it('refuses clearing a scope name', async () => {
     const { id, scopes } = await newResource(undefined, ['c:read']);
-    await refuse(
-      UPDATE_SCOPE,
-      { resourceId: id, scopeId: scopes['c:read'], patch: { name: null } },
-      'REQUIRED',
-      ['input', 'patch', 'name'],
-    );
+    await refuse(UPDATE_SCOPE, { resourceId: id, scopeId: scopes['c:read'], patch: { name: null } }, 'REQUIRED', [
+      'input',
+      'patch',
+      'name',
+    ]);
   });
 });

@@ -143,20 +143,33 @@ describe('assertCanGrant (shared with application and user role assignment)', ()
         .filter((s) => !held.has(s))
         .sort(),
     );
-    expect(await ungrantableScopes(ctx.db, { scopes: new Set(Object.keys(management)) }, { roleIds: [adminRole.id] })).toEqual([]);
     expect(
-      await ungrantableScopes(ctx.db, { scopes: held }, { scopeIds: [rawId(postsRead), rawId(management['roles:read']!)] }),
+      await ungrantableScopes(ctx.db, { scopes: new Set(Object.keys(management)) }, { roleIds: [adminRole.id] }),
+    ).toEqual([]);
+    expect(
+      await ungrantableScopes(
+        ctx.db,
+        { scopes: held },
+        { scopeIds: [rawId(postsRead), rawId(management['roles:read']!)] },
+      ),
     ).toEqual([]);
     expect(await ungrantableScopes(ctx.db, { scopes: held }, { roleIds: [] })).toEqual([]);
     const denials: Denial[] = [];
-    const error = await assertCanGrant(ctx.db, { caller: { scopes: held }, denials }, { scopeIds: [rawId(management['users:export']!)] }, [
-      'input',
-      'roleIds',
-    ]);
+    const error = await assertCanGrant(
+      ctx.db,
+      { caller: { scopes: held }, denials },
+      { scopeIds: [rawId(management['users:export']!)] },
+      ['input', 'roleIds'],
+    );
     expect(error).toMatchObject({ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] });
     expect(error!.message).toContain('users:export');
     expect(denials).toEqual([{ field: null, missingScopes: ['users:export'] }]);
-    expect(await assertCanGrant(ctx.db, { caller: { scopes: held }, denials }, { scopeIds: [rawId(postsRead)] }, ['input', 'roleIds'])).toBeNull();
+    expect(
+      await assertCanGrant(ctx.db, { caller: { scopes: held }, denials }, { scopeIds: [rawId(postsRead)] }, [
+        'input',
+        'roleIds',
+      ]),
+    ).toBeNull();
     expect(denials).toHaveLength(1);
   });
 

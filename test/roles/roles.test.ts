@@ -39,7 +39,9 @@ async function refuse(
   field: string[] | null,
   token?: string,
 ) {
-  const payload = await expectRefused<Payload>(server, () => server.graphql(query, { input }, token), [{ code, field }]);
+  const payload = await expectRefused<Payload>(server, () => server.graphql(query, { input }, token), [
+    { code, field },
+  ]);
   expect(payload.role ?? payload.deletedId ?? null).toBeNull();
   return payload;
 }
@@ -247,10 +249,7 @@ describe('createRole', () => {
     const inT1 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t1!.id) });
     const inT2 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t2!.id) });
     expect(new Set([realmWide, inT1, inT2]).size).toBe(3);
-    await refuse(CREATE, { name: 'SUPPORT', tenantId: encodeGlobalId('Tenant', t1!.id) }, 'TAKEN', [
-      'input',
-      'name',
-    ]);
+    await refuse(CREATE, { name: 'SUPPORT', tenantId: encodeGlobalId('Tenant', t1!.id) }, 'TAKEN', ['input', 'name']);
     await refuse(CREATE, { name: 'support' }, 'TAKEN', ['input', 'name']);
   });
 
@@ -362,11 +361,7 @@ describe('updateRole', () => {
   });
 
   it('refuses renaming the built-in role (INVALID_STATE) but lets its description change', async () => {
-    await refuse(UPDATE, { id: adminRole, patch: { name: 'Root' } }, 'INVALID_STATE', [
-      'input',
-      'patch',
-      'name',
-    ]);
+    await refuse(UPDATE, { id: adminRole, patch: { name: 'Root' } }, 'INVALID_STATE', ['input', 'patch', 'name']);
     const described = await mutate(UPDATE, { id: adminRole, patch: { description: 'Everything.' } });
     expect(described.userErrors).toEqual([]);
   });
@@ -429,25 +424,16 @@ describe('assignRoleScopes and removeRoleScope', () => {
       otherToken,
     );
     expect(foreign).toEqual(unknown);
-    await refuse(
-      ASSIGN,
-      { roleId: id, scopeIds: [encodeGlobalId('ResourceScope', randomUUID())] },
-      'NOT_FOUND',
-      ['input', 'scopeIds', '0'],
-    );
-    await refuse(
-      REMOVE,
-      { roleId: encodeGlobalId('Role', randomUUID()), scopeId: custom['posts:read'] },
-      'NOT_FOUND',
-      ['input', 'roleId'],
-    );
-    await refuse(
-      REMOVE,
-      { roleId: id, scopeId: custom['posts:read'] },
-      'NOT_FOUND',
-      ['input', 'roleId'],
-      otherToken,
-    );
+    await refuse(ASSIGN, { roleId: id, scopeIds: [encodeGlobalId('ResourceScope', randomUUID())] }, 'NOT_FOUND', [
+      'input',
+      'scopeIds',
+      '0',
+    ]);
+    await refuse(REMOVE, { roleId: encodeGlobalId('Role', randomUUID()), scopeId: custom['posts:read'] }, 'NOT_FOUND', [
+      'input',
+      'roleId',
+    ]);
+    await refuse(REMOVE, { roleId: id, scopeId: custom['posts:read'] }, 'NOT_FOUND', ['input', 'roleId'], otherToken);
   });
 
   it('refuses removing a scope the role does not have (NOT_FOUND at input.scopeId)', async () => {
@@ -461,10 +447,7 @@ describe('assignRoleScopes and removeRoleScope', () => {
 
   it('keeps every management scope on the built-in role (INVALID_STATE); custom scopes added to it can go again', async () => {
     for (const name of ['users:write', 'roles:write', 'audit:read']) {
-      await refuse(REMOVE, { roleId: adminRole, scopeId: management[name] }, 'INVALID_STATE', [
-        'input',
-        'scopeId',
-      ]);
+      await refuse(REMOVE, { roleId: adminRole, scopeId: management[name] }, 'INVALID_STATE', ['input', 'scopeId']);
     }
     const added = await mutate(ASSIGN, { roleId: adminRole, scopeIds: [custom['posts:read']] });
     expect(added.userErrors).toEqual([]);
@@ -522,10 +505,7 @@ describe('deleteRole', () => {
   it('refuses the built-in role (INVALID_STATE), unknown and foreign ids (NOT_FOUND)', async () => {
     await refuse(DELETE, { id: adminRole }, 'INVALID_STATE', ['input', 'id']);
     const id = await newRole();
-    const unknown = await refuse(DELETE, { id: encodeGlobalId('Role', randomUUID()) }, 'NOT_FOUND', [
-      'input',
-      'id',
-    ]);
+    const unknown = await refuse(DELETE, { id: encodeGlobalId('Role', randomUUID()) }, 'NOT_FOUND', ['input', 'id']);
     const foreign = await refuse(DELETE, { id }, 'NOT_FOUND', ['input', 'id'], otherToken);
     expect(foreign).toEqual(unknown);
     await expectUnchanged(server, async () => {

@@ -20,13 +20,18 @@ const LIST = '{ tenants(first: 100) { totalCount nodes { id name slug memberCoun
 it('lists 1, 10 and 100 tenants with memberCount in the same number of SQL statements', async () => {
   const p = server.db.prisma;
   const users: { id: string }[] = [];
-  for (let i = 0; i < 3; i++) users.push(await p.user.create({ data: { realmId: realm.realmId, email: `m${i}@example.com` } }));
+  for (let i = 0; i < 3; i++)
+    users.push(await p.user.create({ data: { realmId: realm.realmId, email: `m${i}@example.com` } }));
   let created = 0;
   const growTo = async (n: number) => {
     for (; created < n; created++) {
-      const tenant = await p.tenant.create({ data: { realmId: realm.realmId, name: `Tenant ${created}`, slug: `tenant-${created}` } });
+      const tenant = await p.tenant.create({
+        data: { realmId: realm.realmId, name: `Tenant ${created}`, slug: `tenant-${created}` },
+      });
       const members = users.slice(0, created % 4);
-      await p.tenantMembership.createMany({ data: members.map((u) => ({ realmId: realm.realmId, tenantId: tenant.id, userId: u.id })) });
+      await p.tenantMembership.createMany({
+        data: members.map((u) => ({ realmId: realm.realmId, tenantId: tenant.id, userId: u.id })),
+      });
     }
   };
 
@@ -39,7 +44,9 @@ it('lists 1, 10 and 100 tenants with memberCount in the same number of SQL state
     expect(result.errors).toBeUndefined();
     const list = result.data!.tenants;
     expect(list.totalCount).toBe(n);
-    expect(list.nodes.map((t: { memberCount: number }) => t.memberCount)).toEqual(Array.from({ length: n }, (_, i) => i % 4));
+    expect(list.nodes.map((t: { memberCount: number }) => t.memberCount)).toEqual(
+      Array.from({ length: n }, (_, i) => i % 4),
+    );
     counts[n] = count;
   }
   console.info(`tenants statements for 1/10/100: ${counts[1]}/${counts[10]}/${counts[100]}`);

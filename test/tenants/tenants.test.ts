@@ -70,12 +70,20 @@ describe('createTenant', () => {
 
   const refusals: [string, Record<string, unknown>, { code: string; field: string[] }[]][] = [
     ['an empty name', { name: '' }, [{ code: 'REQUIRED', field: ['input', 'name'] }]],
-    ['a name over 100 characters', { name: 'n'.repeat(101), slug: 'long' }, [{ code: 'TOO_LONG', field: ['input', 'name'] }]],
+    [
+      'a name over 100 characters',
+      { name: 'n'.repeat(101), slug: 'long' },
+      [{ code: 'TOO_LONG', field: ['input', 'name'] }],
+    ],
     ['uppercase in the slug', { name: 'A', slug: 'Acme' }, [{ code: 'INVALID', field: ['input', 'slug'] }]],
     ['an underscore in the slug', { name: 'A', slug: 'ac_me' }, [{ code: 'INVALID', field: ['input', 'slug'] }]],
     ['a leading hyphen', { name: 'A', slug: '-acme' }, [{ code: 'INVALID', field: ['input', 'slug'] }]],
     ['an empty slug', { name: 'A', slug: '' }, [{ code: 'REQUIRED', field: ['input', 'slug'] }]],
-    ['a slug over 63 characters', { name: 'A', slug: 's'.repeat(64) }, [{ code: 'TOO_LONG', field: ['input', 'slug'] }]],
+    [
+      'a slug over 63 characters',
+      { name: 'A', slug: 's'.repeat(64) },
+      [{ code: 'TOO_LONG', field: ['input', 'slug'] }],
+    ],
     ['a name with nothing to derive a slug from', { name: '日本' }, [{ code: 'REQUIRED', field: ['input', 'slug'] }]],
     [
       'a bad name and a bad slug at once',
@@ -95,9 +103,11 @@ describe('createTenant', () => {
 
   it('refuses a slug already used in the realm (TAKEN), given or derived; other realms may use it', async () => {
     await createTenant('Globex', 'globex');
-    await expectRefused(server, () => server.graphql(CREATE, { input: { name: 'Other', slug: 'globex' } }, adminToken), [
-      { code: 'TAKEN', field: ['input', 'slug'] },
-    ]);
+    await expectRefused(
+      server,
+      () => server.graphql(CREATE, { input: { name: 'Other', slug: 'globex' } }, adminToken),
+      [{ code: 'TAKEN', field: ['input', 'slug'] }],
+    );
     await expectRefused(server, () => server.graphql(CREATE, { input: { name: 'Globex' } }, adminToken), [
       { code: 'TAKEN', field: ['input', 'slug'] },
     ]);
@@ -111,17 +121,27 @@ describe('updateTenant', () => {
   it('renames and changes the slug, auditing changed fields only', async () => {
     const tenant = await createTenant('Initech', 'initech');
     const since = await lastAuditId(server, admin.realmId);
-    const result = await server.graphql(UPDATE, { input: { id: tenant.id, patch: { name: 'Initech Inc', slug: 'initech-inc' } } }, adminToken);
+    const result = await server.graphql(
+      UPDATE,
+      { input: { id: tenant.id, patch: { name: 'Initech Inc', slug: 'initech-inc' } } },
+      adminToken,
+    );
     expect(result.data?.updateTenant.userErrors).toEqual([]);
     expect(result.data?.updateTenant.tenant).toMatchObject({ name: 'Initech Inc', slug: 'initech-inc' });
     const events = await auditSince(server, admin.realmId, since);
     expect(events.map((e) => [e.action, e.changes])).toEqual([
-      ['tenant.updated', { name: { before: 'Initech', after: 'Initech Inc' }, slug: { before: 'initech', after: 'initech-inc' } }],
+      [
+        'tenant.updated',
+        { name: { before: 'Initech', after: 'Initech Inc' }, slug: { before: 'initech', after: 'initech-inc' } },
+      ],
     ]);
     // Renaming keeps the slug; keeping the same values writes nothing.
     const since2 = await lastAuditId(server, admin.realmId);
     const same = await server.graphql(UPDATE, { input: { id: tenant.id, patch: { slug: 'initech-inc' } } }, adminToken);
-    expect(same.data?.updateTenant).toMatchObject({ tenant: { name: 'Initech Inc', slug: 'initech-inc' }, userErrors: [] });
+    expect(same.data?.updateTenant).toMatchObject({
+      tenant: { name: 'Initech Inc', slug: 'initech-inc' },
+      userErrors: [],
+    });
     expect(await auditSince(server, admin.realmId, since2)).toEqual([]);
   });
 
@@ -139,12 +159,19 @@ describe('updateTenant', () => {
     ];
     const answers = [];
     for (const [id, token, patch, expected] of cases) {
-      answers.push(await expectRefused(server, () => server.graphql(UPDATE, { input: { id, patch } }, token), expected));
+      answers.push(
+        await expectRefused(server, () => server.graphql(UPDATE, { input: { id, patch } }, token), expected),
+      );
     }
     expect(answers[6]).toEqual(answers[5]);
     await expectTopLevelError(
       server,
-      () => server.graphql(UPDATE, { input: { id: encodeGlobalId('Application', randomUUID()), patch: { name: 'X' } } }, adminToken),
+      () =>
+        server.graphql(
+          UPDATE,
+          { input: { id: encodeGlobalId('Application', randomUUID()), patch: { name: 'X' } } },
+          adminToken,
+        ),
       'BAD_USER_INPUT',
     );
   });
@@ -154,7 +181,10 @@ describe('deleteTenant', () => {
   it('deletes the tenant with its memberships, tenant-scoped role assignments and tenant roles; users stay', async () => {
     const tenant = await createTenant('Soylent', 'soylent');
     const tenantId = rawId(tenant.id);
-    const [u1, u2] = [await createUser(admin.realmId, 's1@soylent.example'), await createUser(admin.realmId, 's2@soylent.example')];
+    const [u1, u2] = [
+      await createUser(admin.realmId, 's1@soylent.example'),
+      await createUser(admin.realmId, 's2@soylent.example'),
+    ];
     await join(admin.realmId, tenant.id, u1.id);
     await join(admin.realmId, tenant.id, u2.id);
     const realmRole = await makeRole(server, admin.realmId, 'Soylent viewer', ['realm:read']);
@@ -187,12 +217,16 @@ describe('deleteTenant', () => {
 
   it('answers unknown and foreign ids alike (NOT_FOUND), and a wrong-type id with BAD_USER_INPUT', async () => {
     const tenant = await createTenant('Vandelay', 'vandelay');
-    const foreign = await expectRefused(server, () => server.graphql(DELETE, { input: { id: tenant.id } }, otherToken), [
-      { code: 'NOT_FOUND', field: ['input', 'id'] },
-    ]);
-    const unknown = await expectRefused(server, () => server.graphql(DELETE, { input: { id: missingId() } }, otherToken), [
-      { code: 'NOT_FOUND', field: ['input', 'id'] },
-    ]);
+    const foreign = await expectRefused(
+      server,
+      () => server.graphql(DELETE, { input: { id: tenant.id } }, otherToken),
+      [{ code: 'NOT_FOUND', field: ['input', 'id'] }],
+    );
+    const unknown = await expectRefused(
+      server,
+      () => server.graphql(DELETE, { input: { id: missingId() } }, otherToken),
+      [{ code: 'NOT_FOUND', field: ['input', 'id'] }],
+    );
     expect(foreign).toEqual(unknown);
     await expectTopLevelError(
       server,
@@ -228,7 +262,9 @@ describe('tenant-scoped role assignments live and die with the membership', () =
     const user = await createUser(admin.realmId, 'bruce@wayne.example');
     const role = await makeRole(server, admin.realmId, 'Wayne staff', ['realm:read']);
     await expect(
-      server.db.prisma.userRole.create({ data: { realmId: admin.realmId, userId: user.id, roleId: role.id, tenantId: rawId(tenant.id) } }),
+      server.db.prisma.userRole.create({
+        data: { realmId: admin.realmId, userId: user.id, roleId: role.id, tenantId: rawId(tenant.id) },
+      }),
     ).rejects.toThrow();
   });
 });
@@ -243,7 +279,9 @@ describe('reading tenants', () => {
     const user = await createUser(realm.realmId, 'nancy@northwind.example');
     await join(realm.realmId, t1.tenant.id, user.id);
     // A soft-deleted member is not counted.
-    const gone = await server.db.prisma.user.create({ data: { realmId: realm.realmId, email: 'gone@northwind.example', deletedAt: new Date() } });
+    const gone = await server.db.prisma.user.create({
+      data: { realmId: realm.realmId, email: 'gone@northwind.example', deletedAt: new Date() },
+    });
     await join(realm.realmId, t1.tenant.id, gone.id);
     const list = async (search?: string) =>
       (
@@ -276,14 +314,20 @@ describe('reading tenants', () => {
 
   it('Tenant.users lists the members, with the full UserFilter', async () => {
     const tenant = await createTenant('Stark', 'stark');
-    const members = [await createUser(admin.realmId, 'tony@stark.example'), await createUser(admin.realmId, 'pepper@stark.example')];
+    const members = [
+      await createUser(admin.realmId, 'tony@stark.example'),
+      await createUser(admin.realmId, 'pepper@stark.example'),
+    ];
     await createUser(admin.realmId, 'outsider@stark.example');
     for (const member of members) await join(admin.realmId, tenant.id, member.id);
     const query = `query($id: ID!, $filter: UserFilter) { tenant(id: $id) { users(first: 10, filter: $filter) { totalCount nodes { email } } } }`;
     const all = await server.graphql(query, { id: tenant.id }, adminToken);
     expect(all.errors).toBeUndefined();
     expect(all.data?.tenant.users.totalCount).toBe(2);
-    expect(all.data?.tenant.users.nodes.map((n: { email: string }) => n.email).sort()).toEqual(['pepper@stark.example', 'tony@stark.example']);
+    expect(all.data?.tenant.users.nodes.map((n: { email: string }) => n.email).sort()).toEqual([
+      'pepper@stark.example',
+      'tony@stark.example',
+    ]);
     const filtered = await server.graphql(query, { id: tenant.id, filter: { search: 'pepper' } }, adminToken);
     expect(filtered.data?.tenant.users).toEqual({ totalCount: 1, nodes: [{ email: 'pepper@stark.example' }] });
 
@@ -304,7 +348,8 @@ describe('ISOLATED_POOL', () => {
     const t1 = (await create({ name: 'One' }, token)).tenant;
     const t2 = (await create({ name: 'Two' }, token)).tenant;
     const users = [];
-    for (const email of ['a@x.example', 'b@x.example', 'c@x.example']) users.push(await createUser(realm.realmId, email));
+    for (const email of ['a@x.example', 'b@x.example', 'c@x.example'])
+      users.push(await createUser(realm.realmId, email));
     await join(realm.realmId, t1.id, users[0]!.id);
     await join(realm.realmId, t2.id, users[0]!.id);
     await join(realm.realmId, t1.id, users[1]!.id);
@@ -314,8 +359,12 @@ describe('ISOLATED_POOL', () => {
     const payload = await expectRefused(server, () => server.graphql(SWITCH, {}, token), [
       { code: 'INVALID_STATE', field: ['input', 'patch', 'tenancyMode'] },
     ]);
-    expect((payload.userErrors as { message: string }[])[0]!.message).toMatch(/^2 users belong to more than one tenant/);
-    expect((await server.db.prisma.realm.findUniqueOrThrow({ where: { id: realm.realmId } })).tenancyMode).toBe('SHARED_POOL');
+    expect((payload.userErrors as { message: string }[])[0]!.message).toMatch(
+      /^2 users belong to more than one tenant/,
+    );
+    expect((await server.db.prisma.realm.findUniqueOrThrow({ where: { id: realm.realmId } })).tenancyMode).toBe(
+      'SHARED_POOL',
+    );
 
     await server.db.prisma.tenantMembership.deleteMany({ where: { userId: users[0]!.id, tenantId: rawId(t2.id) } });
     const one = await expectRefused(server, () => server.graphql(SWITCH, {}, token), [
@@ -325,7 +374,10 @@ describe('ISOLATED_POOL', () => {
 
     await server.db.prisma.tenantMembership.delete({ where: { id: extra.id } });
     const switched = await server.graphql(SWITCH, {}, token);
-    expect(switched.data?.updateRealmSettings).toEqual({ realm: { settings: { tenancyMode: 'ISOLATED_POOL' } }, userErrors: [] });
+    expect(switched.data?.updateRealmSettings).toEqual({
+      realm: { settings: { tenancyMode: 'ISOLATED_POOL' } },
+      userErrors: [],
+    });
   });
 });
 

@@ -14,7 +14,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RULES: { from: string; forbidden: string[]; allowedOnly?: string[] }[] = [
   { from: 'src/auth/', forbidden: [], allowedOnly: ['src/auth/', 'src/config.ts', 'src/logger.ts', 'src/generated/'] },
   { from: 'src/db/', forbidden: [], allowedOnly: ['src/db/', 'src/config.ts', 'src/logger.ts', 'src/generated/'] },
-  { from: 'src/context.ts', forbidden: ['src/modules/', 'src/identity/', 'src/server.ts', 'src/yoga.ts', 'src/main.ts'] },
+  {
+    from: 'src/context.ts',
+    forbidden: ['src/modules/', 'src/identity/', 'src/server.ts', 'src/yoga.ts', 'src/main.ts'],
+  },
   { from: 'src/modules/', forbidden: ['src/identity/', 'src/server.ts', 'src/yoga.ts', 'src/main.ts'] },
   { from: 'src/identity/', forbidden: ['src/server.ts', 'src/yoga.ts', 'src/main.ts'] },
 ];
@@ -35,7 +38,11 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(IMPORT)]
     .map((match) => (match[1] ?? match[2])!)
     .filter((specifier) => specifier.startsWith('.'))
-    .map((specifier) => relative(ROOT, resolve(ROOT, dirname(file), specifier)).split('\\').join('/'));
+    .map((specifier) =>
+      relative(ROOT, resolve(ROOT, dirname(file), specifier))
+        .split('\\')
+        .join('/'),
+    );
 }
 
 const edges = sourceFiles('src').flatMap((file) => importsOf(file).map((target) => ({ file, target })));
@@ -51,7 +58,9 @@ describe('layers', () => {
     const violations = edges
       .filter(({ file }) => file.startsWith(from))
       .filter(({ target }) =>
-        allowedOnly ? !allowedOnly.some((prefix) => target.startsWith(prefix)) : forbidden.some((prefix) => target.startsWith(prefix)),
+        allowedOnly
+          ? !allowedOnly.some((prefix) => target.startsWith(prefix))
+          : forbidden.some((prefix) => target.startsWith(prefix)),
       )
       .map(({ file, target }) => `${file} -> ${target}`);
     expect(violations).toEqual([]);

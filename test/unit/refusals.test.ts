@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ServiceContext } from '../../src/context.ts';
-import { inTransaction, isUniqueViolation, refused, USER_ERROR_CODES, userError, type MutationResult } from '../../src/modules/user-error.ts';
+import {
+  inTransaction,
+  isUniqueViolation,
+  refused,
+  USER_ERROR_CODES,
+  userError,
+  type MutationResult,
+} from '../../src/modules/user-error.ts';
 
 /** A service context whose `$transaction` runs the work against nothing, or fails with `error`. */
 const contextFailingWith = (error?: unknown) =>
@@ -25,7 +32,8 @@ describe('the refusal kit', () => {
   });
 
   it('inTransaction answers a lost uniqueness race with the TAKEN refusal and rethrows anything else', async () => {
-    const taken = (): MutationResult<'role', string> => refused('role', userError('TAKEN', 'Taken.', ['input', 'name']));
+    const taken = (): MutationResult<'role', string> =>
+      refused('role', userError('TAKEN', 'Taken.', ['input', 'name']));
     const work = async (): Promise<MutationResult<'role', string>> => ({ role: 'created', userErrors: [] });
     expect(await inTransaction(contextFailingWith(), work, taken)).toEqual({ role: 'created', userErrors: [] });
     expect(await inTransaction(contextFailingWith({ code: 'P2002' }), work, taken)).toEqual({
@@ -33,7 +41,9 @@ describe('the refusal kit', () => {
       userErrors: [{ code: 'TAKEN', message: 'Taken.', field: ['input', 'name'] }],
     });
     await expect(inTransaction(contextFailingWith({ code: 'P2002' }), work)).rejects.toMatchObject({ code: 'P2002' });
-    await expect(inTransaction(contextFailingWith(new Error('lost connection')), work, taken)).rejects.toThrow('lost connection');
+    await expect(inTransaction(contextFailingWith(new Error('lost connection')), work, taken)).rejects.toThrow(
+      'lost connection',
+    );
   });
 
   it('the README lists every user error code, and only those', () => {

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { makeUser, type TestUser } from '../helpers/fixtures.ts';
-import { auditSince, expectRefused, expectTopLevelError, lastAuditId, missingId, payloadOf, rawId, USER_ERRORS } from '../helpers/graphql.ts';
+import {
+  auditSince,
+  expectRefused,
+  expectTopLevelError,
+  lastAuditId,
+  missingId,
+  payloadOf,
+  rawId,
+  USER_ERRORS,
+} from '../helpers/graphql.ts';
 
 let server: TestServer;
 let admin: Credentials;
@@ -329,7 +338,8 @@ describe('no privilege escalation through user roles', () => {
     const user = await newUser();
     const payload = await expectRefused(
       server,
-      () => server.graphql(ASSIGN_BLIND, { input: { userId: user.globalId, roleIds: [support, adminRole] } }, rolesOnly),
+      () =>
+        server.graphql(ASSIGN_BLIND, { input: { userId: user.globalId, roleIds: [support, adminRole] } }, rolesOnly),
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
     expect(payload.user ?? null).toBeNull();

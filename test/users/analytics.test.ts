@@ -10,11 +10,43 @@ beforeAll(async () => {
   const p = server.db.prisma;
   const now = Date.now();
   const rows = [
-    { email: 'a@example.com', country: 'DE', city: 'Berlin', emailVerified: true, createdAt: new Date(now - 2 * DAY), lastLoginAt: new Date(now - DAY) },
-    { email: 'b@example.com', country: 'DE', city: 'Bonn', status: 'SUSPENDED' as const, createdAt: new Date(now - 20 * DAY) },
-    { email: 'c@example.com', country: 'FR', city: 'Paris', phone: '+33123456789', phoneVerified: true, createdAt: new Date(now - 40 * DAY) },
-    { email: 'd@example.com', country: 'FR', city: 'Berlin', customAttributes: { plan: 'pro' }, createdAt: new Date(now - 100 * DAY) },
-    { email: 'gone@example.com', country: 'IT', status: 'DELETED' as const, deletedAt: new Date(), createdAt: new Date(now - DAY) },
+    {
+      email: 'a@example.com',
+      country: 'DE',
+      city: 'Berlin',
+      emailVerified: true,
+      createdAt: new Date(now - 2 * DAY),
+      lastLoginAt: new Date(now - DAY),
+    },
+    {
+      email: 'b@example.com',
+      country: 'DE',
+      city: 'Bonn',
+      status: 'SUSPENDED' as const,
+      createdAt: new Date(now - 20 * DAY),
+    },
+    {
+      email: 'c@example.com',
+      country: 'FR',
+      city: 'Paris',
+      phone: '+33123456789',
+      phoneVerified: true,
+      createdAt: new Date(now - 40 * DAY),
+    },
+    {
+      email: 'd@example.com',
+      country: 'FR',
+      city: 'Berlin',
+      customAttributes: { plan: 'pro' },
+      createdAt: new Date(now - 100 * DAY),
+    },
+    {
+      email: 'gone@example.com',
+      country: 'IT',
+      status: 'DELETED' as const,
+      deletedAt: new Date(),
+      createdAt: new Date(now - DAY),
+    },
   ];
   for (const row of rows) await p.user.create({ data: { realmId, ...row } });
   const a = await p.user.findFirstOrThrow({ where: { email: 'a@example.com' } });
@@ -58,10 +90,24 @@ describe('user analytics', () => {
         totalCount pageInfo { hasNextPage endCursor } nodes { value count }
       }
     }`;
-    type Values = { userFieldValues: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; nodes: { value: string; count: number }[] } };
+    type Values = {
+      userFieldValues: {
+        totalCount: number;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+        nodes: { value: string; count: number }[];
+      };
+    };
     const first = await server.graphql<Values>(query, { field: 'CITY', first: 1 });
-    expect(first.data!.userFieldValues).toMatchObject({ totalCount: 3, nodes: [{ value: 'Berlin', count: 2 }], pageInfo: { hasNextPage: true } });
-    const rest = await server.graphql<Values>(query, { field: 'CITY', first: 5, after: first.data!.userFieldValues.pageInfo.endCursor });
+    expect(first.data!.userFieldValues).toMatchObject({
+      totalCount: 3,
+      nodes: [{ value: 'Berlin', count: 2 }],
+      pageInfo: { hasNextPage: true },
+    });
+    const rest = await server.graphql<Values>(query, {
+      field: 'CITY',
+      first: 5,
+      after: first.data!.userFieldValues.pageInfo.endCursor,
+    });
     expect(rest.data!.userFieldValues.nodes).toEqual([
       { value: 'Bonn', count: 1 },
       { value: 'Paris', count: 1 },

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { makeUser } from '../helpers/fixtures.ts';
-import { auditSince, expectRefused, expectTopLevelError, lastAuditId, missingId, payloadOf, rawId, USER_ERRORS } from '../helpers/graphql.ts';
+import {
+  auditSince,
+  expectRefused,
+  expectTopLevelError,
+  lastAuditId,
+  missingId,
+  payloadOf,
+  rawId,
+  USER_ERRORS,
+} from '../helpers/graphql.ts';
 
 let server: TestServer;
 let admin: Credentials;
@@ -132,7 +141,11 @@ describe('createCustomAttributeDefinition', () => {
     }
     // Lists over their bound are refused before the resolver runs (issue 7).
     const tooMany = { key: 'valid_key', type: 'ENUM', options: Array.from({ length: 101 }, (_, i) => `o${i}`) };
-    const refused = await expectTopLevelError(server, () => server.graphql(CREATE, { input: tooMany }), 'BAD_USER_INPUT');
+    const refused = await expectTopLevelError(
+      server,
+      () => server.graphql(CREATE, { input: tooMany }),
+      'BAD_USER_INPUT',
+    );
     expect(refused.errors?.[0]?.extensions?.argument).toBe('input.options');
     expect(
       (

@@ -16,11 +16,16 @@ const CREATE_USERS = `mutation($input: CreateUsersInput!) {
 interface BatchPayload {
   createdCount: number;
   userErrors: UserErrorResult[];
-  results: { user: { id: string; email: string; username: string | null; hasPassword: boolean } | null; userErrors: UserErrorResult[] }[];
+  results: {
+    user: { id: string; email: string; username: string | null; hasPassword: boolean } | null;
+    userErrors: UserErrorResult[];
+  }[];
 }
 
 async function createUsers(users: Record<string, unknown>[], atomic?: boolean): Promise<BatchPayload> {
-  return payloadOf<BatchPayload>(await server.graphql(CREATE_USERS, { input: { users, ...(atomic === undefined ? {} : { atomic }) } }));
+  return payloadOf<BatchPayload>(
+    await server.graphql(CREATE_USERS, { input: { users, ...(atomic === undefined ? {} : { atomic }) } }),
+  );
 }
 
 const countUsers = () => server.db.prisma.user.count({ where: { realmId } });
@@ -115,12 +120,21 @@ describe('createUsers', () => {
     expect(result.userErrors).toEqual([]);
     expect(result.createdCount).toBe(1000);
     expect(await countUsers()).toBe(before + 1000);
-    expect(await server.db.prisma.auditEvent.count({ where: { realmId, action: 'user.created' } })).toBeGreaterThanOrEqual(1000);
+    expect(
+      await server.db.prisma.auditEvent.count({ where: { realmId, action: 'user.created' } }),
+    ).toBeGreaterThanOrEqual(1000);
   }, 120_000);
 
   it('refuses wrong-type ids inside items with BAD_USER_INPUT naming the item', async () => {
     const result = await expectUnchanged(server, () =>
-      server.graphql(CREATE_USERS, { input: { users: [{ email: 'c1@example.com' }, { email: 'c2@example.com', roleIds: [encodeGlobalId('Tenant', randomUUID())] }] } }),
+      server.graphql(CREATE_USERS, {
+        input: {
+          users: [
+            { email: 'c1@example.com' },
+            { email: 'c2@example.com', roleIds: [encodeGlobalId('Tenant', randomUUID())] },
+          ],
+        },
+      }),
     );
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0]?.extensions?.argument).toBe('input.users.1.roleIds');

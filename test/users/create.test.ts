@@ -6,7 +6,14 @@ import { verifyPassword } from '../../src/modules/users/passwords.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { USER } from '../helpers/fixtures.ts';
-import { expectErrorCode, expectUserErrors, payloadOf, rawId, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import {
+  expectErrorCode,
+  expectUserErrors,
+  payloadOf,
+  rawId,
+  USER_ERRORS,
+  type UserErrorResult,
+} from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
@@ -38,7 +45,11 @@ async function create(input: Record<string, unknown>, token?: string): Promise<C
 }
 
 /** Asserts the create is refused with exactly these errors and changes nothing. */
-async function refused(input: Record<string, unknown>, expected: [string, string[] | null][], token?: string): Promise<UserErrorResult[]> {
+async function refused(
+  input: Record<string, unknown>,
+  expected: [string, string[] | null][],
+  token?: string,
+): Promise<UserErrorResult[]> {
   const result = await expectUnchanged(server, () => create(input, token));
   expect(result.user).toBeNull();
   expectUserErrors(result, expected);
@@ -58,13 +69,19 @@ beforeAll(async () => {
   tenant2 = encodeGlobalId('Tenant', t2.id);
   roleA = encodeGlobalId('Role', (await p.role.create({ data: { realmId, name: 'support' } })).id);
   roleB = encodeGlobalId('Role', (await p.role.create({ data: { realmId, name: 'billing' } })).id);
-  tenantRole = encodeGlobalId('Role', (await p.role.create({ data: { realmId, name: 'acme-admin', tenantId: t1.id } })).id);
+  tenantRole = encodeGlobalId(
+    'Role',
+    (await p.role.create({ data: { realmId, name: 'acme-admin', tenantId: t1.id } })).id,
+  );
   const realmWrite = await p.resourceScope.findFirstOrThrow({ where: { realmId, name: 'realm:write' } });
   const powerful = await p.role.create({ data: { realmId, name: 'realm-owner' } });
   await p.roleScope.create({ data: { realmId, roleId: powerful.id, scopeId: realmWrite.id } });
   powerfulRole = encodeGlobalId('Role', powerful.id);
   foreignRole = encodeGlobalId('Role', (await p.role.create({ data: { realmId: other.realmId, name: 'support' } })).id);
-  foreignTenant = encodeGlobalId('Tenant', (await p.tenant.create({ data: { realmId: other.realmId, name: 'Initech', slug: 'initech' } })).id);
+  foreignTenant = encodeGlobalId(
+    'Tenant',
+    (await p.tenant.create({ data: { realmId: other.realmId, name: 'Initech', slug: 'initech' } })).id,
+  );
   await p.customAttributeDefinition.createMany({
     data: [
       { realmId, key: 'plan', displayName: 'Plan', type: 'ENUM', options: ['free', 'pro'] },
@@ -149,7 +166,12 @@ describe('createUser', () => {
 
     const events = await p.auditEvent.findMany({ where: { targetId: row.id } });
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ action: 'user.created', actorId: realm.clientId, targetType: 'User', outcome: 'success' });
+    expect(events[0]).toMatchObject({
+      action: 'user.created',
+      actorId: realm.clientId,
+      targetType: 'User',
+      outcome: 'success',
+    });
     expect(events[0]!.changes).toMatchObject({
       email: 'ada.lovelace@example.com',
       username: 'ada.l',
@@ -207,7 +229,11 @@ describe('createUser', () => {
   it('imports bcrypt and argon2id hashes as they are', async () => {
     const p = server.db.prisma;
     const bcryptHash = bcrypt.hashSync('imported-secret-1', 4);
-    const fromBcrypt = await create({ email: 'bcrypt@example.com', passwordHash: bcryptHash, passwordHashAlgorithm: 'BCRYPT' });
+    const fromBcrypt = await create({
+      email: 'bcrypt@example.com',
+      passwordHash: bcryptHash,
+      passwordHashAlgorithm: 'BCRYPT',
+    });
     expect(fromBcrypt.userErrors).toEqual([]);
     expect(fromBcrypt.user!.hasPassword).toBe(true);
     const row = await p.user.findUniqueOrThrow({ where: { id: rawId(fromBcrypt.user!.id) } });
@@ -221,7 +247,11 @@ describe('createUser', () => {
     expect(await verifyPassword(phpHash, 'BCRYPT', 'imported-secret-1')).toBe(true);
 
     const argonHash = await argon2Hash('imported-secret-3', { memoryCost: 4096, timeCost: 3, parallelism: 1 });
-    const fromArgon = await create({ email: 'argon@example.com', passwordHash: argonHash, passwordHashAlgorithm: 'ARGON2ID' });
+    const fromArgon = await create({
+      email: 'argon@example.com',
+      passwordHash: argonHash,
+      passwordHashAlgorithm: 'ARGON2ID',
+    });
     expect(fromArgon.userErrors).toEqual([]);
     const argonRow = await p.user.findUniqueOrThrow({ where: { id: rawId(fromArgon.user!.id) } });
     expect([argonRow.passwordHash, argonRow.passwordAlgorithm]).toEqual([argonHash, 'ARGON2ID']);
@@ -230,34 +260,62 @@ describe('createUser', () => {
     expect(event.changes).toMatchObject({ hasPassword: true, passwordImported: 'ARGON2ID' });
     expect(JSON.stringify(event)).not.toContain(argonHash);
 
-    const errors = await refused({ email: 'bad-hash@example.com', passwordHash: '$2b$10$tooshort', passwordHashAlgorithm: 'BCRYPT' }, [
-      ['INVALID', ['input', 'passwordHash']],
-    ]);
+    const errors = await refused(
+      { email: 'bad-hash@example.com', passwordHash: '$2b$10$tooshort', passwordHashAlgorithm: 'BCRYPT' },
+      [['INVALID', ['input', 'passwordHash']]],
+    );
     expect(errors[0]!.message).not.toContain('tooshort');
     await refused({ email: 'bad-hash@example.com', passwordHash: bcryptHash, passwordHashAlgorithm: 'ARGON2ID' }, [
       ['INVALID', ['input', 'passwordHash']],
     ]);
-    await refused({ email: 'bad-hash@example.com', passwordHash: argonHash.replace('argon2id', 'argon2i'), passwordHashAlgorithm: 'ARGON2ID' }, [
-      ['INVALID', ['input', 'passwordHash']],
+    await refused(
+      {
+        email: 'bad-hash@example.com',
+        passwordHash: argonHash.replace('argon2id', 'argon2i'),
+        passwordHashAlgorithm: 'ARGON2ID',
+      },
+      [['INVALID', ['input', 'passwordHash']]],
+    );
+    await refused(
+      {
+        email: 'bad-hash@example.com',
+        passwordHash: bcrypt.hashSync('x', 4).replace('$04$', '$31$'),
+        passwordHashAlgorithm: 'BCRYPT',
+      },
+      [['INVALID', ['input', 'passwordHash']]],
+    );
+    await refused({ email: 'bad-hash@example.com', passwordHash: bcryptHash }, [
+      ['REQUIRED', ['input', 'passwordHashAlgorithm']],
     ]);
-    await refused({ email: 'bad-hash@example.com', passwordHash: bcrypt.hashSync('x', 4).replace('$04$', '$31$'), passwordHashAlgorithm: 'BCRYPT' }, [
-      ['INVALID', ['input', 'passwordHash']],
+    await refused({ email: 'bad-hash@example.com', passwordHashAlgorithm: 'BCRYPT' }, [
+      ['REQUIRED', ['input', 'passwordHash']],
     ]);
-    await refused({ email: 'bad-hash@example.com', passwordHash: bcryptHash }, [['REQUIRED', ['input', 'passwordHashAlgorithm']]]);
-    await refused({ email: 'bad-hash@example.com', passwordHashAlgorithm: 'BCRYPT' }, [['REQUIRED', ['input', 'passwordHash']]]);
-    await refused({ email: 'bad-hash@example.com', password: 'a fine passphrase', passwordHash: bcryptHash, passwordHashAlgorithm: 'BCRYPT' }, [
-      ['INVALID', ['input', 'passwordHash']],
-    ]);
+    await refused(
+      {
+        email: 'bad-hash@example.com',
+        password: 'a fine passphrase',
+        passwordHash: bcryptHash,
+        passwordHashAlgorithm: 'BCRYPT',
+      },
+      [['INVALID', ['input', 'passwordHash']]],
+    );
   });
 
   it('enforces the password policy before hashing', async () => {
-    const base = { email: 'grace.hopper@example.com', username: 'amazing-grace', name: 'Grace Hopper', familyName: 'Hopper' };
+    const base = {
+      email: 'grace.hopper@example.com',
+      username: 'amazing-grace',
+      name: 'Grace Hopper',
+      familyName: 'Hopper',
+    };
     await refused({ ...base, password: 'Ab1!xyz' }, [['TOO_SHORT', ['input', 'password']]]);
     await refused({ ...base, password: 'x'.repeat(257) }, [['TOO_LONG', ['input', 'password']]]);
     const common = await refused({ ...base, password: 'ILoveYou' }, [['WEAK_PASSWORD', ['input', 'password']]]);
     expect(common[0]!.message).toMatch(/common/);
     await refused({ ...base, password: 'password1' }, [['WEAK_PASSWORD', ['input', 'password']]]);
-    const context = await refused({ ...base, password: 'Grace.Hopper-1906' }, [['WEAK_PASSWORD', ['input', 'password']]]);
+    const context = await refused({ ...base, password: 'Grace.Hopper-1906' }, [
+      ['WEAK_PASSWORD', ['input', 'password']],
+    ]);
     expect(context[0]!.message).toMatch(/email/);
     expect(context[0]!.message).not.toContain('Grace.Hopper-1906');
     await refused({ ...base, password: 'my-amazing-grace!' }, [['WEAK_PASSWORD', ['input', 'password']]]);
@@ -269,7 +327,9 @@ describe('createUser', () => {
     // The realm's minimum length applies (never below 8).
     await server.db.prisma.realm.update({ where: { id: realm.realmId }, data: { passwordMinLength: 14 } });
     try {
-      const errors = await refused({ email: 'min@example.com', password: 'lengthy-pass' }, [['TOO_SHORT', ['input', 'password']]]);
+      const errors = await refused({ email: 'min@example.com', password: 'lengthy-pass' }, [
+        ['TOO_SHORT', ['input', 'password']],
+      ]);
       expect(errors[0]!.message).toContain('14');
     } finally {
       await server.db.prisma.realm.update({ where: { id: realm.realmId }, data: { passwordMinLength: 8 } });
@@ -357,26 +417,43 @@ describe('createUser', () => {
 
   it('answers unknown ids and other realms’ ids alike (NOT_FOUND), wrong-type ids with BAD_USER_INPUT', async () => {
     const unknownRole = encodeGlobalId('Role', randomUUID());
-    const unknown = await refused({ email: 'ids@example.com', roleIds: [roleA, unknownRole] }, [['NOT_FOUND', ['input', 'roleIds', '1']]]);
-    const foreign = await refused({ email: 'ids@example.com', roleIds: [roleA, foreignRole] }, [['NOT_FOUND', ['input', 'roleIds', '1']]]);
+    const unknown = await refused({ email: 'ids@example.com', roleIds: [roleA, unknownRole] }, [
+      ['NOT_FOUND', ['input', 'roleIds', '1']],
+    ]);
+    const foreign = await refused({ email: 'ids@example.com', roleIds: [roleA, foreignRole] }, [
+      ['NOT_FOUND', ['input', 'roleIds', '1']],
+    ]);
     expect(foreign).toEqual(unknown);
-    const unknownTenant = await refused({ email: 'ids@example.com', tenantIds: [encodeGlobalId('Tenant', randomUUID())] }, [
+    const unknownTenant = await refused(
+      { email: 'ids@example.com', tenantIds: [encodeGlobalId('Tenant', randomUUID())] },
+      [['NOT_FOUND', ['input', 'tenantIds', '0']]],
+    );
+    const foreignT = await refused({ email: 'ids@example.com', tenantIds: [foreignTenant] }, [
       ['NOT_FOUND', ['input', 'tenantIds', '0']],
     ]);
-    const foreignT = await refused({ email: 'ids@example.com', tenantIds: [foreignTenant] }, [['NOT_FOUND', ['input', 'tenantIds', '0']]]);
     expect(foreignT).toEqual(unknownTenant);
 
     for (const roleIds of [[tenant1], ['not-an-id'], [encodeGlobalId('User', randomUUID())]]) {
-      const result = await expectUnchanged(server, () => server.graphql(CREATE, { input: { email: 'ids@example.com', roleIds } }));
+      const result = await expectUnchanged(server, () =>
+        server.graphql(CREATE, { input: { email: 'ids@example.com', roleIds } }),
+      );
       expectErrorCode(result, 'BAD_USER_INPUT', 'createUser');
     }
-    const wrongTenant = await expectUnchanged(server, () => server.graphql(CREATE, { input: { email: 'ids@example.com', tenantIds: [roleA] } }));
+    const wrongTenant = await expectUnchanged(server, () =>
+      server.graphql(CREATE, { input: { email: 'ids@example.com', tenantIds: [roleA] } }),
+    );
     expectErrorCode(wrongTenant, 'BAD_USER_INPUT', 'createUser');
 
     // A tenant-defined role needs its tenant among the user's tenants.
     await refused({ email: 'ids@example.com', roleIds: [tenantRole] }, [['INVALID', ['input', 'roleIds', '0']]]);
-    await refused({ email: 'ids@example.com', roleIds: [tenantRole], tenantIds: [tenant2] }, [['INVALID', ['input', 'roleIds', '0']]]);
-    const ok = await create({ email: 'ids@example.com', roleIds: [tenantRole, roleB, roleB], tenantIds: [tenant1, tenant1] });
+    await refused({ email: 'ids@example.com', roleIds: [tenantRole], tenantIds: [tenant2] }, [
+      ['INVALID', ['input', 'roleIds', '0']],
+    ]);
+    const ok = await create({
+      email: 'ids@example.com',
+      roleIds: [tenantRole, roleB, roleB],
+      tenantIds: [tenant1, tenant1],
+    });
     expect(ok.userErrors).toEqual([]);
   });
 
@@ -395,7 +472,9 @@ describe('createUser', () => {
 
   it('needs users:roles for roleIds and tenants:write for tenantIds, and never grants scopes the caller lacks', async () => {
     const writeOnly = await server.token(realm, 'users:write users:read');
-    const noRoles = await expectUnchanged(server, () => server.graphql(CREATE, { input: { email: 'scopes@example.com', roleIds: [roleA] } }, writeOnly));
+    const noRoles = await expectUnchanged(server, () =>
+      server.graphql(CREATE, { input: { email: 'scopes@example.com', roleIds: [roleA] } }, writeOnly),
+    );
     expectErrorCode(noRoles, 'FORBIDDEN', 'createUser');
     expect(noRoles.errors?.[0]?.extensions?.missingScopes).toEqual(['users:roles']);
     const noTenants = await expectUnchanged(server, () =>
@@ -404,13 +483,21 @@ describe('createUser', () => {
     expect(noTenants.errors?.[0]?.extensions?.missingScopes).toEqual(['tenants:write']);
 
     const withRoles = await server.token(realm, 'users:write users:roles users:read');
-    await refused({ email: 'scopes@example.com', roleIds: [powerfulRole] }, [['FORBIDDEN_GRANT', ['input', 'roleIds']]], withRoles);
+    await refused(
+      { email: 'scopes@example.com', roleIds: [powerfulRole] },
+      [['FORBIDDEN_GRANT', ['input', 'roleIds']]],
+      withRoles,
+    );
     const ok = await create({ email: 'scopes@example.com', roleIds: [roleA] }, withRoles);
     expect(ok.userErrors).toEqual([]);
 
     const unauthenticated = await server.graphql(CREATE, { input: { email: 'anon@example.com' } }, null);
     expectErrorCode(unauthenticated, 'UNAUTHENTICATED', 'createUser');
-    const readOnly = await server.graphql(CREATE, { input: { email: 'anon@example.com' } }, await server.token(realm, 'users:read'));
+    const readOnly = await server.graphql(
+      CREATE,
+      { input: { email: 'anon@example.com' } },
+      await server.token(realm, 'users:read'),
+    );
     expectErrorCode(readOnly, 'FORBIDDEN', 'createUser');
     expect(readOnly.errors?.[0]?.extensions?.missingScopes).toEqual(['users:write']);
   });

@@ -6,7 +6,14 @@ import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { userTombstone } from '../../src/modules/users/users.service.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { USER, userGid } from '../helpers/fixtures.ts';
-import { expectErrorCode, expectUserErrors, payloadOf, rawId, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import {
+  expectErrorCode,
+  expectUserErrors,
+  payloadOf,
+  rawId,
+  USER_ERRORS,
+  type UserErrorResult,
+} from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
@@ -21,7 +28,12 @@ interface UserPayload {
 const mutation = (name: string, inputType: string, selection = `${USER} ${USER_ERRORS}`) =>
   `mutation($input: ${inputType}!) { ${name}(input: $input) { ${selection} } }`;
 
-async function run<T = UserPayload>(name: string, inputType: string, input: Record<string, unknown>, selection?: string): Promise<T> {
+async function run<T = UserPayload>(
+  name: string,
+  inputType: string,
+  input: Record<string, unknown>,
+  selection?: string,
+): Promise<T> {
   return payloadOf<T>(await server.graphql(mutation(name, inputType, selection), { input }));
 }
 
@@ -32,7 +44,12 @@ const setPassword = (input: Record<string, unknown>) => run('setUserPassword', '
 const expirePassword = (id: string) => run('expireUserPassword', 'UserIdInput', { id });
 const restore = (id: string) => run('restoreUser', 'UserIdInput', { id });
 const deleteOne = (input: Record<string, unknown>) =>
-  run<{ deletedUserId: string | null; userErrors: UserErrorResult[] }>('deleteUser', 'DeleteUserInput', input, `deletedUserId ${USER_ERRORS}`);
+  run<{ deletedUserId: string | null; userErrors: UserErrorResult[] }>(
+    'deleteUser',
+    'DeleteUserInput',
+    input,
+    `deletedUserId ${USER_ERRORS}`,
+  );
 const deleteMany = (input: Record<string, unknown>) =>
   run<{ deletedCount: number; deletedUserIds: string[]; userErrors: UserErrorResult[] }>(
     'deleteUsers',
@@ -57,16 +74,21 @@ async function makeSessions(globalId: string) {
   const active = [];
   for (let i = 0; i < 2; i++) {
     const session = await p.session.create({ data: { realmId, userId, expiresAt: future, userAgent: `agent ${i}` } });
-    await p.refreshToken.create({ data: { realmId, sessionId: session.id, tokenHash: randomBytes(32).toString('hex'), expiresAt: future } });
+    await p.refreshToken.create({
+      data: { realmId, sessionId: session.id, tokenHash: randomBytes(32).toString('hex'), expiresAt: future },
+    });
     active.push(session.id);
   }
   const revokedAt = new Date(Date.now() - 3_600_000);
-  const revoked = await p.session.create({ data: { realmId, userId, expiresAt: future, revokedAt, revokedReason: 'earlier' } });
+  const revoked = await p.session.create({
+    data: { realmId, userId, expiresAt: future, revokedAt, revokedReason: 'earlier' },
+  });
   const expired = await p.session.create({ data: { realmId, userId, expiresAt: new Date(Date.now() - 60_000) } });
   return { active, revoked: revoked.id, revokedAt, expired: expired.id };
 }
 
-const auditOf = (globalId: string) => server.db.prisma.auditEvent.findMany({ where: { targetId: rawId(globalId) }, orderBy: { id: 'asc' } });
+const auditOf = (globalId: string) =>
+  server.db.prisma.auditEvent.findMany({ where: { targetId: rawId(globalId) }, orderBy: { id: 'asc' } });
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -123,9 +145,10 @@ describe('setUserStatus', () => {
     expect(revoked.every((s) => s.revokedAt !== null)).toBe(true);
     expect((await auditOf(id)).map((e) => e.action)).toEqual(['user.suspended']);
     const other = await makeUser();
-    expectUserErrors(await expectUnchanged(server, () => setStatus({ id: other, status: 'INACTIVE', reason: 'r'.repeat(501) })), [
-      ['TOO_LONG', ['input', 'reason']],
-    ]);
+    expectUserErrors(
+      await expectUnchanged(server, () => setStatus({ id: other, status: 'INACTIVE', reason: 'r'.repeat(501) })),
+      [['TOO_LONG', ['input', 'reason']]],
+    );
   });
 });
 
@@ -138,7 +161,12 @@ describe('suspendUser and unsuspendUser', () => {
     const otherSessions = await makeSessions(untouched);
     const result = await suspend({ id, reason: 'Compromised credentials' });
     expect(result.userErrors).toEqual([]);
-    expect(result.user).toMatchObject({ status: 'SUSPENDED', isSuspended: true, suspendedReason: 'Compromised credentials', version: 2 });
+    expect(result.user).toMatchObject({
+      status: 'SUSPENDED',
+      isSuspended: true,
+      suspendedReason: 'Compromised credentials',
+      version: 2,
+    });
 
     const rows = await p.session.findMany({ where: { userId: rawId(id) }, include: { refreshTokens: true } });
     for (const session of rows.filter((s) => sessions.active.includes(s.id))) {
@@ -151,7 +179,10 @@ describe('suspendUser and unsuspendUser', () => {
     expect(events.map((e) => e.action)).toEqual(['user.suspended']);
     expect((events[0]!.changes as any).revokedSessionIds.sort()).toEqual([...sessions.active].sort());
     // Another user's sessions stay.
-    const others = await p.session.findMany({ where: { id: { in: otherSessions.active } }, include: { refreshTokens: true } });
+    const others = await p.session.findMany({
+      where: { id: { in: otherSessions.active } },
+      include: { refreshTokens: true },
+    });
     expect(others.every((s) => s.revokedAt === null && s.refreshTokens.every((t) => t.revokedAt === null))).toBe(true);
     // The next request sees the suspension.
     const read = await server.graphql('query($id: ID!) { user(id: $id) { isSuspended suspendedReason } }', { id });
@@ -173,15 +204,24 @@ describe('suspendUser and unsuspendUser', () => {
     expect(rows.every((s) => s.revokedAt === null)).toBe(true);
 
     const fresh = await makeUser();
-    expectUserErrors(await expectUnchanged(server, () => suspend({ id: fresh, reason: 'r'.repeat(501) })), [['TOO_LONG', ['input', 'reason']]]);
+    expectUserErrors(await expectUnchanged(server, () => suspend({ id: fresh, reason: 'r'.repeat(501) })), [
+      ['TOO_LONG', ['input', 'reason']],
+    ]);
     const unknown = await expectUnchanged(server, () => suspend({ id: userGid(randomUUID()) }));
     const foreignId = await makeUser({}, other.realmId);
     const foreign = await expectUnchanged(server, () => suspend({ id: foreignId }));
     expectUserErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
     expect(foreign).toEqual(unknown);
     const deleted = await makeUser({ status: 'DELETED', deletedAt: new Date() });
-    expectUserErrors(await expectUnchanged(server, () => suspend({ id: deleted })), [['INVALID_STATE', ['input', 'id']]]);
-    expectErrorCode(await server.graphql(mutation('suspendUser', 'SuspendUserInput'), { input: { id: encodeGlobalId('Role', randomUUID()) } }), 'BAD_USER_INPUT');
+    expectUserErrors(await expectUnchanged(server, () => suspend({ id: deleted })), [
+      ['INVALID_STATE', ['input', 'id']],
+    ]);
+    expectErrorCode(
+      await server.graphql(mutation('suspendUser', 'SuspendUserInput'), {
+        input: { id: encodeGlobalId('Role', randomUUID()) },
+      }),
+      'BAD_USER_INPUT',
+    );
   });
 });
 
@@ -197,7 +237,9 @@ describe('setUserPassword and expireUserPassword', () => {
     const row = await p.user.findUniqueOrThrow({ where: { id: rawId(id) } });
     expect(row.passwordAlgorithm).toBe('ARGON2ID');
     expect(await verifyPassword(row.passwordHash!, 'ARGON2ID', password)).toBe(true);
-    expect((await p.session.findMany({ where: { id: { in: sessions.active } } })).every((s) => s.revokedAt !== null)).toBe(true);
+    expect(
+      (await p.session.findMany({ where: { id: { in: sessions.active } } })).every((s) => s.revokedAt !== null),
+    ).toBe(true);
 
     const permanent = await setPassword({ id, password: 'another long passphrase', revokeSessions: false });
     expect(permanent.user).toMatchObject({ passwordExpired: false, version: 3 });
@@ -215,17 +257,27 @@ describe('setUserPassword and expireUserPassword', () => {
       ['i-am-alan.turing', 'WEAK_PASSWORD'],
       ['xx-TURING-xx', 'WEAK_PASSWORD'],
     ] as const) {
-      expectUserErrors(await expectUnchanged(server, () => setPassword({ id, password: bad })), [[code, ['input', 'password']]]);
+      expectUserErrors(await expectUnchanged(server, () => setPassword({ id, password: bad })), [
+        [code, ['input', 'password']],
+      ]);
     }
     const deleted = await makeUser({ status: 'DELETED', deletedAt: new Date() });
-    expectUserErrors(await expectUnchanged(server, () => setPassword({ id: deleted, password: 'a fine passphrase' })), [['INVALID_STATE', ['input', 'id']]]);
-    expectUserErrors(await expectUnchanged(server, () => setPassword({ id: userGid(randomUUID()), password: 'a fine passphrase' })), [['NOT_FOUND', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => setPassword({ id: deleted, password: 'a fine passphrase' })), [
+      ['INVALID_STATE', ['input', 'id']],
+    ]);
+    expectUserErrors(
+      await expectUnchanged(server, () => setPassword({ id: userGid(randomUUID()), password: 'a fine passphrase' })),
+      [['NOT_FOUND', ['input', 'id']]],
+    );
   });
 
   it('expires a password; a user without one gets INVALID_STATE', async () => {
     const none = await makeUser();
     expectUserErrors(await expectUnchanged(server, () => expirePassword(none)), [['INVALID_STATE', ['input', 'id']]]);
-    const id = await makeUser({ passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA', passwordAlgorithm: 'ARGON2ID' });
+    const id = await makeUser({
+      passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA',
+      passwordAlgorithm: 'ARGON2ID',
+    });
     const result = await expirePassword(id);
     expect(result.user).toMatchObject({ passwordExpired: true, version: 2 });
     const again = await expectUnchanged(server, () => expirePassword(id));
@@ -245,7 +297,9 @@ describe('deleteUser and restoreUser', () => {
     expect(row.status).toBe('DELETED');
     expect(row.deletedAt).toBeInstanceOf(Date);
     expect(row.version).toBe(2);
-    expect((await p.session.findMany({ where: { id: { in: sessions.active } } })).every((s) => s.revokedAt !== null)).toBe(true);
+    expect(
+      (await p.session.findMany({ where: { id: { in: sessions.active } } })).every((s) => s.revokedAt !== null),
+    ).toBe(true);
     expect((await auditOf(id)).map((e) => e.action)).toEqual(['user.deleted']);
 
     const list = (filter: Record<string, unknown>) =>
@@ -296,7 +350,10 @@ describe('deleteUser and restoreUser', () => {
     });
     const id = created.user!.id as string;
     const userId = rawId(id);
-    await run('updateUser', 'UpdateUserInput', { id, patch: { name: 'Erin E. Eraseme', email: 'erase.me2@example.com' } });
+    await run('updateUser', 'UpdateUserInput', {
+      id,
+      patch: { name: 'Erin E. Eraseme', email: 'erase.me2@example.com' },
+    });
     await p.identity.create({ data: { realmId, userId, provider: 'google', providerUserId: 'g-erase' } });
     await p.mfaFactor.create({ data: { realmId, userId, type: 'TOTP' } });
     await p.adminNote.create({ data: { realmId, userId, body: 'note', author: 'test' } });
@@ -304,9 +361,20 @@ describe('deleteUser and restoreUser', () => {
     await makeSessions(id);
     // An event about something else that names the user, and a bystander with the same name.
     await p.auditEvent.create({
-      data: { realmId, action: 'tenant.member_report', actorType: 'system', actorId: 'system', targetType: 'Tenant', targetId: tenant.id, changes: { members: [userId, id] } },
+      data: {
+        realmId,
+        action: 'tenant.member_report',
+        actorType: 'system',
+        actorId: 'system',
+        targetType: 'Tenant',
+        targetId: tenant.id,
+        changes: { members: [userId, id] },
+      },
     });
-    const bystander = await run('createUser', 'CreateUserInput', { email: 'bystander@example.com', name: 'Erin Eraseme' });
+    const bystander = await run('createUser', 'CreateUserInput', {
+      email: 'bystander@example.com',
+      name: 'Erin Eraseme',
+    });
 
     const result = await deleteOne({ id, hard: true });
     expect(result).toEqual({ deletedUserId: id, userErrors: [] });
@@ -329,7 +397,16 @@ describe('deleteUser and restoreUser', () => {
     const events = await p.auditEvent.findMany({ where: { targetId: tombstone }, orderBy: { id: 'asc' } });
     expect(events.map((e) => e.action)).toEqual(['user.created', 'user.credentials_changed', 'user.erased']);
     const all = JSON.stringify(await p.auditEvent.findMany({ where: { realmId } }));
-    for (const identifier of [userId, id, 'erase.me@example.com', 'erase.me2@example.com', 'erase-me', 'Erin E. Eraseme', '+14155550177', 'EMP-ERASE']) {
+    for (const identifier of [
+      userId,
+      id,
+      'erase.me@example.com',
+      'erase.me2@example.com',
+      'erase-me',
+      'Erin E. Eraseme',
+      '+14155550177',
+      'EMP-ERASE',
+    ]) {
       expect(all).not.toContain(identifier);
     }
     const report = await p.auditEvent.findFirstOrThrow({ where: { action: 'tenant.member_report' } });
@@ -350,7 +427,12 @@ describe('deleteUser and restoreUser', () => {
     expectUserErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
     expect(foreign).toEqual(unknown);
     expect(await expectUnchanged(server, () => restore(userGid(randomUUID())))).toMatchObject({ user: null });
-    expectErrorCode(await server.graphql(mutation('deleteUser', 'DeleteUserInput', `deletedUserId ${USER_ERRORS}`), { input: { id: encodeGlobalId('Tenant', randomUUID()) } }), 'BAD_USER_INPUT');
+    expectErrorCode(
+      await server.graphql(mutation('deleteUser', 'DeleteUserInput', `deletedUserId ${USER_ERRORS}`), {
+        input: { id: encodeGlobalId('Tenant', randomUUID()) },
+      }),
+      'BAD_USER_INPUT',
+    );
   });
 });
 
@@ -390,20 +472,32 @@ describe('deleteUsers', () => {
     const erased = await deleteMany({ filter: { cities: ['Atlantis'], includeDeleted: true }, hard: true });
     expect(erased.deletedCount).toBe(2);
     expect(await server.db.prisma.user.count({ where: { id: { in: matching.map(rawId) } } })).toBe(0);
-    expect(await server.db.prisma.auditEvent.count({ where: { action: 'user.erased', targetId: { startsWith: 'deleted-user:' } } })).toBeGreaterThanOrEqual(2);
+    expect(
+      await server.db.prisma.auditEvent.count({
+        where: { action: 'user.erased', targetId: { startsWith: 'deleted-user:' } },
+      }),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('caps a call at 1,000 users with a clear error, deleting nothing', async () => {
     const p = server.db.prisma;
     await p.user.createMany({
-      data: Array.from({ length: 1001 }, (_, i) => ({ realmId: realm.realmId, email: `cap${i}@example.com`, city: 'Capital' })),
+      data: Array.from({ length: 1001 }, (_, i) => ({
+        realmId: realm.realmId,
+        email: `cap${i}@example.com`,
+        city: 'Capital',
+      })),
     });
     const result = await expectUnchanged(server, () => deleteMany({ filter: { cities: ['Capital'] } }));
     expectUserErrors(result, [['LIMIT_EXCEEDED', ['input', 'filter']]]);
     expect(result.userErrors[0]!.message).toMatch(/1001 users match.*at most 1000/);
     const tooManyIds = Array.from({ length: 1001 }, () => userGid(randomUUID()));
     // Lists over their bound are refused before the resolver runs (issue 7).
-    const refused = await expectUnchanged(server, () => server.graphql('mutation($input: DeleteUsersInput!) { deleteUsers(input: $input) { deletedCount } }', { input: { ids: tooManyIds } }));
+    const refused = await expectUnchanged(server, () =>
+      server.graphql('mutation($input: DeleteUsersInput!) { deleteUsers(input: $input) { deletedCount } }', {
+        input: { ids: tooManyIds },
+      }),
+    );
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.ids' });
     // Under the cap it goes through.
     const dry = await deleteMany({ filter: { cities: ['Capital'], search: 'cap1' }, dryRun: true });
@@ -412,12 +506,16 @@ describe('deleteUsers', () => {
 
   it('refuses an empty selection and bad filters', async () => {
     expectUserErrors(await expectUnchanged(server, () => deleteMany({})), [['REQUIRED', ['input']]]);
-    expectUserErrors(await expectUnchanged(server, () => deleteMany({ filter: { ageMin: 50, ageMax: 20 } })), [['INVALID', ['input', 'filter', 'ageMin']]]);
+    expectUserErrors(await expectUnchanged(server, () => deleteMany({ filter: { ageMin: 50, ageMax: 20 } })), [
+      ['INVALID', ['input', 'filter', 'ageMin']],
+    ]);
     expectUserErrors(await expectUnchanged(server, () => deleteMany({ filter: { createdInLastDays: -1 } })), [
       ['INVALID', ['input', 'filter', 'createdInLastDays']],
     ]);
     const wrongType = await expectUnchanged(server, () =>
-      server.graphql(mutation('deleteUsers', 'DeleteUsersInput', `deletedCount ${USER_ERRORS}`), { input: { ids: [encodeGlobalId('Role', randomUUID())] } }),
+      server.graphql(mutation('deleteUsers', 'DeleteUsersInput', `deletedCount ${USER_ERRORS}`), {
+        input: { ids: [encodeGlobalId('Role', randomUUID())] },
+      }),
     );
     expectErrorCode(wrongType, 'BAD_USER_INPUT');
   });

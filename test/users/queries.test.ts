@@ -46,12 +46,69 @@ async function badFilter(filter: Record<string, unknown>, argumentPath?: string)
 type UserSeed = Omit<Prisma.UserUncheckedCreateInput, 'realmId'>;
 
 const people: UserSeed[] = [
-  { email: 'ada@example.com', name: 'Ada Lovelace', username: 'ada', country: 'GB', city: 'London', region: 'England', timezone: 'Europe/London', locale: 'en-GB', gender: 'female', birthdate: new Date('1990-05-01'), emailVerified: true, passwordHash: 'x', lastLoginAt: new Date(now - 2 * DAY), createdAt: new Date(now - 400 * DAY), customAttributes: { plan: 'pro', seats: 12 } },
-  { email: 'grace@example.com', name: 'Grace Hopper', username: 'grace', country: 'US', city: 'New York', timezone: 'America/New_York', gender: 'female', birthdate: new Date('1960-12-09'), emailVerified: true, phone: '+15551234567', phoneVerified: true, createdAt: new Date(now - 3 * DAY), customAttributes: { plan: 'enterprise', seats: 250 } },
-  { email: 'alan@example.com', name: 'Alan Turing', username: 'alan', country: 'GB', city: 'Manchester', status: 'SUSPENDED', suspendedReason: 'test', createdAt: new Date(now - 40 * DAY), lastLoginAt: new Date(now - 39 * DAY), failedLoginAttempts: 4, lockedUntil: new Date(now + DAY), customAttributes: { plan: 'free' } },
-  { email: 'linus@example.com', name: 'Linus Torvalds', country: 'FI', status: 'INACTIVE', createdAt: new Date(now - 10 * DAY), picture: 'https://example.com/l.png', bio: 'Kernel.' },
+  {
+    email: 'ada@example.com',
+    name: 'Ada Lovelace',
+    username: 'ada',
+    country: 'GB',
+    city: 'London',
+    region: 'England',
+    timezone: 'Europe/London',
+    locale: 'en-GB',
+    gender: 'female',
+    birthdate: new Date('1990-05-01'),
+    emailVerified: true,
+    passwordHash: 'x',
+    lastLoginAt: new Date(now - 2 * DAY),
+    createdAt: new Date(now - 400 * DAY),
+    customAttributes: { plan: 'pro', seats: 12 },
+  },
+  {
+    email: 'grace@example.com',
+    name: 'Grace Hopper',
+    username: 'grace',
+    country: 'US',
+    city: 'New York',
+    timezone: 'America/New_York',
+    gender: 'female',
+    birthdate: new Date('1960-12-09'),
+    emailVerified: true,
+    phone: '+15551234567',
+    phoneVerified: true,
+    createdAt: new Date(now - 3 * DAY),
+    customAttributes: { plan: 'enterprise', seats: 250 },
+  },
+  {
+    email: 'alan@example.com',
+    name: 'Alan Turing',
+    username: 'alan',
+    country: 'GB',
+    city: 'Manchester',
+    status: 'SUSPENDED',
+    suspendedReason: 'test',
+    createdAt: new Date(now - 40 * DAY),
+    lastLoginAt: new Date(now - 39 * DAY),
+    failedLoginAttempts: 4,
+    lockedUntil: new Date(now + DAY),
+    customAttributes: { plan: 'free' },
+  },
+  {
+    email: 'linus@example.com',
+    name: 'Linus Torvalds',
+    country: 'FI',
+    status: 'INACTIVE',
+    createdAt: new Date(now - 10 * DAY),
+    picture: 'https://example.com/l.png',
+    bio: 'Kernel.',
+  },
   { email: 'margaret@example.com', name: 'Margaret Hamilton', status: 'INVITED', createdAt: new Date(now - 1 * DAY) },
-  { email: 'deleted@example.com', name: 'Gone Person', status: 'DELETED', deletedAt: new Date(now - DAY), createdAt: new Date(now - 50 * DAY) },
+  {
+    email: 'deleted@example.com',
+    name: 'Gone Person',
+    status: 'DELETED',
+    deletedAt: new Date(now - DAY),
+    createdAt: new Date(now - 50 * DAY),
+  },
 ];
 
 beforeAll(async () => {
@@ -129,27 +186,44 @@ describe('users filters', () => {
   });
 
   it('judges profile completeness by the realm’s required fields', async () => {
-    await server.db.prisma.realm.update({ where: { id: realmId }, data: { requiredProfileFields: ['NAME', 'COUNTRY'] } });
-    expect(await emails({ profileComplete: true })).toEqual(['ada@example.com', 'alan@example.com', 'grace@example.com', 'linus@example.com']);
+    await server.db.prisma.realm.update({
+      where: { id: realmId },
+      data: { requiredProfileFields: ['NAME', 'COUNTRY'] },
+    });
+    expect(await emails({ profileComplete: true })).toEqual([
+      'ada@example.com',
+      'alan@example.com',
+      'grace@example.com',
+      'linus@example.com',
+    ]);
     expect(await emails({ profileComplete: false })).toEqual(['margaret@example.com']);
     await server.db.prisma.realm.update({ where: { id: realmId }, data: { requiredProfileFields: [] } });
   });
 
   it('filters by time windows', async () => {
     expect(await emails({ createdInLastDays: 5 })).toEqual(['grace@example.com', 'margaret@example.com']);
-    expect(await emails({ createdAfter: new Date(now - 20 * DAY).toISOString(), createdBefore: new Date(now - 2 * DAY).toISOString() })).toEqual([
+    expect(
+      await emails({
+        createdAfter: new Date(now - 20 * DAY).toISOString(),
+        createdBefore: new Date(now - 2 * DAY).toISOString(),
+      }),
+    ).toEqual(['grace@example.com', 'linus@example.com']);
+    expect(await emails({ activeInLastDays: 7 })).toEqual(['ada@example.com']);
+    expect(await emails({ neverLoggedIn: true })).toEqual([
       'grace@example.com',
       'linus@example.com',
+      'margaret@example.com',
     ]);
-    expect(await emails({ activeInLastDays: 7 })).toEqual(['ada@example.com']);
-    expect(await emails({ neverLoggedIn: true })).toEqual(['grace@example.com', 'linus@example.com', 'margaret@example.com']);
     expect(await emails({ inactiveForDays: 30 })).toEqual(['alan@example.com']);
     expect(await emails({ lastLoginBefore: new Date(now - 7 * DAY).toISOString() })).toEqual(['alan@example.com']);
   });
 
   it('filters by typed custom attributes', async () => {
     expect(await emails({ customAttributes: [{ key: 'plan', equals: 'pro' }] })).toEqual(['ada@example.com']);
-    expect(await emails({ customAttributes: [{ key: 'plan', in: ['pro', 'free'] }] })).toEqual(['ada@example.com', 'alan@example.com']);
+    expect(await emails({ customAttributes: [{ key: 'plan', in: ['pro', 'free'] }] })).toEqual([
+      'ada@example.com',
+      'alan@example.com',
+    ]);
     expect(await emails({ customAttributes: [{ key: 'seats', gte: 12, lt: 250 }] })).toEqual(['ada@example.com']);
     expect(await emails({ customAttributes: [{ key: 'seats', exists: false }] })).toEqual([
       'alan@example.com',
@@ -159,9 +233,14 @@ describe('users filters', () => {
   });
 
   it('combines filters with AND, OR and NOT', async () => {
-    expect(await emails({ OR: [{ countries: ['FI'] }, { statuses: ['INVITED'] }] })).toEqual(['linus@example.com', 'margaret@example.com']);
+    expect(await emails({ OR: [{ countries: ['FI'] }, { statuses: ['INVITED'] }] })).toEqual([
+      'linus@example.com',
+      'margaret@example.com',
+    ]);
     expect(await emails({ countries: ['GB'], NOT: { isSuspended: true } })).toEqual(['ada@example.com']);
-    expect(await emails({ AND: [{ emailVerified: true }, { OR: [{ hasMfa: false }, { countries: ['US'] }] }] })).toEqual(['grace@example.com']);
+    expect(
+      await emails({ AND: [{ emailVerified: true }, { OR: [{ hasMfa: false }, { countries: ['US'] }] }] }),
+    ).toEqual(['grace@example.com']);
   });
 
   it('refuses contradictory, out-of-range and unknown values with BAD_USER_INPUT', async () => {
@@ -169,7 +248,10 @@ describe('users filters', () => {
     await badFilter({ ageMin: -1 }, 'filter.ageMin');
     await badFilter({ createdInLastDays: -3 }, 'filter.createdInLastDays');
     await badFilter({ failedLoginAttemptsMin: 5, failedLoginAttemptsMax: 1 }, 'filter.failedLoginAttemptsMin');
-    await badFilter({ createdAfter: new Date(now).toISOString(), createdBefore: new Date(now - DAY).toISOString() }, 'filter.createdAfter');
+    await badFilter(
+      { createdAfter: new Date(now).toISOString(), createdBefore: new Date(now - DAY).toISOString() },
+      'filter.createdAfter',
+    );
     await badFilter({ activeInLastDays: 5, inactiveForDays: 10 }, 'filter.inactiveForDays');
     await badFilter({ customAttributes: [{ key: 'nope', equals: 1 }] }, 'filter.customAttributes.0.key');
     await badFilter({ customAttributes: [{ key: 'seats', gt: 'many' }] }, 'filter.customAttributes.0.gt');
@@ -186,7 +268,10 @@ describe('users pagination', () => {
     [{ field: 'CREATED_AT', direction: 'DESC' }],
     [{ field: 'NAME', direction: 'ASC' }],
     [{ field: 'LAST_LOGIN_AT', direction: 'DESC' }],
-    [{ field: 'STATUS', direction: 'ASC' }, { field: 'EMAIL', direction: 'DESC' }],
+    [
+      { field: 'STATUS', direction: 'ASC' },
+      { field: 'EMAIL', direction: 'DESC' },
+    ],
   ];
 
   it.each(orders)('walks every page forward and backward under %j', async (...orderBy) => {
@@ -215,13 +300,19 @@ describe('users pagination', () => {
   });
 
   it('orders missing values last in both directions', async () => {
-    const asc = (await page({ first: 10, orderBy: [{ field: 'LAST_LOGIN_AT', direction: 'ASC' }] })).edges.map((e) => e.node.email);
+    const asc = (await page({ first: 10, orderBy: [{ field: 'LAST_LOGIN_AT', direction: 'ASC' }] })).edges.map(
+      (e) => e.node.email,
+    );
     expect(asc.slice(0, 2)).toEqual(['alan@example.com', 'ada@example.com']);
   });
 
   it('refuses foreign cursors, first with last, and pages over 100', async () => {
     const p = await page({ first: 1, orderBy: [{ field: 'NAME', direction: 'ASC' }] });
-    const other = await server.graphql(PAGE, { first: 1, after: p.pageInfo.endCursor, orderBy: [{ field: 'EMAIL', direction: 'ASC' }] });
+    const other = await server.graphql(PAGE, {
+      first: 1,
+      after: p.pageInfo.endCursor,
+      orderBy: [{ field: 'EMAIL', direction: 'ASC' }],
+    });
     expect(other.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const garbage = await server.graphql(PAGE, { first: 1, after: 'not-a-cursor' });
     expect(garbage.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -237,7 +328,9 @@ describe('users pagination', () => {
       { email: 'ADA@Example.com' },
     );
     expect(result.data?.userByEmail?.name).toBe('Ada Lovelace');
-    const deleted = await server.graphql<{ userByEmail: unknown }>('{ userByEmail(email: "deleted@example.com") { name } }');
+    const deleted = await server.graphql<{ userByEmail: unknown }>(
+      '{ userByEmail(email: "deleted@example.com") { name } }',
+    );
     expect(deleted.data?.userByEmail).toBeNull();
   });
 });
@@ -249,14 +342,27 @@ describe('one user in full', () => {
     const tenant = await p.tenant.create({ data: { realmId, name: 'Acme', slug: 'acme' } });
     await p.tenantMembership.create({ data: { realmId, tenantId: tenant.id, userId: ada.id } });
     await p.auditEvent.createMany({
-      data: [1, 2, 3].map((n) => ({ realmId, action: `user.test_${n}`, actorType: 'system', actorId: 'system', targetType: 'User', targetId: ada.id, at: new Date(now + n * 1000) })),
+      data: [1, 2, 3].map((n) => ({
+        realmId,
+        action: `user.test_${n}`,
+        actorType: 'system',
+        actorId: 'system',
+        targetType: 'User',
+        targetId: ada.id,
+        at: new Date(now + n * 1000),
+      })),
     });
-    const result = await server.graphql<{ user: { tenants: unknown; auditEvents: { totalCount: number; nodes: { action: string }[] } } }>(
+    const result = await server.graphql<{
+      user: { tenants: unknown; auditEvents: { totalCount: number; nodes: { action: string }[] } };
+    }>(
       `query ($id: ID!) { user(id: $id) { tenants { totalCount nodes { slug } } auditEvents(first: 2) { totalCount nodes { action } } } }`,
       { id: encodeGlobalId('User', ada.id) },
     );
     expect(result.errors).toBeUndefined();
     expect(result.data?.user.tenants).toEqual({ totalCount: 1, nodes: [{ slug: 'acme' }] });
-    expect(result.data?.user.auditEvents).toEqual({ totalCount: 3, nodes: [{ action: 'user.test_3' }, { action: 'user.test_2' }] });
+    expect(result.data?.user.auditEvents).toEqual({
+      totalCount: 3,
+      nodes: [{ action: 'user.test_3' }, { action: 'user.test_2' }],
+    });
   });
 });

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { makeFactor, makeSession, makeUser, type TestUser } from '../helpers/fixtures.ts';
-import { auditSince, expectRefused, expectTopLevelError, lastAuditId, missingId, payloadOf, USER_ERRORS } from '../helpers/graphql.ts';
+import {
+  auditSince,
+  expectRefused,
+  expectTopLevelError,
+  lastAuditId,
+  missingId,
+  payloadOf,
+  USER_ERRORS,
+} from '../helpers/graphql.ts';
 
 let server: TestServer;
 let admin: Credentials;

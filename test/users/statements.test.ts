@@ -38,7 +38,9 @@ beforeAll(async () => {
     await p.userRole.create({ data: { realmId, userId: user.id, roleId: role.id, tenantId: tenant.id } });
     await p.mfaFactor.create({ data: { realmId, userId: user.id, type: 'TOTP' } });
     await p.session.createMany({ data: [1, 2].map(() => ({ realmId, userId: user.id, expiresAt: expires })) });
-    await p.loginEvent.createMany({ data: [true, false].map((success) => ({ realmId, userId: user.id, success, method: 'password' })) });
+    await p.loginEvent.createMany({
+      data: [true, false].map((success) => ({ realmId, userId: user.id, success, method: 'password' })),
+    });
     await p.adminNote.create({ data: { realmId, userId: user.id, body: 'VIP', author: 'test' } });
   }
   await server.graphql('{ viewer { clientId } }'); // token and key loading happen before counting
@@ -52,11 +54,16 @@ describe('users with their relations', () => {
     for (const first of [1, 10, 100]) {
       const { result, count } = await server.db.statements.during(() => server.graphql(QUERY, { first }));
       expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-      const users = (result.data as { users: { nodes: { roleAssignments: unknown[]; sessions: { totalCount: number } }[] } }).users;
+      const users = (
+        result.data as { users: { nodes: { roleAssignments: unknown[]; sessions: { totalCount: number } }[] } }
+      ).users;
       expect(users.nodes).toHaveLength(first);
       expect(users.nodes[0]!.roleAssignments).toHaveLength(2);
       expect(users.nodes[0]!.sessions.totalCount).toBe(2);
-      expect((users.nodes[0] as unknown as { tenants: { totalCount: number; nodes: unknown[] } }).tenants).toEqual({ totalCount: 1, nodes: [{ name: 'Acme', slug: 'acme' }] });
+      expect((users.nodes[0] as unknown as { tenants: { totalCount: number; nodes: unknown[] } }).tenants).toEqual({
+        totalCount: 1,
+        nodes: [{ name: 'Acme', slug: 'acme' }],
+      });
       counts.push(count);
     }
     expect(counts[1]).toBe(counts[0]);

@@ -38,7 +38,10 @@ async function makeUser(data: Partial<Prisma.UserUncheckedCreateInput> = {}, rea
 }
 
 const auditOf = (globalId: string) =>
-  server.db.prisma.auditEvent.findMany({ where: { targetId: Buffer.from(globalId, 'base64url').toString().split(':')[1]! }, orderBy: { id: 'asc' } });
+  server.db.prisma.auditEvent.findMany({
+    where: { targetId: Buffer.from(globalId, 'base64url').toString().split(':')[1]! },
+    orderBy: { id: 'asc' },
+  });
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -72,7 +75,12 @@ describe('updateUser', () => {
     });
     const result = await update({
       id,
-      patch: { name: 'Ada Lovelace', bio: null, customAttributes: { plan: 'pro', seats: null }, metadata: { a: null, b: { c: 1 } } },
+      patch: {
+        name: 'Ada Lovelace',
+        bio: null,
+        customAttributes: { plan: 'pro', seats: null },
+        metadata: { a: null, b: { c: 1 } },
+      },
     });
     expect(result.userErrors).toEqual([]);
     expect(result.user).toMatchObject({
@@ -101,7 +109,11 @@ describe('updateUser', () => {
   it('resets emailVerified on a new email unless the patch sets it, and audits credential changes as such', async () => {
     const id = await makeUser({ emailVerified: true, phone: '+14155550100', phoneVerified: true, username: 'before' });
     const newEmail = await update({ id, patch: { email: 'New.Address@Example.com' } });
-    expect(newEmail.user).toMatchObject({ email: 'new.address@example.com', emailVerified: false, phoneVerified: true });
+    expect(newEmail.user).toMatchObject({
+      email: 'new.address@example.com',
+      emailVerified: false,
+      phoneVerified: true,
+    });
     const verified = await update({ id, patch: { email: 'third@example.com', emailVerified: true } });
     expect(verified.user).toMatchObject({ email: 'third@example.com', emailVerified: true });
     const sameEmail = await update({ id, patch: { email: 'THIRD@example.com' } });
@@ -109,7 +121,11 @@ describe('updateUser', () => {
     const phone = await update({ id, patch: { phone: '+1 415 555 0199', username: 'after' } });
     expect(phone.user).toMatchObject({ phone: '+14155550199', phoneVerified: false, username: 'after' });
     const events = await auditOf(id);
-    expect(events.map((e) => e.action)).toEqual(['user.credentials_changed', 'user.credentials_changed', 'user.credentials_changed']);
+    expect(events.map((e) => e.action)).toEqual([
+      'user.credentials_changed',
+      'user.credentials_changed',
+      'user.credentials_changed',
+    ]);
     expect((events[0]!.changes as any).credentials).toEqual(['email']);
     expect((events[0]!.changes as any).emailVerified).toEqual({ before: true, after: false });
     expect((events[2]!.changes as any).credentials).toEqual(['phone', 'username']);
@@ -122,13 +138,17 @@ describe('updateUser', () => {
     const both = await makeUser({ phone: '+14155550101' });
     const noEmail = await update({ id: both, patch: { email: null } });
     expect(noEmail.user).toMatchObject({ email: null, phone: '+14155550101' });
-    expectUserErrors(await expectUnchanged(server, () => update({ id: both, patch: { phone: null } })), [['REQUIRED', ['input', 'patch', 'phone']]]);
+    expectUserErrors(await expectUnchanged(server, () => update({ id: both, patch: { phone: null } })), [
+      ['REQUIRED', ['input', 'patch', 'phone']],
+    ]);
   });
 
   it('refuses values another user holds (TAKEN) and invalid values, at their patch paths', async () => {
     await makeUser({ email: 'taken@example.com', username: 'taken', uniqueId: 'U-1' });
     const id = await makeUser({ username: 'mine', uniqueId: 'U-2' });
-    const taken = await expectUnchanged(server, () => update({ id, patch: { email: 'Taken@Example.com', username: 'taken', uniqueId: 'U-1' } }));
+    const taken = await expectUnchanged(server, () =>
+      update({ id, patch: { email: 'Taken@Example.com', username: 'taken', uniqueId: 'U-1' } }),
+    );
     expectUserErrors(taken, [
       ['TAKEN', ['input', 'patch', 'email']],
       ['TAKEN', ['input', 'patch', 'username']],
@@ -158,11 +178,22 @@ describe('updateUser', () => {
     ]);
     // The size limit applies to the merged metadata.
     await update({ id, patch: { metadata: { a: 'x'.repeat(10_000) } } });
-    expectUserErrors(await expectUnchanged(server, () => update({ id, patch: { metadata: { b: 'y'.repeat(10_000) } } })), [
-      ['TOO_LONG', ['input', 'patch', 'metadata']],
-    ]);
-    for (const patch of [{ email: 'nope' }, { phone: 'nope' }, { country: 'ZZ' }, { timezone: 'Nowhere/Nope' }, { locale: '!!' }]) {
-      expectErrorCode(await expectUnchanged(server, () => server.graphql(UPDATE, { input: { id, patch } })), 'BAD_USER_INPUT', 'updateUser');
+    expectUserErrors(
+      await expectUnchanged(server, () => update({ id, patch: { metadata: { b: 'y'.repeat(10_000) } } })),
+      [['TOO_LONG', ['input', 'patch', 'metadata']]],
+    );
+    for (const patch of [
+      { email: 'nope' },
+      { phone: 'nope' },
+      { country: 'ZZ' },
+      { timezone: 'Nowhere/Nope' },
+      { locale: '!!' },
+    ]) {
+      expectErrorCode(
+        await expectUnchanged(server, () => server.graphql(UPDATE, { input: { id, patch } })),
+        'BAD_USER_INPUT',
+        'updateUser',
+      );
     }
   });
 
@@ -172,10 +203,20 @@ describe('updateUser', () => {
     const foreignResult = await expectUnchanged(server, () => update({ id: foreign, patch: { name: 'X' } }));
     expectUserErrors(unknown, [['NOT_FOUND', ['input', 'id']]]);
     expect(foreignResult).toEqual(unknown);
-    expectErrorCode(await server.graphql(UPDATE, { input: { id: roleA, patch: { name: 'X' } } }), 'BAD_USER_INPUT', 'updateUser');
-    expectErrorCode(await server.graphql(UPDATE, { input: { id: 'garbage', patch: { name: 'X' } } }), 'BAD_USER_INPUT', 'updateUser');
+    expectErrorCode(
+      await server.graphql(UPDATE, { input: { id: roleA, patch: { name: 'X' } } }),
+      'BAD_USER_INPUT',
+      'updateUser',
+    );
+    expectErrorCode(
+      await server.graphql(UPDATE, { input: { id: 'garbage', patch: { name: 'X' } } }),
+      'BAD_USER_INPUT',
+      'updateUser',
+    );
     const deleted = await makeUser({ status: 'DELETED', deletedAt: new Date() });
-    expectUserErrors(await expectUnchanged(server, () => update({ id: deleted, patch: { name: 'X' } })), [['INVALID_STATE', ['input', 'id']]]);
+    expectUserErrors(await expectUnchanged(server, () => update({ id: deleted, patch: { name: 'X' } })), [
+      ['INVALID_STATE', ['input', 'id']],
+    ]);
   });
 
   it('refuses a stale expectedVersion with VERSION_CONFLICT', async () => {
@@ -184,14 +225,19 @@ describe('updateUser', () => {
     const stale = await expectUnchanged(server, () => update({ id, expectedVersion: 1, patch: { name: 'Two' } }));
     expectUserErrors(stale, [['VERSION_CONFLICT', ['input', 'expectedVersion']]]);
     expect(stale.userErrors[0]!.message).toContain('version 2');
-    expect((await update({ id, expectedVersion: 2, patch: { name: 'Two' } })).user).toMatchObject({ name: 'Two', version: 3 });
+    expect((await update({ id, expectedVersion: 2, patch: { name: 'Two' } })).user).toMatchObject({
+      name: 'Two',
+      version: 3,
+    });
   });
 
   it('gives exactly one winner to concurrent updates with the same expectedVersion', async () => {
     for (let round = 0; round < 5; round++) {
       const id = await makeUser();
       const results = await Promise.all(
-        ['Alice', 'Bob', 'Carol'].map((name) => update({ id, expectedVersion: 1, patch: { name, city: `${name}ville` } })),
+        ['Alice', 'Bob', 'Carol'].map((name) =>
+          update({ id, expectedVersion: 1, patch: { name, city: `${name}ville` } }),
+        ),
       );
       const winners = results.filter((r) => r.user !== null);
       const losers = results.filter((r) => r.user === null);
@@ -209,24 +255,31 @@ describe('replaceUser', () => {
   it('overwrites the whole profile: fields not given are cleared, roles and password kept when omitted', async () => {
     const p = server.db.prisma;
     const created = await payloadOf<UserPayload>(
-      await server.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`, {
-        input: {
-          email: 'replace.me@example.com',
-          emailVerified: true,
-          password: 'an original passphrase',
-          name: 'Old Name',
-          bio: 'Old bio',
-          city: 'Paris',
-          roleIds: [roleA],
-          tenantIds: [tenant1],
-          customAttributes: { plan: 'free' },
-          metadata: { keep: false },
+      await server.graphql(
+        `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`,
+        {
+          input: {
+            email: 'replace.me@example.com',
+            emailVerified: true,
+            password: 'an original passphrase',
+            name: 'Old Name',
+            bio: 'Old bio',
+            city: 'Paris',
+            roleIds: [roleA],
+            tenantIds: [tenant1],
+            customAttributes: { plan: 'free' },
+            metadata: { keep: false },
+          },
         },
-      }),
+      ),
     );
     const id = created.user!.id as string;
     const hashBefore = (await p.user.findFirstOrThrow({ where: { email: 'replace.me@example.com' } })).passwordHash;
-    const result = await replace({ id, expectedVersion: 1, user: { email: 'replace.me@example.com', name: 'New Name', tenantIds: [tenant2] } });
+    const result = await replace({
+      id,
+      expectedVersion: 1,
+      user: { email: 'replace.me@example.com', name: 'New Name', tenantIds: [tenant2] },
+    });
     expect(result.userErrors).toEqual([]);
     expect(result.user).toMatchObject({
       email: 'replace.me@example.com',
@@ -240,18 +293,33 @@ describe('replaceUser', () => {
       status: 'ACTIVE',
       version: 2,
     });
-    const row = await p.user.findFirstOrThrow({ where: { email: 'replace.me@example.com' }, include: { roles: true, tenantMemberships: true } });
+    const row = await p.user.findFirstOrThrow({
+      where: { email: 'replace.me@example.com' },
+      include: { roles: true, tenantMemberships: true },
+    });
     expect(row.passwordHash).toBe(hashBefore);
     expect(row.roles).toHaveLength(1);
-    expect(row.tenantMemberships.map((m) => m.tenantId)).toEqual([Buffer.from(tenant2, 'base64url').toString().split(':')[1]]);
+    expect(row.tenantMemberships.map((m) => m.tenantId)).toEqual([
+      Buffer.from(tenant2, 'base64url').toString().split(':')[1],
+    ]);
     const events = await auditOf(id);
     expect(events.map((e) => e.action)).toEqual(['user.created', 'user.replaced']);
-    expect(events[1]!.changes).toMatchObject({ name: { before: 'Old Name', after: 'New Name' }, tenants: { before: ['acme'], after: ['globex'] }, replaced: true });
+    expect(events[1]!.changes).toMatchObject({
+      name: { before: 'Old Name', after: 'New Name' },
+      tenants: { before: ['acme'], after: ['globex'] },
+      replaced: true,
+    });
 
     // Roles are replaced when given; a new password replaces the hash.
-    const again = await replace({ id, user: { email: 'replace.me@example.com', roleIds: [], password: 'a brand new passphrase' } });
+    const again = await replace({
+      id,
+      user: { email: 'replace.me@example.com', roleIds: [], password: 'a brand new passphrase' },
+    });
     expect(again.userErrors).toEqual([]);
-    const after = await p.user.findFirstOrThrow({ where: { email: 'replace.me@example.com' }, include: { roles: true } });
+    const after = await p.user.findFirstOrThrow({
+      where: { email: 'replace.me@example.com' },
+      include: { roles: true },
+    });
     expect(after.roles).toEqual([]);
     expect(after.passwordHash).not.toBe(hashBefore);
     expect(JSON.stringify(await auditOf(id))).not.toContain('a brand new passphrase');
@@ -259,9 +327,12 @@ describe('replaceUser', () => {
 
   it('needs users:roles for any roleIds and tenants:write for any tenantIds, empty lists included', async () => {
     const created = await payloadOf<UserPayload>(
-      await server.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`, {
-        input: { email: 'guarded@example.com', roleIds: [roleA], tenantIds: [tenant1] },
-      }),
+      await server.graphql(
+        `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`,
+        {
+          input: { email: 'guarded@example.com', roleIds: [roleA], tenantIds: [tenant1] },
+        },
+      ),
     );
     const id = created.user!.id as string;
     const writeOnly = await server.token(realm, 'users:write users:read');
@@ -280,10 +351,17 @@ describe('replaceUser', () => {
     }
     const rolesOnly = await server.token(realm, 'users:write users:read users:roles');
     const noTenants = await expectUnchanged(server, () =>
-      server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', roleIds: [], tenantIds: [] } } }, rolesOnly),
+      server.graphql(
+        REPLACE,
+        { input: { id, user: { email: 'guarded@example.com', roleIds: [], tenantIds: [] } } },
+        rolesOnly,
+      ),
     );
     expect(noTenants.errors?.[0]?.extensions?.missingScopes).toEqual(['tenants:write']);
-    const row = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'guarded@example.com' }, include: { roles: true, tenantMemberships: true } });
+    const row = await server.db.prisma.user.findFirstOrThrow({
+      where: { email: 'guarded@example.com' },
+      include: { roles: true, tenantMemberships: true },
+    });
     expect([row.roles.length, row.tenantMemberships.length]).toEqual([1, 1]);
 
     // Without the lists, users:write is enough and roles and memberships are kept.
@@ -291,29 +369,39 @@ describe('replaceUser', () => {
       await server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', name: 'Kept' } } }, writeOnly),
     );
     expect(kept.userErrors).toEqual([]);
-    const after = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'guarded@example.com' }, include: { roles: true, tenantMemberships: true } });
+    const after = await server.db.prisma.user.findFirstOrThrow({
+      where: { email: 'guarded@example.com' },
+      include: { roles: true, tenantMemberships: true },
+    });
     expect([after.name, after.roles.length, after.tenantMemberships.length]).toEqual(['Kept', 1, 1]);
   });
 
   it('validates like createUser and follows the status lifecycle', async () => {
     const id = await makeUser({ name: 'Keep' });
-    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { name: 'No contact' } })), [['REQUIRED', ['input', 'user', 'email']]]);
-    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', username: 'Xyz!' } })), [
-      ['INVALID', ['input', 'user', 'username']],
+    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { name: 'No contact' } })), [
+      ['REQUIRED', ['input', 'user', 'email']],
     ]);
-    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'INVITED' } })), [
-      ['INVALID_STATE', ['input', 'user', 'status']],
-    ]);
-    expectUserErrors(await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'SUSPENDED' } })), [
-      ['INVALID_STATE', ['input', 'user', 'status']],
-    ]);
-    expectUserErrors(await expectUnchanged(server, () => replace({ id, expectedVersion: 7, user: { email: 'x@example.com' } })), [
-      ['VERSION_CONFLICT', ['input', 'expectedVersion']],
-    ]);
+    expectUserErrors(
+      await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', username: 'Xyz!' } })),
+      [['INVALID', ['input', 'user', 'username']]],
+    );
+    expectUserErrors(
+      await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'INVITED' } })),
+      [['INVALID_STATE', ['input', 'user', 'status']]],
+    );
+    expectUserErrors(
+      await expectUnchanged(server, () => replace({ id, user: { email: 'x@example.com', status: 'SUSPENDED' } })),
+      [['INVALID_STATE', ['input', 'user', 'status']]],
+    );
+    expectUserErrors(
+      await expectUnchanged(server, () => replace({ id, expectedVersion: 7, user: { email: 'x@example.com' } })),
+      [['VERSION_CONFLICT', ['input', 'expectedVersion']]],
+    );
     const suspended = await makeUser({ status: 'SUSPENDED', suspendedAt: new Date(), suspendedReason: 'fraud' });
-    expectUserErrors(await expectUnchanged(server, () => replace({ id: suspended, user: { email: 'x@example.com' } })), [
-      ['INVALID_STATE', ['input', 'user', 'status']],
-    ]);
+    expectUserErrors(
+      await expectUnchanged(server, () => replace({ id: suspended, user: { email: 'x@example.com' } })),
+      [['INVALID_STATE', ['input', 'user', 'status']]],
+    );
     const kept = await replace({ id: suspended, user: { email: 'x@example.com', status: 'SUSPENDED' } });
     expect(kept.user).toMatchObject({ status: 'SUSPENDED', isSuspended: true, suspendedReason: 'fraud' });
     const inactive = await replace({ id, user: { email: 'y@example.com', status: 'INACTIVE' } });

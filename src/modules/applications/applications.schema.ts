@@ -50,7 +50,10 @@ const scopeRowsLoader = createContextCache(
     new DataLoader(async (ids: readonly string[]) => {
       const granted = await effectiveScopes(serviceOf(ctx).db, serviceOf(ctx).realmId, ids);
       const scopeIds = [...new Set([...granted.values()].flat().map((scope) => scope.scopeId))];
-      const rows = await serviceOf(ctx).db.resourceScope.findMany({ where: { id: { in: scopeIds } }, include: { resource: true } });
+      const rows = await serviceOf(ctx).db.resourceScope.findMany({
+        where: { id: { in: scopeIds } },
+        include: { resource: true },
+      });
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => (granted.get(id) ?? []).flatMap((scope) => byId.get(scope.scopeId) ?? []));
     }),
@@ -112,7 +115,10 @@ const ApplicationFilter = builder.inputType('ApplicationFilter', {
   description: 'Narrows the `applications` list; conditions combine with AND.',
   fields: (t) => ({
     search: t.string({ description: 'Case-insensitive part of the name, or an exact client id.' }),
-    types: t.field({ type: [ApplicationTypeEnum], description: 'Only applications of these types; omitted or empty: all types.' }),
+    types: t.field({
+      type: [ApplicationTypeEnum],
+      description: 'Only applications of these types; omitted or empty: all types.',
+    }),
   }),
 });
 
@@ -124,7 +130,8 @@ builder.queryField('applications', (t) =>
       description: 'Applications of the caller’s realm, oldest first.',
       ...requireScopes(['applications:read']),
       args: { filter: t.arg({ type: ApplicationFilter, description: 'Which applications to list.' }) },
-      totalCount: (_root, args, ctx) => serviceOf(ctx).db.application.count({ where: applicationListWhere(args.filter) }),
+      totalCount: (_root, args, ctx) =>
+        serviceOf(ctx).db.application.count({ where: applicationListWhere(args.filter) }),
       resolve: (query, _root, args, ctx) =>
         serviceOf(ctx).db.application.findMany({ ...query, where: applicationListWhere(args.filter) }),
     },
@@ -137,7 +144,11 @@ const CreateApplicationInput = builder.inputType('CreateApplicationInput', {
   description: 'Input of `createApplication`.',
   fields: (t) => ({
     name: t.string({ required: true, description: 'Display name, 1 to 100 characters.' }),
-    type: t.field({ type: ApplicationTypeEnum, required: true, description: 'The kind of client; cannot be changed later.' }),
+    type: t.field({
+      type: ApplicationTypeEnum,
+      required: true,
+      description: 'The kind of client; cannot be changed later.',
+    }),
     redirectUris: t.field({
       type: ['URL'],
       description:
@@ -186,7 +197,8 @@ const ApplicationPayload = payloadType(
 );
 
 const urls = (uris: readonly URL[] | null | undefined) => (uris == null ? uris : uris.map((uri) => uri.href));
-const roleIdsOf = (ids: readonly (string | number)[], argument: string) => ids.map((id) => idOfType(id, 'Role', argument));
+const roleIdsOf = (ids: readonly (string | number)[], argument: string) =>
+  ids.map((id) => idOfType(id, 'Role', argument));
 
 builder.mutationField('createApplication', (t) =>
   t.field({
@@ -211,7 +223,8 @@ const ApplicationPatch = builder.inputType('ApplicationPatch', {
     name: t.string({ description: 'New display name, 1 to 100 characters; cannot be null.' }),
     redirectUris: t.field({
       type: ['URL'],
-      description: 'The new full list of redirect URIs, under the same rules as at creation; null clears it (M2M only).',
+      description:
+        'The new full list of redirect URIs, under the same rules as at creation; null clears it (M2M only).',
     }),
   }),
 });
@@ -229,7 +242,9 @@ builder.mutationField('updateApplication', (t) =>
     type: ApplicationPayload,
     description: 'Renames an application or replaces its redirect URIs.',
     ...requireScopes(['applications:write']),
-    args: { input: t.arg({ type: UpdateApplicationInput, required: true, description: 'The application and its changes.' }) },
+    args: {
+      input: t.arg({ type: UpdateApplicationInput, required: true, description: 'The application and its changes.' }),
+    },
     resolve: (_root, { input }, ctx) =>
       updateApplication(serviceOf(ctx), {
         id: idOfType(input.id, 'Application', 'input.id'),
@@ -272,7 +287,13 @@ builder.mutationField('rotateApplicationSecret', (t) =>
     type: CreateApplicationPayload,
     description: 'Gives a WEB or M2M application a new client secret, returned once in the payload.',
     ...requireScopes(['applications:write']),
-    args: { input: t.arg({ type: RotateApplicationSecretInput, required: true, description: 'The application and the rotation window.' }) },
+    args: {
+      input: t.arg({
+        type: RotateApplicationSecretInput,
+        required: true,
+        description: 'The application and the rotation window.',
+      }),
+    },
     resolve: (_root, { input }, ctx) =>
       rotateApplicationSecret(serviceOf(ctx), {
         id: idOfType(input.id, 'Application', 'input.id'),
@@ -295,9 +316,16 @@ const AssignApplicationRolesInput = builder.inputType('AssignApplicationRolesInp
 builder.mutationField('assignApplicationRoles', (t) =>
   t.field({
     type: ApplicationPayload,
-    description: 'Gives roles to an application; roles it already holds stay. Its next tokens can carry the roles’ management scopes.',
+    description:
+      'Gives roles to an application; roles it already holds stay. Its next tokens can carry the roles’ management scopes.',
     ...requireScopes(['applications:write']),
-    args: { input: t.arg({ type: AssignApplicationRolesInput, required: true, description: 'The application and the roles.' }) },
+    args: {
+      input: t.arg({
+        type: AssignApplicationRolesInput,
+        required: true,
+        description: 'The application and the roles.',
+      }),
+    },
     resolve: (_root, { input }, ctx) =>
       assignApplicationRoles(serviceOf(ctx), {
         applicationId: idOfType(input.applicationId, 'Application', 'input.applicationId'),
@@ -320,7 +348,9 @@ builder.mutationField('removeApplicationRole', (t) =>
     description:
       'Takes a role from an application; its existing tokens lose the role’s scopes at their next request. NOT_FOUND when the application does not hold it; the last application holding the built-in admin role keeps it (INVALID_STATE).',
     ...requireScopes(['applications:write']),
-    args: { input: t.arg({ type: RemoveApplicationRoleInput, required: true, description: 'The application and the role.' }) },
+    args: {
+      input: t.arg({ type: RemoveApplicationRoleInput, required: true, description: 'The application and the role.' }),
+    },
     resolve: (_root, { input }, ctx) =>
       removeApplicationRole(serviceOf(ctx), {
         applicationId: idOfType(input.applicationId, 'Application', 'input.applicationId'),

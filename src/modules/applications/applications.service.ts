@@ -5,7 +5,15 @@ import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { managementAdminRole } from '../realm/realm.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
-import { inTransaction, notFound, refused, userError, type DeleteResult, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import {
+  inTransaction,
+  notFound,
+  refused,
+  userError,
+  type DeleteResult,
+  type MutationResult,
+  type UserErrorShape,
+} from '../user-error.ts';
 import { checkName } from '../input-checks.ts';
 
 /** Whether applications of this type authenticate with a client secret (confidential clients). */
@@ -116,7 +124,9 @@ export function redirectUriErrors(type: ApplicationType, uris: readonly string[]
   }
   if (uris.length === 0) return [userError('REQUIRED', `${type} applications need at least one redirect URI.`, field)];
   if (uris.length > APPLICATION_LIMITS.redirectUris) {
-    return [userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.redirectUris} redirect URIs are allowed.`, field)];
+    return [
+      userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.redirectUris} redirect URIs are allowed.`, field),
+    ];
   }
   const errors: UserErrorShape[] = [];
   const seen = new Set<string>();
@@ -124,7 +134,13 @@ export function redirectUriErrors(type: ApplicationType, uris: readonly string[]
     const at = [...field, String(index)];
     const url = URL.canParse(uri) ? new URL(uri) : null;
     if (uri.length > APPLICATION_LIMITS.redirectUriLength) {
-      errors.push(userError('TOO_LONG', `A redirect URI must be at most ${APPLICATION_LIMITS.redirectUriLength} characters long.`, at));
+      errors.push(
+        userError(
+          'TOO_LONG',
+          `A redirect URI must be at most ${APPLICATION_LIMITS.redirectUriLength} characters long.`,
+          at,
+        ),
+      );
     } else if (!url) {
       errors.push(userError('INVALID', 'A redirect URI must be an absolute URI.', at));
     } else if (uri.includes('#')) {
@@ -133,7 +149,11 @@ export function redirectUriErrors(type: ApplicationType, uris: readonly string[]
       errors.push(userError('INVALID', 'A redirect URI must not contain user credentials.', at));
     } else if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
       errors.push(
-        userError('INVALID', 'A redirect URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).', at),
+        userError(
+          'INVALID',
+          'A redirect URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).',
+          at,
+        ),
       );
     } else if (seen.has(url.href)) {
       errors.push(userError('INVALID', 'This redirect URI is listed twice.', at));
@@ -166,17 +186,25 @@ async function checkGrantableRoles(
   field: string[],
 ): Promise<{ roles: { id: string; name: string }[]; errors: UserErrorShape[] }> {
   if (roleIds.length > APPLICATION_LIMITS.rolesPerRequest) {
-    return { roles: [], errors: [userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.rolesPerRequest} roles per request.`, field)] };
+    return {
+      roles: [],
+      errors: [userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.rolesPerRequest} roles per request.`, field)],
+    };
   }
   const unique = [...new Set(roleIds)];
-  const found = await tx.role.findMany({ where: { id: { in: unique } }, select: { id: true, name: true, tenantId: true } });
+  const found = await tx.role.findMany({
+    where: { id: { in: unique } },
+    select: { id: true, name: true, tenantId: true },
+  });
   const byId = new Map(found.map((role) => [role.id, role]));
   const errors: UserErrorShape[] = [];
   roleIds.forEach((id, index) => {
     const role = byId.get(id);
     if (!role) errors.push(notFound('role', [...field, String(index)]));
     else if (role.tenantId) {
-      errors.push(userError('INVALID', 'Roles defined by a tenant cannot be given to applications.', [...field, String(index)]));
+      errors.push(
+        userError('INVALID', 'Roles defined by a tenant cannot be given to applications.', [...field, String(index)]),
+      );
     }
   });
   if (errors.length) return { roles: [], errors };
@@ -187,7 +215,10 @@ async function checkGrantableRoles(
 
 /** The names of an application's roles, sorted. */
 async function roleNamesOf(tx: RealmTx, applicationId: string): Promise<string[]> {
-  const rows = await tx.applicationRole.findMany({ where: { applicationId }, select: { role: { select: { name: true } } } });
+  const rows = await tx.applicationRole.findMany({
+    where: { applicationId },
+    select: { role: { select: { name: true } } },
+  });
   return rows.map((row) => row.role.name).sort();
 }
 
@@ -196,7 +227,12 @@ async function roleNamesOf(tx: RealmTx, applicationId: string): Promise<string[]
  * enabled application holding the built-in admin role. Locks the admin role row first, so two
  * concurrent removals cannot both pass the check.
  */
-async function wouldRemoveLastAdmin(tx: RealmTx, realmId: string, applicationId: string, roleId?: string): Promise<boolean> {
+async function wouldRemoveLastAdmin(
+  tx: RealmTx,
+  realmId: string,
+  applicationId: string,
+  roleId?: string,
+): Promise<boolean> {
   const admin = await managementAdminRole(tx);
   if (roleId !== undefined && roleId !== admin.id) return false;
   await tx.$queryRaw`SELECT 1 FROM "Role" WHERE "realmId" = ${realmId}::uuid AND id = ${admin.id}::uuid FOR UPDATE`;
@@ -306,7 +342,8 @@ export async function deleteApplication(ctx: ServiceContext, id: string): Promis
   return inTransaction(ctx, async (tx) => {
     const application = await tx.application.findUnique({ where: { id } });
     if (!application) return refused('deletedId', notFound('application', ['input', 'id']));
-    if (await wouldRemoveLastAdmin(tx, ctx.realmId, id)) return refused('deletedId', userError('INVALID_STATE', LAST_ADMIN_MESSAGE, ['input', 'id']));
+    if (await wouldRemoveLastAdmin(tx, ctx.realmId, id))
+      return refused('deletedId', userError('INVALID_STATE', LAST_ADMIN_MESSAGE, ['input', 'id']));
     const roles = await roleNamesOf(tx, id);
     await tx.application.delete({ where: { id } });
     await recordAudit(tx, ctx, {
@@ -344,7 +381,11 @@ export async function rotateApplicationSecret(
       return { ...refused('application', error), clientSecret: null };
     }
     if (!hasClientSecret(before.type)) {
-      const error = userError('INVALID_STATE', `${before.type} applications are public clients and have no secret to rotate.`, ['input', 'id']);
+      const error = userError(
+        'INVALID_STATE',
+        `${before.type} applications are public clients and have no secret to rotate.`,
+        ['input', 'id'],
+      );
       return { ...refused('application', error), clientSecret: null };
     }
     const now = new Date();
@@ -419,7 +460,11 @@ export async function removeApplicationRole(
     const role = await tx.role.findUnique({ where: { id: input.roleId }, select: { id: true, name: true } });
     if (!role) return refused('application', notFound('role', ['input', 'roleId']));
     const held = await tx.applicationRole.count({ where: { applicationId: application.id, roleId: role.id } });
-    if (!held) return refused('application', userError('NOT_FOUND', 'The application does not hold this role.', ['input', 'roleId']));
+    if (!held)
+      return refused(
+        'application',
+        userError('NOT_FOUND', 'The application does not hold this role.', ['input', 'roleId']),
+      );
     if (await wouldRemoveLastAdmin(tx, ctx.realmId, application.id, role.id)) {
       return refused('application', userError('INVALID_STATE', LAST_ADMIN_MESSAGE, ['input', 'roleId']));
     }

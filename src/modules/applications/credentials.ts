@@ -38,7 +38,9 @@ export async function authenticateClient(
   clientId: string,
   clientSecret: string,
 ): Promise<AuthenticatedClient | null> {
-  const rows = await prisma.$queryRaw<{ id: string; realmId: string; clientId: string; type: ApplicationType; secretHash: string }[]>`
+  const rows = await prisma.$queryRaw<
+    { id: string; realmId: string; clientId: string; type: ApplicationType; secretHash: string }[]
+  >`
     SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, s."secretHash"
     FROM "Application" a
     JOIN "ApplicationSecret" s ON s."realmId" = a."realmId" AND s."applicationId" = a.id

@@ -18,8 +18,7 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
   fields: (t) => ({
     at: t.expose('at', { type: 'DateTime', description: 'When it happened (UTC).' }),
     action: t.exposeString('action', {
-      description:
-        `What happened, \`<noun>.<past-tense verb>\`, e.g. \`user.suspended\`, \`role.scopes_assigned\`, \`resource.scope_removed\`; \`authorization.denied\` for a request refused with FORBIDDEN or a mutation refused with FORBIDDEN_GRANT (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded).`,
+      description: `What happened, \`<noun>.<past-tense verb>\`, e.g. \`user.suspended\`, \`role.scopes_assigned\`, \`resource.scope_removed\`; \`authorization.denied\` for a request refused with FORBIDDEN or a mutation refused with FORBIDDEN_GRANT (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded).`,
     }),
     outcome: t.exposeString('outcome', { description: '`success` for a change, `denied` for a refused attempt.' }),
     actorType: t.exposeString('actorType', {
@@ -27,7 +26,8 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
     }),
     actorId: t.exposeString('actorId', { description: 'The client id of the acting application, or `system`.' }),
     targetType: t.exposeString('targetType', {
-      description: 'The kind of object changed, e.g. `Role`, `Resource`, `User`; `Operation` for an authorization denial.',
+      description:
+        'The kind of object changed, e.g. `Role`, `Resource`, `User`; `Operation` for an authorization denial.',
     }),
     targetId: t.exposeString('targetId', {
       nullable: true,

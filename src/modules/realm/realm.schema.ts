@@ -39,7 +39,10 @@ const RealmSettingsRef = builder.prismaObject('Realm', {
     requireEmailVerification: t.exposeBoolean('requireEmailVerification', {
       description: 'Whether users must verify their email address before signing in.',
     }),
-    mfaPolicy: t.expose('mfaPolicy', { type: MfaPolicyEnum, description: 'Whether users may or must use a second factor.' }),
+    mfaPolicy: t.expose('mfaPolicy', {
+      type: MfaPolicyEnum,
+      description: 'Whether users may or must use a second factor.',
+    }),
     requiredProfileFields: t.expose('requiredProfileFields', {
       type: [ProfileFieldEnum],
       description: 'Fields that must be set for `User.profileComplete` to be true.',
@@ -57,7 +60,9 @@ export const RealmRef = builder.prismaNode('Realm', {
   nullable: true,
   ...requireScopes(['realm:read']),
   fields: (t) => ({
-    name: t.exposeString('name', { description: 'The unique name of the realm, usable in place of its id in OAuth URLs.' }),
+    name: t.exposeString('name', {
+      description: 'The unique name of the realm, usable in place of its id in OAuth URLs.',
+    }),
     displayName: t.exposeString('displayName', { nullable: true, description: 'A human-readable name.' }),
     settings: t.variant(RealmSettingsRef, { description: 'The realm’s settings.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the realm was created.' }),

@@ -1,4 +1,11 @@
-import type { MfaPolicy, Prisma, PrismaClient, ProfileField, Realm, TenancyMode } from '../../generated/prisma/client.ts';
+import type {
+  MfaPolicy,
+  Prisma,
+  PrismaClient,
+  ProfileField,
+  Realm,
+  TenancyMode,
+} from '../../generated/prisma/client.ts';
 import { systemContext, type RealmTx, type ServiceContext } from '../../context.ts';
 import {
   MANAGEMENT_ADMIN_ROLE_NAME,
@@ -39,7 +46,12 @@ export async function ensureRealm(
   const realm = await prisma.$transaction(async (tx) => {
     const created = await tx.realm.create({ data: { name, displayName: displayName ?? null } });
     const ctx = systemContext(prisma, created.id);
-    await recordAudit(tx, ctx, { action: 'realm.created', targetType: 'Realm', targetId: created.id, changes: { name } });
+    await recordAudit(tx, ctx, {
+      action: 'realm.created',
+      targetType: 'Realm',
+      targetId: created.id,
+      changes: { name },
+    });
     await provisionManagementApi(tx, ctx);
     return created;
   });
@@ -66,7 +78,9 @@ async function provisionManagementApi(tx: Prisma.TransactionClient, ctx: Service
       builtIn: true,
     },
   });
-  await tx.roleScope.createMany({ data: scopes.map((scope) => ({ realmId: ctx.realmId, roleId: role.id, scopeId: scope.id })) });
+  await tx.roleScope.createMany({
+    data: scopes.map((scope) => ({ realmId: ctx.realmId, roleId: role.id, scopeId: scope.id })),
+  });
   await recordAudit(tx, ctx, {
     action: 'resource.created',
     targetType: 'Resource',
@@ -98,7 +112,13 @@ export async function updateRealmSettings(
 ): Promise<{ realm: Realm | null; userErrors: UserErrorShape[] }> {
   const errors: UserErrorShape[] = [];
   const at = (name: string) => ['input', 'patch', name];
-  for (const key of ['tenancyMode', 'requireEmailVerification', 'mfaPolicy', 'requiredProfileFields', 'accessTokenTtlSeconds'] as const) {
+  for (const key of [
+    'tenancyMode',
+    'requireEmailVerification',
+    'mfaPolicy',
+    'requiredProfileFields',
+    'accessTokenTtlSeconds',
+  ] as const) {
     if (patch[key] === null) errors.push(userError('REQUIRED', `${key} cannot be cleared.`, at(key)));
   }
   const ttl = patch.accessTokenTtlSeconds;
@@ -143,7 +163,12 @@ export async function updateRealmSettings(
     const changes = diffFields(before as unknown as Record<string, unknown>, data as Record<string, unknown>);
     if (Object.keys(changes).length === 0) return { realm: before, userErrors: [] };
     const realm = await tx.realm.update({ where: { id: ctx.realmId }, data });
-    await recordAudit(tx, ctx, { action: 'realm.settings_updated', targetType: 'Realm', targetId: realm.id, changes: changes as Prisma.InputJsonValue });
+    await recordAudit(tx, ctx, {
+      action: 'realm.settings_updated',
+      targetType: 'Realm',
+      targetId: realm.id,
+      changes: changes as Prisma.InputJsonValue,
+    });
     return { realm, userErrors: [] };
   });
 }

@@ -49,7 +49,10 @@ export function isReservedIndicator(href: string): boolean {
   return text.trim().startsWith(RESERVED_NAMESPACE);
 }
 
-const failed = (...userErrors: UserErrorShape[]): ResourceResult => ({ ...refused('resource', ...userErrors), scope: null });
+const failed = (...userErrors: UserErrorShape[]): ResourceResult => ({
+  ...refused('resource', ...userErrors),
+  scope: null,
+});
 
 /**
  * Checks a resource indicator (RFC 8707: an absolute URI without a fragment) and returns it in
@@ -73,7 +76,11 @@ function checkIndicator(value: string, field: string[], errors: UserErrorShape[]
     errors.push(userError('INVALID', 'The indicator must not contain user information.', field));
   } else if (isReservedIndicator(url.href)) {
     errors.push(
-      userError('RESERVED', `Indicators starting with \`${RESERVED_NAMESPACE}\` (in any case) are reserved for Roster's own APIs.`, field),
+      userError(
+        'RESERVED',
+        `Indicators starting with \`${RESERVED_NAMESPACE}\` (in any case) are reserved for Roster's own APIs.`,
+        field,
+      ),
     );
   }
   return url.href;

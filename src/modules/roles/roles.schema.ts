@@ -31,7 +31,6 @@ const userCounts = createContextCache(
     }),
 );
 
-
 export const RoleRef = builder.prismaNode('Role', {
   description: 'A named bundle of scopes, given to users (globally or inside a tenant) and to applications.',
   id: { field: 'id', description: 'The global id of the role.' },
@@ -57,7 +56,8 @@ export const RoleRef = builder.prismaNode('Role', {
     }),
     scopes: t.field({
       type: [ResourceScopeRef],
-      description: 'The scopes the role grants, sorted by name. Different resources may define scopes of the same name: each scope names its `resource`, and `builtIn` is true for management scopes.',
+      description:
+        'The scopes the role grants, sorted by name. Different resources may define scopes of the same name: each scope names its `resource`, and `builtIn` is true for management scopes.',
       select: (_args, _ctx, nestedSelection) => ({
         scopes: { select: { scope: nestedSelection(true) }, orderBy: [{ scope: { name: 'asc' } }, { scopeId: 'asc' }] },
       }),
@@ -211,15 +211,12 @@ builder.mutationField('createRole', (t) =>
     ...requireScopes(['roles:write']),
     args: { input: t.arg({ type: CreateRoleInput, required: true, description: 'The new role.' }) },
     resolve: (_root, { input }, ctx) =>
-      createRole(
-        serviceOf(ctx),
-        {
-          name: input.name,
-          description: input.description ?? null,
-          scopeIds: scopeIdsOf(input.scopeIds),
-          tenantId: input.tenantId == null ? null : idOfType(input.tenantId, 'Tenant', 'input.tenantId'),
-        },
-      ),
+      createRole(serviceOf(ctx), {
+        name: input.name,
+        description: input.description ?? null,
+        scopeIds: scopeIdsOf(input.scopeIds),
+        tenantId: input.tenantId == null ? null : idOfType(input.tenantId, 'Tenant', 'input.tenantId'),
+      }),
   }),
 );
 
@@ -229,8 +226,7 @@ builder.mutationField('updateRole', (t) =>
     description: 'Renames or re-describes a role.',
     ...requireScopes(['roles:write']),
     args: { input: t.arg({ type: UpdateRoleInput, required: true, description: 'The role and its changes.' }) },
-    resolve: (_root, { input }, ctx) =>
-      updateRole(serviceOf(ctx), idOfType(input.id, 'Role', 'input.id'), input.patch),
+    resolve: (_root, { input }, ctx) => updateRole(serviceOf(ctx), idOfType(input.id, 'Role', 'input.id'), input.patch),
   }),
 );
 
@@ -258,10 +254,10 @@ builder.mutationField('assignRoleScopes', (t) =>
       input: t.arg({ type: AssignRoleScopesInput, required: true, description: 'The role and the scopes to add.' }),
     },
     resolve: (_root, { input }, ctx) =>
-      assignRoleScopes(
-        serviceOf(ctx),
-        { roleId: idOfType(input.roleId, 'Role', 'input.roleId'), scopeIds: scopeIdsOf(input.scopeIds) },
-      ),
+      assignRoleScopes(serviceOf(ctx), {
+        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
+        scopeIds: scopeIdsOf(input.scopeIds),
+      }),
   }),
 );
 

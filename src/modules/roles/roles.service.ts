@@ -89,10 +89,7 @@ export interface CreateRoleInput {
 }
 
 /** Creates a role with its initial scopes; only management scopes the caller holds (no escalation). */
-export async function createRole(
-  ctx: ServiceContext,
-  input: CreateRoleInput,
-): Promise<RoleResult> {
+export async function createRole(ctx: ServiceContext, input: CreateRoleInput): Promise<RoleResult> {
   const errors: UserErrorShape[] = [];
   const name = checkName(input.name, ['input', 'name'], errors);
   const description = checkDescription(input.description ?? null, ['input', 'description'], errors);
@@ -179,8 +176,7 @@ export async function updateRole(ctx: ServiceContext, id: string, patch: RolePat
 export async function deleteRole(ctx: ServiceContext, id: string): Promise<DeleteResult> {
   return inTransaction(ctx, async (tx) => {
     const role = await tx.role.findUnique({ where: { id } });
-    if (!role)
-      return { deletedId: null, userErrors: [notFound('role', ['input', 'id'])] };
+    if (!role) return { deletedId: null, userErrors: [notFound('role', ['input', 'id'])] };
     if (role.builtIn) {
       return {
         deletedId: null,
@@ -215,10 +211,7 @@ export interface AssignRoleScopesInput {
 }
 
 /** Adds scopes to a role; scopes it already has are left as they are. */
-export async function assignRoleScopes(
-  ctx: ServiceContext,
-  input: AssignRoleScopesInput,
-): Promise<RoleResult> {
+export async function assignRoleScopes(ctx: ServiceContext, input: AssignRoleScopesInput): Promise<RoleResult> {
   const errors: UserErrorShape[] = [];
   const scopeIds = checkScopeIds(input.scopeIds, ['input', 'scopeIds'], errors, true);
   if (errors.length) return failed(...errors);
@@ -233,10 +226,7 @@ export async function assignRoleScopes(
     );
     const added = scopes.filter((s) => !held.has(s.id));
     if (added.length === 0) return { role, userErrors: [] };
-    const forbidden = await assertCanGrant(tx, ctx, { scopeIds: added.map((s) => s.id) }, [
-      'input',
-      'scopeIds',
-    ]);
+    const forbidden = await assertCanGrant(tx, ctx, { scopeIds: added.map((s) => s.id) }, ['input', 'scopeIds']);
     if (forbidden) return failed(forbidden);
 
     const before = await scopeNames(tx, role.id);

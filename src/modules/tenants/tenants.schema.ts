@@ -89,7 +89,8 @@ builder.queryField('tenants', (t) =>
       ...requireScopes(['tenants:read']),
       args: { filter: t.arg({ type: TenantFilter, description: 'Which tenants to list.' }) },
       totalCount: (_root, args, ctx) => serviceOf(ctx).db.tenant.count({ where: tenantListWhere(args.filter) }),
-      resolve: (query, _root, args, ctx) => serviceOf(ctx).db.tenant.findMany({ ...query, where: tenantListWhere(args.filter) }),
+      resolve: (query, _root, args, ctx) =>
+        serviceOf(ctx).db.tenant.findMany({ ...query, where: tenantListWhere(args.filter) }),
     },
     TenantConnectionRef,
   ),

@@ -3,7 +3,15 @@ import type { ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { checkName } from '../input-checks.ts';
 import { REALM_NAME } from '../realm/realm.service.ts';
-import { inTransaction, notFound, refused, userError, type DeleteResult, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import {
+  inTransaction,
+  notFound,
+  refused,
+  userError,
+  type DeleteResult,
+  type MutationResult,
+  type UserErrorShape,
+} from '../user-error.ts';
 
 export const SLUG_MAX_LENGTH = 63;
 /** Lowercase letters, digits and inner hyphens, 1 to 63 characters: a DNS label, like realm names. */
@@ -26,7 +34,11 @@ function checkSlug(slug: string, field: string[], errors: UserErrorShape[]): voi
     errors.push(userError('TOO_LONG', `The slug must be at most ${SLUG_MAX_LENGTH} characters.`, field));
   } else if (!SLUG.test(slug)) {
     errors.push(
-      userError('INVALID', 'The slug may contain only lowercase letters, digits and hyphens, and cannot start or end with a hyphen.', field),
+      userError(
+        'INVALID',
+        'The slug may contain only lowercase letters, digits and hyphens, and cannot start or end with a hyphen.',
+        field,
+      ),
     );
   }
 }
@@ -50,7 +62,8 @@ export async function createTenant(
   const slugField = ['input', 'slug'];
   const slug = input.slug == null ? slugify(name) : input.slug;
   if (input.slug == null) {
-    if (!errors.length && !slug) errors.push(userError('REQUIRED', 'No slug can be derived from this name; give one.', slugField));
+    if (!errors.length && !slug)
+      errors.push(userError('REQUIRED', 'No slug can be derived from this name; give one.', slugField));
   } else checkSlug(slug, slugField, errors);
   if (errors.length) return refused('tenant', ...errors);
 

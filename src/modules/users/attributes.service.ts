@@ -2,7 +2,15 @@ import type { CustomAttributeDefinition, CustomAttributeType, Prisma } from '../
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { checkName } from '../input-checks.ts';
-import { inTransaction, notFound, refused, userError, type DeleteResult, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import {
+  inTransaction,
+  notFound,
+  refused,
+  userError,
+  type DeleteResult,
+  type MutationResult,
+  type UserErrorShape,
+} from '../user-error.ts';
 
 /** A letter, then letters, digits or underscores: 1 to 64 characters. */
 export const ATTRIBUTE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
@@ -194,10 +202,7 @@ export async function updateCustomAttributeDefinition(
   return inTransaction(ctx, async (tx) => {
     const before = await tx.customAttributeDefinition.findUnique({ where: { id: input.id } });
     if (!before) {
-      return refused(
-        'customAttributeDefinition',
-        notFound('custom attribute definition', ['input', 'id']),
-      );
+      return refused('customAttributeDefinition', notFound('custom attribute definition', ['input', 'id']));
     }
     const type = patch.type ?? before.type;
     // Switching to ENUM needs options; switching away drops them; otherwise omitted options stay.
@@ -260,9 +265,7 @@ export async function deleteCustomAttributeDefinition(
       return {
         deletedId: null,
         clearedUserCount: 0,
-        userErrors: [
-          notFound('custom attribute definition', ['input', 'id']),
-        ],
+        userErrors: [notFound('custom attribute definition', ['input', 'id'])],
       };
     }
     await tx.customAttributeDefinition.delete({ where: { id } });

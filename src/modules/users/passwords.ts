@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { hash as argon2Hash, parseOptions, verify as argon2Verify, type Algorithm, type Options } from '@node-rs/argon2';
+import {
+  hash as argon2Hash,
+  parseOptions,
+  verify as argon2Verify,
+  type Algorithm,
+  type Options,
+} from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 
 /** The algorithms a stored password hash can have. */
@@ -90,7 +96,11 @@ function contextWords(context: PasswordContext): { word: string; what: string }[
  * the name or the email local part (ignoring case). No composition rules.
  * Returns null when the password is acceptable.
  */
-export function passwordProblem(password: string, minLength: number, context: PasswordContext = {}): PasswordProblem | null {
+export function passwordProblem(
+  password: string,
+  minLength: number,
+  context: PasswordContext = {},
+): PasswordProblem | null {
   const min = Math.max(PASSWORD_POLICY.minLength, minLength);
   const length = characters(password);
   if (length === 0) return { code: 'REQUIRED', message: 'The password must not be empty.' };
@@ -99,7 +109,10 @@ export function passwordProblem(password: string, minLength: number, context: Pa
   }
   if (length < min) return { code: 'TOO_SHORT', message: `The password must be at least ${min} characters.` };
   if (isCommonPassword(password)) {
-    return { code: 'WEAK_PASSWORD', message: 'The password is one of the most commonly used passwords; choose another one.' };
+    return {
+      code: 'WEAK_PASSWORD',
+      message: 'The password is one of the most commonly used passwords; choose another one.',
+    };
   }
   const lower = password.toLowerCase();
   for (const { word, what } of contextWords(context)) {
@@ -139,7 +152,8 @@ const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 export function importedHashProblem(hash: string, algorithm: PasswordAlgorithm): string | null {
   const limits = IMPORTED_HASH_LIMITS;
   if (algorithm === 'ARGON2ID') {
-    if (!ARGON2ID_PHC.test(hash)) return 'The hash is not an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash).';
+    if (!ARGON2ID_PHC.test(hash))
+      return 'The hash is not an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash).';
     let options;
     try {
       options = parseOptions(hash);

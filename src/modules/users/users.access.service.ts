@@ -2,7 +2,15 @@ import type { Prisma, User } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
-import { inTransaction, isUserError, notFound, refused, userDeleted, userError, type UserErrorShape } from '../user-error.ts';
+import {
+  inTransaction,
+  isUserError,
+  notFound,
+  refused,
+  userDeleted,
+  userError,
+  type UserErrorShape,
+} from '../user-error.ts';
 import { bumpVersion, findUser, type UserResult } from './users.service.ts';
 
 export const USER_ACCESS_LIMITS = {
@@ -54,8 +62,7 @@ async function checkRoleTargets(
   else if (user.deletedAt) errors.push(userDeleted(['input', 'userId']));
   if (tenantId !== null) {
     const tenant = await tx.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
-    if (!tenant)
-      errors.push(notFound('tenant', ['input', 'tenantId']));
+    if (!tenant) errors.push(notFound('tenant', ['input', 'tenantId']));
     else if (!isUserError(user) && !(await tx.tenantMembership.count({ where: { tenantId, userId: user.id } }))) {
       errors.push(
         userError('INVALID_STATE', 'The user is not a member of this tenant; add it to the tenant first.', [
@@ -105,10 +112,7 @@ function checkRoleCount(roleIds: readonly string[]): UserErrorShape[] {
  * Gives roles to a user, realm-wide or inside one tenant; roles already held there stay as
  * they are. The caller must hold every management scope the new roles carry.
  */
-export async function assignUserRoles(
-  ctx: ServiceContext,
-  input: UserRolesInput,
-): Promise<UserResult> {
+export async function assignUserRoles(ctx: ServiceContext, input: UserRolesInput): Promise<UserResult> {
   const limit = checkRoleCount(input.roleIds);
   if (limit.length) return refused('user', ...limit);
   return inTransaction(ctx, async (tx) => {
@@ -142,10 +146,7 @@ export async function assignUserRoles(
  * one tenant. Assignments in other scopes are untouched. The caller must hold every management
  * scope the added roles carry; taking roles away needs no such check.
  */
-export async function setUserRoles(
-  ctx: ServiceContext,
-  input: UserRolesInput,
-): Promise<UserResult> {
+export async function setUserRoles(ctx: ServiceContext, input: UserRolesInput): Promise<UserResult> {
   const limit = checkRoleCount(input.roleIds);
   if (limit.length) return refused('user', ...limit);
   return inTransaction(ctx, async (tx) => {
@@ -207,7 +208,7 @@ export async function removeUserRole(
     });
     if (!assignment) {
       return refused(
-          'user',
+        'user',
         userError(
           'NOT_FOUND',
           tenantId === null
@@ -245,8 +246,7 @@ async function findUserAndTenant(
   const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
   if (isUserError(user)) errors.push(user);
   const tenant = await tx.tenant.findUnique({ where: { id: input.tenantId }, select: { id: true, slug: true } });
-  if (!tenant)
-    errors.push(notFound('tenant', ['input', 'tenantId']));
+  if (!tenant) errors.push(notFound('tenant', ['input', 'tenantId']));
   if (isUserError(user) || !tenant) return { errors };
   return { user, tenant };
 }
@@ -266,7 +266,7 @@ export async function addUserToTenant(ctx: ServiceContext, input: UserTenantInpu
     const realm = await tx.realm.findFirstOrThrow({ select: { tenancyMode: true } });
     if (realm.tenancyMode === 'ISOLATED_POOL' && memberships.length > 0) {
       return refused(
-          'user',
+        'user',
         userError(
           'TENANCY_VIOLATION',
           'The realm uses ISOLATED_POOL tenancy and the user already belongs to another tenant; remove it from that tenant first.',

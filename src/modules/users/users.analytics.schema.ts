@@ -45,19 +45,25 @@ const StringValueConnection = builder.connectionObject(
   { name: 'StringValueEdge', description: 'A distinct value in a page.' },
 );
 
-const StatusCountRef = builder.objectRef<{ status: (typeof USER_STATUSES)[number]; count: number }>('StatusCount').implement({
-  description: 'How many users are in one status.',
-  fields: (t) => ({
-    status: t.field({ type: UserStatusEnum, description: 'The status.', resolve: (row) => row.status }),
-    count: t.exposeInt('count', { description: 'How many users.' }),
-  }),
-});
+const StatusCountRef = builder
+  .objectRef<{ status: (typeof USER_STATUSES)[number]; count: number }>('StatusCount')
+  .implement({
+    description: 'How many users are in one status.',
+    fields: (t) => ({
+      status: t.field({ type: UserStatusEnum, description: 'The status.', resolve: (row) => row.status }),
+      count: t.exposeInt('count', { description: 'How many users.' }),
+    }),
+  });
 
 const UserStatsRef = builder.objectRef<Awaited<ReturnType<typeof userStats>>>('UserStats').implement({
   description: 'Totals over a set of users, computed in the database at request time.',
   fields: (t) => ({
     total: t.exposeInt('total', { description: 'Users matching.' }),
-    byStatus: t.field({ type: [StatusCountRef], description: 'Users per status (every status, zeros included).', resolve: (s) => s.byStatus }),
+    byStatus: t.field({
+      type: [StatusCountRef],
+      description: 'Users per status (every status, zeros included).',
+      resolve: (s) => s.byStatus,
+    }),
     emailVerified: t.exposeInt('emailVerified', { description: 'Users with a verified email.' }),
     phoneVerified: t.exposeInt('phoneVerified', { description: 'Users with a verified phone.' }),
     withMfa: t.exposeInt('withMfa', { description: 'Users with at least one second factor.' }),
@@ -74,30 +80,38 @@ const UserFilterValuesRef = builder.objectRef<Record<string, never>>('UserFilter
     roles: t.prismaField({
       type: [RoleRef],
       description: 'Every role of the realm (realm-wide and tenant-defined), by name.',
-      resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.role.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
+      resolve: (query, _root, _args, ctx) =>
+        serviceOf(ctx).db.role.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
     }),
     tenants: t.prismaField({
       type: [TenantRef],
       description: 'Every tenant of the realm, by name.',
-      resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.tenant.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
+      resolve: (query, _root, _args, ctx) =>
+        serviceOf(ctx).db.tenant.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
     }),
     countries: t.field({
       type: ['CountryCode'],
       description: 'Countries users are in, sorted.',
       resolve: async (_root, _args, ctx) =>
-        (await serviceOf(ctx).db.user.findMany({
-          where: { deletedAt: null, country: { not: null } },
-          distinct: ['country'],
-          select: { country: true },
-          orderBy: { country: 'asc' },
-        })).map((u) => u.country!),
+        (
+          await serviceOf(ctx).db.user.findMany({
+            where: { deletedAt: null, country: { not: null } },
+            distinct: ['country'],
+            select: { country: true },
+            orderBy: { country: 'asc' },
+          })
+        ).map((u) => u.country!),
     }),
     oauthProviders: t.stringList({
       description: 'Identity providers users have linked, sorted.',
       resolve: async (_root, _args, ctx) =>
-        (await serviceOf(ctx).db.identity.findMany({ distinct: ['provider'], select: { provider: true }, orderBy: { provider: 'asc' } })).map(
-          (i) => i.provider,
-        ),
+        (
+          await serviceOf(ctx).db.identity.findMany({
+            distinct: ['provider'],
+            select: { provider: true },
+            orderBy: { provider: 'asc' },
+          })
+        ).map((i) => i.provider),
     }),
     authMethods: t.field({
       type: [AuthMethodEnum],
@@ -112,7 +126,8 @@ const UserFilterValuesRef = builder.objectRef<Record<string, never>>('UserFilter
     customAttributes: t.prismaField({
       type: [CustomAttributeDefinitionRef],
       description: 'The realm’s custom attribute definitions, by key.',
-      resolve: (query, _root, _args, ctx) => serviceOf(ctx).db.customAttributeDefinition.findMany({ ...query, orderBy: { key: 'asc' } }),
+      resolve: (query, _root, _args, ctx) =>
+        serviceOf(ctx).db.customAttributeDefinition.findMany({ ...query, orderBy: { key: 'asc' } }),
     }),
   }),
 });
@@ -129,7 +144,8 @@ builder.queryField('userFilterValues', (t) =>
 builder.queryField('userFieldValues', (t) =>
   t.field({
     type: StringValueConnection,
-    description: 'Distinct values of a user field with counts, most common first, for autocomplete. Deleted users are not counted.',
+    description:
+      'Distinct values of a user field with counts, most common first, for autocomplete. Deleted users are not counted.',
     ...requireScopes(['users:read']),
     args: {
       field: t.arg({ type: UserValueFieldEnum, required: true, description: 'Which field.' }),
@@ -157,9 +173,12 @@ builder.queryField('userFieldValues', (t) =>
 builder.queryField('userStats', (t) =>
   t.field({
     type: UserStatsRef,
-    description: 'Totals by status, verification, MFA, recent registrations and activity over the users matching `filter`.',
+    description:
+      'Totals by status, verification, MFA, recent registrations and activity over the users matching `filter`.',
     ...requireScopes(['users:read']),
-    args: { filter: t.arg({ type: UserFilterInput, description: 'Which users to count; all (not deleted) when omitted.' }) },
+    args: {
+      filter: t.arg({ type: UserFilterInput, description: 'Which users to count; all (not deleted) when omitted.' }),
+    },
     resolve: (_root, args, ctx) => mapFilterErrors(() => userStats(serviceOf(ctx), args.filter)),
   }),
 );

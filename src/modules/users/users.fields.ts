@@ -39,7 +39,10 @@ export const RoleAssignmentRef = builder.prismaObject('UserRole', {
   description: 'A role held by a user, realm-wide or inside one tenant.',
   fields: (t) => ({
     role: t.relation('role', { description: 'The role.' }),
-    tenant: t.relation('tenant', { nullable: true, description: 'The tenant the role applies in; null for realm-wide.' }),
+    tenant: t.relation('tenant', {
+      nullable: true,
+      description: 'The tenant the role applies in; null for realm-wide.',
+    }),
     assignedAt: t.expose('assignedAt', { type: 'DateTime', description: 'When the role was assigned.' }),
   }),
 });
@@ -125,7 +128,11 @@ builder.prismaObjectFields('User', (t) => ({
         'Audit events about this user, newest first (loaded per user: for many users use `auditEvents(filter: { targetId })`). Reading them needs `audit:read` too.',
       totalCount: (user, _args, ctx) => serviceOf(ctx).db.auditEvent.count({ where: { targetId: user.id } }),
       resolve: (query, user, _args, ctx) =>
-        serviceOf(ctx).db.auditEvent.findMany({ ...query, where: { targetId: user.id }, orderBy: [{ at: 'desc' }, { id: 'desc' }] }),
+        serviceOf(ctx).db.auditEvent.findMany({
+          ...query,
+          where: { targetId: user.id },
+          orderBy: [{ at: 'desc' }, { id: 'desc' }],
+        }),
     },
     AuditEventConnectionRef,
   ),
@@ -155,7 +162,9 @@ builder.prismaObjectFields('User', (t) => ({
     args: { tenantId: t.arg.id({ description: 'A tenant to narrow to.' }) },
     select: (args, _ctx, nestedSelection) => ({
       roles: {
-        where: args.tenantId ? { OR: [{ tenantId: null }, { tenantId: idOfType(args.tenantId, 'Tenant', 'tenantId') }] } : {},
+        where: args.tenantId
+          ? { OR: [{ tenantId: null }, { tenantId: idOfType(args.tenantId, 'Tenant', 'tenantId') }] }
+          : {},
         select: { role: nestedSelection(true) },
       },
     }),
@@ -165,7 +174,8 @@ builder.prismaObjectFields('User', (t) => ({
     },
   }),
   permissions: t.stringList({
-    description: 'Effective scope names, of every resource: from every role held (realm-wide and per tenant) and direct grants, sorted. Different resources may define scopes of the same name; `roles { scopes { resource { indicator } } }` tells them apart.',
+    description:
+      'Effective scope names, of every resource: from every role held (realm-wide and per tenant) and direct grants, sorted. Different resources may define scopes of the same name; `roles { scopes { resource { indicator } } }` tells them apart.',
     select: {
       roles: { select: { role: { select: { scopes: { select: { scope: { select: { name: true } } } } } } } },
       permissions: { select: { scope: { select: { name: true } } } },

@@ -107,12 +107,16 @@ export function checkUserFilterBounds(filter: UserFilter, path = 'filter'): numb
   let values = 0;
   const count = (at: string) => {
     if (++conditions > FILTER_LIMITS.maxConditions) {
-      throw new FilterError(at, `a filter holds at most ${FILTER_LIMITS.maxConditions} conditions in all (nested filters included)`);
+      throw new FilterError(
+        at,
+        `a filter holds at most ${FILTER_LIMITS.maxConditions} conditions in all (nested filters included)`,
+      );
     }
   };
   while (stack.length) {
     const [node, at, depth] = stack.pop()!;
-    if (depth > FILTER_LIMITS.maxDepth) throw new FilterError(at, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
+    if (depth > FILTER_LIMITS.maxDepth)
+      throw new FilterError(at, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
     if (depth > 0) count(at);
     for (const [key, value] of Object.entries(node) as [keyof UserFilter, unknown][]) {
       if (value === null || value === undefined || NESTING.has(key) || key === 'includeDeleted') continue;
@@ -129,7 +133,10 @@ export function checkUserFilterBounds(filter: UserFilter, path = 'filter'): numb
       }
       if (Array.isArray(value)) values += value.length;
       if (searches > FILTER_LIMITS.maxSearches) {
-        throw new FilterError(field, `a filter holds at most ${FILTER_LIMITS.maxSearches} text searches in all (search, contains)`);
+        throw new FilterError(
+          field,
+          `a filter holds at most ${FILTER_LIMITS.maxSearches} text searches in all (search, contains)`,
+        );
       }
       if (values > FILTER_LIMITS.maxListValues) {
         throw new FilterError(field, `a filter's lists hold at most ${FILTER_LIMITS.maxListValues} values in all`);
@@ -202,7 +209,12 @@ function checkDays(value: number | null | undefined, path: string): value is num
   return true;
 }
 
-function checkRange(min: number | Date | null | undefined, max: number | Date | null | undefined, path: string, what: string) {
+function checkRange(
+  min: number | Date | null | undefined,
+  max: number | Date | null | undefined,
+  path: string,
+  what: string,
+) {
   if (min !== null && min !== undefined && max !== null && max !== undefined && min > max) {
     throw new FilterError(path, `${what} is contradictory (minimum above maximum)`);
   }
@@ -218,7 +230,8 @@ function attributeValue(type: CustomAttributeType, value: unknown, path: string)
       if (typeof value !== 'number' || !Number.isFinite(value)) throw new FilterError(path, 'expects a number');
       return sql`${value}::numeric`;
     case 'DATE':
-      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw new FilterError(path, 'expects an ISO date');
+      if (typeof value !== 'string' || Number.isNaN(Date.parse(value)))
+        throw new FilterError(path, 'expects an ISO date');
       return sql`${value}::date`;
     case 'BOOLEAN':
       if (typeof value !== 'boolean') throw new FilterError(path, 'expects a boolean');
@@ -283,14 +296,16 @@ function customAttributeConditions(
     for (const [name, operator] of comparisons) {
       const value = condition[name];
       if (value === undefined || value === null) continue;
-      if (type === 'BOOLEAN' || type === 'ENUM') throw new FilterError(`${at}.${name}`, `cannot compare a ${type} attribute`);
+      if (type === 'BOOLEAN' || type === 'ENUM')
+        throw new FilterError(`${at}.${name}`, `cannot compare a ${type} attribute`);
       parts.push(sql`${expr} ${raw(operator)} ${attributeValue(type, value, `${at}.${name}`)}`);
     }
     if (condition.contains !== null && condition.contains !== undefined) {
       if (type !== 'STRING') throw new FilterError(`${at}.contains`, 'only STRING attributes support contains');
       parts.push(sql`(u."customAttributes" ->> ${key}) ILIKE ${`%${escapeLike(condition.contains)}%`}`);
     }
-    if (parts.length === 0) throw new FilterError(at, 'give at least one of equals, in, gt, gte, lt, lte, exists, contains');
+    if (parts.length === 0)
+      throw new FilterError(at, 'give at least one of equals, in, gt, gte, lt, lte, exists, contains');
     return and(parts);
   });
 }
@@ -338,7 +353,8 @@ export function compileUserFilter(
 ): Prisma.Sql {
   if (!filter) return TRUE;
   if (depth === 0) checkUserFilterBounds(filter, path);
-  if (depth > FILTER_LIMITS.maxDepth) throw new FilterError(path, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
+  if (depth > FILTER_LIMITS.maxDepth)
+    throw new FilterError(path, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
   const p: Prisma.Sql[] = [];
   const push = (part: Prisma.Sql | null) => part && p.push(part);
 
@@ -372,7 +388,9 @@ export function compileUserFilter(
     p.push(exists('MfaFactor', sql`AND x.type = ANY(${filter.mfaTypes}::text[]::"MfaFactorType"[])`));
   }
   if (checkList(filter.roleIds, `${path}.roleIds`)) {
-    p.push(exists('UserRole', sql`AND x."roleId" = ANY(${decodeIds(filter.roleIds, 'Role', `${path}.roleIds`)}::uuid[])`));
+    p.push(
+      exists('UserRole', sql`AND x."roleId" = ANY(${decodeIds(filter.roleIds, 'Role', `${path}.roleIds`)}::uuid[])`),
+    );
   }
   if (checkList(filter.tenantIds, `${path}.tenantIds`)) {
     const ids = decodeIds(filter.tenantIds, 'Tenant', `${path}.tenantIds`);
@@ -393,11 +411,14 @@ export function compileUserFilter(
     // bpchar[] matches the column type, so the (realmId, country, …) index applies.
     p.push(sql`u.country = ANY(${filter.countries.map((c) => c.toUpperCase())}::bpchar[])`);
   }
-  if (checkList(filter.regions, `${path}.regions`)) p.push(sql`lower(u.region) = ANY(${lowerAll(filter.regions)}::text[])`);
+  if (checkList(filter.regions, `${path}.regions`))
+    p.push(sql`lower(u.region) = ANY(${lowerAll(filter.regions)}::text[])`);
   if (checkList(filter.cities, `${path}.cities`)) p.push(sql`lower(u.city) = ANY(${lowerAll(filter.cities)}::text[])`);
   if (checkList(filter.timezones, `${path}.timezones`)) p.push(sql`u.timezone = ANY(${filter.timezones}::text[])`);
-  if (checkList(filter.locales, `${path}.locales`)) p.push(sql`lower(u.locale) = ANY(${lowerAll(filter.locales)}::text[])`);
-  if (checkList(filter.genders, `${path}.genders`)) p.push(sql`lower(u.gender) = ANY(${lowerAll(filter.genders)}::text[])`);
+  if (checkList(filter.locales, `${path}.locales`))
+    p.push(sql`lower(u.locale) = ANY(${lowerAll(filter.locales)}::text[])`);
+  if (checkList(filter.genders, `${path}.genders`))
+    p.push(sql`lower(u.gender) = ANY(${lowerAll(filter.genders)}::text[])`);
 
   for (const key of ['ageMin', 'ageMax'] as const) {
     const value = filter[key];
@@ -442,9 +463,15 @@ export function compileUserFilter(
   push(boolCondition(filter.isLocked, sql`(u."lockedUntil" IS NOT NULL AND u."lockedUntil" > now())`));
   for (const key of ['failedLoginAttemptsMin', 'failedLoginAttemptsMax'] as const) {
     const value = filter[key];
-    if (value !== null && value !== undefined && value < 0) throw new FilterError(`${path}.${key}`, 'must not be negative');
+    if (value !== null && value !== undefined && value < 0)
+      throw new FilterError(`${path}.${key}`, 'must not be negative');
   }
-  checkRange(filter.failedLoginAttemptsMin, filter.failedLoginAttemptsMax, `${path}.failedLoginAttemptsMin`, 'failedLoginAttempts range');
+  checkRange(
+    filter.failedLoginAttemptsMin,
+    filter.failedLoginAttemptsMax,
+    `${path}.failedLoginAttemptsMin`,
+    'failedLoginAttempts range',
+  );
   if (filter.failedLoginAttemptsMin !== null && filter.failedLoginAttemptsMin !== undefined) {
     p.push(sql`u."failedLoginAttempts" >= ${filter.failedLoginAttemptsMin}::int`);
   }

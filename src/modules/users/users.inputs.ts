@@ -1,5 +1,10 @@
 import { builder } from '../../graphql/builder.ts';
-import { checkUserFilterBounds, FILTER_LIMITS, type CustomAttributeCondition, type UserFilter } from './users.filter.ts';
+import {
+  checkUserFilterBounds,
+  FILTER_LIMITS,
+  type CustomAttributeCondition,
+  type UserFilter,
+} from './users.filter.ts';
 import type { UserOrder } from './users.list.ts';
 import { UserStatusEnum } from './users.enums.ts';
 
@@ -55,21 +60,23 @@ export const UserOrderInput = builder.inputRef<UserOrder>('UserOrder').implement
   }),
 });
 
-export const CustomAttributeConditionInput = builder.inputRef<CustomAttributeCondition>('CustomAttributeCondition').implement({
-  description:
-    'A condition on one custom attribute; all given operators must hold. Values are typed by the attribute’s definition (NUMBER: numbers, DATE: `YYYY-MM-DD` strings, BOOLEAN: booleans, STRING/ENUM: strings).',
-  fields: (t) => ({
-    key: t.string({ required: true, description: 'The attribute key, as defined in the realm.' }),
-    equals: t.field({ type: 'JSON', description: 'The attribute equals this value.' }),
-    in: t.field({ type: ['JSON'], description: 'The attribute equals one of these values.' }),
-    gt: t.field({ type: 'JSON', description: 'The attribute is greater than this (NUMBER, DATE, STRING).' }),
-    gte: t.field({ type: 'JSON', description: 'The attribute is at least this (NUMBER, DATE, STRING).' }),
-    lt: t.field({ type: 'JSON', description: 'The attribute is less than this (NUMBER, DATE, STRING).' }),
-    lte: t.field({ type: 'JSON', description: 'The attribute is at most this (NUMBER, DATE, STRING).' }),
-    exists: t.boolean({ description: 'The attribute is set (true) or not set (false).' }),
-    contains: t.string({ description: 'The STRING attribute contains this text, ignoring case.' }),
-  }),
-});
+export const CustomAttributeConditionInput = builder
+  .inputRef<CustomAttributeCondition>('CustomAttributeCondition')
+  .implement({
+    description:
+      'A condition on one custom attribute; all given operators must hold. Values are typed by the attribute’s definition (NUMBER: numbers, DATE: `YYYY-MM-DD` strings, BOOLEAN: booleans, STRING/ENUM: strings).',
+    fields: (t) => ({
+      key: t.string({ required: true, description: 'The attribute key, as defined in the realm.' }),
+      equals: t.field({ type: 'JSON', description: 'The attribute equals this value.' }),
+      in: t.field({ type: ['JSON'], description: 'The attribute equals one of these values.' }),
+      gt: t.field({ type: 'JSON', description: 'The attribute is greater than this (NUMBER, DATE, STRING).' }),
+      gte: t.field({ type: 'JSON', description: 'The attribute is at least this (NUMBER, DATE, STRING).' }),
+      lt: t.field({ type: 'JSON', description: 'The attribute is less than this (NUMBER, DATE, STRING).' }),
+      lte: t.field({ type: 'JSON', description: 'The attribute is at most this (NUMBER, DATE, STRING).' }),
+      exists: t.boolean({ description: 'The attribute is set (true) or not set (false).' }),
+      contains: t.string({ description: 'The STRING attribute contains this text, ignoring case.' }),
+    }),
+  });
 
 export const UserFilterInput = builder.inputRef<UserFilter>('UserFilter').implement({
   description: `Which users to select. All given conditions must hold; combine filters with \`AND\`, \`OR\` and \`NOT\` (nested at most ${FILTER_LIMITS.maxDepth} deep). Lists hold at most ${FILTER_LIMITS.maxListLength} values and match any of them. The whole filter, nested filters included, holds at most ${FILTER_LIMITS.maxConditions} conditions (each given field, nested filter and custom attribute condition counts one), ${FILTER_LIMITS.maxSearches} text searches (\`search\`, \`contains\`) and ${FILTER_LIMITS.maxListValues} list values; a larger one is refused with BAD_USER_INPUT before anything runs. Its conditions count in the request cost.`,
@@ -112,7 +119,8 @@ export const UserFilterInput = builder.inputRef<UserFilter>('UserFilter').implem
     lastLoginBefore: t.field({ type: 'DateTime', description: 'Users whose last sign-in is before this instant.' }),
     activeInLastDays: t.int({ description: 'Users active in the last this many days (0–36500).' }),
     inactiveForDays: t.int({
-      description: 'Users with no activity for at least this many days, counting from creation if never active (0–36500).',
+      description:
+        'Users with no activity for at least this many days, counting from creation if never active (0–36500).',
     }),
     neverLoggedIn: t.boolean({ description: 'Users who never (or did) sign in.' }),
     isLocked: t.boolean({ description: 'Users currently locked out (or not) after failed sign-ins.' }),

@@ -53,7 +53,6 @@ function encodeCursor(signature: string, values: CursorValue[]): string {
   return Buffer.from(JSON.stringify({ o: signature, v: values })).toString('base64url');
 }
 
-
 /** Whether a cursor value can be cast to its key's column type (a tampered cursor must not reach SQL). */
 function fitsColumn(value: CursorValue, cast: string): boolean {
   if (value === null) return cast !== 'boolean';
@@ -80,7 +79,8 @@ function decodeCursor(cursor: string, keys: SortKey[], argument: string): Cursor
     throw new FilterError(argument, 'is not a valid cursor');
   }
   const { o, v } = (parsed ?? {}) as { o?: unknown; v?: unknown };
-  if (o !== orderSignature(keys)) throw new FilterError(argument, 'is a cursor of a different ordering; restart from the first page');
+  if (o !== orderSignature(keys))
+    throw new FilterError(argument, 'is a cursor of a different ordering; restart from the first page');
   if (!Array.isArray(v) || v.length !== keys.length || v.some((x, i) => !fitsColumn(x as CursorValue, keys[i]!.cast))) {
     throw new FilterError(argument, 'is not a valid cursor');
   }
@@ -136,7 +136,10 @@ function usesCondition(filter: UserFilter | null | undefined, test: (filter: Use
 }
 
 /** The filter environment of the caller's realm (required profile fields, attribute types). */
-export async function filterEnvironment(ctx: ServiceContext, filter: UserFilter | null | undefined): Promise<FilterEnvironment> {
+export async function filterEnvironment(
+  ctx: ServiceContext,
+  filter: UserFilter | null | undefined,
+): Promise<FilterEnvironment> {
   const needsRealm = usesCondition(filter, (f) => f.profileComplete != null);
   const needsAttributes = usesCondition(filter, (f) => Boolean(f.customAttributes?.length));
   const [realm, definitions] = await Promise.all([
@@ -154,7 +157,11 @@ export async function filterEnvironment(ctx: ServiceContext, filter: UserFilter 
  * One page of users of the caller's realm: keyset pagination over any supported ordering
  * (no depth cap), exact total on demand. `scope` narrows the set (e.g. members of a tenant).
  */
-export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope: Prisma.Sql = Prisma.sql`TRUE`): Promise<UserPage> {
+export async function listUsers(
+  ctx: ServiceContext,
+  args: UserPageArgs,
+  scope: Prisma.Sql = Prisma.sql`TRUE`,
+): Promise<UserPage> {
   const { sql, raw, join } = Prisma;
   if (args.first != null && args.last != null) throw new FilterError('last', 'cannot be combined with first');
   const orderBy = args.orderBy?.length ? args.orderBy : DEFAULT_USER_ORDER;
@@ -172,7 +179,10 @@ export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope: 
     keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== backward ? 'ASC' : 'DESC'}`)),
     ', ',
   );
-  const selected = join(keys.map((k, i) => raw(`${k.expr} AS k${i}`)), ', ');
+  const selected = join(
+    keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
+    ', ',
+  );
   const rows =
     size === 0
       ? []
@@ -208,4 +218,3 @@ export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope: 
     },
   };
 }
-

@@ -37,7 +37,9 @@ export const PasswordHashAlgorithmEnum = builder.enumType('PasswordHashAlgorithm
   description: 'The algorithm of a password hash imported from another system.',
   values: {
     ARGON2ID: { description: 'argon2id, as a PHC string `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.' },
-    BCRYPT: { description: 'bcrypt, as `$2a$`, `$2b$` or `$2y$` hashes; upgraded to argon2id at the next successful sign-in.' },
+    BCRYPT: {
+      description: 'bcrypt, as `$2a$`, `$2b$` or `$2y$` hashes; upgraded to argon2id at the next successful sign-in.',
+    },
   } as const,
 });
 
@@ -48,7 +50,8 @@ export const PasswordHashAlgorithmEnum = builder.enumType('PasswordHashAlgorithm
 /** Descriptions of the profile fields, shared by CreateUserInput and UserPatch. */
 const PROFILE_DESCRIPTIONS = {
   email: `Email address (at most ${L.email} characters), stored lowercased; unique per realm among users not deleted, ignoring case.`,
-  phone: 'Phone number in international E.164 form with its country code, e.g. `+14155550123` (spaces, dashes and parentheses are removed).',
+  phone:
+    'Phone number in international E.164 form with its country code, e.g. `+14155550123` (spaces, dashes and parentheses are removed).',
   username: `Login name: ${L.usernameMin} to ${L.usernameMax} lowercase letters, digits, \`.\`, \`-\` and \`_\`; unique per realm among users not deleted.`,
   uniqueId: `External identifier (employee number, legacy id), at most ${L.uniqueId} characters; unique per realm, deleted users included.`,
   name: `Full name, at most ${L.name} characters.`,
@@ -100,21 +103,36 @@ export const CreateUserInput = builder.inputType('CreateUserInput', {
       description:
         'Initial status (default ACTIVE): INVITED, PENDING_VERIFICATION, ACTIVE or INACTIVE. In `replaceUser` it must follow the status lifecycle of `setUserStatus`, and SUSPENDED only keeps a suspended user suspended.',
     }),
-    emailVerified: t.boolean({ defaultValue: false, description: `${PROFILE_DESCRIPTIONS.emailVerified} Default false.` }),
-    phoneVerified: t.boolean({ defaultValue: false, description: `${PROFILE_DESCRIPTIONS.phoneVerified} Default false.` }),
+    emailVerified: t.boolean({
+      defaultValue: false,
+      description: `${PROFILE_DESCRIPTIONS.emailVerified} Default false.`,
+    }),
+    phoneVerified: t.boolean({
+      defaultValue: false,
+      description: `${PROFILE_DESCRIPTIONS.phoneVerified} Default false.`,
+    }),
     roleIds: t.idList({
       description: `Global ids of roles to assign (at most ${L.rolesPerUser}): realm-wide roles realm-wide, tenant-defined roles inside their tenant (which must be among the user’s tenants). Giving it (even empty) needs the \`users:roles\` scope too, and your token must hold every management scope the roles carry. In \`replaceUser\`: replaces all the user’s role assignments; omitted keeps them.`,
     }),
     tenantIds: t.idList({
       description: `Global ids of tenants the user joins (at most ${L.tenantsPerUser}; at most one in an ISOLATED_POOL realm). Giving it (even empty) needs the \`tenants:write\` scope too. In \`replaceUser\`: replaces the memberships (removing one removes the roles held inside it); omitted keeps them.`,
     }),
-    customAttributes: t.field({ type: 'JSONObject', description: `${PROFILE_DESCRIPTIONS.customAttributes} Keys set to null are ignored.` }),
-    metadata: t.field({ type: 'JSONObject', description: `${PROFILE_DESCRIPTIONS.metadata} Keys set to null are ignored.` }),
+    customAttributes: t.field({
+      type: 'JSONObject',
+      description: `${PROFILE_DESCRIPTIONS.customAttributes} Keys set to null are ignored.`,
+    }),
+    metadata: t.field({
+      type: 'JSONObject',
+      description: `${PROFILE_DESCRIPTIONS.metadata} Keys set to null are ignored.`,
+    }),
     passwordHash: t.string({
       description:
         'A password hash imported from another system, stored as it is (instead of `password`); needs `passwordHashAlgorithm`. Never readable afterwards. In `replaceUser`, the password is replaced only when `password` or `passwordHash` is given.',
     }),
-    passwordHashAlgorithm: t.field({ type: PasswordHashAlgorithmEnum, description: 'The algorithm of `passwordHash`.' }),
+    passwordHashAlgorithm: t.field({
+      type: PasswordHashAlgorithmEnum,
+      description: 'The algorithm of `passwordHash`.',
+    }),
   }),
 });
 
@@ -124,8 +142,14 @@ const UserPatch = builder.inputType('UserPatch', {
   description:
     'Changes to a user’s profile. Every field is optional: an omitted field is kept, an explicit null clears it (email and phone cannot both be cleared). JSON fields are merged key by key at the top level: a key set to null is removed.',
   fields: (t) => ({
-    email: t.field({ type: 'EmailAddress', description: `${PROFILE_DESCRIPTIONS.email} A new address resets emailVerified unless the patch sets it.` }),
-    phone: t.field({ type: 'PhoneNumber', description: `${PROFILE_DESCRIPTIONS.phone} A new number resets phoneVerified unless the patch sets it.` }),
+    email: t.field({
+      type: 'EmailAddress',
+      description: `${PROFILE_DESCRIPTIONS.email} A new address resets emailVerified unless the patch sets it.`,
+    }),
+    phone: t.field({
+      type: 'PhoneNumber',
+      description: `${PROFILE_DESCRIPTIONS.phone} A new number resets phoneVerified unless the patch sets it.`,
+    }),
     username: t.string({ description: PROFILE_DESCRIPTIONS.username }),
     name: t.string({ description: PROFILE_DESCRIPTIONS.name }),
     givenName: t.string({ description: PROFILE_DESCRIPTIONS.givenName }),
@@ -143,8 +167,14 @@ const UserPatch = builder.inputType('UserPatch', {
     emailVerified: t.boolean({ description: `${PROFILE_DESCRIPTIONS.emailVerified} Cannot be null.` }),
     phoneVerified: t.boolean({ description: `${PROFILE_DESCRIPTIONS.phoneVerified} Cannot be null.` }),
     uniqueId: t.string({ description: PROFILE_DESCRIPTIONS.uniqueId }),
-    customAttributes: t.field({ type: 'JSONObject', description: `${PROFILE_DESCRIPTIONS.customAttributes} Merged key by key; a key set to null is removed.` }),
-    metadata: t.field({ type: 'JSONObject', description: `${PROFILE_DESCRIPTIONS.metadata} Merged key by key; a key set to null is removed.` }),
+    customAttributes: t.field({
+      type: 'JSONObject',
+      description: `${PROFILE_DESCRIPTIONS.customAttributes} Merged key by key; a key set to null is removed.`,
+    }),
+    metadata: t.field({
+      type: 'JSONObject',
+      description: `${PROFILE_DESCRIPTIONS.metadata} Merged key by key; a key set to null is removed.`,
+    }),
   }),
 });
 
@@ -165,7 +195,11 @@ const ReplaceUserInput = builder.inputType('ReplaceUserInput', {
   fields: (t) => ({
     id: t.id({ required: true, description: 'The global id of the user.' }),
     expectedVersion: t.int({ description: expectedVersionDescription }),
-    user: t.field({ type: CreateUserInput, required: true, description: 'The whole new profile; fields not given are cleared.' }),
+    user: t.field({
+      type: CreateUserInput,
+      required: true,
+      description: 'The whole new profile; fields not given are cleared.',
+    }),
   }),
 });
 
@@ -180,7 +214,8 @@ const CreateUsersInput = builder.inputType('CreateUsersInput', {
     }),
     atomic: t.boolean({
       defaultValue: false,
-      description: 'All-or-nothing: when any user fails, none is created and every failing one is reported. Default false: each user is created or refused on its own.',
+      description:
+        'All-or-nothing: when any user fails, none is created and every failing one is reported. Default false: each user is created or refused on its own.',
     }),
   }),
 });
@@ -195,7 +230,9 @@ const SetUserStatusInput = builder.inputType('SetUserStatusInput', {
   fields: (t) => ({
     id: t.id({ required: true, description: 'The global id of the user.' }),
     status: t.field({ type: UserStatusEnum, required: true, description: 'The new status.' }),
-    reason: t.string({ description: `Why (at most ${L.reason} characters); recorded in the audit trail, and as the suspension reason for SUSPENDED.` }),
+    reason: t.string({
+      description: `Why (at most ${L.reason} characters); recorded in the audit trail, and as the suspension reason for SUSPENDED.`,
+    }),
   }),
 });
 
@@ -203,10 +240,13 @@ const SuspendUserInput = builder.inputType('SuspendUserInput', {
   description: 'Input of `suspendUser`.',
   fields: (t) => ({
     id: t.id({ required: true, description: 'The global id of the user.' }),
-    reason: t.string({ description: `Why the user is suspended (at most ${L.reason} characters); shown as \`suspendedReason\`.` }),
+    reason: t.string({
+      description: `Why the user is suspended (at most ${L.reason} characters); shown as \`suspendedReason\`.`,
+    }),
     revokeSessions: t.boolean({
       defaultValue: true,
-      description: 'Also revoke all the user’s active sessions and refresh tokens, in the same transaction (default true).',
+      description:
+        'Also revoke all the user’s active sessions and refresh tokens, in the same transaction (default true).',
     }),
   }),
 });
@@ -219,8 +259,14 @@ const SetUserPasswordInput = builder.inputType('SetUserPasswordInput', {
       required: true,
       description: `The new password: at least the realm’s minimum length (never fewer than ${PASSWORD_POLICY.minLength}), at most ${PASSWORD_POLICY.maxLength} characters, not a common password, not containing the user’s email, username or names. Never stored or logged in clear.`,
     }),
-    temporary: t.boolean({ defaultValue: false, description: 'The user must change it at the next sign-in (sets `passwordExpired`). Default false.' }),
-    revokeSessions: t.boolean({ defaultValue: true, description: 'Also revoke the user’s active sessions and refresh tokens (default true).' }),
+    temporary: t.boolean({
+      defaultValue: false,
+      description: 'The user must change it at the next sign-in (sets `passwordExpired`). Default false.',
+    }),
+    revokeSessions: t.boolean({
+      defaultValue: true,
+      description: 'Also revoke the user’s active sessions and refresh tokens (default true).',
+    }),
   }),
 });
 
@@ -243,9 +289,18 @@ const DeleteUsersInput = builder.inputType('DeleteUsersInput', {
       description: `Global ids of the users (at most ${L.batchDelete}); an unknown id refuses the whole call.`,
       extensions: { maxItems: L.batchDelete },
     }),
-    filter: t.field({ type: UserFilterInput, description: 'Delete the users matching this filter (deleted users only with `hard` and `includeDeleted`).' }),
-    hard: t.boolean({ defaultValue: false, description: 'Erase instead of soft-deleting (see `deleteUser`). Default false.' }),
-    dryRun: t.boolean({ defaultValue: false, description: 'Only report the users that would be deleted; nothing changes. Default false.' }),
+    filter: t.field({
+      type: UserFilterInput,
+      description: 'Delete the users matching this filter (deleted users only with `hard` and `includeDeleted`).',
+    }),
+    hard: t.boolean({
+      defaultValue: false,
+      description: 'Erase instead of soft-deleting (see `deleteUser`). Default false.',
+    }),
+    dryRun: t.boolean({
+      defaultValue: false,
+      description: 'Only report the users that would be deleted; nothing changes. Default false.',
+    }),
   }),
 });
 
@@ -266,13 +321,15 @@ const CreateUsersPayload = builder.objectRef<CreateUsersResult>('CreateUsersPayl
   fields: (t) => ({
     results: t.field({
       type: [CreateUserPayload],
-      description: 'One result per input user, in input order; their `userErrors` fields start with `["input", "users", "<index>"]`.',
+      description:
+        'One result per input user, in input order; their `userErrors` fields start with `["input", "users", "<index>"]`.',
       resolve: (payload) => payload.results,
     }),
     createdCount: t.exposeInt('createdCount', { description: 'How many users were created.' }),
     userErrors: t.field({
       type: [UserErrorRef],
-      description: 'Errors about the batch as a whole (too many users; an atomic batch refused). Empty when the batch was processed.',
+      description:
+        'Errors about the batch as a whole (too many users; an atomic batch refused). Empty when the batch was processed.',
       resolve: (payload) => payload.userErrors,
     }),
   }),
@@ -287,20 +344,30 @@ const DeleteUserPayload = builder.objectRef<DeleteUserResult>('DeleteUserPayload
       description: 'The global id of the deleted user; null when nothing was deleted.',
       resolve: (payload) => (payload.deletedUserId ? encodeGlobalId('User', payload.deletedUserId) : null),
     }),
-    userErrors: t.field({ type: [UserErrorRef], description: 'Why the user was not deleted; empty on success.', resolve: (payload) => payload.userErrors }),
+    userErrors: t.field({
+      type: [UserErrorRef],
+      description: 'Why the user was not deleted; empty on success.',
+      resolve: (payload) => payload.userErrors,
+    }),
   }),
 });
 
 const DeleteUsersPayload = builder.objectRef<DeleteUsersResult>('DeleteUsersPayload').implement({
   description: 'Result of `deleteUsers`.',
   fields: (t) => ({
-    deletedCount: t.exposeInt('deletedCount', { description: 'How many users were deleted (with `dryRun`: would be).' }),
+    deletedCount: t.exposeInt('deletedCount', {
+      description: 'How many users were deleted (with `dryRun`: would be).',
+    }),
     deletedUserIds: t.field({
       type: ['ID'],
       description: 'Global ids of the users deleted (with `dryRun`: that would be), in id order.',
       resolve: (payload) => payload.deletedUserIds.map((id) => encodeGlobalId('User', id)),
     }),
-    userErrors: t.field({ type: [UserErrorRef], description: 'Why nothing was deleted; empty on success.', resolve: (payload) => payload.userErrors }),
+    userErrors: t.field({
+      type: [UserErrorRef],
+      description: 'Why nothing was deleted; empty on success.',
+      resolve: (payload) => payload.userErrors,
+    }),
   }),
 });
 
@@ -350,10 +417,17 @@ builder.mutationField('createUsers', (t) =>
   t.field({
     type: CreateUsersPayload,
     description: `Creates up to ${L.batchCreate} users, each validated like \`createUser\`, with one result per user. With \`atomic: true\` all or none are created.`,
-    ...requireScopesWith([['users:write']], ({ input }: { input: { users: readonly AccessShape[] } }) => accessScopes(input.users)),
-    args: { input: t.arg({ type: CreateUsersInput, required: true, description: 'The users and how to create them.' }) },
+    ...requireScopesWith([['users:write']], ({ input }: { input: { users: readonly AccessShape[] } }) =>
+      accessScopes(input.users),
+    ),
+    args: {
+      input: t.arg({ type: CreateUsersInput, required: true, description: 'The users and how to create them.' }),
+    },
     resolve: (_root, { input }, ctx) => {
-      const users = input.users.length <= L.batchCreate ? input.users.map((user, index) => createData(user, `input.users.${index}`)) : input.users.map(() => ({}));
+      const users =
+        input.users.length <= L.batchCreate
+          ? input.users.map((user, index) => createData(user, `input.users.${index}`))
+          : input.users.map(() => ({}));
       return createUsers(serviceOf(ctx), { users, atomic: input.atomic });
     },
   }),
@@ -376,7 +450,9 @@ builder.mutationField('replaceUser', (t) =>
     type: UpdateUserPayload,
     description:
       'Overwrites a user’s whole profile: fields not given are cleared. Validated like `createUser`; roles, tenants and the password change only when given. Audited as `user.replaced` (or `user.credentials_changed`).',
-    ...requireScopesWith([['users:write']], ({ input }: { input: { user: AccessShape } }) => accessScopes([input.user])),
+    ...requireScopesWith([['users:write']], ({ input }: { input: { user: AccessShape } }) =>
+      accessScopes([input.user]),
+    ),
     args: { input: t.arg({ type: ReplaceUserInput, required: true, description: 'The user and its new profile.' }) },
     resolve: (_root, { input }, ctx) =>
       replaceUser(serviceOf(ctx), {
@@ -393,7 +469,8 @@ builder.mutationField('setUserStatus', (t) =>
     description: `Moves a user along the status lifecycle: ${transitionTable}. Other moves get INVALID_STATE: DELETED only through \`deleteUser\` (and back with \`restoreUser\`), INVITED only while still invited. SUSPENDED suspends like \`suspendUser\` (sessions revoked); leaving SUSPENDED lifts the suspension. The same status changes nothing.`,
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: SetUserStatusInput, required: true, description: 'The user and its new status.' }) },
-    resolve: (_root, { input }, ctx) => setUserStatus(serviceOf(ctx), { id: userId(input.id), status: input.status, reason: input.reason }),
+    resolve: (_root, { input }, ctx) =>
+      setUserStatus(serviceOf(ctx), { id: userId(input.id), status: input.status, reason: input.reason }),
   }),
 );
 
@@ -439,7 +516,8 @@ builder.mutationField('setUserPassword', (t) =>
 builder.mutationField('expireUserPassword', (t) =>
   t.field({
     type: UpdateUserPayload,
-    description: 'Makes the user change its password at the next sign-in (`passwordExpired`). A user without a password gets INVALID_STATE.',
+    description:
+      'Makes the user change its password at the next sign-in (`passwordExpired`). A user without a password gets INVALID_STATE.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
     resolve: (_root, { input }, ctx) => expireUserPassword(serviceOf(ctx), { id: userId(input.id) }),
@@ -465,7 +543,10 @@ builder.mutationField('deleteUsers', (t) =>
     args: { input: t.arg({ type: DeleteUsersInput, required: true, description: 'Which users and how.' }) },
     resolve: (_root, { input }, ctx) =>
       deleteUsers(serviceOf(ctx), {
-        ids: input.ids && input.ids.length <= L.batchDelete ? input.ids.map((id) => userId(id, 'input.ids')) : (input.ids?.map(String) ?? null),
+        ids:
+          input.ids && input.ids.length <= L.batchDelete
+            ? input.ids.map((id) => userId(id, 'input.ids'))
+            : (input.ids?.map(String) ?? null),
         filter: (input.filter ?? null) as UserFilter | null,
         hard: input.hard,
         dryRun: input.dryRun,

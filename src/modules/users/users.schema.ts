@@ -12,7 +12,11 @@ export const UserRef = builder.prismaNode('User', {
   nullable: true,
   ...requireScopes(['users:read']),
   fields: (t) => ({
-    email: t.expose('email', { type: 'EmailAddress', nullable: true, description: 'Email address, unique per realm ignoring case.' }),
+    email: t.expose('email', {
+      type: 'EmailAddress',
+      nullable: true,
+      description: 'Email address, unique per realm ignoring case.',
+    }),
     emailVerified: t.exposeBoolean('emailVerified', { description: 'Whether the email address was verified.' }),
     phone: t.expose('phone', { type: 'PhoneNumber', nullable: true, description: 'Phone number in E.164 form.' }),
     phoneVerified: t.exposeBoolean('phoneVerified', { description: 'Whether the phone number was verified.' }),
@@ -33,19 +37,35 @@ export const UserRef = builder.prismaNode('User', {
     }),
     locale: t.expose('locale', { type: 'Locale', nullable: true, description: 'Preferred language (BCP 47).' }),
     timezone: t.expose('timezone', { type: 'TimeZone', nullable: true, description: 'IANA time zone.' }),
-    country: t.expose('country', { type: 'CountryCode', nullable: true, description: 'ISO 3166-1 alpha-2 country code.' }),
+    country: t.expose('country', {
+      type: 'CountryCode',
+      nullable: true,
+      description: 'ISO 3166-1 alpha-2 country code.',
+    }),
     region: t.exposeString('region', { nullable: true, description: 'Region, state or province.' }),
     city: t.exposeString('city', { nullable: true, description: 'City.' }),
     status: t.expose('status', { type: UserStatusEnum, description: 'Lifecycle state.' }),
-    isSuspended: t.boolean({ description: 'Whether the user is suspended.', resolve: (user) => user.status === 'SUSPENDED' }),
+    isSuspended: t.boolean({
+      description: 'Whether the user is suspended.',
+      resolve: (user) => user.status === 'SUSPENDED',
+    }),
     suspendedReason: t.exposeString('suspendedReason', { nullable: true, description: 'Why the user was suspended.' }),
-    hasPassword: t.boolean({ description: 'Whether the user has a password.', resolve: (user) => user.passwordHash !== null }),
-    passwordExpired: t.exposeBoolean('passwordExpired', { description: 'Whether the password must be changed at the next sign-in.' }),
+    hasPassword: t.boolean({
+      description: 'Whether the user has a password.',
+      resolve: (user) => user.passwordHash !== null,
+    }),
+    passwordExpired: t.exposeBoolean('passwordExpired', {
+      description: 'Whether the password must be changed at the next sign-in.',
+    }),
     isLocked: t.boolean({
       description: 'Whether sign-in is locked after failed attempts.',
       resolve: (user) => user.lockedUntil !== null && user.lockedUntil > new Date(),
     }),
-    lockedUntil: t.expose('lockedUntil', { type: 'DateTime', nullable: true, description: 'End of the current lockout.' }),
+    lockedUntil: t.expose('lockedUntil', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'End of the current lockout.',
+    }),
     failedLoginAttempts: t.exposeInt('failedLoginAttempts', { description: 'Consecutive failed sign-in attempts.' }),
     customAttributes: t.field({
       type: 'JSONObject',
@@ -61,8 +81,14 @@ export const UserRef = builder.prismaNode('User', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the user last changed.' }),
     lastLoginAt: t.expose('lastLoginAt', { type: 'DateTime', nullable: true, description: 'Last successful sign-in.' }),
     lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime', nullable: true, description: 'Last activity.' }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When the user was soft-deleted.' }),
-    version: t.exposeInt('version', { description: 'Incremented by every change; pass as `expectedVersion` for optimistic concurrency.' }),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the user was soft-deleted.',
+    }),
+    version: t.exposeInt('version', {
+      description: 'Incremented by every change; pass as `expectedVersion` for optimistic concurrency.',
+    }),
   }),
 });
 

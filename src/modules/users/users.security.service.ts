@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { MfaFactorType, Prisma } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { inTransaction, isUserError, notFound, refused, userDeleted, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
+import {
+  inTransaction,
+  isUserError,
+  notFound,
+  refused,
+  userDeleted,
+  userError,
+  versionConflict,
+  type UserErrorShape,
+} from '../user-error.ts';
 import { lockUser } from './users.access.service.ts';
 import { bumpVersion, revokeSessionsOf, type UserResult } from './users.service.ts';
 
@@ -169,7 +178,7 @@ export async function linkUserIdentity(ctx: ServiceContext, input: LinkUserIdent
   if (errors.length) return refused('user', ...errors);
   const taken = () =>
     refused(
-          'user',
+      'user',
       userError('TAKEN', 'This identity is already linked to another user of the realm.', ['input', 'providerUserId']),
     );
   return inTransaction(
@@ -226,7 +235,7 @@ export async function unlinkUserIdentity(ctx: ServiceContext, input: UnlinkUserI
     });
     if (!identity) {
       return refused(
-          'user',
+        'user',
         userError('NOT_FOUND', 'The user has no identity with this provider and provider user id.', [
           'input',
           'providerUserId',
@@ -245,7 +254,7 @@ export async function unlinkUserIdentity(ctx: ServiceContext, input: UnlinkUserI
       (user.phone !== null && user.phoneVerified);
     if (!canStillSignIn) {
       return refused(
-          'user',
+        'user',
         userError(
           'INVALID_STATE',
           'This identity is the user’s last way to sign in (no password, other identity, passkey, or verified email or phone); add another one first.',
@@ -342,7 +351,8 @@ export async function setUserUniqueId(ctx: ServiceContext, input: SetUserUniqueI
     wanted = input.uniqueId === null ? null : checkUniqueId(input.uniqueId, field, errors);
   }
   if (errors.length) return refused('user', ...errors);
-  const taken = () => refused('user', userError('TAKEN', 'Another user of the realm already has this unique id.', field));
+  const taken = () =>
+    refused('user', userError('TAKEN', 'Another user of the realm already has this unique id.', field));
 
   return inTransaction(
     ctx,
@@ -350,10 +360,7 @@ export async function setUserUniqueId(ctx: ServiceContext, input: SetUserUniqueI
       const user = await lockUser(tx, ctx, input.id, ['input', 'id']);
       if (isUserError(user)) return refused('user', user);
       if (input.expectedVersion != null && input.expectedVersion !== user.version) {
-        return refused(
-          'user',
-          versionConflict('user', user.version, input.expectedVersion),
-        );
+        return refused('user', versionConflict('user', user.version, input.expectedVersion));
       }
       if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
       let value = wanted;

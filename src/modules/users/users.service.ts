@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Prisma, type TenancyMode, type User, type UserStatus } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
-import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm, type PasswordContext } from './passwords.ts';
+import {
+  hashPassword,
+  importedHashProblem,
+  passwordProblem,
+  type PasswordAlgorithm,
+  type PasswordContext,
+} from './passwords.ts';
 import { encodeGlobalId } from '../../graphql/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
@@ -52,7 +58,12 @@ export interface FindUserOptions {
  * The user of the caller's realm with this database id (deleted users included), or a
  * NOT_FOUND error at `field`. A missing id and another realm's id get the same answer.
  */
-export async function findUser(tx: RealmTx, userId: string, field: string[], options: FindUserOptions = {}): Promise<User | UserErrorShape> {
+export async function findUser(
+  tx: RealmTx,
+  userId: string,
+  field: string[],
+  options: FindUserOptions = {},
+): Promise<User | UserErrorShape> {
   if (options.lock) {
     await tx.$queryRaw`SELECT 1 FROM "User" WHERE "realmId" = ${options.lock.realmId}::uuid AND id = ${userId}::uuid FOR UPDATE`;
   }
@@ -73,7 +84,12 @@ export function bumpVersion(tx: RealmTx, userId: string): Promise<User> {
  * yet revoked, so the next refresh fails. Call it in the transaction of the change that needs
  * it. Returns the ids of the sessions revoked.
  */
-export async function revokeSessionsOf(tx: RealmTx, userIds: readonly string[], reason: string, now = new Date()): Promise<string[]> {
+export async function revokeSessionsOf(
+  tx: RealmTx,
+  userIds: readonly string[],
+  reason: string,
+  now = new Date(),
+): Promise<string[]> {
   if (userIds.length === 0) return [];
   const active = await tx.session.findMany({
     where: { userId: { in: [...userIds] }, revokedAt: null, expiresAt: { gt: now } },
@@ -81,8 +97,12 @@ export async function revokeSessionsOf(tx: RealmTx, userIds: readonly string[], 
     orderBy: { id: 'asc' },
   });
   const ids = active.map((session) => session.id);
-  if (ids.length) await tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokedReason: reason } });
-  await tx.refreshToken.updateMany({ where: { session: { userId: { in: [...userIds] } }, revokedAt: null }, data: { revokedAt: now } });
+  if (ids.length)
+    await tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokedReason: reason } });
+  await tx.refreshToken.updateMany({
+    where: { session: { userId: { in: [...userIds] } }, revokedAt: null },
+    data: { revokedAt: now },
+  });
   return ids;
 }
 
@@ -138,10 +158,16 @@ function auditValue(key: ProfileKey, value: unknown): Prisma.InputJsonValue | nu
 }
 
 function profileView(row: ProfileRow): Record<ProfileKey, Prisma.InputJsonValue | null> {
-  return Object.fromEntries(PROFILE_KEYS.map((key) => [key, auditValue(key, row[key])])) as Record<ProfileKey, Prisma.InputJsonValue | null>;
+  return Object.fromEntries(PROFILE_KEYS.map((key) => [key, auditValue(key, row[key])])) as Record<
+    ProfileKey,
+    Prisma.InputJsonValue | null
+  >;
 }
 
-function profileChanges(before: ProfileRow, after: ProfileRow): Record<string, { before: Prisma.InputJsonValue | null; after: Prisma.InputJsonValue | null }> {
+function profileChanges(
+  before: ProfileRow,
+  after: ProfileRow,
+): Record<string, { before: Prisma.InputJsonValue | null; after: Prisma.InputJsonValue | null }> {
   const a = profileView(before);
   const b = profileView(after);
   const changes: Record<string, { before: Prisma.InputJsonValue | null; after: Prisma.InputJsonValue | null }> = {};
@@ -163,12 +189,16 @@ interface UserEnvironment extends ValidationEnvironment {
 async function loadEnvironment(ctx: ServiceContext, withAttributes: boolean): Promise<UserEnvironment> {
   const [realm, definitions] = await Promise.all([
     ctx.db.realm.findFirstOrThrow({ select: { tenancyMode: true, passwordMinLength: true } }),
-    withAttributes ? ctx.db.customAttributeDefinition.findMany({ select: { key: true, type: true, options: true } }) : [],
+    withAttributes
+      ? ctx.db.customAttributeDefinition.findMany({ select: { key: true, type: true, options: true } })
+      : [],
   ]);
   return {
     tenancyMode: realm.tenancyMode,
     passwordMinLength: realm.passwordMinLength,
-    attributes: new Map<string, AttributeDefinition>(definitions.map((d) => [d.key, { type: d.type, options: d.options }])),
+    attributes: new Map<string, AttributeDefinition>(
+      definitions.map((d) => [d.key, { type: d.type, options: d.options }]),
+    ),
   };
 }
 
@@ -216,10 +246,14 @@ const present = (value: string | null | undefined): string[] => (value ? [value]
 /** TAKEN errors for the values of `values` that `rows` hold. */
 function takenFrom(rows: readonly TakenRow[], values: UniqueValues, path: string[]): UserErrorShape[] {
   const errors: UserErrorShape[] = [];
-  const same = (a: string | null, b: string | null | undefined) => a !== null && !!b && a.toLowerCase() === b.toLowerCase();
-  if (rows.some((r) => r.active && same(r.email, values.email))) errors.push(userError('TAKEN', TAKEN_MESSAGES.email, [...path, 'email']));
-  if (rows.some((r) => r.active && same(r.username, values.username))) errors.push(userError('TAKEN', TAKEN_MESSAGES.username, [...path, 'username']));
-  if (rows.some((r) => r.uniqueId !== null && r.uniqueId === values.uniqueId)) errors.push(userError('TAKEN', TAKEN_MESSAGES.uniqueId, [...path, 'uniqueId']));
+  const same = (a: string | null, b: string | null | undefined) =>
+    a !== null && !!b && a.toLowerCase() === b.toLowerCase();
+  if (rows.some((r) => r.active && same(r.email, values.email)))
+    errors.push(userError('TAKEN', TAKEN_MESSAGES.email, [...path, 'email']));
+  if (rows.some((r) => r.active && same(r.username, values.username)))
+    errors.push(userError('TAKEN', TAKEN_MESSAGES.username, [...path, 'username']));
+  if (rows.some((r) => r.uniqueId !== null && r.uniqueId === values.uniqueId))
+    errors.push(userError('TAKEN', TAKEN_MESSAGES.uniqueId, [...path, 'uniqueId']));
   return errors;
 }
 
@@ -265,12 +299,20 @@ interface AccessLookup {
 }
 
 /** The realm's roles and tenants among these ids (two statements at most). */
-async function loadAccess(tx: RealmTx, roleIds: readonly string[], tenantIds: readonly string[]): Promise<AccessLookup> {
+async function loadAccess(
+  tx: RealmTx,
+  roleIds: readonly string[],
+  tenantIds: readonly string[],
+): Promise<AccessLookup> {
   const uniqueRoles = [...new Set(roleIds)];
   const uniqueTenants = [...new Set(tenantIds)];
   const [roles, tenants] = await Promise.all([
-    uniqueRoles.length ? tx.role.findMany({ where: { id: { in: uniqueRoles } }, select: { id: true, name: true, tenantId: true } }) : [],
-    uniqueTenants.length ? tx.tenant.findMany({ where: { id: { in: uniqueTenants } }, select: { id: true, slug: true } }) : [],
+    uniqueRoles.length
+      ? tx.role.findMany({ where: { id: { in: uniqueRoles } }, select: { id: true, name: true, tenantId: true } })
+      : [],
+    uniqueTenants.length
+      ? tx.tenant.findMany({ where: { id: { in: uniqueTenants } }, select: { id: true, slug: true } })
+      : [],
   ]);
   return { roles: new Map(roles.map((r) => [r.id, r])), tenants: new Map(tenants.map((t) => [t.id, t])) };
 }
@@ -297,7 +339,11 @@ function resolveAccess(
     if (!role) errors.push(notFound('role', field));
     else if (role.tenantId !== null && !memberOf.includes(role.tenantId)) {
       errors.push(
-        userError('INVALID', 'This role is defined by a tenant: list that tenant in tenantIds too, or assign the role with assignUserRoles.', field),
+        userError(
+          'INVALID',
+          'This role is defined by a tenant: list that tenant in tenantIds too, or assign the role with assignUserRoles.',
+          field,
+        ),
       );
     }
   });
@@ -307,12 +353,20 @@ function resolveAccess(
   };
 }
 
-async function writeAccess(tx: RealmTx, realmId: string, userId: string, roles: RoleRow[], tenants: TenantRow[]): Promise<void> {
+async function writeAccess(
+  tx: RealmTx,
+  realmId: string,
+  userId: string,
+  roles: RoleRow[],
+  tenants: TenantRow[],
+): Promise<void> {
   if (tenants.length) {
     await tx.tenantMembership.createMany({ data: tenants.map((tenant) => ({ realmId, tenantId: tenant.id, userId })) });
   }
   if (roles.length) {
-    await tx.userRole.createMany({ data: roles.map((role) => ({ realmId, userId, roleId: role.id, tenantId: role.tenantId })) });
+    await tx.userRole.createMany({
+      data: roles.map((role) => ({ realmId, userId, roleId: role.id, tenantId: role.tenantId })),
+    });
   }
 }
 
@@ -361,13 +415,21 @@ function passwordContext(row: ProfileRow): PasswordContext {
   };
 }
 
-function checkCredentials(input: CreateUserInput, data: ProfileData, env: UserEnvironment, path: string[], errors: UserErrorShape[]): Credentials {
+function checkCredentials(
+  input: CreateUserInput,
+  data: ProfileData,
+  env: UserEnvironment,
+  path: string[],
+  errors: UserErrorShape[],
+): Credentials {
   const at = (name: string) => [...path, name];
   const hasPassword = input.password !== undefined && input.password !== null;
   const hasHash = input.passwordHash !== undefined && input.passwordHash !== null;
   const algorithm = input.passwordHashAlgorithm ?? null;
   if (hasPassword && (hasHash || algorithm)) {
-    errors.push(userError('INVALID', 'Give either a password or an imported passwordHash, not both.', at('passwordHash')));
+    errors.push(
+      userError('INVALID', 'Give either a password or an imported passwordHash, not both.', at('passwordHash')),
+    );
     return null;
   }
   if (hasPassword) {
@@ -376,7 +438,9 @@ function checkCredentials(input: CreateUserInput, data: ProfileData, env: UserEn
     return { password: input.password! };
   }
   if (hasHash && !algorithm) {
-    errors.push(userError('REQUIRED', 'An imported passwordHash needs its passwordHashAlgorithm.', at('passwordHashAlgorithm')));
+    errors.push(
+      userError('REQUIRED', 'An imported passwordHash needs its passwordHashAlgorithm.', at('passwordHashAlgorithm')),
+    );
     return null;
   }
   if (algorithm && !hasHash) {
@@ -400,10 +464,24 @@ function prepareUser(
   mode: 'create' | 'replace' = 'create',
 ): PreparedUser {
   const at = (name: string) => [...path, name];
-  const { password: _password, passwordHash: _hash, passwordHashAlgorithm: _algorithm, status: _status, roleIds, tenantIds, ...profile } = input;
+  const {
+    password: _password,
+    passwordHash: _hash,
+    passwordHashAlgorithm: _algorithm,
+    status: _status,
+    roleIds,
+    tenantIds,
+    ...profile
+  } = input;
   const data = validateProfile(profile, path, env, errors);
   if (!data.email && !data.phone) {
-    errors.push(userError('REQUIRED', 'A user needs an email address or a phone number (or both).', at(input.phone === undefined ? 'email' : 'phone')));
+    errors.push(
+      userError(
+        'REQUIRED',
+        'A user needs an email address or a phone number (or both).',
+        at(input.phone === undefined ? 'email' : 'phone'),
+      ),
+    );
   }
   const status = input.status ?? 'ACTIVE';
   // A replacement's status is checked against the current one (transition table) later.
@@ -411,7 +489,9 @@ function prepareUser(
     errors.push(
       userError(
         'INVALID',
-        status === 'DELETED' ? 'A user cannot be created deleted.' : 'Create the user first, then suspend it with suspendUser and a reason.',
+        status === 'DELETED'
+          ? 'A user cannot be created deleted.'
+          : 'Create the user first, then suspend it with suspendUser and a reason.',
         at('status'),
       ),
     );
@@ -421,17 +501,26 @@ function prepareUser(
     errors.push(userError('LIMIT_EXCEEDED', `At most ${USER_LIMITS.rolesPerUser} roles per request.`, at('roleIds')));
   }
   if (tenantIds && tenantIds.length > USER_LIMITS.tenantsPerUser) {
-    errors.push(userError('LIMIT_EXCEEDED', `At most ${USER_LIMITS.tenantsPerUser} tenants per request.`, at('tenantIds')));
+    errors.push(
+      userError('LIMIT_EXCEEDED', `At most ${USER_LIMITS.tenantsPerUser} tenants per request.`, at('tenantIds')),
+    );
   }
   if (tenantIds && env.tenancyMode === 'ISOLATED_POOL' && new Set(tenantIds).size > 1) {
-    errors.push(userError('TENANCY_VIOLATION', 'The realm uses ISOLATED_POOL tenancy: a user belongs to at most one tenant.', at('tenantIds')));
+    errors.push(
+      userError(
+        'TENANCY_VIOLATION',
+        'The realm uses ISOLATED_POOL tenancy: a user belongs to at most one tenant.',
+        at('tenantIds'),
+      ),
+    );
   }
   return { path, data, status, credentials, roleIds: roleIds ?? null, tenantIds: tenantIds ?? null };
 }
 
 async function hashCredentials(credentials: Credentials): Promise<HashedPassword | null> {
   if (!credentials) return null;
-  if ('password' in credentials) return { passwordHash: await hashPassword(credentials.password), passwordAlgorithm: 'ARGON2ID' };
+  if ('password' in credentials)
+    return { passwordHash: await hashPassword(credentials.password), passwordAlgorithm: 'ARGON2ID' };
   return { passwordHash: credentials.hash, passwordAlgorithm: credentials.algorithm };
 }
 
@@ -477,11 +566,18 @@ async function checkPrepared(
   const { data, path } = prepared;
   const roleIds = prepared.roleIds ?? [];
   const tenantIds = prepared.tenantIds ?? [];
-  errors.push(...(preloaded ? takenFrom(preloaded.taken, data, path) : await takenErrors(tx, ctx.realmId, data, path, existing?.id ?? null)));
+  errors.push(
+    ...(preloaded
+      ? takenFrom(preloaded.taken, data, path)
+      : await takenErrors(tx, ctx.realmId, data, path, existing?.id ?? null)),
+  );
   const lookup = preloaded ?? (await loadAccess(tx, roleIds, tenantIds));
   const memberOf = prepared.tenantIds ?? existing?.tenantIds ?? [];
   const access = resolveAccess(lookup, roleIds, tenantIds, memberOf, path, errors);
-  const granted = access.roles.filter((role) => !existing?.grantedRoles.has(role.id)).map((role) => role.id).sort();
+  const granted = access.roles
+    .filter((role) => !existing?.grantedRoles.has(role.id))
+    .map((role) => role.id)
+    .sort();
   if (errors.length === 0 && granted.length) {
     const key = granted.join(',');
     let denied = preloaded?.grants.get(key);
@@ -536,7 +632,12 @@ async function insertUser(
   });
   await writeAccess(tx, ctx.realmId, user.id, access.roles, access.tenants);
   const set = Object.fromEntries(
-    Object.entries(profileView(profile)).filter(([key, value]) => value !== null && !(typeof value === 'object' && Object.keys(value).length === 0) && !(key.endsWith('Verified') && value === false)),
+    Object.entries(profileView(profile)).filter(
+      ([key, value]) =>
+        value !== null &&
+        !(typeof value === 'object' && Object.keys(value).length === 0) &&
+        !(key.endsWith('Verified') && value === false),
+    ),
   );
   await recordAudit(tx, ctx, {
     action: 'user.created',
@@ -546,7 +647,9 @@ async function insertUser(
       ...set,
       status: prepared.status,
       hasPassword: hashed !== null,
-      ...(hashed && prepared.credentials && 'hash' in prepared.credentials ? { passwordImported: hashed.passwordAlgorithm } : {}),
+      ...(hashed && prepared.credentials && 'hash' in prepared.credentials
+        ? { passwordImported: hashed.passwordAlgorithm }
+        : {}),
       ...(access.roles.length ? { roles: access.roles.map((r) => r.name).sort() } : {}),
       ...(access.tenants.length ? { tenants: access.tenants.map((t) => t.slug).sort() } : {}),
     },
@@ -587,7 +690,11 @@ export interface CreateUsersResult {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight (argon2 hashing is CPU- and memory-bound). */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -616,52 +723,72 @@ export async function createUsers(
       results: [],
       createdCount: 0,
       userErrors: [
-        userError('LIMIT_EXCEEDED', `createUsers takes at most ${USER_LIMITS.batchCreate} users per call (got ${items.length}); nothing was created.`, ['input', 'users']),
+        userError(
+          'LIMIT_EXCEEDED',
+          `createUsers takes at most ${USER_LIMITS.batchCreate} users per call (got ${items.length}); nothing was created.`,
+          ['input', 'users'],
+        ),
       ],
     };
   }
   const env = await loadEnvironment(ctx, needsAttributes(items));
   const itemErrors: UserErrorShape[][] = items.map(() => []);
-  const prepared = items.map((item, index) => prepareUser(item, env, ['input', 'users', String(index)], itemErrors[index]!));
+  const prepared = items.map((item, index) =>
+    prepareUser(item, env, ['input', 'users', String(index)], itemErrors[index]!),
+  );
 
   if (input.atomic) {
-    const hashed = itemErrors.some((e) => e.length) ? [] : await mapLimited(prepared, 4, (p) => hashCredentials(p.credentials));
+    const hashed = itemErrors.some((e) => e.length)
+      ? []
+      : await mapLimited(prepared, 4, (p) => hashCredentials(p.credentials));
     return inTransaction(
       ctx,
       async (tx) => {
-      const claimed = new Map<string, number>();
-      const lookup = await loadBatch(tx, ctx.realmId, prepared.filter((_, index) => itemErrors[index]!.length === 0));
-      const accesses = [];
-      for (const [index, item] of prepared.entries()) {
-        const errors = itemErrors[index]!;
-        if (errors.length) {
-          accesses.push(null);
-          continue;
+        const claimed = new Map<string, number>();
+        const lookup = await loadBatch(
+          tx,
+          ctx.realmId,
+          prepared.filter((_, index) => itemErrors[index]!.length === 0),
+        );
+        const accesses = [];
+        for (const [index, item] of prepared.entries()) {
+          const errors = itemErrors[index]!;
+          if (errors.length) {
+            accesses.push(null);
+            continue;
+          }
+          accesses.push(await checkPrepared(tx, ctx, item, errors, null, lookup));
+          for (const key of ['email', 'username', 'uniqueId'] as const) {
+            const value = item.data[key];
+            if (!value) continue;
+            const claim = `${key}:${key === 'uniqueId' ? value : value.toLowerCase()}`;
+            const first = claimed.get(claim);
+            if (first !== undefined) {
+              errors.push(userError('TAKEN', `Item ${first} of this batch has the same ${key}.`, [...item.path, key]));
+            } else claimed.set(claim, index);
+          }
         }
-        accesses.push(await checkPrepared(tx, ctx, item, errors, null, lookup));
-        for (const key of ['email', 'username', 'uniqueId'] as const) {
-          const value = item.data[key];
-          if (!value) continue;
-          const claim = `${key}:${key === 'uniqueId' ? value : value.toLowerCase()}`;
-          const first = claimed.get(claim);
-          if (first !== undefined) {
-            errors.push(userError('TAKEN', `Item ${first} of this batch has the same ${key}.`, [...item.path, key]));
-          } else claimed.set(claim, index);
+        const failed = itemErrors.filter((e) => e.length).length;
+        if (failed) {
+          return {
+            results: itemErrors.map((errors) => refused('user', ...errors)),
+            createdCount: 0,
+            userErrors: [
+              userError('INVALID', `${failed} of ${items.length} users failed; with atomic: true none was created.`, [
+                'input',
+                'users',
+              ]),
+            ],
+          };
         }
-      }
-      const failed = itemErrors.filter((e) => e.length).length;
-      if (failed) {
-        return {
-          results: itemErrors.map((errors) => refused('user', ...errors)),
-          createdCount: 0,
-          userErrors: [userError('INVALID', `${failed} of ${items.length} users failed; with atomic: true none was created.`, ['input', 'users'])],
-        };
-      }
-      const results: UserResult[] = [];
-      for (const [index, item] of prepared.entries()) {
-        results.push({ user: await insertUser(tx, ctx, item, hashed[index] ?? null, accesses[index]!), userErrors: [] });
-      }
-      return { results, createdCount: results.length, userErrors: [] };
+        const results: UserResult[] = [];
+        for (const [index, item] of prepared.entries()) {
+          results.push({
+            user: await insertUser(tx, ctx, item, hashed[index] ?? null, accesses[index]!),
+            userErrors: [],
+          });
+        }
+        return { results, createdCount: results.length, userErrors: [] };
       },
       (error) => ({
         results: items.map(() => refused('user')),
@@ -672,7 +799,9 @@ export async function createUsers(
     );
   }
 
-  const hashed = await mapLimited(prepared, 4, (p, index) => (itemErrors[index]!.length ? Promise.resolve(null) : hashCredentials(p.credentials)));
+  const hashed = await mapLimited(prepared, 4, (p, index) =>
+    itemErrors[index]!.length ? Promise.resolve(null) : hashCredentials(p.credentials),
+  );
   const results: UserResult[] = [];
   for (const [index, item] of prepared.entries()) {
     const errors = itemErrors[index]!;
@@ -703,7 +832,11 @@ export async function createUsers(
 export type UserPatch = ProfileInput;
 
 /** Writes `data` only if the user is still at `version`; null when another change won. */
-async function conditionalUpdate(tx: RealmTx, user: User, data: Prisma.UserUpdateManyMutationInput): Promise<User | null> {
+async function conditionalUpdate(
+  tx: RealmTx,
+  user: User,
+  data: Prisma.UserUpdateManyMutationInput,
+): Promise<User | null> {
   const [updated] = await tx.user.updateManyAndReturn({
     where: { id: user.id, version: user.version },
     data: { ...data, version: { increment: 1 } },
@@ -744,29 +877,50 @@ export async function updateUser(
 
       const { customAttributes, metadata, ...columns } = data;
       const after: ProfileRow = { ...user, ...columns };
-      if (customAttributes !== undefined) after.customAttributes = mergeJson(user.customAttributes as Record<string, unknown>, customAttributes);
+      if (customAttributes !== undefined)
+        after.customAttributes = mergeJson(user.customAttributes as Record<string, unknown>, customAttributes);
       if (metadata !== undefined) {
         after.metadata = mergeJson(user.metadata as Record<string, unknown>, metadata);
         const tooLarge = checkMergedMetadata(after.metadata as Record<string, unknown>, [...path, 'metadata']);
         if (tooLarge) errors.push(tooLarge);
       }
       if (!after.email && !after.phone) {
-        errors.push(userError('REQUIRED', 'A user needs an email address or a phone number; this change would remove both.', [...path, data.email === null ? 'email' : 'phone']));
+        errors.push(
+          userError('REQUIRED', 'A user needs an email address or a phone number; this change would remove both.', [
+            ...path,
+            data.email === null ? 'email' : 'phone',
+          ]),
+        );
       }
-      if (data.email !== undefined && (user.email ?? '').toLowerCase() !== (data.email ?? '').toLowerCase() && data.emailVerified === undefined) {
+      if (
+        data.email !== undefined &&
+        (user.email ?? '').toLowerCase() !== (data.email ?? '').toLowerCase() &&
+        data.emailVerified === undefined
+      ) {
         after.emailVerified = false;
       }
-      if (data.phone !== undefined && user.phone !== data.phone && data.phoneVerified === undefined) after.phoneVerified = false;
+      if (data.phone !== undefined && user.phone !== data.phone && data.phoneVerified === undefined)
+        after.phoneVerified = false;
       const changes = profileChanges(user, after);
       const changed = (key: keyof UniqueValues) => (key in changes ? (after[key] as string | null) : null);
-      errors.push(...(await takenErrors(tx, ctx.realmId, { email: changed('email'), username: changed('username'), uniqueId: changed('uniqueId') }, path, user.id)));
+      errors.push(
+        ...(await takenErrors(
+          tx,
+          ctx.realmId,
+          { email: changed('email'), username: changed('username'), uniqueId: changed('uniqueId') },
+          path,
+          user.id,
+        )),
+      );
       if (errors.length) return refused('user', ...errors);
       if (Object.keys(changes).length === 0) return { user, userErrors: [] };
 
       const updated = await conditionalUpdate(
         tx,
         user,
-        Object.fromEntries(Object.keys(changes).map((key) => [key, after[key as ProfileKey]])) as Prisma.UserUpdateManyMutationInput,
+        Object.fromEntries(
+          Object.keys(changes).map((key) => [key, after[key as ProfileKey]]),
+        ) as Prisma.UserUpdateManyMutationInput,
       );
       if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
       const { action, credentials } = auditAction(changes, 'user.updated');
@@ -827,8 +981,14 @@ export async function replaceUser(
         }
       }
       const [currentRoles, currentTenants] = await Promise.all([
-        tx.userRole.findMany({ where: { userId: user.id }, select: { roleId: true, tenantId: true, role: { select: { name: true } } } }),
-        tx.tenantMembership.findMany({ where: { userId: user.id }, select: { tenantId: true, tenant: { select: { slug: true } } } }),
+        tx.userRole.findMany({
+          where: { userId: user.id },
+          select: { roleId: true, tenantId: true, role: { select: { name: true } } },
+        }),
+        tx.tenantMembership.findMany({
+          where: { userId: user.id },
+          select: { tenantId: true, tenant: { select: { slug: true } } },
+        }),
       ]);
       const access = await checkPrepared(tx, ctx, prepared, errors, {
         id: user.id,
@@ -844,7 +1004,8 @@ export async function replaceUser(
         const removed = currentTenants.filter((m) => !wanted.has(m.tenantId)).map((m) => m.tenantId);
         const added = access.tenants.filter((t) => !currentTenants.some((m) => m.tenantId === t.id));
         // Removing a membership also removes the role assignments inside that tenant (cascade).
-        if (removed.length) await tx.tenantMembership.deleteMany({ where: { userId: user.id, tenantId: { in: removed } } });
+        if (removed.length)
+          await tx.tenantMembership.deleteMany({ where: { userId: user.id, tenantId: { in: removed } } });
         await writeAccess(tx, ctx.realmId, user.id, [], added);
         const before = currentTenants.map((m) => m.tenant.slug).sort();
         const after = access.tenants.map((t) => t.slug).sort();
@@ -858,7 +1019,10 @@ export async function replaceUser(
         if (JSON.stringify(before) !== JSON.stringify(after)) changes.roles = { before, after };
       }
       if (hashed) {
-        changes.password = prepared.credentials && 'hash' in prepared.credentials ? { set: true, imported: hashed.passwordAlgorithm } : { set: true };
+        changes.password =
+          prepared.credentials && 'hash' in prepared.credentials
+            ? { set: true, imported: hashed.passwordAlgorithm }
+            : { set: true };
       }
 
       const updated = await conditionalUpdate(tx, user, {
@@ -872,7 +1036,11 @@ export async function replaceUser(
         action,
         targetType: 'User',
         targetId: user.id,
-        changes: { ...(changes as Prisma.InputJsonObject), replaced: true, ...(credentials.length ? { credentials } : {}) },
+        changes: {
+          ...(changes as Prisma.InputJsonObject),
+          replaced: true,
+          ...(credentials.length ? { credentials } : {}),
+        },
       });
       return { user: updated, userErrors: [] };
     },
@@ -931,7 +1099,10 @@ async function suspendLocked(
  * same status is a no-op. SUSPENDED suspends (sessions revoked); leaving SUSPENDED lifts the
  * suspension.
  */
-export async function setUserStatus(ctx: ServiceContext, input: { id: string; status: UserStatus; reason?: string | null }): Promise<UserResult> {
+export async function setUserStatus(
+  ctx: ServiceContext,
+  input: { id: string; status: UserStatus; reason?: string | null },
+): Promise<UserResult> {
   const errors: UserErrorShape[] = [];
   const reason = checkReason(input.reason, ['input', 'reason'], errors);
   if (errors.length) return refused('user', ...errors);
@@ -939,11 +1110,17 @@ export async function setUserStatus(ctx: ServiceContext, input: { id: string; st
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return refused('user', user);
     if (input.status === 'DELETED' || user.deletedAt) {
-      return refused('user', userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']));
+      return refused(
+        'user',
+        userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']),
+      );
     }
     if (user.status === input.status) return { user, userErrors: [] };
     if (!STATUS_TRANSITIONS[user.status].includes(input.status)) {
-      return refused('user', userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']));
+      return refused(
+        'user',
+        userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']),
+      );
     }
     if (input.status === 'SUSPENDED') return suspendLocked(tx, ctx, user, reason, true);
     const lifting = user.status === 'SUSPENDED';
@@ -978,7 +1155,8 @@ export async function suspendUser(
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return refused('user', user);
     if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
-    if (user.status === 'SUSPENDED') return refused('user', userError('INVALID_STATE', 'The user is already suspended.', ['input', 'id']));
+    if (user.status === 'SUSPENDED')
+      return refused('user', userError('INVALID_STATE', 'The user is already suspended.', ['input', 'id']));
     return suspendLocked(tx, ctx, user, reason, input.revokeSessions ?? true);
   });
 }
@@ -989,7 +1167,10 @@ export async function unsuspendUser(ctx: ServiceContext, input: { id: string }):
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return refused('user', user);
     if (user.status !== 'SUSPENDED') {
-      return refused('user', userError('INVALID_STATE', `The user is not suspended (it is ${user.status}).`, ['input', 'id']));
+      return refused(
+        'user',
+        userError('INVALID_STATE', `The user is not suspended (it is ${user.status}).`, ['input', 'id']),
+      );
     }
     const updated = await conditionalUpdate(tx, user, { status: 'ACTIVE', suspendedReason: null, suspendedAt: null });
     if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
@@ -1054,7 +1235,8 @@ export async function expireUserPassword(ctx: ServiceContext, input: { id: strin
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return refused('user', user);
     if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
-    if (user.passwordHash === null) return refused('user', userError('INVALID_STATE', 'The user has no password to expire.', ['input', 'id']));
+    if (user.passwordHash === null)
+      return refused('user', userError('INVALID_STATE', 'The user has no password to expire.', ['input', 'id']));
     if (user.passwordExpired) return { user, userErrors: [] };
     const updated = await conditionalUpdate(tx, user, { passwordExpired: true });
     if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
@@ -1080,7 +1262,17 @@ export function userTombstone(realmId: string, userId: string): string {
 type Json = Prisma.JsonValue;
 
 /** Keys whose values identify a person; in a user's own audit events their values are erased. */
-const IDENTIFYING_KEYS = new Set(['email', 'phone', 'username', 'uniqueId', 'name', 'givenName', 'familyName', 'nickname', 'picture']);
+const IDENTIFYING_KEYS = new Set([
+  'email',
+  'phone',
+  'username',
+  'uniqueId',
+  'name',
+  'givenName',
+  'familyName',
+  'nickname',
+  'picture',
+]);
 
 const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -1097,14 +1289,18 @@ function scrubJson(value: Json, rules: ScrubRules, underIdentifyingKey = false):
     if (underIdentifyingKey) return rules.tombstone;
     let result = value;
     for (const needle of rules.contained) {
-      if (result.toLowerCase().includes(needle)) result = result.replace(new RegExp(escapeRegExp(needle), 'gi'), rules.tombstone);
+      if (result.toLowerCase().includes(needle))
+        result = result.replace(new RegExp(escapeRegExp(needle), 'gi'), rules.tombstone);
     }
     return result;
   }
   if (Array.isArray(value)) return value.map((item) => scrubJson(item, rules, underIdentifyingKey));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, scrubJson(item as Json, rules, underIdentifyingKey || (rules.byKey && IDENTIFYING_KEYS.has(key)))]),
+      Object.entries(value).map(([key, item]) => [
+        key,
+        scrubJson(item as Json, rules, underIdentifyingKey || (rules.byKey && IDENTIFYING_KEYS.has(key))),
+      ]),
     );
   }
   return value;
@@ -1117,7 +1313,8 @@ function identifyingValues(value: Json, found: Set<string>, underIdentifyingKey 
   } else if (Array.isArray(value)) {
     for (const item of value) identifyingValues(item, found, underIdentifyingKey);
   } else if (value && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) identifyingValues(item as Json, found, underIdentifyingKey || IDENTIFYING_KEYS.has(key));
+    for (const [key, item] of Object.entries(value))
+      identifyingValues(item as Json, found, underIdentifyingKey || IDENTIFYING_KEYS.has(key));
   }
 }
 
@@ -1131,14 +1328,19 @@ function identifyingValues(value: Json, found: Set<string>, underIdentifyingKey 
 async function scrubAuditEvents(tx: RealmTx, realmId: string, users: readonly User[]): Promise<void> {
   if (users.length === 0) return;
   const ids = users.map((u) => u.id);
-  const own = await tx.auditEvent.findMany({ where: { targetId: { in: ids } }, select: { id: true, targetId: true, changes: true } });
+  const own = await tx.auditEvent.findMany({
+    where: { targetId: { in: ids } },
+    select: { id: true, targetId: true, changes: true },
+  });
   const emails = new Map(users.map((u) => [u.id, new Set(u.email ? [u.email.toLowerCase()] : [])]));
   for (const event of own) {
     const found = new Set<string>();
     identifyingValues(event.changes, found);
     for (const value of found) if (value.includes('@')) emails.get(event.targetId!)!.add(value);
   }
-  const needles = new Map(users.map((u) => [u.id, [u.id, encodeGlobalId('User', u.id).toLowerCase(), ...emails.get(u.id)!]]));
+  const needles = new Map(
+    users.map((u) => [u.id, [u.id, encodeGlobalId('User', u.id).toLowerCase(), ...emails.get(u.id)!]]),
+  );
   const patterns = [...needles.values()].flat().map((needle) => `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const mentioning = await tx.$queryRaw<{ id: string; targetId: string | null; changes: Json }[]>`
     SELECT id, "targetId", changes FROM "AuditEvent"
@@ -1149,7 +1351,11 @@ async function scrubAuditEvents(tx: RealmTx, realmId: string, users: readonly Us
     let changes = row.changes;
     for (const user of users) {
       const ownEvent = row.targetId === user.id;
-      const rules: ScrubRules = { tombstone: userTombstone(realmId, user.id), byKey: ownEvent, contained: needles.get(user.id)! };
+      const rules: ScrubRules = {
+        tombstone: userTombstone(realmId, user.id),
+        byKey: ownEvent,
+        contained: needles.get(user.id)!,
+      };
       if (ownEvent) targetId = rules.tombstone;
       if (changes !== null) changes = scrubJson(changes, rules);
     }
@@ -1162,10 +1368,18 @@ async function scrubAuditEvents(tx: RealmTx, realmId: string, users: readonly Us
   }
 }
 
-async function softDelete(tx: RealmTx, ctx: ServiceContext, users: readonly User[], extra: Prisma.InputJsonObject = {}): Promise<void> {
+async function softDelete(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  users: readonly User[],
+  extra: Prisma.InputJsonObject = {},
+): Promise<void> {
   const now = new Date();
   const ids = users.map((u) => u.id);
-  await tx.user.updateMany({ where: { id: { in: ids } }, data: { status: 'DELETED', deletedAt: now, version: { increment: 1 } } });
+  await tx.user.updateMany({
+    where: { id: { in: ids } },
+    data: { status: 'DELETED', deletedAt: now, version: { increment: 1 } },
+  });
   const revoked = new Set(await revokeSessionsOf(tx, ids, 'user_deleted', now));
   const sessionsByUser = revoked.size
     ? await tx.session.findMany({ where: { id: { in: [...revoked] } }, select: { id: true, userId: true } })
@@ -1184,7 +1398,12 @@ async function softDelete(tx: RealmTx, ctx: ServiceContext, users: readonly User
   }
 }
 
-async function hardDelete(tx: RealmTx, ctx: ServiceContext, users: readonly User[], extra: Prisma.InputJsonObject = {}): Promise<void> {
+async function hardDelete(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  users: readonly User[],
+  extra: Prisma.InputJsonObject = {},
+): Promise<void> {
   await scrubAuditEvents(tx, ctx.realmId, users);
   // Identities, factors, sessions (and their refresh tokens), role assignments, memberships,
   // permissions, applications, login events and notes go with the user (foreign keys cascade).
@@ -1210,13 +1429,21 @@ export interface DeleteUserResult {
  * of theirs and replaces its identifiers in audit events with a tombstone (the events stay).
  * Soft-deleting a deleted user gets INVALID_STATE; hard-deleting one erases it.
  */
-export async function deleteUser(ctx: ServiceContext, input: { id: string; hard?: boolean | null }): Promise<DeleteUserResult> {
+export async function deleteUser(
+  ctx: ServiceContext,
+  input: { id: string; hard?: boolean | null },
+): Promise<DeleteUserResult> {
   return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return { deletedUserId: null, userErrors: [user] };
     if (input.hard) await hardDelete(tx, ctx, [user]);
     else if (user.deletedAt) {
-      return { deletedUserId: null, userErrors: [userError('INVALID_STATE', 'The user is already deleted; pass hard: true to erase it.', ['input', 'id'])] };
+      return {
+        deletedUserId: null,
+        userErrors: [
+          userError('INVALID_STATE', 'The user is already deleted; pass hard: true to erase it.', ['input', 'id']),
+        ],
+      };
     } else await softDelete(tx, ctx, [user]);
     return { deletedUserId: user.id, userErrors: [] };
   });
@@ -1247,19 +1474,33 @@ function filterErrorField(error: FilterError): string[] {
  * One audit event per user.
  */
 export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput): Promise<DeleteUsersResult> {
-  const nothingDeleted = (...userErrors: UserErrorShape[]): DeleteUsersResult => ({ deletedCount: 0, deletedUserIds: [], userErrors });
+  const nothingDeleted = (...userErrors: UserErrorShape[]): DeleteUsersResult => ({
+    deletedCount: 0,
+    deletedUserIds: [],
+    userErrors,
+  });
   const ids = input.ids ?? null;
   const filter = input.filter ?? null;
   const limit = USER_LIMITS.batchDelete;
-  if (ids === null && filter === null) return nothingDeleted(userError('REQUIRED', 'Give the ids of the users to delete, a filter, or both.', ['input']));
+  if (ids === null && filter === null)
+    return nothingDeleted(userError('REQUIRED', 'Give the ids of the users to delete, a filter, or both.', ['input']));
   if (ids && ids.length > limit) {
-    return nothingDeleted(userError('LIMIT_EXCEEDED', `deleteUsers takes at most ${limit} ids per call (got ${ids.length}); nothing was deleted.`, ['input', 'ids']));
+    return nothingDeleted(
+      userError(
+        'LIMIT_EXCEEDED',
+        `deleteUsers takes at most ${limit} ids per call (got ${ids.length}); nothing was deleted.`,
+        ['input', 'ids'],
+      ),
+    );
   }
   let condition: Prisma.Sql;
   try {
-    condition = filter ? userListCondition(filter, await filterEnvironment(ctx, filter)) : Prisma.sql`u."realmId" = ${ctx.realmId}::uuid`;
+    condition = filter
+      ? userListCondition(filter, await filterEnvironment(ctx, filter))
+      : Prisma.sql`u."realmId" = ${ctx.realmId}::uuid`;
   } catch (error) {
-    if (error instanceof FilterError) return nothingDeleted(userError('INVALID', error.message, filterErrorField(error)));
+    if (error instanceof FilterError)
+      return nothingDeleted(userError('INVALID', error.message, filterErrorField(error)));
     throw error;
   }
   const parts = [condition];
@@ -1267,33 +1508,44 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
   if (!input.hard) parts.push(Prisma.sql`u."deletedAt" IS NULL`);
   const where = Prisma.join(parts, ' AND ');
 
-  return inTransaction(ctx, async (tx) => {
-    if (ids) {
-      const existing = new Set((await tx.user.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } })).map((u) => u.id));
-      const missing = ids.flatMap((id, index) => (existing.has(id) ? [] : [notFound('user', ['input', 'ids', String(index)])]));
-      if (missing.length) return nothingDeleted(...missing);
-    }
-    const lock = input.dryRun ? Prisma.empty : Prisma.sql`FOR UPDATE`;
-    const selected = await tx.$queryRaw<{ id: string }[]>`
+  return inTransaction(
+    ctx,
+    async (tx) => {
+      if (ids) {
+        const existing = new Set(
+          (await tx.user.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } })).map((u) => u.id),
+        );
+        const missing = ids.flatMap((id, index) =>
+          existing.has(id) ? [] : [notFound('user', ['input', 'ids', String(index)])],
+        );
+        if (missing.length) return nothingDeleted(...missing);
+      }
+      const lock = input.dryRun ? Prisma.empty : Prisma.sql`FOR UPDATE`;
+      const selected = await tx.$queryRaw<{ id: string }[]>`
       SELECT u.id FROM "User" u WHERE ${where} ORDER BY u.id LIMIT ${limit + 1} ${lock}`;
-    if (selected.length > limit) {
-      const [row] = await tx.$queryRaw<{ count: bigint }[]>`SELECT count(*)::bigint AS count FROM "User" u WHERE ${where}`;
-      return nothingDeleted(
-        userError(
-          'LIMIT_EXCEEDED',
-          `${Number(row?.count ?? 0)} users match, but deleteUsers deletes at most ${limit} per call; narrow the filter or repeat the call. Nothing was deleted.`,
-          filter ? ['input', 'filter'] : ['input', 'ids'],
-        ),
-      );
-    }
-    const selectedIds = selected.map((row) => row.id);
-    const result = { deletedCount: selectedIds.length, deletedUserIds: selectedIds, userErrors: [] };
-    if (input.dryRun || selectedIds.length === 0) return result;
-    const users = await tx.user.findMany({ where: { id: { in: selectedIds } }, orderBy: { id: 'asc' } });
-    if (input.hard) await hardDelete(tx, ctx, users, { bulk: true });
-    else await softDelete(tx, ctx, users, { bulk: true });
-    return result;
-  }, undefined, BULK_TRANSACTION);
+      if (selected.length > limit) {
+        const [row] = await tx.$queryRaw<
+          { count: bigint }[]
+        >`SELECT count(*)::bigint AS count FROM "User" u WHERE ${where}`;
+        return nothingDeleted(
+          userError(
+            'LIMIT_EXCEEDED',
+            `${Number(row?.count ?? 0)} users match, but deleteUsers deletes at most ${limit} per call; narrow the filter or repeat the call. Nothing was deleted.`,
+            filter ? ['input', 'filter'] : ['input', 'ids'],
+          ),
+        );
+      }
+      const selectedIds = selected.map((row) => row.id);
+      const result = { deletedCount: selectedIds.length, deletedUserIds: selectedIds, userErrors: [] };
+      if (input.dryRun || selectedIds.length === 0) return result;
+      const users = await tx.user.findMany({ where: { id: { in: selectedIds } }, orderBy: { id: 'asc' } });
+      if (input.hard) await hardDelete(tx, ctx, users, { bulk: true });
+      else await softDelete(tx, ctx, users, { bulk: true });
+      return result;
+    },
+    undefined,
+    BULK_TRANSACTION,
+  );
 }
 
 /**
@@ -1307,13 +1559,24 @@ export async function restoreUser(ctx: ServiceContext, input: { id: string }): P
     async (tx) => {
       const user = await findUser(tx, input.id, field, { lock: { realmId: ctx.realmId } });
       if (isUserError(user)) return refused('user', user);
-      if (!user.deletedAt) return refused('user', userError('INVALID_STATE', `The user is not deleted (it is ${user.status}).`, field));
-      const taken = await takenErrors(tx, ctx.realmId, { email: user.email, username: user.username }, ['input'], user.id);
+      if (!user.deletedAt)
+        return refused('user', userError('INVALID_STATE', `The user is not deleted (it is ${user.status}).`, field));
+      const taken = await takenErrors(
+        tx,
+        ctx.realmId,
+        { email: user.email, username: user.username },
+        ['input'],
+        user.id,
+      );
       if (taken.length) {
         return refused(
           'user',
           ...taken.map((e) =>
-            userError('TAKEN', `While the user was deleted, another user took its ${e.field?.at(-1) === 'email' ? 'email address' : 'username'}; change that user first.`, field),
+            userError(
+              'TAKEN',
+              `While the user was deleted, another user took its ${e.field?.at(-1) === 'email' ? 'email address' : 'username'}; change that user first.`,
+              field,
+            ),
           ),
         );
       }

@@ -4,7 +4,14 @@ import { stringProblem } from '../../graphql/input-bounds.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
 
-export const USER_STATUSES: UserStatus[] = ['INVITED', 'PENDING_VERIFICATION', 'ACTIVE', 'INACTIVE', 'SUSPENDED', 'DELETED'];
+export const USER_STATUSES: UserStatus[] = [
+  'INVITED',
+  'PENDING_VERIFICATION',
+  'ACTIVE',
+  'INACTIVE',
+  'SUSPENDED',
+  'DELETED',
+];
 
 export interface UserStats {
   total: number;
@@ -25,7 +32,10 @@ export async function userStats(ctx: ServiceContext, filter: UserFilter | null |
     SELECT
       count(*) AS total,
       ${Prisma.join(
-        USER_STATUSES.map((status) => Prisma.sql`count(*) FILTER (WHERE u.status = ${status}::"UserStatus") AS ${Prisma.raw(`"s_${status}"`)}`),
+        USER_STATUSES.map(
+          (status) =>
+            Prisma.sql`count(*) FILTER (WHERE u.status = ${status}::"UserStatus") AS ${Prisma.raw(`"s_${status}"`)}`,
+        ),
         ', ',
       )},
       count(*) FILTER (WHERE u."emailVerified") AS "emailVerified",
@@ -48,7 +58,8 @@ export async function userStats(ctx: ServiceContext, filter: UserFilter | null |
   };
 }
 
-export type UserValueField = 'COUNTRY' | 'REGION' | 'CITY' | 'TIMEZONE' | 'LOCALE' | 'GENDER' | 'OAUTH_PROVIDER' | 'CUSTOM_ATTRIBUTE';
+export type UserValueField =
+  'COUNTRY' | 'REGION' | 'CITY' | 'TIMEZONE' | 'LOCALE' | 'GENDER' | 'OAUTH_PROVIDER' | 'CUSTOM_ATTRIBUTE';
 
 const USER_COLUMNS: Partial<Record<UserValueField, string>> = {
   COUNTRY: 'country',

@@ -127,7 +127,8 @@ function checkText(
 ): string | null {
   const trimmed = value.trim();
   if (!trimmed) return null;
-  if (length(trimmed) > spec.max) errors.push(userError('TOO_LONG', `The ${spec.label} must be at most ${spec.max} characters.`, field));
+  if (length(trimmed) > spec.max)
+    errors.push(userError('TOO_LONG', `The ${spec.label} must be at most ${spec.max} characters.`, field));
   else if ((spec.multiline ? CONTROL_EXCEPT_LINES : CONTROL).test(trimmed)) {
     errors.push(userError('INVALID', `The ${spec.label} must not contain control characters.`, field));
   }
@@ -137,10 +138,14 @@ function checkText(
 /** Checks a username: 3 to 64 lowercase letters, digits, `.`, `-`, `_`. */
 export function checkUsername(value: string, field: string[], errors: UserErrorShape[]): string {
   const { usernameMin: min, usernameMax: max } = USER_LIMITS;
-  if (length(value) < min) errors.push(userError('TOO_SHORT', `The username must be at least ${min} characters.`, field));
-  else if (length(value) > max) errors.push(userError('TOO_LONG', `The username must be at most ${max} characters.`, field));
+  if (length(value) < min)
+    errors.push(userError('TOO_SHORT', `The username must be at least ${min} characters.`, field));
+  else if (length(value) > max)
+    errors.push(userError('TOO_LONG', `The username must be at most ${max} characters.`, field));
   else if (!USERNAME.test(value)) {
-    errors.push(userError('INVALID', 'The username may contain only lowercase letters, digits, ".", "-" and "_".', field));
+    errors.push(
+      userError('INVALID', 'The username may contain only lowercase letters, digits, ".", "-" and "_".', field),
+    );
   }
   return value;
 }
@@ -150,7 +155,11 @@ export function checkPhone(value: string, field: string[], errors: UserErrorShap
   const compact = value.replace(/[\s().-]/g, '');
   if (!E164.test(compact)) {
     errors.push(
-      userError('INVALID', 'The phone number must be in international E.164 form with its country code, e.g. +14155550123.', field),
+      userError(
+        'INVALID',
+        'The phone number must be in international E.164 form with its country code, e.g. +14155550123.',
+        field,
+      ),
     );
   }
   return compact;
@@ -173,7 +182,8 @@ function checkBirthdate(value: string, today: string, field: string[], errors: U
     return null;
   }
   if (value > today) errors.push(userError('INVALID', 'The birthdate must not be in the future.', field));
-  else if (value < USER_LIMITS.earliestBirthdate) errors.push(userError('INVALID', 'The birthdate must not be before 1900.', field));
+  else if (value < USER_LIMITS.earliestBirthdate)
+    errors.push(userError('INVALID', 'The birthdate must not be before 1900.', field));
   return new Date(`${value}T00:00:00Z`);
 }
 
@@ -182,7 +192,10 @@ function checkBirthdate(value: string, today: string, field: string[], errors: U
  * BOOLEAN: true or false; DATE: a `YYYY-MM-DD` string naming a real day; STRING: a string of at
  * most 1,000 characters; ENUM: one of the options.
  */
-export function attributeValueProblem(definition: AttributeDefinition, value: unknown): { code: 'INVALID' | 'TOO_LONG'; message: string } | null {
+export function attributeValueProblem(
+  definition: AttributeDefinition,
+  value: unknown,
+): { code: 'INVALID' | 'TOO_LONG'; message: string } | null {
   const invalid = (message: string) => ({ code: 'INVALID' as const, message });
   switch (definition.type) {
     case 'NUMBER':
@@ -190,7 +203,9 @@ export function attributeValueProblem(definition: AttributeDefinition, value: un
     case 'BOOLEAN':
       return typeof value === 'boolean' ? null : invalid('expects true or false');
     case 'DATE':
-      return typeof value === 'string' && FULL_DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+      return typeof value === 'string' &&
+        FULL_DATE.test(value) &&
+        new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
         ? null
         : invalid('expects a date as YYYY-MM-DD');
     case 'ENUM':
@@ -220,14 +235,21 @@ function checkCustomAttributes(
       continue;
     }
     const problem = attributeValueProblem(definition, value);
-    if (problem) errors.push(userError(problem.code, `The ${definition.type} attribute "${key}" ${problem.message}.`, at));
+    if (problem)
+      errors.push(userError(problem.code, `The ${definition.type} attribute "${key}" ${problem.message}.`, at));
   }
 }
 
 function checkMetadata(values: Record<string, unknown>, field: string[], errors: UserErrorShape[]): void {
   const bytes = Buffer.byteLength(JSON.stringify(values), 'utf8');
   if (bytes > USER_LIMITS.metadataBytes) {
-    errors.push(userError('TOO_LONG', `The metadata must be at most ${USER_LIMITS.metadataBytes} bytes as JSON (got ${bytes}).`, field));
+    errors.push(
+      userError(
+        'TOO_LONG',
+        `The metadata must be at most ${USER_LIMITS.metadataBytes} bytes as JSON (got ${bytes}).`,
+        field,
+      ),
+    );
   }
 }
 
@@ -237,7 +259,12 @@ function checkMetadata(values: Record<string, unknown>, field: string[], errors:
  * (+ the attribute key for custom attributes). Emails are lowercased, phone numbers compacted,
  * country codes uppercased, free text trimmed (empty text clears the field).
  */
-export function validateProfile(input: ProfileInput, path: string[], env: ValidationEnvironment, errors: UserErrorShape[]): ProfileData {
+export function validateProfile(
+  input: ProfileInput,
+  path: string[],
+  env: ValidationEnvironment,
+  errors: UserErrorShape[],
+): ProfileData {
   const data: ProfileData = {};
   const at = (name: string) => [...path, name];
   const today = env.today ?? new Date().toISOString().slice(0, 10);
@@ -247,20 +274,27 @@ export function validateProfile(input: ProfileInput, path: string[], env: Valida
     else {
       const email = input.email.trim().toLowerCase();
       if (email.length > USER_LIMITS.email) {
-        errors.push(userError('TOO_LONG', `The email address must be at most ${USER_LIMITS.email} characters.`, at('email')));
+        errors.push(
+          userError('TOO_LONG', `The email address must be at most ${USER_LIMITS.email} characters.`, at('email')),
+        );
       }
       data.email = email;
     }
   }
-  if (input.phone !== undefined) data.phone = input.phone === null ? null : checkPhone(input.phone, at('phone'), errors);
+  if (input.phone !== undefined)
+    data.phone = input.phone === null ? null : checkPhone(input.phone, at('phone'), errors);
   if (input.username !== undefined) {
     data.username = input.username === null ? null : checkUsername(input.username, at('username'), errors);
   }
-  for (const [name, spec] of Object.entries(TEXT_FIELDS) as [keyof typeof TEXT_FIELDS, (typeof TEXT_FIELDS)[keyof typeof TEXT_FIELDS]][]) {
+  for (const [name, spec] of Object.entries(TEXT_FIELDS) as [
+    keyof typeof TEXT_FIELDS,
+    (typeof TEXT_FIELDS)[keyof typeof TEXT_FIELDS],
+  ][]) {
     const value = input[name];
     if (value !== undefined) data[name] = value === null ? null : checkText(value, spec, at(name), errors);
   }
-  if (input.picture !== undefined) data.picture = input.picture === null ? null : checkPicture(input.picture, at('picture'), errors);
+  if (input.picture !== undefined)
+    data.picture = input.picture === null ? null : checkPicture(input.picture, at('picture'), errors);
   if (input.birthdate !== undefined) {
     data.birthdate = input.birthdate === null ? null : checkBirthdate(input.birthdate, today, at('birthdate'), errors);
   }
@@ -278,7 +312,8 @@ export function validateProfile(input: ProfileInput, path: string[], env: Valida
     else if (value !== undefined) data[name] = value;
   }
   if (input.customAttributes !== undefined) {
-    if (input.customAttributes !== null) checkCustomAttributes(input.customAttributes, env, at('customAttributes'), errors);
+    if (input.customAttributes !== null)
+      checkCustomAttributes(input.customAttributes, env, at('customAttributes'), errors);
     data.customAttributes = input.customAttributes;
   }
   if (input.metadata !== undefined) {
@@ -292,7 +327,10 @@ export function validateProfile(input: ProfileInput, path: string[], env: Valida
  * Applies a JSON patch key by key: a key set to null is removed, other keys are set; null as
  * the whole patch clears everything.
  */
-export function mergeJson(current: Record<string, unknown>, patch: Record<string, unknown> | null): Record<string, unknown> {
+export function mergeJson(
+  current: Record<string, unknown>,
+  patch: Record<string, unknown> | null,
+): Record<string, unknown> {
   if (patch === null) return {};
   const merged: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(patch)) {

@@ -23,7 +23,8 @@ const ViewerRef = builder.objectRef<ApplicationCaller>('Viewer').implement({
         serviceOf(ctx).db.application.findUnique({ ...query, where: { id: caller.applicationId } }),
     }),
     scopes: t.stringList({
-      description: 'The management scopes (of `urn:roster:management-api`, the only audience of access tokens) this request may use: those of the token its application still holds.',
+      description:
+        'The management scopes (of `urn:roster:management-api`, the only audience of access tokens) this request may use: those of the token its application still holds.',
       resolve: (caller) => [...caller.scopes].sort(),
     }),
   }),
