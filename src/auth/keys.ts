@@ -98,7 +98,7 @@ export class SigningKeys {
         realmId,
         kid,
         algorithm: SIGNING_ALGORITHM,
-        publicJwk: publicJwk as object,
+        publicJwk: publicJwk,
         privateKeyEncrypted: encrypt(this.encryptionKey, pkcs8, kid),
       },
     });

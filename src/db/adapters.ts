@@ -111,7 +111,7 @@ function override<T extends object>(target: T, members: Record<string, unknown>)
     get(object, property) {
       if (typeof property === 'string' && Object.hasOwn(members, property)) return members[property];
       const value: unknown = Reflect.get(object, property, object);
-      return typeof value === 'function' ? value.bind(object) : value;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
     },
   });
 }

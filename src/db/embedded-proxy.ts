@@ -101,7 +101,7 @@ export class EmbeddedWorker {
       const settle = () => signal?.removeEventListener('abort', cancel);
       this.#pending.set(id, {
         resolve: (value) => (settle(), resolve(value as T)),
-        reject: (error) => (settle(), reject(error)),
+        reject: (error) => (settle(), reject(error instanceof Error ? error : new Error(String(error)))),
       });
       this.#worker.postMessage({ ...operation, id, deadline } satisfies WorkerRequest);
       if (signal?.aborted) cancel();

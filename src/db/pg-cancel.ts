@@ -62,7 +62,8 @@ export class RequestPool extends pg.Pool {
 const ROLLBACK = /^\s*ROLLBACK\b/i;
 
 function sqlOf(arg: unknown): string {
-  return typeof arg === 'string' ? arg : String((arg as { text?: unknown } | undefined)?.text ?? '');
+  const text = typeof arg === 'string' ? arg : (arg as { text?: unknown } | undefined)?.text;
+  return typeof text === 'string' ? text : '';
 }
 
 /** Not a callback-style call nor a submittable (cursor, stream): those are left alone. */

@@ -25,7 +25,8 @@ const CREATE_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn'
 function withRealmWhere(where: unknown, realmKey: string, realmId: string): Record<string, unknown> {
   const filter = (where ?? {}) as Record<string, unknown>;
   if (!(realmKey in filter)) return { ...filter, [realmKey]: realmId };
-  const and = filter.AND === undefined ? [] : Array.isArray(filter.AND) ? filter.AND : [filter.AND];
+  const and: unknown[] =
+    filter.AND === undefined ? [] : Array.isArray(filter.AND) ? (filter.AND as unknown[]) : [filter.AND];
   return { ...filter, AND: [...and, { [realmKey]: realmId }] };
 }
 
@@ -47,7 +48,7 @@ export function scopeToRealm(prisma: PrismaClient, realmId: string) {
     query: {
       $allModels: {
         $allOperations({ model, operation, args, query }) {
-          const run = (next: Record<string, unknown>) => query(next as typeof args);
+          const run = (next: Record<string, unknown>) => query(next);
           const realmKey = model === 'Realm' ? 'id' : 'realmId';
           const a = (args ?? {}) as Record<string, unknown>;
           if (WHERE_OPERATIONS.has(operation)) {

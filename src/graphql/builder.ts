@@ -16,7 +16,6 @@ import {
   URLResolver,
 } from 'graphql-scalars';
 import { serviceOf, type GraphQLContext } from '../context.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import { missingScopes, satisfies } from '../auth/scopes.ts';
@@ -85,7 +84,7 @@ export const builder = new SchemaBuilder<{
     },
   },
   prisma: {
-    client: (ctx) => serviceOf(ctx).db as unknown as PrismaClient,
+    client: (ctx) => serviceOf(ctx).db,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,

@@ -7,8 +7,8 @@ import {
   valueFromAST,
   visit,
   type DocumentNode,
-  type GraphQLSchema,
 } from 'graphql';
+import { executionInput } from './execution-input.ts';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -41,16 +41,13 @@ function pageSizeViolation(
 export function connectionLimitsPlugin(): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const operation = getOperationAST(args.document, args.operationName);
+      const { schema, document, operationName, variableValues } = executionInput(args);
+      const operation = getOperationAST(document, operationName);
       if (!operation) return;
       // Coerced like execution will: variable defaults count. Invalid variables fail in execution.
-      const coerced = getVariableValues(
-        args.schema as GraphQLSchema,
-        operation.variableDefinitions ?? [],
-        args.variableValues ?? {},
-      );
+      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variableValues ?? {});
       if (!coerced.coerced) return;
-      const violation = pageSizeViolation(args.document, coerced.coerced);
+      const violation = pageSizeViolation(document, coerced.coerced);
       if (violation) {
         setResultAndStopExecution({
           errors: [new GraphQLError(violation, { extensions: { code: 'BAD_USER_INPUT' } })],

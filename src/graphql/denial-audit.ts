@@ -1,5 +1,6 @@
 import type { Plugin } from '@envelop/core';
-import { getOperationAST, Kind, type OperationDefinitionNode } from 'graphql';
+import { getOperationAST, Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
+import { executionInput } from './execution-input.ts';
 import type { FailureLimit } from '../auth/rate-limit.ts';
 import type { Denial, GraphQLContext } from '../context.ts';
 import { recordDenial } from '../modules/audit/audit.service.ts';
@@ -20,7 +21,7 @@ export function denialAuditPlugin(limit: FailureLimit): Plugin<GraphQLContext> {
     onExecute({ args }) {
       return {
         async onExecuteDone() {
-          const ctx = args.contextValue as GraphQLContext;
+          const ctx = args.contextValue;
           const service = ctx.service;
           if (!service || ctx.denials.length === 0) return;
           try {
@@ -28,7 +29,8 @@ export function denialAuditPlugin(limit: FailureLimit): Plugin<GraphQLContext> {
               ctx.log.debug('authorization denial not audited: the caller reached the denial audit limit');
               return;
             }
-            const operation = getOperationAST(args.document, args.operationName);
+            const { document, operationName } = executionInput(args);
+            const operation = getOperationAST(document, operationName);
             await recordDenial(service, operation?.operation ?? 'query', named(ctx.denials, operation));
           } catch (error) {
             ctx.log.error({ err: error }, 'could not audit an authorization denial');
@@ -42,7 +44,7 @@ export function denialAuditPlugin(limit: FailureLimit): Plugin<GraphQLContext> {
 /** Grant refusals (field null) named by the root fields of the operation that made them. */
 function named(denials: readonly Denial[], operation: OperationDefinitionNode | null | undefined): Denial[] {
   if (denials.every((denial) => denial.field !== null)) return [...denials];
-  const type = operation?.operation === 'mutation' ? 'Mutation' : 'Query';
+  const type = operation?.operation === OperationTypeNode.MUTATION ? 'Mutation' : 'Query';
   const roots = (operation?.selectionSet.selections ?? []).flatMap((selection) =>
     selection.kind === Kind.FIELD ? [`${type}.${selection.name.value}`] : [],
   );

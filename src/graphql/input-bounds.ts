@@ -21,7 +21,9 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
   type SelectionSetNode,
+  OperationTypeNode,
 } from 'graphql';
+import { executionInput } from './execution-input.ts';
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { MAX_PAGE_SIZE } from './connection-limits.ts';
 import { badUserInput } from './errors.ts';
@@ -75,7 +77,7 @@ const JSON_SCALARS = new Set(['JSON', 'JSONObject']);
 const LONE_SURROGATE = /\p{Cs}/u;
 
 function extensionsOf(thing: { extensions?: unknown }): InputBoundsExtensions {
-  return (thing.extensions ?? {}) as InputBoundsExtensions;
+  return thing.extensions ?? {};
 }
 
 /** Why a string cannot be stored or compared: NUL bytes, unpaired UTF-16 surrogates. */
@@ -303,9 +305,9 @@ export function requestCost(
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
   if (!coerced.coerced) return null;
   const rootType =
-    operation.operation === 'query'
+    operation.operation === OperationTypeNode.QUERY
       ? schema.getQueryType()
-      : operation.operation === 'mutation'
+      : operation.operation === OperationTypeNode.MUTATION
         ? schema.getMutationType()
         : schema.getSubscriptionType();
   if (!rootType) return null;
@@ -333,7 +335,8 @@ export function inputBoundsPlugin(): Plugin {
       const refuse = (error: GraphQLError) => setResultAndStopExecution({ errors: [error] });
       let cost: RequestCost | null;
       try {
-        cost = requestCost(args.schema as GraphQLSchema, args.document, args.operationName, args.variableValues);
+        const { schema, document, operationName, variableValues } = executionInput(args);
+        cost = requestCost(schema, document, operationName, variableValues);
       } catch (error) {
         if (error instanceof InputBoundsError) return refuse(badUserInput(error.message, error.path));
         // An argument literal that does not coerce: execution reports it, with its location.

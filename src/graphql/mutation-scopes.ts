@@ -18,7 +18,9 @@ import {
   type GraphQLNamedType,
   type GraphQLSchema,
   type SelectionSetNode,
+  OperationTypeNode,
 } from 'graphql';
+import { executionInput } from './execution-input.ts';
 import { missingScopes, satisfies } from '../auth/scopes.ts';
 import type { GraphQLContext } from '../context.ts';
 
@@ -88,7 +90,7 @@ function shortfalls(
 ): Shortfall[] {
   const operation = getOperationAST(document, operationName);
   const root = schema.getMutationType();
-  if (!operation || operation.operation !== 'mutation' || !root) return [];
+  if (!operation || operation.operation !== OperationTypeNode.MUTATION || !root) return [];
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -169,24 +171,15 @@ function shortfalls(
 export function mutationScopesPlugin(): Plugin<GraphQLContext> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const context = args.contextValue as GraphQLContext;
+      const context = args.contextValue;
       // Without a token every root field refuses itself before resolving.
       if (!context.service) return;
-      const operation = getOperationAST(args.document, args.operationName);
-      if (operation?.operation !== 'mutation') return;
-      const coerced = getVariableValues(
-        args.schema as GraphQLSchema,
-        operation.variableDefinitions ?? [],
-        args.variableValues ?? {},
-      );
+      const { schema, document, operationName, variableValues } = executionInput(args);
+      const operation = getOperationAST(document, operationName);
+      if (operation?.operation !== OperationTypeNode.MUTATION) return;
+      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variableValues ?? {});
       if (!coerced.coerced) return;
-      const found = shortfalls(
-        args.schema as GraphQLSchema,
-        args.document,
-        args.operationName,
-        coerced.coerced,
-        context.service.caller.scopes,
-      );
+      const found = shortfalls(schema, document, operationName, coerced.coerced, context.service.caller.scopes);
       if (found.length === 0) return;
       for (const { coordinates, missing } of found) {
         for (const field of coordinates) context.denials.push({ field, missingScopes: [...missing] });

@@ -58,7 +58,7 @@ async function sign(
 ): Promise<string> {
   const { kid, privateKey } = await server.keys.signingKey(overrides.realmId ?? server.admin.realmId);
   return new SignJWT(claims(overrides.claims))
-    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid, ...overrides.header } as JWTHeaderParameters)
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid, ...overrides.header })
     .sign(privateKey);
 }
 
@@ -198,7 +198,7 @@ describe('access tokens refused', () => {
     const jwk = await publicJwk();
     const { kty, crv, x } = jwk;
     await expectInvalidToken(await sign({ header: { jku: 'http://127.0.0.1:1/jwks.json' } }));
-    await expectInvalidToken(await sign({ header: { jwk: { kty, crv, x } } as Partial<JWTHeaderParameters> }));
+    await expectInvalidToken(await sign({ header: { jwk: { kty, crv, x } } }));
     await expectInvalidToken(await sign({ header: { x5u: 'http://127.0.0.1:1/cert.pem' } }));
     await expectInvalidToken(await sign({ header: { x5c: ['MIIB'] } }));
   });

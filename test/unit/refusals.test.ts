@@ -15,7 +15,7 @@ const contextFailingWith = (error?: unknown) =>
   ({
     db: {
       $transaction: async (work: (tx: unknown) => Promise<unknown>) => {
-        if (error) throw error;
+        if (error) throw error as Error;
         return work({});
       },
     },

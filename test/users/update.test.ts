@@ -254,7 +254,7 @@ describe('updateUser', () => {
 describe('replaceUser', () => {
   it('overwrites the whole profile: fields not given are cleared, roles and password kept when omitted', async () => {
     const p = server.db.prisma;
-    const created = await payloadOf<UserPayload>(
+    const created = payloadOf<UserPayload>(
       await server.graphql(
         `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`,
         {
@@ -326,7 +326,7 @@ describe('replaceUser', () => {
   });
 
   it('needs users:roles for any roleIds and tenants:write for any tenantIds, empty lists included', async () => {
-    const created = await payloadOf<UserPayload>(
+    const created = payloadOf<UserPayload>(
       await server.graphql(
         `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`,
         {
@@ -365,7 +365,7 @@ describe('replaceUser', () => {
     expect([row.roles.length, row.tenantMemberships.length]).toEqual([1, 1]);
 
     // Without the lists, users:write is enough and roles and memberships are kept.
-    const kept = await payloadOf<UserPayload>(
+    const kept = payloadOf<UserPayload>(
       await server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', name: 'Kept' } } }, writeOnly),
     );
     expect(kept.userErrors).toEqual([]);

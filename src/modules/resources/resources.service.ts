@@ -290,7 +290,7 @@ export async function updateResourceScope(
         action: 'resource.scope_updated',
         targetType: 'Resource',
         targetId: resource.id,
-        changes: { scopeId: scope.id, ...changes } as Prisma.InputJsonValue,
+        changes: { scopeId: scope.id, ...changes },
       });
       return { resource: updated, scope, userErrors: [] };
     },

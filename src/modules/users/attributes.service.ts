@@ -1,4 +1,4 @@
-import type { CustomAttributeDefinition, CustomAttributeType, Prisma } from '../../generated/prisma/client.ts';
+import type { CustomAttributeDefinition, CustomAttributeType } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { checkName } from '../input-checks.ts';
@@ -243,7 +243,7 @@ export async function updateCustomAttributeDefinition(
       action: 'custom_attribute.updated',
       targetType: 'CustomAttributeDefinition',
       targetId: definition.id,
-      changes: { key: before.key, ...changes } as Prisma.InputJsonValue,
+      changes: { key: before.key, ...changes },
     });
     return { customAttributeDefinition: definition, userErrors: [] };
   });

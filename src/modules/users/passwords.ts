@@ -1,11 +1,5 @@
 import { readFileSync } from 'node:fs';
-import {
-  hash as argon2Hash,
-  parseOptions,
-  verify as argon2Verify,
-  type Algorithm,
-  type Options,
-} from '@node-rs/argon2';
+import { hash as argon2Hash, parseOptions, verify as argon2Verify, type Options } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 
 /** The algorithms a stored password hash can have. */
@@ -14,7 +8,7 @@ export type PasswordAlgorithm = 'ARGON2ID' | 'BCRYPT';
 /** OWASP's argon2id configuration, set explicitly rather than trusting library defaults. */
 export const ARGON2_OPTIONS: Options = {
   // `Algorithm` is an ambient const enum, which isolated modules cannot reference: 2 is Argon2id.
-  algorithm: 2 as Algorithm,
+  algorithm: 2,
   memoryCost: 19_456,
   timeCost: 2,
   parallelism: 1,

@@ -1,4 +1,4 @@
-import type { Prisma, User } from '../../generated/prisma/client.ts';
+import type { User } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
@@ -311,7 +311,7 @@ export async function removeUserFromTenant(ctx: ServiceContext, input: UserTenan
         tenantSlug: tenant.slug,
         removedRoleAssignments: roles.length,
         removedRoles: roles,
-      } as Prisma.InputJsonValue,
+      },
     });
     return { user: await bumpVersion(tx, user.id), userErrors: [] };
   });

@@ -5,7 +5,7 @@ import { CustomAttributeDefinitionRef } from './attributes.schema.ts';
 import { UserStatusEnum } from './users.enums.ts';
 import { mapFilterErrors } from './users.connection.ts';
 import { AuthMethodEnum, MfaFactorTypeEnum, UserFilterInput } from './users.inputs.ts';
-import { USER_STATUSES, userFieldValues, userStats, type UserValueField } from './users.stats.ts';
+import { USER_STATUSES, userFieldValues, userStats } from './users.stats.ts';
 import { serviceOf } from '../../context.ts';
 
 const UserValueFieldEnum = builder.enumType('UserValueField', {
@@ -155,7 +155,7 @@ builder.queryField('userFieldValues', (t) =>
     },
     resolve: (_root, args, ctx) =>
       mapFilterErrors(async () => {
-        const page = await userFieldValues(serviceOf(ctx), { ...args, field: args.field as UserValueField });
+        const page = await userFieldValues(serviceOf(ctx), { ...args, field: args.field });
         return {
           edges: page.values.map(({ cursor, value, count }) => ({ cursor, node: { value, count } })),
           pageInfo: {

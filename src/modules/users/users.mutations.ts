@@ -5,7 +5,6 @@ import { builder, requireScopes, requireScopesWith } from '../../graphql/builder
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { payloadType } from '../../graphql/payloads.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
-import type { UserFilter } from './users.filter.ts';
 import { UserFilterInput } from './users.inputs.ts';
 import { UserStatusEnum } from './users.enums.ts';
 import { UpdateUserPayload, UserIdInput } from './users.payloads.ts';
@@ -547,7 +546,7 @@ builder.mutationField('deleteUsers', (t) =>
           input.ids && input.ids.length <= L.batchDelete
             ? input.ids.map((id) => userId(id, 'input.ids'))
             : (input.ids?.map(String) ?? null),
-        filter: (input.filter ?? null) as UserFilter | null,
+        filter: input.filter ?? null,
         hard: input.hard,
         dryRun: input.dryRun,
       }),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { MfaFactorType, Prisma } from '../../generated/prisma/client.ts';
+import type { MfaFactorType } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import {
@@ -383,7 +383,7 @@ export async function setUserUniqueId(ctx: ServiceContext, input: SetUserUniqueI
         changes: {
           uniqueId: { before: user.uniqueId, after: updated.uniqueId },
           generated: Boolean(input.generate),
-        } as Prisma.InputJsonValue,
+        },
       });
       return { user: updated, userErrors: [] };
     },

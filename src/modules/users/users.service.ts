@@ -154,7 +154,7 @@ type ProfileRow = { [K in ProfileKey]?: unknown };
 function auditValue(key: ProfileKey, value: unknown): Prisma.InputJsonValue | null {
   if (value === null || value === undefined) return null;
   if (key === 'birthdate' && value instanceof Date) return value.toISOString().slice(0, 10);
-  return value as Prisma.InputJsonValue;
+  return value;
 }
 
 function profileView(row: ProfileRow): Record<ProfileKey, Prisma.InputJsonValue | null> {
@@ -695,7 +695,7 @@ async function mapLimited<T, R>(
   limit: number,
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
@@ -918,9 +918,7 @@ export async function updateUser(
       const updated = await conditionalUpdate(
         tx,
         user,
-        Object.fromEntries(
-          Object.keys(changes).map((key) => [key, after[key as ProfileKey]]),
-        ) as Prisma.UserUpdateManyMutationInput,
+        Object.fromEntries(Object.keys(changes).map((key) => [key, after[key as ProfileKey]])),
       );
       if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
       const { action, credentials } = auditAction(changes, 'user.updated');
