@@ -2,8 +2,6 @@ import type { ApplicationType } from '../../generated/prisma/client.ts';
 import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
 import { realmSql, type RawSqlClient } from '../../db/realm-sql.ts';
 
-/** The raw SQL of the applications domain; every statement goes through realmSql. */
-
 /** One scope an application's roles grant, with its application. */
 export interface ApplicationScopeRow {
   applicationId: string;

@@ -1,7 +1,5 @@
 import { realmSql, type RawSqlClient } from '../../db/realm-sql.ts';
 
-/** The raw SQL of the realm domain; every statement goes through realmSql. */
-
 /** How many users of the realm belong to more than one tenant. */
 export async function usersInSeveralTenants(db: RawSqlClient, realmId: string): Promise<number> {
   const rs = realmSql(db, realmId);

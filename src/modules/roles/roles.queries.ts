@@ -1,7 +1,5 @@
 import { realmSql, type RawSqlClient } from '../../db/realm-sql.ts';
 
-/** The raw SQL of the roles domain; every statement goes through realmSql. */
-
 /** For each of these roles, how many distinct users (not deleted) hold it, globally or in any tenant. */
 export async function roleUserCounts(
   db: RawSqlClient,

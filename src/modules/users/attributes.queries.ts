@@ -1,8 +1,6 @@
 import type { CustomAttributeType } from '../../generated/prisma/client.ts';
 import { realmSql, type RawSqlClient } from '../../db/realm-sql.ts';
 
-/** The raw SQL of custom attributes; every statement goes through realmSql. */
-
 /**
  * How many users of the realm (deleted ones included: they can be restored) hold a value for `key` — every value, or
  * only the values that `type`/`options` would not accept.

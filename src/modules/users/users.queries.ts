@@ -1,8 +1,6 @@
 import { Prisma, type UserStatus } from '../../generated/prisma/client.ts';
 import { realmSql, type RawSqlClient } from '../../db/realm-sql.ts';
 
-/** The raw SQL of the users domain; every statement goes through realmSql (realm condition included). */
-
 const { sql, raw, join, empty } = Prisma;
 
 /** Locks the user's row until the transaction ends, so concurrent changes to one user queue up. */
