@@ -40,7 +40,7 @@ function withRealmData(data: unknown, realmId: string): unknown {
  * constrained to `realmId` (the realm's own row for `Realm`), and every create is stamped
  * with it. Nested relations need no filter: every relation is a composite foreign key that
  * includes `realmId`, so a row of this realm can only reach rows of this realm.
- * Raw SQL is not covered; raw queries must filter by realm themselves.
+ * Raw SQL is not covered: it goes through realmSql (realm-sql.ts), which requires the condition.
  */
 export function scopeToRealm(prisma: PrismaClient, realmId: string) {
   return prisma.$extends({

@@ -11,7 +11,6 @@ import {
 } from '../../src/modules/users/users.filter.ts';
 
 const env: FilterEnvironment = {
-  realmId: '00000000-0000-7000-8000-000000000000',
   requiredProfileFields: ['NAME'],
   attributeTypes: new Map([
     ['plan', 'STRING'],

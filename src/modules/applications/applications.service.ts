@@ -1,7 +1,8 @@
 import type { Application, ApplicationType, Prisma } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from './credentials.ts';
-import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
+import type { RawSqlClient } from '../../db/realm-sql.ts';
+import { applicationScopeRows, lockRole } from './applications.queries.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { managementAdminRole } from '../realm/realm.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
@@ -34,19 +35,11 @@ export interface GrantedScope {
  * name, in one statement for any number of applications.
  */
 export async function effectiveScopes(
-  db: Pick<RealmTx, '$queryRaw'>,
+  db: RawSqlClient,
   realmId: string,
   applicationIds: readonly string[],
 ): Promise<Map<string, GrantedScope[]>> {
-  const rows = await db.$queryRaw<({ applicationId: string } & GrantedScope)[]>`
-    SELECT DISTINCT ar."applicationId"::text AS "applicationId", s.id::text AS "scopeId", s.name, r.indicator,
-      (r."builtIn" AND r.indicator = ${MANAGEMENT_API_INDICATOR}) AS management
-    FROM "ApplicationRole" ar
-    JOIN "RoleScope" rs ON rs."realmId" = ar."realmId" AND rs."roleId" = ar."roleId"
-    JOIN "ResourceScope" s ON s."realmId" = rs."realmId" AND s.id = rs."scopeId"
-    JOIN "Resource" r ON r."realmId" = s."realmId" AND r.id = s."resourceId"
-    WHERE ar."realmId" = ${realmId}::uuid AND ar."applicationId" = ANY(${[...applicationIds]}::uuid[])
-    ORDER BY r.indicator, s.name, "scopeId"`;
+  const rows = await applicationScopeRows(db, realmId, applicationIds);
   const byApplication = new Map<string, GrantedScope[]>();
   for (const row of rows) {
     const list = byApplication.get(row.applicationId) ?? [];
@@ -235,7 +228,7 @@ async function wouldRemoveLastAdmin(
 ): Promise<boolean> {
   const admin = await managementAdminRole(tx);
   if (roleId !== undefined && roleId !== admin.id) return false;
-  await tx.$queryRaw`SELECT 1 FROM "Role" WHERE "realmId" = ${realmId}::uuid AND id = ${admin.id}::uuid FOR UPDATE`;
+  await lockRole(tx, realmId, admin.id);
   const holders = await tx.applicationRole.findMany({
     where: { roleId: admin.id, application: { disabledAt: null } },
     select: { applicationId: true },

@@ -1,6 +1,6 @@
 import type { ApplicationType, PrismaClient } from '../../generated/prisma/client.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../../auth/crypto.ts';
-import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
+import { clientSecretRows, managementScopeRows } from './applications.queries.ts';
 
 /** Public client ids: 128 random bits. */
 export function generateClientId(): string {
@@ -38,14 +38,7 @@ export async function authenticateClient(
   clientId: string,
   clientSecret: string,
 ): Promise<AuthenticatedClient | null> {
-  const rows = await prisma.$queryRaw<
-    { id: string; realmId: string; clientId: string; type: ApplicationType; secretHash: string }[]
-  >`
-    SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, s."secretHash"
-    FROM "Application" a
-    JOIN "ApplicationSecret" s ON s."realmId" = a."realmId" AND s."applicationId" = a.id
-    WHERE a."realmId" = ${realmId}::uuid AND a."clientId" = ${clientId} AND a."disabledAt" IS NULL
-      AND (s."expiresAt" IS NULL OR s."expiresAt" > now())`;
+  const rows = await clientSecretRows(prisma, realmId, clientId);
   const presented = hashClientSecret(clientSecret);
   const hashes = rows.length ? rows.map((row) => row.secretHash) : [DUMMY_HASH];
   let valid = false;
@@ -64,16 +57,7 @@ export async function grantedManagementScopes(
   realmId: string,
   applicationId: string,
 ): Promise<string[] | null> {
-  const rows = await prisma.$queryRaw<{ scopes: string[] | null }[]>`
-    SELECT array_agg(DISTINCT s.name) FILTER (WHERE r.id IS NOT NULL) AS scopes
-    FROM "Application" a
-    LEFT JOIN "ApplicationRole" ar ON ar."realmId" = a."realmId" AND ar."applicationId" = a.id
-    LEFT JOIN "RoleScope" rs ON rs."realmId" = ar."realmId" AND rs."roleId" = ar."roleId"
-    LEFT JOIN "ResourceScope" s ON s."realmId" = rs."realmId" AND s.id = rs."scopeId"
-    LEFT JOIN "Resource" r ON r."realmId" = s."realmId" AND r.id = s."resourceId"
-      AND r.indicator = ${MANAGEMENT_API_INDICATOR} AND r."builtIn"
-    WHERE a."realmId" = ${realmId}::uuid AND a.id = ${applicationId}::uuid AND a."disabledAt" IS NULL
-    GROUP BY a.id`;
+  const rows = await managementScopeRows(prisma, realmId, applicationId);
   const row = rows[0];
   return row ? (row.scopes ?? []).sort() : null;
 }

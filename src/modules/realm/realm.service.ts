@@ -7,6 +7,7 @@ import type {
   TenancyMode,
 } from '../../generated/prisma/client.ts';
 import { systemContext, type RealmTx, type ServiceContext } from '../../context.ts';
+import { usersInSeveralTenants } from './realm.queries.ts';
 import {
   MANAGEMENT_ADMIN_ROLE_NAME,
   MANAGEMENT_API_INDICATOR,
@@ -136,11 +137,7 @@ export async function updateRealmSettings(
   return ctx.db.$transaction(async (tx) => {
     const before = await tx.realm.findFirstOrThrow({});
     if (patch.tenancyMode === 'ISOLATED_POOL' && before.tenancyMode !== 'ISOLATED_POOL') {
-      const blocking = await tx.$queryRaw<{ count: bigint }[]>`
-        SELECT count(*)::bigint AS count FROM (
-          SELECT "userId" FROM "TenantMembership" WHERE "realmId" = ${ctx.realmId}::uuid
-          GROUP BY "userId" HAVING count(*) > 1) AS multi`;
-      const count = Number(blocking[0]?.count ?? 0);
+      const count = await usersInSeveralTenants(tx, ctx.realmId);
       if (count > 0) {
         return {
           realm: null,

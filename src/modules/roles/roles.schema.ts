@@ -1,13 +1,14 @@
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
-import { Prisma } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
 import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.ts';
+import { holderOfRole } from '../users/users.queries.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
+import { roleUserCounts } from './roles.queries.ts';
 import { assignRoleScopes, createRole, deleteRole, removeRoleScope, roleWhere, updateRole } from './roles.service.ts';
 
 /**
@@ -18,15 +19,7 @@ const userCounts = createContextCache(
   (ctx: GraphQLContext) =>
     new DataLoader<string, number>(async (roleIds) => {
       const service = serviceOf(ctx);
-      const rows = await service.db.$queryRaw<{ roleId: string; count: number }[]>`
-        SELECT ur."roleId"::text AS "roleId", count(DISTINCT ur."userId")::int AS count
-        FROM "UserRole" ur
-        JOIN "User" u ON u."realmId" = ur."realmId" AND u.id = ur."userId"
-        WHERE ur."realmId" = ${service.realmId}::uuid
-          AND ur."roleId" IN (${Prisma.join(roleIds.map((id) => Prisma.sql`${id}::uuid`))})
-          AND u."deletedAt" IS NULL
-        GROUP BY ur."roleId"`;
-      const counts = new Map(rows.map((row) => [row.roleId, Number(row.count)]));
+      const counts = await roleUserCounts(service.db, service.realmId, roleIds);
       return roleIds.map((id) => counts.get(id) ?? 0);
     }),
 );
@@ -80,7 +73,7 @@ export const RoleRef = builder.prismaNode('Role', {
           ctx,
           info,
           { first: args.first ?? null, after: args.after ?? null },
-          Prisma.sql`EXISTS (SELECT 1 FROM "UserRole" ur WHERE ur."realmId" = u."realmId" AND ur."userId" = u.id AND ur."roleId" = ${role.id}::uuid)`,
+          holderOfRole(role.id),
         ),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the role was created.' }),

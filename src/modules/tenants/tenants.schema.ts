@@ -1,9 +1,9 @@
-import { Prisma } from '../../generated/prisma/client.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
 import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { resolveUserConnection } from '../users/users.connection.ts';
 import { UserFilterInput } from '../users/users.inputs.ts';
+import { memberOfTenant } from '../users/users.queries.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
 import { createTenant, deleteTenant, tenantListWhere, updateTenant } from './tenants.service.ts';
 import { serviceOf } from '../../context.ts';
@@ -35,7 +35,7 @@ export const TenantRef = builder.prismaNode('Tenant', {
           ctx,
           info,
           { first: args.first ?? null, after: args.after ?? null, filter: args.filter ?? null },
-          Prisma.sql`EXISTS (SELECT 1 FROM "TenantMembership" m WHERE m."realmId" = u."realmId" AND m."userId" = u.id AND m."tenantId" = ${tenant.id}::uuid)`,
+          memberOfTenant(tenant.id),
         ),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the tenant was created.' }),

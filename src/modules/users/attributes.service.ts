@@ -1,5 +1,6 @@
 import type { CustomAttributeDefinition, CustomAttributeType } from '../../generated/prisma/client.ts';
-import type { RealmTx, ServiceContext } from '../../context.ts';
+import type { ServiceContext } from '../../context.ts';
+import { clearAttribute, countAttributeHolders } from './attributes.queries.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { checkName } from '../input-checks.ts';
 import {
@@ -76,35 +77,6 @@ function checkOptions(
   return trimmed;
 }
 
-/**
- * How many users of the realm (deleted ones included: they can be restored) hold a value for
- * `key` — every value, or only the values that `type`/`options` would not accept.
- */
-export async function countHolders(
-  tx: Pick<RealmTx, '$queryRaw'>,
-  realmId: string,
-  key: string,
-  conformingTo?: { type: CustomAttributeType; options: readonly string[] },
-): Promise<number> {
-  const rows = conformingTo
-    ? await tx.$queryRaw<{ count: bigint }[]>`
-        SELECT count(*)::bigint AS count FROM "User"
-        WHERE "realmId" = ${realmId}::uuid AND "customAttributes" ? ${key}
-          AND NOT (CASE ${conformingTo.type}::text
-            WHEN 'NUMBER' THEN jsonb_typeof("customAttributes" -> ${key}) = 'number'
-            WHEN 'BOOLEAN' THEN jsonb_typeof("customAttributes" -> ${key}) = 'boolean'
-            WHEN 'STRING' THEN jsonb_typeof("customAttributes" -> ${key}) = 'string'
-            WHEN 'DATE' THEN jsonb_typeof("customAttributes" -> ${key}) = 'string'
-              AND ("customAttributes" ->> ${key}) ~ '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$'
-            ELSE jsonb_typeof("customAttributes" -> ${key}) = 'string'
-              AND ("customAttributes" ->> ${key}) = ANY(${[...conformingTo.options]}::text[])
-          END)`
-    : await tx.$queryRaw<{ count: bigint }[]>`
-        SELECT count(*)::bigint AS count FROM "User"
-        WHERE "realmId" = ${realmId}::uuid AND "customAttributes" ? ${key}`;
-  return Number(rows[0]?.count ?? 0);
-}
-
 const users = (count: number) => `${count} user${count === 1 ? '' : 's'}`;
 
 export interface CreateCustomAttributeDefinitionInput {
@@ -150,7 +122,7 @@ export async function createCustomAttributeDefinition(
           ),
         );
       }
-      const invalid = await countHolders(tx, ctx.realmId, input.key, { type: input.type, options });
+      const invalid = await countAttributeHolders(tx, ctx.realmId, input.key, { type: input.type, options });
       if (invalid > 0) {
         return refused(
           'customAttributeDefinition',
@@ -214,7 +186,7 @@ export async function updateCustomAttributeDefinition(
     const changes = diffFields(before as unknown as Record<string, unknown>, data);
     if (Object.keys(changes).length === 0) return { customAttributeDefinition: before, userErrors: [] };
     if (changes.type) {
-      const holders = await countHolders(tx, ctx.realmId, before.key);
+      const holders = await countAttributeHolders(tx, ctx.realmId, before.key);
       if (holders > 0) {
         return refused(
           'customAttributeDefinition',
@@ -226,7 +198,7 @@ export async function updateCustomAttributeDefinition(
         );
       }
     } else if (changes.options) {
-      const invalid = await countHolders(tx, ctx.realmId, before.key, { type, options });
+      const invalid = await countAttributeHolders(tx, ctx.realmId, before.key, { type, options });
       if (invalid > 0) {
         return refused(
           'customAttributeDefinition',
@@ -269,10 +241,7 @@ export async function deleteCustomAttributeDefinition(
       };
     }
     await tx.customAttributeDefinition.delete({ where: { id } });
-    const cleared = await tx.$executeRaw`
-      UPDATE "User" SET "customAttributes" = "customAttributes" - ${definition.key}::text,
-                        version = version + 1, "updatedAt" = now()
-      WHERE "realmId" = ${ctx.realmId}::uuid AND "customAttributes" ? ${definition.key}`;
+    const cleared = await clearAttribute(tx, ctx.realmId, definition.key);
     await recordAudit(tx, ctx, {
       action: 'custom_attribute.deleted',
       targetType: 'CustomAttributeDefinition',

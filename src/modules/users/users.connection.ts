@@ -1,6 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
-import { Prisma, type User } from '../../generated/prisma/client.ts';
+import type { Prisma, User } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { badUserInput } from '../../graphql/errors.ts';
 import { FilterError } from './users.filter.ts';
@@ -25,7 +25,7 @@ export async function resolveUserConnection(
   ctx: GraphQLContext,
   info: GraphQLResolveInfo,
   args: UserPageArgs,
-  scope: Prisma.Sql = Prisma.sql`TRUE`,
+  scope?: Prisma.Sql,
 ) {
   const service = serviceOf(ctx);
   const page = await mapFilterErrors(() => listUsers(service, args, scope));

@@ -66,7 +66,6 @@ export interface CustomAttributeCondition {
 
 /** What compiling a filter needs to know about the realm. */
 export interface FilterEnvironment {
-  realmId: string;
   requiredProfileFields: ProfileField[];
   attributeTypes: ReadonlyMap<string, CustomAttributeType>;
 }
@@ -491,9 +490,12 @@ export function compileUserFilter(
   return and(p);
 }
 
-/** The complete WHERE condition of a user listing: realm, deleted users unless asked for, filter. */
+/**
+ * The WHERE condition of a user listing but the realm's (realmSql adds it): deleted users only
+ * when asked for, and the filter.
+ */
 export function userListCondition(filter: UserFilter | null | undefined, env: FilterEnvironment): Prisma.Sql {
-  const parts = [sql`u."realmId" = ${env.realmId}::uuid`];
+  const parts: Prisma.Sql[] = [];
   if (!filter?.includeDeleted) parts.push(sql`u."deletedAt" IS NULL`);
   parts.push(compileUserFilter(filter, env));
   return and(parts);

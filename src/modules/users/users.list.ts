@@ -1,8 +1,16 @@
-import { Prisma, UserStatus } from '../../generated/prisma/client.ts';
+import { UserStatus, type Prisma } from '../../generated/prisma/client.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
 import { UUID } from '../../graphql/ids.ts';
 import type { ServiceContext } from '../../context.ts';
 import { FilterError, userListCondition, type FilterEnvironment, type UserFilter } from './users.filter.ts';
+import {
+  countUsers,
+  keysetCondition,
+  listingCondition,
+  userPageRows,
+  type CursorValue,
+  type SortKey,
+} from './users.queries.ts';
 
 export type UserOrderField = 'NAME' | 'EMAIL' | 'CREATED_AT' | 'LAST_LOGIN_AT' | 'STATUS';
 export type OrderDirection = 'ASC' | 'DESC';
@@ -22,12 +30,6 @@ const ORDER_COLUMNS: Record<UserOrderField, { expr: string; cast: string; nullab
   STATUS: { expr: 'u.status', cast: '"UserStatus"', nullable: false },
 };
 
-interface SortKey {
-  expr: string;
-  cast: string;
-  direction: OrderDirection;
-}
-
 /** Sort keys for an ordering: nulls last for nullable columns, ties broken by id. */
 function sortKeys(orderBy: UserOrder[]): SortKey[] {
   const keys: SortKey[] = [];
@@ -42,8 +44,6 @@ function sortKeys(orderBy: UserOrder[]): SortKey[] {
   keys.push({ expr: 'u.id', cast: 'uuid', direction: orderBy[0]?.direction ?? 'ASC' });
   return keys;
 }
-
-type CursorValue = string | boolean | null;
 
 function orderSignature(keys: SortKey[]): string {
   return keys.map((k) => `${k.expr}:${k.direction}`).join(',');
@@ -87,31 +87,6 @@ function decodeCursor(cursor: string, keys: SortKey[], argument: string): Cursor
   return v as CursorValue[];
 }
 
-/** Rows strictly after the cursor in the given key order (expanded, since directions may differ). */
-function keysetCondition(keys: SortKey[], values: CursorValue[], reverse: boolean): Prisma.Sql {
-  const { sql, raw, join } = Prisma;
-  const alternatives: Prisma.Sql[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    const value = values[i];
-    if (value === null || value === undefined) continue;
-    const ascending = (key.direction === 'ASC') !== reverse;
-    const parts: Prisma.Sql[] = [];
-    for (let j = 0; j < i; j++) {
-      const prior = keys[j]!;
-      const priorValue = values[j];
-      parts.push(
-        priorValue === null || priorValue === undefined
-          ? sql`${raw(prior.expr)} IS NULL`
-          : sql`${raw(prior.expr)} = ${priorValue}::${raw(prior.cast)}`,
-      );
-    }
-    parts.push(sql`${raw(key.expr)} ${raw(ascending ? '>' : '<')} ${value}::${raw(key.cast)}`);
-    alternatives.push(sql`(${join(parts, ' AND ')})`);
-  }
-  return alternatives.length ? sql`(${join(alternatives, ' OR ')})` : sql`FALSE`;
-}
-
 export interface UserPageArgs {
   first?: number | null;
   after?: string | null;
@@ -147,7 +122,6 @@ export async function filterEnvironment(
     needsAttributes ? ctx.db.customAttributeDefinition.findMany({ select: { key: true, type: true } }) : [],
   ]);
   return {
-    realmId: ctx.realmId,
     requiredProfileFields: realm?.requiredProfileFields ?? [],
     attributeTypes: new Map(definitions.map((d) => [d.key, d.type])),
   };
@@ -157,12 +131,7 @@ export async function filterEnvironment(
  * One page of users of the caller's realm: keyset pagination over any supported ordering
  * (no depth cap), exact total on demand. `scope` narrows the set (e.g. members of a tenant).
  */
-export async function listUsers(
-  ctx: ServiceContext,
-  args: UserPageArgs,
-  scope: Prisma.Sql = Prisma.sql`TRUE`,
-): Promise<UserPage> {
-  const { sql, raw, join } = Prisma;
+export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope?: Prisma.Sql): Promise<UserPage> {
   if (args.first != null && args.last != null) throw new FilterError('last', 'cannot be combined with first');
   const orderBy = args.orderBy?.length ? args.orderBy : DEFAULT_USER_ORDER;
   const keys = sortKeys(orderBy);
@@ -171,26 +140,12 @@ export async function listUsers(
   const size = (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE;
 
   const env = await filterEnvironment(ctx, args.filter);
-  const where = sql`${userListCondition(args.filter, env)} AND ${scope}`;
-  const conditions = [where];
-  if (args.after != null) conditions.push(keysetCondition(keys, decodeCursor(args.after, keys, 'after'), false));
-  if (args.before != null) conditions.push(keysetCondition(keys, decodeCursor(args.before, keys, 'before'), true));
-  const order = join(
-    keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== backward ? 'ASC' : 'DESC'}`)),
-    ', ',
-  );
-  const selected = join(
-    keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
-    ', ',
-  );
+  const where = listingCondition(userListCondition(args.filter, env), scope);
+  const after: Prisma.Sql[] = [];
+  if (args.after != null) after.push(keysetCondition(keys, decodeCursor(args.after, keys, 'after'), false));
+  if (args.before != null) after.push(keysetCondition(keys, decodeCursor(args.before, keys, 'before'), true));
   const rows =
-    size === 0
-      ? []
-      : await ctx.db.$queryRaw<Record<string, unknown>[]>`
-          SELECT u.id, ${selected} FROM "User" u
-          WHERE ${join(conditions, ' AND ')}
-          ORDER BY ${order}
-          LIMIT ${size + 1}`;
+    size === 0 ? [] : await userPageRows(ctx.db, ctx.realmId, { where, after, keys, backward, limit: size + 1 });
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
@@ -212,9 +167,6 @@ export async function listUsers(
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: async () => {
-      const [row] = await ctx.db.$queryRaw<{ count: bigint }[]>`SELECT count(*) AS count FROM "User" u WHERE ${where}`;
-      return Number(row?.count ?? 0);
-    },
+    totalCount: () => countUsers(ctx.db, ctx.realmId, where),
   };
 }

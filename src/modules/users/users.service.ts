@@ -25,6 +25,14 @@ import {
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
 import {
+  auditEventsMentioning,
+  countUsersToDelete,
+  lockUser,
+  takenRows,
+  usersToDelete,
+  type TakenRow,
+} from './users.queries.ts';
+import {
   checkMergedMetadata,
   CONTROL_EXCEPT_LINES,
   mergeJson,
@@ -49,7 +57,7 @@ export type UserResult = MutationResult<'user', User>;
 export interface FindUserOptions {
   /**
    * Lock the row until the transaction ends (`SELECT … FOR UPDATE`), so concurrent changes to
-   * one user queue up. Raw SQL is not realm-scoped, hence the realm id.
+   * one user queue up. Raw SQL needs the realm id (users.queries.ts).
    */
   lock?: { realmId: string };
 }
@@ -65,7 +73,7 @@ export async function findUser(
   options: FindUserOptions = {},
 ): Promise<User | UserErrorShape> {
   if (options.lock) {
-    await tx.$queryRaw`SELECT 1 FROM "User" WHERE "realmId" = ${options.lock.realmId}::uuid AND id = ${userId}::uuid FOR UPDATE`;
+    await lockUser(tx, options.lock.realmId, userId);
   }
   const user = await tx.user.findUnique({ where: { id: userId } });
   return user ?? notFound('user', field);
@@ -214,33 +222,6 @@ const TAKEN_MESSAGES = {
   uniqueId: 'Another user of the realm (possibly a deleted one) already has this unique id.',
 } as const;
 
-interface TakenRow {
-  email: string | null;
-  username: string | null;
-  uniqueId: string | null;
-  active: boolean;
-}
-
-/**
- * The users (other than `exceptUserId`) holding any of these values: emails and usernames among
- * users not deleted (ignoring case), unique ids among all users. One statement.
- */
-async function queryTaken(
-  tx: RealmTx,
-  realmId: string,
-  values: { emails: string[]; usernames: string[]; uniqueIds: string[] },
-  exceptUserId: string | null = null,
-): Promise<TakenRow[]> {
-  if (values.emails.length + values.usernames.length + values.uniqueIds.length === 0) return [];
-  // Parameters are sent as text[] and cast in SQL: PGlite serializes a parameter by the type it
-  // knows, and does not always know an extension's array type (citext[] arrived as a scalar).
-  return tx.$queryRaw<TakenRow[]>`
-    SELECT email::text AS email, username::text AS username, "uniqueId", ("deletedAt" IS NULL) AS active FROM "User"
-    WHERE "realmId" = ${realmId}::uuid AND id IS DISTINCT FROM ${exceptUserId}::uuid
-      AND (("deletedAt" IS NULL AND (email = ANY(${values.emails}::text[]::citext[]) OR username = ANY(${values.usernames}::text[]::citext[])))
-        OR "uniqueId" = ANY(${values.uniqueIds}::text[]))`;
-}
-
 const present = (value: string | null | undefined): string[] => (value ? [value] : []);
 
 /** TAKEN errors for the values of `values` that `rows` hold. */
@@ -265,7 +246,7 @@ async function takenErrors(
   path: string[],
   exceptUserId: string | null = null,
 ): Promise<UserErrorShape[]> {
-  const rows = await queryTaken(
+  const rows = await takenRows(
     tx,
     realmId,
     { emails: present(values.email), usernames: present(values.username), uniqueIds: present(values.uniqueId) },
@@ -599,7 +580,7 @@ interface BatchLookup extends AccessLookup {
 
 async function loadBatch(tx: RealmTx, realmId: string, items: readonly PreparedUser[]): Promise<BatchLookup> {
   const [taken, access] = await Promise.all([
-    queryTaken(tx, realmId, {
+    takenRows(tx, realmId, {
       emails: items.flatMap((i) => present(i.data.email)),
       usernames: items.flatMap((i) => present(i.data.username)),
       uniqueIds: items.flatMap((i) => present(i.data.uniqueId)),
@@ -1340,10 +1321,7 @@ async function scrubAuditEvents(tx: RealmTx, realmId: string, users: readonly Us
     users.map((u) => [u.id, [u.id, encodeGlobalId('User', u.id).toLowerCase(), ...emails.get(u.id)!]]),
   );
   const patterns = [...needles.values()].flat().map((needle) => `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  const mentioning = await tx.$queryRaw<{ id: string; targetId: string | null; changes: Json }[]>`
-    SELECT id, "targetId", changes FROM "AuditEvent"
-    WHERE "realmId" = ${realmId}::uuid AND NOT ("targetId" = ANY(${ids}::text[]) AND "targetId" IS NOT NULL)
-      AND lower(changes::text) LIKE ANY(${patterns}::text[])`;
+  const mentioning = await auditEventsMentioning(tx, realmId, ids, patterns);
   for (const row of [...own, ...mentioning]) {
     let targetId = row.targetId;
     let changes = row.changes;
@@ -1491,20 +1469,15 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
       ),
     );
   }
-  let condition: Prisma.Sql;
+  let condition: Prisma.Sql | null = null;
   try {
-    condition = filter
-      ? userListCondition(filter, await filterEnvironment(ctx, filter))
-      : Prisma.sql`u."realmId" = ${ctx.realmId}::uuid`;
+    if (filter) condition = userListCondition(filter, await filterEnvironment(ctx, filter));
   } catch (error) {
     if (error instanceof FilterError)
       return nothingDeleted(userError('INVALID', error.message, filterErrorField(error)));
     throw error;
   }
-  const parts = [condition];
-  if (ids) parts.push(Prisma.sql`u.id = ANY(${[...new Set(ids)]}::uuid[])`);
-  if (!input.hard) parts.push(Prisma.sql`u."deletedAt" IS NULL`);
-  const where = Prisma.join(parts, ' AND ');
+  const selection = { condition, ids, hard: Boolean(input.hard) };
 
   return inTransaction(
     ctx,
@@ -1518,17 +1491,13 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
         );
         if (missing.length) return nothingDeleted(...missing);
       }
-      const lock = input.dryRun ? Prisma.empty : Prisma.sql`FOR UPDATE`;
-      const selected = await tx.$queryRaw<{ id: string }[]>`
-      SELECT u.id FROM "User" u WHERE ${where} ORDER BY u.id LIMIT ${limit + 1} ${lock}`;
+      const selected = await usersToDelete(tx, ctx.realmId, selection, limit + 1, Boolean(input.dryRun));
       if (selected.length > limit) {
-        const [row] = await tx.$queryRaw<
-          { count: bigint }[]
-        >`SELECT count(*)::bigint AS count FROM "User" u WHERE ${where}`;
+        const count = await countUsersToDelete(tx, ctx.realmId, selection);
         return nothingDeleted(
           userError(
             'LIMIT_EXCEEDED',
-            `${Number(row?.count ?? 0)} users match, but deleteUsers deletes at most ${limit} per call; narrow the filter or repeat the call. Nothing was deleted.`,
+            `${count} users match, but deleteUsers deletes at most ${limit} per call; narrow the filter or repeat the call. Nothing was deleted.`,
             filter ? ['input', 'filter'] : ['input', 'ids'],
           ),
         );

@@ -1,8 +1,11 @@
-import { Prisma, type UserStatus } from '../../generated/prisma/client.ts';
+import type { UserStatus } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
+import { userStatsRow, userValueQueries, type UserValueField } from './users.queries.ts';
+
+export type { UserValueField } from './users.queries.ts';
 
 export const USER_STATUSES: UserStatus[] = [
   'INVITED',
@@ -28,23 +31,7 @@ export interface UserStats {
 export async function userStats(ctx: ServiceContext, filter: UserFilter | null | undefined): Promise<UserStats> {
   const env = await filterEnvironment(ctx, filter);
   const where = userListCondition(filter, env);
-  const [row] = await ctx.db.$queryRaw<Record<string, bigint>[]>`
-    SELECT
-      count(*) AS total,
-      ${Prisma.join(
-        USER_STATUSES.map(
-          (status) =>
-            Prisma.sql`count(*) FILTER (WHERE u.status = ${status}::"UserStatus") AS ${Prisma.raw(`"s_${status}"`)}`,
-        ),
-        ', ',
-      )},
-      count(*) FILTER (WHERE u."emailVerified") AS "emailVerified",
-      count(*) FILTER (WHERE u."phoneVerified") AS "phoneVerified",
-      count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "MfaFactor" f WHERE f."realmId" = u."realmId" AND f."userId" = u.id)) AS "withMfa",
-      count(*) FILTER (WHERE u."createdAt" >= now() - interval '7 days') AS "createdLast7Days",
-      count(*) FILTER (WHERE u."createdAt" >= now() - interval '30 days') AS "createdLast30Days",
-      count(*) FILTER (WHERE COALESCE(u."lastActiveAt", u."lastLoginAt") >= now() - interval '30 days') AS "activeLast30Days"
-    FROM "User" u WHERE ${where}`;
+  const row = await userStatsRow(ctx.db, ctx.realmId, where, USER_STATUSES);
   const n = (key: string) => Number(row?.[key] ?? 0);
   return {
     total: n('total'),
@@ -56,31 +43,6 @@ export async function userStats(ctx: ServiceContext, filter: UserFilter | null |
     createdLast30Days: n('createdLast30Days'),
     activeLast30Days: n('activeLast30Days'),
   };
-}
-
-export type UserValueField =
-  'COUNTRY' | 'REGION' | 'CITY' | 'TIMEZONE' | 'LOCALE' | 'GENDER' | 'OAUTH_PROVIDER' | 'CUSTOM_ATTRIBUTE';
-
-const USER_COLUMNS: Partial<Record<UserValueField, string>> = {
-  COUNTRY: 'country',
-  REGION: 'region',
-  CITY: 'city',
-  TIMEZONE: 'timezone',
-  LOCALE: 'locale',
-  GENDER: 'gender',
-};
-
-/** The values of `field` over the realm's users that are not deleted, one row per occurrence. */
-function source(field: UserValueField, realmId: string): Prisma.Sql {
-  const users = Prisma.sql`u."realmId" = ${realmId}::uuid AND u."deletedAt" IS NULL`;
-  const column = USER_COLUMNS[field];
-  if (column) {
-    return Prisma.sql`SELECT u.${Prisma.raw(`"${column}"`)}::text AS value FROM "User" u WHERE ${users} AND u.${Prisma.raw(`"${column}"`)} IS NOT NULL`;
-  }
-  if (field === 'OAUTH_PROVIDER') {
-    return Prisma.sql`SELECT i.provider AS value FROM "Identity" i JOIN "User" u ON u."realmId" = i."realmId" AND u.id = i."userId" WHERE ${users}`;
-  }
-  return Prisma.sql`SELECT jsonb_object_keys(u."customAttributes") AS value FROM "User" u WHERE ${users}`;
 }
 
 export interface ValuePage {
@@ -122,15 +84,9 @@ export async function userFieldValues(
   const prefix = args.prefix?.trim() ?? '';
   if (prefix.length > 100) throw new FilterError('prefix', 'at most 100 characters');
   const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const grouped = Prisma.sql`
-    SELECT value, count(*)::bigint AS count FROM (${source(args.field, ctx.realmId)}) v
-    WHERE value ILIKE ${like} GROUP BY value`;
   const after = args.after ? decodeValueCursor(args.after) : null;
-  const rows = await ctx.db.$queryRaw<{ value: string; count: bigint }[]>`
-    SELECT value, count FROM (${grouped}) g
-    ${after ? Prisma.sql`WHERE (g.count < ${after[0]} OR (g.count = ${after[0]} AND g.value > ${after[1]}))` : Prisma.empty}
-    ORDER BY g.count DESC, g.value ASC
-    LIMIT ${size + 1}`;
+  const queries = userValueQueries(ctx.db, ctx.realmId, args.field, like);
+  const rows = await queries.page(after, size + 1);
   const values = rows.slice(0, size).map((row) => {
     const count = Number(row.count);
     return { value: row.value, count, cursor: encodeValueCursor(count, row.value) };
@@ -139,9 +95,6 @@ export async function userFieldValues(
     values,
     hasNextPage: rows.length > size,
     hasPreviousPage: Boolean(after),
-    totalCount: async () => {
-      const [row] = await ctx.db.$queryRaw<{ count: bigint }[]>`SELECT count(*) AS count FROM (${grouped}) g`;
-      return Number(row?.count ?? 0);
-    },
+    totalCount: queries.total,
   };
 }

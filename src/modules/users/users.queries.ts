@@ -1,0 +1,241 @@
+import { Prisma, type UserStatus } from '../../generated/prisma/client.ts';
+import { realmSql, type RawSqlClient } from '../../db/realm-sql.ts';
+
+const { sql, raw, join, empty } = Prisma;
+
+/** Locks the user's row until the transaction ends, so concurrent changes to one user queue up. */
+export async function lockUser(db: RawSqlClient, realmId: string, userId: string): Promise<void> {
+  const rs = realmSql(db, realmId);
+  await rs.query`SELECT 1 FROM "User" WHERE ${rs.realm()} AND id = ${userId}::uuid FOR UPDATE`;
+}
+
+export interface TakenRow {
+  email: string | null;
+  username: string | null;
+  uniqueId: string | null;
+  active: boolean;
+}
+
+/**
+ * The users (other than `exceptUserId`) holding any of these values: emails and usernames among
+ * users not deleted (ignoring case), unique ids among all users. One statement.
+ */
+export async function takenRows(
+  db: RawSqlClient,
+  realmId: string,
+  values: { emails: string[]; usernames: string[]; uniqueIds: string[] },
+  exceptUserId: string | null = null,
+): Promise<TakenRow[]> {
+  if (values.emails.length + values.usernames.length + values.uniqueIds.length === 0) return [];
+  const rs = realmSql(db, realmId);
+  // Parameters are sent as text[] and cast in SQL: PGlite serializes a parameter by the type it
+  // knows, and does not always know an extension's array type (citext[] arrived as a scalar).
+  return rs.query<TakenRow>`
+    SELECT email::text AS email, username::text AS username, "uniqueId", ("deletedAt" IS NULL) AS active FROM "User"
+    WHERE ${rs.realm()} AND id IS DISTINCT FROM ${exceptUserId}::uuid
+      AND (("deletedAt" IS NULL AND (email = ANY(${values.emails}::text[]::citext[]) OR username = ANY(${values.usernames}::text[]::citext[])))
+        OR "uniqueId" = ANY(${values.uniqueIds}::text[]))`;
+}
+
+/** Audit events not targeting `targetIds` whose changes mention any of `patterns` (LIKE, lower case). */
+export function auditEventsMentioning(
+  db: RawSqlClient,
+  realmId: string,
+  targetIds: readonly string[],
+  patterns: readonly string[],
+): Promise<{ id: string; targetId: string | null; changes: Prisma.JsonValue }[]> {
+  const rs = realmSql(db, realmId);
+  return rs.query`
+    SELECT id, "targetId", changes FROM "AuditEvent"
+    WHERE ${rs.realm()} AND NOT ("targetId" = ANY(${[...targetIds]}::text[]) AND "targetId" IS NOT NULL)
+      AND lower(changes::text) LIKE ANY(${[...patterns]}::text[])`;
+}
+
+/** Tenant members only: a user-listing scope (alias `u`). */
+export function memberOfTenant(tenantId: string): Prisma.Sql {
+  return sql`EXISTS (SELECT 1 FROM "TenantMembership" m WHERE m."realmId" = u."realmId" AND m."userId" = u.id AND m."tenantId" = ${tenantId}::uuid)`;
+}
+
+/** Holders of the role, globally or in a tenant: a user-listing scope (alias `u`). */
+export function holderOfRole(roleId: string): Prisma.Sql {
+  return sql`EXISTS (SELECT 1 FROM "UserRole" ur WHERE ur."realmId" = u."realmId" AND ur."userId" = u.id AND ur."roleId" = ${roleId}::uuid)`;
+}
+
+/** Which users a bulk deletion selects (alias `u`): the filter's, among `ids`, not deleted unless `hard`. */
+export interface DeletionSelection {
+  condition: Prisma.Sql | null;
+  ids: readonly string[] | null;
+  hard: boolean;
+}
+
+function deletionCondition({ condition, ids, hard }: DeletionSelection): Prisma.Sql {
+  const parts = condition ? [condition] : [];
+  if (ids) parts.push(sql`u.id = ANY(${[...new Set(ids)]}::uuid[])`);
+  if (!hard) parts.push(sql`u."deletedAt" IS NULL`);
+  return parts.length ? join(parts, ' AND ') : sql`TRUE`;
+}
+
+/** Up to `limit` ids of the selected users in id order, locked unless `dryRun`. */
+export function usersToDelete(
+  db: RawSqlClient,
+  realmId: string,
+  selection: DeletionSelection,
+  limit: number,
+  dryRun: boolean,
+): Promise<{ id: string }[]> {
+  const rs = realmSql(db, realmId);
+  return rs.query`
+      SELECT u.id FROM "User" u WHERE ${rs.realm('u')} AND ${deletionCondition(selection)} ORDER BY u.id LIMIT ${limit} ${dryRun ? empty : sql`FOR UPDATE`}`;
+}
+
+/** How many users the selection holds. */
+export async function countUsersToDelete(
+  db: RawSqlClient,
+  realmId: string,
+  selection: DeletionSelection,
+): Promise<number> {
+  const rs = realmSql(db, realmId);
+  const [row] = await rs.query<{ count: bigint }>`
+    SELECT count(*)::bigint AS count FROM "User" u WHERE ${rs.realm('u')} AND ${deletionCondition(selection)}`;
+  return Number(row?.count ?? 0);
+}
+
+/** Key of a user ordering: an SQL expression over alias `u`, the type its cursor value is cast to. */
+export interface SortKey {
+  expr: string;
+  cast: string;
+  direction: 'ASC' | 'DESC';
+}
+
+export type CursorValue = string | boolean | null;
+
+/** Rows strictly after the cursor in the given key order (expanded, since directions may differ). */
+export function keysetCondition(keys: SortKey[], values: CursorValue[], reverse: boolean): Prisma.Sql {
+  const alternatives: Prisma.Sql[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = values[i];
+    if (value === null || value === undefined) continue;
+    const ascending = (key.direction === 'ASC') !== reverse;
+    const parts: Prisma.Sql[] = [];
+    for (let j = 0; j < i; j++) {
+      const prior = keys[j]!;
+      const priorValue = values[j];
+      parts.push(
+        priorValue === null || priorValue === undefined
+          ? sql`${raw(prior.expr)} IS NULL`
+          : sql`${raw(prior.expr)} = ${priorValue}::${raw(prior.cast)}`,
+      );
+    }
+    parts.push(sql`${raw(key.expr)} ${raw(ascending ? '>' : '<')} ${value}::${raw(key.cast)}`);
+    alternatives.push(sql`(${join(parts, ' AND ')})`);
+  }
+  return alternatives.length ? sql`(${join(alternatives, ' OR ')})` : sql`FALSE`;
+}
+
+/** A listing's condition (alias `u`), narrowed by `scope`, e.g. `memberOfTenant`. */
+export function listingCondition(condition: Prisma.Sql, scope: Prisma.Sql | undefined): Prisma.Sql {
+  return scope ? sql`${condition} AND ${scope}` : condition;
+}
+
+/** One page of a user listing: `limit` rows of ids with their sort keys (`k0`, `k1`, …). */
+export function userPageRows(
+  db: RawSqlClient,
+  realmId: string,
+  page: { where: Prisma.Sql; after: Prisma.Sql[]; keys: SortKey[]; backward: boolean; limit: number },
+): Promise<Record<string, unknown>[]> {
+  const rs = realmSql(db, realmId);
+  const order = join(
+    page.keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== page.backward ? 'ASC' : 'DESC'}`)),
+    ', ',
+  );
+  const selected = join(
+    page.keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
+    ', ',
+  );
+  return rs.query`
+          SELECT u.id, ${selected} FROM "User" u
+          WHERE ${join([rs.realm('u'), page.where, ...page.after], ' AND ')}
+          ORDER BY ${order}
+          LIMIT ${page.limit}`;
+}
+
+/** How many users of the realm match `where` (alias `u`). */
+export async function countUsers(db: RawSqlClient, realmId: string, where: Prisma.Sql): Promise<number> {
+  const rs = realmSql(db, realmId);
+  const [row] = await rs.query<{
+    count: bigint;
+  }>`SELECT count(*) AS count FROM "User" u WHERE ${rs.realm('u')} AND ${where}`;
+  return Number(row?.count ?? 0);
+}
+
+/** Totals over the users matching `where` (alias `u`), one row of counts, one statement. */
+export async function userStatsRow(
+  db: RawSqlClient,
+  realmId: string,
+  where: Prisma.Sql,
+  statuses: readonly UserStatus[],
+): Promise<Record<string, bigint> | undefined> {
+  const rs = realmSql(db, realmId);
+  const [row] = await rs.query<Record<string, bigint>>`
+    SELECT
+      count(*) AS total,
+      ${join(
+        statuses.map(
+          (status) => sql`count(*) FILTER (WHERE u.status = ${status}::"UserStatus") AS ${raw(`"s_${status}"`)}`,
+        ),
+        ', ',
+      )},
+      count(*) FILTER (WHERE u."emailVerified") AS "emailVerified",
+      count(*) FILTER (WHERE u."phoneVerified") AS "phoneVerified",
+      count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "MfaFactor" f WHERE f."realmId" = u."realmId" AND f."userId" = u.id)) AS "withMfa",
+      count(*) FILTER (WHERE u."createdAt" >= now() - interval '7 days') AS "createdLast7Days",
+      count(*) FILTER (WHERE u."createdAt" >= now() - interval '30 days') AS "createdLast30Days",
+      count(*) FILTER (WHERE COALESCE(u."lastActiveAt", u."lastLoginAt") >= now() - interval '30 days') AS "activeLast30Days"
+    FROM "User" u WHERE ${rs.realm('u')} AND ${where}`;
+  return row;
+}
+
+export type UserValueField =
+  'COUNTRY' | 'REGION' | 'CITY' | 'TIMEZONE' | 'LOCALE' | 'GENDER' | 'OAUTH_PROVIDER' | 'CUSTOM_ATTRIBUTE';
+
+const USER_COLUMNS: Partial<Record<UserValueField, string>> = {
+  COUNTRY: 'country',
+  REGION: 'region',
+  CITY: 'city',
+  TIMEZONE: 'timezone',
+  LOCALE: 'locale',
+  GENDER: 'gender',
+};
+
+/** The values of `field` over the realm's users that are not deleted, one row per occurrence. */
+function valueSource(field: UserValueField, realm: Prisma.Sql): Prisma.Sql {
+  const users = sql`${realm} AND u."deletedAt" IS NULL`;
+  const column = USER_COLUMNS[field];
+  if (column) {
+    return sql`SELECT u.${raw(`"${column}"`)}::text AS value FROM "User" u WHERE ${users} AND u.${raw(`"${column}"`)} IS NOT NULL`;
+  }
+  if (field === 'OAUTH_PROVIDER') {
+    return sql`SELECT i.provider AS value FROM "Identity" i JOIN "User" u ON u."realmId" = i."realmId" AND u.id = i."userId" WHERE ${users}`;
+  }
+  return sql`SELECT jsonb_object_keys(u."customAttributes") AS value FROM "User" u WHERE ${users}`;
+}
+
+/** Values of `field` starting with `like` (a LIKE pattern) with their counts: one page, or the total. */
+export function userValueQueries(db: RawSqlClient, realmId: string, field: UserValueField, like: string) {
+  const rs = realmSql(db, realmId);
+  const grouped = sql`
+    SELECT value, count(*)::bigint AS count FROM (${valueSource(field, rs.realm('u'))}) v
+    WHERE value ILIKE ${like} GROUP BY value`;
+  return {
+    page: (after: [number, string] | null, limit: number) => rs.query<{ value: string; count: bigint }>`
+    SELECT value, count FROM (${grouped}) g
+    ${after ? sql`WHERE (g.count < ${after[0]} OR (g.count = ${after[0]} AND g.value > ${after[1]}))` : empty}
+    ORDER BY g.count DESC, g.value ASC
+    LIMIT ${limit}`,
+    total: async () => {
+      const [row] = await rs.query<{ count: bigint }>`SELECT count(*) AS count FROM (${grouped}) g`;
+      return Number(row?.count ?? 0);
+    },
+  };
+}
