@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { MfaFactorType } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import type { AuditAction } from '../audit/audit.actions.ts';
 import {
   inTransaction,
   isUserError,
@@ -94,7 +95,7 @@ async function removeFactors(
   ctx: ServiceContext,
   userId: string,
   types: MfaFactorType[],
-  action: `user.${string}`,
+  action: Extract<AuditAction, 'user.mfa_reset' | 'user.passkeys_deleted'>,
 ): Promise<UserResult> {
   return inTransaction(ctx, async (tx) => {
     const user = await lockUser(tx, ctx, userId, ['input', 'id']);
