@@ -7,7 +7,7 @@ import { hashClientSecret } from '../modules/applications/credentials.ts';
 import { DEFAULT_REALM_NAME, ensureRealm } from '../modules/realm/realm.service.ts';
 import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPES } from '../auth/scopes.ts';
 
-export const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
+const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
 
 export interface BootstrapResult {
   realmId: string;

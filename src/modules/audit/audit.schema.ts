@@ -12,7 +12,7 @@ const ACTION_LIST = Object.keys(AUDIT_ACTIONS)
   .join(', ');
 const MAX_FILTER_STRING = 200;
 
-export const AuditEventRef = builder.prismaNode('AuditEvent', {
+const AuditEventRef = builder.prismaNode('AuditEvent', {
   description:
     'An immutable record of one change (or authorization denial) in the realm. Events cannot be changed or deleted.',
   id: { field: 'id', description: 'The global id of the event.' },

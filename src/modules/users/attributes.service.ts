@@ -13,7 +13,7 @@ import {
 } from '../user-error.ts';
 
 /** A letter, then letters, digits or underscores: 1 to 64 characters. */
-export const ATTRIBUTE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
+const ATTRIBUTE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
 export const ATTRIBUTE_LIMITS = {
   /** Definitions per realm. */
@@ -80,7 +80,7 @@ function checkOptions(
  * How many users of the realm (deleted ones included: they can be restored) hold a value for
  * `key` — every value, or only the values that `type`/`options` would not accept.
  */
-export async function countHolders(
+async function countHolders(
   tx: Pick<RealmTx, '$queryRaw'>,
   realmId: string,
   key: string,
