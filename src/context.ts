@@ -26,7 +26,7 @@ export interface ApplicationCaller {
 }
 
 /** Roster itself (bootstrap, realm creation, seeding): holds every management scope. */
-export interface SystemCaller {
+interface SystemCaller {
   kind: 'system';
   id: 'system';
   scopes: ReadonlySet<string>;

@@ -38,7 +38,7 @@ export interface AppDeps {
 export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
 
 /** Verifies a bearer token and builds the principal: the token's scopes its application still holds. */
-export function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
+function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
   return async (token: string): Promise<Principal> => {
     const claims = await verifyAccessToken(deps.keys, token, deps.baseUrl());
     const held = await grantedManagementScopes(deps.db.prisma, claims.realmId, claims.applicationId);
@@ -136,7 +136,7 @@ export function createApp(deps: AppDeps): FetchHandler {
  * (counting from Roster) appended to `X-Forwarded-For`. Without trusted proxies the header is
  * ignored, since any client can send it.
  */
-export function clientAddress(
+function clientAddress(
   request: Request,
   socketAddress: string | undefined,
   trustProxyHops: number,

@@ -22,7 +22,7 @@ export interface RequestMeta {
   ipAddress?: string | undefined;
 }
 
-export type Authenticate = (token: string) => Promise<Principal>;
+type Authenticate = (token: string) => Promise<Principal>;
 
 export interface YogaOptions {
   schema: GraphQLSchema;

@@ -4,7 +4,7 @@ import { SIGNING_ALGORITHM, type SigningKeys } from './keys.ts';
 import { MANAGEMENT_API_INDICATOR } from './scopes.ts';
 
 /** RFC 9068 media type of JWT access tokens. */
-export const ACCESS_TOKEN_TYP = 'at+jwt';
+const ACCESS_TOKEN_TYP = 'at+jwt';
 
 export interface AccessTokenClaims {
   realmId: string;

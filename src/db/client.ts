@@ -35,7 +35,7 @@ const SESSION_SETTINGS = { 'pg_trgm.word_similarity_threshold': '0.4' };
 const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i;
 
 /** Counts the SQL statements a Prisma client sends, to catch N+1 query patterns in tests. */
-export class StatementCounter {
+class StatementCounter {
   #total = 0;
   readonly #recorders = new Set<string[]>();
 
@@ -79,18 +79,18 @@ interface DatabaseBase {
   close(): Promise<void>;
 }
 
-export interface MigrationConnection {
+interface MigrationConnection {
   adapter: SqlMigrationAwareDriverAdapterFactory;
   close(): Promise<void>;
 }
 
-export interface EmbeddedDatabaseConnection extends DatabaseBase {
+interface EmbeddedDatabaseConnection extends DatabaseBase {
   readonly kind: 'embedded';
   /** A dump of the data directory (`PGlite#dumpDataDir`), e.g. for `loadDataDir`. */
   dumpDataDir(): Promise<Blob>;
 }
 
-export interface PostgresDatabaseConnection extends DatabaseBase {
+interface PostgresDatabaseConnection extends DatabaseBase {
   readonly kind: 'postgres';
   readonly pool: pg.Pool;
 }

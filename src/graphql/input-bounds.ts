@@ -51,7 +51,7 @@ export const INPUT_LIMITS = {
  * - `costPerItemOf` (output field): its selection costs once per element of this list argument.
  * - `uuidCursor` (argument): a Prisma connection cursor (`GPC:`) given here must hold a uuid.
  */
-export interface InputBoundsExtensions {
+interface InputBoundsExtensions {
   maxItems?: number;
   uuidCursor?: boolean;
   checkInput?: (value: Record<string, unknown>, path: string) => number;
@@ -276,7 +276,7 @@ function rawDepthExceeds(root: unknown, limit: number): boolean {
   return false;
 }
 
-export interface RequestCost {
+interface RequestCost {
   /** Selections, multiplied by page sizes and numbers of ids. */
   selections: number;
   /** List elements and filter conditions in the arguments. */
@@ -288,7 +288,7 @@ export interface RequestCost {
  * InputBoundsError for a value out of bounds; returns null when the variables do not coerce
  * (execution reports that).
  */
-export function requestCost(
+function requestCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,

@@ -1,12 +1,13 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { systemContext, type ServiceContext } from '../context.ts';
 import { recordAudit } from '../modules/audit/audit.service.ts';
+import type { AuditAction } from '../modules/audit/audit.actions.ts';
 import { createApplicationRecord } from '../modules/applications/applications.service.ts';
 import { hashClientSecret } from '../modules/applications/credentials.ts';
 import { DEFAULT_REALM_NAME, ensureRealm } from '../modules/realm/realm.service.ts';
 import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPES } from '../auth/scopes.ts';
 
-export const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
+const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
 
 export interface BootstrapResult {
   realmId: string;
@@ -166,7 +167,7 @@ async function restoreAdminApplication(
   clientSecret: string,
 ): Promise<void> {
   const realmId = ctx.realmId;
-  const audit = (action: string, changes: Prisma.InputJsonValue) =>
+  const audit = (action: AuditAction, changes: Prisma.InputJsonValue) =>
     recordAudit(tx, ctx, { action, targetType: 'Application', targetId: application.id, changes });
 
   const hash = hashClientSecret(clientSecret);

@@ -1,7 +1,7 @@
 import { userError, type UserErrorShape } from './user-error.ts';
 
-export const NAME_MAX_LENGTH = 100;
-export const DESCRIPTION_MAX_LENGTH = 500;
+const NAME_MAX_LENGTH = 100;
+const DESCRIPTION_MAX_LENGTH = 500;
 
 // Control characters (including newlines) have no place in names.
 const CONTROL = /\p{Cc}/u;

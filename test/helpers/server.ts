@@ -46,7 +46,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
 /** A real Roster HTTP server on a random loopback port over a fresh database. */
 export async function startTestServer(

@@ -71,7 +71,7 @@ const show = (value: unknown) =>
   JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 
 /** A readable list of the rows added, removed and changed between two snapshots; '' when equal. */
-export function describeStateDiff(before: DatabaseState, after: DatabaseState): string {
+function describeStateDiff(before: DatabaseState, after: DatabaseState): string {
   const lines: string[] = [];
   const models = new Set([...Object.keys(before), ...Object.keys(after)] as ModelName[]);
   for (const model of models) {

@@ -21,7 +21,7 @@ import {
   updateApplication,
 } from './applications.service.ts';
 
-export const ApplicationTypeEnum = builder.enumType('ApplicationType', {
+const ApplicationTypeEnum = builder.enumType('ApplicationType', {
   description: 'The kind of an OAuth client application.',
   values: {
     SPA: { description: 'A single-page application running in a browser; public client without a secret.' },

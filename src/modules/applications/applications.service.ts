@@ -18,7 +18,7 @@ import {
 import { checkName } from '../input-checks.ts';
 
 /** Whether applications of this type authenticate with a client secret (confidential clients). */
-export function hasClientSecret(type: ApplicationType): boolean {
+function hasClientSecret(type: ApplicationType): boolean {
   return type === 'M2M' || type === 'WEB';
 }
 

@@ -1,14 +1,18 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { badUserInput } from '../../graphql/errors.ts';
 import { decodeGlobalId } from '../../graphql/ids.ts';
+import { AUDIT_ACTIONS } from './audit.actions.ts';
 import { AUDIT_ORDER, auditEventWhere } from './audit.filter.ts';
 import { serviceOf } from '../../context.ts';
 import { DENIAL_AUDIT_LIMIT } from '../../graphql/denial-audit.ts';
 
 const MAX_ACTIONS = 50;
+const ACTION_LIST = Object.keys(AUDIT_ACTIONS)
+  .map((action) => `\`${action}\``)
+  .join(', ');
 const MAX_FILTER_STRING = 200;
 
-export const AuditEventRef = builder.prismaNode('AuditEvent', {
+const AuditEventRef = builder.prismaNode('AuditEvent', {
   description:
     'An immutable record of one change (or authorization denial) in the realm. Events cannot be changed or deleted.',
   id: { field: 'id', description: 'The global id of the event.' },
@@ -18,7 +22,7 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
   fields: (t) => ({
     at: t.expose('at', { type: 'DateTime', description: 'When it happened (UTC).' }),
     action: t.exposeString('action', {
-      description: `What happened, \`<noun>.<past-tense verb>\`, e.g. \`user.suspended\`, \`role.scopes_assigned\`, \`resource.scope_removed\`; \`authorization.denied\` for a request refused with FORBIDDEN or a mutation refused with FORBIDDEN_GRANT (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded).`,
+      description: `What happened, \`<noun>.<past-tense verb>\`: ${ACTION_LIST}. \`authorization.denied\` is a request refused with FORBIDDEN or a mutation refused with FORBIDDEN_GRANT (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded). The README (“Audit actions”) gives the meaning of each.`,
     }),
     outcome: t.exposeString('outcome', { description: '`success` for a change, `denied` for a refused attempt.' }),
     actorType: t.exposeString('actorType', {

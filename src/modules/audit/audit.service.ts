@@ -1,5 +1,6 @@
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Denial, ServiceContext } from '../../context.ts';
+import type { AuditAction, AuditOutcome } from './audit.actions.ts';
 
 /** Any client or transaction that can write audit rows (realm-scoped or not). */
 export interface AuditWriter {
@@ -7,13 +8,13 @@ export interface AuditWriter {
 }
 
 export interface AuditInput {
-  /** `<noun>.<past-tense verb>`, e.g. `user.suspended`, `role.scopes_assigned`. */
-  action: string;
+  /** One of the catalogue in `audit.actions.ts`. */
+  action: AuditAction;
   targetType: string;
   targetId?: string | null;
   /** Before/after values of changed fields. Never pass secrets. */
   changes?: Prisma.InputJsonValue;
-  outcome?: 'success' | 'denied';
+  outcome?: AuditOutcome;
 }
 
 /** Writes one audit event; call it inside the transaction that makes the change. */

@@ -3,7 +3,7 @@ import { payloadType } from '../../graphql/payloads.ts';
 import { updateRealmSettings } from './realm.service.ts';
 import { serviceOf } from '../../context.ts';
 
-export const TenancyModeEnum = builder.enumType('TenancyMode', {
+const TenancyModeEnum = builder.enumType('TenancyMode', {
   description: 'How users relate to the tenants of a realm.',
   values: {
     SHARED_POOL: { description: 'A user may belong to any number of tenants.' },
@@ -11,7 +11,7 @@ export const TenancyModeEnum = builder.enumType('TenancyMode', {
   } as const,
 });
 
-export const MfaPolicyEnum = builder.enumType('MfaPolicy', {
+const MfaPolicyEnum = builder.enumType('MfaPolicy', {
   description: 'Whether users may or must enrol a second factor.',
   values: {
     OFF: { description: 'Second factors are not offered.' },
@@ -20,7 +20,7 @@ export const MfaPolicyEnum = builder.enumType('MfaPolicy', {
   } as const,
 });
 
-export const ProfileFieldEnum = builder.enumType('ProfileField', {
+const ProfileFieldEnum = builder.enumType('ProfileField', {
   description: 'A profile field a realm can require for a profile to count as complete.',
   values: {
     NAME: { description: 'The full name.' },

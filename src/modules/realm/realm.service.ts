@@ -104,7 +104,7 @@ export interface RealmSettingsPatch {
   accessTokenTtlSeconds?: number | null;
 }
 
-export const ACCESS_TOKEN_TTL = { min: 300, max: 86_400 } as const;
+const ACCESS_TOKEN_TTL = { min: 300, max: 86_400 } as const;
 
 /** Validates and applies a settings patch; on any error nothing changes. */
 export async function updateRealmSettings(

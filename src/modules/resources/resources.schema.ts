@@ -17,7 +17,7 @@ const SCOPE_NAME_DOC =
   'Lowercase segments separated by colons, each starting with a letter and containing only letters, digits, `_` and `-` ' +
   '(pattern `^[a-z][a-z0-9_-]*(:[a-z][a-z0-9_-]*)*$`, e.g. `read:posts`, `users:read`), at most 100 characters, unique per resource.';
 
-export const ResourceRef = builder.prismaNode('Resource', {
+const ResourceRef = builder.prismaNode('Resource', {
   description:
     'An API protected by access tokens, identified by its resource indicator (RFC 8707), with the scopes it defines.',
   id: { field: 'id', description: 'The global id of the resource.' },

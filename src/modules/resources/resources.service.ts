@@ -13,15 +13,15 @@ import {
   type UserErrorShape,
 } from '../user-error.ts';
 
-export const INDICATOR_MAX_LENGTH = 2048;
-export const SCOPE_NAME_MAX_LENGTH = 100;
+const INDICATOR_MAX_LENGTH = 2048;
+const SCOPE_NAME_MAX_LENGTH = 100;
 /**
  * Scope names: lowercase segments separated by colons, each starting with a letter and made of
  * letters, digits, `_` and `-` (`users:read`, `read:posts`, `billing`). Always a valid OAuth
  * scope token (RFC 6749 §3.3).
  */
-export const SCOPE_NAME = /^[a-z][a-z0-9_-]*(?::[a-z][a-z0-9_-]*)*$/;
-export const SCOPE_NAME_RULE =
+const SCOPE_NAME = /^[a-z][a-z0-9_-]*(?::[a-z][a-z0-9_-]*)*$/;
+const SCOPE_NAME_RULE =
   'lowercase segments separated by colons, each starting with a letter and containing only letters, digits, `_` and `-` (e.g. `read:posts`, `users:read`), at most 100 characters';
 
 export interface ResourceResult {
@@ -39,7 +39,7 @@ const RESERVED_NAMESPACE = MANAGEMENT_API_INDICATOR.slice(0, MANAGEMENT_API_INDI
  * `urn:roster:` namespace compared ignoring case and percent-encoding, so neither
  * `urn:ROSTER:management-api` nor `urn:roster:management-api/` can pass for it.
  */
-export function isReservedIndicator(href: string): boolean {
+function isReservedIndicator(href: string): boolean {
   let text = href.toLowerCase();
   try {
     text = decodeURIComponent(text);
@@ -237,7 +237,7 @@ export async function addResourceScope(ctx: ServiceContext, input: AddResourceSc
   );
 }
 
-export interface ResourceScopePatch {
+interface ResourceScopePatch {
   name?: string | null;
   description?: string | null;
 }

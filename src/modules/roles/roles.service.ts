@@ -14,7 +14,7 @@ import {
 import { assertCanGrant } from './grants.ts';
 
 /** At most this many scopes per `createRole`/`assignRoleScopes` call. */
-export const MAX_SCOPES_PER_CALL = 100;
+const MAX_SCOPES_PER_CALL = 100;
 
 export type RoleResult = MutationResult<'role', Role>;
 

@@ -13,12 +13,12 @@ import {
   type UserErrorShape,
 } from '../user-error.ts';
 
-export const SLUG_MAX_LENGTH = 63;
+const SLUG_MAX_LENGTH = 63;
 /** Lowercase letters, digits and inner hyphens, 1 to 63 characters: a DNS label, like realm names. */
 const SLUG = REALM_NAME;
 
 /** A slug from a name: accents dropped, every run of other characters a hyphen, at most 63 characters. */
-export function slugify(name: string): string {
+function slugify(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')

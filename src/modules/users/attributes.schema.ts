@@ -15,7 +15,7 @@ import { serviceOf } from '../../context.ts';
 // that rewrites user data (`users:write`), so both are required.
 const WRITE_SCOPES = ['users:write', 'realm:write'];
 
-export const CustomAttributeTypeEnum = builder.enumType('CustomAttributeType', {
+const CustomAttributeTypeEnum = builder.enumType('CustomAttributeType', {
   description: 'The value type of a custom user attribute.',
   values: {
     STRING: { description: 'A string.' },

@@ -14,7 +14,7 @@ import {
 } from '../user-error.ts';
 
 /** A letter, then letters, digits or underscores: 1 to 64 characters. */
-export const ATTRIBUTE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
+const ATTRIBUTE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
 export const ATTRIBUTE_LIMITS = {
   /** Definitions per realm. */

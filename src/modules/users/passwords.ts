@@ -6,7 +6,7 @@ import bcrypt from 'bcryptjs';
 export type PasswordAlgorithm = 'ARGON2ID' | 'BCRYPT';
 
 /** OWASP's argon2id configuration, set explicitly rather than trusting library defaults. */
-export const ARGON2_OPTIONS: Options = {
+const ARGON2_OPTIONS: Options = {
   // `Algorithm` is an ambient const enum, which isolated modules cannot reference: 2 is Argon2id.
   algorithm: 2,
   memoryCost: 19_456,
@@ -54,7 +54,7 @@ function characters(value: string): number {
 }
 
 /** Whether the password is one of the ~1,000 most common ones, ignoring case. */
-export function isCommonPassword(password: string): boolean {
+function isCommonPassword(password: string): boolean {
   return COMMON_PASSWORDS.has(password.toLowerCase());
 }
 
@@ -127,7 +127,7 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 /** Upper bounds of imported hashes' cost parameters, so verifying one cannot exhaust the server. */
-export const IMPORTED_HASH_LIMITS = {
+const IMPORTED_HASH_LIMITS = {
   argon2MaxMemoryKiB: 262_144,
   argon2MaxTimeCost: 16,
   argon2MaxParallelism: 16,

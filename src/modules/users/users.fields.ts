@@ -23,7 +23,7 @@ const realmSettings = createContextCache((ctx: GraphQLContext) =>
   serviceOf(ctx).db.realm.findFirstOrThrow({ select: { requiredProfileFields: true } }),
 );
 
-export const IdentityRef = builder.prismaObject('Identity', {
+builder.prismaObject('Identity', {
   description: 'A way the user signs in through an external identity provider.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The id of the link.' }),
@@ -34,7 +34,7 @@ export const IdentityRef = builder.prismaObject('Identity', {
   }),
 });
 
-export const RoleAssignmentRef = builder.prismaObject('UserRole', {
+const RoleAssignmentRef = builder.prismaObject('UserRole', {
   name: 'RoleAssignment',
   description: 'A role held by a user, realm-wide or inside one tenant.',
   fields: (t) => ({
@@ -47,7 +47,7 @@ export const RoleAssignmentRef = builder.prismaObject('UserRole', {
   }),
 });
 
-export const MfaFactorRef = builder.prismaNode('MfaFactor', {
+builder.prismaNode('MfaFactor', {
   description: 'A second authentication factor enrolled by a user. Secrets are never exposed.',
   id: { field: 'id', description: 'The global id of the factor.' },
   nullable: true,
@@ -60,7 +60,7 @@ export const MfaFactorRef = builder.prismaNode('MfaFactor', {
   }),
 });
 
-export const SessionRef = builder.prismaNode('Session', {
+builder.prismaNode('Session', {
   description: 'A signed-in session of a user in an application.',
   id: { field: 'id', description: 'The global id of the session.' },
   nullable: true,
@@ -83,7 +83,7 @@ export const SessionRef = builder.prismaNode('Session', {
   }),
 });
 
-export const LoginEventRef = builder.prismaObject('LoginEvent', {
+builder.prismaObject('LoginEvent', {
   description: 'One sign-in attempt.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The id of the event.' }),
@@ -96,7 +96,7 @@ export const LoginEventRef = builder.prismaObject('LoginEvent', {
   }),
 });
 
-export const AdminNoteRef = builder.prismaObject('AdminNote', {
+builder.prismaObject('AdminNote', {
   description: 'A note an administrator left on a user.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The id of the note.' }),

@@ -49,8 +49,8 @@ export interface UserFilter {
   NOT?: UserFilter | null;
 }
 
-export type AuthMethod = 'PASSWORD' | 'EMAIL_CODE' | 'PHONE' | 'OAUTH' | 'PASSKEY';
-export type MfaFactorType = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES';
+type AuthMethod = 'PASSWORD' | 'EMAIL_CODE' | 'PHONE' | 'OAUTH' | 'PASSKEY';
+type MfaFactorType = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES';
 
 export interface CustomAttributeCondition {
   key: string;

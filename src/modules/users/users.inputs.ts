@@ -28,7 +28,7 @@ export const MfaFactorTypeEnum = builder.enumType('MfaFactorType', {
   } as const,
 });
 
-export const OrderDirectionEnum = builder.enumType('OrderDirection', {
+const OrderDirectionEnum = builder.enumType('OrderDirection', {
   description: 'Sort direction.',
   values: {
     ASC: { description: 'Smallest first; missing values last.' },
@@ -36,7 +36,7 @@ export const OrderDirectionEnum = builder.enumType('OrderDirection', {
   } as const,
 });
 
-export const UserOrderFieldEnum = builder.enumType('UserOrderField', {
+const UserOrderFieldEnum = builder.enumType('UserOrderField', {
   description: 'A field users can be sorted by.',
   values: {
     NAME: { description: 'Full name.' },
@@ -60,23 +60,21 @@ export const UserOrderInput = builder.inputRef<UserOrder>('UserOrder').implement
   }),
 });
 
-export const CustomAttributeConditionInput = builder
-  .inputRef<CustomAttributeCondition>('CustomAttributeCondition')
-  .implement({
-    description:
-      'A condition on one custom attribute; all given operators must hold. Values are typed by the attribute’s definition (NUMBER: numbers, DATE: `YYYY-MM-DD` strings, BOOLEAN: booleans, STRING/ENUM: strings).',
-    fields: (t) => ({
-      key: t.string({ required: true, description: 'The attribute key, as defined in the realm.' }),
-      equals: t.field({ type: 'JSON', description: 'The attribute equals this value.' }),
-      in: t.field({ type: ['JSON'], description: 'The attribute equals one of these values.' }),
-      gt: t.field({ type: 'JSON', description: 'The attribute is greater than this (NUMBER, DATE, STRING).' }),
-      gte: t.field({ type: 'JSON', description: 'The attribute is at least this (NUMBER, DATE, STRING).' }),
-      lt: t.field({ type: 'JSON', description: 'The attribute is less than this (NUMBER, DATE, STRING).' }),
-      lte: t.field({ type: 'JSON', description: 'The attribute is at most this (NUMBER, DATE, STRING).' }),
-      exists: t.boolean({ description: 'The attribute is set (true) or not set (false).' }),
-      contains: t.string({ description: 'The STRING attribute contains this text, ignoring case.' }),
-    }),
-  });
+const CustomAttributeConditionInput = builder.inputRef<CustomAttributeCondition>('CustomAttributeCondition').implement({
+  description:
+    'A condition on one custom attribute; all given operators must hold. Values are typed by the attribute’s definition (NUMBER: numbers, DATE: `YYYY-MM-DD` strings, BOOLEAN: booleans, STRING/ENUM: strings).',
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'The attribute key, as defined in the realm.' }),
+    equals: t.field({ type: 'JSON', description: 'The attribute equals this value.' }),
+    in: t.field({ type: ['JSON'], description: 'The attribute equals one of these values.' }),
+    gt: t.field({ type: 'JSON', description: 'The attribute is greater than this (NUMBER, DATE, STRING).' }),
+    gte: t.field({ type: 'JSON', description: 'The attribute is at least this (NUMBER, DATE, STRING).' }),
+    lt: t.field({ type: 'JSON', description: 'The attribute is less than this (NUMBER, DATE, STRING).' }),
+    lte: t.field({ type: 'JSON', description: 'The attribute is at most this (NUMBER, DATE, STRING).' }),
+    exists: t.boolean({ description: 'The attribute is set (true) or not set (false).' }),
+    contains: t.string({ description: 'The STRING attribute contains this text, ignoring case.' }),
+  }),
+});
 
 export const UserFilterInput = builder.inputRef<UserFilter>('UserFilter').implement({
   description: `Which users to select. All given conditions must hold; combine filters with \`AND\`, \`OR\` and \`NOT\` (nested at most ${FILTER_LIMITS.maxDepth} deep). Lists hold at most ${FILTER_LIMITS.maxListLength} values and match any of them. The whole filter, nested filters included, holds at most ${FILTER_LIMITS.maxConditions} conditions (each given field, nested filter and custom attribute condition counts one), ${FILTER_LIMITS.maxSearches} text searches (\`search\`, \`contains\`) and ${FILTER_LIMITS.maxListValues} list values; a larger one is refused with BAD_USER_INPUT before anything runs. Its conditions count in the request cost.`,

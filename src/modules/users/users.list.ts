@@ -12,15 +12,15 @@ import {
   type SortKey,
 } from './users.queries.ts';
 
-export type UserOrderField = 'NAME' | 'EMAIL' | 'CREATED_AT' | 'LAST_LOGIN_AT' | 'STATUS';
-export type OrderDirection = 'ASC' | 'DESC';
+type UserOrderField = 'NAME' | 'EMAIL' | 'CREATED_AT' | 'LAST_LOGIN_AT' | 'STATUS';
+type OrderDirection = 'ASC' | 'DESC';
 export interface UserOrder {
   field: UserOrderField;
   direction: OrderDirection;
 }
 
-export const DEFAULT_USER_ORDER: UserOrder[] = [{ field: 'CREATED_AT', direction: 'DESC' }];
-export const DEFAULT_PAGE_SIZE = 20;
+const DEFAULT_USER_ORDER: UserOrder[] = [{ field: 'CREATED_AT', direction: 'DESC' }];
+const DEFAULT_PAGE_SIZE = 20;
 
 const ORDER_COLUMNS: Record<UserOrderField, { expr: string; cast: string; nullable: boolean }> = {
   NAME: { expr: 'u.name', cast: 'text', nullable: true },

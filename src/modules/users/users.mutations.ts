@@ -32,7 +32,7 @@ import { USER_LIMITS } from './users.validation.ts';
 
 const L = USER_LIMITS;
 
-export const PasswordHashAlgorithmEnum = builder.enumType('PasswordHashAlgorithm', {
+const PasswordHashAlgorithmEnum = builder.enumType('PasswordHashAlgorithm', {
   description: 'The algorithm of a password hash imported from another system.',
   values: {
     ARGON2ID: { description: 'argon2id, as a PHC string `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.' },
@@ -74,7 +74,7 @@ const PROFILE_DESCRIPTIONS = {
 
 const passwordDescription = `Initial password, checked against the password policy (at least the realm’s minimum length, never fewer than ${PASSWORD_POLICY.minLength}; at most ${PASSWORD_POLICY.maxLength} characters; not a common password; not containing the email, username or names) and stored only as an argon2id hash. Without a password (or an imported hash), the user must set one before signing in.`;
 
-export const CreateUserInput = builder.inputType('CreateUserInput', {
+const CreateUserInput = builder.inputType('CreateUserInput', {
   description:
     'A new user (or, in `replaceUser`, the whole new profile). Text is trimmed; empty text counts as not given. Needs an email address or a phone number.',
   fields: (t) => ({
@@ -307,7 +307,7 @@ const DeleteUsersInput = builder.inputType('DeleteUsersInput', {
 // Payloads
 // ---------------------------------------------------------------------------------------------
 
-export const CreateUserPayload = payloadType(
+const CreateUserPayload = payloadType(
   'CreateUserPayload',
   'user',
   UserRef,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { MfaFactorType } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import type { AuditAction } from '../audit/audit.actions.ts';
 import {
   inTransaction,
   isUserError,
@@ -23,7 +24,7 @@ export const SECURITY_LIMITS = {
 } as const;
 
 /** Identity provider names: lowercase letters, digits and hyphens. */
-export const PROVIDER = /^[a-z0-9-]{1,50}$/;
+const PROVIDER = /^[a-z0-9-]{1,50}$/;
 
 /** Control characters other than tab, line feed and carriage return. */
 const CONTROL_EXCEPT_WHITESPACE = /(?![\t\n\r])\p{Cc}/u;
@@ -94,7 +95,7 @@ async function removeFactors(
   ctx: ServiceContext,
   userId: string,
   types: MfaFactorType[],
-  action: `user.${string}`,
+  action: Extract<AuditAction, 'user.mfa_reset' | 'user.passkeys_deleted'>,
 ): Promise<UserResult> {
   return inTransaction(ctx, async (tx) => {
     const user = await lockUser(tx, ctx, userId, ['input', 'id']);
@@ -306,7 +307,7 @@ export async function addAdminNote(ctx: ServiceContext, input: { userId: string;
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** A random unique id: `usr_` and 20 base32 characters (100 bits). */
-export function generateUniqueId(): string {
+function generateUniqueId(): string {
   const bytes = randomBytes(20);
   return `usr_${[...bytes].map((b) => BASE32[b & 31]).join('')}`;
 }
@@ -315,7 +316,7 @@ export function generateUniqueId(): string {
  * Checks a unique id given by a caller (trimmed; 1 to 255 characters, no control characters).
  * Pushes to `errors` and returns the trimmed value.
  */
-export function checkUniqueId(value: string, field: string[], errors: UserErrorShape[]): string {
+function checkUniqueId(value: string, field: string[], errors: UserErrorShape[]): string {
   const trimmed = value.trim();
   if (!trimmed) errors.push(userError('REQUIRED', 'The unique id must not be empty; pass null to clear it.', field));
   else if ([...trimmed].length > SECURITY_LIMITS.uniqueIdLength) {

@@ -10,6 +10,7 @@ import {
 } from './passwords.ts';
 import { encodeGlobalId } from '../../graphql/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import type { AuditAction } from '../audit/audit.actions.ts';
 import { assertCanGrant } from '../roles/grants.ts';
 import {
   inTransaction,
@@ -825,7 +826,10 @@ async function conditionalUpdate(
   return updated ?? null;
 }
 
-function auditAction(changes: Record<string, unknown>, otherwise: string): { action: string; credentials: string[] } {
+function auditAction(
+  changes: Record<string, unknown>,
+  otherwise: 'user.updated' | 'user.replaced',
+): { action: AuditAction; credentials: string[] } {
   const credentials = CREDENTIAL_KEYS.filter((key) => key in changes);
   return { action: credentials.length ? 'user.credentials_changed' : otherwise, credentials };
 }

@@ -30,7 +30,7 @@ export const USER_LIMITS = {
 /** Lowercase letters, digits, `.`, `-` and `_`. */
 export const USERNAME = /^[a-z0-9._-]+$/;
 /** E.164: `+`, a country code not starting with 0, 7 to 15 digits in all. */
-export const E164 = /^\+[1-9]\d{6,14}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
 const FULL_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 // Control characters (line breaks included) have no place in one-line values.
 const CONTROL = /\p{Cc}/u;
@@ -192,7 +192,7 @@ function checkBirthdate(value: string, today: string, field: string[], errors: U
  * BOOLEAN: true or false; DATE: a `YYYY-MM-DD` string naming a real day; STRING: a string of at
  * most 1,000 characters; ENUM: one of the options.
  */
-export function attributeValueProblem(
+function attributeValueProblem(
   definition: AttributeDefinition,
   value: unknown,
 ): { code: 'INVALID' | 'TOO_LONG'; message: string } | null {

@@ -1,0 +1,64 @@
+/**
+ * Every audit action Roster writes, `<noun>.<past-tense verb>`, with its meaning. `recordAudit`
+ * takes only these names; the README lists the same table (a unit test keeps them equal).
+ */
+export const AUDIT_ACTIONS = {
+  'application.created': 'An application was created (also the bootstrap administration client).',
+  'application.updated': 'An application’s settings changed.',
+  'application.deleted': 'An application was deleted.',
+  'application.secret_rotated': 'An application got a new client secret.',
+  'application.roles_assigned': 'Roles were assigned to an application.',
+  'application.role_removed': 'A role was removed from an application.',
+  'authorization.denied':
+    'A request was refused with `FORBIDDEN`, or a mutation with `FORBIDDEN_GRANT` (outcome `denied`).',
+  'custom_attribute.created': 'A custom attribute definition was created.',
+  'custom_attribute.updated': 'A custom attribute definition changed.',
+  'custom_attribute.deleted': 'A custom attribute definition was deleted.',
+  'realm.created': 'A realm was created.',
+  'realm.demo_seeded': 'A realm was filled with demo data.',
+  'realm.settings_updated': 'The realm’s settings changed.',
+  'resource.created': 'An API resource was created (also the built-in management API).',
+  'resource.updated': 'An API resource changed.',
+  'resource.deleted': 'An API resource was deleted.',
+  'resource.scope_added': 'A scope was added to an API resource.',
+  'resource.scope_updated': 'A scope of an API resource changed.',
+  'resource.scope_removed': 'A scope was removed from an API resource.',
+  'role.created': 'A role was created (also the built-in administrator role).',
+  'role.updated': 'A role changed.',
+  'role.deleted': 'A role was deleted.',
+  'role.scopes_assigned': 'Scopes were assigned to a role.',
+  'role.scope_removed': 'A scope was removed from a role.',
+  'tenant.created': 'A tenant was created.',
+  'tenant.updated': 'A tenant changed.',
+  'tenant.deleted': 'A tenant was deleted.',
+  'user.created': 'A user was created.',
+  'user.updated': 'A user’s profile changed (not its email, phone or username).',
+  'user.replaced': 'A user’s profile was replaced as a whole (not its email, phone or username).',
+  'user.credentials_changed': 'A user’s email, phone or username changed (by an update or a replacement).',
+  'user.status_changed': 'A user’s status changed (other than a suspension or its lifting).',
+  'user.suspended': 'A user was suspended (its sessions revoked unless the caller asked otherwise).',
+  'user.unsuspended': 'A user’s suspension was lifted.',
+  'user.password_set': 'A user’s password was set.',
+  'user.password_expired': 'A user’s password was marked expired.',
+  'user.deleted': 'A user was soft-deleted.',
+  'user.erased': 'A user was deleted for good (its identifiers scrubbed from the audit trail).',
+  'user.restored': 'A soft-deleted user was restored.',
+  'user.roles_assigned': 'Roles were assigned to a user.',
+  'user.roles_set': 'A user’s roles were replaced.',
+  'user.role_removed': 'A role was removed from a user.',
+  'user.tenant_added': 'A user was added to a tenant.',
+  'user.tenant_removed': 'A user was removed from a tenant.',
+  'user.sessions_revoked': 'All of a user’s sessions were revoked.',
+  'user.session_revoked': 'One session of a user was revoked.',
+  'user.mfa_reset': 'A user’s TOTP and recovery-code factors were removed and its sessions revoked.',
+  'user.passkeys_deleted': 'A user’s passkeys were removed and its sessions revoked.',
+  'user.identity_linked': 'An external identity was linked to a user.',
+  'user.identity_unlinked': 'An external identity was unlinked from a user.',
+  'user.note_added': 'An admin note was added to a user.',
+  'user.unique_id_set': 'A user’s unique id was set.',
+} as const satisfies Record<`${string}.${string}`, string>;
+
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+
+/** `success` for a change; `denied` for a refused attempt (`authorization.denied`). */
+export type AuditOutcome = 'success' | 'denied';
