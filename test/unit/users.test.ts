@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { UserStatus } from '../../src/generated/prisma/client.ts';
-import { CREATABLE_STATUSES, STATUS_TRANSITIONS } from '../../src/modules/users/users.service.ts';
+import { CREATABLE_STATUSES } from '../../src/modules/users/users.create.ts';
+import { STATUS_TRANSITIONS } from '../../src/modules/users/users.lifecycle.ts';
 import { USER_STATUSES } from '../../src/modules/users/users.stats.ts';
 import {
   checkPhone,

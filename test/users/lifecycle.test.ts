@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/modules/users/passwords.ts';
 import type { Prisma, UserStatus } from '../../src/generated/prisma/client.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { userTombstone } from '../../src/modules/users/users.service.ts';
+import { userTombstone } from '../../src/modules/users/users.erasure.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { USER, userGid } from '../helpers/fixtures.ts';
 import {

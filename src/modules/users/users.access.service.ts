@@ -11,7 +11,7 @@ import {
   userError,
   type UserErrorShape,
 } from '../user-error.ts';
-import { bumpVersion, findUser, type UserResult } from './users.service.ts';
+import { bumpVersion, findUser, type UserResult } from './users.core.ts';
 
 export const USER_ACCESS_LIMITS = {
   /** Role ids in one `assignUserRoles` / `setUserRoles` call. */

@@ -12,22 +12,20 @@ import { UserRef } from './users.schema.ts';
 import {
   createUser,
   createUsers,
-  deleteUser,
-  deleteUsers,
+  type CreateUserInput as CreateUserData,
+  type CreateUsersResult,
+} from './users.create.ts';
+import { deleteUser, deleteUsers, type DeleteUserResult, type DeleteUsersResult } from './users.erasure.ts';
+import {
   expireUserPassword,
-  replaceUser,
   restoreUser,
   setUserPassword,
   setUserStatus,
   STATUS_TRANSITIONS,
   suspendUser,
   unsuspendUser,
-  updateUser,
-  type CreateUserInput as CreateUserData,
-  type CreateUsersResult,
-  type DeleteUserResult,
-  type DeleteUsersResult,
-} from './users.service.ts';
+} from './users.lifecycle.ts';
+import { replaceUser, updateUser } from './users.update.ts';
 import { USER_LIMITS } from './users.validation.ts';
 
 const L = USER_LIMITS;

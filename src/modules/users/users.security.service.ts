@@ -14,7 +14,7 @@ import {
   type UserErrorShape,
 } from '../user-error.ts';
 import { lockUser } from './users.access.service.ts';
-import { bumpVersion, revokeSessionsOf, type UserResult } from './users.service.ts';
+import { bumpVersion, revokeSessionsOf, type UserResult } from './users.core.ts';
 
 export const SECURITY_LIMITS = {
   providerLength: 50,
