@@ -1,7 +1,17 @@
 import type { Prisma, TenancyMode, User } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import type { PasswordContext } from './passwords.ts';
-import { notFound, userError, type MutationResult, type UserErrorShape } from '../user-error.ts';
+import {
+  inTransaction,
+  isUserError,
+  notFound,
+  refused,
+  userDeleted,
+  userError,
+  versionConflict,
+  type MutationResult,
+  type UserErrorShape,
+} from '../user-error.ts';
 import { lockUser, takenRows, type TakenRow } from './users.queries.ts';
 import {
   CONTROL_EXCEPT_LINES,
@@ -44,6 +54,43 @@ export async function findUser(
   }
   const user = await tx.user.findUnique({ where: { id: userId } });
   return user ?? notFound('user', field);
+}
+
+export interface LockedUserOptions {
+  /** Where NOT_FOUND and USER_DELETED point; `["input", "id"]` by default. */
+  field?: string[];
+  /** VERSION_CONFLICT unless the user is at this version (checked before `live`). */
+  expectedVersion?: number | null;
+  /** USER_DELETED for a deleted user. */
+  live?: boolean;
+  /** The refusal for a unique violation (see `inTransaction`). */
+  taken?: (error: unknown) => UserResult;
+}
+
+/**
+ * Runs `fn` in a transaction with the user locked (`findUser` with `lock`), after the refusals
+ * every change of one user starts with: NOT_FOUND, then the version and deleted checks asked for.
+ */
+export function withLockedUser(
+  ctx: ServiceContext,
+  id: string,
+  options: LockedUserOptions,
+  fn: (tx: RealmTx, user: User) => Promise<UserResult>,
+): Promise<UserResult> {
+  const field = options.field ?? ['input', 'id'];
+  return inTransaction(
+    ctx,
+    async (tx) => {
+      const user = await findUser(tx, id, field, { lock: { realmId: ctx.realmId } });
+      if (isUserError(user)) return refused('user', user);
+      if (options.expectedVersion != null && options.expectedVersion !== user.version) {
+        return refused('user', versionConflict('user', user.version, options.expectedVersion));
+      }
+      if (options.live && user.deletedAt) return refused('user', userDeleted(field));
+      return fn(tx, user);
+    },
+    options.taken,
+  );
 }
 
 /**

@@ -2,15 +2,7 @@ import type { RealmTx, ServiceContext } from '../../context.ts';
 import type { User, UserStatus } from '../../generated/prisma/client.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import {
-  inTransaction,
-  isUserError,
-  refused,
-  userDeleted,
-  userError,
-  versionConflict,
-  type UserErrorShape,
-} from '../user-error.ts';
+import { isUserError, refused, userDeleted, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
 import {
   checkReason,
   conditionalUpdate,
@@ -20,6 +12,7 @@ import {
   revokeSessionsOf,
   takenErrors,
   takenFromViolation,
+  withLockedUser,
   type UserResult,
 } from './users.core.ts';
 
@@ -81,9 +74,7 @@ export async function setUserStatus(
   const errors: UserErrorShape[] = [];
   const reason = checkReason(input.reason, ['input', 'reason'], errors);
   if (errors.length) return refused('user', ...errors);
-  return inTransaction(ctx, async (tx) => {
-    const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refused('user', user);
+  return withLockedUser(ctx, input.id, {}, async (tx, user) => {
     if (input.status === 'DELETED' || user.deletedAt) {
       return refused(
         'user',
@@ -126,10 +117,7 @@ export async function suspendUser(
   const errors: UserErrorShape[] = [];
   const reason = checkReason(input.reason, ['input', 'reason'], errors);
   if (errors.length) return refused('user', ...errors);
-  return inTransaction(ctx, async (tx) => {
-    const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refused('user', user);
-    if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
+  return withLockedUser(ctx, input.id, { live: true }, async (tx, user) => {
     if (user.status === 'SUSPENDED')
       return refused('user', userError('INVALID_STATE', 'The user is already suspended.', ['input', 'id']));
     return suspendLocked(tx, ctx, user, reason, input.revokeSessions ?? true);
@@ -138,9 +126,7 @@ export async function suspendUser(
 
 /** Lifts a suspension: SUSPENDED → ACTIVE. Any other status gets INVALID_STATE. */
 export async function unsuspendUser(ctx: ServiceContext, input: { id: string }): Promise<UserResult> {
-  return inTransaction(ctx, async (tx) => {
-    const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refused('user', user);
+  return withLockedUser(ctx, input.id, {}, async (tx, user) => {
     if (user.status !== 'SUSPENDED') {
       return refused(
         'user',
@@ -181,10 +167,7 @@ export async function setUserPassword(
   if (problem) return refused('user', userError(problem.code, problem.message, field));
   const passwordHash = await hashPassword(input.password);
   const temporary = input.temporary ?? false;
-  return inTransaction(ctx, async (tx) => {
-    const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refused('user', user);
-    if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
+  return withLockedUser(ctx, input.id, { live: true }, async (tx, user) => {
     const now = new Date();
     const updated = await conditionalUpdate(tx, user, {
       passwordHash,
@@ -206,10 +189,7 @@ export async function setUserPassword(
 
 /** Makes the user change its password at the next sign-in. No password → INVALID_STATE. */
 export async function expireUserPassword(ctx: ServiceContext, input: { id: string }): Promise<UserResult> {
-  return inTransaction(ctx, async (tx) => {
-    const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-    if (isUserError(user)) return refused('user', user);
-    if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
+  return withLockedUser(ctx, input.id, { live: true }, async (tx, user) => {
     if (user.passwordHash === null)
       return refused('user', userError('INVALID_STATE', 'The user has no password to expire.', ['input', 'id']));
     if (user.passwordExpired) return { user, userErrors: [] };
@@ -235,11 +215,11 @@ export async function expireUserPassword(ctx: ServiceContext, input: { id: strin
  */
 export async function restoreUser(ctx: ServiceContext, input: { id: string }): Promise<UserResult> {
   const field = ['input', 'id'];
-  return inTransaction(
+  return withLockedUser(
     ctx,
-    async (tx) => {
-      const user = await findUser(tx, input.id, field, { lock: { realmId: ctx.realmId } });
-      if (isUserError(user)) return refused('user', user);
+    input.id,
+    { field, taken: (error) => refused('user', takenFromViolation(error, field)) },
+    async (tx, user) => {
       if (!user.deletedAt)
         return refused('user', userError('INVALID_STATE', `The user is not deleted (it is ${user.status}).`, field));
       const taken = await takenErrors(
@@ -272,6 +252,5 @@ export async function restoreUser(ctx: ServiceContext, input: { id: string }): P
       });
       return { user: updated, userErrors: [] };
     },
-    (error) => refused('user', takenFromViolation(error, field)),
   );
 }

@@ -10,11 +10,10 @@ import {
   refused,
   userDeleted,
   userError,
-  versionConflict,
   type UserErrorShape,
 } from '../user-error.ts';
 import { lockUser } from './users.access.service.ts';
-import { bumpVersion, revokeSessionsOf, type UserResult } from './users.core.ts';
+import { bumpVersion, revokeSessionsOf, withLockedUser, type UserResult } from './users.core.ts';
 
 export const SECURITY_LIMITS = {
   providerLength: 50,
@@ -97,9 +96,7 @@ async function removeFactors(
   types: MfaFactorType[],
   action: Extract<AuditAction, 'user.mfa_reset' | 'user.passkeys_deleted'>,
 ): Promise<UserResult> {
-  return inTransaction(ctx, async (tx) => {
-    const user = await lockUser(tx, ctx, userId, ['input', 'id']);
-    if (isUserError(user)) return refused('user', user);
+  return withLockedUser(ctx, userId, {}, async (tx, user) => {
     const factors = await tx.mfaFactor.findMany({
       where: { userId: user.id, type: { in: types } },
       select: { id: true, type: true },
@@ -182,11 +179,15 @@ export async function linkUserIdentity(ctx: ServiceContext, input: LinkUserIdent
       'user',
       userError('TAKEN', 'This identity is already linked to another user of the realm.', ['input', 'providerUserId']),
     );
-  return inTransaction(
+  return withLockedUser(
     ctx,
-    async (tx) => {
-      const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
-      if (isUserError(user)) return refused('user', user);
+    input.userId,
+    {
+      field: ['input', 'userId'],
+      // A concurrent link took the pair between the check and the insert.
+      taken: () => taken(),
+    },
+    async (tx, user) => {
       const existing = await tx.identity.findFirst({
         where: { provider: input.provider, providerUserId: input.providerUserId },
         select: { userId: true },
@@ -211,8 +212,6 @@ export async function linkUserIdentity(ctx: ServiceContext, input: LinkUserIdent
       });
       return { user: await bumpVersion(tx, user.id), userErrors: [] };
     },
-    // A concurrent link took the pair between the check and the insert.
-    () => taken(),
   );
 }
 
@@ -227,9 +226,7 @@ export interface UnlinkUserIdentityInput {
  * password, no other identity, no passkey, no verified email or phone).
  */
 export async function unlinkUserIdentity(ctx: ServiceContext, input: UnlinkUserIdentityInput): Promise<UserResult> {
-  return inTransaction(ctx, async (tx) => {
-    const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
-    if (isUserError(user)) return refused('user', user);
+  return withLockedUser(ctx, input.userId, { field: ['input', 'userId'] }, async (tx, user) => {
     const identity = await tx.identity.findFirst({
       where: { userId: user.id, provider: input.provider, providerUserId: input.providerUserId },
       select: { id: true },
@@ -288,9 +285,7 @@ export async function addAdminNote(ctx: ServiceContext, input: { userId: string;
   } else if (CONTROL_EXCEPT_WHITESPACE.test(body))
     errors.push(userError('INVALID', 'The note must not contain control characters.', field));
   if (errors.length) return refused('user', ...errors);
-  return inTransaction(ctx, async (tx) => {
-    const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
-    if (isUserError(user)) return refused('user', user);
+  return withLockedUser(ctx, input.userId, { field: ['input', 'userId'] }, async (tx, user) => {
     const note = await tx.adminNote.create({
       data: { realmId: ctx.realmId, userId: user.id, body, author: ctx.caller.id },
     });
@@ -355,15 +350,11 @@ export async function setUserUniqueId(ctx: ServiceContext, input: SetUserUniqueI
   const taken = () =>
     refused('user', userError('TAKEN', 'Another user of the realm already has this unique id.', field));
 
-  return inTransaction(
+  return withLockedUser(
     ctx,
-    async (tx) => {
-      const user = await lockUser(tx, ctx, input.id, ['input', 'id']);
-      if (isUserError(user)) return refused('user', user);
-      if (input.expectedVersion != null && input.expectedVersion !== user.version) {
-        return refused('user', versionConflict('user', user.version, input.expectedVersion));
-      }
-      if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
+    input.id,
+    { expectedVersion: input.expectedVersion, live: true, taken: () => taken() },
+    async (tx, user) => {
       let value = wanted;
       if (input.generate) {
         do value = generateUniqueId();
@@ -388,6 +379,5 @@ export async function setUserUniqueId(ctx: ServiceContext, input: SetUserUniqueI
       });
       return { user: updated, userErrors: [] };
     },
-    () => taken(),
   );
 }

@@ -2,20 +2,11 @@ import type { Prisma } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { AuditAction } from '../audit/audit.actions.ts';
-import {
-  inTransaction,
-  isUserError,
-  refused,
-  userDeleted,
-  userError,
-  versionConflict,
-  type UserErrorShape,
-} from '../user-error.ts';
+import { refused, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
 import { checkMergedMetadata, mergeJson, validateProfile, type ProfileInput } from './users.validation.ts';
 import {
   conditionalUpdate,
   CREDENTIAL_KEYS,
-  findUser,
   loadEnvironment,
   needsAttributes,
   profileChanges,
@@ -25,6 +16,7 @@ import {
   type ProfileKey,
   type ProfileRow,
   type UniqueValues,
+  withLockedUser,
   type UserResult,
 } from './users.core.ts';
 import { checkPrepared, fullProfile, hashCredentials, prepareUser, type CreateUserInput } from './users.create.ts';
@@ -57,16 +49,15 @@ export async function updateUser(
   const path = ['input', 'patch'];
   const data = validateProfile(input.patch, path, env, errors);
   if (errors.length) return refused('user', ...errors);
-  return inTransaction(
+  return withLockedUser(
     ctx,
-    async (tx) => {
-      const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-      if (isUserError(user)) return refused('user', user);
-      if (input.expectedVersion != null && input.expectedVersion !== user.version) {
-        return refused('user', versionConflict('user', user.version, input.expectedVersion));
-      }
-      if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
-
+    input.id,
+    {
+      expectedVersion: input.expectedVersion,
+      live: true,
+      taken: (error) => refused('user', takenFromViolation(error, path)),
+    },
+    async (tx, user) => {
       const { customAttributes, metadata, ...columns } = data;
       const after: ProfileRow = { ...user, ...columns };
       if (customAttributes !== undefined)
@@ -122,7 +113,6 @@ export async function updateUser(
       });
       return { user: updated, userErrors: [] };
     },
-    (error) => refused('user', takenFromViolation(error, path)),
   );
 }
 
@@ -144,15 +134,15 @@ export async function replaceUser(
   const profile = fullProfile(prepared.data);
   if (errors.length) return refused('user', ...errors);
   const hashed = await hashCredentials(prepared.credentials);
-  return inTransaction(
+  return withLockedUser(
     ctx,
-    async (tx) => {
-      const user = await findUser(tx, input.id, ['input', 'id'], { lock: { realmId: ctx.realmId } });
-      if (isUserError(user)) return refused('user', user);
-      if (input.expectedVersion != null && input.expectedVersion !== user.version) {
-        return refused('user', versionConflict('user', user.version, input.expectedVersion));
-      }
-      if (user.deletedAt) return refused('user', userDeleted(['input', 'id']));
+    input.id,
+    {
+      expectedVersion: input.expectedVersion,
+      live: true,
+      taken: (error) => refused('user', takenFromViolation(error, path)),
+    },
+    async (tx, user) => {
       const status = prepared.status;
       if (status !== user.status) {
         const suspension = status === 'SUSPENDED' || user.status === 'SUSPENDED';
@@ -234,6 +224,5 @@ export async function replaceUser(
       });
       return { user: updated, userErrors: [] };
     },
-    (error) => refused('user', takenFromViolation(error, path)),
   );
 }
