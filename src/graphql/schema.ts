@@ -14,17 +14,17 @@ import { builder } from './builder.ts';
 import './user-errors.ts';
 import '../modules/realm/realm.schema.ts';
 import '../modules/users/users.schema.ts';
-import '../modules/users/users.mutations.ts';
+import '../modules/users/users.mutations.schema.ts';
 import '../modules/applications/applications.schema.ts';
 import '../modules/viewer/viewer.schema.ts';
 import '../modules/tenants/tenants.schema.ts';
 import '../modules/resources/resources.schema.ts';
 import '../modules/roles/roles.schema.ts';
 import '../modules/audit/audit.schema.ts';
-import '../modules/users/attributes.schema.ts';
+import '../modules/users/users.attributes.schema.ts';
 import '../modules/users/users.access.schema.ts';
 import '../modules/users/users.security.schema.ts';
-import '../modules/users/users.fields.ts';
+import '../modules/users/users.fields.schema.ts';
 import '../modules/users/users.analytics.schema.ts';
 
 const requiresScopesDirective = new GraphQLDirective({

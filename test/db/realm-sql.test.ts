@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MissingRealmConditionError, realmSql } from '../../src/db/realm-sql.ts';
-import { clearAttribute } from '../../src/modules/users/attributes.queries.ts';
+import { clearAttribute } from '../../src/modules/users/users.attributes.queries.ts';
 import { countUsers, takenRows } from '../../src/modules/users/users.queries.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 

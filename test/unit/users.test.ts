@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { UserStatus } from '../../src/generated/prisma/client.ts';
 import { CREATABLE_STATUSES } from '../../src/modules/users/users.create.ts';
 import { STATUS_TRANSITIONS } from '../../src/modules/users/users.lifecycle.ts';
-import { USER_STATUSES } from '../../src/modules/users/users.stats.ts';
+import { USER_STATUSES } from '../../src/modules/users/users.analytics.ts';
 import {
   checkPhone,
   checkUsername,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyPassword } from '../../src/modules/users/passwords.ts';
+import { verifyPassword } from '../../src/modules/users/users.passwords.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { USER } from '../helpers/fixtures.ts';

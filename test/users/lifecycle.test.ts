@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyPassword } from '../../src/modules/users/passwords.ts';
+import { verifyPassword } from '../../src/modules/users/users.passwords.ts';
 import type { Prisma, UserStatus } from '../../src/generated/prisma/client.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { userTombstone } from '../../src/modules/users/users.erasure.ts';

@@ -5,7 +5,7 @@ import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
 import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
-import { resolveUserConnection } from '../users/users.connection.ts';
+import { resolveUserConnection } from '../users/users.connection.schema.ts';
 import { holderOfRole } from '../users/users.queries.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
 import { roleUserCounts } from './roles.queries.ts';

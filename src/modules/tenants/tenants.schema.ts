@@ -1,8 +1,8 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
 import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
-import { resolveUserConnection } from '../users/users.connection.ts';
-import { UserFilterInput } from '../users/users.inputs.ts';
+import { resolveUserConnection } from '../users/users.connection.schema.ts';
+import { UserFilterInput } from '../users/users.inputs.schema.ts';
 import { memberOfTenant } from '../users/users.queries.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
 import { createTenant, deleteTenant, tenantListWhere, updateTenant } from './tenants.service.ts';

@@ -8,8 +8,8 @@ import {
   removeUserFromTenant,
   removeUserRole,
   setUserRoles,
-} from './users.access.service.ts';
-import { UpdateUserPayload } from './users.payloads.ts';
+} from './users.access.ts';
+import { UpdateUserPayload } from './users.payloads.schema.ts';
 
 const optionalTenantId = (id: string | number | null | undefined) =>
   id === null || id === undefined ? null : idOfType(id, 'Tenant', 'input.tenantId');

@@ -1,11 +1,11 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { RoleRef } from '../roles/roles.schema.ts';
 import { TenantRef } from '../tenants/tenants.schema.ts';
-import { CustomAttributeDefinitionRef } from './attributes.schema.ts';
-import { UserStatusEnum } from './users.enums.ts';
-import { mapFilterErrors } from './users.connection.ts';
-import { AuthMethodEnum, MfaFactorTypeEnum, UserFilterInput } from './users.inputs.ts';
-import { USER_STATUSES, userFieldValues, userStats } from './users.stats.ts';
+import { CustomAttributeDefinitionRef } from './users.attributes.schema.ts';
+import { UserStatusEnum } from './users.enums.schema.ts';
+import { mapFilterErrors } from './users.connection.schema.ts';
+import { AuthMethodEnum, MfaFactorTypeEnum, UserFilterInput } from './users.inputs.schema.ts';
+import { USER_STATUSES, userFieldValues, userStats } from './users.analytics.ts';
 import { serviceOf } from '../../context.ts';
 
 const UserValueFieldEnum = builder.enumType('UserValueField', {

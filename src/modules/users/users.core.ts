@@ -1,6 +1,6 @@
 import type { Prisma, TenancyMode, User } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
-import type { PasswordContext } from './passwords.ts';
+import type { PasswordContext } from './users.passwords.ts';
 import {
   inTransaction,
   isUserError,

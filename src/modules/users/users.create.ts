@@ -1,6 +1,6 @@
 import type { Prisma, User, UserStatus } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
-import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm } from './passwords.ts';
+import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm } from './users.passwords.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { assertCanGrant } from '../roles/grants.ts';
 import { inTransaction, refused, userError, type UserErrorShape } from '../user-error.ts';

@@ -1,6 +1,6 @@
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import type { User, UserStatus } from '../../generated/prisma/client.ts';
-import { hashPassword, passwordProblem } from './passwords.ts';
+import { hashPassword, passwordProblem } from './users.passwords.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { isUserError, refused, userDeleted, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
 import {

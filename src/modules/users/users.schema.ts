@@ -1,8 +1,8 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
-import { resolveUserConnection } from './users.connection.ts';
-import { UserStatusEnum } from './users.enums.ts';
-import { UserFilterInput, UserOrderInput } from './users.inputs.ts';
+import { resolveUserConnection } from './users.connection.schema.ts';
+import { UserStatusEnum } from './users.enums.schema.ts';
+import { UserFilterInput, UserOrderInput } from './users.inputs.schema.ts';
 import { serviceOf } from '../../context.ts';
 
 export const UserRef = builder.prismaNode('User', {

@@ -1,7 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
-import { UpdateUserPayload, UserIdInput } from './users.payloads.ts';
+import { UpdateUserPayload, UserIdInput } from './users.payloads.schema.ts';
 import {
   SECURITY_LIMITS,
   addAdminNote,
@@ -13,7 +13,7 @@ import {
   setUserUniqueId,
   unlinkUserIdentity,
   type RevokeSessionsResult,
-} from './users.security.service.ts';
+} from './users.security.ts';
 import { serviceOf } from '../../context.ts';
 
 const userIdOf = (id: string | number, argument: string) => idOfType(id, 'User', argument);

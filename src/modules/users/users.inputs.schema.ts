@@ -6,7 +6,7 @@ import {
   type UserFilter,
 } from './users.filter.ts';
 import type { UserOrder } from './users.list.ts';
-import { UserStatusEnum } from './users.enums.ts';
+import { UserStatusEnum } from './users.enums.schema.ts';
 
 export const AuthMethodEnum = builder.enumType('AuthMethod', {
   description: 'A way a user can sign in.',

@@ -8,7 +8,7 @@ import { ApplicationRef } from '../applications/applications.schema.ts';
 import { AuditEventConnectionRef } from '../audit/audit.schema.ts';
 import { TenantConnectionRef, TenantRef } from '../tenants/tenants.schema.ts';
 import { RoleRef } from '../roles/roles.schema.ts';
-import { MfaFactorTypeEnum } from './users.inputs.ts';
+import { MfaFactorTypeEnum } from './users.inputs.schema.ts';
 
 const PROFILE_FIELDS: Record<ProfileField, (user: User) => unknown> = {
   NAME: (user) => user.name,

@@ -1,6 +1,6 @@
 import type { CustomAttributeDefinition, CustomAttributeType } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
-import { clearAttribute, countAttributeHolders } from './attributes.queries.ts';
+import { clearAttribute, countAttributeHolders } from './users.attributes.queries.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { checkName } from '../input-checks.ts';
 import {

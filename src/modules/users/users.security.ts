@@ -12,7 +12,7 @@ import {
   userError,
   type UserErrorShape,
 } from '../user-error.ts';
-import { lockUser } from './users.access.service.ts';
+import { lockUser } from './users.access.ts';
 import { bumpVersion, revokeSessionsOf, withLockedUser, type UserResult } from './users.core.ts';
 
 export const SECURITY_LIMITS = {

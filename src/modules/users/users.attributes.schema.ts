@@ -8,7 +8,7 @@ import {
   deleteCustomAttributeDefinition,
   updateCustomAttributeDefinition,
   type DeleteCustomAttributeDefinitionResult,
-} from './attributes.service.ts';
+} from './users.attributes.ts';
 import { serviceOf } from '../../context.ts';
 
 // Definitions shape every user's data: changing them is realm configuration (`realm:write`)

@@ -1,13 +1,13 @@
 import type { UserStatus } from '../../generated/prisma/client.ts';
 import { serviceOf } from '../../context.ts';
-import { PASSWORD_POLICY } from './passwords.ts';
+import { PASSWORD_POLICY } from './users.passwords.ts';
 import { builder, requireScopes, requireScopesWith } from '../../graphql/builder.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
 import { payloadType } from '../../graphql/payloads.ts';
 import { UserErrorRef } from '../../graphql/user-errors.ts';
-import { UserFilterInput } from './users.inputs.ts';
-import { UserStatusEnum } from './users.enums.ts';
-import { UpdateUserPayload, UserIdInput } from './users.payloads.ts';
+import { UserFilterInput } from './users.inputs.schema.ts';
+import { UserStatusEnum } from './users.enums.schema.ts';
+import { UpdateUserPayload, UserIdInput } from './users.payloads.schema.ts';
 import { UserRef } from './users.schema.ts';
 import {
   createUser,
