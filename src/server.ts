@@ -12,7 +12,7 @@ import { bootstrapOnStart, type BootstrapResult } from './identity/bootstrap.ts'
 import { SigningKeys } from './auth/keys.ts';
 import { handleOAuthRequest, TokenEndpointLimits } from './identity/token-endpoint.ts';
 import { FailureLimit } from './auth/rate-limit.ts';
-import { DENIAL_AUDIT_LIMIT } from './graphql/denial-audit.ts';
+import { DENIAL_AUDIT_LIMIT } from './modules/audit/denial-audit.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
 import { grantedManagementScopes } from './modules/applications/credentials.ts';

@@ -11,7 +11,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { builder } from './builder.ts';
-import './user-errors.ts';
+import '../modules/user-error.schema.ts';
 import '../modules/realm/realm.schema.ts';
 import '../modules/users/users.schema.ts';
 import '../modules/users/users.mutations.schema.ts';

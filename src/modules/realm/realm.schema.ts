@@ -1,5 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { payloadType } from '../../graphql/payloads.ts';
+import { payloadType } from '../payloads.schema.ts';
 import { updateRealmSettings } from './realm.service.ts';
 import { serviceOf } from '../../context.ts';
 

@@ -1,7 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, withGlobalDeletedId } from '../../graphql/payloads.ts';
-import { UserErrorRef } from '../../graphql/user-errors.ts';
+import { DeleteInput, DeletePayload, withGlobalDeletedId } from '../payloads.schema.ts';
+import { UserErrorRef } from '../user-error.schema.ts';
 import {
   addResourceScope,
   createResource,

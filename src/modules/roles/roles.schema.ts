@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
+import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
 import { holderOfRole } from '../users/users.queries.ts';

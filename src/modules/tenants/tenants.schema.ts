@@ -1,6 +1,6 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
+import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
 import { UserFilterInput } from '../users/users.inputs.schema.ts';
 import { memberOfTenant } from '../users/users.queries.ts';

@@ -1,7 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, payloadType, withGlobalDeletedId } from '../../graphql/payloads.ts';
-import { UserErrorRef } from '../../graphql/user-errors.ts';
+import { DeleteInput, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { UserErrorRef } from '../user-error.schema.ts';
 import {
   ATTRIBUTE_LIMITS,
   createCustomAttributeDefinition,

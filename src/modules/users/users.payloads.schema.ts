@@ -1,5 +1,5 @@
 import { builder } from '../../graphql/builder.ts';
-import { payloadType } from '../../graphql/payloads.ts';
+import { payloadType } from '../payloads.schema.ts';
 import { UserRef } from './users.schema.ts';
 
 /** `UpdateUserPayload`: shared by every mutation that changes one user and returns it. */

@@ -1,6 +1,6 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
-import { UserErrorRef } from '../../graphql/user-errors.ts';
+import { UserErrorRef } from '../user-error.schema.ts';
 import { UpdateUserPayload, UserIdInput } from './users.payloads.schema.ts';
 import {
   SECURITY_LIMITS,

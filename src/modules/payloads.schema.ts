@@ -1,8 +1,8 @@
 import type { ObjectRef } from '@pothos/core';
-import type { DeleteResult, UserErrorShape } from '../modules/user-error.ts';
-import { builder } from './builder.ts';
-import { encodeGlobalId } from './ids.ts';
-import { UserErrorRef } from './user-errors.ts';
+import type { DeleteResult, UserErrorShape } from './user-error.ts';
+import { builder } from '../graphql/builder.ts';
+import { encodeGlobalId } from '../graphql/ids.ts';
+import { UserErrorRef } from './user-error.schema.ts';
 
 /**
  * A mutation payload `{ <field>: T, userErrors: [UserError!]! }`; `field` is null when the

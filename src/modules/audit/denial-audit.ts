@@ -1,9 +1,9 @@
 import type { Plugin } from '@envelop/core';
 import { getOperationAST, Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
-import { executionInput } from './execution-input.ts';
-import type { FailureLimit } from '../auth/rate-limit.ts';
-import type { Denial, GraphQLContext } from '../context.ts';
-import { recordDenial } from '../modules/audit/audit.service.ts';
+import { executionInput } from '../../graphql/execution-input.ts';
+import type { FailureLimit } from '../../auth/rate-limit.ts';
+import type { Denial, GraphQLContext } from '../../context.ts';
+import { recordDenial } from './audit.service.ts';
 
 /** Denial audit rows per caller (realm and client id) and window: a flood cannot fill the table. */
 export const DENIAL_AUDIT_LIMIT = { failures: 30, windowSeconds: 60 };

@@ -1,5 +1,5 @@
-import { builder } from './builder.ts';
-import { USER_ERROR_CODES, type UserErrorCode, type UserErrorShape } from '../modules/user-error.ts';
+import { builder } from '../graphql/builder.ts';
+import { USER_ERROR_CODES, type UserErrorCode, type UserErrorShape } from './user-error.ts';
 
 const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
   description: 'Machine-readable reason of a `UserError`.',
