@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import type { GraphQLFieldResolver } from 'graphql';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { schema } from '../../src/graphql/schema.ts';
 import { createLogger } from '../../src/logger.ts';
+import { spyOnRootResolvers } from '../helpers/spies.ts';
 import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 import { expectUnchanged } from '../helpers/state.ts';
 
@@ -26,29 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-const restores: (() => void)[] = [];
-afterEach(() => {
-  restores.splice(0).forEach((restore) => restore());
-});
-
-/** Wraps every root resolver in a spy, to show that a refused request ran none of them. */
-function spyOnRootResolvers() {
-  const calls = vi.fn<(field: string) => void>();
-  for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
-    for (const field of Object.values(type.getFields())) {
-      const original = field.resolve as GraphQLFieldResolver<unknown, unknown>;
-      field.resolve = (...args) => {
-        calls(`${type.name}.${field.name}`);
-        return original(...args);
-      };
-      restores.push(() => {
-        field.resolve = original;
-      });
-    }
-  }
-  return calls;
-}
 
 const errorLines = () => logLines.filter((line) => line.level >= 50);
 beforeEach(() => {

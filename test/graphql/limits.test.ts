@@ -1,8 +1,7 @@
 import { decodeJwt } from 'jose';
-import type { GraphQLFieldResolver } from 'graphql';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { schema } from '../../src/graphql/schema.ts';
+import { spyOnRootResolvers } from '../helpers/spies.ts';
 import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -20,30 +19,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([server?.close(), production?.close(), development?.close()]);
-});
-
-/** Wraps every root resolver in a spy, to show that a refused request ran none of them. */
-function spyOnRootResolvers() {
-  const restores: (() => void)[] = [];
-  const calls = vi.fn<(field: string) => void>();
-  for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
-    for (const field of Object.values(type.getFields())) {
-      const original = field.resolve as GraphQLFieldResolver<unknown, unknown>;
-      field.resolve = (...args) => {
-        calls(`${type.name}.${field.name}`);
-        return original(...args);
-      };
-      restores.push(() => {
-        field.resolve = original;
-      });
-    }
-  }
-  spies.push(() => restores.forEach((restore) => restore()));
-  return calls;
-}
-const spies: (() => void)[] = [];
-afterEach(() => {
-  spies.splice(0).forEach((restore) => restore());
 });
 
 async function post(target: TestServer, body: unknown, token?: string | null, headers: Record<string, string> = {}) {
