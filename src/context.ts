@@ -72,7 +72,7 @@ export interface GraphQLContext {
   log: Logger;
   /** Present only for authenticated requests; bound to the caller's realm. */
   service: ServiceContext | null;
-  /** FORBIDDEN refusals of this request, audited once when it ends (see denial-audit.ts). */
+  /** FORBIDDEN refusals of this request, audited once when it ends (see modules/audit/audit.denials.ts). */
   denials: Denial[];
 }
 

@@ -12,10 +12,10 @@ import { bootstrapOnStart, type BootstrapResult } from './identity/bootstrap.ts'
 import { SigningKeys } from './auth/keys.ts';
 import { handleOAuthRequest, TokenEndpointLimits } from './identity/token-endpoint.ts';
 import { FailureLimit } from './auth/rate-limit.ts';
-import { DENIAL_AUDIT_LIMIT } from './modules/audit/denial-audit.ts';
+import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
-import { grantedManagementScopes } from './modules/applications/credentials.ts';
+import { grantedManagementScopes } from './modules/applications/applications.credentials.ts';
 import { schema } from './graphql/schema.ts';
 import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';

@@ -11,7 +11,7 @@ import { connectionLimitsPlugin } from './graphql/connection-limits.ts';
 import { inputBoundsPlugin } from './graphql/input-bounds.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
-import { denialAuditPlugin } from './modules/audit/denial-audit.ts';
+import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
 import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
 

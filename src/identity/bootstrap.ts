@@ -1,11 +1,10 @@
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
-import { systemContext, type ServiceContext } from '../context.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { systemContext } from '../context.ts';
 import { recordAudit } from '../modules/audit/audit.service.ts';
-import type { AuditAction } from '../modules/audit/audit.actions.ts';
+import { restoreAdminApplication } from '../modules/applications/applications.builtin.ts';
 import { createApplicationRecord } from '../modules/applications/applications.service.ts';
-import { hashClientSecret } from '../modules/applications/credentials.ts';
+import { restoreAdminRole } from '../modules/roles/roles.builtin.ts';
 import { DEFAULT_REALM_NAME, ensureRealm } from '../modules/realm/realm.service.ts';
-import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPES } from '../auth/scopes.ts';
 
 const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
 
@@ -16,79 +15,6 @@ export interface BootstrapResult {
   /** Present only when new credentials were generated and must be shown once. */
   clientSecret: string | null;
   created: boolean;
-}
-
-/**
- * Makes the realm's built-in admin role whole: every management scope exists on the built-in
- * management API resource and the role holds all of them. Writes an audit event for what it
- * had to restore; on an intact realm it only reads.
- */
-async function restoreAdminRole(
-  tx: Prisma.TransactionClient,
-  ctx: ServiceContext,
-): Promise<{ id: string; name: string }> {
-  const realmId = ctx.realmId;
-  const resource = await tx.resource.findFirstOrThrow({
-    where: { realmId, builtIn: true, indicator: MANAGEMENT_API_INDICATOR },
-  });
-  const names = Object.keys(MANAGEMENT_SCOPES);
-  const existingScopes = await tx.resourceScope.findMany({
-    where: { realmId, resourceId: resource.id, name: { in: names } },
-  });
-  const missingScopes = names.filter((name) => !existingScopes.some((scope) => scope.name === name));
-  if (missingScopes.length) {
-    const created = await tx.resourceScope.createManyAndReturn({
-      data: missingScopes.map((name) => ({
-        realmId,
-        resourceId: resource.id,
-        name,
-        description: MANAGEMENT_SCOPES[name as keyof typeof MANAGEMENT_SCOPES],
-      })),
-    });
-    existingScopes.push(...created);
-    await recordAudit(tx, ctx, {
-      action: 'resource.scope_added',
-      targetType: 'Resource',
-      targetId: resource.id,
-      changes: { names: missingScopes, source: 'bootstrap' },
-    });
-  }
-
-  let role = await tx.role.findFirst({
-    where: { realmId, builtIn: true, name: MANAGEMENT_ADMIN_ROLE_NAME, tenantId: null },
-  });
-  if (!role) {
-    role = await tx.role.create({
-      data: {
-        realmId,
-        name: MANAGEMENT_ADMIN_ROLE_NAME,
-        description: 'Full access to the Roster Management API of this realm.',
-        builtIn: true,
-      },
-    });
-    await recordAudit(tx, ctx, {
-      action: 'role.created',
-      targetType: 'Role',
-      targetId: role.id,
-      changes: { name: role.name, source: 'bootstrap' },
-    });
-  }
-  const held = new Set(
-    (await tx.roleScope.findMany({ where: { realmId, roleId: role.id }, select: { scopeId: true } })).map(
-      (row) => row.scopeId,
-    ),
-  );
-  const lacking = existingScopes.filter((scope) => !held.has(scope.id));
-  if (lacking.length) {
-    await tx.roleScope.createMany({ data: lacking.map((scope) => ({ realmId, roleId: role.id, scopeId: scope.id })) });
-    await recordAudit(tx, ctx, {
-      action: 'role.scopes_assigned',
-      targetType: 'Role',
-      targetId: role.id,
-      changes: { scopes: lacking.map((scope) => scope.name).sort(), source: 'bootstrap' },
-    });
-  }
-  return { id: role.id, name: role.name };
 }
 
 /**
@@ -156,54 +82,6 @@ export async function createAdminClient(
     clientSecret: credentials ? null : clientSecret,
     created: true,
   };
-}
-
-/** The bootstrap credentials' application, made a working admin again; audits each repair. */
-async function restoreAdminApplication(
-  tx: Prisma.TransactionClient,
-  ctx: ServiceContext,
-  application: { id: string; disabledAt: Date | null },
-  role: { id: string; name: string },
-  clientSecret: string,
-): Promise<void> {
-  const realmId = ctx.realmId;
-  const audit = (action: AuditAction, changes: Prisma.InputJsonValue) =>
-    recordAudit(tx, ctx, { action, targetType: 'Application', targetId: application.id, changes });
-
-  const hash = hashClientSecret(clientSecret);
-  const matches = await tx.applicationSecret.count({
-    where: {
-      realmId,
-      applicationId: application.id,
-      secretHash: hash,
-      OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
-    },
-  });
-  if (!matches) {
-    await tx.applicationSecret.deleteMany({ where: { realmId, applicationId: application.id } });
-    await tx.applicationSecret.create({ data: { realmId, applicationId: application.id, secretHash: hash } });
-    await tx.application.update({ where: { id: application.id }, data: { secretLastRotatedAt: new Date() } });
-    await audit('application.secret_rotated', { source: 'ROSTER_BOOTSTRAP_CLIENT_SECRET' });
-  }
-  if (application.disabledAt) {
-    await tx.application.update({ where: { id: application.id }, data: { disabledAt: null } });
-    await audit('application.updated', {
-      disabledAt: { before: application.disabledAt.toISOString(), after: null },
-      source: 'ROSTER_BOOTSTRAP_CLIENT_ID',
-    });
-  }
-  const roles = await tx.applicationRole.findMany({
-    where: { realmId, applicationId: application.id },
-    select: { roleId: true, role: { select: { name: true } } },
-  });
-  if (!roles.some((row) => row.roleId === role.id)) {
-    await tx.applicationRole.create({ data: { realmId, applicationId: application.id, roleId: role.id } });
-    const before = roles.map((row) => row.role.name).sort();
-    await audit('application.roles_assigned', {
-      roles: { before, after: [...before, role.name].sort() },
-      source: 'ROSTER_BOOTSTRAP_CLIENT_ID',
-    });
-  }
 }
 
 /**

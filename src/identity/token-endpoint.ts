@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { authenticateClient, grantedManagementScopes } from '../modules/applications/credentials.ts';
+import { authenticateClient, grantedManagementScopes } from '../modules/applications/applications.credentials.ts';
 import { findRealm } from '../modules/realm/realm.service.ts';
 import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';

@@ -3,7 +3,7 @@
  * bounded per caller so that a flood of refused requests cannot fill the table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENIAL_AUDIT_LIMIT } from '../../src/modules/audit/denial-audit.ts';
+import { DENIAL_AUDIT_LIMIT } from '../../src/modules/audit/audit.denials.ts';
 import { adminRoleId, makeUser, managementScopes } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext, type Denial } from '../../src/context.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { assertCanGrant, ungrantableScopes } from '../../src/modules/roles/grants.ts';
+import { assertCanGrant, ungrantableScopes } from '../../src/modules/roles/roles.grants.ts';
 import { managementScopes } from '../helpers/fixtures.ts';
 import { rawId, type UserErrorResult } from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';

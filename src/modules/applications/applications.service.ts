@@ -1,11 +1,11 @@
 import type { Application, ApplicationType, Prisma } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
-import { generateClientId, generateClientSecret, hashClientSecret } from './credentials.ts';
+import { generateClientId, generateClientSecret, hashClientSecret } from './applications.credentials.ts';
 import type { RawSqlClient } from '../../db/realm-sql.ts';
 import { applicationScopeRows, lockRole } from './applications.queries.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { managementAdminRole } from '../realm/realm.service.ts';
-import { assertCanGrant } from '../roles/grants.ts';
+import { assertCanGrant } from '../roles/roles.grants.ts';
 import {
   inTransaction,
   notFound,

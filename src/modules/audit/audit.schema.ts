@@ -4,7 +4,7 @@ import { decodeGlobalId } from '../../graphql/ids.ts';
 import { AUDIT_ACTIONS } from './audit.actions.ts';
 import { AUDIT_ORDER, auditEventWhere } from './audit.filter.ts';
 import { serviceOf } from '../../context.ts';
-import { DENIAL_AUDIT_LIMIT } from './denial-audit.ts';
+import { DENIAL_AUDIT_LIMIT } from './audit.denials.ts';
 
 const MAX_ACTIONS = 50;
 const ACTION_LIST = Object.keys(AUDIT_ACTIONS)

@@ -11,7 +11,7 @@ import {
   type MutationResult,
   type UserErrorShape,
 } from '../user-error.ts';
-import { assertCanGrant } from './grants.ts';
+import { assertCanGrant } from './roles.grants.ts';
 
 /** At most this many scopes per `createRole`/`assignRoleScopes` call. */
 const MAX_SCOPES_PER_CALL = 100;

@@ -1,7 +1,7 @@
 import type { User } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { assertCanGrant } from '../roles/grants.ts';
+import { assertCanGrant } from '../roles/roles.grants.ts';
 import {
   inTransaction,
   isUserError,
@@ -11,23 +11,16 @@ import {
   userError,
   type UserErrorShape,
 } from '../user-error.ts';
-import { bumpVersion, findUser, type UserResult } from './users.core.ts';
+import { bumpVersion, findUser, type RoleRow, type UserResult } from './users.core.ts';
 
 export const USER_ACCESS_LIMITS = {
   /** Role ids in one `assignUserRoles` / `setUserRoles` call. */
   rolesPerRequest: 100,
 } as const;
 
-/** The user, locked for the rest of the transaction, or NOT_FOUND at `field`. */
-export function lockUser(tx: RealmTx, ctx: ServiceContext, id: string, field: string[]) {
-  return findUser(tx, id, field, { lock: { realmId: ctx.realmId } });
-}
-
-interface RoleRow {
-  id: string;
-  name: string;
-  tenantId: string | null;
-}
+/** The user, locked for the rest of the transaction, or NOT_FOUND at `input.userId`. */
+const lockTarget = (tx: RealmTx, ctx: ServiceContext, id: string) =>
+  findUser(tx, id, ['input', 'userId'], { lock: { realmId: ctx.realmId } });
 
 /** The user's role assignments in one scope (realm-wide when `tenantId` is null), by role name. */
 async function assignmentsIn(tx: RealmTx, userId: string, tenantId: string | null) {
@@ -57,7 +50,7 @@ async function checkRoleTargets(
 ): Promise<{ user: User; roles: RoleRow[]; tenantId: string | null } | { errors: UserErrorShape[] }> {
   const errors: UserErrorShape[] = [];
   const tenantId = input.tenantId ?? null;
-  const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
+  const user = await lockTarget(tx, ctx, input.userId);
   if (isUserError(user)) errors.push(user);
   else if (user.deletedAt) errors.push(userDeleted(['input', 'userId']));
   if (tenantId !== null) {
@@ -193,7 +186,7 @@ export async function removeUserRole(
   const tenantId = input.tenantId ?? null;
   return inTransaction(ctx, async (tx) => {
     const errors: UserErrorShape[] = [];
-    const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
+    const user = await lockTarget(tx, ctx, input.userId);
     if (isUserError(user)) errors.push(user);
     const role = await tx.role.findUnique({ where: { id: input.roleId }, select: { id: true, name: true } });
     if (!role) errors.push(notFound('role', ['input', 'roleId']));
@@ -243,7 +236,7 @@ async function findUserAndTenant(
   input: UserTenantInput,
 ): Promise<{ user: User; tenant: { id: string; slug: string } } | { errors: UserErrorShape[] }> {
   const errors: UserErrorShape[] = [];
-  const user = await lockUser(tx, ctx, input.userId, ['input', 'userId']);
+  const user = await lockTarget(tx, ctx, input.userId);
   if (isUserError(user)) errors.push(user);
   const tenant = await tx.tenant.findUnique({ where: { id: input.tenantId }, select: { id: true, slug: true } });
   if (!tenant) errors.push(notFound('tenant', ['input', 'tenantId']));

@@ -2,7 +2,7 @@ import type { Prisma, User, UserStatus } from '../../generated/prisma/client.ts'
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm } from './users.passwords.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { assertCanGrant } from '../roles/grants.ts';
+import { assertCanGrant } from '../roles/roles.grants.ts';
 import { inTransaction, refused, userError, type UserErrorShape } from '../user-error.ts';
 import { takenRows, type TakenRow } from './users.queries.ts';
 import { mergeJson, USER_LIMITS, validateProfile, type ProfileData, type ProfileInput } from './users.validation.ts';

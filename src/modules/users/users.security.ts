@@ -12,8 +12,7 @@ import {
   userError,
   type UserErrorShape,
 } from '../user-error.ts';
-import { lockUser } from './users.access.ts';
-import { bumpVersion, revokeSessionsOf, withLockedUser, type UserResult } from './users.core.ts';
+import { bumpVersion, findUser, revokeSessionsOf, withLockedUser, type UserResult } from './users.core.ts';
 
 export const SECURITY_LIMITS = {
   providerLength: 50,
@@ -37,7 +36,7 @@ export interface RevokeSessionsResult {
 /** Ends every active session of a user now; their refresh tokens stop working at once. */
 export async function revokeUserSessions(ctx: ServiceContext, userId: string): Promise<RevokeSessionsResult> {
   return inTransaction(ctx, async (tx) => {
-    const user = await lockUser(tx, ctx, userId, ['input', 'id']);
+    const user = await findUser(tx, userId, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return { revokedSessionIds: [], userErrors: [user] };
     const revoked = await revokeSessionsOf(tx, [user.id], 'revoked_by_admin');
     if (revoked.length === 0) return { revokedSessionIds: [], userErrors: [] };
