@@ -60,8 +60,9 @@ export function systemContext(prisma: PrismaClient, realmId: string): ServiceCon
 /** A field the caller was refused, with the scopes it lacked. */
 export interface Denial {
   /**
-   * Schema coordinate, e.g. `Query.users` or `User.roles`; null when a service refused a grant
-   * (FORBIDDEN_GRANT), which the denial audit names by the operation's mutation fields.
+   * Schema coordinate, e.g. `Query.users` or `User.roles`. A service refusing a grant
+   * (FORBIDDEN_GRANT) records null; the mutation field that ran it fills it in
+   * (src/graphql/denial-fields.ts).
    */
   field: string | null;
   missingScopes: readonly string[];

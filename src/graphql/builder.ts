@@ -21,6 +21,7 @@ import { getDatamodel } from '../generated/pothos-types.ts';
 import { missingScopes, satisfies } from '../auth/scopes.ts';
 import { Kind } from 'graphql';
 import { badUserInput, forbidden, unauthenticated } from './errors.ts';
+import DenialFieldsPlugin from './denial-fields.ts';
 import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
 import { INPUT_LIMITS } from './input-bounds.ts';
@@ -67,7 +68,7 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, DirectivesPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, DirectivesPlugin, DenialFieldsPlugin],
   defaultFieldNullability: false,
   directives: { useGraphQLToolsUnorderedDirectives: true },
   scopeAuth: {

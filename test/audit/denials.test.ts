@@ -217,6 +217,40 @@ describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
     expect(allowed.written.map((event) => event.outcome)).toEqual(['success']);
   });
 
+  it('in a request of several mutations, the row names only the mutation whose grant was refused', async () => {
+    const { scopes } = await managementScopes(server, server.admin.realmId);
+    const token = await server.token(server.admin, 'roles:read roles:write');
+    const missingRole = Buffer.from(`Role:${'0'.repeat(8)}-0000-4000-8000-${'1'.repeat(12)}`).toString('base64url');
+    const { result, written } = await auditWrittenBy(() =>
+      server.graphql(
+        `mutation($missing: DeleteInput!, $escalating: CreateRoleInput!, $fine: CreateRoleInput!) {
+          deleteRole(input: $missing) { userErrors { code } }
+          escalating: createRole(input: $escalating) { userErrors { code } }
+          fine: createRole(input: $fine) { userErrors { code } }
+        }`,
+        {
+          missing: { id: missingRole },
+          escalating: { name: 'Grant escalation', scopeIds: [scopes['audit:read']] },
+          fine: { name: 'Grant neighbour' },
+        },
+        token,
+      ),
+    );
+    expect(result.data).toEqual({
+      deleteRole: { userErrors: [{ code: 'NOT_FOUND' }] },
+      escalating: { userErrors: [{ code: 'FORBIDDEN_GRANT' }] },
+      fine: { userErrors: [] },
+    });
+    const denials = written.filter((event) => event.outcome === 'denied');
+    expect(denials).toHaveLength(1);
+    expect(denials[0]!.changes).toEqual({
+      operation: 'mutation',
+      fields: ['Mutation.createRole'],
+      missingScopes: ['audit:read'],
+    });
+    expect(written.filter((event) => event.action === 'role.created')).toHaveLength(1);
+  });
+
   it('other refusals returned as data (NOT_FOUND) write no denied row', async () => {
     const token = await server.token(server.admin, 'roles:read roles:write');
     const { result, written } = await auditWrittenBy(() =>

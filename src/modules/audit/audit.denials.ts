@@ -1,8 +1,8 @@
 import type { Plugin } from '@envelop/core';
-import { getOperationAST, Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
+import { getOperationAST } from 'graphql';
 import { executionInput } from '../../graphql/execution-input.ts';
 import type { FailureLimit } from '../../auth/rate-limit.ts';
-import type { Denial, GraphQLContext } from '../../context.ts';
+import type { GraphQLContext } from '../../context.ts';
 import { recordDenial } from './audit.service.ts';
 
 /** Denial audit rows per caller (realm and client id) and window: a flood cannot fill the table. */
@@ -11,7 +11,7 @@ export const DENIAL_AUDIT_LIMIT = { failures: 30, windowSeconds: 60 };
 /**
  * Writes one `authorization.denied` audit row (outcome `denied`) for a request that scope-auth
  * or the mutation-scopes plugin refused with FORBIDDEN, or whose mutation a service refused
- * with FORBIDDEN_GRANT (named by the operation's mutation fields), in its own statement after execution,
+ * with FORBIDDEN_GRANT (named by the mutation field that ran it), in its own statement after execution,
  * at most `DENIAL_AUDIT_LIMIT` per caller and window. Requests without a valid token
  * (UNAUTHENTICATED) have no realm or actor and are not audited. A failed write is logged; the
  * answer stays the refusal.
@@ -31,7 +31,7 @@ export function denialAuditPlugin(limit: FailureLimit): Plugin<GraphQLContext> {
             }
             const { document, operationName } = executionInput(args);
             const operation = getOperationAST(document, operationName);
-            await recordDenial(service, operation?.operation ?? 'query', named(ctx.denials, operation));
+            await recordDenial(service, operation?.operation ?? 'query', ctx.denials);
           } catch (error) {
             ctx.log.error({ err: error }, 'could not audit an authorization denial');
           }
@@ -39,16 +39,4 @@ export function denialAuditPlugin(limit: FailureLimit): Plugin<GraphQLContext> {
       };
     },
   };
-}
-
-/** Grant refusals (field null) named by the root fields of the operation that made them. */
-function named(denials: readonly Denial[], operation: OperationDefinitionNode | null | undefined): Denial[] {
-  if (denials.every((denial) => denial.field !== null)) return [...denials];
-  const type = operation?.operation === OperationTypeNode.MUTATION ? 'Mutation' : 'Query';
-  const roots = (operation?.selectionSet.selections ?? []).flatMap((selection) =>
-    selection.kind === Kind.FIELD ? [`${type}.${selection.name.value}`] : [],
-  );
-  return denials.flatMap((denial) =>
-    denial.field !== null ? [denial] : roots.map((field) => ({ field, missingScopes: denial.missingScopes })),
-  );
 }
