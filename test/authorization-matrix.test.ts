@@ -401,27 +401,31 @@ const MATRIX: Record<string, Entry> = {
     check: (value) => expect(value.createdCount).toBe(2),
   },
   deleteApplication: {
-    document: mutation('deleteApplication', 'DeleteInput', 'deletedId'),
+    document: mutation('deleteApplication', 'DeleteApplicationInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.application } }),
     check: (value, f) => expect(value.deletedId).toBe(f.application),
   },
   deleteCustomAttributeDefinition: {
-    document: mutation('deleteCustomAttributeDefinition', 'DeleteInput', 'deletedId clearedUserCount'),
+    document: mutation(
+      'deleteCustomAttributeDefinition',
+      'DeleteCustomAttributeDefinitionInput',
+      'deletedId clearedUserCount',
+    ),
     vars: (f) => ({ input: { id: f.definition } }),
     check: (value, f) => expect(value.deletedId).toBe(f.definition),
   },
   deleteResource: {
-    document: mutation('deleteResource', 'DeleteInput', 'deletedId'),
+    document: mutation('deleteResource', 'DeleteResourceInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.resource } }),
     check: (value, f) => expect(value.deletedId).toBe(f.resource),
   },
   deleteRole: {
-    document: mutation('deleteRole', 'DeleteInput', 'deletedId'),
+    document: mutation('deleteRole', 'DeleteRoleInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.role } }),
     check: (value, f) => expect(value.deletedId).toBe(f.role),
   },
   deleteTenant: {
-    document: mutation('deleteTenant', 'DeleteInput', 'deletedId'),
+    document: mutation('deleteTenant', 'DeleteTenantInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.tenant } }),
     check: (value, f) => expect(value.deletedId).toBe(f.tenant),
   },

@@ -33,11 +33,6 @@ export function payloadType<K extends string, T>(
   });
 }
 
-export const DeleteInput = builder.inputType('DeleteInput', {
-  description: 'Identifies the object to delete.',
-  fields: (t) => ({ id: t.id({ required: true, description: 'The global id of the object.' }) }),
-});
-
 export const DeletePayload = builder.objectRef<DeleteResult>('DeletePayload').implement({
   description: 'Result of a delete mutation.',
   fields: (t) => ({

@@ -1,6 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
 import {
   ATTRIBUTE_LIMITS,
@@ -113,7 +112,11 @@ const CustomAttributeDefinitionPatch = builder.inputType('CustomAttributeDefinit
 const UpdateCustomAttributeDefinitionInput = builder.inputType('UpdateCustomAttributeDefinitionInput', {
   description: 'Input of `updateCustomAttributeDefinition`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the definition.' }),
+    id: t.globalID({
+      for: CustomAttributeDefinitionRef,
+      required: true,
+      description: 'The global id of the definition.',
+    }),
     patch: t.field({ type: CustomAttributeDefinitionPatch, required: true, description: 'The changes.' }),
   }),
 });
@@ -132,7 +135,7 @@ builder.mutationField('updateCustomAttributeDefinition', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       updateCustomAttributeDefinition(serviceOf(ctx), {
-        id: idOfType(input.id, 'CustomAttributeDefinition', 'input.id'),
+        id: input.id.id,
         patch: input.patch,
       }),
   }),
@@ -158,18 +161,32 @@ const DeleteCustomAttributeDefinitionPayload = builder
     }),
   });
 
+const DeleteCustomAttributeDefinitionInput = builder.inputType('DeleteCustomAttributeDefinitionInput', {
+  description: 'Input of `deleteCustomAttributeDefinition`.',
+  fields: (t) => ({
+    id: t.globalID({
+      for: CustomAttributeDefinitionRef,
+      required: true,
+      description: 'The global id of the definition.',
+    }),
+  }),
+});
+
 builder.mutationField('deleteCustomAttributeDefinition', (t) =>
   t.field({
     type: DeleteCustomAttributeDefinitionPayload,
     description:
       'Deletes a custom attribute definition and, in the same transaction, removes its key from every user’s `customAttributes`.',
     ...requireScopes(WRITE_SCOPES),
-    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The definition to delete.' }) },
+    args: {
+      input: t.arg({
+        type: DeleteCustomAttributeDefinitionInput,
+        required: true,
+        description: 'The definition to delete.',
+      }),
+    },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteCustomAttributeDefinition(
-        serviceOf(ctx),
-        idOfType(input.id, 'CustomAttributeDefinition', 'input.id'),
-      );
+      const result = await deleteCustomAttributeDefinition(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'CustomAttributeDefinition');
     },
   }),
