@@ -32,15 +32,3 @@ export function decodeGlobalId(globalId: string): DecodedGlobalId {
   if (!decoded) throw badUserInput(`"${globalId.slice(0, 64)}" is not a valid ID.`);
   return decoded;
 }
-
-/**
- * The database id inside a global id of `typename`, for resolvers to hand to services (which
- * take database ids only). BAD_USER_INPUT naming `argument` for another type or a malformed id.
- */
-export function idOfType(globalId: string | number, typename: string, argument = 'id'): string {
-  const decoded = decodeGlobalId(String(globalId));
-  if (decoded.typename !== typename) {
-    throw badUserInput(`${argument} must be the ID of a ${typename}, got the ID of a ${decoded.typename}.`, argument);
-  }
-  return decoded.id;
-}

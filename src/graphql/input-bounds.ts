@@ -92,7 +92,8 @@ function globalIdTypesOf(extensions: InputBoundsExtensions): GlobalIdTypes {
   return extensions.relayGlobalIDFor?.map(({ typename }) => typename) ?? null;
 }
 
-const withArticle = (typename: string) => `${/^[AEIOU]/.test(typename) ? 'an' : 'a'} ${typename}`;
+// "an Application", "a User": type names starting with U here sound like "you".
+const withArticle = (typename: string) => `${/^[AEIO]/.test(typename) ? 'an' : 'a'} ${typename}`;
 
 /** A global id that does not decode, or names an object of a type its position does not take. */
 class GlobalIdError extends InputBoundsError {

@@ -1,7 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
-import { UserFilterInput } from '../users/users.inputs.schema.ts';
+import { UserFilterInput, userFilterOf } from '../users/users.inputs.schema.ts';
 import { memberOfTenant } from '../users/users.queries.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
 import { createTenant, deleteTenant, tenantListWhere, updateTenant } from './tenants.service.ts';
@@ -33,7 +33,7 @@ export const TenantRef = builder.prismaNode('Tenant', {
         resolveUserConnection(
           ctx,
           info,
-          { first: args.first ?? null, after: args.after ?? null, filter: args.filter ?? null },
+          { first: args.first ?? null, after: args.after ?? null, filter: userFilterOf(args.filter) },
           memberOfTenant(tenant.id),
         ),
     }),
