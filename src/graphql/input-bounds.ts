@@ -1,5 +1,6 @@
 import type { Plugin } from '@envelop/core';
 import {
+  coerceInputValue,
   getArgumentValues,
   getNamedType,
   getNullableType,
@@ -342,6 +343,25 @@ function rawDepthExceeds(root: unknown, limit: number): boolean {
     for (const inner of Array.isArray(value) ? value : Object.values(value)) stack.push([inner, depth + 1]);
   }
   return false;
+}
+
+/**
+ * A JSON value given outside GraphQL (e.g. a filter in a REST request) as a resolver would get
+ * it as an argument of `type`: coerced like a variable, checked like an argument (bounds,
+ * strings, JSON, `checkInput`, global ids), and with its global ids decoded to `{ typename, id }`
+ * as the Relay plugin decodes them. Throws InputBoundsError naming the path under `path`.
+ */
+export function decodeInputValue(value: unknown, type: GraphQLInputType, path: string): unknown {
+  if (rawDepthExceeds(value, INPUT_LIMITS.maxVariableDepth)) {
+    throw new InputBoundsError(path, `nests deeper than ${INPUT_LIMITS.maxVariableDepth} levels`);
+  }
+  const holder = {
+    value: coerceInputValue(value, type, (at, _invalid, error) => {
+      throw new InputBoundsError([path, ...at].join('.'), error.message);
+    }),
+  };
+  checkArgument(holder.value, type, path, {}, { holder, key: 'value' });
+  return holder.value;
 }
 
 interface RequestCost {
