@@ -1,5 +1,6 @@
 import { serviceOf } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
+import type { DecodedGlobalId } from '../../graphql/ids.ts';
 import {
   USER_ACCESS_LIMITS,
   addUserToTenant,
@@ -50,11 +51,11 @@ const UserTenantInput = builder.inputType('UserTenantInput', {
   }),
 });
 
-interface Decoded {
-  id: string;
-}
-
-const rolesArgs = (input: { userId: Decoded; roleIds: readonly Decoded[]; tenantId?: Decoded | null }) => ({
+const rolesArgs = (input: {
+  userId: DecodedGlobalId;
+  roleIds: readonly DecodedGlobalId[];
+  tenantId?: DecodedGlobalId | null;
+}) => ({
   userId: input.userId.id,
   roleIds: input.roleIds.map(({ id }) => id),
   tenantId: input.tenantId?.id ?? null,
@@ -116,7 +117,7 @@ builder.mutationField('removeUserRole', (t) =>
   }),
 );
 
-const tenantArgs = (input: { userId: Decoded; tenantId: Decoded }) => ({
+const tenantArgs = (input: { userId: DecodedGlobalId; tenantId: DecodedGlobalId }) => ({
   userId: input.userId.id,
   tenantId: input.tenantId.id,
 });
