@@ -401,31 +401,27 @@ const MATRIX: Record<string, Entry> = {
     check: (value) => expect(value.createdCount).toBe(2),
   },
   deleteApplication: {
-    document: mutation('deleteApplication', 'DeleteApplicationInput', 'deletedId'),
+    document: mutation('deleteApplication', 'DeleteInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.application } }),
     check: (value, f) => expect(value.deletedId).toBe(f.application),
   },
   deleteCustomAttributeDefinition: {
-    document: mutation(
-      'deleteCustomAttributeDefinition',
-      'DeleteCustomAttributeDefinitionInput',
-      'deletedId clearedUserCount',
-    ),
+    document: mutation('deleteCustomAttributeDefinition', 'DeleteInput', 'deletedId clearedUserCount'),
     vars: (f) => ({ input: { id: f.definition } }),
     check: (value, f) => expect(value.deletedId).toBe(f.definition),
   },
   deleteResource: {
-    document: mutation('deleteResource', 'DeleteResourceInput', 'deletedId'),
+    document: mutation('deleteResource', 'DeleteInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.resource } }),
     check: (value, f) => expect(value.deletedId).toBe(f.resource),
   },
   deleteRole: {
-    document: mutation('deleteRole', 'DeleteRoleInput', 'deletedId'),
+    document: mutation('deleteRole', 'DeleteInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.role } }),
     check: (value, f) => expect(value.deletedId).toBe(f.role),
   },
   deleteTenant: {
-    document: mutation('deleteTenant', 'DeleteTenantInput', 'deletedId'),
+    document: mutation('deleteTenant', 'DeleteInput', 'deletedId'),
     vars: (f) => ({ input: { id: f.tenant } }),
     check: (value, f) => expect(value.deletedId).toBe(f.tenant),
   },

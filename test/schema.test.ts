@@ -63,8 +63,9 @@ describe('schema.graphql', () => {
       'AuditEventFilter.targetId':
         'matches AuditEvent.targetId as stored: a global id of any type, a raw database id, or an erased user’s tombstone',
     };
-    // The Relay node fields take the global id of any object.
-    const anyObject = ['Query.node(id)', 'Query.nodes(ids)'];
+    // The Relay node fields take the global id of any object; DeleteInput, shared by the delete
+    // mutations, takes the type its argument names (checked below).
+    const anyObject = ['DeleteInput.id', 'Query.node(id)', 'Query.nodes(ids)'];
     const plain: string[] = [];
     const untyped: string[] = [];
     const unknownTypes: string[] = [];
@@ -95,5 +96,21 @@ describe('schema.graphql', () => {
     expect(plain.sort()).toEqual(Object.keys(notObjectIds).sort());
     expect(untyped.sort()).toEqual(anyObject);
     expect(unknownTypes).toEqual([]);
+
+    const deleteArguments = Object.values(liveSchema.getMutationType()!.getFields()).flatMap((field) =>
+      field.args
+        .filter((arg) => getNamedType(arg.type).name === 'DeleteInput')
+        .map((arg) => {
+          const at = (arg.extensions as { globalIdsAt?: Record<string, string[]> }).globalIdsAt;
+          const types = at?.id ?? [];
+          const nodes = types.filter((typename) => {
+            const target = liveSchema.getType(typename);
+            return isObjectType(target) && target.getInterfaces().some((i) => i.name === 'Node');
+          });
+          return { field: field.name, typed: types.length === 1 && nodes.length === 1 };
+        }),
+    );
+    expect(deleteArguments.length).toBeGreaterThanOrEqual(5);
+    expect(deleteArguments.filter((arg) => !arg.typed)).toEqual([]);
   });
 });

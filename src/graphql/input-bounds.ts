@@ -53,6 +53,8 @@ export const INPUT_LIMITS = {
  * - `uuidCursor` (argument): a Prisma connection cursor (`GPC:`) given here must hold a uuid.
  * - `isRelayGlobalID`, `relayGlobalIDFor` (argument or input field; set by the Relay plugin's
  *   `globalID`/`globalIDList`): each value must be a global id, of one of these types if any.
+ * - `globalIdsAt` (argument): narrows the global id fields of a shared input type for this
+ *   argument, by path below it, e.g. `{ id: ['Role'] }` on `deleteRole(input: DeleteInput!)`.
  */
 interface InputBoundsExtensions {
   maxItems?: number;
@@ -61,6 +63,7 @@ interface InputBoundsExtensions {
   costPerItemOf?: string;
   isRelayGlobalID?: boolean;
   relayGlobalIDFor?: readonly { typename: string }[] | null;
+  globalIdsAt?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A value outside a bound: `path` names the argument (e.g. `filter.AND.0.search`). */
@@ -204,6 +207,7 @@ function checkArgument(
     },
   ];
   let cost = 0;
+  const narrowed = rootExtensions.globalIdsAt;
   while (stack.length) {
     const { value, type: declared, path, maxItems, globalIds, checked, slot } = stack.pop()!;
     if (value === null || value === undefined) continue;
@@ -240,7 +244,7 @@ function checkArgument(
           type: field.type,
           path: `${path}.${field.name}`,
           maxItems: extensions.maxItems ?? INPUT_LIMITS.maxListItems,
-          globalIds: globalIdTypesOf(extensions),
+          globalIds: narrowed?.[`${path}.${field.name}`.slice(rootPath.length + 1)] ?? globalIdTypesOf(extensions),
           checked: within,
           slot: slot && { holder: object, key: field.name },
         });

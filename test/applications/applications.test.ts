@@ -37,7 +37,7 @@ const CREATE = `mutation($input: CreateApplicationInput!) {
 const UPDATE = `mutation($input: UpdateApplicationInput!) {
   updateApplication(input: $input) { application { ${APPLICATION_FIELDS} } ${USER_ERRORS} }
 }`;
-const DELETE = `mutation($input: DeleteApplicationInput!) { deleteApplication(input: $input) { deletedId ${USER_ERRORS} } }`;
+const DELETE = `mutation($input: DeleteInput!) { deleteApplication(input: $input) { deletedId ${USER_ERRORS} } }`;
 const ROTATE = `mutation($input: RotateApplicationSecretInput!) {
   rotateApplicationSecret(input: $input) { application { ${APPLICATION_FIELDS} } clientSecret ${USER_ERRORS} }
 }`;

@@ -221,7 +221,7 @@ describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
     const token = await server.token(server.admin, 'roles:read roles:write');
     const { result, written } = await auditWrittenBy(() =>
       server.graphql(
-        'mutation($input: DeleteRoleInput!) { deleteRole(input: $input) { deletedId userErrors { code } } }',
+        'mutation($input: DeleteInput!) { deleteRole(input: $input) { deletedId userErrors { code } } }',
         { input: { id: Buffer.from(`Role:${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).toString('base64url') } },
         token,
       ),

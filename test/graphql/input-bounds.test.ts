@@ -293,6 +293,22 @@ describe('global ids', () => {
     expect(calls).not.toHaveBeenCalled();
   });
 
+  it('checks the shared DeleteInput against the type its mutation deletes, before any mutation of the request runs', async () => {
+    const calls = spyOnRootResolvers();
+    await expectUnchanged(server, async () => {
+      const result = await server.graphql(
+        `mutation($role: CreateRoleInput!, $tenant: DeleteInput!, $role2: DeleteInput!) {
+          createRole(input: $role) { role { id } }
+          deleteTenant(input: $tenant) { deletedId }
+          deleteRole(input: $role2) { deletedId }
+        }`,
+        { role: { name: 'Never created' }, tenant: { id: gid('Tenant') }, role2: { id: gid('Tenant') } },
+      );
+      expectBadInput(result, 'input.id', /^input\.id must be the ID of a Role, got the ID of a Tenant\.$/);
+    });
+    expect(calls).not.toHaveBeenCalled();
+  });
+
   it('checks global ids in document literals and in arguments of nested fields', async () => {
     const calls = spyOnRootResolvers();
     expectBadInput(await server.graphql(`{ user(id: "${gid('Role')}") { id } }`), 'id', /must be the ID of a User/);

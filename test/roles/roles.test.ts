@@ -20,7 +20,7 @@ const ERRORS = 'userErrors { field message code }';
 const ROLE = 'role { id name description builtIn scopes { id name } userCount }';
 const CREATE = `mutation($input: CreateRoleInput!) { createRole(input: $input) { ${ROLE} ${ERRORS} } }`;
 const UPDATE = `mutation($input: UpdateRoleInput!) { updateRole(input: $input) { ${ROLE} ${ERRORS} } }`;
-const DELETE = `mutation($input: DeleteRoleInput!) { deleteRole(input: $input) { deletedId ${ERRORS} } }`;
+const DELETE = `mutation($input: DeleteInput!) { deleteRole(input: $input) { deletedId ${ERRORS} } }`;
 const ASSIGN = `mutation($input: AssignRoleScopesInput!) { assignRoleScopes(input: $input) { ${ROLE} ${ERRORS} } }`;
 const REMOVE = `mutation($input: RemoveRoleScopeInput!) { removeRoleScope(input: $input) { ${ROLE} ${ERRORS} } }`;
 

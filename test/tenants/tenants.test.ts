@@ -24,7 +24,7 @@ afterAll(async () => {
 const TENANT_FIELDS = 'id name slug memberCount createdAt updatedAt';
 const CREATE = `mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { ${TENANT_FIELDS} } ${USER_ERRORS} } }`;
 const UPDATE = `mutation($input: UpdateTenantInput!) { updateTenant(input: $input) { tenant { ${TENANT_FIELDS} } ${USER_ERRORS} } }`;
-const DELETE = `mutation($input: DeleteTenantInput!) { deleteTenant(input: $input) { deletedId ${USER_ERRORS} } }`;
+const DELETE = `mutation($input: DeleteInput!) { deleteTenant(input: $input) { deletedId ${USER_ERRORS} } }`;
 const GET = `query($id: ID!) { tenant(id: $id) { ${TENANT_FIELDS} } }`;
 
 const missingId = () => encodeGlobalId('Tenant', randomUUID());

@@ -23,7 +23,7 @@ const CREATE = `mutation($input: CreateCustomAttributeDefinitionInput!) {
   createCustomAttributeDefinition(input: $input) { customAttributeDefinition { ${FIELDS} } ${USER_ERRORS} } }`;
 const UPDATE = `mutation($input: UpdateCustomAttributeDefinitionInput!) {
   updateCustomAttributeDefinition(input: $input) { customAttributeDefinition { ${FIELDS} } ${USER_ERRORS} } }`;
-const DELETE = `mutation($input: DeleteCustomAttributeDefinitionInput!) { deleteCustomAttributeDefinition(input: $input) { deletedId clearedUserCount ${USER_ERRORS} } }`;
+const DELETE = `mutation($input: DeleteInput!) { deleteCustomAttributeDefinition(input: $input) { deletedId clearedUserCount ${USER_ERRORS} } }`;
 const LIST = `{ customAttributeDefinitions { ${FIELDS} } }`;
 
 async function create(input: Record<string, unknown>, token?: string) {

@@ -2,7 +2,7 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
 import type { Application } from '../../generated/prisma/client.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
@@ -256,20 +256,13 @@ builder.mutationField('updateApplication', (t) =>
   }),
 );
 
-const DeleteApplicationInput = builder.inputType('DeleteApplicationInput', {
-  description: 'Input of `deleteApplication`.',
-  fields: (t) => ({
-    id: t.globalID({ for: ApplicationRef, required: true, description: 'The global id of the application.' }),
-  }),
-});
-
 builder.mutationField('deleteApplication', (t) =>
   t.field({
     type: DeletePayload,
     description:
       'Deletes an application with its secrets and role grants; its access tokens are refused from the next request on. The last application holding the built-in admin role cannot be deleted.',
     ...requireScopes(['applications:write']),
-    args: { input: t.arg({ type: DeleteApplicationInput, required: true, description: 'The application to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Application', 'The application to delete.')) },
     resolve: async (_root, { input }, ctx) => {
       const result = await deleteApplication(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Application');

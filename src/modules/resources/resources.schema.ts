@@ -1,5 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { DeletePayload, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
 import {
   addResourceScope,
@@ -215,20 +215,13 @@ builder.mutationField('updateResource', (t) =>
   }),
 );
 
-const DeleteResourceInput = builder.inputType('DeleteResourceInput', {
-  description: 'Input of `deleteResource`.',
-  fields: (t) => ({
-    id: t.globalID({ for: ResourceRef, required: true, description: 'The global id of the resource.' }),
-  }),
-});
-
 builder.mutationField('deleteResource', (t) =>
   t.field({
     type: DeletePayload,
     description:
       'Deletes an API resource and its scopes; every role and user loses those scopes. Built-in resources cannot be deleted (INVALID_STATE).',
     ...requireScopes(['resources:write']),
-    args: { input: t.arg({ type: DeleteResourceInput, required: true, description: 'The resource to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Resource', 'The resource to delete.')) },
     resolve: async (_root, { input }, ctx) => {
       const result = await deleteResource(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Resource');

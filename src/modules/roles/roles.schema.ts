@@ -2,7 +2,7 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
 import { TenantRef } from '../tenants/tenants.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
@@ -200,13 +200,6 @@ const RemoveRoleScopeInput = builder.inputType('RemoveRoleScopeInput', {
   }),
 });
 
-const DeleteRoleInput = builder.inputType('DeleteRoleInput', {
-  description: 'Input of `deleteRole`.',
-  fields: (t) => ({
-    id: t.globalID({ for: RoleRef, required: true, description: 'The global id of the role.' }),
-  }),
-});
-
 builder.mutationField('createRole', (t) =>
   t.field({
     type: RolePayload,
@@ -239,7 +232,7 @@ builder.mutationField('deleteRole', (t) =>
     description:
       'Deletes a role and every assignment of it to users and applications. The built-in role cannot be deleted (INVALID_STATE).',
     ...requireScopes(['roles:write']),
-    args: { input: t.arg({ type: DeleteRoleInput, required: true, description: 'The role to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Role', 'The role to delete.')) },
     resolve: async (_root, { input }, ctx) => {
       const result = await deleteRole(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Role');

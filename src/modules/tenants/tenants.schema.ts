@@ -1,5 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
 import { UserFilterInput, userFilterOf } from '../users/users.inputs.schema.ts';
 import { memberOfTenant } from '../users/users.queries.ts';
@@ -149,20 +149,13 @@ builder.mutationField('updateTenant', (t) =>
   }),
 );
 
-const DeleteTenantInput = builder.inputType('DeleteTenantInput', {
-  description: 'Input of `deleteTenant`.',
-  fields: (t) => ({
-    id: t.globalID({ for: TenantRef, required: true, description: 'The global id of the tenant.' }),
-  }),
-});
-
 builder.mutationField('deleteTenant', (t) =>
   t.field({
     type: DeletePayload,
     description:
       'Deletes a tenant with its memberships, its tenant-scoped role assignments and the roles it defines. Users stay.',
     ...requireScopes(['tenants:write']),
-    args: { input: t.arg({ type: DeleteTenantInput, required: true, description: 'The tenant to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Tenant', 'The tenant to delete.')) },
     resolve: async (_root, { input }, ctx) => {
       const result = await deleteTenant(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Tenant');

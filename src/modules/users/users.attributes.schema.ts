@@ -1,5 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
 import {
   ATTRIBUTE_LIMITS,
@@ -161,17 +161,6 @@ const DeleteCustomAttributeDefinitionPayload = builder
     }),
   });
 
-const DeleteCustomAttributeDefinitionInput = builder.inputType('DeleteCustomAttributeDefinitionInput', {
-  description: 'Input of `deleteCustomAttributeDefinition`.',
-  fields: (t) => ({
-    id: t.globalID({
-      for: CustomAttributeDefinitionRef,
-      required: true,
-      description: 'The global id of the definition.',
-    }),
-  }),
-});
-
 builder.mutationField('deleteCustomAttributeDefinition', (t) =>
   t.field({
     type: DeleteCustomAttributeDefinitionPayload,
@@ -179,11 +168,7 @@ builder.mutationField('deleteCustomAttributeDefinition', (t) =>
       'Deletes a custom attribute definition and, in the same transaction, removes its key from every user’s `customAttributes`.',
     ...requireScopes(WRITE_SCOPES),
     args: {
-      input: t.arg({
-        type: DeleteCustomAttributeDefinitionInput,
-        required: true,
-        description: 'The definition to delete.',
-      }),
+      input: t.arg(deleteInputArg('CustomAttributeDefinition', 'The definition to delete.')),
     },
     resolve: async (_root, { input }, ctx) => {
       const result = await deleteCustomAttributeDefinition(serviceOf(ctx), input.id.id);
