@@ -88,7 +88,7 @@ const reportAsValidationError = {
 
 // Pothos' own errors about connection arguments and cursors are the caller's mistake.
 const POTHOS_INPUT_ERROR =
-  /^(Invalid cursor|Cursor must|Invalid base64|Invalid offset cursor|Expected compound cursor|Arguments? "|Invalid global ID)/;
+  /^(Invalid cursor|Cursor must|Invalid base64|Invalid offset cursor|Expected compound cursor|Arguments? ")/;
 
 /**
  * Masks everything but deliberate GraphQL errors. Pothos' errors are GraphQL errors too, so

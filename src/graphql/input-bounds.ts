@@ -1,5 +1,6 @@
 import type { Plugin } from '@envelop/core';
 import {
+  coerceInputValue,
   getArgumentValues,
   getNamedType,
   getNullableType,
@@ -27,7 +28,7 @@ import { executionInput } from './execution-input.ts';
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { MAX_PAGE_SIZE } from './connection-limits.ts';
 import { badUserInput } from './errors.ts';
-import { UUID } from './ids.ts';
+import { parseGlobalId, UUID, type DecodedGlobalId } from './ids.ts';
 
 /** Bounds on what one request may ask for; see the README's "Limits". */
 export const INPUT_LIMITS = {
@@ -50,12 +51,19 @@ export const INPUT_LIMITS = {
  *   what it adds to the request cost; throws `InputBoundsError` to refuse it.
  * - `costPerItemOf` (output field): its selection costs once per element of this list argument.
  * - `uuidCursor` (argument): a Prisma connection cursor (`GPC:`) given here must hold a uuid.
+ * - `isRelayGlobalID`, `relayGlobalIDFor` (argument or input field; set by the Relay plugin's
+ *   `globalID`/`globalIDList`): each value must be a global id, of one of these types if any.
+ * - `globalIdsAt` (argument): narrows the global id fields of a shared input type for this
+ *   argument, by path below it, e.g. `{ id: ['Role'] }` on `deleteRole(input: DeleteInput!)`.
  */
 interface InputBoundsExtensions {
   maxItems?: number;
   uuidCursor?: boolean;
   checkInput?: (value: Record<string, unknown>, path: string) => number;
   costPerItemOf?: string;
+  isRelayGlobalID?: boolean;
+  relayGlobalIDFor?: readonly { typename: string }[] | null;
+  globalIdsAt?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A value outside a bound: `path` names the argument (e.g. `filter.AND.0.search`). */
@@ -78,6 +86,36 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 function extensionsOf(thing: { extensions?: unknown }): InputBoundsExtensions {
   return thing.extensions ?? {};
+}
+
+/** The types a position takes global ids of: undefined when it takes none, null when any type. */
+type GlobalIdTypes = readonly string[] | null | undefined;
+
+function globalIdTypesOf(extensions: InputBoundsExtensions): GlobalIdTypes {
+  if (!extensions.isRelayGlobalID) return undefined;
+  return extensions.relayGlobalIDFor?.map(({ typename }) => typename) ?? null;
+}
+
+// "an Application", "a User": type names starting with U here sound like "you".
+const withArticle = (typename: string) => `${/^[AEIO]/.test(typename) ? 'an' : 'a'} ${typename}`;
+
+/** A global id that does not decode, or names an object of a type its position does not take. */
+class GlobalIdError extends InputBoundsError {
+  constructor(path: string, problem: string) {
+    super(path, problem);
+    this.message = `${path} ${problem}.`;
+  }
+}
+
+/** Decodes the global id at `path`; refuses a malformed one and one of another type than `types`. */
+function checkGlobalId(value: string, types: readonly string[] | null, path: string): DecodedGlobalId {
+  const decoded = parseGlobalId(value);
+  if (!decoded) throw new GlobalIdError(path, 'is not a valid ID');
+  if (types && !types.includes(decoded.typename)) {
+    const expected = types.map(withArticle).join(' or ');
+    throw new GlobalIdError(path, `must be the ID of ${expected}, got the ID of ${withArticle(decoded.typename)}`);
+  }
+  return decoded;
 }
 
 /** Why a string cannot be stored or compared: NUL bytes, unpaired UTF-16 surrogates. */
@@ -130,22 +168,48 @@ function checkJson(root: unknown, path: string): number {
   return nodes;
 }
 
+/** Where a value sits, so that a decoded global id can replace it. */
+interface Slot {
+  holder: object;
+  key: string | number;
+}
+
 /**
  * Checks one coerced argument value against its type, without recursion: list lengths, strings,
- * JSON values, and the `checkInput` of input types. Returns its cost: one per list element plus
- * what `checkInput` adds (a filter's conditions).
+ * global ids, JSON values, and the `checkInput` of input types. Returns its cost: one per list
+ * element plus what `checkInput` adds (a filter's conditions). With `decode`, each global id is
+ * replaced by what it holds (`{ typename, id }`), as Pothos hands them to resolvers.
  */
-function checkArgument(root: unknown, rootType: GraphQLInputType, rootPath: string, rootMaxItems: number): number {
+function checkArgument(
+  root: unknown,
+  rootType: GraphQLInputType,
+  rootPath: string,
+  rootExtensions: InputBoundsExtensions,
+  decode?: Slot,
+): number {
   const stack: {
     value: unknown;
     type: GraphQLInputType;
     path: string;
     maxItems: number;
+    globalIds: GlobalIdTypes;
     checked: ReadonlySet<string>;
-  }[] = [{ value: root, type: rootType, path: rootPath, maxItems: rootMaxItems, checked: new Set() }];
+    slot: Slot | undefined;
+  }[] = [
+    {
+      value: root,
+      type: rootType,
+      path: rootPath,
+      maxItems: rootExtensions.maxItems ?? INPUT_LIMITS.maxListItems,
+      globalIds: globalIdTypesOf(rootExtensions),
+      checked: new Set(),
+      slot: decode,
+    },
+  ];
   let cost = 0;
+  const narrowed = rootExtensions.globalIdsAt;
   while (stack.length) {
-    const { value, type: declared, path, maxItems, checked } = stack.pop()!;
+    const { value, type: declared, path, maxItems, globalIds, checked, slot } = stack.pop()!;
     if (value === null || value === undefined) continue;
     const type = getNullableType(declared);
     if (isListType(type)) {
@@ -153,7 +217,15 @@ function checkArgument(root: unknown, rootType: GraphQLInputType, rootPath: stri
       if (items.length > maxItems) throw new InputBoundsError(path, `at most ${maxItems} values (got ${items.length})`);
       cost += items.length;
       items.forEach((item, index) =>
-        stack.push({ value: item, type: type.ofType, path: `${path}.${index}`, maxItems, checked }),
+        stack.push({
+          value: item,
+          type: type.ofType,
+          path: `${path}.${index}`,
+          maxItems,
+          globalIds,
+          checked,
+          slot: slot && { holder: items, key: index },
+        }),
       );
     } else if (isInputObjectType(type)) {
       const object = value as Record<string, unknown>;
@@ -166,14 +238,20 @@ function checkArgument(root: unknown, rootType: GraphQLInputType, rootPath: stri
       }
       for (const field of Object.values(type.getFields())) {
         if (object[field.name] === undefined) continue;
+        const extensions = extensionsOf(field);
         stack.push({
           value: object[field.name],
           type: field.type,
           path: `${path}.${field.name}`,
-          maxItems: extensionsOf(field).maxItems ?? INPUT_LIMITS.maxListItems,
+          maxItems: extensions.maxItems ?? INPUT_LIMITS.maxListItems,
+          globalIds: narrowed?.[`${path}.${field.name}`.slice(rootPath.length + 1)] ?? globalIdTypesOf(extensions),
           checked: within,
+          slot: slot && { holder: object, key: field.name },
         });
       }
+    } else if (globalIds !== undefined && typeof value === 'string') {
+      const decoded = checkGlobalId(value, globalIds, path);
+      if (slot) Reflect.set(slot.holder, slot.key, decoded);
     } else if (JSON_SCALARS.has(type.name)) {
       checkJson(value, path);
     } else if (typeof value === 'string' && !isEnumType(type)) {
@@ -230,12 +308,7 @@ function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parentType: G
         const value = args[arg.name];
         if (value === undefined) continue;
         if (extensionsOf(arg).uuidCursor && typeof value === 'string') checkUuidCursor(value, arg.name);
-        walk.inputCost += checkArgument(
-          value,
-          arg.type,
-          arg.name,
-          extensionsOf(arg).maxItems ?? INPUT_LIMITS.maxListItems,
-        );
+        walk.inputCost += checkArgument(value, arg.type, arg.name, extensionsOf(arg));
       }
       const type = getNamedType(field.type);
       if (selection.selectionSet && isCompositeType(type)) {
@@ -274,6 +347,25 @@ function rawDepthExceeds(root: unknown, limit: number): boolean {
     for (const inner of Array.isArray(value) ? value : Object.values(value)) stack.push([inner, depth + 1]);
   }
   return false;
+}
+
+/**
+ * A JSON value given outside GraphQL (e.g. a filter in a REST request) as a resolver would get
+ * it as an argument of `type`: coerced like a variable, checked like an argument (bounds,
+ * strings, JSON, `checkInput`, global ids), and with its global ids decoded to `{ typename, id }`
+ * as the Relay plugin decodes them. Throws InputBoundsError naming the path under `path`.
+ */
+export function decodeInputValue(value: unknown, type: GraphQLInputType, path: string): unknown {
+  if (rawDepthExceeds(value, INPUT_LIMITS.maxVariableDepth)) {
+    throw new InputBoundsError(path, `nests deeper than ${INPUT_LIMITS.maxVariableDepth} levels`);
+  }
+  const holder = {
+    value: coerceInputValue(value, type, (at, _invalid, error) => {
+      throw new InputBoundsError([path, ...at].join('.'), error.message);
+    }),
+  };
+  checkArgument(holder.value, type, path, {}, { holder, key: 'value' });
+  return holder.value;
 }
 
 interface RequestCost {

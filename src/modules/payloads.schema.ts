@@ -33,9 +33,21 @@ export function payloadType<K extends string, T>(
   });
 }
 
-export const DeleteInput = builder.inputType('DeleteInput', {
+const DeleteInput = builder.inputType('DeleteInput', {
   description: 'Identifies the object to delete.',
-  fields: (t) => ({ id: t.id({ required: true, description: 'The global id of the object.' }) }),
+  fields: (t) => ({ id: t.globalID({ required: true, description: 'The global id of the object.' }) }),
+});
+
+/**
+ * The `input: DeleteInput!` argument of a delete mutation. DeleteInput is shared by the delete
+ * mutations, so the type its id must have is declared on the argument (`globalIdsAt`), and an id
+ * of another type is refused before execution like any other (src/graphql/input-bounds.ts).
+ */
+export const deleteInputArg = (typename: string, description: string) => ({
+  type: DeleteInput,
+  required: true as const,
+  description,
+  extensions: { globalIdsAt: { id: [typename] } },
 });
 
 export const DeletePayload = builder.objectRef<DeleteResult>('DeletePayload').implement({

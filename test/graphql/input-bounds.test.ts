@@ -250,6 +250,86 @@ describe('list arguments', () => {
   });
 });
 
+describe('global ids', () => {
+  const gid = (typename: string) => encodeGlobalId(typename, randomUUID());
+  const CREATE_USERS = `mutation($input: CreateUsersInput!) {
+    createUsers(input: $input) { createdCount userErrors { code field message } }
+  }`;
+
+  it('refuses a wrong-type or malformed id deep in a nested input list before any resolver runs, naming its path', async () => {
+    const calls = spyOnRootResolvers();
+    const users = [
+      { email: 'g1@example.com' },
+      { email: 'g2@example.com', roleIds: [] },
+      { email: 'g3@example.com', roleIds: [gid('Role'), gid('Tenant')] },
+    ];
+    await expectUnchanged(server, async () => {
+      expectBadInput(
+        await server.graphql(CREATE_USERS, { input: { users } }),
+        'input.users.2.roleIds.1',
+        /^input\.users\.2\.roleIds\.1 must be the ID of a Role, got the ID of a Tenant\.$/,
+      );
+      users[2]!.roleIds = [gid('Role'), 'not-an-id'];
+      expectBadInput(
+        await server.graphql(CREATE_USERS, { input: { users } }),
+        'input.users.2.roleIds.1',
+        /^input\.users\.2\.roleIds\.1 is not a valid ID\.$/,
+      );
+      expectBadInput(
+        await server.graphql(DELETE_USERS, {
+          input: {
+            filter: { OR: [{ emailVerified: true }, { NOT: { tenantIds: [gid('Tenant'), gid('Application')] } }] },
+          },
+        }),
+        'input.filter.OR.1.NOT.tenantIds.1',
+        /must be the ID of a Tenant, got the ID of an Application\.$/,
+      );
+    });
+    expectBadInput(
+      await server.graphql(USERS, { f: { AND: [{ applicationIds: [gid('Role')] }] } }),
+      'filter.AND.0.applicationIds.0',
+      /must be the ID of an Application, got the ID of a Role\.$/,
+    );
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('checks the shared DeleteInput against the type its mutation deletes, before any mutation of the request runs', async () => {
+    const calls = spyOnRootResolvers();
+    await expectUnchanged(server, async () => {
+      const result = await server.graphql(
+        `mutation($role: CreateRoleInput!, $tenant: DeleteInput!, $role2: DeleteInput!) {
+          createRole(input: $role) { role { id } }
+          deleteTenant(input: $tenant) { deletedId }
+          deleteRole(input: $role2) { deletedId }
+        }`,
+        { role: { name: 'Never created' }, tenant: { id: gid('Tenant') }, role2: { id: gid('Tenant') } },
+      );
+      expectBadInput(result, 'input.id', /^input\.id must be the ID of a Role, got the ID of a Tenant\.$/);
+    });
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('checks global ids in document literals and in arguments of nested fields', async () => {
+    const calls = spyOnRootResolvers();
+    expectBadInput(await server.graphql(`{ user(id: "${gid('Role')}") { id } }`), 'id', /must be the ID of a User/);
+    const user = await server.graphql(
+      'mutation { createUser(input: { email: "nested@example.com" }) { user { id } } }',
+    );
+    calls.mockClear();
+    const roles = 'query($id: ID!, $t: ID) { user(id: $id) { roles(tenantId: $t) { id } } }';
+    const userId = (user.data?.createUser as { user: { id: string } }).user.id;
+    expectBadInput(
+      await server.graphql(roles, { id: userId, t: gid('Role') }),
+      'tenantId',
+      /must be the ID of a Tenant/,
+    );
+    expect(calls).not.toHaveBeenCalled();
+    const fine = await server.graphql(roles, { id: userId, t: gid('Tenant') });
+    expect(fine.errors).toBeUndefined();
+    expect(fine.data).toEqual({ user: { roles: [] } });
+  });
+});
+
 describe('bad strings, JSON and cursors', () => {
   it('refuses NUL bytes in strings: metadata, search, a city filter, a name', async () => {
     await expectUnchanged(server, async () => {

@@ -190,11 +190,16 @@ describe('request shape', () => {
     }
     const literal = await server.graphql('{ user(id: 42) { id } }');
     expect(literal.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    for (const query of ['{ node(id: "garbage") { id } }', '{ nodes(ids: ["garbage"]) { id } }']) {
-      const result = await server.graphql(query);
-      expect(result.errors?.[0]?.extensions?.code, query).toBe('BAD_USER_INPUT');
-      expect(result.errors?.[0]?.message, query).not.toBe('Unexpected error.');
+    const calls = spyOnRootResolvers();
+    for (const [query, argument] of [
+      ['{ node(id: "garbage") { id } }', 'id'],
+      [`{ nodes(ids: ["${realmId}", "garbage"]) { id } }`, 'ids.1'],
+    ]) {
+      const result = await server.graphql(query!);
+      expect(result.errors?.[0]?.extensions, query).toEqual({ code: 'BAD_USER_INPUT', argument });
+      expect(result.errors?.[0]?.message, query).toBe(`${argument} is not a valid ID.`);
     }
+    expect(calls).not.toHaveBeenCalled();
   });
 
   it('answers an id variable of the wrong JSON type with 400 BAD_USER_INPUT', async () => {

@@ -114,6 +114,33 @@ afterAll(async () => {
   await server?.close();
 });
 
+describe('User.roles', () => {
+  it('narrows to the roles effective in one tenant: realm-wide ones and that tenant’s', async () => {
+    const user = await newUser();
+    await join(admin.realmId, user, tenantA);
+    await join(admin.realmId, user, tenantB);
+    for (const input of [
+      { userId: user.globalId, roleIds: [support] },
+      { userId: user.globalId, roleIds: [tenantARole], tenantId: tenantA },
+      { userId: user.globalId, roleIds: [auditor], tenantId: tenantB },
+    ]) {
+      expect(payloadOf(await server.graphql(ASSIGN, { input })).userErrors).toEqual([]);
+    }
+    const roles = async (tenantId?: string) => {
+      const result = await server.graphql('query($id: ID!, $t: ID) { user(id: $id) { roles(tenantId: $t) { id } } }', {
+        id: user.globalId,
+        t: tenantId,
+      });
+      return payloadOf<{ roles: { id: string }[] }>(result)
+        .roles.map((role) => role.id)
+        .sort();
+    };
+    expect(await roles()).toEqual([support, tenantARole, auditor].sort());
+    expect(await roles(tenantA)).toEqual([support, tenantARole].sort());
+    expect(await roles(tenantB)).toEqual([support, auditor].sort());
+  });
+});
+
 describe('assignUserRoles', () => {
   it('gives realm-wide roles, bumps the version and audits once', async () => {
     const user = await newUser();

@@ -136,7 +136,9 @@ describe('createUsers', () => {
         },
       }),
     );
-    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(result.errors?.[0]?.extensions?.argument).toBe('input.users.1.roleIds');
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'input.users.1.roleIds.0' });
+    expect(result.errors?.[0]?.message).toBe(
+      'input.users.1.roleIds.0 must be the ID of a Role, got the ID of a Tenant.',
+    );
   });
 });

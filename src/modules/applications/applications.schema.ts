@@ -2,8 +2,7 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
 import type { Application } from '../../generated/prisma/client.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
@@ -105,9 +104,11 @@ builder.queryField('application', (t) =>
     nullable: true,
     description: 'An application of the caller’s realm by id; null when there is none.',
     ...requireScopes(['applications:read']),
-    args: { id: t.arg.id({ required: true, description: 'The global id of the application.' }) },
+    args: {
+      id: t.arg.globalID({ for: ApplicationRef, required: true, description: 'The global id of the application.' }),
+    },
     resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.application.findUnique({ ...query, where: { id: idOfType(args.id, 'Application') } }),
+      serviceOf(ctx).db.application.findUnique({ ...query, where: { id: args.id.id } }),
   }),
 );
 
@@ -154,7 +155,8 @@ const CreateApplicationInput = builder.inputType('CreateApplicationInput', {
       description:
         'Allowed redirect URIs (at most 20): absolute, https (http only for 127.0.0.1, [::1] and localhost), without fragment. Required for SPA, WEB and NATIVE; not allowed for M2M.',
     }),
-    roleIds: t.idList({
+    roleIds: t.globalIDList({
+      for: RoleRef,
       description: 'Roles to give the application. Your token must hold every management scope they carry.',
     }),
   }),
@@ -197,8 +199,6 @@ const ApplicationPayload = payloadType(
 );
 
 const urls = (uris: readonly URL[] | null | undefined) => (uris == null ? uris : uris.map((uri) => uri.href));
-const roleIdsOf = (ids: readonly (string | number)[], argument: string) =>
-  ids.map((id) => idOfType(id, 'Role', argument));
 
 builder.mutationField('createApplication', (t) =>
   t.field({
@@ -212,7 +212,7 @@ builder.mutationField('createApplication', (t) =>
         name: input.name,
         type: input.type,
         redirectUris: urls(input.redirectUris),
-        roleIds: input.roleIds ? roleIdsOf(input.roleIds, 'input.roleIds') : null,
+        roleIds: input.roleIds?.map(({ id }) => id) ?? null,
       }),
   }),
 );
@@ -232,7 +232,7 @@ const ApplicationPatch = builder.inputType('ApplicationPatch', {
 const UpdateApplicationInput = builder.inputType('UpdateApplicationInput', {
   description: 'Input of `updateApplication`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the application.' }),
+    id: t.globalID({ for: ApplicationRef, required: true, description: 'The global id of the application.' }),
     patch: t.field({ type: ApplicationPatch, required: true, description: 'The changes.' }),
   }),
 });
@@ -247,7 +247,7 @@ builder.mutationField('updateApplication', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       updateApplication(serviceOf(ctx), {
-        id: idOfType(input.id, 'Application', 'input.id'),
+        id: input.id.id,
         patch: {
           ...(input.patch.name === undefined ? {} : { name: input.patch.name }),
           ...(input.patch.redirectUris === undefined ? {} : { redirectUris: urls(input.patch.redirectUris) }),
@@ -262,9 +262,9 @@ builder.mutationField('deleteApplication', (t) =>
     description:
       'Deletes an application with its secrets and role grants; its access tokens are refused from the next request on. The last application holding the built-in admin role cannot be deleted.',
     ...requireScopes(['applications:write']),
-    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The application to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Application', 'The application to delete.')) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteApplication(serviceOf(ctx), idOfType(input.id, 'Application', 'input.id'));
+      const result = await deleteApplication(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Application');
     },
   }),
@@ -273,7 +273,11 @@ builder.mutationField('deleteApplication', (t) =>
 const RotateApplicationSecretInput = builder.inputType('RotateApplicationSecretInput', {
   description: 'Input of `rotateApplicationSecret`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of a WEB or M2M application.' }),
+    id: t.globalID({
+      for: ApplicationRef,
+      required: true,
+      description: 'The global id of a WEB or M2M application.',
+    }),
     previousSecretValidForSeconds: t.int({
       defaultValue: 0,
       description:
@@ -296,7 +300,7 @@ builder.mutationField('rotateApplicationSecret', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       rotateApplicationSecret(serviceOf(ctx), {
-        id: idOfType(input.id, 'Application', 'input.id'),
+        id: input.id.id,
         previousSecretValidForSeconds: input.previousSecretValidForSeconds,
       }),
   }),
@@ -305,8 +309,13 @@ builder.mutationField('rotateApplicationSecret', (t) =>
 const AssignApplicationRolesInput = builder.inputType('AssignApplicationRolesInput', {
   description: 'Input of `assignApplicationRoles`.',
   fields: (t) => ({
-    applicationId: t.id({ required: true, description: 'The global id of the application.' }),
-    roleIds: t.idList({
+    applicationId: t.globalID({
+      for: ApplicationRef,
+      required: true,
+      description: 'The global id of the application.',
+    }),
+    roleIds: t.globalIDList({
+      for: RoleRef,
       required: true,
       description: 'Realm-wide roles to add (at most 100). Your token must hold every management scope they carry.',
     }),
@@ -328,8 +337,8 @@ builder.mutationField('assignApplicationRoles', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       assignApplicationRoles(serviceOf(ctx), {
-        applicationId: idOfType(input.applicationId, 'Application', 'input.applicationId'),
-        roleIds: roleIdsOf(input.roleIds, 'input.roleIds'),
+        applicationId: input.applicationId.id,
+        roleIds: input.roleIds.map(({ id }) => id),
       }),
   }),
 );
@@ -337,8 +346,12 @@ builder.mutationField('assignApplicationRoles', (t) =>
 const RemoveApplicationRoleInput = builder.inputType('RemoveApplicationRoleInput', {
   description: 'Input of `removeApplicationRole`.',
   fields: (t) => ({
-    applicationId: t.id({ required: true, description: 'The global id of the application.' }),
-    roleId: t.id({ required: true, description: 'The global id of a role the application holds.' }),
+    applicationId: t.globalID({
+      for: ApplicationRef,
+      required: true,
+      description: 'The global id of the application.',
+    }),
+    roleId: t.globalID({ for: RoleRef, required: true, description: 'The global id of a role the application holds.' }),
   }),
 });
 
@@ -353,8 +366,8 @@ builder.mutationField('removeApplicationRole', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       removeApplicationRole(serviceOf(ctx), {
-        applicationId: idOfType(input.applicationId, 'Application', 'input.applicationId'),
-        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
+        applicationId: input.applicationId.id,
+        roleId: input.roleId.id,
       }),
   }),
 );

@@ -1,6 +1,6 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { badUserInput } from '../../graphql/errors.ts';
-import { decodeGlobalId } from '../../graphql/ids.ts';
+import { parseGlobalId } from '../../graphql/ids.ts';
 import { AUDIT_ACTIONS } from './audit.actions.ts';
 import { AUDIT_ORDER, auditEventWhere } from './audit.filter.ts';
 import { serviceOf } from '../../context.ts';
@@ -89,11 +89,7 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
 
 /** A global id decodes to the stored id; anything else is taken as a stored id itself. */
 function storedTargetId(value: string): string {
-  try {
-    return decodeGlobalId(value).id;
-  } catch {
-    return value;
-  }
+  return parseGlobalId(value)?.id ?? value;
 }
 
 type FilterArg =

@@ -1,6 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
 import {
   addResourceScope,
@@ -77,9 +76,9 @@ builder.queryField('resource', (t) =>
     nullable: true,
     description: 'An API resource of the caller’s realm by id; null when there is none.',
     ...requireScopes(['resources:read']),
-    args: { id: t.arg.id({ required: true, description: 'The global id of the resource.' }) },
+    args: { id: t.arg.globalID({ for: ResourceRef, required: true, description: 'The global id of the resource.' }) },
     resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.resource.findUnique({ ...query, where: { id: idOfType(args.id, 'Resource') } }),
+      serviceOf(ctx).db.resource.findUnique({ ...query, where: { id: args.id.id } }),
   }),
 );
 
@@ -148,7 +147,7 @@ const ResourcePatch = builder.inputType('ResourcePatch', {
 const UpdateResourceInput = builder.inputType('UpdateResourceInput', {
   description: 'Input of `updateResource`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the resource.' }),
+    id: t.globalID({ for: ResourceRef, required: true, description: 'The global id of the resource.' }),
     patch: t.field({ type: ResourcePatch, required: true, description: 'The changes.' }),
   }),
 });
@@ -156,7 +155,7 @@ const UpdateResourceInput = builder.inputType('UpdateResourceInput', {
 const AddResourceScopeInput = builder.inputType('AddResourceScopeInput', {
   description: 'Input of `addResourceScope`.',
   fields: (t) => ({
-    resourceId: t.id({ required: true, description: 'The global id of the resource.' }),
+    resourceId: t.globalID({ for: ResourceRef, required: true, description: 'The global id of the resource.' }),
     name: t.string({ required: true, description: `The scope name. ${SCOPE_NAME_DOC}` }),
     description: t.string({ description: 'What the scope allows, at most 500 characters.' }),
   }),
@@ -173,8 +172,12 @@ const ResourceScopePatch = builder.inputType('ResourceScopePatch', {
 const UpdateResourceScopeInput = builder.inputType('UpdateResourceScopeInput', {
   description: 'Input of `updateResourceScope`.',
   fields: (t) => ({
-    resourceId: t.id({ required: true, description: 'The global id of the resource.' }),
-    scopeId: t.id({ required: true, description: 'The global id of one of the resource’s scopes.' }),
+    resourceId: t.globalID({ for: ResourceRef, required: true, description: 'The global id of the resource.' }),
+    scopeId: t.globalID({
+      for: ResourceScopeRef,
+      required: true,
+      description: 'The global id of one of the resource’s scopes.',
+    }),
     patch: t.field({ type: ResourceScopePatch, required: true, description: 'The changes.' }),
   }),
 });
@@ -182,8 +185,12 @@ const UpdateResourceScopeInput = builder.inputType('UpdateResourceScopeInput', {
 const RemoveResourceScopeInput = builder.inputType('RemoveResourceScopeInput', {
   description: 'Input of `removeResourceScope`.',
   fields: (t) => ({
-    resourceId: t.id({ required: true, description: 'The global id of the resource.' }),
-    scopeId: t.id({ required: true, description: 'The global id of one of the resource’s scopes.' }),
+    resourceId: t.globalID({ for: ResourceRef, required: true, description: 'The global id of the resource.' }),
+    scopeId: t.globalID({
+      for: ResourceScopeRef,
+      required: true,
+      description: 'The global id of one of the resource’s scopes.',
+    }),
   }),
 });
 
@@ -204,8 +211,7 @@ builder.mutationField('updateResource', (t) =>
     description: 'Renames an API resource. Built-in resources are read-only (INVALID_STATE).',
     ...requireScopes(['resources:write']),
     args: { input: t.arg({ type: UpdateResourceInput, required: true, description: 'The resource and its changes.' }) },
-    resolve: (_root, { input }, ctx) =>
-      updateResource(serviceOf(ctx), idOfType(input.id, 'Resource', 'input.id'), input.patch),
+    resolve: (_root, { input }, ctx) => updateResource(serviceOf(ctx), input.id.id, input.patch),
   }),
 );
 
@@ -215,9 +221,9 @@ builder.mutationField('deleteResource', (t) =>
     description:
       'Deletes an API resource and its scopes; every role and user loses those scopes. Built-in resources cannot be deleted (INVALID_STATE).',
     ...requireScopes(['resources:write']),
-    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The resource to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Resource', 'The resource to delete.')) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteResource(serviceOf(ctx), idOfType(input.id, 'Resource', 'input.id'));
+      const result = await deleteResource(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Resource');
     },
   }),
@@ -233,7 +239,7 @@ builder.mutationField('addResourceScope', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       addResourceScope(serviceOf(ctx), {
-        resourceId: idOfType(input.resourceId, 'Resource', 'input.resourceId'),
+        resourceId: input.resourceId.id,
         name: input.name,
         description: input.description ?? null,
       }),
@@ -251,8 +257,8 @@ builder.mutationField('updateResourceScope', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       updateResourceScope(serviceOf(ctx), {
-        resourceId: idOfType(input.resourceId, 'Resource', 'input.resourceId'),
-        scopeId: idOfType(input.scopeId, 'ResourceScope', 'input.scopeId'),
+        resourceId: input.resourceId.id,
+        scopeId: input.scopeId.id,
         patch: input.patch,
       }),
   }),
@@ -267,8 +273,8 @@ builder.mutationField('removeResourceScope', (t) =>
     args: { input: t.arg({ type: RemoveResourceScopeInput, required: true, description: 'The scope to remove.' }) },
     resolve: (_root, { input }, ctx) =>
       removeResourceScope(serviceOf(ctx), {
-        resourceId: idOfType(input.resourceId, 'Resource', 'input.resourceId'),
-        scopeId: idOfType(input.scopeId, 'ResourceScope', 'input.scopeId'),
+        resourceId: input.resourceId.id,
+        scopeId: input.scopeId.id,
       }),
   }),
 );

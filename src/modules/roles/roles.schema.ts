@@ -2,9 +2,9 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
+import { TenantRef } from '../tenants/tenants.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
 import { holderOfRole } from '../users/users.queries.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
@@ -85,7 +85,10 @@ const RoleFilter = builder.inputType('RoleFilter', {
   description: 'Which roles to list; conditions combine with AND.',
   fields: (t) => ({
     search: t.string({ description: 'Case-insensitive text contained in the name or the description.' }),
-    tenantId: t.id({ description: 'Only the roles defined by this tenant (global id of a Tenant).' }),
+    tenantId: t.globalID({
+      for: TenantRef,
+      description: 'Only the roles defined by this tenant (global id of a Tenant).',
+    }),
   }),
 });
 
@@ -95,9 +98,8 @@ builder.queryField('role', (t) =>
     nullable: true,
     description: 'A role of the caller’s realm by id; null when there is none.',
     ...requireScopes(['roles:read']),
-    args: { id: t.arg.id({ required: true, description: 'The global id of the role.' }) },
-    resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.role.findUnique({ ...query, where: { id: idOfType(args.id, 'Role') } }),
+    args: { id: t.arg.globalID({ for: RoleRef, required: true, description: 'The global id of the role.' }) },
+    resolve: (query, _root, args, ctx) => serviceOf(ctx).db.role.findUnique({ ...query, where: { id: args.id.id } }),
   }),
 );
 
@@ -122,11 +124,8 @@ builder.queryField('roles', (t) =>
   ),
 );
 
-function roleFilterWhere(filter: { search?: string | null; tenantId?: string | number | null } | null | undefined) {
-  return roleWhere({
-    search: filter?.search ?? null,
-    tenantId: filter?.tenantId == null ? null : idOfType(filter.tenantId, 'Tenant', 'filter.tenantId'),
-  });
+function roleFilterWhere(filter: { search?: string | null; tenantId?: { id: string } | null } | null | undefined) {
+  return roleWhere({ search: filter?.search ?? null, tenantId: filter?.tenantId?.id ?? null });
 }
 
 const RolePayload = payloadType(
@@ -146,11 +145,13 @@ const CreateRoleInput = builder.inputType('CreateRoleInput', {
         'Name, 1 to 100 characters (trimmed), unique ignoring case among the realm-wide roles, or among the roles of `tenantId`.',
     }),
     description: t.string({ description: 'What the role is for, at most 500 characters.' }),
-    scopeIds: t.idList({
+    scopeIds: t.globalIDList({
+      for: ResourceScopeRef,
       description:
         'Global ids of the scopes the role grants (at most 100). Management scopes need the caller’s own token to hold them (FORBIDDEN_GRANT).',
     }),
-    tenantId: t.id({
+    tenantId: t.globalID({
+      for: TenantRef,
       description: 'Defines the role inside this tenant (global id of a Tenant); realm-wide when omitted.',
     }),
   }),
@@ -169,7 +170,7 @@ const RolePatch = builder.inputType('RolePatch', {
 const UpdateRoleInput = builder.inputType('UpdateRoleInput', {
   description: 'Input of `updateRole`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the role.' }),
+    id: t.globalID({ for: RoleRef, required: true, description: 'The global id of the role.' }),
     patch: t.field({ type: RolePatch, required: true, description: 'The changes.' }),
   }),
 });
@@ -177,8 +178,9 @@ const UpdateRoleInput = builder.inputType('UpdateRoleInput', {
 const AssignRoleScopesInput = builder.inputType('AssignRoleScopesInput', {
   description: 'Input of `assignRoleScopes`.',
   fields: (t) => ({
-    roleId: t.id({ required: true, description: 'The global id of the role.' }),
-    scopeIds: t.idList({
+    roleId: t.globalID({ for: RoleRef, required: true, description: 'The global id of the role.' }),
+    scopeIds: t.globalIDList({
+      for: ResourceScopeRef,
       required: true,
       description:
         'Global ids of the scopes to add (1 to 100); scopes the role already has are ignored. Management scopes need the caller’s own token to hold them (FORBIDDEN_GRANT).',
@@ -189,13 +191,14 @@ const AssignRoleScopesInput = builder.inputType('AssignRoleScopesInput', {
 const RemoveRoleScopeInput = builder.inputType('RemoveRoleScopeInput', {
   description: 'Input of `removeRoleScope`.',
   fields: (t) => ({
-    roleId: t.id({ required: true, description: 'The global id of the role.' }),
-    scopeId: t.id({ required: true, description: 'The global id of a scope the role has (NOT_FOUND otherwise).' }),
+    roleId: t.globalID({ for: RoleRef, required: true, description: 'The global id of the role.' }),
+    scopeId: t.globalID({
+      for: ResourceScopeRef,
+      required: true,
+      description: 'The global id of a scope the role has (NOT_FOUND otherwise).',
+    }),
   }),
 });
-
-const scopeIdsOf = (ids: readonly (string | number)[] | null | undefined) =>
-  (ids ?? []).map((id, index) => idOfType(id, 'ResourceScope', `input.scopeIds.${index}`));
 
 builder.mutationField('createRole', (t) =>
   t.field({
@@ -207,8 +210,8 @@ builder.mutationField('createRole', (t) =>
       createRole(serviceOf(ctx), {
         name: input.name,
         description: input.description ?? null,
-        scopeIds: scopeIdsOf(input.scopeIds),
-        tenantId: input.tenantId == null ? null : idOfType(input.tenantId, 'Tenant', 'input.tenantId'),
+        scopeIds: (input.scopeIds ?? []).map(({ id }) => id),
+        tenantId: input.tenantId?.id ?? null,
       }),
   }),
 );
@@ -219,7 +222,7 @@ builder.mutationField('updateRole', (t) =>
     description: 'Renames or re-describes a role.',
     ...requireScopes(['roles:write']),
     args: { input: t.arg({ type: UpdateRoleInput, required: true, description: 'The role and its changes.' }) },
-    resolve: (_root, { input }, ctx) => updateRole(serviceOf(ctx), idOfType(input.id, 'Role', 'input.id'), input.patch),
+    resolve: (_root, { input }, ctx) => updateRole(serviceOf(ctx), input.id.id, input.patch),
   }),
 );
 
@@ -229,9 +232,9 @@ builder.mutationField('deleteRole', (t) =>
     description:
       'Deletes a role and every assignment of it to users and applications. The built-in role cannot be deleted (INVALID_STATE).',
     ...requireScopes(['roles:write']),
-    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The role to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Role', 'The role to delete.')) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteRole(serviceOf(ctx), idOfType(input.id, 'Role', 'input.id'));
+      const result = await deleteRole(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Role');
     },
   }),
@@ -248,8 +251,8 @@ builder.mutationField('assignRoleScopes', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       assignRoleScopes(serviceOf(ctx), {
-        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
-        scopeIds: scopeIdsOf(input.scopeIds),
+        roleId: input.roleId.id,
+        scopeIds: input.scopeIds.map(({ id }) => id),
       }),
   }),
 );
@@ -264,8 +267,8 @@ builder.mutationField('removeRoleScope', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       removeRoleScope(serviceOf(ctx), {
-        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
-        scopeId: idOfType(input.scopeId, 'ResourceScope', 'input.scopeId'),
+        roleId: input.roleId.id,
+        scopeId: input.scopeId.id,
       }),
   }),
 );

@@ -1,8 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, DeletePayload, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
-import { UserFilterInput } from '../users/users.inputs.schema.ts';
+import { UserFilterInput, userFilterOf } from '../users/users.inputs.schema.ts';
 import { memberOfTenant } from '../users/users.queries.ts';
 import { UserConnectionRef } from '../users/users.schema.ts';
 import { createTenant, deleteTenant, tenantListWhere, updateTenant } from './tenants.service.ts';
@@ -34,7 +33,7 @@ export const TenantRef = builder.prismaNode('Tenant', {
         resolveUserConnection(
           ctx,
           info,
-          { first: args.first ?? null, after: args.after ?? null, filter: args.filter ?? null },
+          { first: args.first ?? null, after: args.after ?? null, filter: userFilterOf(args.filter) },
           memberOfTenant(tenant.id),
         ),
     }),
@@ -49,9 +48,8 @@ builder.queryField('tenant', (t) =>
     nullable: true,
     description: 'A tenant of the caller’s realm by id; null when there is none.',
     ...requireScopes(['tenants:read']),
-    args: { id: t.arg.id({ required: true, description: 'The global id of the tenant.' }) },
-    resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.tenant.findUnique({ ...query, where: { id: idOfType(args.id, 'Tenant') } }),
+    args: { id: t.arg.globalID({ for: TenantRef, required: true, description: 'The global id of the tenant.' }) },
+    resolve: (query, _root, args, ctx) => serviceOf(ctx).db.tenant.findUnique({ ...query, where: { id: args.id.id } }),
   }),
 );
 
@@ -136,7 +134,7 @@ const TenantPatch = builder.inputType('TenantPatch', {
 const UpdateTenantInput = builder.inputType('UpdateTenantInput', {
   description: 'Input of `updateTenant`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the tenant.' }),
+    id: t.globalID({ for: TenantRef, required: true, description: 'The global id of the tenant.' }),
     patch: t.field({ type: TenantPatch, required: true, description: 'The changes.' }),
   }),
 });
@@ -147,8 +145,7 @@ builder.mutationField('updateTenant', (t) =>
     description: 'Renames a tenant or changes its slug.',
     ...requireScopes(['tenants:write']),
     args: { input: t.arg({ type: UpdateTenantInput, required: true, description: 'The tenant and its changes.' }) },
-    resolve: (_root, { input }, ctx) =>
-      updateTenant(serviceOf(ctx), { id: idOfType(input.id, 'Tenant', 'input.id'), patch: input.patch }),
+    resolve: (_root, { input }, ctx) => updateTenant(serviceOf(ctx), { id: input.id.id, patch: input.patch }),
   }),
 );
 
@@ -158,9 +155,9 @@ builder.mutationField('deleteTenant', (t) =>
     description:
       'Deletes a tenant with its memberships, its tenant-scoped role assignments and the roles it defines. Users stay.',
     ...requireScopes(['tenants:write']),
-    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The tenant to delete.' }) },
+    args: { input: t.arg(deleteInputArg('Tenant', 'The tenant to delete.')) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteTenant(serviceOf(ctx), idOfType(input.id, 'Tenant', 'input.id'));
+      const result = await deleteTenant(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'Tenant');
     },
   }),

@@ -1,6 +1,6 @@
 import { serviceOf } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
+import type { DecodedGlobalId } from '../../graphql/ids.ts';
 import {
   USER_ACCESS_LIMITS,
   addUserToTenant,
@@ -9,20 +9,22 @@ import {
   removeUserRole,
   setUserRoles,
 } from './users.access.ts';
+import { RoleRef } from '../roles/roles.schema.ts';
+import { TenantRef } from '../tenants/tenants.schema.ts';
 import { UpdateUserPayload } from './users.payloads.schema.ts';
-
-const optionalTenantId = (id: string | number | null | undefined) =>
-  id === null || id === undefined ? null : idOfType(id, 'Tenant', 'input.tenantId');
+import { UserRef } from './users.schema.ts';
 
 const AssignUserRolesInput = builder.inputType('AssignUserRolesInput', {
   description: 'Input of `assignUserRoles` and `setUserRoles`.',
   fields: (t) => ({
-    userId: t.id({ required: true, description: 'The global id of the user.' }),
-    roleIds: t.idList({
+    userId: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
+    roleIds: t.globalIDList({
+      for: RoleRef,
       required: true,
       description: `Global ids of roles (at most ${USER_ACCESS_LIMITS.rolesPerRequest}). Your token must hold every management scope the roles it adds carry.`,
     }),
-    tenantId: t.id({
+    tenantId: t.globalID({
+      for: TenantRef,
       description:
         'Assign inside this tenant (the user must be a member); realm-wide when omitted. A tenant-defined role can only be assigned inside its own tenant.',
     }),
@@ -32,28 +34,31 @@ const AssignUserRolesInput = builder.inputType('AssignUserRolesInput', {
 const RemoveUserRoleInput = builder.inputType('RemoveUserRoleInput', {
   description: 'Input of `removeUserRole`.',
   fields: (t) => ({
-    userId: t.id({ required: true, description: 'The global id of the user.' }),
-    roleId: t.id({ required: true, description: 'The global id of the role to take away.' }),
-    tenantId: t.id({ description: 'The tenant the role was assigned in; omit for a realm-wide assignment.' }),
+    userId: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
+    roleId: t.globalID({ for: RoleRef, required: true, description: 'The global id of the role to take away.' }),
+    tenantId: t.globalID({
+      for: TenantRef,
+      description: 'The tenant the role was assigned in; omit for a realm-wide assignment.',
+    }),
   }),
 });
 
 const UserTenantInput = builder.inputType('UserTenantInput', {
   description: 'A user and a tenant.',
   fields: (t) => ({
-    userId: t.id({ required: true, description: 'The global id of the user.' }),
-    tenantId: t.id({ required: true, description: 'The global id of the tenant.' }),
+    userId: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
+    tenantId: t.globalID({ for: TenantRef, required: true, description: 'The global id of the tenant.' }),
   }),
 });
 
 const rolesArgs = (input: {
-  userId: string | number;
-  roleIds: readonly (string | number)[];
-  tenantId?: string | number | null;
+  userId: DecodedGlobalId;
+  roleIds: readonly DecodedGlobalId[];
+  tenantId?: DecodedGlobalId | null;
 }) => ({
-  userId: idOfType(input.userId, 'User', 'input.userId'),
-  roleIds: input.roleIds.map((id) => idOfType(id, 'Role', 'input.roleIds')),
-  tenantId: optionalTenantId(input.tenantId),
+  userId: input.userId.id,
+  roleIds: input.roleIds.map(({ id }) => id),
+  tenantId: input.tenantId?.id ?? null,
 });
 
 builder.mutationField('assignUserRoles', (t) =>
@@ -105,16 +110,16 @@ builder.mutationField('removeUserRole', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       removeUserRole(serviceOf(ctx), {
-        userId: idOfType(input.userId, 'User', 'input.userId'),
-        roleId: idOfType(input.roleId, 'Role', 'input.roleId'),
-        tenantId: optionalTenantId(input.tenantId),
+        userId: input.userId.id,
+        roleId: input.roleId.id,
+        tenantId: input.tenantId?.id ?? null,
       }),
   }),
 );
 
-const tenantArgs = (input: { userId: string | number; tenantId: string | number }) => ({
-  userId: idOfType(input.userId, 'User', 'input.userId'),
-  tenantId: idOfType(input.tenantId, 'Tenant', 'input.tenantId'),
+const tenantArgs = (input: { userId: DecodedGlobalId; tenantId: DecodedGlobalId }) => ({
+  userId: input.userId.id,
+  tenantId: input.tenantId.id,
 });
 
 builder.mutationField('addUserToTenant', (t) =>

@@ -4,7 +4,7 @@ import { TenantRef } from '../tenants/tenants.schema.ts';
 import { CustomAttributeDefinitionRef } from './users.attributes.schema.ts';
 import { UserStatusEnum } from './users.enums.schema.ts';
 import { mapFilterErrors } from './users.connection.schema.ts';
-import { AuthMethodEnum, MfaFactorTypeEnum, UserFilterInput } from './users.inputs.schema.ts';
+import { AuthMethodEnum, MfaFactorTypeEnum, UserFilterInput, userFilterOf } from './users.inputs.schema.ts';
 import { USER_STATUSES, userFieldValues, userStats } from './users.analytics.ts';
 import { serviceOf } from '../../context.ts';
 
@@ -179,6 +179,6 @@ builder.queryField('userStats', (t) =>
     args: {
       filter: t.arg({ type: UserFilterInput, description: 'Which users to count; all (not deleted) when omitted.' }),
     },
-    resolve: (_root, args, ctx) => mapFilterErrors(() => userStats(serviceOf(ctx), args.filter)),
+    resolve: (_root, args, ctx) => mapFilterErrors(() => userStats(serviceOf(ctx), userFilterOf(args.filter))),
   }),
 );

@@ -1,6 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
-import { DeleteInput, payloadType, withGlobalDeletedId } from '../payloads.schema.ts';
+import { payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
 import {
   ATTRIBUTE_LIMITS,
@@ -113,7 +112,11 @@ const CustomAttributeDefinitionPatch = builder.inputType('CustomAttributeDefinit
 const UpdateCustomAttributeDefinitionInput = builder.inputType('UpdateCustomAttributeDefinitionInput', {
   description: 'Input of `updateCustomAttributeDefinition`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the definition.' }),
+    id: t.globalID({
+      for: CustomAttributeDefinitionRef,
+      required: true,
+      description: 'The global id of the definition.',
+    }),
     patch: t.field({ type: CustomAttributeDefinitionPatch, required: true, description: 'The changes.' }),
   }),
 });
@@ -132,7 +135,7 @@ builder.mutationField('updateCustomAttributeDefinition', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       updateCustomAttributeDefinition(serviceOf(ctx), {
-        id: idOfType(input.id, 'CustomAttributeDefinition', 'input.id'),
+        id: input.id.id,
         patch: input.patch,
       }),
   }),
@@ -164,12 +167,11 @@ builder.mutationField('deleteCustomAttributeDefinition', (t) =>
     description:
       'Deletes a custom attribute definition and, in the same transaction, removes its key from every user’s `customAttributes`.',
     ...requireScopes(WRITE_SCOPES),
-    args: { input: t.arg({ type: DeleteInput, required: true, description: 'The definition to delete.' }) },
+    args: {
+      input: t.arg(deleteInputArg('CustomAttributeDefinition', 'The definition to delete.')),
+    },
     resolve: async (_root, { input }, ctx) => {
-      const result = await deleteCustomAttributeDefinition(
-        serviceOf(ctx),
-        idOfType(input.id, 'CustomAttributeDefinition', 'input.id'),
-      );
+      const result = await deleteCustomAttributeDefinition(serviceOf(ctx), input.id.id);
       return withGlobalDeletedId(result, 'CustomAttributeDefinition');
     },
   }),

@@ -2,7 +2,6 @@ import { createContextCache } from '@pothos/core';
 import type { ProfileField, User } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { ApplicationRef } from '../applications/applications.schema.ts';
 import { AuditEventConnectionRef } from '../audit/audit.schema.ts';
@@ -60,7 +59,7 @@ builder.prismaNode('MfaFactor', {
   }),
 });
 
-builder.prismaNode('Session', {
+export const SessionRef = builder.prismaNode('Session', {
   description: 'A signed-in session of a user in an application.',
   id: { field: 'id', description: 'The global id of the session.' },
   nullable: true,
@@ -159,12 +158,10 @@ builder.prismaObjectFields('User', (t) => ({
     type: [RoleRef],
     description:
       'Distinct roles the user holds. With `tenantId`: the roles effective in that tenant (realm-wide ones and that tenant’s).',
-    args: { tenantId: t.arg.id({ description: 'A tenant to narrow to.' }) },
+    args: { tenantId: t.arg.globalID({ for: TenantRef, description: 'A tenant to narrow to.' }) },
     select: (args, _ctx, nestedSelection) => ({
       roles: {
-        where: args.tenantId
-          ? { OR: [{ tenantId: null }, { tenantId: idOfType(args.tenantId, 'Tenant', 'tenantId') }] }
-          : {},
+        where: args.tenantId ? { OR: [{ tenantId: null }, { tenantId: args.tenantId.id }] } : {},
         select: { role: nestedSelection(true) },
       },
     }),

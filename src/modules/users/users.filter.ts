@@ -1,11 +1,14 @@
 import { Prisma, type CustomAttributeType, type ProfileField, type UserStatus } from '../../generated/prisma/client.ts';
-import { decodeGlobalId, UUID } from '../../graphql/ids.ts';
+import { parseGlobalId, UUID } from '../../graphql/ids.ts';
 import { InputBoundsError } from '../../graphql/input-bounds.ts';
 
-/** A `UserFilter` as it arrives from GraphQL (all optional). */
-export interface UserFilter {
+/**
+ * A `UserFilter` (all optional) whose id lists hold `Id`: decoded global ids as GraphQL hands
+ * them over, database ids as services take them (`UserFilter`).
+ */
+export interface UserFilterOf<Id> {
   search?: string | null;
-  ids?: string[] | null;
+  ids?: readonly Id[] | null;
   statuses?: UserStatus[] | null;
   isSuspended?: boolean | null;
   emailVerified?: boolean | null;
@@ -16,9 +19,9 @@ export interface UserFilter {
   hasPassword?: boolean | null;
   hasMfa?: boolean | null;
   mfaTypes?: MfaFactorType[] | null;
-  roleIds?: string[] | null;
-  tenantIds?: string[] | null;
-  applicationIds?: string[] | null;
+  roleIds?: readonly Id[] | null;
+  tenantIds?: readonly Id[] | null;
+  applicationIds?: readonly Id[] | null;
   profileComplete?: boolean | null;
   hasPicture?: boolean | null;
   hasBio?: boolean | null;
@@ -44,10 +47,13 @@ export interface UserFilter {
   failedLoginAttemptsMax?: number | null;
   customAttributes?: CustomAttributeCondition[] | null;
   includeDeleted?: boolean | null;
-  AND?: UserFilter[] | null;
-  OR?: UserFilter[] | null;
-  NOT?: UserFilter | null;
+  AND?: UserFilterOf<Id>[] | null;
+  OR?: UserFilterOf<Id>[] | null;
+  NOT?: UserFilterOf<Id> | null;
 }
+
+/** A `UserFilter` as services take it: ids are database ids. */
+export type UserFilter = UserFilterOf<string>;
 
 type AuthMethod = 'PASSWORD' | 'EMAIL_CODE' | 'PHONE' | 'OAUTH' | 'PASSKEY';
 type MfaFactorType = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES';
@@ -99,8 +105,8 @@ const NESTING = new Set(['AND', 'OR', 'NOT']);
  * queried: nesting depth, conditions, text searches and list values (FILTER_LIMITS). Returns
  * the number of conditions, which counts in the request cost.
  */
-export function checkUserFilterBounds(filter: UserFilter, path = 'filter'): number {
-  const stack: [UserFilter, string, number][] = [[filter, path, 0]];
+export function checkUserFilterBounds(filter: UserFilterOf<unknown>, path = 'filter'): number {
+  const stack: [UserFilterOf<unknown>, string, number][] = [[filter, path, 0]];
   let conditions = 0;
   let searches = 0;
   let values = 0;
@@ -117,7 +123,7 @@ export function checkUserFilterBounds(filter: UserFilter, path = 'filter'): numb
     if (depth > FILTER_LIMITS.maxDepth)
       throw new FilterError(at, `AND/OR/NOT nest at most ${FILTER_LIMITS.maxDepth} deep`);
     if (depth > 0) count(at);
-    for (const [key, value] of Object.entries(node) as [keyof UserFilter, unknown][]) {
+    for (const [key, value] of Object.entries(node) as [keyof UserFilterOf<unknown>, unknown][]) {
       if (value === null || value === undefined || NESTING.has(key) || key === 'includeDeleted') continue;
       const field = `${at}.${key}`;
       if (key === 'customAttributes') {
@@ -179,20 +185,12 @@ function exists(table: string, condition: Prisma.Sql = empty): Prisma.Sql {
   return sql`EXISTS (SELECT 1 FROM ${raw(`"${table}"`)} x WHERE x."realmId" = u."realmId" AND x."userId" = u.id ${condition})`;
 }
 
-function decodeIds(globalIds: string[], typename: string, path: string): string[] {
-  return globalIds.map((globalId, index) => {
-    const decoded = decodeGlobalId(globalId);
-    if (decoded.typename !== typename) throw new FilterError(`${path}.${index}`, `expected the ID of a ${typename}`);
-    return decoded.id;
-  });
-}
-
 function boolCondition(value: boolean | null | undefined, whenTrue: Prisma.Sql): Prisma.Sql | null {
   if (value === null || value === undefined) return null;
   return value ? whenTrue : sql`NOT ${whenTrue}`;
 }
 
-function checkList<T>(list: T[] | null | undefined, path: string): list is T[] {
+function checkList<T>(list: readonly T[] | null | undefined, path: string): list is readonly T[] {
   if (!list) return false;
   if (list.length > FILTER_LIMITS.maxListLength) {
     throw new FilterError(path, `at most ${FILTER_LIMITS.maxListLength} values`);
@@ -329,13 +327,9 @@ function searchCondition(raw: string, path: string): Prisma.Sql | null {
   if (term.length >= 3) parts.push(sql`${term} <% u.name`);
   if (UUID.test(term)) {
     parts.push(sql`u.id = ${term.toLowerCase()}::uuid`);
-  } else if (/^[A-Za-z0-9_-]{20,}={0,2}$/.test(term)) {
-    try {
-      const decoded = decodeGlobalId(term);
-      if (decoded.typename === 'User') parts.push(sql`u.id = ${decoded.id}::uuid`);
-    } catch {
-      // Not a global id: a plain search term.
-    }
+  } else {
+    const decoded = parseGlobalId(term);
+    if (decoded?.typename === 'User') parts.push(sql`u.id = ${decoded.id}::uuid`);
   }
   return or(parts);
 }
@@ -359,7 +353,7 @@ export function compileUserFilter(
 
   if (filter.search !== null && filter.search !== undefined) push(searchCondition(filter.search, `${path}.search`));
   if (checkList(filter.ids, `${path}.ids`)) {
-    p.push(sql`u.id = ANY(${decodeIds(filter.ids, 'User', `${path}.ids`)}::uuid[])`);
+    p.push(sql`u.id = ANY(${[...filter.ids]}::uuid[])`);
   }
   if (checkList(filter.statuses, `${path}.statuses`)) {
     p.push(sql`u.status = ANY(${filter.statuses}::text[]::"UserStatus"[])`);
@@ -387,16 +381,14 @@ export function compileUserFilter(
     p.push(exists('MfaFactor', sql`AND x.type = ANY(${filter.mfaTypes}::text[]::"MfaFactorType"[])`));
   }
   if (checkList(filter.roleIds, `${path}.roleIds`)) {
-    p.push(
-      exists('UserRole', sql`AND x."roleId" = ANY(${decodeIds(filter.roleIds, 'Role', `${path}.roleIds`)}::uuid[])`),
-    );
+    p.push(exists('UserRole', sql`AND x."roleId" = ANY(${[...filter.roleIds]}::uuid[])`));
   }
   if (checkList(filter.tenantIds, `${path}.tenantIds`)) {
-    const ids = decodeIds(filter.tenantIds, 'Tenant', `${path}.tenantIds`);
+    const ids = [...filter.tenantIds];
     p.push(exists('TenantMembership', sql`AND x."tenantId" = ANY(${ids}::uuid[])`));
   }
   if (checkList(filter.applicationIds, `${path}.applicationIds`)) {
-    const ids = decodeIds(filter.applicationIds, 'Application', `${path}.applicationIds`);
+    const ids = [...filter.applicationIds];
     p.push(exists('UserApplication', sql`AND x."applicationId" = ANY(${ids}::uuid[])`));
   }
   if (filter.profileComplete !== null && filter.profileComplete !== undefined) {

@@ -1,12 +1,18 @@
 import { builder } from '../../graphql/builder.ts';
+import type { DecodedGlobalId } from '../../graphql/ids.ts';
+import { ApplicationRef } from '../applications/applications.schema.ts';
+import { RoleRef } from '../roles/roles.schema.ts';
+import { TenantRef } from '../tenants/tenants.schema.ts';
 import {
   checkUserFilterBounds,
   FILTER_LIMITS,
   type CustomAttributeCondition,
   type UserFilter,
+  type UserFilterOf,
 } from './users.filter.ts';
 import type { UserOrder } from './users.list.ts';
 import { UserStatusEnum } from './users.enums.schema.ts';
+import { UserRef } from './users.schema.ts';
 
 export const AuthMethodEnum = builder.enumType('AuthMethod', {
   description: 'A way a user can sign in.',
@@ -76,15 +82,36 @@ const CustomAttributeConditionInput = builder.inputRef<CustomAttributeCondition>
   }),
 });
 
-export const UserFilterInput = builder.inputRef<UserFilter>('UserFilter').implement({
+/** A `UserFilter` argument as resolvers get it: its ids decoded. */
+type UserFilterArg = UserFilterOf<DecodedGlobalId>;
+
+/** The filter as services take it: the database ids of its decoded global ids. */
+export function userFilterOf(arg: UserFilterArg | null | undefined): UserFilter | null {
+  if (!arg) return null;
+  const ids = (list: readonly DecodedGlobalId[] | null | undefined) => (list == null ? list : list.map(({ id }) => id));
+  return {
+    ...arg,
+    ids: ids(arg.ids),
+    roleIds: ids(arg.roleIds),
+    tenantIds: ids(arg.tenantIds),
+    applicationIds: ids(arg.applicationIds),
+    AND: arg.AND == null ? arg.AND : arg.AND.map((inner) => userFilterOf(inner)!),
+    OR: arg.OR == null ? arg.OR : arg.OR.map((inner) => userFilterOf(inner)!),
+    NOT: arg.NOT == null ? arg.NOT : userFilterOf(arg.NOT),
+  };
+}
+
+export const UserFilterInput = builder.inputRef<UserFilterArg>('UserFilter').implement({
   description: `Which users to select. All given conditions must hold; combine filters with \`AND\`, \`OR\` and \`NOT\` (nested at most ${FILTER_LIMITS.maxDepth} deep). Lists hold at most ${FILTER_LIMITS.maxListLength} values and match any of them. The whole filter, nested filters included, holds at most ${FILTER_LIMITS.maxConditions} conditions (each given field, nested filter and custom attribute condition counts one), ${FILTER_LIMITS.maxSearches} text searches (\`search\`, \`contains\`) and ${FILTER_LIMITS.maxListValues} list values; a larger one is refused with BAD_USER_INPUT before anything runs. Its conditions count in the request cost.`,
-  extensions: { checkInput: (value: UserFilter, path: string) => checkUserFilterBounds(value, path) },
+  extensions: {
+    checkInput: (value: UserFilterOf<unknown>, path: string) => checkUserFilterBounds(value, path),
+  },
   fields: (t) => ({
     search: t.string({
       description:
         'Case-insensitive text found in name, email, phone, username or unique id, tolerant of typos in names; an exact user id (raw or global) also matches. At most 200 characters.',
     }),
-    ids: t.idList({ description: 'Only these users (global ids).' }),
+    ids: t.globalIDList({ for: UserRef, description: 'Only these users (global ids).' }),
     statuses: t.field({ type: [UserStatusEnum], description: 'Users in any of these statuses.' }),
     isSuspended: t.boolean({ description: 'Suspended (true) or not suspended (false) users.' }),
     emailVerified: t.boolean({ description: 'Users whose email is (or is not) verified.' }),
@@ -95,9 +122,9 @@ export const UserFilterInput = builder.inputRef<UserFilter>('UserFilter').implem
     hasPassword: t.boolean({ description: 'Users with (or without) a password.' }),
     hasMfa: t.boolean({ description: 'Users with (or without) any second factor.' }),
     mfaTypes: t.field({ type: [MfaFactorTypeEnum], description: 'Users with a second factor of any of these types.' }),
-    roleIds: t.idList({ description: 'Users holding any of these roles (global or in a tenant).' }),
-    tenantIds: t.idList({ description: 'Members of any of these tenants.' }),
-    applicationIds: t.idList({ description: 'Users of any of these applications.' }),
+    roleIds: t.globalIDList({ for: RoleRef, description: 'Users holding any of these roles (global or in a tenant).' }),
+    tenantIds: t.globalIDList({ for: TenantRef, description: 'Members of any of these tenants.' }),
+    applicationIds: t.globalIDList({ for: ApplicationRef, description: 'Users of any of these applications.' }),
     profileComplete: t.boolean({ description: 'Users whose profile has (or lacks) every field the realm requires.' }),
     hasPicture: t.boolean({ description: 'Users with (or without) a picture.' }),
     hasBio: t.boolean({ description: 'Users with (or without) a bio.' }),

@@ -2,10 +2,12 @@ import type { UserStatus } from '../../generated/prisma/client.ts';
 import { serviceOf } from '../../context.ts';
 import { PASSWORD_POLICY } from './users.passwords.ts';
 import { builder, requireScopes, requireScopesWith } from '../../graphql/builder.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
+import { encodeGlobalId } from '../../graphql/ids.ts';
 import { payloadType } from '../payloads.schema.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
-import { UserFilterInput } from './users.inputs.schema.ts';
+import { RoleRef } from '../roles/roles.schema.ts';
+import { TenantRef } from '../tenants/tenants.schema.ts';
+import { UserFilterInput, userFilterOf } from './users.inputs.schema.ts';
 import { UserStatusEnum } from './users.enums.schema.ts';
 import { UpdateUserPayload, UserIdInput } from './users.payloads.schema.ts';
 import { UserRef } from './users.schema.ts';
@@ -108,10 +110,12 @@ const CreateUserInput = builder.inputType('CreateUserInput', {
       defaultValue: false,
       description: `${PROFILE_DESCRIPTIONS.phoneVerified} Default false.`,
     }),
-    roleIds: t.idList({
+    roleIds: t.globalIDList({
+      for: RoleRef,
       description: `Global ids of roles to assign (at most ${L.rolesPerUser}): realm-wide roles realm-wide, tenant-defined roles inside their tenant (which must be among the user’s tenants). Giving it (even empty) needs the \`users:roles\` scope too, and your token must hold every management scope the roles carry. In \`replaceUser\`: replaces all the user’s role assignments; omitted keeps them.`,
     }),
-    tenantIds: t.idList({
+    tenantIds: t.globalIDList({
+      for: TenantRef,
       description: `Global ids of tenants the user joins (at most ${L.tenantsPerUser}; at most one in an ISOLATED_POOL realm). Giving it (even empty) needs the \`tenants:write\` scope too. In \`replaceUser\`: replaces the memberships (removing one removes the roles held inside it); omitted keeps them.`,
     }),
     customAttributes: t.field({
@@ -181,7 +185,7 @@ const expectedVersionDescription =
 const UpdateUserInput = builder.inputType('UpdateUserInput', {
   description: 'Input of `updateUser`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the user.' }),
+    id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     expectedVersion: t.int({ description: expectedVersionDescription }),
     patch: t.field({ type: UserPatch, required: true, description: 'The fields to change.' }),
   }),
@@ -190,7 +194,7 @@ const UpdateUserInput = builder.inputType('UpdateUserInput', {
 const ReplaceUserInput = builder.inputType('ReplaceUserInput', {
   description: 'Input of `replaceUser`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the user.' }),
+    id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     expectedVersion: t.int({ description: expectedVersionDescription }),
     user: t.field({
       type: CreateUserInput,
@@ -225,7 +229,7 @@ const transitionTable = (Object.entries(STATUS_TRANSITIONS) as [UserStatus, read
 const SetUserStatusInput = builder.inputType('SetUserStatusInput', {
   description: 'Input of `setUserStatus`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the user.' }),
+    id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     status: t.field({ type: UserStatusEnum, required: true, description: 'The new status.' }),
     reason: t.string({
       description: `Why (at most ${L.reason} characters); recorded in the audit trail, and as the suspension reason for SUSPENDED.`,
@@ -236,7 +240,7 @@ const SetUserStatusInput = builder.inputType('SetUserStatusInput', {
 const SuspendUserInput = builder.inputType('SuspendUserInput', {
   description: 'Input of `suspendUser`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the user.' }),
+    id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     reason: t.string({
       description: `Why the user is suspended (at most ${L.reason} characters); shown as \`suspendedReason\`.`,
     }),
@@ -251,7 +255,7 @@ const SuspendUserInput = builder.inputType('SuspendUserInput', {
 const SetUserPasswordInput = builder.inputType('SetUserPasswordInput', {
   description: 'Input of `setUserPassword`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the user.' }),
+    id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     password: t.string({
       required: true,
       description: `The new password: at least the realm’s minimum length (never fewer than ${PASSWORD_POLICY.minLength}), at most ${PASSWORD_POLICY.maxLength} characters, not a common password, not containing the user’s email, username or names. Never stored or logged in clear.`,
@@ -270,7 +274,7 @@ const SetUserPasswordInput = builder.inputType('SetUserPasswordInput', {
 const DeleteUserInput = builder.inputType('DeleteUserInput', {
   description: 'Input of `deleteUser`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the user.' }),
+    id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     hard: t.boolean({
       defaultValue: false,
       description:
@@ -282,7 +286,8 @@ const DeleteUserInput = builder.inputType('DeleteUserInput', {
 const DeleteUsersInput = builder.inputType('DeleteUsersInput', {
   description: `Input of \`deleteUsers\`: \`ids\`, \`filter\`, or both (users in \`ids\` that match \`filter\`). At most ${L.batchDelete} users per call.`,
   fields: (t) => ({
-    ids: t.idList({
+    ids: t.globalIDList({
+      for: UserRef,
       description: `Global ids of the users (at most ${L.batchDelete}); an unknown id refuses the whole call.`,
       extensions: { maxItems: L.batchDelete },
     }),
@@ -372,8 +377,6 @@ const DeleteUsersPayload = builder.objectRef<DeleteUsersResult>('DeleteUsersPayl
 // Resolvers
 // ---------------------------------------------------------------------------------------------
 
-const userId = (id: string | number, argument = 'input.id') => idOfType(id, 'User', argument);
-
 interface AccessShape {
   roleIds?: readonly unknown[] | null;
   tenantIds?: readonly unknown[] | null;
@@ -390,12 +393,12 @@ function accessScopes(inputs: readonly AccessShape[]): string[] {
   ];
 }
 
-function createData(input: CreateUserShape, argument: string): CreateUserData {
+function createData(input: CreateUserShape): CreateUserData {
   const { roleIds, tenantIds, ...rest } = input;
   return {
     ...rest,
-    roleIds: roleIds ? roleIds.map((id) => idOfType(id, 'Role', `${argument}.roleIds`)) : roleIds,
-    tenantIds: tenantIds ? tenantIds.map((id) => idOfType(id, 'Tenant', `${argument}.tenantIds`)) : tenantIds,
+    roleIds: roleIds == null ? roleIds : roleIds.map(({ id }) => id),
+    tenantIds: tenantIds == null ? tenantIds : tenantIds.map(({ id }) => id),
   };
 }
 
@@ -406,7 +409,7 @@ builder.mutationField('createUser', (t) =>
       'Creates a user with an email address or a phone number (or both), an optional password or imported hash, roles and tenants — all in one transaction, audited as `user.created`. On any error nothing is created.',
     ...requireScopesWith([['users:write']], ({ input }: { input: AccessShape }) => accessScopes([input])),
     args: { input: t.arg({ type: CreateUserInput, required: true, description: 'The new user.' }) },
-    resolve: (_root, { input }, ctx) => createUser(serviceOf(ctx), createData(input, 'input')),
+    resolve: (_root, { input }, ctx) => createUser(serviceOf(ctx), createData(input)),
   }),
 );
 
@@ -420,13 +423,8 @@ builder.mutationField('createUsers', (t) =>
     args: {
       input: t.arg({ type: CreateUsersInput, required: true, description: 'The users and how to create them.' }),
     },
-    resolve: (_root, { input }, ctx) => {
-      const users =
-        input.users.length <= L.batchCreate
-          ? input.users.map((user, index) => createData(user, `input.users.${index}`))
-          : input.users.map(() => ({}));
-      return createUsers(serviceOf(ctx), { users, atomic: input.atomic });
-    },
+    resolve: (_root, { input }, ctx) =>
+      createUsers(serviceOf(ctx), { users: input.users.map(createData), atomic: input.atomic }),
   }),
 );
 
@@ -438,7 +436,7 @@ builder.mutationField('updateUser', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UpdateUserInput, required: true, description: 'The user and the changes.' }) },
     resolve: (_root, { input }, ctx) =>
-      updateUser(serviceOf(ctx), { id: userId(input.id), expectedVersion: input.expectedVersion, patch: input.patch }),
+      updateUser(serviceOf(ctx), { id: input.id.id, expectedVersion: input.expectedVersion, patch: input.patch }),
   }),
 );
 
@@ -453,9 +451,9 @@ builder.mutationField('replaceUser', (t) =>
     args: { input: t.arg({ type: ReplaceUserInput, required: true, description: 'The user and its new profile.' }) },
     resolve: (_root, { input }, ctx) =>
       replaceUser(serviceOf(ctx), {
-        id: userId(input.id),
+        id: input.id.id,
         expectedVersion: input.expectedVersion,
-        user: createData(input.user, 'input.user'),
+        user: createData(input.user),
       }),
   }),
 );
@@ -467,7 +465,7 @@ builder.mutationField('setUserStatus', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: SetUserStatusInput, required: true, description: 'The user and its new status.' }) },
     resolve: (_root, { input }, ctx) =>
-      setUserStatus(serviceOf(ctx), { id: userId(input.id), status: input.status, reason: input.reason }),
+      setUserStatus(serviceOf(ctx), { id: input.id.id, status: input.status, reason: input.reason }),
   }),
 );
 
@@ -479,7 +477,7 @@ builder.mutationField('suspendUser', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: SuspendUserInput, required: true, description: 'The user and why.' }) },
     resolve: (_root, { input }, ctx) =>
-      suspendUser(serviceOf(ctx), { id: userId(input.id), reason: input.reason, revokeSessions: input.revokeSessions }),
+      suspendUser(serviceOf(ctx), { id: input.id.id, reason: input.reason, revokeSessions: input.revokeSessions }),
   }),
 );
 
@@ -489,7 +487,7 @@ builder.mutationField('unsuspendUser', (t) =>
     description: 'Lifts a suspension (SUSPENDED → ACTIVE). A user that is not suspended gets INVALID_STATE.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => unsuspendUser(serviceOf(ctx), { id: userId(input.id) }),
+    resolve: (_root, { input }, ctx) => unsuspendUser(serviceOf(ctx), { id: input.id.id }),
   }),
 );
 
@@ -502,7 +500,7 @@ builder.mutationField('setUserPassword', (t) =>
     args: { input: t.arg({ type: SetUserPasswordInput, required: true, description: 'The user and the password.' }) },
     resolve: (_root, { input }, ctx) =>
       setUserPassword(serviceOf(ctx), {
-        id: userId(input.id),
+        id: input.id.id,
         password: input.password,
         temporary: input.temporary,
         revokeSessions: input.revokeSessions,
@@ -517,7 +515,7 @@ builder.mutationField('expireUserPassword', (t) =>
       'Makes the user change its password at the next sign-in (`passwordExpired`). A user without a password gets INVALID_STATE.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => expireUserPassword(serviceOf(ctx), { id: userId(input.id) }),
+    resolve: (_root, { input }, ctx) => expireUserPassword(serviceOf(ctx), { id: input.id.id }),
   }),
 );
 
@@ -528,7 +526,7 @@ builder.mutationField('deleteUser', (t) =>
       'Deletes a user. Soft by default: status DELETED, `deletedAt` set, sessions revoked, hidden from lists unless `includeDeleted`, email and username free for reuse, restorable with `restoreUser`. `hard: true` erases the user with its identities, factors, sessions, role assignments, memberships and notes, and replaces its identifiers in audit events with a tombstone.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: DeleteUserInput, required: true, description: 'The user and how to delete it.' }) },
-    resolve: (_root, { input }, ctx) => deleteUser(serviceOf(ctx), { id: userId(input.id), hard: input.hard }),
+    resolve: (_root, { input }, ctx) => deleteUser(serviceOf(ctx), { id: input.id.id, hard: input.hard }),
   }),
 );
 
@@ -540,11 +538,8 @@ builder.mutationField('deleteUsers', (t) =>
     args: { input: t.arg({ type: DeleteUsersInput, required: true, description: 'Which users and how.' }) },
     resolve: (_root, { input }, ctx) =>
       deleteUsers(serviceOf(ctx), {
-        ids:
-          input.ids && input.ids.length <= L.batchDelete
-            ? input.ids.map((id) => userId(id, 'input.ids'))
-            : (input.ids?.map(String) ?? null),
-        filter: input.filter ?? null,
+        ids: input.ids?.map(({ id }) => id) ?? null,
+        filter: userFilterOf(input.filter),
         hard: input.hard,
         dryRun: input.dryRun,
       }),
@@ -558,6 +553,6 @@ builder.mutationField('restoreUser', (t) =>
       'Restores a soft-deleted user: ACTIVE again (SUSPENDED if it was suspended when deleted). TAKEN when its email or username now belongs to another user; INVALID_STATE when it is not deleted.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => restoreUser(serviceOf(ctx), { id: userId(input.id) }),
+    resolve: (_root, { input }, ctx) => restoreUser(serviceOf(ctx), { id: input.id.id }),
   }),
 );

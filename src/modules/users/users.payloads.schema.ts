@@ -14,5 +14,5 @@ export const UpdateUserPayload = payloadType(
 /** `UserIdInput`: the input of mutations that only need the user. */
 export const UserIdInput = builder.inputType('UserIdInput', {
   description: 'Identifies one user.',
-  fields: (t) => ({ id: t.id({ required: true, description: 'The global id of the user.' }) }),
+  fields: (t) => ({ id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }) }),
 });

@@ -1,8 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { idOfType } from '../../graphql/ids.ts';
 import { resolveUserConnection } from './users.connection.schema.ts';
 import { UserStatusEnum } from './users.enums.schema.ts';
-import { UserFilterInput, UserOrderInput } from './users.inputs.schema.ts';
+import { UserFilterInput, userFilterOf, UserOrderInput } from './users.inputs.schema.ts';
 import { serviceOf } from '../../context.ts';
 
 export const UserRef = builder.prismaNode('User', {
@@ -98,9 +97,8 @@ builder.queryField('user', (t) =>
     nullable: true,
     description: 'A user of the caller’s realm by id; null when there is none.',
     ...requireScopes(['users:read']),
-    args: { id: t.arg.id({ required: true, description: 'The global id of the user.' }) },
-    resolve: (query, _root, args, ctx) =>
-      serviceOf(ctx).db.user.findUnique({ ...query, where: { id: idOfType(args.id, 'User') } }),
+    args: { id: t.arg.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }) },
+    resolve: (query, _root, args, ctx) => serviceOf(ctx).db.user.findUnique({ ...query, where: { id: args.id.id } }),
   }),
 );
 
@@ -133,7 +131,8 @@ builder.queryField('users', (t) =>
         description: 'Sort keys, most significant first; ties are always broken by id.',
       }),
     },
-    resolve: (_root, args, ctx, info) => resolveUserConnection(ctx, info, args),
+    resolve: (_root, args, ctx, info) =>
+      resolveUserConnection(ctx, info, { ...args, filter: userFilterOf(args.filter) }),
   }),
 );
 

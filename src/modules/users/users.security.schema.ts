@@ -1,7 +1,9 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
-import { encodeGlobalId, idOfType } from '../../graphql/ids.ts';
+import { encodeGlobalId } from '../../graphql/ids.ts';
 import { UserErrorRef } from '../user-error.schema.ts';
+import { SessionRef } from './users.fields.schema.ts';
 import { UpdateUserPayload, UserIdInput } from './users.payloads.schema.ts';
+import { UserRef } from './users.schema.ts';
 import {
   SECURITY_LIMITS,
   addAdminNote,
@@ -15,8 +17,6 @@ import {
   type RevokeSessionsResult,
 } from './users.security.ts';
 import { serviceOf } from '../../context.ts';
-
-const userIdOf = (id: string | number, argument: string) => idOfType(id, 'User', argument);
 
 const RevokeSessionsPayload = builder.objectRef<RevokeSessionsResult>('RevokeSessionsPayload').implement({
   description: 'Result of revoking sessions.',
@@ -41,13 +41,15 @@ builder.mutationField('revokeUserSessions', (t) =>
       'Ends every active session of a user now: the sessions and all their refresh tokens are revoked in one transaction, so the next refresh fails.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => revokeUserSessions(serviceOf(ctx), userIdOf(input.id, 'input.id')),
+    resolve: (_root, { input }, ctx) => revokeUserSessions(serviceOf(ctx), input.id.id),
   }),
 );
 
 const RevokeSessionInput = builder.inputType('RevokeSessionInput', {
   description: 'Input of `revokeSession`.',
-  fields: (t) => ({ sessionId: t.id({ required: true, description: 'The global id of the session.' }) }),
+  fields: (t) => ({
+    sessionId: t.globalID({ for: SessionRef, required: true, description: 'The global id of the session.' }),
+  }),
 });
 
 builder.mutationField('revokeSession', (t) =>
@@ -56,8 +58,7 @@ builder.mutationField('revokeSession', (t) =>
     description: 'Ends one session now, with its refresh tokens. INVALID_STATE when it is already revoked or expired.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: RevokeSessionInput, required: true, description: 'The session.' }) },
-    resolve: (_root, { input }, ctx) =>
-      revokeSession(serviceOf(ctx), idOfType(input.sessionId, 'Session', 'input.sessionId')),
+    resolve: (_root, { input }, ctx) => revokeSession(serviceOf(ctx), input.sessionId.id),
   }),
 );
 
@@ -68,7 +69,7 @@ builder.mutationField('resetUserMfa', (t) =>
       'Removes the user’s TOTP and recovery-code factors (passkeys stay) and revokes its sessions in the same transaction. Nothing to remove: success, nothing changes.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => resetUserMfa(serviceOf(ctx), userIdOf(input.id, 'input.id')),
+    resolve: (_root, { input }, ctx) => resetUserMfa(serviceOf(ctx), input.id.id),
   }),
 );
 
@@ -79,14 +80,14 @@ builder.mutationField('deleteUserPasskeys', (t) =>
       'Removes the user’s passkeys (WebAuthn factors) and revokes its sessions in the same transaction. No passkey: success, nothing changes.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
-    resolve: (_root, { input }, ctx) => deleteUserPasskeys(serviceOf(ctx), userIdOf(input.id, 'input.id')),
+    resolve: (_root, { input }, ctx) => deleteUserPasskeys(serviceOf(ctx), input.id.id),
   }),
 );
 
 const LinkUserIdentityInput = builder.inputType('LinkUserIdentityInput', {
   description: 'Input of `linkUserIdentity`.',
   fields: (t) => ({
-    userId: t.id({ required: true, description: 'The global id of the user.' }),
+    userId: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     provider: t.string({
       required: true,
       description: `The identity provider: lowercase letters, digits and hyphens, 1 to ${SECURITY_LIMITS.providerLength} characters, e.g. \`google\`.`,
@@ -108,7 +109,7 @@ builder.mutationField('linkUserIdentity', (t) =>
     args: { input: t.arg({ type: LinkUserIdentityInput, required: true, description: 'The user and the identity.' }) },
     resolve: (_root, { input }, ctx) =>
       linkUserIdentity(serviceOf(ctx), {
-        userId: userIdOf(input.userId, 'input.userId'),
+        userId: input.userId.id,
         provider: input.provider,
         providerUserId: input.providerUserId,
         email: input.email ?? null,
@@ -119,7 +120,7 @@ builder.mutationField('linkUserIdentity', (t) =>
 const UnlinkUserIdentityInput = builder.inputType('UnlinkUserIdentityInput', {
   description: 'Input of `unlinkUserIdentity`: the identity is named by provider and provider user id.',
   fields: (t) => ({
-    userId: t.id({ required: true, description: 'The global id of the user.' }),
+    userId: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     provider: t.string({ required: true, description: 'The identity provider, e.g. `google`.' }),
     providerUserId: t.string({ required: true, description: 'The user’s id at the provider.' }),
   }),
@@ -136,7 +137,7 @@ builder.mutationField('unlinkUserIdentity', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       unlinkUserIdentity(serviceOf(ctx), {
-        userId: userIdOf(input.userId, 'input.userId'),
+        userId: input.userId.id,
         provider: input.provider,
         providerUserId: input.providerUserId,
       }),
@@ -146,7 +147,7 @@ builder.mutationField('unlinkUserIdentity', (t) =>
 const AddAdminNoteInput = builder.inputType('AddAdminNoteInput', {
   description: 'Input of `addAdminNote`.',
   fields: (t) => ({
-    userId: t.id({ required: true, description: 'The global id of the user.' }),
+    userId: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     body: t.string({
       required: true,
       description: `The note, 1 to ${SECURITY_LIMITS.noteLength} characters after trimming; line breaks and tabs are kept.`,
@@ -161,15 +162,14 @@ builder.mutationField('addAdminNote', (t) =>
       'Leaves a note on a user, authored by your client id; it appears first in `User.adminNotes`. The user’s `version` does not change.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: AddAdminNoteInput, required: true, description: 'The user and the note.' }) },
-    resolve: (_root, { input }, ctx) =>
-      addAdminNote(serviceOf(ctx), { userId: userIdOf(input.userId, 'input.userId'), body: input.body }),
+    resolve: (_root, { input }, ctx) => addAdminNote(serviceOf(ctx), { userId: input.userId.id, body: input.body }),
   }),
 );
 
 const SetUserUniqueIdInput = builder.inputType('SetUserUniqueIdInput', {
   description: 'Input of `setUserUniqueId`: give `uniqueId` (null clears it) or `generate: true`.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'The global id of the user.' }),
+    id: t.globalID({ for: UserRef, required: true, description: 'The global id of the user.' }),
     uniqueId: t.string({
       description: `The new unique id, 1 to ${SECURITY_LIMITS.uniqueIdLength} characters after trimming, unique per realm (deleted users included); null clears it.`,
     }),
@@ -191,7 +191,7 @@ builder.mutationField('setUserUniqueId', (t) =>
     args: { input: t.arg({ type: SetUserUniqueIdInput, required: true, description: 'The user and the unique id.' }) },
     resolve: (_root, { input }, ctx) =>
       setUserUniqueId(serviceOf(ctx), {
-        id: userIdOf(input.id, 'input.id'),
+        id: input.id.id,
         ...(input.uniqueId === undefined ? {} : { uniqueId: input.uniqueId }),
         generate: input.generate ?? false,
         expectedVersion: input.expectedVersion ?? null,
