@@ -98,6 +98,18 @@ graphql(`
   }
 `);
 
+/** The payload of the user mutations that answer UpdateUserPayload (update, replace, status, password…). */
+graphql(`
+  fragment TestUpdateUserPayload on UpdateUserPayload {
+    user {
+      ...TestUser
+    }
+    userErrors {
+      ...TestUserErrors
+    }
+  }
+`);
+
 /** An application with its roles. */
 graphql(`
   fragment TestApplication on Application {
