@@ -1,33 +1,43 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
-// Typed documents for clients (admin frontends, scripts) from the committed schema and the
-// example operations; works offline.
+const typesConfig = {
+  useTypeImports: true,
+  enumsAsTypes: true,
+  emitLegacyCommonJSImports: false,
+  strictScalars: true,
+  scalars: {
+    DateTime: 'string',
+    LocalDate: 'string',
+    EmailAddress: 'string',
+    PhoneNumber: 'string',
+    URL: 'string',
+    JSON: 'unknown',
+    JSONObject: 'Record<string, unknown>',
+    CountryCode: 'string',
+    Locale: 'string',
+    TimeZone: 'string',
+  },
+};
+
+// Typed documents from the committed schema; works offline. Two targets: clients (admin
+// frontends, scripts) from the example operations, and the test suite from the `graphql()`
+// documents written in test files (test/helpers/documents.ts), which read fields directly, so
+// without fragment masking.
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['src/client/operations/**/*.graphql'],
   ignoreNoDocuments: false,
   generates: {
     'src/generated/client/': {
+      documents: ['src/client/operations/**/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: { unmaskFunctionName: 'getFragmentData' } },
-      config: {
-        useTypeImports: true,
-        enumsAsTypes: true,
-        emitLegacyCommonJSImports: false,
-        strictScalars: true,
-        scalars: {
-          DateTime: 'string',
-          LocalDate: 'string',
-          EmailAddress: 'string',
-          PhoneNumber: 'string',
-          URL: 'string',
-          JSON: 'unknown',
-          JSONObject: 'Record<string, unknown>',
-          CountryCode: 'string',
-          Locale: 'string',
-          TimeZone: 'string',
-        },
-      },
+      config: typesConfig,
+    },
+    'test/generated/': {
+      documents: ['test/**/*.ts', '!test/generated/**'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: typesConfig,
     },
   },
 };

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import type { MfaFactorType, Prisma } from '../../src/generated/prisma/client.ts';
-import { USER_ERRORS } from './graphql.ts';
+import { graphql } from './documents.ts';
 import type { Credentials, TestServer } from './server.ts';
 
 /** Every field of a user, for mutations' `user` selection. */
@@ -46,9 +46,20 @@ export async function makeResource(
 }
 
 // Only what applications:write callers can read back (no roles:read needed).
-const CREATE = `mutation($input: CreateApplicationInput!) {
-  createApplication(input: $input) { application { id clientId } clientSecret ${USER_ERRORS} }
-}`;
+const CREATE_M2M = graphql(`
+  mutation FixturesCreateM2M($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        id
+        clientId
+      }
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
 
 /** Creates an M2M application through the API and returns its credentials and global id. */
 export async function createM2M(
@@ -59,7 +70,7 @@ export async function createM2M(
   token?: string,
 ): Promise<Credentials & { id: string }> {
   const result = await server.graphql(
-    CREATE,
+    CREATE_M2M,
     { input: { name, type: 'M2M', roleIds } },
     token ?? (await server.token(realm)),
   );
@@ -69,9 +80,9 @@ export async function createM2M(
   return {
     realmId: realm.realmId,
     realmName: realm.realmName,
-    clientId: payload.application.clientId,
-    clientSecret: payload.clientSecret,
-    id: payload.application.id,
+    clientId: payload.application!.clientId,
+    clientSecret: payload.clientSecret!,
+    id: payload.application!.id,
   };
 }
 

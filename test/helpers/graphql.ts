@@ -15,11 +15,17 @@ export interface UserErrorResult {
 
 export type ExpectedUserError = { code: string; field: string[] | null } | [code: string, field: string[] | null];
 
-/** The payload of the only root field of a response; fails on top-level errors. */
-export function payloadOf<T = Record<string, any>>(result: GraphQLResult): T {
+/**
+ * The payload of the only root field of a response; fails on top-level errors. Typed by the
+ * document (graphql()); the type argument `T` is only for the answers to string documents.
+ */
+export function payloadOf<T = never, R = Record<string, any>>(result: GraphQLResult<R>): Payload<T, R> {
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return Object.values(result.data!)[0] as T;
+  return Object.values(result.data as object)[0] as Payload<T, R>;
 }
+
+/** The root field's value of a typed result `R`, or `T` when given (string documents). */
+type Payload<T, R> = [T] extends [never] ? R[keyof R] : T;
 
 /**
  * Asserts a payload's user errors: exactly these codes and fields, each with a message that
@@ -43,26 +49,26 @@ export function expectUserErrors(
  * Runs a mutation that must be refused with exactly `expected` user errors (code and field,
  * in order) and change nothing in the database (no audit row either). Returns the payload.
  */
-export async function expectRefused<T extends Record<string, any> = Record<string, any>>(
+export async function expectRefused<T extends Record<string, any> = never, R = Record<string, any>>(
   server: TestServer,
-  run: () => Promise<GraphQLResult>,
+  run: () => Promise<GraphQLResult<R>>,
   expected: readonly ExpectedUserError[],
   state: StateOptions = {},
-): Promise<T & { userErrors: UserErrorResult[] }> {
+): Promise<Payload<T, R>> {
   const before = await databaseState(server, state);
-  const payload = payloadOf<T & { userErrors: UserErrorResult[] }>(await run());
-  expectUserErrors(payload, expected, { ordered: true, minMessageLength: 0 });
+  const payload = payloadOf<T, R>(await run());
+  expectUserErrors(payload as { userErrors: UserErrorResult[] }, expected, { ordered: true, minMessageLength: 0 });
   expectSameState(before, await databaseState(server, state));
   return payload;
 }
 
 /** Runs a request that must fail as a whole with the one top-level error `code`, changing nothing. */
-export async function expectTopLevelError(
+export async function expectTopLevelError<R>(
   server: TestServer,
-  run: () => Promise<GraphQLResult>,
+  run: () => Promise<GraphQLResult<R>>,
   code: string,
   state: StateOptions = {},
-): Promise<GraphQLResult> {
+): Promise<GraphQLResult<R>> {
   const before = await databaseState(server, state);
   const result = await run();
   expect(
@@ -74,7 +80,7 @@ export async function expectTopLevelError(
 }
 
 /** Asserts a response whose first top-level error has this code (and, if named, no data for the field). */
-export function expectErrorCode(result: GraphQLResult, code: string, field?: string): void {
+export function expectErrorCode<R>(result: GraphQLResult<R>, code: string, field?: keyof R & string): void {
   expect(result.errors?.[0]?.extensions?.code, JSON.stringify(result.errors)).toBe(code);
   if (field) expect(result.data?.[field] ?? null).toBeNull();
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Logger } from 'pino';
 import { createAdminClient } from '../../src/identity/bootstrap.ts';
@@ -10,6 +11,7 @@ import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { documentText } from './documents.ts';
 
 export interface Credentials {
   realmId: string;
@@ -25,6 +27,10 @@ export interface GraphQLResult<T = Record<string, any>> {
   headers: Headers;
 }
 
+/** A document's variables (optional when it has no required ones), then the bearer token (default: admin's; null: none). */
+type RequestArguments<V> =
+  Record<string, never> extends V ? [variables?: V, token?: string | null] : [variables: V, token?: string | null];
+
 export interface TestServer {
   url: string;
   db: Database;
@@ -37,7 +43,12 @@ export interface TestServer {
   createRealm(name: string): Promise<Credentials>;
   /** POSTs to the real token endpoint and returns the access token (throws on error). */
   token(credentials?: Credentials, scope?: string): Promise<string>;
-  /** POSTs a GraphQL request to /graphql. */
+  /**
+   * POSTs a GraphQL request to /graphql: a typed document from graphql() (test/helpers/documents.ts),
+   * whose variables and result are checked against the schema, or the text of a document built at
+   * run time.
+   */
+  graphql<R, V>(document: TypedDocumentNode<R, V>, ...request: RequestArguments<NoInfer<V>>): Promise<GraphQLResult<R>>;
   graphql<T = Record<string, any>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -120,7 +131,12 @@ export async function startTestServer(
   };
 
   let adminToken: string | undefined;
-  const graphql = async <T>(query: string, variables?: Record<string, unknown>, bearer?: string | null) => {
+  const graphql = async <T>(
+    document: string | TypedDocumentNode<T, never>,
+    variables?: unknown,
+    bearer?: string | null,
+  ): Promise<GraphQLResult<T>> => {
+    const query = typeof document === 'string' ? document : documentText(document);
     const auth = bearer === undefined ? (adminToken ??= await token()) : bearer;
     const response = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',

@@ -4,59 +4,143 @@ import { verifyPassword } from '../../src/modules/users/users.passwords.ts';
 import type { Prisma, UserStatus } from '../../src/generated/prisma/client.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { userTombstone } from '../../src/modules/users/users.erasure.ts';
+import type {
+  CreateUserInput,
+  DeleteUserInput,
+  DeleteUsersInput,
+  SetUserPasswordInput,
+  SetUserStatusInput,
+  SuspendUserInput,
+  UpdateUserInput,
+  UserFilter,
+} from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import { USER, userGid } from '../helpers/fixtures.ts';
-import {
-  expectErrorCode,
-  expectUserErrors,
-  payloadOf,
-  rawId,
-  USER_ERRORS,
-  type UserErrorResult,
-} from '../helpers/graphql.ts';
+import { userGid } from '../helpers/fixtures.ts';
+import { expectErrorCode, expectUserErrors, payloadOf, rawId } from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
 let realm: Credentials;
 let other: Credentials;
 
-interface UserPayload {
-  user: Record<string, any> | null;
-  userErrors: UserErrorResult[];
-}
+const SET_STATUS = graphql(`
+  mutation UsersLifecycleSetStatus($input: SetUserStatusInput!) {
+    setUserStatus(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const SUSPEND = graphql(`
+  mutation UsersLifecycleSuspend($input: SuspendUserInput!) {
+    suspendUser(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const UNSUSPEND = graphql(`
+  mutation UsersLifecycleUnsuspend($input: UserIdInput!) {
+    unsuspendUser(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const SET_PASSWORD = graphql(`
+  mutation UsersLifecycleSetPassword($input: SetUserPasswordInput!) {
+    setUserPassword(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const EXPIRE_PASSWORD = graphql(`
+  mutation UsersLifecycleExpirePassword($input: UserIdInput!) {
+    expireUserPassword(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const RESTORE = graphql(`
+  mutation UsersLifecycleRestore($input: UserIdInput!) {
+    restoreUser(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const DELETE_USER = graphql(`
+  mutation UsersLifecycleDeleteUser($input: DeleteUserInput!) {
+    deleteUser(input: $input) {
+      deletedUserId
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const DELETE_USERS = graphql(`
+  mutation UsersLifecycleDeleteUsers($input: DeleteUsersInput!) {
+    deleteUsers(input: $input) {
+      deletedCount
+      deletedUserIds
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const CREATE_USER = graphql(`
+  mutation UsersLifecycleCreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        ...TestUser
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const UPDATE_USER = graphql(`
+  mutation UsersLifecycleUpdateUser($input: UpdateUserInput!) {
+    updateUser(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const SUSPENSION = graphql(`
+  query UsersLifecycleSuspension($id: ID!) {
+    user(id: $id) {
+      isSuspended
+      suspendedReason
+    }
+  }
+`);
+const USERS = graphql(`
+  query UsersLifecycleUsers($filter: UserFilter) {
+    users(first: 100, filter: $filter) {
+      nodes {
+        id
+      }
+    }
+  }
+`);
+const SOFT_BY_EMAIL = graphql(`
+  query UsersLifecycleSoftByEmail {
+    userByEmail(email: "soft@example.com") {
+      id
+    }
+  }
+`);
 
-const mutation = (name: string, inputType: string, selection = `${USER} ${USER_ERRORS}`) =>
-  `mutation($input: ${inputType}!) { ${name}(input: $input) { ${selection} } }`;
-
-async function run<T = UserPayload>(
-  name: string,
-  inputType: string,
-  input: Record<string, unknown>,
-  selection?: string,
-): Promise<T> {
-  return payloadOf<T>(await server.graphql(mutation(name, inputType, selection), { input }));
-}
-
-const setStatus = (input: Record<string, unknown>) => run('setUserStatus', 'SetUserStatusInput', input);
-const suspend = (input: Record<string, unknown>) => run('suspendUser', 'SuspendUserInput', input);
-const unsuspend = (id: string) => run('unsuspendUser', 'UserIdInput', { id });
-const setPassword = (input: Record<string, unknown>) => run('setUserPassword', 'SetUserPasswordInput', input);
-const expirePassword = (id: string) => run('expireUserPassword', 'UserIdInput', { id });
-const restore = (id: string) => run('restoreUser', 'UserIdInput', { id });
-const deleteOne = (input: Record<string, unknown>) =>
-  run<{ deletedUserId: string | null; userErrors: UserErrorResult[] }>(
-    'deleteUser',
-    'DeleteUserInput',
-    input,
-    `deletedUserId ${USER_ERRORS}`,
-  );
-const deleteMany = (input: Record<string, unknown>) =>
-  run<{ deletedCount: number; deletedUserIds: string[]; userErrors: UserErrorResult[] }>(
-    'deleteUsers',
-    'DeleteUsersInput',
-    input,
-    `deletedCount deletedUserIds ${USER_ERRORS}`,
-  );
+const setStatus = async (input: SetUserStatusInput) => payloadOf(await server.graphql(SET_STATUS, { input }));
+const suspend = async (input: SuspendUserInput) => payloadOf(await server.graphql(SUSPEND, { input }));
+const unsuspend = async (id: string) => payloadOf(await server.graphql(UNSUSPEND, { input: { id } }));
+const setPassword = async (input: SetUserPasswordInput) => payloadOf(await server.graphql(SET_PASSWORD, { input }));
+const expirePassword = async (id: string) => payloadOf(await server.graphql(EXPIRE_PASSWORD, { input: { id } }));
+const restore = async (id: string) => payloadOf(await server.graphql(RESTORE, { input: { id } }));
+const deleteOne = async (input: DeleteUserInput) => payloadOf(await server.graphql(DELETE_USER, { input }));
+const deleteMany = async (input: DeleteUsersInput) => payloadOf(await server.graphql(DELETE_USERS, { input }));
+const createUser = async (input: CreateUserInput) => payloadOf(await server.graphql(CREATE_USER, { input }));
+const updateUser = async (input: UpdateUserInput) => payloadOf(await server.graphql(UPDATE_USER, { input }));
 
 let counter = 0;
 async function makeUser(data: Partial<Prisma.UserUncheckedCreateInput> = {}, realmId = realm.realmId): Promise<string> {
@@ -185,7 +269,7 @@ describe('suspendUser and unsuspendUser', () => {
     });
     expect(others.every((s) => s.revokedAt === null && s.refreshTokens.every((t) => t.revokedAt === null))).toBe(true);
     // The next request sees the suspension.
-    const read = await server.graphql('query($id: ID!) { user(id: $id) { isSuspended suspendedReason } }', { id });
+    const read = await server.graphql(SUSPENSION, { id });
     expect(read.data?.user).toEqual({ isSuspended: true, suspendedReason: 'Compromised credentials' });
 
     expectUserErrors(await expectUnchanged(server, () => suspend({ id })), [['INVALID_STATE', ['input', 'id']]]);
@@ -217,9 +301,7 @@ describe('suspendUser and unsuspendUser', () => {
       ['INVALID_STATE', ['input', 'id']],
     ]);
     expectErrorCode(
-      await server.graphql(mutation('suspendUser', 'SuspendUserInput'), {
-        input: { id: encodeGlobalId('Role', randomUUID()) },
-      }),
+      await server.graphql(SUSPEND, { input: { id: encodeGlobalId('Role', randomUUID()) } }),
       'BAD_USER_INPUT',
     );
   });
@@ -302,16 +384,15 @@ describe('deleteUser and restoreUser', () => {
     ).toBe(true);
     expect((await auditOf(id)).map((e) => e.action)).toEqual(['user.deleted']);
 
-    const list = (filter: Record<string, unknown>) =>
-      server.graphql('query($filter: UserFilter) { users(first: 100, filter: $filter) { nodes { id } } }', { filter });
+    const list = (filter: UserFilter) => server.graphql(USERS, { filter });
     expect((await list({ search: 'soft@' })).data?.users.nodes).toEqual([]);
     expect((await list({ search: 'soft@', includeDeleted: true })).data?.users.nodes).toEqual([{ id }]);
-    expect((await server.graphql('{ userByEmail(email: "soft@example.com") { id } }')).data?.userByEmail).toBeNull();
+    expect((await server.graphql(SOFT_BY_EMAIL)).data?.userByEmail).toBeNull();
 
     expectUserErrors(await expectUnchanged(server, () => deleteOne({ id })), [['INVALID_STATE', ['input', 'id']]]);
 
     // The email and username are free for someone else…
-    const reuse = await run('createUser', 'CreateUserInput', { email: 'SOFT@example.com', username: 'soft' });
+    const reuse = await createUser({ email: 'SOFT@example.com', username: 'soft' });
     expect(reuse.userErrors).toEqual([]);
     // …so restoring the deleted user is refused until they are free again.
     const taken = await expectUnchanged(server, () => restore(id));
@@ -339,7 +420,7 @@ describe('deleteUser and restoreUser', () => {
     const realmId = realm.realmId;
     const tenant = await p.tenant.create({ data: { realmId, name: 'Erasure Inc', slug: 'erasure' } });
     const role = await p.role.create({ data: { realmId, name: 'erasable' } });
-    const created = await run('createUser', 'CreateUserInput', {
+    const created = await createUser({
       email: 'erase.me@example.com',
       username: 'erase-me',
       name: 'Erin Eraseme',
@@ -348,12 +429,9 @@ describe('deleteUser and restoreUser', () => {
       roleIds: [encodeGlobalId('Role', role.id)],
       tenantIds: [encodeGlobalId('Tenant', tenant.id)],
     });
-    const id = created.user!.id as string;
+    const id = created.user!.id;
     const userId = rawId(id);
-    await run('updateUser', 'UpdateUserInput', {
-      id,
-      patch: { name: 'Erin E. Eraseme', email: 'erase.me2@example.com' },
-    });
+    await updateUser({ id, patch: { name: 'Erin E. Eraseme', email: 'erase.me2@example.com' } });
     await p.identity.create({ data: { realmId, userId, provider: 'google', providerUserId: 'g-erase' } });
     await p.mfaFactor.create({ data: { realmId, userId, type: 'TOTP' } });
     await p.adminNote.create({ data: { realmId, userId, body: 'note', author: 'test' } });
@@ -371,10 +449,7 @@ describe('deleteUser and restoreUser', () => {
         changes: { members: [userId, id] },
       },
     });
-    const bystander = await run('createUser', 'CreateUserInput', {
-      email: 'bystander@example.com',
-      name: 'Erin Eraseme',
-    });
+    const bystander = await createUser({ email: 'bystander@example.com', name: 'Erin Eraseme' });
 
     const result = await deleteOne({ id, hard: true });
     expect(result).toEqual({ deletedUserId: id, userErrors: [] });
@@ -428,9 +503,7 @@ describe('deleteUser and restoreUser', () => {
     expect(foreign).toEqual(unknown);
     expect(await expectUnchanged(server, () => restore(userGid(randomUUID())))).toMatchObject({ user: null });
     expectErrorCode(
-      await server.graphql(mutation('deleteUser', 'DeleteUserInput', `deletedUserId ${USER_ERRORS}`), {
-        input: { id: encodeGlobalId('Tenant', randomUUID()) },
-      }),
+      await server.graphql(DELETE_USER, { input: { id: encodeGlobalId('Tenant', randomUUID()) } }),
       'BAD_USER_INPUT',
     );
   });
@@ -441,7 +514,7 @@ describe('deleteUsers', () => {
     const ids = [await makeUser(), await makeUser(), await makeUser()];
     const foreign = await makeUser({}, other.realmId);
     for (const bad of [userGid(randomUUID()), foreign]) {
-      const refused = await expectUnchanged(server, () => deleteMany({ ids: [ids[0], bad] }));
+      const refused = await expectUnchanged(server, () => deleteMany({ ids: [ids[0]!, bad] }));
       expectUserErrors(refused, [['NOT_FOUND', ['input', 'ids', '1']]]);
     }
     const result = await deleteMany({ ids });
@@ -493,11 +566,7 @@ describe('deleteUsers', () => {
     expect(result.userErrors[0]!.message).toMatch(/1001 users match.*at most 1000/);
     const tooManyIds = Array.from({ length: 1001 }, () => userGid(randomUUID()));
     // Lists over their bound are refused before the resolver runs (issue 7).
-    const refused = await expectUnchanged(server, () =>
-      server.graphql('mutation($input: DeleteUsersInput!) { deleteUsers(input: $input) { deletedCount } }', {
-        input: { ids: tooManyIds },
-      }),
-    );
+    const refused = await expectUnchanged(server, () => server.graphql(DELETE_USERS, { input: { ids: tooManyIds } }));
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.ids' });
     // Under the cap it goes through.
     const dry = await deleteMany({ filter: { cities: ['Capital'], search: 'cap1' }, dryRun: true });
@@ -513,9 +582,7 @@ describe('deleteUsers', () => {
       ['INVALID', ['input', 'filter', 'createdInLastDays']],
     ]);
     const wrongType = await expectUnchanged(server, () =>
-      server.graphql(mutation('deleteUsers', 'DeleteUsersInput', `deletedCount ${USER_ERRORS}`), {
-        input: { ids: [encodeGlobalId('Role', randomUUID())] },
-      }),
+      server.graphql(DELETE_USERS, { input: { ids: [encodeGlobalId('Role', randomUUID())] } }),
     );
     expectErrorCode(wrongType, 'BAD_USER_INPUT');
   });

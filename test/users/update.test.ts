@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Prisma } from '../../src/generated/prisma/client.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import type { CreateUserInput, ReplaceUserInput, UpdateUserInput } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import { USER, userGid } from '../helpers/fixtures.ts';
-import { expectErrorCode, expectUserErrors, payloadOf, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import { userGid } from '../helpers/fixtures.ts';
+import { expectErrorCode, expectUserErrors, payloadOf } from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
@@ -14,19 +16,38 @@ let roleA: string;
 let tenant1: string;
 let tenant2: string;
 
-const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { ${USER} ${USER_ERRORS} } }`;
-const REPLACE = `mutation($input: ReplaceUserInput!) { replaceUser(input: $input) { ${USER} ${USER_ERRORS} } }`;
+const UPDATE = graphql(`
+  mutation UsersUpdateUpdateUser($input: UpdateUserInput!) {
+    updateUser(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const REPLACE = graphql(`
+  mutation UsersUpdateReplaceUser($input: ReplaceUserInput!) {
+    replaceUser(input: $input) {
+      ...TestUpdateUserPayload
+    }
+  }
+`);
+const CREATE = graphql(`
+  mutation UsersUpdateCreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        ...TestUser
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
 
-interface UserPayload {
-  user: Record<string, any> | null;
-  userErrors: UserErrorResult[];
+async function update(input: UpdateUserInput) {
+  return payloadOf(await server.graphql(UPDATE, { input }));
 }
-
-async function update(input: Record<string, unknown>): Promise<UserPayload> {
-  return payloadOf<UserPayload>(await server.graphql(UPDATE, { input }));
-}
-async function replace(input: Record<string, unknown>): Promise<UserPayload> {
-  return payloadOf<UserPayload>(await server.graphql(REPLACE, { input }));
+async function replace(input: ReplaceUserInput) {
+  return payloadOf(await server.graphql(REPLACE, { input }));
 }
 
 let counter = 0;
@@ -254,26 +275,23 @@ describe('updateUser', () => {
 describe('replaceUser', () => {
   it('overwrites the whole profile: fields not given are cleared, roles and password kept when omitted', async () => {
     const p = server.db.prisma;
-    const created = payloadOf<UserPayload>(
-      await server.graphql(
-        `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`,
-        {
-          input: {
-            email: 'replace.me@example.com',
-            emailVerified: true,
-            password: 'an original passphrase',
-            name: 'Old Name',
-            bio: 'Old bio',
-            city: 'Paris',
-            roleIds: [roleA],
-            tenantIds: [tenant1],
-            customAttributes: { plan: 'free' },
-            metadata: { keep: false },
-          },
+    const created = payloadOf(
+      await server.graphql(CREATE, {
+        input: {
+          email: 'replace.me@example.com',
+          emailVerified: true,
+          password: 'an original passphrase',
+          name: 'Old Name',
+          bio: 'Old bio',
+          city: 'Paris',
+          roleIds: [roleA],
+          tenantIds: [tenant1],
+          customAttributes: { plan: 'free' },
+          metadata: { keep: false },
         },
-      ),
+      }),
     );
-    const id = created.user!.id as string;
+    const id = created.user!.id;
     const hashBefore = (await p.user.findFirstOrThrow({ where: { email: 'replace.me@example.com' } })).passwordHash;
     const result = await replace({
       id,
@@ -326,17 +344,14 @@ describe('replaceUser', () => {
   });
 
   it('needs users:roles for any roleIds and tenants:write for any tenantIds, empty lists included', async () => {
-    const created = payloadOf<UserPayload>(
-      await server.graphql(
-        `mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} ${USER_ERRORS} } }`,
-        {
-          input: { email: 'guarded@example.com', roleIds: [roleA], tenantIds: [tenant1] },
-        },
-      ),
+    const created = payloadOf(
+      await server.graphql(CREATE, {
+        input: { email: 'guarded@example.com', roleIds: [roleA], tenantIds: [tenant1] },
+      }),
     );
-    const id = created.user!.id as string;
+    const id = created.user!.id;
     const writeOnly = await server.token(realm, 'users:write users:read');
-    const cases: [Record<string, unknown>, string[]][] = [
+    const cases: [Pick<CreateUserInput, 'roleIds' | 'tenantIds'>, string[]][] = [
       [{ roleIds: [] }, ['users:roles']],
       [{ tenantIds: [] }, ['tenants:write']],
       [{ roleIds: [], tenantIds: [] }, ['users:roles', 'tenants:write']],
@@ -365,7 +380,7 @@ describe('replaceUser', () => {
     expect([row.roles.length, row.tenantMemberships.length]).toEqual([1, 1]);
 
     // Without the lists, users:write is enough and roles and memberships are kept.
-    const kept = payloadOf<UserPayload>(
+    const kept = payloadOf(
       await server.graphql(REPLACE, { input: { id, user: { email: 'guarded@example.com', name: 'Kept' } } }, writeOnly),
     );
     expect(kept.userErrors).toEqual([]);
