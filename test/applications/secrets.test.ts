@@ -2,11 +2,35 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/crypto.ts';
 import { createLogger } from '../../src/logger.ts';
-import { USER_ERRORS } from '../helpers/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const lines: string[] = [];
 let server: TestServer;
+
+const CREATE = graphql(`
+  mutation ApplicationsSecretsCreate {
+    createApplication(input: { name: "Canary", type: M2M }) {
+      application {
+        id
+      }
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const ROTATE = graphql(`
+  mutation ApplicationsSecretsRotate($id: ID!) {
+    rotateApplicationSecret(input: { id: $id, previousSecretValidForSeconds: 60 }) {
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
 
 beforeAll(async () => {
   const sink = new Writable({
@@ -24,18 +48,13 @@ afterAll(async () => {
 
 it('client secrets (canaries) never reach an audit row or a log line, nor do their hashes', async () => {
   const secrets: string[] = [];
-  const create = await server.graphql(
-    `mutation { createApplication(input: { name: "Canary", type: M2M }) { application { id } clientSecret ${USER_ERRORS} } }`,
-  );
+  const create = await server.graphql(CREATE);
   expect(create.data?.createApplication.userErrors).toEqual([]);
-  const id = create.data?.createApplication.application.id;
-  secrets.push(create.data?.createApplication.clientSecret);
-  const rotate = await server.graphql(
-    `mutation($id: ID!) { rotateApplicationSecret(input: { id: $id, previousSecretValidForSeconds: 60 }) { clientSecret ${USER_ERRORS} } }`,
-    { id },
-  );
+  const id = create.data!.createApplication.application!.id;
+  secrets.push(create.data!.createApplication.clientSecret!);
+  const rotate = await server.graphql(ROTATE, { id });
   expect(rotate.data?.rotateApplicationSecret.userErrors).toEqual([]);
-  secrets.push(rotate.data?.rotateApplicationSecret.clientSecret);
+  secrets.push(rotate.data!.rotateApplicationSecret.clientSecret!);
   // Use both at the token endpoint, once right and once wrong, so they pass through every log path.
   const app = await server.db.prisma.application.findFirstOrThrow({ where: { name: 'Canary' } });
   for (const secret of secrets) {

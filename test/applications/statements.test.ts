@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
+import { graphql } from '../helpers/documents.ts';
 import { makeResource, makeRole } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
@@ -17,10 +18,28 @@ afterAll(async () => {
   await server?.close();
 });
 
-const LIST = `{ applications(first: 100, filter: { types: [WEB] }) {
-  totalCount
-  nodes { id scopes effectiveScopes { name resource { indicator } } roles { scopes { name } } }
-} }`;
+const LIST = graphql(`
+  query ApplicationsStatementsList {
+    applications(first: 100, filter: { types: [WEB] }) {
+      totalCount
+      nodes {
+        id
+        scopes
+        effectiveScopes {
+          name
+          resource {
+            indicator
+          }
+        }
+        roles {
+          scopes {
+            name
+          }
+        }
+      }
+    }
+  }
+`);
 
 it('lists 1, 10 and 100 applications with roles and scopes in the same number of SQL statements', async () => {
   const p = server.db.prisma;
@@ -59,12 +78,7 @@ it('lists 1, 10 and 100 applications with roles and scopes in the same number of
     const list = result.data!.applications;
     expect(list.totalCount).toBe(n);
     expect(list.nodes).toHaveLength(n);
-    type Node = {
-      scopes: string[];
-      effectiveScopes: { name: string; resource: { indicator: string } }[];
-      roles: { scopes: { name: string }[] }[];
-    };
-    for (const node of list.nodes as Node[]) {
+    for (const node of list.nodes) {
       expect(node.roles).toHaveLength(2);
       const granted = [...new Set(node.roles.flatMap((r) => r.scopes.map((s) => s.name)))].sort();
       expect(node.effectiveScopes.map((s) => s.name).sort()).toEqual(granted);

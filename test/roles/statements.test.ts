@@ -1,15 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 
-const ROLES = `query($n: Int!) {
-  roles(first: $n) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    nodes { id name description builtIn tenant { id name } userCount scopes { id name builtIn resource { id name } } }
+const ROLES = graphql(`
+  query RolesStatementsRoles($n: Int!) {
+    roles(first: $n) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        name
+        description
+        builtIn
+        tenant {
+          id
+          name
+        }
+        userCount
+        scopes {
+          id
+          name
+          builtIn
+          resource {
+            id
+            name
+          }
+        }
+      }
+    }
   }
-}`;
+`);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -56,7 +81,7 @@ async function statementsFor(n: number) {
   const { result, count, sql } = await server.db.statements.during(() => server.graphql(ROLES, { n }));
   expect(result.errors).toBeUndefined();
   expect(result.data!.roles.nodes).toHaveLength(n);
-  return { count, sql, nodes: result.data!.roles.nodes as { userCount: number; scopes: unknown[] }[] };
+  return { count, sql, nodes: result.data!.roles.nodes };
 }
 
 describe('roles listing issues a constant number of SQL statements (no N+1)', () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -15,7 +16,20 @@ afterAll(async () => {
   await server?.close();
 });
 
-const LIST = '{ tenants(first: 100) { totalCount nodes { id name slug memberCount createdAt } } }';
+const LIST = graphql(`
+  query TenantsStatementsList {
+    tenants(first: 100) {
+      totalCount
+      nodes {
+        id
+        name
+        slug
+        memberCount
+        createdAt
+      }
+    }
+  }
+`);
 
 it('lists 1, 10 and 100 tenants with memberCount in the same number of SQL statements', async () => {
   const p = server.db.prisma;
@@ -44,9 +58,7 @@ it('lists 1, 10 and 100 tenants with memberCount in the same number of SQL state
     expect(result.errors).toBeUndefined();
     const list = result.data!.tenants;
     expect(list.totalCount).toBe(n);
-    expect(list.nodes.map((t: { memberCount: number }) => t.memberCount)).toEqual(
-      Array.from({ length: n }, (_, i) => i % 4),
-    );
+    expect(list.nodes.map((t) => t.memberCount)).toEqual(Array.from({ length: n }, (_, i) => i % 4));
     counts[n] = count;
   }
   console.info(`tenants statements for 1/10/100: ${counts[1]}/${counts[10]}/${counts[100]}`);
