@@ -2,8 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/crypto.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { adminRoleId, APPLICATION_FIELDS, createM2M, makeResource, makeRole } from '../helpers/fixtures.ts';
-import { auditSince, expectRefused, expectTopLevelError, lastAuditId, rawId, USER_ERRORS } from '../helpers/graphql.ts';
+import type {
+  ApplicationFilter,
+  ApplicationPatch,
+  AssignApplicationRolesInput,
+  CreateApplicationInput,
+  RemoveApplicationRoleInput,
+  RotateApplicationSecretInput,
+} from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
+import { adminRoleId, createM2M, makeResource, makeRole } from '../helpers/fixtures.ts';
+import { auditSince, expectRefused, expectTopLevelError, lastAuditId, rawId } from '../helpers/graphql.ts';
 import { databaseState } from '../helpers/state.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
@@ -31,37 +40,304 @@ afterAll(async () => {
   await server?.close();
 });
 
-const CREATE = `mutation($input: CreateApplicationInput!) {
-  createApplication(input: $input) { application { ${APPLICATION_FIELDS} } clientSecret ${USER_ERRORS} }
-}`;
-const UPDATE = `mutation($input: UpdateApplicationInput!) {
-  updateApplication(input: $input) { application { ${APPLICATION_FIELDS} } ${USER_ERRORS} }
-}`;
-const DELETE = `mutation($input: DeleteInput!) { deleteApplication(input: $input) { deletedId ${USER_ERRORS} } }`;
-const ROTATE = `mutation($input: RotateApplicationSecretInput!) {
-  rotateApplicationSecret(input: $input) { application { ${APPLICATION_FIELDS} } clientSecret ${USER_ERRORS} }
-}`;
-const ASSIGN = `mutation($input: AssignApplicationRolesInput!) {
-  assignApplicationRoles(input: $input) { application { ${APPLICATION_FIELDS} } ${USER_ERRORS} }
-}`;
-const REMOVE = `mutation($input: RemoveApplicationRoleInput!) {
-  removeApplicationRole(input: $input) { application { ${APPLICATION_FIELDS} } ${USER_ERRORS} }
-}`;
-const GET = `query($id: ID!) { application(id: $id) { ${APPLICATION_FIELDS} } }`;
+const CREATE = graphql(`
+  mutation ApplicationsApplicationsCreate($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        ...TestApplication
+      }
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const UPDATE = graphql(`
+  mutation ApplicationsApplicationsUpdate($input: UpdateApplicationInput!) {
+    updateApplication(input: $input) {
+      application {
+        ...TestApplication
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const DELETE = graphql(`
+  mutation ApplicationsApplicationsDelete($input: DeleteInput!) {
+    deleteApplication(input: $input) {
+      deletedId
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const ROTATE = graphql(`
+  mutation ApplicationsApplicationsRotate($input: RotateApplicationSecretInput!) {
+    rotateApplicationSecret(input: $input) {
+      application {
+        ...TestApplication
+      }
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const ASSIGN = graphql(`
+  mutation ApplicationsApplicationsAssign($input: AssignApplicationRolesInput!) {
+    assignApplicationRoles(input: $input) {
+      application {
+        ...TestApplication
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const REMOVE = graphql(`
+  mutation ApplicationsApplicationsRemove($input: RemoveApplicationRoleInput!) {
+    removeApplicationRole(input: $input) {
+      application {
+        ...TestApplication
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const GET = graphql(`
+  query ApplicationsApplicationsGet($id: ID!) {
+    application(id: $id) {
+      ...TestApplication
+    }
+  }
+`);
 // For tokens without roles:read: a mutation may select only what its token can read.
-const CREATE_UNREAD_ROLES = `mutation($input: CreateApplicationInput!) {
-  createApplication(input: $input) { application { id name } clientSecret ${USER_ERRORS} }
-}`;
-const ASSIGN_UNREAD_ROLES = `mutation($input: AssignApplicationRolesInput!) {
-  assignApplicationRoles(input: $input) { application { id name } ${USER_ERRORS} }
-}`;
-const REMOVE_UNREAD_ROLES = `mutation($input: RemoveApplicationRoleInput!) {
-  removeApplicationRole(input: $input) { application { id name } ${USER_ERRORS} }
-}`;
+const CREATE_UNREAD_ROLES = graphql(`
+  mutation ApplicationsApplicationsCreateUnreadRoles($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        id
+        name
+      }
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const ASSIGN_UNREAD_ROLES = graphql(`
+  mutation ApplicationsApplicationsAssignUnreadRoles($input: AssignApplicationRolesInput!) {
+    assignApplicationRoles(input: $input) {
+      application {
+        id
+        name
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const REMOVE_UNREAD_ROLES = graphql(`
+  mutation ApplicationsApplicationsRemoveUnreadRoles($input: RemoveApplicationRoleInput!) {
+    removeApplicationRole(input: $input) {
+      application {
+        id
+        name
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+// The deployer cannot read roles (no roles:read), so it asks for the effective scopes only.
+const CREATE_SCOPES_ONLY = graphql(`
+  mutation ApplicationsApplicationsCreateScopesOnly($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        scopes
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const VIEWER = graphql(`
+  query ApplicationsApplicationsViewer {
+    viewer {
+      clientId
+      scopes
+    }
+  }
+`);
+const VIEWER_SCOPES = graphql(`
+  query ApplicationsApplicationsViewerScopes {
+    viewer {
+      scopes
+    }
+  }
+`);
+const REALM_NAME = graphql(`
+  query ApplicationsApplicationsRealmName {
+    realm {
+      name
+    }
+  }
+`);
+const LIST = graphql(`
+  query ApplicationsApplicationsList($f: ApplicationFilter, $first: Int, $after: String) {
+    applications(filter: $f, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        name
+        type
+      }
+    }
+  }
+`);
+// The fields written out rather than spread: graphql-armor's cost limit charges a fragment
+// spread about twice the same fields inline, which puts a 100-item page over the limit.
+const READ_EVERYWHERE = graphql(`
+  query ApplicationsApplicationsReadEverywhere($id: ID!) {
+    application(id: $id) {
+      id
+      name
+      type
+      clientId
+      redirectUris
+      scopes
+      secretLastRotatedAt
+      createdAt
+      updatedAt
+      roles {
+        id
+        name
+      }
+    }
+    node(id: $id) {
+      ... on Application {
+        id
+        name
+        type
+        clientId
+        redirectUris
+        scopes
+        secretLastRotatedAt
+        createdAt
+        updatedAt
+        roles {
+          id
+          name
+        }
+      }
+    }
+    applications(first: 100) {
+      nodes {
+        id
+        name
+        type
+        clientId
+        redirectUris
+        scopes
+        secretLastRotatedAt
+        createdAt
+        updatedAt
+        roles {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+const SCHEMA_FIELDS = graphql(`
+  query ApplicationsApplicationsSchemaFields {
+    __schema {
+      types {
+        name
+        fields {
+          name
+        }
+      }
+    }
+  }
+`);
+const CREATE_LOOKALIKE_RESOURCE = graphql(`
+  mutation ApplicationsApplicationsCreateLookalikeResource {
+    createResource(input: { name: "Lookalike", indicator: "https://lookalike.example.com" }) {
+      resource {
+        id
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const ADD_SCOPE = graphql(`
+  mutation ApplicationsApplicationsAddScope($input: AddResourceScopeInput!) {
+    addResourceScope(input: $input) {
+      scope {
+        id
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const CREATE_ROLE = graphql(`
+  mutation ApplicationsApplicationsCreateRole($input: CreateRoleInput!) {
+    createRole(input: $input) {
+      role {
+        id
+        scopes {
+          name
+          builtIn
+          resource {
+            indicator
+          }
+        }
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const EFFECTIVE_SCOPES = graphql(`
+  query ApplicationsApplicationsEffectiveScopes($id: ID!) {
+    application(id: $id) {
+      scopes
+      effectiveScopes {
+        name
+        builtIn
+        resource {
+          indicator
+        }
+      }
+    }
+  }
+`);
 
 const missingId = (type = 'Application') => encodeGlobalId(type, randomUUID());
 
-async function create(input: Record<string, unknown>, token = adminToken) {
+async function create(input: CreateApplicationInput, token = adminToken) {
   const result = await server.graphql(CREATE, { input }, token);
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
   return result.data!.createApplication;
@@ -70,7 +346,7 @@ async function create(input: Record<string, unknown>, token = adminToken) {
 async function createSpa(name: string) {
   const payload = await create({ name, type: 'SPA', redirectUris: ['https://spa.example.com/callback'] });
   expect(payload.userErrors).toEqual([]);
-  return payload.application as { id: string; clientId: string };
+  return payload.application!;
 }
 
 describe('createApplication', () => {
@@ -78,7 +354,7 @@ describe('createApplication', () => {
     const since = await lastAuditId(server, admin.realmId);
     const payload = await create({ name: '  Billing sync  ', type: 'M2M', roleIds: [readerRole.globalId] });
     expect(payload.userErrors).toEqual([]);
-    const app = payload.application;
+    const app = payload.application!;
     expect(app).toMatchObject({
       name: 'Billing sync',
       type: 'M2M',
@@ -90,12 +366,12 @@ describe('createApplication', () => {
     expect(app.secretLastRotatedAt).not.toBeNull();
     // 32 bytes of CSPRNG output, base64url.
     expect(payload.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(Buffer.from(payload.clientSecret, 'base64url')).toHaveLength(32);
+    expect(Buffer.from(payload.clientSecret!, 'base64url')).toHaveLength(32);
 
     const secrets = await server.db.prisma.applicationSecret.findMany({ where: { applicationId: rawId(app.id) } });
     expect(secrets).toHaveLength(1);
-    expect(secrets[0]!.secretHash).toBe(sha256(payload.clientSecret));
-    expect(secrets[0]!.secretHash).not.toContain(payload.clientSecret);
+    expect(secrets[0]!.secretHash).toBe(sha256(payload.clientSecret!));
+    expect(secrets[0]!.secretHash).not.toContain(payload.clientSecret!);
 
     const events = await auditSince(server, admin.realmId, since);
     expect(events.map((e) => [e.action, e.targetType, e.targetId, e.actorId, e.outcome])).toEqual([
@@ -111,8 +387,8 @@ describe('createApplication', () => {
     expect(events[0]!.requestId).toBeTruthy();
 
     // The secret works at the token endpoint and yields exactly the roles' management scopes.
-    const token = await server.token({ ...admin, clientId: app.clientId, clientSecret: payload.clientSecret });
-    const viewer = await server.graphql('{ viewer { clientId scopes } }', {}, token);
+    const token = await server.token({ ...admin, clientId: app.clientId, clientSecret: payload.clientSecret! });
+    const viewer = await server.graphql(VIEWER, {}, token);
     expect(viewer.data?.viewer).toEqual({ clientId: app.clientId, scopes: ['realm:read', 'tenants:read'] });
   });
 
@@ -124,12 +400,12 @@ describe('createApplication', () => {
     });
     expect(web.userErrors).toEqual([]);
     expect(web.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(web.application.redirectUris).toEqual(['https://portal.example.com/auth/callback']);
+    expect(web.application!.redirectUris).toEqual(['https://portal.example.com/auth/callback']);
 
     const spa = await create({ name: 'Dashboard', type: 'SPA', redirectUris: ['https://app.example.com/cb'] });
     expect(spa.userErrors).toEqual([]);
     expect(spa.clientSecret).toBeNull();
-    expect(spa.application.secretLastRotatedAt).toBeNull();
+    expect(spa.application!.secretLastRotatedAt).toBeNull();
 
     const native = await create({
       name: 'Desktop',
@@ -138,19 +414,19 @@ describe('createApplication', () => {
     });
     expect(native.userErrors).toEqual([]);
     expect(native.clientSecret).toBeNull();
-    expect(native.application.redirectUris).toEqual([
+    expect(native.application!.redirectUris).toEqual([
       'http://127.0.0.1:49152/callback',
       'http://[::1]/callback',
       'http://localhost:8080/cb',
     ]);
-    for (const app of [spa.application, native.application]) {
+    for (const app of [spa.application!, native.application!]) {
       expect(await server.db.prisma.applicationSecret.count({ where: { applicationId: rawId(app.id) } })).toBe(0);
     }
-    const clientIds = new Set([web, spa, native].map((p) => p.application.clientId));
+    const clientIds = new Set([web, spa, native].map((p) => p.application!.clientId));
     expect(clientIds.size).toBe(3);
   });
 
-  const refusals: [string, Record<string, unknown>, { code: string; field: string[] | null }[]][] = [
+  const refusals: [string, CreateApplicationInput, { code: string; field: string[] | null }[]][] = [
     ['an empty name', { name: '', type: 'M2M' }, [{ code: 'REQUIRED', field: ['input', 'name'] }]],
     ['a blank name', { name: '   ', type: 'M2M' }, [{ code: 'REQUIRED', field: ['input', 'name'] }]],
     [
@@ -322,7 +598,7 @@ describe('no privilege escalation', () => {
         ),
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
-    expect((payload.userErrors as { message: string }[])[0]!.message).toContain('users:write');
+    expect(payload.userErrors[0]!.message).toContain('users:write');
   });
 
   it('refuses to assign a role carrying scopes the caller lacks (FORBIDDEN_GRANT)', async () => {
@@ -367,16 +643,15 @@ describe('no privilege escalation', () => {
 
   it('lets the caller grant roles whose management scopes it holds, and scopes of other APIs', async () => {
     const posts = await makeRole(server, admin.realmId, 'Posts editor', ['read:posts', 'write:posts', 'realm:read']);
-    // The deployer cannot read roles (no roles:read), so it asks for the effective scopes only.
     const result = await server.graphql(
-      `mutation($input: CreateApplicationInput!) { createApplication(input: $input) { application { scopes } ${USER_ERRORS} } }`,
+      CREATE_SCOPES_ONLY,
       { input: { name: 'Helper', type: 'M2M', roleIds: [appWriterRole.globalId, posts.globalId] } },
       deployerToken,
     );
-    const created = result.data?.createApplication;
+    const created = result.data!.createApplication;
     expect(created.userErrors).toEqual([]);
     // `scopes` lists the management scopes only (what its tokens can carry); the other API's are in effectiveScopes.
-    expect(created.application.scopes).toEqual(['applications:read', 'applications:write', 'realm:read']);
+    expect(created.application!.scopes).toEqual(['applications:read', 'applications:write', 'realm:read']);
   });
 });
 
@@ -413,14 +688,14 @@ describe('updateApplication', () => {
     // Omitted fields stay; an unchanged value writes nothing.
     const again = lastAuditId(server, admin.realmId);
     const noop = await server.graphql(UPDATE, { input: { id: spa.id, patch: { name: 'New name' } } }, adminToken);
-    expect(noop.data?.updateApplication.application.redirectUris).toHaveLength(2);
+    expect(noop.data?.updateApplication.application!.redirectUris).toHaveLength(2);
     expect(await auditSince(server, admin.realmId, await again)).toEqual([]);
   });
 
   it('refuses bad patches with the field at fault, changing nothing', async () => {
     const spa = await createSpa('Patch target');
     const m2m = await createM2M(server, admin, 'Patch M2M', [], adminToken);
-    const cases: [string, Record<string, unknown>, { code: string; field: string[] }[]][] = [
+    const cases: [string, ApplicationPatch, { code: string; field: string[] }[]][] = [
       [spa.id, { name: null }, [{ code: 'REQUIRED', field: ['input', 'patch', 'name'] }]],
       [spa.id, { name: ' ' }, [{ code: 'REQUIRED', field: ['input', 'patch', 'name'] }]],
       [spa.id, { name: 'y'.repeat(101) }, [{ code: 'TOO_LONG', field: ['input', 'patch', 'name'] }]],
@@ -468,7 +743,7 @@ describe('deleteApplication', () => {
   it('deletes the application; its existing token is refused on the next request', async () => {
     const app = await createM2M(server, admin, 'Short-lived', [readerRole.globalId], adminToken);
     const token = await server.token(app);
-    expect((await server.graphql('{ realm { name } }', {}, token)).data?.realm.name).toBe('default');
+    expect((await server.graphql(REALM_NAME, {}, token)).data?.realm.name).toBe('default');
 
     const since = await lastAuditId(server, admin.realmId);
     const result = await server.graphql(DELETE, { input: { id: app.id } }, adminToken);
@@ -477,7 +752,7 @@ describe('deleteApplication', () => {
     expect(events.map((e) => [e.action, e.targetId])).toEqual([['application.deleted', rawId(app.id)]]);
     expect(events[0]!.changes).toEqual({ name: 'Short-lived', type: 'M2M', clientId: app.clientId, roles: ['Reader'] });
 
-    const refused = await server.graphql('{ realm { name } }', {}, token);
+    const refused = await server.graphql(REALM_NAME, {}, token);
     expect(refused.status).toBe(401);
     expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await server.graphql(GET, { id: app.id }, adminToken)).data?.application).toBeNull();
@@ -509,7 +784,7 @@ describe('deleteApplication', () => {
 describe('rotateApplicationSecret', () => {
   it('keeps the previous secret valid for the window only; the new one works at once', async () => {
     const app = await createM2M(server, admin, 'Rotating', [readerRole.globalId], adminToken);
-    const before = (await server.graphql(GET, { id: app.id }, adminToken)).data?.application.secretLastRotatedAt;
+    const before = (await server.graphql(GET, { id: app.id }, adminToken)).data!.application!.secretLastRotatedAt;
 
     const since = await lastAuditId(server, admin.realmId);
     const rotated = await server.graphql(
@@ -517,18 +792,18 @@ describe('rotateApplicationSecret', () => {
       { input: { id: app.id, previousSecretValidForSeconds: 2 } },
       adminToken,
     );
-    const payload = rotated.data?.rotateApplicationSecret;
+    const payload = rotated.data!.rotateApplicationSecret;
     expect(payload.userErrors).toEqual([]);
     expect(payload.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(payload.clientSecret).not.toBe(app.clientSecret);
-    expect(new Date(payload.application.secretLastRotatedAt).getTime()).toBeGreaterThanOrEqual(
-      new Date(before).getTime(),
+    expect(new Date(payload.application!.secretLastRotatedAt!).getTime()).toBeGreaterThanOrEqual(
+      new Date(before!).getTime(),
     );
     const events = await auditSince(server, admin.realmId, since);
     expect(events.map((e) => e.action)).toEqual(['application.secret_rotated']);
     expect(events[0]!.changes).toMatchObject({ previousSecretValidForSeconds: 2 });
 
-    const next = { ...app, clientSecret: payload.clientSecret as string };
+    const next = { ...app, clientSecret: payload.clientSecret! };
     await expect(server.token(app)).resolves.toBeTypeOf('string');
     await expect(server.token(next)).resolves.toBeTypeOf('string');
     // The previous secret expires exactly at the end of the window. Move it back by the window
@@ -538,7 +813,7 @@ describe('rotateApplicationSecret', () => {
       orderBy: { createdAt: 'asc' },
     });
     expect(secrets.map((secret) => secret.expiresAt?.getTime() ?? null)).toEqual([
-      new Date(payload.application.secretLastRotatedAt).getTime() + 2_000,
+      new Date(payload.application!.secretLastRotatedAt!).getTime() + 2_000,
       null,
     ]);
     await server.db.prisma.applicationSecret.update({
@@ -549,18 +824,19 @@ describe('rotateApplicationSecret', () => {
     await expect(server.token(next)).resolves.toBeTypeOf('string');
 
     // Window 0: the previous secret stops working immediately.
-    const third = (await server.graphql(ROTATE, { input: { id: app.id } }, adminToken)).data?.rotateApplicationSecret;
+    const third = (await server.graphql(ROTATE, { input: { id: app.id } }, adminToken)).data!.rotateApplicationSecret;
     expect(third.userErrors).toEqual([]);
     await expect(server.token(next)).rejects.toThrow(/401.*invalid_client/);
-    await expect(server.token({ ...app, clientSecret: third.clientSecret })).resolves.toBeTypeOf('string');
+    await expect(server.token({ ...app, clientSecret: third.clientSecret! })).resolves.toBeTypeOf('string');
     expect(await server.db.prisma.applicationSecret.count({ where: { applicationId: rawId(app.id) } })).toBe(1);
   });
 
   it('refuses public clients (INVALID_STATE), out-of-range windows (INVALID) and unknown or foreign ids (NOT_FOUND)', async () => {
     const spa = await createSpa('Public client');
-    const native = (await create({ name: 'Phone', type: 'NATIVE', redirectUris: ['http://127.0.0.1/cb'] })).application;
-    const web = (await create({ name: 'Web', type: 'WEB', redirectUris: ['https://web.example.com/cb'] })).application;
-    const cases: [string, string, Record<string, unknown>, { code: string; field: string[] }[]][] = [
+    const native = (await create({ name: 'Phone', type: 'NATIVE', redirectUris: ['http://127.0.0.1/cb'] }))
+      .application!;
+    const web = (await create({ name: 'Web', type: 'WEB', redirectUris: ['https://web.example.com/cb'] })).application!;
+    const cases: [string, string, Omit<RotateApplicationSecretInput, 'id'>, { code: string; field: string[] }[]][] = [
       [spa.id, adminToken, {}, [{ code: 'INVALID_STATE', field: ['input', 'id'] }]],
       [native.id, adminToken, {}, [{ code: 'INVALID_STATE', field: ['input', 'id'] }]],
       [
@@ -627,7 +903,7 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
     expect(await auditSince(server, admin.realmId, since)).toEqual([]);
 
     const token = await server.token(app);
-    expect((await server.graphql('{ realm { name } }', {}, token)).errors).toBeUndefined();
+    expect((await server.graphql(REALM_NAME, {}, token)).errors).toBeUndefined();
 
     since = await lastAuditId(server, admin.realmId);
     const removed = await server.graphql(
@@ -636,13 +912,13 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
       token0,
     );
     expect(removed.data?.removeApplicationRole.userErrors).toEqual([]);
-    expect(removed.data?.removeApplicationRole.application.scopes).toEqual(['audit:read']);
+    expect(removed.data?.removeApplicationRole.application!.scopes).toEqual(['audit:read']);
     events = await auditSince(server, admin.realmId, since);
     expect(events.map((e) => [e.action, e.changes])).toEqual([
       ['application.role_removed', { roles: { before: ['Auditor', 'Reader'], after: ['Auditor'] } }],
     ]);
     // The token issued before keeps only what the application still holds.
-    const denied = await server.graphql('{ realm { name } }', {}, token);
+    const denied = await server.graphql(REALM_NAME, {}, token);
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
@@ -650,7 +926,7 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
     const app = await createM2M(server, admin, 'Refusals', [readerRole.globalId], adminToken);
     const foreignApp = (await createM2M(server, other, 'Foreign', [], otherToken)).id;
     const unused = await makeRole(server, admin.realmId, 'Unused', ['realm:read']);
-    const assignCases: [Record<string, unknown>, string, { code: string; field: string[] }[]][] = [
+    const assignCases: [AssignApplicationRolesInput, string, { code: string; field: string[] }[]][] = [
       [
         { applicationId: missingId(), roleIds: [readerRole.globalId] },
         adminToken,
@@ -678,7 +954,7 @@ describe('assignApplicationRoles and removeApplicationRole', () => {
     // Lists over their bound are refused before the resolver runs (issue 7).
     const tooMany = { applicationId: app.id, roleIds: Array.from({ length: 101 }, () => unused.globalId) };
     await expectTopLevelError(server, () => server.graphql(ASSIGN, { input: tooMany }, adminToken), 'BAD_USER_INPUT');
-    const removeCases: [Record<string, unknown>, { code: string; field: string[] }[]][] = [
+    const removeCases: [RemoveApplicationRoleInput, { code: string; field: string[] }[]][] = [
       [
         { applicationId: missingId(), roleId: readerRole.globalId },
         [{ code: 'NOT_FOUND', field: ['input', 'applicationId'] }],
@@ -766,8 +1042,8 @@ describe('the last holder of the admin role', () => {
       server.graphql(DELETE, { input: { id: first } }, deleter),
       server.graphql(REMOVE_UNREAD_ROLES, { input: { applicationId: second.id, roleId: roleOfRace } }, deleter),
     ]);
-    const codes = [results[0].data?.deleteApplication.userErrors, results[1].data?.removeApplicationRole.userErrors]
-      .map((errors: { code: string }[]) => errors.map((e) => e.code).join())
+    const codes = [results[0].data!.deleteApplication.userErrors, results[1].data!.removeApplicationRole.userErrors]
+      .map((errors) => errors.map((e) => e.code).join())
       .sort();
     expect(codes).toEqual(['', 'INVALID_STATE']);
     const holders = await server.db.prisma.applicationRole.count({
@@ -784,35 +1060,23 @@ describe('reading applications', () => {
     await create({ name: 'Alpha web', type: 'WEB', redirectUris: ['https://a.example/cb'] }, token);
     await create({ name: 'alphabet SPA', type: 'SPA', redirectUris: ['https://b.example/cb'] }, token);
     const beta = await create({ name: 'Beta job', type: 'M2M' }, token);
-    const list = async (filter: Record<string, unknown> | null, first = 10, after?: string) =>
-      (
-        await server.graphql(
-          'query($f: ApplicationFilter, $first: Int, $after: String) { applications(filter: $f, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name type } } }',
-          { f: filter, first, after },
-          token,
-        )
-      ).data?.applications;
+    const list = async (filter: ApplicationFilter | null, first = 10, after?: string | null) =>
+      (await server.graphql(LIST, { f: filter, first, after }, token)).data!.applications;
     expect((await list(null)).totalCount).toBe(4); // with the bootstrap client
-    expect((await list({ search: 'ALPHA' })).nodes.map((n: { name: string }) => n.name)).toEqual([
-      'Alpha web',
-      'alphabet SPA',
-    ]);
-    expect((await list({ search: beta.application.clientId })).nodes).toEqual([{ name: 'Beta job', type: 'M2M' }]);
-    expect((await list({ types: ['M2M'] })).nodes.map((n: { name: string }) => n.name)).toEqual([
-      'Roster Admin',
-      'Beta job',
-    ]);
+    expect((await list({ search: 'ALPHA' })).nodes.map((n) => n.name)).toEqual(['Alpha web', 'alphabet SPA']);
+    expect((await list({ search: beta.application!.clientId })).nodes).toEqual([{ name: 'Beta job', type: 'M2M' }]);
+    expect((await list({ types: ['M2M'] })).nodes.map((n) => n.name)).toEqual(['Roster Admin', 'Beta job']);
     expect((await list({ search: 'alpha', types: ['SPA'] })).totalCount).toBe(1);
     const page1 = await list(null, 3);
     expect(page1.pageInfo.hasNextPage).toBe(true);
     const page2 = await list(null, 3, page1.pageInfo.endCursor);
-    expect(page2.nodes.map((n: { name: string }) => n.name)).toEqual(['Beta job']);
+    expect(page2.nodes.map((n) => n.name)).toEqual(['Beta job']);
     expect(page2.pageInfo.hasNextPage).toBe(false);
   });
 
   it('application(id): null for unknown and foreign ids alike, BAD_USER_INPUT for a non-application id', async () => {
     const spa = await createSpa('Readable');
-    expect((await server.graphql(GET, { id: spa.id }, adminToken)).data?.application.name).toBe('Readable');
+    expect((await server.graphql(GET, { id: spa.id }, adminToken)).data?.application!.name).toBe('Readable');
     const foreign = await server.graphql(GET, { id: spa.id }, otherToken);
     const unknown = await server.graphql(GET, { id: missingId() }, otherToken);
     expect(foreign.data).toEqual({ application: null });
@@ -823,22 +1087,17 @@ describe('reading applications', () => {
 
   it('never exposes a client secret after the payload that created it', async () => {
     const payload = await create({ name: 'Secretive', type: 'WEB', redirectUris: ['https://s.example/cb'] });
-    const secret = payload.clientSecret as string;
+    const secret = payload.clientSecret!;
     const hash = sha256(secret);
-    const read = await server.graphql(
-      `query($id: ID!) { application(id: $id) { ${APPLICATION_FIELDS} } node(id: $id) { ... on Application { ${APPLICATION_FIELDS} } }
-        applications(first: 100) { nodes { ${APPLICATION_FIELDS} } } }`,
-      { id: payload.application.id },
-      adminToken,
-    );
+    const read = await server.graphql(READ_EVERYWHERE, { id: payload.application!.id }, adminToken);
     expect(read.errors).toBeUndefined();
     const text = JSON.stringify(read);
-    expect(text).toContain(payload.application.clientId);
+    expect(text).toContain(payload.application!.clientId);
     expect(text).not.toContain(secret);
     expect(text).not.toContain(hash);
     // Nothing in the schema could return it: the only secret-named fields are the one-time payload and a timestamp.
-    const types = await server.graphql('{ __schema { types { name fields { name } } } }', {}, adminToken);
-    const secretFields = (types.data?.__schema.types as { name: string; fields: { name: string }[] | null }[])
+    const { types } = (await server.graphql(SCHEMA_FIELDS, {}, adminToken)).data!.__schema;
+    const secretFields = types
       .filter((type) => type.name !== 'Mutation')
       .flatMap((type) => (type.fields ?? []).map((field) => `${type.name}.${field.name}`))
       .filter((name) => /secret|hash/i.test(name));
@@ -851,12 +1110,11 @@ describe('token endpoint', () => {
     await makeResource(server, admin.realmId, 'https://orders.example.com', ['read:orders']);
     const mixed = await makeRole(server, admin.realmId, 'Mixed', ['realm:read', 'audit:read', 'read:orders']);
     const app = await createM2M(server, admin, 'Scoped', [mixed.globalId], adminToken);
-    expect((await server.graphql(GET, { id: app.id }, adminToken)).data?.application.scopes).toEqual([
+    expect((await server.graphql(GET, { id: app.id }, adminToken)).data?.application!.scopes).toEqual([
       'audit:read',
       'realm:read',
     ]);
-    const viewerScopes = async (token: string) =>
-      (await server.graphql('{ viewer { scopes } }', {}, token)).data?.viewer.scopes;
+    const viewerScopes = async (token: string) => (await server.graphql(VIEWER_SCOPES, {}, token)).data?.viewer.scopes;
     expect(await viewerScopes(await server.token(app))).toEqual(['audit:read', 'realm:read']);
     expect(await viewerScopes(await server.token(app, 'realm:read'))).toEqual(['realm:read']);
     await expect(server.token(app, 'realm:read users:read')).rejects.toThrow(/400.*invalid_scope/);
@@ -866,42 +1124,30 @@ describe('token endpoint', () => {
 
 describe('scopes named like management scopes on another API', () => {
   it('are shown with their resource and never taken for management scopes', async () => {
-    const resource = await server.graphql(
-      `mutation { createResource(input: { name: "Lookalike", indicator: "https://lookalike.example.com" }) { resource { id } ${USER_ERRORS} } }`,
-      {},
-      adminToken,
-    );
-    const resourceId = resource.data?.createResource.resource.id;
-    const scope = await server.graphql(
-      `mutation($input: AddResourceScopeInput!) { addResourceScope(input: $input) { scope { id } ${USER_ERRORS} } }`,
-      { input: { resourceId, name: 'realm:write' } },
-      adminToken,
-    );
+    const resource = await server.graphql(CREATE_LOOKALIKE_RESOURCE, {}, adminToken);
+    const resourceId = resource.data!.createResource.resource!.id;
+    const scope = await server.graphql(ADD_SCOPE, { input: { resourceId, name: 'realm:write' } }, adminToken);
     expect(scope.data?.addResourceScope.userErrors).toEqual([]);
     const realmRead = await server.db.prisma.resourceScope.findFirstOrThrow({
       where: { realmId: admin.realmId, name: 'realm:read', resource: { builtIn: true } },
     });
     const role = await server.graphql(
-      `mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id scopes { name builtIn resource { indicator } } } ${USER_ERRORS} } }`,
+      CREATE_ROLE,
       {
         input: {
           name: 'Lookalike writer',
-          scopeIds: [scope.data?.addResourceScope.scope.id, encodeGlobalId('ResourceScope', realmRead.id)],
+          scopeIds: [scope.data!.addResourceScope.scope!.id, encodeGlobalId('ResourceScope', realmRead.id)],
         },
       },
       adminToken,
     );
-    expect(role.data?.createRole.role.scopes).toEqual([
+    expect(role.data?.createRole.role!.scopes).toEqual([
       { name: 'realm:read', builtIn: true, resource: { indicator: 'urn:roster:management-api' } },
       { name: 'realm:write', builtIn: false, resource: { indicator: 'https://lookalike.example.com/' } },
     ]);
-    const app = await createM2M(server, admin, 'Lookalike client', [role.data?.createRole.role.id], adminToken);
+    const app = await createM2M(server, admin, 'Lookalike client', [role.data!.createRole.role!.id], adminToken);
 
-    const read = await server.graphql(
-      `query($id: ID!) { application(id: $id) { scopes effectiveScopes { name builtIn resource { indicator } } } }`,
-      { id: app.id },
-      adminToken,
-    );
+    const read = await server.graphql(EFFECTIVE_SCOPES, { id: app.id }, adminToken);
     expect(read.data?.application).toEqual({
       scopes: ['realm:read'],
       effectiveScopes: [
@@ -910,7 +1156,7 @@ describe('scopes named like management scopes on another API', () => {
       ],
     });
     // Its tokens carry only the management scope.
-    const viewer = await server.graphql('{ viewer { scopes } }', {}, await server.token(app));
+    const viewer = await server.graphql(VIEWER_SCOPES, {}, await server.token(app));
     expect(viewer.data?.viewer.scopes).toEqual(['realm:read']);
     await expect(server.token(app, 'realm:write')).rejects.toThrow(/400.*invalid_scope/);
   });
