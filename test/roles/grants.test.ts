@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext, type Denial } from '../../src/context.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { assertCanGrant, ungrantableScopes } from '../../src/modules/roles/roles.grants.ts';
+import type { AssignRoleScopesInput, CreateResourceInput, CreateRoleInput } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { managementScopes } from '../helpers/fixtures.ts';
-import { rawId, type UserErrorResult } from '../helpers/graphql.ts';
+import { payloadOf, rawId, type UserErrorResult } from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let management: Record<string, string>;
@@ -13,20 +15,80 @@ let postsRead: string;
 /** A token holding only roles:read and roles:write. */
 let rolesOnly: string;
 
-const ERRORS = 'userErrors { field message code }';
-const CREATE = `mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id scopes { name } } ${ERRORS} } }`;
-const ASSIGN = `mutation($input: AssignRoleScopesInput!) { assignRoleScopes(input: $input) { role { id scopes { name } } ${ERRORS} } }`;
+const CREATE = graphql(`
+  mutation RolesGrantsCreate($input: CreateRoleInput!) {
+    createRole(input: $input) {
+      role {
+        id
+        scopes {
+          name
+        }
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const ASSIGN = graphql(`
+  mutation RolesGrantsAssign($input: AssignRoleScopesInput!) {
+    assignRoleScopes(input: $input) {
+      role {
+        id
+        scopes {
+          name
+        }
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+// Without roles:read a token may select only the errors of its mutation.
+const CREATE_BLIND = graphql(`
+  mutation RolesGrantsCreateBlind($input: CreateRoleInput!) {
+    createRole(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const CREATE_RESOURCE = graphql(`
+  mutation RolesGrantsCreateResource($input: CreateResourceInput!) {
+    createResource(input: $input) {
+      resource {
+        id
+      }
+    }
+  }
+`);
+const ADD_SCOPE = graphql(`
+  mutation RolesGrantsAddScope($input: AddResourceScopeInput!) {
+    addResourceScope(input: $input) {
+      scope {
+        id
+      }
+    }
+  }
+`);
 
-type Payload = { role: { id: string; scopes: { name: string }[] } | null; userErrors: UserErrorResult[] };
+const createRole = (input: CreateRoleInput, token?: string) => server.graphql(CREATE, { input }, token);
+const assignScopes = (input: AssignRoleScopesInput, token?: string) => server.graphql(ASSIGN, { input }, token);
 
-async function mutate(query: string, input: Record<string, unknown>, token?: string): Promise<Payload> {
-  const result = await server.graphql(query, { input }, token);
-  expect(result.errors).toBeUndefined();
-  return Object.values(result.data!)[0] as Payload;
+/** A new custom resource with one scope; returns the scope's global id. */
+async function customScope(resource: CreateResourceInput, name: string) {
+  const created = await server.graphql(CREATE_RESOURCE, { input: resource });
+  const resourceId = created.data!.createResource.resource!.id;
+  return (await server.graphql(ADD_SCOPE, { input: { resourceId, name } })).data!.addResourceScope.scope!.id;
 }
 
-async function expectForbiddenGrant(query: string, input: Record<string, unknown>, token: string, missing: string[]) {
-  const payload = await expectUnchanged(server, () => mutate(query, input, token));
+async function expectForbiddenGrant<R extends Record<string, { role?: unknown; userErrors: UserErrorResult[] }>>(
+  run: () => Promise<GraphQLResult<R>>,
+  missing: string[],
+) {
+  const payload = await expectUnchanged(server, async () => payloadOf(await run()));
   expect(payload.role ?? null).toBeNull();
   expect(payload.userErrors).toEqual([
     { code: 'FORBIDDEN_GRANT', field: ['input', 'scopeIds'], message: expect.any(String) },
@@ -37,16 +99,7 @@ async function expectForbiddenGrant(query: string, input: Record<string, unknown
 beforeAll(async () => {
   server = await startTestServer();
   management = (await managementScopes(server, server.admin.realmId)).scopes;
-  const resource = await server.graphql(
-    `mutation { createResource(input: { name: "Posts", indicator: "https://posts.example.com" }) { resource { id } } }`,
-  );
-  const added = await server.graphql(
-    `mutation($input: AddResourceScopeInput!) { addResourceScope(input: $input) { scope { id } } }`,
-    {
-      input: { resourceId: resource.data!.createResource.resource.id, name: 'posts:read' },
-    },
-  );
-  postsRead = added.data!.addResourceScope.scope.id;
+  postsRead = await customScope({ name: 'Posts', indicator: 'https://posts.example.com' }, 'posts:read');
   rolesOnly = await server.token(server.admin, 'roles:read roles:write');
 }, 120_000);
 
@@ -56,32 +109,37 @@ afterAll(async () => {
 
 describe('no privilege escalation through roles', () => {
   it('a token with only roles:write cannot add users:write to a role (FORBIDDEN_GRANT, nothing changes)', async () => {
-    const role = await mutate(CREATE, { name: 'Harmless' }, rolesOnly);
+    const role = payloadOf(await createRole({ name: 'Harmless' }, rolesOnly));
     expect(role.userErrors).toEqual([]);
-    await expectForbiddenGrant(ASSIGN, { roleId: role.role!.id, scopeIds: [management['users:write']] }, rolesOnly, [
-      'users:write',
-    ]);
+    await expectForbiddenGrant(
+      () => assignScopes({ roleId: role.role!.id, scopeIds: [management['users:write']!] }, rolesOnly),
+      ['users:write'],
+    );
   });
 
   it('cannot create a role carrying a management scope it lacks', async () => {
-    await expectForbiddenGrant(CREATE, { name: 'Sneaky', scopeIds: [management['users:write']] }, rolesOnly, [
-      'users:write',
-    ]);
     await expectForbiddenGrant(
-      CREATE,
-      { name: 'Sneaky', scopeIds: [postsRead, management['audit:read'], management['realm:write']] },
-      rolesOnly,
+      () => createRole({ name: 'Sneaky', scopeIds: [management['users:write']!] }, rolesOnly),
+      ['users:write'],
+    );
+    await expectForbiddenGrant(
+      () =>
+        createRole(
+          { name: 'Sneaky', scopeIds: [postsRead, management['audit:read']!, management['realm:write']!] },
+          rolesOnly,
+        ),
       ['audit:read', 'realm:write'],
     );
   });
 
   it('names only the scopes the caller lacks when some are held', async () => {
-    const role = await mutate(CREATE, { name: 'Mixed' }, rolesOnly);
-    const payload = await expectUnchanged(server, () =>
-      mutate(
-        ASSIGN,
-        { roleId: role.role!.id, scopeIds: [management['roles:read'], management['tenants:write']] },
-        rolesOnly,
+    const role = payloadOf(await createRole({ name: 'Mixed' }, rolesOnly));
+    const payload = await expectUnchanged(server, async () =>
+      payloadOf(
+        await assignScopes(
+          { roleId: role.role!.id, scopeIds: [management['roles:read']!, management['tenants:write']!] },
+          rolesOnly,
+        ),
       ),
     );
     expect(payload.userErrors).toHaveLength(1);
@@ -91,16 +149,12 @@ describe('no privilege escalation through roles', () => {
   });
 
   it('can grant management scopes its token holds, and any custom scope', async () => {
-    const created = await mutate(
-      CREATE,
-      { name: 'Role admin', scopeIds: [management['roles:read'], postsRead] },
-      rolesOnly,
+    const created = payloadOf(
+      await createRole({ name: 'Role admin', scopeIds: [management['roles:read']!, postsRead] }, rolesOnly),
     );
     expect(created.userErrors).toEqual([]);
-    const assigned = await mutate(
-      ASSIGN,
-      { roleId: created.role!.id, scopeIds: [management['roles:write']] },
-      rolesOnly,
+    const assigned = payloadOf(
+      await assignScopes({ roleId: created.role!.id, scopeIds: [management['roles:write']!] }, rolesOnly),
     );
     expect(assigned.userErrors).toEqual([]);
     expect(assigned.role!.scopes.map((s) => s.name)).toEqual(['posts:read', 'roles:read', 'roles:write']);
@@ -108,24 +162,25 @@ describe('no privilege escalation through roles', () => {
 
   it('a token requested with fewer scopes cannot grant what its application holds but the token does not', async () => {
     const narrow = await server.token(server.admin, 'roles:write');
-    // Without roles:read the token may select only the errors of its mutation.
-    const createBlind = `mutation($input: CreateRoleInput!) { createRole(input: $input) { ${ERRORS} } }`;
-    await expectForbiddenGrant(createBlind, { name: 'Reader', scopeIds: [management['roles:read']] }, narrow, [
-      'roles:read',
-    ]);
+    await expectForbiddenGrant(
+      () => server.graphql(CREATE_BLIND, { input: { name: 'Reader', scopeIds: [management['roles:read']!] } }, narrow),
+      ['roles:read'],
+    );
   });
 
   it('a token holding every management scope can grant them all', async () => {
-    const created = await mutate(CREATE, { name: 'Second admin', scopeIds: Object.values(management) });
+    const created = payloadOf(await createRole({ name: 'Second admin', scopeIds: Object.values(management) }));
     expect(created.userErrors).toEqual([]);
     expect(created.role!.scopes).toHaveLength(Object.keys(management).length);
   });
 
   it('re-assigning a management scope the role already has is not a grant', async () => {
-    const full = await mutate(CREATE, { name: 'Has users:write', scopeIds: [management['users:write']] });
+    const full = payloadOf(await createRole({ name: 'Has users:write', scopeIds: [management['users:write']!] }));
     expect(full.userErrors).toEqual([]);
     await expectUnchanged(server, async () => {
-      const again = await mutate(ASSIGN, { roleId: full.role!.id, scopeIds: [management['users:write']] }, rolesOnly);
+      const again = payloadOf(
+        await assignScopes({ roleId: full.role!.id, scopeIds: [management['users:write']!] }, rolesOnly),
+      );
       expect(again.userErrors).toEqual([]);
     });
   });
@@ -174,20 +229,11 @@ describe('assertCanGrant (shared with application and user role assignment)', ()
   });
 
   it('only counts the built-in resource’s scopes as management scopes, whatever a custom scope is named', async () => {
-    const resource = await server.graphql(
-      `mutation { createResource(input: { name: "Lookalike", indicator: "https://lookalike.example.com" }) { resource { id } } }`,
+    const lookalike = await customScope(
+      { name: 'Lookalike', indicator: 'https://lookalike.example.com' },
+      'users:write',
     );
-    const lookalike = await server.graphql(
-      `mutation($input: AddResourceScopeInput!) { addResourceScope(input: $input) { scope { id } } }`,
-      {
-        input: { resourceId: resource.data!.createResource.resource.id, name: 'users:write' },
-      },
-    );
-    const created = await mutate(
-      CREATE,
-      { name: 'Lookalike users:write', scopeIds: [lookalike.data!.addResourceScope.scope.id] },
-      rolesOnly,
-    );
+    const created = payloadOf(await createRole({ name: 'Lookalike users:write', scopeIds: [lookalike] }, rolesOnly));
     expect(created.userErrors).toEqual([]);
     // …and it does not make tokens carry the management scope users:write.
     const ctx = systemContext(server.db.prisma, server.admin.realmId);

@@ -2,55 +2,311 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import type {
+  AssignRoleScopesInput,
+  CreateRoleInput,
+  DeleteInput,
+  RemoveRoleScopeInput,
+  UpdateRoleInput,
+} from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { adminRoleId, managementScopes } from '../helpers/fixtures.ts';
-import { auditSince, expectRefused, lastAuditId, rawId, type UserErrorResult } from '../helpers/graphql.ts';
+import { auditSince, expectRefused, lastAuditId, payloadOf, rawId } from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';
-import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let other: Credentials;
 let otherToken: string;
 let realmId: string;
+type CustomScope = 'posts:read' | 'posts:write' | 'posts:delete';
 /** Scopes of a custom resource, by name → global id. */
-let custom: Record<string, string>;
+let custom: Record<CustomScope, string>;
 let management: Record<string, string>;
 let adminRole: string;
 
-const ERRORS = 'userErrors { field message code }';
-const ROLE = 'role { id name description builtIn scopes { id name } userCount }';
-const CREATE = `mutation($input: CreateRoleInput!) { createRole(input: $input) { ${ROLE} ${ERRORS} } }`;
-const UPDATE = `mutation($input: UpdateRoleInput!) { updateRole(input: $input) { ${ROLE} ${ERRORS} } }`;
-const DELETE = `mutation($input: DeleteInput!) { deleteRole(input: $input) { deletedId ${ERRORS} } }`;
-const ASSIGN = `mutation($input: AssignRoleScopesInput!) { assignRoleScopes(input: $input) { ${ROLE} ${ERRORS} } }`;
-const REMOVE = `mutation($input: RemoveRoleScopeInput!) { removeRoleScope(input: $input) { ${ROLE} ${ERRORS} } }`;
+graphql(`
+  fragment RolesRolesPayloadRole on Role {
+    id
+    name
+    description
+    builtIn
+    scopes {
+      id
+      name
+    }
+    userCount
+  }
+`);
+const CREATE = graphql(`
+  mutation RolesRolesCreate($input: CreateRoleInput!) {
+    createRole(input: $input) {
+      role {
+        ...RolesRolesPayloadRole
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const UPDATE = graphql(`
+  mutation RolesRolesUpdate($input: UpdateRoleInput!) {
+    updateRole(input: $input) {
+      role {
+        ...RolesRolesPayloadRole
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const DELETE = graphql(`
+  mutation RolesRolesDelete($input: DeleteInput!) {
+    deleteRole(input: $input) {
+      deletedId
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const ASSIGN = graphql(`
+  mutation RolesRolesAssign($input: AssignRoleScopesInput!) {
+    assignRoleScopes(input: $input) {
+      role {
+        ...RolesRolesPayloadRole
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const REMOVE = graphql(`
+  mutation RolesRolesRemove($input: RemoveRoleScopeInput!) {
+    removeRoleScope(input: $input) {
+      role {
+        ...RolesRolesPayloadRole
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const CREATE_RESOURCE = graphql(`
+  mutation RolesRolesCreateResource {
+    createResource(input: { name: "Posts", indicator: "https://posts.example.com" }) {
+      resource {
+        id
+      }
+    }
+  }
+`);
+const ADD_SCOPE = graphql(`
+  mutation RolesRolesAddScope($input: AddResourceScopeInput!) {
+    addResourceScope(input: $input) {
+      scope {
+        id
+      }
+    }
+  }
+`);
+const ROLE = graphql(`
+  query RolesRolesRole($id: ID!) {
+    role(id: $id) {
+      id
+      name
+      builtIn
+      tenant {
+        id
+      }
+      scopes {
+        name
+        builtIn
+      }
+      userCount
+    }
+  }
+`);
+const ROLE_SCOPES = graphql(`
+  query RolesRolesRoleScopes($id: ID!) {
+    role(id: $id) {
+      scopes {
+        id
+        name
+      }
+    }
+  }
+`);
+const ROLE_AND_NODE = graphql(`
+  query RolesRolesRoleAndNode($id: ID!) {
+    role(id: $id) {
+      id
+    }
+    node(id: $id) {
+      id
+    }
+  }
+`);
+const ROLE_ID = graphql(`
+  query RolesRolesRoleId($id: ID!) {
+    role(id: $id) {
+      id
+    }
+  }
+`);
+const SEARCH_ZEBRA = graphql(`
+  query RolesRolesSearchZebra {
+    roles(first: 10, filter: { search: "ZEBRA" }) {
+      totalCount
+      nodes {
+        id
+        name
+      }
+    }
+  }
+`);
+const SEARCH_STRIPED = graphql(`
+  query RolesRolesSearchStriped {
+    roles(filter: { search: "striped" }) {
+      nodes {
+        id
+      }
+    }
+  }
+`);
+const BY_TENANT = graphql(`
+  query RolesRolesByTenant($t: ID!) {
+    roles(filter: { tenantId: $t }) {
+      totalCount
+      nodes {
+        id
+        tenant {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+const COUNT_BY_TENANT = graphql(`
+  query RolesRolesCountByTenant($t: ID!) {
+    roles(filter: { tenantId: $t }) {
+      totalCount
+    }
+  }
+`);
+const ZEBRA_PAGE_1 = graphql(`
+  query RolesRolesZebraPage1 {
+    roles(first: 2, filter: { search: "zebra" }) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+      }
+    }
+  }
+`);
+const ZEBRA_PAGE_2 = graphql(`
+  query RolesRolesZebraPage2($after: String) {
+    roles(first: 2, after: $after, filter: { search: "zebra" }) {
+      pageInfo {
+        hasNextPage
+      }
+      nodes {
+        id
+      }
+    }
+  }
+`);
+const ZEBRA_LAST = graphql(`
+  query RolesRolesZebraLast {
+    roles(last: 1, filter: { search: "zebra" }) {
+      nodes {
+        id
+      }
+    }
+  }
+`);
+const ALL_NAMES = graphql(`
+  query RolesRolesAllNames {
+    roles(first: 100) {
+      totalCount
+      nodes {
+        name
+      }
+    }
+  }
+`);
+const ROLE_USERS = graphql(`
+  query RolesRolesRoleUsers($id: ID!) {
+    role(id: $id) {
+      userCount
+      users(first: 10) {
+        totalCount
+        nodes {
+          id
+        }
+      }
+    }
+  }
+`);
+const ROLE_USERS_PAGE = graphql(`
+  query RolesRolesRoleUsersPage($id: ID!) {
+    role(id: $id) {
+      users(first: 1) {
+        pageInfo {
+          hasNextPage
+        }
+        nodes {
+          id
+        }
+      }
+    }
+  }
+`);
+const ROLE_USER_COUNT = graphql(`
+  query RolesRolesRoleUserCount($id: ID!) {
+    role(id: $id) {
+      name
+      users {
+        totalCount
+      }
+    }
+  }
+`);
 
-type Payload = { role?: any; deletedId?: string | null; userErrors: UserErrorResult[] };
+const createRole = (input: CreateRoleInput, token?: string) => server.graphql(CREATE, { input }, token);
+const updateRole = (input: UpdateRoleInput, token?: string) => server.graphql(UPDATE, { input }, token);
+const deleteRole = (input: DeleteInput, token?: string) => server.graphql(DELETE, { input }, token);
+const assignScopes = (input: AssignRoleScopesInput, token?: string) => server.graphql(ASSIGN, { input }, token);
+const removeScope = (input: RemoveRoleScopeInput, token?: string) => server.graphql(REMOVE, { input }, token);
 
-async function mutate(query: string, input: Record<string, unknown>, token?: string): Promise<Payload> {
-  const result = await server.graphql(query, { input }, token);
-  expect(result.errors).toBeUndefined();
-  return Object.values(result.data!)[0] as Payload;
-}
-
-async function refuse(
-  query: string,
-  input: Record<string, unknown>,
+/** A mutation refused with this one user error, changing nothing and answering no role. */
+async function refuse<R extends Record<string, { role?: unknown; deletedId?: unknown }>>(
+  run: () => Promise<GraphQLResult<R>>,
   code: string,
   field: string[] | null,
-  token?: string,
 ) {
-  const payload = await expectRefused<Payload>(server, () => server.graphql(query, { input }, token), [
-    { code, field },
-  ]);
+  const payload = await expectRefused(server, run, [{ code, field }]);
   expect(payload.role ?? payload.deletedId ?? null).toBeNull();
   return payload;
 }
 
 let counter = 0;
-async function newRole(scopeNames: string[] = [], name = `Role ${++counter}`, extra: Record<string, unknown> = {}) {
-  const created = await mutate(CREATE, { name, scopeIds: scopeNames.map((n) => custom[n] ?? management[n]), ...extra });
+async function newRole(
+  scopeNames: CustomScope[] = [],
+  name = `Role ${++counter}`,
+  extra: Partial<CreateRoleInput> = {},
+) {
+  const created = payloadOf(await createRole({ name, scopeIds: scopeNames.map((n) => custom[n]), ...extra }));
   expect(created.userErrors).toEqual([]);
-  return created.role.id as string;
+  return created.role!.id;
 }
 
 async function newUser(options: { deleted?: boolean } = {}) {
@@ -70,20 +326,15 @@ beforeAll(async () => {
   otherToken = await server.token(other);
   management = (await managementScopes(server, realmId)).scopes;
   adminRole = await adminRoleId(server, realmId);
-  const resource = await server.graphql(
-    `mutation { createResource(input: { name: "Posts", indicator: "https://posts.example.com" }) { resource { id } } }`,
-  );
-  const resourceId = resource.data!.createResource.resource.id;
-  custom = {};
-  for (const name of ['posts:read', 'posts:write', 'posts:delete']) {
-    const added = await server.graphql(
-      `mutation($input: AddResourceScopeInput!) { addResourceScope(input: $input) { scope { id } } }`,
-      {
-        input: { resourceId, name },
-      },
-    );
-    custom[name] = added.data!.addResourceScope.scope.id;
-  }
+  const resource = await server.graphql(CREATE_RESOURCE);
+  const resourceId = resource.data!.createResource.resource!.id;
+  const addScope = async (name: CustomScope) =>
+    (await server.graphql(ADD_SCOPE, { input: { resourceId, name } })).data!.addResourceScope.scope!.id;
+  custom = {
+    'posts:read': await addScope('posts:read'),
+    'posts:write': await addScope('posts:write'),
+    'posts:delete': await addScope('posts:delete'),
+  };
 }, 120_000);
 
 afterAll(async () => {
@@ -92,12 +343,7 @@ afterAll(async () => {
 
 describe('reading roles', () => {
   it('lists the built-in administrator role holding every management scope', async () => {
-    const result = await server.graphql(
-      `query($id: ID!) { role(id: $id) { id name builtIn tenant { id } scopes { name builtIn } userCount } }`,
-      {
-        id: adminRole,
-      },
-    );
+    const result = await server.graphql(ROLE, { id: adminRole });
     expect(result.errors).toBeUndefined();
     expect(result.data!.role).toMatchObject({
       id: adminRole,
@@ -106,24 +352,19 @@ describe('reading roles', () => {
       tenant: null,
       userCount: 0,
     });
-    expect(result.data!.role.scopes.map((s: { name: string }) => s.name)).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
+    expect(result.data!.role!.scopes.map((s) => s.name)).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
   });
 
   it('shows a role’s scopes with roles:read alone (no resources:read needed)', async () => {
     const token = await server.token(server.admin, 'roles:read');
-    const result = await server.graphql(
-      `query($id: ID!) { role(id: $id) { scopes { id name } } }`,
-      { id: adminRole },
-      token,
-    );
+    const result = await server.graphql(ROLE_SCOPES, { id: adminRole }, token);
     expect(result.errors).toBeUndefined();
-    expect(result.data!.role.scopes).toHaveLength(MANAGEMENT_SCOPE_NAMES.length);
+    expect(result.data!.role!.scopes).toHaveLength(MANAGEMENT_SCOPE_NAMES.length);
   });
 
   it('role(id) and node(id) of another realm’s role are null, exactly like a missing id', async () => {
-    const query = `query($id: ID!) { role(id: $id) { id } node(id: $id) { id } }`;
-    const foreign = await server.graphql(query, { id: adminRole }, otherToken);
-    const missing = await server.graphql(query, { id: encodeGlobalId('Role', randomUUID()) }, otherToken);
+    const foreign = await server.graphql(ROLE_AND_NODE, { id: adminRole }, otherToken);
+    const missing = await server.graphql(ROLE_AND_NODE, { id: encodeGlobalId('Role', randomUUID()) }, otherToken);
     expect(foreign.data).toEqual({ role: null, node: null });
     expect([foreign.errors, foreign.data]).toEqual([missing.errors, missing.data]);
   });
@@ -134,40 +375,26 @@ describe('reading roles', () => {
     const a = await newRole([], 'Zebra keeper', { description: 'Feeds the STRIPED ones' });
     const b = await newRole([], 'zebra painter');
     const c = await newRole([], 'Acme zebra', { tenantId });
-    const search = await server.graphql(
-      `{ roles(first: 10, filter: { search: "ZEBRA" }) { totalCount nodes { id name } } }`,
-    );
+    const search = await server.graphql(SEARCH_ZEBRA);
     expect(search.data!.roles.totalCount).toBe(3);
-    expect(search.data!.roles.nodes.map((n: { id: string }) => n.id)).toEqual([c, a, b]);
-    const described = await server.graphql(`{ roles(filter: { search: "striped" }) { nodes { id } } }`);
+    expect(search.data!.roles.nodes.map((n) => n.id)).toEqual([c, a, b]);
+    const described = await server.graphql(SEARCH_STRIPED);
     expect(described.data!.roles.nodes).toEqual([{ id: a }]);
-    const byTenant = await server.graphql(
-      `query($t: ID!) { roles(filter: { tenantId: $t }) { totalCount nodes { id tenant { id name } } } }`,
-      { t: tenantId },
-    );
+    const byTenant = await server.graphql(BY_TENANT, { t: tenantId });
     expect(byTenant.data!.roles).toEqual({ totalCount: 1, nodes: [{ id: c, tenant: { id: tenantId, name: 'Acme' } }] });
-    const page1 = await server.graphql(
-      `{ roles(first: 2, filter: { search: "zebra" }) { pageInfo { hasNextPage endCursor } nodes { id } } }`,
-    );
-    expect(page1.data!.roles.nodes.map((n: { id: string }) => n.id)).toEqual([c, a]);
+    const page1 = await server.graphql(ZEBRA_PAGE_1);
+    expect(page1.data!.roles.nodes.map((n) => n.id)).toEqual([c, a]);
     expect(page1.data!.roles.pageInfo.hasNextPage).toBe(true);
-    const page2 = await server.graphql(
-      `query($after: String) { roles(first: 2, after: $after, filter: { search: "zebra" }) { pageInfo { hasNextPage } nodes { id } } }`,
-      {
-        after: page1.data!.roles.pageInfo.endCursor,
-      },
-    );
+    const page2 = await server.graphql(ZEBRA_PAGE_2, { after: page1.data!.roles.pageInfo.endCursor });
     expect(page2.data!.roles).toEqual({ pageInfo: { hasNextPage: false }, nodes: [{ id: b }] });
-    const last = await server.graphql(`{ roles(last: 1, filter: { search: "zebra" }) { nodes { id } } }`);
+    const last = await server.graphql(ZEBRA_LAST);
     expect(last.data!.roles.nodes).toEqual([{ id: b }]);
-    const wrongType = await server.graphql(`query($t: ID!) { roles(filter: { tenantId: $t }) { totalCount } }`, {
-      t: a,
-    });
+    const wrongType = await server.graphql(COUNT_BY_TENANT, { t: a });
     expect(wrongType.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('lists only the caller’s realm', async () => {
-    const result = await server.graphql(`{ roles(first: 100) { totalCount nodes { name } } }`, {}, otherToken);
+    const result = await server.graphql(ALL_NAMES, {}, otherToken);
     expect(result.data!.roles).toEqual({ totalCount: 1, nodes: [{ name: MANAGEMENT_ADMIN_ROLE_NAME }] });
   });
 
@@ -187,30 +414,20 @@ describe('reading roles', () => {
         { realmId, userId: gone.id, roleId },
       ],
     });
-    const result = await server.graphql(
-      `query($id: ID!) { role(id: $id) { userCount users(first: 10) { totalCount nodes { id } } } }`,
-      { id: role },
-    );
+    const result = await server.graphql(ROLE_USERS, { id: role });
     expect(result.errors).toBeUndefined();
-    expect(result.data!.role.userCount).toBe(2);
-    expect(result.data!.role.users.totalCount).toBe(2);
-    expect(result.data!.role.users.nodes.map((n: { id: string }) => n.id).sort()).toEqual(
+    expect(result.data!.role!.userCount).toBe(2);
+    expect(result.data!.role!.users.totalCount).toBe(2);
+    expect(result.data!.role!.users.nodes.map((n) => n.id).sort()).toEqual(
       [encodeGlobalId('User', u1.id), encodeGlobalId('User', u2.id)].sort(),
     );
-    const page = await server.graphql(
-      `query($id: ID!) { role(id: $id) { users(first: 1) { pageInfo { hasNextPage } nodes { id } } } }`,
-      { id: role },
-    );
-    expect(page.data!.role.users.pageInfo.hasNextPage).toBe(true);
+    const page = await server.graphql(ROLE_USERS_PAGE, { id: role });
+    expect(page.data!.role!.users.pageInfo.hasNextPage).toBe(true);
   });
 
   it('Role.users needs users:read as well', async () => {
     const token = await server.token(server.admin, 'roles:read');
-    const result = await server.graphql(
-      `query($id: ID!) { role(id: $id) { name users { totalCount } } }`,
-      { id: adminRole },
-      token,
-    );
+    const result = await server.graphql(ROLE_USER_COUNT, { id: adminRole }, token);
     expect(result.data?.role ?? null).toBeNull();
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:read'] });
   });
@@ -219,20 +436,22 @@ describe('reading roles', () => {
 describe('createRole', () => {
   it('creates a role with scopes and one audit event', async () => {
     const mark = await lastAuditId(server, realmId);
-    const created = await mutate(CREATE, {
-      name: ' Editor ',
-      description: 'Writes posts.',
-      scopeIds: [custom['posts:write'], custom['posts:read'], custom['posts:read']],
-    });
+    const created = payloadOf(
+      await createRole({
+        name: ' Editor ',
+        description: 'Writes posts.',
+        scopeIds: [custom['posts:write'], custom['posts:read'], custom['posts:read']],
+      }),
+    );
     expect(created.userErrors).toEqual([]);
     expect(created.role).toMatchObject({ name: 'Editor', description: 'Writes posts.', builtIn: false, userCount: 0 });
-    expect(created.role.scopes.map((s: { name: string }) => s.name)).toEqual(['posts:read', 'posts:write']);
+    expect(created.role!.scopes.map((s) => s.name)).toEqual(['posts:read', 'posts:write']);
     const events = await auditSince(server, realmId, mark);
     expect(events.map((e) => [e.action, e.targetType, e.targetId, e.actorId, e.changes])).toEqual([
       [
         'role.created',
         'Role',
-        rawId(created.role.id),
+        rawId(created.role!.id),
         server.admin.clientId,
         { name: 'Editor', description: 'Writes posts.', tenantId: null, scopes: ['posts:read', 'posts:write'] },
       ],
@@ -249,12 +468,17 @@ describe('createRole', () => {
     const inT1 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t1!.id) });
     const inT2 = await newRole([], 'Support', { tenantId: encodeGlobalId('Tenant', t2!.id) });
     expect(new Set([realmWide, inT1, inT2]).size).toBe(3);
-    await refuse(CREATE, { name: 'SUPPORT', tenantId: encodeGlobalId('Tenant', t1!.id) }, 'TAKEN', ['input', 'name']);
-    await refuse(CREATE, { name: 'support' }, 'TAKEN', ['input', 'name']);
+    await refuse(() => createRole({ name: 'SUPPORT', tenantId: encodeGlobalId('Tenant', t1!.id) }), 'TAKEN', [
+      'input',
+      'name',
+    ]);
+    await refuse(() => createRole({ name: 'support' }), 'TAKEN', ['input', 'name']);
   });
 
   it('concurrent creates with one name: exactly one wins, the others get TAKEN', async () => {
-    const results = await Promise.all(Array.from({ length: 6 }, () => mutate(CREATE, { name: 'Racer' })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, async () => payloadOf(await createRole({ name: 'Racer' }))),
+    );
     expect(results.filter((r) => r.userErrors.length === 0)).toHaveLength(1);
     for (const lost of results.filter((r) => r.userErrors.length > 0)) {
       expect(lost.userErrors).toEqual([{ code: 'TAKEN', field: ['input', 'name'], message: expect.any(String) }]);
@@ -263,25 +487,27 @@ describe('createRole', () => {
   });
 
   it('refuses bad names and descriptions', async () => {
-    await refuse(CREATE, { name: '' }, 'REQUIRED', ['input', 'name']);
-    await refuse(CREATE, { name: ' \t ' }, 'REQUIRED', ['input', 'name']);
-    await refuse(CREATE, { name: 'n'.repeat(101) }, 'TOO_LONG', ['input', 'name']);
-    await refuse(CREATE, { name: 'bell\u0007' }, 'INVALID', ['input', 'name']);
-    await refuse(CREATE, { name: 'Fine', description: 'd'.repeat(501) }, 'TOO_LONG', ['input', 'description']);
-    await refuse(CREATE, { name: MANAGEMENT_ADMIN_ROLE_NAME }, 'TAKEN', ['input', 'name']);
+    await refuse(() => createRole({ name: '' }), 'REQUIRED', ['input', 'name']);
+    await refuse(() => createRole({ name: ' \t ' }), 'REQUIRED', ['input', 'name']);
+    await refuse(() => createRole({ name: 'n'.repeat(101) }), 'TOO_LONG', ['input', 'name']);
+    await refuse(() => createRole({ name: 'bell\u0007' }), 'INVALID', ['input', 'name']);
+    await refuse(() => createRole({ name: 'Fine', description: 'd'.repeat(501) }), 'TOO_LONG', [
+      'input',
+      'description',
+    ]);
+    await refuse(() => createRole({ name: MANAGEMENT_ADMIN_ROLE_NAME }), 'TAKEN', ['input', 'name']);
   });
 
   it('refuses unknown and foreign scope ids alike, naming the position', async () => {
     const unknown = await refuse(
-      CREATE,
-      { name: 'Ghost', scopeIds: [custom['posts:read'], encodeGlobalId('ResourceScope', randomUUID())] },
+      () =>
+        createRole({ name: 'Ghost', scopeIds: [custom['posts:read'], encodeGlobalId('ResourceScope', randomUUID())] }),
       'NOT_FOUND',
       ['input', 'scopeIds', '1'],
     );
     const otherScopes = (await managementScopes(server, other.realmId)).scopes;
     const foreign = await refuse(
-      CREATE,
-      { name: 'Ghost', scopeIds: [custom['posts:read'], otherScopes['users:read']] },
+      () => createRole({ name: 'Ghost', scopeIds: [custom['posts:read'], otherScopes['users:read']!] }),
       'NOT_FOUND',
       ['input', 'scopeIds', '1'],
     );
@@ -289,25 +515,26 @@ describe('createRole', () => {
   });
 
   it('refuses an unknown or foreign tenant, too many scopes, and ids of the wrong type', async () => {
-    await refuse(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', randomUUID()) }, 'NOT_FOUND', [
+    await refuse(() => createRole({ name: 'Lost', tenantId: encodeGlobalId('Tenant', randomUUID()) }), 'NOT_FOUND', [
       'input',
       'tenantId',
     ]);
     const foreignTenant = await server.db.prisma.tenant.create({
       data: { realmId: other.realmId, name: 'Foreign', slug: 'foreign' },
     });
-    await refuse(CREATE, { name: 'Lost', tenantId: encodeGlobalId('Tenant', foreignTenant.id) }, 'NOT_FOUND', [
-      'input',
-      'tenantId',
-    ]);
+    await refuse(
+      () => createRole({ name: 'Lost', tenantId: encodeGlobalId('Tenant', foreignTenant.id) }),
+      'NOT_FOUND',
+      ['input', 'tenantId'],
+    );
     const many = Array.from({ length: 101 }, () => encodeGlobalId('ResourceScope', randomUUID()));
     // Lists over their bound are refused before the resolver runs (issue 7).
     await expectUnchanged(server, async () => {
-      const result = await server.graphql(CREATE, { input: { name: 'Greedy', scopeIds: many } });
+      const result = await createRole({ name: 'Greedy', scopeIds: many });
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.scopeIds' });
     });
     await expectUnchanged(server, async () => {
-      const result = await server.graphql(CREATE, { input: { name: 'Typed', scopeIds: [adminRole] } });
+      const result = await createRole({ name: 'Typed', scopeIds: [adminRole] });
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.scopeIds.0' });
     });
   });
@@ -315,7 +542,7 @@ describe('createRole', () => {
   it('needs roles:write (FORBIDDEN, nothing changes)', async () => {
     const token = await server.token(server.admin, 'roles:read');
     await expectUnchanged(server, async () => {
-      const result = await server.graphql(CREATE, { input: { name: 'Nope' } }, token);
+      const result = await createRole({ name: 'Nope' }, token);
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['roles:write'] });
     });
   });
@@ -325,9 +552,9 @@ describe('updateRole', () => {
   it('renames and re-describes, auditing before/after; null clears the description; a no-op writes nothing', async () => {
     const id = await newRole([], 'Before', { description: 'Old.' });
     const mark = await lastAuditId(server, realmId);
-    const renamed = await mutate(UPDATE, { id, patch: { name: 'After' } });
+    const renamed = payloadOf(await updateRole({ id, patch: { name: 'After' } }));
     expect(renamed.role).toMatchObject({ name: 'After', description: 'Old.' });
-    const cleared = await mutate(UPDATE, { id, patch: { description: null } });
+    const cleared = payloadOf(await updateRole({ id, patch: { description: null } }));
     expect(cleared.role).toMatchObject({ name: 'After', description: null });
     const events = await auditSince(server, realmId, mark);
     expect(events.map((e) => [e.action, e.targetId, e.changes])).toEqual([
@@ -335,34 +562,40 @@ describe('updateRole', () => {
       ['role.updated', rawId(id), { description: { before: 'Old.', after: null } }],
     ]);
     await expectUnchanged(server, async () => {
-      expect((await mutate(UPDATE, { id, patch: { name: 'After' } })).userErrors).toEqual([]);
+      expect(payloadOf(await updateRole({ id, patch: { name: 'After' } })).userErrors).toEqual([]);
     });
   });
 
   it('refuses clearing or over-long names, duplicates, unknown and foreign ids', async () => {
     const id = await newRole();
     await newRole([], 'Occupied');
-    await refuse(UPDATE, { id, patch: { name: null } }, 'REQUIRED', ['input', 'patch', 'name']);
-    await refuse(UPDATE, { id, patch: { name: 'n'.repeat(101) } }, 'TOO_LONG', ['input', 'patch', 'name']);
-    await refuse(UPDATE, { id, patch: { description: 'd'.repeat(501) } }, 'TOO_LONG', [
+    await refuse(() => updateRole({ id, patch: { name: null } }), 'REQUIRED', ['input', 'patch', 'name']);
+    await refuse(() => updateRole({ id, patch: { name: 'n'.repeat(101) } }), 'TOO_LONG', ['input', 'patch', 'name']);
+    await refuse(() => updateRole({ id, patch: { description: 'd'.repeat(501) } }), 'TOO_LONG', [
       'input',
       'patch',
       'description',
     ]);
-    await refuse(UPDATE, { id, patch: { name: 'occupied' } }, 'TAKEN', ['input', 'patch', 'name']);
+    await refuse(() => updateRole({ id, patch: { name: 'occupied' } }), 'TAKEN', ['input', 'patch', 'name']);
     const unknown = await refuse(
-      UPDATE,
-      { id: encodeGlobalId('Role', randomUUID()), patch: { name: 'x' } },
+      () => updateRole({ id: encodeGlobalId('Role', randomUUID()), patch: { name: 'x' } }),
       'NOT_FOUND',
       ['input', 'id'],
     );
-    const foreign = await refuse(UPDATE, { id, patch: { name: 'x' } }, 'NOT_FOUND', ['input', 'id'], otherToken);
+    const foreign = await refuse(() => updateRole({ id, patch: { name: 'x' } }, otherToken), 'NOT_FOUND', [
+      'input',
+      'id',
+    ]);
     expect(foreign).toEqual(unknown);
   });
 
   it('refuses renaming the built-in role (INVALID_STATE) but lets its description change', async () => {
-    await refuse(UPDATE, { id: adminRole, patch: { name: 'Root' } }, 'INVALID_STATE', ['input', 'patch', 'name']);
-    const described = await mutate(UPDATE, { id: adminRole, patch: { description: 'Everything.' } });
+    await refuse(() => updateRole({ id: adminRole, patch: { name: 'Root' } }), 'INVALID_STATE', [
+      'input',
+      'patch',
+      'name',
+    ]);
+    const described = payloadOf(await updateRole({ id: adminRole, patch: { description: 'Everything.' } }));
     expect(described.userErrors).toEqual([]);
   });
 });
@@ -371,21 +604,19 @@ describe('assignRoleScopes and removeRoleScope', () => {
   it('adds scopes (ignoring those already held) and removes one, auditing each change', async () => {
     const id = await newRole(['posts:read']);
     const mark = await lastAuditId(server, realmId);
-    const assigned = await mutate(ASSIGN, {
-      roleId: id,
-      scopeIds: [custom['posts:read'], custom['posts:write'], custom['posts:delete']],
-    });
+    const assigned = payloadOf(
+      await assignScopes({
+        roleId: id,
+        scopeIds: [custom['posts:read'], custom['posts:write'], custom['posts:delete']],
+      }),
+    );
     expect(assigned.userErrors).toEqual([]);
-    expect(assigned.role.scopes.map((s: { name: string }) => s.name)).toEqual([
-      'posts:delete',
-      'posts:read',
-      'posts:write',
-    ]);
+    expect(assigned.role!.scopes.map((s) => s.name)).toEqual(['posts:delete', 'posts:read', 'posts:write']);
     await expectUnchanged(server, async () => {
-      expect((await mutate(ASSIGN, { roleId: id, scopeIds: [custom['posts:read']] })).userErrors).toEqual([]);
+      expect(payloadOf(await assignScopes({ roleId: id, scopeIds: [custom['posts:read']] })).userErrors).toEqual([]);
     });
-    const removed = await mutate(REMOVE, { roleId: id, scopeId: custom['posts:delete'] });
-    expect(removed.role.scopes.map((s: { name: string }) => s.name)).toEqual(['posts:read', 'posts:write']);
+    const removed = payloadOf(await removeScope({ roleId: id, scopeId: custom['posts:delete'] }));
+    expect(removed.role!.scopes.map((s) => s.name)).toEqual(['posts:read', 'posts:write']);
     const events = await auditSince(server, realmId, mark);
     expect(events.map((e) => [e.action, e.targetId, e.changes])).toEqual([
       [
@@ -409,51 +640,56 @@ describe('assignRoleScopes and removeRoleScope', () => {
 
   it('refuses an empty list, unknown or foreign roles and scopes', async () => {
     const id = await newRole(['posts:read']);
-    await refuse(ASSIGN, { roleId: id, scopeIds: [] }, 'REQUIRED', ['input', 'scopeIds']);
+    await refuse(() => assignScopes({ roleId: id, scopeIds: [] }), 'REQUIRED', ['input', 'scopeIds']);
     const unknown = await refuse(
-      ASSIGN,
-      { roleId: encodeGlobalId('Role', randomUUID()), scopeIds: [custom['posts:write']] },
+      () => assignScopes({ roleId: encodeGlobalId('Role', randomUUID()), scopeIds: [custom['posts:write']] }),
       'NOT_FOUND',
       ['input', 'roleId'],
     );
     const foreign = await refuse(
-      ASSIGN,
-      { roleId: id, scopeIds: [custom['posts:write']] },
+      () => assignScopes({ roleId: id, scopeIds: [custom['posts:write']] }, otherToken),
       'NOT_FOUND',
       ['input', 'roleId'],
-      otherToken,
     );
     expect(foreign).toEqual(unknown);
-    await refuse(ASSIGN, { roleId: id, scopeIds: [encodeGlobalId('ResourceScope', randomUUID())] }, 'NOT_FOUND', [
-      'input',
-      'scopeIds',
-      '0',
-    ]);
-    await refuse(REMOVE, { roleId: encodeGlobalId('Role', randomUUID()), scopeId: custom['posts:read'] }, 'NOT_FOUND', [
+    await refuse(
+      () => assignScopes({ roleId: id, scopeIds: [encodeGlobalId('ResourceScope', randomUUID())] }),
+      'NOT_FOUND',
+      ['input', 'scopeIds', '0'],
+    );
+    await refuse(
+      () => removeScope({ roleId: encodeGlobalId('Role', randomUUID()), scopeId: custom['posts:read'] }),
+      'NOT_FOUND',
+      ['input', 'roleId'],
+    );
+    await refuse(() => removeScope({ roleId: id, scopeId: custom['posts:read'] }, otherToken), 'NOT_FOUND', [
       'input',
       'roleId',
     ]);
-    await refuse(REMOVE, { roleId: id, scopeId: custom['posts:read'] }, 'NOT_FOUND', ['input', 'roleId'], otherToken);
   });
 
   it('refuses removing a scope the role does not have (NOT_FOUND at input.scopeId)', async () => {
     const id = await newRole(['posts:read']);
-    await refuse(REMOVE, { roleId: id, scopeId: custom['posts:write'] }, 'NOT_FOUND', ['input', 'scopeId']);
-    await refuse(REMOVE, { roleId: id, scopeId: encodeGlobalId('ResourceScope', randomUUID()) }, 'NOT_FOUND', [
-      'input',
-      'scopeId',
-    ]);
+    await refuse(() => removeScope({ roleId: id, scopeId: custom['posts:write'] }), 'NOT_FOUND', ['input', 'scopeId']);
+    await refuse(
+      () => removeScope({ roleId: id, scopeId: encodeGlobalId('ResourceScope', randomUUID()) }),
+      'NOT_FOUND',
+      ['input', 'scopeId'],
+    );
   });
 
   it('keeps every management scope on the built-in role (INVALID_STATE); custom scopes added to it can go again', async () => {
     for (const name of ['users:write', 'roles:write', 'audit:read']) {
-      await refuse(REMOVE, { roleId: adminRole, scopeId: management[name] }, 'INVALID_STATE', ['input', 'scopeId']);
+      await refuse(() => removeScope({ roleId: adminRole, scopeId: management[name]! }), 'INVALID_STATE', [
+        'input',
+        'scopeId',
+      ]);
     }
-    const added = await mutate(ASSIGN, { roleId: adminRole, scopeIds: [custom['posts:read']] });
+    const added = payloadOf(await assignScopes({ roleId: adminRole, scopeIds: [custom['posts:read']] }));
     expect(added.userErrors).toEqual([]);
-    const removed = await mutate(REMOVE, { roleId: adminRole, scopeId: custom['posts:read'] });
+    const removed = payloadOf(await removeScope({ roleId: adminRole, scopeId: custom['posts:read'] }));
     expect(removed.userErrors).toEqual([]);
-    expect(removed.role.scopes).toHaveLength(MANAGEMENT_SCOPE_NAMES.length);
+    expect(removed.role!.scopes).toHaveLength(MANAGEMENT_SCOPE_NAMES.length);
   });
 });
 
@@ -476,7 +712,7 @@ describe('deleteRole', () => {
     await server.db.prisma.applicationRole.create({ data: { realmId, applicationId: app.id, roleId } });
     const mark = await lastAuditId(server, realmId);
 
-    const deleted = await mutate(DELETE, { id });
+    const deleted = payloadOf(await deleteRole({ id }));
     expect(deleted).toEqual({ deletedId: id, userErrors: [] });
     expect(await server.db.prisma.userRole.count({ where: { roleId } })).toBe(0);
     expect(await server.db.prisma.applicationRole.count({ where: { roleId } })).toBe(0);
@@ -498,18 +734,21 @@ describe('deleteRole', () => {
         },
       ],
     ]);
-    const gone = await server.graphql(`query($id: ID!) { role(id: $id) { id } }`, { id });
+    const gone = await server.graphql(ROLE_ID, { id });
     expect(gone.data).toEqual({ role: null });
   });
 
   it('refuses the built-in role (INVALID_STATE), unknown and foreign ids (NOT_FOUND)', async () => {
-    await refuse(DELETE, { id: adminRole }, 'INVALID_STATE', ['input', 'id']);
+    await refuse(() => deleteRole({ id: adminRole }), 'INVALID_STATE', ['input', 'id']);
     const id = await newRole();
-    const unknown = await refuse(DELETE, { id: encodeGlobalId('Role', randomUUID()) }, 'NOT_FOUND', ['input', 'id']);
-    const foreign = await refuse(DELETE, { id }, 'NOT_FOUND', ['input', 'id'], otherToken);
+    const unknown = await refuse(() => deleteRole({ id: encodeGlobalId('Role', randomUUID()) }), 'NOT_FOUND', [
+      'input',
+      'id',
+    ]);
+    const foreign = await refuse(() => deleteRole({ id }, otherToken), 'NOT_FOUND', ['input', 'id']);
     expect(foreign).toEqual(unknown);
     await expectUnchanged(server, async () => {
-      const wrongType = await server.graphql(DELETE, { input: { id: custom['posts:read'] } });
+      const wrongType = await deleteRole({ id: custom['posts:read'] });
       expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.id' });
     });
   });
