@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import type { CreateTenantInput, TenantPatch } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { makeRole } from '../helpers/fixtures.ts';
-import { auditSince, expectRefused, expectTopLevelError, lastAuditId, rawId, USER_ERRORS } from '../helpers/graphql.ts';
+import { auditSince, expectRefused, expectTopLevelError, lastAuditId, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -21,24 +23,108 @@ afterAll(async () => {
   await server?.close();
 });
 
-const TENANT_FIELDS = 'id name slug memberCount createdAt updatedAt';
-const CREATE = `mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { ${TENANT_FIELDS} } ${USER_ERRORS} } }`;
-const UPDATE = `mutation($input: UpdateTenantInput!) { updateTenant(input: $input) { tenant { ${TENANT_FIELDS} } ${USER_ERRORS} } }`;
-const DELETE = `mutation($input: DeleteInput!) { deleteTenant(input: $input) { deletedId ${USER_ERRORS} } }`;
-const GET = `query($id: ID!) { tenant(id: $id) { ${TENANT_FIELDS} } }`;
+graphql(`
+  fragment TenantsTenantsTenant on Tenant {
+    id
+    name
+    slug
+    memberCount
+    createdAt
+    updatedAt
+  }
+`);
+const CREATE = graphql(`
+  mutation TenantsTenantsCreate($input: CreateTenantInput!) {
+    createTenant(input: $input) {
+      tenant {
+        ...TenantsTenantsTenant
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const UPDATE = graphql(`
+  mutation TenantsTenantsUpdate($input: UpdateTenantInput!) {
+    updateTenant(input: $input) {
+      tenant {
+        ...TenantsTenantsTenant
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const DELETE = graphql(`
+  mutation TenantsTenantsDelete($input: DeleteInput!) {
+    deleteTenant(input: $input) {
+      deletedId
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const GET = graphql(`
+  query TenantsTenantsGet($id: ID!) {
+    tenant(id: $id) {
+      ...TenantsTenantsTenant
+    }
+  }
+`);
+const LIST = graphql(`
+  query TenantsTenantsList($f: TenantFilter) {
+    tenants(filter: $f, first: 10) {
+      totalCount
+      nodes {
+        name
+        slug
+        memberCount
+      }
+    }
+  }
+`);
+const MEMBERS = graphql(`
+  query TenantsTenantsMembers($id: ID!, $filter: UserFilter) {
+    tenant(id: $id) {
+      users(first: 10, filter: $filter) {
+        totalCount
+        nodes {
+          email
+        }
+      }
+    }
+  }
+`);
+const SWITCH_TO_ISOLATED = graphql(`
+  mutation TenantsTenantsSwitchToIsolated {
+    updateRealmSettings(input: { patch: { tenancyMode: ISOLATED_POOL } }) {
+      realm {
+        settings {
+          tenancyMode
+        }
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
 
 const missingId = () => encodeGlobalId('Tenant', randomUUID());
 
-async function create(input: Record<string, unknown>, token = adminToken) {
+async function create(input: CreateTenantInput, token = adminToken) {
   const result = await server.graphql(CREATE, { input }, token);
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
   return result.data!.createTenant;
 }
 
-async function createTenant(name: string, slug?: string): Promise<{ id: string; slug: string }> {
+async function createTenant(name: string, slug?: string) {
   const payload = await create({ name, ...(slug ? { slug } : {}) });
   expect(payload.userErrors).toEqual([]);
-  return payload.tenant;
+  return payload.tenant!;
 }
 
 async function createUser(realmId: string, email: string) {
@@ -57,7 +143,7 @@ describe('createTenant', () => {
     expect(payload.tenant).toMatchObject({ name: 'Acme Corp', slug: 'acme', memberCount: 0 });
     const events = await auditSince(server, admin.realmId, since);
     expect(events.map((e) => [e.action, e.targetType, e.targetId, e.actorId, e.changes])).toEqual([
-      ['tenant.created', 'Tenant', rawId(payload.tenant.id), admin.clientId, { name: 'Acme Corp', slug: 'acme' }],
+      ['tenant.created', 'Tenant', rawId(payload.tenant!.id), admin.clientId, { name: 'Acme Corp', slug: 'acme' }],
     ]);
   });
 
@@ -68,7 +154,7 @@ describe('createTenant', () => {
     expect(long.slug).toBe('a'.repeat(62));
   });
 
-  const refusals: [string, Record<string, unknown>, { code: string; field: string[] }[]][] = [
+  const refusals: [string, CreateTenantInput, { code: string; field: string[] }[]][] = [
     ['an empty name', { name: '' }, [{ code: 'REQUIRED', field: ['input', 'name'] }]],
     [
       'a name over 100 characters',
@@ -113,7 +199,7 @@ describe('createTenant', () => {
     ]);
     const elsewhere = await create({ name: 'Globex' }, otherToken);
     expect(elsewhere.userErrors).toEqual([]);
-    expect(elsewhere.tenant.slug).toBe('globex');
+    expect(elsewhere.tenant!.slug).toBe('globex');
   });
 });
 
@@ -148,7 +234,7 @@ describe('updateTenant', () => {
   it('refuses bad patches, taken slugs and unknown or foreign ids, changing nothing', async () => {
     const tenant = await createTenant('Umbrella', 'umbrella');
     await createTenant('Hooli', 'hooli');
-    const cases: [string, string, Record<string, unknown>, { code: string; field: string[] }[]][] = [
+    const cases: [string, string, TenantPatch, { code: string; field: string[] }[]][] = [
       [tenant.id, adminToken, { name: null }, [{ code: 'REQUIRED', field: ['input', 'patch', 'name'] }]],
       [tenant.id, adminToken, { slug: null }, [{ code: 'REQUIRED', field: ['input', 'patch', 'slug'] }]],
       [tenant.id, adminToken, { name: 'x'.repeat(101) }, [{ code: 'TOO_LONG', field: ['input', 'patch', 'name'] }]],
@@ -277,20 +363,14 @@ describe('reading tenants', () => {
     await create({ name: 'Southwind Traders' }, token);
     await create({ name: 'Contoso', slug: 'contoso-north' }, token);
     const user = await createUser(realm.realmId, 'nancy@northwind.example');
-    await join(realm.realmId, t1.tenant.id, user.id);
+    await join(realm.realmId, t1.tenant!.id, user.id);
     // A soft-deleted member is not counted.
     const gone = await server.db.prisma.user.create({
       data: { realmId: realm.realmId, email: 'gone@northwind.example', deletedAt: new Date() },
     });
-    await join(realm.realmId, t1.tenant.id, gone.id);
+    await join(realm.realmId, t1.tenant!.id, gone.id);
     const list = async (search?: string) =>
-      (
-        await server.graphql(
-          'query($f: TenantFilter) { tenants(filter: $f, first: 10) { totalCount nodes { name slug memberCount } } }',
-          { f: search === undefined ? null : { search } },
-          token,
-        )
-      ).data?.tenants;
+      (await server.graphql(LIST, { f: search === undefined ? null : { search } }, token)).data!.tenants;
     expect(await list()).toEqual({
       totalCount: 3,
       nodes: [
@@ -299,12 +379,12 @@ describe('reading tenants', () => {
         { name: 'Contoso', slug: 'contoso-north', memberCount: 0 },
       ],
     });
-    expect((await list('NORTH')).nodes.map((n: { name: string }) => n.name)).toEqual(['Northwind', 'Contoso']);
+    expect((await list('NORTH')).nodes.map((n) => n.name)).toEqual(['Northwind', 'Contoso']);
     expect((await list('wind')).totalCount).toBe(2);
 
-    const own = await server.graphql(GET, { id: t1.tenant.id }, token);
+    const own = await server.graphql(GET, { id: t1.tenant!.id }, token);
     expect(own.data?.tenant).toMatchObject({ name: 'Northwind', memberCount: 1 });
-    const foreign = await server.graphql(GET, { id: t1.tenant.id }, adminToken);
+    const foreign = await server.graphql(GET, { id: t1.tenant!.id }, adminToken);
     const unknown = await server.graphql(GET, { id: missingId() }, adminToken);
     expect(foreign.data).toEqual({ tenant: null });
     expect([foreign.status, foreign.data, foreign.errors]).toEqual([unknown.status, unknown.data, unknown.errors]);
@@ -320,33 +400,29 @@ describe('reading tenants', () => {
     ];
     await createUser(admin.realmId, 'outsider@stark.example');
     for (const member of members) await join(admin.realmId, tenant.id, member.id);
-    const query = `query($id: ID!, $filter: UserFilter) { tenant(id: $id) { users(first: 10, filter: $filter) { totalCount nodes { email } } } }`;
-    const all = await server.graphql(query, { id: tenant.id }, adminToken);
+    const all = await server.graphql(MEMBERS, { id: tenant.id }, adminToken);
     expect(all.errors).toBeUndefined();
-    expect(all.data?.tenant.users.totalCount).toBe(2);
-    expect(all.data?.tenant.users.nodes.map((n: { email: string }) => n.email).sort()).toEqual([
+    expect(all.data?.tenant!.users.totalCount).toBe(2);
+    expect(all.data?.tenant!.users.nodes.map((n) => n.email).sort()).toEqual([
       'pepper@stark.example',
       'tony@stark.example',
     ]);
-    const filtered = await server.graphql(query, { id: tenant.id, filter: { search: 'pepper' } }, adminToken);
-    expect(filtered.data?.tenant.users).toEqual({ totalCount: 1, nodes: [{ email: 'pepper@stark.example' }] });
+    const filtered = await server.graphql(MEMBERS, { id: tenant.id, filter: { search: 'pepper' } }, adminToken);
+    expect(filtered.data?.tenant!.users).toEqual({ totalCount: 1, nodes: [{ email: 'pepper@stark.example' }] });
 
     // Reading members needs users:read as well.
     const tenantsOnly = await server.token(admin, 'tenants:read');
-    const denied = await server.graphql(query, { id: tenant.id }, tenantsOnly);
+    const denied = await server.graphql(MEMBERS, { id: tenant.id }, tenantsOnly);
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
 
 describe('ISOLATED_POOL', () => {
-  const SWITCH = `mutation { updateRealmSettings(input: { patch: { tenancyMode: ISOLATED_POOL } }) {
-    realm { settings { tenancyMode } } ${USER_ERRORS} } }`;
-
   it('refuses the switch while users belong to several tenants, naming how many; then allows it', async () => {
     const realm = await server.createRealm('isolation-switch');
     const token = await server.token(realm);
-    const t1 = (await create({ name: 'One' }, token)).tenant;
-    const t2 = (await create({ name: 'Two' }, token)).tenant;
+    const t1 = (await create({ name: 'One' }, token)).tenant!;
+    const t2 = (await create({ name: 'Two' }, token)).tenant!;
     const users = [];
     for (const email of ['a@x.example', 'b@x.example', 'c@x.example'])
       users.push(await createUser(realm.realmId, email));
@@ -356,24 +432,22 @@ describe('ISOLATED_POOL', () => {
     const extra = await join(realm.realmId, t2.id, users[1]!.id);
     await join(realm.realmId, t1.id, users[2]!.id);
 
-    const payload = await expectRefused(server, () => server.graphql(SWITCH, {}, token), [
+    const payload = await expectRefused(server, () => server.graphql(SWITCH_TO_ISOLATED, {}, token), [
       { code: 'INVALID_STATE', field: ['input', 'patch', 'tenancyMode'] },
     ]);
-    expect((payload.userErrors as { message: string }[])[0]!.message).toMatch(
-      /^2 users belong to more than one tenant/,
-    );
+    expect(payload.userErrors[0]!.message).toMatch(/^2 users belong to more than one tenant/);
     expect((await server.db.prisma.realm.findUniqueOrThrow({ where: { id: realm.realmId } })).tenancyMode).toBe(
       'SHARED_POOL',
     );
 
     await server.db.prisma.tenantMembership.deleteMany({ where: { userId: users[0]!.id, tenantId: rawId(t2.id) } });
-    const one = await expectRefused(server, () => server.graphql(SWITCH, {}, token), [
+    const one = await expectRefused(server, () => server.graphql(SWITCH_TO_ISOLATED, {}, token), [
       { code: 'INVALID_STATE', field: ['input', 'patch', 'tenancyMode'] },
     ]);
-    expect((one.userErrors as { message: string }[])[0]!.message).toMatch(/^1 user belongs to more than one tenant/);
+    expect(one.userErrors[0]!.message).toMatch(/^1 user belongs to more than one tenant/);
 
     await server.db.prisma.tenantMembership.delete({ where: { id: extra.id } });
-    const switched = await server.graphql(SWITCH, {}, token);
+    const switched = await server.graphql(SWITCH_TO_ISOLATED, {}, token);
     expect(switched.data?.updateRealmSettings).toEqual({
       realm: { settings: { tenancyMode: 'ISOLATED_POOL' } },
       userErrors: [],
