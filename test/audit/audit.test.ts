@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { VariablesOf } from '@graphql-typed-document-node/core';
 import { buildSchema } from 'graphql';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { rawId } from '../helpers/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
+import { payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -13,35 +15,92 @@ let roleId: string;
 let resourceId: string;
 let startedAt: Date;
 
-const EVENTS = `query($first: Int, $after: String, $last: Int, $before: String, $filter: AuditEventFilter) {
-  auditEvents(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
-    totalCount
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id at action outcome actorType actorId targetType targetId changes requestId ipAddress } }
+const EVENTS = graphql(`
+  query AuditAuditEvents($first: Int, $after: String, $last: Int, $before: String, $filter: AuditEventFilter) {
+    auditEvents(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          at
+          action
+          outcome
+          actorType
+          actorId
+          targetType
+          targetId
+          changes
+          requestId
+          ipAddress
+        }
+      }
+    }
   }
-}`;
+`);
+const NODE = graphql(`
+  query AuditAuditNode($id: ID!) {
+    node(id: $id) {
+      id
+      ... on AuditEvent {
+        action
+      }
+    }
+  }
+`);
+const TOTAL = graphql(`
+  query AuditAuditTotal {
+    auditEvents {
+      totalCount
+    }
+  }
+`);
+const CREATE_ROLE = graphql(`
+  mutation AuditAuditCreateRole($input: CreateRoleInput!) {
+    createRole(input: $input) {
+      role {
+        id
+      }
+    }
+  }
+`);
+const UPDATE_ROLE = graphql(`
+  mutation AuditAuditUpdateRole($input: UpdateRoleInput!) {
+    updateRole(input: $input) {
+      role {
+        id
+      }
+    }
+  }
+`);
+const CREATE_RESOURCE = graphql(`
+  mutation AuditAuditCreateResource($input: CreateResourceInput!) {
+    createResource(input: $input) {
+      resource {
+        id
+      }
+    }
+  }
+`);
+const ADD_SCOPE = graphql(`
+  mutation AuditAuditAddScope($input: AddResourceScopeInput!) {
+    addResourceScope(input: $input) {
+      scope {
+        id
+      }
+    }
+  }
+`);
 
-type Event = {
-  id: string;
-  at: string;
-  action: string;
-  actorId: string;
-  targetType: string;
-  targetId: string | null;
-  changes: any;
-};
-
-interface Page {
-  totalCount: number;
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-  nodes: Event[];
-}
-
-async function events(variables: Record<string, unknown> = {}, token?: string): Promise<Page> {
-  const result = await server.graphql(EVENTS, { first: 100, ...variables }, token);
-  expect(result.errors).toBeUndefined();
-  const connection = result.data!.auditEvents;
-  return { ...connection, nodes: connection.edges.map((e: { node: Event }) => e.node) as Event[] };
+async function events(variables: VariablesOf<typeof EVENTS> = {}, token?: string) {
+  const connection = payloadOf(await server.graphql(EVENTS, { first: 100, ...variables }, token));
+  return { ...connection, nodes: connection.edges.map((e) => e.node) };
 }
 
 beforeAll(async () => {
@@ -50,24 +109,17 @@ beforeAll(async () => {
   otherToken = await server.token(other);
   startedAt = new Date();
   await new Promise((resolve) => setTimeout(resolve, 20));
-  const role = await server.graphql(`mutation { createRole(input: { name: "Audited" }) { role { id } } }`);
-  roleId = role.data!.createRole.role.id;
-  await server.graphql(
-    `mutation($id: ID!) { updateRole(input: { id: $id, patch: { description: "Now described." } }) { role { id } } }`,
-    { id: roleId },
+  const role = payloadOf(await server.graphql(CREATE_ROLE, { input: { name: 'Audited' } }));
+  roleId = role.role!.id;
+  await server.graphql(UPDATE_ROLE, { input: { id: roleId, patch: { description: 'Now described.' } } });
+  const resource = payloadOf(
+    await server.graphql(CREATE_RESOURCE, {
+      input: { name: 'Audited API', indicator: 'https://audited.example.com' },
+    }),
   );
-  const resource = await server.graphql(
-    `mutation { createResource(input: { name: "Audited API", indicator: "https://audited.example.com" }) { resource { id } } }`,
-  );
-  resourceId = resource.data!.createResource.resource.id;
-  await server.graphql(
-    `mutation($id: ID!) { addResourceScope(input: { resourceId: $id, name: "audited:read" }) { scope { id } } }`,
-    { id: resourceId },
-  );
-  await server.graphql(
-    `mutation($id: ID!) { updateRole(input: { id: $id, patch: { name: "Audited role" } }) { role { id } } }`,
-    { id: roleId },
-  );
+  resourceId = resource.resource!.id;
+  await server.graphql(ADD_SCOPE, { input: { resourceId, name: 'audited:read' } });
+  await server.graphql(UPDATE_ROLE, { input: { id: roleId, patch: { name: 'Audited role' } } });
 }, 120_000);
 
 afterAll(async () => {
@@ -188,21 +240,15 @@ describe('auditEvents', () => {
     expect(theirs.nodes.some((n) => mine.some((m) => m.id === n.id))).toBe(false);
     const targeted = await events({ filter: { targetId: roleId } }, otherToken);
     expect(targeted.totalCount).toBe(0);
-    const node = await server.graphql(
-      `query($id: ID!) { node(id: $id) { id ... on AuditEvent { action } } }`,
-      { id: mine[0]!.id },
-      otherToken,
-    );
+    const node = await server.graphql(NODE, { id: mine[0]!.id }, otherToken);
     expect(node.data).toEqual({ node: null });
-    const own = await server.graphql(`query($id: ID!) { node(id: $id) { id ... on AuditEvent { action } } }`, {
-      id: mine[0]!.id,
-    });
+    const own = await server.graphql(NODE, { id: mine[0]!.id });
     expect(own.data).toEqual({ node: { id: mine[0]!.id, action: mine[0]!.action } });
   });
 
   it('needs audit:read', async () => {
     const token = await server.token(server.admin, 'roles:read roles:write');
-    const result = await server.graphql(`{ auditEvents { totalCount } }`, {}, token);
+    const result = await server.graphql(TOTAL, {}, token);
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['audit:read'] });
   });
 

@@ -4,10 +4,113 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DENIAL_AUDIT_LIMIT } from '../../src/modules/audit/audit.denials.ts';
+import { graphql } from '../helpers/documents.ts';
 import { adminRoleId, makeUser, managementScopes } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
+
+const USERS_TOTAL = graphql(`
+  query AuditDenialsUsersTotal {
+    users(first: 1) {
+      totalCount
+    }
+  }
+`);
+const TENANTS_TOTAL = graphql(`
+  query AuditDenialsTenantsTotal {
+    tenants(first: 1) {
+      totalCount
+    }
+  }
+`);
+const USERS_WITH_AUDIT = graphql(`
+  query AuditDenialsUsersWithAudit {
+    users(first: 5) {
+      nodes {
+        id
+        auditEvents(first: 1) {
+          nodes {
+            id
+            action
+          }
+        }
+      }
+    }
+  }
+`);
+const CREATE_USER = graphql(`
+  mutation AuditDenialsCreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const CREATE_TENANT = graphql(`
+  mutation AuditDenialsCreateTenant($input: CreateTenantInput!) {
+    createTenant(input: $input) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const CREATE_ROLE = graphql(`
+  mutation AuditDenialsCreateRole($input: CreateRoleInput!) {
+    createRole(input: $input) {
+      role {
+        id
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const ASSIGN_ROLES = graphql(`
+  mutation AuditDenialsAssignRoles($input: AssignUserRolesInput!) {
+    assignUserRoles(input: $input) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const DELETE_AND_CREATE_ROLES = graphql(`
+  mutation AuditDenialsDeleteAndCreateRoles(
+    $missing: DeleteInput!
+    $escalating: CreateRoleInput!
+    $fine: CreateRoleInput!
+  ) {
+    deleteRole(input: $missing) {
+      userErrors {
+        code
+      }
+    }
+    escalating: createRole(input: $escalating) {
+      userErrors {
+        code
+      }
+    }
+    fine: createRole(input: $fine) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const DELETE_ROLE = graphql(`
+  mutation AuditDenialsDeleteRole($input: DeleteInput!) {
+    deleteRole(input: $input) {
+      deletedId
+      userErrors {
+        code
+      }
+    }
+  }
+`);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -20,7 +123,7 @@ const denied = (realmId: string) =>
 const everything = () => server.db.prisma.auditEvent.findMany({ orderBy: { id: 'asc' } });
 
 /** Runs `call` and returns the audit rows it wrote (in any realm). */
-async function auditWrittenBy(call: () => Promise<GraphQLResult>) {
+async function auditWrittenBy<R>(call: () => Promise<GraphQLResult<R>>) {
   const before = new Set((await everything()).map((event) => event.id));
   const result = await call();
   const written = (await everything()).filter((event) => !before.has(event.id));
@@ -30,9 +133,7 @@ async function auditWrittenBy(call: () => Promise<GraphQLResult>) {
 describe('authorization denials are audited', () => {
   it('a denied query writes exactly one denied row: actor, realm, request id, field and missing scopes', async () => {
     const token = await server.token(server.admin, 'tenants:read');
-    const { result, written } = await auditWrittenBy(() =>
-      server.graphql('query { users(first: 1) { totalCount } }', {}, token),
-    );
+    const { result, written } = await auditWrittenBy(() => server.graphql(USERS_TOTAL, {}, token));
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:read'] });
     expect(written).toHaveLength(1);
     expect(written[0]).toMatchObject({
@@ -50,21 +151,11 @@ describe('authorization denials are audited', () => {
 
   it('one request refused at many places writes one row, naming the fields by schema coordinate', async () => {
     for (const email of ['first-denied@example.com', 'second-denied@example.com']) {
-      const created = await server.graphql(
-        'mutation($input: CreateUserInput!) { createUser(input: $input) { userErrors { code } } }',
-        { input: { email } },
-        await server.token(),
-      );
+      const created = await server.graphql(CREATE_USER, { input: { email } }, await server.token());
       expect(created.data?.createUser.userErrors).toEqual([]);
     }
     const token = await server.token(server.admin, 'users:read');
-    const { result, written } = await auditWrittenBy(() =>
-      server.graphql(
-        'query { users(first: 5) { nodes { id auditEvents(first: 1) { nodes { id action } } } } }',
-        {},
-        token,
-      ),
-    );
+    const { result, written } = await auditWrittenBy(() => server.graphql(USERS_WITH_AUDIT, {}, token));
     expect(result.errors!.length).toBeGreaterThan(0);
     expect(result.errors!.every((error) => error.extensions?.code === 'FORBIDDEN')).toBe(true);
     expect(written).toHaveLength(1);
@@ -78,11 +169,7 @@ describe('authorization denials are audited', () => {
   it('a denied mutation writes exactly one denied row and nothing else', async () => {
     const token = await server.token(server.admin, 'users:read');
     const { result, written } = await auditWrittenBy(() =>
-      server.graphql(
-        'mutation($input: CreateTenantInput!) { createTenant(input: $input) { userErrors { code } } }',
-        { input: { name: 'Refused', slug: 'refused' } },
-        token,
-      ),
+      server.graphql(CREATE_TENANT, { input: { name: 'Refused', slug: 'refused' } }, token),
     );
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['tenants:write'] });
     expect(await server.db.prisma.tenant.count({ where: { slug: 'refused' } })).toBe(0);
@@ -100,11 +187,7 @@ describe('authorization denials are audited', () => {
   it('a conditional requirement (roleIds needs users:roles) is refused before anything runs, and audited', async () => {
     const token = await server.token(server.admin, 'users:write');
     const { result, written } = await auditWrittenBy(() =>
-      server.graphql(
-        'mutation($input: CreateUserInput!) { createUser(input: $input) { userErrors { code } } }',
-        { input: { email: 'conditional@example.com', roleIds: [] } },
-        token,
-      ),
+      server.graphql(CREATE_USER, { input: { email: 'conditional@example.com', roleIds: [] } }, token),
     );
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:roles'] });
     expect(await server.db.prisma.user.count({ where: { email: 'conditional@example.com' } })).toBe(0);
@@ -117,18 +200,14 @@ describe('authorization denials are audited', () => {
   });
 
   it('a request without a token (UNAUTHENTICATED) has no actor or realm and writes nothing', async () => {
-    const { result, written } = await auditWrittenBy(() =>
-      server.graphql('query { users(first: 1) { totalCount } }', {}, null),
-    );
+    const { result, written } = await auditWrittenBy(() => server.graphql(USERS_TOTAL, {}, null));
     expect(result.status).toBe(401);
     expect(written).toEqual([]);
   });
 
   it('an allowed request writes no denied row', async () => {
     const token = await server.token(server.admin, 'users:read');
-    const { result, written } = await auditWrittenBy(() =>
-      server.graphql('query { users(first: 1) { totalCount } }', {}, token),
-    );
+    const { result, written } = await auditWrittenBy(() => server.graphql(USERS_TOTAL, {}, token));
     expect(result.errors).toBeUndefined();
     expect(written).toEqual([]);
   });
@@ -137,7 +216,7 @@ describe('authorization denials are audited', () => {
     const flooder: Credentials = await server.createRealm('denial-flood');
     const token = await server.token(flooder, 'realm:read');
     for (let i = 0; i < 100; i += 1) {
-      const result = await server.graphql('query { users(first: 1) { totalCount } }', {}, token);
+      const result = await server.graphql(USERS_TOTAL, {}, token);
       expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     }
     const rows = await denied(flooder.realmId);
@@ -146,27 +225,20 @@ describe('authorization denials are audited', () => {
 
     // The flood's limit is its own: another caller's denial is still written.
     const other = await server.token(server.admin, 'realm:read');
-    const { written } = await auditWrittenBy(() =>
-      server.graphql('query { tenants(first: 1) { totalCount } }', {}, other),
-    );
+    const { written } = await auditWrittenBy(() => server.graphql(TENANTS_TOTAL, {}, other));
     expect(written).toHaveLength(1);
     expect(written[0]!.actorId).toBe(server.admin.clientId);
   });
 });
 
 describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
-  const CREATE_ROLE =
-    'mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id } userErrors { code } } }';
-  const ASSIGN_ROLES =
-    'mutation($input: AssignUserRolesInput!) { assignUserRoles(input: $input) { userErrors { code } } }';
-
   it('a role carrying a management scope the caller lacks: one denied row, nothing else written', async () => {
     const { scopes } = await managementScopes(server, server.admin.realmId);
     const token = await server.token(server.admin, 'roles:read roles:write');
     const { result, written } = await auditWrittenBy(() =>
       server.graphql(
         CREATE_ROLE,
-        { input: { name: 'Escalation', scopeIds: [scopes['users:write'], scopes['audit:read']] } },
+        { input: { name: 'Escalation', scopeIds: [scopes['users:write']!, scopes['audit:read']!] } },
         token,
       ),
     );
@@ -209,7 +281,7 @@ describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
     const allowed = await auditWrittenBy(() =>
       server.graphql(
         ASSIGN_ROLES,
-        { input: { userId: user.globalId, roleIds: [harmless.data!.createRole.role.id] } },
+        { input: { userId: user.globalId, roleIds: [harmless.data!.createRole.role!.id] } },
         token,
       ),
     );
@@ -223,14 +295,10 @@ describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
     const missingRole = Buffer.from(`Role:${'0'.repeat(8)}-0000-4000-8000-${'1'.repeat(12)}`).toString('base64url');
     const { result, written } = await auditWrittenBy(() =>
       server.graphql(
-        `mutation($missing: DeleteInput!, $escalating: CreateRoleInput!, $fine: CreateRoleInput!) {
-          deleteRole(input: $missing) { userErrors { code } }
-          escalating: createRole(input: $escalating) { userErrors { code } }
-          fine: createRole(input: $fine) { userErrors { code } }
-        }`,
+        DELETE_AND_CREATE_ROLES,
         {
           missing: { id: missingRole },
-          escalating: { name: 'Grant escalation', scopeIds: [scopes['audit:read']] },
+          escalating: { name: 'Grant escalation', scopeIds: [scopes['audit:read']!] },
           fine: { name: 'Grant neighbour' },
         },
         token,
@@ -255,7 +323,7 @@ describe('refused grants (FORBIDDEN_GRANT) are audited like FORBIDDEN', () => {
     const token = await server.token(server.admin, 'roles:read roles:write');
     const { result, written } = await auditWrittenBy(() =>
       server.graphql(
-        'mutation($input: DeleteInput!) { deleteRole(input: $input) { deletedId userErrors { code } } }',
+        DELETE_ROLE,
         { input: { id: Buffer.from(`Role:${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).toString('base64url') } },
         token,
       ),

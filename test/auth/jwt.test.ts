@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ResultOf } from '@graphql-typed-document-node/core';
 import {
   base64url,
   exportSPKI,
@@ -11,11 +12,28 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
-import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+import { documentText, graphql } from '../helpers/documents.ts';
+import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let other: Credentials;
 let adminApplicationId: string;
+
+const VIEWER = graphql(`
+  query AuthJwtViewer {
+    viewer {
+      clientId
+      scopes
+    }
+  }
+`);
+const USERS_TOTAL = graphql(`
+  query AuthJwtUsersTotal {
+    users(first: 1) {
+      totalCount
+    }
+  }
+`);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -78,12 +96,9 @@ async function viewer(token: string | null, authorization?: string) {
       accept: 'application/graphql-response+json',
       ...(authorization !== undefined ? { authorization } : token !== null ? { authorization: `Bearer ${token}` } : {}),
     },
-    body: JSON.stringify({ query: '{ viewer { clientId scopes } }' }),
+    body: JSON.stringify({ query: documentText(VIEWER) }),
   });
-  const body = (await response.json()) as {
-    data?: { viewer: { clientId: string; scopes: string[] } } | null;
-    errors?: { message: string; extensions?: Record<string, unknown> }[];
-  };
+  const body = (await response.json()) as Pick<GraphQLResult<ResultOf<typeof VIEWER>>, 'data' | 'errors'>;
   return { status: response.status, headers: response.headers, body };
 }
 
@@ -268,7 +283,7 @@ describe('tokens follow the application', () => {
     const token = await server.token(second);
     const before = await viewer(token);
     expect(before.body.data?.viewer.scopes).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
-    const users = await server.graphql('{ users(first: 1) { totalCount } }', {}, token);
+    const users = await server.graphql(USERS_TOTAL, {}, token);
     expect(users.errors).toBeUndefined();
 
     const application = await server.db.prisma.application.findUniqueOrThrow({ where: { clientId: second.clientId } });
@@ -278,7 +293,7 @@ describe('tokens follow the application', () => {
     const after = await viewer(token);
     expect(after.status).toBe(200);
     expect(after.body.data?.viewer.scopes).toEqual([]);
-    const denied = await server.graphql('{ users(first: 1) { totalCount } }', {}, token);
+    const denied = await server.graphql(USERS_TOTAL, {}, token);
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(denied.errors?.[0]?.extensions?.missingScopes).toEqual(['users:read']);
   });

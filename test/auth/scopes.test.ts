@@ -1,10 +1,120 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import { graphql } from '../helpers/documents.ts';
 import { expectUnchanged } from '../helpers/state.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let userId: string;
+
+const USERS = graphql(`
+  query AuthScopesUsers {
+    users(first: 5) {
+      totalCount
+      edges {
+        node {
+          id
+          email
+        }
+      }
+    }
+  }
+`);
+const UPDATE_SETTINGS = graphql(`
+  mutation AuthScopesUpdateSettings($ttl: Int!) {
+    updateRealmSettings(input: { patch: { accessTokenTtlSeconds: $ttl } }) {
+      realm {
+        settings {
+          accessTokenTtlSeconds
+        }
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const UPDATE_SETTINGS_ERRORS_ONLY = graphql(`
+  mutation AuthScopesUpdateSettingsErrorsOnly($ttl: Int!) {
+    updateRealmSettings(input: { patch: { accessTokenTtlSeconds: $ttl } }) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const VIEWER_CLIENT = graphql(`
+  query AuthScopesViewerClient {
+    viewer {
+      clientId
+    }
+  }
+`);
+const VIEWER = graphql(`
+  query AuthScopesViewer {
+    viewer {
+      clientId
+      scopes
+    }
+  }
+`);
+const USER_ID = graphql(`
+  query AuthScopesUserId($id: ID!) {
+    user(id: $id) {
+      id
+    }
+  }
+`);
+const USER_EMAIL = graphql(`
+  query AuthScopesUserEmail($id: ID!) {
+    user(id: $id) {
+      email
+    }
+  }
+`);
+const NODE_ID = graphql(`
+  query AuthScopesNodeId($id: ID!) {
+    node(id: $id) {
+      id
+    }
+  }
+`);
+const NODE_USER_EMAIL = graphql(`
+  query AuthScopesNodeUserEmail($id: ID!) {
+    node(id: $id) {
+      id
+      ... on User {
+        email
+      }
+    }
+  }
+`);
+const NODES_USER_EMAIL = graphql(`
+  query AuthScopesNodesUserEmail($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      id
+      ... on User {
+        email
+      }
+    }
+  }
+`);
+const REALM_ID = graphql(`
+  query AuthScopesRealmId {
+    realm {
+      id
+    }
+  }
+`);
+const REALM_SETTINGS = graphql(`
+  query AuthScopesRealmSettings {
+    realm {
+      settings {
+        accessTokenTtlSeconds
+      }
+    }
+  }
+`);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -17,14 +127,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-const USERS = '{ users(first: 5) { totalCount edges { node { id email } } } }';
-const UPDATE_SETTINGS = `mutation($ttl: Int!) {
-  updateRealmSettings(input: { patch: { accessTokenTtlSeconds: $ttl } }) {
-    realm { settings { accessTokenTtlSeconds } }
-    userErrors { code field message }
-  }
-}`;
 
 async function realmState() {
   const realm = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } });
@@ -46,16 +148,17 @@ describe('no token', () => {
   });
 
   it('viewer, user, node, realm: UNAUTHENTICATED', async () => {
-    for (const query of [
-      '{ viewer { clientId } }',
-      `{ user(id: "${userId}") { id } }`,
-      `{ node(id: "${userId}") { id } }`,
-      '{ realm { id } }',
-    ]) {
-      const result = await server.graphql(query, {}, null);
-      expect(result.status, query).toBe(401);
-      expect(result.errors?.[0]?.extensions?.code, query).toBe('UNAUTHENTICATED');
-      expect(JSON.stringify(result.data ?? null), query).not.toContain('ada@example.com');
+    const requests: Record<string, () => Promise<GraphQLResult<unknown>>> = {
+      viewer: () => server.graphql(VIEWER_CLIENT, {}, null),
+      user: () => server.graphql(USER_ID, { id: userId }, null),
+      node: () => server.graphql(NODE_ID, { id: userId }, null),
+      realm: () => server.graphql(REALM_ID, {}, null),
+    };
+    for (const [field, request] of Object.entries(requests)) {
+      const result = await request();
+      expect(result.status, field).toBe(401);
+      expect(result.errors?.[0]?.extensions?.code, field).toBe('UNAUTHENTICATED');
+      expect(JSON.stringify(result.data ?? null), field).not.toContain('ada@example.com');
     }
   });
 
@@ -80,7 +183,7 @@ describe('scopes', () => {
     expect(result.errors?.[0]?.path).toEqual(['users']);
     expect(result.data?.users ?? null).toBeNull();
 
-    const user = await server.graphql(`{ user(id: "${userId}") { email } }`, {}, token);
+    const user = await server.graphql(USER_EMAIL, { id: userId }, token);
     expect(user.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(user.errors?.[0]?.extensions?.missingScopes).toEqual(['users:read']);
     expect(user.data?.user ?? null).toBeNull();
@@ -91,8 +194,8 @@ describe('scopes', () => {
     const result = await server.graphql(USERS, {}, token);
     expect(result.errors).toBeUndefined();
     expect(result.data?.users.totalCount).toBe(1);
-    expect(result.data?.users.edges[0].node).toEqual({ id: userId, email: 'ada@example.com' });
-    const user = await server.graphql(`{ user(id: "${userId}") { email } }`, {}, token);
+    expect(result.data?.users.edges[0]!.node).toEqual({ id: userId, email: 'ada@example.com' });
+    const user = await server.graphql(USER_EMAIL, { id: userId }, token);
     expect(user.data?.user).toEqual({ email: 'ada@example.com' });
   });
 
@@ -106,18 +209,14 @@ describe('scopes', () => {
     expect(result.data ?? null).toBeNull();
     expect(await realmState()).toEqual(before);
 
-    const read = await server.graphql('{ realm { settings { accessTokenTtlSeconds } } }', {}, token);
+    const read = await server.graphql(REALM_SETTINGS, {}, token);
     expect(read.data?.realm.settings.accessTokenTtlSeconds).toBe(before.ttl);
   });
 
   it('realm:write alone is enough to change settings (control)', async () => {
     const token = await server.token(undefined, 'realm:write');
     const before = await realmState();
-    const result = await server.graphql(
-      `mutation { updateRealmSettings(input: { patch: { accessTokenTtlSeconds: ${before.ttl + 60} } }) { userErrors { code } } }`,
-      {},
-      token,
-    );
+    const result = await server.graphql(UPDATE_SETTINGS_ERRORS_ONLY, { ttl: before.ttl + 60 }, token);
     expect(result.errors).toBeUndefined();
     expect(result.data?.updateRealmSettings.userErrors).toEqual([]);
     expect((await realmState()).ttl).toBe(before.ttl + 60);
@@ -126,7 +225,7 @@ describe('scopes', () => {
   it('viewer works with any token, whatever its scopes', async () => {
     for (const scope of ['realm:read', 'users:read', 'audit:read', undefined]) {
       const token = await server.token(undefined, scope);
-      const result = await server.graphql('{ viewer { clientId scopes } }', {}, token);
+      const result = await server.graphql(VIEWER, {}, token);
       expect(result.errors, String(scope)).toBeUndefined();
       expect(result.data?.viewer.clientId).toBe(server.admin.clientId);
       if (scope) expect(result.data?.viewer.scopes).toEqual([scope]);
@@ -135,7 +234,7 @@ describe('scopes', () => {
 
   it('node(id) of a User with a token lacking users:read: FORBIDDEN on the node', async () => {
     const token = await server.token(undefined, 'realm:read');
-    const result = await server.graphql(`{ node(id: "${userId}") { id ... on User { email } } }`, {}, token);
+    const result = await server.graphql(NODE_USER_EMAIL, { id: userId }, token);
     expect(result.status).toBe(200);
     expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(result.errors?.[0]?.extensions?.missingScopes).toEqual(['users:read']);
@@ -143,15 +242,11 @@ describe('scopes', () => {
     expect(result.data?.node ?? null).toBeNull();
     expect(JSON.stringify(result)).not.toContain('ada@example.com');
 
-    const nodes = await server.graphql(`{ nodes(ids: ["${userId}"]) { id ... on User { email } } }`, {}, token);
+    const nodes = await server.graphql(NODES_USER_EMAIL, { ids: [userId] }, token);
     expect(nodes.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(JSON.stringify(nodes)).not.toContain('ada@example.com');
 
-    const allowed = await server.graphql(
-      `{ node(id: "${userId}") { id ... on User { email } } }`,
-      {},
-      await server.token(undefined, 'users:read'),
-    );
+    const allowed = await server.graphql(NODE_USER_EMAIL, { id: userId }, await server.token(undefined, 'users:read'));
     expect(allowed.errors).toBeUndefined();
     expect(allowed.data?.node).toEqual({ id: userId, email: 'ada@example.com' });
   });

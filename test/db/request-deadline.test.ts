@@ -1,7 +1,19 @@
+import type { VariablesOf } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
+import { documentText, graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const CREATE_USER = graphql(`
+  mutation DbRequestDeadlineCreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        id
+      }
+    }
+  }
+`);
 
 /**
  * Holds up statements on `User` until the returned function is called: on PostgreSQL a lock
@@ -65,10 +77,11 @@ describe('without a statement timeout', () => {
     const release = await holdUsers(server.db);
     const aborted = new AbortController();
     const email = 'left-behind@example.com';
+    const variables: VariablesOf<typeof CREATE_USER> = { input: { email } };
     const request = fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: `mutation { createUser(input: { email: "${email}" }) { user { id } } }` }),
+      body: JSON.stringify({ query: documentText(CREATE_USER), variables }),
       signal: aborted.signal,
     }).catch(() => 'aborted');
     const db = server.db;
@@ -111,7 +124,7 @@ describe('with a statement timeout', () => {
     const release = await holdUsers(server.db);
     let result;
     try {
-      result = await server.graphql(`mutation { createUser(input: { email: "${email}" }) { user { id } } }`, {}, token);
+      result = await server.graphql(CREATE_USER, { input: { email } }, token);
     } finally {
       await release();
     }

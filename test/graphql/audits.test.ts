@@ -1,8 +1,49 @@
 import { serverAudits, type AuditResult } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentText, graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
+
+const UPDATE_SETTINGS = graphql(`
+  mutation GraphqlAuditsUpdateSettings {
+    updateRealmSettings(input: { patch: { accessTokenTtlSeconds: 600 } }) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const VIEWER_CLIENT = graphql(`
+  query GraphqlAuditsViewerClient {
+    viewer {
+      clientId
+    }
+  }
+`);
+const DIRECTIVES = graphql(`
+  query GraphqlAuditsDirectives($withScopes: Boolean!, $skipClient: Boolean!) {
+    viewer {
+      clientId @skip(if: $skipClient)
+      scopes @include(if: $withScopes)
+      realmId: clientId @include(if: false)
+      ... on Viewer @skip(if: true) {
+        scopes
+      }
+      ... @include(if: true) {
+        __typename
+      }
+    }
+  }
+`);
+const DIRECTIVES_FLIPPED = graphql(`
+  query GraphqlAuditsDirectivesFlipped($on: Boolean!) {
+    viewer {
+      clientId @include(if: $on)
+      scopes @skip(if: $on)
+    }
+  }
+`);
 let ready: (url: string) => void;
 const graphqlUrl = new Promise<string>((resolve) => {
   ready = resolve;
@@ -53,10 +94,7 @@ describe('GET', () => {
     const token = await server.token();
     const before = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } });
     const url = new URL(`${server.url}/graphql`);
-    url.searchParams.set(
-      'query',
-      'mutation { updateRealmSettings(input: { patch: { accessTokenTtlSeconds: 600 } }) { userErrors { code } } }',
-    );
+    url.searchParams.set('query', documentText(UPDATE_SETTINGS));
     for (const accept of ['application/graphql-response+json', 'application/json']) {
       const response = await fetch(url, { headers: { accept, authorization: `Bearer ${token}` } });
       expect(response.status, accept).toBe(405);
@@ -69,7 +107,7 @@ describe('GET', () => {
   it('serves a query over GET', async () => {
     const token = await server.token();
     const url = new URL(`${server.url}/graphql`);
-    url.searchParams.set('query', '{ viewer { clientId } }');
+    url.searchParams.set('query', documentText(VIEWER_CLIENT));
     const response = await fetch(url, {
       headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
     });
@@ -80,25 +118,11 @@ describe('GET', () => {
 
 describe('specified directives', () => {
   it('honours @skip and @include, as literals and as variables, on fields and fragments', async () => {
-    const result = await server.graphql(
-      `query ($withScopes: Boolean!, $skipClient: Boolean!) {
-        viewer {
-          clientId @skip(if: $skipClient)
-          scopes @include(if: $withScopes)
-          realmId: clientId @include(if: false)
-          ... on Viewer @skip(if: true) { scopes }
-          ... @include(if: true) { __typename }
-        }
-      }`,
-      { withScopes: true, skipClient: true },
-    );
+    const result = await server.graphql(DIRECTIVES, { withScopes: true, skipClient: true });
     expect(result.errors).toBeUndefined();
     expect(Object.keys(result.data!.viewer).sort()).toEqual(['__typename', 'scopes']);
 
-    const flipped = await server.graphql(
-      'query ($on: Boolean!) { viewer { clientId @include(if: $on) scopes @skip(if: $on) } }',
-      { on: true },
-    );
+    const flipped = await server.graphql(DIRECTIVES_FLIPPED, { on: true });
     expect(flipped.errors).toBeUndefined();
     expect(flipped.data).toEqual({ viewer: { clientId: server.admin.clientId } });
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { graphql } from '../helpers/documents.ts';
+import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 /**
  * A caller can always tell whether its mutation took effect: a mutation that selects anything
@@ -8,6 +9,96 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 let server: TestServer;
 let writeOnly: string;
 
+const CREATE_WITH_USER = graphql(`
+  mutation GraphqlMutationScopesCreateWithUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        id
+        email
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const CREATE_ERRORS_ONLY = graphql(`
+  mutation GraphqlMutationScopesCreateErrorsOnly($input: CreateUserInput!) {
+    createUser(input: $input) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+graphql(`
+  fragment GraphqlMutationScopesWho on User {
+    id
+  }
+`);
+graphql(`
+  fragment GraphqlMutationScopesCreated on CreateUserPayload {
+    userErrors {
+      code
+    }
+    ... on CreateUserPayload {
+      user {
+        ...GraphqlMutationScopesWho
+      }
+    }
+  }
+`);
+const CREATE_THROUGH_FRAGMENTS = graphql(`
+  mutation GraphqlMutationScopesCreateThroughFragments($input: CreateUserInput!) {
+    createUser(input: $input) {
+      ...GraphqlMutationScopesCreated
+    }
+  }
+`);
+const CREATE_USER_SKIPPED = graphql(`
+  mutation GraphqlMutationScopesCreateUserSkipped($input: CreateUserInput!, $withUser: Boolean!) {
+    createUser(input: $input) {
+      user @include(if: $withUser) {
+        id
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const CREATE_TWO = graphql(`
+  mutation GraphqlMutationScopesCreateTwo($a: CreateUserInput!, $b: CreateUserInput!) {
+    first: createUser(input: $a) {
+      userErrors {
+        code
+      }
+    }
+    second: createUser(input: $b) {
+      user {
+        email
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const CREATE_WITH_TENANTS = graphql(`
+  mutation GraphqlMutationScopesCreateWithTenants($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        id
+        tenants {
+          nodes {
+            name
+          }
+        }
+      }
+    }
+  }
+`);
+
 beforeAll(async () => {
   server = await startTestServer();
   writeOnly = await server.token(server.admin, 'users:write');
@@ -15,15 +106,12 @@ beforeAll(async () => {
 
 afterAll(() => server?.close());
 
-const CREATE_WITH_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { user { id email } userErrors { code } } }`;
-const CREATE_ERRORS_ONLY = `mutation($input: CreateUserInput!) { createUser(input: $input) { userErrors { code } } }`;
-
 async function counts() {
   const p = server.db.prisma;
   return { users: await p.user.count(), audit: await p.auditEvent.count({ where: { outcome: { not: 'denied' } } }) };
 }
 
-async function expectNotRun(run: () => ReturnType<TestServer['graphql']>) {
+async function expectNotRun<R>(run: () => Promise<GraphQLResult<R>>) {
   const before = await counts();
   const result = await run();
   expect(await counts()).toEqual(before);
@@ -46,20 +134,15 @@ describe('mutations selecting what the token may not read', () => {
   });
 
   it('are refused through named and inline fragments too', async () => {
-    const named = `mutation($input: CreateUserInput!) { createUser(input: $input) { ...Created } }
-      fragment Created on CreateUserPayload { userErrors { code } ... on CreateUserPayload { user { ...Who } } }
-      fragment Who on User { id }`;
     const result = await expectNotRun(() =>
-      server.graphql(named, { input: { email: 'fragments@example.com' } }, writeOnly),
+      server.graphql(CREATE_THROUGH_FRAGMENTS, { input: { email: 'fragments@example.com' } }, writeOnly),
     );
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['users:read'] });
   });
 
   it('run when the unreadable part is skipped, and when only the errors are selected', async () => {
     const skipped = await server.graphql(
-      `mutation($input: CreateUserInput!, $withUser: Boolean!) {
-        createUser(input: $input) { user @include(if: $withUser) { id } userErrors { code } }
-      }`,
+      CREATE_USER_SKIPPED,
       { input: { email: 'skipped@example.com' }, withUser: false },
       writeOnly,
     );
@@ -81,12 +164,8 @@ describe('mutations selecting what the token may not read', () => {
   });
 
   it('stop every root field of the operation, not only the unreadable one', async () => {
-    const both = `mutation($a: CreateUserInput!, $b: CreateUserInput!) {
-      first: createUser(input: $a) { userErrors { code } }
-      second: createUser(input: $b) { user { email } userErrors { code } }
-    }`;
     const result = await expectNotRun(() =>
-      server.graphql(both, { a: { email: 'first@example.com' }, b: { email: 'second@example.com' } }, writeOnly),
+      server.graphql(CREATE_TWO, { a: { email: 'first@example.com' }, b: { email: 'second@example.com' } }, writeOnly),
     );
     expect(result.errors?.map((error) => error.path)).toEqual([['second']]);
   });
@@ -94,11 +173,7 @@ describe('mutations selecting what the token may not read', () => {
   it('count the scopes of nested types (a tenant needs tenants:read)', async () => {
     const token = await server.token(server.admin, 'users:write users:read');
     const result = await expectNotRun(() =>
-      server.graphql(
-        `mutation($input: CreateUserInput!) { createUser(input: $input) { user { id tenants { nodes { name } } } } }`,
-        { input: { email: 'nested@example.com' } },
-        token,
-      ),
+      server.graphql(CREATE_WITH_TENANTS, { input: { email: 'nested@example.com' } }, token),
     );
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['tenants:read'] });
     expect(result.errors?.[0]?.extensions?.fields).toEqual(['createUser.user.tenants.nodes']);
@@ -108,6 +183,6 @@ describe('mutations selecting what the token may not read', () => {
     const token = await server.token(server.admin, 'users:write users:read');
     const result = await server.graphql(CREATE_WITH_USER, { input: { email: 'seen@example.com' } }, token);
     expect(result.errors).toBeUndefined();
-    expect(result.data?.createUser.user.email).toBe('seen@example.com');
+    expect(result.data?.createUser.user!.email).toBe('seen@example.com');
   });
 });
