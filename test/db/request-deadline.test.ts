@@ -100,7 +100,9 @@ describe('without a statement timeout', () => {
       aborted.abort();
       expect(await request).toBe('aborted');
       await until(() => logs.lines.some((line) => line.msg === 'client disconnected'));
-      if (db.kind === 'postgres') expect(await waiting()).toBe(false);
+      // The cancel goes out on a connection of its own after the disconnect is logged; while the
+      // lock is still held, only a cancelled statement stops waiting.
+      if (db.kind === 'postgres') await until(async () => !(await waiting()));
     } finally {
       await release();
     }
