@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { makeUser, type TestUser } from '../helpers/fixtures.ts';
 import {
@@ -10,7 +11,6 @@ import {
   missingId,
   payloadOf,
   rawId,
-  USER_ERRORS,
 } from '../helpers/graphql.ts';
 
 let server: TestServer;
@@ -33,15 +33,90 @@ let foreignRole: string;
 let foreignTenant: string;
 let foreignUser: TestUser;
 
-const USER_FIELDS = 'user { id version }';
-const ASSIGN = `mutation($input: AssignUserRolesInput!) { assignUserRoles(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const SET = `mutation($input: AssignUserRolesInput!) { setUserRoles(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-// For tokens without users:read: a mutation may select only what its token can read.
-const ASSIGN_BLIND = `mutation($input: AssignUserRolesInput!) { assignUserRoles(input: $input) { ${USER_ERRORS} } }`;
-const SET_BLIND = `mutation($input: AssignUserRolesInput!) { setUserRoles(input: $input) { ${USER_ERRORS} } }`;
-const REMOVE = `mutation($input: RemoveUserRoleInput!) { removeUserRole(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const ADD_TENANT = `mutation($input: UserTenantInput!) { addUserToTenant(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const REMOVE_TENANT = `mutation($input: UserTenantInput!) { removeUserFromTenant(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
+graphql(`
+  fragment UsersAccessUserPayload on UpdateUserPayload {
+    user {
+      id
+      version
+    }
+    userErrors {
+      ...TestUserErrors
+    }
+  }
+`);
+const ASSIGN = graphql(`
+  mutation UsersAccessAssign($input: AssignUserRolesInput!) {
+    assignUserRoles(input: $input) {
+      ...UsersAccessUserPayload
+    }
+  }
+`);
+const SET = graphql(`
+  mutation UsersAccessSet($input: AssignUserRolesInput!) {
+    setUserRoles(input: $input) {
+      ...UsersAccessUserPayload
+    }
+  }
+`);
+const REMOVE = graphql(`
+  mutation UsersAccessRemove($input: RemoveUserRoleInput!) {
+    removeUserRole(input: $input) {
+      ...UsersAccessUserPayload
+    }
+  }
+`);
+const ADD_TENANT = graphql(`
+  mutation UsersAccessAddTenant($input: UserTenantInput!) {
+    addUserToTenant(input: $input) {
+      ...UsersAccessUserPayload
+    }
+  }
+`);
+const REMOVE_TENANT = graphql(`
+  mutation UsersAccessRemoveTenant($input: UserTenantInput!) {
+    removeUserFromTenant(input: $input) {
+      ...UsersAccessUserPayload
+    }
+  }
+`);
+// For tokens without users:read: a mutation may select only what its token can read (User needs
+// users:read).
+const ASSIGN_BLIND = graphql(`
+  mutation UsersAccessAssignBlind($input: AssignUserRolesInput!) {
+    assignUserRoles(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const SET_BLIND = graphql(`
+  mutation UsersAccessSetBlind($input: AssignUserRolesInput!) {
+    setUserRoles(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const REMOVE_BLIND = graphql(`
+  mutation UsersAccessRemoveBlind($input: RemoveUserRoleInput!) {
+    removeUserRole(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const USER_ROLES = graphql(`
+  query UsersAccessUserRoles($id: ID!, $t: ID) {
+    user(id: $id) {
+      roles(tenantId: $t) {
+        id
+      }
+    }
+  }
+`);
 
 async function makeTenant(realmId: string, slug: string): Promise<string> {
   const tenant = await server.db.prisma.tenant.create({ data: { realmId, name: slug, slug } });
@@ -127,11 +202,8 @@ describe('User.roles', () => {
       expect(payloadOf(await server.graphql(ASSIGN, { input })).userErrors).toEqual([]);
     }
     const roles = async (tenantId?: string) => {
-      const result = await server.graphql('query($id: ID!, $t: ID) { user(id: $id) { roles(tenantId: $t) { id } } }', {
-        id: user.globalId,
-        t: tenantId,
-      });
-      return payloadOf<{ roles: { id: string }[] }>(result)
+      const result = await server.graphql(USER_ROLES, { id: user.globalId, t: tenantId });
+      return payloadOf(result)!
         .roles.map((role) => role.id)
         .sort();
     };
@@ -178,7 +250,7 @@ describe('assignUserRoles', () => {
     const more = payloadOf(
       await server.graphql(ASSIGN, { input: { userId: user.globalId, roleIds: [support, auditor] } }),
     );
-    expect(more.user.version).toBe(3);
+    expect(more.user!.version).toBe(3);
     const [event] = await auditSince(server, admin.realmId, since);
     expect(event!.changes).toEqual({
       tenantId: null,
@@ -369,10 +441,17 @@ describe('no privilege escalation through user roles', () => {
         server.graphql(ASSIGN_BLIND, { input: { userId: user.globalId, roleIds: [support, adminRole] } }, rolesOnly),
       [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
     );
-    expect(payload.user ?? null).toBeNull();
     expect(payload.userErrors[0]!.message).toContain('users:write');
     expect(payload.userErrors[0]!.message).toContain('realm:write');
     expect(payload.userErrors[0]!.message).not.toContain('users:roles');
+    // With users:read as well, the refused payload can select the user: there is none.
+    const rolesAndRead = await server.token(admin, 'users:roles users:read');
+    const readable = await expectRefused(
+      server,
+      () => server.graphql(ASSIGN, { input: { userId: user.globalId, roleIds: [support, adminRole] } }, rolesAndRead),
+      [{ code: 'FORBIDDEN_GRANT', field: ['input', 'roleIds'] }],
+    );
+    expect(readable.user).toBeNull();
     await expectRefused(
       server,
       () => server.graphql(SET_BLIND, { input: { userId: user.globalId, roleIds: [adminRole] } }, rolesOnly),
@@ -381,29 +460,25 @@ describe('no privilege escalation through user roles', () => {
   });
 
   it('the same token can give roles without management scopes, and take the admin role away', async () => {
-    // users:roles alone cannot read the user back (User needs users:read), so only userErrors is selected.
-    const errorsOnly = (mutation: string, input: string) =>
-      `mutation($input: ${input}!) { ${mutation}(input: $input) { ${USER_ERRORS} } }`;
+    // users:roles alone cannot read the user back, so only userErrors is selected.
     const user = await newUser();
-    const assign = errorsOnly('assignUserRoles', 'AssignUserRolesInput');
     expect(
-      payloadOf(await server.graphql(assign, { input: { userId: user.globalId, roleIds: [support] } }, rolesOnly))
+      payloadOf(await server.graphql(ASSIGN_BLIND, { input: { userId: user.globalId, roleIds: [support] } }, rolesOnly))
         .userErrors,
     ).toEqual([]);
-    expect(
-      payloadOf(await server.graphql(assign, { input: { userId: user.globalId, roleIds: [adminRole] } }, adminToken))
-        .userErrors,
-    ).toEqual([]);
-    // Keeping a role the user already holds is not a grant.
-    const set = errorsOnly('setUserRoles', 'AssignUserRolesInput');
     expect(
       payloadOf(
-        await server.graphql(set, { input: { userId: user.globalId, roleIds: [adminRole, auditor] } }, rolesOnly),
+        await server.graphql(ASSIGN_BLIND, { input: { userId: user.globalId, roleIds: [adminRole] } }, adminToken),
       ).userErrors,
     ).toEqual([]);
-    const remove = errorsOnly('removeUserRole', 'RemoveUserRoleInput');
+    // Keeping a role the user already holds is not a grant.
     expect(
-      payloadOf(await server.graphql(remove, { input: { userId: user.globalId, roleId: adminRole } }, rolesOnly))
+      payloadOf(
+        await server.graphql(SET_BLIND, { input: { userId: user.globalId, roleIds: [adminRole, auditor] } }, rolesOnly),
+      ).userErrors,
+    ).toEqual([]);
+    expect(
+      payloadOf(await server.graphql(REMOVE_BLIND, { input: { userId: user.globalId, roleId: adminRole } }, rolesOnly))
         .userErrors,
     ).toEqual([]);
     expect(await assignments(user)).toEqual([[auditor, null]]);
@@ -680,10 +755,7 @@ describe('addUserToTenant', () => {
           payloadOf(await server.graphql(ADD_TENANT, { input: { userId: user.globalId, tenantId } }, isolatedToken)),
         ),
       );
-      expect(results.map((r) => r.userErrors.map((e: { code: string }) => e.code)).sort()).toEqual([
-        [],
-        ['TENANCY_VIOLATION'],
-      ]);
+      expect(results.map((r) => r.userErrors.map((e) => e.code)).sort()).toEqual([[], ['TENANCY_VIOLATION']]);
       expect(await server.db.prisma.tenantMembership.count({ where: { userId: user.id } })).toBe(1);
     });
   });

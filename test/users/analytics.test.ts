@@ -1,8 +1,73 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 const DAY = 86_400_000;
+
+const STATS = graphql(`
+  query UsersAnalyticsStats {
+    all: userStats {
+      total
+      emailVerified
+      phoneVerified
+      withMfa
+      createdLast7Days
+      createdLast30Days
+      activeLast30Days
+      byStatus {
+        status
+        count
+      }
+    }
+    de: userStats(filter: { countries: ["DE"] }) {
+      total
+    }
+  }
+`);
+const STATS_BAD_AGE_RANGE = graphql(`
+  query UsersAnalyticsStatsBadAgeRange {
+    userStats(filter: { ageMin: 5, ageMax: 1 }) {
+      total
+    }
+  }
+`);
+const FIELD_VALUES = graphql(`
+  query UsersAnalyticsFieldValues($field: UserValueField!, $prefix: String, $first: Int, $after: String) {
+    userFieldValues(field: $field, prefix: $prefix, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        value
+        count
+      }
+    }
+  }
+`);
+const FILTER_VALUES = graphql(`
+  query UsersAnalyticsFilterValues {
+    userFilterValues {
+      statuses
+      countries
+      oauthProviders
+      authMethods
+      mfaTypes
+      roles {
+        name
+      }
+      tenants {
+        slug
+      }
+      customAttributes {
+        key
+        type
+      }
+    }
+  }
+`);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -62,10 +127,7 @@ afterAll(() => server?.close());
 
 describe('user analytics', () => {
   it('userStats totals the users matching a filter, deleted ones excluded', async () => {
-    const result = await server.graphql<{ all: Record<string, unknown>; de: { total: number } }>(`{
-      all: userStats { total emailVerified phoneVerified withMfa createdLast7Days createdLast30Days activeLast30Days byStatus { status count } }
-      de: userStats(filter: { countries: ["DE"] }) { total }
-    }`);
+    const result = await server.graphql(STATS);
     expect(result.errors).toBeUndefined();
     expect(result.data!.all).toMatchObject({
       total: 4,
@@ -80,30 +142,18 @@ describe('user analytics', () => {
     expect(result.data!.all.byStatus).toContainEqual({ status: 'SUSPENDED', count: 1 });
     expect(result.data!.all.byStatus).toContainEqual({ status: 'DELETED', count: 0 });
     expect(result.data!.de.total).toBe(2);
-    const bad = await server.graphql('{ userStats(filter: { ageMin: 5, ageMax: 1 }) { total } }');
+    const bad = await server.graphql(STATS_BAD_AGE_RANGE);
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('userFieldValues lists distinct values with counts, most common first, by prefix, paginated', async () => {
-    const query = `query ($field: UserValueField!, $prefix: String, $first: Int, $after: String) {
-      userFieldValues(field: $field, prefix: $prefix, first: $first, after: $after) {
-        totalCount pageInfo { hasNextPage endCursor } nodes { value count }
-      }
-    }`;
-    type Values = {
-      userFieldValues: {
-        totalCount: number;
-        pageInfo: { hasNextPage: boolean; endCursor: string };
-        nodes: { value: string; count: number }[];
-      };
-    };
-    const first = await server.graphql<Values>(query, { field: 'CITY', first: 1 });
+    const first = await server.graphql(FIELD_VALUES, { field: 'CITY', first: 1 });
     expect(first.data!.userFieldValues).toMatchObject({
       totalCount: 3,
       nodes: [{ value: 'Berlin', count: 2 }],
       pageInfo: { hasNextPage: true },
     });
-    const rest = await server.graphql<Values>(query, {
+    const rest = await server.graphql(FIELD_VALUES, {
       field: 'CITY',
       first: 5,
       after: first.data!.userFieldValues.pageInfo.endCursor,
@@ -112,30 +162,25 @@ describe('user analytics', () => {
       { value: 'Bonn', count: 1 },
       { value: 'Paris', count: 1 },
     ]);
-    const prefixed = await server.graphql<Values>(query, { field: 'CITY', prefix: 'b' });
+    const prefixed = await server.graphql(FIELD_VALUES, { field: 'CITY', prefix: 'b' });
     expect(prefixed.data!.userFieldValues.nodes.map((n) => n.value)).toEqual(['Berlin', 'Bonn']);
-    const countries = await server.graphql<Values>(query, { field: 'COUNTRY' });
+    const countries = await server.graphql(FIELD_VALUES, { field: 'COUNTRY' });
     expect(countries.data!.userFieldValues.nodes).toEqual([
       { value: 'DE', count: 2 },
       { value: 'FR', count: 2 },
     ]);
-    const providers = await server.graphql<Values>(query, { field: 'OAUTH_PROVIDER' });
+    const providers = await server.graphql(FIELD_VALUES, { field: 'OAUTH_PROVIDER' });
     expect(providers.data!.userFieldValues.nodes).toEqual([{ value: 'github', count: 1 }]);
-    const keys = await server.graphql<Values>(query, { field: 'CUSTOM_ATTRIBUTE' });
+    const keys = await server.graphql(FIELD_VALUES, { field: 'CUSTOM_ATTRIBUTE' });
     expect(keys.data!.userFieldValues.nodes).toEqual([{ value: 'plan', count: 1 }]);
-    const badCursor = await server.graphql(query, { field: 'CITY', after: 'nope' });
+    const badCursor = await server.graphql(FIELD_VALUES, { field: 'CITY', after: 'nope' });
     expect(badCursor.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const tooMany = await server.graphql(query, { field: 'CITY', first: 101 });
+    const tooMany = await server.graphql(FIELD_VALUES, { field: 'CITY', first: 101 });
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('userFilterValues lists every static facet of this realm', async () => {
-    const result = await server.graphql<{ userFilterValues: Record<string, unknown> }>(`{
-      userFilterValues {
-        statuses countries oauthProviders authMethods mfaTypes
-        roles { name } tenants { slug } customAttributes { key type }
-      }
-    }`);
+    const result = await server.graphql(FILTER_VALUES);
     expect(result.errors).toBeUndefined();
     expect(result.data!.userFilterValues).toEqual({
       statuses: ['INVITED', 'PENDING_VERIFICATION', 'ACTIVE', 'INACTIVE', 'SUSPENDED', 'DELETED'],

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import type { CreateCustomAttributeDefinitionInput, CustomAttributeType } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 import { makeUser } from '../helpers/fixtures.ts';
 import {
@@ -10,7 +12,6 @@ import {
   missingId,
   payloadOf,
   rawId,
-  USER_ERRORS,
 } from '../helpers/graphql.ts';
 
 let server: TestServer;
@@ -18,22 +19,86 @@ let admin: Credentials;
 let other: Credentials;
 let otherToken: string;
 
-const FIELDS = 'id key displayName type options createdAt updatedAt';
-const CREATE = `mutation($input: CreateCustomAttributeDefinitionInput!) {
-  createCustomAttributeDefinition(input: $input) { customAttributeDefinition { ${FIELDS} } ${USER_ERRORS} } }`;
-const UPDATE = `mutation($input: UpdateCustomAttributeDefinitionInput!) {
-  updateCustomAttributeDefinition(input: $input) { customAttributeDefinition { ${FIELDS} } ${USER_ERRORS} } }`;
-const DELETE = `mutation($input: DeleteInput!) { deleteCustomAttributeDefinition(input: $input) { deletedId clearedUserCount ${USER_ERRORS} } }`;
-const LIST = `{ customAttributeDefinitions { ${FIELDS} } }`;
+graphql(`
+  fragment UsersAttributesDefinition on CustomAttributeDefinition {
+    id
+    key
+    displayName
+    type
+    options
+    createdAt
+    updatedAt
+  }
+`);
+const CREATE = graphql(`
+  mutation UsersAttributesCreate($input: CreateCustomAttributeDefinitionInput!) {
+    createCustomAttributeDefinition(input: $input) {
+      customAttributeDefinition {
+        ...UsersAttributesDefinition
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const UPDATE = graphql(`
+  mutation UsersAttributesUpdate($input: UpdateCustomAttributeDefinitionInput!) {
+    updateCustomAttributeDefinition(input: $input) {
+      customAttributeDefinition {
+        ...UsersAttributesDefinition
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const DELETE = graphql(`
+  mutation UsersAttributesDelete($input: DeleteInput!) {
+    deleteCustomAttributeDefinition(input: $input) {
+      deletedId
+      clearedUserCount
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const LIST = graphql(`
+  query UsersAttributesList {
+    customAttributeDefinitions {
+      ...UsersAttributesDefinition
+    }
+  }
+`);
+const NODE = graphql(`
+  query UsersAttributesNode($id: ID!) {
+    node(id: $id) {
+      id
+      ... on CustomAttributeDefinition {
+        key
+        type
+      }
+    }
+  }
+`);
+const NODE_ID = graphql(`
+  query UsersAttributesNodeId($id: ID!) {
+    node(id: $id) {
+      id
+    }
+  }
+`);
 
-async function create(input: Record<string, unknown>, token?: string) {
+async function create(input: CreateCustomAttributeDefinitionInput, token?: string) {
   return payloadOf(await server.graphql(CREATE, { input }, token));
 }
 
-async function define(key: string, type: string, options?: string[]): Promise<string> {
+async function define(key: string, type: CustomAttributeType, options?: string[]): Promise<string> {
   const payload = await create({ key, type, ...(options ? { options } : {}) });
   expect(payload.userErrors).toEqual([]);
-  return payload.customAttributeDefinition.id;
+  return payload.customAttributeDefinition!.id;
 }
 
 beforeAll(async () => {
@@ -63,8 +128,8 @@ describe('createCustomAttributeDefinition', () => {
       type: 'ENUM',
       options: ['free', 'pro', 'enterprise'],
     });
-    expect(rawId(plan.customAttributeDefinition.id)).toMatch(/^[0-9a-f-]{36}$/);
-    for (const type of ['STRING', 'NUMBER', 'BOOLEAN', 'DATE']) {
+    expect(rawId(plan.customAttributeDefinition!.id)).toMatch(/^[0-9a-f-]{36}$/);
+    for (const type of ['STRING', 'NUMBER', 'BOOLEAN', 'DATE'] as const) {
       const payload = await create({ key: `a${type}`, type });
       expect(payload.customAttributeDefinition).toMatchObject({
         key: `a${type}`,
@@ -78,7 +143,7 @@ describe('createCustomAttributeDefinition', () => {
     expect([events[0]!.action, events[0]!.targetType, events[0]!.targetId, events[0]!.changes]).toEqual([
       'custom_attribute.created',
       'CustomAttributeDefinition',
-      rawId(plan.customAttributeDefinition.id),
+      rawId(plan.customAttributeDefinition!.id),
       { key: 'plan', displayName: 'Plan', type: 'ENUM', options: ['free', 'pro', 'enterprise'] },
     ]);
   });
@@ -89,17 +154,13 @@ describe('createCustomAttributeDefinition', () => {
     const reader = await server.token(admin, 'users:read');
     const list = await server.graphql(LIST, {}, reader);
     expect(list.errors).toBeUndefined();
-    const keys = list.data!.customAttributeDefinitions.map((d: { key: string }) => d.key);
+    const keys = list.data!.customAttributeDefinitions.map((d) => d.key);
     expect(keys).toEqual([...keys].sort());
     expect(keys).toEqual(expect.arrayContaining(['Alpha', 'zeta']));
-    const alpha = list.data!.customAttributeDefinitions.find((d: { key: string }) => d.key === 'Alpha');
-    const node = await server.graphql(
-      'query($id: ID!) { node(id: $id) { id ... on CustomAttributeDefinition { key type } } }',
-      { id: alpha.id },
-      reader,
-    );
+    const alpha = list.data!.customAttributeDefinitions.find((d) => d.key === 'Alpha')!;
+    const node = await server.graphql(NODE, { id: alpha.id }, reader);
     expect(node.data).toEqual({ node: { id: alpha.id, key: 'Alpha', type: 'NUMBER' } });
-    const foreign = await server.graphql('query($id: ID!) { node(id: $id) { id } }', { id: alpha.id }, otherToken);
+    const foreign = await server.graphql(NODE_ID, { id: alpha.id }, otherToken);
     expect(foreign.data).toEqual({ node: null });
     expect((await server.graphql(LIST, {}, otherToken)).data).toEqual({ customAttributeDefinitions: [] });
     const denied = await server.graphql(LIST, {}, await server.token(admin, 'users:write'));
@@ -117,7 +178,7 @@ describe('createCustomAttributeDefinition', () => {
   });
 
   it('validates key, display name and options before anything else', async () => {
-    const cases: [Record<string, unknown>, { code: string; field: string[] }[]][] = [
+    const cases: [Partial<CreateCustomAttributeDefinitionInput>, { code: string; field: string[] }[]][] = [
       [{ key: '' }, [{ code: 'REQUIRED', field: ['input', 'key'] }]],
       [{ key: '1abc' }, [{ code: 'INVALID', field: ['input', 'key'] }]],
       [{ key: '_abc' }, [{ code: 'INVALID', field: ['input', 'key'] }]],
@@ -140,7 +201,11 @@ describe('createCustomAttributeDefinition', () => {
       );
     }
     // Lists over their bound are refused before the resolver runs (issue 7).
-    const tooMany = { key: 'valid_key', type: 'ENUM', options: Array.from({ length: 101 }, (_, i) => `o${i}`) };
+    const tooMany = {
+      key: 'valid_key',
+      type: 'ENUM' as const,
+      options: Array.from({ length: 101 }, (_, i) => `o${i}`),
+    };
     const refused = await expectTopLevelError(
       server,
       () => server.graphql(CREATE, { input: tooMany }),
@@ -158,7 +223,7 @@ describe('createCustomAttributeDefinition', () => {
     ).toEqual([]);
     await expectTopLevelError(
       server,
-      () => server.graphql(CREATE, { input: { key: 'k', type: 'TEXT' } }),
+      () => server.graphql(CREATE, { input: { key: 'k', type: 'TEXT' as never } }),
       'BAD_USER_INPUT',
     );
   });
@@ -251,7 +316,7 @@ describe('updateCustomAttributeDefinition', () => {
   it('changes the type while no user holds a value, and refuses it (INVALID_STATE naming how many) once some do', async () => {
     const id = await define('level', 'STRING');
     expect(
-      payloadOf(await server.graphql(UPDATE, { input: { id, patch: { type: 'NUMBER' } } })).customAttributeDefinition
+      payloadOf(await server.graphql(UPDATE, { input: { id, patch: { type: 'NUMBER' } } })).customAttributeDefinition!
         .type,
     ).toBe('NUMBER');
     await makeUser(server, admin.realmId, { customAttributes: { level: 1 } });
@@ -270,7 +335,7 @@ describe('updateCustomAttributeDefinition', () => {
     const added = payloadOf(
       await server.graphql(UPDATE, { input: { id, patch: { options: ['gold', 'silver', 'bronze'] } } }),
     );
-    expect(added.customAttributeDefinition.options).toEqual(['gold', 'silver', 'bronze']);
+    expect(added.customAttributeDefinition!.options).toEqual(['gold', 'silver', 'bronze']);
     expect(
       payloadOf(await server.graphql(UPDATE, { input: { id, patch: { options: ['gold', 'bronze'] } } })).userErrors,
     ).toEqual([]);
@@ -287,7 +352,7 @@ describe('updateCustomAttributeDefinition', () => {
     ]);
     expect(
       payloadOf(await server.graphql(UPDATE, { input: { id: flag, patch: { type: 'ENUM', options: ['red'] } } }))
-        .customAttributeDefinition.options,
+        .customAttributeDefinition!.options,
     ).toEqual(['red']);
     const back = payloadOf(await server.graphql(UPDATE, { input: { id: flag, patch: { type: 'STRING' } } }));
     expect(back.customAttributeDefinition).toMatchObject({ type: 'STRING', options: null });
@@ -309,7 +374,7 @@ describe('updateCustomAttributeDefinition', () => {
         { code: 'REQUIRED', field: ['input', 'patch', 'type'] },
       ],
     );
-    const foreignId = (await create({ key: 'foreign_only', type: 'STRING' }, otherToken)).customAttributeDefinition.id;
+    const foreignId = (await create({ key: 'foreign_only', type: 'STRING' }, otherToken)).customAttributeDefinition!.id;
     const unknown = await expectRefused(
       server,
       () => server.graphql(UPDATE, { input: { id: missingId('CustomAttributeDefinition'), patch: {} } }),
@@ -367,7 +432,7 @@ describe('deleteCustomAttributeDefinition', () => {
   });
 
   it('NOT_FOUND for unknown and foreign ids (nothing changes); BAD_USER_INPUT for the wrong type; needs realm:write', async () => {
-    const foreignId = (await create({ key: 'gone', type: 'STRING' }, otherToken)).customAttributeDefinition.id;
+    const foreignId = (await create({ key: 'gone', type: 'STRING' }, otherToken)).customAttributeDefinition!.id;
     await makeUser(server, other.realmId, { customAttributes: { gone: 'still here' } });
     const unknown = await expectRefused(
       server,

@@ -1,29 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import type { CreateUserInput } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { expectUserErrors, payloadOf, rawId, USER_ERRORS, type UserErrorResult } from '../helpers/graphql.ts';
+import { expectUserErrors, payloadOf, rawId } from '../helpers/graphql.ts';
 import { expectUnchanged } from '../helpers/state.ts';
 
 let server: TestServer;
 let realmId: string;
 let role: string;
 
-const CREATE_USERS = `mutation($input: CreateUsersInput!) {
-  createUsers(input: $input) { createdCount ${USER_ERRORS} results { user { id email username hasPassword } ${USER_ERRORS} } }
-}`;
+const CREATE_USERS = graphql(`
+  mutation UsersBatchCreateUsers($input: CreateUsersInput!) {
+    createUsers(input: $input) {
+      createdCount
+      userErrors {
+        ...TestUserErrors
+      }
+      results {
+        user {
+          id
+          email
+          username
+          hasPassword
+        }
+        userErrors {
+          ...TestUserErrors
+        }
+      }
+    }
+  }
+`);
 
-interface BatchPayload {
-  createdCount: number;
-  userErrors: UserErrorResult[];
-  results: {
-    user: { id: string; email: string; username: string | null; hasPassword: boolean } | null;
-    userErrors: UserErrorResult[];
-  }[];
-}
-
-async function createUsers(users: Record<string, unknown>[], atomic?: boolean): Promise<BatchPayload> {
-  return payloadOf<BatchPayload>(
+async function createUsers(users: CreateUserInput[], atomic?: boolean) {
+  return payloadOf(
     await server.graphql(CREATE_USERS, { input: { users, ...(atomic === undefined ? {} : { atomic }) } }),
   );
 }

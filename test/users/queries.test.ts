@@ -1,6 +1,9 @@
+import type { ResultOf, VariablesOf } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Prisma } from '../../src/generated/prisma/client.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import type { UserFilter, UserOrder } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -8,36 +11,84 @@ let realmId: string;
 const DAY = 86_400_000;
 const now = Date.now();
 
-const PAGE = `
-  query Page($first: Int, $after: String, $last: Int, $before: String, $filter: UserFilter, $orderBy: [UserOrder!]) {
+const PAGE = graphql(`
+  query UsersQueriesPage(
+    $first: Int
+    $after: String
+    $last: Int
+    $before: String
+    $filter: UserFilter
+    $orderBy: [UserOrder!]
+  ) {
     users(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
       totalCount
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { cursor node { id email } }
-      nodes { email }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          email
+        }
+      }
+      nodes {
+        email
+      }
     }
-  }`;
+  }
+`);
+const USER_BY_EMAIL = graphql(`
+  query UsersQueriesUserByEmail($email: EmailAddress!) {
+    userByEmail(email: $email) {
+      name
+    }
+  }
+`);
+const DELETED_BY_EMAIL = graphql(`
+  query UsersQueriesDeletedByEmail {
+    userByEmail(email: "deleted@example.com") {
+      name
+    }
+  }
+`);
+const USER_IN_FULL = graphql(`
+  query UsersQueriesUserInFull($id: ID!) {
+    user(id: $id) {
+      tenants {
+        totalCount
+        nodes {
+          slug
+        }
+      }
+      auditEvents(first: 2) {
+        totalCount
+        nodes {
+          action
+        }
+      }
+    }
+  }
+`);
 
-interface Page {
-  totalCount: number;
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-  edges: { cursor: string; node: { id: string; email: string } }[];
-  nodes: { email: string }[];
-}
+type Page = ResultOf<typeof PAGE>['users'];
 
-async function page(variables: Record<string, unknown>): Promise<Page> {
-  const result = await server.graphql<{ users: Page }>(PAGE, variables);
+async function page(variables: VariablesOf<typeof PAGE>): Promise<Page> {
+  const result = await server.graphql(PAGE, variables);
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
   return result.data!.users;
 }
 
-async function emails(filter: Record<string, unknown>): Promise<string[]> {
+async function emails(filter: UserFilter) {
   const result = await page({ first: 100, filter, orderBy: [{ field: 'EMAIL', direction: 'ASC' }] });
   expect(result.totalCount).toBe(result.edges.length);
   return result.edges.map((edge) => edge.node.email);
 }
 
-async function badFilter(filter: Record<string, unknown>, argumentPath?: string) {
+async function badFilter(filter: UserFilter, argumentPath?: string) {
   const result = await server.graphql(PAGE, { first: 10, filter });
   expect(result.errors?.[0]?.extensions?.code, JSON.stringify(result.errors)).toBe('BAD_USER_INPUT');
   if (argumentPath) expect(result.errors?.[0]?.extensions?.argument).toBe(argumentPath);
@@ -264,7 +315,7 @@ describe('users filters', () => {
 });
 
 describe('users pagination', () => {
-  const orders = [
+  const orders: UserOrder[][] = [
     [{ field: 'CREATED_AT', direction: 'DESC' }],
     [{ field: 'NAME', direction: 'ASC' }],
     [{ field: 'LAST_LOGIN_AT', direction: 'DESC' }],
@@ -277,7 +328,7 @@ describe('users pagination', () => {
   it.each(orders)('walks every page forward and backward under %j', async (...orderBy) => {
     const all = (await page({ first: 100, orderBy, filter: { includeDeleted: true } })).edges.map((e) => e.node.email);
     expect(all).toHaveLength(6);
-    const forward: string[] = [];
+    const forward: (string | null)[] = [];
     let after: string | null = null;
     for (;;) {
       const p: Page = await page({ first: 2, after, orderBy, filter: { includeDeleted: true } });
@@ -288,7 +339,7 @@ describe('users pagination', () => {
       after = p.pageInfo.endCursor;
     }
     expect(forward).toEqual(all);
-    const backward: string[] = [];
+    const backward: (string | null)[] = [];
     let before: string | null = null;
     for (;;) {
       const p: Page = await page({ last: 2, before, orderBy, filter: { includeDeleted: true } });
@@ -323,14 +374,9 @@ describe('users pagination', () => {
   });
 
   it('finds a user by email ignoring case', async () => {
-    const result = await server.graphql<{ userByEmail: { name: string } | null }>(
-      'query ($email: EmailAddress!) { userByEmail(email: $email) { name } }',
-      { email: 'ADA@Example.com' },
-    );
+    const result = await server.graphql(USER_BY_EMAIL, { email: 'ADA@Example.com' });
     expect(result.data?.userByEmail?.name).toBe('Ada Lovelace');
-    const deleted = await server.graphql<{ userByEmail: unknown }>(
-      '{ userByEmail(email: "deleted@example.com") { name } }',
-    );
+    const deleted = await server.graphql(DELETED_BY_EMAIL);
     expect(deleted.data?.userByEmail).toBeNull();
   });
 });
@@ -352,15 +398,10 @@ describe('one user in full', () => {
         at: new Date(now + n * 1000),
       })),
     });
-    const result = await server.graphql<{
-      user: { tenants: unknown; auditEvents: { totalCount: number; nodes: { action: string }[] } };
-    }>(
-      `query ($id: ID!) { user(id: $id) { tenants { totalCount nodes { slug } } auditEvents(first: 2) { totalCount nodes { action } } } }`,
-      { id: encodeGlobalId('User', ada.id) },
-    );
+    const result = await server.graphql(USER_IN_FULL, { id: encodeGlobalId('User', ada.id) });
     expect(result.errors).toBeUndefined();
-    expect(result.data?.user.tenants).toEqual({ totalCount: 1, nodes: [{ slug: 'acme' }] });
-    expect(result.data?.user.auditEvents).toEqual({
+    expect(result.data?.user?.tenants).toEqual({ totalCount: 1, nodes: [{ slug: 'acme' }] });
+    expect(result.data?.user?.auditEvents).toEqual({
       totalCount: 3,
       nodes: [{ action: 'user.test_3' }, { action: 'user.test_2' }],
     });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+import type { LinkUserIdentityInput, SetUserUniqueIdInput } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
+import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 import { makeFactor, makeSession, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import {
   auditSince,
@@ -9,7 +11,6 @@ import {
   lastAuditId,
   missingId,
   payloadOf,
-  USER_ERRORS,
 } from '../helpers/graphql.ts';
 
 let server: TestServer;
@@ -19,15 +20,80 @@ let otherToken: string;
 let readOnly: string;
 let foreignUser: TestUser;
 
-const USER_FIELDS = 'user { id version uniqueId }';
-const REVOKE_ALL = `mutation($input: UserIdInput!) { revokeUserSessions(input: $input) { revokedSessionIds ${USER_ERRORS} } }`;
-const REVOKE_ONE = `mutation($input: RevokeSessionInput!) { revokeSession(input: $input) { revokedSessionIds ${USER_ERRORS} } }`;
-const RESET_MFA = `mutation($input: UserIdInput!) { resetUserMfa(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const DELETE_PASSKEYS = `mutation($input: UserIdInput!) { deleteUserPasskeys(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const LINK = `mutation($input: LinkUserIdentityInput!) { linkUserIdentity(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const UNLINK = `mutation($input: UnlinkUserIdentityInput!) { unlinkUserIdentity(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const NOTE = `mutation($input: AddAdminNoteInput!) { addAdminNote(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
-const UNIQUE_ID = `mutation($input: SetUserUniqueIdInput!) { setUserUniqueId(input: $input) { ${USER_FIELDS} ${USER_ERRORS} } }`;
+graphql(`
+  fragment UsersSecurityUserPayload on UpdateUserPayload {
+    user {
+      id
+      version
+      uniqueId
+    }
+    userErrors {
+      ...TestUserErrors
+    }
+  }
+`);
+const REVOKE_ALL = graphql(`
+  mutation UsersSecurityRevokeAll($input: UserIdInput!) {
+    revokeUserSessions(input: $input) {
+      revokedSessionIds
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const REVOKE_ONE = graphql(`
+  mutation UsersSecurityRevokeOne($input: RevokeSessionInput!) {
+    revokeSession(input: $input) {
+      revokedSessionIds
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const RESET_MFA = graphql(`
+  mutation UsersSecurityResetMfa($input: UserIdInput!) {
+    resetUserMfa(input: $input) {
+      ...UsersSecurityUserPayload
+    }
+  }
+`);
+const DELETE_PASSKEYS = graphql(`
+  mutation UsersSecurityDeletePasskeys($input: UserIdInput!) {
+    deleteUserPasskeys(input: $input) {
+      ...UsersSecurityUserPayload
+    }
+  }
+`);
+const LINK = graphql(`
+  mutation UsersSecurityLink($input: LinkUserIdentityInput!) {
+    linkUserIdentity(input: $input) {
+      ...UsersSecurityUserPayload
+    }
+  }
+`);
+const UNLINK = graphql(`
+  mutation UsersSecurityUnlink($input: UnlinkUserIdentityInput!) {
+    unlinkUserIdentity(input: $input) {
+      ...UsersSecurityUserPayload
+    }
+  }
+`);
+const NOTE = graphql(`
+  mutation UsersSecurityNote($input: AddAdminNoteInput!) {
+    addAdminNote(input: $input) {
+      ...UsersSecurityUserPayload
+    }
+  }
+`);
+const UNIQUE_ID = graphql(`
+  mutation UsersSecurityUniqueId($input: SetUserUniqueIdInput!) {
+    setUserUniqueId(input: $input) {
+      ...UsersSecurityUserPayload
+    }
+  }
+`);
 
 const newUser = (data: Parameters<typeof makeUser>[2] = {}) => makeUser(server, admin.realmId, data);
 const session = (user: TestUser, options: Parameters<typeof makeSession>[3] = {}) =>
@@ -64,39 +130,23 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** The refusals every mutation taking a user id shares. */
-async function expectUserIdRefusals(
-  query: string,
-  input: (userId: string) => Record<string, unknown>,
+/**
+ * The refusals every mutation taking a user id shares. `send` sends the mutation for a user id
+ * with the given token (the admin's when undefined).
+ */
+async function expectUserIdRefusals<R>(
+  send: (userId: string, token?: string | null) => Promise<GraphQLResult<R>>,
   field: string[],
 ) {
-  const unknown = await expectRefused(server, () => server.graphql(query, { input: input(missingId('User')) }), [
-    { code: 'NOT_FOUND', field },
-  ]);
-  const foreign = await expectRefused(server, () => server.graphql(query, { input: input(foreignUser.globalId) }), [
-    { code: 'NOT_FOUND', field },
-  ]);
+  const unknown = await expectRefused(server, () => send(missingId('User')), [{ code: 'NOT_FOUND', field }]);
+  const foreign = await expectRefused(server, () => send(foreignUser.globalId), [{ code: 'NOT_FOUND', field }]);
   expect(foreign).toEqual(unknown);
   const mine = await newUser();
-  await expectRefused(server, () => server.graphql(query, { input: input(mine.globalId) }, otherToken), [
-    { code: 'NOT_FOUND', field },
-  ]);
-  await expectTopLevelError(
-    server,
-    () => server.graphql(query, { input: input(missingId('Session')) }),
-    'BAD_USER_INPUT',
-  );
-  const forbidden = await expectTopLevelError(
-    server,
-    () => server.graphql(query, { input: input(mine.globalId) }, readOnly),
-    'FORBIDDEN',
-  );
+  await expectRefused(server, () => send(mine.globalId, otherToken), [{ code: 'NOT_FOUND', field }]);
+  await expectTopLevelError(server, () => send(missingId('Session')), 'BAD_USER_INPUT');
+  const forbidden = await expectTopLevelError(server, () => send(mine.globalId, readOnly), 'FORBIDDEN');
   expect(forbidden.errors![0]!.extensions!.missingScopes).toEqual(['users:write']);
-  await expectTopLevelError(
-    server,
-    () => server.graphql(query, { input: input(mine.globalId) }, null),
-    'UNAUTHENTICATED',
-  );
+  await expectTopLevelError(server, () => send(mine.globalId, null), 'UNAUTHENTICATED');
 }
 
 describe('revokeUserSessions', () => {
@@ -155,7 +205,7 @@ describe('revokeUserSessions', () => {
   });
 
   it('refuses unknown, foreign and wrong-type ids, and callers without users:write', async () => {
-    await expectUserIdRefusals(REVOKE_ALL, (id) => ({ id }), ['input', 'id']);
+    await expectUserIdRefusals((id, token) => server.graphql(REVOKE_ALL, { input: { id } }, token), ['input', 'id']);
   });
 });
 
@@ -253,7 +303,7 @@ describe('resetUserMfa and deleteUserPasskeys', () => {
     const since = await lastAuditId(server, admin.realmId);
     const payload = payloadOf(await server.graphql(DELETE_PASSKEYS, { input: { id: user.globalId } }));
     expect(payload.userErrors).toEqual([]);
-    expect(payload.user.version).toBe(2);
+    expect(payload.user!.version).toBe(2);
     expect((await server.db.prisma.mfaFactor.findMany({ where: { userId: user.id } })).map((f) => f.id)).toEqual([
       totp,
     ]);
@@ -281,8 +331,11 @@ describe('resetUserMfa and deleteUserPasskeys', () => {
   });
 
   it('refuse unknown, foreign and wrong-type ids, and callers without users:write', async () => {
-    await expectUserIdRefusals(RESET_MFA, (id) => ({ id }), ['input', 'id']);
-    await expectUserIdRefusals(DELETE_PASSKEYS, (id) => ({ id }), ['input', 'id']);
+    await expectUserIdRefusals((id, token) => server.graphql(RESET_MFA, { input: { id } }, token), ['input', 'id']);
+    await expectUserIdRefusals(
+      (id, token) => server.graphql(DELETE_PASSKEYS, { input: { id } }, token),
+      ['input', 'id'],
+    );
   });
 });
 
@@ -301,7 +354,7 @@ describe('linkUserIdentity', () => {
     ]);
 
     const again = await lastAuditId(server, admin.realmId);
-    expect(payloadOf(await server.graphql(LINK, { input })).user.version).toBe(2);
+    expect(payloadOf(await server.graphql(LINK, { input })).user!.version).toBe(2);
     expect(await auditSince(server, admin.realmId, again)).toEqual([]);
   });
 
@@ -324,7 +377,7 @@ describe('linkUserIdentity', () => {
 
   it('validates the provider and the provider user id before anything else', async () => {
     const user = await newUser();
-    const cases: [Record<string, unknown>, { code: string; field: string[] }[]][] = [
+    const cases: [Partial<LinkUserIdentityInput>, { code: string; field: string[] }[]][] = [
       [{ provider: 'Google' }, [{ code: 'INVALID', field: ['input', 'provider'] }]],
       [{ provider: 'my provider' }, [{ code: 'INVALID', field: ['input', 'provider'] }]],
       [{ provider: '' }, [{ code: 'REQUIRED', field: ['input', 'provider'] }]],
@@ -379,10 +432,10 @@ describe('linkUserIdentity', () => {
       () => server.graphql(LINK, { input: { userId: deleted.globalId, provider: 'okta', providerUserId: 'd' } }),
       [{ code: 'INVALID_STATE', field: ['input', 'userId'] }],
     );
-    await expectUserIdRefusals(LINK, (userId) => ({ userId, provider: 'okta', providerUserId: 'z' }), [
-      'input',
-      'userId',
-    ]);
+    await expectUserIdRefusals(
+      (userId, token) => server.graphql(LINK, { input: { userId, provider: 'okta', providerUserId: 'z' } }, token),
+      ['input', 'userId'],
+    );
   });
 });
 
@@ -443,10 +496,11 @@ describe('unlinkUserIdentity', () => {
         { code: 'NOT_FOUND', field: ['input', 'providerUserId'] },
       ]);
     }
-    await expectUserIdRefusals(UNLINK, (userId) => ({ userId, provider: 'google', providerUserId: 'mine' }), [
-      'input',
-      'userId',
-    ]);
+    await expectUserIdRefusals(
+      (userId, token) =>
+        server.graphql(UNLINK, { input: { userId, provider: 'google', providerUserId: 'mine' } }, token),
+      ['input', 'userId'],
+    );
   });
 });
 
@@ -488,7 +542,10 @@ describe('addAdminNote', () => {
         { code, field: ['input', 'body'] },
       ]);
     }
-    await expectUserIdRefusals(NOTE, (userId) => ({ userId, body: 'hello' }), ['input', 'userId']);
+    await expectUserIdRefusals(
+      (userId, token) => server.graphql(NOTE, { input: { userId, body: 'hello' } }, token),
+      ['input', 'userId'],
+    );
   });
 });
 
@@ -506,7 +563,7 @@ describe('setUserUniqueId', () => {
     ]);
     const again = await lastAuditId(server, admin.realmId);
     expect(
-      payloadOf(await server.graphql(UNIQUE_ID, { input: { id: user.globalId, uniqueId: 'EMP-0042' } })).user.version,
+      payloadOf(await server.graphql(UNIQUE_ID, { input: { id: user.globalId, uniqueId: 'EMP-0042' } })).user!.version,
     ).toBe(2);
     expect(await auditSince(server, admin.realmId, again)).toEqual([]);
   });
@@ -516,16 +573,16 @@ describe('setUserUniqueId', () => {
     const since = await lastAuditId(server, admin.realmId);
     const generated = payloadOf(await server.graphql(UNIQUE_ID, { input: { id: user.globalId, generate: true } }));
     expect(generated.userErrors).toEqual([]);
-    expect(generated.user.uniqueId).toMatch(/^usr_[a-z2-7]{20}$/);
+    expect(generated.user!.uniqueId).toMatch(/^usr_[a-z2-7]{20}$/);
     const second = payloadOf(await server.graphql(UNIQUE_ID, { input: { id: user.globalId, generate: true } }));
-    expect(second.user.uniqueId).not.toBe(generated.user.uniqueId);
+    expect(second.user!.uniqueId).not.toBe(generated.user!.uniqueId);
     const cleared = payloadOf(await server.graphql(UNIQUE_ID, { input: { id: user.globalId, uniqueId: null } }));
     expect(cleared).toEqual({ user: { id: user.globalId, version: 4, uniqueId: null }, userErrors: [] });
     const events = await auditSince(server, admin.realmId, since);
     expect(events.map((e) => e.changes)).toEqual([
-      { uniqueId: { before: 'OLD-1', after: generated.user.uniqueId }, generated: true },
-      { uniqueId: { before: generated.user.uniqueId, after: second.user.uniqueId }, generated: true },
-      { uniqueId: { before: second.user.uniqueId, after: null }, generated: false },
+      { uniqueId: { before: 'OLD-1', after: generated.user!.uniqueId }, generated: true },
+      { uniqueId: { before: generated.user!.uniqueId, after: second.user!.uniqueId }, generated: true },
+      { uniqueId: { before: second.user!.uniqueId, after: null }, generated: false },
     ]);
   });
 
@@ -546,7 +603,7 @@ describe('setUserUniqueId', () => {
 
   it('validates the input before anything else', async () => {
     const user = await newUser({ uniqueId: 'KEEP' });
-    const cases: [Record<string, unknown>, { code: string; field: string[] }[]][] = [
+    const cases: [Partial<SetUserUniqueIdInput>, { code: string; field: string[] }[]][] = [
       [{}, [{ code: 'REQUIRED', field: ['input', 'uniqueId'] }]],
       [{ uniqueId: '   ' }, [{ code: 'REQUIRED', field: ['input', 'uniqueId'] }]],
       [{ uniqueId: 'x'.repeat(201) }, [{ code: 'TOO_LONG', field: ['input', 'uniqueId'] }]],
@@ -569,7 +626,10 @@ describe('setUserUniqueId', () => {
     await expectRefused(server, () => server.graphql(UNIQUE_ID, { input: { id: deleted.globalId, generate: true } }), [
       { code: 'INVALID_STATE', field: ['input', 'id'] },
     ]);
-    await expectUserIdRefusals(UNIQUE_ID, (id) => ({ id, uniqueId: 'Q' }), ['input', 'id']);
+    await expectUserIdRefusals(
+      (id, token) => server.graphql(UNIQUE_ID, { input: { id, uniqueId: 'Q' } }, token),
+      ['input', 'id'],
+    );
   });
 });
 
@@ -579,7 +639,7 @@ describe('realm isolation of session ids', () => {
     const s = await session(user);
     expect(encodeGlobalId('Session', s.id)).toBe(s.globalId);
     const result = await server.graphql(REVOKE_ONE, { input: { sessionId: s.globalId } }, otherToken);
-    expect(payloadOf(result).userErrors.map((e: { code: string }) => e.code)).toEqual(['NOT_FOUND']);
+    expect(payloadOf(result).userErrors.map((e) => e.code)).toEqual(['NOT_FOUND']);
     expect((await sessionsOf(user))[0]!.revokedAt).toBeNull();
   });
 });

@@ -1,25 +1,67 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 
-const QUERY = `
-  query ($first: Int!) {
+const QUERY = graphql(`
+  query UsersStatementsUsersWithRelations($first: Int!) {
     users(first: $first) {
       totalCount
       nodes {
-        id email profileComplete permissions
-        identities { provider providerUserId }
-        roleAssignments { assignedAt role { name } tenant { name } }
-        roles { name }
-        tenants { totalCount nodes { name slug } }
-        mfaFactors { type }
-        sessions { totalCount }
-        loginHistory(first: 5) { totalCount nodes { success } }
-        adminNotes { body }
+        id
+        email
+        profileComplete
+        permissions
+        identities {
+          provider
+          providerUserId
+        }
+        roleAssignments {
+          assignedAt
+          role {
+            name
+          }
+          tenant {
+            name
+          }
+        }
+        roles {
+          name
+        }
+        tenants {
+          totalCount
+          nodes {
+            name
+            slug
+          }
+        }
+        mfaFactors {
+          type
+        }
+        sessions {
+          totalCount
+        }
+        loginHistory(first: 5) {
+          totalCount
+          nodes {
+            success
+          }
+        }
+        adminNotes {
+          body
+        }
       }
     }
-  }`;
+  }
+`);
+const VIEWER = graphql(`
+  query UsersStatementsViewer {
+    viewer {
+      clientId
+    }
+  }
+`);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -43,7 +85,7 @@ beforeAll(async () => {
     });
     await p.adminNote.create({ data: { realmId, userId: user.id, body: 'VIP', author: 'test' } });
   }
-  await server.graphql('{ viewer { clientId } }'); // token and key loading happen before counting
+  await server.graphql(VIEWER); // token and key loading happen before counting
 }, 120_000);
 
 afterAll(() => server?.close());
@@ -54,13 +96,11 @@ describe('users with their relations', () => {
     for (const first of [1, 10, 100]) {
       const { result, count } = await server.db.statements.during(() => server.graphql(QUERY, { first }));
       expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-      const users = (
-        result.data as { users: { nodes: { roleAssignments: unknown[]; sessions: { totalCount: number } }[] } }
-      ).users;
+      const users = result.data!.users;
       expect(users.nodes).toHaveLength(first);
       expect(users.nodes[0]!.roleAssignments).toHaveLength(2);
       expect(users.nodes[0]!.sessions.totalCount).toBe(2);
-      expect((users.nodes[0] as unknown as { tenants: { totalCount: number; nodes: unknown[] } }).tenants).toEqual({
+      expect(users.nodes[0]!.tenants).toEqual({
         totalCount: 1,
         nodes: [{ name: 'Acme', slug: 'acme' }],
       });
