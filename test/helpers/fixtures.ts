@@ -5,17 +5,7 @@ import type { MfaFactorType, Prisma } from '../../src/generated/prisma/client.ts
 import { graphql } from './documents.ts';
 import type { Credentials, TestServer } from './server.ts';
 
-/** Every field of a user, for mutations' `user` selection. */
-export const USER = `user { id email phone username uniqueId name givenName familyName nickname picture bio gender birthdate
-  locale timezone country region city status isSuspended suspendedReason hasPassword passwordExpired emailVerified phoneVerified
-  customAttributes metadata version deletedAt }`;
-
 export const userGid = (id: string) => encodeGlobalId('User', id);
-
-export const APPLICATION_FIELDS = `
-  id name type clientId redirectUris scopes secretLastRotatedAt createdAt updatedAt
-  roles { id name }
-`;
 
 /** Creates a realm-wide role holding the named scopes (of any resource of the realm), directly in the database. */
 export async function makeRole(
