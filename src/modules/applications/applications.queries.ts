@@ -76,3 +76,24 @@ export function managementScopeRows(
     WHERE ${rs.realm('a')} AND a.id = ${applicationId}::uuid AND a."disabledAt" IS NULL
     GROUP BY a.id`;
 }
+
+/**
+ * The realm's resource with this indicator and the names of its scopes that the application's
+ * roles grant (null in `scopes` when none); no row when the realm has no such resource.
+ */
+export function resourceGrantRows(
+  db: RawSqlClient,
+  realmId: string,
+  applicationId: string,
+  indicator: string,
+): Promise<{ scopes: string[] | null }[]> {
+  const rs = realmSql(db, realmId);
+  return rs.query`
+    SELECT array_agg(DISTINCT s.name) FILTER (WHERE s.id IS NOT NULL) AS scopes
+    FROM "Resource" r
+    LEFT JOIN "ApplicationRole" ar ON ar."realmId" = r."realmId" AND ar."applicationId" = ${applicationId}::uuid
+    LEFT JOIN "RoleScope" rs ON rs."realmId" = ar."realmId" AND rs."roleId" = ar."roleId"
+    LEFT JOIN "ResourceScope" s ON s."realmId" = rs."realmId" AND s.id = rs."scopeId" AND s."resourceId" = r.id
+    WHERE ${rs.realm('r')} AND r.indicator = ${indicator}
+    GROUP BY r.id`;
+}
