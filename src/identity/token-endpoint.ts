@@ -213,6 +213,9 @@ async function clientEndpoint(
     }
     const resources = [...new Set(form.getAll('resource'))];
     if (resources.includes('')) return oauthError(400, 'invalid_target', 'The resource parameter is empty.');
+    if (resources.length > 1) {
+      return oauthError(400, 'invalid_target', 'A client_credentials token is for one resource only.');
+    }
     // The same indicator twice asks for one resource.
     form.delete('resource');
     for (const resource of resources) form.append('resource', resource);
@@ -242,6 +245,10 @@ async function clientEndpoint(
       'Client authentication failed.',
       credentials.basic ? { 'www-authenticate': 'Basic realm="roster", charset="UTF-8"' } : {},
     );
+  }
+
+  if (endpoint === 'token' && client.type !== 'M2M') {
+    return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
   }
 
   const verified = { clientId: client.clientId, secretDigest: sha256(credentials.clientSecret) };
