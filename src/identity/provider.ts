@@ -6,6 +6,7 @@ import {
   authenticateClient,
   findClientApplication,
   grantedResourceScopes,
+  type ClientApplication,
 } from '../modules/applications/credentials.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../auth/crypto.ts';
 import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/keys.ts';
@@ -15,7 +16,7 @@ import { PrismaOidcAdapter, SweepClock } from './oidc-adapter.ts';
 /** What one request through a provider carries besides the HTTP request. */
 interface Exchange {
   /** The client the hardened endpoint already authenticated, with its secret's digest. */
-  verified?: { clientId: string; secretDigest: string };
+  verified?: { client: ClientApplication; secretDigest: string };
   /** An error the provider caught and answered with `server_error`. */
   serverError?: unknown;
 }
@@ -109,7 +110,9 @@ export class RealmProviders {
         model === 'Client'
           ? {
               find: async (clientId: string) => {
-                const app = await findClientApplication(prisma, realmId, clientId);
+                const verified = exchanges.getStore()?.verified?.client;
+                const app =
+                  verified?.clientId === clientId ? verified : await findClientApplication(prisma, realmId, clientId);
                 // Public clients (SPA, NATIVE) have no flow until sign-in exists.
                 if (!app || app.type === 'SPA' || app.type === 'NATIVE') return undefined;
                 return {
@@ -216,7 +219,9 @@ export class RealmProviders {
     // Roster stores client secrets as digests; the presented secret is checked against them.
     provider.Client.prototype.compareClientSecret = async function compareClientSecret(actual: string) {
       const verified = exchanges.getStore()?.verified;
-      if (verified?.clientId === this.clientId) return constantTimeEqual(sha256(actual), verified.secretDigest);
+      if (verified?.client.clientId === this.clientId) {
+        return constantTimeEqual(sha256(actual), verified.secretDigest);
+      }
       return (await authenticateClient(prisma, realmId, this.clientId, actual)) !== null;
     };
     provider.on('server_error', (_ctx: KoaContextWithOIDC, error: unknown) => {

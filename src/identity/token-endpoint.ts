@@ -251,7 +251,7 @@ async function clientEndpoint(
     return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
   }
 
-  const verified = { clientId: client.clientId, secretDigest: sha256(credentials.clientSecret) };
+  const verified = { client, secretDigest: sha256(credentials.clientSecret) };
   const response = await throughProvider(verified, () =>
     callProvider(target.provider, {
       method: 'POST',

@@ -41,6 +41,7 @@ export interface ClientSecretRow {
   realmId: string;
   clientId: string;
   type: ApplicationType;
+  redirectUris: string[];
   secretHash: string;
 }
 
@@ -48,7 +49,8 @@ export interface ClientSecretRow {
 export function clientSecretRows(db: RawSqlClient, realmId: string, clientId: string): Promise<ClientSecretRow[]> {
   const rs = realmSql(db, realmId);
   return rs.query`
-    SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, s."secretHash"
+    SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, a."redirectUris",
+      s."secretHash"
     FROM "Application" a
     JOIN "ApplicationSecret" s ON s."realmId" = a."realmId" AND s."applicationId" = a.id
     WHERE ${rs.realm('a')} AND a."clientId" = ${clientId} AND a."disabledAt" IS NULL

@@ -19,11 +19,16 @@ export function hashClientSecret(secret: string): string {
 // Compared against when the client is unknown, so both paths cost the same.
 const DUMMY_HASH = hashClientSecret(randomToken(32));
 
-export interface AuthenticatedClient {
+/** An enabled application of the realm, as an OAuth client. */
+export interface ClientApplication {
   id: string;
-  realmId: string;
   clientId: string;
   type: ApplicationType;
+  redirectUris: string[];
+}
+
+export interface AuthenticatedClient extends ClientApplication {
+  realmId: string;
 }
 
 /**
@@ -45,7 +50,7 @@ export async function authenticateClient(
   for (const hash of hashes) valid = constantTimeEqual(presented, hash) || valid;
   const app = rows[0];
   if (!app || !valid) return null;
-  return { id: app.id, realmId: app.realmId, clientId: app.clientId, type: app.type };
+  return { id: app.id, realmId: app.realmId, clientId: app.clientId, type: app.type, redirectUris: app.redirectUris };
 }
 
 /**
@@ -74,14 +79,6 @@ export async function grantedResourceScopes(
 ): Promise<string[] | null> {
   const [row] = await resourceGrantRows(prisma, realmId, applicationId, indicator);
   return row ? (row.scopes ?? []).sort() : null;
-}
-
-/** An enabled application of the realm, as an OAuth client. */
-export interface ClientApplication {
-  id: string;
-  clientId: string;
-  type: ApplicationType;
-  redirectUris: string[];
 }
 
 /** The realm's enabled application with this client id, or null. */
