@@ -305,11 +305,11 @@ async function opaqueToken(realmId: string, clientId: string, grantId?: string) 
 }
 
 describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
-  it('introspects a token for any confidential client of the realm, and revokes it for its own client only', async () => {
+  it('introspects a token for any confidential client of the realm (M2M or web), and revokes it for its own client only', async () => {
     const token = await opaqueToken(server.admin.realmId, orders.clientId);
     const own = await relyingParty(orders);
     const resourceServer = await relyingParty(server.admin);
-    for (const config of [own, resourceServer]) {
+    for (const config of [own, resourceServer, await relyingParty(web)]) {
       const introspection = await oidc.tokenIntrospection(config, token.value);
       expect(introspection).toMatchObject({
         active: true,
