@@ -3,8 +3,9 @@
  * embedded database (in memory) and, when `DATABASE_URL` names a PostgreSQL server, again on a
  * fresh database there (created and dropped). For each, a separate load process sends
  * client_credentials requests of the bootstrap admin client from `--concurrency` connections
- * for `--seconds` (after a warm-up) and the figures printed are tokens/s and latency
- * percentiles. Then 100 more realms each get one token (so, since the OpenID provider, 100
+ * for `--seconds` (after a warm-up) and the figures printed are tokens/s, latency percentiles
+ * and the server process's CPU time per token (the embedded database's thread included, a
+ * PostgreSQL server's not): on a machine shared with other work, the steadier figure. Then 100 more realms each get one token (so, since the OpenID provider, 100
  * realms' providers are built and cached) and the server process's RSS is printed before and
  * after (and the JS heap, steadier), with `--expose-gc` collected first.
  *
@@ -71,6 +72,8 @@ async function load(url: string, clientId: string, clientSecret: string): Promis
     return { ok, failed };
   };
   await run(performance.now() + 2000, null);
+  // Tells the server's process that the measured window begins.
+  process.stdout.write('start\n');
   const latencies: number[] = [];
   const started = performance.now();
   const { ok, failed } = await run(started + Number(values.seconds) * 1000, latencies);
@@ -81,7 +84,11 @@ async function load(url: string, clientId: string, clientSecret: string): Promis
   process.stdout.write(JSON.stringify(result));
 }
 
-function runLoad(url: string, clientId: string, clientSecret: string): Promise<LoadResult> {
+/**
+ * Runs the load process; `serverCpuMs` is the CPU time this process (the server, with the
+ * embedded database's worker thread) spent during the measured window.
+ */
+function runLoad(url: string, clientId: string, clientSecret: string): Promise<LoadResult & { serverCpuMs: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -99,11 +106,20 @@ function runLoad(url: string, clientId: string, clientSecret: string): Promise<L
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    let cpu: NodeJS.CpuUsage | undefined;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      if (!cpu && output.includes('start\n')) {
+        cpu = process.cpuUsage();
+        output = output.slice(output.indexOf('start\n') + 6);
+      }
+    });
     child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(output) as LoadResult) : reject(new Error(`load process exited ${code}`)),
-    );
+    child.on('exit', (code) => {
+      if (code !== 0 || !cpu) return reject(new Error(`load process exited ${code}`));
+      const used = process.cpuUsage(cpu);
+      resolve({ ...(JSON.parse(output) as LoadResult), serverCpuMs: (used.user + used.system) / 1000 });
+    });
   });
 }
 
@@ -133,7 +149,7 @@ async function bench(label: string, databaseUrl: string | undefined): Promise<vo
     console.log(
       `${label}: ${(result.ok / result.seconds).toFixed(0)} tokens/s over ${result.seconds.toFixed(1)} s ` +
         `(${values.concurrency} connections; p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms; ` +
-        `${result.failed} refused)`,
+        `${result.failed} refused); server CPU ${(result.serverCpuMs / result.ok).toFixed(2)} ms per token`,
     );
 
     const realms = Number(values.realms);

@@ -35,10 +35,13 @@ export async function throughProvider<T>(verified: Exchange['verified'], fn: () 
   return result;
 }
 
-/** Claims the management API needs in its tokens besides the standard ones. */
+/** Client metadata carrying the application's id (scope look-ups, the management API's `app_id`). */
 const APPLICATION_ID = 'roster_application_id';
 
-/** Grant types the provider supports now; phase 2 adds the authorization code and refresh tokens. */
+/**
+ * Lifetimes (seconds) of what nothing issues yet, explicit so that no library default applies
+ * unnoticed; sign-in will take them from realm settings.
+ */
 const TOKEN_TTL = {
   authorizationCode: 60,
   interaction: 60 * 60,
@@ -57,8 +60,9 @@ export interface RealmProvidersOptions {
 }
 
 interface Entry {
-  /** Realm settings and issuer the provider was built from; another value rebuilds it. */
-  fingerprint: string;
+  /** The realm row's `updatedAt` and the issuer the provider was built from. */
+  updatedAt: number;
+  issuer: string;
   provider: Promise<Provider>;
 }
 
@@ -82,12 +86,17 @@ export class RealmProviders {
     return this.#cache.size;
   }
 
+  /**
+   * The realm's provider for `issuer`, built from `realm` unless the cached one was built from
+   * this row or a newer one (a request that read the row before a change may finish after one
+   * that read it after).
+   */
   async get(realm: Realm, issuer: string): Promise<Provider> {
-    const fingerprint = `${realm.updatedAt.getTime()} ${issuer}`;
+    const updatedAt = realm.updatedAt.getTime();
     let entry = this.#cache.get(realm.id);
     if (entry) this.#cache.delete(realm.id);
-    if (!entry || entry.fingerprint !== fingerprint) {
-      entry = { fingerprint, provider: this.#build(realm, issuer) };
+    if (!entry || entry.issuer !== issuer || entry.updatedAt < updatedAt) {
+      entry = { updatedAt, issuer, provider: this.#build(realm, issuer) };
       const built = entry;
       built.provider.catch(() => {
         if (this.#cache.get(realm.id) === built) this.#cache.delete(realm.id);

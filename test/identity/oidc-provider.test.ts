@@ -258,6 +258,21 @@ describe('client authentication', () => {
     }
   });
 
+  it('refuses a token request from a web page (an Origin header): client secrets are not for browsers', async () => {
+    const response = await fetch(`${server.url}/oauth2/default/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${orders.clientId}:${orders.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://app.example.com',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_request' });
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('gives a disabled application no token and no introspection, and works again once enabled', async () => {
     const config = await relyingParty(orders);
     await server.db.prisma.application.update({
