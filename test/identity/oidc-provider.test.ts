@@ -388,6 +388,17 @@ describe('the provider cache', () => {
     expect(claims.exp - claims.iat).toBe(600);
   });
 
+  it('keeps the provider of the newest realm row when a request that read an older one comes late', async () => {
+    const realm = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: other.realmId } });
+    const issuer = issuerOf(other.realmId);
+    const current = await server.providers.get(realm, issuer);
+    expect(await server.providers.get(realm, issuer)).toBe(current);
+    const older = { ...realm, updatedAt: new Date(realm.updatedAt.getTime() - 1000) };
+    expect(await server.providers.get(older, issuer)).toBe(current);
+    const newer = { ...realm, updatedAt: new Date(realm.updatedAt.getTime() + 1000) };
+    expect(await server.providers.get(newer, issuer)).not.toBe(current);
+  });
+
   it('keeps at most its bound of providers, and a dropped realm gets a new one', async () => {
     const small = await startTestServer({ maxProviders: 2, database: { db: server.db, dispose: async () => {} } });
     try {
