@@ -176,7 +176,7 @@ export class RealmProviders {
           defaultResource: () => MANAGEMENT_API_INDICATOR,
           useGrantedResource: () => true,
           getResourceServerInfo: async (ctx, indicator, client) => {
-            const applicationId = client.metadata()[APPLICATION_ID] as string;
+            const applicationId = applicationIdOf(client);
             const granted = await grantedResourceScopes(prisma, realmId, applicationId, indicator);
             if (!granted) throw new errors.InvalidTarget('The realm has no API resource with this indicator.');
             defaultScopeToGranted(ctx, granted);
@@ -202,8 +202,7 @@ export class RealmProviders {
       },
       extraTokenClaims: (_ctx, token) => {
         if (token.kind !== 'ClientCredentials' || token.aud !== MANAGEMENT_API_INDICATOR) return undefined;
-        const client = token.client as { metadata(): Record<string, unknown> } | undefined;
-        return { realm_id: realmId, app_id: client?.metadata()[APPLICATION_ID] };
+        return { realm_id: realmId, app_id: token.client ? applicationIdOf(token.client) : undefined };
       },
       clientBasedCORS: () => false,
       ttl: {
@@ -240,6 +239,12 @@ export class RealmProviders {
     });
     return provider;
   }
+}
+
+/** The application id of a client (the one this request authenticated: without converting its metadata). */
+function applicationIdOf(client: { clientId: string; metadata(): Record<string, unknown> }): string {
+  const verified = exchanges.getStore()?.verified?.client;
+  return verified?.clientId === client.clientId ? verified.id : (client.metadata()[APPLICATION_ID] as string);
 }
 
 function refuse(): never {
