@@ -11,6 +11,7 @@ import { migrate, migrateInChildProcess, migrationStatus } from './db/migrator.t
 import { bootstrapOnStart, type BootstrapResult } from './identity/bootstrap.ts';
 import { SigningKeys } from './auth/keys.ts';
 import { handleOAuthRequest, TokenEndpointLimits } from './identity/token-endpoint.ts';
+import { RealmProviders } from './identity/provider.ts';
 import { FailureLimit } from './auth/rate-limit.ts';
 import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   trustProxyHops?: number;
   /** Denial audit rows per caller and window; default `DENIAL_AUDIT_LIMIT`, 0 failures: no limit. */
   denialAuditLimit?: { failures: number; windowSeconds: number };
+  /** The realms' OpenID providers; default: a cache of its own. */
+  providers?: RealmProviders;
 }
 
 export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
@@ -72,6 +75,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     baseUrl: deps.baseUrl,
     log: deps.log,
     limits: new TokenEndpointLimits(store, deps.tokenLimits),
+    providers: deps.providers ?? new RealmProviders({ prisma: deps.db.prisma, keys: deps.keys, log: deps.log }),
   };
 
   return async (request, context) => {

@@ -70,6 +70,34 @@ export class SigningKeys {
     };
   }
 
+  /**
+   * The realm's key pairs as private JWKs, for the realm's OpenID provider: active keys first,
+   * newest first (the provider signs with the first one); keys no longer active only verify.
+   * The first key is created when the realm has none.
+   */
+  async privateJwks(realmId: string): Promise<JWK[]> {
+    await this.signingKey(realmId);
+    const rows = await this.prisma.signingKey.findMany({
+      where: { realmId, algorithm: SIGNING_ALGORITHM },
+      orderBy: { createdAt: 'desc' },
+      select: { kid: true, status: true, privateKeyEncrypted: true },
+    });
+    rows.sort((a, b) => Number(b.status === 'ACTIVE') - Number(a.status === 'ACTIVE'));
+    return Promise.all(
+      rows.map(async (row) => {
+        const pkcs8 = decrypt(this.encryptionKey, row.privateKeyEncrypted, row.kid);
+        const jwk = await exportJWK(await importPKCS8(pkcs8, SIGNING_ALGORITHM, { extractable: true }));
+        return {
+          ...jwk,
+          kid: row.kid,
+          alg: SIGNING_ALGORITHM,
+          use: 'sig',
+          ...(row.status === 'ACTIVE' ? {} : { key_ops: ['verify'] }),
+        };
+      }),
+    );
+  }
+
   private async loadPublic(kid: string): Promise<VerificationKey | null> {
     const row = await this.prisma.signingKey.findUnique({
       where: { kid },

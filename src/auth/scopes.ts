@@ -26,11 +26,6 @@ export const MANAGEMENT_API_NAME = 'Roster Management API';
 export const MANAGEMENT_API_INDICATOR = 'urn:roster:management-api';
 export const MANAGEMENT_ADMIN_ROLE_NAME = 'Roster Administrator';
 
-/** Scope names as they appear in the `scope` parameter and claim (RFC 6749 §3.3). */
-export function parseScopeParameter(value: string): string[] {
-  return [...new Set(value.split(' ').filter(Boolean))];
-}
-
 /** True when `granted` satisfies one alternative of `alternatives` (outer: any, inner: all). */
 export function satisfies(granted: ReadonlySet<string>, alternatives: readonly (readonly string[])[]): boolean {
   return alternatives.some((all) => all.every((scope) => granted.has(scope)));

@@ -1,5 +1,4 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { SIGNING_ALGORITHM, type SigningKeys } from './keys.ts';
 import { MANAGEMENT_API_INDICATOR } from './scopes.ts';
 
@@ -25,35 +24,6 @@ export class InvalidTokenError extends Error {
 /** `{base}/oauth2/{realmId}`: each realm is its own issuer. */
 export function realmIssuer(baseUrl: string, realmId: string): string {
   return `${baseUrl}/oauth2/${realmId}`;
-}
-
-export async function issueAccessToken(
-  keys: SigningKeys,
-  input: {
-    issuer: string;
-    realmId: string;
-    clientId: string;
-    applicationId: string;
-    scopes: string[];
-    ttlSeconds: number;
-  },
-): Promise<string> {
-  const { kid, privateKey } = await keys.signingKey(input.realmId);
-  return new SignJWT({
-    scope: input.scopes.join(' '),
-    client_id: input.clientId,
-    realm_id: input.realmId,
-    app_id: input.applicationId,
-  })
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: ACCESS_TOKEN_TYP, kid })
-    .setIssuer(input.issuer)
-    .setSubject(input.clientId)
-    .setAudience(MANAGEMENT_API_INDICATOR)
-    .setIssuedAt()
-    .setNotBefore('0s')
-    .setExpirationTime(`${input.ttlSeconds}s`)
-    .setJti(randomUUID())
-    .sign(privateKey);
 }
 
 // Headers that would let a token choose its own verification key (RFC 8725 §3.10).

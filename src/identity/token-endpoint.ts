@@ -1,14 +1,15 @@
+import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { authenticateClient, grantedManagementScopes } from '../modules/applications/applications.credentials.ts';
+import { authenticateClient } from '../modules/applications/applications.credentials.ts';
 import { findRealm } from '../modules/realm/realm.service.ts';
 import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';
-import { SIGNING_ALGORITHM } from '../auth/keys.ts';
 import { addressKey, FailureLimit, type RateLimitStore } from '../auth/rate-limit.ts';
-import { MANAGEMENT_API_INDICATOR, parseScopeParameter } from '../auth/scopes.ts';
-import { issueAccessToken, realmIssuer } from '../auth/tokens.ts';
+import { realmIssuer } from '../auth/tokens.ts';
+import { callProvider } from './provider-bridge.ts';
+import { throughProvider, type RealmProviders } from './provider.ts';
 
 export interface OAuthDeps {
   prisma: PrismaClient;
@@ -17,6 +18,7 @@ export interface OAuthDeps {
   baseUrl: () => string;
   log: Logger;
   limits: TokenEndpointLimits;
+  providers: RealmProviders;
 }
 
 /** The two failure limits of the token endpoint, over one store. */
@@ -44,7 +46,6 @@ export class TokenEndpointLimits {
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -64,8 +65,12 @@ function oauthError(
   return json(status, { error, error_description: description }, headers);
 }
 
-const ROUTE = /^\/oauth2\/([^/]+)\/(token|jwks\.json|\.well-known\/oauth-authorization-server)$/;
+const ROUTE =
+  /^\/oauth2\/([^/]+)\/(token|token\/introspection|token\/revocation|jwks\.json|\.well-known\/openid-configuration|\.well-known\/oauth-authorization-server)$/;
 const RFC8414_ROUTE = /^\/\.well-known\/oauth-authorization-server\/oauth2\/([^/]+)$/;
+
+/** Endpoints that authenticate the client: they go through the hardened client authentication. */
+const CLIENT_ENDPOINTS = new Set(['token', 'token/introspection', 'token/revocation']);
 
 /**
  * Handles `/oauth2/{realm}/…` requests; returns null for any other path. `clientAddress` is the
@@ -83,7 +88,7 @@ export async function handleOAuthRequest(
   const realmParam = decodeURIComponent((match ?? wellKnown)![1]!);
   const endpoint = match ? match[2]! : '.well-known/oauth-authorization-server';
 
-  const allowed = endpoint === 'token' ? 'POST' : 'GET';
+  const allowed = CLIENT_ENDPOINTS.has(endpoint) ? 'POST' : 'GET';
   if (request.method !== allowed && !(allowed === 'GET' && request.method === 'HEAD')) {
     return oauthError(405, 'invalid_request', `Use ${allowed} for this endpoint.`, { allow: allowed });
   }
@@ -94,23 +99,28 @@ export async function handleOAuthRequest(
   if (endpoint === 'jwks.json') {
     return json(200, await deps.keys.jwks(realm.id), { 'cache-control': 'public, max-age=300' });
   }
-  if (endpoint !== 'token') {
-    return json(
-      200,
-      {
-        issuer,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/jwks.json`,
-        grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-        response_types_supported: [],
-        scopes_supported: (await grantableScopes(deps.prisma, realm.id)).sort(),
-        token_endpoint_auth_signing_alg_values_supported: [SIGNING_ALGORITHM],
-      },
-      { 'cache-control': 'public, max-age=300' },
+  const provider = await deps.providers.get(realm, issuer);
+  if (!CLIENT_ENDPOINTS.has(endpoint)) {
+    const answer = await throughProvider(undefined, () =>
+      callProvider(provider, { method: 'GET', path: `/${endpoint}`, issuer, headers: request.headers }),
     );
+    if (answer.status !== 200) return answer;
+    const metadata = (await answer.json()) as Record<string, unknown>;
+    metadata.scopes_supported = (await grantableScopes(deps.prisma, realm.id)).sort();
+    // RFC 8414 §2: no authorization endpoint while no grant type uses it.
+    if (Array.isArray(metadata.response_types_supported) && metadata.response_types_supported.length === 0) {
+      delete metadata.authorization_endpoint;
+    }
+    const response = json(200, metadata, { 'cache-control': 'public, max-age=300' });
+    return request.method === 'HEAD' ? new Response(null, { headers: response.headers }) : response;
   }
-  return tokenEndpoint(request, deps, realm.id, realm.accessTokenTtlSeconds, issuer, addressKey(clientAddress));
+  return clientEndpoint(
+    request,
+    deps,
+    { realmId: realm.id, issuer, provider, endpoint },
+    addressKey(clientAddress),
+    clientAddress,
+  );
 }
 
 async function grantableScopes(prisma: PrismaClient, realmId: string): Promise<string[]> {
@@ -167,14 +177,26 @@ function clientCredentials(
   return { clientId: bodyId, clientSecret: bodySecret, basic: false };
 }
 
-async function tokenEndpoint(
+interface Target {
+  realmId: string;
+  issuer: string;
+  provider: Provider;
+  endpoint: string;
+}
+
+/**
+ * The token, introspection and revocation endpoints: Roster checks the request's form and
+ * authenticates the client itself — throttled, at equal cost for unknown clients — and only
+ * then hands the request to the realm's provider, which does the OAuth work.
+ */
+async function clientEndpoint(
   request: Request,
   deps: OAuthDeps,
-  realmId: string,
-  ttlSeconds: number,
-  issuer: string,
+  target: Target,
   address: string,
+  clientAddress: string | undefined,
 ): Promise<Response> {
+  const { realmId, endpoint } = target;
   const form = await readForm(request);
   if (form instanceof Response) return form;
   for (const key of new Set(form.keys())) {
@@ -183,10 +205,20 @@ async function tokenEndpoint(
       return oauthError(400, 'invalid_request', `Parameter ${key} is repeated.`);
     }
   }
-  const grantType = form.get('grant_type');
-  if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required.');
-  if (grantType !== 'client_credentials') {
-    return oauthError(400, 'unsupported_grant_type', 'Only the client_credentials grant is supported here.');
+  if (endpoint === 'token') {
+    const grantType = form.get('grant_type');
+    if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required.');
+    if (grantType !== 'client_credentials') {
+      return oauthError(400, 'unsupported_grant_type', 'Only the client_credentials grant is supported here.');
+    }
+    const resources = [...new Set(form.getAll('resource'))];
+    if (resources.includes('')) return oauthError(400, 'invalid_target', 'The resource parameter is empty.');
+    if (resources.length > 1) {
+      return oauthError(400, 'invalid_target', 'A client_credentials token is for one resource only.');
+    }
+    // The same indicator twice asks for one resource.
+    form.delete('resource');
+    for (const resource of resources) form.append('resource', resource);
   }
 
   const credentials = clientCredentials(request, form);
@@ -214,45 +246,24 @@ async function tokenEndpoint(
       credentials.basic ? { 'www-authenticate': 'Basic realm="roster", charset="UTF-8"' } : {},
     );
   }
-  if (client.type !== 'M2M') {
+
+  if (endpoint === 'token' && client.type !== 'M2M') {
     return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
   }
-  // Until resource indicators are built, tokens are only for the management API (RFC 8707 §2).
-  const unknownTarget = form.getAll('resource').find((resource) => resource !== MANAGEMENT_API_INDICATOR);
-  if (unknownTarget !== undefined) {
-    return oauthError(400, 'invalid_target', `Tokens can only be issued for the resource ${MANAGEMENT_API_INDICATOR}.`);
-  }
 
-  const granted = (await grantedManagementScopes(deps.prisma, realmId, client.id)) ?? [];
-  const scopeParam = form.get('scope');
-  let scopes = granted;
-  if (scopeParam !== null) {
-    const requested = parseScopeParameter(scopeParam);
-    const malformed = requested.find((scope) => !SCOPE_TOKEN.test(scope));
-    if (malformed) return oauthError(400, 'invalid_scope', 'The scope parameter is malformed.');
-    const notGranted = requested.filter((scope) => !granted.includes(scope));
-    if (notGranted.length) {
-      return oauthError(400, 'invalid_scope', `Not granted to this application: ${notGranted.join(' ')}.`);
-    }
-    if (requested.length) scopes = requested;
+  const verified = { client, secretDigest: sha256(credentials.clientSecret) };
+  const response = await throughProvider(verified, () =>
+    callProvider(target.provider, {
+      method: 'POST',
+      path: `/${endpoint}`,
+      issuer: target.issuer,
+      headers: request.headers,
+      body: form.toString(),
+      ...(clientAddress ? { address: clientAddress } : {}),
+    }),
+  );
+  if (endpoint === 'token' && response.ok) {
+    deps.log.info({ clientId: client.clientId, realmId }, 'access token issued');
   }
-  if (scopes.length === 0) {
-    return oauthError(400, 'invalid_scope', "The application's roles grant no scopes.");
-  }
-
-  const accessToken = await issueAccessToken(deps.keys, {
-    issuer,
-    realmId,
-    clientId: client.clientId,
-    applicationId: client.id,
-    scopes,
-    ttlSeconds,
-  });
-  deps.log.info({ clientId: client.clientId, realmId, scopes }, 'access token issued');
-  return json(200, {
-    access_token: accessToken,
-    token_type: 'Bearer',
-    expires_in: ttlSeconds,
-    scope: scopes.join(' '),
-  });
+  return response;
 }

@@ -9,6 +9,7 @@ import { deriveKey } from '../../src/auth/secret.ts';
 import type { TokenLimitSettings } from '../../src/config.ts';
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
+import { RealmProviders } from '../../src/identity/provider.ts';
 import { createApp } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { documentText } from './documents.ts';
@@ -37,6 +38,8 @@ export interface TestServer {
   /** The URL of the test's own PostgreSQL database; undefined for the embedded database. */
   databaseUrl: string | undefined;
   keys: SigningKeys;
+  /** The realms' OpenID providers this server uses. */
+  providers: RealmProviders;
   /** Admin credentials of realm `default` (holding every management scope). */
   admin: Credentials;
   /** Creates another realm with its own admin client. */
@@ -75,6 +78,8 @@ export async function startTestServer(
      * a fresh one. Realm `default` gets another admin client.
      */
     database?: TestDatabase;
+    /** How many realms' providers the server keeps (default: the server's default). */
+    maxProviders?: number;
   } = {},
 ): Promise<TestServer> {
   const database = options.database
@@ -83,10 +88,18 @@ export async function startTestServer(
   const db = database.db;
   const keys = new SigningKeys(db.prisma, deriveKey(TEST_SECRET, 'roster/signing-keys'));
   let baseUrl = '';
+  const log = options.log ?? createLogger('silent');
+  const providers = new RealmProviders({
+    prisma: db.prisma,
+    keys,
+    log,
+    ...(options.maxProviders !== undefined ? { maxProviders: options.maxProviders } : {}),
+  });
   const app = createApp({
     db,
     keys,
-    log: options.log ?? createLogger('silent'),
+    log,
+    providers,
     mode: options.mode ?? 'test',
     baseUrl: () => baseUrl,
     ...(options.tokenLimits ? { tokenLimits: options.tokenLimits } : {}),
@@ -156,6 +169,7 @@ export async function startTestServer(
     db,
     databaseUrl: database.databaseUrl,
     keys,
+    providers,
     admin,
     createRealm,
     token,

@@ -36,10 +36,12 @@ function tokenFrom(
   from: string,
   clientId: string,
   clientSecret: string,
-  options: { url?: string; headers?: Record<string, string> } = {},
+  options: { url?: string; headers?: Record<string, string>; endpoint?: string } = {},
 ): Promise<TokenResponse> {
-  const url = new URL('/oauth2/default/token', options.url ?? server.url);
-  const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
+  const url = new URL(`/oauth2/default/${options.endpoint ?? 'token'}`, options.url ?? server.url);
+  const body = new URLSearchParams(
+    options.endpoint ? { token: 'some-token' } : { grant_type: 'client_credentials' },
+  ).toString();
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -151,6 +153,23 @@ describe('failed client authentications per source address', () => {
     } finally {
       await proxied.close();
     }
+  });
+});
+
+describe('introspection and revocation', () => {
+  it('count failures and refuse with 429 like the token endpoint, with the same counters', async () => {
+    const client = await newClient();
+    const introspection = { endpoint: 'token/introspection' };
+    const revocation = { endpoint: 'token/revocation' };
+    expect((await tokenFrom('127.0.5.1', client.clientId, 'wrong', introspection)).status).toBe(401);
+    expect((await tokenFrom('127.0.5.1', client.clientId, 'wrong', revocation)).status).toBe(401);
+    expect((await tokenFrom('127.0.5.1', client.clientId, 'wrong')).status).toBe(401);
+    for (const options of [introspection, revocation, {}]) {
+      expectTooMany(await tokenFrom('127.0.5.1', client.clientId, client.clientSecret, options), 60);
+    }
+    expect((await tokenFrom('127.0.5.2', client.clientId, client.clientSecret, introspection)).body).toEqual({
+      active: false,
+    });
   });
 });
 

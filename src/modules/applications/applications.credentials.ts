@@ -1,6 +1,6 @@
 import type { ApplicationType, PrismaClient } from '../../generated/prisma/client.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../../auth/crypto.ts';
-import { clientSecretRows, managementScopeRows } from './applications.queries.ts';
+import { clientSecretRows, managementScopeRows, resourceGrantRows } from './applications.queries.ts';
 
 /** Public client ids: 128 random bits. */
 export function generateClientId(): string {
@@ -19,11 +19,16 @@ export function hashClientSecret(secret: string): string {
 // Compared against when the client is unknown, so both paths cost the same.
 const DUMMY_HASH = hashClientSecret(randomToken(32));
 
-export interface AuthenticatedClient {
+/** An enabled application of the realm, as an OAuth client. */
+export interface ClientApplication {
   id: string;
-  realmId: string;
   clientId: string;
   type: ApplicationType;
+  redirectUris: string[];
+}
+
+export interface AuthenticatedClient extends ClientApplication {
+  realmId: string;
 }
 
 /**
@@ -45,7 +50,7 @@ export async function authenticateClient(
   for (const hash of hashes) valid = constantTimeEqual(presented, hash) || valid;
   const app = rows[0];
   if (!app || !valid) return null;
-  return { id: app.id, realmId: app.realmId, clientId: app.clientId, type: app.type };
+  return { id: app.id, realmId: app.realmId, clientId: app.clientId, type: app.type, redirectUris: app.redirectUris };
 }
 
 /**
@@ -60,4 +65,30 @@ export async function grantedManagementScopes(
   const rows = await managementScopeRows(prisma, realmId, applicationId);
   const row = rows[0];
   return row ? (row.scopes ?? []).sort() : null;
+}
+
+/**
+ * The scope names an application's roles grant on the realm's resource identified by
+ * `indicator` (sorted); null when the realm has no such resource.
+ */
+export async function grantedResourceScopes(
+  prisma: PrismaClient,
+  realmId: string,
+  applicationId: string,
+  indicator: string,
+): Promise<string[] | null> {
+  const [row] = await resourceGrantRows(prisma, realmId, applicationId, indicator);
+  return row ? (row.scopes ?? []).sort() : null;
+}
+
+/** The realm's enabled application with this client id, or null. */
+export function findClientApplication(
+  prisma: PrismaClient,
+  realmId: string,
+  clientId: string,
+): Promise<ClientApplication | null> {
+  return prisma.application.findFirst({
+    where: { realmId, clientId, disabledAt: null },
+    select: { id: true, clientId: true, type: true, redirectUris: true },
+  });
 }

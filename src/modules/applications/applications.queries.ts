@@ -41,6 +41,7 @@ export interface ClientSecretRow {
   realmId: string;
   clientId: string;
   type: ApplicationType;
+  redirectUris: string[];
   secretHash: string;
 }
 
@@ -48,7 +49,8 @@ export interface ClientSecretRow {
 export function clientSecretRows(db: RawSqlClient, realmId: string, clientId: string): Promise<ClientSecretRow[]> {
   const rs = realmSql(db, realmId);
   return rs.query`
-    SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, s."secretHash"
+    SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, a."redirectUris",
+      s."secretHash"
     FROM "Application" a
     JOIN "ApplicationSecret" s ON s."realmId" = a."realmId" AND s."applicationId" = a.id
     WHERE ${rs.realm('a')} AND a."clientId" = ${clientId} AND a."disabledAt" IS NULL
@@ -75,4 +77,25 @@ export function managementScopeRows(
       AND r.indicator = ${MANAGEMENT_API_INDICATOR} AND r."builtIn"
     WHERE ${rs.realm('a')} AND a.id = ${applicationId}::uuid AND a."disabledAt" IS NULL
     GROUP BY a.id`;
+}
+
+/**
+ * The realm's resource with this indicator and the names of its scopes that the application's
+ * roles grant (null in `scopes` when none); no row when the realm has no such resource.
+ */
+export function resourceGrantRows(
+  db: RawSqlClient,
+  realmId: string,
+  applicationId: string,
+  indicator: string,
+): Promise<{ scopes: string[] | null }[]> {
+  const rs = realmSql(db, realmId);
+  return rs.query`
+    SELECT array_agg(DISTINCT s.name) FILTER (WHERE s.id IS NOT NULL) AS scopes
+    FROM "Resource" r
+    LEFT JOIN "ApplicationRole" ar ON ar."realmId" = r."realmId" AND ar."applicationId" = ${applicationId}::uuid
+    LEFT JOIN "RoleScope" rs ON rs."realmId" = ar."realmId" AND rs."roleId" = ar."roleId"
+    LEFT JOIN "ResourceScope" s ON s."realmId" = rs."realmId" AND s.id = rs."scopeId" AND s."resourceId" = r.id
+    WHERE ${rs.realm('r')} AND r.indicator = ${indicator}
+    GROUP BY r.id`;
 }
