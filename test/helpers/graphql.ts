@@ -4,9 +4,6 @@ import { decodeGlobalId, encodeGlobalId } from '../../src/graphql/ids.ts';
 import type { GraphQLResult, TestServer } from './server.ts';
 import { databaseState, expectSameState, type StateOptions } from './state.ts';
 
-/** The selection of a payload's user errors. */
-export const USER_ERRORS = 'userErrors { code field message }';
-
 export interface UserErrorResult {
   code: string;
   field: string[] | null;

@@ -3,7 +3,8 @@ import { bootstrapOnStart, createAdminClient } from '../../src/identity/bootstra
 import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { adminRoleId, requestToken } from '../helpers/fixtures.ts';
-import { auditSince, lastAuditId, USER_ERRORS } from '../helpers/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
+import { auditSince, lastAuditId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 // What `ROSTER_BOOTSTRAP_CLIENT_ID/SECRET` hand to `bootstrapOnStart` at every server start.
@@ -22,7 +23,37 @@ afterAll(async () => {
   await server?.close();
 });
 
-const REMOVE = `mutation($input: RemoveApplicationRoleInput!) { removeApplicationRole(input: $input) { ${USER_ERRORS} } }`;
+const REMOVE = graphql(`
+  mutation IdentityBootstrapRemoveRole($input: RemoveApplicationRoleInput!) {
+    removeApplicationRole(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const CREATE_ROLE = graphql(`
+  mutation IdentityBootstrapCreateRole($input: CreateRoleInput!) {
+    createRole(input: $input) {
+      role {
+        id
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const READ = graphql(`
+  query IdentityBootstrapRead {
+    viewer {
+      scopes
+    }
+    realm {
+      name
+    }
+  }
+`);
 
 async function scriptedApp() {
   return server.db.prisma.application.findUniqueOrThrow({ where: { clientId: BOOTSTRAP.clientId } });
@@ -35,12 +66,12 @@ async function expectWorkingAdmin(): Promise<void> {
   expect(String(response.body.scope).split(' ').sort()).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
   const token = String(response.body.access_token);
   const created = await server.graphql(
-    `mutation { createRole(input: { name: "Made by the recovered admin ${Math.random()}" }) { role { id } ${USER_ERRORS} } }`,
-    {},
+    CREATE_ROLE,
+    { input: { name: `Made by the recovered admin ${Math.random()}` } },
     token,
   );
   expect(created.data?.createRole.userErrors).toEqual([]);
-  const read = await server.graphql('{ viewer { scopes } realm { name } }', {}, token);
+  const read = await server.graphql(READ, {}, token);
   expect(read.data).toEqual({ viewer: { scopes: [...MANAGEMENT_SCOPE_NAMES].sort() }, realm: { name: 'default' } });
 }
 

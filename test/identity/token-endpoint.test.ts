@@ -1,7 +1,16 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+
+const VIEWER_SCOPES = graphql(`
+  query IdentityTokenEndpointViewer {
+    viewer {
+      scopes
+    }
+  }
+`);
 
 let server: TestServer;
 let other: Credentials;
@@ -106,7 +115,7 @@ describe('token endpoint: success', () => {
     });
     expect(response.status).toBe(200);
     expect(String(response.body.scope).split(' ').sort()).toEqual(['realm:read', 'users:read']);
-    const viewer = await server.graphql('{ viewer { scopes } }', {}, String(response.body.access_token));
+    const viewer = await server.graphql(VIEWER_SCOPES, {}, String(response.body.access_token));
     expect(viewer.data?.viewer.scopes).toEqual(['realm:read', 'users:read']);
   });
 
