@@ -3,7 +3,39 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
 import { createM2M, makeResource, makeRole } from '../helpers/fixtures.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+
+const CREATE_APPLICATION = graphql(`
+  mutation IdentityOidcCreateApplication($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        id
+        clientId
+      }
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const VIEWER_SCOPES = graphql(`
+  query IdentityOidcViewer {
+    viewer {
+      scopes
+    }
+  }
+`);
+const SET_TOKEN_TTL = graphql(`
+  mutation IdentityOidcSetTokenTtl($seconds: Int!) {
+    updateRealmSettings(input: { patch: { accessTokenTtlSeconds: $seconds } }) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
 
 const ORDERS = 'https://orders.example.com/api';
 const BILLING = 'https://billing.example.com/';
@@ -30,15 +62,12 @@ beforeAll(async () => {
   await makeResource(server, other.realmId, ELSEWHERE, ['elsewhere:read']);
   const role = await makeRole(server, realmId, 'Orders service', ['orders:read', 'orders:write', 'users:read']);
   orders = await createM2M(server, server.admin, 'Orders service', [role.globalId]);
-  const created = await server.graphql(
-    `mutation($input: CreateApplicationInput!) {
-      createApplication(input: $input) { application { id clientId } clientSecret userErrors { code } }
-    }`,
-    { input: { name: 'Web app', type: 'WEB', redirectUris: ['https://app.example.com/callback'] } },
-  );
+  const created = await server.graphql(CREATE_APPLICATION, {
+    input: { name: 'Web app', type: 'WEB', redirectUris: ['https://app.example.com/callback'] },
+  });
   const payload = created.data!.createApplication;
   expect(payload.userErrors).toEqual([]);
-  web = { ...server.admin, clientId: payload.application.clientId, clientSecret: payload.clientSecret, id: '' };
+  web = { ...server.admin, clientId: payload.application!.clientId, clientSecret: payload.clientSecret!, id: '' };
 }, 120_000);
 
 afterAll(async () => {
@@ -158,7 +187,7 @@ describe('client_credentials through openid-client', () => {
       });
       expect(String(payload.scope).split(' ').sort()).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
       expect(payload.exp! - payload.iat!).toBe(3600);
-      const viewer = await server.graphql('{ viewer { scopes } }', {}, tokens.access_token);
+      const viewer = await server.graphql(VIEWER_SCOPES, {}, tokens.access_token);
       expect(viewer.data?.viewer.scopes).toHaveLength(MANAGEMENT_SCOPE_NAMES.length);
     }
   });
@@ -182,7 +211,7 @@ describe('client_credentials through openid-client', () => {
     expect(payload).not.toHaveProperty('realm_id');
     expect(payload).not.toHaveProperty('app_id');
     // Not a management API token.
-    expect((await server.graphql('{ viewer { scopes } }', {}, tokens.access_token)).status).toBe(401);
+    expect((await server.graphql(VIEWER_SCOPES, {}, tokens.access_token)).status).toBe(401);
 
     const subset = await oidc.clientCredentialsGrant(config, { resource: ORDERS, scope: 'orders:write' });
     expect(subset.scope).toBe('orders:write');
@@ -376,11 +405,7 @@ describe('the provider cache', () => {
     const config = await relyingParty(other);
     expect((await oidc.clientCredentialsGrant(config)).expires_in).toBe(3600);
     const token = await server.token(other);
-    const changed = await server.graphql(
-      'mutation { updateRealmSettings(input: { patch: { accessTokenTtlSeconds: 600 } }) { userErrors { code } } }',
-      {},
-      token,
-    );
+    const changed = await server.graphql(SET_TOKEN_TTL, { seconds: 600 }, token);
     expect(changed.data?.updateRealmSettings.userErrors).toEqual([]);
     const after = await oidc.clientCredentialsGrant(config);
     expect(after.expires_in).toBe(600);
