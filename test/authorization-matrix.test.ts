@@ -63,7 +63,7 @@ const FIELDS = rootFields();
 
 interface Fixtures {
   realm: string;
-  /** Active user: verified email, password, member of `tenant`, holds `role`, has an identity, TOTP and passkey factors and `session`. */
+  /** Active user: verified email, password, two failed sign-ins, member of `tenant`, holds `role`, has an identity, TOTP and passkey factors and `session`. */
   user: string;
   userEmail: string;
   suspendedUser: string;
@@ -142,6 +142,8 @@ async function makeFixtures(realmId: string): Promise<Fixtures> {
       emailVerified: true,
       name: `User ${tag}`,
       city: `City ${tag}`,
+      failedLoginAttempts: 2,
+      lastFailedLoginAt: new Date(),
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
       passwordAlgorithm: 'ARGON2ID',
       passwordChangedAt: new Date(),
@@ -478,6 +480,10 @@ const MATRIX: Record<string, Entry> = {
   },
   resetUserMfa: {
     document: mutation('resetUserMfa', 'UserIdInput'),
+    vars: (f) => ({ input: { id: f.user } }),
+  },
+  unlockUser: {
+    document: mutation('unlockUser', 'UserIdInput'),
     vars: (f) => ({ input: { id: f.user } }),
   },
   restoreUser: {

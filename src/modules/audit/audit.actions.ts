@@ -38,6 +38,8 @@ export const AUDIT_ACTIONS = {
   'user.status_changed': 'A user’s status changed (other than a suspension or its lifting).',
   'user.suspended': 'A user was suspended (its sessions revoked unless the caller asked otherwise).',
   'user.unsuspended': 'A user’s suspension was lifted.',
+  'user.locked': 'A user’s account was locked after repeated failed sign-ins.',
+  'user.unlocked': 'A user’s lockout and failed sign-in count were cleared by an administrator.',
   'user.password_set': 'A user’s password was set.',
   'user.password_expired': 'A user’s password was marked expired.',
   'user.deleted': 'A user was soft-deleted.',

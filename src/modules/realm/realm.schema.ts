@@ -50,6 +50,18 @@ const RealmSettingsRef = builder.prismaObject('Realm', {
     accessTokenTtlSeconds: t.exposeInt('accessTokenTtlSeconds', {
       description: 'Lifetime in seconds of access tokens issued from now on (300 to 86400).',
     }),
+    maxFailedSignIns: t.exposeInt('maxFailedSignIns', {
+      description:
+        'Consecutive failed sign-ins, each within `failedSignInWindowSeconds` of the previous, that lock an account (1 to 100).',
+    }),
+    failedSignInWindowSeconds: t.exposeInt('failedSignInWindowSeconds', {
+      description:
+        'How long a failed sign-in (or the end of a lockout) keeps counting towards the next lockout, in seconds (60 to 86400).',
+    }),
+    lockoutSeconds: t.exposeInt('lockoutSeconds', {
+      description:
+        'Length of an account’s first lockout in seconds (60 to 86400); each further lockout without a successful sign-in between lasts twice the previous one, at most a day.',
+    }),
   }),
 });
 
@@ -86,6 +98,9 @@ const RealmSettingsPatch = builder.inputType('RealmSettingsPatch', {
     mfaPolicy: t.field({ type: MfaPolicyEnum, description: 'New MFA policy.' }),
     requiredProfileFields: t.field({ type: [ProfileFieldEnum], description: 'New list of required profile fields.' }),
     accessTokenTtlSeconds: t.int({ description: 'New access token lifetime in seconds, 300 to 86400.' }),
+    maxFailedSignIns: t.int({ description: 'New number of failed sign-ins that lock an account, 1 to 100.' }),
+    failedSignInWindowSeconds: t.int({ description: 'New failed sign-in window in seconds, 60 to 86400.' }),
+    lockoutSeconds: t.int({ description: 'New length of a first lockout in seconds, 60 to 86400.' }),
   }),
 });
 

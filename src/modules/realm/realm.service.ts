@@ -102,9 +102,18 @@ export interface RealmSettingsPatch {
   mfaPolicy?: MfaPolicy | null;
   requiredProfileFields?: ProfileField[] | null;
   accessTokenTtlSeconds?: number | null;
+  maxFailedSignIns?: number | null;
+  failedSignInWindowSeconds?: number | null;
+  lockoutSeconds?: number | null;
 }
 
-const ACCESS_TOKEN_TTL = { min: 300, max: 86_400 } as const;
+/** Bounds of the numeric settings, and how the error message names them. */
+const NUMERIC_SETTINGS = {
+  accessTokenTtlSeconds: { min: 300, max: 86_400, unit: ' (5 minutes to 24 hours)' },
+  maxFailedSignIns: { min: 1, max: 100, unit: '' },
+  failedSignInWindowSeconds: { min: 60, max: 86_400, unit: ' (1 minute to 24 hours)' },
+  lockoutSeconds: { min: 60, max: 86_400, unit: ' (1 minute to 24 hours)' },
+} as const;
 
 /** Validates and applies a settings patch; on any error nothing changes. */
 export async function updateRealmSettings(
@@ -118,19 +127,15 @@ export async function updateRealmSettings(
     'requireEmailVerification',
     'mfaPolicy',
     'requiredProfileFields',
-    'accessTokenTtlSeconds',
+    ...(Object.keys(NUMERIC_SETTINGS) as (keyof typeof NUMERIC_SETTINGS)[]),
   ] as const) {
     if (patch[key] === null) errors.push(userError('REQUIRED', `${key} cannot be cleared.`, at(key)));
   }
-  const ttl = patch.accessTokenTtlSeconds;
-  if (typeof ttl === 'number' && (ttl < ACCESS_TOKEN_TTL.min || ttl > ACCESS_TOKEN_TTL.max)) {
-    errors.push(
-      userError(
-        'INVALID',
-        `accessTokenTtlSeconds must be between ${ACCESS_TOKEN_TTL.min} (5 minutes) and ${ACCESS_TOKEN_TTL.max} (24 hours).`,
-        at('accessTokenTtlSeconds'),
-      ),
-    );
+  for (const [key, { min, max, unit }] of Object.entries(NUMERIC_SETTINGS)) {
+    const value = patch[key as keyof typeof NUMERIC_SETTINGS];
+    if (typeof value === 'number' && (value < min || value > max)) {
+      errors.push(userError('INVALID', `${key} must be between ${min} and ${max}${unit}.`, at(key)));
+    }
   }
   if (errors.length) return { realm: null, userErrors: errors };
 

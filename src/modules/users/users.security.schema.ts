@@ -4,6 +4,7 @@ import { UserErrorRef } from '../user-error.schema.ts';
 import { SessionRef } from './users.fields.schema.ts';
 import { UpdateUserPayload, UserIdInput } from './users.payloads.schema.ts';
 import { UserRef } from './users.schema.ts';
+import { unlockUser } from './users.lockout.ts';
 import {
   SECURITY_LIMITS,
   addAdminNote,
@@ -70,6 +71,17 @@ builder.mutationField('resetUserMfa', (t) =>
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
     resolve: (_root, { input }, ctx) => resetUserMfa(serviceOf(ctx), input.id.id),
+  }),
+);
+
+builder.mutationField('unlockUser', (t) =>
+  t.field({
+    type: UpdateUserPayload,
+    description:
+      'Lifts the user’s lockout now and clears its failed sign-in count and lockout history (each lockout without a successful sign-in between lasts twice the previous one). A user neither locked nor with failed sign-ins gets INVALID_STATE.',
+    ...requireScopes(['users:write']),
+    args: { input: t.arg({ type: UserIdInput, required: true, description: 'The user.' }) },
+    resolve: (_root, { input }, ctx) => unlockUser(serviceOf(ctx), { id: input.id.id }),
   }),
 );
 
