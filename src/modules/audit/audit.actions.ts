@@ -52,6 +52,7 @@ export const AUDIT_ACTIONS = {
   'user.tenant_removed': 'A user was removed from a tenant.',
   'user.sessions_revoked': 'All of a user’s sessions were revoked.',
   'user.session_revoked': 'One session of a user was revoked.',
+  'user.mfa_enrolled': 'A user enrolled a second factor (with a fresh set of recovery codes).',
   'user.mfa_reset': 'A user’s TOTP and recovery-code factors were removed and its sessions revoked.',
   'user.passkeys_deleted': 'A user’s passkeys were removed and its sessions revoked.',
   'user.identity_linked': 'An external identity was linked to a user.',
