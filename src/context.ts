@@ -10,8 +10,10 @@ export interface Principal {
   realmId: string;
   clientId: string;
   applicationId: string;
-  /** Granted scopes: the token's scopes that the application still holds. */
+  /** Granted scopes: the token's scopes that the application (or the person) still holds. */
   scopes: ReadonlySet<string>;
+  /** Set when a person signed in through the application: the user and their session. */
+  person?: { userId: string; sessionId: string } | undefined;
 }
 
 /** An application calling with an access token. */
@@ -25,6 +27,20 @@ export interface ApplicationCaller {
   scopes: ReadonlySet<string>;
 }
 
+/** A person calling with an access token issued to them through one of the realm's applications. */
+export interface PersonCaller {
+  kind: 'user';
+  /** The audit trail's actor id: the user's id. */
+  id: string;
+  userId: string;
+  /** The Roster session the token belongs to: revoking it ends the token's access at once. */
+  sessionId: string;
+  clientId: string;
+  applicationId: string;
+  /** Granted scopes: the token's scopes that the person's roles and direct grants still give. */
+  scopes: ReadonlySet<string>;
+}
+
 /** Roster itself (bootstrap, realm creation, seeding): holds every management scope. */
 interface SystemCaller {
   kind: 'system';
@@ -33,7 +49,7 @@ interface SystemCaller {
 }
 
 /** Who acts, and what it may do: the only source of the caller's scopes for every check. */
-export type Caller = ApplicationCaller | SystemCaller;
+export type Caller = ApplicationCaller | PersonCaller | SystemCaller;
 
 export type RealmTx = Omit<RealmPrisma, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 

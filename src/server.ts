@@ -17,6 +17,7 @@ import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
 import { grantedManagementScopes } from './modules/applications/applications.credentials.ts';
+import { personManagementScopes } from './modules/users/users.callers.ts';
 import { schema } from './graphql/schema.ts';
 import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';
@@ -44,10 +45,22 @@ export type FetchHandler = (request: Request, context?: { req?: IncomingMessage 
 function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
   return async (token: string): Promise<Principal> => {
     const claims = await verifyAccessToken(deps.keys, token, deps.baseUrl());
-    const held = await grantedManagementScopes(deps.db.prisma, claims.realmId, claims.applicationId);
-    if (!held) throw new InvalidTokenError('The application of this access token no longer exists or is disabled.');
+    const held = claims.person
+      ? await personManagementScopes(deps.db.prisma, claims.realmId, {
+          ...claims.person,
+          applicationId: claims.applicationId,
+        })
+      : await grantedManagementScopes(deps.db.prisma, claims.realmId, claims.applicationId);
+    if (!held) {
+      throw new InvalidTokenError(
+        claims.person
+          ? 'The session of this access token has ended, its user can no longer sign in, or its application is disabled.'
+          : 'The application of this access token no longer exists or is disabled.',
+      );
+    }
     const heldSet = new Set(held);
     return {
+      ...(claims.person ? { person: claims.person } : {}),
       realmId: claims.realmId,
       clientId: claims.clientId,
       applicationId: claims.applicationId,

@@ -205,13 +205,22 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
         service: {
           realmId: principal.realmId,
           db: scopeToRealm(options.prisma, principal.realmId),
-          caller: {
-            kind: 'application',
-            id: principal.clientId,
-            clientId: principal.clientId,
-            applicationId: principal.applicationId,
-            scopes: principal.scopes,
-          },
+          caller: principal.person
+            ? {
+                kind: 'user',
+                id: principal.person.userId,
+                ...principal.person,
+                clientId: principal.clientId,
+                applicationId: principal.applicationId,
+                scopes: principal.scopes,
+              }
+            : {
+                kind: 'application',
+                id: principal.clientId,
+                clientId: principal.clientId,
+                applicationId: principal.applicationId,
+                scopes: principal.scopes,
+              },
           requestId,
           ipAddress,
           denials,

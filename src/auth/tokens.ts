@@ -12,7 +12,11 @@ export interface AccessTokenClaims {
   scopes: string[];
   tokenId: string;
   expiresAt: Date;
+  /** A person's token (it carries `sid`): the user (`sub`) and their Roster session. */
+  person?: { userId: string; sessionId: string };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class InvalidTokenError extends Error {
   constructor(message: string) {
@@ -68,7 +72,15 @@ export async function verifyAccessToken(keys: SigningKeys, token: string, baseUr
   if (typeof payload.client_id !== 'string' || typeof payload.app_id !== 'string') {
     throw new InvalidTokenError('The access token is malformed.');
   }
+  let person: AccessTokenClaims['person'];
+  if (payload.sid !== undefined) {
+    if (typeof payload.sid !== 'string' || !UUID.test(payload.sid) || !UUID.test(payload.sub ?? '')) {
+      throw new InvalidTokenError('The access token is malformed.');
+    }
+    person = { userId: payload.sub!.toLowerCase(), sessionId: payload.sid.toLowerCase() };
+  }
   return {
+    ...(person ? { person } : {}),
     realmId: key.realmId,
     clientId: payload.client_id,
     applicationId: payload.app_id,

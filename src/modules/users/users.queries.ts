@@ -239,3 +239,42 @@ export function userValueQueries(db: RawSqlClient, realmId: string, field: UserV
     },
   };
 }
+
+/**
+ * The management scope names a person holds through realm-wide roles and direct grants (null in
+ * `scopes` when none), while the session is live (not revoked, not expired), the user active and
+ * not deleted, and the application enabled; no row otherwise. Roles held inside a tenant grant no
+ * management scope: the management API acts on the whole realm.
+ */
+export function personManagementScopeRows(
+  db: RawSqlClient,
+  realmId: string,
+  caller: { userId: string; sessionId: string; applicationId: string },
+  managementIndicator: string,
+): Promise<{ scopes: string[] | null }[]> {
+  const rs = realmSql(db, realmId);
+  return rs.query`
+    SELECT (
+      SELECT array_agg(DISTINCT s.name)
+      FROM "ResourceScope" s
+      JOIN "Resource" r ON r."realmId" = s."realmId" AND r.id = s."resourceId"
+        AND r.indicator = ${managementIndicator} AND r."builtIn"
+      WHERE s."realmId" = u."realmId" AND (
+        EXISTS (
+          SELECT 1 FROM "UserRole" ur
+          JOIN "RoleScope" rsc ON rsc."realmId" = ur."realmId" AND rsc."roleId" = ur."roleId"
+          WHERE ur."realmId" = u."realmId" AND ur."userId" = u.id AND ur."tenantId" IS NULL AND rsc."scopeId" = s.id
+        )
+        OR EXISTS (
+          SELECT 1 FROM "UserPermission" up
+          WHERE up."realmId" = u."realmId" AND up."userId" = u.id AND up."scopeId" = s.id
+        )
+      )
+    ) AS scopes
+    FROM "Session" se
+    JOIN "User" u ON u."realmId" = se."realmId" AND u.id = se."userId"
+    JOIN "Application" a ON a."realmId" = se."realmId" AND a.id = ${caller.applicationId}::uuid
+    WHERE ${rs.realm('se')} AND se.id = ${caller.sessionId}::uuid AND se."userId" = ${caller.userId}::uuid
+      AND se."revokedAt" IS NULL AND se."expiresAt" > now()
+      AND u.status = 'ACTIVE' AND u."deletedAt" IS NULL AND a."disabledAt" IS NULL`;
+}

@@ -1,12 +1,22 @@
-import { serviceOf, type ApplicationCaller } from '../../context.ts';
+import { serviceOf, type ApplicationCaller, type PersonCaller } from '../../context.ts';
 import { unauthenticated } from '../../graphql/errors.ts';
 import { builder, requireAuthentication } from '../../graphql/builder.ts';
 import { ApplicationRef } from '../applications/applications.schema.ts';
 import { RealmRef } from '../realm/realm.schema.ts';
+import { UserRef } from '../users/users.schema.ts';
 
-const ViewerRef = builder.objectRef<ApplicationCaller>('Viewer').implement({
-  description: 'The caller: the application whose access token made this request.',
+const ViewerRef = builder.objectRef<ApplicationCaller | PersonCaller>('Viewer').implement({
+  description: 'The caller: the application whose access token made this request, or the person signed in through it.',
   fields: (t) => ({
+    user: t.prismaField({
+      type: UserRef,
+      nullable: true,
+      description:
+        'The person the token was issued to, when a person signed in (their own profile, readable without `users:read`); null for an application’s own token.',
+      skipTypeScopes: true,
+      resolve: (query, caller, _args, ctx) =>
+        caller.kind === 'user' ? serviceOf(ctx).db.user.findUnique({ ...query, where: { id: caller.userId } }) : null,
+    }),
     realm: t.prismaField({
       type: RealmRef,
       description: 'The realm the token belongs to.',
@@ -24,7 +34,7 @@ const ViewerRef = builder.objectRef<ApplicationCaller>('Viewer').implement({
     }),
     scopes: t.stringList({
       description:
-        'The management scopes (of `urn:roster:management-api`, the only audience of access tokens) this request may use: those of the token its application still holds.',
+        'The management scopes (of `urn:roster:management-api`) this request may use: those of the token that its application — or, for a person, their realm-wide roles and direct grants — still holds.',
       resolve: (caller) => [...caller.scopes].sort(),
     }),
   }),
@@ -37,8 +47,8 @@ builder.queryField('viewer', (t) =>
     ...requireAuthentication,
     resolve: (_root, _args, ctx) => {
       const { caller } = serviceOf(ctx);
-      // Requests carry application tokens only; the system never calls over GraphQL.
-      if (caller.kind !== 'application') throw unauthenticated();
+      // The system never calls over GraphQL.
+      if (caller.kind === 'system') throw unauthenticated();
       return caller;
     },
   }),
