@@ -32,8 +32,16 @@ interface SystemCaller {
   scopes: ReadonlySet<string>;
 }
 
+/** A person acting on their own account (signing in); holds no management scope. */
+interface UserCaller {
+  kind: 'user';
+  /** The audit trail's actor id: the user id. */
+  id: string;
+  scopes: ReadonlySet<string>;
+}
+
 /** Who acts, and what it may do: the only source of the caller's scopes for every check. */
-export type Caller = ApplicationCaller | SystemCaller;
+export type Caller = ApplicationCaller | SystemCaller | UserCaller;
 
 export type RealmTx = Omit<RealmPrisma, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
@@ -55,6 +63,21 @@ const SYSTEM: SystemCaller = { kind: 'system', id: 'system', scopes: new Set(MAN
 
 export function systemContext(prisma: PrismaClient, realmId: string): ServiceContext {
   return { realmId, db: scopeToRealm(prisma, realmId), caller: SYSTEM };
+}
+
+/** A user acting on their own account, e.g. signing in from `ipAddress`. */
+export function userContext(
+  prisma: PrismaClient,
+  realmId: string,
+  userId: string,
+  ipAddress: string | undefined,
+): ServiceContext {
+  return {
+    realmId,
+    db: scopeToRealm(prisma, realmId),
+    caller: { kind: 'user', id: userId, scopes: new Set() },
+    ipAddress,
+  };
 }
 
 /** A field the caller was refused, with the scopes it lacked. */

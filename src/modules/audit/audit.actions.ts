@@ -48,6 +48,9 @@ export const AUDIT_ACTIONS = {
   'user.role_removed': 'A role was removed from a user.',
   'user.tenant_added': 'A user was added to a tenant.',
   'user.tenant_removed': 'A user was removed from a tenant.',
+  'user.signed_in':
+    'A user signed in with a password through the hosted sign-in page (actor: the user; failed attempts are login events).',
+  'user.signed_out': 'A user signed out (RP-initiated logout) and its session ended (actor: the user).',
   'user.sessions_revoked': 'All of a user’s sessions were revoked.',
   'user.session_revoked': 'One session of a user was revoked.',
   'user.mfa_reset': 'A user’s TOTP and recovery-code factors were removed and its sessions revoked.',
