@@ -5,7 +5,13 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
 import { constantTimeEqual } from '../auth/crypto.ts';
 import { findClientApplication } from '../modules/applications/applications.credentials.ts';
-import { openSession, signInWithPassword, signOut, type SignInFailure } from '../modules/users/users.signin.ts';
+import {
+  endSessionOnTokenReuse,
+  openSession,
+  signInWithPassword,
+  signOut,
+  type SignInFailure,
+} from '../modules/users/users.signin.ts';
 
 export interface SignInPagesDeps {
   prisma: PrismaClient;
@@ -263,7 +269,13 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
   /** After the provider handled a request: a sign-in opens a session row, a sign-out ends it. */
   async function afterRoute(ctx: KoaContextWithOIDC): Promise<void> {
     const oidc = ctx.oidc;
-    if (!oidc || ctx.status >= 400) return;
+    if (!oidc) return;
+    const refreshToken = oidc.route === 'token' ? oidc.entities.RefreshToken : undefined;
+    if (refreshToken?.consumed && refreshToken.sessionUid && ctx.status === 400) {
+      await endSessionOnTokenReuse(prisma, realm.id, refreshToken.sessionUid, ctx.ip);
+      return;
+    }
+    if (ctx.status >= 400) return;
     const sessionUid = oidc.session?.uid;
     if (oidc.route === 'resume' && oidc.result?.login && sessionUid && oidc.client) {
       await openSession(prisma, {

@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 const SPA_CALLBACK = 'https://spa.example.com/callback';
 const SPA_LOGGED_OUT = 'https://spa.example.com/signed-out';
 const WEB_CALLBACK = 'https://web.example.com/auth/callback';
+const NATIVE_CALLBACK = 'http://127.0.0.1:8765/callback';
 const PASSWORD = 'correct horse battery staple 42';
 const BROWSER_UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
@@ -237,6 +238,42 @@ describe('authorization code + PKCE', () => {
     expect(tokens.claims()).toMatchObject({ sub: alice.id, aud: web.clientId });
   });
 
+  it('signs a user in to a NATIVE application (public client) on a loopback redirect URI', async () => {
+    const created = await server.graphql(
+      `mutation($input: CreateApplicationInput!) {
+        createApplication(input: $input) { application { clientId } clientSecret userErrors { code } }
+      }`,
+      { input: { name: 'Desktop app', type: 'NATIVE', redirectUris: [NATIVE_CALLBACK] } },
+    );
+    const { clientId } = created.data!.createApplication.application;
+    const config = await oidc.discovery(new URL(issuer()), clientId, undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const { tokens } = await signIn(config, NATIVE_CALLBACK);
+    expect(tokens.claims()).toMatchObject({ sub: alice.id, aud: clientId });
+  });
+
+  it('answers a SPA’s browser requests from its redirect URIs’ origin only (CORS)', async () => {
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    const refresh = (origin: string, refreshToken: string) =>
+      fetch(`${issuer()}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: spa.clientId,
+        }),
+      });
+    const refused = await refresh('https://evil.example.com', tokens.refresh_token!);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const allowed = await refresh('https://spa.example.com', tokens.refresh_token!);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://spa.example.com');
+  });
+
   it('refuses the code to a WEB application without its secret', async () => {
     const config = await webConfig();
     const started = await startSignIn(config, WEB_CALLBACK);
@@ -396,6 +433,17 @@ describe('refresh tokens', () => {
       status: 400,
       error: 'invalid_grant',
     });
+    // …and the session it belonged to, audited.
+    const ended = await server.db.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
+    expect(ended.revokedReason).toBe('refresh_token_reuse');
+    expect(
+      await server.db.prisma.auditEvent.count({
+        where: { action: 'user.refresh_token_reused', targetId: alice.id, actorType: 'system' },
+      }),
+    ).toBe(1);
+    expect(
+      await server.db.prisma.oidcPayload.count({ where: { model: 'Session', uid: session.providerSessionUid! } }),
+    ).toBe(0);
   });
 
   it('stop working once the session is revoked through the management API', async () => {

@@ -51,6 +51,8 @@ export const AUDIT_ACTIONS = {
   'user.signed_in':
     'A user signed in with a password through the hosted sign-in page (actor: the user; failed attempts are login events).',
   'user.signed_out': 'A user signed out (RP-initiated logout) and its session ended (actor: the user).',
+  'user.refresh_token_reused':
+    'A rotated refresh token was used again: its grant, the session it belonged to and that session’s tokens were revoked.',
   'user.sessions_revoked': 'All of a user’s sessions were revoked.',
   'user.session_revoked': 'One session of a user was revoked.',
   'user.mfa_reset': 'A user’s TOTP and recovery-code factors were removed and its sessions revoked.',

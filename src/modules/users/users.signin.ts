@@ -1,8 +1,9 @@
 import { UAParser } from 'ua-parser-js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
-import { userContext } from '../../context.ts';
+import { systemContext, userContext } from '../../context.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { endProviderSessions } from './users.core.ts';
 import { hashPassword, PASSWORD_POLICY, verifyPassword } from './users.passwords.ts';
 
 /** Why a password sign-in was refused, as `LoginEvent.failureReason` records it. */
@@ -290,6 +291,40 @@ export async function signOut(
       await tx.session.update({ where: { id: session.id }, data: { revokedAt: now, revokedReason: 'signed_out' } });
       await recordAudit(tx, userContext(prisma, realmId, session.userId, ipAddress), {
         action: 'user.signed_out',
+        targetType: 'User',
+        targetId: session.userId,
+        changes: { sessionId: session.id },
+      });
+    }
+  });
+}
+
+/**
+ * A rotated refresh token came back (stolen, or replayed): the provider revoked its grant; the
+ * sign-in's session ends too, with the provider session and its other grants, and the event
+ * is audited (`user.refresh_token_reused`).
+ */
+export async function endSessionOnTokenReuse(
+  prisma: PrismaClient,
+  realmId: string,
+  providerSessionUid: string,
+  ipAddress: string | undefined,
+): Promise<void> {
+  const now = new Date();
+  const ctx = { ...systemContext(prisma, realmId), ipAddress };
+  await ctx.db.$transaction(async (tx) => {
+    const sessions = await tx.session.findMany({
+      where: { providerSessionUid, revokedAt: null },
+      select: { id: true, userId: true },
+    });
+    await tx.session.updateMany({
+      where: { id: { in: sessions.map((session) => session.id) } },
+      data: { revokedAt: now, revokedReason: 'refresh_token_reuse' },
+    });
+    await endProviderSessions(tx, [providerSessionUid]);
+    for (const session of sessions) {
+      await recordAudit(tx, ctx, {
+        action: 'user.refresh_token_reused',
         targetType: 'User',
         targetId: session.userId,
         changes: { sessionId: session.id },
