@@ -367,6 +367,103 @@ describe('the hosted sign-in page', () => {
     expect(failures.every((event) => event.applicationId === spa.id && event.method === 'password')).toBe(true);
   });
 
+  it('sends the same SQL for a wrong password and an unknown identifier', async () => {
+    const config = await spaConfig();
+    const statements = [];
+    for (const identifier of ['alice@example.com', 'nobody-else@example.com']) {
+      const started = await startSignIn(config, SPA_CALLBACK);
+      const { sql } = await server.db.statements.during(() => submit(started, identifier, 'wrong password 123'));
+      statements.push(sql);
+    }
+    expect(statements[0]!.length).toBeGreaterThan(0);
+    expect(statements[0]).toEqual(statements[1]);
+  });
+
+  it('refuses oversized and malformed forms and other methods, recording nothing', async () => {
+    const started = await startSignIn(await spaConfig(), SPA_CALLBACK);
+    const events = await server.db.prisma.loginEvent.count();
+    const huge = await started.browser.request(started.formUrl, {
+      method: 'POST',
+      form: { csrf: csrfOf(started.html), identifier: 'a'.repeat(10_000), password: PASSWORD },
+    });
+    expect(huge.status).toBe(403);
+    const json = await fetch(started.formUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        cookie: [...started.browser.cookies].map((c) => c.join('=')).join('; '),
+      },
+      body: JSON.stringify({ csrf: csrfOf(started.html), identifier: 'alice', password: PASSWORD }),
+    });
+    expect(json.status).toBe(403);
+    const foreign = await fetch(started.formUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://evil.example.com',
+        cookie: [...started.browser.cookies].map((c) => c.join('=')).join('; '),
+      },
+      body: new URLSearchParams({ csrf: csrfOf(started.html), identifier: 'alice', password: PASSWORD }).toString(),
+    });
+    expect(foreign.status).toBe(403);
+    expect((await fetch(started.formUrl, { method: 'PUT' })).status).toBe(405);
+    // Without the browser's cookies the interaction is unknown.
+    const stranger = await new Browser().request(started.formUrl);
+    expect(stranger.status).toBe(400);
+    expect(await server.db.prisma.loginEvent.count()).toBe(events);
+    // A very long identifier is no account, answered like any unknown one.
+    const long = await submit(started, 'x'.repeat(2_000), PASSWORD);
+    if (!('page' in long)) throw new Error('signed in');
+    expect(await long.page.text()).toContain('The identifier or the password is incorrect.');
+  });
+
+  it('upgrades an imported bcrypt hash to argon2id on a successful sign-in', async () => {
+    const bcrypt = (await import('bcryptjs')).default;
+    const frank = await makeUser(server, server.admin.realmId, {
+      email: 'frank@example.com',
+      passwordHash: await bcrypt.hash(PASSWORD, 4),
+      passwordAlgorithm: 'BCRYPT',
+    });
+    const { tokens } = await signIn(await spaConfig(), SPA_CALLBACK, 'frank@example.com');
+    expect(tokens.claims()!.sub).toBe(frank.id);
+    const row = await server.db.prisma.user.findUniqueOrThrow({ where: { id: frank.id } });
+    expect(row.passwordAlgorithm).toBe('ARGON2ID');
+    expect(row.passwordHash).toMatch(/^\$argon2id\$/);
+    // The new hash works.
+    await signIn(await spaConfig(), SPA_CALLBACK, 'frank@example.com');
+  });
+
+  it('refuses an unverified user only when the realm requires verification', async () => {
+    const grace = await makeUser(server, server.admin.realmId, {
+      email: 'grace@example.com',
+      status: 'PENDING_VERIFICATION',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK, 'grace@example.com');
+    expect(tokens.claims()!.sub).toBe(grace.id);
+    await server.db.prisma.realm.update({
+      where: { id: server.admin.realmId },
+      data: { requireEmailVerification: true },
+    });
+    try {
+      const refused = await submit(await startSignIn(config, SPA_CALLBACK), 'grace@example.com', PASSWORD);
+      if (!('page' in refused)) throw new Error('signed in');
+      expect(await refused.page.text()).toContain('Verify your email address');
+      // Her earlier tokens stop working too.
+      expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
+    } finally {
+      await server.db.prisma.realm.update({
+        where: { id: server.admin.realmId },
+        data: { requireEmailVerification: false },
+      });
+    }
+  });
+
   it('refuses a suspended user with the right password, and nobody else learns the state', async () => {
     const bob = await makeUser(server, server.admin.realmId, {
       email: 'bob@example.com',
@@ -480,6 +577,27 @@ describe('refresh tokens', () => {
       { input: { id: erin.globalId } },
     );
     expect(suspended.data!.suspendUser.userErrors).toEqual([]);
+    expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
+  });
+});
+
+describe('deleting a user', () => {
+  it('ends their sessions: the next refresh fails', async () => {
+    const heidi = await makeUser(server, server.admin.realmId, {
+      email: 'heidi@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK, 'heidi@example.com');
+    const deleted = await server.graphql(
+      `mutation($input: DeleteUserInput!) { deleteUser(input: $input) { userErrors { code } } }`,
+      { input: { id: heidi.globalId } },
+    );
+    expect(deleted.data!.deleteUser.userErrors).toEqual([]);
     expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
       status: 400,
       error: 'invalid_grant',
