@@ -53,8 +53,8 @@ const FAILURE_MESSAGES: Record<SignInFailure, string> = {
   account_inactive: 'This account cannot sign in. Contact your administrator.',
   account_suspended: 'This account cannot sign in. Contact your administrator.',
   email_not_verified: 'Verify your email address before signing in.',
-  password_expired:
-    'Your password has expired and must be changed before you can sign in. Ask your administrator to set a new one.',
+  password_expired: 'Your password has expired and must be changed. Enter your current password and choose a new one.',
+  new_password_rejected: 'The new password was refused.',
 };
 
 function escapeHtml(value: string): string {
@@ -104,6 +104,25 @@ function signInForm(realm: Realm, csrf: string, identifier: string, error: strin
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${described}>
 <button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+function changePasswordForm(realm: Realm, csrf: string, identifier: string, error: string): string {
+  return page(
+    realm,
+    'Change your password',
+    `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p><form method="post" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="step" value="change-password">
+<input type="hidden" name="identifier" value="${escapeHtml(identifier)}">
+<label for="password">Current password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus aria-describedby="form-error">
+<label for="new-password">New password</label>
+<input id="new-password" name="newPassword" type="password" autocomplete="new-password" required>
+<label for="confirm-password">New password again</label>
+<input id="confirm-password" name="confirmPassword" type="password" autocomplete="new-password" required>
+<button type="submit">Change password and sign in</button>
 </form>`,
   );
 }
@@ -239,6 +258,12 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       return;
     }
     const identifier = form.get('identifier') ?? '';
+    const changing = form.get('step') === 'change-password';
+    const newPassword = form.get('newPassword') ?? '';
+    if (changing && newPassword !== (form.get('confirmPassword') ?? '')) {
+      respond(ctx, 400, changePasswordForm(realm, csrf, identifier, 'The two new passwords differ.'));
+      return;
+    }
     const client = await findClientApplication(prisma, realm.id, details.params.client_id as string);
     if (!client) {
       respond(ctx, 400, page(realm, 'Sign-in error', '<p class="error" role="alert">Unknown application.</p>'));
@@ -248,12 +273,18 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       realmId: realm.id,
       identifier,
       password: form.get('password') ?? '',
+      ...(changing ? { newPassword } : {}),
       applicationId: client.id,
       ipAddress: ctx.ip,
       userAgent: ctx.get('user-agent') || undefined,
     });
     if (!result.ok) {
-      respond(ctx, 401, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
+      if (result.reason === 'password_expired' || result.reason === 'new_password_rejected') {
+        const message = result.problem ?? FAILURE_MESSAGES[result.reason];
+        respond(ctx, result.problem ? 400 : 200, changePasswordForm(realm, csrf, identifier, message));
+      } else {
+        respond(ctx, 401, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
+      }
       return;
     }
     const to = await provider.interactionResult(

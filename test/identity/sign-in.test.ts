@@ -491,22 +491,87 @@ describe('the hosted sign-in page', () => {
     expect(await server.db.prisma.session.count({ where: { userId: bob.id } })).toBe(0);
   });
 
-  it('refuses a user whose password must be changed, and one invited without a password', async () => {
+  it('makes a user whose password expired change it, then signs them in', async () => {
     const carol = await makeUser(server, server.admin.realmId, {
       email: 'carol@example.com',
+      name: 'Carol Danvers',
       passwordExpired: true,
       passwordHash: await hashPassword(PASSWORD),
       passwordAlgorithm: 'ARGON2ID',
     });
-    await makeUser(server, server.admin.realmId, { email: 'dave@example.com', status: 'INVITED' });
     const config = await spaConfig();
-    const expired = await submit(await startSignIn(config, SPA_CALLBACK), 'carol@example.com', PASSWORD);
+    const started = await startSignIn(config, SPA_CALLBACK);
+    const expired = await submit(started, 'carol@example.com', PASSWORD);
     if (!('page' in expired)) throw new Error('signed in');
-    expect(await expired.page.text()).toContain('Your password has expired and must be changed');
+    const html = await expired.page.text();
+    expect(html).toContain('Your password has expired and must be changed');
+    expect(html).toContain('<label for="new-password">');
+    expect(html).not.toContain(PASSWORD);
+    const change = (password: string, newPassword: string, confirmPassword = newPassword) =>
+      started.browser
+        .request(started.formUrl, {
+          method: 'POST',
+          form: {
+            csrf: csrfOf(html),
+            step: 'change-password',
+            identifier: 'carol@example.com',
+            password,
+            newPassword,
+            confirmPassword,
+          },
+        })
+        .then((response) => started.browser.follow(response, started.formUrl));
+
+    // Refusals leave the password as it was.
+    const refusals: [string, string, string | undefined, string][] = [
+      [PASSWORD, 'another long passphrase 7', 'a different one 8', 'The two new passwords differ.'],
+      [PASSWORD, PASSWORD, undefined, 'The new password must differ from the current one.'],
+      [PASSWORD, 'short', undefined, 'at least 8 characters'],
+      [PASSWORD, 'carol danvers 1234', undefined, 'must not be or contain'],
+      ['not my password', 'another long passphrase 7', undefined, 'The identifier or the password is incorrect.'],
+    ];
+    for (const [current, next, confirm, message] of refusals) {
+      const landed = await change(current, next, confirm);
+      if (!('page' in landed)) throw new Error('signed in');
+      expect(await landed.page.text()).toContain(message);
+    }
+    const unchanged = await server.db.prisma.user.findUniqueOrThrow({ where: { id: carol.id } });
+    expect(unchanged.passwordExpired).toBe(true);
+
+    const landed = await change(PASSWORD, 'another long passphrase 7');
+    if (!('left' in landed)) throw new Error(`stayed: ${await landed.page.text()}`);
+    const tokens = await oidc.authorizationCodeGrant(config, landed.left, {
+      pkceCodeVerifier: started.verifier,
+      expectedState: started.state,
+      expectedNonce: started.nonce,
+    });
+    expect(tokens.claims()!.sub).toBe(carol.id);
+    const changed = await server.db.prisma.user.findUniqueOrThrow({ where: { id: carol.id } });
+    expect(changed).toMatchObject({ passwordExpired: false, passwordAlgorithm: 'ARGON2ID' });
+    expect(changed.passwordChangedAt).not.toBeNull();
     expect(
-      await server.db.prisma.loginEvent.findFirst({ where: { userId: carol.id }, select: { failureReason: true } }),
-    ).toEqual({ failureReason: 'password_expired' });
-    const invited = await submit(await startSignIn(config, SPA_CALLBACK), 'dave@example.com', PASSWORD);
+      await server.db.prisma.auditEvent.count({
+        where: { action: 'user.password_changed', targetId: carol.id, actorType: 'user' },
+      }),
+    ).toBe(1);
+    const reasons = await server.db.prisma.loginEvent.findMany({
+      where: { userId: carol.id },
+      orderBy: { at: 'asc' },
+      select: { success: true, failureReason: true },
+    });
+    expect(reasons).toEqual([
+      { success: false, failureReason: 'password_expired' },
+      { success: false, failureReason: 'new_password_rejected' },
+      { success: false, failureReason: 'new_password_rejected' },
+      { success: false, failureReason: 'new_password_rejected' },
+      { success: false, failureReason: 'invalid_credentials' },
+      { success: true, failureReason: null },
+    ]);
+  });
+
+  it('refuses an invited user without a password like an unknown one', async () => {
+    await makeUser(server, server.admin.realmId, { email: 'dave@example.com', status: 'INVITED' });
+    const invited = await submit(await startSignIn(await spaConfig(), SPA_CALLBACK), 'dave@example.com', PASSWORD);
     if (!('page' in invited)) throw new Error('signed in');
     expect(await invited.page.text()).toContain('The identifier or the password is incorrect.');
   });

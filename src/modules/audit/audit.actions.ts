@@ -39,6 +39,8 @@ export const AUDIT_ACTIONS = {
   'user.suspended': 'A user was suspended (its sessions revoked unless the caller asked otherwise).',
   'user.unsuspended': 'A user’s suspension was lifted.',
   'user.password_set': 'A user’s password was set.',
+  'user.password_changed':
+    'A user changed their expired or temporary password on the hosted sign-in page (actor: the user); their other sessions were revoked.',
   'user.password_expired': 'A user’s password was marked expired.',
   'user.deleted': 'A user was soft-deleted.',
   'user.erased': 'A user was deleted for good (its identifiers scrubbed from the audit trail).',

@@ -3,24 +3,42 @@ import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import { systemContext, userContext } from '../../context.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { endProviderSessions } from './users.core.ts';
-import { hashPassword, PASSWORD_POLICY, verifyPassword } from './users.passwords.ts';
+import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
+import {
+  hashPassword,
+  PASSWORD_POLICY,
+  passwordProblem,
+  verifyPassword,
+  type PasswordContext,
+} from './users.passwords.ts';
 
 /** Why a password sign-in was refused, as `LoginEvent.failureReason` records it. */
 export type SignInFailure =
-  'invalid_credentials' | 'account_inactive' | 'account_suspended' | 'email_not_verified' | 'password_expired';
+  | 'invalid_credentials'
+  | 'account_inactive'
+  | 'account_suspended'
+  | 'email_not_verified'
+  | 'password_expired'
+  | 'new_password_rejected';
 
 export interface SignInAttempt {
   realmId: string;
   /** An email address, username or phone number, as typed. */
   identifier: string;
   password: string;
+  /**
+   * The new password of a user whose password expired (or is temporary): with the right
+   * current password, it replaces it and the sign-in goes on.
+   */
+  newPassword?: string | undefined;
   applicationId: string;
   ipAddress?: string | undefined;
   userAgent?: string | undefined;
 }
 
-export type SignInResult = { ok: true; userId: string } | { ok: false; reason: SignInFailure };
+export type SignInResult =
+  | { ok: true; userId: string }
+  | { ok: false; reason: SignInFailure; /** Why a new password was refused. */ problem?: string };
 
 /** Longer identifiers cannot belong to anyone (emails are at most 254 characters). */
 const MAX_IDENTIFIER_LENGTH = 320;
@@ -63,6 +81,12 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
             passwordHash: true,
             passwordAlgorithm: true,
             passwordExpired: true,
+            email: true,
+            username: true,
+            name: true,
+            givenName: true,
+            familyName: true,
+            nickname: true,
           },
           orderBy: { id: 'asc' },
         })
@@ -81,6 +105,16 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     if (await requiresVerification(prisma, attempt.realmId)) reason = 'email_not_verified';
   }
   if (!reason && user!.passwordExpired) reason = 'password_expired';
+  let problem: string | undefined;
+  let changed: string | null = null;
+  if (reason === 'password_expired' && attempt.newPassword !== undefined) {
+    problem = await newPasswordProblem(prisma, attempt, user!);
+    if (problem) reason = 'new_password_rejected';
+    else {
+      changed = await hashPassword(attempt.newPassword);
+      reason = null;
+    }
+  }
 
   const event = {
     userId: user?.id ?? null,
@@ -91,12 +125,12 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
   };
   if (reason) {
     await db.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: false, failureReason: reason } });
-    return { ok: false, reason };
+    return problem ? { ok: false, reason, problem } : { ok: false, reason };
   }
 
   const signedIn = user!;
   const upgraded =
-    signedIn.passwordAlgorithm === 'BCRYPT' && [...attempt.password].length <= PASSWORD_POLICY.maxLength
+    !changed && signedIn.passwordAlgorithm === 'BCRYPT' && [...attempt.password].length <= PASSWORD_POLICY.maxLength
       ? await hashPassword(attempt.password)
       : null;
   const now = new Date();
@@ -107,8 +141,27 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
       data: {
         lastLoginAt: now,
         ...(upgraded ? { passwordHash: upgraded, passwordAlgorithm: 'ARGON2ID' } : {}),
+        ...(changed
+          ? {
+              passwordHash: changed,
+              passwordAlgorithm: 'ARGON2ID',
+              passwordChangedAt: now,
+              passwordExpired: false,
+              version: { increment: 1 },
+            }
+          : {}),
       },
     });
+    if (changed) {
+      // The old password's sessions end with it.
+      const revoked = await revokeSessionsOf(tx, [signedIn.id], 'password_changed', now);
+      await recordAudit(tx, ctx, {
+        action: 'user.password_changed',
+        targetType: 'User',
+        targetId: signedIn.id,
+        changes: { revokedSessionIds: revoked },
+      });
+    }
     await tx.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: true, at: now } });
     await recordAudit(tx, ctx, {
       action: 'user.signed_in',
@@ -122,6 +175,21 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     });
   });
   return { ok: true, userId: signedIn.id };
+}
+
+/** Why a user's chosen new password is refused (the realm's policy; not the current one), or undefined. */
+async function newPasswordProblem(
+  prisma: PrismaClient,
+  attempt: SignInAttempt,
+  user: PasswordContext,
+): Promise<string | undefined> {
+  const next = attempt.newPassword!;
+  if (next === attempt.password) return 'The new password must differ from the current one.';
+  const realm = await prisma.realm.findUniqueOrThrow({
+    where: { id: attempt.realmId },
+    select: { passwordMinLength: true },
+  });
+  return passwordProblem(next, realm.passwordMinLength, user)?.message;
 }
 
 export interface OpenSessionInput {
