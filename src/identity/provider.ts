@@ -200,8 +200,12 @@ export class RealmProviders {
         clientCredentials: { enabled: true },
         introspection: {
           enabled: true,
-          // Any confidential client of the realm (a resource server) may introspect its tokens.
-          allowedPolicy: (_ctx, client) => client.clientAuthMethod !== 'none',
+          // Machine-to-machine clients of the realm (resource servers) may introspect its
+          // tokens; a WEB application only the tokens issued to it (not other applications'
+          // users' tokens); public clients none.
+          allowedPolicy: (_ctx, client, token) =>
+            client.clientAuthMethod !== 'none' &&
+            (client.grantTypeAllowed('client_credentials') || token.clientId === client.clientId),
         },
         revocation: {
           enabled: true,

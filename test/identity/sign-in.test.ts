@@ -649,6 +649,41 @@ describe('refresh tokens', () => {
   });
 });
 
+describe('other applications', () => {
+  it('cannot introspect a SPA user’s token unless machine-to-machine; a disabled SPA gets no token', async () => {
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    const introspect = async (clientId: string, secret: string) => {
+      const response = await fetch(`${issuer()}/token/introspection`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ token: tokens.access_token }),
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { active: boolean; sub?: string };
+    };
+    expect(await introspect(web.clientId, web.clientSecret)).toEqual({ active: false });
+    expect(await introspect(server.admin.clientId, server.admin.clientSecret)).toMatchObject({
+      active: true,
+      sub: alice.id,
+      client_id: spa.clientId,
+    });
+
+    await server.db.prisma.application.update({ where: { id: spa.id }, data: { disabledAt: new Date() } });
+    try {
+      expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+        status: 401,
+        error: 'invalid_client',
+      });
+    } finally {
+      await server.db.prisma.application.update({ where: { id: spa.id }, data: { disabledAt: null } });
+    }
+  });
+});
+
 describe('deleting a user', () => {
   it('ends their sessions: the next refresh fails', async () => {
     const heidi = await makeUser(server, server.admin.realmId, {
