@@ -25,11 +25,13 @@ const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: IN_MEM
 await migrate(db);
 const realmName = `liveness-${Date.now()}`;
 const admin = await createAdminClient(db.prisma, { realmName });
-const keys = new SigningKeys(db.prisma, deriveKey('bench-secret-0123456789abcdef0123456789', 'roster/signing-keys'));
+const benchSecret = 'bench-secret-0123456789abcdef0123456789';
+const keys = new SigningKeys(db.prisma, deriveKey(benchSecret, 'roster/signing-keys'));
 let baseUrl = '';
 const app = createApp({
   db,
   keys,
+  cookieKey: deriveKey(benchSecret, 'roster/cookies'),
   log: createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent'),
   mode: 'production',
   baseUrl: () => baseUrl,

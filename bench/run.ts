@@ -66,7 +66,14 @@ const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config
 const secret = await resolveServerSecret(config.secretKey, config.dataDir);
 const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
 let baseUrl = '';
-const app = createApp({ db, keys, log: createLogger('silent'), mode: 'production', baseUrl: () => baseUrl });
+const app = createApp({
+  db,
+  keys,
+  cookieKey: deriveKey(secret, 'roster/cookies'),
+  log: createLogger('silent'),
+  mode: 'production',
+  baseUrl: () => baseUrl,
+});
 const server = createServer(createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)));
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

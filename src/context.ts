@@ -17,7 +17,7 @@ export interface Principal {
 }
 
 /** An application calling with an access token. */
-export interface ApplicationCaller {
+interface ApplicationCaller {
   kind: 'application';
   /** The audit trail's actor id: the client id. */
   id: string;
@@ -27,18 +27,26 @@ export interface ApplicationCaller {
   scopes: ReadonlySet<string>;
 }
 
-/** A person calling with an access token issued to them through one of the realm's applications. */
-export interface PersonCaller {
-  kind: 'user';
-  /** The audit trail's actor id: the user's id. */
-  id: string;
-  userId: string;
+/** The access token a person calls the management API with: their session and the application it was issued through. */
+interface PersonToken {
   /** The Roster session the token belongs to: revoking it ends the token's access at once. */
   sessionId: string;
   clientId: string;
   applicationId: string;
+}
+
+/**
+ * A person: calling the management API with an access token issued to them (`token`), or acting
+ * on their own account while signing in (no token, no management scope).
+ */
+interface PersonCaller {
+  kind: 'user';
+  /** The audit trail's actor id: the user's id. */
+  id: string;
+  userId: string;
   /** Granted scopes: the token's scopes that the person's roles and direct grants still give. */
   scopes: ReadonlySet<string>;
+  token?: PersonToken | undefined;
 }
 
 /** Roster itself (bootstrap, realm creation, seeding): holds every management scope. */
@@ -71,6 +79,21 @@ const SYSTEM: SystemCaller = { kind: 'system', id: 'system', scopes: new Set(MAN
 
 export function systemContext(prisma: PrismaClient, realmId: string): ServiceContext {
   return { realmId, db: scopeToRealm(prisma, realmId), caller: SYSTEM };
+}
+
+/** A user acting on their own account, e.g. signing in from `ipAddress`. */
+export function userContext(
+  prisma: PrismaClient,
+  realmId: string,
+  userId: string,
+  ipAddress: string | undefined,
+): ServiceContext {
+  return {
+    realmId,
+    db: scopeToRealm(prisma, realmId),
+    caller: { kind: 'user', id: userId, userId, scopes: new Set() },
+    ipAddress,
+  };
 }
 
 /** A field the caller was refused, with the scopes it lacked. */

@@ -25,6 +25,8 @@ import { createRosterYoga } from './yoga.ts';
 export interface AppDeps {
   db: Database;
   keys: SigningKeys;
+  /** Derived from the server secret: signs the OpenID providers' cookies and the sign-in forms. */
+  cookieKey: Buffer;
   log: Logger;
   mode: Config['env'];
   /** Base URL clients reach this server at; known once the server listens. */
@@ -88,7 +90,9 @@ export function createApp(deps: AppDeps): FetchHandler {
     baseUrl: deps.baseUrl,
     log: deps.log,
     limits: new TokenEndpointLimits(store, deps.tokenLimits),
-    providers: deps.providers ?? new RealmProviders({ prisma: deps.db.prisma, keys: deps.keys, log: deps.log }),
+    providers:
+      deps.providers ??
+      new RealmProviders({ prisma: deps.db.prisma, keys: deps.keys, cookieKey: deps.cookieKey, log: deps.log }),
   };
 
   return async (request, context) => {
@@ -243,6 +247,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const app = createApp({
       db,
       keys,
+      cookieKey: deriveKey(secret, 'roster/cookies'),
       log,
       mode: config.env,
       baseUrl: () => baseUrl,

@@ -209,10 +209,13 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
             ? {
                 kind: 'user',
                 id: principal.person.userId,
-                ...principal.person,
-                clientId: principal.clientId,
-                applicationId: principal.applicationId,
+                userId: principal.person.userId,
                 scopes: principal.scopes,
+                token: {
+                  sessionId: principal.person.sessionId,
+                  clientId: principal.clientId,
+                  applicationId: principal.applicationId,
+                },
               }
             : {
                 kind: 'application',

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { createHmac } from 'node:crypto';
+import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
 import {
@@ -11,7 +12,9 @@ import {
 import { constantTimeEqual, randomToken, sha256 } from '../auth/crypto.ts';
 import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/keys.ts';
 import { MANAGEMENT_API_INDICATOR } from '../auth/scopes.ts';
+import { liveProviderSession, signInAccount, userClaims } from '../modules/users/users.signin.ts';
 import { PrismaOidcAdapter, SweepClock } from './oidc-adapter.ts';
+import { installSignInPages, providerViews } from './sign-in-pages.ts';
 
 /** What one request through a provider carries besides the HTTP request. */
 interface Exchange {
@@ -39,8 +42,8 @@ export async function throughProvider<T>(verified: Exchange['verified'], fn: () 
 const APPLICATION_ID = 'roster_application_id';
 
 /**
- * Lifetimes (seconds) of what nothing issues yet, explicit so that no library default applies
- * unnoticed; sign-in will take them from realm settings.
+ * Lifetimes (seconds), explicit so that no library default applies unnoticed; realm settings
+ * for the session and refresh lifetimes come later.
  */
 const TOKEN_TTL = {
   authorizationCode: 60,
@@ -54,6 +57,8 @@ const TOKEN_TTL = {
 export interface RealmProvidersOptions {
   prisma: PrismaClient;
   keys: SigningKeys;
+  /** Derived from the server secret; signs the providers' cookies and the sign-in pages' CSRF tokens. */
+  cookieKey: Buffer;
   log: Logger;
   /** Providers kept at most; the least recently used one is dropped beyond. Default 1000. */
   maxProviders?: number;
@@ -114,6 +119,7 @@ export class RealmProviders {
     // Stands in for the secret in client metadata; never compared (see compareClientSecret).
     const unusable = randomToken(32);
 
+    const views = providerViews(realm);
     const configuration: Configuration = {
       adapter: (model: string) =>
         model === 'Client'
@@ -122,17 +128,7 @@ export class RealmProviders {
                 const verified = exchanges.getStore()?.verified?.client;
                 const app =
                   verified?.clientId === clientId ? verified : await findClientApplication(prisma, realmId, clientId);
-                // Public clients (SPA, NATIVE) have no flow until sign-in exists.
-                if (!app || app.type === 'SPA' || app.type === 'NATIVE') return undefined;
-                return {
-                  client_id: app.clientId,
-                  client_secret: unusable,
-                  token_endpoint_auth_method: 'client_secret_basic',
-                  grant_types: app.type === 'M2M' ? ['client_credentials'] : [],
-                  response_types: [],
-                  redirect_uris: [],
-                  [APPLICATION_ID]: app.id,
-                };
+                return app ? clientMetadata(app, unusable) : undefined;
               },
               upsert: refuse,
               findByUid: refuse,
@@ -142,6 +138,43 @@ export class RealmProviders {
               revokeByGrantId: refuse,
             }
           : new PrismaOidcAdapter(prisma, realmId, model, sweeps),
+      findAccount: async (_ctx, sub, token) => {
+        // A token of a sign-in lives only as long as the session the management API shows.
+        const sessionUid = (token as { sessionUid?: string } | undefined)?.sessionUid;
+        if (sessionUid) {
+          const touch = (token as { kind?: string }).kind === 'RefreshToken';
+          if (!(await liveProviderSession(prisma, realmId, sessionUid, touch))) return undefined;
+        }
+        const user = await signInAccount(prisma, realmId, sub);
+        if (!user) return undefined;
+        return { accountId: user.id, claims: (_use, scope) => userClaims(user, scope) };
+      },
+      claims: {
+        openid: ['sub'],
+        profile: [
+          'name',
+          'given_name',
+          'family_name',
+          'nickname',
+          'preferred_username',
+          'picture',
+          'gender',
+          'birthdate',
+          'locale',
+          'zoneinfo',
+          'updated_at',
+        ],
+        email: ['email', 'email_verified'],
+      },
+      cookies: { keys: [cookieKey(this.options.cookieKey, realmId)] },
+      interactions: {
+        url: (_ctx, interaction) => `${new URL(issuer).pathname}/interaction/${interaction.uid}`,
+      },
+      pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+      // The realm's applications are first-party: every one allowed the refresh_token grant gets
+      // refresh tokens, bound to the sign-in's session unless `offline_access` was granted.
+      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+      rotateRefreshToken: true,
       jwks: { keys: await keys.privateJwks(realmId) },
       enabledJWA: {
         idTokenSigningAlgValues: [SIGNING_ALGORITHM],
@@ -152,19 +185,27 @@ export class RealmProviders {
         requestObjectSigningAlgValues: [SIGNING_ALGORITHM],
       },
       clientDefaults: { id_token_signed_response_alg: SIGNING_ALGORITHM },
-      clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+      clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
       extraClientMetadata: { properties: [APPLICATION_ID] },
-      responseTypes: [],
-      // No offline_access until people sign in: it would advertise refresh tokens.
-      scopes: ['openid'],
+      responseTypes: ['code'],
+      scopes: [...OIDC_SCOPES],
       routes: { jwks: '/jwks.json' },
       features: {
         devInteractions: { enabled: false },
+        rpInitiatedLogout: {
+          enabled: true,
+          logoutSource: views.logoutSource,
+          postLogoutSuccessSource: views.postLogoutSuccessSource,
+        },
         clientCredentials: { enabled: true },
         introspection: {
           enabled: true,
-          // Any confidential client of the realm (a resource server) may introspect its tokens.
-          allowedPolicy: (_ctx, client) => client.clientAuthMethod !== 'none',
+          // Machine-to-machine clients of the realm (resource servers) may introspect its
+          // tokens; a WEB application only the tokens issued to it (not other applications'
+          // users' tokens); public clients none.
+          allowedPolicy: (_ctx, client, token) =>
+            client.clientAuthMethod !== 'none' &&
+            (client.grantTypeAllowed('client_credentials') || token.clientId === client.clientId),
         },
         revocation: {
           enabled: true,
@@ -173,9 +214,15 @@ export class RealmProviders {
         },
         resourceIndicators: {
           enabled: true,
-          defaultResource: () => MANAGEMENT_API_INDICATOR,
+          // Access tokens of sign-ins are for the userinfo endpoint; only client_credentials
+          // tokens are for an API resource (the management API unless `resource` names another).
+          defaultResource: (ctx) =>
+            ctx.oidc.params?.grant_type === 'client_credentials' ? MANAGEMENT_API_INDICATOR : undefined,
           useGrantedResource: () => true,
           getResourceServerInfo: async (ctx, indicator, client) => {
+            if (ctx.oidc.params?.grant_type !== 'client_credentials') {
+              throw new errors.InvalidTarget('Only client_credentials tokens can be for an API resource yet.');
+            }
             const applicationId = applicationIdOf(client);
             const granted = await grantedResourceScopes(prisma, realmId, applicationId, indicator);
             if (!granted) throw new errors.InvalidTarget('The realm has no API resource with this indicator.');
@@ -204,7 +251,11 @@ export class RealmProviders {
         if (token.kind !== 'ClientCredentials' || token.aud !== MANAGEMENT_API_INDICATOR) return undefined;
         return { realm_id: realmId, app_id: token.client ? applicationIdOf(token.client) : undefined };
       },
-      clientBasedCORS: () => false,
+      // Browsers may call the token and userinfo endpoints only for public clients (SPAs), and
+      // only from the origin of one of their redirect URIs; confidential clients never from one.
+      clientBasedCORS: (_ctx, origin, client) =>
+        client.clientAuthMethod === 'none' && client.redirectUris!.some((uri) => new URL(uri).origin === origin),
+      renderError: views.renderError,
       ttl: {
         AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? realm.accessTokenTtlSeconds,
         ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? realm.accessTokenTtlSeconds,
@@ -232,6 +283,13 @@ export class RealmProviders {
       }
       return (await authenticateClient(prisma, realmId, this.clientId, actual)) !== null;
     };
+    installSignInPages(provider, {
+      prisma,
+      realm,
+      csrfKey: cookieKey(this.options.cookieKey, `csrf:${realmId}`),
+      sessionTtlSeconds: TOKEN_TTL.session,
+      applicationIdOf,
+    });
     provider.on('server_error', (_ctx: KoaContextWithOIDC, error: unknown) => {
       const exchange = exchanges.getStore();
       if (exchange) exchange.serverError = error;
@@ -245,6 +303,43 @@ export class RealmProviders {
 function applicationIdOf(client: { clientId: string; metadata(): Record<string, unknown> }): string {
   const verified = exchanges.getStore()?.verified?.client;
   return verified?.clientId === client.clientId ? verified.id : (client.metadata()[APPLICATION_ID] as string);
+}
+
+/** The OpenID Connect scopes a sign-in may ask for. */
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+
+/**
+ * The client metadata of an application: M2M clients use client_credentials; WEB applications
+ * (confidential) and SPA and NATIVE applications (public, PKCE required) sign users in with
+ * the authorization code flow and refresh tokens, to their exact redirect URIs.
+ */
+function clientMetadata(app: ClientApplication, unusableSecret: string): ClientMetadata {
+  const base = { client_id: app.clientId, [APPLICATION_ID]: app.id };
+  if (app.type === 'M2M') {
+    return {
+      ...base,
+      client_secret: unusableSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    };
+  }
+  const signIn: Omit<ClientMetadata, 'client_id'> = {
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: app.redirectUris,
+    post_logout_redirect_uris: app.postLogoutRedirectUris,
+    application_type: app.type === 'NATIVE' ? 'native' : 'web',
+  };
+  return app.type === 'WEB'
+    ? { ...base, ...signIn, client_secret: unusableSecret, token_endpoint_auth_method: 'client_secret_basic' }
+    : { ...base, ...signIn, token_endpoint_auth_method: 'none' };
+}
+
+/** A per-realm key for one purpose, from the server's cookie key. */
+function cookieKey(key: Buffer, purpose: string): string {
+  return createHmac('sha256', key).update(purpose).digest('base64url');
 }
 
 function refuse(): never {

@@ -2,14 +2,14 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { authenticateClient } from '../modules/applications/applications.credentials.ts';
+import { authenticateClient, findClientApplication } from '../modules/applications/applications.credentials.ts';
 import { findRealm } from '../modules/realm/realm.service.ts';
 import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';
 import { addressKey, FailureLimit, type RateLimitStore } from '../auth/rate-limit.ts';
 import { realmIssuer } from '../auth/tokens.ts';
 import { callProvider } from './provider-bridge.ts';
-import { throughProvider, type RealmProviders } from './provider.ts';
+import { OIDC_SCOPES, throughProvider, type RealmProviders } from './provider.ts';
 
 export interface OAuthDeps {
   prisma: PrismaClient;
@@ -46,6 +46,7 @@ export class TokenEndpointLimits {
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
+const GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -66,11 +67,26 @@ function oauthError(
 }
 
 const ROUTE =
-  /^\/oauth2\/([^/]+)\/(token|token\/introspection|token\/revocation|jwks\.json|\.well-known\/openid-configuration|\.well-known\/oauth-authorization-server)$/;
+  /^\/oauth2\/([^/]+)\/(token|token\/introspection|token\/revocation|jwks\.json|\.well-known\/openid-configuration|\.well-known\/oauth-authorization-server|auth|auth\/[A-Za-z0-9_-]{1,64}|interaction\/[A-Za-z0-9_-]{1,64}|me|session\/end|session\/end\/confirm|session\/end\/success)$/;
 const RFC8414_ROUTE = /^\/\.well-known\/oauth-authorization-server\/oauth2\/([^/]+)$/;
 
 /** Endpoints that authenticate the client: they go through the hardened client authentication. */
 const CLIENT_ENDPOINTS = new Set(['token', 'token/introspection', 'token/revocation']);
+
+/**
+ * The methods of the endpoints a browser or a relying party reaches directly (authorization,
+ * its resumption, the hosted pages, userinfo, logout): the provider does the work. OPTIONS is
+ * a CORS preflight.
+ */
+function browserMethods(endpoint: string): string[] | null {
+  if (endpoint === 'auth' || endpoint === 'session/end') return ['GET', 'POST'];
+  if (endpoint.startsWith('auth/')) return ['GET', 'POST'];
+  if (endpoint.startsWith('interaction/')) return ['GET', 'POST'];
+  if (endpoint === 'me') return ['GET', 'POST', 'OPTIONS'];
+  if (endpoint === 'session/end/confirm') return ['POST'];
+  if (endpoint === 'session/end/success') return ['GET'];
+  return null;
+}
 
 /**
  * Handles `/oauth2/{realm}/…` requests; returns null for any other path. `clientAddress` is the
@@ -88,9 +104,13 @@ export async function handleOAuthRequest(
   const realmParam = decodeURIComponent((match ?? wellKnown)![1]!);
   const endpoint = match ? match[2]! : '.well-known/oauth-authorization-server';
 
-  const allowed = CLIENT_ENDPOINTS.has(endpoint) ? 'POST' : 'GET';
-  if (request.method !== allowed && !(allowed === 'GET' && request.method === 'HEAD')) {
-    return oauthError(405, 'invalid_request', `Use ${allowed} for this endpoint.`, { allow: allowed });
+  const browser = browserMethods(endpoint);
+  const preflight = endpoint === 'token' && request.method === 'OPTIONS';
+  const allowed = browser ?? (CLIENT_ENDPOINTS.has(endpoint) ? ['POST'] : ['GET']);
+  if (!preflight && !allowed.includes(request.method) && !(allowed.includes('GET') && request.method === 'HEAD')) {
+    return oauthError(405, 'invalid_request', `Use ${allowed.join(' or ')} for this endpoint.`, {
+      allow: allowed.join(', '),
+    });
   }
   const realm = await findRealm(deps.prisma, realmParam);
   if (!realm) return oauthError(404, 'invalid_request', 'Unknown realm.');
@@ -100,17 +120,32 @@ export async function handleOAuthRequest(
     return json(200, await deps.keys.jwks(realm.id), { 'cache-control': 'public, max-age=300' });
   }
   const provider = await deps.providers.get(realm, issuer);
+  if (browser || preflight) {
+    let body: string | undefined;
+    if (request.method === 'POST') {
+      body = await request.text();
+      if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+        return oauthError(400, 'invalid_request', 'The request body is too large.');
+      }
+    }
+    return throughProvider(undefined, () =>
+      callProvider(provider, {
+        method: request.method,
+        path: `/${endpoint}${url.search}`,
+        issuer,
+        headers: request.headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(clientAddress ? { address: clientAddress } : {}),
+      }),
+    );
+  }
   if (!CLIENT_ENDPOINTS.has(endpoint)) {
     const answer = await throughProvider(undefined, () =>
       callProvider(provider, { method: 'GET', path: `/${endpoint}`, issuer, headers: request.headers }),
     );
     if (answer.status !== 200) return answer;
     const metadata = (await answer.json()) as Record<string, unknown>;
-    metadata.scopes_supported = (await grantableScopes(deps.prisma, realm.id)).sort();
-    // RFC 8414 §2: no authorization endpoint while no grant type uses it.
-    if (Array.isArray(metadata.response_types_supported) && metadata.response_types_supported.length === 0) {
-      delete metadata.authorization_endpoint;
-    }
+    metadata.scopes_supported = [...OIDC_SCOPES, ...(await grantableScopes(deps.prisma, realm.id)).sort()];
     const response = json(200, metadata, { 'cache-control': 'public, max-age=300' });
     return request.method === 'HEAD' ? new Response(null, { headers: response.headers }) : response;
   }
@@ -205,12 +240,18 @@ async function clientEndpoint(
       return oauthError(400, 'invalid_request', `Parameter ${key} is repeated.`);
     }
   }
+  const grantType = endpoint === 'token' ? form.get('grant_type') : null;
   if (endpoint === 'token') {
-    const grantType = form.get('grant_type');
     if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required.');
-    if (grantType !== 'client_credentials') {
-      return oauthError(400, 'unsupported_grant_type', 'Only the client_credentials grant is supported here.');
+    if (!GRANT_TYPES.has(grantType)) {
+      return oauthError(
+        400,
+        'unsupported_grant_type',
+        'Supported grants: client_credentials, authorization_code and refresh_token.',
+      );
     }
+  }
+  if (grantType === 'client_credentials') {
     const resources = [...new Set(form.getAll('resource'))];
     if (resources.includes('')) return oauthError(400, 'invalid_target', 'The resource parameter is empty.');
     if (resources.length > 1) {
@@ -223,7 +264,13 @@ async function clientEndpoint(
 
   const credentials = clientCredentials(request, form);
   if (credentials instanceof Response) return credentials;
-  if (!credentials) return oauthError(401, 'invalid_client', 'Client authentication is required.');
+  if (!credentials) {
+    const clientId = form.get('client_id');
+    if (clientId !== null && grantType !== null && grantType !== 'client_credentials') {
+      return publicClientGrant(request, deps, target, form, clientId, address, clientAddress);
+    }
+    return oauthError(401, 'invalid_client', 'Client authentication is required.');
+  }
   // Checked before the secret, so that while a limit is reached no guess can succeed or count.
   const retryAfter = await deps.limits.retryAfter(address, credentials.clientId);
   if (retryAfter > 0) {
@@ -247,7 +294,14 @@ async function clientEndpoint(
     );
   }
 
-  if (endpoint === 'token' && client.type !== 'M2M') {
+  if (grantType && grantType !== 'client_credentials' && client.type === 'M2M') {
+    return oauthError(
+      400,
+      'unauthorized_client',
+      'Machine-to-machine applications use the client_credentials grant only.',
+    );
+  }
+  if (grantType === 'client_credentials' && client.type !== 'M2M') {
     return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
   }
 
@@ -266,4 +320,41 @@ async function clientEndpoint(
     deps.log.info({ clientId: client.clientId, realmId }, 'access token issued');
   }
   return response;
+}
+
+/**
+ * A token request of a public client (SPA, NATIVE: no secret; PKCE proves the code's origin):
+ * throttled like client authentication; an unknown client id, or one of a confidential client
+ * that did not authenticate, counts as a failure.
+ */
+async function publicClientGrant(
+  request: Request,
+  deps: OAuthDeps,
+  target: Target,
+  form: URLSearchParams,
+  clientId: string,
+  address: string,
+  clientAddress: string | undefined,
+): Promise<Response> {
+  const retryAfter = await deps.limits.retryAfter(address, clientId);
+  if (retryAfter > 0) {
+    return oauthError(429, 'slow_down', `Too many failed client authentications; retry in ${retryAfter} seconds.`, {
+      'retry-after': String(retryAfter),
+    });
+  }
+  const app = await findClientApplication(deps.prisma, target.realmId, clientId);
+  if (!app || (app.type !== 'SPA' && app.type !== 'NATIVE')) {
+    await deps.limits.recordFailure(address, clientId);
+    return oauthError(401, 'invalid_client', 'Client authentication failed.');
+  }
+  return throughProvider(undefined, () =>
+    callProvider(target.provider, {
+      method: 'POST',
+      path: '/token',
+      issuer: target.issuer,
+      headers: request.headers,
+      body: form.toString(),
+      ...(clientAddress ? { address: clientAddress } : {}),
+    }),
+  );
 }

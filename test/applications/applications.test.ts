@@ -382,6 +382,7 @@ describe('createApplication', () => {
       type: 'M2M',
       clientId: app.clientId,
       redirectUris: [],
+      postLogoutRedirectUris: [],
       roles: ['Reader'],
     });
     expect(events[0]!.requestId).toBeTruthy();
@@ -692,6 +693,39 @@ describe('updateApplication', () => {
     expect(await auditSince(server, admin.realmId, await again)).toEqual([]);
   });
 
+  it('sets and clears post-logout redirect URIs, auditing the change', async () => {
+    const spa = await createSpa('Logout target');
+    const since = await lastAuditId(server, admin.realmId);
+    const set = await server.graphql(
+      `mutation($input: UpdateApplicationInput!) {
+        updateApplication(input: $input) { application { postLogoutRedirectUris } userErrors { code } }
+      }`,
+      {
+        input: {
+          id: spa.id,
+          patch: { postLogoutRedirectUris: ['https://spa.example.com/bye', 'http://127.0.0.1:3000/'] },
+        },
+      },
+      adminToken,
+    );
+    expect(set.data!.updateApplication).toEqual({
+      application: { postLogoutRedirectUris: ['https://spa.example.com/bye', 'http://127.0.0.1:3000/'] },
+      userErrors: [],
+    });
+    const events = await auditSince(server, admin.realmId, since);
+    expect(events[0]!.changes).toEqual({
+      postLogoutRedirectUris: { before: [], after: ['https://spa.example.com/bye', 'http://127.0.0.1:3000/'] },
+    });
+    const cleared = await server.graphql(
+      `mutation($input: UpdateApplicationInput!) {
+        updateApplication(input: $input) { application { postLogoutRedirectUris } userErrors { code } }
+      }`,
+      { input: { id: spa.id, patch: { postLogoutRedirectUris: null } } },
+      adminToken,
+    );
+    expect(cleared.data!.updateApplication.application.postLogoutRedirectUris).toEqual([]);
+  });
+
   it('refuses bad patches with the field at fault, changing nothing', async () => {
     const spa = await createSpa('Patch target');
     const m2m = await createM2M(server, admin, 'Patch M2M', [], adminToken);
@@ -710,6 +744,19 @@ describe('updateApplication', () => {
         m2m.id,
         { redirectUris: ['https://example.com/cb'] },
         [{ code: 'INVALID', field: ['input', 'patch', 'redirectUris'] }],
+      ],
+      [
+        spa.id,
+        { postLogoutRedirectUris: ['http://example.com/bye', 'https://example.com/#x'] },
+        [
+          { code: 'INVALID', field: ['input', 'patch', 'postLogoutRedirectUris', '0'] },
+          { code: 'INVALID', field: ['input', 'patch', 'postLogoutRedirectUris', '1'] },
+        ],
+      ],
+      [
+        m2m.id,
+        { postLogoutRedirectUris: ['https://example.com/bye'] },
+        [{ code: 'INVALID', field: ['input', 'patch', 'postLogoutRedirectUris'] }],
       ],
       [missingId(), { name: 'x' }, [{ code: 'NOT_FOUND', field: ['input', 'id'] }]],
     ];

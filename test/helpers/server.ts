@@ -89,15 +89,18 @@ export async function startTestServer(
   const keys = new SigningKeys(db.prisma, deriveKey(TEST_SECRET, 'roster/signing-keys'));
   let baseUrl = '';
   const log = options.log ?? createLogger('silent');
+  const cookieKey = deriveKey(TEST_SECRET, 'roster/cookies');
   const providers = new RealmProviders({
     prisma: db.prisma,
     keys,
+    cookieKey,
     log,
     ...(options.maxProviders !== undefined ? { maxProviders: options.maxProviders } : {}),
   });
   const app = createApp({
     db,
     keys,
+    cookieKey,
     log,
     providers,
     mode: options.mode ?? 'test',

@@ -135,14 +135,16 @@ describe('discovery', () => {
       jwks_uri: `${issuer}/jwks.json`,
       introspection_endpoint: `${issuer}/token/introspection`,
       revocation_endpoint: `${issuer}/token/revocation`,
-      grant_types_supported: ['client_credentials'],
-      response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types_supported: ['code'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       id_token_signing_alg_values_supported: ['EdDSA'],
-      scopes_supported: [...MANAGEMENT_SCOPE_NAMES].sort(),
+      code_challenge_methods_supported: ['S256'],
+      authorization_endpoint: `${issuer}/auth`,
+      userinfo_endpoint: `${issuer}/me`,
+      end_session_endpoint: `${issuer}/session/end`,
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access', ...[...MANAGEMENT_SCOPE_NAMES].sort()],
     });
-    // No grant type uses the authorization endpoint yet (RFC 8414 §2).
-    expect(metadata).not.toHaveProperty('authorization_endpoint');
     expect(metadata).not.toHaveProperty('registration_endpoint');
   });
 
@@ -160,7 +162,7 @@ describe('discovery', () => {
   });
 
   it('serves no other path under the realm', async () => {
-    for (const path of ['auth', 'me', 'session/end', 'reg', 'token/other']) {
+    for (const path of ['reg', 'token/other', 'device/auth', 'request', 'interaction', 'session/end/other']) {
       expect((await fetch(`${server.url}/oauth2/default/${path}`)).status).toBe(404);
     }
   });
@@ -349,11 +351,13 @@ async function opaqueToken(realmId: string, clientId: string, grantId?: string) 
 }
 
 describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
-  it('introspects a token for any confidential client of the realm (M2M or web), and revokes it for its own client only', async () => {
+  it('introspects a token for the realm’s M2M clients (resource servers), and revokes it for its own client only', async () => {
     const token = await opaqueToken(server.admin.realmId, orders.clientId);
     const own = await relyingParty(orders);
     const resourceServer = await relyingParty(server.admin);
-    for (const config of [own, resourceServer, await relyingParty(web)]) {
+    // A WEB application introspects only its own tokens, not other applications' users' tokens.
+    expect(await oidc.tokenIntrospection(await relyingParty(web), token.value)).toEqual({ active: false });
+    for (const config of [own, resourceServer]) {
       const introspection = await oidc.tokenIntrospection(config, token.value);
       expect(introspection).toMatchObject({
         active: true,

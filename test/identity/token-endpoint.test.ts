@@ -224,13 +224,14 @@ describe('token endpoint: request errors', () => {
       body: new URLSearchParams({ grant_type: 'password', username: 'a', password: 'b' }),
     });
     expectOAuthError(response, 400, 'unsupported_grant_type');
+    // A grant of sign-ins, which a machine-to-machine client may not use.
     expectOAuthError(
       await tokenRequest('default', {
         authorization: auth(),
-        body: new URLSearchParams({ grant_type: 'refresh_token' }),
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }),
       }),
       400,
-      'unsupported_grant_type',
+      'unauthorized_client',
     );
   });
 
@@ -365,8 +366,14 @@ describe('discovery', () => {
       expect(metadata.issuer).toBe(issuer);
       expect(metadata.token_endpoint).toBe(`${issuer}/token`);
       expect(metadata.jwks_uri).toBe(`${issuer}/jwks.json`);
-      expect(metadata.grant_types_supported).toEqual(['client_credentials']);
-      expect(metadata.scopes_supported).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
+      expect(metadata.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+      expect(metadata.scopes_supported).toEqual([
+        'openid',
+        'profile',
+        'email',
+        'offline_access',
+        ...[...MANAGEMENT_SCOPE_NAMES].sort(),
+      ]);
     }
 
     const token = await server.token();

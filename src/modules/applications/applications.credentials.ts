@@ -25,6 +25,7 @@ export interface ClientApplication {
   clientId: string;
   type: ApplicationType;
   redirectUris: string[];
+  postLogoutRedirectUris: string[];
 }
 
 export interface AuthenticatedClient extends ClientApplication {
@@ -50,7 +51,14 @@ export async function authenticateClient(
   for (const hash of hashes) valid = constantTimeEqual(presented, hash) || valid;
   const app = rows[0];
   if (!app || !valid) return null;
-  return { id: app.id, realmId: app.realmId, clientId: app.clientId, type: app.type, redirectUris: app.redirectUris };
+  return {
+    id: app.id,
+    realmId: app.realmId,
+    clientId: app.clientId,
+    type: app.type,
+    redirectUris: app.redirectUris,
+    postLogoutRedirectUris: app.postLogoutRedirectUris,
+  };
 }
 
 /**
@@ -89,6 +97,6 @@ export function findClientApplication(
 ): Promise<ClientApplication | null> {
   return prisma.application.findFirst({
     where: { realmId, clientId, disabledAt: null },
-    select: { id: true, clientId: true, type: true, redirectUris: true },
+    select: { id: true, clientId: true, type: true, redirectUris: true, postLogoutRedirectUris: true },
   });
 }

@@ -42,6 +42,7 @@ export interface ClientSecretRow {
   clientId: string;
   type: ApplicationType;
   redirectUris: string[];
+  postLogoutRedirectUris: string[];
   secretHash: string;
 }
 
@@ -50,7 +51,7 @@ export function clientSecretRows(db: RawSqlClient, realmId: string, clientId: st
   const rs = realmSql(db, realmId);
   return rs.query`
     SELECT a.id::text AS id, a."realmId"::text AS "realmId", a."clientId", a.type::text AS type, a."redirectUris",
-      s."secretHash"
+      a."postLogoutRedirectUris", s."secretHash"
     FROM "Application" a
     JOIN "ApplicationSecret" s ON s."realmId" = a."realmId" AND s."applicationId" = a.id
     WHERE ${rs.realm('a')} AND a."clientId" = ${clientId} AND a."disabledAt" IS NULL

@@ -69,6 +69,10 @@ export const ApplicationRef = builder.prismaNode('Application', {
     type: t.expose('type', { type: ApplicationTypeEnum, description: 'The kind of client.' }),
     clientId: t.exposeString('clientId', { description: 'The public OAuth client id.' }),
     redirectUris: t.expose('redirectUris', { type: ['URL'], description: 'Allowed redirect URIs.' }),
+    postLogoutRedirectUris: t.expose('postLogoutRedirectUris', {
+      type: ['URL'],
+      description: 'Where RP-initiated logout (`/oauth2/{realm}/session/end`) may send the browser back to.',
+    }),
     roles: t.field({
       type: [RoleRef],
       description: 'The roles given to the application, by name. Reading them needs `roles:read` too.',
@@ -155,6 +159,11 @@ const CreateApplicationInput = builder.inputType('CreateApplicationInput', {
       description:
         'Allowed redirect URIs (at most 20): absolute, https (http only for 127.0.0.1, [::1] and localhost), without fragment. Required for SPA, WEB and NATIVE; not allowed for M2M.',
     }),
+    postLogoutRedirectUris: t.field({
+      type: ['URL'],
+      description:
+        'Where RP-initiated logout may send the browser back to (at most 20), under the same rules as redirect URIs; optional for SPA, WEB and NATIVE, not allowed for M2M.',
+    }),
     roleIds: t.globalIDList({
       for: RoleRef,
       description: 'Roles to give the application. Your token must hold every management scope they carry.',
@@ -212,6 +221,7 @@ builder.mutationField('createApplication', (t) =>
         name: input.name,
         type: input.type,
         redirectUris: urls(input.redirectUris),
+        postLogoutRedirectUris: urls(input.postLogoutRedirectUris),
         roleIds: input.roleIds?.map(({ id }) => id) ?? null,
       }),
   }),
@@ -225,6 +235,11 @@ const ApplicationPatch = builder.inputType('ApplicationPatch', {
       type: ['URL'],
       description:
         'The new full list of redirect URIs, under the same rules as at creation; null clears it (M2M only).',
+    }),
+    postLogoutRedirectUris: t.field({
+      type: ['URL'],
+      description:
+        'The new full list of post-logout redirect URIs, under the same rules as at creation; null clears it.',
     }),
   }),
 });
@@ -240,7 +255,7 @@ const UpdateApplicationInput = builder.inputType('UpdateApplicationInput', {
 builder.mutationField('updateApplication', (t) =>
   t.field({
     type: ApplicationPayload,
-    description: 'Renames an application or replaces its redirect URIs.',
+    description: 'Renames an application or replaces its redirect or post-logout redirect URIs.',
     ...requireScopes(['applications:write']),
     args: {
       input: t.arg({ type: UpdateApplicationInput, required: true, description: 'The application and its changes.' }),
@@ -251,6 +266,9 @@ builder.mutationField('updateApplication', (t) =>
         patch: {
           ...(input.patch.name === undefined ? {} : { name: input.patch.name }),
           ...(input.patch.redirectUris === undefined ? {} : { redirectUris: urls(input.patch.redirectUris) }),
+          ...(input.patch.postLogoutRedirectUris === undefined
+            ? {}
+            : { postLogoutRedirectUris: urls(input.patch.postLogoutRedirectUris) }),
         },
       }),
   }),

@@ -65,6 +65,7 @@ export async function createApplicationRecord(
     type: ApplicationType;
     roleIds?: string[];
     redirectUris?: string[];
+    postLogoutRedirectUris?: string[];
     builtIn?: boolean;
     clientId?: string;
     clientSecret?: string;
@@ -79,6 +80,7 @@ export async function createApplicationRecord(
       type: input.type,
       clientId,
       redirectUris: input.redirectUris ?? [],
+      postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
       builtIn: input.builtIn ?? false,
       secretLastRotatedAt: clientSecret ? new Date() : null,
     },
@@ -111,15 +113,22 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * fragment, no user info, no duplicates, at most 20; required for browser and native
  * clients, refused for M2M clients (which never redirect).
  */
-export function redirectUriErrors(type: ApplicationType, uris: readonly string[], field: string[]): UserErrorShape[] {
+export function redirectUriErrors(
+  type: ApplicationType,
+  uris: readonly string[],
+  field: string[],
+  kind: 'redirect' | 'post-logout redirect' = 'redirect',
+): UserErrorShape[] {
   if (type === 'M2M') {
-    return uris.length ? [userError('INVALID', 'Machine-to-machine applications have no redirect URIs.', field)] : [];
+    return uris.length ? [userError('INVALID', `Machine-to-machine applications have no ${kind} URIs.`, field)] : [];
   }
-  if (uris.length === 0) return [userError('REQUIRED', `${type} applications need at least one redirect URI.`, field)];
+  if (uris.length === 0) {
+    return kind === 'redirect'
+      ? [userError('REQUIRED', `${type} applications need at least one redirect URI.`, field)]
+      : [];
+  }
   if (uris.length > APPLICATION_LIMITS.redirectUris) {
-    return [
-      userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.redirectUris} redirect URIs are allowed.`, field),
-    ];
+    return [userError('LIMIT_EXCEEDED', `At most ${APPLICATION_LIMITS.redirectUris} ${kind} URIs are allowed.`, field)];
   }
   const errors: UserErrorShape[] = [];
   const seen = new Set<string>();
@@ -130,26 +139,26 @@ export function redirectUriErrors(type: ApplicationType, uris: readonly string[]
       errors.push(
         userError(
           'TOO_LONG',
-          `A redirect URI must be at most ${APPLICATION_LIMITS.redirectUriLength} characters long.`,
+          `A ${kind} URI must be at most ${APPLICATION_LIMITS.redirectUriLength} characters long.`,
           at,
         ),
       );
     } else if (!url) {
-      errors.push(userError('INVALID', 'A redirect URI must be an absolute URI.', at));
+      errors.push(userError('INVALID', `A ${kind} URI must be an absolute URI.`, at));
     } else if (uri.includes('#')) {
-      errors.push(userError('INVALID', 'A redirect URI must not contain a fragment.', at));
+      errors.push(userError('INVALID', `A ${kind} URI must not contain a fragment.`, at));
     } else if (url.username || url.password) {
-      errors.push(userError('INVALID', 'A redirect URI must not contain user credentials.', at));
+      errors.push(userError('INVALID', `A ${kind} URI must not contain user credentials.`, at));
     } else if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
       errors.push(
         userError(
           'INVALID',
-          'A redirect URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).',
+          `A ${kind} URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).`,
           at,
         ),
       );
     } else if (seen.has(url.href)) {
-      errors.push(userError('INVALID', 'This redirect URI is listed twice.', at));
+      errors.push(userError('INVALID', `This ${kind} URI is listed twice.`, at));
     }
     if (url) seen.add(url.href);
   });
@@ -243,6 +252,7 @@ export interface CreateApplicationInput {
   name: string;
   type: ApplicationType;
   redirectUris?: readonly string[] | null;
+  postLogoutRedirectUris?: readonly string[] | null;
   roleIds?: readonly string[] | null;
 }
 
@@ -258,6 +268,15 @@ export async function createApplication(
   const name = checkName(input.name, ['input', 'name'], errors);
   const redirectUris = input.redirectUris ?? [];
   errors.push(...redirectUriErrors(input.type, redirectUris, ['input', 'redirectUris']));
+  const postLogoutRedirectUris = input.postLogoutRedirectUris ?? [];
+  errors.push(
+    ...redirectUriErrors(
+      input.type,
+      postLogoutRedirectUris,
+      ['input', 'postLogoutRedirectUris'],
+      'post-logout redirect',
+    ),
+  );
   if (errors.length) return { ...refused('application', ...errors), clientSecret: null };
 
   return inTransaction(ctx, async (tx) => {
@@ -268,6 +287,7 @@ export async function createApplication(
       name,
       type: input.type,
       redirectUris: redirectUris.map((uri) => new URL(uri).href),
+      postLogoutRedirectUris: postLogoutRedirectUris.map((uri) => new URL(uri).href),
       roleIds: grant.roles.map((role) => role.id),
     });
     await recordAudit(tx, ctx, {
@@ -279,6 +299,7 @@ export async function createApplication(
         type: application.type,
         clientId: application.clientId,
         redirectUris: application.redirectUris,
+        postLogoutRedirectUris: application.postLogoutRedirectUris,
         roles: grant.roles.map((role) => role.name).sort(),
       },
     });
@@ -289,9 +310,10 @@ export async function createApplication(
 export interface ApplicationPatch {
   name?: string | null;
   redirectUris?: readonly string[] | null;
+  postLogoutRedirectUris?: readonly string[] | null;
 }
 
-/** Renames an application or replaces its redirect URIs; omitted fields stay as they are. */
+/** Renames an application or replaces its (post-logout) redirect URIs; omitted fields stay as they are. */
 export async function updateApplication(
   ctx: ServiceContext,
   input: { id: string; patch: ApplicationPatch },
@@ -306,13 +328,20 @@ export async function updateApplication(
   return inTransaction(ctx, async (tx) => {
     const before = await tx.application.findUnique({ where: { id: input.id } });
     if (!before) return refused('application', notFound('application', ['input', 'id']));
-    const data: { name?: string; redirectUris?: string[] } = {};
+    const data: { name?: string; redirectUris?: string[]; postLogoutRedirectUris?: string[] } = {};
     if (name !== undefined) data.name = name;
     if (patch.redirectUris !== undefined) {
       const uris = patch.redirectUris ?? [];
       const errors = redirectUriErrors(before.type, uris, ['input', 'patch', 'redirectUris']);
       if (errors.length) return refused('application', ...errors);
       data.redirectUris = uris.map((uri) => new URL(uri).href);
+    }
+    if (patch.postLogoutRedirectUris !== undefined) {
+      const uris = patch.postLogoutRedirectUris ?? [];
+      const field = ['input', 'patch', 'postLogoutRedirectUris'];
+      const errors = redirectUriErrors(before.type, uris, field, 'post-logout redirect');
+      if (errors.length) return refused('application', ...errors);
+      data.postLogoutRedirectUris = uris.map((uri) => new URL(uri).href);
     }
     const changes = diffFields(before, data);
     if (Object.keys(changes).length === 0) return { application: before, userErrors: [] };

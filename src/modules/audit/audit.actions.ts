@@ -41,6 +41,8 @@ export const AUDIT_ACTIONS = {
   'user.locked': 'A user’s account was locked after repeated failed sign-ins.',
   'user.unlocked': 'A user’s lockout and failed sign-in count were cleared by an administrator.',
   'user.password_set': 'A user’s password was set.',
+  'user.password_changed':
+    'A user changed their expired or temporary password on the hosted sign-in page (actor: the user); their other sessions were revoked.',
   'user.password_expired': 'A user’s password was marked expired.',
   'user.deleted': 'A user was soft-deleted.',
   'user.erased': 'A user was deleted for good (its identifiers scrubbed from the audit trail).',
@@ -50,6 +52,11 @@ export const AUDIT_ACTIONS = {
   'user.role_removed': 'A role was removed from a user.',
   'user.tenant_added': 'A user was added to a tenant.',
   'user.tenant_removed': 'A user was removed from a tenant.',
+  'user.signed_in':
+    'A user signed in with a password through the hosted sign-in page (actor: the user; failed attempts are login events).',
+  'user.signed_out': 'A user signed out (RP-initiated logout) and its session ended (actor: the user).',
+  'user.refresh_token_reused':
+    'A rotated refresh token was used again: its grant, the session it belonged to and that session’s tokens were revoked.',
   'user.sessions_revoked': 'All of a user’s sessions were revoked.',
   'user.session_revoked': 'One session of a user was revoked.',
   'user.mfa_enrolled': 'A user enrolled a second factor (with a fresh set of recovery codes).',

@@ -26,9 +26,12 @@ const AuditEventRef = builder.prismaNode('AuditEvent', {
     }),
     outcome: t.exposeString('outcome', { description: '`success` for a change, `denied` for a refused attempt.' }),
     actorType: t.exposeString('actorType', {
-      description: 'Who acted: `application` for an API client, `system` for Roster itself.',
+      description:
+        'Who acted: `application` for an API client, `user` for a person acting on their own account (signing in or out), `system` for Roster itself.',
     }),
-    actorId: t.exposeString('actorId', { description: 'The client id of the acting application, or `system`.' }),
+    actorId: t.exposeString('actorId', {
+      description: 'The client id of the acting application, the id of the acting user, or `system`.',
+    }),
     targetType: t.exposeString('targetType', {
       description:
         'The kind of object changed, e.g. `Role`, `Resource`, `User`; `Operation` for an authorization denial.',

@@ -115,7 +115,7 @@ export async function revokeSessionsOf(
   if (userIds.length === 0) return [];
   const active = await tx.session.findMany({
     where: { userId: { in: [...userIds] }, revokedAt: null, expiresAt: { gt: now } },
-    select: { id: true },
+    select: { id: true, providerSessionUid: true },
     orderBy: { id: 'asc' },
   });
   const ids = active.map((session) => session.id);
@@ -125,7 +125,36 @@ export async function revokeSessionsOf(
     where: { session: { userId: { in: [...userIds] } }, revokedAt: null },
     data: { revokedAt: now },
   });
+  await endProviderSessions(
+    tx,
+    active.flatMap((session) => (session.providerSessionUid ? [session.providerSessionUid] : [])),
+  );
   return ids;
+}
+
+/**
+ * Deletes the OpenID provider's sessions with these uids and every grant they hold, with the
+ * grants' codes and tokens: the browser is signed out and no refresh token of them works again.
+ */
+export async function endProviderSessions(tx: RealmTx, providerSessionUids: readonly string[]): Promise<void> {
+  if (providerSessionUids.length === 0) return;
+  const sessions = await tx.oidcPayload.findMany({
+    where: { model: 'Session', uid: { in: [...providerSessionUids] } },
+    select: { id: true, payload: true },
+  });
+  const grantIds = sessions.flatMap((session) => {
+    const authorizations = (session.payload as { authorizations?: Record<string, { grantId?: unknown }> })
+      .authorizations;
+    return Object.values(authorizations ?? {}).flatMap((a) => (typeof a.grantId === 'string' ? [a.grantId] : []));
+  });
+  await tx.oidcPayload.deleteMany({
+    where: {
+      OR: [
+        { model: 'Session', uid: { in: [...providerSessionUids] } },
+        ...(grantIds.length ? [{ grantId: { in: grantIds } }, { model: 'Grant', id: { in: grantIds } }] : []),
+      ],
+    },
+  });
 }
 
 export function checkReason(

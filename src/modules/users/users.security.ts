@@ -12,7 +12,14 @@ import {
   userError,
   type UserErrorShape,
 } from '../user-error.ts';
-import { bumpVersion, findUser, revokeSessionsOf, withLockedUser, type UserResult } from './users.core.ts';
+import {
+  bumpVersion,
+  endProviderSessions,
+  findUser,
+  revokeSessionsOf,
+  withLockedUser,
+  type UserResult,
+} from './users.core.ts';
 
 export const SECURITY_LIMITS = {
   providerLength: 50,
@@ -75,6 +82,7 @@ export async function revokeSession(ctx: ServiceContext, sessionId: string): Pro
     }
     await tx.session.update({ where: { id: session.id }, data: { revokedAt: now, revokedReason: 'revoked_by_admin' } });
     await tx.refreshToken.updateMany({ where: { sessionId: session.id, revokedAt: null }, data: { revokedAt: now } });
+    if (session.providerSessionUid) await endProviderSessions(tx, [session.providerSessionUid]);
     await recordAudit(tx, ctx, {
       action: 'user.session_revoked',
       targetType: 'User',

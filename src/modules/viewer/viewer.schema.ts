@@ -1,11 +1,19 @@
-import { serviceOf, type ApplicationCaller, type PersonCaller } from '../../context.ts';
+import { serviceOf } from '../../context.ts';
 import { unauthenticated } from '../../graphql/errors.ts';
 import { builder, requireAuthentication } from '../../graphql/builder.ts';
 import { ApplicationRef } from '../applications/applications.schema.ts';
 import { RealmRef } from '../realm/realm.schema.ts';
 import { UserRef } from '../users/users.schema.ts';
 
-const ViewerRef = builder.objectRef<ApplicationCaller | PersonCaller>('Viewer').implement({
+/** Who calls with an access token: an application, or a person through one. */
+interface ViewerShape {
+  clientId: string;
+  applicationId: string;
+  scopes: ReadonlySet<string>;
+  userId: string | null;
+}
+
+const ViewerRef = builder.objectRef<ViewerShape>('Viewer').implement({
   description: 'The caller: the application whose access token made this request, or the person signed in through it.',
   fields: (t) => ({
     user: t.prismaField({
@@ -14,8 +22,8 @@ const ViewerRef = builder.objectRef<ApplicationCaller | PersonCaller>('Viewer').
       description:
         'The person the token was issued to, when a person signed in (their own profile, readable without `users:read`); null for an application’s own token.',
       skipTypeScopes: true,
-      resolve: (query, caller, _args, ctx) =>
-        caller.kind === 'user' ? serviceOf(ctx).db.user.findUnique({ ...query, where: { id: caller.userId } }) : null,
+      resolve: (query, viewer, _args, ctx) =>
+        viewer.userId ? serviceOf(ctx).db.user.findUnique({ ...query, where: { id: viewer.userId } }) : null,
     }),
     realm: t.prismaField({
       type: RealmRef,
@@ -47,9 +55,10 @@ builder.queryField('viewer', (t) =>
     ...requireAuthentication,
     resolve: (_root, _args, ctx) => {
       const { caller } = serviceOf(ctx);
-      // The system never calls over GraphQL.
-      if (caller.kind === 'system') throw unauthenticated();
-      return caller;
+      if (caller.kind === 'application') return { ...caller, userId: null };
+      // The system never calls over GraphQL, nor does a person without a token.
+      if (caller.kind === 'system' || !caller.token) throw unauthenticated();
+      return { ...caller.token, scopes: caller.scopes, userId: caller.userId };
     },
   }),
 );

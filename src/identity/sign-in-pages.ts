@@ -1,0 +1,339 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
+import { constantTimeEqual } from '../auth/crypto.ts';
+import { findClientApplication } from '../modules/applications/applications.credentials.ts';
+import {
+  endSessionOnTokenReuse,
+  openSession,
+  signInWithPassword,
+  signOut,
+  type SignInFailure,
+} from '../modules/users/users.signin.ts';
+
+export interface SignInPagesDeps {
+  prisma: PrismaClient;
+  realm: Realm;
+  /** Signs the forms' CSRF tokens. */
+  csrfKey: string;
+  /** How long a provider session (and the session row of a sign-in) lasts, in seconds. */
+  sessionTtlSeconds: number;
+  /** The application id of a provider client. */
+  applicationIdOf: (client: { clientId: string; metadata(): Record<string, unknown> }) => string;
+}
+
+const MAX_FORM_BYTES = 8 * 1024;
+const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})$/;
+
+const STYLE =
+  'body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d1f23}' +
+  'main{max-width:24rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0003}' +
+  'h1{font-size:1.4rem;margin:0 0 .25rem}p.realm{margin:0 0 1.5rem;color:#555}' +
+  'label{display:block;font-weight:600;margin:1rem 0 .25rem}' +
+  'input{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px solid #888;border-radius:4px}' +
+  'button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:4px;background:#1f5fbf;color:#fff;cursor:pointer}' +
+  'button.secondary{background:#e4e6ea;color:#1d1f23;margin-top:.75rem}' +
+  ':focus-visible{outline:3px solid #f5a623;outline-offset:2px}' +
+  '.error{padding:.75rem;border-left:4px solid #b3261e;background:#fdecea}';
+const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
+
+const PAGE_HEADERS = {
+  'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; frame-ancestors 'none'; base-uri 'none'`,
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
+/** What a refused sign-in tells the person; an unknown account and a wrong password read the same. */
+const FAILURE_MESSAGES: Record<SignInFailure, string> = {
+  invalid_credentials: 'The identifier or the password is incorrect.',
+  account_inactive: 'This account cannot sign in. Contact your administrator.',
+  account_suspended: 'This account cannot sign in. Contact your administrator.',
+  email_not_verified: 'Verify your email address before signing in.',
+  password_expired: 'Your password has expired and must be changed. Enter your current password and choose a new one.',
+  new_password_rejected: 'The new password was refused.',
+};
+
+function escapeHtml(value: string): string {
+  return value.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
+function page(realm: Realm, title: string, body: string): string {
+  const realmName = escapeHtml(realm.displayName ?? realm.name);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · ${realmName}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<h1>${escapeHtml(title)}</h1>
+<p class="realm">${realmName}</p>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+function respond(ctx: KoaContextWithOIDC, status: number, html: string): void {
+  ctx.status = status;
+  ctx.set(PAGE_HEADERS);
+  ctx.type = 'html';
+  ctx.body = html;
+}
+
+function signInForm(realm: Realm, csrf: string, identifier: string, error: string | null): string {
+  const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
+  const described = error ? ' aria-describedby="form-error"' : '';
+  return page(
+    realm,
+    'Sign in',
+    `${alert}<form method="post" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<label for="identifier">Email, username or phone number</label>
+<input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${escapeHtml(identifier)}"${described}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${described}>
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+function changePasswordForm(realm: Realm, csrf: string, identifier: string, error: string): string {
+  return page(
+    realm,
+    'Change your password',
+    `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p><form method="post" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="step" value="change-password">
+<input type="hidden" name="identifier" value="${escapeHtml(identifier)}">
+<label for="password">Current password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus aria-describedby="form-error">
+<label for="new-password">New password</label>
+<input id="new-password" name="newPassword" type="password" autocomplete="new-password" required>
+<label for="confirm-password">New password again</label>
+<input id="confirm-password" name="confirmPassword" type="password" autocomplete="new-password" required>
+<button type="submit">Change password and sign in</button>
+</form>`,
+  );
+}
+
+/** The views oidc-provider renders itself (logout confirmation, signed out, errors), in the realm's pages. */
+export function providerViews(realm: Realm) {
+  return {
+    logoutSource: async (ctx: KoaContextWithOIDC, form: string): Promise<void> => {
+      respond(
+        ctx,
+        200,
+        page(
+          realm,
+          'Sign out',
+          `${form}<p>Do you want to sign out?</p>
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+        ),
+      );
+    },
+    postLogoutSuccessSource: async (ctx: KoaContextWithOIDC): Promise<void> => {
+      respond(ctx, 200, page(realm, 'Signed out', '<p>You are signed out.</p>'));
+    },
+    renderError: async (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): Promise<void> => {
+      const description = out.error_description ? `<p>${escapeHtml(out.error_description)}</p>` : '';
+      respond(
+        ctx,
+        ctx.status >= 400 ? ctx.status : 400,
+        page(realm, 'Sign-in error', `<p class="error" role="alert">${escapeHtml(out.error)}</p>${description}`),
+      );
+    },
+  };
+}
+
+/**
+ * Serves the hosted pages of a realm's provider at `/interaction/{uid}` (the sign-in form; the
+ * realm's applications are first-party, so consent is given without asking), and records what
+ * a sign-in and a sign-out change on Roster's side once the provider has done its part.
+ */
+export function installSignInPages(provider: Provider, deps: SignInPagesDeps): void {
+  const { prisma, realm } = deps;
+  const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(uid).digest('base64url');
+
+  provider.use(async (koa, next) => {
+    const ctx = koa as KoaContextWithOIDC;
+    const match = INTERACTION_PATH.exec(ctx.path);
+    if (!match) {
+      await next();
+      await afterRoute(ctx);
+      return;
+    }
+    const uid = match[1]!;
+    if (ctx.method !== 'GET' && ctx.method !== 'POST') {
+      ctx.set('allow', 'GET, POST');
+      respond(ctx, 405, page(realm, 'Sign-in error', '<p class="error" role="alert">Method not allowed.</p>'));
+      return;
+    }
+    let details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch {
+      details = null;
+    }
+    if (!details || details.uid !== uid) {
+      respond(
+        ctx,
+        400,
+        page(
+          realm,
+          'Sign-in error',
+          '<p class="error" role="alert">This sign-in request has expired or was started in another browser. Go back to the application and start again.</p>',
+        ),
+      );
+      return;
+    }
+    const csrf = csrfFor(uid);
+
+    if (details.prompt.name === 'consent') {
+      // First-party applications: the requested scopes and claims are granted without asking.
+      const accountId = details.session!.accountId;
+      const clientId = details.params.client_id as string;
+      const grant = details.grantId
+        ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId }))
+        : new provider.Grant({ accountId, clientId });
+      const missing = details.prompt.details as {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope);
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+        grant.addResourceScope(indicator, scopes);
+      }
+      const grantId = await grant.save();
+      const to = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { consent: { grantId } },
+        { mergeWithLastSubmission: true },
+      );
+      ctx.redirect(to);
+      ctx.status = 303;
+      return;
+    }
+    if (details.prompt.name !== 'login') {
+      respond(ctx, 400, page(realm, 'Sign-in error', '<p class="error" role="alert">Unsupported sign-in step.</p>'));
+      return;
+    }
+
+    if (ctx.method === 'GET') {
+      const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
+      respond(ctx, 200, signInForm(realm, csrf, hint, null));
+      return;
+    }
+
+    const origin = ctx.get('origin');
+    const form = await readForm(ctx.req);
+    if (
+      !form ||
+      (origin && origin !== new URL(provider.issuer).origin) ||
+      !constantTimeEqual(form.get('csrf') ?? '', csrf)
+    ) {
+      respond(
+        ctx,
+        403,
+        page(
+          realm,
+          'Sign-in error',
+          '<p class="error" role="alert">The form could not be verified. Go back to the application and start again.</p>',
+        ),
+      );
+      return;
+    }
+    const identifier = form.get('identifier') ?? '';
+    const changing = form.get('step') === 'change-password';
+    const newPassword = form.get('newPassword') ?? '';
+    if (changing && newPassword !== (form.get('confirmPassword') ?? '')) {
+      respond(ctx, 400, changePasswordForm(realm, csrf, identifier, 'The two new passwords differ.'));
+      return;
+    }
+    const client = await findClientApplication(prisma, realm.id, details.params.client_id as string);
+    if (!client) {
+      respond(ctx, 400, page(realm, 'Sign-in error', '<p class="error" role="alert">Unknown application.</p>'));
+      return;
+    }
+    const result = await signInWithPassword(prisma, {
+      realmId: realm.id,
+      identifier,
+      password: form.get('password') ?? '',
+      ...(changing ? { newPassword } : {}),
+      applicationId: client.id,
+      ipAddress: ctx.ip,
+      userAgent: ctx.get('user-agent') || undefined,
+    });
+    if (!result.ok) {
+      if (result.reason === 'password_expired' || result.reason === 'new_password_rejected') {
+        const message = result.problem ?? FAILURE_MESSAGES[result.reason];
+        respond(ctx, result.problem ? 400 : 200, changePasswordForm(realm, csrf, identifier, message));
+      } else {
+        respond(ctx, 401, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
+      }
+      return;
+    }
+    const to = await provider.interactionResult(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: result.userId, amr: ['pwd'] } },
+      { mergeWithLastSubmission: false },
+    );
+    ctx.redirect(to);
+    ctx.status = 303;
+  });
+
+  /** After the provider handled a request: a sign-in opens a session row, a sign-out ends it. */
+  async function afterRoute(ctx: KoaContextWithOIDC): Promise<void> {
+    const oidc = ctx.oidc;
+    if (!oidc) return;
+    const refreshToken = oidc.route === 'token' ? oidc.entities.RefreshToken : undefined;
+    if (refreshToken?.consumed && refreshToken.sessionUid && ctx.status === 400) {
+      await endSessionOnTokenReuse(prisma, realm.id, refreshToken.sessionUid, ctx.ip);
+      return;
+    }
+    if (ctx.status >= 400) return;
+    const sessionUid = oidc.session?.uid;
+    if (oidc.route === 'resume' && oidc.result?.login && sessionUid && oidc.client) {
+      await openSession(prisma, {
+        realmId: realm.id,
+        userId: oidc.result.login.accountId,
+        applicationId: deps.applicationIdOf(oidc.client),
+        providerSessionUid: sessionUid,
+        expiresAt: new Date(Date.now() + deps.sessionTtlSeconds * 1000),
+        ipAddress: ctx.ip,
+        userAgent: ctx.get('user-agent') || undefined,
+      });
+    } else if (oidc.route === 'end_session_confirm' && oidc.params?.logout && sessionUid) {
+      await signOut(prisma, realm.id, sessionUid, ctx.ip);
+    }
+  }
+}
+
+/** A small urlencoded form from the request, or null when it is not one. */
+async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}

@@ -1,0 +1,412 @@
+import { UAParser } from 'ua-parser-js';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import { systemContext, userContext } from '../../context.ts';
+import { scopeToRealm } from '../../db/realm-scope.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
+import {
+  hashPassword,
+  PASSWORD_POLICY,
+  passwordProblem,
+  verifyPassword,
+  type PasswordContext,
+} from './users.passwords.ts';
+
+/** Why a password sign-in was refused, as `LoginEvent.failureReason` records it. */
+export type SignInFailure =
+  | 'invalid_credentials'
+  | 'account_inactive'
+  | 'account_suspended'
+  | 'email_not_verified'
+  | 'password_expired'
+  | 'new_password_rejected';
+
+export interface SignInAttempt {
+  realmId: string;
+  /** An email address, username or phone number, as typed. */
+  identifier: string;
+  password: string;
+  /**
+   * The new password of a user whose password expired (or is temporary): with the right
+   * current password, it replaces it and the sign-in goes on.
+   */
+  newPassword?: string | undefined;
+  applicationId: string;
+  ipAddress?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+export type SignInResult =
+  | { ok: true; userId: string }
+  | { ok: false; reason: SignInFailure; /** Why a new password was refused. */ problem?: string };
+
+/** Longer identifiers cannot belong to anyone (emails are at most 254 characters). */
+const MAX_IDENTIFIER_LENGTH = 320;
+const MAX_USER_AGENT_LENGTH = 512;
+
+/**
+ * Verified in place of the stored hash when there is none (unknown identifier, no password set),
+ * so that every attempt costs one argon2id verification and takes as long.
+ */
+let dummyHash: Promise<string> | undefined;
+function dummy(): Promise<string> {
+  dummyHash ??= hashPassword('roster-dummy-password-never-matches');
+  return dummyHash;
+}
+
+/**
+ * Checks a password sign-in and records it: a `LoginEvent` for every attempt; on success the
+ * user's `lastLoginAt`, an argon2id re-hash of an imported bcrypt hash, and a `user.signed_in`
+ * audit event. The identifier is an email address, username (both ignoring case) or phone
+ * number of a user not deleted. The password is checked before the account's state, and a
+ * wrong password and an unknown identifier get the same reason, after the same work: a caller
+ * learns about an account's state only with its password.
+ */
+export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAttempt): Promise<SignInResult> {
+  const db = scopeToRealm(prisma, attempt.realmId);
+  const identifier = attempt.identifier.trim();
+  const userAgent = attempt.userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
+  const user =
+    identifier && identifier.length <= MAX_IDENTIFIER_LENGTH
+      ? await db.user.findFirst({
+          where: {
+            deletedAt: null,
+            status: { not: 'DELETED' },
+            OR: [{ email: identifier }, { username: identifier }, { phone: identifier }],
+          },
+          select: {
+            id: true,
+            status: true,
+            emailVerified: true,
+            passwordHash: true,
+            passwordAlgorithm: true,
+            passwordExpired: true,
+            email: true,
+            username: true,
+            name: true,
+            givenName: true,
+            familyName: true,
+            nickname: true,
+          },
+          orderBy: { id: 'asc' },
+        })
+      : null;
+
+  const stored = user?.passwordHash && user.passwordAlgorithm && user.status !== 'INVITED' ? user : null;
+  const matches = stored
+    ? await verifyPassword(stored.passwordHash!, stored.passwordAlgorithm!, attempt.password)
+    : (await verifyPassword(await dummy(), 'ARGON2ID', attempt.password)) && false;
+
+  let reason: SignInFailure | null = null;
+  if (!user || !matches) reason = 'invalid_credentials';
+  else if (user.status === 'SUSPENDED') reason = 'account_suspended';
+  else if (user.status === 'INACTIVE') reason = 'account_inactive';
+  else if (user.status === 'PENDING_VERIFICATION' && !user.emailVerified) {
+    if (await requiresVerification(prisma, attempt.realmId)) reason = 'email_not_verified';
+  }
+  if (!reason && user!.passwordExpired) reason = 'password_expired';
+  let problem: string | undefined;
+  let changed: string | null = null;
+  if (reason === 'password_expired' && attempt.newPassword !== undefined) {
+    problem = await newPasswordProblem(prisma, attempt, user!);
+    if (problem) reason = 'new_password_rejected';
+    else {
+      changed = await hashPassword(attempt.newPassword);
+      reason = null;
+    }
+  }
+
+  const event = {
+    userId: user?.id ?? null,
+    applicationId: attempt.applicationId,
+    method: 'password',
+    ipAddress: attempt.ipAddress ?? null,
+    userAgent: userAgent ?? null,
+  };
+  if (reason) {
+    await db.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: false, failureReason: reason } });
+    return problem ? { ok: false, reason, problem } : { ok: false, reason };
+  }
+
+  const signedIn = user!;
+  const upgraded =
+    !changed && signedIn.passwordAlgorithm === 'BCRYPT' && [...attempt.password].length <= PASSWORD_POLICY.maxLength
+      ? await hashPassword(attempt.password)
+      : null;
+  const now = new Date();
+  const ctx = userContext(prisma, attempt.realmId, signedIn.id, attempt.ipAddress);
+  await ctx.db.$transaction(async (tx) => {
+    await tx.user.update({
+      where: { id: signedIn.id },
+      data: {
+        lastLoginAt: now,
+        ...(upgraded ? { passwordHash: upgraded, passwordAlgorithm: 'ARGON2ID' } : {}),
+        ...(changed
+          ? {
+              passwordHash: changed,
+              passwordAlgorithm: 'ARGON2ID',
+              passwordChangedAt: now,
+              passwordExpired: false,
+              version: { increment: 1 },
+            }
+          : {}),
+      },
+    });
+    if (changed) {
+      // The old password's sessions end with it.
+      const revoked = await revokeSessionsOf(tx, [signedIn.id], 'password_changed', now);
+      await recordAudit(tx, ctx, {
+        action: 'user.password_changed',
+        targetType: 'User',
+        targetId: signedIn.id,
+        changes: { revokedSessionIds: revoked },
+      });
+    }
+    await tx.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: true, at: now } });
+    await recordAudit(tx, ctx, {
+      action: 'user.signed_in',
+      targetType: 'User',
+      targetId: signedIn.id,
+      changes: {
+        method: 'password',
+        applicationId: attempt.applicationId,
+        ...(upgraded ? { passwordRehashed: 'BCRYPT→ARGON2ID' } : {}),
+      },
+    });
+  });
+  return { ok: true, userId: signedIn.id };
+}
+
+/** Why a user's chosen new password is refused (the realm's policy; not the current one), or undefined. */
+async function newPasswordProblem(
+  prisma: PrismaClient,
+  attempt: SignInAttempt,
+  user: PasswordContext,
+): Promise<string | undefined> {
+  const next = attempt.newPassword!;
+  if (next === attempt.password) return 'The new password must differ from the current one.';
+  const realm = await prisma.realm.findUniqueOrThrow({
+    where: { id: attempt.realmId },
+    select: { passwordMinLength: true },
+  });
+  return passwordProblem(next, realm.passwordMinLength, user)?.message;
+}
+
+export interface OpenSessionInput {
+  realmId: string;
+  userId: string;
+  applicationId: string;
+  /** The uid of the OpenID provider's session the sign-in opened or joined. */
+  providerSessionUid: string;
+  expiresAt: Date;
+  ipAddress?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/**
+ * Records the session a sign-in opened, linked to the provider's session; an earlier session
+ * row linked to the same provider session (the same browser signing in again) ends, replaced.
+ * Returns the new session's id.
+ */
+export async function openSession(prisma: PrismaClient, input: OpenSessionInput): Promise<string> {
+  const db = scopeToRealm(prisma, input.realmId);
+  const userAgent = input.userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
+  const now = new Date();
+  return db.$transaction(async (tx) => {
+    await tx.session.updateMany({
+      where: { providerSessionUid: input.providerSessionUid, revokedAt: null },
+      data: { revokedAt: now, revokedReason: 'replaced' },
+    });
+    const session = await tx.session.create({
+      data: {
+        realmId: input.realmId,
+        userId: input.userId,
+        applicationId: input.applicationId,
+        providerSessionUid: input.providerSessionUid,
+        ipAddress: input.ipAddress ?? null,
+        userAgent: userAgent ?? null,
+        device: userAgent ? describeDevice(userAgent) : null,
+        createdAt: now,
+        lastActiveAt: now,
+        expiresAt: input.expiresAt,
+      },
+      select: { id: true },
+    });
+    return session.id;
+  });
+}
+
+/**
+ * Whether the session a provider session stands for is live (neither revoked nor expired), for
+ * the tokens of a sign-in; with `touch` (a token refresh) it notes the activity: the session's
+ * and the user's `lastActiveAt`.
+ */
+export async function liveProviderSession(
+  prisma: PrismaClient,
+  realmId: string,
+  providerSessionUid: string,
+  touch: boolean,
+): Promise<boolean> {
+  const db = scopeToRealm(prisma, realmId);
+  const now = new Date();
+  const session = await db.session.findFirst({
+    where: { providerSessionUid, revokedAt: null, expiresAt: { gt: now } },
+    select: { id: true, userId: true },
+    orderBy: { createdAt: 'desc' },
+  });
+  if (!session) return false;
+  if (touch) {
+    await db.session.update({ where: { id: session.id }, data: { lastActiveAt: now } });
+    await db.user.update({ where: { id: session.userId }, data: { lastActiveAt: now } });
+  }
+  return true;
+}
+
+const ACCOUNT_SELECT = {
+  id: true,
+  status: true,
+  email: true,
+  emailVerified: true,
+  username: true,
+  name: true,
+  givenName: true,
+  familyName: true,
+  nickname: true,
+  picture: true,
+  gender: true,
+  birthdate: true,
+  locale: true,
+  timezone: true,
+  updatedAt: true,
+} as const;
+
+/** What a signed-in user's tokens and userinfo say about them. */
+export type SignInAccount = Prisma.UserGetPayload<{ select: typeof ACCOUNT_SELECT }>;
+
+/**
+ * The user with this id if they may hold tokens of a sign-in now: not deleted, ACTIVE, or
+ * PENDING_VERIFICATION in a realm that does not require verification. Null otherwise, so
+ * that suspending, deactivating or deleting a user makes their next refresh fail.
+ */
+export async function signInAccount(
+  prisma: PrismaClient,
+  realmId: string,
+  userId: string,
+): Promise<SignInAccount | null> {
+  if (!UUID.test(userId)) return null;
+  const user = await scopeToRealm(prisma, realmId).user.findFirst({
+    where: { id: userId, deletedAt: null, status: { in: ['ACTIVE', 'PENDING_VERIFICATION'] } },
+    select: ACCOUNT_SELECT,
+  });
+  if (!user) return null;
+  if (user.status === 'PENDING_VERIFICATION' && !user.emailVerified && (await requiresVerification(prisma, realmId))) {
+    return null;
+  }
+  return user;
+}
+
+/** The standard claims of `user` that `scope` (space-separated) asks for; `sub` is the user id. */
+export function userClaims(user: SignInAccount, scope: string): Record<string, unknown> & { sub: string } {
+  const scopes = new Set(scope.split(' '));
+  const claims: Record<string, unknown> & { sub: string } = { sub: user.id };
+  if (scopes.has('profile')) {
+    Object.assign(claims, {
+      name: user.name ?? undefined,
+      given_name: user.givenName ?? undefined,
+      family_name: user.familyName ?? undefined,
+      nickname: user.nickname ?? undefined,
+      preferred_username: user.username ?? undefined,
+      picture: user.picture ?? undefined,
+      gender: user.gender ?? undefined,
+      birthdate: user.birthdate?.toISOString().slice(0, 10),
+      locale: user.locale ?? undefined,
+      zoneinfo: user.timezone ?? undefined,
+      updated_at: Math.floor(user.updatedAt.getTime() / 1000),
+    });
+  }
+  if (scopes.has('email') && user.email)
+    Object.assign(claims, { email: user.email, email_verified: user.emailVerified });
+  return claims;
+}
+
+async function requiresVerification(prisma: PrismaClient, realmId: string): Promise<boolean> {
+  const realm = await prisma.realm.findUniqueOrThrow({
+    where: { id: realmId },
+    select: { requireEmailVerification: true },
+  });
+  return realm.requireEmailVerification;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Ends the sessions a provider session stands for, as their user signed out (RP-initiated
+ * logout): each gets `revokedReason` `signed_out` and a `user.signed_out` audit event.
+ */
+export async function signOut(
+  prisma: PrismaClient,
+  realmId: string,
+  providerSessionUid: string,
+  ipAddress: string | undefined,
+): Promise<void> {
+  const now = new Date();
+  await scopeToRealm(prisma, realmId).$transaction(async (tx) => {
+    const sessions = await tx.session.findMany({
+      where: { providerSessionUid, revokedAt: null },
+      select: { id: true, userId: true },
+    });
+    for (const session of sessions) {
+      await tx.session.update({ where: { id: session.id }, data: { revokedAt: now, revokedReason: 'signed_out' } });
+      await recordAudit(tx, userContext(prisma, realmId, session.userId, ipAddress), {
+        action: 'user.signed_out',
+        targetType: 'User',
+        targetId: session.userId,
+        changes: { sessionId: session.id },
+      });
+    }
+  });
+}
+
+/**
+ * A rotated refresh token came back (stolen, or replayed): the provider revoked its grant; the
+ * sign-in's session ends too, with the provider session and its other grants, and the event
+ * is audited (`user.refresh_token_reused`).
+ */
+export async function endSessionOnTokenReuse(
+  prisma: PrismaClient,
+  realmId: string,
+  providerSessionUid: string,
+  ipAddress: string | undefined,
+): Promise<void> {
+  const now = new Date();
+  const ctx = { ...systemContext(prisma, realmId), ipAddress };
+  await ctx.db.$transaction(async (tx) => {
+    const sessions = await tx.session.findMany({
+      where: { providerSessionUid, revokedAt: null },
+      select: { id: true, userId: true },
+    });
+    await tx.session.updateMany({
+      where: { id: { in: sessions.map((session) => session.id) } },
+      data: { revokedAt: now, revokedReason: 'refresh_token_reuse' },
+    });
+    await endProviderSessions(tx, [providerSessionUid]);
+    for (const session of sessions) {
+      await recordAudit(tx, ctx, {
+        action: 'user.refresh_token_reused',
+        targetType: 'User',
+        targetId: session.userId,
+        changes: { sessionId: session.id },
+      });
+    }
+  });
+}
+
+/** A short description of the device, e.g. `Firefox 128 on Ubuntu (desktop)`. */
+function describeDevice(userAgent: string): string | null {
+  const parsed = new UAParser(userAgent).getResult();
+  const browser = [parsed.browser.name, parsed.browser.major].filter(Boolean).join(' ');
+  const os = [parsed.os.name, parsed.os.version].filter(Boolean).join(' ');
+  const kind = parsed.device.type ?? 'desktop';
+  if (!browser && !os) return null;
+  return `${browser || 'Unknown browser'}${os ? ` on ${os}` : ''} (${kind})`;
+}

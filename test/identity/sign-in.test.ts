@@ -1,0 +1,754 @@
+import { decodeProtectedHeader } from 'jose';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import { hashPassword } from '../../src/modules/users/users.passwords.ts';
+import { makeUser, type TestUser } from '../helpers/fixtures.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const SPA_CALLBACK = 'https://spa.example.com/callback';
+const SPA_LOGGED_OUT = 'https://spa.example.com/signed-out';
+const WEB_CALLBACK = 'https://web.example.com/auth/callback';
+const NATIVE_CALLBACK = 'http://127.0.0.1:8765/callback';
+const PASSWORD = 'correct horse battery staple 42';
+const BROWSER_UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+
+let server: TestServer;
+let spa: { id: string; clientId: string };
+let web: { id: string; clientId: string; clientSecret: string };
+let alice: TestUser;
+let consoleSpies: MockInstance[];
+
+const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
+
+/** A cookie-keeping HTTP client that follows redirects by hand, as a browser does, until it leaves Roster. */
+class Browser {
+  readonly cookies = new Map<string, string>();
+
+  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+    const headers: Record<string, string> = { 'user-agent': BROWSER_UA };
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    let body: string | undefined;
+    if (init.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers.origin = new URL(server.url).origin;
+      body = new URLSearchParams(init.form).toString();
+    }
+    const response = await fetch(url, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = cookie.split(';');
+      const [name, ...value] = pair!.split('=');
+      const expired = attributes.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0$/i.test(a));
+      if (expired || value.join('=') === '') this.cookies.delete(name!.trim());
+      else this.cookies.set(name!.trim(), value.join('='));
+    }
+    return response;
+  }
+
+  /** Follows redirects inside Roster; returns the last response (a page) or the URL it left Roster for. */
+  async follow(response: Response, from: string): Promise<{ page: Response; url: string } | { left: URL }> {
+    let current = response;
+    let url = from;
+    for (let hops = 0; hops < 10; hops++) {
+      const location = current.headers.get('location');
+      if (current.status < 300 || current.status >= 400 || !location) return { page: current, url };
+      const next = new URL(location, url);
+      if (next.origin !== new URL(server.url).origin) return { left: next };
+      url = next.href;
+      current = await this.request(url);
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+function csrfOf(html: string): string {
+  const match = /name="csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error(`no sign-in form in: ${html.slice(0, 300)}`);
+  return match[1]!;
+}
+
+async function spaConfig() {
+  return oidc.discovery(new URL(issuer()), spa.clientId, undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
+async function webConfig(secret = web.clientSecret) {
+  return oidc.discovery(new URL(issuer()), web.clientId, undefined, oidc.ClientSecretBasic(secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
+interface Started {
+  browser: Browser;
+  verifier: string;
+  state: string;
+  nonce: string;
+  /** The sign-in page's URL and HTML. */
+  formUrl: string;
+  html: string;
+}
+
+/** Starts an authorization code + PKCE request in a new browser and returns the sign-in page. */
+async function startSignIn(config: oidc.Configuration, redirectUri: string): Promise<Started> {
+  const browser = new Browser();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid profile email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  const landed = await browser.follow(await browser.request(url.href), url.href);
+  if (!('page' in landed)) throw new Error(`left Roster for ${landed.left.href}`);
+  expect(landed.page.status).toBe(200);
+  expect(landed.url).toMatch(new RegExp(`/oauth2/${server.admin.realmId}/interaction/[A-Za-z0-9_-]+$`));
+  return { browser, verifier, state, nonce, formUrl: landed.url, html: await landed.page.text() };
+}
+
+async function submit(started: Started, identifier: string, password: string) {
+  const response = await started.browser.request(started.formUrl, {
+    method: 'POST',
+    form: { csrf: csrfOf(started.html), identifier, password },
+  });
+  return started.browser.follow(response, started.formUrl);
+}
+
+/** Signs `identifier` in through the hosted page and exchanges the code. */
+async function signIn(config: oidc.Configuration, redirectUri: string, identifier = 'alice@example.com') {
+  const started = await startSignIn(config, redirectUri);
+  const landed = await submit(started, identifier, PASSWORD);
+  if (!('left' in landed)) throw new Error(`stayed on ${landed.url}: ${await landed.page.text()}`);
+  const tokens = await oidc.authorizationCodeGrant(config, landed.left, {
+    pkceCodeVerifier: started.verifier,
+    expectedState: started.state,
+    expectedNonce: started.nonce,
+    idTokenExpected: true,
+  });
+  return { tokens, browser: started.browser };
+}
+
+async function refusal(call: Promise<unknown>): Promise<{ status: number; error: string }> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof oidc.ResponseBodyError) return { status: error.status, error: error.error };
+    throw error;
+  }
+  throw new Error('the call succeeded');
+}
+
+async function latestSession(userId: string) {
+  return server.db.prisma.session.findFirstOrThrow({ where: { userId }, orderBy: { createdAt: 'desc' } });
+}
+
+beforeAll(async () => {
+  consoleSpies = [vi.spyOn(console, 'warn'), vi.spyOn(console, 'info')];
+  server = await startTestServer();
+  const create = async (input: Record<string, unknown>) => {
+    const result = await server.graphql(
+      `mutation($input: CreateApplicationInput!) {
+        createApplication(input: $input) { application { id clientId postLogoutRedirectUris } clientSecret userErrors { code message } }
+      }`,
+      { input },
+    );
+    expect(result.data!.createApplication.userErrors).toEqual([]);
+    return result.data!.createApplication;
+  };
+  const createdSpa = await create({
+    name: 'Shop SPA',
+    type: 'SPA',
+    redirectUris: [SPA_CALLBACK],
+    postLogoutRedirectUris: [SPA_LOGGED_OUT],
+  });
+  expect(createdSpa.application.postLogoutRedirectUris).toEqual([SPA_LOGGED_OUT]);
+  const rowOf = (clientId: string) => server.db.prisma.application.findUniqueOrThrow({ where: { clientId } });
+  spa = { id: (await rowOf(createdSpa.application.clientId)).id, clientId: createdSpa.application.clientId };
+  const createdWeb = await create({ name: 'Shop backend', type: 'WEB', redirectUris: [WEB_CALLBACK] });
+  web = {
+    id: (await rowOf(createdWeb.application.clientId)).id,
+    clientId: createdWeb.application.clientId,
+    clientSecret: createdWeb.clientSecret,
+  };
+  alice = await makeUser(server, server.admin.realmId, {
+    email: 'alice@example.com',
+    emailVerified: true,
+    username: 'alice',
+    name: 'Alice Liddell',
+    givenName: 'Alice',
+    passwordHash: await hashPassword(PASSWORD),
+    passwordAlgorithm: 'ARGON2ID',
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const spy of consoleSpies) spy.mockRestore();
+  await server?.close();
+});
+
+describe('authorization code + PKCE', () => {
+  it('signs a user in to a SPA (public client): EdDSA ID token, userinfo, login event, session', async () => {
+    const before = new Date();
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('EdDSA');
+    const claims = tokens.claims()!;
+    expect(claims).toMatchObject({ sub: alice.id, iss: issuer(), aud: spa.clientId });
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, alice.id);
+    expect(userinfo).toMatchObject({
+      sub: alice.id,
+      email: 'alice@example.com',
+      email_verified: true,
+      name: 'Alice Liddell',
+      given_name: 'Alice',
+      preferred_username: 'alice',
+    });
+
+    const event = await server.db.prisma.loginEvent.findFirstOrThrow({
+      where: { userId: alice.id, success: true },
+      orderBy: { at: 'desc' },
+    });
+    expect(event).toMatchObject({
+      method: 'password',
+      applicationId: spa.id,
+      userAgent: BROWSER_UA,
+      failureReason: null,
+    });
+    expect(event.ipAddress).toEqual(expect.any(String));
+    const session = await latestSession(alice.id);
+    expect(session).toMatchObject({ applicationId: spa.id, userAgent: BROWSER_UA, revokedAt: null });
+    expect(session.device).toBe('Firefox 128 on Ubuntu (desktop)');
+    expect(session.providerSessionUid).toEqual(expect.any(String));
+    const user = await server.db.prisma.user.findUniqueOrThrow({ where: { id: alice.id } });
+    expect(user.lastLoginAt!.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    const audit = await server.db.prisma.auditEvent.findFirst({
+      where: { action: 'user.signed_in', targetId: alice.id },
+    });
+    expect(audit).toMatchObject({ actorType: 'user', actorId: alice.id });
+  });
+
+  it('signs a user in to a WEB application (confidential client) by username', async () => {
+    const { tokens } = await signIn(await webConfig(), WEB_CALLBACK, 'ALICE');
+    expect(tokens.claims()).toMatchObject({ sub: alice.id, aud: web.clientId });
+  });
+
+  it('signs a user in to a NATIVE application (public client) on a loopback redirect URI', async () => {
+    const created = await server.graphql(
+      `mutation($input: CreateApplicationInput!) {
+        createApplication(input: $input) { application { clientId } clientSecret userErrors { code } }
+      }`,
+      { input: { name: 'Desktop app', type: 'NATIVE', redirectUris: [NATIVE_CALLBACK] } },
+    );
+    const { clientId } = created.data!.createApplication.application;
+    const config = await oidc.discovery(new URL(issuer()), clientId, undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const { tokens } = await signIn(config, NATIVE_CALLBACK);
+    expect(tokens.claims()).toMatchObject({ sub: alice.id, aud: clientId });
+  });
+
+  it('answers a SPA’s browser requests from its redirect URIs’ origin only (CORS)', async () => {
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    const refresh = (origin: string, refreshToken: string) =>
+      fetch(`${issuer()}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: spa.clientId,
+        }),
+      });
+    const refused = await refresh('https://evil.example.com', tokens.refresh_token!);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const allowed = await refresh('https://spa.example.com', tokens.refresh_token!);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://spa.example.com');
+  });
+
+  it('refuses the code to a WEB application without its secret', async () => {
+    const config = await webConfig();
+    const started = await startSignIn(config, WEB_CALLBACK);
+    const landed = await submit(started, 'alice', PASSWORD);
+    if (!('left' in landed)) throw new Error('no redirect back');
+    const code = landed.left.searchParams.get('code')!;
+    const response = await fetch(`${issuer()}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: WEB_CALLBACK,
+        client_id: web.clientId,
+        code_verifier: started.verifier,
+      }),
+    });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
+  it('refuses a redirect URI that is not registered exactly, without redirecting', async () => {
+    const config = await spaConfig();
+    for (const redirectUri of [`${SPA_CALLBACK}/`, 'https://evil.example.com/callback', `${SPA_CALLBACK}?x=1`]) {
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      const response = await new Browser().request(url.href);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('location')).toBeNull();
+      expect(await response.text()).toContain('redirect_uri');
+    }
+  });
+
+  it('refuses a SPA request without PKCE', async () => {
+    const config = await spaConfig();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: SPA_CALLBACK, scope: 'openid', state: 's1' });
+    const response = await new Browser().request(url.href);
+    const location = new URL(response.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(SPA_CALLBACK);
+    expect(location.searchParams.get('error')).toBe('invalid_request');
+    expect(location.searchParams.get('error_description')).toMatch(/PKCE/);
+  });
+});
+
+describe('the hosted sign-in page', () => {
+  it('is a labelled, CSRF-protected form with the realm name and a strict content security policy', async () => {
+    const started = await startSignIn(await spaConfig(), SPA_CALLBACK);
+    expect(started.html).toContain('<label for="identifier">');
+    expect(started.html).toContain('<label for="password">');
+    expect(started.html).toContain('autocomplete="current-password"');
+    expect(started.html).toContain('<p class="realm">default</p>');
+    expect(started.html).not.toContain('<script');
+    const page = await started.browser.request(started.formUrl);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+
+    // A forged form (no or a wrong token) is refused and signs nobody in.
+    const events = await server.db.prisma.loginEvent.count();
+    for (const csrf of ['', 'forged']) {
+      const response = await started.browser.request(started.formUrl, {
+        method: 'POST',
+        form: { csrf, identifier: 'alice', password: PASSWORD },
+      });
+      expect(response.status).toBe(403);
+    }
+    expect(await server.db.prisma.loginEvent.count()).toBe(events);
+  });
+
+  it('answers a wrong password and an unknown identifier the same way, and records both', async () => {
+    const config = await spaConfig();
+    const answers: string[] = [];
+    for (const identifier of ['alice@example.com', 'nobody@example.com']) {
+      const started = await startSignIn(config, SPA_CALLBACK);
+      const landed = await submit(started, identifier, 'wrong password 123');
+      if (!('page' in landed)) throw new Error('signed in');
+      expect(landed.page.status).toBe(401);
+      const html = await landed.page.text();
+      expect(html).toContain('The identifier or the password is incorrect.');
+      answers.push(html.replace(csrfOf(html), '').replace(identifier, ''));
+    }
+    expect(answers[0]).toBe(answers[1]);
+    const failures = await server.db.prisma.loginEvent.findMany({
+      where: { success: false, failureReason: 'invalid_credentials' },
+      orderBy: { at: 'asc' },
+    });
+    expect(failures.map((event) => event.userId)).toEqual(expect.arrayContaining([alice.id, null]));
+    expect(failures.every((event) => event.applicationId === spa.id && event.method === 'password')).toBe(true);
+  });
+
+  it('sends the same SQL for a wrong password and an unknown identifier', async () => {
+    const config = await spaConfig();
+    const statements = [];
+    for (const identifier of ['alice@example.com', 'nobody-else@example.com']) {
+      const started = await startSignIn(config, SPA_CALLBACK);
+      const { sql } = await server.db.statements.during(() => submit(started, identifier, 'wrong password 123'));
+      statements.push(sql);
+    }
+    expect(statements[0]!.length).toBeGreaterThan(0);
+    expect(statements[0]).toEqual(statements[1]);
+  });
+
+  it('refuses oversized and malformed forms and other methods, recording nothing', async () => {
+    const started = await startSignIn(await spaConfig(), SPA_CALLBACK);
+    const events = await server.db.prisma.loginEvent.count();
+    const huge = await started.browser.request(started.formUrl, {
+      method: 'POST',
+      form: { csrf: csrfOf(started.html), identifier: 'a'.repeat(10_000), password: PASSWORD },
+    });
+    expect(huge.status).toBe(403);
+    const json = await fetch(started.formUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        cookie: [...started.browser.cookies].map((c) => c.join('=')).join('; '),
+      },
+      body: JSON.stringify({ csrf: csrfOf(started.html), identifier: 'alice', password: PASSWORD }),
+    });
+    expect(json.status).toBe(403);
+    const foreign = await fetch(started.formUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://evil.example.com',
+        cookie: [...started.browser.cookies].map((c) => c.join('=')).join('; '),
+      },
+      body: new URLSearchParams({ csrf: csrfOf(started.html), identifier: 'alice', password: PASSWORD }).toString(),
+    });
+    expect(foreign.status).toBe(403);
+    expect((await fetch(started.formUrl, { method: 'PUT' })).status).toBe(405);
+    // Without the browser's cookies the interaction is unknown.
+    const stranger = await new Browser().request(started.formUrl);
+    expect(stranger.status).toBe(400);
+    expect(await server.db.prisma.loginEvent.count()).toBe(events);
+    // A very long identifier is no account, answered like any unknown one.
+    const long = await submit(started, 'x'.repeat(2_000), PASSWORD);
+    if (!('page' in long)) throw new Error('signed in');
+    expect(await long.page.text()).toContain('The identifier or the password is incorrect.');
+  });
+
+  it('upgrades an imported bcrypt hash to argon2id on a successful sign-in', async () => {
+    const bcrypt = (await import('bcryptjs')).default;
+    const frank = await makeUser(server, server.admin.realmId, {
+      email: 'frank@example.com',
+      passwordHash: await bcrypt.hash(PASSWORD, 4),
+      passwordAlgorithm: 'BCRYPT',
+    });
+    const { tokens } = await signIn(await spaConfig(), SPA_CALLBACK, 'frank@example.com');
+    expect(tokens.claims()!.sub).toBe(frank.id);
+    const row = await server.db.prisma.user.findUniqueOrThrow({ where: { id: frank.id } });
+    expect(row.passwordAlgorithm).toBe('ARGON2ID');
+    expect(row.passwordHash).toMatch(/^\$argon2id\$/);
+    // The new hash works.
+    await signIn(await spaConfig(), SPA_CALLBACK, 'frank@example.com');
+  });
+
+  it('refuses an unverified user only when the realm requires verification', async () => {
+    const grace = await makeUser(server, server.admin.realmId, {
+      email: 'grace@example.com',
+      status: 'PENDING_VERIFICATION',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK, 'grace@example.com');
+    expect(tokens.claims()!.sub).toBe(grace.id);
+    await server.db.prisma.realm.update({
+      where: { id: server.admin.realmId },
+      data: { requireEmailVerification: true },
+    });
+    try {
+      const refused = await submit(await startSignIn(config, SPA_CALLBACK), 'grace@example.com', PASSWORD);
+      if (!('page' in refused)) throw new Error('signed in');
+      expect(await refused.page.text()).toContain('Verify your email address');
+      // Her earlier tokens stop working too.
+      expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
+    } finally {
+      await server.db.prisma.realm.update({
+        where: { id: server.admin.realmId },
+        data: { requireEmailVerification: false },
+      });
+    }
+  });
+
+  it('refuses a suspended user with the right password, and nobody else learns the state', async () => {
+    const bob = await makeUser(server, server.admin.realmId, {
+      email: 'bob@example.com',
+      status: 'SUSPENDED',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const config = await spaConfig();
+    const wrong = await submit(await startSignIn(config, SPA_CALLBACK), 'bob@example.com', 'not the password');
+    if (!('page' in wrong)) throw new Error('signed in');
+    expect(await wrong.page.text()).toContain('The identifier or the password is incorrect.');
+    const right = await submit(await startSignIn(config, SPA_CALLBACK), 'bob@example.com', PASSWORD);
+    if (!('page' in right)) throw new Error('signed in');
+    expect(right.page.status).toBe(401);
+    expect(await right.page.text()).toContain('This account cannot sign in.');
+    const reasons = await server.db.prisma.loginEvent.findMany({
+      where: { userId: bob.id },
+      orderBy: { at: 'asc' },
+      select: { success: true, failureReason: true },
+    });
+    expect(reasons).toEqual([
+      { success: false, failureReason: 'invalid_credentials' },
+      { success: false, failureReason: 'account_suspended' },
+    ]);
+    expect(await server.db.prisma.session.count({ where: { userId: bob.id } })).toBe(0);
+  });
+
+  it('makes a user whose password expired change it, then signs them in', async () => {
+    const carol = await makeUser(server, server.admin.realmId, {
+      email: 'carol@example.com',
+      name: 'Carol Danvers',
+      passwordExpired: true,
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const config = await spaConfig();
+    const started = await startSignIn(config, SPA_CALLBACK);
+    const expired = await submit(started, 'carol@example.com', PASSWORD);
+    if (!('page' in expired)) throw new Error('signed in');
+    const html = await expired.page.text();
+    expect(html).toContain('Your password has expired and must be changed');
+    expect(html).toContain('<label for="new-password">');
+    expect(html).not.toContain(PASSWORD);
+    const change = (password: string, newPassword: string, confirmPassword = newPassword) =>
+      started.browser
+        .request(started.formUrl, {
+          method: 'POST',
+          form: {
+            csrf: csrfOf(html),
+            step: 'change-password',
+            identifier: 'carol@example.com',
+            password,
+            newPassword,
+            confirmPassword,
+          },
+        })
+        .then((response) => started.browser.follow(response, started.formUrl));
+
+    // Refusals leave the password as it was.
+    const refusals: [string, string, string | undefined, string][] = [
+      [PASSWORD, 'another long passphrase 7', 'a different one 8', 'The two new passwords differ.'],
+      [PASSWORD, PASSWORD, undefined, 'The new password must differ from the current one.'],
+      [PASSWORD, 'short', undefined, 'at least 8 characters'],
+      [PASSWORD, 'carol danvers 1234', undefined, 'must not be or contain'],
+      ['not my password', 'another long passphrase 7', undefined, 'The identifier or the password is incorrect.'],
+    ];
+    for (const [current, next, confirm, message] of refusals) {
+      const landed = await change(current, next, confirm);
+      if (!('page' in landed)) throw new Error('signed in');
+      expect(await landed.page.text()).toContain(message);
+    }
+    const unchanged = await server.db.prisma.user.findUniqueOrThrow({ where: { id: carol.id } });
+    expect(unchanged.passwordExpired).toBe(true);
+
+    const landed = await change(PASSWORD, 'another long passphrase 7');
+    if (!('left' in landed)) throw new Error(`stayed: ${await landed.page.text()}`);
+    const tokens = await oidc.authorizationCodeGrant(config, landed.left, {
+      pkceCodeVerifier: started.verifier,
+      expectedState: started.state,
+      expectedNonce: started.nonce,
+    });
+    expect(tokens.claims()!.sub).toBe(carol.id);
+    const changed = await server.db.prisma.user.findUniqueOrThrow({ where: { id: carol.id } });
+    expect(changed).toMatchObject({ passwordExpired: false, passwordAlgorithm: 'ARGON2ID' });
+    expect(changed.passwordChangedAt).not.toBeNull();
+    expect(
+      await server.db.prisma.auditEvent.count({
+        where: { action: 'user.password_changed', targetId: carol.id, actorType: 'user' },
+      }),
+    ).toBe(1);
+    const reasons = await server.db.prisma.loginEvent.findMany({
+      where: { userId: carol.id },
+      orderBy: { at: 'asc' },
+      select: { success: true, failureReason: true },
+    });
+    expect(reasons).toEqual([
+      { success: false, failureReason: 'password_expired' },
+      { success: false, failureReason: 'new_password_rejected' },
+      { success: false, failureReason: 'new_password_rejected' },
+      { success: false, failureReason: 'new_password_rejected' },
+      { success: false, failureReason: 'invalid_credentials' },
+      { success: true, failureReason: null },
+    ]);
+  });
+
+  it('refuses an invited user without a password like an unknown one', async () => {
+    await makeUser(server, server.admin.realmId, { email: 'dave@example.com', status: 'INVITED' });
+    const invited = await submit(await startSignIn(await spaConfig(), SPA_CALLBACK), 'dave@example.com', PASSWORD);
+    if (!('page' in invited)) throw new Error('signed in');
+    expect(await invited.page.text()).toContain('The identifier or the password is incorrect.');
+  });
+});
+
+describe('refresh tokens', () => {
+  it('rotate on every use; replaying a rotated one revokes the grant', async () => {
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    const session = await latestSession(alice.id);
+    const first = tokens.refresh_token!;
+    const second = await oidc.refreshTokenGrant(config, first);
+    expect(second.refresh_token).toEqual(expect.any(String));
+    expect(second.refresh_token).not.toBe(first);
+    const touched = await server.db.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
+    expect(touched.lastActiveAt.getTime()).toBeGreaterThanOrEqual(session.lastActiveAt.getTime());
+
+    expect(await refusal(oidc.refreshTokenGrant(config, first))).toEqual({ status: 400, error: 'invalid_grant' });
+    // The reuse revoked the whole grant: the current token fails too.
+    expect(await refusal(oidc.refreshTokenGrant(config, second.refresh_token!))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
+    // …and the session it belonged to, audited.
+    const ended = await server.db.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
+    expect(ended.revokedReason).toBe('refresh_token_reuse');
+    expect(
+      await server.db.prisma.auditEvent.count({
+        where: { action: 'user.refresh_token_reused', targetId: alice.id, actorType: 'system' },
+      }),
+    ).toBe(1);
+    expect(
+      await server.db.prisma.oidcPayload.count({ where: { model: 'Session', uid: session.providerSessionUid! } }),
+    ).toBe(0);
+  });
+
+  it('stop working once the session is revoked through the management API', async () => {
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    const session = await latestSession(alice.id);
+    const revoked = await server.graphql(
+      `mutation($input: RevokeSessionInput!) { revokeSession(input: $input) { revokedSessionIds userErrors { code } } }`,
+      { input: { sessionId: encodeGlobalId('Session', session.id) } },
+    );
+    expect(revoked.data!.revokeSession).toEqual({
+      revokedSessionIds: [encodeGlobalId('Session', session.id)],
+      userErrors: [],
+    });
+    expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
+    expect(
+      await server.db.prisma.oidcPayload.count({ where: { model: 'Session', uid: session.providerSessionUid! } }),
+    ).toBe(0);
+  });
+
+  it('stop working once the user is suspended', async () => {
+    const erin = await makeUser(server, server.admin.realmId, {
+      email: 'erin@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK, 'erin@example.com');
+    const suspended = await server.graphql(
+      `mutation($input: SuspendUserInput!) { suspendUser(input: $input) { userErrors { code } } }`,
+      { input: { id: erin.globalId } },
+    );
+    expect(suspended.data!.suspendUser.userErrors).toEqual([]);
+    expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
+  });
+});
+
+describe('other applications', () => {
+  it('cannot introspect a SPA user’s token unless machine-to-machine; a disabled SPA gets no token', async () => {
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    const introspect = async (clientId: string, secret: string) => {
+      const response = await fetch(`${issuer()}/token/introspection`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ token: tokens.access_token }),
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { active: boolean; sub?: string };
+    };
+    expect(await introspect(web.clientId, web.clientSecret)).toEqual({ active: false });
+    expect(await introspect(server.admin.clientId, server.admin.clientSecret)).toMatchObject({
+      active: true,
+      sub: alice.id,
+      client_id: spa.clientId,
+    });
+
+    await server.db.prisma.application.update({ where: { id: spa.id }, data: { disabledAt: new Date() } });
+    try {
+      expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+        status: 401,
+        error: 'invalid_client',
+      });
+    } finally {
+      await server.db.prisma.application.update({ where: { id: spa.id }, data: { disabledAt: null } });
+    }
+  });
+});
+
+describe('deleting a user', () => {
+  it('ends their sessions: the next refresh fails', async () => {
+    const heidi = await makeUser(server, server.admin.realmId, {
+      email: 'heidi@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK, 'heidi@example.com');
+    const deleted = await server.graphql(
+      `mutation($input: DeleteUserInput!) { deleteUser(input: $input) { userErrors { code } } }`,
+      { input: { id: heidi.globalId } },
+    );
+    expect(deleted.data!.deleteUser.userErrors).toEqual([]);
+    expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
+  });
+});
+
+describe('RP-initiated logout', () => {
+  it('ends the session after confirmation and returns to a registered post-logout URI', async () => {
+    const config = await spaConfig();
+    const { tokens, browser } = await signIn(config, SPA_CALLBACK);
+    const session = await latestSession(alice.id);
+    const url = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: SPA_LOGGED_OUT,
+      state: 'bye',
+    });
+    const confirm = await browser.request(url.href);
+    expect(confirm.status).toBe(200);
+    const html = await confirm.text();
+    const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)![1]!;
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
+    const done = await browser.request(new URL(action, server.url).href, {
+      method: 'POST',
+      form: { xsrf, logout: 'yes' },
+    });
+    expect(done.status).toBe(303);
+    const back = new URL(done.headers.get('location')!);
+    expect(`${back.origin}${back.pathname}`).toBe(SPA_LOGGED_OUT);
+    expect(back.searchParams.get('state')).toBe('bye');
+
+    const ended = await server.db.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
+    expect(ended.revokedReason).toBe('signed_out');
+    expect(
+      await server.db.prisma.auditEvent.count({ where: { action: 'user.signed_out', targetId: alice.id } }),
+    ).toBeGreaterThan(0);
+    expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
+  });
+
+  it('refuses a post-logout URI that is not registered', async () => {
+    const config = await spaConfig();
+    const { tokens, browser } = await signIn(config, SPA_CALLBACK);
+    const url = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'https://evil.example.com/',
+    });
+    const response = await browser.request(url.href);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+  });
+});
