@@ -1,7 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-/** Tests that start Roster or PGlite on disk in other processes; they never use TEST_DATABASE_URL. */
-const PROCESS = ['test/startup.test.ts', 'test/db/embedded.test.ts', 'test/db/migrate-child.test.ts'];
+/** Tests that start Roster, PGlite on disk or a browser in other processes; they never use TEST_DATABASE_URL. */
+const PROCESS = [
+  'test/startup.test.ts',
+  'test/db/embedded.test.ts',
+  'test/db/migrate-child.test.ts',
+  'test/browser/**/*.test.ts',
+];
 /** Pure functions: no database, no server. */
 const UNIT = ['test/unit/**/*.test.ts', 'test/config.test.ts', 'test/schema.test.ts'];
 

@@ -43,7 +43,9 @@ const PAGE_HEADERS = {
   'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; frame-ancestors 'none'; base-uri 'none'`,
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: under it browsers send `Origin: null` with the form's POST, which the origin
+  // check must refuse. same-origin sends the origin to Roster and nothing to other sites.
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
 };
 

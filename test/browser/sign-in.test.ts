@@ -1,0 +1,145 @@
+/**
+ * The hosted sign-in page in a real browser (Debian's Chromium, headless, driven by Playwright):
+ * it renders under its Content-Security-Policy without errors, is used with the keyboard alone
+ * through its labels, shows a refusal next to the form, and hands the application an
+ * authorization code that the token endpoint exchanges. Screenshots go to test-artifacts/.
+ * CI installs Chromium (.ci/run); elsewhere the file is skipped when Chromium is missing.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import * as oidc from 'openid-client';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/modules/users/users.passwords.ts';
+import { graphql } from '../helpers/documents.ts';
+import { makeUser } from '../helpers/fixtures.ts';
+import { payloadOf } from '../helpers/graphql.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts';
+const CALLBACK = 'https://console.example.com/callback';
+const PASSWORD = 'a long and memorable passphrase 7';
+
+const CREATE_APPLICATION = graphql(`
+  mutation BrowserSignInCreateApplication($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        clientId
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const available = existsSync(CHROMIUM);
+
+describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let clientId: string;
+  let graceId: string;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startTestServer();
+    const created = payloadOf(
+      await server.graphql(CREATE_APPLICATION, {
+        input: { name: 'Admin console', type: 'SPA', redirectUris: [CALLBACK] },
+      }),
+    );
+    expect(created.userErrors).toEqual([]);
+    clientId = created.application!.clientId;
+    ({ id: graceId } = await makeUser(server, server.admin.realmId, {
+      email: 'grace@example.com',
+      emailVerified: true,
+      name: 'Grace Hopper',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    }));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('signs in with the keyboard alone and hands the application a code', async () => {
+    const config = await oidc.discovery(
+      new URL(`${server.url}/oauth2/${server.admin.realmId}`),
+      clientId,
+      undefined,
+      oidc.None(),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: CALLBACK,
+      scope: 'openid profile email',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+
+    const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      // The refused attempt's page is answered with 401 on purpose; Chromium logs any 4xx page load.
+      if (/status of 401/.test(message.text())) return;
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    // The application's callback is not served: the browser's arrival there is the outcome.
+    let callback: URL | null = null;
+    await context.route(`${new URL(CALLBACK).origin}/**`, async (route) => {
+      callback = new URL(route.request().url());
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' });
+    });
+
+    await page.goto(url.href);
+    await expect.poll(() => page.title()).toMatch(/Sign in/);
+    const identifier = page.getByLabel('Email, username or phone number');
+    const password = page.getByLabel('Password', { exact: true });
+    // The identifier field has the focus on arrival; Tab moves to the password.
+    expect(await identifier.evaluate((element) => element === document.activeElement)).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/sign-in.png`, fullPage: true });
+
+    await page.keyboard.type('grace@example.com');
+    await page.keyboard.press('Tab');
+    expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
+    await page.keyboard.type('not the password');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not right|incorrect|did not match/i);
+    expect(await identifier.inputValue()).toBe('grace@example.com');
+    await page.screenshot({ path: `${ARTIFACTS}/sign-in-refused.png`, fullPage: true });
+
+    await password.fill(PASSWORD);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => callback?.href ?? null, { timeout: 15_000 }).not.toBeNull();
+    const arrived = callback as unknown as URL;
+    expect(arrived.searchParams.get('state')).toBe(state);
+    const tokens = await oidc.authorizationCodeGrant(config, arrived, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(tokens.claims()?.sub).toBe(graceId);
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, graceId);
+    expect(userinfo).toMatchObject({ sub: graceId, email: 'grace@example.com', name: 'Grace Hopper' });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
