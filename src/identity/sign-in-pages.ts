@@ -50,6 +50,8 @@ const PAGE_HEADERS = {
 /** What a refused sign-in tells the person; an unknown account and a wrong password read the same. */
 const FAILURE_MESSAGES: Record<SignInFailure, string> = {
   invalid_credentials: 'The identifier or the password is incorrect.',
+  // Read as a wrong password: the lockout tells a guesser nothing, not even that the account exists.
+  account_locked: 'The identifier or the password is incorrect.',
   account_inactive: 'This account cannot sign in. Contact your administrator.',
   account_suspended: 'This account cannot sign in. Contact your administrator.',
   email_not_verified: 'Verify your email address before signing in.',

@@ -367,16 +367,93 @@ describe('the hosted sign-in page', () => {
     expect(failures.every((event) => event.applicationId === spa.id && event.method === 'password')).toBe(true);
   });
 
-  it('sends the same SQL for a wrong password and an unknown identifier', async () => {
+  it('sends the same SQL for a wrong password, an unknown identifier and a locked account', async () => {
+    await makeUser(server, server.admin.realmId, {
+      email: 'locked@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+      failedLoginAttempts: 5,
+      lockoutCount: 1,
+      lastFailedLoginAt: new Date(),
+      lockedUntil: new Date(Date.now() + 3_600_000),
+    });
     const config = await spaConfig();
     const statements = [];
-    for (const identifier of ['alice@example.com', 'nobody-else@example.com']) {
+    for (const identifier of ['alice@example.com', 'nobody-else@example.com', 'locked@example.com']) {
       const started = await startSignIn(config, SPA_CALLBACK);
       const { sql } = await server.db.statements.during(() => submit(started, identifier, 'wrong password 123'));
       statements.push(sql);
     }
     expect(statements[0]!.length).toBeGreaterThan(0);
     expect(statements[0]).toEqual(statements[1]);
+    expect(statements[2]).toEqual(statements[0]);
+  });
+
+  it('locks a user out after the realm’s number of wrong passwords, answering as a wrong password; unlockUser lets them in', async () => {
+    const ivan = await makeUser(server, server.admin.realmId, {
+      email: 'ivan@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const state = () =>
+      server.db.prisma.user.findUniqueOrThrow({
+        where: { id: ivan.id },
+        select: { failedLoginAttempts: true, lockedUntil: true, lockoutCount: true },
+      });
+    const { maxFailedSignIns } = await server.db.prisma.realm.findUniqueOrThrow({
+      where: { id: server.admin.realmId },
+    });
+    const config = await spaConfig();
+    const started = await startSignIn(config, SPA_CALLBACK);
+    const wrongAnswer = async () => {
+      const landed = await submit(started, 'ivan@example.com', 'wrong password 123');
+      if (!('page' in landed)) throw new Error('signed in');
+      expect(landed.page.status).toBe(401);
+      return landed.page.text();
+    };
+
+    // Failures below the limit are forgotten on a success.
+    await wrongAnswer();
+    await wrongAnswer();
+    expect((await state()).failedLoginAttempts).toBe(2);
+    await signIn(config, SPA_CALLBACK, 'ivan@example.com');
+    expect(await state()).toEqual({ failedLoginAttempts: 0, lockedUntil: null, lockoutCount: 0 });
+
+    const answers = [];
+    for (let i = 0; i < maxFailedSignIns; i++) answers.push(await wrongAnswer());
+    const locked = await state();
+    expect(locked.failedLoginAttempts).toBe(maxFailedSignIns);
+    expect(locked.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+    const audit = await server.db.prisma.auditEvent.findMany({ where: { action: 'user.locked', targetId: ivan.id } });
+    expect(audit).toHaveLength(1);
+
+    // The right password now gets the wrong password's answer, byte for byte, and counts nothing.
+    const right = await submit(started, 'ivan@example.com', PASSWORD);
+    if (!('page' in right)) throw new Error('signed in while locked');
+    expect(right.page.status).toBe(401);
+    expect(await right.page.text()).toBe(answers[0]);
+    expect(await wrongAnswer()).toBe(answers[0]);
+    expect(await state()).toEqual(locked);
+    const events = await server.db.prisma.loginEvent.findMany({
+      where: { userId: ivan.id },
+      orderBy: { at: 'asc' },
+      select: { success: true, failureReason: true },
+    });
+    expect(events.slice(-(maxFailedSignIns + 2)).map((event) => event.failureReason)).toEqual([
+      ...Array<string>(maxFailedSignIns).fill('invalid_credentials'),
+      'account_locked',
+      'account_locked',
+    ]);
+    expect(await server.db.prisma.session.count({ where: { userId: ivan.id, revokedAt: null } })).toBe(1);
+
+    const unlocked = await server.graphql(
+      `mutation($input: UserIdInput!) { unlockUser(input: $input) { userErrors { code } } }`,
+      { input: { id: ivan.globalId } },
+    );
+    expect(unlocked.data!.unlockUser.userErrors).toEqual([]);
+    const { tokens } = await signIn(config, SPA_CALLBACK, 'ivan@example.com');
+    expect(tokens.claims()!.sub).toBe(ivan.id);
+    expect(await state()).toEqual({ failedLoginAttempts: 0, lockedUntil: null, lockoutCount: 0 });
   });
 
   it('refuses oversized and malformed forms and other methods, recording nothing', async () => {

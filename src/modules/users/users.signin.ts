@@ -4,6 +4,7 @@ import { systemContext, userContext } from '../../context.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
+import { clearFailedSignIns, recordFailedSignIn } from './users.lockout.ts';
 import {
   hashPassword,
   PASSWORD_POLICY,
@@ -15,6 +16,7 @@ import {
 /** Why a password sign-in was refused, as `LoginEvent.failureReason` records it. */
 export type SignInFailure =
   | 'invalid_credentials'
+  | 'account_locked'
   | 'account_inactive'
   | 'account_suspended'
   | 'email_not_verified'
@@ -61,11 +63,25 @@ function dummy(): Promise<string> {
  * number of a user not deleted. The password is checked before the account's state, and a
  * wrong password and an unknown identifier get the same reason, after the same work: a caller
  * learns about an account's state only with its password.
+ *
+ * A wrong password for a user counts towards the realm's lockout (`recordFailedSignIn`), and an
+ * unknown identifier sends the same statements against no row. A locked user is refused
+ * (`account_locked`) whatever the password, without counting, and the caller answers it as a
+ * wrong password. A success clears the failure count.
  */
 export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAttempt): Promise<SignInResult> {
   const db = scopeToRealm(prisma, attempt.realmId);
   const identifier = attempt.identifier.trim();
   const userAgent = attempt.userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
+  const realm = await prisma.realm.findUniqueOrThrow({
+    where: { id: attempt.realmId },
+    select: {
+      requireEmailVerification: true,
+      maxFailedSignIns: true,
+      failedSignInWindowSeconds: true,
+      lockoutSeconds: true,
+    },
+  });
   const user =
     identifier && identifier.length <= MAX_IDENTIFIER_LENGTH
       ? await db.user.findFirst({
@@ -81,6 +97,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
             passwordHash: true,
             passwordAlgorithm: true,
             passwordExpired: true,
+            lockedUntil: true,
             email: true,
             username: true,
             name: true,
@@ -97,12 +114,14 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     ? await verifyPassword(stored.passwordHash!, stored.passwordAlgorithm!, attempt.password)
     : (await verifyPassword(await dummy(), 'ARGON2ID', attempt.password)) && false;
 
+  const now = new Date();
   let reason: SignInFailure | null = null;
-  if (!user || !matches) reason = 'invalid_credentials';
+  if (stored?.lockedUntil && stored.lockedUntil > now) reason = 'account_locked';
+  else if (!user || !matches) reason = 'invalid_credentials';
   else if (user.status === 'SUSPENDED') reason = 'account_suspended';
   else if (user.status === 'INACTIVE') reason = 'account_inactive';
   else if (user.status === 'PENDING_VERIFICATION' && !user.emailVerified) {
-    if (await requiresVerification(prisma, attempt.realmId)) reason = 'email_not_verified';
+    if (realm.requireEmailVerification) reason = 'email_not_verified';
   }
   if (!reason && user!.passwordExpired) reason = 'password_expired';
   let problem: string | undefined;
@@ -124,7 +143,14 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     userAgent: userAgent ?? null,
   };
   if (reason) {
-    await db.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: false, failureReason: reason } });
+    const counted = reason === 'invalid_credentials' || reason === 'account_locked';
+    const system = { ...systemContext(prisma, attempt.realmId), ipAddress: attempt.ipAddress };
+    await db.$transaction(async (tx) => {
+      if (counted) await recordFailedSignIn(tx, system, stored?.id ?? null, realm, now);
+      await tx.loginEvent.create({
+        data: { ...event, realmId: attempt.realmId, success: false, failureReason: reason, at: now },
+      });
+    });
     return problem ? { ok: false, reason, problem } : { ok: false, reason };
   }
 
@@ -133,7 +159,6 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     !changed && signedIn.passwordAlgorithm === 'BCRYPT' && [...attempt.password].length <= PASSWORD_POLICY.maxLength
       ? await hashPassword(attempt.password)
       : null;
-  const now = new Date();
   const ctx = userContext(prisma, attempt.realmId, signedIn.id, attempt.ipAddress);
   await ctx.db.$transaction(async (tx) => {
     await tx.user.update({
@@ -162,6 +187,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
         changes: { revokedSessionIds: revoked },
       });
     }
+    await clearFailedSignIns(tx, signedIn.id);
     await tx.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: true, at: now } });
     await recordAudit(tx, ctx, {
       action: 'user.signed_in',
