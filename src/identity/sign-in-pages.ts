@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
 import { constantTimeEqual } from '../auth/crypto.ts';
+import { addressKey, type AddressClientLimits } from '../auth/rate-limit.ts';
 import { findClientApplication } from '../modules/applications/applications.credentials.ts';
 import {
   endSessionOnTokenReuse,
@@ -18,6 +19,8 @@ export interface SignInPagesDeps {
   realm: Realm;
   /** Signs the forms' CSRF tokens. */
   csrfKey: string;
+  /** Failed sign-ins allowed per source address and per application. */
+  limits: AddressClientLimits;
   /** How long a provider session (and the session row of a sign-in) lasts, in seconds. */
   sessionTtlSeconds: number;
   /** The application id of a provider client. */
@@ -58,6 +61,9 @@ const FAILURE_MESSAGES: Record<SignInFailure, string> = {
   password_expired: 'Your password has expired and must be changed. Enter your current password and choose a new one.',
   new_password_rejected: 'The new password was refused.',
 };
+
+/** The refusals that count towards the sign-in rate limits: guesses. */
+const COUNTED = new Set<SignInFailure>(['invalid_credentials', 'account_locked']);
 
 function escapeHtml(value: string): string {
   return value.replace(
@@ -126,6 +132,15 @@ function changePasswordForm(realm: Realm, csrf: string, identifier: string, erro
 <input id="confirm-password" name="confirmPassword" type="password" autocomplete="new-password" required>
 <button type="submit">Change password and sign in</button>
 </form>`,
+  );
+}
+
+function tooManyFailures(realm: Realm, retryAfter: number): string {
+  const minutes = Math.ceil(retryAfter / 60);
+  return page(
+    realm,
+    'Sign-in error',
+    `<p class="error" role="alert">Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.</p>`,
   );
 }
 
@@ -271,6 +286,13 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       respond(ctx, 400, page(realm, 'Sign-in error', '<p class="error" role="alert">Unknown application.</p>'));
       return;
     }
+    const address = addressKey(ctx.ip);
+    const retryAfter = await deps.limits.retryAfter(address, client.id);
+    if (retryAfter > 0) {
+      ctx.set('retry-after', String(retryAfter));
+      respond(ctx, 429, tooManyFailures(realm, retryAfter));
+      return;
+    }
     const result = await signInWithPassword(prisma, {
       realmId: realm.id,
       identifier,
@@ -281,6 +303,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       userAgent: ctx.get('user-agent') || undefined,
     });
     if (!result.ok) {
+      if (COUNTED.has(result.reason)) await deps.limits.recordFailure(address, client.id);
       if (result.reason === 'password_expired' || result.reason === 'new_password_rejected') {
         const message = result.problem ?? FAILURE_MESSAGES[result.reason];
         respond(ctx, result.problem ? 400 : 200, changePasswordForm(realm, csrf, identifier, message));

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { createAdminClient } from '../../src/identity/bootstrap.ts';
 import { SigningKeys } from '../../src/auth/keys.ts';
 import { deriveKey } from '../../src/auth/secret.ts';
-import type { TokenLimitSettings } from '../../src/config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, type SignInLimitSettings, type TokenLimitSettings } from '../../src/config.ts';
+import { AddressClientLimits, rateLimitStoreOf } from '../../src/auth/rate-limit.ts';
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { RealmProviders } from '../../src/identity/provider.ts';
@@ -71,6 +72,8 @@ export async function startTestServer(
     /** The database's statement timeout; none by default. */
     statementTimeoutMs?: number;
     tokenLimits?: TokenLimitSettings;
+    /** The hosted sign-in page's failure limits; default `DEFAULT_SIGN_IN_LIMITS`. */
+    signInLimits?: SignInLimitSettings;
     trustProxyHops?: number;
     denialAuditLimit?: { failures: number; windowSeconds: number };
     /**
@@ -94,6 +97,11 @@ export async function startTestServer(
     prisma: db.prisma,
     keys,
     cookieKey,
+    signInLimits: new AddressClientLimits(
+      rateLimitStoreOf(db),
+      'signin',
+      options.signInLimits ?? DEFAULT_SIGN_IN_LIMITS,
+    ),
     log,
     ...(options.maxProviders !== undefined ? { maxProviders: options.maxProviders } : {}),
   });

@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
+import { Browser, BROWSER_UA, csrfOf } from '../helpers/browser.ts';
 import { makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -11,7 +12,6 @@ const SPA_LOGGED_OUT = 'https://spa.example.com/signed-out';
 const WEB_CALLBACK = 'https://web.example.com/auth/callback';
 const NATIVE_CALLBACK = 'http://127.0.0.1:8765/callback';
 const PASSWORD = 'correct horse battery staple 42';
-const BROWSER_UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
 let server: TestServer;
 let spa: { id: string; clientId: string };
@@ -20,52 +20,6 @@ let alice: TestUser;
 let consoleSpies: MockInstance[];
 
 const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
-
-/** A cookie-keeping HTTP client that follows redirects by hand, as a browser does, until it leaves Roster. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
-    const headers: Record<string, string> = { 'user-agent': BROWSER_UA };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    let body: string | undefined;
-    if (init.form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers.origin = new URL(server.url).origin;
-      body = new URLSearchParams(init.form).toString();
-    }
-    const response = await fetch(url, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = cookie.split(';');
-      const [name, ...value] = pair!.split('=');
-      const expired = attributes.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0$/i.test(a));
-      if (expired || value.join('=') === '') this.cookies.delete(name!.trim());
-      else this.cookies.set(name!.trim(), value.join('='));
-    }
-    return response;
-  }
-
-  /** Follows redirects inside Roster; returns the last response (a page) or the URL it left Roster for. */
-  async follow(response: Response, from: string): Promise<{ page: Response; url: string } | { left: URL }> {
-    let current = response;
-    let url = from;
-    for (let hops = 0; hops < 10; hops++) {
-      const location = current.headers.get('location');
-      if (current.status < 300 || current.status >= 400 || !location) return { page: current, url };
-      const next = new URL(location, url);
-      if (next.origin !== new URL(server.url).origin) return { left: next };
-      url = next.href;
-      current = await this.request(url);
-    }
-    throw new Error('too many redirects');
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="csrf" value="([^"]+)"/.exec(html);
-  if (!match) throw new Error(`no sign-in form in: ${html.slice(0, 300)}`);
-  return match[1]!;
-}
 
 async function spaConfig() {
   return oidc.discovery(new URL(issuer()), spa.clientId, undefined, oidc.None(), {
@@ -91,7 +45,7 @@ interface Started {
 
 /** Starts an authorization code + PKCE request in a new browser and returns the sign-in page. */
 async function startSignIn(config: oidc.Configuration, redirectUri: string): Promise<Started> {
-  const browser = new Browser();
+  const browser = new Browser(server.url);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -304,7 +258,7 @@ describe('authorization code + PKCE', () => {
         code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
         code_challenge_method: 'S256',
       });
-      const response = await new Browser().request(url.href);
+      const response = await new Browser(server.url).request(url.href);
       expect(response.status).toBe(400);
       expect(response.headers.get('location')).toBeNull();
       expect(await response.text()).toContain('redirect_uri');
@@ -314,7 +268,7 @@ describe('authorization code + PKCE', () => {
   it('refuses a SPA request without PKCE', async () => {
     const config = await spaConfig();
     const url = oidc.buildAuthorizationUrl(config, { redirect_uri: SPA_CALLBACK, scope: 'openid', state: 's1' });
-    const response = await new Browser().request(url.href);
+    const response = await new Browser(server.url).request(url.href);
     const location = new URL(response.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe(SPA_CALLBACK);
     expect(location.searchParams.get('error')).toBe('invalid_request');
@@ -485,7 +439,7 @@ describe('the hosted sign-in page', () => {
     expect(foreign.status).toBe(403);
     expect((await fetch(started.formUrl, { method: 'PUT' })).status).toBe(405);
     // Without the browser's cookies the interaction is unknown.
-    const stranger = await new Browser().request(started.formUrl);
+    const stranger = await new Browser(server.url).request(started.formUrl);
     expect(stranger.status).toBe(400);
     expect(await server.db.prisma.loginEvent.count()).toBe(events);
     // A very long identifier is no account, answered like any unknown one.
