@@ -27,6 +27,8 @@ export interface AppDeps {
   keys: SigningKeys;
   /** Derived from the server secret: signs the OpenID providers' cookies and the sign-in forms. */
   cookieKey: Buffer;
+  /** Derived from the server secret (`roster/mfa`); seals second-factor secrets. */
+  mfaKey: Buffer;
   log: Logger;
   mode: Config['env'];
   /** Base URL clients reach this server at; known once the server listens. */
@@ -96,6 +98,7 @@ export function createApp(deps: AppDeps): FetchHandler {
         prisma: deps.db.prisma,
         keys: deps.keys,
         cookieKey: deps.cookieKey,
+        mfaKey: deps.mfaKey,
         signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
         log: deps.log,
       }),
@@ -254,6 +257,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       db,
       keys,
       cookieKey: deriveKey(secret, 'roster/cookies'),
+      mfaKey: deriveKey(secret, 'roster/mfa'),
       log,
       mode: config.env,
       baseUrl: () => baseUrl,

@@ -60,6 +60,8 @@ export interface RealmProvidersOptions {
   keys: SigningKeys;
   /** Derived from the server secret; signs the providers' cookies and the sign-in pages' CSRF tokens. */
   cookieKey: Buffer;
+  /** Seals second-factor secrets (`roster/mfa`). */
+  mfaKey: Buffer;
   /** Failed sign-ins the hosted page allows per address and per application. */
   signInLimits: AddressClientLimits;
   log: Logger;
@@ -291,6 +293,7 @@ export class RealmProviders {
       realm,
       csrfKey: cookieKey(this.options.cookieKey, `csrf:${realmId}`),
       limits: this.options.signInLimits,
+      mfaKey: this.options.mfaKey,
       sessionTtlSeconds: TOKEN_TTL.session,
       applicationIdOf,
     });

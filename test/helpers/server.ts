@@ -93,10 +93,12 @@ export async function startTestServer(
   let baseUrl = '';
   const log = options.log ?? createLogger('silent');
   const cookieKey = deriveKey(TEST_SECRET, 'roster/cookies');
+  const mfaKey = deriveKey(TEST_SECRET, 'roster/mfa');
   const providers = new RealmProviders({
     prisma: db.prisma,
     keys,
     cookieKey,
+    mfaKey,
     signInLimits: new AddressClientLimits(
       rateLimitStoreOf(db),
       'signin',
@@ -109,6 +111,7 @@ export async function startTestServer(
     db,
     keys,
     cookieKey,
+    mfaKey,
     log,
     providers,
     mode: options.mode ?? 'test',
