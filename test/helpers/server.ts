@@ -39,6 +39,8 @@ export interface TestServer {
   /** The URL of the test's own PostgreSQL database; undefined for the embedded database. */
   databaseUrl: string | undefined;
   keys: SigningKeys;
+  /** The key second-factor secrets are sealed with (as the server derives it, `roster/mfa`). */
+  mfaKey: Buffer;
   /** The realms' OpenID providers this server uses. */
   providers: RealmProviders;
   /** Admin credentials of realm `default` (holding every management scope). */
@@ -183,6 +185,7 @@ export async function startTestServer(
     db,
     databaseUrl: database.databaseUrl,
     keys,
+    mfaKey,
     providers,
     admin,
     createRealm,

@@ -7,6 +7,9 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
 import { IN_MEMORY } from '../../src/db/embedded.ts';
+import { Secret, TOTP } from 'otpauth';
+import { systemContext } from '../../src/context.ts';
+import { enrolTotp, newTotpSecret } from '../../src/modules/users/users.mfa.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, csrfOf } from '../helpers/browser.ts';
 import { makeUser, type TestUser } from '../helpers/fixtures.ts';
@@ -72,6 +75,7 @@ async function open(clientId: string, address: string, on: TestServer = server) 
   return {
     submit: async (identifier: string, password: string) =>
       browser.request(landed.url, { method: 'POST', form: { csrf: csrfOf(html), identifier, password } }),
+    post: async (form: Record<string, string>) => browser.request(landed.url, { method: 'POST', form }),
   };
 }
 
@@ -125,6 +129,39 @@ describe('the sign-in form', () => {
       LIMITS.perClient.windowSeconds,
     );
     expect((await (await open(other, '198.51.100.99')).submit('alice@example.com', PASSWORD)).status).toBe(303);
+  });
+
+  it('counts wrong second-factor codes, and then refuses the right one', async () => {
+    const clientId = await newSpa();
+    const nina = await makeUser(server, server.admin.realmId, {
+      email: 'nina@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const { secret } = newTotpSecret('Roster', 'nina');
+    const code = (offset: number) =>
+      new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + offset * 30_000 });
+    const enrolled = await enrolTotp(systemContext(server.db.prisma, server.admin.realmId), server.mfaKey, {
+      userId: nina.id,
+      secret,
+      code: code(0),
+    });
+    expect(enrolled.userErrors).toEqual([]);
+    const taken = new Set([-2, -1, 0, 1, 2].map(code));
+    const wrong = ['000000', '111111', '222222', '333333', '444444'].filter((c) => !taken.has(c)).slice(0, 3);
+    expect(wrong).toHaveLength(LIMITS.perAddress.failures);
+
+    const form = await open(clientId, '203.0.113.90');
+    const asked = await form.submit('nina@example.com', PASSWORD);
+    expect(asked.status).toBe(200);
+    const csrf = csrfOf(await asked.text());
+    for (const guess of wrong) {
+      expect((await form.post({ csrf, step: 'second-factor', code: guess })).status).toBe(401);
+    }
+    await expectTooMany(
+      await form.post({ csrf, step: 'second-factor', code: code(1) }),
+      LIMITS.perAddress.windowSeconds,
+    );
   });
 
   it('counts neither successes nor refusals of an account’s state', async () => {
