@@ -32,6 +32,7 @@ const app = createApp({
   db,
   keys,
   cookieKey: deriveKey(benchSecret, 'roster/cookies'),
+  mfaKey: deriveKey(benchSecret, 'roster/mfa'),
   log: createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent'),
   mode: 'production',
   baseUrl: () => baseUrl,

@@ -70,6 +70,7 @@ const app = createApp({
   db,
   keys,
   cookieKey: deriveKey(secret, 'roster/cookies'),
+  mfaKey: deriveKey(secret, 'roster/mfa'),
   log: createLogger('silent'),
   mode: 'production',
   baseUrl: () => baseUrl,

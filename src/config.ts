@@ -23,6 +23,19 @@ export const DEFAULT_TOKEN_LIMITS: TokenLimitSettings = {
   perClient: { failures: 100, windowSeconds: 300 },
 };
 
+/**
+ * Failed sign-ins (wrong password or second factor) allowed on the hosted sign-in page (README,
+ * "Sign-in limits"): per source address, across accounts, against spraying from one source
+ * (each account also locks on its own); per application, across addresses, generous and short
+ * for the same reason as the token endpoint's.
+ */
+export type SignInLimitSettings = TokenLimitSettings;
+
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimitSettings = {
+  perAddress: { failures: 30, windowSeconds: 900 },
+  perClient: { failures: 300, windowSeconds: 300 },
+};
+
 const count = z.coerce
   .number({ error: 'must be a number' })
   .int('must be an integer')
@@ -83,6 +96,10 @@ const configSchema = z
     ROSTER_TOKEN_ADDRESS_WINDOW_SECONDS: windowSeconds.default(DEFAULT_TOKEN_LIMITS.perAddress.windowSeconds),
     ROSTER_TOKEN_CLIENT_FAILURES: count.default(DEFAULT_TOKEN_LIMITS.perClient.failures),
     ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: windowSeconds.default(DEFAULT_TOKEN_LIMITS.perClient.windowSeconds),
+    ROSTER_SIGNIN_ADDRESS_FAILURES: count.default(DEFAULT_SIGN_IN_LIMITS.perAddress.failures),
+    ROSTER_SIGNIN_ADDRESS_WINDOW_SECONDS: windowSeconds.default(DEFAULT_SIGN_IN_LIMITS.perAddress.windowSeconds),
+    ROSTER_SIGNIN_CLIENT_FAILURES: count.default(DEFAULT_SIGN_IN_LIMITS.perClient.failures),
+    ROSTER_SIGNIN_CLIENT_WINDOW_SECONDS: windowSeconds.default(DEFAULT_SIGN_IN_LIMITS.perClient.windowSeconds),
     ROSTER_TRUST_PROXY_HOPS: z.coerce
       .number({ error: 'must be a number' })
       .int('must be an integer')
@@ -127,6 +144,8 @@ export interface Config {
   statementTimeoutMs: number;
   /** Failed client authentications the token endpoint allows per address and per client id. */
   tokenLimits: TokenLimitSettings;
+  /** Failed sign-ins the hosted sign-in page allows per address and per application. */
+  signInLimits: SignInLimitSettings;
   /** Reverse proxies in front of Roster whose `X-Forwarded-For` entries are trusted (0: none). */
   trustProxyHops: number;
 }
@@ -174,6 +193,10 @@ export function loadConfig(
     tokenLimits: {
       perAddress: { failures: e.ROSTER_TOKEN_ADDRESS_FAILURES, windowSeconds: e.ROSTER_TOKEN_ADDRESS_WINDOW_SECONDS },
       perClient: { failures: e.ROSTER_TOKEN_CLIENT_FAILURES, windowSeconds: e.ROSTER_TOKEN_CLIENT_WINDOW_SECONDS },
+    },
+    signInLimits: {
+      perAddress: { failures: e.ROSTER_SIGNIN_ADDRESS_FAILURES, windowSeconds: e.ROSTER_SIGNIN_ADDRESS_WINDOW_SECONDS },
+      perClient: { failures: e.ROSTER_SIGNIN_CLIENT_FAILURES, windowSeconds: e.ROSTER_SIGNIN_CLIENT_WINDOW_SECONDS },
     },
     trustProxyHops: e.ROSTER_TRUST_PROXY_HOPS,
     ...overrides,

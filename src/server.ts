@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Logger } from 'pino';
-import type { Config, TokenLimitSettings } from './config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, type Config, type SignInLimitSettings, type TokenLimitSettings } from './config.ts';
 import { newRequestId, type Principal } from './context.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { embeddedExists, IN_MEMORY } from './db/embedded.ts';
@@ -12,7 +12,7 @@ import { bootstrapOnStart, type BootstrapResult } from './identity/bootstrap.ts'
 import { SigningKeys } from './auth/keys.ts';
 import { handleOAuthRequest, TokenEndpointLimits } from './identity/token-endpoint.ts';
 import { RealmProviders } from './identity/provider.ts';
-import { FailureLimit } from './auth/rate-limit.ts';
+import { AddressClientLimits, FailureLimit, rateLimitStoreOf } from './auth/rate-limit.ts';
 import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
@@ -27,12 +27,16 @@ export interface AppDeps {
   keys: SigningKeys;
   /** Derived from the server secret: signs the OpenID providers' cookies and the sign-in forms. */
   cookieKey: Buffer;
+  /** Derived from the server secret (`roster/mfa`); seals second-factor secrets. */
+  mfaKey: Buffer;
   log: Logger;
   mode: Config['env'];
   /** Base URL clients reach this server at; known once the server listens. */
   baseUrl: () => string;
   /** Failed client authentications the token endpoint allows; default `DEFAULT_TOKEN_LIMITS`. */
   tokenLimits?: TokenLimitSettings;
+  /** Failed sign-ins the hosted sign-in page allows, for the default providers; default `DEFAULT_SIGN_IN_LIMITS`. */
+  signInLimits?: SignInLimitSettings;
   /** How many reverse proxies in front of Roster to trust for `X-Forwarded-For`; default 0 (none). */
   trustProxyHops?: number;
   /** Denial audit rows per caller and window; default `DENIAL_AUDIT_LIMIT`, 0 failures: no limit. */
@@ -73,9 +77,7 @@ function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
 
 /** Routes every HTTP path of Roster; a fetch-API handler, usable with or without a listening server. */
 export function createApp(deps: AppDeps): FetchHandler {
-  // PostgreSQL: counters shared by every API process. Embedded: one process, so memory.
-  const store =
-    deps.db.kind === 'postgres' ? { kind: 'database' as const, prisma: deps.db.prisma } : { kind: 'memory' as const };
+  const store = rateLimitStoreOf(deps.db);
   const yoga = createRosterYoga({
     schema,
     prisma: deps.db.prisma,
@@ -92,7 +94,14 @@ export function createApp(deps: AppDeps): FetchHandler {
     limits: new TokenEndpointLimits(store, deps.tokenLimits),
     providers:
       deps.providers ??
-      new RealmProviders({ prisma: deps.db.prisma, keys: deps.keys, cookieKey: deps.cookieKey, log: deps.log }),
+      new RealmProviders({
+        prisma: deps.db.prisma,
+        keys: deps.keys,
+        cookieKey: deps.cookieKey,
+        mfaKey: deps.mfaKey,
+        signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
+        log: deps.log,
+      }),
   };
 
   return async (request, context) => {
@@ -248,10 +257,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       db,
       keys,
       cookieKey: deriveKey(secret, 'roster/cookies'),
+      mfaKey: deriveKey(secret, 'roster/mfa'),
       log,
       mode: config.env,
       baseUrl: () => baseUrl,
       tokenLimits: config.tokenLimits,
+      signInLimits: config.signInLimits,
       trustProxyHops: config.trustProxyHops,
     });
     const adapter = createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context));

@@ -83,6 +83,26 @@ describe('configuration', () => {
     expect(problems({ ROSTER_TRUST_PROXY_HOPS: 'yes' })[0]).toMatch(/^ROSTER_TRUST_PROXY_HOPS: must be a number/);
   });
 
+  it('reads the sign-in page limits', () => {
+    expect(loadConfig({}).signInLimits).toEqual({
+      perAddress: { failures: 30, windowSeconds: 900 },
+      perClient: { failures: 300, windowSeconds: 300 },
+    });
+    const config = loadConfig({
+      ROSTER_SIGNIN_ADDRESS_FAILURES: '10',
+      ROSTER_SIGNIN_ADDRESS_WINDOW_SECONDS: '600',
+      ROSTER_SIGNIN_CLIENT_FAILURES: '0',
+      ROSTER_SIGNIN_CLIENT_WINDOW_SECONDS: '60',
+    });
+    expect(config.signInLimits).toEqual({
+      perAddress: { failures: 10, windowSeconds: 600 },
+      perClient: { failures: 0, windowSeconds: 60 },
+    });
+    expect(problems({ ROSTER_SIGNIN_CLIENT_FAILURES: '-1' })).toEqual([
+      'ROSTER_SIGNIN_CLIENT_FAILURES: must be 0 (off) or more (got "-1")',
+    ]);
+  });
+
   it('reports every problem at once', () => {
     expect(problems({ PORT: '-1', LOG_LEVEL: 'x', DATABASE_URL: 'nope' })).toHaveLength(3);
   });

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { RateLimiterMemory, RateLimiterPrisma, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { sha256 } from './crypto.ts';
 
 /**
  * Where the counters of every rate limit live: in PostgreSQL (table `RateLimit`) so that all
@@ -68,6 +69,42 @@ export class FailureLimit {
       throw error;
     }
   }
+}
+
+/** Failures allowed per source address and per client id, each in its own window. */
+export interface AddressClientLimitSettings {
+  perAddress: { failures: number; windowSeconds: number };
+  perClient: { failures: number; windowSeconds: number };
+}
+
+/** Two failure limits over one store: per source address (`<name>-address`) and per client id (`<name>-client`). */
+export class AddressClientLimits {
+  readonly #perAddress: FailureLimit;
+  readonly #perClient: FailureLimit;
+
+  constructor(store: RateLimitStore, name: string, settings: AddressClientLimitSettings) {
+    this.#perAddress = new FailureLimit(store, { name: `${name}-address`, ...settings.perAddress });
+    this.#perClient = new FailureLimit(store, { name: `${name}-client`, ...settings.perClient });
+  }
+
+  /** Seconds until both `address` and `clientId` may try again, or 0. */
+  // Client ids may come from the request and be long: the key is their hash.
+  async retryAfter(address: string, clientId: string): Promise<number> {
+    const waits = await Promise.all([
+      this.#perAddress.retryAfter(address),
+      this.#perClient.retryAfter(sha256(clientId)),
+    ]);
+    return Math.max(...waits);
+  }
+
+  async recordFailure(address: string, clientId: string): Promise<void> {
+    await Promise.all([this.#perAddress.recordFailure(address), this.#perClient.recordFailure(sha256(clientId))]);
+  }
+}
+
+/** PostgreSQL: counters shared by every API process. Embedded: one process, so memory. */
+export function rateLimitStoreOf(db: { kind: string; prisma: PrismaClient }): RateLimitStore {
+  return db.kind === 'postgres' ? { kind: 'database', prisma: db.prisma } : { kind: 'memory' };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { AddressClientLimits } from '../auth/rate-limit.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac } from 'node:crypto';
 import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -59,6 +60,10 @@ export interface RealmProvidersOptions {
   keys: SigningKeys;
   /** Derived from the server secret; signs the providers' cookies and the sign-in pages' CSRF tokens. */
   cookieKey: Buffer;
+  /** Seals second-factor secrets (`roster/mfa`). */
+  mfaKey: Buffer;
+  /** Failed sign-ins the hosted page allows per address and per application. */
+  signInLimits: AddressClientLimits;
   log: Logger;
   /** Providers kept at most; the least recently used one is dropped beyond. Default 1000. */
   maxProviders?: number;
@@ -287,6 +292,8 @@ export class RealmProviders {
       prisma,
       realm,
       csrfKey: cookieKey(this.options.cookieKey, `csrf:${realmId}`),
+      limits: this.options.signInLimits,
+      mfaKey: this.options.mfaKey,
       sessionTtlSeconds: TOKEN_TTL.session,
       applicationIdOf,
     });

@@ -1,23 +1,33 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type Provider from 'oidc-provider';
+import QRCode from 'qrcode';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
-import { constantTimeEqual } from '../auth/crypto.ts';
+import { constantTimeEqual, decrypt, encrypt } from '../auth/crypto.ts';
+import { addressKey, type AddressClientLimits } from '../auth/rate-limit.ts';
 import { findClientApplication } from '../modules/applications/applications.credentials.ts';
+import { enrolTotp, newTotpSecret } from '../modules/users/users.mfa.ts';
 import {
   endSessionOnTokenReuse,
   openSession,
+  signInAfterEnrolment,
   signInWithPassword,
+  signInWithSecondFactor,
   signOut,
   type SignInFailure,
 } from '../modules/users/users.signin.ts';
+import { userContext } from '../context.ts';
 
 export interface SignInPagesDeps {
   prisma: PrismaClient;
   realm: Realm;
   /** Signs the forms' CSRF tokens. */
   csrfKey: string;
+  /** Failed sign-ins allowed per source address and per application. */
+  limits: AddressClientLimits;
+  /** Seals second-factor secrets, and the one being enrolled while the interaction keeps it. */
+  mfaKey: Buffer;
   /** How long a provider session (and the session row of a sign-in) lasts, in seconds. */
   sessionTtlSeconds: number;
   /** The application id of a provider client. */
@@ -26,6 +36,8 @@ export interface SignInPagesDeps {
 
 const MAX_FORM_BYTES = 8 * 1024;
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})$/;
+
+const START_AGAIN = 'This sign-in cannot go on. Go back to the application and start again.';
 
 const STYLE =
   'body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d1f23}' +
@@ -36,7 +48,9 @@ const STYLE =
   'button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:4px;background:#1f5fbf;color:#fff;cursor:pointer}' +
   'button.secondary{background:#e4e6ea;color:#1d1f23;margin-top:.75rem}' +
   ':focus-visible{outline:3px solid #f5a623;outline-offset:2px}' +
-  '.error{padding:.75rem;border-left:4px solid #b3261e;background:#fdecea}';
+  '.error{padding:.75rem;border-left:4px solid #b3261e;background:#fdecea}' +
+  '.qr svg{display:block;width:12rem;height:12rem;margin:1rem auto}code{font-size:1.05rem;word-break:break-all}' +
+  'ol.codes{columns:2;font-family:monospace;font-size:1.05rem}';
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
 const PAGE_HEADERS = {
@@ -52,12 +66,32 @@ const PAGE_HEADERS = {
 /** What a refused sign-in tells the person; an unknown account and a wrong password read the same. */
 const FAILURE_MESSAGES: Record<SignInFailure, string> = {
   invalid_credentials: 'The identifier or the password is incorrect.',
+  // Read as a wrong password: the lockout tells a guesser nothing, not even that the account exists.
+  account_locked: 'The identifier or the password is incorrect.',
   account_inactive: 'This account cannot sign in. Contact your administrator.',
   account_suspended: 'This account cannot sign in. Contact your administrator.',
   email_not_verified: 'Verify your email address before signing in.',
   password_expired: 'Your password has expired and must be changed. Enter your current password and choose a new one.',
   new_password_rejected: 'The new password was refused.',
+  invalid_second_factor: 'The code is incorrect.',
 };
+
+/** The refusals that count towards the sign-in rate limits: guesses. */
+const COUNTED = new Set<SignInFailure>(['invalid_credentials', 'account_locked']);
+
+/**
+ * Where a sign-in stands after a right password, kept in the interaction (server side) until
+ * the sign-in finishes: a code to ask for, an authenticator to enrol (its secret sealed), or
+ * recovery codes just shown.
+ */
+interface PendingSignIn {
+  userId: string;
+  stage: 'totp' | 'enrol' | 'enrolled';
+  /** `enrol`: the secret and its otpauth URI, sealed with the MFA key for this interaction. */
+  sealed?: string;
+}
+
+const ENROL_STEP = { 'second-factor': 'totp', enrol: 'enrol', enrolled: 'enrolled' } as const;
 
 function escapeHtml(value: string): string {
   return value.replace(
@@ -125,6 +159,75 @@ function changePasswordForm(realm: Realm, csrf: string, identifier: string, erro
 <label for="confirm-password">New password again</label>
 <input id="confirm-password" name="confirmPassword" type="password" autocomplete="new-password" required>
 <button type="submit">Change password and sign in</button>
+</form>`,
+  );
+}
+
+function tooManyFailures(realm: Realm, retryAfter: number): string {
+  const minutes = Math.ceil(retryAfter / 60);
+  return page(
+    realm,
+    'Sign-in error',
+    `<p class="error" role="alert">Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.</p>`,
+  );
+}
+
+function codeForm(realm: Realm, csrf: string, error: string | null): string {
+  const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
+  const described = error ? ' aria-describedby="form-error"' : '';
+  return page(
+    realm,
+    'Enter your code',
+    `${alert}<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+<form method="post" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="step" value="second-factor">
+<label for="code">Code</label>
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required autofocus${described}>
+<button type="submit">Continue</button>
+</form>`,
+  );
+}
+
+async function enrolForm(
+  realm: Realm,
+  csrf: string,
+  secret: string,
+  uri: string,
+  error: string | null,
+): Promise<string> {
+  const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
+  const described = error ? ' aria-describedby="form-error"' : '';
+  const qr = await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+  const grouped = secret.match(/.{1,4}/g)!.join(' ');
+  return page(
+    realm,
+    'Set up an authenticator',
+    `${alert}<p>This account needs a second factor. Scan this QR code with an authenticator app, then enter the code it shows.</p>
+<div class="qr" role="img" aria-label="QR code of the authenticator setup key">${qr}</div>
+<p>Or enter this setup key by hand: <code id="secret">${escapeHtml(grouped)}</code></p>
+<form method="post" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="step" value="enrol">
+<label for="code">Code from the app</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus${described}>
+<button type="submit">Confirm</button>
+</form>`,
+  );
+}
+
+function recoveryCodesPage(realm: Realm, csrf: string, codes: string[]): string {
+  const list = codes.length
+    ? `<p>Keep these recovery codes somewhere safe. Each signs you in once if you lose your authenticator; they are not shown again.</p>
+<ol class="codes">${codes.map((code) => `<li>${escapeHtml(code)}</li>`).join('')}</ol>`
+    : '<p>Your authenticator is set up.</p>';
+  return page(
+    realm,
+    'Authenticator set up',
+    `${list}<form method="post" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="step" value="enrolled">
+<button type="submit" autofocus>Continue</button>
 </form>`,
   );
 }
@@ -201,6 +304,16 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       return;
     }
     const csrf = csrfFor(uid);
+    const interaction = details;
+    const pending = (details.result as { roster?: PendingSignIn } | undefined)?.roster ?? null;
+    const keep = async (next: PendingSignIn) => {
+      interaction.result = { roster: next };
+      await interaction.persist();
+    };
+    const seal = (value: { secret: string; uri: string }) =>
+      encrypt(deps.mfaKey, JSON.stringify(value), `enrol:${realm.id}:${uid}`);
+    const unseal = (sealed: string) =>
+      JSON.parse(decrypt(deps.mfaKey, sealed, `enrol:${realm.id}:${uid}`)) as { secret: string; uri: string };
 
     if (details.prompt.name === 'consent') {
       // First-party applications: the requested scopes and claims are granted without asking.
@@ -235,6 +348,15 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       return;
     }
 
+    if (ctx.method === 'GET' && pending) {
+      if (pending.stage === 'totp') respond(ctx, 200, codeForm(realm, csrf, null));
+      else if (pending.stage === 'enrolled') respond(ctx, 200, recoveryCodesPage(realm, csrf, []));
+      else {
+        const { secret, uri } = unseal(pending.sealed!);
+        respond(ctx, 200, await enrolForm(realm, csrf, secret, uri, null));
+      }
+      return;
+    }
     if (ctx.method === 'GET') {
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
       respond(ctx, 200, signInForm(realm, csrf, hint, null));
@@ -271,6 +393,66 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       respond(ctx, 400, page(realm, 'Sign-in error', '<p class="error" role="alert">Unknown application.</p>'));
       return;
     }
+    const address = addressKey(ctx.ip);
+    const retryAfter = await deps.limits.retryAfter(address, client.id);
+    if (retryAfter > 0) {
+      ctx.set('retry-after', String(retryAfter));
+      respond(ctx, 429, tooManyFailures(realm, retryAfter));
+      return;
+    }
+    const step = form.get('step') ?? '';
+    if (step in ENROL_STEP || pending) {
+      if (!pending || pending.stage !== ENROL_STEP[step as keyof typeof ENROL_STEP]) {
+        respond(ctx, 400, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+        return;
+      }
+      const attempt = {
+        realmId: realm.id,
+        userId: pending.userId,
+        applicationId: client.id,
+        ipAddress: ctx.ip,
+        userAgent: ctx.get('user-agent') || undefined,
+      };
+      const code = (form.get('code') ?? '').slice(0, 64);
+      if (pending.stage === 'totp') {
+        const checked = await signInWithSecondFactor(prisma, deps.mfaKey, { ...attempt, code });
+        if (!checked.ok) {
+          await deps.limits.recordFailure(address, client.id);
+          respond(ctx, 401, codeForm(realm, csrf, FAILURE_MESSAGES.invalid_second_factor));
+          return;
+        }
+        await finish(pending.userId, checked.method === 'totp' ? ['pwd', 'otp', 'mfa'] : ['pwd', 'mfa']);
+        return;
+      }
+      if (pending.stage === 'enrol') {
+        const { secret, uri } = unseal(pending.sealed!);
+        const enrolled = await enrolTotp(
+          userContext(prisma, realm.id, pending.userId, ctx.ip),
+          deps.mfaKey,
+          { userId: pending.userId, secret, code },
+          new Date(),
+        );
+        if (enrolled.userErrors.length) {
+          const wrongCode = enrolled.userErrors[0]!.code === 'INVALID';
+          if (!wrongCode) {
+            respond(ctx, 400, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+            return;
+          }
+          const again = 'The code does not match. Check the time of your device and try again.';
+          respond(ctx, 400, await enrolForm(realm, csrf, secret, uri, again));
+          return;
+        }
+        await keep({ userId: pending.userId, stage: 'enrolled' });
+        respond(ctx, 200, recoveryCodesPage(realm, csrf, enrolled.recoveryCodes));
+        return;
+      }
+      if (!(await signInAfterEnrolment(prisma, attempt))) {
+        respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+        return;
+      }
+      await finish(pending.userId, ['pwd', 'otp', 'mfa']);
+      return;
+    }
     const result = await signInWithPassword(prisma, {
       realmId: realm.id,
       identifier,
@@ -281,6 +463,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       userAgent: ctx.get('user-agent') || undefined,
     });
     if (!result.ok) {
+      if (COUNTED.has(result.reason)) await deps.limits.recordFailure(address, client.id);
       if (result.reason === 'password_expired' || result.reason === 'new_password_rejected') {
         const message = result.problem ?? FAILURE_MESSAGES[result.reason];
         respond(ctx, result.problem ? 400 : 200, changePasswordForm(realm, csrf, identifier, message));
@@ -289,14 +472,29 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       }
       return;
     }
-    const to = await provider.interactionResult(
-      ctx.req,
-      ctx.res,
-      { login: { accountId: result.userId, amr: ['pwd'] } },
-      { mergeWithLastSubmission: false },
-    );
-    ctx.redirect(to);
-    ctx.status = 303;
+    if (result.secondFactor === 'totp') {
+      await keep({ userId: result.userId, stage: 'totp' });
+      respond(ctx, 200, codeForm(realm, csrf, null));
+      return;
+    }
+    if (result.secondFactor === 'enrol') {
+      const { secret, uri } = newTotpSecret(realm.displayName ?? realm.name, identifier.trim());
+      await keep({ userId: result.userId, stage: 'enrol', sealed: seal({ secret, uri }) });
+      respond(ctx, 200, await enrolForm(realm, csrf, secret, uri, null));
+      return;
+    }
+    await finish(result.userId, ['pwd']);
+
+    async function finish(accountId: string, amr: string[]): Promise<void> {
+      const to = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { login: { accountId, amr } },
+        { mergeWithLastSubmission: false },
+      );
+      ctx.redirect(to);
+      ctx.status = 303;
+    }
   });
 
   /** After the provider handled a request: a sign-in opens a session row, a sign-out ends it. */

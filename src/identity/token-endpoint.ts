@@ -6,7 +6,7 @@ import { authenticateClient, findClientApplication } from '../modules/applicatio
 import { findRealm } from '../modules/realm/realm.service.ts';
 import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';
-import { addressKey, FailureLimit, type RateLimitStore } from '../auth/rate-limit.ts';
+import { AddressClientLimits, addressKey, type RateLimitStore } from '../auth/rate-limit.ts';
 import { realmIssuer } from '../auth/tokens.ts';
 import { callProvider } from './provider-bridge.ts';
 import { OIDC_SCOPES, throughProvider, type RealmProviders } from './provider.ts';
@@ -22,26 +22,9 @@ export interface OAuthDeps {
 }
 
 /** The two failure limits of the token endpoint, over one store. */
-export class TokenEndpointLimits {
-  readonly #perAddress: FailureLimit;
-  readonly #perClient: FailureLimit;
-
+export class TokenEndpointLimits extends AddressClientLimits {
   constructor(store: RateLimitStore, settings: TokenLimitSettings = DEFAULT_TOKEN_LIMITS) {
-    this.#perAddress = new FailureLimit(store, { name: 'token-address', ...settings.perAddress });
-    this.#perClient = new FailureLimit(store, { name: 'token-client', ...settings.perClient });
-  }
-
-  // Client ids come from the request and may be long: the key is their hash.
-  async retryAfter(address: string, clientId: string): Promise<number> {
-    const waits = await Promise.all([
-      this.#perAddress.retryAfter(address),
-      this.#perClient.retryAfter(sha256(clientId)),
-    ]);
-    return Math.max(...waits);
-  }
-
-  async recordFailure(address: string, clientId: string): Promise<void> {
-    await Promise.all([this.#perAddress.recordFailure(address), this.#perClient.recordFailure(sha256(clientId))]);
+    super(store, 'token', settings);
   }
 }
 

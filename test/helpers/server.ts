@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { createAdminClient } from '../../src/identity/bootstrap.ts';
 import { SigningKeys } from '../../src/auth/keys.ts';
 import { deriveKey } from '../../src/auth/secret.ts';
-import type { TokenLimitSettings } from '../../src/config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, type SignInLimitSettings, type TokenLimitSettings } from '../../src/config.ts';
+import { AddressClientLimits, rateLimitStoreOf } from '../../src/auth/rate-limit.ts';
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { RealmProviders } from '../../src/identity/provider.ts';
@@ -38,6 +39,8 @@ export interface TestServer {
   /** The URL of the test's own PostgreSQL database; undefined for the embedded database. */
   databaseUrl: string | undefined;
   keys: SigningKeys;
+  /** The key second-factor secrets are sealed with (as the server derives it, `roster/mfa`). */
+  mfaKey: Buffer;
   /** The realms' OpenID providers this server uses. */
   providers: RealmProviders;
   /** Admin credentials of realm `default` (holding every management scope). */
@@ -71,6 +74,8 @@ export async function startTestServer(
     /** The database's statement timeout; none by default. */
     statementTimeoutMs?: number;
     tokenLimits?: TokenLimitSettings;
+    /** The hosted sign-in page's failure limits; default `DEFAULT_SIGN_IN_LIMITS`. */
+    signInLimits?: SignInLimitSettings;
     trustProxyHops?: number;
     denialAuditLimit?: { failures: number; windowSeconds: number };
     /**
@@ -90,10 +95,17 @@ export async function startTestServer(
   let baseUrl = '';
   const log = options.log ?? createLogger('silent');
   const cookieKey = deriveKey(TEST_SECRET, 'roster/cookies');
+  const mfaKey = deriveKey(TEST_SECRET, 'roster/mfa');
   const providers = new RealmProviders({
     prisma: db.prisma,
     keys,
     cookieKey,
+    mfaKey,
+    signInLimits: new AddressClientLimits(
+      rateLimitStoreOf(db),
+      'signin',
+      options.signInLimits ?? DEFAULT_SIGN_IN_LIMITS,
+    ),
     log,
     ...(options.maxProviders !== undefined ? { maxProviders: options.maxProviders } : {}),
   });
@@ -101,6 +113,7 @@ export async function startTestServer(
     db,
     keys,
     cookieKey,
+    mfaKey,
     log,
     providers,
     mode: options.mode ?? 'test',
@@ -172,6 +185,7 @@ export async function startTestServer(
     db,
     databaseUrl: database.databaseUrl,
     keys,
+    mfaKey,
     providers,
     admin,
     createRealm,

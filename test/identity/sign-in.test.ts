@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
+import { Browser, BROWSER_UA, csrfOf } from '../helpers/browser.ts';
 import { makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -11,7 +12,6 @@ const SPA_LOGGED_OUT = 'https://spa.example.com/signed-out';
 const WEB_CALLBACK = 'https://web.example.com/auth/callback';
 const NATIVE_CALLBACK = 'http://127.0.0.1:8765/callback';
 const PASSWORD = 'correct horse battery staple 42';
-const BROWSER_UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
 let server: TestServer;
 let spa: { id: string; clientId: string };
@@ -20,52 +20,6 @@ let alice: TestUser;
 let consoleSpies: MockInstance[];
 
 const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
-
-/** A cookie-keeping HTTP client that follows redirects by hand, as a browser does, until it leaves Roster. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
-    const headers: Record<string, string> = { 'user-agent': BROWSER_UA };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    let body: string | undefined;
-    if (init.form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers.origin = new URL(server.url).origin;
-      body = new URLSearchParams(init.form).toString();
-    }
-    const response = await fetch(url, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = cookie.split(';');
-      const [name, ...value] = pair!.split('=');
-      const expired = attributes.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0$/i.test(a));
-      if (expired || value.join('=') === '') this.cookies.delete(name!.trim());
-      else this.cookies.set(name!.trim(), value.join('='));
-    }
-    return response;
-  }
-
-  /** Follows redirects inside Roster; returns the last response (a page) or the URL it left Roster for. */
-  async follow(response: Response, from: string): Promise<{ page: Response; url: string } | { left: URL }> {
-    let current = response;
-    let url = from;
-    for (let hops = 0; hops < 10; hops++) {
-      const location = current.headers.get('location');
-      if (current.status < 300 || current.status >= 400 || !location) return { page: current, url };
-      const next = new URL(location, url);
-      if (next.origin !== new URL(server.url).origin) return { left: next };
-      url = next.href;
-      current = await this.request(url);
-    }
-    throw new Error('too many redirects');
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="csrf" value="([^"]+)"/.exec(html);
-  if (!match) throw new Error(`no sign-in form in: ${html.slice(0, 300)}`);
-  return match[1]!;
-}
 
 async function spaConfig() {
   return oidc.discovery(new URL(issuer()), spa.clientId, undefined, oidc.None(), {
@@ -91,7 +45,7 @@ interface Started {
 
 /** Starts an authorization code + PKCE request in a new browser and returns the sign-in page. */
 async function startSignIn(config: oidc.Configuration, redirectUri: string): Promise<Started> {
-  const browser = new Browser();
+  const browser = new Browser(server.url);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -304,7 +258,7 @@ describe('authorization code + PKCE', () => {
         code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
         code_challenge_method: 'S256',
       });
-      const response = await new Browser().request(url.href);
+      const response = await new Browser(server.url).request(url.href);
       expect(response.status).toBe(400);
       expect(response.headers.get('location')).toBeNull();
       expect(await response.text()).toContain('redirect_uri');
@@ -314,7 +268,7 @@ describe('authorization code + PKCE', () => {
   it('refuses a SPA request without PKCE', async () => {
     const config = await spaConfig();
     const url = oidc.buildAuthorizationUrl(config, { redirect_uri: SPA_CALLBACK, scope: 'openid', state: 's1' });
-    const response = await new Browser().request(url.href);
+    const response = await new Browser(server.url).request(url.href);
     const location = new URL(response.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe(SPA_CALLBACK);
     expect(location.searchParams.get('error')).toBe('invalid_request');
@@ -367,16 +321,93 @@ describe('the hosted sign-in page', () => {
     expect(failures.every((event) => event.applicationId === spa.id && event.method === 'password')).toBe(true);
   });
 
-  it('sends the same SQL for a wrong password and an unknown identifier', async () => {
+  it('sends the same SQL for a wrong password, an unknown identifier and a locked account', async () => {
+    await makeUser(server, server.admin.realmId, {
+      email: 'locked@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+      failedLoginAttempts: 5,
+      lockoutCount: 1,
+      lastFailedLoginAt: new Date(),
+      lockedUntil: new Date(Date.now() + 3_600_000),
+    });
     const config = await spaConfig();
     const statements = [];
-    for (const identifier of ['alice@example.com', 'nobody-else@example.com']) {
+    for (const identifier of ['alice@example.com', 'nobody-else@example.com', 'locked@example.com']) {
       const started = await startSignIn(config, SPA_CALLBACK);
       const { sql } = await server.db.statements.during(() => submit(started, identifier, 'wrong password 123'));
       statements.push(sql);
     }
     expect(statements[0]!.length).toBeGreaterThan(0);
     expect(statements[0]).toEqual(statements[1]);
+    expect(statements[2]).toEqual(statements[0]);
+  });
+
+  it('locks a user out after the realm’s number of wrong passwords, answering as a wrong password; unlockUser lets them in', async () => {
+    const ivan = await makeUser(server, server.admin.realmId, {
+      email: 'ivan@example.com',
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const state = () =>
+      server.db.prisma.user.findUniqueOrThrow({
+        where: { id: ivan.id },
+        select: { failedLoginAttempts: true, lockedUntil: true, lockoutCount: true },
+      });
+    const { maxFailedSignIns } = await server.db.prisma.realm.findUniqueOrThrow({
+      where: { id: server.admin.realmId },
+    });
+    const config = await spaConfig();
+    const started = await startSignIn(config, SPA_CALLBACK);
+    const wrongAnswer = async () => {
+      const landed = await submit(started, 'ivan@example.com', 'wrong password 123');
+      if (!('page' in landed)) throw new Error('signed in');
+      expect(landed.page.status).toBe(401);
+      return landed.page.text();
+    };
+
+    // Failures below the limit are forgotten on a success.
+    await wrongAnswer();
+    await wrongAnswer();
+    expect((await state()).failedLoginAttempts).toBe(2);
+    await signIn(config, SPA_CALLBACK, 'ivan@example.com');
+    expect(await state()).toEqual({ failedLoginAttempts: 0, lockedUntil: null, lockoutCount: 0 });
+
+    const answers = [];
+    for (let i = 0; i < maxFailedSignIns; i++) answers.push(await wrongAnswer());
+    const locked = await state();
+    expect(locked.failedLoginAttempts).toBe(maxFailedSignIns);
+    expect(locked.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+    const audit = await server.db.prisma.auditEvent.findMany({ where: { action: 'user.locked', targetId: ivan.id } });
+    expect(audit).toHaveLength(1);
+
+    // The right password now gets the wrong password's answer, byte for byte, and counts nothing.
+    const right = await submit(started, 'ivan@example.com', PASSWORD);
+    if (!('page' in right)) throw new Error('signed in while locked');
+    expect(right.page.status).toBe(401);
+    expect(await right.page.text()).toBe(answers[0]);
+    expect(await wrongAnswer()).toBe(answers[0]);
+    expect(await state()).toEqual(locked);
+    const events = await server.db.prisma.loginEvent.findMany({
+      where: { userId: ivan.id },
+      orderBy: { at: 'asc' },
+      select: { success: true, failureReason: true },
+    });
+    expect(events.slice(-(maxFailedSignIns + 2)).map((event) => event.failureReason)).toEqual([
+      ...Array<string>(maxFailedSignIns).fill('invalid_credentials'),
+      'account_locked',
+      'account_locked',
+    ]);
+    expect(await server.db.prisma.session.count({ where: { userId: ivan.id, revokedAt: null } })).toBe(1);
+
+    const unlocked = await server.graphql(
+      `mutation($input: UserIdInput!) { unlockUser(input: $input) { userErrors { code } } }`,
+      { input: { id: ivan.globalId } },
+    );
+    expect(unlocked.data!.unlockUser.userErrors).toEqual([]);
+    const { tokens } = await signIn(config, SPA_CALLBACK, 'ivan@example.com');
+    expect(tokens.claims()!.sub).toBe(ivan.id);
+    expect(await state()).toEqual({ failedLoginAttempts: 0, lockedUntil: null, lockoutCount: 0 });
   });
 
   it('refuses oversized and malformed forms and other methods, recording nothing', async () => {
@@ -408,7 +439,7 @@ describe('the hosted sign-in page', () => {
     expect(foreign.status).toBe(403);
     expect((await fetch(started.formUrl, { method: 'PUT' })).status).toBe(405);
     // Without the browser's cookies the interaction is unknown.
-    const stranger = await new Browser().request(started.formUrl);
+    const stranger = await new Browser(server.url).request(started.formUrl);
     expect(stranger.status).toBe(400);
     expect(await server.db.prisma.loginEvent.count()).toBe(events);
     // A very long identifier is no account, answered like any unknown one.

@@ -147,6 +147,16 @@ describe('recordFailedSignIn', () => {
   });
 });
 
+describe('recordFailedSignIn for an identifier that is nobody’s', () => {
+  it('changes nothing and reports no lockout, even at a realm that locks at the first failure', async () => {
+    const settings = { ...DEFAULTS, maxFailedSignIns: 1 };
+    const outcome = await expectUnchanged(server, () =>
+      ctx.db.$transaction((tx) => recordFailedSignIn(tx, ctx, null, settings, new Date())),
+    );
+    expect(outcome).toEqual({ locked: false, lockedNow: false, lockedUntil: null, failedLoginAttempts: 0 });
+  });
+});
+
 describe('unlockUser', () => {
   it('lifts a lockout now and clears the history, audited; a second call is INVALID_STATE and changes nothing', async () => {
     const user = await makeUser(server, admin.realmId);

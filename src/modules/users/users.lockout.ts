@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import type { Realm, User } from '../../generated/prisma/client.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -35,17 +36,28 @@ export interface FailedSignInOutcome {
  * one (from `lockoutSeconds`, at most a day). Failures while locked do not count. Locks the user
  * row, so concurrent failures are each counted once; does not change the user's `version` (this is
  * sign-in state, not an edit). A new lockout is an audit event.
+ *
+ * With `userId` null (an identifier that is nobody's) it sends the same statements as for a user
+ * at their first failure, against an id that matches no row and changes nothing, so that the
+ * database traffic of a wrong password does not tell whether the account exists (nor, below,
+ * whether it is locked).
  */
 export async function recordFailedSignIn(
   tx: RealmTx,
   ctx: ServiceContext,
-  userId: string,
+  userId: string | null,
   settings: LockoutSettings,
   now = new Date(),
 ): Promise<FailedSignInOutcome> {
-  const user = await findUser(tx, userId, ['userId'], { lock: { realmId: ctx.realmId } });
-  if (isUserError(user)) throw new Error(`recordFailedSignIn: no user ${userId} in realm ${ctx.realmId}`);
+  const found = await findUser(tx, userId ?? randomUUID(), ['userId'], { lock: { realmId: ctx.realmId } });
+  if (isUserError(found) && userId) throw new Error(`recordFailedSignIn: no user ${userId} in realm ${ctx.realmId}`);
+  const user = isUserError(found) ? { ...NOBODY, id: randomUUID() } : found;
   if (isLockedOut(user, now)) {
+    // The statement of a counted failure, against no row: a locked account must not stand out either.
+    await tx.user.updateMany({
+      where: { id: randomUUID() },
+      data: { failedLoginAttempts: user.failedLoginAttempts, lastFailedLoginAt: now, lockoutCount: user.lockoutCount },
+    });
     return {
       locked: true,
       lockedNow: false,
@@ -63,7 +75,8 @@ export async function recordFailedSignIn(
   const lockedUntil = lockedNow
     ? new Date(now.getTime() + lockoutSecondsAfter(settings, previousLockouts) * 1000)
     : null;
-  await tx.user.update({
+  // updateMany, which sends the same statement whether or not the row exists (it is locked).
+  await tx.user.updateMany({
     where: { id: user.id },
     data: {
       failedLoginAttempts,
@@ -72,7 +85,7 @@ export async function recordFailedSignIn(
       ...(lockedNow ? { lockedUntil } : {}),
     },
   });
-  if (lockedNow) {
+  if (lockedNow && !isUserError(found)) {
     await recordAudit(tx, ctx, {
       action: 'user.locked',
       targetType: 'User',
@@ -80,8 +93,12 @@ export async function recordFailedSignIn(
       changes: { lockedUntil: lockedUntil!.toISOString(), failedLoginAttempts, lockout: previousLockouts + 1 },
     });
   }
+  if (isUserError(found)) return { locked: false, lockedNow: false, lockedUntil: null, failedLoginAttempts: 0 };
   return { locked: lockedNow, lockedNow, lockedUntil, failedLoginAttempts };
 }
+
+/** The sign-in state of a user who never failed, standing in for an identifier that is nobody's. */
+const NOBODY = { failedLoginAttempts: 0, lastFailedLoginAt: null, lockoutCount: 0, lockedUntil: null } as const;
 
 /** After a successful sign-in: the failure count and the lockout history start again. */
 export async function clearFailedSignIns(tx: RealmTx, userId: string): Promise<void> {

@@ -1,9 +1,11 @@
 import { UAParser } from 'ua-parser-js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
-import { systemContext, userContext } from '../../context.ts';
+import { systemContext, userContext, type RealmTx, type ServiceContext } from '../../context.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
+import { clearFailedSignIns, recordFailedSignIn } from './users.lockout.ts';
+import { verifySecondFactor } from './users.mfa.ts';
 import {
   hashPassword,
   PASSWORD_POLICY,
@@ -15,11 +17,13 @@ import {
 /** Why a password sign-in was refused, as `LoginEvent.failureReason` records it. */
 export type SignInFailure =
   | 'invalid_credentials'
+  | 'account_locked'
   | 'account_inactive'
   | 'account_suspended'
   | 'email_not_verified'
   | 'password_expired'
-  | 'new_password_rejected';
+  | 'new_password_rejected'
+  | 'invalid_second_factor';
 
 export interface SignInAttempt {
   realmId: string;
@@ -36,8 +40,14 @@ export interface SignInAttempt {
   userAgent?: string | undefined;
 }
 
+/**
+ * What a sign-in needs after the password: a code of the user's authenticator (`totp`), or the
+ * enrolment of one (`enrol`, the realm requires a second factor and the user has none).
+ */
+type SecondFactorStep = 'totp' | 'enrol';
+
 export type SignInResult =
-  | { ok: true; userId: string }
+  | { ok: true; userId: string; /** Null: signed in. */ secondFactor: SecondFactorStep | null }
   | { ok: false; reason: SignInFailure; /** Why a new password was refused. */ problem?: string };
 
 /** Longer identifiers cannot belong to anyone (emails are at most 254 characters). */
@@ -61,11 +71,26 @@ function dummy(): Promise<string> {
  * number of a user not deleted. The password is checked before the account's state, and a
  * wrong password and an unknown identifier get the same reason, after the same work: a caller
  * learns about an account's state only with its password.
+ *
+ * A wrong password for a user counts towards the realm's lockout (`recordFailedSignIn`), and an
+ * unknown identifier sends the same statements against no row. A locked user is refused
+ * (`account_locked`) whatever the password, without counting, and the caller answers it as a
+ * wrong password. A success clears the failure count.
  */
 export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAttempt): Promise<SignInResult> {
   const db = scopeToRealm(prisma, attempt.realmId);
   const identifier = attempt.identifier.trim();
   const userAgent = attempt.userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
+  const realm = await prisma.realm.findUniqueOrThrow({
+    where: { id: attempt.realmId },
+    select: {
+      requireEmailVerification: true,
+      maxFailedSignIns: true,
+      failedSignInWindowSeconds: true,
+      lockoutSeconds: true,
+      mfaPolicy: true,
+    },
+  });
   const user =
     identifier && identifier.length <= MAX_IDENTIFIER_LENGTH
       ? await db.user.findFirst({
@@ -81,6 +106,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
             passwordHash: true,
             passwordAlgorithm: true,
             passwordExpired: true,
+            lockedUntil: true,
             email: true,
             username: true,
             name: true,
@@ -97,12 +123,14 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     ? await verifyPassword(stored.passwordHash!, stored.passwordAlgorithm!, attempt.password)
     : (await verifyPassword(await dummy(), 'ARGON2ID', attempt.password)) && false;
 
+  const now = new Date();
   let reason: SignInFailure | null = null;
-  if (!user || !matches) reason = 'invalid_credentials';
+  if (stored?.lockedUntil && stored.lockedUntil > now) reason = 'account_locked';
+  else if (!user || !matches) reason = 'invalid_credentials';
   else if (user.status === 'SUSPENDED') reason = 'account_suspended';
   else if (user.status === 'INACTIVE') reason = 'account_inactive';
   else if (user.status === 'PENDING_VERIFICATION' && !user.emailVerified) {
-    if (await requiresVerification(prisma, attempt.realmId)) reason = 'email_not_verified';
+    if (realm.requireEmailVerification) reason = 'email_not_verified';
   }
   if (!reason && user!.passwordExpired) reason = 'password_expired';
   let problem: string | undefined;
@@ -124,22 +152,35 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     userAgent: userAgent ?? null,
   };
   if (reason) {
-    await db.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: false, failureReason: reason } });
+    const counted = reason === 'invalid_credentials' || reason === 'account_locked';
+    const system = { ...systemContext(prisma, attempt.realmId), ipAddress: attempt.ipAddress };
+    await db.$transaction(async (tx) => {
+      if (counted) await recordFailedSignIn(tx, system, stored?.id ?? null, realm, now);
+      await tx.loginEvent.create({
+        data: { ...event, realmId: attempt.realmId, success: false, failureReason: reason, at: now },
+      });
+    });
     return problem ? { ok: false, reason, problem } : { ok: false, reason };
   }
 
   const signedIn = user!;
+  const secondFactor: SecondFactorStep | null = (await db.mfaFactor.count({
+    where: { userId: signedIn.id, type: 'TOTP' },
+  }))
+    ? 'totp'
+    : realm.mfaPolicy === 'REQUIRED'
+      ? 'enrol'
+      : null;
   const upgraded =
     !changed && signedIn.passwordAlgorithm === 'BCRYPT' && [...attempt.password].length <= PASSWORD_POLICY.maxLength
       ? await hashPassword(attempt.password)
       : null;
-  const now = new Date();
   const ctx = userContext(prisma, attempt.realmId, signedIn.id, attempt.ipAddress);
   await ctx.db.$transaction(async (tx) => {
     await tx.user.update({
       where: { id: signedIn.id },
       data: {
-        lastLoginAt: now,
+        ...(secondFactor ? {} : { lastLoginAt: now }),
         ...(upgraded ? { passwordHash: upgraded, passwordAlgorithm: 'ARGON2ID' } : {}),
         ...(changed
           ? {
@@ -162,19 +203,126 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
         changes: { revokedSessionIds: revoked },
       });
     }
-    await tx.loginEvent.create({ data: { ...event, realmId: attempt.realmId, success: true, at: now } });
-    await recordAudit(tx, ctx, {
-      action: 'user.signed_in',
-      targetType: 'User',
-      targetId: signedIn.id,
-      changes: {
-        method: 'password',
-        applicationId: attempt.applicationId,
-        ...(upgraded ? { passwordRehashed: 'BCRYPT→ARGON2ID' } : {}),
-      },
-    });
+    if (!secondFactor) {
+      await recordSignedIn(tx, ctx, event, now, upgraded ? { passwordRehashed: 'BCRYPT→ARGON2ID' } : {});
+    }
   });
-  return { ok: true, userId: signedIn.id };
+  return { ok: true, userId: signedIn.id, secondFactor };
+}
+
+interface SignInEvent {
+  userId: string | null;
+  applicationId: string;
+  method: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+/** A completed sign-in: the failure count cleared, the login event and the `user.signed_in` audit event. */
+async function recordSignedIn(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  event: SignInEvent,
+  now: Date,
+  changes: Record<string, unknown> = {},
+): Promise<void> {
+  await clearFailedSignIns(tx, event.userId!);
+  await tx.loginEvent.create({ data: { ...event, realmId: ctx.realmId, success: true, at: now } });
+  await recordAudit(tx, ctx, {
+    action: 'user.signed_in',
+    targetType: 'User',
+    targetId: event.userId!,
+    changes: { method: event.method, applicationId: event.applicationId, ...changes },
+  });
+}
+
+export interface SecondStepAttempt {
+  realmId: string;
+  /** The user whose password was right, as the interaction recorded it. */
+  userId: string;
+  applicationId: string;
+  ipAddress?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** The user of a second step if they may still sign in (not deleted, not suspended or inactive, not locked). */
+async function secondStepUser(tx: RealmTx, userId: string, now: Date) {
+  const user = await tx.user.findFirst({
+    where: { id: userId, deletedAt: null, status: { in: ['ACTIVE', 'PENDING_VERIFICATION'] } },
+    select: { id: true, lockedUntil: true },
+  });
+  return user && !(user.lockedUntil && user.lockedUntil > now) ? user : null;
+}
+
+/**
+ * The second step of a sign-in: a code of the user's authenticator, or one of their recovery
+ * codes (`verifySecondFactor`). A wrong code counts as a failed sign-in towards the lockout
+ * (`invalid_second_factor`); a user locked, suspended or deleted since the password is refused
+ * (`account_locked`, not counted). The login event's method is `password+totp` or
+ * `password+recovery_code`.
+ */
+export async function signInWithSecondFactor(
+  prisma: PrismaClient,
+  key: Buffer,
+  attempt: SecondStepAttempt & { code: string },
+): Promise<
+  { ok: true; method: 'totp' | 'recovery_code' } | { ok: false; reason: 'invalid_second_factor' | 'account_locked' }
+> {
+  const now = new Date();
+  const realm = await prisma.realm.findUniqueOrThrow({
+    where: { id: attempt.realmId },
+    select: { maxFailedSignIns: true, failedSignInWindowSeconds: true, lockoutSeconds: true },
+  });
+  const event = eventOf(attempt, 'password+totp');
+  const ctx = userContext(prisma, attempt.realmId, attempt.userId, attempt.ipAddress);
+  return ctx.db.$transaction(async (tx) => {
+    const refuse = async (reason: 'invalid_second_factor' | 'account_locked') => {
+      await tx.loginEvent.create({
+        data: { ...event, realmId: attempt.realmId, success: false, failureReason: reason, at: now },
+      });
+      return { ok: false as const, reason };
+    };
+    if (!(await secondStepUser(tx, attempt.userId, now))) return refuse('account_locked');
+    const outcome = await verifySecondFactor(
+      tx,
+      key,
+      { realmId: attempt.realmId, userId: attempt.userId, code: attempt.code.slice(0, 64) },
+      now,
+    );
+    if (!outcome.ok) {
+      const system = { ...systemContext(prisma, attempt.realmId), ipAddress: attempt.ipAddress };
+      await recordFailedSignIn(tx, system, attempt.userId, realm, now);
+      return refuse('invalid_second_factor');
+    }
+    await tx.user.update({ where: { id: attempt.userId }, data: { lastLoginAt: now } });
+    await recordSignedIn(tx, ctx, { ...event, method: `password+${outcome.method}` }, now);
+    return { ok: true as const, method: outcome.method };
+  });
+}
+
+/**
+ * Completes the sign-in of a user who has just enrolled an authenticator (its code checked by
+ * the enrolment), unless they were locked, suspended or deleted meanwhile.
+ */
+export async function signInAfterEnrolment(prisma: PrismaClient, attempt: SecondStepAttempt): Promise<boolean> {
+  const now = new Date();
+  const ctx = userContext(prisma, attempt.realmId, attempt.userId, attempt.ipAddress);
+  return ctx.db.$transaction(async (tx) => {
+    if (!(await secondStepUser(tx, attempt.userId, now))) return false;
+    await tx.user.update({ where: { id: attempt.userId }, data: { lastLoginAt: now } });
+    await recordSignedIn(tx, ctx, eventOf(attempt, 'password+totp'), now, { enrolled: 'TOTP' });
+    return true;
+  });
+}
+
+function eventOf(attempt: SecondStepAttempt, method: string): SignInEvent {
+  return {
+    userId: attempt.userId,
+    applicationId: attempt.applicationId,
+    method,
+    ipAddress: attempt.ipAddress ?? null,
+    userAgent: attempt.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+  };
 }
 
 /** Why a user's chosen new password is refused (the realm's policy; not the current one), or undefined. */
