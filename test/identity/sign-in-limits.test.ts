@@ -13,7 +13,21 @@ import { enrolTotp, newTotpSecret } from '../../src/modules/users/users.mfa.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, csrfOf } from '../helpers/browser.ts';
 import { makeUser, type TestUser } from '../helpers/fixtures.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const CREATE_APPLICATION = graphql(`
+  mutation IdentitySignInLimitsCreateApplication($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        clientId
+      }
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
 
 const CALLBACK = 'https://spa.example.com/callback';
 const PASSWORD = 'correct horse battery staple 42';
@@ -42,14 +56,11 @@ afterAll(async () => {
 
 /** A new SPA of the realm: its own per-client count. */
 async function newSpa(): Promise<string> {
-  const result = await server.graphql(
-    `mutation($input: CreateApplicationInput!) {
-      createApplication(input: $input) { application { clientId } userErrors { code } }
-    }`,
-    { input: { name: `SPA ${Math.random()}`, type: 'SPA', redirectUris: [CALLBACK] } },
-  );
+  const result = await server.graphql(CREATE_APPLICATION, {
+    input: { name: `SPA ${Math.random()}`, type: 'SPA', redirectUris: [CALLBACK] },
+  });
   expect(result.data!.createApplication.userErrors).toEqual([]);
-  return result.data!.createApplication.application.clientId;
+  return result.data!.createApplication.application!.clientId;
 }
 
 /** Opens the sign-in page of `clientId` from `address` (through `on`, default the main server). */

@@ -5,7 +5,62 @@ import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, BROWSER_UA, csrfOf } from '../helpers/browser.ts';
 import { makeUser, type TestUser } from '../helpers/fixtures.ts';
+import type { CreateApplicationInput } from '../generated/graphql.ts';
+import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const CREATE_APPLICATION = graphql(`
+  mutation IdentitySignInCreateApplication($input: CreateApplicationInput!) {
+    createApplication(input: $input) {
+      application {
+        id
+        clientId
+        postLogoutRedirectUris
+      }
+      clientSecret
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const UNLOCK = graphql(`
+  mutation IdentitySignInUnlock($input: UserIdInput!) {
+    unlockUser(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const REVOKE_SESSION = graphql(`
+  mutation IdentitySignInRevokeSession($input: RevokeSessionInput!) {
+    revokeSession(input: $input) {
+      revokedSessionIds
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const SUSPEND = graphql(`
+  mutation IdentitySignInSuspend($input: SuspendUserInput!) {
+    suspendUser(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
+const DELETE_USER = graphql(`
+  mutation IdentitySignInDelete($input: DeleteUserInput!) {
+    deleteUser(input: $input) {
+      userErrors {
+        ...TestUserErrors
+      }
+    }
+  }
+`);
 
 const SPA_CALLBACK = 'https://spa.example.com/callback';
 const SPA_LOGGED_OUT = 'https://spa.example.com/signed-out';
@@ -103,15 +158,11 @@ async function latestSession(userId: string) {
 beforeAll(async () => {
   consoleSpies = [vi.spyOn(console, 'warn'), vi.spyOn(console, 'info')];
   server = await startTestServer();
-  const create = async (input: Record<string, unknown>) => {
-    const result = await server.graphql(
-      `mutation($input: CreateApplicationInput!) {
-        createApplication(input: $input) { application { id clientId postLogoutRedirectUris } clientSecret userErrors { code message } }
-      }`,
-      { input },
-    );
-    expect(result.data!.createApplication.userErrors).toEqual([]);
-    return result.data!.createApplication;
+  const create = async (input: CreateApplicationInput) => {
+    const result = await server.graphql(CREATE_APPLICATION, { input });
+    const payload = result.data!.createApplication;
+    expect(payload.userErrors).toEqual([]);
+    return { application: payload.application!, clientSecret: payload.clientSecret };
   };
   const createdSpa = await create({
     name: 'Shop SPA',
@@ -126,7 +177,7 @@ beforeAll(async () => {
   web = {
     id: (await rowOf(createdWeb.application.clientId)).id,
     clientId: createdWeb.application.clientId,
-    clientSecret: createdWeb.clientSecret,
+    clientSecret: createdWeb.clientSecret!,
   };
   alice = await makeUser(server, server.admin.realmId, {
     email: 'alice@example.com',
@@ -193,13 +244,10 @@ describe('authorization code + PKCE', () => {
   });
 
   it('signs a user in to a NATIVE application (public client) on a loopback redirect URI', async () => {
-    const created = await server.graphql(
-      `mutation($input: CreateApplicationInput!) {
-        createApplication(input: $input) { application { clientId } clientSecret userErrors { code } }
-      }`,
-      { input: { name: 'Desktop app', type: 'NATIVE', redirectUris: [NATIVE_CALLBACK] } },
-    );
-    const { clientId } = created.data!.createApplication.application;
+    const created = await server.graphql(CREATE_APPLICATION, {
+      input: { name: 'Desktop app', type: 'NATIVE', redirectUris: [NATIVE_CALLBACK] },
+    });
+    const { clientId } = created.data!.createApplication.application!;
     const config = await oidc.discovery(new URL(issuer()), clientId, undefined, oidc.None(), {
       execute: [oidc.allowInsecureRequests],
     });
@@ -400,10 +448,7 @@ describe('the hosted sign-in page', () => {
     ]);
     expect(await server.db.prisma.session.count({ where: { userId: ivan.id, revokedAt: null } })).toBe(1);
 
-    const unlocked = await server.graphql(
-      `mutation($input: UserIdInput!) { unlockUser(input: $input) { userErrors { code } } }`,
-      { input: { id: ivan.globalId } },
-    );
+    const unlocked = await server.graphql(UNLOCK, { input: { id: ivan.globalId } });
     expect(unlocked.data!.unlockUser.userErrors).toEqual([]);
     const { tokens } = await signIn(config, SPA_CALLBACK, 'ivan@example.com');
     expect(tokens.claims()!.sub).toBe(ivan.id);
@@ -643,10 +688,9 @@ describe('refresh tokens', () => {
     const config = await spaConfig();
     const { tokens } = await signIn(config, SPA_CALLBACK);
     const session = await latestSession(alice.id);
-    const revoked = await server.graphql(
-      `mutation($input: RevokeSessionInput!) { revokeSession(input: $input) { revokedSessionIds userErrors { code } } }`,
-      { input: { sessionId: encodeGlobalId('Session', session.id) } },
-    );
+    const revoked = await server.graphql(REVOKE_SESSION, {
+      input: { sessionId: encodeGlobalId('Session', session.id) },
+    });
     expect(revoked.data!.revokeSession).toEqual({
       revokedSessionIds: [encodeGlobalId('Session', session.id)],
       userErrors: [],
@@ -668,10 +712,7 @@ describe('refresh tokens', () => {
     });
     const config = await spaConfig();
     const { tokens } = await signIn(config, SPA_CALLBACK, 'erin@example.com');
-    const suspended = await server.graphql(
-      `mutation($input: SuspendUserInput!) { suspendUser(input: $input) { userErrors { code } } }`,
-      { input: { id: erin.globalId } },
-    );
+    const suspended = await server.graphql(SUSPEND, { input: { id: erin.globalId } });
     expect(suspended.data!.suspendUser.userErrors).toEqual([]);
     expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
       status: 400,
@@ -724,10 +765,7 @@ describe('deleting a user', () => {
     });
     const config = await spaConfig();
     const { tokens } = await signIn(config, SPA_CALLBACK, 'heidi@example.com');
-    const deleted = await server.graphql(
-      `mutation($input: DeleteUserInput!) { deleteUser(input: $input) { userErrors { code } } }`,
-      { input: { id: heidi.globalId } },
-    );
+    const deleted = await server.graphql(DELETE_USER, { input: { id: heidi.globalId } });
     expect(deleted.data!.deleteUser.userErrors).toEqual([]);
     expect(await refusal(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toEqual({
       status: 400,
