@@ -130,15 +130,17 @@ function respond(ctx: KoaContextWithOIDC, status: number, html: string): void {
 function signInForm(realm: Realm, csrf: string, identifier: string, error: string | null): string {
   const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
   const described = error ? ' aria-describedby="form-error"' : '';
+  // With the identifier known (a hint, or a refused attempt), the password is what is left to type.
+  const [focusIdentifier, focusPassword] = identifier ? ['', ' autofocus'] : [' autofocus', ''];
   return page(
     realm,
     'Sign in',
     `${alert}<form method="post" novalidate>
 <input type="hidden" name="csrf" value="${csrf}">
 <label for="identifier">Email, username or phone number</label>
-<input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${escapeHtml(identifier)}"${described}>
+<input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required${focusIdentifier} value="${escapeHtml(identifier)}"${described}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required${described}>
+<input id="password" name="password" type="password" autocomplete="current-password" required${focusPassword}${described}>
 <button type="submit">Sign in</button>
 </form>`,
   );

@@ -125,9 +125,12 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not right|incorrect|did not match/i);
     expect(await identifier.inputValue()).toBe('grace@example.com');
+    // The identifier is kept; the focus waits in the empty password field.
+    expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
+    expect(await password.inputValue()).toBe('');
     await page.screenshot({ path: `${ARTIFACTS}/sign-in-refused.png`, fullPage: true });
 
-    await password.fill(PASSWORD);
+    await page.keyboard.type(PASSWORD);
     await page.keyboard.press('Enter');
     await expect.poll(() => callback?.href ?? null, { timeout: 15_000 }).not.toBeNull();
     const arrived = callback as unknown as URL;
