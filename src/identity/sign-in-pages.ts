@@ -49,7 +49,7 @@ const STYLE =
   'button.secondary{background:#e4e6ea;color:#1d1f23;margin-top:.75rem}' +
   ':focus-visible{outline:3px solid #f5a623;outline-offset:2px}' +
   '.error{padding:.75rem;border-left:4px solid #b3261e;background:#fdecea}' +
-  '.qr svg{display:block;width:12rem;height:12rem;margin:1rem auto}code{font-size:1.05rem;word-break:break-all}' +
+  '.qr svg{display:block;width:12rem;height:12rem;margin:1rem auto}code{font-size:1.05rem;overflow-wrap:anywhere}' +
   'ol.codes{columns:2;font-family:monospace;font-size:1.05rem}';
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 

@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import * as oidc from 'openid-client';
+import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
@@ -74,6 +75,84 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  /** A page of a new browser context at the start of a code + PKCE sign-in, with its callback catcher. */
+  async function startSignIn() {
+    const config = await oidc.discovery(
+      new URL(`${server.url}/oauth2/${server.admin.realmId}`),
+      clientId,
+      undefined,
+      oidc.None(),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: CALLBACK,
+      scope: 'openid profile email',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const page = await context.newPage();
+    const arrived: { url: URL | null } = { url: null };
+    await context.route(`${new URL(CALLBACK).origin}/**`, async (route) => {
+      arrived.url = new URL(route.request().url());
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' });
+    });
+    await page.goto(url.href);
+    return { config, verifier, state, context, page, arrived };
+  }
+
+  it('enrols an authenticator from the QR page when the realm requires one, then shows the recovery codes once', async () => {
+    await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'REQUIRED' } });
+    try {
+      const lin = await makeUser(server, server.admin.realmId, {
+        email: 'lin@example.com',
+        emailVerified: true,
+        passwordHash: await hashPassword(PASSWORD),
+        passwordAlgorithm: 'ARGON2ID',
+      });
+      const { config, verifier, state, context, page, arrived } = await startSignIn();
+      await page.keyboard.type('lin@example.com');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.title()).toMatch(/Set up an authenticator/);
+      const qr = page.getByRole('img', { name: /QR code/ });
+      expect((await qr.boundingBox())!.width).toBeGreaterThan(150);
+      await page.screenshot({ path: `${ARTIFACTS}/enrol-authenticator.png`, fullPage: true });
+
+      const secret = (await page.locator('#secret').textContent())!.replace(/\s/g, '');
+      const code = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate();
+      expect(await page.getByLabel('Code from the app').evaluate((element) => element === document.activeElement)).toBe(
+        true,
+      );
+      await page.keyboard.type(code);
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.title()).toMatch(/Authenticator set up/);
+      expect(await page.locator('ol.codes li').count()).toBe(10);
+      await page.screenshot({ path: `${ARTIFACTS}/recovery-codes.png`, fullPage: true });
+
+      await page.keyboard.press('Enter');
+      await expect.poll(() => arrived.url?.href ?? null, { timeout: 15_000 }).not.toBeNull();
+      const tokens = await oidc.authorizationCodeGrant(config, arrived.url!, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      expect(tokens.claims()?.sub).toBe(lin.id);
+      const factors = await server.db.prisma.mfaFactor.findMany({
+        where: { userId: lin.id },
+        orderBy: { type: 'asc' },
+      });
+      expect(factors.map((factor) => factor.type)).toEqual(['TOTP', 'RECOVERY_CODES']);
+      expect(await server.db.prisma.loginEvent.count({ where: { userId: lin.id, success: true } })).toBe(1);
+      await context.close();
+    } finally {
+      await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'OPTIONAL' } });
+    }
   });
 
   it('signs in with the keyboard alone and hands the application a code', async () => {
