@@ -11,9 +11,7 @@ import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
-import { graphql } from '../helpers/documents.ts';
-import { makeUser } from '../helpers/fixtures.ts';
-import { payloadOf } from '../helpers/graphql.ts';
+import { createApplication, makeUser } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,18 +19,6 @@ const ARTIFACTS = 'test-artifacts';
 const CALLBACK = 'https://console.example.com/callback';
 const PASSWORD = 'a long and memorable passphrase 7';
 
-const CREATE_APPLICATION = graphql(`
-  mutation BrowserSignInCreateApplication($input: CreateApplicationInput!) {
-    createApplication(input: $input) {
-      application {
-        clientId
-      }
-      userErrors {
-        ...TestUserErrors
-      }
-    }
-  }
-`);
 const available = existsSync(CHROMIUM);
 
 describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chromium', () => {
@@ -44,13 +30,11 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await startTestServer();
-    const created = payloadOf(
-      await server.graphql(CREATE_APPLICATION, {
-        input: { name: 'Admin console', type: 'SPA', redirectUris: [CALLBACK] },
-      }),
-    );
-    expect(created.userErrors).toEqual([]);
-    clientId = created.application!.clientId;
+    ({ clientId } = await createApplication(server, {
+      name: 'Admin console',
+      type: 'SPA',
+      redirectUris: [CALLBACK],
+    }));
     ({ id: graceId } = await makeUser(server, server.admin.realmId, {
       email: 'grace@example.com',
       emailVerified: true,
@@ -97,13 +81,21 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
     });
     const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
     const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      // A refused attempt's page is answered with 401 on purpose; Chromium logs any 4xx page load.
+      if (/status of 401/.test(message.text())) return;
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    // The application's callback is not served: the browser's arrival there is the outcome.
     const arrived: { url: URL | null } = { url: null };
     await context.route(`${new URL(CALLBACK).origin}/**`, async (route) => {
       arrived.url = new URL(route.request().url());
       await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' });
     });
     await page.goto(url.href);
-    return { config, verifier, state, context, page, arrived };
+    return { config, verifier, state, context, page, arrived, problems };
   }
 
   it('enrols an authenticator from the QR page when the realm requires one, then shows the recovery codes once', async () => {
@@ -115,7 +107,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
         passwordHash: await hashPassword(PASSWORD),
         passwordAlgorithm: 'ARGON2ID',
       });
-      const { config, verifier, state, context, page, arrived } = await startSignIn();
+      const { config, verifier, state, context, page, arrived, problems } = await startSignIn();
       await page.keyboard.type('lin@example.com');
       await page.keyboard.press('Tab');
       await page.keyboard.type(PASSWORD);
@@ -149,6 +141,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
       });
       expect(factors.map((factor) => factor.type)).toEqual(['TOTP', 'RECOVERY_CODES']);
       expect(await server.db.prisma.loginEvent.count({ where: { userId: lin.id, success: true } })).toBe(1);
+      expect(problems).toEqual([]);
       await context.close();
     } finally {
       await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'OPTIONAL' } });
@@ -156,40 +149,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
   });
 
   it('signs in with the keyboard alone and hands the application a code', async () => {
-    const config = await oidc.discovery(
-      new URL(`${server.url}/oauth2/${server.admin.realmId}`),
-      clientId,
-      undefined,
-      oidc.None(),
-      { execute: [oidc.allowInsecureRequests] },
-    );
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'openid profile email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
-
-    const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      // The refused attempt's page is answered with 401 on purpose; Chromium logs any 4xx page load.
-      if (/status of 401/.test(message.text())) return;
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    // The application's callback is not served: the browser's arrival there is the outcome.
-    let callback: URL | null = null;
-    await context.route(`${new URL(CALLBACK).origin}/**`, async (route) => {
-      callback = new URL(route.request().url());
-      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' });
-    });
-
-    await page.goto(url.href);
+    const { config, verifier, state, context, page, arrived, problems } = await startSignIn();
     await expect.poll(() => page.title()).toMatch(/Sign in/);
     const identifier = page.getByLabel('Email, username or phone number');
     const password = page.getByLabel('Password', { exact: true });
@@ -211,10 +171,9 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
 
     await page.keyboard.type(PASSWORD);
     await page.keyboard.press('Enter');
-    await expect.poll(() => callback?.href ?? null, { timeout: 15_000 }).not.toBeNull();
-    const arrived = callback as unknown as URL;
-    expect(arrived.searchParams.get('state')).toBe(state);
-    const tokens = await oidc.authorizationCodeGrant(config, arrived, {
+    await expect.poll(() => arrived.url?.href ?? null, { timeout: 15_000 }).not.toBeNull();
+    expect(arrived.url!.searchParams.get('state')).toBe(state);
+    const tokens = await oidc.authorizationCodeGrant(config, arrived.url!, {
       pkceCodeVerifier: verifier,
       expectedState: state,
     });

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import type { MfaFactorType, Prisma } from '../../src/generated/prisma/client.ts';
+import type { CreateApplicationInput } from '../generated/graphql.ts';
 import { graphql } from './documents.ts';
 import type { Credentials, TestServer } from './server.ts';
 
@@ -36,12 +37,13 @@ export async function makeResource(
 }
 
 // Only what applications:write callers can read back (no roles:read needed).
-const CREATE_M2M = graphql(`
-  mutation FixturesCreateM2M($input: CreateApplicationInput!) {
+const CREATE_APPLICATION = graphql(`
+  mutation FixturesCreateApplication($input: CreateApplicationInput!) {
     createApplication(input: $input) {
       application {
         id
         clientId
+        postLogoutRedirectUris
       }
       clientSecret
       userErrors {
@@ -51,6 +53,18 @@ const CREATE_M2M = graphql(`
   }
 `);
 
+/**
+ * Creates an application through the API (with `token`, default the server's admin token) and
+ * returns its global id, client id, secret (null for public clients) and post-logout URIs.
+ */
+export async function createApplication(server: TestServer, input: CreateApplicationInput, token?: string) {
+  const result = await server.graphql(CREATE_APPLICATION, { input }, token);
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  const payload = result.data!.createApplication;
+  expect(payload.userErrors).toEqual([]);
+  return { ...payload.application!, clientSecret: payload.clientSecret };
+}
+
 /** Creates an M2M application through the API and returns its credentials and global id. */
 export async function createM2M(
   server: TestServer,
@@ -59,20 +73,13 @@ export async function createM2M(
   roleIds: string[],
   token?: string,
 ): Promise<Credentials & { id: string }> {
-  const result = await server.graphql(
-    CREATE_M2M,
-    { input: { name, type: 'M2M', roleIds } },
-    token ?? (await server.token(realm)),
-  );
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  const payload = result.data!.createApplication;
-  expect(payload.userErrors).toEqual([]);
+  const created = await createApplication(server, { name, type: 'M2M', roleIds }, token ?? (await server.token(realm)));
   return {
     realmId: realm.realmId,
     realmName: realm.realmName,
-    clientId: payload.application!.clientId,
-    clientSecret: payload.clientSecret!,
-    id: payload.application!.id,
+    clientId: created.clientId,
+    clientSecret: created.clientSecret!,
+    id: created.id,
   };
 }
 

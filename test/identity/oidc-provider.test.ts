@@ -2,24 +2,10 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPE_NAMES } from '../../src/auth/scopes.ts';
-import { createM2M, makeResource, makeRole } from '../helpers/fixtures.ts';
+import { createApplication, createM2M, makeResource, makeRole } from '../helpers/fixtures.ts';
 import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
-const CREATE_APPLICATION = graphql(`
-  mutation IdentityOidcCreateApplication($input: CreateApplicationInput!) {
-    createApplication(input: $input) {
-      application {
-        id
-        clientId
-      }
-      clientSecret
-      userErrors {
-        ...TestUserErrors
-      }
-    }
-  }
-`);
 const VIEWER_SCOPES = graphql(`
   query IdentityOidcViewer {
     viewer {
@@ -62,12 +48,12 @@ beforeAll(async () => {
   await makeResource(server, other.realmId, ELSEWHERE, ['elsewhere:read']);
   const role = await makeRole(server, realmId, 'Orders service', ['orders:read', 'orders:write', 'users:read']);
   orders = await createM2M(server, server.admin, 'Orders service', [role.globalId]);
-  const created = await server.graphql(CREATE_APPLICATION, {
-    input: { name: 'Web app', type: 'WEB', redirectUris: ['https://app.example.com/callback'] },
+  const created = await createApplication(server, {
+    name: 'Web app',
+    type: 'WEB',
+    redirectUris: ['https://app.example.com/callback'],
   });
-  const payload = created.data!.createApplication;
-  expect(payload.userErrors).toEqual([]);
-  web = { ...server.admin, clientId: payload.application!.clientId, clientSecret: payload.clientSecret!, id: '' };
+  web = { ...server.admin, clientId: created.clientId, clientSecret: created.clientSecret!, id: '' };
 }, 120_000);
 
 afterAll(async () => {

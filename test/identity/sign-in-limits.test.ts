@@ -12,22 +12,8 @@ import { systemContext } from '../../src/context.ts';
 import { enrolTotp, newTotpSecret } from '../../src/modules/users/users.mfa.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, csrfOf } from '../helpers/browser.ts';
-import { makeUser, type TestUser } from '../helpers/fixtures.ts';
-import { graphql } from '../helpers/documents.ts';
+import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-
-const CREATE_APPLICATION = graphql(`
-  mutation IdentitySignInLimitsCreateApplication($input: CreateApplicationInput!) {
-    createApplication(input: $input) {
-      application {
-        clientId
-      }
-      userErrors {
-        ...TestUserErrors
-      }
-    }
-  }
-`);
 
 const CALLBACK = 'https://spa.example.com/callback';
 const PASSWORD = 'correct horse battery staple 42';
@@ -56,11 +42,12 @@ afterAll(async () => {
 
 /** A new SPA of the realm: its own per-client count. */
 async function newSpa(): Promise<string> {
-  const result = await server.graphql(CREATE_APPLICATION, {
-    input: { name: `SPA ${Math.random()}`, type: 'SPA', redirectUris: [CALLBACK] },
+  const created = await createApplication(server, {
+    name: `SPA ${Math.random()}`,
+    type: 'SPA',
+    redirectUris: [CALLBACK],
   });
-  expect(result.data!.createApplication.userErrors).toEqual([]);
-  return result.data!.createApplication.application!.clientId;
+  return created.clientId;
 }
 
 /** Opens the sign-in page of `clientId` from `address` (through `on`, default the main server). */

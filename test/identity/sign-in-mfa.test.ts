@@ -7,22 +7,8 @@ import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, csrfOf } from '../helpers/browser.ts';
-import { makeUser, type TestUser } from '../helpers/fixtures.ts';
-import { graphql } from '../helpers/documents.ts';
+import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-
-const CREATE_APPLICATION = graphql(`
-  mutation IdentitySignInMfaCreateApplication($input: CreateApplicationInput!) {
-    createApplication(input: $input) {
-      application {
-        clientId
-      }
-      userErrors {
-        ...TestUserErrors
-      }
-    }
-  }
-`);
 
 const CALLBACK = 'https://spa.example.com/callback';
 const PASSWORD = 'correct horse battery staple 42';
@@ -36,11 +22,7 @@ let recoveryCodes: string[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
-  const created = await server.graphql(CREATE_APPLICATION, {
-    input: { name: 'Shop SPA', type: 'SPA', redirectUris: [CALLBACK] },
-  });
-  expect(created.data!.createApplication.userErrors).toEqual([]);
-  clientId = created.data!.createApplication.application!.clientId;
+  ({ clientId } = await createApplication(server, { name: 'Shop SPA', type: 'SPA', redirectUris: [CALLBACK] }));
   await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'REQUIRED' } });
   mia = await makeUser(server, server.admin.realmId, {
     email: 'mia@example.com',

@@ -4,26 +4,10 @@ import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, BROWSER_UA, csrfOf } from '../helpers/browser.ts';
-import { makeUser, type TestUser } from '../helpers/fixtures.ts';
-import type { CreateApplicationInput } from '../generated/graphql.ts';
+import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CREATE_APPLICATION = graphql(`
-  mutation IdentitySignInCreateApplication($input: CreateApplicationInput!) {
-    createApplication(input: $input) {
-      application {
-        id
-        clientId
-        postLogoutRedirectUris
-      }
-      clientSecret
-      userErrors {
-        ...TestUserErrors
-      }
-    }
-  }
-`);
 const UNLOCK = graphql(`
   mutation IdentitySignInUnlock($input: UserIdInput!) {
     unlockUser(input: $input) {
@@ -158,25 +142,23 @@ async function latestSession(userId: string) {
 beforeAll(async () => {
   consoleSpies = [vi.spyOn(console, 'warn'), vi.spyOn(console, 'info')];
   server = await startTestServer();
-  const create = async (input: CreateApplicationInput) => {
-    const result = await server.graphql(CREATE_APPLICATION, { input });
-    const payload = result.data!.createApplication;
-    expect(payload.userErrors).toEqual([]);
-    return { application: payload.application!, clientSecret: payload.clientSecret };
-  };
-  const createdSpa = await create({
+  const createdSpa = await createApplication(server, {
     name: 'Shop SPA',
     type: 'SPA',
     redirectUris: [SPA_CALLBACK],
     postLogoutRedirectUris: [SPA_LOGGED_OUT],
   });
-  expect(createdSpa.application.postLogoutRedirectUris).toEqual([SPA_LOGGED_OUT]);
+  expect(createdSpa.postLogoutRedirectUris).toEqual([SPA_LOGGED_OUT]);
   const rowOf = (clientId: string) => server.db.prisma.application.findUniqueOrThrow({ where: { clientId } });
-  spa = { id: (await rowOf(createdSpa.application.clientId)).id, clientId: createdSpa.application.clientId };
-  const createdWeb = await create({ name: 'Shop backend', type: 'WEB', redirectUris: [WEB_CALLBACK] });
+  spa = { id: (await rowOf(createdSpa.clientId)).id, clientId: createdSpa.clientId };
+  const createdWeb = await createApplication(server, {
+    name: 'Shop backend',
+    type: 'WEB',
+    redirectUris: [WEB_CALLBACK],
+  });
   web = {
-    id: (await rowOf(createdWeb.application.clientId)).id,
-    clientId: createdWeb.application.clientId,
+    id: (await rowOf(createdWeb.clientId)).id,
+    clientId: createdWeb.clientId,
     clientSecret: createdWeb.clientSecret!,
   };
   alice = await makeUser(server, server.admin.realmId, {
@@ -244,10 +226,11 @@ describe('authorization code + PKCE', () => {
   });
 
   it('signs a user in to a NATIVE application (public client) on a loopback redirect URI', async () => {
-    const created = await server.graphql(CREATE_APPLICATION, {
-      input: { name: 'Desktop app', type: 'NATIVE', redirectUris: [NATIVE_CALLBACK] },
+    const { clientId } = await createApplication(server, {
+      name: 'Desktop app',
+      type: 'NATIVE',
+      redirectUris: [NATIVE_CALLBACK],
     });
-    const { clientId } = created.data!.createApplication.application!;
     const config = await oidc.discovery(new URL(issuer()), clientId, undefined, oidc.None(), {
       execute: [oidc.allowInsecureRequests],
     });
