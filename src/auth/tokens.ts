@@ -1,4 +1,5 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { UUID } from './ids.ts';
 import { SIGNING_ALGORITHM, type SigningKeys } from './keys.ts';
 import { MANAGEMENT_API_INDICATOR } from './scopes.ts';
 
@@ -15,8 +16,6 @@ export interface AccessTokenClaims {
   /** A person's token (it carries `sid`): the user (`sub`) and their Roster session. */
   person?: { userId: string; sessionId: string };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class InvalidTokenError extends Error {
   constructor(message: string) {

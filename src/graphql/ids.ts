@@ -1,7 +1,5 @@
+import { UUID } from '../auth/ids.ts';
 import { badUserInput } from './errors.ts';
-
-/** A database id: a UUID in its canonical text form (either case). */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function encodeGlobalId(typename: string, id: string): string {
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64url');

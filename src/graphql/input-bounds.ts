@@ -28,7 +28,8 @@ import { executionInput } from './execution-input.ts';
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { MAX_PAGE_SIZE } from './connection-limits.ts';
 import { badUserInput } from './errors.ts';
-import { parseGlobalId, UUID, type DecodedGlobalId } from './ids.ts';
+import { UUID } from '../auth/ids.ts';
+import { parseGlobalId, type DecodedGlobalId } from './ids.ts';
 
 /** Bounds on what one request may ask for; see the README's "Limits". */
 export const INPUT_LIMITS = {

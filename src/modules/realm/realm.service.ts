@@ -16,7 +16,7 @@ import {
 } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { userError, type UserErrorShape } from '../user-error.ts';
-import { UUID } from '../../graphql/ids.ts';
+import { UUID } from '../../auth/ids.ts';
 
 export const REALM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DEFAULT_REALM_NAME = 'default';

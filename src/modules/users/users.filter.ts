@@ -1,5 +1,6 @@
 import { Prisma, type CustomAttributeType, type ProfileField, type UserStatus } from '../../generated/prisma/client.ts';
-import { parseGlobalId, UUID } from '../../graphql/ids.ts';
+import { UUID } from '../../auth/ids.ts';
+import { parseGlobalId } from '../../graphql/ids.ts';
 import { InputBoundsError } from '../../graphql/input-bounds.ts';
 
 /**

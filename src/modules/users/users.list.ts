@@ -1,6 +1,6 @@
 import { UserStatus, type Prisma } from '../../generated/prisma/client.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
-import { UUID } from '../../graphql/ids.ts';
+import { UUID } from '../../auth/ids.ts';
 import type { ServiceContext } from '../../context.ts';
 import { FilterError, userListCondition, type FilterEnvironment, type UserFilter } from './users.filter.ts';
 import {

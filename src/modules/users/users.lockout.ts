@@ -29,6 +29,9 @@ export interface FailedSignInOutcome {
   failedLoginAttempts: number;
 }
 
+/** The sign-in state of a user without failures: after a success, an unlock, or never failed. */
+const NO_FAILURES = { failedLoginAttempts: 0, lastFailedLoginAt: null, lockoutCount: 0, lockedUntil: null } as const;
+
 /**
  * Counts a failed sign-in of the user (a wrong password or second factor) and locks the account
  * when the failures reach the realm's `maxFailedSignIns`, each within `failedSignInWindowSeconds`
@@ -50,8 +53,10 @@ export async function recordFailedSignIn(
   now = new Date(),
 ): Promise<FailedSignInOutcome> {
   const found = await findUser(tx, userId ?? randomUUID(), ['userId'], { lock: { realmId: ctx.realmId } });
-  if (isUserError(found) && userId) throw new Error(`recordFailedSignIn: no user ${userId} in realm ${ctx.realmId}`);
-  const user = isUserError(found) ? { ...NOBODY, id: randomUUID() } : found;
+  const nobody = isUserError(found);
+  if (nobody && userId) throw new Error(`recordFailedSignIn: no user ${userId} in realm ${ctx.realmId}`);
+  // An identifier that is nobody's stands in as a user who never failed.
+  const user = nobody ? { ...NO_FAILURES, id: randomUUID() } : found;
   if (isLockedOut(user, now)) {
     // The statement of a counted failure, against no row: a locked account must not stand out either.
     await tx.user.updateMany({
@@ -85,7 +90,7 @@ export async function recordFailedSignIn(
       ...(lockedNow ? { lockedUntil } : {}),
     },
   });
-  if (lockedNow && !isUserError(found)) {
+  if (lockedNow && !nobody) {
     await recordAudit(tx, ctx, {
       action: 'user.locked',
       targetType: 'User',
@@ -93,18 +98,15 @@ export async function recordFailedSignIn(
       changes: { lockedUntil: lockedUntil!.toISOString(), failedLoginAttempts, lockout: previousLockouts + 1 },
     });
   }
-  if (isUserError(found)) return { locked: false, lockedNow: false, lockedUntil: null, failedLoginAttempts: 0 };
+  if (nobody) return { locked: false, lockedNow: false, lockedUntil: null, failedLoginAttempts: 0 };
   return { locked: lockedNow, lockedNow, lockedUntil, failedLoginAttempts };
 }
-
-/** The sign-in state of a user who never failed, standing in for an identifier that is nobody's. */
-const NOBODY = { failedLoginAttempts: 0, lastFailedLoginAt: null, lockoutCount: 0, lockedUntil: null } as const;
 
 /** After a successful sign-in: the failure count and the lockout history start again. */
 export async function clearFailedSignIns(tx: RealmTx, userId: string): Promise<void> {
   await tx.user.updateMany({
     where: { id: userId, OR: [{ failedLoginAttempts: { gt: 0 } }, { lockoutCount: { gt: 0 } }] },
-    data: { failedLoginAttempts: 0, lastFailedLoginAt: null, lockoutCount: 0, lockedUntil: null },
+    data: NO_FAILURES,
   });
 }
 
@@ -122,12 +124,7 @@ export async function unlockUser(ctx: ServiceContext, input: { id: string }): Pr
         userError('INVALID_STATE', 'The user is not locked and has no failed sign-ins to clear.', ['input', 'id']),
       );
     }
-    const updated = await conditionalUpdate(tx, user, {
-      failedLoginAttempts: 0,
-      lastFailedLoginAt: null,
-      lockoutCount: 0,
-      lockedUntil: null,
-    });
+    const updated = await conditionalUpdate(tx, user, NO_FAILURES);
     if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
     await recordAudit(tx, ctx, {
       action: 'user.unlocked',

@@ -1,3 +1,4 @@
+import { UUID } from '../../auth/ids.ts';
 import { UAParser } from 'ua-parser-js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import { systemContext, userContext, type RealmTx, type ServiceContext } from '../../context.ts';
@@ -484,8 +485,6 @@ async function requiresVerification(prisma: PrismaClient, realmId: string): Prom
   });
   return realm.requireEmailVerification;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Ends the sessions a provider session stands for, as their user signed out (RP-initiated
