@@ -26,6 +26,15 @@ const SCENARIOS: { name: string; query: string; variables?: Record<string, unkno
     query: `{ users(first: 50) { nodes { id email name status createdAt roleAssignments { role { name } tenant { name } } } pageInfo { endCursor hasNextPage } } }`,
   },
   {
+    // The requests of the side-by-side comparison with PostGraphile (q1, q2).
+    name: 'admin page: roles, sessions, total',
+    query: `{ users(first: 50, orderBy: [{ field: CREATED_AT, direction: DESC }], filter: { includeDeleted: true }) { totalCount nodes { id email name username status createdAt roles { name } sessions { nodes { ipAddress userAgent } } } } }`,
+  },
+  {
+    name: 'active users with total',
+    query: `{ users(first: 50, orderBy: [{ field: CREATED_AT, direction: DESC }], filter: { statuses: [ACTIVE] }) { totalCount nodes { id email name username status createdAt lastLoginAt } } }`,
+  },
+  {
     name: 'deep page (after 5,000 users)',
     query: `query ($after: String) { users(first: 50, after: $after) { nodes { id email name } } }`,
   },
@@ -118,7 +127,7 @@ for (let i = 0; i < 50; i++) {
   )) as { users: { pageInfo: { endCursor: string } } };
   deepCursor = data.users.pageInfo.endCursor;
 }
-SCENARIOS[1]!.variables = { after: deepCursor };
+SCENARIOS.find((scenario) => scenario.name.startsWith('deep page'))!.variables = { after: deepCursor };
 
 console.log(
   `Roster user-query benchmark: ${users} users in realm "bench", PostgreSQL, ${REQUESTS} sequential requests per scenario\n`,

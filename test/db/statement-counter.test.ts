@@ -37,9 +37,18 @@ describe('statement counter', () => {
   it('counts each statement Prisma plans for a nested read', async () => {
     const { prisma, statements } = database.db;
     const { result, count } = await statements.during(() =>
-      prisma.realm.findMany({ include: { users: { include: { roles: true } } } }),
+      prisma.realm.findMany({ include: { users: { include: { roles: true } } }, relationLoadStrategy: 'query' }),
     );
     expect(result[0]?.users[0]?.email).toBe('Ada@Example.com');
     expect(count).toBe(3);
+  });
+
+  it('counts a read whose relations are joined as one statement', async () => {
+    const { prisma, statements } = database.db;
+    const { result, count } = await statements.during(() =>
+      prisma.realm.findMany({ include: { users: { include: { roles: true } } }, relationLoadStrategy: 'join' }),
+    );
+    expect(result[0]?.users[0]?.email).toBe('Ada@Example.com');
+    expect(count).toBe(1);
   });
 });

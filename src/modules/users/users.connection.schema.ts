@@ -1,5 +1,5 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import type { GraphQLResolveInfo } from 'graphql';
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { Prisma, User } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { badUserInput } from '../../graphql/errors.ts';
@@ -16,10 +16,23 @@ export async function mapFilterErrors<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Whether the field being resolved selects `name` directly below it (through fragments too). */
+function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const inSet = (set: SelectionSetNode | undefined): boolean =>
+    Boolean(
+      set?.selections.some((selection) => {
+        if (selection.kind === Kind.FIELD) return selection.name.value === name;
+        if (selection.kind === Kind.INLINE_FRAGMENT) return inSet(selection.selectionSet);
+        return inSet(info.fragments[selection.name.value]?.selectionSet);
+      }),
+    );
+  return info.fieldNodes.some((node) => inSet(node.selectionSet));
+}
+
 /**
- * Resolves a user connection field: one statement for the page of ids, one (plus Prisma's
- * batched relation loads) for the users with whatever the query selects below the nodes,
- * one for totalCount if selected — independent of the page size.
+ * Resolves a user connection field in two statements, independent of the page size: the page of
+ * ids (with totalCount when selected), then the users with the columns and relations the query
+ * selects below the nodes, joined in one statement.
  */
 export async function resolveUserConnection(
   ctx: GraphQLContext,
@@ -28,11 +41,17 @@ export async function resolveUserConnection(
   scope?: Prisma.Sql,
 ) {
   const service = serviceOf(ctx);
-  const page = await mapFilterErrors(() => listUsers(service, args, scope));
+  const page = await mapFilterErrors(() =>
+    listUsers(service, args, scope, { withTotal: selectsField(info, 'totalCount') }),
+  );
   const ids = page.edges.map((edge) => edge.id);
   const query = queryFromInfo({ context: ctx, info, paths: [['edges', 'node'], ['nodes']] });
   const users = ids.length
-    ? ((await service.db.user.findMany({ ...(query as object), where: { id: { in: ids } } })) as User[])
+    ? ((await service.db.user.findMany({
+        ...(query as object),
+        where: { id: { in: ids } },
+        relationLoadStrategy: 'join',
+      })) as User[])
     : [];
   const byId = new Map(users.map((user) => [user.id, user]));
   return {

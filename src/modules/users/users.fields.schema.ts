@@ -9,7 +9,10 @@ import { TenantConnectionRef, TenantRef } from '../tenants/tenants.schema.ts';
 import { RoleRef } from '../roles/roles.schema.ts';
 import { MfaFactorTypeEnum } from './users.inputs.schema.ts';
 
-const PROFILE_FIELDS: Record<ProfileField, (user: User) => unknown> = {
+const PROFILE_FIELDS: Record<
+  ProfileField,
+  (user: Pick<User, 'name' | 'phone' | 'picture' | 'birthdate' | 'country'>) => unknown
+> = {
   NAME: (user) => user.name,
   PHONE: (user) => user.phone,
   PICTURE: (user) => user.picture,
@@ -137,6 +140,7 @@ builder.prismaObjectFields('User', (t) => ({
   ),
   profileComplete: t.boolean({
     description: 'Whether every profile field the realm requires is set.',
+    select: { name: true, phone: true, picture: true, birthdate: true, country: true },
     resolve: async (user, _args, ctx) => {
       const { requiredProfileFields } = await realmSettings(ctx);
       return requiredProfileFields.every((field) => {

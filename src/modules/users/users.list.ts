@@ -130,8 +130,14 @@ export async function filterEnvironment(
 /**
  * One page of users of the caller's realm: keyset pagination over any supported ordering
  * (no depth cap), exact total on demand. `scope` narrows the set (e.g. members of a tenant).
+ * `withTotal` counts along with the page, for a caller that knows it will ask for the total.
  */
-export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope?: Prisma.Sql): Promise<UserPage> {
+export async function listUsers(
+  ctx: ServiceContext,
+  args: UserPageArgs,
+  scope?: Prisma.Sql,
+  options: { withTotal?: boolean } = {},
+): Promise<UserPage> {
   if (args.first != null && args.last != null) throw new FilterError('last', 'cannot be combined with first');
   const orderBy = args.orderBy?.length ? args.orderBy : DEFAULT_USER_ORDER;
   const keys = sortKeys(orderBy);
@@ -144,8 +150,10 @@ export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope?:
   const after: Prisma.Sql[] = [];
   if (args.after != null) after.push(keysetCondition(keys, decodeCursor(args.after, keys, 'after'), false));
   if (args.before != null) after.push(keysetCondition(keys, decodeCursor(args.before, keys, 'before'), true));
-  const rows =
-    size === 0 ? [] : await userPageRows(ctx.db, ctx.realmId, { where, after, keys, backward, limit: size + 1 });
+  const { rows, total } =
+    size === 0
+      ? { rows: [], total: null }
+      : await userPageRows(ctx.db, ctx.realmId, { where, after, keys, backward, limit: size + 1 }, options.withTotal);
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
@@ -167,6 +175,6 @@ export async function listUsers(ctx: ServiceContext, args: UserPageArgs, scope?:
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: () => countUsers(ctx.db, ctx.realmId, where),
+    totalCount: async () => total ?? countUsers(ctx.db, ctx.realmId, where),
   };
 }

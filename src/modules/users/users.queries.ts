@@ -138,12 +138,17 @@ export function listingCondition(condition: Prisma.Sql, scope: Prisma.Sql | unde
   return scope ? sql`${condition} AND ${scope}` : condition;
 }
 
-/** One page of a user listing: `limit` rows of ids with their sort keys (`k0`, `k1`, …). */
-export function userPageRows(
+/**
+ * One page of a user listing: `limit` rows of ids with their sort keys (`k0`, `k1`, …), and with
+ * `withTotal` the number of users matching `where` (ignoring the cursor) in the same statement, so
+ * a page with its total costs one round trip.
+ */
+export async function userPageRows(
   db: RawSqlClient,
   realmId: string,
   page: { where: Prisma.Sql; after: Prisma.Sql[]; keys: SortKey[]; backward: boolean; limit: number },
-): Promise<Record<string, unknown>[]> {
+  withTotal = false,
+): Promise<{ rows: Record<string, unknown>[]; total: number | null }> {
   const rs = realmSql(db, realmId);
   const order = join(
     page.keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== page.backward ? 'ASC' : 'DESC'}`)),
@@ -153,11 +158,17 @@ export function userPageRows(
     page.keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
     ', ',
   );
-  return rs.query`
+  const rowsSql = sql`
           SELECT u.id, ${selected} FROM "User" u
           WHERE ${join([rs.realm('u'), page.where, ...page.after], ' AND ')}
           ORDER BY ${order}
           LIMIT ${page.limit}`;
+  if (!withTotal) return { rows: await rs.query<Record<string, unknown>>`${rowsSql}`, total: null };
+  // The count's row is always there; an empty page leaves one row with a null id.
+  const rows = await rs.query<Record<string, unknown> & { total: bigint }>`
+          SELECT p.*, c.total FROM (SELECT count(*) AS total FROM "User" u WHERE ${rs.realm('u')} AND ${page.where}) c
+          LEFT JOIN LATERAL (${rowsSql}) p ON TRUE`;
+  return { rows: rows.filter((row) => row.id != null), total: Number(rows[0]?.total ?? 0) };
 }
 
 /** How many users of the realm match `where` (alias `u`). */

@@ -9,6 +9,9 @@ export const UserRef = builder.prismaNode('User', {
   id: { field: 'id', description: 'The global id of the user.' },
   // node(id) of a missing (or another realm's) object resolves to null, not an error.
   nullable: true,
+  // Select mode: a query reads only the columns its fields need (no password hash or wide JSON
+  // for a list that does not ask for them).
+  select: { id: true },
   ...requireScopes(['users:read']),
   fields: (t) => ({
     email: t.expose('email', {
@@ -32,6 +35,7 @@ export const UserRef = builder.prismaNode('User', {
       type: 'LocalDate',
       nullable: true,
       description: 'Date of birth.',
+      select: { birthdate: true },
       resolve: (user) => user.birthdate?.toISOString().slice(0, 10) ?? null,
     }),
     locale: t.expose('locale', { type: 'Locale', nullable: true, description: 'Preferred language (BCP 47).' }),
@@ -46,11 +50,13 @@ export const UserRef = builder.prismaNode('User', {
     status: t.expose('status', { type: UserStatusEnum, description: 'Lifecycle state.' }),
     isSuspended: t.boolean({
       description: 'Whether the user is suspended.',
+      select: { status: true },
       resolve: (user) => user.status === 'SUSPENDED',
     }),
     suspendedReason: t.exposeString('suspendedReason', { nullable: true, description: 'Why the user was suspended.' }),
     hasPassword: t.boolean({
       description: 'Whether the user has a password.',
+      select: { passwordHash: true },
       resolve: (user) => user.passwordHash !== null,
     }),
     passwordExpired: t.exposeBoolean('passwordExpired', {
@@ -58,6 +64,7 @@ export const UserRef = builder.prismaNode('User', {
     }),
     isLocked: t.boolean({
       description: 'Whether sign-in is locked after failed attempts.',
+      select: { lockedUntil: true },
       resolve: (user) => user.lockedUntil !== null && user.lockedUntil > new Date(),
     }),
     lockedUntil: t.expose('lockedUntil', {
@@ -69,11 +76,13 @@ export const UserRef = builder.prismaNode('User', {
     customAttributes: t.field({
       type: 'JSONObject',
       description: 'Values of the realm’s custom attributes.',
+      select: { customAttributes: true },
       resolve: (user) => user.customAttributes as object,
     }),
     metadata: t.field({
       type: 'JSONObject',
       description: 'Free-form data for integrations.',
+      select: { metadata: true },
       resolve: (user) => user.metadata as object,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was created.' }),
