@@ -289,7 +289,7 @@ describe('a management API token from a sign-in', () => {
 
   it('is refused at the authorization endpoint for an indicator that is no API resource of the realm', async () => {
     const config = await spaConfig();
-    for (const resource of ['https://unknown.example.com/api', 'not a uri']) {
+    for (const resource of ['https://unknown.example.com/api', 'not a uri', `${ORDERS}/${'a'.repeat(5000)}`]) {
       const url = oidc.buildAuthorizationUrl(config, {
         redirect_uri: CALLBACK,
         scope: 'openid',
