@@ -1,7 +1,14 @@
 import type { AddressClientLimits } from '../auth/rate-limit.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac } from 'node:crypto';
-import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  errors,
+  interactionPolicy,
+  type ClientMetadata,
+  type Configuration,
+  type KoaContextWithOIDC,
+  type ResourceServer,
+} from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
 import {
@@ -13,7 +20,15 @@ import {
 import { constantTimeEqual, randomToken, sha256 } from '../auth/crypto.ts';
 import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/keys.ts';
 import { MANAGEMENT_API_INDICATOR } from '../auth/scopes.ts';
-import { liveProviderSession, signInAccount, userClaims } from '../modules/users/users.signin.ts';
+import { resourceScopeNames } from '../modules/resources/resources.service.ts';
+import { personResourceScopes } from '../modules/users/users.callers.ts';
+import {
+  liveProviderSession,
+  realmHasTenant,
+  signInAccount,
+  userClaims,
+  type SignInSession,
+} from '../modules/users/users.signin.ts';
 import { PrismaOidcAdapter, SweepClock } from './oidc-adapter.ts';
 import { installSignInPages, providerViews } from './sign-in-pages.ts';
 
@@ -26,6 +41,12 @@ interface Exchange {
 }
 
 const exchanges = new AsyncLocalStorage<Exchange>();
+
+/**
+ * The Roster session of the sign-in a token request's tokens belong to, as `findAccount` found
+ * it live, for the claims and scopes of the tokens issued in the same request.
+ */
+const signInSessions = new WeakMap<object, SignInSession>();
 
 /**
  * Runs `fn` (which hands a request to a provider) with `verified` as the client already
@@ -143,19 +164,32 @@ export class RealmProviders {
               revokeByGrantId: refuse,
             }
           : new PrismaOidcAdapter(prisma, realmId, model, sweeps),
-      findAccount: async (_ctx, sub, token) => {
+      findAccount: async (ctx, sub, token) => {
         // A token of a sign-in lives only as long as the session the management API shows.
         const sessionUid = (token as { sessionUid?: string } | undefined)?.sessionUid;
+        let session: SignInSession | null = null;
         if (sessionUid) {
           const touch = (token as { kind?: string }).kind === 'RefreshToken';
-          if (!(await liveProviderSession(prisma, realmId, sessionUid, touch))) return undefined;
+          session = await liveProviderSession(prisma, realmId, sessionUid, touch);
+          if (!session) return undefined;
+          signInSessions.set(ctx, session);
         }
         const user = await signInAccount(prisma, realmId, sub);
         if (!user) return undefined;
-        return { accountId: user.id, claims: (_use, scope) => userClaims(user, scope) };
+        const tenant = session?.tenantId ? { tenant_id: session.tenantId } : {};
+        return { accountId: user.id, claims: (_use, scope) => ({ ...userClaims(user, scope), ...tenant }) };
+      },
+      // `amr` and `auth_time` are in every ID token; `tenant_id` in those of a sign-in within a tenant.
+      extraParams: {
+        tenant: async (_ctx, value) => {
+          if (value === undefined) return;
+          if (!(await realmHasTenant(prisma, realmId, value.toLowerCase()))) {
+            throw new errors.InvalidRequest('tenant must be the id of one of the realm’s tenants.');
+          }
+        },
       },
       claims: {
-        openid: ['sub'],
+        openid: ['sub', 'amr', 'auth_time', 'tenant_id'],
         profile: [
           'name',
           'given_name',
@@ -174,6 +208,7 @@ export class RealmProviders {
       cookies: { keys: [cookieKey(this.options.cookieKey, realmId)] },
       interactions: {
         url: (_ctx, interaction) => `${new URL(issuer).pathname}/interaction/${interaction.uid}`,
+        policy: signInPolicy(prisma, realmId),
       },
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
       // The realm's applications are first-party: every one allowed the refresh_token grant gets
@@ -219,14 +254,17 @@ export class RealmProviders {
         },
         resourceIndicators: {
           enabled: true,
-          // Access tokens of sign-ins are for the userinfo endpoint; only client_credentials
-          // tokens are for an API resource (the management API unless `resource` names another).
+          // client_credentials tokens are for the management API unless `resource` names another
+          // resource; a sign-in's access token is for the resource it asked for (`resource` at the
+          // authorization endpoint, or at the token endpoint among those), and without one an
+          // opaque token for the userinfo endpoint.
           defaultResource: (ctx) =>
             ctx.oidc.params?.grant_type === 'client_credentials' ? MANAGEMENT_API_INDICATOR : undefined,
           useGrantedResource: () => true,
           getResourceServerInfo: async (ctx, indicator, client) => {
-            if (ctx.oidc.params?.grant_type !== 'client_credentials') {
-              throw new errors.InvalidTarget('Only client_credentials tokens can be for an API resource yet.');
+            const grantType = ctx.oidc.params?.grant_type;
+            if (grantType !== 'client_credentials') {
+              return personResourceServer(ctx, indicator, typeof grantType === 'string');
             }
             const applicationId = applicationIdOf(client);
             const granted = await grantedResourceScopes(prisma, realmId, applicationId, indicator);
@@ -252,9 +290,18 @@ export class RealmProviders {
           },
         },
       },
-      extraTokenClaims: (_ctx, token) => {
-        if (token.kind !== 'ClientCredentials' || token.aud !== MANAGEMENT_API_INDICATOR) return undefined;
-        return { realm_id: realmId, app_id: token.client ? applicationIdOf(token.client) : undefined };
+      extraTokenClaims: (ctx, token) => {
+        const management =
+          token.aud === MANAGEMENT_API_INDICATOR
+            ? { realm_id: realmId, app_id: token.client ? applicationIdOf(token.client) : undefined }
+            : undefined;
+        if (token.kind !== 'AccessToken') return management;
+        // A person's token: `sid` names the Roster session the management API checks on every request.
+        const session = signInSessions.get(ctx);
+        const tenant = session?.tenantId ? { tenant_id: session.tenantId } : undefined;
+        return management || tenant
+          ? { ...management, ...(management ? { sid: session?.id } : {}), ...tenant }
+          : undefined;
       },
       // Browsers may call the token and userinfo endpoints only for public clients (SPAs), and
       // only from the origin of one of their redirect URIs; confidential clients never from one.
@@ -275,6 +322,35 @@ export class RealmProviders {
         PreAuthorizedCode: () => TOKEN_TTL.deviceCode,
       },
     };
+
+    /**
+     * A sign-in's access token for an API resource. At the authorization endpoint (`token`
+     * false) any scope of the resource may be asked for, and the grant records those asked;
+     * the tokens carry those of them the user holds when they are issued (a code's exchange, every
+     * refresh): scopes the user does not hold are left out, not refused.
+     */
+    async function personResourceServer(
+      ctx: KoaContextWithOIDC,
+      indicator: string,
+      token: boolean,
+    ): Promise<ResourceServer> {
+      const scopes = token
+        ? await personResourceScopes(
+            prisma,
+            realmId,
+            { userId: ctx.oidc.account!.accountId, tenantId: signInSessions.get(ctx)?.tenantId ?? null },
+            indicator,
+          )
+        : await resourceScopeNames(prisma, realmId, indicator);
+      if (!scopes) throw new errors.InvalidTarget('The realm has no API resource with this indicator.');
+      return {
+        scope: scopes.join(' '),
+        audience: indicator,
+        accessTokenTTL: realm.accessTokenTtlSeconds,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: SIGNING_ALGORITHM } },
+      };
+    }
 
     const provider = new Provider(issuer, configuration);
     // Requests reach the provider only through Roster's routing, which sets the forwarded
@@ -362,4 +438,26 @@ function defaultScopeToGranted(ctx: KoaContextWithOIDC, granted: string[]): void
   const params = ctx.oidc.params;
   if (!params || params.scope || params.grant_type !== 'client_credentials') return;
   params.scope = granted.join(' ');
+}
+
+/**
+ * oidc-provider's interaction policy, and one more reason to ask the person to sign in: the
+ * application asks for another tenant (`tenant`) than the one the browser's sign-in is within.
+ * A new sign-in replaces that session (a browser's sign-in is within one tenant at a time).
+ */
+function signInPolicy(prisma: PrismaClient, realmId: string) {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.push(
+    new interactionPolicy.Check('tenant_changed', 'the sign-in is within another tenant', async (ctx) => {
+      const requested = ctx.oidc.params?.tenant;
+      const session = ctx.oidc.session;
+      // A sign-in that just finished (its session row is written after this request) was within the tenant asked for.
+      if (typeof requested !== 'string' || !session?.accountId || ctx.oidc.result?.login) {
+        return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      }
+      const live = await liveProviderSession(prisma, realmId, session.uid, false);
+      return live?.tenantId !== requested.toLowerCase();
+    }),
+  );
+  return policy;
 }

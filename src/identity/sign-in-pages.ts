@@ -74,6 +74,7 @@ const FAILURE_MESSAGES: Record<SignInFailure, string> = {
   password_expired: 'Your password has expired and must be changed. Enter your current password and choose a new one.',
   new_password_rejected: 'The new password was refused.',
   invalid_second_factor: 'The code is incorrect.',
+  not_tenant_member: 'This account is not a member of the organisation this application signs in to.',
 };
 
 /** The refusals that count towards the sign-in rate limits: guesses. */
@@ -86,10 +87,28 @@ const COUNTED = new Set<SignInFailure>(['invalid_credentials', 'account_locked']
  */
 interface PendingSignIn {
   userId: string;
+  /** The tenant the sign-in is within. */
+  tenantId: string | null;
   stage: 'totp' | 'enrol' | 'enrolled';
   /** `enrol`: the secret and its otpauth URI, sealed with the MFA key for this interaction. */
   sealed?: string;
 }
+
+/** What a finished sign-in hands to the session it opens (the interaction's result, next to `login`). */
+interface SignedIn {
+  tenantId: string | null;
+}
+
+/**
+ * The ID token's `amr` (RFC 8176) for each way of signing in. RFC 8176 has no value for a
+ * recovery code: it is a second factor (`mfa`) but not an authenticator's one-time password, so
+ * it reads `pwd mfa`, telling a relying party that wants a working authenticator apart.
+ */
+const AMR = {
+  password: ['pwd'],
+  totp: ['pwd', 'otp', 'mfa'],
+  recoveryCode: ['pwd', 'mfa'],
+} as const;
 
 const ENROL_STEP = { 'second-factor': 'totp', enrol: 'enrol', enrolled: 'enrolled' } as const;
 
@@ -412,6 +431,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         realmId: realm.id,
         userId: pending.userId,
         applicationId: client.id,
+        tenantId: pending.tenantId,
         ipAddress: ctx.ip,
         userAgent: ctx.get('user-agent') || undefined,
       };
@@ -423,7 +443,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
           respond(ctx, 401, codeForm(realm, csrf, FAILURE_MESSAGES.invalid_second_factor));
           return;
         }
-        await finish(pending.userId, checked.method === 'totp' ? ['pwd', 'otp', 'mfa'] : ['pwd', 'mfa']);
+        await finish(pending, checked.method === 'totp' ? AMR.totp : AMR.recoveryCode);
         return;
       }
       if (pending.stage === 'enrol') {
@@ -444,7 +464,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
           respond(ctx, 400, await enrolForm(realm, csrf, secret, uri, again));
           return;
         }
-        await keep({ userId: pending.userId, stage: 'enrolled' });
+        await keep({ userId: pending.userId, tenantId: pending.tenantId, stage: 'enrolled' });
         respond(ctx, 200, recoveryCodesPage(realm, csrf, enrolled.recoveryCodes));
         return;
       }
@@ -452,7 +472,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
         return;
       }
-      await finish(pending.userId, ['pwd', 'otp', 'mfa']);
+      await finish(pending, AMR.totp);
       return;
     }
     const result = await signInWithPassword(prisma, {
@@ -461,6 +481,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       password: form.get('password') ?? '',
       ...(changing ? { newPassword } : {}),
       applicationId: client.id,
+      tenantId: typeof details.params.tenant === 'string' ? details.params.tenant.toLowerCase() : null,
       ipAddress: ctx.ip,
       userAgent: ctx.get('user-agent') || undefined,
     });
@@ -470,28 +491,33 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         const message = result.problem ?? FAILURE_MESSAGES[result.reason];
         respond(ctx, result.problem ? 400 : 200, changePasswordForm(realm, csrf, identifier, message));
       } else {
-        respond(ctx, 401, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
+        const status = result.reason === 'not_tenant_member' ? 403 : 401;
+        respond(ctx, status, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
       }
       return;
     }
     if (result.secondFactor === 'totp') {
-      await keep({ userId: result.userId, stage: 'totp' });
+      await keep({ userId: result.userId, tenantId: result.tenantId, stage: 'totp' });
       respond(ctx, 200, codeForm(realm, csrf, null));
       return;
     }
     if (result.secondFactor === 'enrol') {
       const { secret, uri } = newTotpSecret(realm.displayName ?? realm.name, identifier.trim());
-      await keep({ userId: result.userId, stage: 'enrol', sealed: seal({ secret, uri }) });
+      await keep({ userId: result.userId, tenantId: result.tenantId, stage: 'enrol', sealed: seal({ secret, uri }) });
       respond(ctx, 200, await enrolForm(realm, csrf, secret, uri, null));
       return;
     }
-    await finish(result.userId, ['pwd']);
+    await finish(result, AMR.password);
 
-    async function finish(accountId: string, amr: string[]): Promise<void> {
+    async function finish(
+      signedIn: { userId: string; tenantId: string | null },
+      amr: readonly string[],
+    ): Promise<void> {
+      const done: SignedIn = { tenantId: signedIn.tenantId };
       const to = await provider.interactionResult(
         ctx.req,
         ctx.res,
-        { login: { accountId, amr } },
+        { login: { accountId: signedIn.userId, amr: [...amr] }, signedIn: done },
         { mergeWithLastSubmission: false },
       );
       ctx.redirect(to);
@@ -516,6 +542,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         userId: oidc.result.login.accountId,
         applicationId: deps.applicationIdOf(oidc.client),
         providerSessionUid: sessionUid,
+        tenantId: (oidc.result as { signedIn?: SignedIn }).signedIn?.tenantId ?? null,
         expiresAt: new Date(Date.now() + deps.sessionTtlSeconds * 1000),
         ipAddress: ctx.ip,
         userAgent: ctx.get('user-agent') || undefined,

@@ -3,18 +3,31 @@
  * applications carries `sub` (the user) and `sid` (their Roster session). The API accepts it
  * while the session is live, the user active and the application enabled, with the token's
  * scopes that the person's realm-wide roles and direct grants still give; the audit trail names
- * the person. The sign-in runtime issues these tokens; here they are signed with the realm's
- * own key exactly as it signs them, to test the management API's side.
+ * the person. The tokens come from real sign-ins (code + PKCE through the hosted pages, asking for
+ * the management API); only tokens the runtime cannot issue (naming another person's session,
+ * another realm's, or a malformed one) are signed here with the realm's own key.
  */
 import { randomUUID } from 'node:crypto';
-import { importJWK, SignJWT } from 'jose';
+import { decodeJwt, importJWK, SignJWT } from 'jose';
+import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { realmIssuer } from '../../src/auth/tokens.ts';
 import { graphql } from '../helpers/documents.ts';
-import { adminRoleId, makeRole, makeSession, makeUser, managementScopes, type TestUser } from '../helpers/fixtures.ts';
+import { hashPassword } from '../../src/modules/users/users.passwords.ts';
+import {
+  adminRoleId,
+  createApplication,
+  makeRole,
+  makeSession,
+  makeUser,
+  managementScopes,
+  type TestUser,
+} from '../helpers/fixtures.ts';
 import { payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+import { signIn } from '../helpers/sign-in.ts';
 
 const VIEWER = graphql(`
   query AuthPersonViewer {
@@ -51,10 +64,14 @@ const REVOKE_SESSION = graphql(`
   }
 `);
 
+const CALLBACK = 'https://console.example.com/callback';
+const PASSWORD = 'correct horse battery staple 42';
+
 let server: TestServer;
 let admin: Credentials;
 let other: Credentials;
 let applicationId: string;
+let console_: { id: string; clientId: string };
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -62,11 +79,61 @@ beforeAll(async () => {
   other = await server.createRealm('person-other');
   const app = await server.db.prisma.application.findUniqueOrThrow({ where: { clientId: admin.clientId } });
   applicationId = app.id;
+  console_ = await spa('Admin console');
 }, 120_000);
+
+/** A SPA of the admin realm that signs people in. */
+async function spa(name: string): Promise<{ id: string; clientId: string }> {
+  const { clientId } = await createApplication(server, { name, type: 'SPA', redirectUris: [CALLBACK] });
+  const row = await server.db.prisma.application.findUniqueOrThrow({ where: { clientId } });
+  return { id: row.id, clientId };
+}
+
+/** A person who can sign in with PASSWORD, holding the built-in administrator role unless `admin` is false. */
+async function signInPerson(options: { admin?: boolean } = {}): Promise<TestUser & { email: string }> {
+  const email = `${randomUUID()}@people.example`;
+  const user = await makeUser(server, admin.realmId, {
+    email,
+    emailVerified: true,
+    passwordHash: await hashPassword(PASSWORD),
+    passwordAlgorithm: 'ARGON2ID',
+  });
+  if (options.admin !== false) {
+    const roleId = rawId(await adminRoleId(server, admin.realmId));
+    await server.db.prisma.userRole.create({ data: { realmId: admin.realmId, userId: user.id, roleId } });
+  }
+  return { ...user, email };
+}
+
+/** The person's management token from a real sign-in through `app` asking for `scope`, and its session. */
+async function managementToken(
+  user: { id: string; email: string },
+  scope: string,
+  options: { app?: { clientId: string }; tenant?: string } = {},
+): Promise<{ token: string; sessionId: string }> {
+  const config = await oidc.discovery(
+    new URL(realmIssuer(server.url, admin.realmId)),
+    (options.app ?? console_).clientId,
+    undefined,
+    oidc.None(),
+    { execute: [oidc.allowInsecureRequests] },
+  );
+  const { tokens } = await signIn(server.url, config, CALLBACK, user.email, PASSWORD, {
+    resource: MANAGEMENT_API_INDICATOR,
+    scope: `openid ${scope}`,
+    ...(options.tenant ? { tenant: options.tenant } : {}),
+  });
+  const session = await server.db.prisma.session.findFirstOrThrow({
+    where: { userId: user.id, revokedAt: null },
+    orderBy: { createdAt: 'desc' },
+  });
+  expect(decodeJwt(tokens.access_token)).toMatchObject({ sub: user.id, sid: session.id });
+  return { token: tokens.access_token, sessionId: session.id };
+}
 
 afterAll(() => server?.close());
 
-/** A person's management token as the realm's provider signs it. */
+/** A person's management token signed with the realm's key, naming any session: one the runtime never issues. */
 async function personToken(
   realmId: string,
   claims: { sub: string; sid: string; scope: string; appId?: string; clientId?: string },
@@ -90,6 +157,7 @@ async function personToken(
     .sign(key);
 }
 
+/** A person holding the administrator role, with a session made in the database (not signed in). */
 async function personWithAdminRole(): Promise<{ user: TestUser; session: { id: string; globalId: string } }> {
   const user = await makeUser(server, admin.realmId, { email: `${randomUUID()}@people.example` });
   const roleId = rawId(await adminRoleId(server, admin.realmId));
@@ -107,18 +175,14 @@ const expect401 = async (token: string) => {
 
 describe('a person’s access token on the management API', () => {
   it('is the person: viewer.user, the token’s scopes their roles still give, and the audit actor', async () => {
-    const { user, session } = await personWithAdminRole();
-    const token = await personToken(admin.realmId, {
-      sub: user.id,
-      sid: session.id,
-      scope: 'tenants:write tenants:read users:read not:a-scope',
-    });
+    const user = await signInPerson();
+    const { token } = await managementToken(user, 'tenants:write tenants:read users:read not:a-scope');
     const viewer = await server.graphql(VIEWER, {}, token);
     expect(viewer.errors).toBeUndefined();
     expect(viewer.data!.viewer).toMatchObject({
-      clientId: admin.clientId,
+      clientId: console_.clientId,
       scopes: ['tenants:read', 'tenants:write', 'users:read'],
-      user: { id: user.globalId },
+      user: { id: user.globalId, email: user.email },
     });
 
     const created = payloadOf(
@@ -131,9 +195,8 @@ describe('a person’s access token on the management API', () => {
     expect(audit).toMatchObject({ actorType: 'user', actorId: user.id });
   });
 
-  it('counts realm-wide roles and direct grants, never a role held inside a tenant', async () => {
-    const user = await makeUser(server, admin.realmId);
-    const session = await makeSession(server, admin.realmId, user.id);
+  it('counts realm-wide roles and direct grants, never a role held inside a tenant, even signed in within it', async () => {
+    const user = await signInPerson({ admin: false });
     const tenant = await server.db.prisma.tenant.create({
       data: { realmId: admin.realmId, name: 'Scoped', slug: `scoped-${Date.now()}` },
     });
@@ -150,21 +213,19 @@ describe('a person’s access token on the management API', () => {
     await server.db.prisma.userPermission.create({
       data: { realmId: admin.realmId, userId: user.id, scopeId: rawId(scopes['audit:read']!) },
     });
-    const token = await personToken(admin.realmId, {
-      sub: user.id,
-      sid: session.id,
-      scope: 'users:write audit:read',
-    });
+    const { token } = await managementToken(user, 'users:write audit:read', { tenant: tenant.id });
+    expect(decodeJwt(token)).toMatchObject({ scope: 'audit:read', tenant_id: tenant.id });
     const viewer = await server.graphql(VIEWER, {}, token);
     expect(viewer.data!.viewer.scopes).toEqual(['audit:read']);
   });
 
   it('stops at the next request once the session is revoked through the API', async () => {
-    const { user, session } = await personWithAdminRole();
-    const token = await personToken(admin.realmId, { sub: user.id, sid: session.id, scope: 'users:read' });
+    const user = await signInPerson();
+    const { token, sessionId } = await managementToken(user, 'users:read');
     expect((await server.graphql(VIEWER, {}, token)).status).toBe(200);
-    const revoked = payloadOf(await server.graphql(REVOKE_SESSION, { input: { sessionId: session.globalId } }));
-    expect(revoked.revokedSessionIds).toEqual([session.globalId]);
+    const globalId = encodeGlobalId('Session', sessionId);
+    const revoked = payloadOf(await server.graphql(REVOKE_SESSION, { input: { sessionId: globalId } }));
+    expect(revoked.revokedSessionIds).toEqual([globalId]);
     expect(await expect401(token)).toMatch(/session of this access token has ended/);
   });
 
@@ -193,24 +254,17 @@ describe('a person’s access token on the management API', () => {
       },
     ];
     for (const { name, breakIt } of cases) {
-      const { user, session } = await personWithAdminRole();
-      const token = await personToken(admin.realmId, { sub: user.id, sid: session.id, scope: 'users:read' });
+      const user = await signInPerson();
+      const { token, sessionId } = await managementToken(user, 'users:read');
       expect((await server.graphql(VIEWER, {}, token)).status, name).toBe(200);
-      await breakIt(user, session.id);
+      await breakIt(user, sessionId);
       await expect401(token);
     }
 
-    const { user, session } = await personWithAdminRole();
-    const app = await server.db.prisma.application.create({
-      data: { realmId: admin.realmId, name: `Console ${randomUUID()}`, type: 'SPA', clientId: randomUUID() },
-    });
-    const token = await personToken(admin.realmId, {
-      sub: user.id,
-      sid: session.id,
-      scope: 'users:read',
-      appId: app.id,
-      clientId: app.clientId,
-    });
+    const app = await spa(`Console ${randomUUID()}`);
+    const user = await signInPerson();
+    const { token } = await managementToken(user, 'users:read', { app });
+    expect(decodeJwt(token)).toMatchObject({ client_id: app.clientId, app_id: app.id });
     expect((await server.graphql(VIEWER, {}, token)).status).toBe(200);
     await server.db.prisma.application.update({ where: { id: app.id }, data: { disabledAt: new Date() } });
     await expect401(token);

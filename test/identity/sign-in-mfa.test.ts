@@ -139,7 +139,7 @@ describe('a realm that requires a second factor', () => {
     const done = await flow.post({ step: 'enrolled' });
     expect(done.left).not.toBeNull();
     const tokens = await flow.tokens(done.left!);
-    expect(tokens.claims()!.sub).toBe(mia.id);
+    expect(tokens.claims()).toMatchObject({ sub: mia.id, amr: ['pwd', 'otp', 'mfa'], auth_time: expect.any(Number) });
     expect(await latestEvent()).toEqual({ success: true, method: 'password+totp', failureReason: null });
     expect((await miaState()).lastLoginAt).not.toBeNull();
   });
@@ -173,7 +173,8 @@ describe('a user with an authenticator', () => {
     const next = totp(1);
     const done = await flow.post({ step: 'second-factor', code: next });
     expect(done.left).not.toBeNull();
-    expect((await flow.tokens(done.left!)).claims()!.sub).toBe(mia.id);
+    // RFC 8176: a password, then a one-time password of an authenticator (two factors).
+    expect((await flow.tokens(done.left!)).claims()).toMatchObject({ sub: mia.id, amr: ['pwd', 'otp', 'mfa'] });
     expect(await latestEvent()).toEqual({ success: true, method: 'password+totp', failureReason: null });
     expect((await miaState()).failedLoginAttempts).toBe(0);
 
@@ -188,7 +189,8 @@ describe('a user with an authenticator', () => {
     await flow.post({ identifier: 'mia@example.com', password: PASSWORD });
     const done = await flow.post({ step: 'second-factor', code: recoveryCodes[0]!.toUpperCase() });
     expect(done.left).not.toBeNull();
-    await flow.tokens(done.left!);
+    // A recovery code is a second factor, not an authenticator's code: `pwd mfa`, without `otp`.
+    expect((await flow.tokens(done.left!)).claims()!.amr).toEqual(['pwd', 'mfa']);
     expect(await latestEvent()).toEqual({ success: true, method: 'password+recovery_code', failureReason: null });
 
     const reused = await open();

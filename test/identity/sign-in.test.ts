@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, BROWSER_UA, csrfOf } from '../helpers/browser.ts';
+import { signIn as signInWith, startSignIn as startWith, submitSignIn } from '../helpers/sign-in.ts';
 import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -72,58 +73,13 @@ async function webConfig(secret = web.clientSecret) {
   });
 }
 
-interface Started {
-  browser: Browser;
-  verifier: string;
-  state: string;
-  nonce: string;
-  /** The sign-in page's URL and HTML. */
-  formUrl: string;
-  html: string;
-}
-
 /** Starts an authorization code + PKCE request in a new browser and returns the sign-in page. */
-async function startSignIn(config: oidc.Configuration, redirectUri: string): Promise<Started> {
-  const browser = new Browser(server.url);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  const landed = await browser.follow(await browser.request(url.href), url.href);
-  if (!('page' in landed)) throw new Error(`left Roster for ${landed.left.href}`);
-  expect(landed.page.status).toBe(200);
-  expect(landed.url).toMatch(new RegExp(`/oauth2/${server.admin.realmId}/interaction/[A-Za-z0-9_-]+$`));
-  return { browser, verifier, state, nonce, formUrl: landed.url, html: await landed.page.text() };
-}
-
-async function submit(started: Started, identifier: string, password: string) {
-  const response = await started.browser.request(started.formUrl, {
-    method: 'POST',
-    form: { csrf: csrfOf(started.html), identifier, password },
-  });
-  return started.browser.follow(response, started.formUrl);
-}
+const startSignIn = (config: oidc.Configuration, redirectUri: string) => startWith(server.url, config, redirectUri);
+const submit = submitSignIn;
 
 /** Signs `identifier` in through the hosted page and exchanges the code. */
-async function signIn(config: oidc.Configuration, redirectUri: string, identifier = 'alice@example.com') {
-  const started = await startSignIn(config, redirectUri);
-  const landed = await submit(started, identifier, PASSWORD);
-  if (!('left' in landed)) throw new Error(`stayed on ${landed.url}: ${await landed.page.text()}`);
-  const tokens = await oidc.authorizationCodeGrant(config, landed.left, {
-    pkceCodeVerifier: started.verifier,
-    expectedState: started.state,
-    expectedNonce: started.nonce,
-    idTokenExpected: true,
-  });
-  return { tokens, browser: started.browser };
-}
+const signIn = (config: oidc.Configuration, redirectUri: string, identifier = 'alice@example.com') =>
+  signInWith(server.url, config, redirectUri, identifier, PASSWORD);
 
 async function refusal(call: Promise<unknown>): Promise<{ status: number; error: string }> {
   try {

@@ -1,4 +1,4 @@
-import type { Prisma, Resource, ResourceScope } from '../../generated/prisma/client.ts';
+import type { Prisma, PrismaClient, Resource, ResourceScope } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { MANAGEMENT_API_INDICATOR } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
@@ -326,4 +326,17 @@ export async function removeResourceScope(
     });
     return { resource: updated, scope: null, userErrors: [] };
   });
+}
+
+/** The scope names of the realm's API resource with this indicator (sorted), or null when it has none. */
+export async function resourceScopeNames(
+  prisma: PrismaClient,
+  realmId: string,
+  indicator: string,
+): Promise<string[] | null> {
+  const resource = await prisma.resource.findUnique({
+    where: { realmId_indicator: { realmId, indicator } },
+    select: { scopes: { select: { name: true } } },
+  });
+  return resource ? resource.scopes.map((scope) => scope.name).sort() : null;
 }

@@ -2,6 +2,7 @@ import { createContextCache } from '@pothos/core';
 import type { ProfileField, User } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
+import { encodeGlobalId } from '../../graphql/ids.ts';
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { ApplicationRef } from '../applications/applications.schema.ts';
 import { AuditEventConnectionRef } from '../audit/audit.schema.ts';
@@ -82,6 +83,13 @@ export const SessionRef = builder.prismaNode('Session', {
     lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime', description: 'Last activity.' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'Absolute end of the session.' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked.' }),
+    tenantId: t.field({
+      type: 'ID',
+      nullable: true,
+      description:
+        'The global id of the tenant the sign-in is within (the `tenant_id` claim of its tokens carries its database id); null when none.',
+      resolve: (session) => (session.tenantId ? encodeGlobalId('Tenant', session.tenantId) : null),
+    }),
   }),
 });
 
@@ -95,6 +103,13 @@ builder.prismaObject('LoginEvent', {
     failureReason: t.exposeString('failureReason', { nullable: true, description: 'Why it failed.' }),
     ipAddress: t.exposeString('ipAddress', { nullable: true, description: 'Client IP address.' }),
     userAgent: t.exposeString('userAgent', { nullable: true, description: 'Client user agent.' }),
+    tenantId: t.field({
+      type: 'ID',
+      nullable: true,
+      description:
+        'The global id of the tenant the sign-in asked for or was within; null when none. Kept as recorded when the tenant is deleted.',
+      resolve: (event) => (event.tenantId ? encodeGlobalId('Tenant', event.tenantId) : null),
+    }),
   }),
 });
 

@@ -268,27 +268,55 @@ export function personManagementScopeRows(
 ): Promise<{ scopes: string[] | null }[]> {
   const rs = realmSql(db, realmId);
   return rs.query`
-    SELECT (
-      SELECT array_agg(DISTINCT s.name)
-      FROM "ResourceScope" s
-      JOIN "Resource" r ON r."realmId" = s."realmId" AND r.id = s."resourceId"
-        AND r.indicator = ${managementIndicator} AND r."builtIn"
-      WHERE s."realmId" = u."realmId" AND (
-        EXISTS (
-          SELECT 1 FROM "UserRole" ur
-          JOIN "RoleScope" rsc ON rsc."realmId" = ur."realmId" AND rsc."roleId" = ur."roleId"
-          WHERE ur."realmId" = u."realmId" AND ur."userId" = u.id AND ur."tenantId" IS NULL AND rsc."scopeId" = s.id
-        )
-        OR EXISTS (
-          SELECT 1 FROM "UserPermission" up
-          WHERE up."realmId" = u."realmId" AND up."userId" = u.id AND up."scopeId" = s.id
-        )
-      )
-    ) AS scopes
+    SELECT ${heldScopes(sql`u.id`, null)} AS scopes
     FROM "Session" se
     JOIN "User" u ON u."realmId" = se."realmId" AND u.id = se."userId"
     JOIN "Application" a ON a."realmId" = se."realmId" AND a.id = ${caller.applicationId}::uuid
+    JOIN "Resource" r ON r."realmId" = se."realmId" AND r.indicator = ${managementIndicator} AND r."builtIn"
     WHERE ${rs.realm('se')} AND se.id = ${caller.sessionId}::uuid AND se."userId" = ${caller.userId}::uuid
       AND se."revokedAt" IS NULL AND se."expiresAt" > now()
       AND u.status = 'ACTIVE' AND u."deletedAt" IS NULL AND a."disabledAt" IS NULL`;
+}
+
+/**
+ * The realm's resource with this indicator (no row: none), and the scope names of it that the
+ * user holds (null in `scopes` when none): through realm-wide roles, direct grants and — on a
+ * resource other than the built-in management API — roles held inside `tenantId`.
+ */
+export function personResourceScopeRows(
+  db: RawSqlClient,
+  realmId: string,
+  userId: string,
+  indicator: string,
+  tenantId: string | null,
+): Promise<{ builtIn: boolean; scopes: string[] | null }[]> {
+  const rs = realmSql(db, realmId);
+  return rs.query`
+    SELECT r."builtIn", ${heldScopes(sql`${userId}::uuid`, tenantId)} AS scopes
+    FROM "Resource" r
+    WHERE ${rs.realm('r')} AND r.indicator = ${indicator}`;
+}
+
+/**
+ * The names of the scopes of resource `r` that a user holds (null when none): through realm-wide
+ * roles, direct grants, and roles held inside `tenantId` unless `r` is the built-in management
+ * API (which acts on the whole realm).
+ */
+function heldScopes(userId: Prisma.Sql, tenantId: string | null): Prisma.Sql {
+  return sql`(
+    SELECT array_agg(DISTINCT s.name)
+    FROM "ResourceScope" s
+    WHERE s."realmId" = r."realmId" AND s."resourceId" = r.id AND (
+      EXISTS (
+        SELECT 1 FROM "UserRole" ur
+        JOIN "RoleScope" rsc ON rsc."realmId" = ur."realmId" AND rsc."roleId" = ur."roleId"
+        WHERE ur."realmId" = s."realmId" AND ur."userId" = ${userId} AND rsc."scopeId" = s.id
+          AND (ur."tenantId" IS NULL OR (NOT r."builtIn" AND ur."tenantId" = ${tenantId}::uuid))
+      )
+      OR EXISTS (
+        SELECT 1 FROM "UserPermission" up
+        WHERE up."realmId" = s."realmId" AND up."userId" = ${userId} AND up."scopeId" = s.id
+      )
+    )
+  )`;
 }

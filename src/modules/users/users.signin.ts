@@ -24,7 +24,8 @@ export type SignInFailure =
   | 'email_not_verified'
   | 'password_expired'
   | 'new_password_rejected'
-  | 'invalid_second_factor';
+  | 'invalid_second_factor'
+  | 'not_tenant_member';
 
 export interface SignInAttempt {
   realmId: string;
@@ -37,6 +38,8 @@ export interface SignInAttempt {
    */
   newPassword?: string | undefined;
   applicationId: string;
+  /** The tenant the application asked to sign in within (`tenant` parameter), already known to be one of the realm's. */
+  tenantId?: string | null | undefined;
   ipAddress?: string | undefined;
   userAgent?: string | undefined;
 }
@@ -48,7 +51,14 @@ export interface SignInAttempt {
 type SecondFactorStep = 'totp' | 'enrol';
 
 export type SignInResult =
-  | { ok: true; userId: string; /** Null: signed in. */ secondFactor: SecondFactorStep | null }
+  | {
+      ok: true;
+      userId: string;
+      /** Null: signed in. */
+      secondFactor: SecondFactorStep | null;
+      /** The tenant the sign-in is within: the one asked for, or the user's one tenant of an ISOLATED_POOL realm. */
+      tenantId: string | null;
+    }
   | { ok: false; reason: SignInFailure; /** Why a new password was refused. */ problem?: string };
 
 /** Longer identifiers cannot belong to anyone (emails are at most 254 characters). */
@@ -77,6 +87,10 @@ function dummy(): Promise<string> {
  * unknown identifier sends the same statements against no row. A locked user is refused
  * (`account_locked`) whatever the password, without counting, and the caller answers it as a
  * wrong password. A success clears the failure count.
+ *
+ * A sign-in is within a tenant when the application asks for one (`tenantId`), or, in an
+ * ISOLATED_POOL realm, within the user's one tenant if they belong to one. A user who is not a
+ * member of the tenant asked for is refused (`not_tenant_member`, after the password).
  */
 export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAttempt): Promise<SignInResult> {
   const db = scopeToRealm(prisma, attempt.realmId);
@@ -90,6 +104,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
       failedSignInWindowSeconds: true,
       lockoutSeconds: true,
       mfaPolicy: true,
+      tenancyMode: true,
     },
   });
   const user =
@@ -133,6 +148,14 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
   else if (user.status === 'PENDING_VERIFICATION' && !user.emailVerified) {
     if (realm.requireEmailVerification) reason = 'email_not_verified';
   }
+  let tenantId = attempt.tenantId ?? null;
+  // Only once the password is right, so that every refused guess sends the same statements.
+  if (!reason && (tenantId || realm.tenancyMode === 'ISOLATED_POOL')) {
+    const memberships = await db.tenantMembership.findMany({ where: { userId: user!.id }, select: { tenantId: true } });
+    const ids = memberships.map((membership) => membership.tenantId);
+    if (!tenantId && ids.length === 1) tenantId = ids[0]!;
+    if (tenantId && !ids.includes(tenantId)) reason = 'not_tenant_member';
+  }
   if (!reason && user!.passwordExpired) reason = 'password_expired';
   let problem: string | undefined;
   let changed: string | null = null;
@@ -151,6 +174,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
     method: 'password',
     ipAddress: attempt.ipAddress ?? null,
     userAgent: userAgent ?? null,
+    tenantId,
   };
   if (reason) {
     const counted = reason === 'invalid_credentials' || reason === 'account_locked';
@@ -208,7 +232,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
       await recordSignedIn(tx, ctx, event, now, upgraded ? { passwordRehashed: 'BCRYPT→ARGON2ID' } : {});
     }
   });
-  return { ok: true, userId: signedIn.id, secondFactor };
+  return { ok: true, userId: signedIn.id, secondFactor, tenantId };
 }
 
 interface SignInEvent {
@@ -217,6 +241,7 @@ interface SignInEvent {
   method: string;
   ipAddress: string | null;
   userAgent: string | null;
+  tenantId: string | null;
 }
 
 /** A completed sign-in: the failure count cleared, the login event and the `user.signed_in` audit event. */
@@ -242,6 +267,8 @@ export interface SecondStepAttempt {
   /** The user whose password was right, as the interaction recorded it. */
   userId: string;
   applicationId: string;
+  /** The tenant the sign-in is within, as the password step resolved it. */
+  tenantId: string | null;
   ipAddress?: string | undefined;
   userAgent?: string | undefined;
 }
@@ -323,6 +350,7 @@ function eventOf(attempt: SecondStepAttempt, method: string): SignInEvent {
     method,
     ipAddress: attempt.ipAddress ?? null,
     userAgent: attempt.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+    tenantId: attempt.tenantId,
   };
 }
 
@@ -348,6 +376,8 @@ export interface OpenSessionInput {
   /** The uid of the OpenID provider's session the sign-in opened or joined. */
   providerSessionUid: string;
   expiresAt: Date;
+  /** The tenant the sign-in is within. */
+  tenantId: string | null;
   ipAddress?: string | undefined;
   userAgent?: string | undefined;
 }
@@ -372,6 +402,7 @@ export async function openSession(prisma: PrismaClient, input: OpenSessionInput)
         userId: input.userId,
         applicationId: input.applicationId,
         providerSessionUid: input.providerSessionUid,
+        tenantId: input.tenantId,
         ipAddress: input.ipAddress ?? null,
         userAgent: userAgent ?? null,
         device: userAgent ? describeDevice(userAgent) : null,
@@ -385,30 +416,47 @@ export async function openSession(prisma: PrismaClient, input: OpenSessionInput)
   });
 }
 
+/** The Roster session a sign-in's tokens belong to. */
+export interface SignInSession {
+  id: string;
+  tenantId: string | null;
+}
+
 /**
- * Whether the session a provider session stands for is live (neither revoked nor expired), for
- * the tokens of a sign-in; with `touch` (a token refresh) it notes the activity: the session's
- * and the user's `lastActiveAt`.
+ * The live session (neither revoked nor expired) a provider session stands for, or null, for
+ * the tokens of a sign-in; a session within a tenant its user has left since is not live. With
+ * `touch` (a token refresh) it notes the activity: the session's and the user's `lastActiveAt`.
  */
 export async function liveProviderSession(
   prisma: PrismaClient,
   realmId: string,
   providerSessionUid: string,
   touch: boolean,
-): Promise<boolean> {
+): Promise<SignInSession | null> {
   const db = scopeToRealm(prisma, realmId);
   const now = new Date();
   const session = await db.session.findFirst({
     where: { providerSessionUid, revokedAt: null, expiresAt: { gt: now } },
-    select: { id: true, userId: true },
+    select: { id: true, userId: true, tenantId: true },
     orderBy: { createdAt: 'desc' },
   });
-  if (!session) return false;
+  if (!session) return null;
+  if (
+    session.tenantId &&
+    !(await db.tenantMembership.count({ where: { tenantId: session.tenantId, userId: session.userId } }))
+  ) {
+    return null;
+  }
   if (touch) {
     await db.session.update({ where: { id: session.id }, data: { lastActiveAt: now } });
     await db.user.update({ where: { id: session.userId }, data: { lastActiveAt: now } });
   }
-  return true;
+  return { id: session.id, tenantId: session.tenantId };
+}
+
+/** Whether the realm has a tenant with this id (a UUID). */
+export async function realmHasTenant(prisma: PrismaClient, realmId: string, tenantId: string): Promise<boolean> {
+  return UUID.test(tenantId) && (await scopeToRealm(prisma, realmId).tenant.count({ where: { id: tenantId } })) > 0;
 }
 
 const ACCOUNT_SELECT = {

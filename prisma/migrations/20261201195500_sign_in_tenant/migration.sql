@@ -1,0 +1,5 @@
+-- AlterTable
+ALTER TABLE "LoginEvent" ADD COLUMN     "tenantId" UUID;
+
+-- AlterTable
+ALTER TABLE "Session" ADD COLUMN     "tenantId" UUID;
