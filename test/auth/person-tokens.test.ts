@@ -7,12 +7,17 @@
  * own key exactly as it signs them, to test the management API's side.
  */
 import { randomUUID } from 'node:crypto';
-import { importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
-import { realmIssuer } from '../../src/auth/tokens.ts';
 import { graphql } from '../helpers/documents.ts';
-import { adminRoleId, makeRole, makeSession, makeUser, managementScopes, type TestUser } from '../helpers/fixtures.ts';
+import {
+  adminRoleId,
+  makeRole,
+  makeSession,
+  makeUser,
+  managementScopes,
+  signPersonToken,
+  type TestUser,
+} from '../helpers/fixtures.ts';
 import { payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
@@ -66,28 +71,12 @@ beforeAll(async () => {
 
 afterAll(() => server?.close());
 
-/** A person's management token as the realm's provider signs it. */
-async function personToken(
+/** A person's management token, by default through the admin application of realm `default`. */
+function personToken(
   realmId: string,
   claims: { sub: string; sid: string; scope: string; appId?: string; clientId?: string },
 ): Promise<string> {
-  const [jwk] = await server.keys.privateJwks(realmId);
-  const key = await importJWK(jwk!, 'EdDSA');
-  return new SignJWT({
-    scope: claims.scope,
-    client_id: claims.clientId ?? admin.clientId,
-    app_id: claims.appId ?? applicationId,
-    realm_id: realmId,
-    sid: claims.sid,
-  })
-    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: jwk!.kid! })
-    .setIssuer(realmIssuer(server.url, realmId))
-    .setAudience(MANAGEMENT_API_INDICATOR)
-    .setSubject(claims.sub)
-    .setJti(randomUUID())
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(key);
+  return signPersonToken(server, realmId, { appId: applicationId, clientId: admin.clientId, ...claims });
 }
 
 async function personWithAdminRole(): Promise<{ user: TestUser; session: { id: string; globalId: string } }> {
