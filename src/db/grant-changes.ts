@@ -31,9 +31,9 @@ const GRANT_TABLE = new RegExp(`"(${GRANT_TABLES.join('|')})"`);
 const COMMIT = /^\s*COMMIT\b/i;
 
 /**
- * Whether `sql` may write a grant table. Mixed-case table names only match quoted, so a write
- * to one cannot go unnoticed; a statement that only reads them but says UPDATE (`FOR UPDATE`)
- * counts too, which costs a cache refill, never a stale grant.
+ * Whether the statement may write a grant table. Mixed-case table names only match quoted, so a
+ * write to one cannot go unnoticed; a statement that only reads them but says UPDATE (`FOR
+ * UPDATE`) counts too, which costs a cache refill, never a stale grant.
  */
 function writesGrants(sql: string): boolean {
   return WRITE.test(sql) && GRANT_TABLE.test(sql);
@@ -164,9 +164,10 @@ const SYNC_TIMEOUT_MS = 2_000;
 
 /**
  * One connection that LISTENs on the grants channel. It counts as live only once a probe it
- * notified itself has come back (proving the session really listens, e.g. not behind a
- * transaction-pooling proxy), and stops being live on any error, on the connection's end, or
- * when a probe sent every 10 s is not back within 5 s; it then reconnects with backoff.
+ * notified itself has come back, and stops being live on any error, on the connection's end, or
+ * when a probe sent every 10 s is not back within 5 s; it then reconnects with backoff. It
+ * needs a session of its own: a transaction-pooling proxy (which cannot keep a LISTEN) in front
+ * of the database would make it miss notifications.
  */
 class GrantsListener {
   #client: pg.Client | undefined;
