@@ -15,7 +15,9 @@ import { RealmProviders } from './identity/provider.ts';
 import { AddressClientLimits, FailureLimit, rateLimitStoreOf } from './auth/rate-limit.ts';
 import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
-import { InvalidTokenError, verifyAccessToken } from './auth/tokens.ts';
+import { GrantsCache } from './auth/grants-cache.ts';
+import { VerifiedTokens } from './auth/token-cache.ts';
+import { InvalidTokenError } from './auth/tokens.ts';
 import { grantedManagementScopes } from './modules/applications/applications.credentials.ts';
 import { personManagementScopes } from './modules/users/users.callers.ts';
 import { schema } from './graphql/schema.ts';
@@ -47,29 +49,39 @@ export interface AppDeps {
 
 export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
 
-/** Verifies a bearer token and builds the principal: the token's scopes its application still holds. */
+/**
+ * Verifies a bearer token and builds the principal: the token's scopes its caller still holds.
+ * Both steps are cached (a token verified before; what a caller held at its realm's current
+ * grants version), so a token seen before costs no verification and no statement until a grant
+ * of its realm changes.
+ */
 function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
+  const tokens = new VerifiedTokens(deps.keys);
+  const grants = new GrantsCache(deps.db.grantChanges);
   return async (token: string): Promise<Principal> => {
-    const claims = await verifyAccessToken(deps.keys, token, deps.baseUrl());
-    const held = claims.person
-      ? await personManagementScopes(deps.db.prisma, claims.realmId, {
-          ...claims.person,
-          applicationId: claims.applicationId,
-        })
-      : await grantedManagementScopes(deps.db.prisma, claims.realmId, claims.applicationId);
+    const claims = await tokens.verify(token, deps.baseUrl());
+    const { realmId, applicationId, person } = claims;
+    const held = person
+      ? await grants.held(realmId, `person/${person.userId}/${person.sessionId}/${applicationId}`, () =>
+          personManagementScopes(deps.db.prisma, realmId, { ...person, applicationId }),
+        )
+      : await grants.held(realmId, `application/${applicationId}`, async () => {
+          const scopes = await grantedManagementScopes(deps.db.prisma, realmId, applicationId);
+          return scopes && { scopes };
+        });
     if (!held) {
       throw new InvalidTokenError(
-        claims.person
+        person
           ? 'The session of this access token has ended, its user can no longer sign in, or its application is disabled.'
           : 'The application of this access token no longer exists or is disabled.',
       );
     }
     const heldSet = new Set(held);
     return {
-      ...(claims.person ? { person: claims.person } : {}),
-      realmId: claims.realmId,
+      ...(person ? { person } : {}),
+      realmId,
       clientId: claims.clientId,
-      applicationId: claims.applicationId,
+      applicationId,
       scopes: new Set(claims.scopes.filter((scope) => heldSet.has(scope))),
     };
   };
@@ -77,6 +89,8 @@ function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
 
 /** Routes every HTTP path of Roster; a fetch-API handler, usable with or without a listening server. */
 export function createApp(deps: AppDeps): FetchHandler {
+  // Until following other processes' grant changes has started, nothing is cached.
+  void deps.db.grantChanges.ready();
   const store = rateLimitStoreOf(deps.db);
   const yoga = createRosterYoga({
     schema,
@@ -204,6 +218,7 @@ async function openMigratedDatabase(config: Config, log: Logger): Promise<Databa
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     statementTimeoutMs: config.statementTimeoutMs,
+    onConnectionError: (error: Error) => log.warn({ err: error }, 'a database connection failed'),
   };
   if (!config.migrateOnStart || config.databaseUrl || config.dataDir.startsWith(IN_MEMORY)) {
     const db = await openDatabase(options);
@@ -251,6 +266,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   let server: Server | undefined;
   try {
     const bootstrap = await bootstrapOnStart(db.prisma, config.bootstrapClient);
+    if (!(await db.grantChanges.ready())) {
+      log.warn('cannot listen for grant changes yet; callers are checked without cache until it can');
+    }
     const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
     let baseUrl = config.publicUrl ?? '';
     const app = createApp({

@@ -106,7 +106,7 @@ export function toDriverAdapterError(error: unknown): unknown {
 }
 
 /** `target` with some members replaced; every other member stays bound to `target`. */
-function override<T extends object>(target: T, members: Record<string, unknown>): T {
+export function override<T extends object>(target: T, members: Record<string, unknown>): T {
   return new Proxy(target, {
     get(object, property) {
       if (typeof property === 'string' && Object.hasOwn(members, property)) return members[property];

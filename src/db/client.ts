@@ -5,6 +5,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import { observeStatements, pgMigrationAdapter } from './adapters.ts';
 import { lockEmbedded, pgliteDir } from './embedded.ts';
 import { EmbeddedWorker } from './embedded-proxy.ts';
+import { GrantChanges, reportGrantWrites } from './grant-changes.ts';
 import { RequestPool } from './pg-cancel.ts';
 
 export interface OpenDatabaseOptions {
@@ -71,6 +72,8 @@ interface DatabaseBase {
   readonly prisma: PrismaClient;
   /** The statements `prisma` has sent. */
   readonly statements: StatementCounter;
+  /** Versions of the realms' grants, for caches of them (see grant-changes.ts). */
+  readonly grantChanges: GrantChanges;
   /** Runs one statement directly on the driver, bypassing Prisma and the statement counter. */
   rawQuery<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** Opens a connection for the schema engine (migrations); close it when done. */
@@ -116,12 +119,17 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         .join(' '),
     });
     pool.on('error', (error) => options.onConnectionError?.(error));
-    const prisma = new PrismaClient({ adapter: observeStatements(new PrismaPg(pool), onStatement) });
+    const grantChanges = GrantChanges.listening({ connectionString: databaseUrl }, (error) =>
+      options.onConnectionError?.(error),
+    );
+    const adapter = reportGrantWrites(observeStatements(new PrismaPg(pool), onStatement), grantChanges);
+    const prisma = new PrismaClient({ adapter });
     return {
       kind: 'postgres',
       pool,
       prisma,
       statements,
+      grantChanges,
       async rawQuery<Row>(sql: string) {
         return (await pool.query(sql)).rows as Row[];
       },
@@ -136,6 +144,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         await pool.query('SELECT 1');
       },
       async close() {
+        await grantChanges.close();
         await prisma.$disconnect();
         await pool.end();
       },
@@ -154,11 +163,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await release();
     throw error;
   }
-  const prisma = new PrismaClient({ adapter: observeStatements(worker.adapterFactory(timeoutMs), onStatement) });
+  // One process only (the data directory is locked): its own writes are every change.
+  const grantChanges = GrantChanges.inProcess();
+  const adapter = reportGrantWrites(observeStatements(worker.adapterFactory(timeoutMs), onStatement), grantChanges);
+  const prisma = new PrismaClient({ adapter });
   return {
     kind: 'embedded',
     prisma,
     statements,
+    grantChanges,
     rawQuery<Row>(sql: string) {
       return worker.call<Row[]>({ op: 'rawQuery', sql }, timeoutMs);
     },

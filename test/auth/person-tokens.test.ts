@@ -8,7 +8,7 @@
  * another realm's, or a malformed one) are signed here with the realm's own key.
  */
 import { randomUUID } from 'node:crypto';
-import { decodeJwt, importJWK, SignJWT } from 'jose';
+import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
@@ -23,6 +23,7 @@ import {
   makeSession,
   makeUser,
   managementScopes,
+  signPersonToken,
   type TestUser,
 } from '../helpers/fixtures.ts';
 import { payloadOf, rawId } from '../helpers/graphql.ts';
@@ -134,27 +135,11 @@ async function managementToken(
 afterAll(() => server?.close());
 
 /** A person's management token signed with the realm's key, naming any session: one the runtime never issues. */
-async function personToken(
+function personToken(
   realmId: string,
   claims: { sub: string; sid: string; scope: string; appId?: string; clientId?: string },
 ): Promise<string> {
-  const [jwk] = await server.keys.privateJwks(realmId);
-  const key = await importJWK(jwk!, 'EdDSA');
-  return new SignJWT({
-    scope: claims.scope,
-    client_id: claims.clientId ?? admin.clientId,
-    app_id: claims.appId ?? applicationId,
-    realm_id: realmId,
-    sid: claims.sid,
-  })
-    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: jwk!.kid! })
-    .setIssuer(realmIssuer(server.url, realmId))
-    .setAudience(MANAGEMENT_API_INDICATOR)
-    .setSubject(claims.sub)
-    .setJti(randomUUID())
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(key);
+  return signPersonToken(server, realmId, { appId: applicationId, clientId: admin.clientId, ...claims });
 }
 
 /** A person holding the administrator role, with a session made in the database (not signed in). */

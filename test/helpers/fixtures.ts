@@ -1,5 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { importJWK, SignJWT } from 'jose';
 import { expect } from 'vitest';
+import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
+import { realmIssuer } from '../../src/auth/tokens.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import type { MfaFactorType, Prisma } from '../../src/generated/prisma/client.ts';
 import type { CreateApplicationInput } from '../generated/graphql.ts';
@@ -195,4 +198,32 @@ export async function makeFactor(
     },
   });
   return factor.id;
+}
+
+/**
+ * A person's management access token (`sub`: the user, `sid`: their session) for `server`,
+ * signed with the realm's own key exactly as the realm's provider signs it.
+ */
+export async function signPersonToken(
+  server: TestServer,
+  realmId: string,
+  claims: { sub: string; sid: string; scope: string; appId: string; clientId: string },
+): Promise<string> {
+  const [jwk] = await server.keys.privateJwks(realmId);
+  const key = await importJWK(jwk!, 'EdDSA');
+  return new SignJWT({
+    scope: claims.scope,
+    client_id: claims.clientId,
+    app_id: claims.appId,
+    realm_id: realmId,
+    sid: claims.sid,
+  })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: jwk!.kid! })
+    .setIssuer(realmIssuer(server.url, realmId))
+    .setAudience(MANAGEMENT_API_INDICATOR)
+    .setSubject(claims.sub)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(key);
 }

@@ -122,6 +122,8 @@ export async function startTestServer(
     ...(options.trustProxyHops !== undefined ? { trustProxyHops: options.trustProxyHops } : {}),
     ...(options.denialAuditLimit ? { denialAuditLimit: options.denialAuditLimit } : {}),
   });
+  // Grants are cached only once other processes' changes are followed: from the first request.
+  await db.grantChanges.ready();
   const server: Server = createServer(
     createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)),
   );

@@ -95,8 +95,9 @@ describe('roles listing issues a constant number of SQL statements (no N+1)', ()
     );
     expect(ten.count).toBe(one.count);
     expect(hundred.count).toBe(one.count);
-    // Token check, page, relations, user counts, total count: a handful, not one per role.
-    expect(hundred.count).toBeLessThanOrEqual(8);
+    // Page, relations, user counts, total count: a handful, not one per role; none for the
+    // token, seen in the warm-up.
+    expect(hundred.count).toBeLessThanOrEqual(7);
     expect(hundred.nodes.some((n) => n.userCount > 0)).toBe(true);
     expect(hundred.nodes.every((n) => n.scopes.length > 0)).toBe(true);
   });

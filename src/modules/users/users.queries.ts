@@ -256,19 +256,20 @@ export function userValueQueries(db: RawSqlClient, realmId: string, field: UserV
 
 /**
  * The management scope names a person holds through realm-wide roles and direct grants (null in
- * `scopes` when none), while the session is live (not revoked, not expired), the user active and
- * not deleted, and the application enabled; no row otherwise. Roles held inside a tenant grant no
- * management scope: the management API acts on the whole realm.
+ * `scopes` when none) and when their session ends, while the session is live (not revoked, not
+ * expired), the user active and not deleted, and the application enabled; no row otherwise.
+ * Roles held inside a tenant grant no management scope: the management API acts on the whole
+ * realm.
  */
 export function personManagementScopeRows(
   db: RawSqlClient,
   realmId: string,
   caller: { userId: string; sessionId: string; applicationId: string },
   managementIndicator: string,
-): Promise<{ scopes: string[] | null }[]> {
+): Promise<{ scopes: string[] | null; sessionExpiresAt: Date }[]> {
   const rs = realmSql(db, realmId);
   return rs.query`
-    SELECT ${heldScopes(sql`u.id`, null)} AS scopes
+    SELECT se."expiresAt" AS "sessionExpiresAt", ${heldScopes(sql`u.id`, null)} AS scopes
     FROM "Session" se
     JOIN "User" u ON u."realmId" = se."realmId" AND u.id = se."userId"
     JOIN "Application" a ON a."realmId" = se."realmId" AND a.id = ${caller.applicationId}::uuid
