@@ -13,9 +13,10 @@ import {
 import { constantTimeEqual, randomToken, sha256 } from '../auth/crypto.ts';
 import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/keys.ts';
 import { MANAGEMENT_API_INDICATOR } from '../auth/scopes.ts';
-import { liveProviderSession, signInAccount, userClaims } from '../modules/users/users.signin.ts';
+import { signInAccount, userClaims } from '../modules/users/users.signin.ts';
 import { PrismaOidcAdapter, SweepClock } from './oidc-adapter.ts';
 import { installSignInPages, providerViews } from './sign-in-pages.ts';
+import { sessionPolicy, sessionTtls, signInTokenLive } from './session-lifetimes.ts';
 
 /** What one request through a provider carries besides the HTTP request. */
 interface Exchange {
@@ -43,15 +44,12 @@ export async function throughProvider<T>(verified: Exchange['verified'], fn: () 
 const APPLICATION_ID = 'roster_application_id';
 
 /**
- * Lifetimes (seconds), explicit so that no library default applies unnoticed; realm settings
- * for the session and refresh lifetimes come later.
+ * Lifetimes (seconds), explicit so that no library default applies unnoticed; those of the
+ * session, its grants and refresh tokens come from realm settings (`sessionTtls`).
  */
 const TOKEN_TTL = {
   authorizationCode: 60,
   interaction: 60 * 60,
-  session: 14 * 24 * 60 * 60,
-  grant: 14 * 24 * 60 * 60,
-  refreshToken: 14 * 24 * 60 * 60,
   deviceCode: 10 * 60,
 };
 
@@ -145,10 +143,9 @@ export class RealmProviders {
           : new PrismaOidcAdapter(prisma, realmId, model, sweeps),
       findAccount: async (_ctx, sub, token) => {
         // A token of a sign-in lives only as long as the session the management API shows.
-        const sessionUid = (token as { sessionUid?: string } | undefined)?.sessionUid;
-        if (sessionUid) {
-          const touch = (token as { kind?: string }).kind === 'RefreshToken';
-          if (!(await liveProviderSession(prisma, realmId, sessionUid, touch))) return undefined;
+        const signIn = token as { sessionUid?: string; authTime?: number; kind?: string } | undefined;
+        if (signIn && !(await signInTokenLive(prisma, realm, signIn, signIn.kind === 'RefreshToken'))) {
+          return undefined;
         }
         const user = await signInAccount(prisma, realmId, sub);
         if (!user) return undefined;
@@ -174,6 +171,7 @@ export class RealmProviders {
       cookies: { keys: [cookieKey(this.options.cookieKey, realmId)] },
       interactions: {
         url: (_ctx, interaction) => `${new URL(issuer).pathname}/interaction/${interaction.uid}`,
+        policy: sessionPolicy(prisma, realm),
       },
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
       // The realm's applications are first-party: every one allowed the refresh_token grant gets
@@ -267,9 +265,7 @@ export class RealmProviders {
         IdToken: () => realm.accessTokenTtlSeconds,
         AuthorizationCode: () => TOKEN_TTL.authorizationCode,
         Interaction: () => TOKEN_TTL.interaction,
-        Session: () => TOKEN_TTL.session,
-        Grant: () => TOKEN_TTL.grant,
-        RefreshToken: () => TOKEN_TTL.refreshToken,
+        ...sessionTtls(realm),
         DeviceCode: () => TOKEN_TTL.deviceCode,
         BackchannelAuthenticationRequest: () => TOKEN_TTL.deviceCode,
         PreAuthorizedCode: () => TOKEN_TTL.deviceCode,
@@ -294,7 +290,7 @@ export class RealmProviders {
       csrfKey: cookieKey(this.options.cookieKey, `csrf:${realmId}`),
       limits: this.options.signInLimits,
       mfaKey: this.options.mfaKey,
-      sessionTtlSeconds: TOKEN_TTL.session,
+      sessionTtlSeconds: Math.min(realm.sessionIdleTimeoutSeconds, realm.sessionMaxLifetimeSeconds),
       applicationIdOf,
     });
     provider.on('server_error', (_ctx: KoaContextWithOIDC, error: unknown) => {
