@@ -7,6 +7,7 @@ import { Browser, BROWSER_UA, csrfOf } from '../helpers/browser.ts';
 import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { authorize, relyingParty, signIn as signInThroughPages } from '../helpers/sign-in.ts';
 
 const UNLOCK = graphql(`
   mutation IdentitySignInUnlock($input: UserIdInput!) {
@@ -60,17 +61,8 @@ let consoleSpies: MockInstance[];
 
 const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
 
-async function spaConfig() {
-  return oidc.discovery(new URL(issuer()), spa.clientId, undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-}
-
-async function webConfig(secret = web.clientSecret) {
-  return oidc.discovery(new URL(issuer()), web.clientId, undefined, oidc.ClientSecretBasic(secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
-}
+const spaConfig = () => relyingParty(issuer(), spa.clientId);
+const webConfig = (secret = web.clientSecret) => relyingParty(issuer(), web.clientId, secret);
 
 interface Started {
   browser: Browser;
@@ -84,19 +76,7 @@ interface Started {
 
 /** Starts an authorization code + PKCE request in a new browser and returns the sign-in page. */
 async function startSignIn(config: oidc.Configuration, redirectUri: string): Promise<Started> {
-  const browser = new Browser(server.url);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  const landed = await browser.follow(await browser.request(url.href), url.href);
+  const { browser, verifier, state, nonce, landed } = await authorize(server.url, config, redirectUri);
   if (!('page' in landed)) throw new Error(`left Roster for ${landed.left.href}`);
   expect(landed.page.status).toBe(200);
   expect(landed.url).toMatch(new RegExp(`/oauth2/${server.admin.realmId}/interaction/[A-Za-z0-9_-]+$`));
@@ -112,18 +92,8 @@ async function submit(started: Started, identifier: string, password: string) {
 }
 
 /** Signs `identifier` in through the hosted page and exchanges the code. */
-async function signIn(config: oidc.Configuration, redirectUri: string, identifier = 'alice@example.com') {
-  const started = await startSignIn(config, redirectUri);
-  const landed = await submit(started, identifier, PASSWORD);
-  if (!('left' in landed)) throw new Error(`stayed on ${landed.url}: ${await landed.page.text()}`);
-  const tokens = await oidc.authorizationCodeGrant(config, landed.left, {
-    pkceCodeVerifier: started.verifier,
-    expectedState: started.state,
-    expectedNonce: started.nonce,
-    idTokenExpected: true,
-  });
-  return { tokens, browser: started.browser };
-}
+const signIn = (config: oidc.Configuration, redirectUri: string, identifier = 'alice@example.com') =>
+  signInThroughPages(server.url, config, redirectUri, identifier, PASSWORD);
 
 async function refusal(call: Promise<unknown>): Promise<{ status: number; error: string }> {
   try {
