@@ -3,7 +3,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac } from 'node:crypto';
 import Provider, {
   errors,
-  interactionPolicy,
   type ClientMetadata,
   type Configuration,
   type KoaContextWithOIDC,
@@ -22,15 +21,10 @@ import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/keys.ts';
 import { MANAGEMENT_API_INDICATOR } from '../auth/scopes.ts';
 import { resourceScopeNames } from '../modules/resources/resources.service.ts';
 import { personResourceScopes } from '../modules/users/users.callers.ts';
-import {
-  liveProviderSession,
-  realmHasTenant,
-  signInAccount,
-  userClaims,
-  type SignInSession,
-} from '../modules/users/users.signin.ts';
+import { realmHasTenant, signInAccount, userClaims, type SignInSession } from '../modules/users/users.signin.ts';
 import { PrismaOidcAdapter, SweepClock } from './oidc-adapter.ts';
 import { installSignInPages, providerViews } from './sign-in-pages.ts';
+import { sessionTtls, signInPolicy, signInTokenSession } from './session-lifetimes.ts';
 
 /** What one request through a provider carries besides the HTTP request. */
 interface Exchange {
@@ -64,15 +58,12 @@ export async function throughProvider<T>(verified: Exchange['verified'], fn: () 
 const APPLICATION_ID = 'roster_application_id';
 
 /**
- * Lifetimes (seconds), explicit so that no library default applies unnoticed; realm settings
- * for the session and refresh lifetimes come later.
+ * Lifetimes (seconds), explicit so that no library default applies unnoticed; those of the
+ * session, its grants and refresh tokens come from realm settings (`sessionTtls`).
  */
 const TOKEN_TTL = {
   authorizationCode: 60,
   interaction: 60 * 60,
-  session: 14 * 24 * 60 * 60,
-  grant: 14 * 24 * 60 * 60,
-  refreshToken: 14 * 24 * 60 * 60,
   deviceCode: 10 * 60,
 };
 
@@ -166,14 +157,12 @@ export class RealmProviders {
           : new PrismaOidcAdapter(prisma, realmId, model, sweeps),
       findAccount: async (ctx, sub, token) => {
         // A token of a sign-in lives only as long as the session the management API shows.
-        const sessionUid = (token as { sessionUid?: string } | undefined)?.sessionUid;
-        let session: SignInSession | null = null;
-        if (sessionUid) {
-          const touch = (token as { kind?: string }).kind === 'RefreshToken';
-          session = await liveProviderSession(prisma, realmId, sessionUid, touch);
-          if (!session) return undefined;
-          signInSessions.set(ctx, session);
-        }
+        const signIn = token as { sessionUid?: string; authTime?: number; kind?: string } | undefined;
+        const session = signIn
+          ? await signInTokenSession(prisma, realm, signIn, signIn.kind === 'RefreshToken')
+          : undefined;
+        if (session === null) return undefined;
+        if (session) signInSessions.set(ctx, session);
         const user = await signInAccount(prisma, realmId, sub);
         if (!user) return undefined;
         const tenant = session?.tenantId ? { tenant_id: session.tenantId } : {};
@@ -208,7 +197,7 @@ export class RealmProviders {
       cookies: { keys: [cookieKey(this.options.cookieKey, realmId)] },
       interactions: {
         url: (_ctx, interaction) => `${new URL(issuer).pathname}/interaction/${interaction.uid}`,
-        policy: signInPolicy(prisma, realmId),
+        policy: signInPolicy(prisma, realm),
       },
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
       // The realm's applications are first-party: every one allowed the refresh_token grant gets
@@ -314,9 +303,7 @@ export class RealmProviders {
         IdToken: () => realm.accessTokenTtlSeconds,
         AuthorizationCode: () => TOKEN_TTL.authorizationCode,
         Interaction: () => TOKEN_TTL.interaction,
-        Session: () => TOKEN_TTL.session,
-        Grant: () => TOKEN_TTL.grant,
-        RefreshToken: () => TOKEN_TTL.refreshToken,
+        ...sessionTtls(realm),
         DeviceCode: () => TOKEN_TTL.deviceCode,
         BackchannelAuthenticationRequest: () => TOKEN_TTL.deviceCode,
         PreAuthorizedCode: () => TOKEN_TTL.deviceCode,
@@ -370,7 +357,7 @@ export class RealmProviders {
       csrfKey: cookieKey(this.options.cookieKey, `csrf:${realmId}`),
       limits: this.options.signInLimits,
       mfaKey: this.options.mfaKey,
-      sessionTtlSeconds: TOKEN_TTL.session,
+      sessionTtlSeconds: Math.min(realm.sessionIdleTimeoutSeconds, realm.sessionMaxLifetimeSeconds),
       applicationIdOf,
     });
     provider.on('server_error', (_ctx: KoaContextWithOIDC, error: unknown) => {
@@ -438,26 +425,4 @@ function defaultScopeToGranted(ctx: KoaContextWithOIDC, granted: string[]): void
   const params = ctx.oidc.params;
   if (!params || params.scope || params.grant_type !== 'client_credentials') return;
   params.scope = granted.join(' ');
-}
-
-/**
- * oidc-provider's interaction policy, and one more reason to ask the person to sign in: the
- * application asks for another tenant (`tenant`) than the one the browser's sign-in is within.
- * A new sign-in replaces that session (a browser's sign-in is within one tenant at a time).
- */
-function signInPolicy(prisma: PrismaClient, realmId: string) {
-  const policy = interactionPolicy.base();
-  policy.get('login')!.checks.push(
-    new interactionPolicy.Check('tenant_changed', 'the sign-in is within another tenant', async (ctx) => {
-      const requested = ctx.oidc.params?.tenant;
-      const session = ctx.oidc.session;
-      // A sign-in that just finished (its session row is written after this request) was within the tenant asked for.
-      if (typeof requested !== 'string' || !session?.accountId || ctx.oidc.result?.login) {
-        return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      }
-      const live = await liveProviderSession(prisma, realmId, session.uid, false);
-      return live?.tenantId !== requested.toLowerCase();
-    }),
-  );
-  return policy;
 }

@@ -11,6 +11,9 @@ import { enrolTotp, newTotpSecret } from '../modules/users/users.mfa.ts';
 import {
   endSessionOnTokenReuse,
   openSession,
+  recordFailedEnrolment,
+  recordSingleSignOn,
+  secondStepAllowed,
   signInAfterEnrolment,
   signInWithPassword,
   signInWithSecondFactor,
@@ -28,7 +31,7 @@ export interface SignInPagesDeps {
   limits: AddressClientLimits;
   /** Seals second-factor secrets, and the one being enrolled while the interaction keeps it. */
   mfaKey: Buffer;
-  /** How long a provider session (and the session row of a sign-in) lasts, in seconds. */
+  /** How long the session row of a sign-in lasts unless used (the realm's idle timeout), in seconds. */
   sessionTtlSeconds: number;
   /** The application id of a provider client. */
   applicationIdOf: (client: { clientId: string; metadata(): Record<string, unknown> }) => string;
@@ -447,6 +450,10 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         return;
       }
       if (pending.stage === 'enrol') {
+        if (!(await secondStepAllowed(prisma, realm.id, pending.userId))) {
+          respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+          return;
+        }
         const { secret, uri } = unseal(pending.sealed!);
         const enrolled = await enrolTotp(
           userContext(prisma, realm.id, pending.userId, ctx.ip),
@@ -460,6 +467,9 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
             respond(ctx, 400, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
             return;
           }
+          // A guess like a wrong password: it counts towards the lockout and the rate limits.
+          await recordFailedEnrolment(prisma, attempt);
+          await deps.limits.recordFailure(address, client.id);
           const again = 'The code does not match. Check the time of your device and try again.';
           respond(ctx, 400, await enrolForm(realm, csrf, secret, uri, again));
           return;
@@ -536,14 +546,34 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
     }
     if (ctx.status >= 400) return;
     const sessionUid = oidc.session?.uid;
-    if (oidc.route === 'resume' && oidc.result?.login && sessionUid && oidc.client) {
+    // Once the code is issued: a sign-in's first resume may still lead to the consent step.
+    const signedIn = oidc.entities.AuthorizationCode !== undefined;
+    if (oidc.route === 'resume' && oidc.result?.login && signedIn && sessionUid && oidc.client) {
       await openSession(prisma, {
         realmId: realm.id,
         userId: oidc.result.login.accountId,
         applicationId: deps.applicationIdOf(oidc.client),
         providerSessionUid: sessionUid,
         tenantId: (oidc.result as { signedIn?: SignedIn }).signedIn?.tenantId ?? null,
-        expiresAt: new Date(Date.now() + deps.sessionTtlSeconds * 1000),
+        lifetimeSeconds: deps.sessionTtlSeconds,
+        ipAddress: ctx.ip,
+        userAgent: ctx.get('user-agent') || undefined,
+      });
+    } else if (
+      (oidc.route === 'authorization' || oidc.route === 'resume') &&
+      !oidc.result?.login &&
+      signedIn &&
+      oidc.session?.accountId &&
+      sessionUid &&
+      oidc.client
+    ) {
+      // A code issued without a password: the provider session signed the person in (SSO).
+      await recordSingleSignOn(prisma, {
+        realmId: realm.id,
+        userId: oidc.session.accountId,
+        applicationId: deps.applicationIdOf(oidc.client),
+        providerSessionUid: sessionUid,
+        lifetimes: realm,
         ipAddress: ctx.ip,
         userAgent: ctx.get('user-agent') || undefined,
       });

@@ -36,14 +36,14 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** The TOTP code of `secret` for the time step `offset` steps from now. */
-function totp(offset = 0): string {
-  return new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + offset * 30_000 });
+/** The TOTP code of `of` (Mia's secret by default) for the time step `offset` steps from now. */
+function totp(offset = 0, of = secret): string {
+  return new TOTP({ secret: Secret.fromBase32(of) }).generate({ timestamp: Date.now() + offset * 30_000 });
 }
 
-/** A six-digit code matching none of the steps an authenticator's code may be from now. */
-function wrongCode(): string {
-  const taken = new Set([-2, -1, 0, 1, 2].map(totp));
+/** A six-digit code matching none of the steps an authenticator's code (of `of`) may be from now. */
+function wrongCode(of = secret): string {
+  const taken = new Set([-2, -1, 0, 1, 2].map((offset) => totp(offset, of)));
   for (let n = 0; ; n++) {
     const code = String(n).padStart(6, '0');
     if (!taken.has(code)) return code;
@@ -142,6 +142,57 @@ describe('a realm that requires a second factor', () => {
     expect(tokens.claims()).toMatchObject({ sub: mia.id, amr: ['pwd', 'otp', 'mfa'], auth_time: expect.any(Number) });
     expect(await latestEvent()).toEqual({ success: true, method: 'password+totp', failureReason: null });
     expect((await miaState()).lastLoginAt).not.toBeNull();
+  });
+});
+
+describe('wrong codes at the enrolment', () => {
+  it('count towards the lockout like wrong passwords; once locked, the enrolment is refused', async () => {
+    const noah = await makeUser(server, server.admin.realmId, {
+      email: 'noah@example.com',
+      emailVerified: true,
+      passwordHash: await hashPassword(PASSWORD),
+      passwordAlgorithm: 'ARGON2ID',
+    });
+    const noahState = () =>
+      server.db.prisma.user.findUniqueOrThrow({
+        where: { id: noah.id },
+        select: { failedLoginAttempts: true, lockedUntil: true, lastLoginAt: true },
+      });
+    const { maxFailedSignIns } = await server.db.prisma.realm.findUniqueOrThrow({
+      where: { id: server.admin.realmId },
+    });
+    const flow = await open();
+    const enrol = await flow.post({ identifier: 'noah@example.com', password: PASSWORD });
+    expect(enrol.html).toContain('Set up an authenticator');
+    const noahSecret = /<code id="secret">([A-Z2-7 ]+)<\/code>/.exec(enrol.html)![1]!.replace(/ /g, '');
+
+    for (let i = 1; i <= maxFailedSignIns; i++) {
+      const wrong = await flow.post({ step: 'enrol', code: wrongCode(noahSecret) });
+      expect(wrong.status).toBe(400);
+      expect(wrong.html).toContain('The code does not match.');
+      if (i < maxFailedSignIns) expect(await noahState()).toMatchObject({ failedLoginAttempts: i, lockedUntil: null });
+    }
+    const locked = await noahState();
+    expect(locked.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+    const events = await server.db.prisma.loginEvent.findMany({
+      where: { userId: noah.id },
+      select: { success: true, method: true, failureReason: true },
+    });
+    expect(events).toEqual(
+      Array.from({ length: maxFailedSignIns }, () => ({
+        success: false,
+        method: 'password+totp',
+        failureReason: 'invalid_second_factor',
+      })),
+    );
+    expect(await server.db.prisma.auditEvent.count({ where: { action: 'user.locked', targetId: noah.id } })).toBe(1);
+
+    // Locked: even the right code enrols nothing and signs nobody in.
+    const refused = await flow.post({ step: 'enrol', code: totp(0, noahSecret) });
+    expect(refused.status).toBe(401);
+    expect(refused.html).toContain('start again');
+    expect(await server.db.prisma.mfaFactor.count({ where: { userId: noah.id } })).toBe(0);
+    expect(await noahState()).toEqual(locked);
   });
 });
 

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, BROWSER_UA, csrfOf } from '../helpers/browser.ts';
-import { signIn as signInWith, startSignIn as startWith, submitSignIn } from '../helpers/sign-in.ts';
 import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { relyingParty, signIn as signInWith, startSignIn as startWith, submitSignIn } from '../helpers/sign-in.ts';
 
 const UNLOCK = graphql(`
   mutation IdentitySignInUnlock($input: UserIdInput!) {
@@ -61,17 +61,8 @@ let consoleSpies: MockInstance[];
 
 const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
 
-async function spaConfig() {
-  return oidc.discovery(new URL(issuer()), spa.clientId, undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-}
-
-async function webConfig(secret = web.clientSecret) {
-  return oidc.discovery(new URL(issuer()), web.clientId, undefined, oidc.ClientSecretBasic(secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
-}
+const spaConfig = () => relyingParty(issuer(), spa.clientId);
+const webConfig = (secret = web.clientSecret) => relyingParty(issuer(), web.clientId, secret);
 
 /** Starts an authorization code + PKCE request in a new browser and returns the sign-in page. */
 const startSignIn = (config: oidc.Configuration, redirectUri: string) => startWith(server.url, config, redirectUri);

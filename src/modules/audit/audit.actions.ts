@@ -53,7 +53,7 @@ export const AUDIT_ACTIONS = {
   'user.tenant_added': 'A user was added to a tenant.',
   'user.tenant_removed': 'A user was removed from a tenant.',
   'user.signed_in':
-    'A user signed in through the hosted sign-in page (actor: the user; `method`: `password`, `password+totp` or `password+recovery_code`; failed attempts are login events).',
+    'A user signed in through the hosted sign-in page (actor: the user; `method`: `password`, `password+totp` or `password+recovery_code`), or to another application of the realm with their live session (`sso`); failed attempts are login events.',
   'user.signed_out': 'A user signed out (RP-initiated logout) and its session ended (actor: the user).',
   'user.refresh_token_reused':
     'A rotated refresh token was used again: its grant, the session it belonged to and that session’s tokens were revoked.',

@@ -62,6 +62,14 @@ const RealmSettingsRef = builder.prismaObject('Realm', {
       description:
         'Length of an account’s first lockout in seconds (60 to 86400); each further lockout without a successful sign-in between lasts twice the previous one, at most a day.',
     }),
+    sessionIdleTimeoutSeconds: t.exposeInt('sessionIdleTimeoutSeconds', {
+      description:
+        'A sign-in’s session and its refresh tokens end after this many seconds without a token refresh or a sign-in to an application (300 to 31536000; at most `sessionMaxLifetimeSeconds`).',
+    }),
+    sessionMaxLifetimeSeconds: t.exposeInt('sessionMaxLifetimeSeconds', {
+      description:
+        'A sign-in’s session and its refresh tokens end this many seconds after the password was entered, however often they are used or rotated (300 to 31536000).',
+    }),
   }),
 });
 
@@ -101,6 +109,12 @@ const RealmSettingsPatch = builder.inputType('RealmSettingsPatch', {
     maxFailedSignIns: t.int({ description: 'New number of failed sign-ins that lock an account, 1 to 100.' }),
     failedSignInWindowSeconds: t.int({ description: 'New failed sign-in window in seconds, 60 to 86400.' }),
     lockoutSeconds: t.int({ description: 'New length of a first lockout in seconds, 60 to 86400.' }),
+    sessionIdleTimeoutSeconds: t.int({
+      description: 'New idle timeout of sessions in seconds, 300 to 31536000, at most the maximum lifetime.',
+    }),
+    sessionMaxLifetimeSeconds: t.int({
+      description: 'New maximum lifetime of sessions in seconds, 300 to 31536000, at least the idle timeout.',
+    }),
   }),
 });
 

@@ -105,6 +105,8 @@ export interface RealmSettingsPatch {
   maxFailedSignIns?: number | null;
   failedSignInWindowSeconds?: number | null;
   lockoutSeconds?: number | null;
+  sessionIdleTimeoutSeconds?: number | null;
+  sessionMaxLifetimeSeconds?: number | null;
 }
 
 /** Bounds of the numeric settings, and how the error message names them. */
@@ -113,6 +115,8 @@ const NUMERIC_SETTINGS = {
   maxFailedSignIns: { min: 1, max: 100, unit: '' },
   failedSignInWindowSeconds: { min: 60, max: 86_400, unit: ' (1 minute to 24 hours)' },
   lockoutSeconds: { min: 60, max: 86_400, unit: ' (1 minute to 24 hours)' },
+  sessionIdleTimeoutSeconds: { min: 300, max: 31_536_000, unit: ' (5 minutes to 365 days)' },
+  sessionMaxLifetimeSeconds: { min: 300, max: 31_536_000, unit: ' (5 minutes to 365 days)' },
 } as const;
 
 /** Validates and applies a settings patch; on any error nothing changes. */
@@ -141,6 +145,20 @@ export async function updateRealmSettings(
 
   return ctx.db.$transaction(async (tx) => {
     const before = await tx.realm.findFirstOrThrow({});
+    const idle = patch.sessionIdleTimeoutSeconds ?? before.sessionIdleTimeoutSeconds;
+    const lifetime = patch.sessionMaxLifetimeSeconds ?? before.sessionMaxLifetimeSeconds;
+    if (idle > lifetime) {
+      return {
+        realm: null,
+        userErrors: [
+          userError(
+            'INVALID',
+            `sessionIdleTimeoutSeconds (${idle}) cannot exceed sessionMaxLifetimeSeconds (${lifetime}).`,
+            at(patch.sessionIdleTimeoutSeconds != null ? 'sessionIdleTimeoutSeconds' : 'sessionMaxLifetimeSeconds'),
+          ),
+        ],
+      };
+    }
     if (patch.tenancyMode === 'ISOLATED_POOL' && before.tenancyMode !== 'ISOLATED_POOL') {
       const count = await usersInSeveralTenants(tx, ctx.realmId);
       if (count > 0) {

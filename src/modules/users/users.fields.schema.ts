@@ -81,7 +81,11 @@ export const SessionRef = builder.prismaNode('Session', {
     location: t.exposeString('location', { nullable: true, description: 'Approximate location.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the session started.' }),
     lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime', description: 'Last activity.' }),
-    expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'Absolute end of the session.' }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      description:
+        'When the session ends unless used again: the earlier of its start plus the realm’s `sessionMaxLifetimeSeconds` and its last activity plus its `sessionIdleTimeoutSeconds`.',
+    }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked.' }),
     tenantId: t.field({
       type: 'ID',
@@ -99,7 +103,10 @@ builder.prismaObject('LoginEvent', {
     id: t.exposeID('id', { description: 'The id of the event.' }),
     at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
     success: t.exposeBoolean('success', { description: 'Whether the sign-in succeeded.' }),
-    method: t.exposeString('method', { description: 'How, e.g. `password`, `oauth:google`, `passkey`.' }),
+    method: t.exposeString('method', {
+      description:
+        'How: `password`, `password+totp`, `password+recovery_code`, `sso` (a live session signed the user in to another application), later e.g. `oauth:google`.',
+    }),
     failureReason: t.exposeString('failureReason', { nullable: true, description: 'Why it failed.' }),
     ipAddress: t.exposeString('ipAddress', { nullable: true, description: 'Client IP address.' }),
     userAgent: t.exposeString('userAgent', { nullable: true, description: 'Client user agent.' }),

@@ -282,6 +282,11 @@ async function secondStepUser(tx: RealmTx, userId: string, now: Date) {
   return user && !(user.lockedUntil && user.lockedUntil > now) ? user : null;
 }
 
+/** Whether the user of a pending second step may still go on (`secondStepUser`). */
+export async function secondStepAllowed(prisma: PrismaClient, realmId: string, userId: string): Promise<boolean> {
+  return (await secondStepUser(scopeToRealm(prisma, realmId), userId, new Date())) !== null;
+}
+
 /**
  * The second step of a sign-in: a code of the user's authenticator, or one of their recovery
  * codes (`verifySecondFactor`). A wrong code counts as a failed sign-in towards the lockout
@@ -343,7 +348,10 @@ export async function signInAfterEnrolment(prisma: PrismaClient, attempt: Second
   });
 }
 
-function eventOf(attempt: SecondStepAttempt, method: string): SignInEvent {
+function eventOf(
+  attempt: Pick<SecondStepAttempt, 'userId' | 'applicationId' | 'ipAddress' | 'userAgent' | 'tenantId'>,
+  method: string,
+): SignInEvent {
   return {
     userId: attempt.userId,
     applicationId: attempt.applicationId,
@@ -369,13 +377,76 @@ async function newPasswordProblem(
   return passwordProblem(next, realm.passwordMinLength, user)?.message;
 }
 
+export interface SingleSignOnInput {
+  realmId: string;
+  userId: string;
+  applicationId: string;
+  /** The provider session that signed the person in without asking for credentials. */
+  providerSessionUid: string;
+  lifetimes: SessionLifetimes;
+  ipAddress?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/**
+ * Records a sign-in to an application that asked for no credentials because the person's
+ * provider session was live (single sign-on, `prompt=none` included): a successful `LoginEvent`
+ * with method `sso`, the user's `lastLoginAt` (like most identity providers, a sign-in without
+ * a password is still a sign-in), the activity on the session (as a refresh notes it) and a
+ * `user.signed_in` audit event. The failure count is left alone: no credential was checked.
+ */
+export async function recordSingleSignOn(prisma: PrismaClient, input: SingleSignOnInput): Promise<void> {
+  const now = new Date();
+  const session = await liveProviderSession(prisma, input.realmId, input.providerSessionUid, true, input.lifetimes);
+  const ctx = userContext(prisma, input.realmId, input.userId, input.ipAddress);
+  const event = eventOf({ ...input, tenantId: session?.tenantId ?? null }, 'sso');
+  await ctx.db.$transaction(async (tx) => {
+    await tx.user.update({ where: { id: input.userId }, data: { lastLoginAt: now } });
+    await tx.loginEvent.create({ data: { ...event, realmId: input.realmId, success: true, at: now } });
+    await recordAudit(tx, ctx, {
+      action: 'user.signed_in',
+      targetType: 'User',
+      targetId: input.userId,
+      changes: { method: event.method, applicationId: input.applicationId },
+    });
+  });
+}
+
+/**
+ * A wrong code typed while enrolling an authenticator at sign-in: counted towards the lockout
+ * like a wrong password (the same `recordFailedSignIn`), with a failed login event (method
+ * `password+totp`, reason `invalid_second_factor`). Returns whether the user is locked now.
+ */
+export async function recordFailedEnrolment(prisma: PrismaClient, attempt: SecondStepAttempt): Promise<boolean> {
+  const now = new Date();
+  const realm = await prisma.realm.findUniqueOrThrow({
+    where: { id: attempt.realmId },
+    select: { maxFailedSignIns: true, failedSignInWindowSeconds: true, lockoutSeconds: true },
+  });
+  const system = { ...systemContext(prisma, attempt.realmId), ipAddress: attempt.ipAddress };
+  return system.db.$transaction(async (tx) => {
+    const outcome = await recordFailedSignIn(tx, system, attempt.userId, realm, now);
+    await tx.loginEvent.create({
+      data: {
+        ...eventOf(attempt, 'password+totp'),
+        realmId: attempt.realmId,
+        success: false,
+        failureReason: 'invalid_second_factor',
+        at: now,
+      },
+    });
+    return outcome.locked;
+  });
+}
+
 export interface OpenSessionInput {
   realmId: string;
   userId: string;
   applicationId: string;
   /** The uid of the OpenID provider's session the sign-in opened or joined. */
   providerSessionUid: string;
-  expiresAt: Date;
+  /** How long the session lasts from now unless used: the realm's idle timeout. */
+  lifetimeSeconds: number;
   /** The tenant the sign-in is within. */
   tenantId: string | null;
   ipAddress?: string | undefined;
@@ -408,7 +479,7 @@ export async function openSession(prisma: PrismaClient, input: OpenSessionInput)
         device: userAgent ? describeDevice(userAgent) : null,
         createdAt: now,
         lastActiveAt: now,
-        expiresAt: input.expiresAt,
+        expiresAt: new Date(now.getTime() + input.lifetimeSeconds * 1000),
       },
       select: { id: true },
     });
@@ -422,25 +493,60 @@ export interface SignInSession {
   tenantId: string | null;
 }
 
+/** A realm's session lifetimes (realm settings), in seconds. */
+export interface SessionLifetimes {
+  sessionIdleTimeoutSeconds: number;
+  sessionMaxLifetimeSeconds: number;
+}
+
 /**
- * The live session (neither revoked nor expired) a provider session stands for, or null, for
- * the tokens of a sign-in; a session within a tenant its user has left since is not live. With
- * `touch` (a token refresh) it notes the activity: the session's and the user's `lastActiveAt`.
+ * When a session started at `createdAt` and last used at `lastActiveAt` ends: its start plus the
+ * maximum lifetime, or its last activity plus the idle timeout, whichever comes first.
+ */
+function sessionEnd(lifetimes: SessionLifetimes, createdAt: Date, lastActiveAt: Date): Date {
+  return new Date(
+    Math.min(
+      createdAt.getTime() + lifetimes.sessionMaxLifetimeSeconds * 1000,
+      lastActiveAt.getTime() + lifetimes.sessionIdleTimeoutSeconds * 1000,
+    ),
+  );
+}
+
+/**
+ * The live session a provider session stands for, or null: not revoked, neither past its
+ * `expiresAt` nor past its end under the realm's lifetimes now (they may have been shortened),
+ * and not within a tenant its user has left since.
+ * A session found past its end gets that end as its `expiresAt`, so that the management API
+ * shows it ended. With `touch` (a token refresh, a sign-in to another application) it notes the
+ * activity: the session's and the user's `lastActiveAt`, and the session's `expiresAt` moves on
+ * by the idle timeout, never beyond the maximum lifetime.
  */
 export async function liveProviderSession(
   prisma: PrismaClient,
   realmId: string,
   providerSessionUid: string,
   touch: boolean,
+  lifetimes?: SessionLifetimes,
 ): Promise<SignInSession | null> {
   const db = scopeToRealm(prisma, realmId);
   const now = new Date();
   const session = await db.session.findFirst({
-    where: { providerSessionUid, revokedAt: null, expiresAt: { gt: now } },
-    select: { id: true, userId: true, tenantId: true },
+    where: { providerSessionUid, revokedAt: null },
+    select: { id: true, userId: true, tenantId: true, createdAt: true, lastActiveAt: true, expiresAt: true },
     orderBy: { createdAt: 'desc' },
   });
-  if (!session) return null;
+  if (!session || session.expiresAt <= now) return null;
+  const settings =
+    lifetimes ??
+    (await prisma.realm.findUniqueOrThrow({
+      where: { id: realmId },
+      select: { sessionIdleTimeoutSeconds: true, sessionMaxLifetimeSeconds: true },
+    }));
+  const end = sessionEnd(settings, session.createdAt, session.lastActiveAt);
+  if (end <= now) {
+    await db.session.update({ where: { id: session.id }, data: { expiresAt: end } });
+    return null;
+  }
   if (
     session.tenantId &&
     !(await db.tenantMembership.count({ where: { tenantId: session.tenantId, userId: session.userId } }))
@@ -448,7 +554,10 @@ export async function liveProviderSession(
     return null;
   }
   if (touch) {
-    await db.session.update({ where: { id: session.id }, data: { lastActiveAt: now } });
+    await db.session.update({
+      where: { id: session.id },
+      data: { lastActiveAt: now, expiresAt: sessionEnd(settings, session.createdAt, now) },
+    });
     await db.user.update({ where: { id: session.userId }, data: { lastActiveAt: now } });
   }
   return { id: session.id, tenantId: session.tenantId };
