@@ -318,7 +318,13 @@ describe('users pagination', () => {
   const orders: UserOrder[][] = [
     [{ field: 'CREATED_AT', direction: 'DESC' }],
     [{ field: 'NAME', direction: 'ASC' }],
+    [{ field: 'NAME', direction: 'DESC' }],
     [{ field: 'LAST_LOGIN_AT', direction: 'DESC' }],
+    [{ field: 'LAST_LOGIN_AT', direction: 'ASC' }],
+    [
+      { field: 'LAST_LOGIN_AT', direction: 'ASC' },
+      { field: 'NAME', direction: 'DESC' },
+    ],
     [
       { field: 'STATUS', direction: 'ASC' },
       { field: 'EMAIL', direction: 'DESC' },

@@ -5,9 +5,9 @@ import type { ServiceContext } from '../../context.ts';
 import { FilterError, userListCondition, type FilterEnvironment, type UserFilter } from './users.filter.ts';
 import {
   countUsers,
-  keysetCondition,
   listingCondition,
   userPageRows,
+  type Cursor,
   type CursorValue,
   type SortKey,
 } from './users.queries.ts';
@@ -38,7 +38,9 @@ function sortKeys(orderBy: UserOrder[]): SortKey[] {
     if (seen.has(order.field)) continue;
     seen.add(order.field);
     const column = ORDER_COLUMNS[order.field];
-    if (column.nullable) keys.push({ expr: `(${column.expr} IS NULL)`, cast: 'boolean', direction: 'ASC' });
+    if (column.nullable) {
+      keys.push({ expr: `(${column.expr} IS NULL)`, cast: 'boolean', direction: 'ASC', nullsOf: column.expr });
+    }
     keys.push({ expr: column.expr, cast: column.cast, direction: order.direction });
   }
   keys.push({ expr: 'u.id', cast: 'uuid', direction: orderBy[0]?.direction ?? 'ASC' });
@@ -147,13 +149,13 @@ export async function listUsers(
 
   const env = await filterEnvironment(ctx, args.filter);
   const where = listingCondition(userListCondition(args.filter, env), scope);
-  const after: Prisma.Sql[] = [];
-  if (args.after != null) after.push(keysetCondition(keys, decodeCursor(args.after, keys, 'after'), false));
-  if (args.before != null) after.push(keysetCondition(keys, decodeCursor(args.before, keys, 'before'), true));
+  const cursors: Cursor[] = [];
+  if (args.after != null) cursors.push({ values: decodeCursor(args.after, keys, 'after'), before: false });
+  if (args.before != null) cursors.push({ values: decodeCursor(args.before, keys, 'before'), before: true });
   const { rows, total } =
     size === 0
       ? { rows: [], total: null }
-      : await userPageRows(ctx.db, ctx.realmId, { where, after, keys, backward, limit: size + 1 }, options.withTotal);
+      : await userPageRows(ctx.db, ctx.realmId, { where, cursors, keys, backward, limit: size + 1 }, options.withTotal);
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();

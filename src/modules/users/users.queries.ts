@@ -100,17 +100,30 @@ export async function countUsersToDelete(
   return Number(row?.count ?? 0);
 }
 
-/** Key of a user ordering: an SQL expression over alias `u`, the type its cursor value is cast to. */
+/**
+ * Key of a user ordering: an SQL expression over alias `u`, the type its cursor value is cast to.
+ * `nullsOf` marks the `(column IS NULL)` key that puts a nullable column's nulls last.
+ */
 export interface SortKey {
   expr: string;
   cast: string;
   direction: 'ASC' | 'DESC';
+  nullsOf?: string;
 }
 
 export type CursorValue = string | boolean | null;
 
-/** Rows strictly after the cursor in the given key order (expanded, since directions may differ). */
-export function keysetCondition(keys: SortKey[], values: CursorValue[], reverse: boolean): Prisma.Sql {
+/** A page boundary: rows strictly after `values` in key order, or strictly before them. */
+export interface Cursor {
+  values: CursorValue[];
+  before: boolean;
+}
+
+/**
+ * Rows strictly after the cursor in the given key order (expanded, since directions may differ),
+ * led by a bound on the first key that an index range can start from.
+ */
+function keysetCondition(keys: SortKey[], values: CursorValue[], reverse: boolean): Prisma.Sql {
   const alternatives: Prisma.Sql[] = [];
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
@@ -130,7 +143,14 @@ export function keysetCondition(keys: SortKey[], values: CursorValue[], reverse:
     parts.push(sql`${raw(key.expr)} ${raw(ascending ? '>' : '<')} ${value}::${raw(key.cast)}`);
     alternatives.push(sql`(${join(parts, ' AND ')})`);
   }
-  return alternatives.length ? sql`(${join(alternatives, ' OR ')})` : sql`FALSE`;
+  if (!alternatives.length) return sql`FALSE`;
+  const first = keys[0];
+  const firstValue = values[0];
+  const bound =
+    first && firstValue !== null && firstValue !== undefined
+      ? sql`${raw(first.expr)} ${raw((first.direction === 'ASC') !== reverse ? '>=' : '<=')} ${firstValue}::${raw(first.cast)} AND `
+      : empty;
+  return sql`(${bound}(${join(alternatives, ' OR ')}))`;
 }
 
 /** A listing's condition (alias `u`), narrowed by `scope`, e.g. `memberOfTenant`. */
@@ -138,31 +158,75 @@ export function listingCondition(condition: Prisma.Sql, scope: Prisma.Sql | unde
   return scope ? sql`${condition} AND ${scope}` : condition;
 }
 
+interface PageQuery {
+  where: Prisma.Sql;
+  cursors: Cursor[];
+  keys: SortKey[];
+  backward: boolean;
+  limit: number;
+}
+
+function orderClause(keys: SortKey[], backward: boolean, expr: (key: SortKey, i: number) => string): Prisma.Sql {
+  return join(
+    keys.map((k, i) => raw(`${expr(k, i)} ${(k.direction === 'ASC') !== backward ? 'ASC' : 'DESC'}`)),
+    ', ',
+  );
+}
+
+/**
+ * The page's rows. An ordering led by a nullable column runs as two index-ordered parts, the
+ * column's values then its nulls (ordered by the remaining keys), each stopping at the limit:
+ * `ORDER BY (col IS NULL), col, id` as such can use no index and sorts every matching row.
+ */
+function pageRowsSql(realm: Prisma.Sql, page: PageQuery): Prisma.Sql {
+  const selected = join(
+    page.keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
+    ', ',
+  );
+  const select = (conditions: Prisma.Sql[], keys: SortKey[]) => sql`
+          SELECT u.id, ${selected} FROM "User" u
+          WHERE ${join([realm, page.where, ...conditions], ' AND ')}
+          ORDER BY ${orderClause(keys, page.backward, (k) => k.expr)}
+          LIMIT ${page.limit}`;
+  const [flag, ...rest] = page.keys;
+  if (!flag?.nullsOf) {
+    return select(
+      page.cursors.map((c) => keysetCondition(page.keys, c.values, c.before)),
+      page.keys,
+    );
+  }
+  const parts: Prisma.Sql[] = [];
+  for (const isNull of [false, true]) {
+    const conditions = [sql`${raw(flag.nullsOf)} ${raw(isNull ? 'IS NULL' : 'IS NOT NULL')}`];
+    let skipped = false;
+    for (const cursor of page.cursors) {
+      const cursorNull = cursor.values[0] as boolean;
+      // Nulls come last: a part wholly after the cursor needs no condition, one wholly before it is skipped.
+      if (cursorNull === isNull) conditions.push(keysetCondition(rest, cursor.values.slice(1), cursor.before));
+      else if (isNull === cursor.before) skipped = true;
+    }
+    if (!skipped) parts.push(select(conditions, rest));
+  }
+  if (parts.length === 1) return parts[0]!;
+  return sql`
+          SELECT * FROM ((${join(parts, ') UNION ALL (')})) p
+          ORDER BY ${orderClause(page.keys, page.backward, (_, i) => `k${i}`)}
+          LIMIT ${page.limit}`;
+}
+
 /**
  * One page of a user listing: `limit` rows of ids with their sort keys (`k0`, `k1`, …), and with
- * `withTotal` the number of users matching `where` (ignoring the cursor) in the same statement, so
+ * `withTotal` the number of users matching `where` (ignoring the cursors) in the same statement, so
  * a page with its total costs one round trip.
  */
 export async function userPageRows(
   db: RawSqlClient,
   realmId: string,
-  page: { where: Prisma.Sql; after: Prisma.Sql[]; keys: SortKey[]; backward: boolean; limit: number },
+  page: PageQuery,
   withTotal = false,
 ): Promise<{ rows: Record<string, unknown>[]; total: number | null }> {
   const rs = realmSql(db, realmId);
-  const order = join(
-    page.keys.map((k) => raw(`${k.expr} ${(k.direction === 'ASC') !== page.backward ? 'ASC' : 'DESC'}`)),
-    ', ',
-  );
-  const selected = join(
-    page.keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
-    ', ',
-  );
-  const rowsSql = sql`
-          SELECT u.id, ${selected} FROM "User" u
-          WHERE ${join([rs.realm('u'), page.where, ...page.after], ' AND ')}
-          ORDER BY ${order}
-          LIMIT ${page.limit}`;
+  const rowsSql = pageRowsSql(rs.realm('u'), page);
   if (!withTotal) return { rows: await rs.query<Record<string, unknown>>`${rowsSql}`, total: null };
   // The count's row is always there; an empty page leaves one row with a null id.
   const rows = await rs.query<Record<string, unknown> & { total: bigint }>`
