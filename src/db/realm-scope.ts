@@ -42,7 +42,30 @@ function withRealmData(data: unknown, realmId: string): unknown {
  * includes `realmId`, so a row of this realm can only reach rows of this realm.
  * Raw SQL is not covered: it goes through realmSql (realm-sql.ts), which requires the condition.
  */
-export function scopeToRealm(prisma: PrismaClient, realmId: string) {
+export function scopeToRealm(prisma: PrismaClient, realmId: string): RealmPrisma {
+  let clients = scopedClients.get(prisma);
+  if (!clients) scopedClients.set(prisma, (clients = new Map<string, RealmPrisma>()));
+  let client = clients.get(realmId);
+  if (client) {
+    // Most recently used last: the first entry is the one to drop when the map is full.
+    clients.delete(realmId);
+  } else {
+    client = extendForRealm(prisma, realmId);
+    if (clients.size >= SCOPED_CLIENTS_PER_PRISMA) clients.delete(clients.keys().next().value!);
+  }
+  clients.set(realmId, client);
+  return client;
+}
+
+/**
+ * Realm-scoped clients are kept per realm (a bounded number): building one per request, and
+ * the per-model objects Prisma builds lazily on each, cost more than the request's own queries'
+ * argument handling. A client holds nothing but the realm id, so reusing it changes nothing.
+ */
+const SCOPED_CLIENTS_PER_PRISMA = 1000;
+const scopedClients = new WeakMap<PrismaClient, Map<string, RealmPrisma>>();
+
+function extendForRealm(prisma: PrismaClient, realmId: string) {
   return prisma.$extends({
     name: 'realm-scope',
     query: {
@@ -74,4 +97,4 @@ export function scopeToRealm(prisma: PrismaClient, realmId: string) {
   });
 }
 
-export type RealmPrisma = ReturnType<typeof scopeToRealm>;
+export type RealmPrisma = ReturnType<typeof extendForRealm>;
