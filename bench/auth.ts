@@ -12,7 +12,6 @@
  *
  * Options (after `--`): `--seconds N` (default 10), `--concurrency N` (default 8).
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import { loadConfig } from '../src/config.ts';
 import { IN_MEMORY } from '../src/db/embedded.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer } from '../src/server.ts';
+import { runLoad, type LoadResult } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,14 +34,6 @@ interface Load {
   url: string;
   query: string;
   token: string | null;
-}
-
-interface LoadResult {
-  ok: number;
-  failed: number;
-  seconds: number;
-  p50: number;
-  p95: number;
 }
 
 function send({ url, query, token }: Load): Promise<Response> {
@@ -83,42 +75,6 @@ async function load(request: Load): Promise<void> {
   process.stdout.write(JSON.stringify({ ok, failed, seconds, p50: at(0.5), p95: at(0.95) } satisfies LoadResult));
 }
 
-/** Runs the load process; `serverCpuMs` is this process's CPU time in the measured window. */
-function runLoad(request: Load): Promise<LoadResult & { serverCpuMs: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(import.meta.url),
-        '--load',
-        JSON.stringify(request),
-        '--seconds',
-        values.seconds,
-        '--concurrency',
-        values.concurrency,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let output = '';
-    let cpu: NodeJS.CpuUsage | undefined;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      if (!cpu && output.includes('start\n')) {
-        cpu = process.cpuUsage();
-        output = output.slice(output.indexOf('start\n') + 6);
-      }
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0 || !cpu) return reject(new Error(`load process exited ${code}`));
-      const used = process.cpuUsage(cpu);
-      resolve({ ...(JSON.parse(output) as LoadResult), serverCpuMs: (used.user + used.system) / 1000 });
-    });
-  });
-}
-
 async function bench(label: string, databaseUrl: string | undefined): Promise<void> {
   const config = loadConfig(
     {
@@ -148,7 +104,11 @@ async function bench(label: string, databaseUrl: string | undefined): Promise<vo
     ];
     const cpu: number[] = [];
     for (const run of runs) {
-      const result = await runLoad({ url: server.url, query: run.query, token: run.token });
+      const result = await runLoad<LoadResult>(
+        fileURLToPath(import.meta.url),
+        { url: server.url, query: run.query, token: run.token },
+        ['--seconds', values.seconds, '--concurrency', values.concurrency],
+      );
       const perRequest = result.serverCpuMs / result.ok;
       cpu.push(perRequest);
       console.log(
