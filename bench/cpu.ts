@@ -9,8 +9,7 @@
  * Run it under `node --cpu-prof --import tsx` to profile the server side.
  */
 import { fork } from 'node:child_process';
-import { createServer, Agent, request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request as httpRequest } from 'node:http';
 
 const CONNECTIONS = 10;
 
@@ -79,54 +78,9 @@ if (process.argv[2] === '--load') {
 
 async function main() {
   const seconds = Number.parseFloat(process.argv[2] ?? '10');
-  const { createServerAdapter } = await import('@whatwg-node/server');
-  const { createAdminClient } = await import('../src/identity/bootstrap.ts');
-  const { SigningKeys } = await import('../src/auth/keys.ts');
-  const { deriveKey, resolveServerSecret } = await import('../src/auth/secret.ts');
-  const { loadConfig } = await import('../src/config.ts');
-  const { openDatabase } = await import('../src/db/client.ts');
-  const { createLogger } = await import('../src/logger.ts');
-  const { createApp } = await import('../src/server.ts');
-
-  const config = loadConfig();
-  if (!config.databaseUrl) {
-    console.error('Set DATABASE_URL: the benchmarks run on PostgreSQL.');
-    process.exit(2);
-  }
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const secret = await resolveServerSecret(config.secretKey, config.dataDir);
-  let baseUrl = '';
-  const app = createApp({
-    db,
-    keys: new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys')),
-    cookieKey: deriveKey(secret, 'roster/cookies'),
-    mfaKey: deriveKey(secret, 'roster/mfa'),
-    log: createLogger('silent'),
-    mode: 'production',
-    baseUrl: () => baseUrl,
-  });
-  const server = createServer(
-    createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)),
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const users = await db.prisma.user.count({ where: { realm: { name: 'bench' } } });
-  if (users === 0) {
-    console.error('Realm "bench" has no users: run `npm run bench:seed` first.');
-    process.exit(2);
-  }
-  const client = await createAdminClient(db.prisma, { realmName: 'bench' });
-  const tokenResponse = await fetch(`${baseUrl}/oauth2/bench/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.clientId,
-      client_secret: client.clientSecret!,
-    }),
-  });
-  const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+  // Imported here: the load process (this file with --load) does not load the server.
+  const { startOnBenchRealm } = await import('./bench-realm.ts');
+  const { baseUrl, token, users, close } = await startOnBenchRealm();
 
   const run = (body: string, ms: number) =>
     new Promise<{ completed: number; cpuMs: number; wallMs: number }>((resolve, reject) => {
@@ -160,7 +114,5 @@ async function main() {
     );
   }
 
-  await db.prisma.application.delete({ where: { clientId: client.clientId } });
-  server.close();
-  await db.close();
+  await close();
 }

@@ -5,16 +5,7 @@
  * endpoint, then for each scenario prints p50/p95 latency (sequential requests), throughput
  * (8 concurrent clients) and the SQL statements one request issues.
  */
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createServerAdapter } from '@whatwg-node/server';
-import { createAdminClient } from '../src/identity/bootstrap.ts';
-import { SigningKeys } from '../src/auth/keys.ts';
-import { deriveKey, resolveServerSecret } from '../src/auth/secret.ts';
-import { loadConfig } from '../src/config.ts';
-import { openDatabase } from '../src/db/client.ts';
-import { createLogger } from '../src/logger.ts';
-import { createApp } from '../src/server.ts';
+import { startOnBenchRealm } from './bench-realm.ts';
 
 const REQUESTS = Number.parseInt(process.argv[2] ?? '200', 10);
 const CONCURRENCY = 8;
@@ -66,44 +57,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-const config = loadConfig();
-if (!config.databaseUrl) {
-  console.error('Set DATABASE_URL: the benchmarks run on PostgreSQL.');
-  process.exit(2);
-}
-const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-const secret = await resolveServerSecret(config.secretKey, config.dataDir);
-const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
-let baseUrl = '';
-const app = createApp({
-  db,
-  keys,
-  cookieKey: deriveKey(secret, 'roster/cookies'),
-  mfaKey: deriveKey(secret, 'roster/mfa'),
-  log: createLogger('silent'),
-  mode: 'production',
-  baseUrl: () => baseUrl,
-});
-const server = createServer(createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)));
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-const users = await db.prisma.user.count({ where: { realm: { name: 'bench' } } });
-if (users === 0) {
-  console.error('Realm "bench" has no users: run `npm run bench:seed` first.');
-  process.exit(2);
-}
-const client = await createAdminClient(db.prisma, { realmName: 'bench' });
-const tokenResponse = await fetch(`${baseUrl}/oauth2/bench/token`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams({
-    grant_type: 'client_credentials',
-    client_id: client.clientId,
-    client_secret: client.clientSecret!,
-  }),
-});
-const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+const { db, baseUrl, token, users, close } = await startOnBenchRealm();
 
 async function request(query: string, variables?: Record<string, unknown>): Promise<Record<string, unknown>> {
   const response = await fetch(`${baseUrl}/graphql`, {
@@ -162,6 +116,4 @@ for (const scenario of SCENARIOS) {
   );
 }
 
-await db.prisma.application.delete({ where: { clientId: client.clientId } });
-server.close();
-await db.close();
+await close();
