@@ -128,3 +128,29 @@ graphql(`
     }
   }
 `);
+
+/** The admin list request of the side-by-side benchmark (q1): a page of users with roles, sessions and the total. */
+export const ADMIN_USERS_PAGE = graphql(`
+  query TestAdminUsersPage($first: Int!) {
+    users(first: $first, orderBy: [{ field: CREATED_AT, direction: DESC }], filter: { includeDeleted: true }) {
+      totalCount
+      nodes {
+        id
+        email
+        name
+        username
+        status
+        createdAt
+        roles {
+          name
+        }
+        sessions {
+          nodes {
+            ipAddress
+            userAgent
+          }
+        }
+      }
+    }
+  }
+`);

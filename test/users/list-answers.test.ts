@@ -1,34 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, documentText } from '../helpers/documents.ts';
+import { ADMIN_USERS_PAGE, documentText, graphql } from '../helpers/documents.ts';
 import { userGid } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The admin list requests of the side-by-side benchmark (q1, q2), answered over fixed data: their
 // bytes must not change when the way the page is loaded does (ordering, nulls, date formats).
-const USERS_PAGE = graphql(`
-  query ListAnswersUsersPage($first: Int!) {
-    users(first: $first, orderBy: [{ field: CREATED_AT, direction: DESC }], filter: { includeDeleted: true }) {
-      totalCount
-      nodes {
-        id
-        email
-        name
-        username
-        status
-        createdAt
-        roles {
-          name
-        }
-        sessions {
-          nodes {
-            ipAddress
-            userAgent
-          }
-        }
-      }
-    }
-  }
-`);
 const ACTIVE_USERS = graphql(`
   query ListAnswersActiveUsers($first: Int!) {
     users(first: $first, orderBy: [{ field: CREATED_AT, direction: DESC }], filter: { statuses: [ACTIVE] }) {
@@ -187,10 +163,10 @@ describe('admin list answers', () => {
       roles: [],
       sessions: { nodes: [{ ipAddress: null, userAgent: 'curl' }] },
     };
-    expect(await body(USERS_PAGE, { first: 50 })).toBe(
+    expect(await body(ADMIN_USERS_PAGE, { first: 50 })).toBe(
       JSON.stringify({ data: { users: { totalCount: 4, nodes: [nameless, ada, gone, old] } } }),
     );
-    expect(await body(USERS_PAGE, { first: 1 })).toBe(
+    expect(await body(ADMIN_USERS_PAGE, { first: 1 })).toBe(
       JSON.stringify({ data: { users: { totalCount: 4, nodes: [nameless] } } }),
     );
   });
@@ -228,7 +204,7 @@ describe('admin list answers', () => {
   });
 
   it('reads only the columns a page asks for', async () => {
-    const { result, sql } = await server.db.statements.during(() => server.graphql(USERS_PAGE, { first: 50 }));
+    const { result, sql } = await server.db.statements.during(() => server.graphql(ADMIN_USERS_PAGE, { first: 50 }));
     expect(result.errors).toBeUndefined();
     const users = sql.filter((statement) => /FROM "public"\."User"|FROM "User"/.test(statement));
     expect(users.length).toBeGreaterThan(0);
