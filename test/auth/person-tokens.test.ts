@@ -9,7 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
@@ -28,7 +27,7 @@ import {
 } from '../helpers/fixtures.ts';
 import { payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import { signIn } from '../helpers/sign-in.ts';
+import { relyingParty, signIn } from '../helpers/sign-in.ts';
 
 const VIEWER = graphql(`
   query AuthPersonViewer {
@@ -112,13 +111,7 @@ async function managementToken(
   scope: string,
   options: { app?: { clientId: string }; tenant?: string } = {},
 ): Promise<{ token: string; sessionId: string }> {
-  const config = await oidc.discovery(
-    new URL(realmIssuer(server.url, admin.realmId)),
-    (options.app ?? console_).clientId,
-    undefined,
-    oidc.None(),
-    { execute: [oidc.allowInsecureRequests] },
-  );
+  const config = await relyingParty(realmIssuer(server.url, admin.realmId), (options.app ?? console_).clientId);
   const { tokens } = await signIn(server.url, config, CALLBACK, user.email, PASSWORD, {
     resource: MANAGEMENT_API_INDICATOR,
     scope: `openid ${scope}`,

@@ -16,7 +16,7 @@ import { graphql } from '../helpers/documents.ts';
 import { createApplication, makeResource, makeRole, makeUser, type TestUser } from '../helpers/fixtures.ts';
 import { payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
-import { exchangeCode, signIn, startSignIn, submitSignIn } from '../helpers/sign-in.ts';
+import { exchangeCode, relyingParty, signIn, startSignIn, submitSignIn } from '../helpers/sign-in.ts';
 
 const VIEWER = graphql(`
   query ResourceTokensViewer {
@@ -97,8 +97,7 @@ let acme: string;
 let globex: string;
 
 const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
-const spaConfig = () =>
-  oidc.discovery(new URL(issuer()), spa.clientId, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+const spaConfig = () => relyingParty(issuer(), spa.clientId);
 
 /** A user who can sign in with PASSWORD, holding `roles` (realm-wide, or inside a tenant). */
 async function person(
@@ -447,13 +446,7 @@ describe('the tenant parameter', () => {
       { name: 'Isolated SPA', type: 'SPA', redirectUris: [CALLBACK] },
       await server.token(realm),
     );
-    const config = await oidc.discovery(
-      new URL(`${server.url}/oauth2/${realm.realmId}`),
-      created.clientId,
-      undefined,
-      oidc.None(),
-      { execute: [oidc.allowInsecureRequests] },
-    );
+    const config = await relyingParty(`${server.url}/oauth2/${realm.realmId}`, created.clientId);
     const member = await person([], [tenant.id], realm.realmId);
     const { tokens } = await signIn(server.url, config, CALLBACK, member.email, PASSWORD);
     expect(tokens.claims()).toMatchObject({ sub: member.id, tenant_id: tenant.id });
