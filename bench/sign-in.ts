@@ -22,6 +22,7 @@ import { systemContext } from '../src/context.ts';
 import { createApplication } from '../src/modules/applications/applications.service.ts';
 import { hashPassword } from '../src/modules/users/users.passwords.ts';
 import type { RosterServer } from '../src/server.ts';
+import { realmIssuer } from '../src/auth/tokens.ts';
 import { relyingParty, signIn } from '../test/helpers/sign-in.ts';
 import { describeLoad, measure, onEachDatabase, runLoad, type LoadResult } from './harness.ts';
 
@@ -95,7 +96,7 @@ async function bench(label: string, server: RosterServer) {
       passwordAlgorithm: 'ARGON2ID' as const,
     })),
   });
-  const issuer = `${server.url}/oauth2/${realmId}`;
+  const issuer = realmIssuer(server.url, server.bootstrap!.realmName);
   const args = ['--seconds', values.seconds, '--concurrency', values.concurrency];
   const script = fileURLToPath(import.meta.url);
   for (const [mode, unit] of [

@@ -6,6 +6,8 @@ export const SIGNING_ALGORITHM = 'EdDSA';
 
 interface VerificationKey {
   realmId: string;
+  /** The realm's name: its issuer is `{base}/oauth2/{realmName}` (names never change). */
+  realmName: string;
   key: CryptoKey;
 }
 
@@ -101,11 +103,11 @@ export class SigningKeys {
   private async loadPublic(kid: string): Promise<VerificationKey | null> {
     const row = await this.prisma.signingKey.findUnique({
       where: { kid },
-      select: { realmId: true, publicJwk: true, algorithm: true },
+      select: { realmId: true, publicJwk: true, algorithm: true, realm: { select: { name: true } } },
     });
     if (!row || row.algorithm !== SIGNING_ALGORITHM) return null;
     const key = (await importJWK(row.publicJwk as JWK, SIGNING_ALGORITHM)) as CryptoKey;
-    return { realmId: row.realmId, key };
+    return { realmId: row.realmId, realmName: row.realm.name, key };
   }
 
   private async loadOrCreate(realmId: string): Promise<SigningKeyMaterial> {

@@ -24,9 +24,12 @@ export class InvalidTokenError extends Error {
   }
 }
 
-/** `{base}/oauth2/{realmId}`: each realm is its own issuer. */
-export function realmIssuer(baseUrl: string, realmId: string): string {
-  return `${baseUrl}/oauth2/${realmId}`;
+/**
+ * `{base}/oauth2/{realmName}`: each realm is its own issuer, named by what a developer types
+ * (names are immutable; a client library checks that discovery's issuer is the URL it was given).
+ */
+export function realmIssuer(baseUrl: string, realmName: string): string {
+  return `${baseUrl}/oauth2/${realmName}`;
 }
 
 // Headers that would let a token choose its own verification key (RFC 8725 §3.10).
@@ -55,7 +58,7 @@ export async function verifyAccessToken(keys: SigningKeys, token: string, baseUr
   try {
     ({ payload } = await jwtVerify(token, key.key, {
       algorithms: [SIGNING_ALGORITHM],
-      issuer: realmIssuer(baseUrl, key.realmId),
+      issuer: realmIssuer(baseUrl, key.realmName),
       audience: MANAGEMENT_API_INDICATOR,
       typ: ACCESS_TOKEN_TYP,
       requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id', 'realm_id', 'app_id'],

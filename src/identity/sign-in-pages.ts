@@ -485,13 +485,14 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       await finish(pending, AMR.totp);
       return;
     }
+    const tenantId = typeof details.params.tenant === 'string' ? details.params.tenant.toLowerCase() : null;
     const result = await signInWithPassword(prisma, {
       realmId: realm.id,
       identifier,
       password: form.get('password') ?? '',
       ...(changing ? { newPassword } : {}),
       applicationId: client.id,
-      tenantId: typeof details.params.tenant === 'string' ? details.params.tenant.toLowerCase() : null,
+      tenantId,
       ipAddress: ctx.ip,
       userAgent: ctx.get('user-agent') || undefined,
     });
@@ -500,9 +501,18 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       if (result.reason === 'password_expired' || result.reason === 'new_password_rejected') {
         const message = result.problem ?? FAILURE_MESSAGES[result.reason];
         respond(ctx, result.problem ? 400 : 200, changePasswordForm(realm, csrf, identifier, message));
+      } else if (result.reason === 'not_tenant_member') {
+        // Only after the right password: the application chose the organisation, the user may see its name.
+        const tenant = await prisma.tenant.findFirst({
+          where: { id: tenantId!, realmId: realm.id },
+          select: { name: true },
+        });
+        const message = tenant
+          ? `This account is not a member of ${tenant.name}, which this application signs in to.`
+          : FAILURE_MESSAGES.not_tenant_member;
+        respond(ctx, 403, signInForm(realm, csrf, identifier, message));
       } else {
-        const status = result.reason === 'not_tenant_member' ? 403 : 401;
-        respond(ctx, status, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
+        respond(ctx, 401, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
       }
       return;
     }

@@ -98,7 +98,7 @@ export async function handleOAuthRequest(
   const realm = await findRealm(deps.prisma, realmParam);
   if (!realm) return oauthError(404, 'invalid_request', 'Unknown realm.');
 
-  const issuer = realmIssuer(deps.baseUrl(), realm.id);
+  const issuer = realmIssuer(deps.baseUrl(), realm.name);
   if (endpoint === 'jwks.json') {
     return json(200, await deps.keys.jwks(realm.id), { 'cache-control': 'public, max-age=300' });
   }

@@ -12,7 +12,6 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
-import { realmIssuer } from '../../src/auth/tokens.ts';
 import { graphql } from '../helpers/documents.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import {
@@ -111,7 +110,7 @@ async function managementToken(
   scope: string,
   options: { app?: { clientId: string }; tenant?: string } = {},
 ): Promise<{ token: string; sessionId: string }> {
-  const config = await relyingParty(realmIssuer(server.url, admin.realmId), (options.app ?? console_).clientId);
+  const config = await relyingParty(server.issuer(admin), (options.app ?? console_).clientId);
   const { tokens } = await signIn(server.url, config, CALLBACK, user.email, PASSWORD, {
     resource: MANAGEMENT_API_INDICATOR,
     scope: `openid ${scope}`,

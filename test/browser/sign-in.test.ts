@@ -62,14 +62,10 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
   });
 
   /** A page of a new browser context at the start of a code + PKCE sign-in, with its callback catcher. */
-  async function startSignIn() {
-    const config = await oidc.discovery(
-      new URL(`${server.url}/oauth2/${server.admin.realmId}`),
-      clientId,
-      undefined,
-      oidc.None(),
-      { execute: [oidc.allowInsecureRequests] },
-    );
+  async function startSignIn(parameters: Record<string, string> = {}) {
+    const config = await oidc.discovery(new URL(server.issuer()), clientId, undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
@@ -78,13 +74,14 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
+      ...parameters,
     });
     const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (message) => {
-      // A refused attempt's page is answered with 401 on purpose; Chromium logs any 4xx page load.
-      if (/status of 401/.test(message.text())) return;
+      // A refused attempt's page is answered with 401 or 403 on purpose; Chromium logs any 4xx page load.
+      if (/status of 40[13]/.test(message.text())) return;
       if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
@@ -180,6 +177,25 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
     expect(tokens.claims()?.sub).toBe(graceId);
     const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, graceId);
     expect(userinfo).toMatchObject({ sub: graceId, email: 'grace@example.com', name: 'Grace Hopper' });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('tells a user who is not a member of the organisation the application asked for, next to the form', async () => {
+    const tenant = await server.db.prisma.tenant.create({
+      data: { realmId: server.admin.realmId, name: 'Acme <Labs>', slug: 'acme' },
+    });
+    const { context, page, arrived, problems } = await startSignIn({ tenant: tenant.id });
+    await page.getByLabel('Email, username or phone number').fill('grace@example.com');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe('This account is not a member of Acme <Labs>, which this application signs in to.');
+    expect(await page.getByLabel('Email, username or phone number').inputValue()).toBe('grace@example.com');
+    await page.screenshot({ path: `${ARTIFACTS}/sign-in-not-member.png`, fullPage: true });
+    expect(arrived.url).toBeNull();
+    expect(await server.db.prisma.session.count({ where: { userId: graceId, tenantId: tenant.id } })).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
   });

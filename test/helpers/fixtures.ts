@@ -211,6 +211,7 @@ export async function signPersonToken(
 ): Promise<string> {
   const [jwk] = await server.keys.privateJwks(realmId);
   const key = await importJWK(jwk!, 'EdDSA');
+  const realm = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: realmId }, select: { name: true } });
   return new SignJWT({
     scope: claims.scope,
     client_id: claims.clientId,
@@ -219,7 +220,7 @@ export async function signPersonToken(
     sid: claims.sid,
   })
     .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: jwk!.kid! })
-    .setIssuer(realmIssuer(server.url, realmId))
+    .setIssuer(realmIssuer(server.url, realm.name))
     .setAudience(MANAGEMENT_API_INDICATOR)
     .setSubject(claims.sub)
     .setJti(randomUUID())

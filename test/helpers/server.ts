@@ -47,6 +47,8 @@ export interface TestServer {
   admin: Credentials;
   /** Creates another realm with its own admin client. */
   createRealm(name: string): Promise<Credentials>;
+  /** The realm's issuer, `{url}/oauth2/{realm name}` (default: realm `default`). */
+  issuer(credentials?: Pick<Credentials, 'realmName'>): string;
   /** POSTs to the real token endpoint and returns the access token (throws on error). */
   token(credentials?: Credentials, scope?: string): Promise<string>;
   /**
@@ -191,6 +193,7 @@ export async function startTestServer(
     providers,
     admin,
     createRealm,
+    issuer: (credentials = admin) => `${baseUrl}/oauth2/${credentials.realmName}`,
     token,
     graphql,
     close: async () => {

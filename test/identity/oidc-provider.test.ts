@@ -32,7 +32,7 @@ let other: Credentials;
 let orders: Credentials & { id: string };
 let web: Credentials & { id: string };
 
-const issuerOf = (realmId: string) => `${server.url}/oauth2/${realmId}`;
+const issuerOf = (realm: Pick<Credentials, 'realmName'>) => server.issuer(realm);
 
 // oidc-provider prints each of its notices (in-memory adapter, development interactions, a
 // default lifetime or policy in use…) once per process: watched from before the first provider.
@@ -61,18 +61,14 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** openid-client configured by discovery at the issuer of `realmId` (default: the client's realm). */
-function relyingParty(credentials: Credentials, options: { realmId?: string; post?: boolean } = {}) {
+/** openid-client configured by discovery at the issuer of `realm` (default: the client's realm). */
+function relyingParty(credentials: Credentials, options: { realm?: Credentials; post?: boolean } = {}) {
   const auth = options.post
     ? oidc.ClientSecretPost(credentials.clientSecret)
     : oidc.ClientSecretBasic(credentials.clientSecret);
-  return oidc.discovery(
-    new URL(issuerOf(options.realmId ?? credentials.realmId)),
-    credentials.clientId,
-    undefined,
-    auth,
-    { execute: [oidc.allowInsecureRequests] },
-  );
+  return oidc.discovery(new URL(issuerOf(options.realm ?? credentials)), credentials.clientId, undefined, auth, {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 /** The OAuth error a refused openid-client call got: HTTP status and `error`. */
@@ -100,7 +96,7 @@ function claimsOf(token: string): Record<string, unknown> {
 
 describe('discovery', () => {
   it('serves OpenID Provider metadata under the issuer, by realm id and name, and the RFC 8414 document equals it', async () => {
-    const issuer = issuerOf(server.admin.realmId);
+    const issuer = issuerOf(server.admin);
     const documents = [];
     for (const path of [
       `/oauth2/${server.admin.realmId}/.well-known/openid-configuration`,
@@ -143,8 +139,8 @@ describe('discovery', () => {
   it('is what openid-client discovers, with the issuer it was given', async () => {
     const config = await relyingParty(orders);
     const metadata = config.serverMetadata();
-    expect(metadata.issuer).toBe(issuerOf(server.admin.realmId));
-    expect(metadata.token_endpoint).toBe(`${issuerOf(server.admin.realmId)}/token`);
+    expect(metadata.issuer).toBe(issuerOf(server.admin));
+    expect(metadata.token_endpoint).toBe(`${issuerOf(server.admin)}/token`);
   });
 
   it('serves no other path under the realm', async () => {
@@ -163,7 +159,7 @@ describe('client_credentials through openid-client', () => {
       const header = decodeProtectedHeader(tokens.access_token);
       expect(header).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: expect.any(String) });
       const { payload } = await jwtVerify(tokens.access_token, createLocalJWKSet(await jwks('default')), {
-        issuer: issuerOf(server.admin.realmId),
+        issuer: issuerOf(server.admin),
         audience: MANAGEMENT_API_INDICATOR,
         typ: 'at+jwt',
       });
@@ -187,7 +183,7 @@ describe('client_credentials through openid-client', () => {
     const { payload, protectedHeader } = await jwtVerify(
       tokens.access_token,
       createLocalJWKSet(await jwks('default')),
-      { issuer: issuerOf(server.admin.realmId), audience: ORDERS, typ: 'at+jwt' },
+      { issuer: issuerOf(server.admin), audience: ORDERS, typ: 'at+jwt' },
     );
     expect(protectedHeader.alg).toBe('EdDSA');
     expect(payload).toMatchObject({
@@ -306,19 +302,19 @@ describe('client authentication', () => {
   });
 
   it("refuses realm A's client at realm B's issuer, and B's client at A's", async () => {
-    const aAtB = await relyingParty(orders, { realmId: other.realmId });
+    const aAtB = await relyingParty(orders, { realm: other });
     expect(await refusal(oidc.clientCredentialsGrant(aAtB))).toEqual({ status: 401, error: 'invalid_client' });
-    const bAtA = await relyingParty(other, { realmId: server.admin.realmId });
+    const bAtA = await relyingParty(other, { realm: server.admin });
     expect(await refusal(oidc.clientCredentialsGrant(bAtA))).toEqual({ status: 401, error: 'invalid_client' });
     const bAtB = await oidc.clientCredentialsGrant(await relyingParty(other));
-    expect(claimsOf(bAtB.access_token).iss).toBe(issuerOf(other.realmId));
+    expect(claimsOf(bAtB.access_token).iss).toBe(issuerOf(other));
   });
 });
 
 /** An opaque access token of a grant, as the provider mints for signed-in users (phase 2). */
 async function opaqueToken(realmId: string, clientId: string, grantId?: string) {
   const realm = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: realmId } });
-  const provider = await server.providers.get(realm, issuerOf(realmId));
+  const provider = await server.providers.get(realm, issuerOf({ realmName: realm.name }));
   const client = await provider.Client.find(clientId);
   let grant = grantId;
   if (!grant) {
@@ -350,7 +346,7 @@ describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
         client_id: orders.clientId,
         sub: 'user-1',
         scope: 'openid',
-        iss: issuerOf(server.admin.realmId),
+        iss: issuerOf(server.admin),
         token_type: 'Bearer',
       });
     }
@@ -405,7 +401,7 @@ describe('the provider cache', () => {
 
   it('keeps the provider of the newest realm row when a request that read an older one comes late', async () => {
     const realm = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: other.realmId } });
-    const issuer = issuerOf(other.realmId);
+    const issuer = issuerOf(other);
     const current = await server.providers.get(realm, issuer);
     expect(await server.providers.get(realm, issuer)).toBe(current);
     const older = { ...realm, updatedAt: new Date(realm.updatedAt.getTime() - 1000) };

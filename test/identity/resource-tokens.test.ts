@@ -96,7 +96,7 @@ let supportRole: { id: string; globalId: string };
 let acme: string;
 let globex: string;
 
-const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
+const issuer = () => server.issuer();
 const spaConfig = () => relyingParty(issuer(), spa.clientId);
 
 /** A user who can sign in with PASSWORD, holding `roles` (realm-wide, or inside a tenant). */
@@ -398,7 +398,7 @@ describe('the tenant parameter', () => {
     const landed = await submitSignIn(started, user.email, PASSWORD);
     if (!('page' in landed)) throw new Error('signed in');
     expect(landed.page.status).toBe(403);
-    expect(await landed.page.text()).toContain('not a member of the organisation');
+    expect(await landed.page.text()).toContain('not a member of Acme, which this application signs in to');
     expect(await server.db.prisma.loginEvent.findFirstOrThrow({ where: { userId: user.id } })).toMatchObject({
       success: false,
       failureReason: 'not_tenant_member',
@@ -446,7 +446,7 @@ describe('the tenant parameter', () => {
       { name: 'Isolated SPA', type: 'SPA', redirectUris: [CALLBACK] },
       await server.token(realm),
     );
-    const config = await relyingParty(`${server.url}/oauth2/${realm.realmId}`, created.clientId);
+    const config = await relyingParty(server.issuer(realm), created.clientId);
     const member = await person([], [tenant.id], realm.realmId);
     const { tokens } = await signIn(server.url, config, CALLBACK, member.email, PASSWORD);
     expect(tokens.claims()).toMatchObject({ sub: member.id, tenant_id: tenant.id });

@@ -72,7 +72,7 @@ let spaId: string;
 let alice: TestUser;
 let consoleSpies: MockInstance[];
 
-const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
+const issuer = () => server.issuer();
 const signInAlice = (browser?: Browser) =>
   signIn(server.url, spa, SPA_CALLBACK, 'alice@example.com', PASSWORD, {}, browser);
 

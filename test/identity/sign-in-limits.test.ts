@@ -53,13 +53,9 @@ async function newSpa(): Promise<string> {
 /** Opens the sign-in page of `clientId` from `address` (through `on`, default the main server). */
 async function open(clientId: string, address: string, on: TestServer = server) {
   const browser = new Browser(on.url, { 'x-forwarded-for': address });
-  const config = await oidc.discovery(
-    new URL(`${on.url}/oauth2/${server.admin.realmId}`),
-    clientId,
-    undefined,
-    oidc.None(),
-    { execute: [oidc.allowInsecureRequests] },
-  );
+  const config = await oidc.discovery(new URL(on.issuer(server.admin)), clientId, undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: CALLBACK,
     scope: 'openid',

@@ -53,15 +53,9 @@ function wrongCode(of = secret): string {
 /** Opens the sign-in page in a new browser; `post` submits a form there and follows redirects. */
 async function open() {
   const browser = new Browser(server.url);
-  const config = await oidc.discovery(
-    new URL(`${server.url}/oauth2/${server.admin.realmId}`),
-    clientId,
-    undefined,
-    oidc.None(),
-    {
-      execute: [oidc.allowInsecureRequests],
-    },
-  );
+  const config = await oidc.discovery(new URL(server.issuer()), clientId, undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, {

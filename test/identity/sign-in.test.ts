@@ -59,7 +59,7 @@ let web: { id: string; clientId: string; clientSecret: string };
 let alice: TestUser;
 let consoleSpies: MockInstance[];
 
-const issuer = () => `${server.url}/oauth2/${server.admin.realmId}`;
+const issuer = () => server.issuer();
 
 const spaConfig = () => relyingParty(issuer(), spa.clientId);
 const webConfig = (secret = web.clientSecret) => relyingParty(issuer(), web.clientId, secret);

@@ -125,7 +125,7 @@ describe('token endpoint: success', () => {
     const byId = await tokenRequest(server.admin.realmId, { authorization: auth, body: grant() });
     expect(byName.status).toBe(200);
     expect(byId.status).toBe(200);
-    const issuer = `${server.url}/oauth2/${server.admin.realmId}`;
+    const issuer = server.issuer();
     for (const response of [byName, byId]) {
       const verified = await jwtVerify(String(response.body.access_token), createLocalJWKSet(await jwks('default')), {
         issuer,
@@ -353,7 +353,7 @@ describe('discovery', () => {
   });
 
   it('serves RFC 8414 metadata whose issuer matches the tokens', async () => {
-    const issuer = `${server.url}/oauth2/${server.admin.realmId}`;
+    const issuer = server.issuer();
     const paths = [
       `/.well-known/oauth-authorization-server/oauth2/${server.admin.realmId}`,
       `/oauth2/${server.admin.realmId}/.well-known/oauth-authorization-server`,
