@@ -72,6 +72,7 @@ export class PrismaOidcAdapter implements Adapter {
         OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
       },
       select: { payload: true, consumedAt: true },
+      ...('uid' in where ? { orderBy: { createdAt: 'desc' as const } } : {}),
     });
     if (!row) return undefined;
     const payload = row.payload as AdapterPayload;

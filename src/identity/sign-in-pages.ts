@@ -53,7 +53,8 @@ const STYLE =
   ':focus-visible{outline:3px solid #f5a623;outline-offset:2px}' +
   '.error{padding:.75rem;border-left:4px solid #b3261e;background:#fdecea}' +
   '.qr svg{display:block;width:12rem;height:12rem;margin:1rem auto}code{font-size:1.05rem;overflow-wrap:anywhere}' +
-  'ol.codes{columns:2;font-family:monospace;font-size:1.05rem}';
+  'ol.codes{columns:2;font-family:monospace;font-size:1.05rem}' +
+  'p.detail{font-size:.8rem;color:#555;overflow-wrap:anywhere}';
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
 const PAGE_HEADERS = {
@@ -275,12 +276,24 @@ export function providerViews(realm: Realm) {
     postLogoutSuccessSource: async (ctx: KoaContextWithOIDC): Promise<void> => {
       respond(ctx, 200, page(realm, 'Signed out', '<p>You are signed out.</p>'));
     },
+    // Shown to a person where the provider cannot send the browser back to the application: a
+    // sentence they can act on first, the protocol's error below it for whoever they ask for help.
     renderError: async (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): Promise<void> => {
-      const description = out.error_description ? `<p>${escapeHtml(out.error_description)}</p>` : '';
+      const stale = /interaction session|session mismatch|interaction.*(expired|not found)/i.test(
+        out.error_description ?? '',
+      );
+      const message = stale
+        ? 'This sign-in expired or another sign-in in this browser replaced it. Go back to the application and start again.'
+        : START_AGAIN;
+      const detail = `${out.error}${out.error_description ? `: ${out.error_description}` : ''}`;
       respond(
         ctx,
         ctx.status >= 400 ? ctx.status : 400,
-        page(realm, 'Sign-in error', `<p class="error" role="alert">${escapeHtml(out.error)}</p>${description}`),
+        page(
+          realm,
+          'Sign-in error',
+          `<p class="error" role="alert">${escapeHtml(message)}</p><p class="detail">${escapeHtml(detail)}</p>`,
+        ),
       );
     },
   };

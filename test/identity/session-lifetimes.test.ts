@@ -6,6 +6,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
+import { recordSingleSignOn } from '../../src/modules/users/users.signin.ts';
 import { type Browser } from '../helpers/browser.ts';
 import { graphql } from '../helpers/documents.ts';
 import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
@@ -44,6 +45,30 @@ const ACTIVE_SESSIONS = graphql(`
         sessions(activeOnly: true) {
           totalCount
         }
+      }
+    }
+  }
+`);
+const SESSION_APPLICATIONS = graphql(`
+  query IdentityLifetimesSessionApplications($id: ID!, $applicationIds: [ID!]) {
+    node(id: $id) {
+      ... on User {
+        sessions(activeOnly: true) {
+          nodes {
+            id
+            application {
+              clientId
+            }
+            applications {
+              clientId
+            }
+          }
+        }
+      }
+    }
+    users(filter: { applicationIds: $applicationIds }) {
+      nodes {
+        id
       }
     }
   }
@@ -347,6 +372,28 @@ describe('single sign-on', () => {
     expect(same.id).toBe(session.id);
     expect(same.applicationId).toBe(spaId);
     expect(same.lastActiveAt.getTime()).toBeGreaterThan(session.lastActiveAt.getTime());
+    // Both applications on the session, in order; the user counts as a user of the second one.
+    const listed = await server.graphql(SESSION_APPLICATIONS, {
+      id: encodeGlobalId('User', alice.id),
+      applicationIds: [encodeGlobalId('Application', webId)],
+    });
+    expect(listed.errors).toBeUndefined();
+    const node = listed.data!.node as {
+      sessions: { nodes: { id: string; application: unknown; applications: unknown }[] };
+    };
+    expect(node.sessions.nodes.find((s) => s.id === encodeGlobalId('Session', session.id))).toEqual({
+      id: encodeGlobalId('Session', session.id),
+      application: { clientId: spa.clientMetadata().client_id },
+      applications: [{ clientId: spa.clientMetadata().client_id }, { clientId: web.clientMetadata().client_id }],
+    });
+    expect(listed.data!.users.nodes).toContainEqual({ id: encodeGlobalId('User', alice.id) });
+    expect(
+      await server.db.prisma.userApplication.findUniqueOrThrow({
+        where: {
+          realmId_userId_applicationId: { realmId: server.admin.realmId, userId: alice.id, applicationId: webId },
+        },
+      }),
+    ).toMatchObject({ lastUsedAt: after.lastLoginAt });
 
     // The second application's tokens end with the session.
     await server.db.prisma.session.update({ where: { id: session.id }, data: { revokedAt: new Date() } });
@@ -354,6 +401,51 @@ describe('single sign-on', () => {
       status: 400,
       error: 'invalid_grant',
     });
+  });
+
+  it('notes concurrent single sign-ons to one application once on the session and on the user', async () => {
+    const { browser } = await signInAlice();
+    const session = await latestSession();
+    const authorizations = await Promise.all(
+      Array.from({ length: 4 }, () => authorize(server.url, web, WEB_CALLBACK, {}, browser)),
+    );
+    // Each request rotates the provider session's id (oidc-provider does on every resumption), so
+    // a request racing another may end on the sign-in form or a page saying to start again: never
+    // on a server error, and the data below stays single.
+    const codes = authorizations.filter((authorization) => 'left' in authorization.landed);
+    expect(codes.length).toBeGreaterThan(0);
+    for (const authorization of authorizations) {
+      if ('left' in authorization.landed) {
+        expect(authorization.landed.left.searchParams.get('code')).toEqual(expect.any(String));
+      } else {
+        const { status } = authorization.landed.page;
+        const text = await authorization.landed.page.text();
+        // The sign-in form (its session was gone), or the page that says to start again (another
+        // request rotated the session between this one's start and its resumption).
+        if (status !== 200) {
+          expect(status).toBe(400);
+          expect(text).toContain('Go back to the application and start again.');
+        }
+      }
+    }
+    // The same sign-in noted concurrently, as the runtime notes it.
+    await Promise.all(
+      Array.from({ length: 4 }, () =>
+        recordSingleSignOn(server.db.prisma, {
+          realmId: server.admin.realmId,
+          userId: alice.id,
+          applicationId: webId,
+          providerSessionUid: session.providerSessionUid!,
+          lifetimes: { sessionIdleTimeoutSeconds: 600, sessionMaxLifetimeSeconds: DAY },
+        }),
+      ),
+    );
+    const entries = await server.db.prisma.sessionApplication.findMany({
+      where: { sessionId: session.id },
+      orderBy: { firstSignInAt: 'asc' },
+    });
+    expect(entries.map((entry) => entry.applicationId)).toEqual([spaId, webId]);
+    expect(await server.db.prisma.userApplication.count({ where: { userId: alice.id, applicationId: webId } })).toBe(1);
   });
 
   it('answers prompt=none with a code while the session is live, and with login_required once it ended', async () => {

@@ -397,7 +397,7 @@ describe('the hosted sign-in page', () => {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        cookie: [...started.browser.cookies].map((c) => c.join('=')).join('; '),
+        cookie: started.browser.cookieHeader(started.formUrl),
       },
       body: JSON.stringify({ csrf: csrfOf(started.html), identifier: 'alice', password: PASSWORD }),
     });
@@ -407,7 +407,7 @@ describe('the hosted sign-in page', () => {
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         origin: 'https://evil.example.com',
-        cookie: [...started.browser.cookies].map((c) => c.join('=')).join('; '),
+        cookie: started.browser.cookieHeader(started.formUrl),
       },
       body: new URLSearchParams({ csrf: csrfOf(started.html), identifier: 'alice', password: PASSWORD }).toString(),
     });

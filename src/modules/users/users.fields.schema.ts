@@ -72,8 +72,21 @@ export const SessionRef = builder.prismaNode('Session', {
     user: t.relation('user', { description: 'The user.' }),
     application: t.relation('application', {
       nullable: true,
-      description: 'The application signed in to.',
+      description: 'The application the session started in (signed in to with credentials).',
       skipTypeScopes: true,
+    }),
+    applications: t.field({
+      type: [ApplicationRef],
+      description:
+        'Every application signed in to with this session, in order of first sign-in: the one it started in, then each one single sign-on reached without credentials.',
+      skipTypeScopes: true,
+      select: {
+        applications: {
+          select: { application: true },
+          orderBy: [{ firstSignInAt: 'asc' }, { applicationId: 'asc' }],
+        },
+      },
+      resolve: (session) => session.applications.map((entry) => entry.application),
     }),
     ipAddress: t.exposeString('ipAddress', { nullable: true, description: 'IP address at sign-in.' }),
     userAgent: t.exposeString('userAgent', { nullable: true, description: 'User agent at sign-in.' }),

@@ -403,6 +403,7 @@ export async function recordSingleSignOn(prisma: PrismaClient, input: SingleSign
   await ctx.db.$transaction(async (tx) => {
     await tx.user.update({ where: { id: input.userId }, data: { lastLoginAt: now } });
     await tx.loginEvent.create({ data: { ...event, realmId: input.realmId, success: true, at: now } });
+    await noteApplicationSignIn(tx, { ...input, sessionId: session?.id ?? null }, now);
     await recordAudit(tx, ctx, {
       action: 'user.signed_in',
       targetType: 'User',
@@ -483,8 +484,33 @@ export async function openSession(prisma: PrismaClient, input: OpenSessionInput)
       },
       select: { id: true },
     });
+    await noteApplicationSignIn(tx, { ...input, sessionId: session.id }, now);
     return session.id;
   });
+}
+
+/**
+ * Notes a sign-in to an application on the session (`Session.applications`) and on the user
+ * (`UserApplication`, which `UserFilter.applicationIds` reads). Insert-if-absent then update,
+ * so concurrent sign-ins to the same application cannot collide on the key.
+ */
+async function noteApplicationSignIn(
+  tx: RealmTx,
+  signIn: { realmId: string; userId: string; applicationId: string; sessionId: string | null },
+  now: Date,
+): Promise<void> {
+  const { realmId, userId, applicationId, sessionId } = signIn;
+  await tx.userApplication.createMany({
+    data: [{ realmId, userId, applicationId, createdAt: now, lastUsedAt: now }],
+    skipDuplicates: true,
+  });
+  await tx.userApplication.updateMany({ where: { userId, applicationId }, data: { lastUsedAt: now } });
+  if (!sessionId) return;
+  await tx.sessionApplication.createMany({
+    data: [{ realmId, sessionId, applicationId, firstSignInAt: now, lastSignInAt: now }],
+    skipDuplicates: true,
+  });
+  await tx.sessionApplication.updateMany({ where: { sessionId, applicationId }, data: { lastSignInAt: now } });
 }
 
 /** The Roster session a sign-in's tokens belong to. */
