@@ -276,7 +276,7 @@ const EPOCH = raw(`timestamptz '1970-01-01 00:00:00+00'`);
 
 /**
  * The same totals as `userStatsRow` over every user not deleted, from the realm's `UserCount`
- * rows and the deltas not yet folded into them (see the `user_counts` migration), in one
+ * rows and the deltas not yet folded into them (see the `user_counts_triggers` migration), in one
  * statement. "Since the boundary" adds up the days after the boundary's day, the hours of that
  * day after the boundary's hour, and the users inside the boundary's hour.
  */
