@@ -1,13 +1,15 @@
 /**
- * User-query benchmark over HTTP: `npm run bench:run -- [requests]` against realm `bench`
+ * User-query benchmark over HTTP: `npm run bench:run -- [requests] [scenario]` against realm `bench`
  * (seed it first with `npm run bench:seed`) in the PostgreSQL database at DATABASE_URL.
  * Starts Roster in this process on a loopback port, gets a token from the real token
  * endpoint, then for each scenario prints p50/p95 latency (sequential requests), throughput
- * (8 concurrent clients) and the SQL statements one request issues.
+ * (8 concurrent clients) and the SQL statements one request issues. With `scenario`, only the
+ * scenarios whose name contains it (ignoring case) run.
  */
 import { startOnBenchRealm } from './bench-realm.ts';
 
 const REQUESTS = Number.parseInt(process.argv[2] ?? '200', 10);
+const ONLY = process.argv[3]?.toLowerCase();
 const CONCURRENCY = 8;
 const THROUGHPUT_MS = 5_000;
 
@@ -50,8 +52,15 @@ const SCENARIOS: { name: string; query: string; variables?: Record<string, unkno
     name: 'totalCount (filtered)',
     query: `{ users(first: 0, filter: { statuses: [ACTIVE], countries: ["US"] }) { totalCount } }`,
   },
-  { name: 'userStats', query: `{ userStats { total withMfa activeLast30Days byStatus { status count } } }` },
-];
+  {
+    name: 'userStats',
+    query: `{ userStats { total emailVerified phoneVerified withMfa createdLast7Days createdLast30Days activeLast30Days byStatus { status count } } }`,
+  },
+  {
+    name: 'userStats (filtered)',
+    query: `{ userStats(filter: { countries: ["DE"] }) { total emailVerified phoneVerified withMfa createdLast7Days createdLast30Days activeLast30Days byStatus { status count } } }`,
+  },
+].filter((scenario) => !ONLY || scenario.name.toLowerCase().includes(ONLY));
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -71,17 +80,18 @@ async function request(query: string, variables?: Record<string, unknown>): Prom
 }
 
 // A cursor 5,000 users deep, to show keyset pages cost the same at any depth.
-let deepCursor: string | null = null;
-for (let i = 0; i < 50; i++) {
-  const data = (await request(
-    `query ($after: String) { users(first: 100, after: $after) { pageInfo { endCursor } } }`,
-    {
-      after: deepCursor,
-    },
-  )) as { users: { pageInfo: { endCursor: string } } };
-  deepCursor = data.users.pageInfo.endCursor;
+const deep = SCENARIOS.find((scenario) => scenario.name.startsWith('deep page'));
+if (deep) {
+  let deepCursor: string | null = null;
+  for (let i = 0; i < 50; i++) {
+    const data = (await request(
+      `query ($after: String) { users(first: 100, after: $after) { pageInfo { endCursor } } }`,
+      { after: deepCursor },
+    )) as { users: { pageInfo: { endCursor: string } } };
+    deepCursor = data.users.pageInfo.endCursor;
+  }
+  deep.variables = { after: deepCursor };
 }
-SCENARIOS.find((scenario) => scenario.name.startsWith('deep page'))!.variables = { after: deepCursor };
 
 console.log(
   `Roster user-query benchmark: ${users} users in realm "bench", PostgreSQL, ${REQUESTS} sequential requests per scenario\n`,

@@ -56,7 +56,7 @@ const StatusCountRef = builder
   });
 
 const UserStatsRef = builder.objectRef<Awaited<ReturnType<typeof userStats>>>('UserStats').implement({
-  description: 'Totals over a set of users, computed in the database at request time.',
+  description: 'Totals over a set of users, exact at request time.',
   fields: (t) => ({
     total: t.exposeInt('total', { description: 'Users matching.' }),
     byStatus: t.field({
@@ -174,7 +174,7 @@ builder.queryField('userStats', (t) =>
   t.field({
     type: UserStatsRef,
     description:
-      'Totals by status, verification, MFA, recent registrations and activity over the users matching `filter`.',
+      'Totals by status, verification, MFA, recent registrations and activity over the users matching `filter`. Without a filter, read from per-realm counts the database keeps exact with every change; with one, counted over the matching users (slower on large realms).',
     ...requireScopes(['users:read']),
     args: {
       filter: t.arg({ type: UserFilterInput, description: 'Which users to count; all (not deleted) when omitted.' }),

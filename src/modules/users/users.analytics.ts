@@ -3,7 +3,7 @@ import type { ServiceContext } from '../../context.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
-import { userStatsRow, userValueQueries, type UserValueField } from './users.queries.ts';
+import { userCountsRow, userStatsRow, userValueQueries, type UserValueField } from './users.queries.ts';
 
 export type { UserValueField } from './users.queries.ts';
 
@@ -27,11 +27,26 @@ export interface UserStats {
   activeLast30Days: number;
 }
 
-/** Totals over the users matching `filter`, computed in one statement. */
+/** Whether a filter selects every user not deleted: it sets no condition. */
+function selectsAllLive(filter: UserFilter | null | undefined): boolean {
+  if (!filter) return true;
+  return Object.entries(filter).every(([key, value]) =>
+    key === 'includeDeleted' ? !value : value === null || value === undefined,
+  );
+}
+
+/**
+ * Totals over the users matching `filter`, in one statement: without a filter from the realm's
+ * maintained counts, with one by scanning the matching users.
+ */
 export async function userStats(ctx: ServiceContext, filter: UserFilter | null | undefined): Promise<UserStats> {
-  const env = await filterEnvironment(ctx, filter);
-  const where = userListCondition(filter, env);
-  const row = await userStatsRow(ctx.db, ctx.realmId, where, USER_STATUSES);
+  let row: Record<string, bigint> | undefined;
+  if (selectsAllLive(filter)) {
+    row = await userCountsRow(ctx.db, ctx.realmId, USER_STATUSES);
+  } else {
+    const env = await filterEnvironment(ctx, filter);
+    row = await userStatsRow(ctx.db, ctx.realmId, userListCondition(filter, env), USER_STATUSES);
+  }
   const n = (key: string) => Number(row?.[key] ?? 0);
   return {
     total: n('total'),

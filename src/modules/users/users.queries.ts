@@ -263,14 +263,77 @@ export async function userStatsRow(
       )},
       count(*) FILTER (WHERE u."emailVerified") AS "emailVerified",
       count(*) FILTER (WHERE u."phoneVerified") AS "phoneVerified",
-      count(*) FILTER (WHERE mfa."userId" IS NOT NULL) AS "withMfa",
+      count(*) FILTER (WHERE u."mfaFactorCount" > 0) AS "withMfa",
       count(*) FILTER (WHERE u."createdAt" >= now() - interval '7 days') AS "createdLast7Days",
       count(*) FILTER (WHERE u."createdAt" >= now() - interval '30 days') AS "createdLast30Days",
       count(*) FILTER (WHERE COALESCE(u."lastActiveAt", u."lastLoginAt") >= now() - interval '30 days') AS "activeLast30Days"
     FROM "User" u
-    -- One pass over the realm's factors joined by hash, not a probe per user (~2x faster on 100k users).
-    LEFT JOIN (SELECT DISTINCT f."userId" FROM "MfaFactor" f WHERE ${rs.realm('f')}) mfa ON mfa."userId" = u.id
     WHERE ${rs.realm('u')} AND ${where}`;
+  return row;
+}
+
+const EPOCH = raw(`timestamptz '1970-01-01 00:00:00+00'`);
+
+/**
+ * The same totals as `userStatsRow` over every user not deleted, from the realm's `UserCount`
+ * rows and the deltas not yet folded into them (see the `user_counts_triggers` migration), in one
+ * statement. "Since the boundary" adds up the days after the boundary's day, the hours of that
+ * day after the boundary's hour, and the users inside the boundary's hour.
+ */
+export async function userCountsRow(
+  db: RawSqlClient,
+  realmId: string,
+  statuses: readonly UserStatus[],
+): Promise<Record<string, bigint> | undefined> {
+  const rs = realmSql(db, realmId);
+  const timeless = ['total', 'emailVerified', 'phoneVerified', 'withMfa', ...statuses.map((s) => `status:${s}`)];
+  const counts = (table: string, column: string, alias: string) => {
+    const [metric, bucket] = [raw(`${alias}.metric`), raw(`${alias}.bucket`)];
+    return sql`
+      SELECT ${metric}, ${bucket}, ${raw(`${alias}.${column}`)} AS n FROM ${raw(`"${table}" ${alias}`)}, w
+      WHERE ${rs.realm(alias)} AND ((${metric} = ANY(${timeless}::text[]) AND ${bucket} = ${EPOCH})
+        OR (${metric} IN ('created', 'active') AND ${bucket} >= w.d30)
+        OR (${metric} IN ('created:hour', 'active:hour') AND ${bucket} >= w.h30 AND ${bucket} < w.d30)
+        OR (${metric} = 'created:hour' AND ${bucket} >= w.h7 AND ${bucket} < w.d7))`;
+  };
+  const sum = (condition: Prisma.Sql) => sql`COALESCE(sum(c.n) FILTER (WHERE ${condition}), 0)`;
+  const active = sql`COALESCE(u."lastActiveAt", u."lastLoginAt")`;
+  const [row] = await rs.query<Record<string, bigint>>`
+    WITH w AS (
+      SELECT b7, b30,
+        date_bin('1 hour', b7, ${EPOCH}) + interval '1 hour' AS h7, date_bin('1 day', b7, ${EPOCH}) + interval '1 day' AS d7,
+        date_bin('1 hour', b30, ${EPOCH}) + interval '1 hour' AS h30, date_bin('1 day', b30, ${EPOCH}) + interval '1 day' AS d30
+      FROM (SELECT now() - interval '7 days' AS b7, now() - interval '30 days' AS b30) b
+    ), c AS (${counts('UserCount', 'count', 'x')} UNION ALL ${counts('UserCountDelta', 'delta', 'y')}
+    ), p AS (
+      SELECT
+        count(*) FILTER (WHERE u."createdAt" >= w.b7 AND u."createdAt" < w.h7) AS c7,
+        count(*) FILTER (WHERE u."createdAt" >= w.b30 AND u."createdAt" < w.h30) AS c30,
+        count(*) FILTER (WHERE ${active} >= w.b30 AND ${active} < w.h30) AS a30
+      FROM "User" u, w
+      -- The bounds as scalar subqueries: an index range each, not a scan of the realm's users.
+      WHERE ${rs.realm('u')} AND u."deletedAt" IS NULL AND (
+        (u."createdAt" >= (SELECT b7 FROM w) AND u."createdAt" < (SELECT h7 FROM w))
+        OR (u."createdAt" >= (SELECT b30 FROM w) AND u."createdAt" < (SELECT h30 FROM w))
+        OR (u."lastActiveAt" >= (SELECT b30 FROM w) AND u."lastActiveAt" < (SELECT h30 FROM w))
+        OR (u."lastActiveAt" IS NULL AND u."lastLoginAt" >= (SELECT b30 FROM w) AND u."lastLoginAt" < (SELECT h30 FROM w)))
+    )
+    SELECT
+      ${sum(sql`c.metric = 'total'`)}::bigint AS total,
+      ${join(
+        statuses.map((status) => sql`${sum(sql`c.metric = ${`status:${status}`}`)}::bigint AS ${raw(`"s_${status}"`)}`),
+        ', ',
+      )},
+      ${sum(sql`c.metric = 'emailVerified'`)}::bigint AS "emailVerified",
+      ${sum(sql`c.metric = 'phoneVerified'`)}::bigint AS "phoneVerified",
+      ${sum(sql`c.metric = 'withMfa'`)}::bigint AS "withMfa",
+      (${sum(sql`c.metric = 'created' AND c.bucket >= w.d7`)}
+        + ${sum(sql`c.metric = 'created:hour' AND c.bucket >= w.h7 AND c.bucket < w.d7`)} + p.c7)::bigint AS "createdLast7Days",
+      (${sum(sql`c.metric = 'created'`)}
+        + ${sum(sql`c.metric = 'created:hour' AND c.bucket < w.d30`)} + p.c30)::bigint AS "createdLast30Days",
+      (${sum(sql`c.metric = 'active'`)} + ${sum(sql`c.metric = 'active:hour'`)} + p.a30)::bigint AS "activeLast30Days"
+    FROM w CROSS JOIN p LEFT JOIN c ON TRUE
+    GROUP BY w.b7, w.b30, w.h7, w.d7, w.h30, w.d30, p.c7, p.c30, p.a30`;
   return row;
 }
 
