@@ -25,9 +25,13 @@ await migrate(db);
 const { realm } = await ensureRealm(db.prisma, 'bench', 'Benchmark');
 const r = realm.id;
 const started = performance.now();
-/** rnd(i, salt) in [0, 1): a fixed hash of the row number, inlined as SQL. */
+/**
+ * rnd(i, salt) in [0, 1): a fixed hash of the row number, inlined as SQL. One salt's values are
+ * independent of another's (hashint8extended is stable: hash partitioning relies on it); the
+ * former multiply-and-xor hash tied them together, e.g. family names to creation dates.
+ */
 const rnd = (i: string, salt: string) =>
-  `(((((${i})::bigint * 2654435761) # (${salt} * 40503 + 12345)) % 1000003 + 1000003) % 1000003)::double precision / 1000003`;
+  `(hashint8extended((${i})::bigint, ${salt}) & 9007199254740991)::double precision / 9007199254740992`;
 const run = async (label: string, sql: string) => {
   const t = performance.now();
   await db.rawQuery(

@@ -413,3 +413,94 @@ describe('one user in full', () => {
     });
   });
 });
+
+const CREATE_USER = graphql(`
+  mutation UsersQueriesCreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        id
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const UPDATE_USER = graphql(`
+  mutation UsersQueriesUpdateUser($input: UpdateUserInput!) {
+    updateUser(input: $input) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+
+describe('users search', () => {
+  // A realm of its own, its users created and changed through the API.
+  let token: string;
+  let aliceId: string;
+
+  async function found(search: string): Promise<(string | null)[]> {
+    const result = await server.graphql(
+      PAGE,
+      { first: 100, filter: { search }, orderBy: [{ field: 'EMAIL', direction: 'ASC' }] },
+      token,
+    );
+    expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+    return result.data!.users.edges.map((edge) => edge.node.email);
+  }
+
+  beforeAll(async () => {
+    token = await server.token(await server.createRealm('search'));
+    const inputs = [
+      { email: 'a.l@example.com', givenName: 'Alice', familyName: 'Lister' },
+      { email: 'c.s@example.com', name: 'Chris Sommer', givenName: 'Christopher', familyName: 'Sommer' },
+      { email: 'e.w@example.com', name: 'Edsger Dijkstra', username: 'ewd', uniqueId: 'EMP-0042' },
+    ];
+    const ids: string[] = [];
+    for (const input of inputs) {
+      const result = await server.graphql(CREATE_USER, { input }, token);
+      expect(result.data?.createUser.userErrors).toEqual([]);
+      ids.push(result.data!.createUser.user!.id);
+    }
+    aliceId = ids[0]!;
+  });
+
+  it('covers given and family names, also when the name holds neither', async () => {
+    expect(await found('alice')).toEqual(['a.l@example.com']);
+    expect(await found('LISTER')).toEqual(['a.l@example.com']);
+    expect(await found('christopher')).toEqual(['c.s@example.com']);
+    expect(await found('Alice Lister')).toEqual(['a.l@example.com']);
+  });
+
+  it('tolerates one wrong, missing, extra or swapped letter in a name', async () => {
+    expect(await found('alise')).toEqual(['a.l@example.com']);
+    expect(await found('Lsiter')).toEqual(['a.l@example.com']);
+    expect(await found('Litser')).toEqual(['a.l@example.com']);
+    expect(await found('Dijsktra')).toEqual(['e.w@example.com']);
+    expect(await found('Somer')).toEqual(['c.s@example.com']);
+    expect(await found('Sommmer')).toEqual(['c.s@example.com']);
+    expect(await found('Xyzzy')).toEqual([]);
+  });
+
+  it('matches a substring within one field, not across two', async () => {
+    expect(await found('emp-00')).toEqual(['e.w@example.com']);
+    expect(await found('EWD')).toEqual(['e.w@example.com']);
+    // The username ends in "ewd" and the unique id starts with "EMP": never one string.
+    expect(await found('ewdemp')).toEqual([]);
+    expect(await found('e.w@')).toEqual(['e.w@example.com']);
+    expect(await found('_')).toEqual([]);
+  });
+
+  it('follows a change of name at once', async () => {
+    const result = await server.graphql(
+      UPDATE_USER,
+      { input: { id: aliceId, patch: { familyName: 'Liddell' } } },
+      token,
+    );
+    expect(result.data?.updateUser.userErrors).toEqual([]);
+    expect(await found('lister')).toEqual([]);
+    expect(await found('Lidell')).toEqual(['a.l@example.com']);
+  });
+});

@@ -109,7 +109,7 @@ export const UserFilterInput = builder.inputRef<UserFilterArg>('UserFilter').imp
   fields: (t) => ({
     search: t.string({
       description:
-        'Case-insensitive text found in name, email, phone, username or unique id, tolerant of typos in names; an exact user id (raw or global) also matches. At most 200 characters.',
+        'Case-insensitive text found within one of name, given name, family name, email, phone, username or unique id. Names also match with a typo: a trigram word similarity of at least 0.4 (terms of 3 or more characters), or two adjacent letters swapped (terms of 4 to 40 characters). An exact user id (raw or global) also matches. At most 200 characters.',
     }),
     ids: t.globalIDList({ for: UserRef, description: 'Only these users (global ids).' }),
     statuses: t.field({ type: [UserStatusEnum], description: 'Users in any of these statuses.' }),
