@@ -28,8 +28,11 @@ import { sessionTtls, signInPolicy, signInTokenSession } from './session-lifetim
 
 /** What one request through a provider carries besides the HTTP request. */
 interface Exchange {
-  /** The client the hardened endpoint already authenticated, with its secret's digest. */
-  verified?: { client: ClientApplication; secretDigest: string };
+  /**
+   * The client the hardened endpoint already authenticated, with its secret's digest, or the
+   * public client (no secret) it already looked up: the provider reads neither again.
+   */
+  verified?: { client: ClientApplication; secretDigest?: string };
   /** An error the provider caught and answered with `server_error`. */
   serverError?: unknown;
 }
@@ -158,14 +161,14 @@ export class RealmProviders {
       findAccount: async (ctx, sub, token) => {
         // A token of a sign-in lives only as long as the session the management API shows.
         const signIn = token as { sessionUid?: string; authTime?: number; kind?: string } | undefined;
-        const session = signIn
-          ? await signInTokenSession(prisma, realm, signIn, signIn.kind === 'RefreshToken')
+        const live = signIn
+          ? await signInTokenSession(prisma, realm, signIn, sub, signIn.kind === 'RefreshToken')
           : undefined;
-        if (session === null) return undefined;
-        if (session) signInSessions.set(ctx, session);
-        const user = await signInAccount(prisma, realmId, sub);
+        if (live === null) return undefined;
+        if (live) signInSessions.set(ctx, live.session);
+        const user = live ? live.account : await signInAccount(prisma, realmId, sub, realm.requireEmailVerification);
         if (!user) return undefined;
-        const tenant = session?.tenantId ? { tenant_id: session.tenantId } : {};
+        const tenant = live?.session.tenantId ? { tenant_id: live.session.tenantId } : {};
         return { accountId: user.id, claims: (_use, scope) => ({ ...userClaims(user, scope), ...tenant }) };
       },
       // `amr` and `auth_time` are in every ID token; `tenant_id` in those of a sign-in within a tenant.
@@ -346,7 +349,7 @@ export class RealmProviders {
     // Roster stores client secrets as digests; the presented secret is checked against them.
     provider.Client.prototype.compareClientSecret = async function compareClientSecret(actual: string) {
       const verified = exchanges.getStore()?.verified;
-      if (verified?.client.clientId === this.clientId) {
+      if (verified?.secretDigest !== undefined && verified.client.clientId === this.clientId) {
         return constantTimeEqual(sha256(actual), verified.secretDigest);
       }
       return (await authenticateClient(prisma, realmId, this.clientId, actual)) !== null;
