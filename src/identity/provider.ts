@@ -22,7 +22,7 @@ import { MANAGEMENT_API_INDICATOR } from '../auth/scopes.ts';
 import { resourceScopeNames } from '../modules/resources/resources.service.ts';
 import { personResourceScopes } from '../modules/users/users.callers.ts';
 import { realmHasTenant, signInAccount, userClaims, type SignInSession } from '../modules/users/users.signin.ts';
-import { PrismaOidcAdapter, SweepClock } from './oidc-adapter.ts';
+import { PrismaOidcAdapter, SweepClock, type ReadAhead } from './oidc-adapter.ts';
 import { installSignInPages, providerViews } from './sign-in-pages.ts';
 import { sessionTtls, signInPolicy, signInTokenSession } from './session-lifetimes.ts';
 
@@ -35,6 +35,8 @@ interface Exchange {
   verified?: { client: ClientApplication; secretDigest?: string };
   /** An error the provider caught and answered with `server_error`. */
   serverError?: unknown;
+  /** Rows of the provider's models read ahead during this request. */
+  readAhead?: ReadAhead;
 }
 
 const exchanges = new AsyncLocalStorage<Exchange>();
@@ -55,6 +57,14 @@ export async function throughProvider<T>(verified: Exchange['verified'], fn: () 
   const result = await exchanges.run(exchange, fn);
   if (exchange.serverError !== undefined) throw exchange.serverError as Error;
   return result;
+}
+
+/** The current request's rows read ahead (see `PrismaOidcAdapter`); none outside a request. */
+function readAhead(): ReadAhead | undefined {
+  const exchange = exchanges.getStore();
+  if (!exchange) return undefined;
+  exchange.readAhead ??= new Map();
+  return exchange.readAhead;
 }
 
 /** Client metadata carrying the application's id (scope look-ups, the management API's `app_id`). */
@@ -157,7 +167,7 @@ export class RealmProviders {
               destroy: refuse,
               revokeByGrantId: refuse,
             }
-          : new PrismaOidcAdapter(prisma, realmId, model, sweeps),
+          : new PrismaOidcAdapter(prisma, realmId, model, sweeps, readAhead),
       findAccount: async (ctx, sub, token) => {
         // A token of a sign-in lives only as long as the session the management API shows.
         const signIn = token as { sessionUid?: string; authTime?: number; kind?: string } | undefined;

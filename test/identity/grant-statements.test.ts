@@ -38,12 +38,12 @@ const listed = (sql: string[]) => sql.map((s, i) => `${i + 1}. ${s.replace(/\s+/
 /** On PostgreSQL the token endpoint's failure counters are in the database (one read); embedded, in memory. */
 const rateLimitRead = () => (server.db.kind === 'postgres' ? 1 : 0);
 
-it('refreshes in 9 statements (10 with the rate-limit read on PostgreSQL), one more when the activity is noted', async () => {
+it('refreshes in 7 statements (8 with the rate-limit read on PostgreSQL), one more when the activity is noted', async () => {
   const { tokens } = await signIn(server.url, spa, CALLBACK, 'alice@example.com', PASSWORD);
-  // The realm; the application; the refresh token, the provider's session and grant; the Roster
-  // session with its user; the old token consumed, the new one and the access token stored.
+  // The realm; the application; the refresh token with its grant and the provider's session; the
+  // Roster session with its user; the old token consumed, the new one and the access token stored.
   const first = await server.db.statements.during(() => oidc.refreshTokenGrant(spa, tokens.refresh_token!));
-  expect(first.count, listed(first.sql)).toBe(9 + rateLimitRead());
+  expect(first.count, listed(first.sql)).toBe(7 + rateLimitRead());
   expect(first.sql.filter((sql) => /lastActiveAt" =/.test(sql))).toEqual([]);
 
   // Once the noted activity is a minute old, the session's and the user's, in one statement.
@@ -54,7 +54,7 @@ it('refreshes in 9 statements (10 with the rate-limit read on PostgreSQL), one m
   });
   const second = await server.db.statements.during(() => oidc.refreshTokenGrant(spa, first.result.refresh_token!));
   expect(second.result.refresh_token).not.toBe(first.result.refresh_token);
-  expect(second.count, listed(second.sql)).toBe(10 + rateLimitRead());
+  expect(second.count, listed(second.sql)).toBe(8 + rateLimitRead());
   expect(second.sql.filter((sql) => /lastActiveAt" =/.test(sql))).toHaveLength(1);
 });
 
