@@ -4,8 +4,8 @@
  * as a SPA's users would:
  *
  * - refresh grants/s: each connection signs a user of its own in once (before the window), then
- *   refreshes with the rotated refresh token again and again (each refresh checks the session
- *   and notes the activity);
+ *   refreshes with the rotated refresh token again and again (each refresh checks the session;
+ *   the activity is noted at most once a minute per session, so hardly ever in the window);
  * - sign-ins/s through the hosted pages: authorization request, sign-in page, the form's POST
  *   (one argon2id verification), the redirect back and the code exchange, in a new browser each.
  *

@@ -44,7 +44,16 @@ export class FailureLimit {
   /** Seconds until `key` may try again (at least 1), or 0 when it may now. */
   async retryAfter(key: string): Promise<number> {
     if (!this.#limiter) return 0;
-    const state = await this.#limiter.get(key);
+    return this.wait(await this.#limiter.get(key));
+  }
+
+  /** The row of `key` in table `RateLimit` (database store); null when the limit is off. */
+  storeKey(key: string): string | null {
+    return this.#limiter ? this.#limiter.getKey(key) : null;
+  }
+
+  /** Seconds until a key with this counter may try again, or 0. */
+  wait(state: { consumedPoints: number; msBeforeNext: number } | null): number {
     // The memory store may still hold a counter whose window has just ended.
     if (!state || state.consumedPoints < this.#failures || state.msBeforeNext <= 0) return 0;
     return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
@@ -81,19 +90,40 @@ export interface AddressClientLimitSettings {
 export class AddressClientLimits {
   readonly #perAddress: FailureLimit;
   readonly #perClient: FailureLimit;
+  readonly #prisma: PrismaClient | null;
 
   constructor(store: RateLimitStore, name: string, settings: AddressClientLimitSettings) {
     this.#perAddress = new FailureLimit(store, { name: `${name}-address`, ...settings.perAddress });
     this.#perClient = new FailureLimit(store, { name: `${name}-client`, ...settings.perClient });
+    this.#prisma = store.kind === 'database' ? store.prisma : null;
   }
 
-  /** Seconds until both `address` and `clientId` may try again, or 0. */
+  /**
+   * Seconds until both `address` and `clientId` may try again, or 0. Checked on every token
+   * request: in the database, both counters are read in one statement.
+   */
   // Client ids may come from the request and be long: the key is their hash.
   async retryAfter(address: string, clientId: string): Promise<number> {
-    const waits = await Promise.all([
-      this.#perAddress.retryAfter(address),
-      this.#perClient.retryAfter(sha256(clientId)),
-    ]);
+    const limits = [
+      [this.#perAddress, address],
+      [this.#perClient, sha256(clientId)],
+    ] as const;
+    if (!this.#prisma) return Math.max(...(await Promise.all(limits.map(([limit, key]) => limit.retryAfter(key)))));
+    const keys = limits.map(([limit, key]) => limit.storeKey(key));
+    const wanted = keys.filter((key) => key !== null);
+    if (!wanted.length) return 0;
+    const now = new Date();
+    const rows = await this.#prisma.rateLimit.findMany({
+      where: { key: { in: wanted }, OR: [{ expire: { gt: now } }, { expire: null }] },
+      select: { key: true, points: true, expire: true },
+    });
+    const waits = limits.map(([limit], i) => {
+      const row = rows.find((one) => one.key === keys[i]);
+      if (!row) return 0;
+      // As the library reports a counter: no end (-1) when the row has none.
+      const msBeforeNext = row.expire ? Math.max(row.expire.getTime() - Date.now(), 0) : -1;
+      return limit.wait({ consumedPoints: row.points, msBeforeNext });
+    });
     return Math.max(...waits);
   }
 

@@ -1,13 +1,24 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { realmSql } from '../db/realm-sql.ts';
 
 /** How often, at most, one realm's expired rows are deleted (on a write of that realm). */
 const SWEEP_INTERVAL_MS = 60_000;
 
 /**
+ * Rows one request has read ahead, by `<model>:<id>` or `<model>:uid:<uid>` (undefined: none
+ * found); each is used once, and a write of the request drops them all.
+ */
+export type ReadAhead = Map<string, AdapterPayload | undefined>;
+
+/**
  * oidc-provider's storage for one model of one realm, in table `OidcPayload`. Every statement
  * carries the realm, so a provider can only ever see its own realm's rows. Expired rows are
  * never returned; they are deleted, a realm at a time, on a later write of that realm.
+ *
+ * A refresh grant reads the refresh token, then its grant and the browser session it is bound
+ * to: with `readAhead` (the current request's), finding a refresh token reads those two in the
+ * same statement, and their finds that follow take them from there.
  */
 export class PrismaOidcAdapter implements Adapter {
   constructor(
@@ -15,9 +26,11 @@ export class PrismaOidcAdapter implements Adapter {
     private readonly realmId: string,
     private readonly model: string,
     private readonly sweeps: SweepClock,
+    private readonly readAhead: () => ReadAhead | undefined = () => undefined,
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    this.readAhead()?.clear();
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     const columns = {
       payload: payload as Prisma.InputJsonValue,
@@ -37,11 +50,12 @@ export class PrismaOidcAdapter implements Adapter {
   }
 
   find(id: string): Promise<AdapterPayload | undefined> {
-    return this.findOne({ id });
+    if (this.model === 'RefreshToken' && this.readAhead()) return this.findRefreshToken(id);
+    return this.readAheadOr(`${this.model}:${id}`, () => this.findOne({ id }));
   }
 
   findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.findOne({ uid });
+    return this.readAheadOr(`${this.model}:uid:${uid}`, () => this.findOne({ uid }));
   }
 
   findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -49,6 +63,7 @@ export class PrismaOidcAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
+    this.readAhead()?.clear();
     await this.prisma.oidcPayload.updateMany({
       where: { realmId: this.realmId, model: this.model, id, consumedAt: null },
       data: { consumedAt: new Date() },
@@ -56,11 +71,51 @@ export class PrismaOidcAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
+    this.readAhead()?.clear();
     await this.prisma.oidcPayload.deleteMany({ where: { realmId: this.realmId, model: this.model, id } });
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    this.readAhead()?.clear();
     await this.prisma.oidcPayload.deleteMany({ where: { realmId: this.realmId, model: this.model, grantId } });
+  }
+
+  private readAheadOr(key: string, find: () => Promise<AdapterPayload | undefined>) {
+    const rows = this.readAhead();
+    if (!rows?.has(key)) return find();
+    const row = rows.get(key);
+    rows.delete(key);
+    return Promise.resolve(row);
+  }
+
+  /** The refresh token, and ahead its grant and its browser session (see the class). */
+  private async findRefreshToken(id: string): Promise<AdapterPayload | undefined> {
+    const sql = realmSql(this.prisma, this.realmId);
+    const live = Prisma.sql`("expiresAt" IS NULL OR "expiresAt" > ${new Date()})`;
+    // Three look-ups by key (the token's grant and session ids are known once it is found).
+    const rows = await sql.query<{ model: string; payload: AdapterPayload; consumedAt: Date | null }>`
+      WITH token AS (
+        SELECT payload FROM "OidcPayload" WHERE ${sql.realm()} AND model = 'RefreshToken' AND id = ${id}
+      )
+      SELECT model, payload, "consumedAt" FROM "OidcPayload"
+      WHERE ${sql.realm()} AND model = 'RefreshToken' AND id = ${id} AND ${live}
+      UNION ALL
+      SELECT model, payload, "consumedAt" FROM "OidcPayload"
+      WHERE ${sql.realm()} AND model = 'Grant' AND id = (SELECT payload->>'grantId' FROM token) AND ${live}
+      UNION ALL
+      SELECT model, payload, "consumedAt" FROM "OidcPayload"
+      WHERE ${sql.realm()} AND model = 'Session' AND uid = (SELECT payload->>'sessionUid' FROM token) AND ${live}`;
+    const payloadOf = (model: string) => {
+      const row = rows.find((one) => one.model === model);
+      return row ? withConsumed(row.payload, row.consumedAt) : undefined;
+    };
+    const token = payloadOf('RefreshToken');
+    const readAhead = this.readAhead();
+    if (token && readAhead) {
+      if (typeof token.grantId === 'string') readAhead.set(`Grant:${token.grantId}`, payloadOf('Grant'));
+      if (typeof token.sessionUid === 'string') readAhead.set(`Session:uid:${token.sessionUid}`, payloadOf('Session'));
+    }
+    return token;
   }
 
   private async findOne(where: { id: string } | { uid: string } | { userCode: string }) {
@@ -74,10 +129,12 @@ export class PrismaOidcAdapter implements Adapter {
       select: { payload: true, consumedAt: true },
       ...('uid' in where ? { orderBy: { createdAt: 'desc' as const } } : {}),
     });
-    if (!row) return undefined;
-    const payload = row.payload as AdapterPayload;
-    return row.consumedAt ? { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : payload;
+    return row ? withConsumed(row.payload as AdapterPayload, row.consumedAt) : undefined;
   }
+}
+
+function withConsumed(payload: AdapterPayload, consumedAt: Date | null): AdapterPayload {
+  return consumedAt ? { ...payload, consumed: Math.floor(consumedAt.getTime() / 1000) } : payload;
 }
 
 /** When this process last deleted one realm's expired rows. */

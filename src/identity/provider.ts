@@ -22,16 +22,21 @@ import { MANAGEMENT_API_INDICATOR } from '../auth/scopes.ts';
 import { resourceScopeNames } from '../modules/resources/resources.service.ts';
 import { personResourceScopes } from '../modules/users/users.callers.ts';
 import { realmHasTenant, signInAccount, userClaims, type SignInSession } from '../modules/users/users.signin.ts';
-import { PrismaOidcAdapter, SweepClock } from './oidc-adapter.ts';
+import { PrismaOidcAdapter, SweepClock, type ReadAhead } from './oidc-adapter.ts';
 import { installSignInPages, providerViews } from './sign-in-pages.ts';
 import { sessionTtls, signInPolicy, signInTokenSession } from './session-lifetimes.ts';
 
 /** What one request through a provider carries besides the HTTP request. */
 interface Exchange {
-  /** The client the hardened endpoint already authenticated, with its secret's digest. */
-  verified?: { client: ClientApplication; secretDigest: string };
+  /**
+   * The client the hardened endpoint already authenticated, with its secret's digest, or the
+   * public client (no secret) it already looked up: the provider reads neither again.
+   */
+  verified?: { client: ClientApplication; secretDigest?: string };
   /** An error the provider caught and answered with `server_error`. */
   serverError?: unknown;
+  /** Rows of the provider's models read ahead during this request. */
+  readAhead?: ReadAhead;
 }
 
 const exchanges = new AsyncLocalStorage<Exchange>();
@@ -52,6 +57,14 @@ export async function throughProvider<T>(verified: Exchange['verified'], fn: () 
   const result = await exchanges.run(exchange, fn);
   if (exchange.serverError !== undefined) throw exchange.serverError as Error;
   return result;
+}
+
+/** The current request's rows read ahead (see `PrismaOidcAdapter`); none outside a request. */
+function readAhead(): ReadAhead | undefined {
+  const exchange = exchanges.getStore();
+  if (!exchange) return undefined;
+  exchange.readAhead ??= new Map();
+  return exchange.readAhead;
 }
 
 /** Client metadata carrying the application's id (scope look-ups, the management API's `app_id`). */
@@ -154,18 +167,18 @@ export class RealmProviders {
               destroy: refuse,
               revokeByGrantId: refuse,
             }
-          : new PrismaOidcAdapter(prisma, realmId, model, sweeps),
+          : new PrismaOidcAdapter(prisma, realmId, model, sweeps, readAhead),
       findAccount: async (ctx, sub, token) => {
         // A token of a sign-in lives only as long as the session the management API shows.
         const signIn = token as { sessionUid?: string; authTime?: number; kind?: string } | undefined;
-        const session = signIn
-          ? await signInTokenSession(prisma, realm, signIn, signIn.kind === 'RefreshToken')
+        const live = signIn
+          ? await signInTokenSession(prisma, realm, signIn, sub, signIn.kind === 'RefreshToken')
           : undefined;
-        if (session === null) return undefined;
-        if (session) signInSessions.set(ctx, session);
-        const user = await signInAccount(prisma, realmId, sub);
+        if (live === null) return undefined;
+        if (live) signInSessions.set(ctx, live.session);
+        const user = live ? live.account : await signInAccount(prisma, realmId, sub, realm.requireEmailVerification);
         if (!user) return undefined;
-        const tenant = session?.tenantId ? { tenant_id: session.tenantId } : {};
+        const tenant = live?.session.tenantId ? { tenant_id: live.session.tenantId } : {};
         return { accountId: user.id, claims: (_use, scope) => ({ ...userClaims(user, scope), ...tenant }) };
       },
       // `amr` and `auth_time` are in every ID token; `tenant_id` in those of a sign-in within a tenant.
@@ -346,7 +359,7 @@ export class RealmProviders {
     // Roster stores client secrets as digests; the presented secret is checked against them.
     provider.Client.prototype.compareClientSecret = async function compareClientSecret(actual: string) {
       const verified = exchanges.getStore()?.verified;
-      if (verified?.client.clientId === this.clientId) {
+      if (verified?.secretDigest !== undefined && verified.client.clientId === this.clientId) {
         return constantTimeEqual(sha256(actual), verified.secretDigest);
       }
       return (await authenticateClient(prisma, realmId, this.clientId, actual)) !== null;

@@ -1,6 +1,13 @@
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
-import { liveProviderSession, type SessionLifetimes, type SignInSession } from '../modules/users/users.signin.ts';
+import {
+  liveProviderSession,
+  liveSignIn,
+  type SessionLifetimes,
+  type SignInAccount,
+  type SignInRealm,
+  type SignInSession,
+} from '../modules/users/users.signin.ts';
 
 type Lifetimes = Pick<Realm, 'id'> & SessionLifetimes;
 
@@ -31,21 +38,24 @@ export function sessionTtls(
 }
 
 /**
- * The Roster session of a sign-in's token (one with a `sessionUid`), or null when it may no
- * longer be used, and with `touch` (a refresh) notes the activity: its Roster session is live
- * (not revoked, not idle too long, not older than the maximum lifetime, not within a tenant the
- * user has left), and the sign-in it comes from (`authTime`) is no older than the maximum
- * lifetime either (an `offline_access` token included). Undefined for a token of no sign-in.
+ * The Roster session and the user of a sign-in's token (one with a `sessionUid`) for account
+ * `accountId`, or null when it may no longer be used; a refresh grant (`refresh`) notes the
+ * activity, at most once a minute (see `SessionActivity`). Its Roster session is live (not
+ * revoked, not idle too long, not older than the maximum lifetime, not within a tenant the user
+ * has left), its user may hold tokens, and the sign-in it comes from (`authTime`) is no older
+ * than the maximum lifetime either (an `offline_access` token included). Undefined for a token
+ * of no sign-in.
  */
 export async function signInTokenSession(
   prisma: PrismaClient,
-  realm: Lifetimes,
+  realm: SignInRealm,
   token: { sessionUid?: string | undefined; authTime?: number | undefined },
-  touch: boolean,
-): Promise<SignInSession | null | undefined> {
+  accountId: string,
+  refresh: boolean,
+): Promise<{ session: SignInSession; account: SignInAccount } | null | undefined> {
   if (!token.sessionUid) return undefined;
   if (token.authTime !== undefined && token.authTime + realm.sessionMaxLifetimeSeconds <= now()) return null;
-  return liveProviderSession(prisma, realm.id, token.sessionUid, touch, realm);
+  return liveSignIn(prisma, realm, token.sessionUid, accountId, refresh ? 'throttled' : 'none');
 }
 
 /**
@@ -67,7 +77,7 @@ export function signInPolicy(prisma: PrismaClient, realm: Lifetimes): interactio
         const { session, result, params } = ctx.oidc;
         // Just signed in: the session row is written once the provider has answered.
         if (!session?.accountId || result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-        const live = await liveProviderSession(prisma, realm.id, session.uid, false, realm);
+        const live = await liveProviderSession(prisma, realm.id, session.uid, 'none', realm);
         if (!live) return true;
         const tenant = params?.tenant;
         return typeof tenant === 'string' && live.tenantId !== tenant.toLowerCase();

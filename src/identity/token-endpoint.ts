@@ -330,7 +330,7 @@ async function publicClientGrant(
     await deps.limits.recordFailure(address, clientId);
     return oauthError(401, 'invalid_client', 'Client authentication failed.');
   }
-  return throughProvider(undefined, () =>
+  return throughProvider({ client: app }, () =>
     callProvider(target.provider, {
       method: 'POST',
       path: '/token',

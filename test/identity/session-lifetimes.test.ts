@@ -268,6 +268,25 @@ describe('refresh tokens and sessions', () => {
     expect(after.expiresAt.getTime()).toBe(after.lastActiveAt.getTime() + 600_000);
   });
 
+  it('note a refresh’s activity on the session and the user once the last noted one is a minute old', async () => {
+    const { tokens } = await signInAlice();
+    const session = await latestSession();
+    // Within the minute: the refresh works, the activity noted at the sign-in stays.
+    const soon = await oidc.refreshTokenGrant(spa, tokens.refresh_token!);
+    expect((await latestSession()).lastActiveAt).toEqual(session.lastActiveAt);
+
+    await age(session.id, 61, ['createdAt', 'lastActiveAt', 'expiresAt']);
+    const before = await server.db.prisma.user.findUniqueOrThrow({ where: { id: alice.id } });
+    await oidc.refreshTokenGrant(spa, soon.refresh_token!);
+    const after = await latestSession();
+    expect(after.lastActiveAt.getTime()).toBeGreaterThan(session.lastActiveAt.getTime());
+    expect(after.expiresAt.getTime()).toBe(after.lastActiveAt.getTime() + 600_000);
+    const user = await server.db.prisma.user.findUniqueOrThrow({ where: { id: alice.id } });
+    expect(user.lastActiveAt).toEqual(after.lastActiveAt);
+    // Activity is no change to the user's profile (`updated_at`).
+    expect(user.updatedAt).toEqual(before.updatedAt);
+  });
+
   it('end after the idle timeout without use: the refresh gets invalid_grant and the session is shown ended', async () => {
     const { tokens } = await signInAlice();
     const session = await latestSession();

@@ -3,6 +3,7 @@ import { UAParser } from 'ua-parser-js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import { systemContext, userContext, type RealmTx, type ServiceContext } from '../../context.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
+import { realmSql } from '../../db/realm-sql.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
 import { clearFailedSignIns, recordFailedSignIn } from './users.lockout.ts';
@@ -397,7 +398,7 @@ export interface SingleSignOnInput {
  */
 export async function recordSingleSignOn(prisma: PrismaClient, input: SingleSignOnInput): Promise<void> {
   const now = new Date();
-  const session = await liveProviderSession(prisma, input.realmId, input.providerSessionUid, true, input.lifetimes);
+  const session = await liveProviderSession(prisma, input.realmId, input.providerSessionUid, 'always', input.lifetimes);
   const ctx = userContext(prisma, input.realmId, input.userId, input.ipAddress);
   const event = eventOf({ ...input, tenantId: session?.tenantId ?? null }, 'sso');
   await ctx.db.$transaction(async (tx) => {
@@ -539,54 +540,127 @@ function sessionEnd(lifetimes: SessionLifetimes, createdAt: Date, lastActiveAt: 
 }
 
 /**
+ * How a use of a session notes its activity (the session's and the user's `lastActiveAt`, and
+ * the session's `expiresAt` moved on by the idle timeout): `always` (a sign-in to another
+ * application), `throttled` (a token refresh: only once the last noted activity is
+ * `activityResolutionMs` old), or `none` (a check).
+ */
+export type SessionActivity = 'always' | 'throttled' | 'none';
+
+/**
+ * How old the noted activity of a session must be before a refresh notes it again: a minute,
+ * or a tenth of the idle timeout when that is shorter (the idle timeout is at least 5 minutes).
+ * SPAs may refresh far more often than that, and each noted activity is a write to two rows
+ * (and a grants notification, since `expiresAt` changes); admins see activity to the minute.
+ * A session kept alive by refreshes alone may end that much before its exact idle timeout.
+ */
+function activityResolutionMs(lifetimes: SessionLifetimes): number {
+  return Math.min(60_000, (lifetimes.sessionIdleTimeoutSeconds * 1000) / 10);
+}
+
+/**
  * The live session a provider session stands for, or null: not revoked, neither past its
  * `expiresAt` nor past its end under the realm's lifetimes now (they may have been shortened),
  * and not within a tenant its user has left since.
  * A session found past its end gets that end as its `expiresAt`, so that the management API
- * shows it ended. With `touch` (a token refresh, a sign-in to another application) it notes the
- * activity: the session's and the user's `lastActiveAt`, and the session's `expiresAt` moves on
- * by the idle timeout, never beyond the maximum lifetime.
+ * shows it ended. `activity` says whether this use notes the activity (see `SessionActivity`).
  */
 export async function liveProviderSession(
   prisma: PrismaClient,
   realmId: string,
   providerSessionUid: string,
-  touch: boolean,
+  activity: SessionActivity,
   lifetimes?: SessionLifetimes,
 ): Promise<SignInSession | null> {
-  const db = scopeToRealm(prisma, realmId);
-  const now = new Date();
-  const session = await db.session.findFirst({
-    where: { providerSessionUid, revokedAt: null },
-    select: { id: true, userId: true, tenantId: true, createdAt: true, lastActiveAt: true, expiresAt: true },
-    orderBy: { createdAt: 'desc' },
-  });
-  if (!session || session.expiresAt <= now) return null;
   const settings =
     lifetimes ??
     (await prisma.realm.findUniqueOrThrow({
       where: { id: realmId },
       select: { sessionIdleTimeoutSeconds: true, sessionMaxLifetimeSeconds: true },
     }));
-  const end = sessionEnd(settings, session.createdAt, session.lastActiveAt);
+  const live = await liveSession(prisma, realmId, providerSessionUid, activity, settings, () => true);
+  return live && { id: live.id, tenantId: live.tenantId };
+}
+
+/** What `liveSignIn` needs of the realm: its id, session lifetimes and whether it requires verified emails. */
+export type SignInRealm = { id: string; requireEmailVerification: boolean } & SessionLifetimes;
+
+/**
+ * A sign-in's token's session and user, when both are live: the session as `liveProviderSession`
+ * finds it, and its user, who must be `userId` and may hold tokens now (as `signInAccount`
+ * decides), read in the same statement. The activity is noted only when both are.
+ */
+export async function liveSignIn(
+  prisma: PrismaClient,
+  realm: SignInRealm,
+  providerSessionUid: string,
+  userId: string,
+  activity: SessionActivity,
+): Promise<{ session: SignInSession; account: SignInAccount } | null> {
+  const live = await liveSession(
+    prisma,
+    realm.id,
+    providerSessionUid,
+    activity,
+    realm,
+    (user) => user.id === userId && mayHoldTokens(user, realm.requireEmailVerification),
+  );
+  if (!live) return null;
+  const { deletedAt: _deletedAt, ...account } = live.user;
+  return { session: { id: live.id, tenantId: live.tenantId }, account };
+}
+
+async function liveSession(
+  prisma: PrismaClient,
+  realmId: string,
+  providerSessionUid: string,
+  activity: SessionActivity,
+  lifetimes: SessionLifetimes,
+  accept: (user: SignInAccount & { deletedAt: Date | null }) => boolean,
+) {
+  const db = scopeToRealm(prisma, realmId);
+  const now = new Date();
+  const session = await db.session.findFirst({
+    where: { providerSessionUid, revokedAt: null },
+    select: {
+      id: true,
+      userId: true,
+      tenantId: true,
+      createdAt: true,
+      lastActiveAt: true,
+      expiresAt: true,
+      user: { select: { ...ACCOUNT_SELECT, deletedAt: true } },
+    },
+    orderBy: { createdAt: 'desc' },
+    relationLoadStrategy: 'join',
+  });
+  if (!session || session.expiresAt <= now) return null;
+  const end = sessionEnd(lifetimes, session.createdAt, session.lastActiveAt);
   if (end <= now) {
     await db.session.update({ where: { id: session.id }, data: { expiresAt: end } });
     return null;
   }
+  if (!accept(session.user)) return null;
   if (
     session.tenantId &&
     !(await db.tenantMembership.count({ where: { tenantId: session.tenantId, userId: session.userId } }))
   ) {
     return null;
   }
-  if (touch) {
-    await db.session.update({
-      where: { id: session.id },
-      data: { lastActiveAt: now, expiresAt: sessionEnd(settings, session.createdAt, now) },
-    });
-    await db.user.update({ where: { id: session.userId }, data: { lastActiveAt: now } });
+  const noted = now.getTime() - session.lastActiveAt.getTime();
+  if (activity === 'always' || (activity === 'throttled' && noted >= activityResolutionMs(lifetimes))) {
+    // Both rows in one statement; the user's `updatedAt` stays: activity is no change to them.
+    const sql = realmSql(db, realmId);
+    await sql.execute`
+      WITH touched AS (
+        UPDATE "Session" SET "lastActiveAt" = ${now}, "expiresAt" = ${sessionEnd(lifetimes, session.createdAt, now)}
+        WHERE id = ${session.id}::uuid AND ${sql.realm()}
+        RETURNING "userId"
+      )
+      UPDATE "User" AS u SET "lastActiveAt" = ${now}
+      FROM touched WHERE u.id = touched."userId" AND ${sql.realm('u')}`;
   }
-  return { id: session.id, tenantId: session.tenantId };
+  return session;
 }
 
 /** Whether the realm has a tenant with this id (a UUID). */
@@ -624,6 +698,8 @@ export async function signInAccount(
   prisma: PrismaClient,
   realmId: string,
   userId: string,
+  /** The realm's setting, when the caller has it (else it is read when needed). */
+  requireEmailVerification?: boolean,
 ): Promise<SignInAccount | null> {
   if (!UUID.test(userId)) return null;
   const user = await scopeToRealm(prisma, realmId).user.findFirst({
@@ -631,10 +707,15 @@ export async function signInAccount(
     select: ACCOUNT_SELECT,
   });
   if (!user) return null;
-  if (user.status === 'PENDING_VERIFICATION' && !user.emailVerified && (await requiresVerification(prisma, realmId))) {
-    return null;
-  }
+  const verification = user.status === 'PENDING_VERIFICATION' && !user.emailVerified;
+  if (verification && (requireEmailVerification ?? (await requiresVerification(prisma, realmId)))) return null;
   return user;
+}
+
+/** Whether a user may hold tokens of a sign-in now (see `signInAccount`). */
+function mayHoldTokens(user: SignInAccount & { deletedAt: Date | null }, requireEmailVerification: boolean): boolean {
+  if (user.deletedAt || (user.status !== 'ACTIVE' && user.status !== 'PENDING_VERIFICATION')) return false;
+  return !(user.status === 'PENDING_VERIFICATION' && !user.emailVerified && requireEmailVerification);
 }
 
 /** The standard claims of `user` that `scope` (space-separated) asks for; `sub` is the user id. */
