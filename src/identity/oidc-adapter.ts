@@ -1,6 +1,12 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import { realmSql } from '../db/realm-sql.ts';
+
+/**
+ * oidc-provider's `error_detail` for a rotated refresh token used again; a concurrent rotation
+ * that lost the race fails the same way, and the sign-in pages end the session for both.
+ */
+export const REFRESH_TOKEN_REUSED = 'refresh token already used';
 
 /** How often, at most, one realm's expired rows are deleted (on a write of that realm). */
 const SWEEP_INTERVAL_MS = 60_000;
@@ -64,10 +70,13 @@ export class PrismaOidcAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     this.readAhead()?.clear();
-    await this.prisma.oidcPayload.updateMany({
+    const { count } = await this.prisma.oidcPayload.updateMany({
       where: { realmId: this.realmId, model: this.model, id, consumedAt: null },
       data: { consumedAt: new Date() },
     });
+    // Two refreshes with one token both read it unconsumed; only one consumes it. The other is
+    // a reuse like any other (the provider checks `consumed` only before this write).
+    if (count === 0 && this.model === 'RefreshToken') throw new errors.InvalidGrant(REFRESH_TOKEN_REUSED);
   }
 
   async destroy(id: string): Promise<void> {

@@ -21,6 +21,7 @@ import {
   type SignInFailure,
 } from '../modules/users/users.signin.ts';
 import { userContext } from '../context.ts';
+import { REFRESH_TOKEN_REUSED } from './oidc-adapter.ts';
 
 export interface SignInPagesDeps {
   prisma: PrismaClient;
@@ -308,6 +309,13 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
   const { prisma, realm } = deps;
   const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(uid).digest('base64url');
 
+  // Token requests that presented a rotated refresh token: the provider's own check, or a
+  // concurrent rotation that consumed it first (the adapter's).
+  const reusedTokens = new WeakSet<object>();
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error_detail?: unknown }) => {
+    if (error.error_detail === REFRESH_TOKEN_REUSED) reusedTokens.add(ctx);
+  });
+
   provider.use(async (koa, next) => {
     const ctx = koa as KoaContextWithOIDC;
     const match = INTERACTION_PATH.exec(ctx.path);
@@ -563,7 +571,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
     const oidc = ctx.oidc;
     if (!oidc) return;
     const refreshToken = oidc.route === 'token' ? oidc.entities.RefreshToken : undefined;
-    if (refreshToken?.consumed && refreshToken.sessionUid && ctx.status === 400) {
+    if (reusedTokens.has(ctx) && refreshToken?.sessionUid && ctx.status === 400) {
       await endSessionOnTokenReuse(prisma, realm.id, refreshToken.sessionUid, ctx.ip);
       return;
     }

@@ -19,7 +19,7 @@ let spa: oidc.Configuration;
 beforeAll(async () => {
   server = await startTestServer();
   const created = await createApplication(server, { name: 'SPA', type: 'SPA', redirectUris: [CALLBACK] });
-  spa = await relyingParty(`${server.url}/oauth2/${server.admin.realmId}`, created.clientId);
+  spa = await relyingParty(server.issuer(), created.clientId);
   await makeUser(server, server.admin.realmId, {
     email: 'alice@example.com',
     status: 'ACTIVE',

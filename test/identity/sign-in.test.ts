@@ -614,6 +614,31 @@ describe('refresh tokens', () => {
     ).toBe(0);
   });
 
+  it('let one of several concurrent refreshes with one token through at most, and treat the others as reuse', async () => {
+    const config = await spaConfig();
+    const { tokens } = await signIn(config, SPA_CALLBACK);
+    const session = await latestSession(alice.id);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => oidc.refreshTokenGrant(config, tokens.refresh_token!)),
+    );
+    const granted = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    expect(granted.length).toBeLessThanOrEqual(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        expect(await refusal(Promise.reject(outcome.reason as Error))).toEqual({ status: 400, error: 'invalid_grant' });
+      }
+    }
+    // Two requests or more used one token: the session ends, and the winner's new token with it.
+    const ended = await server.db.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
+    expect(ended.revokedReason).toBe('refresh_token_reuse');
+    for (const winner of granted) {
+      expect(await refusal(oidc.refreshTokenGrant(config, winner.refresh_token!))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
+    }
+  });
+
   it('stop working once the session is revoked through the management API', async () => {
     const config = await spaConfig();
     const { tokens } = await signIn(config, SPA_CALLBACK);
