@@ -35,6 +35,15 @@ const STATS = graphql(`
     scanned: userStats(filter: { statuses: [INVITED, PENDING_VERIFICATION, ACTIVE, INACTIVE, SUSPENDED, DELETED] }) {
       ...TestUserStats
     }
+    everyone: users(first: 0) {
+      totalCount
+    }
+    activeOrSuspended: users(first: 0, filter: { statuses: [ACTIVE, SUSPENDED, ACTIVE] }) {
+      totalCount
+    }
+    activePage: users(first: 2, filter: { statuses: [ACTIVE] }) {
+      totalCount
+    }
   }
   fragment TestUserStats on UserStats {
     total
@@ -172,6 +181,11 @@ async function expectExact(): Promise<Totals> {
   const expected = await counted();
   expect(result.data!.userStats).toEqual(expected);
   expect(result.data!.scanned).toEqual(expected);
+  // users' totalCount reads the same counts when the filter is by status at most.
+  const byStatus = (status: string) => expected.byStatus.find((entry) => entry.status === status)!.count;
+  expect(result.data!.everyone.totalCount).toBe(expected.total);
+  expect(result.data!.activeOrSuspended.totalCount).toBe(byStatus('ACTIVE') + byStatus('SUSPENDED'));
+  expect(result.data!.activePage.totalCount).toBe(byStatus('ACTIVE'));
   return expected;
 }
 

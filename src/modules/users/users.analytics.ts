@@ -1,7 +1,7 @@
 import type { UserStatus } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
-import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
+import { countedMetrics, FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
 import { userCountsRow, userStatsRow, userValueQueries, type UserValueField } from './users.queries.ts';
 
@@ -27,21 +27,13 @@ export interface UserStats {
   activeLast30Days: number;
 }
 
-/** Whether a filter selects every user not deleted: it sets no condition. */
-function selectsAllLive(filter: UserFilter | null | undefined): boolean {
-  if (!filter) return true;
-  return Object.entries(filter).every(([key, value]) =>
-    key === 'includeDeleted' ? !value : value === null || value === undefined,
-  );
-}
-
 /**
  * Totals over the users matching `filter`, in one statement: without a filter from the realm's
  * maintained counts, with one by scanning the matching users.
  */
 export async function userStats(ctx: ServiceContext, filter: UserFilter | null | undefined): Promise<UserStats> {
   let row: Record<string, bigint> | undefined;
-  if (selectsAllLive(filter)) {
+  if (countedMetrics(filter)?.[0] === 'total') {
     row = await userCountsRow(ctx.db, ctx.realmId, USER_STATUSES);
   } else {
     const env = await filterEnvironment(ctx, filter);

@@ -2,7 +2,13 @@ import { UserStatus, type Prisma } from '../../generated/prisma/client.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
 import { UUID } from '../../auth/ids.ts';
 import type { ServiceContext } from '../../context.ts';
-import { FilterError, userListCondition, type FilterEnvironment, type UserFilter } from './users.filter.ts';
+import {
+  countedMetrics,
+  FilterError,
+  userListCondition,
+  type FilterEnvironment,
+  type UserFilter,
+} from './users.filter.ts';
 import {
   countUsers,
   listingCondition,
@@ -149,13 +155,21 @@ export async function listUsers(
 
   const env = await filterEnvironment(ctx, args.filter);
   const where = listingCondition(userListCondition(args.filter, env), scope);
+  // A listing of the whole realm by status at most is counted from the maintained counts.
+  const counted = scope ? null : countedMetrics(args.filter);
   const cursors: Cursor[] = [];
   if (args.after != null) cursors.push({ values: decodeCursor(args.after, keys, 'after'), before: false });
   if (args.before != null) cursors.push({ values: decodeCursor(args.before, keys, 'before'), before: true });
   const { rows, total } =
     size === 0
       ? { rows: [], total: null }
-      : await userPageRows(ctx.db, ctx.realmId, { where, cursors, keys, backward, limit: size + 1 }, options.withTotal);
+      : await userPageRows(
+          ctx.db,
+          ctx.realmId,
+          { where, cursors, keys, backward, limit: size + 1 },
+          options.withTotal,
+          counted,
+        );
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
@@ -177,6 +191,6 @@ export async function listUsers(
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: async () => total ?? countUsers(ctx.db, ctx.realmId, where),
+    totalCount: async () => total ?? countUsers(ctx.db, ctx.realmId, where, counted),
   };
 }

@@ -1,5 +1,5 @@
 import { Prisma, type UserStatus } from '../../generated/prisma/client.ts';
-import { realmSql, type RawSqlClient } from '../../db/realm-sql.ts';
+import { realmSql, type RawSqlClient, type RealmSql } from '../../db/realm-sql.ts';
 
 const { sql, raw, join, empty } = Prisma;
 
@@ -214,6 +214,9 @@ function pageRowsSql(realm: Prisma.Sql, page: PageQuery): Prisma.Sql {
           LIMIT ${page.limit}`;
 }
 
+/** The bucket of the maintained counts that are not per day or hour. */
+const EPOCH = raw(`timestamptz '1970-01-01 00:00:00+00'`);
+
 /**
  * One page of a user listing: `limit` rows of ids with their sort keys (`k0`, `k1`, …), and with
  * `withTotal` the number of users matching `where` (ignoring the cursors) in the same statement, so
@@ -224,24 +227,42 @@ export async function userPageRows(
   realmId: string,
   page: PageQuery,
   withTotal = false,
+  counted: string[] | null = null,
 ): Promise<{ rows: Record<string, unknown>[]; total: number | null }> {
   const rs = realmSql(db, realmId);
   const rowsSql = pageRowsSql(rs.realm('u'), page);
   if (!withTotal) return { rows: await rs.query<Record<string, unknown>>`${rowsSql}`, total: null };
   // The count's row is always there; an empty page leaves one row with a null id.
   const rows = await rs.query<Record<string, unknown> & { total: bigint }>`
-          SELECT p.*, c.total FROM (SELECT count(*) AS total FROM "User" u WHERE ${rs.realm('u')} AND ${page.where}) c
+          SELECT p.*, c.total FROM (${totalSql(rs, page.where, counted)}) c
           LEFT JOIN LATERAL (${rowsSql}) p ON TRUE`;
   return { rows: rows.filter((row) => row.id != null), total: Number(rows[0]?.total ?? 0) };
 }
 
-/** How many users of the realm match `where` (alias `u`). */
-export async function countUsers(db: RawSqlClient, realmId: string, where: Prisma.Sql): Promise<number> {
+/**
+ * How many users of the realm match `where` (alias `u`): with `counted` (see `countedMetrics`)
+ * the sum of those maintained counts, which `where` then selects exactly, without a scan.
+ */
+export async function countUsers(
+  db: RawSqlClient,
+  realmId: string,
+  where: Prisma.Sql,
+  counted: string[] | null = null,
+): Promise<number> {
   const rs = realmSql(db, realmId);
-  const [row] = await rs.query<{
-    count: bigint;
-  }>`SELECT count(*) AS count FROM "User" u WHERE ${rs.realm('u')} AND ${where}`;
-  return Number(row?.count ?? 0);
+  const [row] = await rs.query<{ total: bigint }>`${totalSql(rs, where, counted)}`;
+  return Number(row?.total ?? 0);
+}
+
+function totalSql(rs: RealmSql, where: Prisma.Sql, counted: string[] | null): Prisma.Sql {
+  if (!counted) return sql`SELECT count(*) AS total FROM "User" u WHERE ${rs.realm('u')} AND ${where}`;
+  return sql`
+    SELECT COALESCE(sum(n), 0)::bigint AS total FROM (
+      SELECT x.count AS n FROM "UserCount" x
+      WHERE ${rs.realm('x')} AND x.metric = ANY(${counted}::text[]) AND x.bucket = ${EPOCH}
+      UNION ALL
+      SELECT y.delta FROM "UserCountDelta" y
+      WHERE ${rs.realm('y')} AND y.metric = ANY(${counted}::text[]) AND y.bucket = ${EPOCH}) counts`;
 }
 
 /** Totals over the users matching `where` (alias `u`), one row of counts, one statement. */
@@ -271,8 +292,6 @@ export async function userStatsRow(
     WHERE ${rs.realm('u')} AND ${where}`;
   return row;
 }
-
-const EPOCH = raw(`timestamptz '1970-01-01 00:00:00+00'`);
 
 /**
  * The same totals as `userStatsRow` over every user not deleted, from the realm's `UserCount`
