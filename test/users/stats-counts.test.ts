@@ -38,6 +38,9 @@ const STATS = graphql(`
     everyone: users(first: 0) {
       totalCount
     }
+    withDeleted: users(first: 1, filter: { includeDeleted: true }) {
+      totalCount
+    }
     activeOrSuspended: users(first: 0, filter: { statuses: [ACTIVE, SUSPENDED, ACTIVE] }) {
       totalCount
     }
@@ -184,6 +187,7 @@ async function expectExact(): Promise<Totals> {
   // users' totalCount reads the same counts when the filter is by status at most.
   const byStatus = (status: string) => expected.byStatus.find((entry) => entry.status === status)!.count;
   expect(result.data!.everyone.totalCount).toBe(expected.total);
+  expect(result.data!.withDeleted.totalCount).toBe(await server.db.prisma.user.count({ where: { realmId } }));
   expect(result.data!.activeOrSuspended.totalCount).toBe(byStatus('ACTIVE') + byStatus('SUSPENDED'));
   expect(result.data!.activePage.totalCount).toBe(byStatus('ACTIVE'));
   return expected;

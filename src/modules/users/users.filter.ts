@@ -517,13 +517,15 @@ export function userListCondition(filter: UserFilter | null | undefined, env: Fi
 /**
  * The maintained counts (`UserCount`, see the `user_counts_triggers` migration) whose sum is the
  * number of users `filter` selects, or null when it needs counting over the rows: no condition
- * → `total`; only `statuses` → one count per status. Both over users not deleted.
+ * → `total`; only `includeDeleted` → `total` and `deleted`; only `statuses` → one count per
+ * status (users not deleted).
  */
 export function countedMetrics(filter: UserFilter | null | undefined): string[] | null {
   const set = Object.entries(filter ?? {}).filter(
     ([key, value]) => value !== null && value !== undefined && !(key === 'includeDeleted' && value === false),
   );
   if (set.length === 0) return ['total'];
+  if (set.length === 1 && set[0]![0] === 'includeDeleted') return ['total', 'deleted'];
   const [only] = set;
   if (set.length === 1 && only![0] === 'statuses' && Array.isArray(only![1]) && only![1].length > 0) {
     return [...new Set(only![1] as string[])].map((status) => `status:${status}`);
