@@ -7,6 +7,9 @@
  * per request, req/s and server CPU ms per request; `auth floor` is an authenticated
  * `{ __typename }`, the cost of HTTP, authentication and Yoga around any query.
  * Run it under `node --cpu-prof --import tsx` to profile the server side.
+ * `--rounds=N` measures each request N times and prints the server's RSS (after a full GC when
+ * run with `node --expose-gc --import tsx`) idle at the start and after every round: it must
+ * level off, not grow with the rounds.
  */
 import { fork } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
@@ -77,7 +80,13 @@ if (process.argv[2] === '--load') {
 }
 
 async function main() {
-  const seconds = Number.parseFloat(process.argv[2] ?? '10');
+  const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length) ?? 1);
+  const args = process.argv.filter((arg) => !arg.startsWith('--rounds='));
+  const seconds = Number.parseFloat(args[2] ?? '10');
+  const rss = () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
+  };
   // Imported here: the load process (this file with --load) does not load the server.
   const { startOnBenchRealm } = await import('./bench-realm.ts');
   const { baseUrl, token, users, close } = await startOnBenchRealm();
@@ -102,16 +111,25 @@ async function main() {
   console.log(
     `Server CPU per request: ${users} users in realm "bench", PostgreSQL, ${CONNECTIONS} connections, ${seconds} s each\n`,
   );
-  console.log(`${'request'.padEnd(12)} ${'req/s'.padStart(8)} ${'CPU ms/req'.padStart(11)}`);
-  const only = process.argv.slice(3);
+  if (rounds > 1) console.log(`idle RSS ${rss()}`);
+  console.log(
+    `${'request'.padEnd(12)} ${'req/s'.padStart(8)} ${'CPU ms/req'.padStart(11)}${rounds > 1 ? '  RSS after' : ''}`,
+  );
+  const only = args.slice(3);
   for (const [name, query] of Object.entries(REQUESTS)) {
     if (only.length && !only.includes(name)) continue;
     const body = JSON.stringify({ query, variables: { first: 50 } });
     await run(body, 2_000); // warm-up
-    const { completed, cpuMs, wallMs } = await run(body, seconds * 1000);
-    console.log(
-      `${name.padEnd(12)} ${(completed / (wallMs / 1000)).toFixed(0).padStart(8)} ${(cpuMs / completed).toFixed(2).padStart(11)}`,
-    );
+    for (let round = 0; round < rounds; round++) {
+      const { completed, cpuMs, wallMs } = await run(body, seconds * 1000);
+      console.log(
+        `${name.padEnd(12)} ${(completed / (wallMs / 1000)).toFixed(0).padStart(8)} ${(cpuMs / completed).toFixed(2).padStart(11)}${rounds > 1 ? `  ${rss()}` : ''}`,
+      );
+    }
+  }
+  if (rounds > 1) {
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    console.log(`idle RSS after the load ${rss()}`);
   }
 
   await close();
