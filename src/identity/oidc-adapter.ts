@@ -1,6 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
-import { realmSql } from '../db/realm-sql.ts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { refreshTokenRows } from './oidc.queries.ts';
 
 /**
  * oidc-provider's `error_detail` for a rotated refresh token used again; a concurrent rotation
@@ -99,21 +99,7 @@ export class PrismaOidcAdapter implements Adapter {
 
   /** The refresh token, and ahead its grant and its browser session (see the class). */
   private async findRefreshToken(id: string): Promise<AdapterPayload | undefined> {
-    const sql = realmSql(this.prisma, this.realmId);
-    const live = Prisma.sql`("expiresAt" IS NULL OR "expiresAt" > ${new Date()})`;
-    // Three look-ups by key (the token's grant and session ids are known once it is found).
-    const rows = await sql.query<{ model: string; payload: AdapterPayload; consumedAt: Date | null }>`
-      WITH token AS (
-        SELECT payload FROM "OidcPayload" WHERE ${sql.realm()} AND model = 'RefreshToken' AND id = ${id}
-      )
-      SELECT model, payload, "consumedAt" FROM "OidcPayload"
-      WHERE ${sql.realm()} AND model = 'RefreshToken' AND id = ${id} AND ${live}
-      UNION ALL
-      SELECT model, payload, "consumedAt" FROM "OidcPayload"
-      WHERE ${sql.realm()} AND model = 'Grant' AND id = (SELECT payload->>'grantId' FROM token) AND ${live}
-      UNION ALL
-      SELECT model, payload, "consumedAt" FROM "OidcPayload"
-      WHERE ${sql.realm()} AND model = 'Session' AND uid = (SELECT payload->>'sessionUid' FROM token) AND ${live}`;
+    const rows = await refreshTokenRows(this.prisma, this.realmId, id);
     const payloadOf = (model: string) => {
       const row = rows.find((one) => one.model === model);
       return row ? withConsumed(row.payload, row.consumedAt) : undefined;
