@@ -3,6 +3,28 @@ import { realmSql, type RawSqlClient, type RealmSql } from '../../db/realm-sql.t
 
 const { sql, raw, join, empty } = Prisma;
 
+/**
+ * Notes activity on a session and its user in one statement: the session's `lastActiveAt` and
+ * `expiresAt`, the user's `lastActiveAt`. The user's `updatedAt` stays: activity is no change to them.
+ */
+export async function noteSessionActivity(
+  db: RawSqlClient,
+  realmId: string,
+  sessionId: string,
+  now: Date,
+  expiresAt: Date,
+): Promise<void> {
+  const sql = realmSql(db, realmId);
+  await sql.execute`
+    WITH touched AS (
+      UPDATE "Session" SET "lastActiveAt" = ${now}, "expiresAt" = ${expiresAt}
+      WHERE id = ${sessionId}::uuid AND ${sql.realm()}
+      RETURNING "userId"
+    )
+    UPDATE "User" AS u SET "lastActiveAt" = ${now}
+    FROM touched WHERE u.id = touched."userId" AND ${sql.realm('u')}`;
+}
+
 /** Locks the user's row until the transaction ends, so concurrent changes to one user queue up. */
 export async function lockUser(db: RawSqlClient, realmId: string, userId: string): Promise<void> {
   const rs = realmSql(db, realmId);

@@ -3,11 +3,11 @@ import { UAParser } from 'ua-parser-js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import { systemContext, userContext, type RealmTx, type ServiceContext } from '../../context.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
-import { realmSql } from '../../db/realm-sql.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
 import { clearFailedSignIns, recordFailedSignIn } from './users.lockout.ts';
 import { verifySecondFactor } from './users.mfa.ts';
+import { noteSessionActivity } from './users.queries.ts';
 import {
   hashPassword,
   PASSWORD_POLICY,
@@ -649,16 +649,7 @@ async function liveSession(
   }
   const noted = now.getTime() - session.lastActiveAt.getTime();
   if (activity === 'always' || (activity === 'throttled' && noted >= activityResolutionMs(lifetimes))) {
-    // Both rows in one statement; the user's `updatedAt` stays: activity is no change to them.
-    const sql = realmSql(db, realmId);
-    await sql.execute`
-      WITH touched AS (
-        UPDATE "Session" SET "lastActiveAt" = ${now}, "expiresAt" = ${sessionEnd(lifetimes, session.createdAt, now)}
-        WHERE id = ${session.id}::uuid AND ${sql.realm()}
-        RETURNING "userId"
-      )
-      UPDATE "User" AS u SET "lastActiveAt" = ${now}
-      FROM touched WHERE u.id = touched."userId" AND ${sql.realm('u')}`;
+    await noteSessionActivity(db, realmId, session.id, now, sessionEnd(lifetimes, session.createdAt, now));
   }
   return session;
 }
