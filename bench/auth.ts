@@ -12,15 +12,10 @@
  *
  * Options (after `--`): `--seconds N` (default 10), `--concurrency N` (default 8).
  */
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
-import { IN_MEMORY } from '../src/db/embedded.ts';
-import { createLogger } from '../src/logger.ts';
-import { startServer } from '../src/server.ts';
-import { runLoad, type LoadResult } from './harness.ts';
+import type { RosterServer } from '../src/server.ts';
+import { onEachDatabase, runLoad, type LoadResult } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -75,74 +70,42 @@ async function load(request: Load): Promise<void> {
   process.stdout.write(JSON.stringify({ ok, failed, seconds, p50: at(0.5), p95: at(0.95) } satisfies LoadResult));
 }
 
-async function bench(label: string, databaseUrl: string | undefined): Promise<void> {
-  const config = loadConfig(
-    {
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ROSTER_SECRET_KEY: 'bench-secret-0123456789abcdef0123456789abcdef',
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+async function bench(label: string, server: RosterServer): Promise<void> {
+  const admin = server.bootstrap!;
+  const response = await fetch(`${server.url}/oauth2/default/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${admin.clientId}:${admin.clientSecret!}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
     },
-    { dataDir: IN_MEMORY },
-  );
-  const server = await startServer(config, createLogger('silent'));
-  try {
-    const admin = server.bootstrap!;
-    const response = await fetch(`${server.url}/oauth2/default/token`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${admin.clientId}:${admin.clientSecret!}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: 'grant_type=client_credentials',
-    });
-    const { access_token: token } = (await response.json()) as { access_token: string };
-    const runs = [
-      { name: '{ __typename }, no token', query: '{ __typename }', token: null },
-      { name: '{ viewer { clientId scopes } }, a token', query: '{ viewer { clientId scopes } }', token },
-    ];
-    const cpu: number[] = [];
-    for (const run of runs) {
-      const result = await runLoad<LoadResult>(
-        fileURLToPath(import.meta.url),
-        { url: server.url, query: run.query, token: run.token },
-        ['--seconds', values.seconds, '--concurrency', values.concurrency],
-      );
-      const perRequest = result.serverCpuMs / result.ok;
-      cpu.push(perRequest);
-      console.log(
-        `${label}, ${run.name}: ${(result.ok / result.seconds).toFixed(0)} requests/s ` +
-          `(p50 ${result.p50.toFixed(2)} ms, p95 ${result.p95.toFixed(2)} ms; ${result.failed} failed); ` +
-          `server CPU ${perRequest.toFixed(3)} ms per request`,
-      );
-    }
-    console.log(`${label}: authentication costs ${(cpu[1]! - cpu[0]!).toFixed(3)} CPU ms per request`);
-  } finally {
-    await server.close();
+    body: 'grant_type=client_credentials',
+  });
+  const { access_token: token } = (await response.json()) as { access_token: string };
+  const runs = [
+    { name: '{ __typename }, no token', query: '{ __typename }', token: null },
+    { name: '{ viewer { clientId scopes } }, a token', query: '{ viewer { clientId scopes } }', token },
+  ];
+  const cpu: number[] = [];
+  for (const run of runs) {
+    const result = await runLoad<LoadResult>(
+      fileURLToPath(import.meta.url),
+      { url: server.url, query: run.query, token: run.token },
+      ['--seconds', values.seconds, '--concurrency', values.concurrency],
+    );
+    const perRequest = result.serverCpuMs / result.ok;
+    cpu.push(perRequest);
+    console.log(
+      `${label}, ${run.name}: ${(result.ok / result.seconds).toFixed(0)} requests/s ` +
+        `(p50 ${result.p50.toFixed(2)} ms, p95 ${result.p95.toFixed(2)} ms; ${result.failed} failed); ` +
+        `server CPU ${perRequest.toFixed(3)} ms per request`,
+    );
   }
+  console.log(`${label}: authentication costs ${(cpu[1]! - cpu[0]!).toFixed(3)} CPU ms per request`);
 }
 
 if (values.load) {
   await load(JSON.parse(values.load) as Load);
 } else {
   console.log(`node ${process.version}, ${values.concurrency} connections, ${values.seconds} s per run`);
-  await bench('embedded', undefined);
-  const serverUrl = process.env.DATABASE_URL;
-  if (serverUrl) {
-    const name = `roster_bench_auth_${randomUUID().replaceAll('-', '')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    try {
-      const url = new URL(serverUrl);
-      url.pathname = `/${name}`;
-      await bench('postgresql', url.toString());
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.end();
-    }
-  } else {
-    console.log('postgresql: skipped (set DATABASE_URL to a PostgreSQL server to run it)');
-  }
+  await onEachDatabase('auth', bench);
 }
