@@ -12,13 +12,19 @@ import { IN_MEMORY } from '../src/db/embedded.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer, type RosterServer } from '../src/server.ts';
 
-/** Runs `bench` on a server over the embedded database, then over a fresh PostgreSQL database if `DATABASE_URL` is set. */
+/**
+ * Runs `bench` on a server over the embedded database, then over a fresh PostgreSQL database if
+ * `DATABASE_URL` is set. `BENCH_DATABASES=postgresql` (or `embedded`) runs only that one, e.g.
+ * under a profiler.
+ */
 export async function onEachDatabase(
   name: string,
   bench: (label: string, server: RosterServer) => Promise<void>,
 ): Promise<void> {
-  await withServer(undefined, (server) => bench('embedded', server));
+  const only = process.env.BENCH_DATABASES?.split(',');
+  if (!only || only.includes('embedded')) await withServer(undefined, (server) => bench('embedded', server));
   const serverUrl = process.env.DATABASE_URL;
+  if (only && !only.includes('postgresql')) return;
   if (!serverUrl) {
     console.log('postgresql: skipped (set DATABASE_URL to a PostgreSQL server to run it)');
     return;

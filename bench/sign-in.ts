@@ -13,7 +13,8 @@
  * (the embedded database's thread included, a PostgreSQL server's not). The machine is shared:
  * the figures are indicative. Memory with many realms' providers cached: `npm run bench:tokens`.
  *
- * Options (after `--`): `--seconds N` (default 10), `--concurrency N` (default 8).
+ * Options (after `--`): `--seconds N` (default 10), `--concurrency N` (default 8), `--modes`
+ * (default `refresh,sign-in`).
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '8' },
+    modes: { type: 'string', default: 'refresh,sign-in' },
     load: { type: 'string' },
   },
 });
@@ -103,6 +105,7 @@ async function bench(label: string, server: RosterServer) {
     ['refresh', ['refresh grant', 'refresh grants']],
     ['sign-in', ['sign-in', 'sign-ins']],
   ] as const) {
+    if (!values.modes.split(',').includes(mode)) continue;
     const result = await runLoad<LoadResult>(script, { mode, url: server.url, issuer, clientId } satisfies Load, args);
     console.log(describeLoad(`${label}, ${mode}`, [...unit], concurrency, result));
   }

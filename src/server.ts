@@ -16,6 +16,7 @@ import { AddressClientLimits, FailureLimit, rateLimitStoreOf } from './auth/rate
 import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { GrantsCache } from './auth/grants-cache.ts';
+import { RealmCache } from './modules/realm/realm.cache.ts';
 import { VerifiedTokens } from './auth/token-cache.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
 import { grantedManagementScopes } from './modules/applications/applications.credentials.ts';
@@ -55,9 +56,8 @@ export type FetchHandler = (request: Request, context?: { req?: IncomingMessage 
  * grants version), so a token seen before costs no verification and no statement until a grant
  * of its realm changes.
  */
-function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>) {
+function authenticator(deps: Pick<AppDeps, 'db' | 'keys' | 'baseUrl'>, grants: GrantsCache) {
   const tokens = new VerifiedTokens(deps.keys);
-  const grants = new GrantsCache(deps.db.grantChanges);
   return async (token: string): Promise<Principal> => {
     const claims = await tokens.verify(token, deps.baseUrl());
     const { realmId, applicationId, person } = claims;
@@ -92,10 +92,11 @@ export function createApp(deps: AppDeps): FetchHandler {
   // Until following other processes' grant changes has started, nothing is cached.
   void deps.db.grantChanges.ready();
   const store = rateLimitStoreOf(deps.db);
+  const grants = new GrantsCache(deps.db.grantChanges);
   const yoga = createRosterYoga({
     schema,
     prisma: deps.db.prisma,
-    authenticate: authenticator(deps),
+    authenticate: authenticator(deps, grants),
     mode: deps.mode,
     log: deps.log,
     denialLimit: new FailureLimit(store, { name: 'denial-audit', ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT) }),
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     baseUrl: deps.baseUrl,
     log: deps.log,
     limits: new TokenEndpointLimits(store, deps.tokenLimits),
+    realms: new RealmCache(deps.db.prisma, deps.db.grantChanges),
     providers:
       deps.providers ??
       new RealmProviders({
@@ -114,6 +116,7 @@ export function createApp(deps: AppDeps): FetchHandler {
         cookieKey: deps.cookieKey,
         mfaKey: deps.mfaKey,
         signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
+        grants,
         log: deps.log,
       }),
   };

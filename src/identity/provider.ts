@@ -1,4 +1,5 @@
 import type { AddressClientLimits } from '../auth/rate-limit.ts';
+import type { GrantsCache } from '../auth/grants-cache.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac } from 'node:crypto';
 import Provider, {
@@ -89,6 +90,8 @@ export interface RealmProvidersOptions {
   mfaKey: Buffer;
   /** Failed sign-ins the hosted page allows per address and per application. */
   signInLimits: AddressClientLimits;
+  /** What applications' roles grant, kept by grants version (shared with the management API's authentication). */
+  grants: GrantsCache;
   log: Logger;
   /** Providers kept at most; the least recently used one is dropped beyond. Default 1000. */
   maxProviders?: number;
@@ -143,7 +146,7 @@ export class RealmProviders {
   }
 
   async #build(realm: Realm, issuer: string): Promise<Provider> {
-    const { prisma, keys, log } = this.options;
+    const { prisma, keys, log, grants } = this.options;
     const realmId = realm.id;
     const sweeps = new SweepClock();
     // Stands in for the secret in client metadata; never compared (see compareClientSecret).
@@ -269,7 +272,14 @@ export class RealmProviders {
               return personResourceServer(ctx, indicator, typeof grantType === 'string');
             }
             const applicationId = applicationIdOf(client);
-            const granted = await grantedResourceScopes(prisma, realmId, applicationId, indicator);
+            const granted = await grants.held(
+              realmId,
+              `application/${applicationId}/resource/${indicator}`,
+              async () => {
+                const scopes = await grantedResourceScopes(prisma, realmId, applicationId, indicator);
+                return scopes && { scopes };
+              },
+            );
             if (!granted) throw new errors.InvalidTarget('The realm has no API resource with this indicator.');
             defaultScopeToGranted(ctx, granted);
             const scope = ctx.oidc.params?.scope;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { authenticateClient, findClientApplication } from '../modules/applications/applications.credentials.ts';
-import { findRealm } from '../modules/realm/realm.service.ts';
+import type { RealmCache } from '../modules/realm/realm.cache.ts';
 import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';
 import { AddressClientLimits, addressKey, type RateLimitStore } from '../auth/rate-limit.ts';
@@ -19,6 +19,7 @@ export interface OAuthDeps {
   log: Logger;
   limits: TokenEndpointLimits;
   providers: RealmProviders;
+  realms: RealmCache;
 }
 
 /** The two failure limits of the token endpoint, over one store. */
@@ -95,7 +96,7 @@ export async function handleOAuthRequest(
       allow: allowed.join(', '),
     });
   }
-  const realm = await findRealm(deps.prisma, realmParam);
+  const realm = await deps.realms.find(realmParam);
   if (!realm) return oauthError(404, 'invalid_request', 'Unknown realm.');
 
   const issuer = realmIssuer(deps.baseUrl(), realm.name);

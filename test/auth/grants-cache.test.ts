@@ -254,6 +254,37 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two API processes on one Postgr
     await expectUnauthenticated(b, token);
   });
 
+  it("B's token endpoint: a realm setting and a role changed through A apply to B's very next token", async () => {
+    const second = await server.createRealm('default');
+    const lifetime = async () => {
+      const claims = JSON.parse(Buffer.from((await b.token(second)).split('.')[1]!, 'base64url').toString()) as {
+        iat: number;
+        exp: number;
+      };
+      return claims.exp - claims.iat;
+    };
+    // Warm: B keeps the realm's row and what the application's roles grant.
+    await lifetime();
+    await lifetime();
+    const warm = await b.db.statements.during(() => lifetime());
+    expect(warm.sql.filter((sql) => /"Realm"|"RoleScope"/.test(sql))).toEqual([]);
+
+    await server.db.prisma.realm.update({ where: { id: second.realmId }, data: { accessTokenTtlSeconds: 321 } });
+    expect(await lifetime()).toBe(321);
+
+    await removeAdminRole(second);
+    const refused = await fetch(`${b.url}/oauth2/${second.realmId}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${second.clientId}:${second.clientSecret}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: string }).error).toBe('invalid_scope');
+  });
+
   it('the very next request to B sees each change through A, 50 times in a row', async () => {
     // A notification may arrive after the commit's answer, and so after B got the next request:
     // B's cache is checked only once its listening connection answered a round trip sent after

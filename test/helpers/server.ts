@@ -10,6 +10,7 @@ import { DEFAULT_SIGN_IN_LIMITS, type SignInLimitSettings, type TokenLimitSettin
 import { AddressClientLimits, rateLimitStoreOf } from '../../src/auth/rate-limit.ts';
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
+import { GrantsCache } from '../../src/auth/grants-cache.ts';
 import { RealmProviders } from '../../src/identity/provider.ts';
 import { createApp } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -108,6 +109,7 @@ export async function startTestServer(
       'signin',
       options.signInLimits ?? DEFAULT_SIGN_IN_LIMITS,
     ),
+    grants: new GrantsCache(db.grantChanges),
     log,
     ...(options.maxProviders !== undefined ? { maxProviders: options.maxProviders } : {}),
   });

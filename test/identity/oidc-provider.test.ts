@@ -436,7 +436,12 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)(
       const slow = await startTestServer({ statementTimeoutMs: 300 });
       try {
         await slow.token();
-        // Holds up the provider's resource lookup; everything before it runs.
+        // A changed grant: the next token reads what the application's roles grant again, inside
+        // the provider. Holding up that lookup lets everything before it run.
+        await slow.db.prisma.role.updateMany({
+          where: { realmId: slow.admin.realmId },
+          data: { description: 'changed' },
+        });
         const client = await (slow.db as Extract<typeof slow.db, { kind: 'postgres' }>).pool.connect();
         await client.query('BEGIN');
         await client.query('LOCK TABLE "Resource" IN ACCESS EXCLUSIVE MODE');
