@@ -19,7 +19,7 @@ import { GrantsCache } from './auth/grants-cache.ts';
 import { RealmCache } from './modules/realm/realm.cache.ts';
 import { VerifiedTokens } from './auth/token-cache.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
-import { grantedManagementScopes } from './modules/applications/applications.credentials.ts';
+import { ClientApplications, grantedManagementScopes } from './modules/applications/applications.credentials.ts';
 import { personManagementScopes } from './modules/users/users.callers.ts';
 import { schema } from './graphql/schema.ts';
 import { createLogger } from './logger.ts';
@@ -93,6 +93,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   void deps.db.grantChanges.ready();
   const store = rateLimitStoreOf(deps.db);
   const grants = new GrantsCache(deps.db.grantChanges);
+  const clients = new ClientApplications(deps.db.prisma, deps.db.grantChanges);
   const yoga = createRosterYoga({
     schema,
     prisma: deps.db.prisma,
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     log: deps.log,
     limits: new TokenEndpointLimits(store, deps.tokenLimits),
     realms: new RealmCache(deps.db.prisma, deps.db.grantChanges),
+    clients,
     providers:
       deps.providers ??
       new RealmProviders({
@@ -117,6 +119,7 @@ export function createApp(deps: AppDeps): FetchHandler {
         mfaKey: deps.mfaKey,
         signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
         grants,
+        clients,
         log: deps.log,
       }),
   };

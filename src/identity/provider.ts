@@ -13,9 +13,9 @@ import type { Logger } from 'pino';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
 import {
   authenticateClient,
-  findClientApplication,
   grantedResourceScopes,
   type ClientApplication,
+  type ClientApplications,
 } from '../modules/applications/applications.credentials.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../auth/crypto.ts';
 import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/keys.ts';
@@ -92,6 +92,8 @@ export interface RealmProvidersOptions {
   signInLimits: AddressClientLimits;
   /** What applications' roles grant, kept by grants version (shared with the management API's authentication). */
   grants: GrantsCache;
+  /** The realms' applications as OAuth clients (shared with the token endpoint). */
+  clients: ClientApplications;
   log: Logger;
   /** Providers kept at most; the least recently used one is dropped beyond. Default 1000. */
   maxProviders?: number;
@@ -146,7 +148,7 @@ export class RealmProviders {
   }
 
   async #build(realm: Realm, issuer: string): Promise<Provider> {
-    const { prisma, keys, log, grants } = this.options;
+    const { prisma, keys, log, grants, clients } = this.options;
     const realmId = realm.id;
     const sweeps = new SweepClock();
     // Stands in for the secret in client metadata; never compared (see compareClientSecret).
@@ -159,8 +161,7 @@ export class RealmProviders {
           ? {
               find: async (clientId: string) => {
                 const verified = exchanges.getStore()?.verified?.client;
-                const app =
-                  verified?.clientId === clientId ? verified : await findClientApplication(prisma, realmId, clientId);
+                const app = verified?.clientId === clientId ? verified : await clients.find(realmId, clientId);
                 return app ? clientMetadata(app, unusable) : undefined;
               },
               upsert: refuse,

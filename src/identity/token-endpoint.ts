@@ -2,7 +2,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { authenticateClient, findClientApplication } from '../modules/applications/applications.credentials.ts';
+import { authenticateClient, type ClientApplications } from '../modules/applications/applications.credentials.ts';
 import type { RealmCache } from '../modules/realm/realm.cache.ts';
 import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';
@@ -20,6 +20,7 @@ export interface OAuthDeps {
   limits: TokenEndpointLimits;
   providers: RealmProviders;
   realms: RealmCache;
+  clients: ClientApplications;
 }
 
 /** The two failure limits of the token endpoint, over one store. */
@@ -326,7 +327,7 @@ async function publicClientGrant(
       'retry-after': String(retryAfter),
     });
   }
-  const app = await findClientApplication(deps.prisma, target.realmId, clientId);
+  const app = await deps.clients.find(target.realmId, clientId);
   if (!app || (app.type !== 'SPA' && app.type !== 'NATIVE')) {
     await deps.limits.recordFailure(address, clientId);
     return oauthError(401, 'invalid_client', 'Client authentication failed.');

@@ -11,7 +11,14 @@ import { IN_MEMORY } from '../../src/db/embedded.ts';
 import { LISTENER_NAME } from '../../src/db/grant-changes.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { graphql } from '../helpers/documents.ts';
-import { adminRoleId, makeSession, makeUser, signPersonToken, type TestUser } from '../helpers/fixtures.ts';
+import {
+  adminRoleId,
+  createApplication,
+  makeSession,
+  makeUser,
+  signPersonToken,
+  type TestUser,
+} from '../helpers/fixtures.ts';
 import { payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
@@ -283,6 +290,35 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two API processes on one Postgr
     });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: string }).error).toBe('invalid_scope');
+  });
+
+  it("B's token endpoint: a SPA disabled through A is refused by B's very next token request", async () => {
+    const spa = await createApplication(server, {
+      name: `SPA ${randomUUID()}`,
+      type: 'SPA',
+      redirectUris: ['https://spa.example.com/callback'],
+    });
+    // A known public client with a refresh token that is not one gets invalid_grant; an unknown
+    // or disabled one, invalid_client.
+    const refresh = async () => {
+      const response = await fetch(`${b.url}/oauth2/default/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: 'not-a-token',
+          client_id: spa.clientId,
+        }),
+      });
+      return ((await response.json()) as { error: string }).error;
+    };
+    expect(await refresh()).toBe('invalid_grant');
+    const warm = await b.db.statements.during(() => refresh());
+    expect(warm.result).toBe('invalid_grant');
+    expect(warm.sql.filter((sql) => /"Application"/.test(sql))).toEqual([]);
+
+    await server.db.prisma.application.update({ where: { clientId: spa.clientId }, data: { disabledAt: new Date() } });
+    expect(await refresh()).toBe('invalid_client');
   });
 
   it('the very next request to B sees each change through A, 50 times in a row', async () => {

@@ -11,6 +11,7 @@ import { AddressClientLimits, rateLimitStoreOf } from '../../src/auth/rate-limit
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { GrantsCache } from '../../src/auth/grants-cache.ts';
+import { ClientApplications } from '../../src/modules/applications/applications.credentials.ts';
 import { RealmProviders } from '../../src/identity/provider.ts';
 import { createApp } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -110,6 +111,7 @@ export async function startTestServer(
       options.signInLimits ?? DEFAULT_SIGN_IN_LIMITS,
     ),
     grants: new GrantsCache(db.grantChanges),
+    clients: new ClientApplications(db.prisma, db.grantChanges),
     log,
     ...(options.maxProviders !== undefined ? { maxProviders: options.maxProviders } : {}),
   });

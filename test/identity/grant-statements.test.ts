@@ -38,17 +38,18 @@ const listed = (sql: string[]) => sql.map((s, i) => `${i + 1}. ${s.replace(/\s+/
 /** On PostgreSQL the token endpoint's failure counters are in the database (one read); embedded, in memory. */
 const rateLimitRead = () => (server.db.kind === 'postgres' ? 1 : 0);
 
-it('refreshes in 6 statements (7 with the rate-limit read on PostgreSQL), one more when the activity is noted', async () => {
+it('refreshes in 5 statements (6 with the rate-limit read on PostgreSQL), one more when the activity is noted', async () => {
   const { tokens } = await signIn(server.url, spa, CALLBACK, 'alice@example.com', PASSWORD);
-  // The application; the refresh token with its grant and the provider's session; the Roster
-  // session with its user; the old token consumed, the new one and the access token stored. The
-  // realm's row was read by the sign-in and is kept until a grant of the realm changes.
+  // The refresh token with its grant and the provider's session; the Roster session with its
+  // user; the old token consumed, the new one and the access token stored. The realm's and the
+  // application's rows were read by the sign-in and are kept until a grant of the realm changes.
   const first = await server.db.statements.during(() => oidc.refreshTokenGrant(spa, tokens.refresh_token!));
-  expect(first.count, listed(first.sql)).toBe(6 + rateLimitRead());
+  expect(first.count, listed(first.sql)).toBe(5 + rateLimitRead());
   expect(first.sql.filter((sql) => /lastActiveAt" =/.test(sql))).toEqual([]);
 
   // Once the noted activity is a minute old, the session's and the user's, in one statement; the
-  // realm's row is read again, as the session's change made here is a change of the realm's grants.
+  // realm's and the application's rows are read again, as the session's change made here is a
+  // change of the realm's grants.
   const session = await server.db.prisma.session.findFirstOrThrow({ orderBy: { id: 'desc' } });
   await server.db.prisma.session.update({
     where: { id: session.id },

@@ -1,4 +1,5 @@
 import type { ApplicationType, PrismaClient } from '../../generated/prisma/client.ts';
+import { VersionedCache, type GrantVersions } from '../../auth/grants-cache.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../../auth/crypto.ts';
 import { clientSecretRows, managementScopeRows, resourceGrantRows } from './applications.queries.ts';
 
@@ -99,4 +100,24 @@ export function findClientApplication(
     where: { realmId, clientId, disabledAt: null },
     select: { id: true, clientId: true, type: true, redirectUris: true, postLogoutRedirectUris: true },
   });
+}
+
+/**
+ * The realms' enabled applications by client id, as OAuth clients, kept by their realm's grants
+ * version: an application's creation, change, disabling or deletion (in this process, or notified
+ * by another one) reads it again. An unknown client id is not kept.
+ */
+export class ClientApplications {
+  readonly #cache: VersionedCache<ClientApplication>;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    versions: GrantVersions,
+  ) {
+    this.#cache = new VersionedCache(versions);
+  }
+
+  find(realmId: string, clientId: string): Promise<ClientApplication | null> {
+    return this.#cache.get(realmId, `client/${clientId}`, () => findClientApplication(this.prisma, realmId, clientId));
+  }
 }
