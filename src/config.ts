@@ -106,6 +106,14 @@ const configSchema = z
       .min(0, 'must be between 0 and 10')
       .max(10, 'must be between 0 and 10')
       .default(0),
+    ROSTER_METRICS_TOKEN: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)')
+        .regex(/^\S+$/, 'must not contain spaces')
+        .optional(),
+    ),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ROSTER_BOOTSTRAP_CLIENT_ID) !== Boolean(env.ROSTER_BOOTSTRAP_CLIENT_SECRET)) {
@@ -148,6 +156,8 @@ export interface Config {
   signInLimits: SignInLimitSettings;
   /** Reverse proxies in front of Roster whose `X-Forwarded-For` entries are trusted (0: none). */
   trustProxyHops: number;
+  /** Bearer token `/metrics` requires; undefined: loopback callers only. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -168,7 +178,7 @@ export function loadConfig(
       parsed.error.issues.map((issue) => {
         const key = issue.path.join('.');
         const value = env[key];
-        const shown = value === undefined || /SECRET|KEY|URL/.test(key) ? '' : ` (got "${value}")`;
+        const shown = value === undefined || /SECRET|KEY|URL|METRICS_TOKEN/.test(key) ? '' : ` (got "${value}")`;
         return `${key}: ${issue.message}${shown}`;
       }),
     );
@@ -199,6 +209,7 @@ export function loadConfig(
       perClient: { failures: e.ROSTER_SIGNIN_CLIENT_FAILURES, windowSeconds: e.ROSTER_SIGNIN_CLIENT_WINDOW_SECONDS },
     },
     trustProxyHops: e.ROSTER_TRUST_PROXY_HOPS,
+    metricsToken: e.ROSTER_METRICS_TOKEN,
     ...overrides,
   };
 }

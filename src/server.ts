@@ -10,7 +10,8 @@ import { isQueryCanceled, runInRequest } from './db/request-scope.ts';
 import { migrate, migrateInChildProcess, migrationStatus } from './db/migrator.ts';
 import { bootstrapOnStart, type BootstrapResult } from './identity/bootstrap.ts';
 import { SigningKeys } from './auth/keys.ts';
-import { handleOAuthRequest, TokenEndpointLimits } from './identity/token-endpoint.ts';
+import { handleOAuthRequest, oauthRoute, TokenEndpointLimits } from './identity/token-endpoint.ts';
+import { Metrics } from './metrics.ts';
 import { RealmProviders } from './identity/provider.ts';
 import { AddressClientLimits, FailureLimit, rateLimitStoreOf } from './auth/rate-limit.ts';
 import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
@@ -46,6 +47,8 @@ export interface AppDeps {
   denialAuditLimit?: { failures: number; windowSeconds: number };
   /** The realms' OpenID providers; default: a cache of its own. */
   providers?: RealmProviders;
+  /** Bearer token `/metrics` requires (`ROSTER_METRICS_TOKEN`); without one, loopback callers only. */
+  metricsToken?: string | undefined;
 }
 
 export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
@@ -94,6 +97,23 @@ export function createApp(deps: AppDeps): FetchHandler {
   const store = rateLimitStoreOf(deps.db);
   const grants = new GrantsCache(deps.db.grantChanges);
   const clients = new ClientApplications(deps.db.prisma, deps.db.grantChanges);
+  const providers =
+    deps.providers ??
+    new RealmProviders({
+      prisma: deps.db.prisma,
+      keys: deps.keys,
+      cookieKey: deps.cookieKey,
+      mfaKey: deps.mfaKey,
+      signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
+      grants,
+      clients,
+      log: deps.log,
+    });
+  const db = deps.db;
+  const metrics = new Metrics({
+    pool: () => (db.kind === 'postgres' ? db.pool : undefined),
+    providers: () => providers.size,
+  });
   const yoga = createRosterYoga({
     schema,
     prisma: deps.db.prisma,
@@ -101,6 +121,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     mode: deps.mode,
     log: deps.log,
     denialLimit: new FailureLimit(store, { name: 'denial-audit', ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT) }),
+    metrics,
   });
   const oauthDeps = {
     prisma: deps.db.prisma,
@@ -110,18 +131,8 @@ export function createApp(deps: AppDeps): FetchHandler {
     limits: new TokenEndpointLimits(store, deps.tokenLimits),
     realms: new RealmCache(deps.db.prisma, deps.db.grantChanges),
     clients,
-    providers:
-      deps.providers ??
-      new RealmProviders({
-        prisma: deps.db.prisma,
-        keys: deps.keys,
-        cookieKey: deps.cookieKey,
-        mfaKey: deps.mfaKey,
-        signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
-        grants,
-        clients,
-        log: deps.log,
-      }),
+    metrics,
+    providers,
   };
 
   return async (request, context) => {
@@ -132,7 +143,9 @@ export function createApp(deps: AppDeps): FetchHandler {
     let response: Response;
     try {
       const address = clientAddress(request, context?.req?.socket.remoteAddress, deps.trustProxyHops ?? 0);
-      response = await runInRequest({ signal: request.signal }, () => route(request, url, requestId, log, address));
+      response = await runInRequest({ signal: request.signal }, () =>
+        route(request, url, requestId, log, address, context?.req?.socket.remoteAddress),
+      );
     } catch (error) {
       if (request.signal.aborted) {
         // Nobody reads this response; the disconnect is logged below.
@@ -152,6 +165,7 @@ export function createApp(deps: AppDeps): FetchHandler {
         : Response.json({ error: 'server_error', error_description: 'Unexpected error.' }, { status: 500 });
     }
     response.headers.set('x-request-id', requestId);
+    metrics.httpAnswered(routeOf(url.pathname), response.status, (performance.now() - started) / 1000);
     if (request.signal.aborted) {
       log.debug(
         { method: request.method, path: url.pathname, ms: Math.round(performance.now() - started) },
@@ -171,14 +185,30 @@ export function createApp(deps: AppDeps): FetchHandler {
     return response;
   };
 
-  async function route(request: Request, url: URL, requestId: string, log: Logger, ipAddress: string | undefined) {
+  async function route(
+    request: Request,
+    url: URL,
+    requestId: string,
+    log: Logger,
+    ipAddress: string | undefined,
+    socketAddress: string | undefined,
+  ) {
     if (url.pathname === '/graphql') return yoga.fetch(request, { requestId, log, ipAddress });
     if (url.pathname === '/healthz') return Response.json({ status: 'ok' });
+    if (url.pathname === '/metrics') return metrics.respond(request, socketAddress, deps.metricsToken);
     if (url.pathname === '/readyz') return readiness(deps.db, log);
     const oauth = await handleOAuthRequest(request, url, oauthDeps, ipAddress);
     if (oauth) return oauth;
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
+}
+
+const FIXED_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
+
+/** A path's route template, for metrics: never the raw path, which any caller chooses. */
+function routeOf(pathname: string): string {
+  if (FIXED_ROUTES.has(pathname)) return pathname;
+  return oauthRoute(pathname) ?? '(other)';
 }
 
 /**
@@ -288,6 +318,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       tokenLimits: config.tokenLimits,
       signInLimits: config.signInLimits,
       trustProxyHops: config.trustProxyHops,
+      metricsToken: config.metricsToken,
     });
     const adapter = createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context));
     server = createServer(adapter);

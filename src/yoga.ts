@@ -14,6 +14,7 @@ import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
 import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
+import type { Metrics } from './metrics.ts';
 
 /** Per-request values the HTTP layer hands to Yoga. */
 export interface RequestMeta {
@@ -32,6 +33,8 @@ export interface YogaOptions {
   log: Logger;
   /** Bounds the audit rows of authorization denials per caller (`DENIAL_AUDIT_LIMIT`). */
   denialLimit: FailureLimit;
+  /** Counts operations, durations and error codes (`/metrics`). */
+  metrics?: Metrics;
 }
 
 /** Refuses introspection (production mode). */
@@ -166,6 +169,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       error: (...args) => logMaskedError(options.log, args),
     },
     plugins: [
+      ...(options.metrics ? [options.metrics.graphqlPlugin()] : []),
       EnvelopArmorPlugin({
         maxDepth: { n: 8, flattenFragments: true, ...reportAsValidationError },
         maxAliases: { n: 15, ...reportAsValidationError },

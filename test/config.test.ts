@@ -40,6 +40,17 @@ describe('configuration', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('reads the metrics token: long enough, without spaces, never echoed', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ ROSTER_METRICS_TOKEN: 'm'.repeat(32) }).metricsToken).toBe('m'.repeat(32));
+    expect(problems({ ROSTER_METRICS_TOKEN: 'short-token' })).toEqual([
+      'ROSTER_METRICS_TOKEN: must be at least 32 characters (e.g. `openssl rand -hex 32`)',
+    ]);
+    expect(problems({ ROSTER_METRICS_TOKEN: `${'m'.repeat(32)} x` })).toEqual([
+      'ROSTER_METRICS_TOKEN: must not contain spaces',
+    ]);
+  });
+
   it('requires the bootstrap client id and secret together, and a secret key in production', () => {
     expect(problems({ ROSTER_BOOTSTRAP_CLIENT_ID: 'scripted-admin' })[0]).toMatch(/must be set together/);
     expect(problems({ NODE_ENV: 'production' })).toEqual([

@@ -4,6 +4,7 @@ import { DEFAULT_TOKEN_LIMITS, type TokenLimitSettings } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { authenticateClient, type ClientApplications } from '../modules/applications/applications.credentials.ts';
 import type { RealmCache } from '../modules/realm/realm.cache.ts';
+import type { Metrics } from '../metrics.ts';
 import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';
 import { AddressClientLimits, addressKey, type RateLimitStore } from '../auth/rate-limit.ts';
@@ -21,6 +22,7 @@ export interface OAuthDeps {
   providers: RealmProviders;
   realms: RealmCache;
   clients: ClientApplications;
+  metrics?: Metrics;
 }
 
 /** The two failure limits of the token endpoint, over one store. */
@@ -71,6 +73,14 @@ function browserMethods(endpoint: string): string[] | null {
   if (endpoint === 'session/end/confirm') return ['POST'];
   if (endpoint === 'session/end/success') return ['GET'];
   return null;
+}
+
+/** The route template of an OAuth path (`/oauth2/{realm}/token`), for metrics; null for any other path. */
+export function oauthRoute(pathname: string): string | null {
+  if (RFC8414_ROUTE.test(pathname)) return '/.well-known/oauth-authorization-server/oauth2/{realm}';
+  const endpoint = ROUTE.exec(pathname)?.[2];
+  if (!endpoint) return null;
+  return `/oauth2/{realm}/${endpoint.replace(/^(auth|interaction)\/.*/, '$1/{uid}')}`;
 }
 
 /**
@@ -216,7 +226,7 @@ async function clientEndpoint(
   address: string,
   clientAddress: string | undefined,
 ): Promise<Response> {
-  const { realmId, endpoint } = target;
+  const { endpoint } = target;
   const form = await readForm(request);
   if (form instanceof Response) return form;
   for (const key of new Set(form.keys())) {
@@ -226,6 +236,37 @@ async function clientEndpoint(
     }
   }
   const grantType = endpoint === 'token' ? form.get('grant_type') : null;
+  if (endpoint !== 'token' || !deps.metrics) {
+    return clientRequest(request, deps, target, form, grantType, address, clientAddress);
+  }
+  const response = await clientRequest(request, deps, target, form, grantType, address, clientAddress);
+  deps.metrics.tokenAnswered(
+    grantType && GRANT_TYPES.has(grantType) ? grantType : '(other)',
+    await outcomeOf(response),
+  );
+  return response;
+}
+
+/** `issued`, or the OAuth error code of a refusal. */
+async function outcomeOf(response: Response): Promise<string> {
+  if (response.ok) return 'issued';
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { error?: unknown } | null;
+  return typeof body?.error === 'string' && /^[a-z_]{1,40}$/.test(body.error) ? body.error : 'server_error';
+}
+
+async function clientRequest(
+  request: Request,
+  deps: OAuthDeps,
+  target: Target,
+  form: URLSearchParams,
+  grantType: string | null,
+  address: string,
+  clientAddress: string | undefined,
+): Promise<Response> {
+  const { realmId, endpoint } = target;
   if (endpoint === 'token') {
     if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required.');
     if (!GRANT_TYPES.has(grantType)) {

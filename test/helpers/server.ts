@@ -89,6 +89,8 @@ export async function startTestServer(
     database?: TestDatabase;
     /** How many realms' providers the server keeps (default: the server's default). */
     maxProviders?: number;
+    /** The bearer token `/metrics` requires (default: none, loopback callers only). */
+    metricsToken?: string;
   } = {},
 ): Promise<TestServer> {
   const database = options.database
@@ -127,6 +129,7 @@ export async function startTestServer(
     ...(options.tokenLimits ? { tokenLimits: options.tokenLimits } : {}),
     ...(options.trustProxyHops !== undefined ? { trustProxyHops: options.trustProxyHops } : {}),
     ...(options.denialAuditLimit ? { denialAuditLimit: options.denialAuditLimit } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
   });
   // Grants are cached only once other processes' changes are followed: from the first request.
   await db.grantChanges.ready();
