@@ -22,7 +22,7 @@ export interface OpenDatabaseOptions {
   /**
    * Deadline of each statement `prisma` and `rawQuery` send (not of migrations); none if 0 or
    * unset. PostgreSQL ends a statement that runs longer (`statement_timeout`); the embedded
-   * database cannot interrupt one, so it drops a statement that cannot start in time.
+   * database cannot interrupt one, so it drops a statement of a request that cannot start in time.
    */
   statementTimeoutMs?: number;
 }

@@ -90,12 +90,17 @@ export class EmbeddedWorker {
     return new EmbeddedWorker(worker);
   }
 
-  /** Sends `operation`; `timeoutMs` bounds how long it may wait for the session. */
+  /**
+   * Sends `operation`; inside a request, `timeoutMs` bounds how long it may wait for the
+   * session. Outside one (the start, which must not fail because opening the database was slow
+   * on a busy machine, and background work) it waits as long as it takes.
+   */
   call<T>(operation: Operation, timeoutMs?: number): Promise<T> {
     if (this.#exited) return Promise.reject(this.#exited);
     const id = this.#nextId++;
-    const deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
-    const signal = currentRequest()?.signal;
+    const request = currentRequest();
+    const deadline = timeoutMs && request ? Date.now() + timeoutMs : undefined;
+    const signal = request?.signal;
     return new Promise<T>((resolve, reject) => {
       const cancel = () => this.#worker.postMessage({ op: 'cancel', id });
       const settle = () => signal?.removeEventListener('abort', cancel);

@@ -1,7 +1,9 @@
 import type { VariablesOf } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
+import { QUERY_CANCELED, runInRequest } from '../../src/db/request-scope.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 import { documentText, graphql } from '../helpers/documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -134,5 +136,29 @@ describe('with a statement timeout', () => {
     expect(result.errors?.[0]?.message).toMatch(/statement timeout/);
     expect(await server.db.prisma.user.count({ where: { email } })).toBe(0);
     expect(logs.lines.filter((line) => line.level >= 50)).toEqual([]);
+  });
+});
+
+describe.skipIf(process.env.TEST_DATABASE_URL)('the embedded database’s deadline is a request’s', () => {
+  it('drops a request’s statement that cannot start in time, and lets work outside a request wait', async () => {
+    const database = await createTestDatabase({ statementTimeoutMs: 300 });
+    const db = database.db;
+    try {
+      // The start (bootstrap) on a busy machine: its statements wait behind a slow one.
+      const slow = db.rawQuery('SELECT pg_sleep(1)');
+      await expect(db.prisma.realm.count()).resolves.toBeTypeOf('number');
+      await slow;
+
+      const again = db.rawQuery('SELECT pg_sleep(1)');
+      // Awaited inside the request's scope: a Prisma query is sent when awaited.
+      const inRequest = runInRequest(
+        { signal: new AbortController().signal },
+        async () => await db.prisma.realm.count(),
+      );
+      await expect(inRequest).rejects.toMatchObject({ code: QUERY_CANCELED });
+      await again;
+    } finally {
+      await database.dispose();
+    }
   });
 });
