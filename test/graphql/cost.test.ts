@@ -6,6 +6,7 @@ import { requestCost } from '../../src/graphql/query-cost.ts';
 import { QUERY_LIMITS } from '../../src/graphql/query-limits.ts';
 import { schema } from '../../src/graphql/schema.ts';
 import { graphql } from '../helpers/documents.ts';
+import { expectTopLevelError } from '../helpers/graphql.ts';
 import { startTestServer, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 import { spyOnRootResolvers } from '../helpers/spies.ts';
 
@@ -275,6 +276,47 @@ const HUGE_PAGE = graphql(`
 
 const userId = () => encodeGlobalId('User', randomUUID());
 
+/** A mutation whose payload asks for two nested pages of 100 (10,000 users). */
+const CREATE_AND_FAN_OUT = graphql(`
+  mutation GraphqlCostCreateAndFanOut($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        tenants(first: 100) {
+          nodes {
+            users(first: 100) {
+              nodes {
+                id
+                email
+              }
+            }
+          }
+        }
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+
+/** A mutation whose payload asks for a page of 500. */
+const CREATE_AND_HUGE_PAGE = graphql(`
+  mutation GraphqlCostCreateAndHugePage($input: CreateUserInput!) {
+    createUser(input: $input) {
+      user {
+        sessions(first: 500) {
+          nodes {
+            id
+          }
+        }
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+
 const costOf = (document: DocumentNode | string, variables: Record<string, unknown> = {}) =>
   requestCost(schema, typeof document === 'string' ? parse(document) : document, undefined, variables);
 
@@ -379,6 +421,14 @@ describe('abusive queries are refused', () => {
     expect(error.message).toBe(
       'users(first: 5000) asks for 5,000 items; a page holds at most 100. Ask for 100 or fewer and fetch the next page with `after: pageInfo.endCursor`.',
     );
+  });
+
+  it('a mutation over a limit changes nothing', async () => {
+    const input = { email: 'refused@example.com' };
+    const calls = spyOnRootResolvers();
+    await expectTopLevelError(server, () => server.graphql(CREATE_AND_FAN_OUT, { input }), 'QUERY_TOO_COMPLEX');
+    await expectTopLevelError(server, () => server.graphql(CREATE_AND_HUGE_PAGE, { input }), 'PAGE_TOO_LARGE');
+    expect(calls).not.toHaveBeenCalled();
   });
 
   it('nesting 21 deep: QUERY_TOO_DEEP', async () => {
