@@ -1,14 +1,13 @@
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { PothosError, PothosValidationError } from '@pothos/core';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema, type ValidationContext } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { Denial, GraphQLContext, Principal } from './context.ts';
 import { scopeToRealm } from './db/realm-scope.ts';
 import { currentRequest, isQueryCanceled } from './db/request-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
-import { connectionLimitsPlugin } from './graphql/connection-limits.ts';
-import { inputBoundsPlugin } from './graphql/input-bounds.ts';
+import { queryCostPlugin } from './graphql/query-cost.ts';
+import { documentLimitsPlugin } from './graphql/query-limits.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
@@ -82,12 +81,6 @@ function codeVariableErrors(): Plugin {
     },
   };
 }
-
-// Armor limits report a validation error (HTTP 400, like any other) instead of throwing.
-const reportAsValidationError = {
-  propagateOnRejection: false,
-  onReject: [(ctx: ValidationContext | null, error: GraphQLError) => ctx?.reportError(error)],
-};
 
 // Pothos' own errors about connection arguments and cursors are the caller's mistake.
 const POTHOS_INPUT_ERROR =
@@ -170,21 +163,14 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
     },
     plugins: [
       ...(options.metrics ? [options.metrics.graphqlPlugin()] : []),
-      EnvelopArmorPlugin({
-        maxDepth: { n: 8, flattenFragments: true, ...reportAsValidationError },
-        maxAliases: { n: 15, ...reportAsValidationError },
-        maxDirectives: { n: 50, ...reportAsValidationError },
-        maxTokens: { n: 2000 },
-        costLimit: { maxCost: 5000, ...reportAsValidationError },
-        blockFieldSuggestion: { enabled: false },
-      }),
+      documentLimitsPlugin(),
       ...(production ? [disableIntrospection(), hideSuggestions()] : []),
-      // Bounds first: the others coerce variables, which recurses as deep as the input goes.
-      inputBoundsPlugin(),
+      // Page sizes, argument bounds and cost first: the others coerce variables, which recurses as
+      // deep as the input goes.
+      queryCostPlugin(),
       // Before mutation-scopes: its audit hook must also see requests that plugin stops.
       denialAuditPlugin(options.denialLimit),
       mutationScopesPlugin(),
-      connectionLimitsPlugin(),
       codeVariableErrors(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {

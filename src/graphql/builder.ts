@@ -25,6 +25,7 @@ import DenialFieldsPlugin from './denial-fields.ts';
 import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
 import { INPUT_LIMITS } from './input-bounds.ts';
+import { FIRST_ARGUMENT, LAST_ARGUMENT } from './query-limits.ts';
 
 function requiredAlternatives(failure: AuthFailure): string[][] | null {
   if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'requiresScopes') {
@@ -107,8 +108,8 @@ export const builder = new SchemaBuilder<{
     hasPreviousPageFieldOptions: { description: 'Whether items precede this page.' },
     startCursorFieldOptions: { description: 'Cursor of the first item of this page.' },
     endCursorFieldOptions: { description: 'Cursor of the last item of this page.' },
-    firstArgOptions: { description: 'Return at most this many items from the start (0 to 100; default 20).' },
-    lastArgOptions: { description: 'Return at most this many items from the end (0 to 100).' },
+    firstArgOptions: { description: `Return at most this many items from the start: ${FIRST_ARGUMENT}` },
+    lastArgOptions: { description: `Return at most this many items from the end: ${LAST_ARGUMENT}` },
     // Every Prisma connection pages by the uuid `id` (`cursor: 'id'`): see input-bounds.ts.
     afterArgOptions: { description: 'Return items after this cursor.', extensions: { uuidCursor: true } },
     beforeArgOptions: { description: 'Return items before this cursor.', extensions: { uuidCursor: true } },

@@ -1,33 +1,13 @@
-import type { Plugin } from '@envelop/core';
 import {
   coerceInputValue,
-  getArgumentValues,
-  getNamedType,
   getNullableType,
-  getOperationAST,
-  getVariableValues,
-  GraphQLError,
-  isCompositeType,
   isEnumType,
   isInputObjectType,
   isListType,
-  isObjectType,
-  isInterfaceType,
-  Kind,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLCompositeType,
   type GraphQLField,
   type GraphQLInputType,
-  type GraphQLSchema,
-  type SelectionSetNode,
-  OperationTypeNode,
 } from 'graphql';
-import { executionInput } from './execution-input.ts';
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
-import { MAX_PAGE_SIZE } from './connection-limits.ts';
-import { badUserInput } from './errors.ts';
 import { UUID } from '../auth/ids.ts';
 import { parseGlobalId, type DecodedGlobalId } from './ids.ts';
 
@@ -41,8 +21,6 @@ export const INPUT_LIMITS = {
   maxJsonValues: 5000,
   /** Nesting of a variable's raw value, checked before it is coerced. */
   maxVariableDepth: 64,
-  /** The request cost, including argument values; see `requestCost`. */
-  maxCost: 5000,
 } as const;
 
 /**
@@ -50,7 +28,6 @@ export const INPUT_LIMITS = {
  * - `maxItems` (argument or input field): the most elements its list may hold.
  * - `checkInput` (input type): checks a whole value of the type (e.g. a filter tree) and returns
  *   what it adds to the request cost; throws `InputBoundsError` to refuse it.
- * - `costPerItemOf` (output field): its selection costs once per element of this list argument.
  * - `uuidCursor` (argument): a Prisma connection cursor (`GPC:`) given here must hold a uuid.
  * - `isRelayGlobalID`, `relayGlobalIDFor` (argument or input field; set by the Relay plugin's
  *   `globalID`/`globalIDList`): each value must be a global id, of one of these types if any.
@@ -61,7 +38,6 @@ interface InputBoundsExtensions {
   maxItems?: number;
   uuidCursor?: boolean;
   checkInput?: (value: Record<string, unknown>, path: string) => number;
-  costPerItemOf?: string;
   isRelayGlobalID?: boolean;
   relayGlobalIDFor?: readonly { typename: string }[] | null;
   globalIdsAt?: Readonly<Record<string, readonly string[]>>;
@@ -78,9 +54,6 @@ export class InputBoundsError extends Error {
   }
 }
 
-const OBJECT_COST = 2;
-const SCALAR_COST = 1;
-const DEPTH_COST_FACTOR = 1.5;
 const JSON_SCALARS = new Set(['JSON', 'JSONObject']);
 // With the u flag, paired surrogates form one code point: only unpaired ones match.
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -263,83 +236,24 @@ function checkArgument(
   return cost;
 }
 
-interface Walk {
-  schema: GraphQLSchema;
-  fragments: Map<string, FragmentDefinitionNode>;
-  variables: Record<string, unknown>;
-  /** Cost of each fragment, computed once however often it is spread. */
-  fragmentCosts: Map<string, number>;
-  inputCost: number;
-}
-
-function multiplierOf(field: GraphQLField<unknown, unknown>, node: FieldNode, args: Record<string, unknown>): number {
-  let multiplier = 1;
-  // Page sizes count as graphql-armor counts them, when written in the document: multiplying
-  // page sizes given as variables too would refuse ordinary 100-item pages of nested objects.
-  for (const arg of node.arguments ?? []) {
-    if ((arg.name.value === 'first' || arg.name.value === 'last') && arg.value.kind === Kind.INT) {
-      multiplier = Math.max(multiplier, Math.min(Number(arg.value.value), MAX_PAGE_SIZE));
-    }
-  }
-  const itemsOf = extensionsOf(field).costPerItemOf;
-  const items = itemsOf ? args[itemsOf] : undefined;
-  if (Array.isArray(items) && items.length > multiplier) multiplier = items.length;
-  return multiplier;
-}
-
 /**
- * The cost of a selection set, like graphql-armor's: a leaf costs 1, an object 2 plus 1.5 times
- * its selections, times its page size (`first`/`last` written in the document) or its number of
- * ids (`costPerItemOf`, from variables too, which armor's validation cannot see). Checks every
- * argument on the way.
+ * Checks the argument values of one field (coerced, variables applied) and returns what they add
+ * to the request cost: one per list element plus what `checkInput` adds (a filter's conditions).
+ * Throws InputBoundsError naming the argument path for a value out of bounds.
  */
-function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parentType: GraphQLCompositeType): number {
+export function checkFieldArguments(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
   let cost = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      const name = selection.name.value;
-      const field = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[name] : undefined;
-      if (!field) {
-        // __typename, or introspection (whose cost armor's validation already limits).
-        cost += SCALAR_COST;
-        continue;
-      }
-      const args = getArgumentValues(field, selection, walk.variables);
-      for (const arg of field.args) {
-        const value = args[arg.name];
-        if (value === undefined) continue;
-        if (extensionsOf(arg).uuidCursor && typeof value === 'string') checkUuidCursor(value, arg.name);
-        walk.inputCost += checkArgument(value, arg.type, arg.name, extensionsOf(arg));
-      }
-      const type = getNamedType(field.type);
-      if (selection.selectionSet && isCompositeType(type)) {
-        cost +=
-          (OBJECT_COST + DEPTH_COST_FACTOR * selectionCost(walk, selection.selectionSet, type)) *
-          multiplierOf(field, selection, args);
-      } else {
-        cost += SCALAR_COST;
-      }
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      const type = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : parentType;
-      if (type && isCompositeType(type)) cost += selectionCost(walk, selection.selectionSet, type);
-    } else {
-      const name = selection.name.value;
-      let fragmentCost = walk.fragmentCosts.get(name);
-      if (fragmentCost === undefined) {
-        const fragment = walk.fragments.get(name);
-        const type = fragment && walk.schema.getType(fragment.typeCondition.name.value);
-        walk.fragmentCosts.set(name, 0);
-        fragmentCost = type && isCompositeType(type) ? selectionCost(walk, fragment.selectionSet, type) : 0;
-        walk.fragmentCosts.set(name, fragmentCost);
-      }
-      cost += fragmentCost;
-    }
+  for (const arg of field.args) {
+    const value = args[arg.name];
+    if (value === undefined) continue;
+    if (extensionsOf(arg).uuidCursor && typeof value === 'string') checkUuidCursor(value, arg.name);
+    cost += checkArgument(value, arg.type, arg.name, extensionsOf(arg));
   }
   return cost;
 }
 
 /** The deepest nesting of a raw JSON value, counted without recursion (stops past `limit`). */
-function rawDepthExceeds(root: unknown, limit: number): boolean {
+export function rawDepthExceeds(root: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[root, 0]];
   while (stack.length) {
     const [value, depth] = stack.pop()!;
@@ -367,84 +281,4 @@ export function decodeInputValue(value: unknown, type: GraphQLInputType, path: s
   };
   checkArgument(holder.value, type, path, {}, { holder, key: 'value' });
   return holder.value;
-}
-
-interface RequestCost {
-  /** Selections, multiplied by page sizes and numbers of ids. */
-  selections: number;
-  /** List elements and filter conditions in the arguments. */
-  arguments: number;
-}
-
-/**
- * Checks every argument of an operation (with its variables) and computes its cost. Throws
- * InputBoundsError for a value out of bounds; returns null when the variables do not coerce
- * (execution reports that).
- */
-function requestCost(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  rawVariables: Record<string, unknown> | null | undefined,
-): RequestCost | null {
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return null;
-  for (const [name, value] of Object.entries(rawVariables ?? {})) {
-    // Coercion recurses: a value nested thousands deep would overflow the stack.
-    if (rawDepthExceeds(value, INPUT_LIMITS.maxVariableDepth)) {
-      throw new InputBoundsError(`$${name}`, `nests deeper than ${INPUT_LIMITS.maxVariableDepth} levels`);
-    }
-  }
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
-  if (!coerced.coerced) return null;
-  const rootType =
-    operation.operation === OperationTypeNode.QUERY
-      ? schema.getQueryType()
-      : operation.operation === OperationTypeNode.MUTATION
-        ? schema.getMutationType()
-        : schema.getSubscriptionType();
-  if (!rootType) return null;
-  const walk: Walk = {
-    schema,
-    fragments: new Map(
-      document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
-    ),
-    variables: coerced.coerced,
-    fragmentCosts: new Map(),
-    inputCost: 0,
-  };
-  const selections = selectionCost(walk, operation.selectionSet, rootType);
-  return { selections, arguments: walk.inputCost };
-}
-
-/**
- * Refuses, before any resolver runs, a request whose arguments break a bound (list lengths,
- * strings with NUL or unpaired surrogates, JSON depth and size, filter bounds) or whose cost —
- * selections times page sizes and ids, plus argument sizes — exceeds INPUT_LIMITS.maxCost.
- */
-export function inputBoundsPlugin(): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const refuse = (error: GraphQLError) => setResultAndStopExecution({ errors: [error] });
-      let cost: RequestCost | null;
-      try {
-        const { schema, document, operationName, variableValues } = executionInput(args);
-        cost = requestCost(schema, document, operationName, variableValues);
-      } catch (error) {
-        if (error instanceof InputBoundsError) return refuse(badUserInput(error.message, error.path));
-        // An argument literal that does not coerce: execution reports it, with its location.
-        if (error instanceof GraphQLError) return;
-        throw error;
-      }
-      if (!cost) return;
-      const total = Math.ceil(cost.selections + cost.arguments);
-      if (total > INPUT_LIMITS.maxCost) {
-        refuse(
-          badUserInput(
-            `Query cost limit of ${INPUT_LIMITS.maxCost} exceeded, found ${total} (selections ${Math.ceil(cost.selections)}, argument values ${cost.arguments}).`,
-          ),
-        );
-      }
-    },
-  };
 }

@@ -11,6 +11,8 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { builder } from './builder.ts';
+import { COST } from './query-cost.ts';
+import { QUERY_LIMITS } from './query-limits.ts';
 import '../modules/user-error.schema.ts';
 import '../modules/realm/realm.schema.ts';
 import '../modules/users/users.schema.ts';
@@ -46,7 +48,9 @@ const authenticatedDirective = new GraphQLDirective({
   locations: [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT],
 });
 
-builder.queryType({ description: 'Reads. Every field needs a bearer access token; most need scopes.' });
+builder.queryType({
+  description: `Reads. Every field needs a bearer access token; most need scopes. A request is refused before anything runs when it exceeds a limit (README, "Limits"): depth ${QUERY_LIMITS.maxDepth} (QUERY_TOO_DEEP), ${QUERY_LIMITS.maxAliases} aliases (TOO_MANY_ALIASES), pages of ${QUERY_LIMITS.maxPageSize} (PAGE_TOO_LARGE), or a cost of ${QUERY_LIMITS.maxCost.toLocaleString('en-US')} (QUERY_TOO_COMPLEX), where every field costs 1, a connection its page size (default ${QUERY_LIMITS.defaultPageSize}) times its selection, and a list without page arguments ${COST.assumedListSize} times its selection.`,
+});
 builder.mutationType({ description: 'Changes. Each takes one `input` and returns a payload with `userErrors`.' });
 
 export const schema: GraphQLSchema = builder.toSchema({

@@ -210,57 +210,17 @@ const LIST = graphql(`
     }
   }
 `);
-// The fields written out rather than spread: graphql-armor's cost limit charges a fragment
-// spread about twice the same fields inline, which puts a 100-item page over the limit.
 const READ_EVERYWHERE = graphql(`
   query ApplicationsApplicationsReadEverywhere($id: ID!) {
     application(id: $id) {
-      id
-      name
-      type
-      clientId
-      redirectUris
-      scopes
-      secretLastRotatedAt
-      createdAt
-      updatedAt
-      roles {
-        id
-        name
-      }
+      ...TestApplication
     }
     node(id: $id) {
-      ... on Application {
-        id
-        name
-        type
-        clientId
-        redirectUris
-        scopes
-        secretLastRotatedAt
-        createdAt
-        updatedAt
-        roles {
-          id
-          name
-        }
-      }
+      ...TestApplication
     }
     applications(first: 100) {
       nodes {
-        id
-        name
-        type
-        clientId
-        redirectUris
-        scopes
-        secretLastRotatedAt
-        createdAt
-        updatedAt
-        roles {
-          id
-          name
-        }
+        ...TestApplication
       }
     }
   }

@@ -161,12 +161,17 @@ describe('list arguments', () => {
   });
 
   it('counts nodes(ids:) selections once per id', async () => {
+    // Per id: id 1 + roles (1 + 10 × 3) + tenants (1 + 100 × (1 + 2)) + 5 fields = 338.
     const heavy = `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on User {
-      roles { id name description } tenants(first: 10) { nodes { id name } } email name phone status createdAt } } }`;
+      roles { id name description } tenants(first: 100) { nodes { id name } } email name phone status createdAt } } }`;
     const one = await server.graphql(heavy, { ids: userIds(1) });
     expect(one.errors).toBeUndefined();
     const many = await server.graphql(heavy, { ids: userIds(100) });
-    expectBadInput(many, null, /cost limit of 5000 exceeded/);
+    expect(many.errors?.[0]?.extensions).toEqual({
+      code: 'QUERY_TOO_COMPLEX',
+      limit: 25_000,
+      found: 1 + 100 + 100 * 338,
+    });
   });
 
   const id = (type: string) => encodeGlobalId(type, randomUUID());

@@ -48,21 +48,35 @@ function expectRejectedRequest(result: GraphQLResult, message: RegExp) {
   expect(result.errors!.map((e) => e.message).join('\n')).toMatch(message);
 }
 
+/** Refused as a whole with HTTP 400 and the one error `code`, never as a "Syntax Error"; returns the error. */
+function expectLimit(result: GraphQLResult, code: string) {
+  expect(result.status).toBe(400);
+  expect(result.data ?? null).toBeNull();
+  expect(
+    result.errors?.map((e) => e.extensions?.code),
+    JSON.stringify(result.errors),
+  ).toEqual([code]);
+  expect(result.errors![0]!.message).not.toMatch(/Syntax Error/);
+  return result.errors![0]!;
+}
+
 /** `__type` nests arbitrarily deep: depth = 4 + ofTypes. */
 const deepType = (ofTypes: number) =>
   `__type(name: "User") { fields { type { ${'ofType { '.repeat(ofTypes)}name${' }'.repeat(ofTypes)} } } }`;
 
 describe('validation limits', () => {
-  it('accepts depth 8 and refuses depth 9 before any resolver runs', async () => {
+  it('accepts depth 8 and refuses depth 9 with QUERY_TOO_DEEP before any resolver runs', async () => {
     const calls = spyOnRootResolvers();
     const ok = await server.graphql(`{ viewer { clientId } ${deepType(4)} }`);
     expect(ok.errors).toBeUndefined();
     expect(calls).toHaveBeenCalledWith('Query.viewer');
     calls.mockClear();
 
-    const refused = await server.graphql(`{ viewer { clientId } ${deepType(5)} }`);
-    expect(refused.status).toBe(400);
-    expectRejectedRequest(refused, /depth limit of 8 exceeded/);
+    const refused = expectLimit(await server.graphql(`{ viewer { clientId } ${deepType(5)} }`), 'QUERY_TOO_DEEP');
+    expect(refused.message).toBe(
+      'The query nests fields 9 levels deep (fragments count where they are spread); the limit is 8. Fetch the deeper data in a second request, e.g. with node(id:).',
+    );
+    expect(refused.extensions).toEqual({ code: 'QUERY_TOO_DEEP', limit: 8, found: 9 });
     expect(calls).not.toHaveBeenCalled();
   });
 
@@ -71,13 +85,13 @@ describe('validation limits', () => {
     const named = `
       query { viewer { clientId } __type(name: "User") { fields { type { ...Deep } } } }
       fragment Deep on __Type { ofType { ofType { ofType { ofType { ofType { name } } } } } }`;
-    expectRejectedRequest(await server.graphql(named), /depth limit of 8 exceeded/);
+    expectLimit(await server.graphql(named), 'QUERY_TOO_DEEP');
 
     const nested = `
       query { viewer { clientId } __type(name: "User") { ...Fields } }
       fragment Fields on __Type { fields { type { ...Chain } } }
       fragment Chain on __Type { ofType { ofType { ... on __Type { ofType { ofType { ofType { name } } } } } } }`;
-    expectRejectedRequest(await server.graphql(nested), /depth limit of 8 exceeded/);
+    expectLimit(await server.graphql(nested), 'QUERY_TOO_DEEP');
     expect(calls).not.toHaveBeenCalled();
 
     const eight = `
@@ -86,7 +100,7 @@ describe('validation limits', () => {
     expect((await server.graphql(eight)).errors).toBeUndefined();
   });
 
-  it('accepts 15 aliases and refuses 16 before any resolver runs', async () => {
+  it('accepts 15 aliases and refuses 16 with TOO_MANY_ALIASES before any resolver runs', async () => {
     const calls = spyOnRootResolvers();
     const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `v${i}: viewer { clientId }`).join(' ')} }`;
     const ok = await server.graphql(aliases(15));
@@ -94,9 +108,11 @@ describe('validation limits', () => {
     expect(Object.keys(ok.data ?? {})).toHaveLength(15);
     calls.mockClear();
 
-    const refused = await server.graphql(aliases(16));
-    expect(refused.status).toBe(400);
-    expectRejectedRequest(refused, /aliases/i);
+    const refused = expectLimit(await server.graphql(aliases(16)), 'TOO_MANY_ALIASES');
+    expect(refused.message).toBe(
+      'The query uses 16 aliases; the limit is 15. Send the rest in another request, or use a list field (nodes(ids:), a filter) instead of one alias per object.',
+    );
+    expect(refused.extensions).toEqual({ code: 'TOO_MANY_ALIASES', limit: 15, found: 16 });
     expect(calls).not.toHaveBeenCalled();
   });
 
@@ -108,42 +124,81 @@ describe('validation limits', () => {
       (_, i) =>
         `m${i}: updateRealmSettings(input: { patch: { accessTokenTtlSeconds: ${400 + i} } }) { userErrors { code } }`,
     );
-    expectRejectedRequest(await server.graphql(`mutation { ${mutations.join(' ')} }`), /aliases/i);
+    expectLimit(await server.graphql(`mutation { ${mutations.join(' ')} }`), 'TOO_MANY_ALIASES');
     expect(await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } })).toEqual(before);
     expect(await server.db.prisma.auditEvent.count()).toBe(audits);
   });
 
-  it('refuses more than 50 directives and more than 2,000 tokens', async () => {
+  it('accepts 50 directives and refuses 51 with TOO_MANY_DIRECTIVES', async () => {
     const calls = spyOnRootResolvers();
-    const directives = `{ viewer { clientId ${'@include(if: true) '.repeat(51)} } }`;
-    expectRejectedRequest(await server.graphql(directives), /directives/i);
-    const tokens = `{ viewer { clientId } ${'__typename '.repeat(2000)} }`;
-    expectRejectedRequest(await server.graphql(tokens), /token/i);
+    const directives = (n: number) => `{ viewer { clientId } ${'__typename @include(if: true) '.repeat(n)} }`;
+    expect((await server.graphql(directives(50))).errors).toBeUndefined();
+    calls.mockClear();
+    const refused = expectLimit(await server.graphql(directives(51)), 'TOO_MANY_DIRECTIVES');
+    expect(refused.message).toMatch(/^The query uses 51 directives; the limit is 50\. /);
+    expect(refused.extensions).toEqual({ code: 'TOO_MANY_DIRECTIVES', limit: 50, found: 51 });
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('accepts 2,000 tokens and refuses 2,001 with TOO_MANY_TOKENS', async () => {
+    const calls = spyOnRootResolvers();
+    // `{ viewer { clientId }` and `}` are 6 tokens, `aN: __typename` 3 (distinct names: graphql's own
+    // budget for comparing same-named fields stays out of the way), `__typename` 1.
+    const tokens = (n: number) => {
+      const aliased = Math.floor((n - 6) / 3);
+      const names = Array.from({ length: aliased }, (_, i) => `a${i}: __typename`);
+      return `{ viewer { clientId } ${names.join(' ')} ${'__typename '.repeat(n - 6 - 3 * aliased)}}`;
+    };
+    expect((await server.graphql(tokens(2000))).errors).toBeUndefined();
+    calls.mockClear();
+    const refused = expectLimit(await server.graphql(tokens(2001)), 'TOO_MANY_TOKENS');
+    expect(refused.message).toBe(
+      'The document has more than 2,000 tokens (names, punctuation and values); the limit is 2,000. Pass long values as variables, or split the query into several requests.',
+    );
+    expect(refused.extensions).toEqual({ code: 'TOO_MANY_TOKENS', limit: 2000 });
     expect(calls).not.toHaveBeenCalled();
   });
 });
 
 describe('page size', () => {
-  const expectPageRefused = (result: GraphQLResult) => {
-    expect(result.data ?? null).toBeNull();
-    expect(result.errors).toHaveLength(1);
-    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(result.errors?.[0]?.message).toMatch(/100/);
+  const expectPageRefused = (result: GraphQLResult, field = 'users', argument = 'first', value = 101) => {
+    const error = expectLimit(result, 'PAGE_TOO_LARGE');
+    expect(error.message).toBe(
+      `${field}(${argument}: ${value}) asks for ${value} items; a page holds at most 100. Ask for 100 or fewer and fetch the next page with \`after: pageInfo.endCursor\`.`,
+    );
+    expect(error.extensions).toEqual({ code: 'PAGE_TOO_LARGE', limit: 100, found: value });
   };
 
-  it('refuses first: 101 and last: 101 before any resolver runs', async () => {
+  it('refuses first: 101 and last: 101 with PAGE_TOO_LARGE before any resolver runs', async () => {
     const calls = spyOnRootResolvers();
     expectPageRefused(await server.graphql('{ viewer { clientId } users(first: 101) { totalCount } }'));
-    expectPageRefused(await server.graphql('{ users(last: 101) { totalCount } }'));
-    expectPageRefused(await server.graphql('{ users(first: -1) { totalCount } }'));
+    expectPageRefused(await server.graphql('{ users(last: 101) { totalCount } }'), 'users', 'last');
+    expectPageRefused(
+      await server.graphql('{ roles(first: 1) { nodes { users(first: 101) { totalCount } } } }'),
+      'users',
+      'first',
+    );
     expect(calls).not.toHaveBeenCalled();
   });
 
   it('refuses them through variables too', async () => {
     const calls = spyOnRootResolvers();
     expectPageRefused(await server.graphql('query($n: Int) { users(first: $n) { totalCount } }', { n: 101 }));
-    expectPageRefused(await server.graphql('query($n: Int) { users(last: $n) { totalCount } }', { n: 101 }));
+    expectPageRefused(
+      await server.graphql('query($n: Int) { users(last: $n) { totalCount } }', { n: 101 }),
+      'users',
+      'last',
+    );
     expectPageRefused(await server.graphql('query($n: Int = 101) { users(first: $n) { totalCount } }', {}));
+    expect(calls).not.toHaveBeenCalled();
+  });
+
+  it('refuses a negative page size with BAD_USER_INPUT naming the argument', async () => {
+    const calls = spyOnRootResolvers();
+    const result = await server.graphql('{ users(first: -1) { totalCount } }');
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'first' });
+    expect(result.errors?.[0]?.message).toBe('first: must be between 0 and 100 (got -1)');
     expect(calls).not.toHaveBeenCalled();
   });
 

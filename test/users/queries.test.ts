@@ -376,7 +376,7 @@ describe('users pagination', () => {
     const both = await server.graphql(PAGE, { first: 1, last: 1 });
     expect(both.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const big = await server.graphql(PAGE, { first: 101 });
-    expect(big.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(big.errors?.[0]?.extensions?.code).toBe('PAGE_TOO_LARGE');
   });
 
   it('finds a user by email ignoring case', async () => {

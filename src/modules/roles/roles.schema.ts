@@ -2,6 +2,7 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
+import { FIRST_ARGUMENT } from '../../graphql/query-limits.ts';
 import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
 import { TenantRef } from '../tenants/tenants.schema.ts';
@@ -65,7 +66,7 @@ export const RoleRef = builder.prismaNode('Role', {
       description: 'Users (not deleted) holding the role, globally or in any tenant, newest first.',
       ...requireScopes(['users:read']),
       args: {
-        first: t.arg.int({ description: 'Return at most this many users from the start (0 to 100; default 20).' }),
+        first: t.arg.int({ description: `Return at most this many users from the start: ${FIRST_ARGUMENT}` }),
         after: t.arg.string({ description: 'Return users after this cursor.' }),
       },
       resolve: (role, args, ctx, info) =>

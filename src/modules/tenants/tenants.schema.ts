@@ -1,4 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
+import { FIRST_ARGUMENT } from '../../graphql/query-limits.ts';
 import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { resolveUserConnection } from '../users/users.connection.schema.ts';
 import { UserFilterInput, userFilterOf } from '../users/users.inputs.schema.ts';
@@ -25,7 +26,7 @@ export const TenantRef = builder.prismaNode('Tenant', {
       description: 'The members of the tenant matching `filter`, newest first. Reading them needs `users:read` too.',
       ...requireScopes(['users:read']),
       args: {
-        first: t.arg.int({ description: 'Return at most this many users from the start (0 to 100; default 20).' }),
+        first: t.arg.int({ description: `Return at most this many users from the start: ${FIRST_ARGUMENT}` }),
         after: t.arg.string({ description: 'Return users after this cursor.' }),
         filter: t.arg({ type: UserFilterInput, description: 'Which members to list; all (not deleted) when omitted.' }),
       },

@@ -1,4 +1,5 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
+import { FIRST_ARGUMENT } from '../../graphql/query-limits.ts';
 import { RoleRef } from '../roles/roles.schema.ts';
 import { TenantRef } from '../tenants/tenants.schema.ts';
 import { CustomAttributeDefinitionRef } from './users.attributes.schema.ts';
@@ -150,7 +151,7 @@ builder.queryField('userFieldValues', (t) =>
     args: {
       field: t.arg({ type: UserValueFieldEnum, required: true, description: 'Which field.' }),
       prefix: t.arg.string({ description: 'Only values starting with this (ignoring case; at most 100 characters).' }),
-      first: t.arg.int({ description: 'Return at most this many values (0 to 100; default 20).' }),
+      first: t.arg.int({ description: `Return at most this many values: ${FIRST_ARGUMENT}` }),
       after: t.arg.string({ description: 'Return values after this cursor.' }),
     },
     resolve: (_root, args, ctx) =>
