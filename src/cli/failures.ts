@@ -66,8 +66,10 @@ export function explainFailure(
   argv: readonly string[],
 ): { message: string | null; exitCode: number } | undefined {
   if (error instanceof CommanderError) {
-    // Help and version were printed; they are no failure.
+    // Help and version were printed; they are no failure. Help printed for a command group
+    // given without a command (`roster realm`) says it all.
     if (error.exitCode === 0) return { message: null, exitCode: 0 };
+    if (error.code === 'commander.help') return { message: null, exitCode: USAGE };
     const chain = commandChain(program, argv);
     if (error.code === 'commander.unknownCommand') {
       const commands = chain

@@ -1,6 +1,10 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { systemContext } from '../context.ts';
-import { createAdminApplication, restoreAdminApplication } from '../modules/applications/applications.builtin.ts';
+import {
+  createAdminApplication,
+  restoreAdminApplication,
+  type AdminClient,
+} from '../modules/applications/applications.builtin.ts';
 import { restoreAdminRole } from '../modules/roles/roles.builtin.ts';
 import { DEFAULT_REALM_NAME } from '../modules/realm/realm.service.ts';
 import { createRealm } from '../modules/realm/realm.lifecycle.ts';
@@ -16,6 +20,14 @@ export interface BootstrapResult {
 
 type Credentials = { clientId: string; clientSecret: string };
 
+const newAdminClient = (realm: { id: string; name: string }, client: AdminClient): BootstrapResult => ({
+  realmId: realm.id,
+  realmName: realm.name,
+  clientId: client.clientId,
+  clientSecret: client.clientSecret,
+  created: true,
+});
+
 /**
  * Creates a new realm with its admin client, in one transaction; null if a realm of that name
  * exists (or was created meanwhile by another process).
@@ -26,16 +38,7 @@ async function createRealmWithAdmin(
   credentials: Credentials | undefined,
 ): Promise<BootstrapResult | null> {
   const result = await createRealm({ prisma }, { name: realmName, adminCredentials: credentials });
-  if (result.realm && result.adminClient) {
-    const { realm, adminClient } = result;
-    return {
-      realmId: realm.id,
-      realmName: realm.name,
-      clientId: adminClient.clientId,
-      clientSecret: adminClient.clientSecret,
-      created: true,
-    };
-  }
+  if (result.realm && result.adminClient) return newAdminClient(result.realm, result.adminClient);
   if (result.userErrors.every((error) => error.code === 'TAKEN')) return null;
   throw new Error(result.userErrors.map((error) => error.message).join(' '));
 }
@@ -87,13 +90,7 @@ export async function createAdminClient(
   const adminClient = await prisma.$transaction(async (tx) =>
     createAdminApplication(tx, ctx, await restoreAdminRole(tx, ctx), credentials),
   );
-  return {
-    realmId: realm.id,
-    realmName: realm.name,
-    clientId: adminClient.clientId,
-    clientSecret: adminClient.clientSecret,
-    created: true,
-  };
+  return newAdminClient(realm, adminClient);
 }
 
 /**
