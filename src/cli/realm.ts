@@ -28,14 +28,11 @@ const listingJson = (realm: RealmListing, baseUrl: string) => ({
   issuer: `${baseUrl}/oauth2/${realm.name}`,
 });
 
-/** Asks to type the realm's name; only `--yes` replaces that, and is required when nobody can type. */
-async function confirmDeletion(realm: RealmListing, yes: boolean | undefined): Promise<void> {
-  if (yes) return;
-  if (!process.stdin.isTTY || !process.stdout.isTTY) {
-    throw new UsageError(
-      `not deleting realm "${realm.name}" without a confirmation: add --yes, or run the command in a terminal to type the realm's name`,
-    );
-  }
+/** Whether someone can type a confirmation: standard input and output are a terminal. */
+const interactive = () => Boolean(process.stdin.isTTY && process.stdout.isTTY);
+
+/** Asks to type the realm's name in the terminal; anything else keeps the realm. */
+async function confirmDeletion(realm: RealmListing): Promise<void> {
   const prompt = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const users = `${realm.users} user${realm.users === 1 ? '' : 's'}`;
@@ -127,12 +124,17 @@ export function addRealmCommands(program: Command): void {
     )
     .option('-y, --yes', 'delete without asking (needed when not run in a terminal)')
     .action(async (name: string, options: { yes?: boolean }) => {
+      if (!options.yes && !interactive()) {
+        throw new UsageError(
+          `not deleting realm "${name}" without a confirmation: add --yes, or run the command in a terminal to type the realm's name`,
+        );
+      }
       const cfg = config();
       const { deleteRealm, previewRealmDeletion } = await lifecycle();
       const deleted = await withDatabase(cfg, async (db) => {
         const preview = await previewRealmDeletion(db.prisma, name);
         if (!preview.realm) throw new RefusedError(preview.userErrors);
-        await confirmDeletion(preview.realm, options.yes);
+        if (!options.yes) await confirmDeletion(preview.realm);
         const result = await deleteRealm({ prisma: db.prisma }, { name });
         if (!result.realm) throw new RefusedError(result.userErrors);
         return result.realm;

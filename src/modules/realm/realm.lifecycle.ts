@@ -73,6 +73,12 @@ export function newRealmErrors(input: { name: string; displayName?: string | nul
   return errors;
 }
 
+/**
+ * A realm's creation writes some 15 rows in one transaction: more than Prisma's default 5 s may
+ * take on a busy machine, and nothing waits on it but its caller.
+ */
+const CREATION_TRANSACTION = { timeout: 60_000, maxWait: 30_000 } as const;
+
 const realmTaken = (name: string) =>
   userError('TAKEN', `A realm named "${name}" already exists; realm names are unique.`, ['input', 'name']);
 
@@ -157,7 +163,7 @@ export async function createRealm(
       const created = await createRealmRecord(tx, ctx, { name, displayName });
       const adminClient = await createAdminApplication(tx, created.ctx, created.adminRole, input.adminCredentials);
       return { realm: created.realm, adminClient, userErrors: [] };
-    });
+    }, CREATION_TRANSACTION);
   } catch (error) {
     // A concurrent create took the name between the check and the insert.
     if (isUniqueViolation(error) && (await ctx.prisma.realm.count({ where: { name } })))
@@ -177,8 +183,9 @@ export async function ensureRealm(
 ): Promise<{ realm: Realm; created: boolean }> {
   const existing = await prisma.realm.findUnique({ where: { name } });
   if (existing) return { realm: existing, created: false };
-  const { realm } = await prisma.$transaction((tx) =>
-    createRealmRecord(tx, { prisma }, { name, displayName: displayName ?? null }),
+  const { realm } = await prisma.$transaction(
+    (tx) => createRealmRecord(tx, { prisma }, { name, displayName: displayName ?? null }),
+    CREATION_TRANSACTION,
   );
   return { realm, created: true };
 }
