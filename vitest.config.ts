@@ -5,6 +5,7 @@ const PROCESS = [
   'test/startup.test.ts',
   'test/db/embedded.test.ts',
   'test/db/migrate-child.test.ts',
+  'test/cli/**/*.test.ts',
   'test/browser/**/*.test.ts',
 ];
 /** Pure functions: no database, no server. */

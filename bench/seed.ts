@@ -7,7 +7,7 @@
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrator.ts';
-import { ensureRealm } from '../src/modules/realm/realm.service.ts';
+import { ensureRealm } from '../src/modules/realm/realm.lifecycle.ts';
 
 const size = Number.parseInt(process.argv[2] ?? '100000', 10);
 if (!Number.isInteger(size) || size < 1 || size > 1_000_000) {

@@ -5,7 +5,7 @@ const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be one of true, false, 1, 0, yes, no' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Failed client authentications allowed at the token endpoint (README, "Token endpoint limits"). */
 export interface TokenLimitSettings {
@@ -36,15 +36,20 @@ export const DEFAULT_SIGN_IN_LIMITS: SignInLimitSettings = {
   perClient: { failures: 300, windowSeconds: 300 },
 };
 
-const count = z.coerce
-  .number({ error: 'must be a number' })
-  .int('must be an integer')
-  .min(0, 'must be 0 (off) or more');
-const windowSeconds = z.coerce
-  .number({ error: 'must be a number' })
-  .int('must be an integer')
-  .min(1, 'must be between 1 and 86400')
-  .max(86_400, 'must be between 1 and 86400');
+/**
+ * A whole number from `min` to `max` (no upper bound if omitted). Every failure gets the one
+ * message that states what is accepted; `note` names the meaning of a value, e.g. "0: off".
+ */
+function wholeNumber(min: number, max?: number, note?: string) {
+  const accepted =
+    max === undefined ? `must be a whole number, ${min} or more` : `must be a whole number from ${min} to ${max}`;
+  const message = note ? `${accepted} (${note})` : accepted;
+  const number = z.coerce.number({ error: message }).int({ error: message }).min(min, { error: message });
+  return max === undefined ? number : number.max(max, { error: message });
+}
+
+const count = wholeNumber(0, undefined, '0: no limit');
+const windowSeconds = wholeNumber(1, 86_400);
 
 const configSchema = z
   .object({
@@ -53,45 +58,25 @@ const configSchema = z
         error: 'must be development, production or test',
       })
       .default('development'),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    PORT: z.coerce
-      .number({ error: 'must be a number' })
-      .int('must be an integer')
-      .min(0, 'must be between 0 and 65535')
-      .max(65535, 'must be between 0 and 65535')
-      .default(4000),
-    DATABASE_URL: z.preprocess(
-      emptyAsUndefined,
-      z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
-    ),
-    ROSTER_DATA_DIR: z.string().min(1).default('.roster'),
-    ROSTER_SECRET_KEY: z.preprocess(
-      emptyAsUndefined,
-      z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
-    ),
-    ROSTER_PUBLIC_URL: z.preprocess(
-      emptyAsUndefined,
-      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-    ),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: wholeNumber(0, 65_535, '0: any free port').default(4000),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
+    ROSTER_DATA_DIR: z.string().default('.roster'),
+    ROSTER_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
+    ROSTER_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     ROSTER_MIGRATE_ON_START: booleanFromEnv.default(true),
-    ROSTER_BOOTSTRAP_CLIENT_ID: z.preprocess(
-      emptyAsUndefined,
-      z
-        .string()
-        .regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 characters of letters, digits and . _ ~ -')
-        .optional(),
-    ),
-    ROSTER_BOOTSTRAP_CLIENT_SECRET: z.preprocess(
-      emptyAsUndefined,
-      z.string().min(32, 'must be at least 32 characters').max(256).optional(),
-    ),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    ROSTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
-    ROSTER_STATEMENT_TIMEOUT_MS: z.coerce
-      .number({ error: 'must be a number' })
-      .int('must be an integer')
-      .min(0, 'must be 0 (no deadline) or more')
-      .default(10_000),
+    ROSTER_BOOTSTRAP_CLIENT_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 characters of letters, digits and . _ ~ -')
+      .optional(),
+    ROSTER_BOOTSTRAP_CLIENT_SECRET: z
+      .string()
+      .min(32, 'must be 32-256 characters')
+      .max(256, 'must be 32-256 characters')
+      .optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    ROSTER_SHUTDOWN_TIMEOUT_MS: wholeNumber(0, undefined, 'milliseconds').default(10_000),
+    ROSTER_STATEMENT_TIMEOUT_MS: wholeNumber(0, undefined, 'milliseconds; 0: no deadline').default(10_000),
     ROSTER_TOKEN_ADDRESS_FAILURES: count.default(DEFAULT_TOKEN_LIMITS.perAddress.failures),
     ROSTER_TOKEN_ADDRESS_WINDOW_SECONDS: windowSeconds.default(DEFAULT_TOKEN_LIMITS.perAddress.windowSeconds),
     ROSTER_TOKEN_CLIENT_FAILURES: count.default(DEFAULT_TOKEN_LIMITS.perClient.failures),
@@ -100,20 +85,12 @@ const configSchema = z
     ROSTER_SIGNIN_ADDRESS_WINDOW_SECONDS: windowSeconds.default(DEFAULT_SIGN_IN_LIMITS.perAddress.windowSeconds),
     ROSTER_SIGNIN_CLIENT_FAILURES: count.default(DEFAULT_SIGN_IN_LIMITS.perClient.failures),
     ROSTER_SIGNIN_CLIENT_WINDOW_SECONDS: windowSeconds.default(DEFAULT_SIGN_IN_LIMITS.perClient.windowSeconds),
-    ROSTER_TRUST_PROXY_HOPS: z.coerce
-      .number({ error: 'must be a number' })
-      .int('must be an integer')
-      .min(0, 'must be between 0 and 10')
-      .max(10, 'must be between 0 and 10')
-      .default(0),
-    ROSTER_METRICS_TOKEN: z.preprocess(
-      emptyAsUndefined,
-      z
-        .string()
-        .min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)')
-        .regex(/^\S+$/, 'must not contain spaces')
-        .optional(),
-    ),
+    ROSTER_TRUST_PROXY_HOPS: wholeNumber(0, 10).default(0),
+    ROSTER_METRICS_TOKEN: z
+      .string()
+      .min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)')
+      .regex(/^\S+$/, 'must not contain spaces')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ROSTER_BOOTSTRAP_CLIENT_ID) !== Boolean(env.ROSTER_BOOTSTRAP_CLIENT_SECRET)) {
@@ -132,6 +109,26 @@ const configSchema = z
     }
   });
 
+type SettingName = keyof typeof configSchema.shape;
+
+/** The environment variables Roster reads. */
+export const SETTING_NAMES = Object.keys(configSchema.shape) as SettingName[];
+
+/**
+ * Reads one setting's value given another way (a command-line flag) by the rules of its
+ * variable; throws a {@link ConfigError} naming `source` (e.g. `--port`) with the message the
+ * variable would get.
+ */
+export function parseSetting<K extends SettingName>(
+  name: K,
+  value: string,
+  source: string,
+): z.output<(typeof configSchema.shape)[K]> {
+  const parsed = configSchema.shape[name].safeParse(value);
+  if (parsed.success) return parsed.data as z.output<(typeof configSchema.shape)[K]>;
+  throw new ConfigError([`${source}: ${parsed.error.issues[0]?.message ?? 'is not accepted'}; got "${value}"`]);
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -146,7 +143,7 @@ export interface Config {
   publicUrl: string | undefined;
   migrateOnStart: boolean;
   bootstrapClient: { clientId: string; clientSecret: string } | undefined;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: (typeof LOG_LEVELS)[number];
   shutdownTimeoutMs: number;
   /** Deadline of each SQL statement the server sends (migrations excepted); 0 means none. */
   statementTimeoutMs: number;
@@ -162,7 +159,11 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      problems.length === 1
+        ? `invalid setting ${problems[0]}`
+        : `invalid settings:\n${problems.map((problem) => `  ${problem}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -172,13 +173,15 @@ export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<Config> = {},
 ): Config {
-  const parsed = configSchema.safeParse(env);
+  // An empty variable counts as unset: `PORT=` means the default port, not port 0.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse(set);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = issue.path.join('.');
         const value = env[key];
-        const shown = value === undefined || /SECRET|KEY|URL|METRICS_TOKEN/.test(key) ? '' : ` (got "${value}")`;
+        const shown = value === undefined || /SECRET|KEY|URL|METRICS_TOKEN/.test(key) ? '' : `; got "${value}"`;
         return `${key}: ${issue.message}${shown}`;
       }),
     );

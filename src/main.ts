@@ -1,66 +1,43 @@
 #!/usr/bin/env -S node --import=tsx
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { Command } from 'commander';
+import { baseUrlOf, config, printCredentials, settingFlag, wholeNumberFlag, withDatabase } from './cli/common.ts';
+import { explainFailure, RefusedError, USAGE } from './cli/failures.ts';
+import { addRealmCommands } from './cli/realm.ts';
 
-function config(overrides: Partial<Config> = {}): Config {
-  try {
-    return loadConfig(process.env, overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
-function printCredentials(baseUrl: string, realmName: string, clientId: string, clientSecret: string): void {
-  console.log(`
-  Admin client created for realm "${realmName}". The secret is shown only this once:
-
-    client id:     ${clientId}
-    client secret: ${clientSecret}
-
-  Get an access token:
-
-    curl -s -u '${clientId}:${clientSecret}' -d grant_type=client_credentials \\
-      ${baseUrl}/oauth2/${realmName}/token
-`);
-}
-
+// Errors are printed once, in one line, by the handler at the end (exitOverride makes Commander
+// throw them there); settings made here are inherited by the commands defined below.
 const program = new Command()
   .name('roster')
   .description('Roster: a GraphQL management API for identity administration.')
-  .showHelpAfterError();
+  .exitOverride()
+  .configureOutput({ outputError: () => {} });
 
 program
-  .command('serve', { isDefault: true })
-  .description('Start the API server (applies pending migrations first unless --no-migrate).')
+  .command('serve')
+  .description('Start the API server, the default command (applies pending migrations first unless --no-migrate).')
   .option('--no-migrate', 'do not apply pending migrations at start')
-  .addOption(new Option('--port <port>', 'port to listen on (overrides PORT)').argParser(Number))
-  .addOption(new Option('--host <host>', 'address to listen on (overrides HOST)'))
+  .option('--port <port>', 'port to listen on, 0-65535 (overrides PORT)', settingFlag('PORT', '--port'))
+  .option('--host <host>', 'address to listen on (overrides HOST)')
   .action(async (options: { migrate: boolean; port?: number; host?: string }) => {
-    const { startServer } = await import('./server.ts');
     const cfg = config({
       ...(options.migrate ? {} : { migrateOnStart: false }),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
     });
+    const { startServer } = await import('./server.ts');
+    const { createLogger } = await import('./logger.ts');
     const started = performance.now();
-    const server = await startServer(cfg);
+    const server = await startServer(cfg, createLogger(cfg.logLevel), {
+      onBootstrap: ({ realmName, clientId, clientSecret }, baseUrl) => {
+        if (clientSecret) printCredentials(baseUrl, realmName, clientId, clientSecret);
+      },
+    });
     const database = server.db.kind === 'embedded' ? `embedded database in ${cfg.dataDir}` : 'PostgreSQL';
     server.log.info({ url: server.url, database, ms: Math.round(performance.now() - started) }, 'Roster is ready');
     console.log(`Roster is serving ${server.url}/graphql (${database}).`);
-    if (server.bootstrap?.clientSecret) {
-      printCredentials(
-        server.url,
-        server.bootstrap.realmName,
-        server.bootstrap.clientId,
-        server.bootstrap.clientSecret,
-      );
-    } else {
+    if (!server.bootstrap?.clientSecret) {
       console.log(
         `Get a token: POST ${server.url}/oauth2/default/token with grant_type=client_credentials (see README).`,
       );
@@ -86,16 +63,10 @@ program
   .command('migrate')
   .description('Apply pending database migrations and exit.')
   .action(async () => {
-    const cfg = config();
-    const { openDatabase } = await import('./db/client.ts');
+    const cfg = config({ migrateOnStart: false });
     const { migrate } = await import('./db/migrator.ts');
-    const db = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
-    try {
-      const applied = await migrate(db);
-      console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
-    } finally {
-      await db.close();
-    }
+    const applied = await withDatabase(cfg, (db) => migrate(db));
+    console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
   });
 
 program
@@ -119,45 +90,28 @@ program
   .option('--realm <name>', 'realm name', 'default')
   .action(async (options: { realm: string }) => {
     const cfg = config();
-    const { openDatabase } = await import('./db/client.ts');
-    const { migrate } = await import('./db/migrator.ts');
     const { createAdminClient } = await import('./identity/bootstrap.ts');
-    const { REALM_NAME } = await import('./modules/realm/realm.service.ts');
-    if (!REALM_NAME.test(options.realm)) {
-      console.error('Realm names are 1-63 lowercase letters, digits and hyphens.');
-      process.exit(2);
-    }
-    const db = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
-    try {
-      if (cfg.migrateOnStart) await migrate(db);
-      const result = await createAdminClient(db.prisma, { realmName: options.realm, credentials: cfg.bootstrapClient });
-      const baseUrl = cfg.publicUrl ?? `http://${cfg.host}:${cfg.port}`;
-      if (result.clientSecret) printCredentials(baseUrl, result.realmName, result.clientId, result.clientSecret);
-      else console.log(`Admin client ${result.clientId} is configured from ROSTER_BOOTSTRAP_CLIENT_ID/SECRET.`);
-    } finally {
-      await db.close();
-    }
+    const { newRealmErrors } = await import('./modules/realm/realm.lifecycle.ts');
+    const invalid = newRealmErrors({ name: options.realm });
+    if (invalid.length) throw new RefusedError(invalid, USAGE);
+    const result = await withDatabase(cfg, (db) =>
+      createAdminClient(db.prisma, { realmName: options.realm, credentials: cfg.bootstrapClient }),
+    );
+    if (result.clientSecret) printCredentials(baseUrlOf(cfg), result.realmName, result.clientId, result.clientSecret);
+    else console.log(`Admin client ${result.clientId} is configured from ROSTER_BOOTSTRAP_CLIENT_ID/SECRET.`);
   });
+
+addRealmCommands(program);
 
 program
   .command('seed-demo')
   .description('Fill the default realm with demo users, roles and tenants.')
-  .option('--users <count>', 'number of users', (v) => Number.parseInt(v, 10), 50)
+  .option('--users <count>', 'number of users', wholeNumberFlag('--users', 1), 50)
   .action(async (options: { users: number }) => {
     const cfg = config();
-    const { openDatabase } = await import('./db/client.ts');
-    const { migrate } = await import('./db/migrator.ts');
     const { seedDemo } = await import('./modules/demo/demo.seed.ts');
-    const db = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
-    try {
-      if (cfg.migrateOnStart) await migrate(db);
-      const summary = await seedDemo(db.prisma, { users: options.users });
-      console.log(
-        `Seeded realm "default": ${summary.users} users, ${summary.tenants} tenants, ${summary.roles} roles.`,
-      );
-    } finally {
-      await db.close();
-    }
+    const summary = await withDatabase(cfg, (db) => seedDemo(db.prisma, { users: options.users }));
+    console.log(`Seeded realm "default": ${summary.users} users, ${summary.tenants} tenants, ${summary.roles} roles.`);
   });
 
 program
@@ -171,4 +125,19 @@ program
     else process.stdout.write(sdl);
   });
 
-await program.parseAsync();
+const HELP_OR_VERSION = new Set(['-h', '--help', '-V', '--version']);
+const given = process.argv.slice(2);
+// `roster` alone, or with only options (`roster --port 5000`), serves.
+const argv =
+  given.length === 0 || (given[0]!.startsWith('-') && !HELP_OR_VERSION.has(given[0]!)) ? ['serve', ...given] : given;
+
+try {
+  await program.parseAsync(argv, { from: 'user' });
+} catch (error) {
+  const failure = explainFailure(error, program, argv);
+  if (!failure) throw error;
+  if (failure.message) console.error(`roster: ${failure.message}`);
+  process.exitCode = failure.exitCode;
+  // Nothing should be left running; if something is, it must not keep a failed command alive.
+  setTimeout(() => process.exit(), 2_000).unref();
+}

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Logger } from 'pino';
@@ -23,6 +23,7 @@ import { InvalidTokenError } from './auth/tokens.ts';
 import { ClientApplications, grantedManagementScopes } from './modules/applications/applications.credentials.ts';
 import { personManagementScopes } from './modules/users/users.callers.ts';
 import { schema } from './graphql/schema.ts';
+import { listen } from './listen.ts';
 import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';
 
@@ -295,19 +296,67 @@ export interface RosterServer {
   close(): Promise<void>;
 }
 
-/** Opens the database, applies migrations, bootstraps an empty database and listens. */
-export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RosterServer> {
-  const secret = await resolveServerSecret(config.secretKey, config.dataDir);
-  const db = await openMigratedDatabase(config, log);
-  let server: Server | undefined;
+/** Answers while the database is opened and migrated: alive, not ready. */
+const starting: FetchHandler = async (request) => {
+  const { pathname } = new URL(request.url);
+  if (pathname === '/healthz') return Response.json({ status: 'ok' });
+  const headers = { 'retry-after': '1' };
+  if (pathname === '/readyz') return Response.json({ status: 'starting' }, { status: 503, headers });
+  return Response.json(
+    { error: 'temporarily_unavailable', error_description: 'Roster is starting; retry in a moment.' },
+    { status: 503, headers },
+  );
+};
+
+export interface StartOptions {
+  /**
+   * Called as soon as the admin client of a new database is created, before anything else can
+   * fail: its secret exists nowhere else.
+   */
+  onBootstrap?: (result: BootstrapResult, baseUrl: string) => void;
+}
+
+/**
+ * Listens first, so that a port in use fails before anything is created; then opens the
+ * database, applies migrations, bootstraps an empty database and starts serving.
+ */
+export async function startServer(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+  options: StartOptions = {},
+): Promise<RosterServer> {
+  let handler = starting;
+  const adapter = createServerAdapter<{ req: IncomingMessage }>((request, context) => handler(request, context));
+  const server = createServer(adapter);
+  server.keepAliveTimeout = 5_000;
+  await listen(server, config.host, config.port);
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const listening = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
+  const baseUrl = config.publicUrl ?? listening;
+  const stopListening = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  };
+
+  let db: Database;
+  let secret: string;
+  try {
+    secret = await resolveServerSecret(config.secretKey, config.dataDir);
+    db = await openMigratedDatabase(config, log);
+  } catch (error) {
+    await stopListening();
+    throw error;
+  }
   try {
     const bootstrap = await bootstrapOnStart(db.prisma, config.bootstrapClient);
+    if (bootstrap) options.onBootstrap?.(bootstrap, baseUrl);
     if (!(await db.grantChanges.ready())) {
       log.warn('cannot listen for grant changes yet; callers are checked without cache until it can');
     }
     const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
-    let baseUrl = config.publicUrl ?? '';
-    const app = createApp({
+    handler = createApp({
       db,
       keys,
       cookieKey: deriveKey(secret, 'roster/cookies'),
@@ -320,34 +369,23 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       trustProxyHops: config.trustProxyHops,
       metricsToken: config.metricsToken,
     });
-    const adapter = createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context));
-    server = createServer(adapter);
-    server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(config.port, config.host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const listening = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
-    baseUrl ||= listening;
-    const running = server;
+    const running = db;
     return {
       url: listening,
       db,
       log,
       bootstrap,
       close: async () => {
-        const closed = new Promise<void>((resolve) => running.close(() => resolve()));
-        running.closeIdleConnections();
-        const timer = setTimeout(() => running.closeAllConnections(), config.shutdownTimeoutMs);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         await closed;
         clearTimeout(timer);
-        await db.close();
+        await running.close();
       },
     };
   } catch (error) {
-    server?.close();
+    await stopListening();
     await db.close();
     throw error;
   }

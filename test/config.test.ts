@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, SETTING_NAMES } from '../src/config.ts';
+
+/** The other half of the bootstrap pair, valid, so that only the value under test is wrong. */
+const BOOTSTRAP_PAIR = (name: string): Record<string, string> =>
+  name === 'ROSTER_BOOTSTRAP_CLIENT_ID'
+    ? { ROSTER_BOOTSTRAP_CLIENT_SECRET: 'a'.repeat(40) }
+    : { ROSTER_BOOTSTRAP_CLIENT_ID: 'scripted-admin' };
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -26,13 +33,19 @@ describe('configuration', () => {
   });
 
   it('names each bad setting with a clear message', () => {
-    expect(problems({ PORT: 'eighty' })).toEqual(['PORT: must be a number (got "eighty")']);
-    expect(problems({ PORT: '70000' })).toEqual(['PORT: must be between 0 and 65535 (got "70000")']);
+    expect(problems({ PORT: 'eighty' })).toEqual([
+      'PORT: must be a whole number from 0 to 65535 (0: any free port); got "eighty"',
+    ]);
+    expect(problems({ PORT: '70000' })).toEqual([
+      'PORT: must be a whole number from 0 to 65535 (0: any free port); got "70000"',
+    ]);
     expect(problems({ NODE_ENV: 'staging' })[0]).toMatch(/^NODE_ENV: must be development, production or test/);
     expect(problems({ DATABASE_URL: 'mysql://x' })).toEqual(['DATABASE_URL: must be a postgresql:// URL']);
     expect(problems({ ROSTER_MIGRATE_ON_START: 'maybe' })[0]).toMatch(/^ROSTER_MIGRATE_ON_START: must be one of/);
     expect(problems({ ROSTER_SECRET_KEY: 'short' })[0]).toMatch(/^ROSTER_SECRET_KEY: must be at least 32 characters/);
-    expect(problems({ LOG_LEVEL: 'loud' })[0]).toMatch(/^LOG_LEVEL:/);
+    expect(problems({ LOG_LEVEL: 'loud' })).toEqual([
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent; got "loud"',
+    ]);
   });
 
   it('never echoes secret values in messages', () => {
@@ -86,12 +99,14 @@ describe('configuration', () => {
     });
     expect(config.trustProxyHops).toBe(1);
     expect(problems({ ROSTER_TOKEN_ADDRESS_FAILURES: '-1' })).toEqual([
-      'ROSTER_TOKEN_ADDRESS_FAILURES: must be 0 (off) or more (got "-1")',
+      'ROSTER_TOKEN_ADDRESS_FAILURES: must be a whole number, 0 or more (0: no limit); got "-1"',
     ]);
     expect(problems({ ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: '0' })[0]).toMatch(
-      /^ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: must be between 1 and 86400/,
+      /^ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: must be a whole number from 1 to 86400/,
     );
-    expect(problems({ ROSTER_TRUST_PROXY_HOPS: 'yes' })[0]).toMatch(/^ROSTER_TRUST_PROXY_HOPS: must be a number/);
+    expect(problems({ ROSTER_TRUST_PROXY_HOPS: 'yes' })[0]).toMatch(
+      /^ROSTER_TRUST_PROXY_HOPS: must be a whole number from 0 to 10/,
+    );
   });
 
   it('reads the sign-in page limits', () => {
@@ -110,8 +125,63 @@ describe('configuration', () => {
       perClient: { failures: 0, windowSeconds: 60 },
     });
     expect(problems({ ROSTER_SIGNIN_CLIENT_FAILURES: '-1' })).toEqual([
-      'ROSTER_SIGNIN_CLIENT_FAILURES: must be 0 (off) or more (got "-1")',
+      'ROSTER_SIGNIN_CLIENT_FAILURES: must be a whole number, 0 or more (0: no limit); got "-1"',
     ]);
+  });
+
+  it('says for every setting which values it accepts, in a message naming the variable', () => {
+    const bad: Record<string, string> = {
+      NODE_ENV: 'staging',
+      PORT: '80.5',
+      DATABASE_URL: 'mysql://x',
+      ROSTER_SECRET_KEY: 'short',
+      ROSTER_PUBLIC_URL: 'ftp://example.com',
+      ROSTER_MIGRATE_ON_START: 'maybe',
+      ROSTER_BOOTSTRAP_CLIENT_ID: 'has spaces',
+      ROSTER_BOOTSTRAP_CLIENT_SECRET: 'x'.repeat(300),
+      LOG_LEVEL: 'LOUD',
+      ROSTER_SHUTDOWN_TIMEOUT_MS: '-1',
+      ROSTER_STATEMENT_TIMEOUT_MS: 'soon',
+      ROSTER_TOKEN_ADDRESS_FAILURES: '1e400',
+      ROSTER_TOKEN_ADDRESS_WINDOW_SECONDS: '86401',
+      ROSTER_TOKEN_CLIENT_FAILURES: 'many',
+      ROSTER_TOKEN_CLIENT_WINDOW_SECONDS: '0',
+      ROSTER_SIGNIN_ADDRESS_FAILURES: '2.5',
+      ROSTER_SIGNIN_ADDRESS_WINDOW_SECONDS: 'x',
+      ROSTER_SIGNIN_CLIENT_FAILURES: '-5',
+      ROSTER_SIGNIN_CLIENT_WINDOW_SECONDS: '100000',
+      ROSTER_TRUST_PROXY_HOPS: '11',
+      ROSTER_METRICS_TOKEN: 'short',
+    };
+    // Every setting that can be wrong is listed (HOST and ROSTER_DATA_DIR take any text).
+    expect(Object.keys(bad).sort()).toEqual(
+      SETTING_NAMES.filter((name) => !['HOST', 'ROSTER_DATA_DIR'].includes(name)).sort(),
+    );
+    for (const [name, value] of Object.entries(bad)) {
+      const found = problems({ [name]: value, ...(name.startsWith('ROSTER_BOOTSTRAP') ? BOOTSTRAP_PAIR(name) : {}) });
+      expect(found, name).toHaveLength(1);
+      expect(found[0], name).toMatch(new RegExp(`^${name}: (must|is) `));
+      // Zod's own wording ("Invalid input: expected number, received NaN") says nothing a user can act on.
+      expect(found[0], name).not.toMatch(/invalid|expected|too (small|big)|received/i);
+    }
+  });
+
+  it('documents every setting in the README', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('### Token endpoint limits'));
+    const documented = [...section.matchAll(/^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|/gm)].flatMap((match) =>
+      [...match[1]!.matchAll(/`([A-Z_]+)`/g)].map((name) => name[1]!),
+    );
+    expect(documented.sort()).toEqual([...SETTING_NAMES].sort());
+  });
+
+  it('takes an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', HOST: '', LOG_LEVEL: '', ROSTER_MIGRATE_ON_START: '' })).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      migrateOnStart: true,
+    });
   });
 
   it('reports every problem at once', () => {

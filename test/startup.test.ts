@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lines, ROOT, ROSTER, rosterEnv, runRoster } from './helpers/cli.ts';
 
 // Tests the embedded default, so it never uses TEST_DATABASE_URL.
-const root = fileURLToPath(new URL('..', import.meta.url));
 const STARTUP_TIMEOUT_MS = 90_000;
 
 interface RunningRoster {
@@ -28,23 +27,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Listens on `port` of 127.0.0.1, as another program would. */
+async function occupy(port: number): Promise<Server> {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+  return blocker;
+}
+
 async function launch(dataDir: string, port?: number): Promise<RunningRoster> {
   port ??= await freePort();
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || key.startsWith('ROSTER_') || key === 'DATABASE_URL' || key === 'TEST_DATABASE_URL')
-      continue;
-    env[key] = value;
-  }
-  Object.assign(env, {
-    ROSTER_DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    cwd: root,
+  const env = rosterEnv({ ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+  const child = spawn(ROSTER[0], [...ROSTER.slice(1), 'serve'], {
+    cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -140,9 +134,20 @@ describe('roster serve (embedded database on disk)', () => {
   });
 
   it(
-    'starts on an empty data dir, prints admin credentials and serves tokens and GraphQL',
+    'on a busy port the first start creates nothing and says so in one line; the next start creates the admin client and shows its credentials',
     async () => {
-      first = await launch(dataDir);
+      const port = await freePort();
+      const blocker = await occupy(port);
+      const refused = await launch(dataDir, port);
+      expect((await refused.exited).code, refused.output()).toBe(1);
+      expect(lines(refused.output())).toEqual([
+        `roster: port ${port} on 127.0.0.1 is already in use (by another program, or a Roster already running); ` +
+          'stop it or pick another with --port <n> or PORT=<n> (0 takes any free port)',
+      ]);
+      expect(await readdir(dataDir), 'nothing was created in the data directory').toEqual([]);
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+
+      first = await launch(dataDir, port);
       await waitReady(first);
       const output = first.output();
       clientId = /client id:\s+(\S+)/.exec(output)?.[1] ?? '';
@@ -192,8 +197,16 @@ describe('roster serve (embedded database on disk)', () => {
       const { code } = exit!;
       expect(code, second.output()).not.toBe(0);
       expect(code, second.output()).not.toBeNull();
-      expect(second.output()).toMatch(/in use/i);
-      expect(second.output()).not.toMatch(/client secret:/);
+      expect(code, second.output()).toBe(1);
+      // One line naming the process that holds the data directory (its pid and command), no stack.
+      expect(lines(second.output())).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^roster: the embedded database in \\S+ is in use by process ${first.child.pid} \\(\\S*node .*src/main\\.ts serve\\); ` +
+              `stop that process \\(kill ${first.child.pid}\\) or set ROSTER_DATA_DIR to another directory$`,
+          ),
+        ),
+      ]);
       // The first process is unaffected.
       const token = await tokenResponse(first, clientId, clientSecret);
       expect(token.status).toBe(200);
@@ -242,4 +255,44 @@ describe('roster serve (embedded database on disk)', () => {
     },
     STARTUP_TIMEOUT_MS * 2,
   );
+});
+
+describe('mistakes on the command line or in the settings', () => {
+  let root: string;
+  let dataDir: string;
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'roster-mistakes-'));
+    dataDir = path.join(root, 'data');
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  /** Runs roster, expecting it to stop at once with one line and `code`, having created no data directory. */
+  async function refused(args: string[], settings: Record<string, string>, code: number): Promise<string> {
+    const result = await runRoster(args, { ROSTER_DATA_DIR: dataDir, ...settings });
+    expect(result.code, result.stderr).toBe(code);
+    expect(lines(result.stdout)).toEqual([]);
+    const said = lines(result.stderr);
+    expect(said, result.stderr).toHaveLength(1);
+    await expect(access(dataDir), 'the data directory was created').rejects.toMatchObject({ code: 'ENOENT' });
+    return said[0]!;
+  }
+
+  it('a bad flag value stops serve before any database is opened or migrated', async () => {
+    expect(await refused(['serve', '--port', 'abc'], {}, 2)).toBe(
+      'roster: --port: must be a whole number from 0 to 65535 (0: any free port); got "abc"',
+    );
+  });
+
+  it('an unknown command is named, with the closest command and the list of commands', async () => {
+    expect(await refused(['realms'], {}, 2)).toBe(
+      "roster: unknown command 'realms' (did you mean realm?); the commands are serve, migrate, migration, " +
+        'bootstrap, realm, seed-demo, print-schema (roster --help says more)',
+    );
+  });
+
+  it('a bad setting names the variable and the values it accepts', async () => {
+    expect(await refused(['serve'], { LOG_LEVEL: 'loud' }, 2)).toBe(
+      'roster: invalid setting LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent; got "loud"',
+    );
+  });
 });

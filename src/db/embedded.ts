@@ -41,10 +41,12 @@ export class EmbeddedDatabaseLockedError extends Error {
   constructor(
     readonly dataDir: string,
     readonly pid: number,
+    /** The holder's command line, where the system tells (Linux). */
+    readonly command?: string,
   ) {
     super(
-      `the embedded database in ${dataDir} is in use by process ${pid}; ` +
-        'stop it or set ROSTER_DATA_DIR to another directory',
+      `the embedded database in ${dataDir} is in use by process ${pid}${command ? ` (${command})` : ''}; ` +
+        `stop that process (kill ${pid}) or set ROSTER_DATA_DIR to another directory`,
     );
     this.name = 'EmbeddedDatabaseLockedError';
   }
@@ -155,7 +157,9 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
       }
       const owner = await readOwner(lockFile);
       if (owner === undefined) continue;
-      if (await isHeld(lockFile, owner)) throw new EmbeddedDatabaseLockedError(dir, owner.pid);
+      if (await isHeld(lockFile, owner)) {
+        throw new EmbeddedDatabaseLockedError(dir, owner.pid, await commandLine(owner.pid));
+      }
       await unlink(lockFile).catch(ignoreMissing);
     }
   } finally {
@@ -200,6 +204,20 @@ async function processStart(pid: number): Promise<string | undefined> {
     // Fields after the command name, which is in parentheses and may itself contain any character.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const COMMAND_SHOWN = 120;
+
+/** The command line of process `pid` (Linux), shortened; undefined elsewhere or when unreadable. */
+async function commandLine(pid: number): Promise<string | undefined> {
+  try {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+    const text = args.join(' ');
+    if (!text) return undefined;
+    return text.length > COMMAND_SHOWN ? `${text.slice(0, COMMAND_SHOWN - 1)}…` : text;
   } catch {
     return undefined;
   }

@@ -2,9 +2,13 @@
 // database in the data directory given as argument (creating it if there is none), applies the
 // pending migrations, sends the parent the names applied or the error, and exits.
 import { openDatabase } from './client.ts';
+import { EmbeddedDatabaseLockedError } from './embedded.ts';
 import { migrate } from './migrator.ts';
 
-export type MigrateChildMessage = { applied: string[] } | { error: { name: string; message: string } };
+export type MigrateChildMessage =
+  | { applied: string[] }
+  | { error: { name: string; message: string } }
+  | { locked: { dataDir: string; pid: number; command: string | undefined } };
 
 const send = process.send?.bind(process);
 if (!send) throw new Error('migrate-child.ts runs as a child process of migrateInChildProcess()');
@@ -18,7 +22,12 @@ try {
     await db.close();
   }
 } catch (error) {
-  const { name, message: text } = error instanceof Error ? error : new Error(String(error));
-  message = { error: { name, message: text } };
+  if (error instanceof EmbeddedDatabaseLockedError) {
+    const { dataDir, pid, command } = error;
+    message = { locked: { dataDir, pid, command } };
+  } else {
+    const { name, message: text } = error instanceof Error ? error : new Error(String(error));
+    message = { error: { name, message: text } };
+  }
 }
 send(message, () => process.exit(0));

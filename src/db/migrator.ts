@@ -10,7 +10,7 @@ import {
 import type * as Engine from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { pgliteMigrationAdapter } from './adapters.ts';
 import type { Database } from './client.ts';
-import { createPGlite, IN_MEMORY } from './embedded.ts';
+import { createPGlite, EmbeddedDatabaseLockedError, IN_MEMORY } from './embedded.ts';
 import type { MigrateChildMessage } from './migrate-child.ts';
 
 /** Where the migrations and the schema are; defaults to the project's `prisma/` folder. */
@@ -97,6 +97,10 @@ export function migrateInChildProcess(dataDir: string): Promise<string[]> {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (result && 'applied' in result) return resolve(result.applied);
+      if (result && 'locked' in result) {
+        const { dataDir: locked, pid, command } = result.locked;
+        return reject(new EmbeddedDatabaseLockedError(locked, pid, command));
+      }
       if (result) return reject(Object.assign(new Error(result.error.message), { name: result.error.name }));
       reject(new Error(`migrating in a child process failed (${signal ?? `exit code ${code}`})`));
     });

@@ -1,12 +1,13 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { systemContext } from '../context.ts';
-import { recordAudit } from '../modules/audit/audit.service.ts';
-import { restoreAdminApplication } from '../modules/applications/applications.builtin.ts';
-import { createApplicationRecord } from '../modules/applications/applications.service.ts';
+import {
+  createAdminApplication,
+  restoreAdminApplication,
+  type AdminClient,
+} from '../modules/applications/applications.builtin.ts';
 import { restoreAdminRole } from '../modules/roles/roles.builtin.ts';
-import { DEFAULT_REALM_NAME, ensureRealm } from '../modules/realm/realm.service.ts';
-
-const BOOTSTRAP_APPLICATION_NAME = 'Roster Admin';
+import { DEFAULT_REALM_NAME } from '../modules/realm/realm.service.ts';
+import { createRealm } from '../modules/realm/realm.lifecycle.ts';
 
 export interface BootstrapResult {
   realmId: string;
@@ -17,82 +18,91 @@ export interface BootstrapResult {
   created: boolean;
 }
 
+type Credentials = { clientId: string; clientSecret: string };
+
+const newAdminClient = (realm: { id: string; name: string }, client: AdminClient): BootstrapResult => ({
+  realmId: realm.id,
+  realmName: realm.name,
+  clientId: client.clientId,
+  clientSecret: client.clientSecret,
+  created: true,
+});
+
 /**
- * Creates an M2M application holding the realm's built-in admin role. With `credentials`,
- * uses them: creating the application, or, when it exists, making it a working admin again
- * (this secret, enabled, holding the admin role), so scripted deployments can rely on known
- * values and recover an admin client that lost its role. Either way the admin role is
- * restored to every management scope first.
+ * Creates a new realm with its admin client, in one transaction; null if a realm of that name
+ * exists (or was created meanwhile by another process).
+ */
+async function createRealmWithAdmin(
+  prisma: PrismaClient,
+  realmName: string,
+  credentials: Credentials | undefined,
+): Promise<BootstrapResult | null> {
+  const result = await createRealm({ prisma }, { name: realmName, adminCredentials: credentials });
+  if (result.realm && result.adminClient) return newAdminClient(result.realm, result.adminClient);
+  if (result.userErrors.every((error) => error.code === 'TAKEN')) return null;
+  throw new Error(result.userErrors.map((error) => error.message).join(' '));
+}
+
+/**
+ * Creates an M2M application holding the realm's built-in admin role (and the realm, with it in
+ * one transaction, when there is none). With `credentials`, uses them: creating the application,
+ * or, when it exists, making it a working admin again (this secret, enabled, holding the admin
+ * role), so scripted deployments can rely on known values and recover an admin client that lost
+ * its role. Either way the admin role is restored to every management scope first.
  */
 export async function createAdminClient(
   prisma: PrismaClient,
-  options: { realmName?: string; credentials?: { clientId: string; clientSecret: string } | undefined } = {},
+  options: { realmName?: string; credentials?: Credentials | undefined } = {},
 ): Promise<BootstrapResult> {
-  const { realm } = await ensureRealm(prisma, options.realmName ?? DEFAULT_REALM_NAME);
-  const ctx = systemContext(prisma, realm.id);
+  const realmName = options.realmName ?? DEFAULT_REALM_NAME;
   const credentials = options.credentials;
+  const existing = credentials && (await prisma.application.findUnique({ where: { clientId: credentials.clientId } }));
+  let realm = await prisma.realm.findUnique({ where: { name: realmName } });
+  if (existing && existing.realmId !== realm?.id) {
+    throw new Error(`Client id ${existing.clientId} already belongs to another realm.`);
+  }
+  if (!realm) {
+    const created = await createRealmWithAdmin(prisma, realmName, credentials);
+    if (created) return created;
+    realm = await prisma.realm.findUniqueOrThrow({ where: { name: realmName } });
+  }
+  const ctx = systemContext(prisma, realm.id);
 
-  if (credentials) {
-    const existing = await prisma.application.findUnique({ where: { clientId: credentials.clientId } });
-    if (existing && existing.realmId !== realm.id) {
-      throw new Error(`Client id ${credentials.clientId} already belongs to another realm.`);
-    }
-    if (existing && existing.type !== 'M2M') {
+  if (credentials && existing) {
+    if (existing.type !== 'M2M') {
       throw new Error(
         `Client id ${credentials.clientId} belongs to a ${existing.type} application, not a machine-to-machine one.`,
       );
     }
-    if (existing) {
-      await prisma.$transaction(async (tx) => {
-        const role = await restoreAdminRole(tx, ctx);
-        await restoreAdminApplication(tx, ctx, existing, role, credentials.clientSecret);
-      });
-      return {
-        realmId: realm.id,
-        realmName: realm.name,
-        clientId: existing.clientId,
-        clientSecret: null,
-        created: false,
-      };
-    }
+    await prisma.$transaction(async (tx) => {
+      const role = await restoreAdminRole(tx, ctx);
+      await restoreAdminApplication(tx, ctx, existing, role, credentials.clientSecret);
+    });
+    return {
+      realmId: realm.id,
+      realmName: realm.name,
+      clientId: existing.clientId,
+      clientSecret: null,
+      created: false,
+    };
   }
 
-  const { application, clientSecret } = await prisma.$transaction(async (tx) => {
-    const role = await restoreAdminRole(tx, ctx);
-    const result = await createApplicationRecord(tx, {
-      realmId: realm.id,
-      name: BOOTSTRAP_APPLICATION_NAME,
-      type: 'M2M',
-      roleIds: [role.id],
-      builtIn: true,
-      ...(credentials ?? {}),
-    });
-    await recordAudit(tx, ctx, {
-      action: 'application.created',
-      targetType: 'Application',
-      targetId: result.application.id,
-      changes: { name: BOOTSTRAP_APPLICATION_NAME, type: 'M2M', roles: [role.name] },
-    });
-    return result;
-  });
-  return {
-    realmId: realm.id,
-    realmName: realm.name,
-    clientId: application.clientId,
-    clientSecret: credentials ? null : clientSecret,
-    created: true,
-  };
+  const adminClient = await prisma.$transaction(async (tx) =>
+    createAdminApplication(tx, ctx, await restoreAdminRole(tx, ctx), credentials),
+  );
+  return newAdminClient(realm, adminClient);
 }
 
 /**
- * At server start: on an empty database, creates realm `default` and the admin client; with
- * bootstrap credentials configured, makes sure they work. Otherwise does nothing.
+ * At server start: on an empty database, creates realm `default` and the admin client (both or
+ * neither); with bootstrap credentials configured, makes sure they work. Otherwise does nothing.
+ * Two processes starting on one empty database create one realm: the second gets null.
  */
 export async function bootstrapOnStart(
   prisma: PrismaClient,
-  credentials: { clientId: string; clientSecret: string } | undefined,
+  credentials: Credentials | undefined,
 ): Promise<BootstrapResult | null> {
   if (credentials) return createAdminClient(prisma, { credentials });
   if ((await prisma.realm.count()) > 0) return null;
-  return createAdminClient(prisma);
+  return createRealmWithAdmin(prisma, DEFAULT_REALM_NAME, undefined);
 }

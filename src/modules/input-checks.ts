@@ -1,6 +1,10 @@
 import { userError, type UserErrorShape } from './user-error.ts';
 
 const NAME_MAX_LENGTH = 100;
+const LABEL_MAX_LENGTH = 63;
+
+/** Lowercase letters, digits and inner hyphens, 1 to 63 characters: a DNS label (realm names, tenant slugs). */
+export const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const DESCRIPTION_MAX_LENGTH = 500;
 
 // Control characters (including newlines) have no place in names.
@@ -35,4 +39,23 @@ export function checkDescription(
   if ([...trimmed].length > max)
     errors.push(userError('TOO_LONG', `The description must be at most ${max} characters.`, field));
   return trimmed || null;
+}
+
+/**
+ * Checks a name that must be a {@link LABEL}, such as a tenant slug or a realm name (`noun`, as
+ * the messages call it). Pushes REQUIRED, TOO_LONG or INVALID to `errors`.
+ */
+export function checkLabel(value: string, noun: string, field: string[], errors: UserErrorShape[]): void {
+  if (!value) errors.push(userError('REQUIRED', `The ${noun} must not be empty.`, field));
+  else if (value.length > LABEL_MAX_LENGTH) {
+    errors.push(userError('TOO_LONG', `The ${noun} must be at most ${LABEL_MAX_LENGTH} characters.`, field));
+  } else if (!LABEL.test(value)) {
+    errors.push(
+      userError(
+        'INVALID',
+        `The ${noun} may contain only lowercase letters, digits and hyphens, and cannot start or end with a hyphen.`,
+        field,
+      ),
+    );
+  }
 }

@@ -81,6 +81,21 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === 'P2002' || code === '23505' || (cause !== undefined && cause !== error && isUniqueViolation(cause));
 }
 
+/**
+ * Whether a transaction failed because a concurrent one conflicted with it and may succeed when
+ * retried (Prisma P2034; SQLSTATE 40001 serialization failure, 40P01 deadlock).
+ */
+export function isSerializationFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  return (
+    code === 'P2034' ||
+    code === '40001' ||
+    code === '40P01' ||
+    (cause !== undefined && cause !== error && isSerializationFailure(cause))
+  );
+}
+
 export interface TransactionOptions {
   timeout?: number;
   maxWait?: number;

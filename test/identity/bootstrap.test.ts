@@ -6,6 +6,7 @@ import { adminRoleId, requestToken } from '../helpers/fixtures.ts';
 import { graphql } from '../helpers/documents.ts';
 import { auditSince, lastAuditId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 
 // What `ROSTER_BOOTSTRAP_CLIENT_ID/SECRET` hand to `bootstrapOnStart` at every server start.
 const BOOTSTRAP = { clientId: 'scripted-admin', clientSecret: 'scripted-admin-secret-0123456789abcdef' };
@@ -152,5 +153,34 @@ describe('roster bootstrap without credentials', () => {
     const response = await requestToken(server, { ...result, clientSecret: result.clientSecret! });
     expect(response.status).toBe(200);
     expect(String(response.body.scope).split(' ').sort()).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
+  });
+});
+
+describe('the first start', () => {
+  it('creates realm default and its admin client once, even when two processes start on one empty database', async () => {
+    const database = await createTestDatabase();
+    try {
+      const prisma = database.db.prisma;
+      const results = await Promise.all([bootstrapOnStart(prisma, undefined), bootstrapOnStart(prisma, undefined)]);
+      const created = results.filter((result) => result !== null);
+      expect(created).toEqual([
+        {
+          realmId: expect.any(String),
+          realmName: 'default',
+          clientId: expect.any(String),
+          clientSecret: expect.any(String),
+          created: true,
+        },
+      ]);
+      expect(await prisma.realm.findMany({ select: { name: true } })).toEqual([{ name: 'default' }]);
+      expect(await prisma.application.findMany({ select: { clientId: true } })).toEqual([
+        { clientId: created[0]!.clientId },
+      ]);
+      // Later starts find the realm and create nothing.
+      expect(await bootstrapOnStart(prisma, undefined)).toBeNull();
+      expect(await prisma.application.count()).toBe(1);
+    } finally {
+      await database.dispose();
+    }
   });
 });

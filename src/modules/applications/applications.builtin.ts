@@ -3,6 +3,49 @@ import type { ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { AuditAction } from '../audit/audit.actions.ts';
 import { hashClientSecret } from './applications.credentials.ts';
+import { createApplicationRecord } from './applications.service.ts';
+
+/** The name of the M2M application bootstrap and `roster realm create` make a realm's administrator. */
+const ADMIN_APPLICATION_NAME = 'Roster Admin';
+
+/** A realm's administration client; its secret is known only when it was just generated. */
+export interface AdminClient {
+  applicationId: string;
+  clientId: string;
+  /** The generated secret, shown once; null when the caller gave the credentials. */
+  clientSecret: string | null;
+}
+
+/**
+ * Creates an M2M application holding the realm's built-in admin `role`, with generated or given
+ * credentials; audited as `application.created`.
+ */
+export async function createAdminApplication(
+  tx: Prisma.TransactionClient,
+  ctx: ServiceContext,
+  role: { id: string; name: string },
+  credentials?: { clientId: string; clientSecret: string },
+): Promise<AdminClient> {
+  const { application, clientSecret } = await createApplicationRecord(tx, {
+    realmId: ctx.realmId,
+    name: ADMIN_APPLICATION_NAME,
+    type: 'M2M',
+    roleIds: [role.id],
+    builtIn: true,
+    ...(credentials ?? {}),
+  });
+  await recordAudit(tx, ctx, {
+    action: 'application.created',
+    targetType: 'Application',
+    targetId: application.id,
+    changes: { name: ADMIN_APPLICATION_NAME, type: 'M2M', roles: [role.name] },
+  });
+  return {
+    applicationId: application.id,
+    clientId: application.clientId,
+    clientSecret: credentials ? null : clientSecret,
+  };
+}
 
 /** The bootstrap credentials' application, made a working admin again; audits each repair. */
 export async function restoreAdminApplication(

@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = {
   'custom_attribute.deleted': 'A custom attribute definition was deleted.',
   'realm.created': 'A realm was created.',
   'realm.demo_seeded': 'A realm was filled with demo data.',
+  'realm.renamed': 'A realm’s display name changed (`roster realm rename`; its name never changes).',
   'realm.settings_updated': 'The realm’s settings changed.',
   'resource.created': 'An API resource was created (also the built-in management API).',
   'resource.updated': 'An API resource changed.',

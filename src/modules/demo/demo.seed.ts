@@ -1,7 +1,8 @@
 import type { PrismaClient, UserStatus } from '../../generated/prisma/client.ts';
 import { systemContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { DEFAULT_REALM_NAME, ensureRealm } from '../realm/realm.service.ts';
+import { DEFAULT_REALM_NAME } from '../realm/realm.service.ts';
+import { ensureRealm } from '../realm/realm.lifecycle.ts';
 
 const GIVEN = [
   'Ada',

@@ -6,94 +6,26 @@ import type {
   Realm,
   TenancyMode,
 } from '../../generated/prisma/client.ts';
-import { systemContext, type RealmTx, type ServiceContext } from '../../context.ts';
+import type { RealmTx, ServiceContext } from '../../context.ts';
 import { usersInSeveralTenants } from './realm.queries.ts';
-import {
-  MANAGEMENT_ADMIN_ROLE_NAME,
-  MANAGEMENT_API_INDICATOR,
-  MANAGEMENT_API_NAME,
-  MANAGEMENT_SCOPES,
-} from '../../auth/scopes.ts';
+import { MANAGEMENT_ADMIN_ROLE_NAME } from '../../auth/scopes.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
+import { LABEL } from '../input-checks.ts';
 import { userError, type UserErrorShape } from '../user-error.ts';
 import { UUID } from '../../auth/ids.ts';
 
-export const REALM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DEFAULT_REALM_NAME = 'default';
 
 /** A realm by id or by name (both are accepted wherever a path takes `{realmId}`). */
 export function findRealm(prisma: PrismaClient, idOrName: string): Promise<Realm | null> {
   if (UUID.test(idOrName)) return prisma.realm.findUnique({ where: { id: idOrName.toLowerCase() } });
-  if (!REALM_NAME.test(idOrName)) return Promise.resolve(null);
+  if (!LABEL.test(idOrName)) return Promise.resolve(null);
   return prisma.realm.findUnique({ where: { name: idOrName } });
 }
 
 /** The built-in admin role of a realm, holding every management scope. */
 export async function managementAdminRole(tx: RealmTx) {
   return tx.role.findFirstOrThrow({ where: { builtIn: true, name: MANAGEMENT_ADMIN_ROLE_NAME, tenantId: null } });
-}
-
-/**
- * Returns the realm named `name`, creating it with its built-in management API resource, the
- * 15 management scopes and the admin role holding them when it does not exist yet.
- */
-export async function ensureRealm(
-  prisma: PrismaClient,
-  name: string,
-  displayName?: string,
-): Promise<{ realm: Realm; created: boolean }> {
-  const existing = await prisma.realm.findUnique({ where: { name } });
-  if (existing) return { realm: existing, created: false };
-  const realm = await prisma.$transaction(async (tx) => {
-    const created = await tx.realm.create({ data: { name, displayName: displayName ?? null } });
-    const ctx = systemContext(prisma, created.id);
-    await recordAudit(tx, ctx, {
-      action: 'realm.created',
-      targetType: 'Realm',
-      targetId: created.id,
-      changes: { name },
-    });
-    await provisionManagementApi(tx, ctx);
-    return created;
-  });
-  return { realm, created: true };
-}
-
-async function provisionManagementApi(tx: Prisma.TransactionClient, ctx: ServiceContext): Promise<void> {
-  const resource = await tx.resource.create({
-    data: { realmId: ctx.realmId, name: MANAGEMENT_API_NAME, indicator: MANAGEMENT_API_INDICATOR, builtIn: true },
-  });
-  const scopes = await tx.resourceScope.createManyAndReturn({
-    data: Object.entries(MANAGEMENT_SCOPES).map(([name, description]) => ({
-      realmId: ctx.realmId,
-      resourceId: resource.id,
-      name,
-      description,
-    })),
-  });
-  const role = await tx.role.create({
-    data: {
-      realmId: ctx.realmId,
-      name: MANAGEMENT_ADMIN_ROLE_NAME,
-      description: 'Full access to the Roster Management API of this realm.',
-      builtIn: true,
-    },
-  });
-  await tx.roleScope.createMany({
-    data: scopes.map((scope) => ({ realmId: ctx.realmId, roleId: role.id, scopeId: scope.id })),
-  });
-  await recordAudit(tx, ctx, {
-    action: 'resource.created',
-    targetType: 'Resource',
-    targetId: resource.id,
-    changes: { name: MANAGEMENT_API_NAME, scopes: scopes.map((s) => s.name) },
-  });
-  await recordAudit(tx, ctx, {
-    action: 'role.created',
-    targetType: 'Role',
-    targetId: role.id,
-    changes: { name: MANAGEMENT_ADMIN_ROLE_NAME },
-  });
 }
 
 export interface RealmSettingsPatch {

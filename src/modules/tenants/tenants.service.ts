@@ -1,8 +1,7 @@
 import type { Prisma, Tenant } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
-import { checkName } from '../input-checks.ts';
-import { REALM_NAME } from '../realm/realm.service.ts';
+import { checkLabel, checkName } from '../input-checks.ts';
 import {
   inTransaction,
   notFound,
@@ -14,8 +13,6 @@ import {
 } from '../user-error.ts';
 
 const SLUG_MAX_LENGTH = 63;
-/** Lowercase letters, digits and inner hyphens, 1 to 63 characters: a DNS label, like realm names. */
-const SLUG = REALM_NAME;
 
 /** A slug from a name: accents dropped, every run of other characters a hyphen, at most 63 characters. */
 function slugify(name: string): string {
@@ -28,20 +25,7 @@ function slugify(name: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
-function checkSlug(slug: string, field: string[], errors: UserErrorShape[]): void {
-  if (!slug) errors.push(userError('REQUIRED', 'The slug must not be empty.', field));
-  else if (slug.length > SLUG_MAX_LENGTH) {
-    errors.push(userError('TOO_LONG', `The slug must be at most ${SLUG_MAX_LENGTH} characters.`, field));
-  } else if (!SLUG.test(slug)) {
-    errors.push(
-      userError(
-        'INVALID',
-        'The slug may contain only lowercase letters, digits and hyphens, and cannot start or end with a hyphen.',
-        field,
-      ),
-    );
-  }
-}
+const checkSlug = (slug: string, field: string[], errors: UserErrorShape[]) => checkLabel(slug, 'slug', field, errors);
 
 const slugTaken = (field: string[]) => userError('TAKEN', 'Another tenant of the realm already uses this slug.', field);
 
