@@ -140,7 +140,7 @@ function page(options: ExplorerOptions): string {
         <label for="realm">Realm</label>
         <input id="realm" name="realm" value="default" required spellcheck="false" />
         <label for="client-id">Client id</label>
-        <input id="client-id" name="clientId" required spellcheck="false" />
+        <input id="client-id" name="clientId" required spellcheck="false" autofocus />
         <label for="client-secret">Client secret</label>
         <input id="client-secret" name="clientSecret" type="password" required />
         <button type="submit">Get a token</button>
@@ -173,7 +173,9 @@ function page(options: ExplorerOptions): string {
       <form id="token-form" autocomplete="off">
         <h3>With an access token</h3>
         <label for="access-token">Access token</label>
-        <textarea id="access-token" name="token" rows="3" required spellcheck="false"></textarea>
+        <textarea id="access-token" name="token" rows="3" required spellcheck="false"${
+          options.clientSignIn ? '' : ' autofocus'
+        }></textarea>
         <button type="submit">Use this token</button>
       </form>
       <p id="roster-dialog-problem" role="alert"></p>

@@ -150,6 +150,8 @@
       await setAuthorization(fresh.token);
       return fresh;
     } catch (error) {
+      // The credentials no longer work (or the server did not answer): the user signs in again.
+      saveClient(null);
       say(`The token could not be renewed: ${error.message} Sign in again.`);
       return null;
     }
@@ -176,7 +178,7 @@
 
   function refusalReason(response) {
     const challenge = response.headers.get('www-authenticate') ?? '';
-    return /error_description="([^"]*)"/.exec(challenge)?.[1] ?? null;
+    return /error_description="([^"]*)"/.exec(challenge)?.[1]?.replace(/\.$/, '') ?? null;
   }
 
   /** GraphiQL's fetcher: every request of the page (queries and the schema's introspection). */
