@@ -53,6 +53,7 @@ program
     const database = server.db.kind === 'embedded' ? `embedded database in ${cfg.dataDir}` : 'PostgreSQL';
     server.log.info({ url: server.url, database, ms: Math.round(performance.now() - started) }, 'Roster is ready');
     console.log(`Roster is serving ${server.url}/graphql (${database}).`);
+    if (cfg.explorer) console.log(`Explorer: open ${server.url}/graphql in a browser and sign in there.`);
     if (server.bootstrap?.clientSecret) {
       printCredentials(
         server.url,
