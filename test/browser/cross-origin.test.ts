@@ -168,5 +168,5 @@ describe.skipIf(!available && !process.env.CI)('pages of other origins in Chromi
 
     expect(outside).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 });

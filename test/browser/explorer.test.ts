@@ -191,7 +191,7 @@ describe.skipIf(!available && !process.env.CI)('the explorer in Chromium', () =>
     expect(outside()).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 
   it('renews the admin client’s token once it has expired, before the next request', async () => {
     const { context, page, outside, problems, tokenRequests } = await openExplorer({ fakeClock: true });
@@ -213,7 +213,7 @@ describe.skipIf(!available && !process.env.CI)('the explorer in Chromium', () =>
     expect(outside()).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 
   it('says so when the token can no longer be renewed (the application was disabled)', async () => {
     const other = await server.createRealm('explorer-other');
@@ -237,7 +237,7 @@ describe.skipIf(!available && !process.env.CI)('the explorer in Chromium', () =>
     expect(outside()).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 
   it('uses a pasted access token, and names the refusal of one that does not work', async () => {
     const { context, page, outside, problems, tokenRequests } = await openExplorer();
@@ -269,5 +269,5 @@ describe.skipIf(!available && !process.env.CI)('the explorer in Chromium', () =>
     expect(outside()).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 });
