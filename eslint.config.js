@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -21,6 +22,8 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  // The explorer's page script runs in the browser, as a classic script.
+  { files: ['src/explorer/**/*.js'], languageOptions: { sourceType: 'script', globals: globals.browser } },
   {
     // Tests read untyped GraphQL answers (`data` is `any`): the any-safety rules would only add casts.
     files: ['test/**/*.ts'],

@@ -51,6 +51,40 @@ function wholeNumber(min: number, max?: number, note?: string) {
 const count = wholeNumber(0, undefined, '0: no limit');
 const windowSeconds = wholeNumber(1, 86_400);
 
+/**
+ * Why `entry` of `ROSTER_CORS_ORIGINS` is not an origin as browsers send it in `Origin`
+ * (scheme, host and port, serialized), or undefined when it is one.
+ */
+function originProblem(entry: string): string | undefined {
+  if (entry === '*') return 'a wildcard is not allowed: list each origin';
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return `"${entry}" is not an origin such as https://app.example.com`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `"${entry}" must be an http or https origin`;
+  if (url.origin !== entry) {
+    return `"${entry}" is not an exact origin: write "${url.origin}" (scheme, host and port only, as browsers send it)`;
+  }
+  return undefined;
+}
+
+const originList = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const origins = (value ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    for (const entry of origins) {
+      const problem = originProblem(entry);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+    return [...new Set(origins)];
+  });
+
 const configSchema = z
   .object({
     NODE_ENV: z
@@ -91,6 +125,8 @@ const configSchema = z
       .min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)')
       .regex(/^\S+$/, 'must not contain spaces')
       .optional(),
+    ROSTER_EXPLORER: booleanFromEnv.optional(),
+    ROSTER_CORS_ORIGINS: originList,
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ROSTER_BOOTSTRAP_CLIENT_ID) !== Boolean(env.ROSTER_BOOTSTRAP_CLIENT_SECRET)) {
@@ -155,6 +191,10 @@ export interface Config {
   trustProxyHops: number;
   /** Bearer token `/metrics` requires; undefined: loopback callers only. */
   metricsToken: string | undefined;
+  /** Serve the explorer (GraphiQL) at `GET /graphql`: on by default outside production. */
+  explorer: boolean;
+  /** Origins whose pages may call the API from a browser (CORS); none by default. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -213,6 +253,8 @@ export function loadConfig(
     },
     trustProxyHops: e.ROSTER_TRUST_PROXY_HOPS,
     metricsToken: e.ROSTER_METRICS_TOKEN,
+    explorer: e.ROSTER_EXPLORER ?? e.NODE_ENV !== 'production',
+    corsOrigins: e.ROSTER_CORS_ORIGINS,
     ...overrides,
   };
 }

@@ -26,6 +26,8 @@ import { schema } from './graphql/schema.ts';
 import { listen } from './listen.ts';
 import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';
+import { CorsPolicy } from './cors.ts';
+import { createExplorer } from './explorer/explorer.ts';
 
 export interface AppDeps {
   db: Database;
@@ -50,6 +52,10 @@ export interface AppDeps {
   providers?: RealmProviders;
   /** Bearer token `/metrics` requires (`ROSTER_METRICS_TOKEN`); without one, loopback callers only. */
   metricsToken?: string | undefined;
+  /** Serve the explorer (GraphiQL and its sign-in helper) at `GET /graphql`; default off. */
+  explorer?: boolean;
+  /** Origins whose pages may call `/graphql` and `/schema.graphql` from a browser; default none. */
+  corsOrigins?: string[];
 }
 
 export type FetchHandler = (request: Request, context?: { req?: IncomingMessage }) => Promise<Response>;
@@ -124,7 +130,12 @@ export function createApp(deps: AppDeps): FetchHandler {
     denialLimit: new FailureLimit(store, { name: 'denial-audit', ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT) }),
     metrics,
   });
+  const cors = new CorsPolicy(deps.corsOrigins ?? []);
+  // The admin-client form of the explorer's sign-in helper is for development only.
+  const explorerSignIn = Boolean(deps.explorer) && deps.mode !== 'production';
+  const explorer = deps.explorer ? createExplorer({ clientSignIn: explorerSignIn }) : null;
   const oauthDeps = {
+    ownPageClientAuthentication: explorerSignIn,
     prisma: deps.db.prisma,
     keys: deps.keys,
     baseUrl: deps.baseUrl,
@@ -194,7 +205,11 @@ export function createApp(deps: AppDeps): FetchHandler {
     ipAddress: string | undefined,
     socketAddress: string | undefined,
   ) {
-    if (url.pathname === '/graphql') return yoga.fetch(request, { requestId, log, ipAddress });
+    const page = explorer && (await explorer(request, url));
+    if (page) return page;
+    if (url.pathname === '/graphql' || url.pathname === '/schema.graphql') {
+      return cors.preflight(request) ?? cors.apply(request, await yoga.fetch(request, { requestId, log, ipAddress }));
+    }
     if (url.pathname === '/healthz') return Response.json({ status: 'ok' });
     if (url.pathname === '/metrics') return metrics.respond(request, socketAddress, deps.metricsToken);
     if (url.pathname === '/readyz') return readiness(deps.db, log);
@@ -204,11 +219,12 @@ export function createApp(deps: AppDeps): FetchHandler {
   }
 }
 
-const FIXED_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
+const FIXED_ROUTES = new Set(['/graphql', '/schema.graphql', '/healthz', '/readyz', '/metrics']);
 
 /** A path's route template, for metrics: never the raw path, which any caller chooses. */
 function routeOf(pathname: string): string {
   if (FIXED_ROUTES.has(pathname)) return pathname;
+  if (pathname.startsWith('/explorer/')) return '/explorer/{file}';
   return oauthRoute(pathname) ?? '(other)';
 }
 
@@ -368,6 +384,8 @@ export async function startServer(
       signInLimits: config.signInLimits,
       trustProxyHops: config.trustProxyHops,
       metricsToken: config.metricsToken,
+      explorer: config.explorer,
+      corsOrigins: config.corsOrigins,
     });
     const running = db;
     return {

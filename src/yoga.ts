@@ -1,6 +1,6 @@
 import { PothosError, PothosValidationError } from '@pothos/core';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type FieldNode, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
 import type { Denial, GraphQLContext, Principal } from './context.ts';
 import { scopeToRealm } from './db/realm-scope.ts';
@@ -8,6 +8,8 @@ import { currentRequest, isQueryCanceled } from './db/request-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { queryCostPlugin } from './graphql/query-cost.ts';
 import { documentLimitsPlugin } from './graphql/query-limits.ts';
+import { unauthenticated } from './graphql/errors.ts';
+import { printSchemaSdl } from './graphql/schema.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
@@ -36,11 +38,23 @@ export interface YogaOptions {
   metrics?: Metrics;
 }
 
-/** Refuses introspection (production mode). */
-function disableIntrospection(): Plugin {
+/**
+ * Introspection (`__schema`, `__type`) is for authenticated callers only, in every mode;
+ * `__typename` stays open. Validation runs before the context verifies the token, so a request
+ * with an Authorization header passes here and is refused with 401 if the token is not valid.
+ */
+function introspectionForCallers(): Plugin<{ request: Request }> {
   return {
-    onValidate({ addValidationRule }) {
-      addValidationRule(NoSchemaIntrospectionCustomRule);
+    onValidate({ context, addValidationRule }) {
+      if (context.request.headers.has('authorization')) return;
+      addValidationRule((validation: ValidationContext) => ({
+        Field(node: FieldNode) {
+          if (node.name.value !== '__schema' && node.name.value !== '__type') return;
+          validation.reportError(
+            unauthenticated('Introspection needs an access token: send "Authorization: Bearer <access token>".', node),
+          );
+        },
+      }));
     },
   };
 }
@@ -144,14 +158,75 @@ function invalidToken(message: string): GraphQLError {
   });
 }
 
+/**
+ * The caller of a request: null without an Authorization header; a 401 GraphQL error for a
+ * header that is not a valid bearer token.
+ */
+async function principalOf(request: Request, authenticate: Authenticate): Promise<Principal | null> {
+  const header = request.headers.get('authorization');
+  if (!header) return null;
+  const [scheme, token, extra] = header.split(' ');
+  if (scheme?.toLowerCase() !== 'bearer' || !token || extra !== undefined) {
+    throw invalidToken('The Authorization header must be "Bearer <access token>".');
+  }
+  try {
+    return await authenticate(token);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw invalidToken(error.message);
+    throw error;
+  }
+}
+
+/**
+ * `GET /schema.graphql`: the printed schema (as `npm run schema:print` writes it), for
+ * authenticated callers only, like introspection; 401 with a `WWW-Authenticate` challenge
+ * otherwise.
+ */
+function schemaDocument(schema: GraphQLSchema, authenticate: Authenticate): Plugin {
+  let printed: string | undefined;
+  const refusal = (error: GraphQLError) => {
+    const http = error.extensions.http as { status: number; headers: Record<string, string> };
+    return Response.json(
+      { errors: [{ message: error.message, extensions: { code: error.extensions.code } }] },
+      { status: http.status, headers: http.headers },
+    );
+  };
+  const answer = async (request: Request): Promise<Response> => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return Response.json({ error: 'Use GET for /schema.graphql.' }, { status: 405, headers: { allow: 'GET' } });
+    }
+    try {
+      if (!(await principalOf(request, authenticate))) {
+        return refusal(
+          unauthenticated('The schema is for authenticated callers: send "Authorization: Bearer <access token>".'),
+        );
+      }
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions.http) return refusal(error);
+      throw error;
+    }
+    printed ??= printSchemaSdl(schema);
+    const headers = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'private, no-store' };
+    return new Response(request.method === 'HEAD' ? null : printed, { headers });
+  };
+  return {
+    async onRequest(payload) {
+      if (payload.url.pathname === '/schema.graphql') payload.endResponse(await answer(payload.request));
+    },
+  };
+}
+
 export function createRosterYoga(options: YogaOptions): YogaServerInstance<RequestMeta, GraphQLContext> {
   const production = options.mode === 'production';
   setStrictChecks(!production);
   return createYoga<RequestMeta, GraphQLContext>({
     schema: options.schema,
     graphqlEndpoint: '/graphql',
-    graphiql: options.mode === 'development' ? { title: 'Roster' } : false,
+    // The explorer is served by src/explorer/ (assets from the installed package, not a CDN).
+    graphiql: false,
     landingPage: false,
+    // Cross-origin access is decided by src/cors.ts (an allowlist), never reflected.
+    cors: false,
     // Never expose original messages or stacks, whatever NODE_ENV says.
     maskedErrors: { isDev: false, maskError: maskUnexpected },
     batching: false,
@@ -164,7 +239,9 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
     plugins: [
       ...(options.metrics ? [options.metrics.graphqlPlugin()] : []),
       documentLimitsPlugin(),
-      ...(production ? [disableIntrospection(), hideSuggestions()] : []),
+      schemaDocument(options.schema, options.authenticate),
+      introspectionForCallers(),
+      ...(production ? [hideSuggestions()] : []),
       // Page sizes, argument bounds and cost first: the others coerce variables, which recurses as
       // deep as the input goes.
       queryCostPlugin(),
@@ -174,21 +251,10 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       codeVariableErrors(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {
-      const header = request.headers.get('authorization');
       const denials: Denial[] = [];
       const base = { requestId, log, denials };
-      if (!header) return { ...base, service: null };
-      const [scheme, token, extra] = header.split(' ');
-      if (scheme?.toLowerCase() !== 'bearer' || !token || extra !== undefined) {
-        throw invalidToken('The Authorization header must be "Bearer <access token>".');
-      }
-      let principal: Principal;
-      try {
-        principal = await options.authenticate(token);
-      } catch (error) {
-        if (error instanceof InvalidTokenError) throw invalidToken(error.message);
-        throw error;
-      }
+      const principal = await principalOf(request, options.authenticate);
+      if (!principal) return { ...base, service: null };
       return {
         ...base,
         log: log.child({ clientId: principal.clientId, realmId: principal.realmId }),

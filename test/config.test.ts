@@ -184,6 +184,48 @@ describe('configuration', () => {
     });
   });
 
+  it('serves the explorer outside production, and in production only with ROSTER_EXPLORER=true', () => {
+    const production = { NODE_ENV: 'production', ROSTER_SECRET_KEY: 'k'.repeat(32) };
+    expect(loadConfig({}).explorer).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).explorer).toBe(true);
+    expect(loadConfig({ ROSTER_EXPLORER: 'false' }).explorer).toBe(false);
+    expect(loadConfig(production).explorer).toBe(false);
+    expect(loadConfig({ ...production, ROSTER_EXPLORER: '' }).explorer).toBe(false);
+    expect(loadConfig({ ...production, ROSTER_EXPLORER: 'true' }).explorer).toBe(true);
+    expect(problems({ ROSTER_EXPLORER: 'on' })).toEqual([
+      'ROSTER_EXPLORER: must be one of true, false, 1, 0, yes, no ; got "on"',
+    ]);
+  });
+
+  it('reads ROSTER_CORS_ORIGINS as a list of exact origins, none by default', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ ROSTER_CORS_ORIGINS: '' }).corsOrigins).toEqual([]);
+    expect(
+      loadConfig({
+        ROSTER_CORS_ORIGINS: ' https://console.example.com, http://localhost:5173,,https://console.example.com ',
+      }).corsOrigins,
+    ).toEqual(['https://console.example.com', 'http://localhost:5173']);
+  });
+
+  it('names each entry of ROSTER_CORS_ORIGINS that is not an exact origin', () => {
+    const only = (value: string) => problems({ ROSTER_CORS_ORIGINS: value }).map((p) => p.replace(/; got .*$/, ''));
+    expect(only('*')).toEqual(['ROSTER_CORS_ORIGINS: a wildcard is not allowed: list each origin']);
+    expect(only('https://console.example.com/')).toEqual([
+      'ROSTER_CORS_ORIGINS: "https://console.example.com/" is not an exact origin: write "https://console.example.com" (scheme, host and port only, as browsers send it)',
+    ]);
+    expect(only('https://Console.example.com:443')[0]).toMatch(/write "https:\/\/console\.example\.com"/);
+    expect(only('https://console.example.com/app')[0]).toMatch(/is not an exact origin/);
+    expect(only('console.example.com')).toEqual([
+      'ROSTER_CORS_ORIGINS: "console.example.com" is not an origin such as https://app.example.com',
+    ]);
+    expect(only('null')[0]).toMatch(/"null" is not an origin/);
+    expect(only('ftp://files.example.com')).toEqual([
+      'ROSTER_CORS_ORIGINS: "ftp://files.example.com" must be an http or https origin',
+    ]);
+    expect(only('https://ok.example.com, *, https://bad.example.com/')).toHaveLength(2);
+    expect(problems({ ROSTER_CORS_ORIGINS: '*' })[0]).toMatch(/; got "\*"$/);
+  });
+
   it('reports every problem at once', () => {
     expect(problems({ PORT: '-1', LOG_LEVEL: 'x', DATABASE_URL: 'nope' })).toHaveLength(3);
   });

@@ -69,7 +69,7 @@ for (const type of Object.values(schema.getTypeMap())) {
   }
 }
 
-/** The SDL committed as schema.graphql: sorted, with directives. */
-export function printSchemaSdl(): string {
-  return `${printSchemaWithDirectives(lexicographicSortSchema(schema)).trim()}\n`;
+/** The SDL committed as schema.graphql (and served at /schema.graphql): sorted, with directives. */
+export function printSchemaSdl(of: GraphQLSchema = schema): string {
+  return `${printSchemaWithDirectives(lexicographicSortSchema(of)).trim()}\n`;
 }

@@ -33,7 +33,7 @@ interface Exchange {
    * The client the hardened endpoint already authenticated, with its secret's digest, or the
    * public client (no secret) it already looked up: the provider reads neither again.
    */
-  verified?: { client: ClientApplication; secretDigest?: string };
+  verified?: { client: ClientApplication; secretDigest?: string; fromOwnPage?: boolean };
   /** An error the provider caught and answered with `server_error`. */
   serverError?: unknown;
   /** Rows of the provider's models read ahead during this request. */
@@ -317,9 +317,14 @@ export class RealmProviders {
           : undefined;
       },
       // Browsers may call the token and userinfo endpoints only for public clients (SPAs), and
-      // only from the origin of one of their redirect URIs; confidential clients never from one.
-      clientBasedCORS: (_ctx, origin, client) =>
-        client.clientAuthMethod === 'none' && client.redirectUris!.some((uri) => new URL(uri).origin === origin),
+      // only from the origin of one of their redirect URIs; confidential clients never from
+      // another origin, and from Roster's own pages only where the token endpoint allowed it
+      // (the explorer's sign-in helper in development).
+      clientBasedCORS: (_ctx, origin, client) => {
+        const verified = exchanges.getStore()?.verified;
+        if (verified?.fromOwnPage && verified.client.clientId === client.clientId) return true;
+        return client.clientAuthMethod === 'none' && client.redirectUris!.some((uri) => new URL(uri).origin === origin);
+      },
       renderError: views.renderError,
       ttl: {
         AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? realm.accessTokenTtlSeconds,

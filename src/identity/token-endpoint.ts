@@ -13,6 +13,11 @@ import { callProvider } from './provider-bridge.ts';
 import { OIDC_SCOPES, throughProvider, type RealmProviders } from './provider.ts';
 
 export interface OAuthDeps {
+  /**
+   * Whether a page Roster serves itself (the explorer's sign-in helper, in development) may
+   * authenticate a confidential client from the browser; pages of other origins never may.
+   */
+  ownPageClientAuthentication?: boolean;
   prisma: PrismaClient;
   keys: SigningKeys;
   /** Base URL of this server as clients reach it (issuer prefix). */
@@ -331,7 +336,11 @@ async function clientRequest(
     return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');
   }
 
-  const verified = { client, secretDigest: sha256(credentials.clientSecret) };
+  const verified = {
+    client,
+    secretDigest: sha256(credentials.clientSecret),
+    fromOwnPage: Boolean(deps.ownPageClientAuthentication) && fromOwnPage(request, target.issuer),
+  };
   const response = await throughProvider(verified, () =>
     callProvider(target.provider, {
       method: 'POST',
@@ -346,6 +355,17 @@ async function clientRequest(
     deps.log.info({ clientId: client.clientId, realmId }, 'access token issued');
   }
   return response;
+}
+
+/**
+ * Whether a browser sent the request from a page of Roster's own origin: `Sec-Fetch-Site`
+ * (set by the browser, never by a page's script) says so, or, from a browser without it, an
+ * `Origin` equal to the issuer's.
+ */
+function fromOwnPage(request: Request, issuer: string): boolean {
+  return (
+    request.headers.get('sec-fetch-site') === 'same-origin' || request.headers.get('origin') === new URL(issuer).origin
+  );
 }
 
 /**

@@ -350,35 +350,48 @@ describe('modes', () => {
     );
   });
 
-  it('refuses introspection in production mode, still answering __typename', async () => {
-    for (const query of ['{ __schema { queryType { name } } }', '{ __type(name: "User") { name fields { name } } }']) {
-      const result = await production.graphql(query);
-      expect(result.status, query).toBe(400);
-      expectRejectedRequest(result, /introspection/i);
-    }
-    const typename = await production.graphql('{ __typename viewer { clientId } }');
-    expect(typename.errors).toBeUndefined();
-    expect(typename.data?.__typename).toBe('Query');
+  it.each([
+    ['production', () => production],
+    ['development', () => development],
+    ['test', () => server],
+  ])(
+    'refuses introspection to anonymous callers in %s mode (401), still answering __typename',
+    async (_mode, target) => {
+      for (const query of [
+        '{ __schema { queryType { name } } }',
+        '{ __type(name: "User") { name fields { name } } }',
+      ]) {
+        const result = await target().graphql(query, {}, null);
+        expect(result.status, query).toBe(401);
+        expect(result.headers.get('www-authenticate')).toBe('Bearer');
+        expectRejectedRequest(result, /^Introspection needs an access token/);
+        expect(result.errors![0]!.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+      }
+      const typename = await target().graphql('{ __typename }', {}, null);
+      expect(typename.errors).toBeUndefined();
+      expect(typename.data?.__typename).toBe('Query');
+    },
+  );
+
+  it('refuses introspection with an invalid token as any request with one (401 invalid_token)', async () => {
+    const result = await production.graphql('{ __schema { queryType { name } } }', {}, 'not.a.token');
+    expect(result.status).toBe(401);
+    expect(result.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    expect(result.data ?? null).toBeNull();
   });
 
-  it('allows introspection in test mode', async () => {
-    const result = await server.graphql('{ __schema { queryType { name } } __type(name: "User") { name } }', {}, null);
+  it.each([
+    ['production', () => production],
+    ['test', () => server],
+  ])('allows introspection to authenticated callers in %s mode, whatever their scopes', async (_mode, target) => {
+    const token = await target().token(target().admin, 'audit:read');
+    const result = await target().graphql(
+      '{ __schema { queryType { name } } __type(name: "User") { name } }',
+      {},
+      token,
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ __schema: { queryType: { name: 'Query' } }, __type: { name: 'User' } });
-  });
-
-  it('serves GraphiQL only in development mode', async () => {
-    const get = (target: TestServer) => fetch(`${target.url}/graphql`, { headers: { accept: 'text/html' } });
-    const dev = await get(development);
-    expect(dev.status).toBe(200);
-    expect(dev.headers.get('content-type')).toMatch(/^text\/html/);
-    expect((await dev.text()).toLowerCase()).toContain('graphiql');
-
-    for (const target of [server, production]) {
-      const response = await get(target);
-      expect(response.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
-      expect((await response.text()).toLowerCase()).not.toContain('graphiql');
-    }
   });
 });
 

@@ -91,6 +91,10 @@ export async function startTestServer(
     maxProviders?: number;
     /** The bearer token `/metrics` requires (default: none, loopback callers only). */
     metricsToken?: string;
+    /** Serve the explorer (default off, as in test mode). */
+    explorer?: boolean;
+    /** `ROSTER_CORS_ORIGINS` (default none). */
+    corsOrigins?: string[];
   } = {},
 ): Promise<TestServer> {
   const database = options.database
@@ -130,6 +134,8 @@ export async function startTestServer(
     ...(options.trustProxyHops !== undefined ? { trustProxyHops: options.trustProxyHops } : {}),
     ...(options.denialAuditLimit ? { denialAuditLimit: options.denialAuditLimit } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+    ...(options.explorer !== undefined ? { explorer: options.explorer } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
   // Grants are cached only once other processes' changes are followed: from the first request.
   await db.grantChanges.ready();
