@@ -7,11 +7,12 @@ let production: TestServer;
 let off: TestServer;
 
 beforeAll(async () => {
-  [development, production, off] = await Promise.all([
-    startTestServer({ mode: 'development', explorer: true }),
+  [production, off] = await Promise.all([
     startTestServer({ mode: 'production', explorer: true }),
     startTestServer({ mode: 'production' }),
   ]);
+  // Outside production last: the strict development checks are process-wide.
+  development = await startTestServer({ mode: 'development', explorer: true });
 }, 180_000);
 
 afterAll(async () => {

@@ -380,6 +380,17 @@ describe('modes', () => {
     expect(result.data ?? null).toBeNull();
   });
 
+  it('serves GET /schema.graphql to authenticated callers in production mode too', async () => {
+    const get = (token?: string) =>
+      fetch(`${production.url}/schema.graphql`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const authenticated = await get(await production.token(production.admin, 'audit:read'));
+    expect(authenticated.status).toBe(200);
+    expect(await authenticated.text()).toMatch(/^type Query \{/m);
+    const anonymous = await get();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
   it.each([
     ['production', () => production],
     ['test', () => server],
