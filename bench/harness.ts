@@ -6,6 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { IN_MEMORY } from '../src/db/embedded.ts';
@@ -67,16 +70,18 @@ async function withServer(databaseUrl: string | undefined, fn: (server: RosterSe
  * this process (the server, with the embedded database's worker thread) spent between the
  * `start` line the load process prints and its exit.
  */
-export function runLoad<T>(script: string, load: unknown, args: string[]): Promise<T & { serverCpuMs: number }> {
+export function runLoad<T>(script: string, load: unknown, args: string[]): Promise<T & ServerCpu> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, '--load', JSON.stringify(load), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
     let cpu: NodeJS.CpuUsage | undefined;
+    let profiling: Promise<Session | null> | undefined;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
       if (!cpu && output.includes('start\n')) {
+        profiling = startProfile();
         cpu = process.cpuUsage();
         output = output.slice(output.indexOf('start\n') + 6);
       }
@@ -85,9 +90,39 @@ export function runLoad<T>(script: string, load: unknown, args: string[]): Promi
     child.on('exit', (code) => {
       if (code !== 0 || !cpu) return reject(new Error(`load process exited ${code}`));
       const used = process.cpuUsage(cpu);
-      resolve({ ...(JSON.parse(output) as T), serverCpuMs: (used.user + used.system) / 1000 });
+      const result = {
+        ...(JSON.parse(output) as T),
+        serverCpuMs: (used.user + used.system) / 1000,
+        serverSystemCpuMs: used.system / 1000,
+      };
+      void stopProfile(profiling).then(() => resolve(result), reject);
     });
   });
+}
+
+/**
+ * With `BENCH_PROFILE=<directory>`, the server process's CPU profile of each measured window is
+ * written there (`.cpuprofile`, for Chrome DevTools or a script): where the time per operation goes.
+ */
+async function startProfile(): Promise<Session | null> {
+  if (!process.env.BENCH_PROFILE) return null;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(profiling: Promise<Session | null> | undefined): Promise<void> {
+  const session = await profiling;
+  if (!session) return;
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  const directory = process.env.BENCH_PROFILE!;
+  mkdirSync(directory, { recursive: true });
+  const file = join(directory, `server-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.error(`CPU profile of the server: ${file}`);
 }
 
 /** What a load process reports: completed and refused operations, the window and latency percentiles (ms). */
@@ -137,17 +172,25 @@ export async function measure<S>(
   process.stdout.write(JSON.stringify(result));
 }
 
+/** The server process's CPU time over a measured window (ms): all of it, and the kernel's part. */
+export interface ServerCpu {
+  serverCpuMs: number;
+  serverSystemCpuMs: number;
+}
+
 /** One line of figures for a load result; `unit`: the operation, singular and plural. */
 export function describeLoad(
   label: string,
   [one, many]: [string, string],
   concurrency: number,
-  result: LoadResult & { serverCpuMs: number },
+  result: LoadResult & ServerCpu,
 ) {
+  const per = (ms: number) => (ms / Math.max(result.ok, 1)).toFixed(2);
   return (
     `${label}: ${(result.ok / result.seconds).toFixed(0)} ${many}/s over ${result.seconds.toFixed(1)} s ` +
     `(${concurrency} connections; p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms; ` +
-    `${result.failed} refused); server CPU ${(result.serverCpuMs / Math.max(result.ok, 1)).toFixed(2)} ms per ${one}`
+    `${result.failed} refused); server CPU ${per(result.serverCpuMs)} ms per ${one} ` +
+    `(${per(result.serverSystemCpuMs)} of it in the kernel)`
   );
 }
 
