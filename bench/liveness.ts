@@ -33,6 +33,7 @@ const app = createApp({
   keys,
   cookieKey: deriveKey(benchSecret, 'roster/cookies'),
   mfaKey: deriveKey(benchSecret, 'roster/mfa'),
+  cursorKey: deriveKey(benchSecret, 'roster/cursors'),
   log: createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent'),
   mode: 'production',
   baseUrl: () => baseUrl,

@@ -73,6 +73,8 @@ export interface ServiceContext {
    * denial audit; the request's `GraphQLContext.denials`. Absent outside a request.
    */
   denials?: Denial[] | undefined;
+  /** Seals and opens the cursors of user listings (derived from the server secret); a request's always has it. */
+  cursorKey?: Buffer | undefined;
 }
 
 const SYSTEM: SystemCaller = { kind: 'system', id: 'system', scopes: new Set(MANAGEMENT_SCOPE_NAMES) };

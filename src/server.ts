@@ -36,6 +36,8 @@ export interface AppDeps {
   cookieKey: Buffer;
   /** Derived from the server secret (`roster/mfa`); seals second-factor secrets. */
   mfaKey: Buffer;
+  /** Derived from the server secret (`roster/cursors`); seals list cursors. */
+  cursorKey: Buffer;
   log: Logger;
   mode: Config['env'];
   /** Base URL clients reach this server at; known once the server listens. */
@@ -129,6 +131,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     log: deps.log,
     denialLimit: new FailureLimit(store, { name: 'denial-audit', ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT) }),
     metrics,
+    cursorKey: deps.cursorKey,
   });
   const cors = new CorsPolicy(deps.corsOrigins ?? []);
   // The admin-client form of the explorer's sign-in helper is for development only.
@@ -377,6 +380,7 @@ export async function startServer(
       keys,
       cookieKey: deriveKey(secret, 'roster/cookies'),
       mfaKey: deriveKey(secret, 'roster/mfa'),
+      cursorKey: deriveKey(secret, 'roster/cursors'),
       log,
       mode: config.env,
       baseUrl: () => baseUrl,

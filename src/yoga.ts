@@ -36,6 +36,8 @@ export interface YogaOptions {
   denialLimit: FailureLimit;
   /** Counts operations, durations and error codes (`/metrics`). */
   metrics?: Metrics;
+  /** Seals list cursors (`roster/cursors`, from the server secret). */
+  cursorKey: Buffer;
 }
 
 /**
@@ -259,6 +261,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
         ...base,
         log: log.child({ clientId: principal.clientId, realmId: principal.realmId }),
         service: {
+          cursorKey: options.cursorKey,
           realmId: principal.realmId,
           db: scopeToRealm(options.prisma, principal.realmId),
           caller: principal.person

@@ -29,12 +29,18 @@ const EVENTS = graphql(`
         cursor
         node {
           id
+          createdAt
           at
           action
           outcome
           actorType
           actorId
           targetType
+          targetGlobalId
+          target {
+            id
+            __typename
+          }
           targetId
           changes
           requestId
@@ -66,6 +72,32 @@ const CREATE_ROLE = graphql(`
     createRole(input: $input) {
       role {
         id
+      }
+    }
+  }
+`);
+const DELETE_ROLE = graphql(`
+  mutation AuditAuditDeleteRole($input: DeleteInput!) {
+    deleteRole(input: $input) {
+      deletedId
+      userErrors {
+        code
+      }
+    }
+  }
+`);
+const TARGETS = graphql(`
+  query AuditAuditTargets($filter: AuditEventFilter) {
+    auditEvents(filter: $filter) {
+      nodes {
+        action
+        targetGlobalId
+        target {
+          id
+          ... on Role {
+            name
+          }
+        }
       }
     }
   }
@@ -136,20 +168,26 @@ describe('auditEvents', () => {
       'resource.created',
       'role.updated',
     ]);
-    const sorted = [...nodes].sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1));
+    const sorted = [...nodes].sort((a, b) =>
+      a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1,
+    );
     expect(nodes.map((n) => n.id)).toEqual(sorted.map((n) => n.id));
     expect(nodes[0]).toMatchObject({
       action: 'role.updated',
-      outcome: 'success',
-      actorType: 'application',
+      outcome: 'SUCCESS',
+      actorType: 'APPLICATION',
       actorId: server.admin.clientId,
       targetType: 'Role',
+      targetGlobalId: roleId,
+      target: { id: roleId, __typename: 'Role' },
       targetId: rawId(roleId),
       changes: { name: { before: 'Audited', after: 'Audited role' } },
       requestId: expect.any(String),
     });
     // The realm's creation by Roster itself is the oldest.
-    expect(nodes.at(-1)).toMatchObject({ action: 'realm.created', actorType: 'system', actorId: 'system' });
+    expect(nodes.at(-1)).toMatchObject({ action: 'realm.created', actorType: 'SYSTEM', actorId: 'system' });
+    // The deprecated names answer as before.
+    expect(nodes.every((n) => n.at === n.createdAt)).toBe(true);
   });
 
   it('paginates forward and backward over the same order', async () => {
@@ -244,6 +282,47 @@ describe('auditEvents', () => {
     expect(node.data).toEqual({ node: null });
     const own = await server.graphql(NODE, { id: mine[0]!.id });
     expect(own.data).toEqual({ node: { id: mine[0]!.id, action: mine[0]!.action } });
+  });
+
+  it('names its target as an object: a global id also after deletion, the object while it exists', async () => {
+    const created = await server.graphql(CREATE_ROLE, { input: { name: 'Short-lived' } });
+    const id = created.data!.createRole.role!.id;
+    const live = await server.graphql(TARGETS, { filter: { targetId: id } });
+    expect(live.data?.auditEvents.nodes).toEqual([
+      { action: 'role.created', targetGlobalId: id, target: { id, name: 'Short-lived' } },
+    ]);
+    const deleted = await server.graphql(DELETE_ROLE, { input: { id } });
+    expect(deleted.data?.deleteRole).toEqual({ deletedId: id, userErrors: [] });
+    const gone = await server.graphql(TARGETS, { filter: { targetId: id } });
+    expect(gone.errors).toBeUndefined();
+    expect(gone.data?.auditEvents.nodes).toEqual([
+      { action: 'role.deleted', targetGlobalId: id, target: null },
+      { action: 'role.created', targetGlobalId: id, target: null },
+    ]);
+    // A denial's target is an operation, not an object of the API.
+    const denial = await server.graphql(TARGETS, { filter: { actions: ['authorization.denied'] } });
+    expect(denial.data?.auditEvents.nodes.every((n) => n.targetGlobalId === null && n.target === null)).toBe(true);
+  });
+
+  it('shows a target only to a caller with its type’s scope', async () => {
+    const token = await server.token(server.admin, 'audit:read');
+    const result = await server.graphql(TARGETS, { filter: { targetId: roleId } }, token);
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['roles:read'] });
+    const ids = await server.graphql(
+      graphql(`
+        query AuditAuditTargetIds($filter: AuditEventFilter) {
+          auditEvents(filter: $filter) {
+            nodes {
+              targetGlobalId
+            }
+          }
+        }
+      `),
+      { filter: { targetId: roleId } },
+      token,
+    );
+    expect(ids.errors).toBeUndefined();
+    expect(ids.data?.auditEvents.nodes.every((n) => n.targetGlobalId === roleId)).toBe(true);
   });
 
   it('needs audit:read', async () => {

@@ -126,6 +126,7 @@ export async function startTestServer(
     keys,
     cookieKey,
     mfaKey,
+    cursorKey: deriveKey(TEST_SECRET, 'roster/cursors'),
     log,
     providers,
     mode: options.mode ?? 'test',

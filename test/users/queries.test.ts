@@ -379,6 +379,32 @@ describe('users pagination', () => {
     expect(big.errors?.[0]?.extensions?.code).toBe('PAGE_TOO_LARGE');
   });
 
+  it('hands out opaque cursors: no SQL or values to read, none to forge, none valid in another realm', async () => {
+    const p = await page({ first: 1, orderBy: [{ field: 'EMAIL', direction: 'ASC' }] });
+    const cursor = p.pageInfo.endCursor!;
+    const readable = cursor
+      .split('.')
+      .map((part) => Buffer.from(part, 'base64url').toString('latin1'))
+      .join(' ');
+    expect(readable).not.toMatch(/email|"o"|ASC|@example/i);
+    const next = await page({ first: 1, after: cursor, orderBy: [{ field: 'EMAIL', direction: 'ASC' }] });
+    expect(next.edges).toHaveLength(1);
+    const flipped = cursor.slice(0, -2) + (cursor.at(-2) === 'A' ? 'B' : 'A') + cursor.at(-1);
+    const forged = await server.graphql(PAGE, {
+      first: 1,
+      after: flipped,
+      orderBy: [{ field: 'EMAIL', direction: 'ASC' }],
+    });
+    expect(forged.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const other = await server.createRealm('cursor-other');
+    const elsewhere = await server.graphql(
+      PAGE,
+      { first: 1, after: cursor, orderBy: [{ field: 'EMAIL', direction: 'ASC' }] },
+      await server.token(other),
+    );
+    expect(elsewhere.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
   it('finds a user by email ignoring case', async () => {
     const result = await server.graphql(USER_BY_EMAIL, { email: 'ADA@Example.com' });
     expect(result.data?.userByEmail?.name).toBe('Ada Lovelace');

@@ -1,6 +1,7 @@
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { badUserInput } from '../../graphql/errors.ts';
-import { parseGlobalId } from '../../graphql/ids.ts';
+import { encodeGlobalId, parseGlobalId } from '../../graphql/ids.ts';
+import { auditActorType, auditOutcome } from './audit.service.ts';
 import { AUDIT_ACTIONS } from './audit.actions.ts';
 import { AUDIT_ORDER, auditEventWhere } from './audit.filter.ts';
 import { serviceOf } from '../../context.ts';
@@ -12,6 +13,43 @@ const ACTION_LIST = Object.keys(AUDIT_ACTIONS)
   .join(', ');
 const MAX_FILTER_STRING = 200;
 
+const AuditOutcomeEnum = builder.enumType('AuditOutcome', {
+  description: 'What came of an audited action.',
+  values: {
+    SUCCESS: { description: 'The change was made.' },
+    DENIED: { description: 'The attempt was refused (an `authorization.denied` event).' },
+  } as const,
+});
+
+const AuditActorTypeEnum = builder.enumType('AuditActorType', {
+  description: 'The kind of actor of an audit event.',
+  values: {
+    APPLICATION: { description: 'An API client, with its own credentials; `actorId` is its client id.' },
+    USER: {
+      description:
+        'A person: signing in or out, or calling the API with a token issued to them; `actorId` is their user id.',
+    },
+    SYSTEM: { description: 'Roster itself (bootstrap, realm creation, seeding); `actorId` is `system`.' },
+  } as const,
+});
+
+/** Types whose objects an audit event can name with a global id (those `node(id:)` resolves). */
+const NODE_TARGET_TYPES = new Set([
+  'Application',
+  'CustomAttributeDefinition',
+  'Realm',
+  'Resource',
+  'Role',
+  'Tenant',
+  'User',
+]);
+
+function targetGlobalId(event: { targetType: string; targetId: string | null }): string | null {
+  return event.targetId && NODE_TARGET_TYPES.has(event.targetType)
+    ? encodeGlobalId(event.targetType, event.targetId)
+    : null;
+}
+
 const AuditEventRef = builder.prismaNode('AuditEvent', {
   description:
     'An immutable record of one change (or authorization denial) in the realm. Events cannot be changed or deleted.',
@@ -20,14 +58,26 @@ const AuditEventRef = builder.prismaNode('AuditEvent', {
   nullable: true,
   ...requireScopes(['audit:read']),
   fields: (t) => ({
-    at: t.expose('at', { type: 'DateTime', description: 'When it happened (UTC).' }),
+    createdAt: t.expose('at', { type: 'DateTime', description: 'When it happened (UTC).' }),
+    at: t.expose('at', {
+      type: 'DateTime',
+      description: 'When it happened (UTC).',
+      deprecationReason: 'Use `createdAt`, the name every other type uses.',
+    }),
     action: t.exposeString('action', {
       description: `What happened, \`<noun>.<past-tense verb>\`: ${ACTION_LIST}. \`authorization.denied\` is a request refused with FORBIDDEN or a mutation refused with FORBIDDEN_GRANT (at most ${DENIAL_AUDIT_LIMIT.failures} per client every ${DENIAL_AUDIT_LIMIT.windowSeconds} seconds are recorded). The README (“Audit actions”) gives the meaning of each.`,
     }),
-    outcome: t.exposeString('outcome', { description: '`success` for a change, `denied` for a refused attempt.' }),
-    actorType: t.exposeString('actorType', {
-      description:
-        'Who acted: `application` for an API client, `user` for a person acting on their own account (signing in or out), `system` for Roster itself.',
+    outcome: t.field({
+      type: AuditOutcomeEnum,
+      description: 'Whether the change was made or the attempt refused.',
+      select: { outcome: true },
+      resolve: (event) => auditOutcome(event.outcome),
+    }),
+    actorType: t.field({
+      type: AuditActorTypeEnum,
+      description: 'Who acted; `actorId` says which one.',
+      select: { actorType: true },
+      resolve: (event) => auditActorType(event.actorType),
     }),
     actorId: t.exposeString('actorId', {
       description: 'The client id of the acting application, the id of the acting user, or `system`.',
@@ -36,10 +86,24 @@ const AuditEventRef = builder.prismaNode('AuditEvent', {
       description:
         'The kind of object changed, e.g. `Role`, `Resource`, `User`; `Operation` for an authorization denial.',
     }),
-    targetId: t.exposeString('targetId', {
+    target: t.node({
+      description:
+        'The object changed, as it is now; null once it is deleted, or when it is not an object of the API (`Operation`). Reading it needs the scope its type needs.',
+      select: { targetType: true, targetId: true },
+      id: (event) => targetGlobalId(event),
+    }),
+    targetGlobalId: t.field({
+      type: 'ID',
       nullable: true,
       description:
-        'The database id (UUID) of the object changed; the global id is `base64url("<targetType>:<targetId>")`.',
+        'The global id of the object changed, also after it was deleted (what `node(id:)` and the filter `targetId` take); null when it is not an object of the API.',
+      select: { targetType: true, targetId: true },
+      resolve: (event) => targetGlobalId(event),
+    }),
+    targetId: t.exposeString('targetId', {
+      nullable: true,
+      description: 'The database id (UUID) of the object changed.',
+      deprecationReason: 'Use `targetGlobalId` (or `target`): every other id of the API is a global id.',
     }),
     changes: t.field({
       type: 'JSONObject',

@@ -68,3 +68,20 @@ export function diffFields<T extends Record<string, unknown>>(
   }
   return changes;
 }
+
+const OUTCOMES = { success: 'SUCCESS', denied: 'DENIED' } as const;
+const ACTOR_TYPES = { application: 'APPLICATION', user: 'USER', system: 'SYSTEM' } as const;
+
+/** The stored outcome (`AuditOutcome`) as the API's enum value. */
+export function auditOutcome(stored: string): (typeof OUTCOMES)[keyof typeof OUTCOMES] {
+  const value = OUTCOMES[stored as keyof typeof OUTCOMES];
+  if (!value) throw new Error(`Unknown audit outcome stored: ${stored}`);
+  return value;
+}
+
+/** The stored actor kind (`Caller['kind']`) as the API's enum value. */
+export function auditActorType(stored: string): (typeof ACTOR_TYPES)[keyof typeof ACTOR_TYPES] {
+  const value = ACTOR_TYPES[stored as keyof typeof ACTOR_TYPES];
+  if (!value) throw new Error(`Unknown audit actor type stored: ${stored}`);
+  return value;
+}

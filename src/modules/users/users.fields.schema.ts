@@ -114,7 +114,12 @@ builder.prismaObject('LoginEvent', {
   description: 'One sign-in attempt.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The id of the event.' }),
-    at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
+    createdAt: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
+    at: t.expose('at', {
+      type: 'DateTime',
+      description: 'When it happened.',
+      deprecationReason: 'Use `createdAt`, the name every other type uses.',
+    }),
     success: t.exposeBoolean('success', { description: 'Whether the sign-in succeeded.' }),
     method: t.exposeString('method', {
       description:

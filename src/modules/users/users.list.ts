@@ -1,6 +1,7 @@
 import { UserStatus, type Prisma } from '../../generated/prisma/client.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
 import { UUID } from '../../auth/ids.ts';
+import { decrypt, encrypt } from '../../auth/crypto.ts';
 import type { ServiceContext } from '../../context.ts';
 import {
   countedMetrics,
@@ -57,8 +58,29 @@ function orderSignature(keys: SortKey[]): string {
   return keys.map((k) => `${k.expr}:${k.direction}`).join(',');
 }
 
-function encodeCursor(signature: string, values: CursorValue[]): string {
-  return Buffer.from(JSON.stringify({ o: signature, v: values })).toString('base64url');
+/** An edge whose cursor is computed on first read. */
+function lazyEdge(id: string, cursor: () => string): { id: string; readonly cursor: string } {
+  let sealed: string | undefined;
+  return {
+    id,
+    get cursor() {
+      sealed ??= cursor();
+      return sealed;
+    },
+  };
+}
+
+/**
+ * Cursors are sealed (AES-256-GCM under a key of the server secret, bound to the realm): opaque to
+ * callers, who cannot read the SQL ordering or forge a boundary, and only valid in their realm.
+ */
+function encodeCursor(ctx: ServiceContext, signature: string, values: CursorValue[]): string {
+  return encrypt(cursorKeyOf(ctx), JSON.stringify({ o: signature, v: values }), `users-cursor:${ctx.realmId}`);
+}
+
+function cursorKeyOf(ctx: ServiceContext): Buffer {
+  if (!ctx.cursorKey) throw new Error('Listing users needs the cursor key of the service context.');
+  return ctx.cursorKey;
 }
 
 /** Whether a cursor value can be cast to its key's column type (a tampered cursor must not reach SQL). */
@@ -79,10 +101,10 @@ function fitsColumn(value: CursorValue, cast: string): boolean {
   }
 }
 
-function decodeCursor(cursor: string, keys: SortKey[], argument: string): CursorValue[] {
+function decodeCursor(ctx: ServiceContext, cursor: string, keys: SortKey[], argument: string): CursorValue[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    parsed = JSON.parse(decrypt(cursorKeyOf(ctx), cursor, `users-cursor:${ctx.realmId}`));
   } catch {
     throw new FilterError(argument, 'is not a valid cursor');
   }
@@ -158,8 +180,8 @@ export async function listUsers(
   // A listing of the whole realm by status at most is counted from the maintained counts.
   const counted = scope ? null : countedMetrics(args.filter);
   const cursors: Cursor[] = [];
-  if (args.after != null) cursors.push({ values: decodeCursor(args.after, keys, 'after'), before: false });
-  if (args.before != null) cursors.push({ values: decodeCursor(args.before, keys, 'before'), before: true });
+  if (args.after != null) cursors.push({ values: decodeCursor(ctx, args.after, keys, 'after'), before: false });
+  if (args.before != null) cursors.push({ values: decodeCursor(ctx, args.before, keys, 'before'), before: true });
   const { rows, total } =
     size === 0
       ? { rows: [], total: null }
@@ -173,23 +195,28 @@ export async function listUsers(
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
-  const edges = page.map((row) => ({
-    id: row.id as string,
-    cursor: encodeCursor(
+  // Sealed only when asked for: a page read through `nodes` needs no cursor.
+  const cursorOf = (row: Record<string, unknown>) =>
+    encodeCursor(
+      ctx,
       signature,
       keys.map((_, i) => {
         const value = row[`k${i}`];
         return value instanceof Date ? value.toISOString() : (value as string | boolean | null);
       }),
-    ),
-  }));
+    );
+  const edges = page.map((row) => lazyEdge(row.id as string, () => cursorOf(row)));
   return {
     edges,
     pageInfo: {
       hasNextPage: backward ? Boolean(args.before) : more,
       hasPreviousPage: backward ? more : Boolean(args.after),
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
     totalCount: async () => total ?? countUsers(ctx.db, ctx.realmId, where, counted),
   };
