@@ -14,7 +14,13 @@ const UNIT = ['test/unit/**/*.test.ts', 'test/config.test.ts', 'test/schema.test
 export default defineConfig({
   resolve: {
     // graphql ships both CJS and ESM builds; one copy must serve every importer.
-    alias: { graphql: 'graphql/index.js' },
+    // The client package by the name its users import it with (Node resolves it from package.json
+    // "exports"; Vite does not resolve a package's own name).
+    alias: {
+      graphql: 'graphql/index.js',
+      'roster/client/react': new URL('src/client/react.ts', import.meta.url).pathname,
+      'roster/client': new URL('src/client/index.ts', import.meta.url).pathname,
+    },
   },
   test: {
     environment: 'node',

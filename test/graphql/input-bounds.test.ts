@@ -401,25 +401,23 @@ describe('bad strings, JSON and cursors', () => {
     });
   });
 
-  it('refuses a cursor whose values do not fit their columns', async () => {
+  it('refuses a forged cursor, whether its values fit their columns or not', async () => {
+    // Cursors are sealed: one written by hand never opens, well-typed or not.
     const cursor = (o: string, v: unknown[]) => Buffer.from(JSON.stringify({ o, v })).toString('base64url');
     const query = 'query($c: String, $o: [UserOrder!]) { users(first: 5, after: $c, orderBy: $o) { totalCount } }';
     const byCreated = 'u."createdAt":DESC,u.id:DESC';
     const byName = '(u.name IS NULL):ASC,u.name:ASC,u.id:ASC';
     const nameOrder = [{ field: 'NAME', direction: 'ASC' }];
-    const bad: [string, unknown[], unknown?][] = [
+    const forged: [string, unknown[], unknown?][] = [
       [byCreated, ['garbage', randomUUID()]],
       [byCreated, [new Date().toISOString(), 'not-a-uuid']],
-      [byCreated, [new Date().toISOString(), true]],
       [byName, ['yes', 'Ann', randomUUID()], nameOrder],
       [byName, [false, 'Ann\u0000', randomUUID()], nameOrder],
-      [byName, [false, 'Ann', randomUUID().replace(/-/g, '')], nameOrder],
+      [byCreated, [new Date().toISOString(), randomUUID()]],
     ];
-    for (const [o, v, orderBy] of bad) {
+    for (const [o, v, orderBy] of forged) {
       expectBadInput(await server.graphql(query, { c: cursor(o, v), o: orderBy }), 'after', /not a valid cursor/);
     }
-    const good = await server.graphql(query, { c: cursor(byCreated, [new Date().toISOString(), randomUUID()]) });
-    expect(good.errors).toBeUndefined();
 
     const values = 'query($c: String) { userFieldValues(field: CITY, first: 5, after: $c) { totalCount } }';
     for (const raw of ['[1e999,"x"]', '[-1,"x"]', '[1.5,"x"]', '[1,"x\\u0000"]', '[1,"\\ud800"]']) {

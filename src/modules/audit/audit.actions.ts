@@ -10,7 +10,7 @@ export const AUDIT_ACTIONS = {
   'application.roles_assigned': 'Roles were assigned to an application.',
   'application.role_removed': 'A role was removed from an application.',
   'authorization.denied':
-    'A request was refused with `FORBIDDEN`, or a mutation with `FORBIDDEN_GRANT` (outcome `denied`).',
+    'A request was refused with `FORBIDDEN`, or a mutation with `FORBIDDEN_GRANT` (outcome `DENIED`).',
   'custom_attribute.created': 'A custom attribute definition was created.',
   'custom_attribute.updated': 'A custom attribute definition changed.',
   'custom_attribute.deleted': 'A custom attribute definition was deleted.',

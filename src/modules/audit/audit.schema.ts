@@ -89,7 +89,6 @@ const AuditEventRef = builder.prismaNode('AuditEvent', {
     target: t.node({
       description:
         'The object changed, as it is now; null once it is deleted, or when it is not an object of the API (`Operation`). Reading it needs the scope its type needs.',
-      select: { targetType: true, targetId: true },
       id: (event) => targetGlobalId(event),
     }),
     targetGlobalId: t.field({
