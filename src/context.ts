@@ -116,6 +116,21 @@ export interface GraphQLContext {
   service: ServiceContext | null;
   /** FORBIDDEN refusals of this request, audited once when it ends (see modules/audit/audit.denials.ts). */
   denials: Denial[];
+  /**
+   * For the realms administration (`realms`, `createRealm`, `deleteRealm`): the unscoped context
+   * of a caller of the system realm; null for any other caller. Absent without a token.
+   */
+  realmsAdministration?: () => Promise<RealmsAdministration | null>;
+}
+
+/** A system realm caller's context for managing realms (what `realm.lifecycle.ts` takes). */
+export interface RealmsAdministration {
+  /** Unscoped: realms are above any one realm. */
+  prisma: PrismaClient;
+  caller: Caller;
+  requestId?: string | undefined;
+  /** The system realm, where the changes are audited too. */
+  systemRealmId: string;
 }
 
 /**

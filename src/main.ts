@@ -88,15 +88,24 @@ program
 program
   .command('bootstrap')
   .description('Create an admin M2M client (and the realm if needed) and print its credentials.')
-  .option('--realm <name>', 'realm name', 'default')
-  .action(async (options: { realm: string }) => {
+  .option('--realm <name>', 'realm name (default: default, or system with --system)')
+  .option(
+    '--system',
+    'the system realm: its admin client may also list, create and delete realms (GraphQL realms, createRealm, deleteRealm)',
+  )
+  .action(async (options: { realm?: string; system?: boolean }) => {
     const cfg = config();
-    const { createAdminClient } = await import('./identity/bootstrap.ts');
+    const { createAdminClient, SYSTEM_REALM_NAME } = await import('./identity/bootstrap.ts');
     const { newRealmErrors } = await import('./modules/realm/realm.lifecycle.ts');
-    const invalid = newRealmErrors({ name: options.realm });
+    const realmName = options.realm ?? (options.system ? SYSTEM_REALM_NAME : 'default');
+    const invalid = newRealmErrors({ name: realmName });
     if (invalid.length) throw new RefusedError(invalid, USAGE);
     const result = await withDatabase(cfg, (db) =>
-      createAdminClient(db.prisma, { realmName: options.realm, credentials: cfg.bootstrapClient }),
+      createAdminClient(db.prisma, {
+        realmName,
+        credentials: cfg.bootstrapClient,
+        system: Boolean(options.system),
+      }),
     );
     if (result.clientSecret) printCredentials(baseUrlOf(cfg), result.realmName, result.clientId, result.clientSecret);
     else console.log(`Admin client ${result.clientId} is configured from ROSTER_BOOTSTRAP_CLIENT_ID/SECRET.`);

@@ -2,7 +2,7 @@ import { PothosError, PothosValidationError } from '@pothos/core';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type FieldNode, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
-import type { Denial, GraphQLContext, Principal } from './context.ts';
+import type { Denial, GraphQLContext, Principal, RealmsAdministration, ServiceContext } from './context.ts';
 import { scopeToRealm } from './db/realm-scope.ts';
 import { currentRequest, isQueryCanceled } from './db/request-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
@@ -218,6 +218,19 @@ function schemaDocument(schema: GraphQLSchema, authenticate: Authenticate): Plug
   };
 }
 
+/**
+ * What a caller of the system realm needs to manage the realms (the unscoped client, itself as
+ * the actor, its realm for the audit trail); null for a caller of any other realm.
+ */
+async function realmsAdministration(
+  prisma: PrismaClient,
+  service: ServiceContext,
+): Promise<RealmsAdministration | null> {
+  const realm = await prisma.realm.findUnique({ where: { id: service.realmId }, select: { system: true } });
+  if (!realm?.system) return null;
+  return { prisma, caller: service.caller, requestId: service.requestId, systemRealmId: service.realmId };
+}
+
 export function createRosterYoga(options: YogaOptions): YogaServerInstance<RequestMeta, GraphQLContext> {
   const production = options.mode === 'production';
   setStrictChecks(!production);
@@ -257,36 +270,38 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       const base = { requestId, log, denials };
       const principal = await principalOf(request, options.authenticate);
       if (!principal) return { ...base, service: null };
+      const service: ServiceContext = {
+        cursorKey: options.cursorKey,
+        realmId: principal.realmId,
+        db: scopeToRealm(options.prisma, principal.realmId),
+        caller: principal.person
+          ? {
+              kind: 'user',
+              id: principal.person.userId,
+              userId: principal.person.userId,
+              scopes: principal.scopes,
+              token: {
+                sessionId: principal.person.sessionId,
+                clientId: principal.clientId,
+                applicationId: principal.applicationId,
+              },
+            }
+          : {
+              kind: 'application',
+              id: principal.clientId,
+              clientId: principal.clientId,
+              applicationId: principal.applicationId,
+              scopes: principal.scopes,
+            },
+        requestId,
+        ipAddress,
+        denials,
+      };
       return {
         ...base,
         log: log.child({ clientId: principal.clientId, realmId: principal.realmId }),
-        service: {
-          cursorKey: options.cursorKey,
-          realmId: principal.realmId,
-          db: scopeToRealm(options.prisma, principal.realmId),
-          caller: principal.person
-            ? {
-                kind: 'user',
-                id: principal.person.userId,
-                userId: principal.person.userId,
-                scopes: principal.scopes,
-                token: {
-                  sessionId: principal.person.sessionId,
-                  clientId: principal.clientId,
-                  applicationId: principal.applicationId,
-                },
-              }
-            : {
-                kind: 'application',
-                id: principal.clientId,
-                clientId: principal.clientId,
-                applicationId: principal.applicationId,
-                scopes: principal.scopes,
-              },
-          requestId,
-          ipAddress,
-          denials,
-        },
+        service,
+        realmsAdministration: () => realmsAdministration(options.prisma, service),
       };
     },
   });

@@ -15,7 +15,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kind, parse, valueFromASTUntyped, type FieldDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGEMENT_SCOPE_NAMES } from '../src/auth/scopes.ts';
+import { MANAGEMENT_SCOPE_NAMES, SYSTEM_SCOPES } from '../src/auth/scopes.ts';
+import { createAdminClient } from '../src/identity/bootstrap.ts';
 import { encodeGlobalId } from '../src/graphql/ids.ts';
 import { MODEL_NAMES, expectUnchanged as expectUnchangedState } from './helpers/state.ts';
 import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from './helpers/server.ts';
@@ -215,6 +216,13 @@ interface Entry {
   check?: (value: any, f: Fixtures) => void;
   /** `@authenticated` fields: the scopes the sample needs to read what it returns (case 3). */
   readScopes?: string[];
+  /**
+   * A field of the realms administration: case 3 calls it with a token of the system realm (its
+   * changes audited there), case 4 with realm B's all-scopes token, which cannot hold its scopes.
+   */
+  system?: boolean;
+  /** Runs before case 3's call, with its unique string (e.g. to make the realm it deletes). */
+  before?: (u: string) => Promise<unknown>;
 }
 
 const USER_ERRORS = 'userErrors { code field message }';
@@ -230,6 +238,18 @@ const ids = (items: { id: string }[]) => items.map((item) => item.id);
 const PASSWORD = 'Quiet-lantern-harbor-2024';
 
 const MATRIX: Record<string, Entry> = {
+  // ----- The realms administration (system realm)
+  createRealm: {
+    document: mutation('createRealm', 'CreateRealmInput', 'realm { name } adminClient { clientId }'),
+    vars: (_f, u) => ({ input: { name: `made-${u}` } }),
+    system: true,
+  },
+  deleteRealm: {
+    document: mutation('deleteRealm', 'DeleteRealmInput', 'deletedRealm { name }'),
+    vars: (_f, u) => ({ input: { name: `gone-${u}` } }),
+    system: true,
+    before: (u) => createAdminClient(server.db.prisma, { realmName: `gone-${u}` }),
+  },
   // ----- Queries
   application: {
     document: 'query($id: ID!) { application(id: $id) { id name type } }',
@@ -262,6 +282,11 @@ const MATRIX: Record<string, Entry> = {
     vars: (f) => ({ ids: [f.user, f.session, f.definition] }),
     readScopes: ['users:read'],
     check: (value, f) => expect(value).toEqual([{ id: f.user }, { id: f.session }, { id: f.definition }]),
+  },
+  realms: {
+    document: 'query { realms { id name system userCount } }',
+    system: true,
+    check: (value) => expect(value.map((realm: { name: string }) => realm.name)).toContain('default'),
   },
   realm: {
     document: 'query { realm { id name settings { accessTokenTtlSeconds } } }',
@@ -581,6 +606,8 @@ function expectUnchanged<T>(run: () => Promise<T>, realmId?: string): Promise<T>
 
 let server: TestServer;
 let realmB: Credentials;
+/** The admin client of the system realm (`roster bootstrap --system`). */
+let systemRealm: Credentials;
 /** Shared fixtures: case 1, 2 and 4 must leave them as they are. */
 let fixturesA: Fixtures;
 let fixturesB: Fixtures;
@@ -610,6 +637,13 @@ beforeAll(async () => {
   expect(tables.map((t) => t.name).sort()).toEqual([...MODEL_NAMES].sort());
   realmB = await server.createRealm('other-realm');
   tokenB = await server.token(realmB);
+  const made = await createAdminClient(server.db.prisma, { system: true });
+  systemRealm = {
+    realmId: made.realmId,
+    realmName: made.realmName,
+    clientId: made.clientId,
+    clientSecret: made.clientSecret!,
+  };
   // Realm A's signing key is made with its first token: before any snapshot.
   await tokenWith(['realm:read']);
   fixturesA = await makeFixtures(server.admin.realmId);
@@ -735,9 +769,14 @@ describe('the matrix covers the schema', () => {
     }
   });
 
-  it('the scopes the schema declares are management scopes', () => {
+  it('the scopes the schema declares are management scopes, and the system realm’s only on its fields', () => {
+    const known = [...MANAGEMENT_SCOPE_NAMES, ...Object.keys(SYSTEM_SCOPES)] as string[];
     const declared = FIELDS.flatMap((f) => (f.alternatives ?? []).flat());
-    expect(declared.filter((scope) => !(MANAGEMENT_SCOPE_NAMES as string[]).includes(scope))).toEqual([]);
+    expect(declared.filter((scope) => !known.includes(scope))).toEqual([]);
+    for (const field of FIELDS) {
+      const system = (field.alternatives ?? []).flat().some((scope) => scope in SYSTEM_SCOPES);
+      expect(system, field.name).toBe(Boolean(MATRIX[field.name]?.system));
+    }
   });
 });
 
@@ -790,13 +829,16 @@ describe.each(FIELDS.map((field) => [`${field.operation} ${field.name}`, field] 
     const scopes = field.alternatives?.[0] ?? entry.readScopes ?? ['realm:read'];
     // A mutation gets objects of its own, so that deleting or changing them affects no other case.
     const f = field.operation === 'mutation' ? await makeFixtures(server.admin.realmId) : fixturesA;
-    const token = await tokenWith(scopes);
+    const caller = entry.system ? systemRealm : server.admin;
+    const token = entry.system ? await server.token(systemRealm, scopes.join(' ')) : await tokenWith(scopes);
     const audited = () =>
       server.db.prisma.auditEvent.count({
-        where: { realmId: server.admin.realmId, actorId: server.admin.clientId, outcome: 'success' },
+        where: { realmId: caller.realmId, actorId: caller.clientId, outcome: 'success' },
       });
+    const u = unique();
+    await entry.before?.(u);
     const auditedBefore = await audited();
-    const result = await call(field, varsOf(entry, f, unique()), token);
+    const result = await call(field, varsOf(entry, f, u), token);
     // A mutation that worked changed something, and every change is audited.
     if (field.operation === 'mutation') expect(await audited()).toBeGreaterThan(auditedBefore);
     expect(result.status).toBe(200);
@@ -818,6 +860,14 @@ describe.each(FIELDS.map((field) => [`${field.operation} ${field.name}`, field] 
     });
     sample(tracking, unique());
     used.delete('tag');
+
+    if (entry.system) {
+      // Realm B's token holds every scope its realm has: the realms scopes are not among them.
+      const result = await expectUnchanged(() => server.graphql(entry.document, sample(fixturesA, unique()), tokenB));
+      expectRefusedWith(result, field.name, 'FORBIDDEN');
+      expectNoLeak(result);
+      return;
+    }
 
     if (used.size === 0) {
       // No id of this realm to name: the call acts on the caller's own realm only. Values unique

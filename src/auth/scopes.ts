@@ -1,5 +1,5 @@
 /** The scopes of the Roster Management API, the built-in resource of every realm. */
-export const MANAGEMENT_SCOPES = {
+const MANAGEMENT_SCOPES = {
   'users:read': 'Read users, their profile, security state, roles and tenants.',
   'users:write': 'Create, update, suspend and delete users; manage their sessions and credentials.',
   'users:roles': 'Assign and remove roles of users.',
@@ -18,6 +18,20 @@ export const MANAGEMENT_SCOPES = {
 } as const;
 
 export type ManagementScope = keyof typeof MANAGEMENT_SCOPES;
+
+/**
+ * The scopes only the system realm's management API has: other realms as wholes (their names,
+ * sizes, creation and deletion), never their contents.
+ */
+export const SYSTEM_SCOPES = {
+  'realms:read': 'List the realms with their number of users (system realm only).',
+  'realms:write': 'Create and delete realms (system realm only).',
+} as const;
+
+/** The scopes of a realm's management API: the system realm's also has `SYSTEM_SCOPES`. */
+export function managementScopesOf(realm: { system: boolean }): Record<string, string> {
+  return realm.system ? { ...MANAGEMENT_SCOPES, ...SYSTEM_SCOPES } : MANAGEMENT_SCOPES;
+}
 
 export const MANAGEMENT_SCOPE_NAMES = Object.keys(MANAGEMENT_SCOPES) as ManagementScope[];
 

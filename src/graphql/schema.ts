@@ -15,6 +15,7 @@ import { COST } from './query-cost.ts';
 import { QUERY_LIMITS } from './query-limits.ts';
 import '../modules/user-error.schema.ts';
 import '../modules/realm/realm.schema.ts';
+import '../modules/realm/realms.schema.ts';
 import '../modules/users/users.schema.ts';
 import '../modules/users/users.mutations.schema.ts';
 import '../modules/applications/applications.schema.ts';

@@ -36,11 +36,28 @@ async function createRealmWithAdmin(
   prisma: PrismaClient,
   realmName: string,
   credentials: Credentials | undefined,
+  system: boolean,
 ): Promise<BootstrapResult | null> {
-  const result = await createRealm({ prisma }, { name: realmName, adminCredentials: credentials });
+  const result = await createRealm({ prisma }, { name: realmName, adminCredentials: credentials, system });
   if (result.realm && result.adminClient) return newAdminClient(result.realm, result.adminClient);
   if (result.userErrors.every((error) => error.code === 'TAKEN')) return null;
   throw new Error(result.userErrors.map((error) => error.message).join(' '));
+}
+
+/** The name `roster bootstrap --system` gives the system realm unless told another. */
+export const SYSTEM_REALM_NAME = 'system';
+
+/** Refuses a `--system` bootstrap that names a realm other than the system realm. */
+async function checkSystemRealm(prisma: PrismaClient, realmName: string, realm: { system: boolean } | null) {
+  const systemRealm = await prisma.realm.findFirst({ where: { system: true }, select: { name: true } });
+  if (systemRealm && systemRealm.name !== realmName) {
+    throw new Error(
+      `The system realm is "${systemRealm.name}" (there is at most one); name it with --realm ${systemRealm.name}.`,
+    );
+  }
+  if (realm && !realm.system) {
+    throw new Error(`Realm "${realmName}" exists and is not the system realm; give the system realm another name.`);
+  }
 }
 
 /**
@@ -52,17 +69,19 @@ async function createRealmWithAdmin(
  */
 export async function createAdminClient(
   prisma: PrismaClient,
-  options: { realmName?: string; credentials?: Credentials | undefined } = {},
+  options: { realmName?: string; credentials?: Credentials | undefined; system?: boolean } = {},
 ): Promise<BootstrapResult> {
-  const realmName = options.realmName ?? DEFAULT_REALM_NAME;
+  const system = options.system ?? false;
+  const realmName = options.realmName ?? (system ? SYSTEM_REALM_NAME : DEFAULT_REALM_NAME);
   const credentials = options.credentials;
   const existing = credentials && (await prisma.application.findUnique({ where: { clientId: credentials.clientId } }));
   let realm = await prisma.realm.findUnique({ where: { name: realmName } });
   if (existing && existing.realmId !== realm?.id) {
     throw new Error(`Client id ${existing.clientId} already belongs to another realm.`);
   }
+  if (system) await checkSystemRealm(prisma, realmName, realm);
   if (!realm) {
-    const created = await createRealmWithAdmin(prisma, realmName, credentials);
+    const created = await createRealmWithAdmin(prisma, realmName, credentials, system);
     if (created) return created;
     realm = await prisma.realm.findUniqueOrThrow({ where: { name: realmName } });
   }
@@ -104,5 +123,5 @@ export async function bootstrapOnStart(
 ): Promise<BootstrapResult | null> {
   if (credentials) return createAdminClient(prisma, { credentials });
   if ((await prisma.realm.count()) > 0) return null;
-  return createRealmWithAdmin(prisma, DEFAULT_REALM_NAME, undefined);
+  return createRealmWithAdmin(prisma, DEFAULT_REALM_NAME, undefined, false);
 }

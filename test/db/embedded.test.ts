@@ -39,11 +39,16 @@ describe('embedded database', () => {
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
-  it('persists across close and reopen of its data directory', async () => {
+  // Every migration on a data directory on disk: a minute and more on a busy 2-core machine.
+  it('persists across close and reopen of its data directory', { timeout: 180_000 }, async () => {
     const first = await openDatabase({ dataDir });
-    await migrate(first);
-    await first.prisma.realm.create({ data: { name: 'persisted' } });
-    await first.close();
+    try {
+      await migrate(first);
+      await first.prisma.realm.create({ data: { name: 'persisted' } });
+    } finally {
+      // Released even when this fails: the next case opens the same directory.
+      await first.close();
+    }
 
     const second = await openDatabase({ dataDir });
     try {

@@ -139,6 +139,7 @@ describe('listRealms', () => {
       name: 'counted',
       displayName: null,
       createdAt: expect.any(Date),
+      system: false,
       users: 3,
     });
     expect(realms.find((realm) => realm.name === 'acme')).toMatchObject({ displayName: 'Acme Inc.', users: 0 });

@@ -14,7 +14,9 @@ export const AUDIT_ACTIONS = {
   'custom_attribute.created': 'A custom attribute definition was created.',
   'custom_attribute.updated': 'A custom attribute definition changed.',
   'custom_attribute.deleted': 'A custom attribute definition was deleted.',
-  'realm.created': 'A realm was created.',
+  'realm.created':
+    'A realm was created: in its own trail, and, when the system realm’s administrators created it (`createRealm`), in theirs.',
+  'realm.deleted': 'A realm was deleted with everything in it (`deleteRealm`; in the system realm’s trail).',
   'realm.demo_seeded': 'A realm was filled with demo data.',
   'realm.renamed': 'A realm’s display name changed (`roster realm rename`; its name never changes).',
   'realm.settings_updated': 'The realm’s settings changed.',

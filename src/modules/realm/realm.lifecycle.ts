@@ -4,7 +4,7 @@ import {
   MANAGEMENT_ADMIN_ROLE_NAME,
   MANAGEMENT_API_INDICATOR,
   MANAGEMENT_API_NAME,
-  MANAGEMENT_SCOPES,
+  managementScopesOf,
 } from '../../auth/scopes.ts';
 import { UUID } from '../../auth/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -26,7 +26,12 @@ import {
 export interface RealmsContext {
   prisma: PrismaClient;
   caller?: Caller;
-  requestId?: string;
+  requestId?: string | undefined;
+  /**
+   * The system realm, when its administrators make the change through the API: creations and
+   * deletions are also audited there, in the same transaction.
+   */
+  systemRealmId?: string;
 }
 
 function contextIn(ctx: RealmsContext, realmId: string): ServiceContext {
@@ -43,6 +48,8 @@ export interface RealmListing {
   name: string;
   displayName: string | null;
   createdAt: Date;
+  /** Whether it is the system realm. */
+  system: boolean;
   /** Users that are not deleted, from the counts the database maintains. */
   users: number;
 }
@@ -82,6 +89,16 @@ const CREATION_TRANSACTION = { timeout: 60_000, maxWait: 30_000 } as const;
 const realmTaken = (name: string) =>
   userError('TAKEN', `A realm named "${name}" already exists; realm names are unique.`, ['input', 'name']);
 
+const systemRealmExists = () =>
+  userError('TAKEN', 'There is a system realm already; Roster has at most one.', ['input', 'system']);
+
+const systemRealmKept = (name: string) =>
+  userError(
+    'INVALID_STATE',
+    `Realm "${name}" is the system realm, whose administrators manage the realms; only \`roster realm delete\` deletes it.`,
+    ['input', 'name'],
+  );
+
 const realmNotFound = (name: string) => userError('NOT_FOUND', `No realm is named "${name}".`, ['input', 'name']);
 
 /**
@@ -91,7 +108,7 @@ const realmNotFound = (name: string) => userError('NOT_FOUND', `No realm is name
 async function createRealmRecord(
   tx: Prisma.TransactionClient,
   ctx: RealmsContext,
-  input: { name: string; displayName: string | null },
+  input: { name: string; displayName: string | null; system?: boolean },
 ): Promise<{ realm: Realm; ctx: ServiceContext; adminRole: { id: string; name: string } }> {
   const realm = await tx.realm.create({ data: input });
   const realmCtx = contextIn(ctx, realm.id);
@@ -105,7 +122,7 @@ async function createRealmRecord(
     data: { realmId: realm.id, name: MANAGEMENT_API_NAME, indicator: MANAGEMENT_API_INDICATOR, builtIn: true },
   });
   const scopes = await tx.resourceScope.createManyAndReturn({
-    data: Object.entries(MANAGEMENT_SCOPES).map(([name, description]) => ({
+    data: Object.entries(managementScopesOf(realm)).map(([name, description]) => ({
       realmId: realm.id,
       resourceId: resource.id,
       name,
@@ -150,6 +167,8 @@ export async function createRealm(
     name: string;
     displayName?: string | null;
     adminCredentials?: { clientId: string; clientSecret: string } | undefined;
+    /** Make it the system realm (`roster bootstrap --system`); refused while one exists. */
+    system?: boolean;
   },
 ): Promise<MutationResult<'realm', Realm> & { adminClient: AdminClient | null }> {
   const refuse = (...userErrors: UserErrorShape[]) => ({ ...refused('realm', ...userErrors), adminClient: null });
@@ -158,16 +177,28 @@ export async function createRealm(
   const name = input.name;
   const displayName = checkDisplayName(input.displayName, [], []);
   if (await ctx.prisma.realm.count({ where: { name } })) return refuse(realmTaken(name));
+  const system = input.system ?? false;
+  if (system && (await ctx.prisma.realm.count({ where: { system: true } }))) return refuse(systemRealmExists());
   try {
     return await ctx.prisma.$transaction(async (tx) => {
-      const created = await createRealmRecord(tx, ctx, { name, displayName });
+      const created = await createRealmRecord(tx, ctx, { name, displayName, system });
       const adminClient = await createAdminApplication(tx, created.ctx, created.adminRole, input.adminCredentials);
+      if (ctx.systemRealmId) {
+        await recordAudit(tx, contextIn(ctx, ctx.systemRealmId), {
+          action: 'realm.created',
+          targetType: 'Realm',
+          targetId: created.realm.id,
+          changes: { name, ...(displayName ? { displayName } : {}), adminClientId: adminClient.clientId },
+        });
+      }
       return { realm: created.realm, adminClient, userErrors: [] };
     }, CREATION_TRANSACTION);
   } catch (error) {
-    // A concurrent create took the name between the check and the insert.
+    // A concurrent create took the name (or made the system realm) between the check and the insert.
     if (isUniqueViolation(error) && (await ctx.prisma.realm.count({ where: { name } })))
       return refuse(realmTaken(name));
+    if (isUniqueViolation(error) && system && (await ctx.prisma.realm.count({ where: { system: true } })))
+      return refuse(systemRealmExists());
     throw error;
   }
 }
@@ -196,7 +227,7 @@ async function readListings(db: ListingReader, where: Prisma.RealmWhereInput): P
   const realms = await db.realm.findMany({
     where,
     orderBy: { name: 'asc' },
-    select: { id: true, name: true, displayName: true, createdAt: true },
+    select: { id: true, name: true, displayName: true, createdAt: true, system: true },
   });
   if (!realms.length) return [];
   const realmIds = realms.map((realm) => realm.id);
@@ -286,8 +317,9 @@ const DELETION_ATTEMPTS = 3;
 /**
  * Deletes the realm named `name` and everything in it (every table's rows of the realm go by
  * their foreign keys' cascades): users, applications, keys, sessions, its audit trail. Refuses
- * to delete the only realm. Serializable, so that two deletions cannot together remove the last
- * two realms; the deletion itself is in no audit trail, as the realm's own goes with it.
+ * to delete the only realm, and, through the API (`systemRealmId`), the system realm. Serializable,
+ * so that two deletions cannot together remove the last two realms. The realm's own audit trail
+ * goes with it; through the API the deletion is audited in the system realm.
  */
 export async function deleteRealm(
   ctx: RealmsContext,
@@ -298,9 +330,19 @@ export async function deleteRealm(
       return await ctx.prisma.$transaction(
         async (tx) => {
           const [realm] = await readListings(tx, { name: input.name });
-          const refusal = deletionRefusal(realm ?? null, input.name, await tx.realm.count());
+          const refusal =
+            deletionRefusal(realm ?? null, input.name, await tx.realm.count()) ??
+            (ctx.systemRealmId && realm!.system ? systemRealmKept(input.name) : null);
           if (refusal) return refused('realm', refusal);
           await tx.realm.delete({ where: { id: realm!.id } });
+          if (ctx.systemRealmId) {
+            await recordAudit(tx, contextIn(ctx, ctx.systemRealmId), {
+              action: 'realm.deleted',
+              targetType: 'Realm',
+              targetId: realm!.id,
+              changes: { name: realm!.name, users: realm!.users },
+            });
+          }
           return { realm: realm!, userErrors: [] };
         },
         { isolationLevel: 'Serializable', timeout: DELETION_TIMEOUT_MS },

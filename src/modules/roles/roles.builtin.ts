@@ -1,6 +1,6 @@
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
-import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, MANAGEMENT_SCOPES } from '../../auth/scopes.ts';
+import { MANAGEMENT_ADMIN_ROLE_NAME, MANAGEMENT_API_INDICATOR, managementScopesOf } from '../../auth/scopes.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
 /**
@@ -16,7 +16,10 @@ export async function restoreAdminRole(
   const resource = await tx.resource.findFirstOrThrow({
     where: { realmId, builtIn: true, indicator: MANAGEMENT_API_INDICATOR },
   });
-  const names = Object.keys(MANAGEMENT_SCOPES);
+  const scopes = managementScopesOf(
+    await tx.realm.findUniqueOrThrow({ where: { id: realmId }, select: { system: true } }),
+  );
+  const names = Object.keys(scopes);
   const existingScopes = await tx.resourceScope.findMany({
     where: { realmId, resourceId: resource.id, name: { in: names } },
   });
@@ -27,7 +30,7 @@ export async function restoreAdminRole(
         realmId,
         resourceId: resource.id,
         name,
-        description: MANAGEMENT_SCOPES[name as keyof typeof MANAGEMENT_SCOPES],
+        description: scopes[name],
       })),
     });
     existingScopes.push(...created);
