@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { baseUrlOf, config, printCredentials, settingFlag, wholeNumberFlag, withDatabase } from './cli/common.ts';
-import { explainFailure, RefusedError, USAGE } from './cli/failures.ts';
+import { CliError, explainFailure, RefusedError, USAGE } from './cli/failures.ts';
 import { addRealmCommands } from './cli/realm.ts';
 
 // Errors are printed once, in one line, by the handler at the end (exitOverride makes Commander
@@ -95,7 +95,7 @@ program
   )
   .action(async (options: { realm?: string; system?: boolean }) => {
     const cfg = config();
-    const { createAdminClient, SYSTEM_REALM_NAME } = await import('./identity/bootstrap.ts');
+    const { BootstrapRefusal, createAdminClient, SYSTEM_REALM_NAME } = await import('./identity/bootstrap.ts');
     const { newRealmErrors } = await import('./modules/realm/realm.lifecycle.ts');
     const realmName = options.realm ?? (options.system ? SYSTEM_REALM_NAME : 'default');
     const invalid = newRealmErrors({ name: realmName });
@@ -106,7 +106,9 @@ program
         credentials: cfg.bootstrapClient,
         system: Boolean(options.system),
       }),
-    );
+    ).catch((error: unknown) => {
+      throw error instanceof BootstrapRefusal ? new CliError(error.message) : error;
+    });
     if (result.clientSecret) printCredentials(baseUrlOf(cfg), result.realmName, result.clientId, result.clientSecret);
     else console.log(`Admin client ${result.clientId} is configured from ROSTER_BOOTSTRAP_CLIENT_ID/SECRET.`);
   });

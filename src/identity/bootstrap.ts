@@ -44,6 +44,14 @@ async function createRealmWithAdmin(
   throw new Error(result.userErrors.map((error) => error.message).join(' '));
 }
 
+/** A bootstrap that cannot be done as asked (its message says why and what to do); nothing changed. */
+export class BootstrapRefusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BootstrapRefusal';
+  }
+}
+
 /** The name `roster bootstrap --system` gives the system realm unless told another. */
 export const SYSTEM_REALM_NAME = 'system';
 
@@ -51,12 +59,14 @@ export const SYSTEM_REALM_NAME = 'system';
 async function checkSystemRealm(prisma: PrismaClient, realmName: string, realm: { system: boolean } | null) {
   const systemRealm = await prisma.realm.findFirst({ where: { system: true }, select: { name: true } });
   if (systemRealm && systemRealm.name !== realmName) {
-    throw new Error(
+    throw new BootstrapRefusal(
       `The system realm is "${systemRealm.name}" (there is at most one); name it with --realm ${systemRealm.name}.`,
     );
   }
   if (realm && !realm.system) {
-    throw new Error(`Realm "${realmName}" exists and is not the system realm; give the system realm another name.`);
+    throw new BootstrapRefusal(
+      `Realm "${realmName}" exists and is not the system realm; give the system realm another name.`,
+    );
   }
 }
 
@@ -77,7 +87,7 @@ export async function createAdminClient(
   const existing = credentials && (await prisma.application.findUnique({ where: { clientId: credentials.clientId } }));
   let realm = await prisma.realm.findUnique({ where: { name: realmName } });
   if (existing && existing.realmId !== realm?.id) {
-    throw new Error(`Client id ${existing.clientId} already belongs to another realm.`);
+    throw new BootstrapRefusal(`Client id ${existing.clientId} already belongs to another realm.`);
   }
   if (system) await checkSystemRealm(prisma, realmName, realm);
   if (!realm) {
@@ -89,7 +99,7 @@ export async function createAdminClient(
 
   if (credentials && existing) {
     if (existing.type !== 'M2M') {
-      throw new Error(
+      throw new BootstrapRefusal(
         `Client id ${credentials.clientId} belongs to a ${existing.type} application, not a machine-to-machine one.`,
       );
     }
