@@ -122,6 +122,7 @@ describe('roster realm', () => {
           name: 'acme',
           displayName: 'Acme Inc.',
           createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          system: false,
           users: 0,
           issuer: 'http://127.0.0.1:4000/oauth2/acme',
         },
