@@ -117,13 +117,24 @@ addRealmCommands(program);
 
 program
   .command('seed-demo')
-  .description('Fill the default realm with demo users, roles and tenants.')
-  .option('--users <count>', 'number of users', wholeNumberFlag('--users', 1), 50)
-  .action(async (options: { users: number }) => {
+  .description('Fill a realm (created if needed) with realistic demo users, roles, tenants and sign-ins.')
+  .option('--realm <name>', 'realm name', 'default')
+  .option('--users <count>', 'number of users (1 to 10000)', wholeNumberFlag('--users', 1), 50)
+  .action(async (options: { realm: string; users: number }) => {
     const cfg = config();
-    const { seedDemo } = await import('./modules/demo/demo.seed.ts');
-    const summary = await withDatabase(cfg, (db) => seedDemo(db.prisma, { users: options.users }));
-    console.log(`Seeded realm "default": ${summary.users} users, ${summary.tenants} tenants, ${summary.roles} roles.`);
+    const { DEMO_PASSWORD, MAX_DEMO_USERS, seedDemo } = await import('./modules/demo/demo.seed.ts');
+    const { newRealmErrors } = await import('./modules/realm/realm.lifecycle.ts');
+    const invalid = newRealmErrors({ name: options.realm });
+    if (invalid.length) throw new RefusedError(invalid, USAGE);
+    if (options.users > MAX_DEMO_USERS) {
+      throw new CliError(`--users: at most ${MAX_DEMO_USERS} per run; got "${options.users}"`, USAGE);
+    }
+    const summary = await withDatabase(cfg, (db) => seedDemo(db.prisma, options));
+    console.log(
+      `Seeded realm "${summary.realm}": ${summary.users} users, ${summary.tenants} tenants, ${summary.roles} roles; ` +
+        `${summary.signIns} sign-ins and ${summary.failedSignIns} wrong passwords through the sign-in runtime. ` +
+        `Demo users with a password sign in with "${DEMO_PASSWORD}".`,
+    );
   });
 
 program

@@ -93,9 +93,9 @@ const CreateRealmInput = builder.inputType('CreateRealmInput', {
     name: t.string({
       required: true,
       description:
-        'A unique name: lowercase letters, digits and hyphens, 1 to 63 characters, starting with a letter or digit (a DNS label: it is part of the issuer URL). It never changes.',
+        'A unique name: lowercase letters, digits and inner hyphens, 1 to 63 characters (a DNS label: it is part of the issuer URL), not of the form of a UUID. It never changes.',
     }),
-    displayName: t.string({ description: 'A human-readable name (at most 200 characters).' }),
+    displayName: t.string({ description: 'A human-readable name (at most 100 characters).' }),
   }),
 });
 
