@@ -83,6 +83,39 @@ export function systemContext(prisma: PrismaClient, realmId: string): ServiceCon
   return { realmId, db: scopeToRealm(prisma, realmId), caller: SYSTEM };
 }
 
+/** The service context of an authenticated caller (an application, or a person with a token). */
+export function principalContext(
+  prisma: PrismaClient,
+  principal: Principal,
+  request: { requestId?: string | undefined; ipAddress?: string | undefined },
+): ServiceContext {
+  return {
+    realmId: principal.realmId,
+    db: scopeToRealm(prisma, principal.realmId),
+    caller: principal.person
+      ? {
+          kind: 'user',
+          id: principal.person.userId,
+          userId: principal.person.userId,
+          scopes: principal.scopes,
+          token: {
+            sessionId: principal.person.sessionId,
+            clientId: principal.clientId,
+            applicationId: principal.applicationId,
+          },
+        }
+      : {
+          kind: 'application',
+          id: principal.clientId,
+          clientId: principal.clientId,
+          applicationId: principal.applicationId,
+          scopes: principal.scopes,
+        },
+    requestId: request.requestId,
+    ipAddress: request.ipAddress,
+  };
+}
+
 /** A user acting on their own account, e.g. signing in from `ipAddress`. */
 export function userContext(
   prisma: PrismaClient,

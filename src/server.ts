@@ -23,6 +23,8 @@ import { InvalidTokenError } from './auth/tokens.ts';
 import { ClientApplications, grantedManagementScopes } from './modules/applications/applications.credentials.ts';
 import { personManagementScopes } from './modules/users/users.callers.ts';
 import { schema } from './graphql/schema.ts';
+import type { GraphQLInputObjectType } from 'graphql';
+import { handleExportRequest } from './modules/users/users.export.route.ts';
 import { listen } from './listen.ts';
 import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';
@@ -123,10 +125,17 @@ export function createApp(deps: AppDeps): FetchHandler {
     pool: () => (db.kind === 'postgres' ? db.pool : undefined),
     providers: () => providers.size,
   });
+  const authenticate = authenticator(deps, grants);
+  const exportDeps = {
+    prisma: deps.db.prisma,
+    authenticate,
+    userFilterType: schema.getType('UserFilter') as GraphQLInputObjectType,
+    log: deps.log,
+  };
   const yoga = createRosterYoga({
     schema,
     prisma: deps.db.prisma,
-    authenticate: authenticator(deps, grants),
+    authenticate,
     mode: deps.mode,
     log: deps.log,
     denialLimit: new FailureLimit(store, { name: 'denial-audit', ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT) }),
@@ -216,6 +225,8 @@ export function createApp(deps: AppDeps): FetchHandler {
     if (url.pathname === '/healthz') return Response.json({ status: 'ok' });
     if (url.pathname === '/metrics') return metrics.respond(request, socketAddress, deps.metricsToken);
     if (url.pathname === '/readyz') return readiness(deps.db, log);
+    const exported = await handleExportRequest(request, url, exportDeps, { requestId, ipAddress });
+    if (exported) return exported;
     const oauth = await handleOAuthRequest(request, url, oauthDeps, ipAddress);
     if (oauth) return oauth;
     return Response.json({ error: 'not_found' }, { status: 404 });
@@ -228,6 +239,7 @@ const FIXED_ROUTES = new Set(['/graphql', '/schema.graphql', '/healthz', '/ready
 function routeOf(pathname: string): string {
   if (FIXED_ROUTES.has(pathname)) return pathname;
   if (pathname.startsWith('/explorer/')) return '/explorer/{file}';
+  if (/^\/export\/[^/]+\/users$/.test(pathname)) return '/export/{realm}/users';
   return oauthRoute(pathname) ?? '(other)';
 }
 

@@ -2,8 +2,14 @@ import { PothosError, PothosValidationError } from '@pothos/core';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type FieldNode, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
-import type { Denial, GraphQLContext, Principal, RealmsAdministration, ServiceContext } from './context.ts';
-import { scopeToRealm } from './db/realm-scope.ts';
+import {
+  principalContext,
+  type Denial,
+  type GraphQLContext,
+  type Principal,
+  type RealmsAdministration,
+  type ServiceContext,
+} from './context.ts';
 import { currentRequest, isQueryCanceled } from './db/request-scope.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { queryCostPlugin } from './graphql/query-cost.ts';
@@ -271,30 +277,8 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       const principal = await principalOf(request, options.authenticate);
       if (!principal) return { ...base, service: null };
       const service: ServiceContext = {
+        ...principalContext(options.prisma, principal, { requestId, ipAddress }),
         cursorKey: options.cursorKey,
-        realmId: principal.realmId,
-        db: scopeToRealm(options.prisma, principal.realmId),
-        caller: principal.person
-          ? {
-              kind: 'user',
-              id: principal.person.userId,
-              userId: principal.person.userId,
-              scopes: principal.scopes,
-              token: {
-                sessionId: principal.person.sessionId,
-                clientId: principal.clientId,
-                applicationId: principal.applicationId,
-              },
-            }
-          : {
-              kind: 'application',
-              id: principal.clientId,
-              clientId: principal.clientId,
-              applicationId: principal.applicationId,
-              scopes: principal.scopes,
-            },
-        requestId,
-        ipAddress,
         denials,
       };
       return {

@@ -69,6 +69,8 @@ export const AUDIT_ACTIONS = {
   'user.identity_unlinked': 'An external identity was unlinked from a user.',
   'user.note_added': 'An admin note was added to a user.',
   'user.unique_id_set': 'A user’s unique id was set.',
+  'users.exported':
+    'Users were exported (`GET /export/{realm}/users`): the format, filter, fields and number of rows, and whether it ran to the end; never a value.',
 } as const satisfies Record<`${string}.${string}`, string>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

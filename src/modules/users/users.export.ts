@@ -1,0 +1,245 @@
+import { Prisma } from '../../generated/prisma/client.ts';
+import type { ServiceContext } from '../../context.ts';
+import { runInRequest } from '../../db/request-scope.ts';
+import { encodeGlobalId } from '../../graphql/ids.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { exportUserRows } from './users.export.queries.ts';
+import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
+import { filterEnvironment } from './users.list.ts';
+
+const { raw } = Prisma;
+
+export type ExportFormat = 'csv' | 'ndjson';
+
+/** The exportable fields: their SQL (over alias `u`) and how a value is written. */
+const FIELDS = {
+  id: { sql: 'u.id', kind: 'id' },
+  email: { sql: 'u.email', kind: 'text' },
+  emailVerified: { sql: 'u."emailVerified"', kind: 'boolean' },
+  phone: { sql: 'u.phone', kind: 'text' },
+  phoneVerified: { sql: 'u."phoneVerified"', kind: 'boolean' },
+  username: { sql: 'u.username', kind: 'text' },
+  uniqueId: { sql: 'u."uniqueId"', kind: 'text' },
+  name: { sql: 'u.name', kind: 'text' },
+  givenName: { sql: 'u."givenName"', kind: 'text' },
+  familyName: { sql: 'u."familyName"', kind: 'text' },
+  nickname: { sql: 'u.nickname', kind: 'text' },
+  status: { sql: 'u.status::text', kind: 'text' },
+  suspendedReason: { sql: 'u."suspendedReason"', kind: 'text' },
+  country: { sql: 'u.country', kind: 'text' },
+  region: { sql: 'u.region', kind: 'text' },
+  city: { sql: 'u.city', kind: 'text' },
+  locale: { sql: 'u.locale', kind: 'text' },
+  timezone: { sql: 'u.timezone', kind: 'text' },
+  createdAt: { sql: 'u."createdAt"', kind: 'time' },
+  updatedAt: { sql: 'u."updatedAt"', kind: 'time' },
+  lastLoginAt: { sql: 'u."lastLoginAt"', kind: 'time' },
+  lastActiveAt: { sql: 'u."lastActiveAt"', kind: 'time' },
+  deletedAt: { sql: 'u."deletedAt"', kind: 'time' },
+} as const;
+
+type FieldName = keyof typeof FIELDS;
+
+/** Without `fields`: these, then every custom attribute of the realm. */
+const DEFAULT_FIELDS: FieldName[] = [
+  'id',
+  'email',
+  'username',
+  'name',
+  'status',
+  'emailVerified',
+  'createdAt',
+  'lastLoginAt',
+];
+const ATTRIBUTE_PREFIX = 'customAttributes.';
+const MAX_FIELDS = 100;
+/** Rows per statement: memory stays at one batch whatever the number of users. */
+const BATCH = 1_000;
+
+/** A refused export request: the HTTP status and a message naming what is wrong. */
+export class ExportRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExportRequestError';
+  }
+}
+
+interface Column {
+  /** The header and NDJSON key. */
+  name: string;
+  kind: 'id' | 'text' | 'boolean' | 'time' | 'attribute';
+  /** Of the row the query returns. */
+  key: string;
+}
+
+/**
+ * The columns `requested` names (default fields and every custom attribute when null):
+ * field names, `customAttributes` for every custom attribute, `customAttributes.<key>` for one.
+ */
+async function exportColumns(ctx: ServiceContext, requested: string[] | null): Promise<Column[]> {
+  const definitions = (
+    await ctx.db.customAttributeDefinition.findMany({ select: { key: true }, orderBy: { key: 'asc' } })
+  ).map((definition) => definition.key);
+  const names = requested ?? [...DEFAULT_FIELDS, 'customAttributes'];
+  if (names.length === 0) throw new ExportRequestError(400, 'BAD_REQUEST', 'fields: name at least one field.');
+  if (names.length > MAX_FIELDS) {
+    throw new ExportRequestError(400, 'BAD_REQUEST', `fields: at most ${MAX_FIELDS} fields.`);
+  }
+  const columns: Column[] = [];
+  const add = (column: Column) => {
+    if (!columns.some((existing) => existing.name === column.name)) columns.push(column);
+  };
+  for (const name of names) {
+    if (name in FIELDS) add({ name, kind: FIELDS[name as FieldName].kind, key: name });
+    else if (name === 'customAttributes') {
+      for (const key of definitions) add({ name: `${ATTRIBUTE_PREFIX}${key}`, kind: 'attribute', key });
+    } else if (name.startsWith(ATTRIBUTE_PREFIX) && definitions.includes(name.slice(ATTRIBUTE_PREFIX.length))) {
+      add({ name, kind: 'attribute', key: name.slice(ATTRIBUTE_PREFIX.length) });
+    } else {
+      throw new ExportRequestError(
+        400,
+        'BAD_REQUEST',
+        `fields: "${name.slice(0, 64)}" is not an exportable field; use ${Object.keys(FIELDS).join(', ')}, customAttributes or customAttributes.<key> of a defined attribute.`,
+      );
+    }
+  }
+  return columns;
+}
+
+function selectList(columns: Column[]): Prisma.Sql {
+  const parts = columns
+    .filter((column) => column.kind !== 'attribute' && column.kind !== 'id')
+    .map((column) => raw(`${FIELDS[column.key as FieldName].sql} AS "${column.key}"`));
+  if (columns.some((column) => column.kind === 'attribute')) parts.push(raw('u."customAttributes" AS "__attributes"'));
+  return parts.length ? Prisma.join(parts, ', ') : raw('NULL AS "__none"');
+}
+
+/** A value as text: ISO 8601 UTC for times, `true`/`false`, the global id for `id`, JSON for an attribute that is no scalar. */
+function text(column: Column, row: Record<string, unknown>): string | null {
+  const value =
+    column.kind === 'attribute'
+      ? (row.__attributes as Record<string, unknown> | null)?.[column.key]
+      : column.kind === 'id'
+        ? row.id
+        : row[column.key];
+  if (value === null || value === undefined) return null;
+  if (column.kind === 'id') return encodeGlobalId('User', value as string);
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a quote, comma or line break. A cell a
+ * spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return)
+ * is prefixed with `'`, so it shows as text.
+ */
+function csvCell(value: string | null): string {
+  if (value === null) return '';
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function csvLine(cells: (string | null)[]): string {
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
+function ndjsonLine(columns: Column[], row: Record<string, unknown>): string {
+  const object: Record<string, unknown> = {};
+  for (const column of columns) {
+    const value =
+      column.kind === 'boolean'
+        ? (row[column.key] ?? null)
+        : column.kind === 'attribute'
+          ? ((row.__attributes as Record<string, unknown> | null)?.[column.key] ?? null)
+          : text(column, row);
+    object[column.name] = value;
+  }
+  return `${JSON.stringify(object)}\n`;
+}
+
+export interface UserExport {
+  /** The body: the header (CSV), then the users, a batch at a time as the client reads. */
+  stream: ReadableStream<Uint8Array>;
+}
+
+/**
+ * Streams every user `filter` selects, by id, `BATCH` rows per statement and only as fast as the
+ * client reads (memory stays at one batch). A client that goes away cancels the running statement
+ * (`signal`) and no further one starts. The export is audited once it ends, finished or not:
+ * the filter, fields, format and number of rows, never a value.
+ */
+export async function exportUsers(
+  ctx: ServiceContext,
+  input: { format: ExportFormat; filter: UserFilter | null; fields: string[] | null; signal: AbortSignal },
+): Promise<UserExport> {
+  const columns = await exportColumns(ctx, input.fields);
+  let where: Prisma.Sql;
+  try {
+    where = userListCondition(input.filter, await filterEnvironment(ctx, input.filter));
+  } catch (error) {
+    if (error instanceof FilterError) throw new ExportRequestError(400, 'BAD_USER_INPUT', error.message);
+    throw error;
+  }
+  const select = selectList(columns);
+  const encoder = new TextEncoder();
+  let afterId: string | null = null;
+  let rows = 0;
+  let audited = false;
+  const audit = async (completed: boolean) => {
+    if (audited) return;
+    audited = true;
+    await recordAudit(ctx.db, ctx, {
+      action: 'users.exported',
+      targetType: 'User',
+      changes: {
+        format: input.format,
+        filter: (input.filter ?? null) as Prisma.InputJsonValue,
+        fields: columns.map((column) => column.name),
+        rows,
+        completed,
+      },
+    });
+  };
+
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        if (input.format === 'csv') controller.enqueue(encoder.encode(csvLine(columns.map((column) => column.name))));
+      },
+      async pull(controller) {
+        try {
+          const batch = await runInRequest({ signal: input.signal }, () =>
+            exportUserRows(ctx.db, ctx.realmId, where, select, afterId, BATCH),
+          );
+          let chunk = '';
+          for (const row of batch) {
+            chunk +=
+              input.format === 'csv' ? csvLine(columns.map((column) => text(column, row))) : ndjsonLine(columns, row);
+          }
+          rows += batch.length;
+          afterId = (batch.at(-1)?.id as string | undefined) ?? afterId;
+          if (chunk) controller.enqueue(encoder.encode(chunk));
+          if (batch.length < BATCH) {
+            await audit(true);
+            controller.close();
+          }
+        } catch (error) {
+          await audit(false).catch(() => {});
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        await audit(false);
+      },
+    },
+    // Ask for the next batch only once the last one has been read.
+    { highWaterMark: 0 },
+  );
+  return { stream };
+}

@@ -1,0 +1,266 @@
+/**
+ * `GET|POST /export/{realm}/users`: every user a filter selects, streamed as RFC 4180 CSV or
+ * NDJSON, for a token holding users:export; audited, never with the data.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../helpers/documents.ts';
+import { makeUser } from '../helpers/fixtures.ts';
+import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
+import { expectUnchanged } from '../helpers/state.ts';
+
+let server: TestServer;
+let exporter: string;
+let other: Credentials;
+
+/** RFC 4180: quoted cells may hold commas, quotes (doubled) and line breaks; lines end in CRLF. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') ((cell += '"'), i++);
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') (row.push(cell), (cell = ''));
+    else if (c === '\r' && text[i + 1] === '\n') (row.push(cell), rows.push(row), (row = []), (cell = ''), i++);
+    else cell += c;
+  }
+  expect(cell, 'the last line ends in CRLF').toBe('');
+  return rows;
+}
+
+const exportUrl = (query = '', realm = 'default') => `${server.url}/export/${realm}/users${query ? `?${query}` : ''}`;
+const get = (query = '', token: string | null = exporter, realm = 'default') =>
+  fetch(exportUrl(query, realm), token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const realmId = server.admin.realmId;
+  await server.db.prisma.customAttributeDefinition.create({
+    data: { realmId, key: 'plan', displayName: 'Plan', type: 'STRING' },
+  });
+  await makeUser(server, realmId, {
+    email: 'ada@example.com',
+    name: 'Lovelace, "Ada"\nCountess',
+    status: 'ACTIVE',
+    emailVerified: true,
+    createdAt: new Date('2026-01-02T03:04:05.678Z'),
+    customAttributes: { plan: 'pro' },
+  });
+  await makeUser(server, realmId, {
+    email: 'mallory@example.com',
+    name: '=HYPERLINK("http://evil")',
+    status: 'SUSPENDED',
+  });
+  await makeUser(server, realmId, { email: 'plus@example.com', name: '+1 tab', username: '\tcmd', status: 'ACTIVE' });
+  for (let i = 0; i < 2_500; i++) {
+    await server.db.prisma.user.create({ data: { realmId, email: `bulk-${i}@example.com`, status: 'INACTIVE' } });
+  }
+  exporter = await server.token(server.admin, 'users:export');
+  other = await server.createRealm('export-other');
+}, 300_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('CSV', () => {
+  it('streams every user by id with a header row, ISO times, custom attributes as columns, quoting as RFC 4180 says', async () => {
+    const response = await get();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/csv; charset=utf-8/);
+    expect(response.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="users-default-\d{4}-\d\d-\d\d\.csv"$/,
+    );
+    const rows = parseCsv(await response.text());
+    expect(rows[0]).toEqual([
+      'id',
+      'email',
+      'username',
+      'name',
+      'status',
+      'emailVerified',
+      'createdAt',
+      'lastLoginAt',
+      'customAttributes.plan',
+    ]);
+    expect(rows).toHaveLength(1 + 2_503);
+    const ada = rows.find((row) => row[1] === 'ada@example.com')!;
+    expect(ada.slice(3)).toEqual([
+      'Lovelace, "Ada"\nCountess',
+      'ACTIVE',
+      'true',
+      '2026-01-02T03:04:05.678Z',
+      '',
+      'pro',
+    ]);
+    const ids = rows.slice(1).map((row) => Buffer.from(row[0]!, 'base64url').toString());
+    expect(ids.every((id) => id.startsWith('User:'))).toBe(true);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('neutralises cells a spreadsheet would run as formulas', async () => {
+    const rows = parseCsv(await (await get('fields=email,name,username')).text());
+    expect(rows.find((row) => row[0] === 'mallory@example.com')![1]).toBe(`'=HYPERLINK("http://evil")`);
+    expect(rows.find((row) => row[0] === 'plus@example.com')!.slice(1)).toEqual(["'+1 tab", "'\tcmd"]);
+  });
+
+  it('takes the users filter and fields, by GET or by POST', async () => {
+    const filter = JSON.stringify({ statuses: ['SUSPENDED', 'ACTIVE'] });
+    const viaGet = parseCsv(await (await get(`fields=email,status&filter=${encodeURIComponent(filter)}`)).text());
+    expect(viaGet).toEqual([
+      ['email', 'status'],
+      ['ada@example.com', 'ACTIVE'],
+      ['mallory@example.com', 'SUSPENDED'],
+      ['plus@example.com', 'ACTIVE'],
+    ]);
+    const viaPost = await fetch(exportUrl(), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${exporter}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        format: 'csv',
+        filter: { statuses: ['SUSPENDED', 'ACTIVE'] },
+        fields: ['email', 'status'],
+      }),
+    });
+    expect(parseCsv(await viaPost.text())).toEqual(viaGet);
+  });
+});
+
+describe('NDJSON', () => {
+  it('writes one JSON object per user with typed values', async () => {
+    const response = await get(
+      'format=ndjson&fields=email,emailVerified,createdAt,customAttributes.plan&filter=' +
+        encodeURIComponent(JSON.stringify({ search: 'ada@example.com' })),
+    );
+    expect(response.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const lines = (await response.text()).split('\n');
+    expect(lines.at(-1)).toBe('');
+    expect(lines.slice(0, -1).map((line) => JSON.parse(line) as unknown)).toEqual([
+      {
+        email: 'ada@example.com',
+        emailVerified: true,
+        createdAt: '2026-01-02T03:04:05.678Z',
+        'customAttributes.plan': 'pro',
+      },
+    ]);
+  });
+});
+
+describe('refusals', () => {
+  const USERS = graphql(`
+    query ExportUsersFilter($filter: UserFilter) {
+      users(first: 1, filter: $filter) {
+        totalCount
+      }
+    }
+  `);
+
+  it('gives a bad filter the message the users query gives, as a 400', async () => {
+    const bad = { search: 'x'.repeat(300) };
+    const graphqlAnswer = await server.graphql(USERS, { filter: bad as never });
+    const message = graphqlAnswer.errors![0]!.message;
+    const response = await get(`filter=${encodeURIComponent(JSON.stringify(bad))}`);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('BAD_USER_INPUT');
+    expect(message).toContain(body.error.message);
+
+    const enumAnswer = await get(`filter=${encodeURIComponent(JSON.stringify({ statuses: ['BOGUS'] }))}`);
+    expect(enumAnswer.status).toBe(400);
+    expect(((await enumAnswer.json()) as { error: { message: string } }).error.message).toMatch(
+      /^filter\.statuses\.0: Value "BOGUS" does not exist in "UserStatus" enum/,
+    );
+  });
+
+  it('refuses bad parameters with a clear message, and changes nothing', async () => {
+    await expectUnchanged(server, async () => {
+      for (const [query, status, pattern] of [
+        ['format=xlsx', 400, /format/],
+        ['fields=email,passwordHash', 400, /"passwordHash" is not an exportable field/],
+        ['fields=customAttributes.nope', 400, /not an exportable field/],
+        [`fields=${Array.from({ length: 101 }, () => 'email').join(',')}`, 400, /at most 100 fields/],
+        ['filter=not-json', 400, /UserFilter written as JSON/],
+      ] as const) {
+        const response = await get(query);
+        expect(response.status, query.slice(0, 40)).toBe(status);
+        expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(pattern);
+      }
+      const huge = await fetch(exportUrl(), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${exporter}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ filter: { search: 'x'.repeat(70_000) } }),
+      });
+      expect(huge.status).toBe(413);
+      const put = await fetch(exportUrl(), { method: 'PUT', headers: { authorization: `Bearer ${exporter}` } });
+      expect(put.status).toBe(405);
+      expect(put.headers.get('allow')).toBe('GET, POST');
+    });
+  });
+
+  it('needs a token, users:export, and the token’s own realm', async () => {
+    await expectUnchanged(server, async () => {
+      const anonymous = await get('', null);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+      const forged = await get('', 'not-a-token');
+      expect(forged.status).toBe(401);
+      const reader = await get('', await server.token(server.admin, 'users:read'));
+      expect(reader.status).toBe(403);
+      expect(await reader.json()).toMatchObject({ error: { code: 'FORBIDDEN', missingScopes: ['users:export'] } });
+      const otherToken = await server.token(other, 'users:export');
+      const foreign = await get('', otherToken, 'default');
+      expect(foreign.status).toBe(404);
+      const unknown = await get('', exporter, 'no-such-realm');
+      expect(unknown.status).toBe(404);
+    });
+    // Its own realm: that realm's users only (none).
+    const own = parseCsv(await (await get('', await server.token(other, 'users:export'), 'export-other')).text());
+    expect(own).toHaveLength(1);
+  });
+});
+
+describe('the audit trail', () => {
+  const lastExport = () =>
+    server.db.prisma.auditEvent.findFirstOrThrow({
+      where: { realmId: server.admin.realmId, action: 'users.exported' },
+      orderBy: { id: 'desc' },
+    });
+
+  it('records who exported what, how many rows, and no value', async () => {
+    const filter = { statuses: ['ACTIVE'] };
+    await (await get(`fields=email,name&filter=${encodeURIComponent(JSON.stringify(filter))}`)).text();
+    const event = await lastExport();
+    expect(event).toMatchObject({ actorId: server.admin.clientId, targetType: 'User', outcome: 'success' });
+    // The filter as applied, defaults included.
+    expect(event.changes).toEqual({
+      format: 'csv',
+      filter: { ...filter, includeDeleted: false },
+      fields: ['email', 'name'],
+      rows: 2,
+      completed: true,
+    });
+    expect(JSON.stringify(event)).not.toContain('ada@example.com');
+  });
+
+  it('stops reading when the client goes away, and records the export as not completed', async () => {
+    const controller = new AbortController();
+    const response = await fetch(exportUrl('fields=email'), {
+      headers: { authorization: `Bearer ${exporter}` },
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await expect(reader.read()).rejects.toThrow();
+    await expect
+      .poll(async () => (await lastExport()).changes, { timeout: 10_000 })
+      .toMatchObject({ completed: false });
+    const { rows } = (await lastExport()).changes as { rows: number };
+    expect(rows).toBeLessThan(2_503);
+  });
+});
