@@ -126,9 +126,14 @@ export function createApp(deps: AppDeps): FetchHandler {
     providers: () => providers.size,
   });
   const authenticate = authenticator(deps, grants);
+  const denialLimit = new FailureLimit(store, {
+    name: 'denial-audit',
+    ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT),
+  });
   const exportDeps = {
     prisma: deps.db.prisma,
     authenticate,
+    denialLimit,
     userFilterType: schema.getType('UserFilter') as GraphQLInputObjectType,
     log: deps.log,
   };
@@ -138,7 +143,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     authenticate,
     mode: deps.mode,
     log: deps.log,
-    denialLimit: new FailureLimit(store, { name: 'denial-audit', ...(deps.denialAuditLimit ?? DENIAL_AUDIT_LIMIT) }),
+    denialLimit,
     metrics,
     cursorKey: deps.cursorKey,
   });

@@ -225,6 +225,16 @@ describe('refusals', () => {
       const reader = await get('', await server.token(server.admin, 'users:read'));
       expect(reader.status).toBe(403);
       expect(await reader.json()).toMatchObject({ error: { code: 'FORBIDDEN', missingScopes: ['users:export'] } });
+      // Its one audit row, as for a refused GraphQL request.
+      const denial = await server.db.prisma.auditEvent.findFirstOrThrow({
+        where: { realmId: server.admin.realmId, requestId: reader.headers.get('x-request-id')! },
+      });
+      expect(denial).toMatchObject({ action: 'authorization.denied', outcome: 'denied' });
+      expect(denial.changes).toEqual({
+        operation: 'export',
+        fields: ['GET /export/{realm}/users'],
+        missingScopes: ['users:export'],
+      });
       const otherToken = await server.token(other, 'users:export');
       const foreign = await get('', otherToken, 'default');
       expect(foreign.status).toBe(404);

@@ -4,6 +4,8 @@ import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { principalContext, type Principal } from '../../context.ts';
 import { InvalidTokenError } from '../../auth/tokens.ts';
 import { decodeInputValue, InputBoundsError } from '../../graphql/input-bounds.ts';
+import type { FailureLimit } from '../../auth/rate-limit.ts';
+import { recordDenial } from '../audit/audit.service.ts';
 import { findRealm } from '../realm/realm.service.ts';
 import type { UserFilter } from './users.filter.ts';
 import { ExportRequestError, exportUsers, type ExportFormat } from './users.export.ts';
@@ -13,6 +15,8 @@ export interface ExportRouteDeps {
   authenticate: (token: string) => Promise<Principal>;
   /** The schema's `UserFilter`: the filter is coerced and checked as the `users` argument is. */
   userFilterType: GraphQLInputType;
+  /** Bounds the audit rows of refusals per caller, shared with GraphQL's. */
+  denialLimit: FailureLimit;
   log: Logger;
 }
 
@@ -125,6 +129,11 @@ export async function handleExportRequest(
   const realm = await findRealm(deps.prisma, decodeURIComponent(match[1]!));
   if (realm?.id !== principal.realmId) return refusal(404, 'NOT_FOUND', 'No such realm for this token.');
   if (!principal.scopes.has(SCOPE)) {
+    // Audited as GraphQL's refusals are, within the same per-caller limit.
+    const ctx = principalContext(deps.prisma, principal, meta);
+    if (await deps.denialLimit.withinLimit(`${ctx.realmId}:${ctx.caller.id}`)) {
+      await recordDenial(ctx, 'export', [{ field: `${request.method} /export/{realm}/users`, missingScopes: [SCOPE] }]);
+    }
     return Response.json(
       { error: { code: 'FORBIDDEN', message: `Exporting users needs the scope ${SCOPE}.`, missingScopes: [SCOPE] } },
       { status: 403, headers: { 'cache-control': 'no-store' } },
