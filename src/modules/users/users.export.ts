@@ -1,42 +1,40 @@
-import { Prisma } from '../../generated/prisma/client.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { runInRequest } from '../../db/request-scope.ts';
 import { encodeGlobalId } from '../../graphql/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { exportUserRows } from './users.export.queries.ts';
+import { exportUserRows, type ExportColumnField } from './users.export.queries.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
 
-const { raw } = Prisma;
-
 export type ExportFormat = 'csv' | 'ndjson';
 
-/** The exportable fields: their SQL (over alias `u`) and how a value is written. */
+/** The exportable fields and how a value is written (their SQL: users.export.queries.ts). */
 const FIELDS = {
-  id: { sql: 'u.id', kind: 'id' },
-  email: { sql: 'u.email', kind: 'text' },
-  emailVerified: { sql: 'u."emailVerified"', kind: 'boolean' },
-  phone: { sql: 'u.phone', kind: 'text' },
-  phoneVerified: { sql: 'u."phoneVerified"', kind: 'boolean' },
-  username: { sql: 'u.username', kind: 'text' },
-  uniqueId: { sql: 'u."uniqueId"', kind: 'text' },
-  name: { sql: 'u.name', kind: 'text' },
-  givenName: { sql: 'u."givenName"', kind: 'text' },
-  familyName: { sql: 'u."familyName"', kind: 'text' },
-  nickname: { sql: 'u.nickname', kind: 'text' },
-  status: { sql: 'u.status::text', kind: 'text' },
-  suspendedReason: { sql: 'u."suspendedReason"', kind: 'text' },
-  country: { sql: 'u.country', kind: 'text' },
-  region: { sql: 'u.region', kind: 'text' },
-  city: { sql: 'u.city', kind: 'text' },
-  locale: { sql: 'u.locale', kind: 'text' },
-  timezone: { sql: 'u.timezone', kind: 'text' },
-  createdAt: { sql: 'u."createdAt"', kind: 'time' },
-  updatedAt: { sql: 'u."updatedAt"', kind: 'time' },
-  lastLoginAt: { sql: 'u."lastLoginAt"', kind: 'time' },
-  lastActiveAt: { sql: 'u."lastActiveAt"', kind: 'time' },
-  deletedAt: { sql: 'u."deletedAt"', kind: 'time' },
-} as const;
+  id: 'id',
+  email: 'text',
+  emailVerified: 'boolean',
+  phone: 'text',
+  phoneVerified: 'boolean',
+  username: 'text',
+  uniqueId: 'text',
+  name: 'text',
+  givenName: 'text',
+  familyName: 'text',
+  nickname: 'text',
+  status: 'text',
+  suspendedReason: 'text',
+  country: 'text',
+  region: 'text',
+  city: 'text',
+  locale: 'text',
+  timezone: 'text',
+  createdAt: 'time',
+  updatedAt: 'time',
+  lastLoginAt: 'time',
+  lastActiveAt: 'time',
+  deletedAt: 'time',
+} as const satisfies Record<ExportColumnField | 'id', Column['kind']>;
 
 type FieldName = keyof typeof FIELDS;
 
@@ -94,7 +92,7 @@ async function exportColumns(ctx: ServiceContext, requested: string[] | null): P
     if (!columns.some((existing) => existing.name === column.name)) columns.push(column);
   };
   for (const name of names) {
-    if (name in FIELDS) add({ name, kind: FIELDS[name as FieldName].kind, key: name });
+    if (name in FIELDS) add({ name, kind: FIELDS[name as FieldName], key: name });
     else if (name === 'customAttributes') {
       for (const key of definitions) add({ name: `${ATTRIBUTE_PREFIX}${key}`, kind: 'attribute', key });
     } else if (name.startsWith(ATTRIBUTE_PREFIX) && definitions.includes(name.slice(ATTRIBUTE_PREFIX.length))) {
@@ -110,12 +108,14 @@ async function exportColumns(ctx: ServiceContext, requested: string[] | null): P
   return columns;
 }
 
-function selectList(columns: Column[]): Prisma.Sql {
-  const parts = columns
-    .filter((column) => column.kind !== 'attribute' && column.kind !== 'id')
-    .map((column) => raw(`${FIELDS[column.key as FieldName].sql} AS "${column.key}"`));
-  if (columns.some((column) => column.kind === 'attribute')) parts.push(raw('u."customAttributes" AS "__attributes"'));
-  return parts.length ? Prisma.join(parts, ', ') : raw('NULL AS "__none"');
+function exportQuery(columns: Column[], where: Prisma.Sql) {
+  return {
+    where,
+    fields: columns
+      .filter((column) => column.kind !== 'attribute' && column.kind !== 'id')
+      .map((column) => column.key as ExportColumnField),
+    attributes: columns.some((column) => column.kind === 'attribute'),
+  };
 }
 
 /** A value as text: ISO 8601 UTC for times, `true`/`false`, the global id for `id`, JSON for an attribute that is no scalar. */
@@ -186,7 +186,7 @@ export async function exportUsers(
     if (error instanceof FilterError) throw new ExportRequestError(400, 'BAD_USER_INPUT', error.message);
     throw error;
   }
-  const select = selectList(columns);
+  const query = exportQuery(columns, where);
   const encoder = new TextEncoder();
   let afterId: string | null = null;
   let rows = 0;
@@ -215,7 +215,7 @@ export async function exportUsers(
       async pull(controller) {
         try {
           const batch = await runInRequest({ signal: input.signal }, () =>
-            exportUserRows(ctx.db, ctx.realmId, where, select, afterId, BATCH),
+            exportUserRows(ctx.db, ctx.realmId, query, afterId, BATCH),
           );
           let chunk = '';
           for (const row of batch) {
