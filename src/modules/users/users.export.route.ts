@@ -128,9 +128,9 @@ export async function handleExportRequest(
   // Another realm's export and one of no realm look alike.
   const realm = await findRealm(deps.prisma, decodeURIComponent(match[1]!));
   if (realm?.id !== principal.realmId) return refusal(404, 'NOT_FOUND', 'No such realm for this token.');
+  const ctx = principalContext(deps.prisma, principal, meta);
   if (!principal.scopes.has(SCOPE)) {
     // Audited as GraphQL's refusals are, within the same per-caller limit.
-    const ctx = principalContext(deps.prisma, principal, meta);
     if (await deps.denialLimit.withinLimit(`${ctx.realmId}:${ctx.caller.id}`)) {
       await recordDenial(ctx, 'export', [{ field: `${request.method} /export/{realm}/users`, missingScopes: [SCOPE] }]);
     }
@@ -146,7 +146,6 @@ export async function handleExportRequest(
     }
     const format = params.format as ExportFormat;
     const filter = userFilter(params.filter, params.filterIsText, deps.userFilterType);
-    const ctx = principalContext(deps.prisma, principal, meta);
     const { stream } = await exportUsers(ctx, { format, filter, fields: params.fields, signal: request.signal });
     return new Response(stream, {
       headers: {
