@@ -280,9 +280,10 @@ export function providerViews(realm: Realm) {
     // Shown to a person where the provider cannot send the browser back to the application: a
     // sentence they can act on first, the protocol's error below it for whoever they ask for help.
     renderError: async (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): Promise<void> => {
-      const stale = /interaction session|session mismatch|interaction.*(expired|not found)/i.test(
-        out.error_description ?? '',
-      );
+      const stale =
+        /interaction session|session mismatch|identifier mismatch|request has expired|interaction.*(expired|not found)/i.test(
+          out.error_description ?? '',
+        );
       const message = stale
         ? 'This sign-in expired or another sign-in in this browser replaced it. Go back to the application and start again.'
         : START_AGAIN;

@@ -18,6 +18,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
 const CALLBACK = 'https://console.example.com/callback';
 const PASSWORD = 'a long and memorable passphrase 7';
+/** A sign-in answer takes an Argon2 verification and several redirects: seconds on a loaded CI machine, never expect.poll's default one. */
+const SLOW = { timeout: 30_000 };
 
 const available = existsSync(CHROMIUM);
 
@@ -109,7 +111,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
       await page.keyboard.press('Tab');
       await page.keyboard.type(PASSWORD);
       await page.keyboard.press('Enter');
-      await expect.poll(() => page.title()).toMatch(/Set up an authenticator/);
+      await expect.poll(() => page.title(), SLOW).toMatch(/Set up an authenticator/);
       const qr = page.getByRole('img', { name: /QR code/ });
       expect((await qr.boundingBox())!.width).toBeGreaterThan(150);
       await page.screenshot({ path: `${ARTIFACTS}/enrol-authenticator.png`, fullPage: true });
@@ -121,12 +123,12 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
       );
       await page.keyboard.type(code);
       await page.keyboard.press('Enter');
-      await expect.poll(() => page.title()).toMatch(/Authenticator set up/);
+      await expect.poll(() => page.title(), SLOW).toMatch(/Authenticator set up/);
       expect(await page.locator('ol.codes li').count()).toBe(10);
       await page.screenshot({ path: `${ARTIFACTS}/recovery-codes.png`, fullPage: true });
 
       await page.keyboard.press('Enter');
-      await expect.poll(() => arrived.url?.href ?? null, { timeout: 15_000 }).not.toBeNull();
+      await expect.poll(() => arrived.url?.href ?? null, SLOW).not.toBeNull();
       const tokens = await oidc.authorizationCodeGrant(config, arrived.url!, {
         pkceCodeVerifier: verifier,
         expectedState: state,
@@ -147,7 +149,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
 
   it('signs in with the keyboard alone and hands the application a code', async () => {
     const { config, verifier, state, context, page, arrived, problems } = await startSignIn();
-    await expect.poll(() => page.title()).toMatch(/Sign in/);
+    await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
     const identifier = page.getByLabel('Email, username or phone number');
     const password = page.getByLabel('Password', { exact: true });
     // The identifier field has the focus on arrival; Tab moves to the password.
@@ -159,7 +161,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
     expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
     await page.keyboard.type('not the password');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not right|incorrect|did not match/i);
+    await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toMatch(/not right|incorrect|did not match/i);
     expect(await identifier.inputValue()).toBe('grace@example.com');
     // The identifier is kept; the focus waits in the empty password field.
     expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
@@ -168,7 +170,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
 
     await page.keyboard.type(PASSWORD);
     await page.keyboard.press('Enter');
-    await expect.poll(() => arrived.url?.href ?? null, { timeout: 15_000 }).not.toBeNull();
+    await expect.poll(() => arrived.url?.href ?? null, SLOW).not.toBeNull();
     expect(arrived.url!.searchParams.get('state')).toBe(state);
     const tokens = await oidc.authorizationCodeGrant(config, arrived.url!, {
       pkceCodeVerifier: verifier,
@@ -190,7 +192,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.keyboard.press('Enter');
     await expect
-      .poll(() => page.getByRole('alert').textContent())
+      .poll(() => page.getByRole('alert').textContent(), SLOW)
       .toBe('This account is not a member of Acme <Labs>, which this application signs in to.');
     expect(await page.getByLabel('Email, username or phone number').inputValue()).toBe('grace@example.com');
     await page.screenshot({ path: `${ARTIFACTS}/sign-in-not-member.png`, fullPage: true });
