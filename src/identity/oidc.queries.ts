@@ -30,3 +30,45 @@ export function refreshTokenRows(db: RawSqlClient, realmId: string, id: string):
     WHERE ${sql.realm()} AND model = 'Session' AND uid = (SELECT payload->>'sessionUid' FROM token) AND ${live}
     ORDER BY "createdAt" DESC LIMIT 1)`;
 }
+
+/** A row of the provider's storage as the adapter saves it. */
+export interface OidcPayloadWrite {
+  model: string;
+  id: string;
+  payload: AdapterPayload;
+  grantId: string | null;
+  userCode: string | null;
+  uid: string | null;
+  expiresAt: Date | null;
+}
+
+/** Saves rows of the realm in one statement: new ones inserted, existing ones replaced (and no longer consumed). */
+export async function savePayloads(
+  db: RawSqlClient,
+  realmId: string,
+  rows: readonly OidcPayloadWrite[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const sql = realmSql(db, realmId);
+  const values = Prisma.join(
+    rows.map(
+      (row) =>
+        Prisma.sql`(${realmId}::uuid, ${row.model}, ${row.id}, ${JSON.stringify(row.payload)}::jsonb, ${row.grantId}, ${row.userCode}, ${row.uid}, ${row.expiresAt}::timestamptz)`,
+    ),
+  );
+  await sql.execute`
+    INSERT INTO "OidcPayload" AS p ("realmId", model, id, payload, "grantId", "userCode", uid, "expiresAt")
+    VALUES ${values}
+    ON CONFLICT ("realmId", model, id) DO UPDATE SET
+      payload = EXCLUDED.payload, "grantId" = EXCLUDED."grantId", "userCode" = EXCLUDED."userCode",
+      uid = EXCLUDED.uid, "expiresAt" = EXCLUDED."expiresAt", "consumedAt" = NULL
+    WHERE ${sql.realm('p')}`;
+}
+
+/** Marks a row of the realm used, unless it already was; how many rows it marked (0 or 1). */
+export function consumePayload(db: RawSqlClient, realmId: string, model: string, id: string): Promise<number> {
+  const sql = realmSql(db, realmId);
+  return sql.execute`
+    UPDATE "OidcPayload" SET "consumedAt" = ${new Date()}
+    WHERE ${sql.realm()} AND model = ${model} AND id = ${id} AND "consumedAt" IS NULL`;
+}

@@ -23,7 +23,7 @@ import { MANAGEMENT_API_INDICATOR } from '../auth/scopes.ts';
 import { resourceScopeNames } from '../modules/resources/resources.service.ts';
 import { personResourceScopes } from '../modules/users/users.callers.ts';
 import { realmHasTenant, signInAccount, userClaims, type SignInSession } from '../modules/users/users.signin.ts';
-import { PrismaOidcAdapter, SweepClock, type ReadAhead } from './oidc-adapter.ts';
+import { PrismaOidcAdapter, RequestStorage, SweepClock } from './oidc-adapter.ts';
 import { installSignInPages, providerViews } from './sign-in-pages.ts';
 import { sessionTtls, signInPolicy, signInTokenSession } from './session-lifetimes.ts';
 
@@ -36,8 +36,8 @@ interface Exchange {
   verified?: { client: ClientApplication; secretDigest?: string; fromOwnPage?: boolean };
   /** An error the provider caught and answered with `server_error`. */
   serverError?: unknown;
-  /** Rows of the provider's models read ahead during this request. */
-  readAhead?: ReadAhead;
+  /** The provider's storage during this request: rows read ahead, saves deferred. */
+  storage?: RequestStorage;
 }
 
 const exchanges = new AsyncLocalStorage<Exchange>();
@@ -57,15 +57,16 @@ export async function throughProvider<T>(verified: Exchange['verified'], fn: () 
   const exchange: Exchange = verified ? { verified } : {};
   const result = await exchanges.run(exchange, fn);
   if (exchange.serverError !== undefined) throw exchange.serverError as Error;
+  await exchange.storage?.flush();
   return result;
 }
 
-/** The current request's rows read ahead (see `PrismaOidcAdapter`); none outside a request. */
-function readAhead(): ReadAhead | undefined {
+/** The current request's storage (see `RequestStorage`); none outside a request. */
+function requestStorage(): RequestStorage | undefined {
   const exchange = exchanges.getStore();
   if (!exchange) return undefined;
-  exchange.readAhead ??= new Map();
-  return exchange.readAhead;
+  exchange.storage ??= new RequestStorage();
+  return exchange.storage;
 }
 
 /** Client metadata carrying the application's id (scope look-ups, the management API's `app_id`). */
@@ -171,7 +172,7 @@ export class RealmProviders {
               destroy: refuse,
               revokeByGrantId: refuse,
             }
-          : new PrismaOidcAdapter(prisma, realmId, model, sweeps, readAhead),
+          : new PrismaOidcAdapter(prisma, realmId, model, sweeps, requestStorage),
       findAccount: async (ctx, sub, token) => {
         // A token of a sign-in lives only as long as the session the management API shows.
         const signIn = token as { sessionUid?: string; authTime?: number; kind?: string } | undefined;
