@@ -369,9 +369,12 @@ function fromOwnPage(request: Request, issuer: string): boolean {
 }
 
 /**
- * A token request of a public client (SPA, NATIVE: no secret; PKCE proves the code's origin):
- * throttled like client authentication; an unknown client id, or one of a confidential client
- * that did not authenticate, counts as a failure.
+ * A token request of a public client (SPA, NATIVE: no secret; PKCE proves the code's origin).
+ * It presents nothing the failure limits protect (no secret; codes and refresh tokens cannot be
+ * guessed), so a known public client's request does not read them: an SPA's refreshes cost no
+ * statement for them, also from an address other clients' failures blocked. An unknown client
+ * id, or one of a confidential client that did not authenticate, is throttled and counts as a
+ * failure, like a failed client authentication.
  */
 async function publicClientGrant(
   request: Request,
@@ -382,14 +385,14 @@ async function publicClientGrant(
   address: string,
   clientAddress: string | undefined,
 ): Promise<Response> {
-  const retryAfter = await deps.limits.retryAfter(address, clientId);
-  if (retryAfter > 0) {
-    return oauthError(429, 'slow_down', `Too many failed client authentications; retry in ${retryAfter} seconds.`, {
-      'retry-after': String(retryAfter),
-    });
-  }
   const app = await deps.clients.find(target.realmId, clientId);
   if (!app || (app.type !== 'SPA' && app.type !== 'NATIVE')) {
+    const retryAfter = await deps.limits.retryAfter(address, clientId);
+    if (retryAfter > 0) {
+      return oauthError(429, 'slow_down', `Too many failed client authentications; retry in ${retryAfter} seconds.`, {
+        'retry-after': String(retryAfter),
+      });
+    }
     await deps.limits.recordFailure(address, clientId);
     return oauthError(401, 'invalid_client', 'Client authentication failed.');
   }

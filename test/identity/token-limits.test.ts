@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
 import { IN_MEMORY } from '../../src/db/embedded.ts';
+import { createApplication } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
 // Small limits, so the tests reach them quickly; every test uses its own source addresses
@@ -36,12 +37,16 @@ function tokenFrom(
   from: string,
   clientId: string,
   clientSecret: string,
-  options: { url?: string; headers?: Record<string, string>; endpoint?: string } = {},
+  options: { url?: string; headers?: Record<string, string>; endpoint?: string; form?: Record<string, string> } = {},
 ): Promise<TokenResponse> {
   const url = new URL(`/oauth2/default/${options.endpoint ?? 'token'}`, options.url ?? server.url);
   const body = new URLSearchParams(
-    options.endpoint ? { token: 'some-token' } : { grant_type: 'client_credentials' },
+    options.form ?? (options.endpoint ? { token: 'some-token' } : { grant_type: 'client_credentials' }),
   ).toString();
+  // A public client's request: the client id in the form, no authentication.
+  const authorization = options.form
+    ? {}
+    : { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` };
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -51,7 +56,7 @@ function tokenFrom(
         method: 'POST',
         localAddress: from,
         headers: {
-          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          ...authorization,
           'content-type': 'application/x-www-form-urlencoded',
           'content-length': Buffer.byteLength(body),
           ...options.headers,
@@ -194,6 +199,33 @@ describe('failed client authentications per client id', () => {
       expect((await tokenFrom(`127.0.2.${attempt}`, unknown, 'wrong')).status).toBe(401);
     }
     expectTooMany(await tokenFrom('127.0.2.100', unknown, 'wrong'), LIMITS.perClient.windowSeconds);
+  });
+});
+
+describe('public clients (no secret)', () => {
+  /** A refresh request of public client `clientId` from `from`, with a refresh token that does not exist. */
+  const refreshFrom = (from: string, clientId: string) =>
+    tokenFrom(from, clientId, '', {
+      form: { grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token', client_id: clientId },
+    });
+
+  it('throttles unknown client ids from an address, and still lets a known SPA through from it', async () => {
+    const spa = await createApplication(server, {
+      name: 'Limits SPA',
+      type: 'SPA',
+      redirectUris: ['https://spa.example.com/callback'],
+    });
+    const from = '127.0.6.1';
+    for (let attempt = 0; attempt < LIMITS.perAddress.failures; attempt++) {
+      const refused = await refreshFrom(from, `no-such-public-client-${attempt}`);
+      expect(refused.status).toBe(401);
+      expect(refused.body.error).toBe('invalid_client');
+    }
+    expectTooMany(await refreshFrom(from, 'no-such-public-client-x'), LIMITS.perAddress.windowSeconds);
+    // The SPA presents nothing the limits protect: its request reaches the provider, which refuses the token.
+    const answered = await refreshFrom(from, spa.clientId);
+    expect(answered.status).toBe(400);
+    expect(answered.body.error).toBe('invalid_grant');
   });
 });
 
