@@ -167,6 +167,31 @@ describe('authorization code + PKCE', () => {
     expect(audit).toMatchObject({ actorType: 'user', actorId: alice.id });
   });
 
+  it('answers userinfo with the profile claims, birthdate included, for the access token of a refresh', async () => {
+    const profile = { birthdate: new Date('1852-05-04'), gender: 'female', locale: 'en-GB', timezone: 'Europe/London' };
+    await server.db.prisma.user.update({ where: { id: alice.id }, data: profile });
+    try {
+      const config = await spaConfig();
+      const { tokens } = await signIn(config, SPA_CALLBACK);
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      const { updatedAt } = await server.db.prisma.user.findUniqueOrThrow({ where: { id: alice.id } });
+      expect(await oidc.fetchUserInfo(config, refreshed.access_token, alice.id)).toMatchObject({
+        sub: alice.id,
+        given_name: 'Alice',
+        birthdate: '1852-05-04',
+        gender: 'female',
+        locale: 'en-GB',
+        zoneinfo: 'Europe/London',
+        updated_at: Math.floor(updatedAt.getTime() / 1000),
+      });
+    } finally {
+      await server.db.prisma.user.update({
+        where: { id: alice.id },
+        data: { birthdate: null, gender: null, locale: null, timezone: null },
+      });
+    }
+  });
+
   it('signs a user in to a WEB application (confidential client) by username', async () => {
     const { tokens } = await signIn(await webConfig(), WEB_CALLBACK, 'ALICE');
     expect(tokens.claims()).toMatchObject({ sub: alice.id, aud: web.clientId });

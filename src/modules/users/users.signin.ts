@@ -8,6 +8,7 @@ import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
 import { clearFailedSignIns, recordFailedSignIn } from './users.lockout.ts';
 import { verifySecondFactor } from './users.mfa.ts';
 import { noteSessionActivity } from './users.queries.ts';
+import { signInSessionRow } from './users.signin.queries.ts';
 import {
   hashPassword,
   PASSWORD_POLICY,
@@ -620,33 +621,14 @@ async function liveSession(
 ) {
   const db = scopeToRealm(prisma, realmId);
   const now = new Date();
-  const session = await db.session.findFirst({
-    where: { providerSessionUid, revokedAt: null },
-    select: {
-      id: true,
-      userId: true,
-      tenantId: true,
-      createdAt: true,
-      lastActiveAt: true,
-      expiresAt: true,
-      user: { select: { ...ACCOUNT_SELECT, deletedAt: true } },
-    },
-    orderBy: { createdAt: 'desc' },
-    relationLoadStrategy: 'join',
-  });
+  const session = await signInSessionRow(prisma, realmId, providerSessionUid);
   if (!session || session.expiresAt <= now) return null;
   const end = sessionEnd(lifetimes, session.createdAt, session.lastActiveAt);
   if (end <= now) {
     await db.session.update({ where: { id: session.id }, data: { expiresAt: end } });
     return null;
   }
-  if (!accept(session.user)) return null;
-  if (
-    session.tenantId &&
-    !(await db.tenantMembership.count({ where: { tenantId: session.tenantId, userId: session.userId } }))
-  ) {
-    return null;
-  }
+  if (!accept(session.user) || !session.member) return null;
   const noted = now.getTime() - session.lastActiveAt.getTime();
   if (activity === 'always' || (activity === 'throttled' && noted >= activityResolutionMs(lifetimes))) {
     await noteSessionActivity(db, realmId, session.id, now, sessionEnd(lifetimes, session.createdAt, now));
