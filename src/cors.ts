@@ -35,7 +35,7 @@ export class CorsPolicy {
     const origin = this.#allowed(request);
     if (origin) {
       response.headers.set('access-control-allow-origin', origin);
-      response.headers.set('access-control-expose-headers', 'x-request-id, www-authenticate');
+      response.headers.set('access-control-expose-headers', 'x-request-id, www-authenticate, idempotent-replayed');
     }
     return response;
   }

@@ -18,6 +18,7 @@ import { unauthenticated } from './graphql/errors.ts';
 import { printSchemaSdl } from './graphql/schema.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
+import { idempotencyPlugin } from './graphql/idempotency.ts';
 import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
 import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
@@ -269,6 +270,8 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       // Before mutation-scopes: its audit hook must also see requests that plugin stops.
       denialAuditPlugin(options.denialLimit),
       mutationScopesPlugin(),
+      // After the scope checks: a refused request takes no key.
+      idempotencyPlugin(options.prisma, (error) => maskUnexpected(error, 'Unexpected error.')),
       codeVariableErrors(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {

@@ -51,7 +51,9 @@ describe('CORS of the API (ROSTER_CORS_ORIGINS)', () => {
       expect(response.status).toBe(200);
       expect(response.headers.get('access-control-allow-origin')).toBe(origin);
       expect(response.headers.get('access-control-allow-credentials')).toBeNull();
-      expect(response.headers.get('access-control-expose-headers')).toBe('x-request-id, www-authenticate');
+      expect(response.headers.get('access-control-expose-headers')).toBe(
+        'x-request-id, www-authenticate, idempotent-replayed',
+      );
       expect(response.headers.get('vary')).toMatch(/\bOrigin\b/);
       expect(await response.json()).toEqual({ data: { viewer: { clientId: server.admin.clientId } } });
     }

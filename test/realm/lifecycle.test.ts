@@ -203,6 +203,9 @@ async function fillRealm(realm: Credentials): Promise<void> {
     data: { realmId, key: 'plan', displayName: 'Plan', type: 'STRING' },
   });
   await p.oidcPayload.create({ data: { realmId, model: 'Session', id: randomUUID(), payload: {} } });
+  await p.idempotentRequest.create({
+    data: { realmId, caller: 'application:test', key: 'k', fingerprint: 'f', expiresAt: new Date(Date.now() + 60_000) },
+  });
   // The triggers queue the users' count changes and now and then fold them into the counts: a
   // row of each, whatever the triggers did (zero changes no total).
   const bucket = new Date(0);
