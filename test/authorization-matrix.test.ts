@@ -389,6 +389,14 @@ const MATRIX: Record<string, Entry> = {
     vars: (f) => ({ input: { userId: f.user, roleIds: [f.role2] } }),
     foreignVars: (f) => ({ input: { userId: f.user, roleIds: [f.role2], tenantId: f.tenant } }),
   },
+  bulkUpdateUsers: {
+    document: mutation('bulkUpdateUsers', 'BulkUpdateUsersInput', 'matchedCount changedCount'),
+    vars: (f) => ({ input: { ids: [f.user], action: 'SUSPEND', reason: 'Chargeback.' } }),
+    foreignVars: (f) => ({
+      input: { ids: [f.user, f.suspendedUser], action: 'ASSIGN_ROLES', roleIds: [f.role2], tenantId: f.tenant },
+    }),
+    check: (value) => expect(value).toEqual({ matchedCount: 1, changedCount: 1, userErrors: [] }),
+  },
   createApplication: {
     document: mutation('createApplication', 'CreateApplicationInput', 'clientSecret'),
     vars: (f, u) => ({ input: { name: `App ${u}`, type: 'M2M', roleIds: [f.role] } }),

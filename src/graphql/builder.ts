@@ -194,3 +194,17 @@ export function requireScopesWith<Args>(alternatives: string[][], extra: (args: 
     extensions: { argumentScopes: required },
   } as const;
 }
+
+/**
+ * Scopes that depend on the arguments as a whole (e.g. on an action chosen by an enum): scope-auth
+ * and the mutation-scopes plugin require `required(args)`. The printed `@requiresScopes` shows
+ * `declared`: the alternatives of which every answer of `required` includes one, so that a token
+ * with none of them is refused whatever the arguments.
+ */
+export function requireScopesFor<Args>(declared: string[][], required: (args: Args) => string[][]) {
+  return {
+    authScopes: (_parent: unknown, args: Args) => ({ requiresScopes: required(args) }),
+    directives: { requiresScopes: { scopes: declared } },
+    extensions: { argumentScopes: required },
+  } as const;
+}

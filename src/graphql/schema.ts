@@ -29,6 +29,7 @@ import '../modules/users/users.access.schema.ts';
 import '../modules/users/users.security.schema.ts';
 import '../modules/users/users.fields.schema.ts';
 import '../modules/users/users.analytics.schema.ts';
+import '../modules/users/users.bulk.schema.ts';
 
 const requiresScopesDirective = new GraphQLDirective({
   name: 'requiresScopes',

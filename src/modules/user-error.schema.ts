@@ -1,7 +1,7 @@
 import { builder } from '../graphql/builder.ts';
 import { USER_ERROR_CODES, type UserErrorCode, type UserErrorShape } from './user-error.ts';
 
-const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
+export const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
   description: 'Machine-readable reason of a `UserError`.',
   values: Object.fromEntries(
     Object.entries(USER_ERROR_CODES).map(([name, description]) => [name, { description }]),

@@ -52,7 +52,8 @@ export const AUDIT_ACTIONS = {
   'user.restored': 'A soft-deleted user was restored.',
   'user.roles_assigned': 'Roles were assigned to a user.',
   'user.roles_set': 'A user’s roles were replaced.',
-  'user.role_removed': 'A role was removed from a user.',
+  'user.role_removed':
+    'A role was removed from a user (`removed`: its name), or several at once by `bulkUpdateUsers` (`removed`: their names).',
   'user.tenant_added': 'A user was added to a tenant.',
   'user.tenant_removed': 'A user was removed from a tenant.',
   'user.signed_in':

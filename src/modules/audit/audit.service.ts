@@ -17,22 +17,39 @@ export interface AuditInput {
   outcome?: AuditOutcome;
 }
 
+function auditRow(ctx: ServiceContext, event: AuditInput): Prisma.AuditEventUncheckedCreateInput {
+  return {
+    realmId: ctx.realmId,
+    action: event.action,
+    actorType: ctx.caller.kind,
+    actorId: ctx.caller.id,
+    targetType: event.targetType,
+    targetId: event.targetId ?? null,
+    outcome: event.outcome ?? 'success',
+    ...(event.changes === undefined ? {} : { changes: event.changes }),
+    requestId: ctx.requestId ?? null,
+    ipAddress: ctx.ipAddress ?? null,
+  };
+}
+
 /** Writes one audit event; call it inside the transaction that makes the change. */
 export async function recordAudit(tx: AuditWriter, ctx: ServiceContext, event: AuditInput): Promise<void> {
-  await tx.auditEvent.create({
-    data: {
-      realmId: ctx.realmId,
-      action: event.action,
-      actorType: ctx.caller.kind,
-      actorId: ctx.caller.id,
-      targetType: event.targetType,
-      targetId: event.targetId ?? null,
-      outcome: event.outcome ?? 'success',
-      ...(event.changes === undefined ? {} : { changes: event.changes }),
-      requestId: ctx.requestId ?? null,
-      ipAddress: ctx.ipAddress ?? null,
-    },
-  });
+  await tx.auditEvent.create({ data: auditRow(ctx, event) });
+}
+
+/** A transaction that can write many audit rows in one statement. */
+export interface BulkAuditWriter {
+  auditEvent: { createMany(args: { data: Prisma.AuditEventCreateManyInput[] }): PromiseLike<unknown> };
+}
+
+/** Writes audit events in one statement (none for none); call it inside the transaction that makes the changes. */
+export async function recordAudits(
+  tx: BulkAuditWriter,
+  ctx: ServiceContext,
+  events: readonly AuditInput[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await tx.auditEvent.createMany({ data: events.map((event) => auditRow(ctx, event)) });
 }
 
 const DENIED_FIELDS_KEPT = 20;

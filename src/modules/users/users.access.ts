@@ -1,6 +1,6 @@
-import type { User } from '../../generated/prisma/client.ts';
+import type { TenancyMode, User } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit, type AuditInput } from '../audit/audit.service.ts';
 import { assertCanGrant } from '../roles/roles.grants.ts';
 import {
   inTransaction,
@@ -11,7 +11,7 @@ import {
   userError,
   type UserErrorShape,
 } from '../user-error.ts';
-import { bumpVersion, findUser, type RoleRow, type UserResult } from './users.core.ts';
+import { bumpVersion, findUser, type RoleRow, type TenantRow, type UserResult } from './users.core.ts';
 
 export const USER_ACCESS_LIMITS = {
   /** Role ids in one `assignUserRoles` / `setUserRoles` call. */
@@ -57,40 +57,56 @@ async function checkRoleTargets(
     const tenant = await tx.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
     if (!tenant) errors.push(notFound('tenant', ['input', 'tenantId']));
     else if (!isUserError(user) && !(await tx.tenantMembership.count({ where: { tenantId, userId: user.id } }))) {
-      errors.push(
-        userError('INVALID_STATE', 'The user is not a member of this tenant; add it to the tenant first.', [
-          'input',
-          'tenantId',
-        ]),
-      );
+      errors.push(notATenantMember(['input', 'tenantId']));
     }
   }
-  const unique = [...new Set(input.roleIds)];
+  const byId = await rolesById(tx, input.roleIds);
+  errors.push(...roleAssignmentErrors(input.roleIds, byId, tenantId));
+  if (errors.length || isUserError(user)) return { errors };
+  return { user, roles: [...new Set(input.roleIds)].map((id) => byId.get(id)!), tenantId };
+}
+
+/** The realm's roles among `roleIds`, by id. One statement (none for no ids). */
+export async function rolesById(tx: RealmTx, roleIds: readonly string[]): Promise<Map<string, RoleRow>> {
+  const unique = [...new Set(roleIds)];
   const found = unique.length
     ? await tx.role.findMany({ where: { id: { in: unique } }, select: { id: true, name: true, tenantId: true } })
     : [];
-  const byId = new Map(found.map((role) => [role.id, role]));
-  input.roleIds.forEach((id, index) => {
-    const role = byId.get(id);
-    const field = ['input', 'roleIds', String(index)];
-    if (!role) errors.push(notFound('role', field));
-    else if (role.tenantId !== null && role.tenantId !== tenantId) {
-      errors.push(
-        userError(
-          'INVALID',
-          tenantId === null
-            ? 'This role is defined by a tenant: assign it with that tenant’s id.'
-            : 'This role is defined by another tenant and can only be assigned inside it.',
-          field,
-        ),
-      );
-    }
-  });
-  if (errors.length || isUserError(user)) return { errors };
-  return { user, roles: unique.map((id) => byId.get(id)!), tenantId };
+  return new Map(found.map((role) => [role.id, role]));
 }
 
-function checkRoleCount(roleIds: readonly string[]): UserErrorShape[] {
+/**
+ * Why roles cannot be assigned in a scope (realm-wide when `tenantId` is null): NOT_FOUND for an
+ * unknown role, INVALID for a tenant-defined role outside its own tenant; at `input.roleIds.<index>`.
+ */
+export function roleAssignmentErrors(
+  roleIds: readonly string[],
+  byId: ReadonlyMap<string, RoleRow>,
+  tenantId: string | null,
+): UserErrorShape[] {
+  return roleIds.flatMap((id, index) => {
+    const role = byId.get(id);
+    const field = ['input', 'roleIds', String(index)];
+    if (!role) return [notFound('role', field)];
+    if (role.tenantId === null || role.tenantId === tenantId) return [];
+    return [
+      userError(
+        'INVALID',
+        tenantId === null
+          ? 'This role is defined by a tenant: assign it with that tenant’s id.'
+          : 'This role is defined by another tenant and can only be assigned inside it.',
+        field,
+      ),
+    ];
+  });
+}
+
+/** INVALID_STATE: roles inside a tenant go only to its members. */
+export const notATenantMember = (field: string[]) =>
+  userError('INVALID_STATE', 'The user is not a member of this tenant; add it to the tenant first.', field);
+
+/** LIMIT_EXCEEDED for more than `USER_ACCESS_LIMITS.rolesPerRequest` roles. */
+export function checkRoleCount(roleIds: readonly string[]): UserErrorShape[] {
   return roleIds.length > USER_ACCESS_LIMITS.rolesPerRequest
     ? [
         userError('LIMIT_EXCEEDED', `At most ${USER_ACCESS_LIMITS.rolesPerRequest} roles per request.`, [
@@ -99,6 +115,22 @@ function checkRoleCount(roleIds: readonly string[]): UserErrorShape[] {
         ]),
       ]
     : [];
+}
+
+/** The audit event of roles given to a user in one scope; `before`: the names it held there, sorted. */
+export function rolesAssignedAudit(
+  userId: string,
+  tenantId: string | null,
+  before: readonly string[],
+  added: readonly string[],
+): AuditInput {
+  const addedNames = [...added].sort();
+  return {
+    action: 'user.roles_assigned',
+    targetType: 'User',
+    targetId: userId,
+    changes: { tenantId, added: addedNames, roles: { before: [...before], after: [...before, ...addedNames].sort() } },
+  };
 }
 
 /**
@@ -122,14 +154,16 @@ export async function assignUserRoles(ctx: ServiceContext, input: UserRolesInput
     await tx.userRole.createMany({
       data: added.map((role) => ({ realmId: ctx.realmId, userId: user.id, roleId: role.id, tenantId })),
     });
-    const before = current.map((a) => a.role.name);
-    const addedNames = added.map((r) => r.name).sort();
-    await recordAudit(tx, ctx, {
-      action: 'user.roles_assigned',
-      targetType: 'User',
-      targetId: user.id,
-      changes: { tenantId, added: addedNames, roles: { before, after: [...before, ...addedNames].sort() } },
-    });
+    await recordAudit(
+      tx,
+      ctx,
+      rolesAssignedAudit(
+        user.id,
+        tenantId,
+        current.map((a) => a.role.name),
+        added.map((r) => r.name),
+      ),
+    );
     return { user: await bumpVersion(tx, user.id), userErrors: [] };
   });
 }
@@ -245,6 +279,44 @@ async function findUserAndTenant(
 }
 
 /**
+ * TENANCY_VIOLATION when a user with `memberships` tenants cannot join another one: an
+ * ISOLATED_POOL realm keeps each user in at most one tenant. Null when it can.
+ */
+export function tenancyRefusal(mode: TenancyMode, memberships: number, field: string[]): UserErrorShape | null {
+  if (mode !== 'ISOLATED_POOL' || memberships === 0) return null;
+  return userError(
+    'TENANCY_VIOLATION',
+    'The realm uses ISOLATED_POOL tenancy and the user already belongs to another tenant; remove it from that tenant first.',
+    field,
+  );
+}
+
+/** The audit event of a user joining a tenant. */
+export function tenantAddedAudit(userId: string, tenant: TenantRow): AuditInput {
+  return {
+    action: 'user.tenant_added',
+    targetType: 'User',
+    targetId: userId,
+    changes: { tenantId: tenant.id, tenantSlug: tenant.slug },
+  };
+}
+
+/** The audit event of a user leaving a tenant, with the names of the roles it held inside it. */
+export function tenantRemovedAudit(userId: string, tenant: TenantRow, roles: readonly string[]): AuditInput {
+  return {
+    action: 'user.tenant_removed',
+    targetType: 'User',
+    targetId: userId,
+    changes: {
+      tenantId: tenant.id,
+      tenantSlug: tenant.slug,
+      removedRoleAssignments: roles.length,
+      removedRoles: [...roles],
+    },
+  };
+}
+
+/**
  * Makes the user a member of a tenant. Already a member: success, nothing changes. In an
  * ISOLATED_POOL realm a user belongs to at most one tenant (TENANCY_VIOLATION).
  */
@@ -257,23 +329,10 @@ export async function addUserToTenant(ctx: ServiceContext, input: UserTenantInpu
     if (memberships.some((m) => m.tenantId === tenant.id)) return { user, userErrors: [] };
     if (user.deletedAt) return refused('user', userDeleted(['input', 'userId']));
     const realm = await tx.realm.findFirstOrThrow({ select: { tenancyMode: true } });
-    if (realm.tenancyMode === 'ISOLATED_POOL' && memberships.length > 0) {
-      return refused(
-        'user',
-        userError(
-          'TENANCY_VIOLATION',
-          'The realm uses ISOLATED_POOL tenancy and the user already belongs to another tenant; remove it from that tenant first.',
-          ['input', 'tenantId'],
-        ),
-      );
-    }
+    const violation = tenancyRefusal(realm.tenancyMode, memberships.length, ['input', 'tenantId']);
+    if (violation) return refused('user', violation);
     await tx.tenantMembership.create({ data: { realmId: ctx.realmId, tenantId: tenant.id, userId: user.id } });
-    await recordAudit(tx, ctx, {
-      action: 'user.tenant_added',
-      targetType: 'User',
-      targetId: user.id,
-      changes: { tenantId: tenant.id, tenantSlug: tenant.slug },
-    });
+    await recordAudit(tx, ctx, tenantAddedAudit(user.id, tenant));
     return { user: await bumpVersion(tx, user.id), userErrors: [] };
   });
 }
@@ -295,17 +354,7 @@ export async function removeUserFromTenant(ctx: ServiceContext, input: UserTenan
       return refused('user', userError('NOT_FOUND', 'The user is not a member of this tenant.', ['input', 'tenantId']));
     const roles = (await assignmentsIn(tx, user.id, tenant.id)).map((a) => a.role.name);
     await tx.tenantMembership.delete({ where: { id: membership.id } });
-    await recordAudit(tx, ctx, {
-      action: 'user.tenant_removed',
-      targetType: 'User',
-      targetId: user.id,
-      changes: {
-        tenantId: tenant.id,
-        tenantSlug: tenant.slug,
-        removedRoleAssignments: roles.length,
-        removedRoles: roles,
-      },
-    });
+    await recordAudit(tx, ctx, tenantRemovedAudit(user.id, tenant, roles));
     return { user: await bumpVersion(tx, user.id), userErrors: [] };
   });
 }

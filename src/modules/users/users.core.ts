@@ -101,6 +101,54 @@ export function bumpVersion(tx: RealmTx, userId: string): Promise<User> {
   return tx.user.update({ where: { id: userId }, data: { version: { increment: 1 } } });
 }
 
+/** `bumpVersion` for many users at once, in one statement. */
+export async function bumpVersions(tx: RealmTx, userIds: readonly string[]): Promise<void> {
+  if (userIds.length)
+    await tx.user.updateMany({ where: { id: { in: [...userIds] } }, data: { version: { increment: 1 } } });
+}
+
+/** A session `activeSessionsOf` found: not revoked, not expired. */
+export interface ActiveSession {
+  id: string;
+  userId: string;
+  providerSessionUid: string | null;
+}
+
+/** The active sessions of the given users (not revoked, not expired at `now`), in id order. One statement. */
+export function activeSessionsOf(tx: RealmTx, userIds: readonly string[], now: Date): Promise<ActiveSession[]> {
+  return tx.session.findMany({
+    where: { userId: { in: [...userIds] }, revokedAt: null, expiresAt: { gt: now } },
+    select: { id: true, userId: true, providerSessionUid: true },
+    orderBy: { id: 'asc' },
+  });
+}
+
+/**
+ * Revokes `active` (the users' active sessions, from `activeSessionsOf` in the same transaction)
+ * and every refresh token of the users' sessions not yet revoked, and ends the provider sessions
+ * behind them, so the next refresh fails.
+ */
+export async function revokeActiveSessions(
+  tx: RealmTx,
+  userIds: readonly string[],
+  active: readonly ActiveSession[],
+  reason: string,
+  now: Date,
+): Promise<void> {
+  if (userIds.length === 0) return;
+  const ids = active.map((session) => session.id);
+  if (ids.length)
+    await tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokedReason: reason } });
+  await tx.refreshToken.updateMany({
+    where: { session: { userId: { in: [...userIds] } }, revokedAt: null },
+    data: { revokedAt: now },
+  });
+  await endProviderSessions(
+    tx,
+    active.flatMap((session) => (session.providerSessionUid ? [session.providerSessionUid] : [])),
+  );
+}
+
 /**
  * Revokes the active sessions of the given users and every refresh token of their sessions not
  * yet revoked, so the next refresh fails. Call it in the transaction of the change that needs
@@ -113,23 +161,9 @@ export async function revokeSessionsOf(
   now = new Date(),
 ): Promise<string[]> {
   if (userIds.length === 0) return [];
-  const active = await tx.session.findMany({
-    where: { userId: { in: [...userIds] }, revokedAt: null, expiresAt: { gt: now } },
-    select: { id: true, providerSessionUid: true },
-    orderBy: { id: 'asc' },
-  });
-  const ids = active.map((session) => session.id);
-  if (ids.length)
-    await tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokedReason: reason } });
-  await tx.refreshToken.updateMany({
-    where: { session: { userId: { in: [...userIds] } }, revokedAt: null },
-    data: { revokedAt: now },
-  });
-  await endProviderSessions(
-    tx,
-    active.flatMap((session) => (session.providerSessionUid ? [session.providerSessionUid] : [])),
-  );
-  return ids;
+  const active = await activeSessionsOf(tx, userIds, now);
+  await revokeActiveSessions(tx, userIds, active, reason, now);
+  return active.map((session) => session.id);
 }
 
 /**

@@ -6,7 +6,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction, isUserError, notFound, userError, type UserErrorShape } from '../user-error.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
-import { auditEventsMentioning, countUsersToDelete, usersToDelete } from './users.queries.ts';
+import { auditEventsMentioning, countSelectedUsers, selectedUserIds } from './users.queries.ts';
 import { USER_LIMITS } from './users.validation.ts';
 import { BULK_TRANSACTION, findUser, revokeSessionsOf } from './users.core.ts';
 
@@ -254,7 +254,7 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
       return nothingDeleted(userError('INVALID', error.message, filterErrorField(error)));
     throw error;
   }
-  const selection = { condition, ids, hard: Boolean(input.hard) };
+  const selection = { condition, ids, liveOnly: !input.hard };
 
   return inTransaction(
     ctx,
@@ -268,9 +268,9 @@ export async function deleteUsers(ctx: ServiceContext, input: DeleteUsersInput):
         );
         if (missing.length) return nothingDeleted(...missing);
       }
-      const selected = await usersToDelete(tx, ctx.realmId, selection, limit + 1, Boolean(input.dryRun));
+      const selected = await selectedUserIds(tx, ctx.realmId, selection, limit + 1, !input.dryRun);
       if (selected.length > limit) {
-        const count = await countUsersToDelete(tx, ctx.realmId, selection);
+        const count = await countSelectedUsers(tx, ctx.realmId, selection);
         return nothingDeleted(
           userError(
             'LIMIT_EXCEEDED',

@@ -1,7 +1,7 @@
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import type { User, UserStatus } from '../../generated/prisma/client.ts';
 import { hashPassword, passwordProblem } from './users.passwords.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit, type AuditInput } from '../audit/audit.service.ts';
 import { isUserError, refused, userDeleted, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
 import {
   checkReason,
@@ -42,6 +42,75 @@ export function transitionMessage(from: UserStatus, to: UserStatus): string {
   return `A ${from} user can move to ${allowed.join(', ')}, not to ${to}.`;
 }
 
+type StatusOf = Pick<User, 'status' | 'deletedAt'>;
+
+/**
+ * What moving `user` to `to` means under the status lifecycle: refused (INVALID_STATE with
+ * `message`), nothing (the same status), a suspension, the lifting of one, or another change.
+ */
+export type StatusMove =
+  { kind: 'refused'; message: string } | { kind: 'same' } | { kind: 'suspend' } | { kind: 'lift' } | { kind: 'change' };
+
+export function statusMove(user: StatusOf, to: UserStatus): StatusMove {
+  if (to === 'DELETED' || user.deletedAt) return { kind: 'refused', message: transitionMessage(user.status, to) };
+  if (user.status === to) return { kind: 'same' };
+  if (!STATUS_TRANSITIONS[user.status].includes(to))
+    return { kind: 'refused', message: transitionMessage(user.status, to) };
+  if (to === 'SUSPENDED') return { kind: 'suspend' };
+  return { kind: user.status === 'SUSPENDED' ? 'lift' : 'change' };
+}
+
+/** Why `suspendUser` leaves a user as it is: deleted, or already suspended; null when it suspends it. */
+export function suspendRefusal(user: StatusOf): 'deleted' | 'already_suspended' | null {
+  if (user.deletedAt) return 'deleted';
+  return user.status === 'SUSPENDED' ? 'already_suspended' : null;
+}
+
+/** The columns a suspension sets. */
+export const suspensionData = (reason: string | null, now: Date) =>
+  ({ status: 'SUSPENDED', suspendedReason: reason, suspendedAt: now }) as const;
+
+/** The columns a move to `status` sets, lifting the suspension when the user leaves SUSPENDED. */
+export const statusData = (user: StatusOf, status: UserStatus) =>
+  user.status === 'SUSPENDED' ? { status, suspendedReason: null, suspendedAt: null } : { status };
+
+/** The audit event of a suspension. */
+export function suspendedAudit(user: StatusOf & { id: string }, reason: string | null, revoked: string[]): AuditInput {
+  return {
+    action: 'user.suspended',
+    targetType: 'User',
+    targetId: user.id,
+    changes: { status: { before: user.status, after: 'SUSPENDED' }, reason, revokedSessionIds: revoked },
+  };
+}
+
+/** The audit event of a status change other than a suspension (`user.unsuspended` when it lifts one). */
+export function statusChangedAudit(
+  user: StatusOf & { id: string },
+  status: UserStatus,
+  reason: string | null,
+): AuditInput {
+  return {
+    action: user.status === 'SUSPENDED' ? 'user.unsuspended' : 'user.status_changed',
+    targetType: 'User',
+    targetId: user.id,
+    changes: { status: { before: user.status, after: status }, ...(reason ? { reason } : {}) },
+  };
+}
+
+/** The audit event of `unsuspendUser`: SUSPENDED → ACTIVE, with the reason of the suspension lifted. */
+export function unsuspendedAudit(user: Pick<User, 'id' | 'suspendedReason'>): AuditInput {
+  return {
+    action: 'user.unsuspended',
+    targetType: 'User',
+    targetId: user.id,
+    changes: { status: { before: 'SUSPENDED', after: 'ACTIVE' }, reason: user.suspendedReason },
+  };
+}
+
+/** The `revokedReason` of sessions ended by a suspension. */
+export const SUSPENSION_REVOKE_REASON = 'user_suspended';
+
 async function suspendLocked(
   tx: RealmTx,
   ctx: ServiceContext,
@@ -50,15 +119,10 @@ async function suspendLocked(
   revokeSessions: boolean,
 ): Promise<UserResult> {
   const now = new Date();
-  const updated = await conditionalUpdate(tx, user, { status: 'SUSPENDED', suspendedReason: reason, suspendedAt: now });
+  const updated = await conditionalUpdate(tx, user, suspensionData(reason, now));
   if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
-  const revoked = revokeSessions ? await revokeSessionsOf(tx, [user.id], 'user_suspended', now) : [];
-  await recordAudit(tx, ctx, {
-    action: 'user.suspended',
-    targetType: 'User',
-    targetId: user.id,
-    changes: { status: { before: user.status, after: 'SUSPENDED' }, reason, revokedSessionIds: revoked },
-  });
+  const revoked = revokeSessions ? await revokeSessionsOf(tx, [user.id], SUSPENSION_REVOKE_REASON, now) : [];
+  await recordAudit(tx, ctx, suspendedAudit(user, reason, revoked));
   return { user: updated, userErrors: [] };
 }
 
@@ -75,32 +139,13 @@ export async function setUserStatus(
   const reason = checkReason(input.reason, ['input', 'reason'], errors);
   if (errors.length) return refused('user', ...errors);
   return withLockedUser(ctx, input.id, {}, async (tx, user) => {
-    if (input.status === 'DELETED' || user.deletedAt) {
-      return refused(
-        'user',
-        userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']),
-      );
-    }
-    if (user.status === input.status) return { user, userErrors: [] };
-    if (!STATUS_TRANSITIONS[user.status].includes(input.status)) {
-      return refused(
-        'user',
-        userError('INVALID_STATE', transitionMessage(user.status, input.status), ['input', 'status']),
-      );
-    }
-    if (input.status === 'SUSPENDED') return suspendLocked(tx, ctx, user, reason, true);
-    const lifting = user.status === 'SUSPENDED';
-    const updated = await conditionalUpdate(tx, user, {
-      status: input.status,
-      ...(lifting ? { suspendedReason: null, suspendedAt: null } : {}),
-    });
+    const move = statusMove(user, input.status);
+    if (move.kind === 'refused') return refused('user', userError('INVALID_STATE', move.message, ['input', 'status']));
+    if (move.kind === 'same') return { user, userErrors: [] };
+    if (move.kind === 'suspend') return suspendLocked(tx, ctx, user, reason, true);
+    const updated = await conditionalUpdate(tx, user, statusData(user, input.status));
     if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
-    await recordAudit(tx, ctx, {
-      action: lifting ? 'user.unsuspended' : 'user.status_changed',
-      targetType: 'User',
-      targetId: user.id,
-      changes: { status: { before: user.status, after: input.status }, ...(reason ? { reason } : {}) },
-    });
+    await recordAudit(tx, ctx, statusChangedAudit(user, input.status, reason));
     return { user: updated, userErrors: [] };
   });
 }
@@ -117,8 +162,10 @@ export async function suspendUser(
   const errors: UserErrorShape[] = [];
   const reason = checkReason(input.reason, ['input', 'reason'], errors);
   if (errors.length) return refused('user', ...errors);
-  return withLockedUser(ctx, input.id, { live: true }, async (tx, user) => {
-    if (user.status === 'SUSPENDED')
+  return withLockedUser(ctx, input.id, {}, async (tx, user) => {
+    const refusal = suspendRefusal(user);
+    if (refusal === 'deleted') return refused('user', userDeleted(['input', 'id']));
+    if (refusal === 'already_suspended')
       return refused('user', userError('INVALID_STATE', 'The user is already suspended.', ['input', 'id']));
     return suspendLocked(tx, ctx, user, reason, input.revokeSessions ?? true);
   });
@@ -133,14 +180,9 @@ export async function unsuspendUser(ctx: ServiceContext, input: { id: string }):
         userError('INVALID_STATE', `The user is not suspended (it is ${user.status}).`, ['input', 'id']),
       );
     }
-    const updated = await conditionalUpdate(tx, user, { status: 'ACTIVE', suspendedReason: null, suspendedAt: null });
+    const updated = await conditionalUpdate(tx, user, statusData(user, 'ACTIVE'));
     if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
-    await recordAudit(tx, ctx, {
-      action: 'user.unsuspended',
-      targetType: 'User',
-      targetId: user.id,
-      changes: { status: { before: 'SUSPENDED', after: 'ACTIVE' }, reason: user.suspendedReason },
-    });
+    await recordAudit(tx, ctx, unsuspendedAudit(user));
     return { user: updated, userErrors: [] };
   });
 }

@@ -83,42 +83,41 @@ export function holderOfRole(roleId: string): Prisma.Sql {
   return sql`EXISTS (SELECT 1 FROM "UserRole" ur WHERE ur."realmId" = u."realmId" AND ur."userId" = u.id AND ur."roleId" = ${roleId}::uuid)`;
 }
 
-/** Which users a bulk deletion selects (alias `u`): the filter's, among `ids`, not deleted unless `hard`. */
-export interface DeletionSelection {
+/**
+ * Which users a bulk operation selects (alias `u`): those matching `condition`, among `ids`
+ * when given, and not deleted when `liveOnly`.
+ */
+export interface UserSelection {
   condition: Prisma.Sql | null;
   ids: readonly string[] | null;
-  hard: boolean;
+  liveOnly: boolean;
 }
 
-function deletionCondition({ condition, ids, hard }: DeletionSelection): Prisma.Sql {
+function selectionCondition({ condition, ids, liveOnly }: UserSelection): Prisma.Sql {
   const parts = condition ? [condition] : [];
   if (ids) parts.push(sql`u.id = ANY(${[...new Set(ids)]}::uuid[])`);
-  if (!hard) parts.push(sql`u."deletedAt" IS NULL`);
+  if (liveOnly) parts.push(sql`u."deletedAt" IS NULL`);
   return parts.length ? join(parts, ' AND ') : sql`TRUE`;
 }
 
-/** Up to `limit` ids of the selected users in id order, locked unless `dryRun`. */
-export function usersToDelete(
+/** Up to `limit` ids of the selected users in id order, locked when `lock`. */
+export function selectedUserIds(
   db: RawSqlClient,
   realmId: string,
-  selection: DeletionSelection,
+  selection: UserSelection,
   limit: number,
-  dryRun: boolean,
+  lock: boolean,
 ): Promise<{ id: string }[]> {
   const rs = realmSql(db, realmId);
   return rs.query`
-      SELECT u.id FROM "User" u WHERE ${rs.realm('u')} AND ${deletionCondition(selection)} ORDER BY u.id LIMIT ${limit} ${dryRun ? empty : sql`FOR UPDATE`}`;
+      SELECT u.id FROM "User" u WHERE ${rs.realm('u')} AND ${selectionCondition(selection)} ORDER BY u.id LIMIT ${limit} ${lock ? sql`FOR UPDATE` : empty}`;
 }
 
 /** How many users the selection holds. */
-export async function countUsersToDelete(
-  db: RawSqlClient,
-  realmId: string,
-  selection: DeletionSelection,
-): Promise<number> {
+export async function countSelectedUsers(db: RawSqlClient, realmId: string, selection: UserSelection): Promise<number> {
   const rs = realmSql(db, realmId);
   const [row] = await rs.query<{ count: bigint }>`
-    SELECT count(*)::bigint AS count FROM "User" u WHERE ${rs.realm('u')} AND ${deletionCondition(selection)}`;
+    SELECT count(*)::bigint AS count FROM "User" u WHERE ${rs.realm('u')} AND ${selectionCondition(selection)}`;
   return Number(row?.count ?? 0);
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MfaFactorType } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit, type AuditInput } from '../audit/audit.service.ts';
 import type { AuditAction } from '../audit/audit.actions.ts';
 import {
   inTransaction,
@@ -40,21 +40,29 @@ export interface RevokeSessionsResult {
   userErrors: UserErrorShape[];
 }
 
+/** The `revokedReason` of sessions an administrator ended. */
+export const ADMIN_REVOKE_REASON = 'revoked_by_admin';
+
 /** Ends every active session of a user now; their refresh tokens stop working at once. */
 export async function revokeUserSessions(ctx: ServiceContext, userId: string): Promise<RevokeSessionsResult> {
   return inTransaction(ctx, async (tx) => {
     const user = await findUser(tx, userId, ['input', 'id'], { lock: { realmId: ctx.realmId } });
     if (isUserError(user)) return { revokedSessionIds: [], userErrors: [user] };
-    const revoked = await revokeSessionsOf(tx, [user.id], 'revoked_by_admin');
+    const revoked = await revokeSessionsOf(tx, [user.id], ADMIN_REVOKE_REASON);
     if (revoked.length === 0) return { revokedSessionIds: [], userErrors: [] };
-    await recordAudit(tx, ctx, {
-      action: 'user.sessions_revoked',
-      targetType: 'User',
-      targetId: user.id,
-      changes: { revokedSessionCount: revoked.length, sessionIds: revoked },
-    });
+    await recordAudit(tx, ctx, sessionsRevokedAudit(user.id, revoked));
     return { revokedSessionIds: revoked, userErrors: [] };
   });
+}
+
+/** The audit event of ending every active session of a user. */
+export function sessionsRevokedAudit(userId: string, sessionIds: readonly string[]): AuditInput {
+  return {
+    action: 'user.sessions_revoked',
+    targetType: 'User',
+    targetId: userId,
+    changes: { revokedSessionCount: sessionIds.length, sessionIds: [...sessionIds] },
+  };
 }
 
 /** Ends one session now, with its refresh tokens. */
@@ -80,7 +88,10 @@ export async function revokeSession(ctx: ServiceContext, sessionId: string): Pro
         userErrors: [userError('INVALID_STATE', 'The session has already expired.', field)],
       };
     }
-    await tx.session.update({ where: { id: session.id }, data: { revokedAt: now, revokedReason: 'revoked_by_admin' } });
+    await tx.session.update({
+      where: { id: session.id },
+      data: { revokedAt: now, revokedReason: ADMIN_REVOKE_REASON },
+    });
     await tx.refreshToken.updateMany({ where: { sessionId: session.id, revokedAt: null }, data: { revokedAt: now } });
     if (session.providerSessionUid) await endProviderSessions(tx, [session.providerSessionUid]);
     await recordAudit(tx, ctx, {
