@@ -57,7 +57,18 @@ export async function resolveUserConnection(
   return {
     edges: page.edges.flatMap((edge) => {
       const node = byId.get(edge.id);
-      return node ? [{ cursor: edge.cursor, node }] : [];
+      // The cursor stays lazy: sealing one costs more than the rest of an edge, and lists that
+      // select only nodes never read it.
+      return node
+        ? [
+            {
+              get cursor() {
+                return edge.cursor;
+              },
+              node,
+            },
+          ]
+        : [];
     }),
     pageInfo: page.pageInfo,
     totalCount: page.totalCount,
