@@ -19,6 +19,7 @@ import { printSchemaSdl } from './graphql/schema.ts';
 import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { idempotencyPlugin } from './graphql/idempotency.ts';
+import { cursorArgumentsPlugin } from './graphql/cursors.ts';
 import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
 import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
@@ -270,6 +271,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       // Before mutation-scopes: its audit hook must also see requests that plugin stops.
       denialAuditPlugin(options.denialLimit),
       mutationScopesPlugin(),
+      cursorArgumentsPlugin(),
       // After the scope checks: a refused request takes no key.
       idempotencyPlugin(options.prisma, (error) => maskUnexpected(error, 'Unexpected error.')),
       codeVariableErrors(),

@@ -11,6 +11,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { builder } from './builder.ts';
+import { sealConnectionCursors } from './cursors.ts';
 import { COST } from './query-cost.ts';
 import { QUERY_LIMITS } from './query-limits.ts';
 import '../modules/user-error.schema.ts';
@@ -70,6 +71,8 @@ for (const type of Object.values(schema.getTypeMap())) {
       totalCount.description = 'The number of items in the whole list, across all pages.';
   }
 }
+
+sealConnectionCursors(schema);
 
 /** The SDL committed as schema.graphql (and served at /schema.graphql): sorted, with directives. */
 export function printSchemaSdl(of: GraphQLSchema = schema): string {
