@@ -203,6 +203,7 @@ async function fillRealm(realm: Credentials): Promise<void> {
     data: { realmId, key: 'plan', displayName: 'Plan', type: 'STRING' },
   });
   await p.oidcPayload.create({ data: { realmId, model: 'Session', id: randomUUID(), payload: {} } });
+  await p.userActivity.create({ data: { realmId, userId, period: new Date('2026-01-01T00:00:00Z') } });
   await p.idempotentRequest.create({
     data: { realmId, caller: 'application:test', key: 'k', fingerprint: 'f', expiresAt: new Date(Date.now() + 60_000) },
   });

@@ -1,11 +1,13 @@
 import { Prisma, type UserStatus } from '../../generated/prisma/client.ts';
 import { realmSql, type RawSqlClient, type RealmSql } from '../../db/realm-sql.ts';
+import { activityPeriod } from './users.activity.ts';
 
 const { sql, raw, join, empty } = Prisma;
 
 /**
  * Notes activity on a session and its user in one statement: the session's `lastActiveAt` and
- * `expiresAt`, the user's `lastActiveAt`. The user's `updatedAt` stays: activity is no change to them.
+ * `expiresAt`, the user's `lastActiveAt`, and the user's `UserActivity` row of the quarter hour
+ * (`activityPeriod`) when it is not there yet. The user's `updatedAt` stays: activity is no change to them.
  */
 export async function noteSessionActivity(
   db: RawSqlClient,
@@ -20,9 +22,14 @@ export async function noteSessionActivity(
       UPDATE "Session" SET "lastActiveAt" = ${now}, "expiresAt" = ${expiresAt}
       WHERE id = ${sessionId}::uuid AND ${sql.realm()}
       RETURNING "userId"
+    ), noted AS (
+      UPDATE "User" AS u SET "lastActiveAt" = ${now}
+      FROM touched WHERE u.id = touched."userId" AND ${sql.realm('u')}
+      RETURNING u."realmId", u.id
     )
-    UPDATE "User" AS u SET "lastActiveAt" = ${now}
-    FROM touched WHERE u.id = touched."userId" AND ${sql.realm('u')}`;
+    INSERT INTO "UserActivity" ("realmId", period, "userId")
+    SELECT noted."realmId", ${activityPeriod(now)}, noted.id FROM noted
+    ON CONFLICT DO NOTHING`;
 }
 
 /** Locks the user's row until the transaction ends, so concurrent changes to one user queue up. */

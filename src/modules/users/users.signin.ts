@@ -7,6 +7,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
 import { clearFailedSignIns, recordFailedSignIn } from './users.lockout.ts';
 import { verifySecondFactor } from './users.mfa.ts';
+import { noteUserActivity } from './users.activity.ts';
 import { noteSessionActivity } from './users.queries.ts';
 import { signInSessionRow } from './users.signin.queries.ts';
 import {
@@ -246,7 +247,10 @@ interface SignInEvent {
   tenantId: string | null;
 }
 
-/** A completed sign-in: the failure count cleared, the login event and the `user.signed_in` audit event. */
+/**
+ * A completed sign-in: the failure count cleared, the login event, the user's activity of the
+ * quarter hour and the `user.signed_in` audit event.
+ */
 async function recordSignedIn(
   tx: RealmTx,
   ctx: ServiceContext,
@@ -256,6 +260,7 @@ async function recordSignedIn(
 ): Promise<void> {
   await clearFailedSignIns(tx, event.userId!);
   await tx.loginEvent.create({ data: { ...event, realmId: ctx.realmId, success: true, at: now } });
+  await noteUserActivity(tx, ctx.realmId, event.userId!, now);
   await recordAudit(tx, ctx, {
     action: 'user.signed_in',
     targetType: 'User',
@@ -405,6 +410,7 @@ export async function recordSingleSignOn(prisma: PrismaClient, input: SingleSign
   await ctx.db.$transaction(async (tx) => {
     await tx.user.update({ where: { id: input.userId }, data: { lastLoginAt: now } });
     await tx.loginEvent.create({ data: { ...event, realmId: input.realmId, success: true, at: now } });
+    await noteUserActivity(tx, input.realmId, input.userId, now);
     await noteApplicationSignIn(tx, { ...input, sessionId: session?.id ?? null }, now);
     await recordAudit(tx, ctx, {
       action: 'user.signed_in',
