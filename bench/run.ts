@@ -60,7 +60,55 @@ const SCENARIOS: { name: string; query: string; variables?: Record<string, unkno
     name: 'userStats (filtered)',
     query: `{ userStats(filter: { countries: ["DE"] }) { total emailVerified phoneVerified withMfa createdLast7Days createdLast30Days activeLast30Days byStatus { status count } } }`,
   },
+  {
+    name: 'userGrowth: 30 days',
+    query: `query ($from: DateTime!, $to: DateTime!) { userGrowth(interval: DAY, from: $from, to: $to, timeZone: "Europe/Berlin") { buckets { start signUps deletions usersAtEnd activeUsers } } }`,
+    variables: lastDays(30),
+  },
+  {
+    name: 'userGrowth: 30 days with sign-ins',
+    query: `query ($from: DateTime!, $to: DateTime!) { userGrowth(interval: DAY, from: $from, to: $to, timeZone: "Europe/Berlin") { buckets { start signUps deletions usersAtEnd activeUsers } signIns { start succeeded failed byMethod { method succeeded failed } byFailureReason { reason count } } } }`,
+    variables: lastDays(30),
+  },
+  {
+    name: 'userGrowth: 36 months',
+    query: `query ($from: DateTime!, $to: DateTime!) { userGrowth(interval: MONTH, from: $from, to: $to, timeZone: "America/New_York") { buckets { start signUps deletions usersAtEnd activeUsers } } }`,
+    variables: lastDays(1095),
+  },
+  {
+    name: 'userGrowth: 52 weeks (filtered)',
+    query: `query ($from: DateTime!, $to: DateTime!) { userGrowth(interval: WEEK, from: $from, to: $to, filter: { countries: ["DE"], hasMfa: true }) { buckets { start signUps deletions usersAtEnd activeUsers } signIns { succeeded failed } } }`,
+    variables: lastDays(364),
+  },
+  {
+    name: 'userOverview: 30 days',
+    query: `query ($period: TimePeriodInput!) { userOverview(period: $period) { total { value previous change relativeChange } new { value previous } active { value previous } suspended { value previous } locked { value previous } verifiedShare { value previous } mfaShare { value previous } } }`,
+    variables: { period: lastDays(30) },
+  },
+  {
+    name: 'userOverview: year on year (filtered)',
+    query: `query ($period: TimePeriodInput!) { userOverview(period: $period, compareTo: SAME_PERIOD_LAST_YEAR, filter: { countries: ["US"] }) { total { value previous } new { value previous } active { value previous } suspended { value previous } locked { value previous } verifiedShare { value previous } mfaShare { value previous } } }`,
+    variables: { period: lastDays(90) },
+  },
+  ...(['ROLE', 'TENANT', 'COUNTRY', 'AUTH_METHOD', 'MFA_TYPE', 'STATUS'] as const).map((by) => ({
+    name: `userBreakdown: ${by}`,
+    query: `{ userBreakdown(by: ${by}, first: 20) { total withoutValue valueCount rows { count ... on RoleBreakdownRow { role { name } } ... on TenantBreakdownRow { tenant { name } } ... on CountryBreakdownRow { country } ... on AuthMethodBreakdownRow { authMethod } ... on MfaTypeBreakdownRow { mfaType } ... on StatusBreakdownRow { status } } } }`,
+  })),
+  {
+    name: 'userBreakdown: CUSTOM_ATTRIBUTE',
+    query: `{ userBreakdown(by: CUSTOM_ATTRIBUTE, attributeKey: "plan") { total withoutValue rows { count ... on AttributeValueBreakdownRow { value } } } }`,
+  },
+  {
+    name: 'userBreakdown: ROLE (filtered)',
+    query: `{ userBreakdown(by: ROLE, filter: { countries: ["DE"], statuses: [ACTIVE] }) { total rows { count ... on RoleBreakdownRow { role { name } } } } }`,
+  },
 ].filter((scenario) => !ONLY || scenario.name.toLowerCase().includes(ONLY));
+
+/** The `days` days up to the next UTC midnight. */
+function lastDays(days: number): { from: string; to: string } {
+  const next = Math.ceil(Date.now() / 86_400_000) * 86_400_000;
+  return { from: new Date(next - days * 86_400_000).toISOString(), to: new Date(next).toISOString() };
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -97,7 +145,7 @@ console.log(
   `Roster user-query benchmark: ${users} users in realm "bench", PostgreSQL, ${REQUESTS} sequential requests per scenario\n`,
 );
 console.log(
-  `${'scenario'.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'req/s'.padStart(8)} ${'SQL/req'.padStart(8)}`,
+  `${'scenario'.padEnd(40)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'req/s'.padStart(8)} ${'SQL/req'.padStart(8)}`,
 );
 for (const scenario of SCENARIOS) {
   for (let i = 0; i < 5; i++) await request(scenario.query, scenario.variables);
@@ -120,7 +168,7 @@ for (const scenario of SCENARIOS) {
     }),
   );
   console.log(
-    `${scenario.name.padEnd(36)} ${percentile(latencies, 50).toFixed(1).padStart(8)} ${percentile(latencies, 95)
+    `${scenario.name.padEnd(40)} ${percentile(latencies, 50).toFixed(1).padStart(8)} ${percentile(latencies, 95)
       .toFixed(1)
       .padStart(8)} ${(completed / (THROUGHPUT_MS / 1000)).toFixed(0).padStart(8)} ${String(statements).padStart(8)}`,
   );

@@ -219,10 +219,35 @@ await run(
      SELECT gen_random_uuid(), :realm, u.id, '203.0.113.' || (n % 250), 'Mozilla/5.0', now() - interval '1 day' * k, now(), now() + interval '30 days'
      FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM "User" WHERE "realmId" = :realm) u, generate_series(1, 3) k
      WHERE n % 10 < 3 AND k <= 1 + n % 3;
-   INSERT INTO "LoginEvent" (id, "realmId", "userId", at, success, method)
-     SELECT gen_random_uuid(), :realm, u.id, now() - interval '1 day' * k, k % 4 <> 0, 'password'
+   INSERT INTO "LoginEvent" (id, "realmId", "userId", at, success, method, "failureReason")
+     SELECT gen_random_uuid(), :realm, u.id, now() - interval '1 day' * k, k % 4 <> 0, 'password',
+       CASE WHEN k % 4 = 0 THEN 'invalid_credentials' END
      FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM "User" WHERE "realmId" = :realm) u, generate_series(1, 4) k
      WHERE n % 2 = 0;`,
+);
+await run(
+  'activity, attributes',
+  // As the runtime notes it: a quarter hour per sign-in and per session's last use, and 30 % of
+  // the users active on every third day of the last 30.
+  `INSERT INTO "UserActivity" ("realmId", period, "userId")
+     SELECT :realm, date_bin('15 minutes', at, timestamptz '1970-01-01 00:00:00+00'), "userId"
+     FROM "LoginEvent" WHERE "realmId" = :realm AND success
+     UNION
+     SELECT :realm, date_bin('15 minutes', "lastActiveAt", timestamptz '1970-01-01 00:00:00+00'), "userId"
+     FROM "Session" WHERE "realmId" = :realm
+     UNION
+     SELECT :realm, date_bin('15 minutes', "lastActiveAt", timestamptz '1970-01-01 00:00:00+00'), id
+     FROM "User" WHERE "realmId" = :realm AND "lastActiveAt" IS NOT NULL
+     UNION
+     SELECT :realm, date_bin('15 minutes', now() - interval '1 day' * d - interval '1 minute' * (n % 1440), timestamptz '1970-01-01 00:00:00+00'), u.id
+     FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM "User" WHERE "realmId" = :realm AND "deletedAt" IS NULL) u,
+       generate_series(0, 29) d
+     WHERE n % 10 < 3 AND (n + d) % 3 = 0
+     ON CONFLICT DO NOTHING;
+   INSERT INTO "CustomAttributeDefinition" (id, "realmId", key, "displayName", type, options, "updatedAt")
+     VALUES (gen_random_uuid(), :realm, 'plan', 'Plan', 'ENUM', ARRAY['free', 'pro', 'enterprise'], now()),
+            (gen_random_uuid(), :realm, 'seats', 'Seats', 'NUMBER', ARRAY[]::text[], now())
+     ON CONFLICT ("realmId", key) DO NOTHING;`,
 );
 await run('vacuum analyze', 'VACUUM ANALYZE');
 console.log(`seeded ${size} users into realm "bench" in ${Math.round((performance.now() - started) / 1000)} s`);

@@ -235,6 +235,12 @@ const mutation = (name: string, inputType: string, selection = '') =>
   `mutation($input: ${inputType}!) { ${name}(input: $input) { ${selection} ${USER_ERRORS} } }`;
 
 const ids = (items: { id: string }[]) => items.map((item) => item.id);
+
+/** The 30 days up to tomorrow (UTC midnights: the same all day), for the analytics fields. */
+function lastDays(): { from: string; to: string } {
+  const tomorrow = Math.ceil(Date.now() / 86_400_000) * 86_400_000;
+  return { from: new Date(tomorrow - 31 * 86_400_000).toISOString(), to: new Date(tomorrow).toISOString() };
+}
 const PASSWORD = 'Quiet-lantern-harbor-2024';
 
 const MATRIX: Record<string, Entry> = {
@@ -350,6 +356,30 @@ const MATRIX: Record<string, Entry> = {
     vars: (f) => ({ filter: { ids: [f.user] } }),
     foreignVars: (f) => ({ filter: { ids: [f.user], roleIds: [f.role], tenantIds: [f.tenant] } }),
     check: (value) => expect(value).toEqual({ total: 1, emailVerified: 1, withMfa: 1 }),
+  },
+  userBreakdown: {
+    document:
+      'query($filter: UserFilter) { userBreakdown(by: STATUS, filter: $filter) { total withoutValue rows { count ... on StatusBreakdownRow { status } } } }',
+    vars: (f) => ({ filter: { ids: [f.user] } }),
+    foreignVars: (f) => ({ filter: { ids: [f.user], roleIds: [f.role], tenantIds: [f.tenant] } }),
+    check: (value) => expect(value).toEqual({ total: 1, withoutValue: 0, rows: [{ count: 1, status: 'ACTIVE' }] }),
+  },
+  userGrowth: {
+    document:
+      'query($from: DateTime!, $to: DateTime!, $filter: UserFilter) { userGrowth(interval: DAY, from: $from, to: $to, filter: $filter) { buckets { signUps deletions usersAtEnd activeUsers } } }',
+    vars: (f) => ({ ...lastDays(), filter: { ids: [f.user] } }),
+    foreignVars: (f) => ({ ...lastDays(), filter: { ids: [f.user], roleIds: [f.role], tenantIds: [f.tenant] } }),
+    check: (value) => {
+      expect(value.buckets).toHaveLength(31);
+      expect(value.buckets.at(-1)).toMatchObject({ usersAtEnd: 1 });
+    },
+  },
+  userOverview: {
+    document:
+      'query($period: TimePeriodInput!, $filter: UserFilter) { userOverview(period: $period, filter: $filter) { total { value previous } new { value } } }',
+    vars: (f) => ({ period: lastDays(), filter: { ids: [f.user] } }),
+    foreignVars: (f) => ({ period: lastDays(), filter: { ids: [f.user], roleIds: [f.role], tenantIds: [f.tenant] } }),
+    check: (value) => expect(value).toEqual({ total: { value: 1, previous: 0 }, new: { value: 1 } }),
   },
   users: {
     document: 'query($filter: UserFilter) { users(first: 20, filter: $filter) { totalCount nodes { id email } } }',
@@ -724,6 +754,9 @@ function expectNothingFound(value: any) {
       JSON.stringify(value),
     ).toBe(true);
   if ('nodes' in value) return expect(value.nodes).toEqual([]);
+  // Analytics: every figure 0.
+  if ('buckets' in value) return expect(JSON.stringify(value.buckets)).not.toMatch(/":[1-9]/);
+  if (typeof value.total === 'object') return expect(JSON.stringify(value)).not.toMatch(/":[1-9]/);
   if ('total' in value) return expect(value.total).toBe(0);
   throw new Error(`not a not-found answer: ${JSON.stringify(value)}`);
 }

@@ -31,6 +31,7 @@ import '../modules/users/users.security.schema.ts';
 import '../modules/users/users.fields.schema.ts';
 import '../modules/users/users.analytics.schema.ts';
 import '../modules/users/users.bulk.schema.ts';
+import '../modules/users/users.reports.schema.ts';
 
 const requiresScopesDirective = new GraphQLDirective({
   name: 'requiresScopes',

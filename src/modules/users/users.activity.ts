@@ -1,7 +1,7 @@
 import type { RealmTx } from '../../context.ts';
 
 /** A `UserActivity` period: a quarter hour, of which every time zone's offset is a whole number. */
-const ACTIVITY_PERIOD_MS = 15 * 60 * 1000;
+export const ACTIVITY_PERIOD_MS = 15 * 60 * 1000;
 
 /** The start of the quarter hour (UTC) `at` falls in. */
 export function activityPeriod(at: Date): Date {
