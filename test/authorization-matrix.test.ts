@@ -67,6 +67,9 @@ interface Fixtures {
   /** Active user: verified email, password, two failed sign-ins, member of `tenant`, holds `role`, has an identity, TOTP and passkey factors and `session`. */
   user: string;
   userEmail: string;
+  /** `user`'s username and phone number. */
+  username: string;
+  userPhone: string;
   suspendedUser: string;
   /** Soft-deleted user. */
   deletedUser: string;
@@ -77,12 +80,20 @@ interface Fixtures {
   scope2: string;
   role: string;
   role2: string;
+  /** `role`'s name. */
+  roleName: string;
+  /** `resource`'s indicator. */
+  resourceIndicator: string;
   /** M2M application holding `role`, with a client secret. */
   application: string;
+  /** SPA application: `suspendedUser` has it among their applications. */
+  spa: string;
   /** `user` is a member. */
   tenant: string;
   /** No members. */
   tenant2: string;
+  /** `tenant`'s slug. */
+  tenantSlug: string;
   session: string;
   identity: { provider: string; providerUserId: string };
   definition: string;
@@ -95,6 +106,8 @@ const MISSING: { [K in keyof Fixtures]: () => Fixtures[K] } = {
   realm: () => encodeGlobalId('Realm', randomUUID()),
   user: () => encodeGlobalId('User', randomUUID()),
   userEmail: () => `missing-${randomUUID()}@example.com`,
+  username: () => `missing-${randomBytes(5).toString('hex')}`,
+  userPhone: () => randomPhone(),
   suspendedUser: () => encodeGlobalId('User', randomUUID()),
   deletedUser: () => encodeGlobalId('User', randomUUID()),
   resource: () => encodeGlobalId('Resource', randomUUID()),
@@ -102,9 +115,13 @@ const MISSING: { [K in keyof Fixtures]: () => Fixtures[K] } = {
   scope2: () => encodeGlobalId('ResourceScope', randomUUID()),
   role: () => encodeGlobalId('Role', randomUUID()),
   role2: () => encodeGlobalId('Role', randomUUID()),
+  roleName: () => `Missing ${randomBytes(5).toString('hex')}`,
+  resourceIndicator: () => `https://missing-${randomBytes(5).toString('hex')}.example.com/api`,
   application: () => encodeGlobalId('Application', randomUUID()),
+  spa: () => encodeGlobalId('Application', randomUUID()),
   tenant: () => encodeGlobalId('Tenant', randomUUID()),
   tenant2: () => encodeGlobalId('Tenant', randomUUID()),
+  tenantSlug: () => `missing-${randomBytes(5).toString('hex')}`,
   session: () => encodeGlobalId('Session', randomUUID()),
   identity: () => ({ provider: 'idp-missing', providerUserId: randomUUID() }),
   definition: () => encodeGlobalId('CustomAttributeDefinition', randomUUID()),
@@ -117,6 +134,8 @@ function missingFixtures(): Fixtures {
 }
 
 const unique = () => `x${randomBytes(5).toString('hex')}`;
+/** An E.164 number no other fixture set has (the leak check looks for it). */
+const randomPhone = () => `+4477${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`;
 
 async function makeFixtures(realmId: string): Promise<Fixtures> {
   const p = server.db.prisma;
@@ -141,6 +160,8 @@ async function makeFixtures(realmId: string): Promise<Fixtures> {
       realmId,
       email: `${tag}@example.com`,
       emailVerified: true,
+      username: `u-${tag}`,
+      phone: randomPhone(),
       name: `User ${tag}`,
       city: `City ${tag}`,
       failedLoginAttempts: 2,
@@ -172,6 +193,11 @@ async function makeFixtures(realmId: string): Promise<Fixtures> {
   const application = await p.application.create({
     data: { realmId, name: `App ${tag}`, type: 'M2M', clientId: `client-${tag}` },
   });
+  const spa = await p.application.create({
+    data: { realmId, name: `Spa ${tag}`, type: 'SPA', clientId: `spa-${tag}` },
+  });
+  await p.userApplication.create({ data: { realmId, userId: suspendedUser.id, applicationId: spa.id } });
+  await p.userPermission.create({ data: { realmId, userId: user.id, scopeId: scope2.id } });
   await p.applicationSecret.create({
     data: { realmId, applicationId: application.id, secretHash: randomBytes(32).toString('hex') },
   });
@@ -183,6 +209,8 @@ async function makeFixtures(realmId: string): Promise<Fixtures> {
     realm: encodeGlobalId('Realm', realmId),
     user: encodeGlobalId('User', user.id),
     userEmail: user.email!,
+    username: user.username!,
+    userPhone: user.phone!,
     suspendedUser: encodeGlobalId('User', suspendedUser.id),
     deletedUser: encodeGlobalId('User', deletedUser.id),
     resource: encodeGlobalId('Resource', resource.id),
@@ -190,9 +218,13 @@ async function makeFixtures(realmId: string): Promise<Fixtures> {
     scope2: encodeGlobalId('ResourceScope', scope2.id),
     role: encodeGlobalId('Role', role.id),
     role2: encodeGlobalId('Role', role2.id),
+    roleName: role.name,
+    resourceIndicator: resource.indicator,
     application: encodeGlobalId('Application', application.id),
+    spa: encodeGlobalId('Application', spa.id),
     tenant: encodeGlobalId('Tenant', tenant.id),
     tenant2: encodeGlobalId('Tenant', tenant2.id),
+    tenantSlug: tenant.slug,
     session: session.globalId,
     identity,
     definition: encodeGlobalId('CustomAttributeDefinition', definition.id),
@@ -266,7 +298,7 @@ const MATRIX: Record<string, Entry> = {
     document:
       'query($filter: ApplicationFilter) { applications(first: 100, filter: $filter) { totalCount nodes { id name } } }',
     vars: (f) => ({ filter: { search: f.tag } }),
-    check: (value, f) => expect(ids(value.nodes)).toEqual([f.application]),
+    check: (value, f) => expect(ids(value.nodes).sort()).toEqual([f.application, f.spa].sort()),
   },
   auditEvents: {
     document:
@@ -307,6 +339,17 @@ const MATRIX: Record<string, Entry> = {
     document: 'query { resources(first: 100) { totalCount nodes { id name } } }',
     check: (value, f) => expect(ids(value.nodes)).toContain(f.resource),
   },
+  resourceByIndicator: {
+    document: 'query($indicator: URL!) { resourceByIndicator(indicator: $indicator) { id indicator } }',
+    vars: (f) => ({ indicator: f.resourceIndicator }),
+    check: (value, f) => expect(value.id).toBe(f.resource),
+  },
+  roleByName: {
+    document: 'query($name: String!, $tenantId: ID) { roleByName(name: $name, tenantId: $tenantId) { id name } }',
+    vars: (f) => ({ name: f.roleName.toUpperCase() }),
+    foreignVars: (f) => ({ name: f.roleName, tenantId: f.tenant }),
+    check: (value, f) => expect(value.id).toBe(f.role),
+  },
   role: {
     document: 'query($id: ID!) { role(id: $id) { id name } }',
     vars: (f) => ({ id: f.role }),
@@ -323,6 +366,11 @@ const MATRIX: Record<string, Entry> = {
     vars: (f) => ({ id: f.tenant }),
     check: (value, f) => expect(value.id).toBe(f.tenant),
   },
+  tenantBySlug: {
+    document: 'query($slug: String!) { tenantBySlug(slug: $slug) { id slug } }',
+    vars: (f) => ({ slug: f.tenantSlug }),
+    check: (value, f) => expect(value.id).toBe(f.tenant),
+  },
   tenants: {
     document: 'query($filter: TenantFilter) { tenants(first: 100, filter: $filter) { totalCount nodes { id slug } } }',
     vars: (f) => ({ filter: { search: f.tag } }),
@@ -337,6 +385,16 @@ const MATRIX: Record<string, Entry> = {
     document: 'query($email: EmailAddress!) { userByEmail(email: $email) { id email } }',
     vars: (f) => ({ email: f.userEmail }),
     check: (value, f) => expect(value).toEqual({ id: f.user, email: f.userEmail }),
+  },
+  userByPhone: {
+    document: 'query($phone: PhoneNumber!) { userByPhone(phone: $phone) { id phone } }',
+    vars: (f) => ({ phone: f.userPhone }),
+    check: (value, f) => expect(value).toEqual({ id: f.user, phone: f.userPhone }),
+  },
+  userByUsername: {
+    document: 'query($username: String!) { userByUsername(username: $username) { id username } }',
+    vars: (f) => ({ username: f.username }),
+    check: (value, f) => expect(value).toEqual({ id: f.user, username: f.username }),
   },
   userFieldValues: {
     document:
@@ -413,6 +471,10 @@ const MATRIX: Record<string, Entry> = {
   assignRoleScopes: {
     document: mutation('assignRoleScopes', 'AssignRoleScopesInput'),
     vars: (f) => ({ input: { roleId: f.role, scopeIds: [f.scope2] } }),
+  },
+  assignUserApplications: {
+    document: mutation('assignUserApplications', 'AssignUserApplicationsInput'),
+    vars: (f) => ({ input: { userId: f.user, applicationIds: [f.spa] } }),
   },
   assignUserRoles: {
     document: mutation('assignUserRoles', 'AssignUserRolesInput'),
@@ -510,6 +572,10 @@ const MATRIX: Record<string, Entry> = {
     document: mutation('expireUserPassword', 'UserIdInput'),
     vars: (f) => ({ input: { id: f.user } }),
   },
+  grantUserPermissions: {
+    document: mutation('grantUserPermissions', 'UserPermissionsInput'),
+    vars: (f) => ({ input: { userId: f.user, scopeIds: [f.scope] } }),
+  },
   linkUserIdentity: {
     document: mutation('linkUserIdentity', 'LinkUserIdentityInput'),
     vars: (f, u) => ({ input: { userId: f.user, provider: 'github', providerUserId: `gh-${u}` } }),
@@ -525,6 +591,10 @@ const MATRIX: Record<string, Entry> = {
   removeRoleScope: {
     document: mutation('removeRoleScope', 'RemoveRoleScopeInput'),
     vars: (f) => ({ input: { roleId: f.role, scopeId: f.scope } }),
+  },
+  removeUserApplication: {
+    document: mutation('removeUserApplication', 'RemoveUserApplicationInput'),
+    vars: (f) => ({ input: { userId: f.suspendedUser, applicationId: f.spa } }),
   },
   removeUserFromTenant: {
     document: mutation('removeUserFromTenant', 'UserTenantInput'),
@@ -562,6 +632,10 @@ const MATRIX: Record<string, Entry> = {
     document: mutation('revokeUserSessions', 'UserIdInput', 'revokedSessionIds'),
     vars: (f) => ({ input: { id: f.user } }),
     check: (value, f) => expect(value.revokedSessionIds).toEqual([f.session]),
+  },
+  revokeUserPermissions: {
+    document: mutation('revokeUserPermissions', 'UserPermissionsInput'),
+    vars: (f) => ({ input: { userId: f.user, scopeIds: [f.scope2] } }),
   },
   rotateApplicationSecret: {
     document: mutation('rotateApplicationSecret', 'RotateApplicationSecretInput', 'clientSecret'),
@@ -628,6 +702,16 @@ const MATRIX: Record<string, Entry> = {
   updateUser: {
     document: mutation('updateUser', 'UpdateUserInput'),
     vars: (f, u) => ({ input: { id: f.user, patch: { name: `Renamed ${u}` } } }),
+  },
+  upsertUser: {
+    document: mutation('upsertUser', 'UpsertUserInput', 'outcome'),
+    vars: (_f, u) => ({
+      input: { match: { email: `${u}@example.com` }, create: { name: `New ${u}` }, update: { name: `Again ${u}` } },
+    }),
+    foreignVars: (f, u) => ({
+      input: { match: { email: `${u}@example.com` }, create: { roleIds: [f.role], tenantIds: [f.tenant] } },
+    }),
+    check: (value) => expect(value.outcome).toBe('CREATED'),
   },
 };
 

@@ -32,6 +32,7 @@ import '../modules/users/users.fields.schema.ts';
 import '../modules/users/users.analytics.schema.ts';
 import '../modules/users/users.bulk.schema.ts';
 import '../modules/users/users.reports.schema.ts';
+import '../modules/users/users.integration.schema.ts';
 
 const requiresScopesDirective = new GraphQLDirective({
   name: 'requiresScopes',

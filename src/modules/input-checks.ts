@@ -59,3 +59,11 @@ export function checkLabel(value: string, noun: string, field: string[], errors:
     );
   }
 }
+
+/**
+ * `value` as a pattern that matches only itself: Prisma compares case-insensitively with ILIKE,
+ * where `%` and `_` are wildcards and `\` escapes.
+ */
+export function likeLiteral(value: string): string {
+  return value.replace(/[\\%_]/g, (character) => `\\${character}`);
+}

@@ -56,6 +56,12 @@ export const AUDIT_ACTIONS = {
     'A role was removed from a user (`removed`: its name), or several at once by `bulkUpdateUsers` (`removed`: their names).',
   'user.tenant_added': 'A user was added to a tenant.',
   'user.tenant_removed': 'A user was removed from a tenant.',
+  'user.permissions_granted':
+    'Scopes were granted to a user directly, without a role (`added`: each scope with its resource’s indicator).',
+  'user.permissions_revoked':
+    'Direct grants of scopes were taken from a user (`removed`: each scope with its resource’s indicator).',
+  'user.applications_assigned': 'Applications were recorded as a user’s (`User.applications`) by an administrator.',
+  'user.application_removed': 'An application was removed from a user’s (`User.applications`).',
   'user.signed_in':
     'A user signed in through the hosted sign-in page (actor: the user; `method`: `password`, `password+totp` or `password+recovery_code`), or to another application of the realm with their live session (`sso`); failed attempts are login events.',
   'user.signed_out': 'A user signed out (RP-initiated logout) and its session ended (actor: the user).',

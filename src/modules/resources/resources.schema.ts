@@ -278,3 +278,18 @@ builder.mutationField('removeResourceScope', (t) =>
       }),
   }),
 );
+
+builder.queryField('resourceByIndicator', (t) =>
+  t.prismaField({
+    type: 'Resource',
+    nullable: true,
+    description:
+      'The API resource of the caller’s realm with this indicator (compared in the normalized URI form it is stored in), the built-in Roster Management API included; null when there is none.',
+    ...requireScopes(['resources:read']),
+    args: {
+      indicator: t.arg({ type: 'URL', required: true, description: 'The resource indicator (an absolute URI).' }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      serviceOf(ctx).db.resource.findFirst({ ...query, where: { indicator: new URL(args.indicator).href } }),
+  }),
+);

@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { builder, requireScopes } from '../../graphql/builder.ts';
 import { FIRST_ARGUMENT } from '../../graphql/query-limits.ts';
+import { likeLiteral } from '../input-checks.ts';
 import { DeletePayload, payloadType, withGlobalDeletedId, deleteInputArg } from '../payloads.schema.ts';
 import { ResourceScopeRef } from '../resources/resources.schema.ts';
 import { TenantRef } from '../tenants/tenants.schema.ts';
@@ -270,6 +271,32 @@ builder.mutationField('removeRoleScope', (t) =>
       removeRoleScope(serviceOf(ctx), {
         roleId: input.roleId.id,
         scopeId: input.scopeId.id,
+      }),
+  }),
+);
+
+builder.queryField('roleByName', (t) =>
+  t.prismaField({
+    type: 'Role',
+    nullable: true,
+    description:
+      'The role with this name (ignoring case and surrounding spaces) in the caller’s realm: among the realm-wide roles, or with `tenantId` among the roles that tenant defines; null when there is none. Role names are unique only within those scopes.',
+    ...requireScopes(['roles:read']),
+    args: {
+      name: t.arg.string({ required: true, description: 'The role name.' }),
+      tenantId: t.arg.globalID({
+        for: TenantRef,
+        description: 'Look among the roles this tenant defines; among the realm-wide roles when omitted.',
+      }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      serviceOf(ctx).db.role.findFirst({
+        ...query,
+        where: {
+          name: { equals: likeLiteral(args.name.trim()), mode: 'insensitive' },
+          tenantId: args.tenantId?.id ?? null,
+        },
+        orderBy: { id: 'asc' },
       }),
   }),
 );

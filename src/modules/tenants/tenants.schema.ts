@@ -163,3 +163,16 @@ builder.mutationField('deleteTenant', (t) =>
     },
   }),
 );
+
+builder.queryField('tenantBySlug', (t) =>
+  t.prismaField({
+    type: 'Tenant',
+    nullable: true,
+    description:
+      'The tenant of the caller’s realm with this slug (slugs are lowercase: the value is lowercased first); null when there is none.',
+    ...requireScopes(['tenants:read']),
+    args: { slug: t.arg.string({ required: true, description: 'The slug.' }) },
+    resolve: (query, _root, args, ctx) =>
+      serviceOf(ctx).db.tenant.findFirst({ ...query, where: { slug: args.slug.trim().toLowerCase() } }),
+  }),
+);

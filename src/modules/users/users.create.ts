@@ -310,13 +310,22 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
   const hashed = await hashCredentials(prepared.credentials);
   return inTransaction(
     ctx,
-    async (tx) => {
-      const access = await checkPrepared(tx, ctx, prepared, errors);
-      if (errors.length) return refused('user', ...errors);
-      return { user: await insertUser(tx, ctx, prepared, hashed, access), userErrors: [] };
-    },
+    (tx) => insertPrepared(tx, ctx, prepared, hashed),
     (error) => refused('user', takenFromViolation(error, ['input'])),
   );
+}
+
+/** The database checks and the insert of `createUser`, in the caller's transaction. */
+export async function insertPrepared(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  prepared: PreparedUser,
+  hashed: HashedPassword | null,
+): Promise<UserResult> {
+  const errors: UserErrorShape[] = [];
+  const access = await checkPrepared(tx, ctx, prepared, errors);
+  if (errors.length) return refused('user', ...errors);
+  return { user: await insertUser(tx, ctx, prepared, hashed, access), userErrors: [] };
 }
 
 export interface CreateUsersResult {

@@ -74,7 +74,7 @@ const PROFILE_DESCRIPTIONS = {
 
 const passwordDescription = `Initial password, checked against the password policy (at least the realm’s minimum length, never fewer than ${PASSWORD_POLICY.minLength}; at most ${PASSWORD_POLICY.maxLength} characters; not a common password; not containing the email, username or names) and stored only as an argon2id hash. Without a password (or an imported hash), the user must set one before signing in.`;
 
-const CreateUserInput = builder.inputType('CreateUserInput', {
+export const CreateUserInput = builder.inputType('CreateUserInput', {
   description:
     'A new user (or, in `replaceUser`, the whole new profile). Text is trimmed; empty text counts as not given. Needs an email address or a phone number.',
   fields: (t) => ({
@@ -139,7 +139,7 @@ const CreateUserInput = builder.inputType('CreateUserInput', {
 
 type CreateUserShape = typeof CreateUserInput.$inferInput;
 
-const UserPatch = builder.inputType('UserPatch', {
+export const UserPatch = builder.inputType('UserPatch', {
   description:
     'Changes to a user’s profile. Every field is optional: an omitted field is kept, an explicit null clears it (email and phone cannot both be cleared). JSON fields are merged key by key at the top level: a key set to null is removed.',
   fields: (t) => ({
@@ -377,7 +377,7 @@ const DeleteUsersPayload = builder.objectRef<DeleteUsersResult>('DeleteUsersPayl
 // Resolvers
 // ---------------------------------------------------------------------------------------------
 
-interface AccessShape {
+export interface AccessShape {
   roleIds?: readonly unknown[] | null;
   tenantIds?: readonly unknown[] | null;
 }
@@ -386,14 +386,14 @@ interface AccessShape {
  * Giving `roleIds` or `tenantIds` needs the scopes of the mutations that change roles and
  * memberships alone — whatever the list: an empty one removes them all in `replaceUser`.
  */
-function accessScopes(inputs: readonly AccessShape[]): string[] {
+export function accessScopes(inputs: readonly AccessShape[]): string[] {
   return [
     ...(inputs.some((input) => input.roleIds != null) ? ['users:roles'] : []),
     ...(inputs.some((input) => input.tenantIds != null) ? ['tenants:write'] : []),
   ];
 }
 
-function createData(input: CreateUserShape): CreateUserData {
+export function createData(input: CreateUserShape): CreateUserData {
   const { roleIds, tenantIds, ...rest } = input;
   return {
     ...rest,

@@ -495,3 +495,42 @@ function heldScopes(userId: Prisma.Sql, tenantId: string | null): Prisma.Sql {
     )
   )`;
 }
+
+/** The identifiers `upsertUser` can match a user on. */
+export type MatchKey = 'email' | 'phone' | 'username' | 'uniqueId';
+
+/**
+ * Takes a lock on (realm, key, value) that the transaction holds until it ends: `upsertUser`
+ * calls with the same key then run one after the other, and the later ones find the user the
+ * first created (phone numbers have no unique index to rely on).
+ */
+export async function lockMatchKey(db: RawSqlClient, realmId: string, key: MatchKey, value: string): Promise<void> {
+  const rs = realmSql(db, realmId);
+  // The one-row list carries the realm condition: the lock key is bound to the caller's realm.
+  await rs.execute`
+    SELECT pg_advisory_xact_lock(hashtextextended(k."realmId"::text || ${`/${key}/${value}`}, 0))
+    FROM (VALUES (${realmId}::uuid)) AS k("realmId") WHERE ${rs.realm('k')}`;
+}
+
+/**
+ * Up to two users holding `value` as `key`, live ones first: emails, usernames and phone numbers
+ * among users not deleted (emails and usernames ignoring case), unique ids among all users.
+ */
+export function usersMatching(
+  db: RawSqlClient,
+  realmId: string,
+  key: MatchKey,
+  value: string,
+): Promise<{ id: string; deleted: boolean }[]> {
+  const rs = realmSql(db, realmId);
+  const condition = {
+    email: sql`u.email = ${value}::text::citext AND u."deletedAt" IS NULL`,
+    username: sql`u.username = ${value}::text::citext AND u."deletedAt" IS NULL`,
+    phone: sql`u.phone = ${value} AND u."deletedAt" IS NULL`,
+    uniqueId: sql`u."uniqueId" = ${value}`,
+  }[key];
+  return rs.query`
+    SELECT u.id, (u."deletedAt" IS NOT NULL) AS deleted FROM "User" u
+    WHERE ${rs.realm('u')} AND ${condition}
+    ORDER BY u."deletedAt" DESC NULLS FIRST, u.id LIMIT 2`;
+}

@@ -1,9 +1,15 @@
-import type { Prisma } from '../../generated/prisma/client.ts';
-import type { ServiceContext } from '../../context.ts';
+import type { Prisma, User } from '../../generated/prisma/client.ts';
+import type { RealmTx, ServiceContext } from '../../context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { AuditAction } from '../audit/audit.actions.ts';
 import { refused, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
-import { checkMergedMetadata, mergeJson, validateProfile, type ProfileInput } from './users.validation.ts';
+import {
+  checkMergedMetadata,
+  mergeJson,
+  validateProfile,
+  type ProfileData,
+  type ProfileInput,
+} from './users.validation.ts';
 import {
   conditionalUpdate,
   CREDENTIAL_KEYS,
@@ -57,63 +63,76 @@ export async function updateUser(
       live: true,
       taken: (error) => refused('user', takenFromViolation(error, path)),
     },
-    async (tx, user) => {
-      const { customAttributes, metadata, ...columns } = data;
-      const after: ProfileRow = { ...user, ...columns };
-      if (customAttributes !== undefined)
-        after.customAttributes = mergeJson(user.customAttributes as Record<string, unknown>, customAttributes);
-      if (metadata !== undefined) {
-        after.metadata = mergeJson(user.metadata as Record<string, unknown>, metadata);
-        const tooLarge = checkMergedMetadata(after.metadata as Record<string, unknown>, [...path, 'metadata']);
-        if (tooLarge) errors.push(tooLarge);
-      }
-      if (!after.email && !after.phone) {
-        errors.push(
-          userError('REQUIRED', 'A user needs an email address or a phone number; this change would remove both.', [
-            ...path,
-            data.email === null ? 'email' : 'phone',
-          ]),
-        );
-      }
-      if (
-        data.email !== undefined &&
-        (user.email ?? '').toLowerCase() !== (data.email ?? '').toLowerCase() &&
-        data.emailVerified === undefined
-      ) {
-        after.emailVerified = false;
-      }
-      if (data.phone !== undefined && user.phone !== data.phone && data.phoneVerified === undefined)
-        after.phoneVerified = false;
-      const changes = profileChanges(user, after);
-      const changed = (key: keyof UniqueValues) => (key in changes ? (after[key] as string | null) : null);
-      errors.push(
-        ...(await takenErrors(
-          tx,
-          ctx.realmId,
-          { email: changed('email'), username: changed('username'), uniqueId: changed('uniqueId') },
-          path,
-          user.id,
-        )),
-      );
-      if (errors.length) return refused('user', ...errors);
-      if (Object.keys(changes).length === 0) return { user, userErrors: [] };
-
-      const updated = await conditionalUpdate(
-        tx,
-        user,
-        Object.fromEntries(Object.keys(changes).map((key) => [key, after[key as ProfileKey]])),
-      );
-      if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
-      const { action, credentials } = auditAction(changes, 'user.updated');
-      await recordAudit(tx, ctx, {
-        action,
-        targetType: 'User',
-        targetId: user.id,
-        changes: { ...changes, ...(credentials.length ? { credentials } : {}) },
-      });
-      return { user: updated, userErrors: [] };
-    },
+    (tx, user) => applyPatch(tx, ctx, user, data, path),
   );
+}
+
+/**
+ * Applies validated profile changes to a user locked in `tx`, with the rules of `updateUser`.
+ * Nothing to change: the user as it is, no audit event. Refusals point below `path`.
+ */
+export async function applyPatch(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  user: User,
+  data: ProfileData,
+  path: string[],
+): Promise<UserResult> {
+  const errors: UserErrorShape[] = [];
+  const { customAttributes, metadata, ...columns } = data;
+  const after: ProfileRow = { ...user, ...columns };
+  if (customAttributes !== undefined)
+    after.customAttributes = mergeJson(user.customAttributes as Record<string, unknown>, customAttributes);
+  if (metadata !== undefined) {
+    after.metadata = mergeJson(user.metadata as Record<string, unknown>, metadata);
+    const tooLarge = checkMergedMetadata(after.metadata as Record<string, unknown>, [...path, 'metadata']);
+    if (tooLarge) errors.push(tooLarge);
+  }
+  if (!after.email && !after.phone) {
+    errors.push(
+      userError('REQUIRED', 'A user needs an email address or a phone number; this change would remove both.', [
+        ...path,
+        data.email === null ? 'email' : 'phone',
+      ]),
+    );
+  }
+  if (
+    data.email !== undefined &&
+    (user.email ?? '').toLowerCase() !== (data.email ?? '').toLowerCase() &&
+    data.emailVerified === undefined
+  ) {
+    after.emailVerified = false;
+  }
+  if (data.phone !== undefined && user.phone !== data.phone && data.phoneVerified === undefined)
+    after.phoneVerified = false;
+  const changes = profileChanges(user, after);
+  const changed = (key: keyof UniqueValues) => (key in changes ? (after[key] as string | null) : null);
+  errors.push(
+    ...(await takenErrors(
+      tx,
+      ctx.realmId,
+      { email: changed('email'), username: changed('username'), uniqueId: changed('uniqueId') },
+      path,
+      user.id,
+    )),
+  );
+  if (errors.length) return refused('user', ...errors);
+  if (Object.keys(changes).length === 0) return { user, userErrors: [] };
+
+  const updated = await conditionalUpdate(
+    tx,
+    user,
+    Object.fromEntries(Object.keys(changes).map((key) => [key, after[key as ProfileKey]])),
+  );
+  if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
+  const { action, credentials } = auditAction(changes, 'user.updated');
+  await recordAudit(tx, ctx, {
+    action,
+    targetType: 'User',
+    targetId: user.id,
+    changes: { ...changes, ...(credentials.length ? { credentials } : {}) },
+  });
+  return { user: updated, userErrors: [] };
 }
 
 /**
