@@ -252,6 +252,19 @@ describe('exact look-ups', () => {
     expectErrorCode(await server.graphql(USER_BY_PHONE, { phone: '+33612345679' }), 'BAD_USER_INPUT', 'userByPhone');
   });
 
+  it('a long run of digits in a PhoneNumber is refused at once (the scalar library’s own pattern would take hours)', async () => {
+    for (const phone of [`+1${'2'.repeat(36)}x`, `+1${'2'.repeat(38)}x`, `+1 ${'2'.repeat(10_000)}`]) {
+      expectErrorCode(await server.graphql(USER_BY_PHONE, { phone }), 'BAD_USER_INPUT');
+      await expectTopLevelError(
+        server,
+        () => server.graphql(UPSERT, { input: { match: { phone }, create: {} } }),
+        'BAD_USER_INPUT',
+      );
+      const literal = await server.graphql(`query { userByPhone(phone: "${phone}") { id } }`);
+      expect(literal.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    }
+  });
+
   it('roleByName looks among realm-wide roles, or a tenant’s with tenantId, ignoring case; % and _ are plain', async () => {
     const p = server.db.prisma;
     const suffix = unique();
