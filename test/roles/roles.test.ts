@@ -475,6 +475,14 @@ describe('createRole', () => {
     await refuse(() => createRole({ name: 'support' }), 'TAKEN', ['input', 'name']);
   });
 
+  it('compares names exactly, ignoring only case: "_" and "%" are not wildcards', async () => {
+    await newRole([], 'Wild abc');
+    const underscore = await newRole([], 'Wild a_c');
+    const percent = await newRole([], 'Wild %');
+    expect(new Set([underscore, percent]).size).toBe(2);
+    await refuse(() => createRole({ name: 'WILD A_C' }), 'TAKEN', ['input', 'name']);
+  });
+
   it('concurrent creates with one name: exactly one wins, the others get TAKEN', async () => {
     const results = await Promise.all(
       Array.from({ length: 6 }, async () => payloadOf(await createRole({ name: 'Racer' }))),

@@ -1,7 +1,7 @@
 import type { Prisma, Role } from '../../generated/prisma/client.ts';
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { diffFields, recordAudit } from '../audit/audit.service.ts';
-import { checkDescription, checkName } from '../input-checks.ts';
+import { checkDescription, checkName, likeLiteral } from '../input-checks.ts';
 import {
   inTransaction,
   notFound,
@@ -57,7 +57,12 @@ async function findScopes(tx: RealmTx, ids: readonly string[], field: string[]) 
 
 async function nameTaken(tx: RealmTx, name: string, tenantId: string | null, exceptId?: string): Promise<boolean> {
   const clash = await tx.role.findFirst({
-    where: { name: { equals: name, mode: 'insensitive' }, tenantId, ...(exceptId ? { id: { not: exceptId } } : {}) },
+    // Case-insensitive equality is ILIKE: the name's own `_` and `%` must not act as wildcards.
+    where: {
+      name: { equals: likeLiteral(name), mode: 'insensitive' },
+      tenantId,
+      ...(exceptId ? { id: { not: exceptId } } : {}),
+    },
     select: { id: true },
   });
   return clash !== null;
