@@ -5,27 +5,18 @@
  * runtime's functions run.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityPeriod } from '../../src/modules/users/users.activity.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { liveProviderSession, openSession, signInWithPassword } from '../../src/modules/users/users.signin.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { at } from '../helpers/clock.ts';
 
 let server: TestServer;
 let realmId: string;
 let applicationId: string;
 const PASSWORD = 'Quiet-lantern-harbor-2024';
 const LIFETIMES = { sessionIdleTimeoutSeconds: 1_209_600, sessionMaxLifetimeSeconds: 2_592_000 };
-
-async function at<T>(instant: string, work: () => Promise<T>): Promise<T> {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(new Date(instant));
-  try {
-    return await work();
-  } finally {
-    vi.useRealTimers();
-  }
-}
 
 const periods = async (userId: string) =>
   (await server.db.prisma.userActivity.findMany({ where: { realmId, userId }, orderBy: { period: 'asc' } })).map(

@@ -5,12 +5,13 @@
  * at chosen times (only `Date` is faked, and only while they run).
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { liveProviderSession, openSession, signInWithPassword } from '../../src/modules/users/users.signin.ts';
 import { graphql } from '../helpers/documents.ts';
 import { expectErrorCode } from '../helpers/graphql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { at } from '../helpers/clock.ts';
 
 let server: TestServer;
 let realmId: string;
@@ -72,17 +73,6 @@ const VIEWER = graphql(`
     }
   }
 `);
-
-/** Runs `work` with the clock at `at` (Date only), as if the runtime had acted then. */
-async function at<T>(instant: string, work: () => Promise<T>): Promise<T> {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(new Date(instant));
-  try {
-    return await work();
-  } finally {
-    vi.useRealTimers();
-  }
-}
 
 // Europe/Berlin moves from CET (+01) to CEST (+02) at 2026-03-29T01:00Z: the local 29 March lasts
 // 23 hours, from 2026-03-28T23:00Z to 2026-03-29T22:00Z.

@@ -5,12 +5,13 @@
  * chosen times (only `Date` is faked, and only while they run).
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { liveProviderSession, openSession } from '../../src/modules/users/users.signin.ts';
 import { graphql } from '../helpers/documents.ts';
 import { expectErrorCode } from '../helpers/graphql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { at } from '../helpers/clock.ts';
 
 let server: TestServer;
 let realmId: string;
@@ -113,16 +114,6 @@ const VIEWER = graphql(`
     }
   }
 `);
-
-async function at<T>(instant: string, work: () => Promise<T>): Promise<T> {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(new Date(instant));
-  try {
-    return await work();
-  } finally {
-    vi.useRealTimers();
-  }
-}
 
 const MARCH = { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' };
 
