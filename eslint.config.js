@@ -24,6 +24,8 @@ export default tseslint.config(
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   // The explorer's page script runs in the browser, as a classic script.
   { files: ['src/explorer/**/*.js'], languageOptions: { sourceType: 'script', globals: globals.browser } },
+  // So do the hosted sign-in pages' passkey forms.
+  { files: ['src/identity/assets/*.js'], languageOptions: { sourceType: 'script', globals: globals.browser } },
   {
     // Tests read untyped GraphQL answers (`data` is `any`): the any-safety rules would only add casts.
     files: ['test/**/*.ts'],

@@ -1,12 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-/** Tests that start Roster, PGlite on disk or a browser in other processes; they never use TEST_DATABASE_URL. */
+/**
+ * Tests that start Roster, PGlite on disk or a browser in other processes; they never use
+ * TEST_DATABASE_URL, but for the outbox's and webhooks' kill tests, which use it when set.
+ */
 const PROCESS = [
   'test/startup.test.ts',
   'test/db/embedded.test.ts',
   'test/db/migrate-child.test.ts',
   'test/cli/**/*.test.ts',
   'test/browser/**/*.test.ts',
+  'test/outbox/kill.test.ts',
+  'test/webhooks/kill.test.ts',
 ];
 /** Pure functions: no database, no server. */
 const UNIT = ['test/unit/**/*.test.ts', 'test/config.test.ts', 'test/schema.test.ts'];

@@ -39,6 +39,7 @@ export async function startOnBenchRealm(): Promise<BenchRealm> {
     cookieKey: deriveKey(secret, 'roster/cookies'),
     mfaKey: deriveKey(secret, 'roster/mfa'),
     cursorKey: deriveKey(secret, 'roster/cursors'),
+    outboxKey: deriveKey(secret, 'roster/outbox'),
     log: createLogger('silent'),
     mode: 'production',
     baseUrl: () => baseUrl,

@@ -34,6 +34,7 @@ const app = createApp({
   cookieKey: deriveKey(benchSecret, 'roster/cookies'),
   mfaKey: deriveKey(benchSecret, 'roster/mfa'),
   cursorKey: deriveKey(benchSecret, 'roster/cursors'),
+  outboxKey: deriveKey(benchSecret, 'roster/outbox'),
   log: createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent'),
   mode: 'production',
   baseUrl: () => baseUrl,

@@ -127,6 +127,12 @@ const configSchema = z
       .optional(),
     ROSTER_EXPLORER: booleanFromEnv.optional(),
     ROSTER_CORS_ORIGINS: originList,
+    ROSTER_SMTP_URL: z
+      .url({
+        protocol: /^smtps?$/,
+        error: 'must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587',
+      })
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ROSTER_BOOTSTRAP_CLIENT_ID) !== Boolean(env.ROSTER_BOOTSTRAP_CLIENT_SECRET)) {
@@ -195,6 +201,8 @@ export interface Config {
   explorer: boolean;
   /** Origins whose pages may call the API from a browser (CORS); none by default. */
   corsOrigins: string[];
+  /** SMTP server the outbox delivers emails through; undefined: emails stay pending in the outbox. */
+  smtpUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -255,6 +263,7 @@ export function loadConfig(
     metricsToken: e.ROSTER_METRICS_TOKEN,
     explorer: e.ROSTER_EXPLORER ?? e.NODE_ENV !== 'production',
     corsOrigins: e.ROSTER_CORS_ORIGINS,
+    smtpUrl: e.ROSTER_SMTP_URL,
     ...overrides,
   };
 }

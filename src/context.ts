@@ -12,8 +12,11 @@ export interface Principal {
   applicationId: string;
   /** Granted scopes: the token's scopes that the application (or the person) still holds. */
   scopes: ReadonlySet<string>;
-  /** Set when a person signed in through the application: the user and their session. */
-  person?: { userId: string; sessionId: string } | undefined;
+  /**
+   * Set when a person signed in through the application: the user and their session; with
+   * `impersonatedBy` when the application acts as the user (token exchange).
+   */
+  person?: { userId: string; sessionId: string; impersonatedBy?: string | undefined } | undefined;
 }
 
 /** An application calling with an access token. */
@@ -33,6 +36,8 @@ interface PersonToken {
   sessionId: string;
   clientId: string;
   applicationId: string;
+  /** The client id of the application acting as the person (an impersonation's token, `act`). */
+  impersonatedBy?: string | undefined;
 }
 
 /**
@@ -75,12 +80,47 @@ export interface ServiceContext {
   denials?: Denial[] | undefined;
   /** Seals and opens the cursors of user listings (derived from the server secret); a request's always has it. */
   cursorKey?: Buffer | undefined;
+  /** Seals the bodies of outbox messages (derived from the server secret); needed to write a message. */
+  outboxKey?: Buffer | undefined;
+  /** The base URL clients reach Roster at (`ROSTER_PUBLIC_URL`); needed to write a one-time link. */
+  publicUrl?: string | undefined;
+  /** Whether the server runs in production (webhook URLs to private networks are refused); unset counts as production. */
+  production?: boolean | undefined;
+  /** The realm's webhook subscriptions kept in this process; without it, every audit write reads them. */
+  webhookSubscribers?: KeptWebhookSubscriptions | undefined;
+}
+
+/** The realms' webhook subscriptions as a process keeps them (src/modules/webhooks/webhooks.subscribers.ts). */
+export interface KeptWebhookSubscriptions {
+  /** The realm's enabled endpoints subscribed to any of `actions`, read with `db` when not kept. */
+  of(
+    db: object,
+    realmId: string,
+    actions: readonly string[],
+  ): Promise<{ id: string; url: string; eventTypes: string[] }[]>;
+}
+
+const keptSubscriptions = new WeakMap<PrismaClient, KeptWebhookSubscriptions>();
+
+/** From now on, the contexts built on `prisma` use `kept` (a server's start). */
+export function keepWebhookSubscriptions(prisma: PrismaClient, kept: KeptWebhookSubscriptions): void {
+  keptSubscriptions.set(prisma, kept);
+}
+
+/** What keeps the webhook subscriptions read through `prisma`, if anything does. */
+export function webhookSubscriptionsOf(prisma: PrismaClient): KeptWebhookSubscriptions | undefined {
+  return keptSubscriptions.get(prisma);
 }
 
 const SYSTEM: SystemCaller = { kind: 'system', id: 'system', scopes: new Set(MANAGEMENT_SCOPE_NAMES) };
 
 export function systemContext(prisma: PrismaClient, realmId: string): ServiceContext {
-  return { realmId, db: scopeToRealm(prisma, realmId), caller: SYSTEM };
+  return {
+    realmId,
+    db: scopeToRealm(prisma, realmId),
+    caller: SYSTEM,
+    webhookSubscribers: webhookSubscriptionsOf(prisma),
+  };
 }
 
 /** The service context of an authenticated caller (an application, or a person with a token). */
@@ -102,6 +142,7 @@ export function principalContext(
             sessionId: principal.person.sessionId,
             clientId: principal.clientId,
             applicationId: principal.applicationId,
+            impersonatedBy: principal.person.impersonatedBy,
           },
         }
       : {
@@ -113,6 +154,7 @@ export function principalContext(
         },
     requestId: request.requestId,
     ipAddress: request.ipAddress,
+    webhookSubscribers: webhookSubscriptionsOf(prisma),
   };
 }
 
@@ -128,6 +170,7 @@ export function userContext(
     db: scopeToRealm(prisma, realmId),
     caller: { kind: 'user', id: userId, userId, scopes: new Set() },
     ipAddress,
+    webhookSubscribers: webhookSubscriptionsOf(prisma),
   };
 }
 

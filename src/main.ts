@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { baseUrlOf, config, printCredentials, settingFlag, wholeNumberFlag, withDatabase } from './cli/common.ts';
 import { CliError, explainFailure, RefusedError, USAGE } from './cli/failures.ts';
+import { addOutboxCommand } from './cli/outbox.ts';
 import { addRealmCommands } from './cli/realm.ts';
 
 // Errors are printed once, in one line, by the handler at the end (exitOverride makes Commander
@@ -33,6 +34,7 @@ program
       onBootstrap: ({ realmName, clientId, clientSecret }, baseUrl) => {
         if (clientSecret) printCredentials(baseUrl, realmName, clientId, clientSecret);
       },
+      ...(cfg.env === 'production' ? {} : { printPendingEmail: (text: string) => process.stdout.write(text) }),
     });
     const database = server.db.kind === 'embedded' ? `embedded database in ${cfg.dataDir}` : 'PostgreSQL';
     server.log.info({ url: server.url, database, ms: Math.round(performance.now() - started) }, 'Roster is ready');
@@ -114,6 +116,7 @@ program
   });
 
 addRealmCommands(program);
+addOutboxCommand(program);
 
 program
   .command('seed-demo')

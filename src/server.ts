@@ -1,9 +1,9 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Logger } from 'pino';
 import { DEFAULT_SIGN_IN_LIMITS, type Config, type SignInLimitSettings, type TokenLimitSettings } from './config.ts';
-import { newRequestId, type Principal } from './context.ts';
+import { keepWebhookSubscriptions, newRequestId, type Principal } from './context.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { embeddedExists, IN_MEMORY } from './db/embedded.ts';
 import { isQueryCanceled, runInRequest } from './db/request-scope.ts';
@@ -17,6 +17,7 @@ import { AddressClientLimits, FailureLimit, rateLimitStoreOf } from './auth/rate
 import { DENIAL_AUDIT_LIMIT } from './modules/audit/audit.denials.ts';
 import { deriveKey, resolveServerSecret } from './auth/secret.ts';
 import { GrantsCache } from './auth/grants-cache.ts';
+import { WebhookSubscribers } from './modules/webhooks/webhooks.subscribers.ts';
 import { RealmCache } from './modules/realm/realm.cache.ts';
 import { VerifiedTokens } from './auth/token-cache.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
@@ -30,6 +31,9 @@ import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';
 import { CorsPolicy } from './cors.ts';
 import { createExplorer } from './explorer/explorer.ts';
+import { OutboxWorker } from './modules/outbox/outbox.worker.ts';
+import { OutboxConsole } from './modules/outbox/outbox.console.ts';
+import { defaultSender, smtpTransport } from './modules/mail/mail.transport.ts';
 
 export interface AppDeps {
   db: Database;
@@ -40,6 +44,8 @@ export interface AppDeps {
   mfaKey: Buffer;
   /** Derived from the server secret (`roster/cursors`); seals list cursors. */
   cursorKey: Buffer;
+  /** Derived from the server secret (`roster/outbox`); seals outbox messages' bodies. */
+  outboxKey: Buffer;
   log: Logger;
   mode: Config['env'];
   /** Base URL clients reach this server at; known once the server listens. */
@@ -107,6 +113,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   void deps.db.grantChanges.ready();
   const store = rateLimitStoreOf(deps.db);
   const grants = new GrantsCache(deps.db.grantChanges);
+  keepWebhookSubscriptions(deps.db.prisma, new WebhookSubscribers(deps.db.grantChanges.webhooks));
   const clients = new ClientApplications(deps.db.prisma, deps.db.grantChanges);
   const providers =
     deps.providers ??
@@ -115,6 +122,7 @@ export function createApp(deps: AppDeps): FetchHandler {
       keys: deps.keys,
       cookieKey: deps.cookieKey,
       mfaKey: deps.mfaKey,
+      outboxKey: deps.outboxKey,
       signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
       grants,
       clients,
@@ -146,6 +154,8 @@ export function createApp(deps: AppDeps): FetchHandler {
     denialLimit,
     metrics,
     cursorKey: deps.cursorKey,
+    outboxKey: deps.outboxKey,
+    baseUrl: deps.baseUrl,
   });
   const cors = new CorsPolicy(deps.corsOrigins ?? []);
   // The admin-client form of the explorer's sign-in helper is for development only.
@@ -350,6 +360,19 @@ export interface StartOptions {
    * fail: its secret exists nowhere else.
    */
   onBootstrap?: (result: BootstrapResult, baseUrl: string) => void;
+  /** Without `ROSTER_SMTP_URL`: where to print each pending email (once), e.g. the console in development. */
+  printPendingEmail?: (text: string) => void;
+}
+
+/**
+ * The HTTP server for `listener`. Idle connections stay open 65 s, longer than load balancers
+ * keep theirs (60 s is common), so the server never closes one that a proxy or a client is about
+ * to reuse (a reset, or a 502); Node's default is 5 s.
+ */
+export function createHttpServer(listener: RequestListener): Server {
+  const server = createServer(listener);
+  server.keepAliveTimeout = 65_000;
+  return server;
 }
 
 /**
@@ -363,8 +386,7 @@ export async function startServer(
 ): Promise<RosterServer> {
   let handler = starting;
   const adapter = createServerAdapter<{ req: IncomingMessage }>((request, context) => handler(request, context));
-  const server = createServer(adapter);
-  server.keepAliveTimeout = 5_000;
+  const server = createHttpServer(adapter);
   await listen(server, config.host, config.port);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -392,12 +414,14 @@ export async function startServer(
       log.warn('cannot listen for grant changes yet; callers are checked without cache until it can');
     }
     const keys = new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys'));
+    const outboxKey = deriveKey(secret, 'roster/outbox');
     handler = createApp({
       db,
       keys,
       cookieKey: deriveKey(secret, 'roster/cookies'),
       mfaKey: deriveKey(secret, 'roster/mfa'),
       cursorKey: deriveKey(secret, 'roster/cursors'),
+      outboxKey,
       log,
       mode: config.env,
       baseUrl: () => baseUrl,
@@ -409,6 +433,23 @@ export async function startServer(
       corsOrigins: config.corsOrigins,
     });
     const running = db;
+    const sender = defaultSender(baseUrl);
+    const print = options.printPendingEmail;
+    // Without an SMTP server the worker still delivers webhooks; emails stay pending.
+    const outbox = new OutboxWorker({
+      prisma: db.prisma,
+      key: outboxKey,
+      email: config.smtpUrl ? smtpTransport(config.smtpUrl, sender) : null,
+      allowPrivateTargets: config.env !== 'production',
+      log,
+    });
+    const pendingEmails =
+      !config.smtpUrl && print
+        ? new OutboxConsole({ prisma: db.prisma, key: outboxKey, defaultFrom: sender, print, log })
+        : null;
+    if (!config.smtpUrl) log.info('no ROSTER_SMTP_URL: emails stay pending in the outbox (`roster outbox` lists them)');
+    outbox.start();
+    pendingEmails?.start();
     return {
       url: listening,
       db,
@@ -420,6 +461,8 @@ export async function startServer(
         const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         await closed;
         clearTimeout(timer);
+        await pendingEmails?.stop();
+        await outbox.stop();
         await running.close();
       },
     };

@@ -46,6 +46,10 @@ export interface YogaOptions {
   metrics?: Metrics;
   /** Seals list cursors (`roster/cursors`, from the server secret). */
   cursorKey: Buffer;
+  /** Seals the bodies of outbox messages (`roster/outbox`, from the server secret). */
+  outboxKey: Buffer;
+  /** The base URL clients reach Roster at: one-time links in emails point there. */
+  baseUrl: () => string;
 }
 
 /**
@@ -284,6 +288,9 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       const service: ServiceContext = {
         ...principalContext(options.prisma, principal, { requestId, ipAddress }),
         cursorKey: options.cursorKey,
+        outboxKey: options.outboxKey,
+        publicUrl: options.baseUrl(),
+        production,
         denials,
       };
       return {

@@ -17,7 +17,7 @@ import { Kind, parse, valueFromASTUntyped, type FieldDefinitionNode, type Operat
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_SCOPE_NAMES, SYSTEM_SCOPES } from '../src/auth/scopes.ts';
 import { createAdminClient } from '../src/identity/bootstrap.ts';
-import { encodeGlobalId } from '../src/graphql/ids.ts';
+import { decodeGlobalId, encodeGlobalId } from '../src/graphql/ids.ts';
 import { MODEL_NAMES, expectUnchanged as expectUnchangedState } from './helpers/state.ts';
 import { startTestServer, type Credentials, type GraphQLResult, type TestServer } from './helpers/server.ts';
 import { makeFactor, makeSession } from './helpers/fixtures.ts';
@@ -97,6 +97,14 @@ interface Fixtures {
   session: string;
   identity: { provider: string; providerUserId: string };
   definition: string;
+  /** A DEAD outbox message of kind `email.<tag>` to `<tag>@example.com`. */
+  deadMessage: string;
+  /** A webhook endpoint subscribed to `realm.demo_seeded` (no other case writes one). */
+  webhookEndpoint: string;
+  /** A DELIVERED webhook message of `webhookEndpoint`. */
+  webhookDelivery: string;
+  /** A PENDING recovery request of `user`. */
+  recoveryRequest: string;
   /** A string found in every name, email, slug, city and provider of the set (leak marker). */
   tag: string;
 }
@@ -125,6 +133,10 @@ const MISSING: { [K in keyof Fixtures]: () => Fixtures[K] } = {
   session: () => encodeGlobalId('Session', randomUUID()),
   identity: () => ({ provider: 'idp-missing', providerUserId: randomUUID() }),
   definition: () => encodeGlobalId('CustomAttributeDefinition', randomUUID()),
+  deadMessage: () => encodeGlobalId('OutboxMessage', randomUUID()),
+  webhookEndpoint: () => encodeGlobalId('WebhookEndpoint', randomUUID()),
+  webhookDelivery: () => encodeGlobalId('OutboxMessage', randomUUID()),
+  recoveryRequest: () => encodeGlobalId('RecoveryRequest', randomUUID()),
   tag: () => `missing${randomBytes(5).toString('hex')}`,
 };
 
@@ -205,6 +217,61 @@ async function makeFixtures(realmId: string): Promise<Fixtures> {
   const definition = await p.customAttributeDefinition.create({
     data: { realmId, key: `attr${tag}`, displayName: `Attr ${tag}`, type: 'STRING' },
   });
+  const deadMessage = await p.outboxMessage.create({
+    data: {
+      realmId,
+      kind: `email.${tag}`,
+      recipient: `${tag}@example.com`,
+      subject: `Hello ${tag}`,
+      status: 'DEAD',
+      attempts: 8,
+      lastError: 'connection refused',
+    },
+  });
+  const webhookEndpoint = await p.webhookEndpoint.create({
+    data: {
+      realmId,
+      url: `https://hooks.example.com/${tag}`,
+      eventTypes: ['realm.demo_seeded'],
+      sealedSecret: 'v1.x.y',
+    },
+  });
+  const webhookDelivery = await p.outboxMessage.create({
+    data: {
+      realmId,
+      kind: 'webhook',
+      recipient: webhookEndpoint.url,
+      subject: 'user.created',
+      webhookEndpointId: webhookEndpoint.id,
+      webhookId: `msg_${tag}`,
+      payload: '{}',
+      status: 'DELIVERED',
+      attempts: 1,
+      responseStatus: 204,
+    },
+  });
+  // Every realm has a template of its own for `email.test`, which `resetMailTemplate` can drop.
+  const template = { subject: 'Hello {{recipient}}', text: 'Hello', html: '<p>Hello</p>' };
+  await p.mailTemplate.upsert({
+    where: { realmId_kind: { realmId, kind: 'email.test' } },
+    create: { realmId, kind: 'email.test', ...template },
+    update: template,
+  });
+  // An open invitation of `suspendedUser` to `tenant2`, which `resendInvitation` and `revokeInvitation` act on.
+  await p.oneTimeLink.create({
+    data: {
+      realmId,
+      userId: suspendedUser.id,
+      purpose: 'INVITATION',
+      tenantId: tenant2.id,
+      tokenHash: `invitation-${tag}`,
+      email: suspendedUser.email!,
+      expiresAt: new Date(Date.now() + 3600_000),
+    },
+  });
+  const recoveryRequest = await p.recoveryRequest.create({
+    data: { realmId, userId: user.id, reason: `Lost ${tag}`, expiresAt: new Date(Date.now() + 3600_000) },
+  });
   return {
     realm: encodeGlobalId('Realm', realmId),
     user: encodeGlobalId('User', user.id),
@@ -228,6 +295,10 @@ async function makeFixtures(realmId: string): Promise<Fixtures> {
     session: session.globalId,
     identity,
     definition: encodeGlobalId('CustomAttributeDefinition', definition.id),
+    deadMessage: encodeGlobalId('OutboxMessage', deadMessage.id),
+    webhookEndpoint: encodeGlobalId('WebhookEndpoint', webhookEndpoint.id),
+    webhookDelivery: encodeGlobalId('OutboxMessage', webhookDelivery.id),
+    recoveryRequest: encodeGlobalId('RecoveryRequest', recoveryRequest.id),
     tag,
   };
 }
@@ -320,6 +391,22 @@ const MATRIX: Record<string, Entry> = {
     vars: (f) => ({ ids: [f.user, f.session, f.definition] }),
     readScopes: ['users:read'],
     check: (value, f) => expect(value).toEqual([{ id: f.user }, { id: f.session }, { id: f.definition }]),
+  },
+  mailTemplates: {
+    document: 'query { mailTemplates { kind subject isDefault variables { name } } }',
+    check: (value) => expect(value).toContainEqual(expect.objectContaining({ kind: 'email.test', isDefault: false })),
+  },
+  outboxMessages: {
+    document:
+      'query($filter: OutboxMessageFilter) { outboxMessages(first: 20, filter: $filter) { totalCount nodes { id kind status } } }',
+    vars: (f) => ({ filter: { kinds: [`email.${f.tag}`], statuses: ['DEAD'] } }),
+    check: (value, f) => expect(ids(value.nodes)).toEqual([f.deadMessage]),
+  },
+  recoveryRequests: {
+    document:
+      'query($filter: RecoveryRequestFilter) { recoveryRequests(first: 100, filter: $filter) { totalCount nodes { id status reason } } }',
+    vars: () => ({ filter: { status: 'PENDING' } }),
+    check: (value, f) => expect(ids(value.nodes)).toContain(f.recoveryRequest),
   },
   realms: {
     document: 'query { realms { id name system userCount } }',
@@ -449,6 +536,17 @@ const MATRIX: Record<string, Entry> = {
   },
   viewer: {
     document: 'query { viewer { clientId scopes } }',
+  },
+  webhookEndpoints: {
+    document: 'query { webhookEndpoints(first: 20) { totalCount nodes { id url eventTypes } } }',
+    // Each mutation's case 3 makes fixtures with an endpoint of their own in the same realm.
+    check: (value, f) => expect(ids(value.nodes)).toContain(f.webhookEndpoint),
+  },
+  webhookDeliveries: {
+    document:
+      'query($id: ID!) { webhookDeliveries(endpointId: $id, first: 20) { totalCount nodes { id status responseStatus } } }',
+    vars: (f) => ({ id: f.webhookEndpoint }),
+    check: (value, f) => expect(ids(value.nodes)).toEqual([f.webhookDelivery]),
   },
 
   // ----- Mutations
@@ -637,10 +735,59 @@ const MATRIX: Record<string, Entry> = {
     document: mutation('revokeUserPermissions', 'UserPermissionsInput'),
     vars: (f) => ({ input: { userId: f.user, scopeIds: [f.scope2] } }),
   },
+  resetMailTemplate: {
+    document: mutation('resetMailTemplate', 'ResetMailTemplateInput', 'template { kind isDefault }'),
+    vars: () => ({ input: { kind: 'email.test' } }),
+    check: (value) => expect(value.template).toEqual({ kind: 'email.test', isDefault: true }),
+  },
+  retryOutboxMessage: {
+    document: mutation('retryOutboxMessage', 'RetryOutboxMessageInput'),
+    vars: (f) => ({ input: { id: f.deadMessage } }),
+  },
   rotateApplicationSecret: {
     document: mutation('rotateApplicationSecret', 'RotateApplicationSecretInput', 'clientSecret'),
     vars: (f) => ({ input: { id: f.application } }),
     check: (value) => expect(value.clientSecret).toEqual(expect.any(String)),
+  },
+  approveRecoveryRequest: {
+    document: mutation('approveRecoveryRequest', 'ApproveRecoveryRequestInput'),
+    vars: (f) => ({ input: { id: f.recoveryRequest } }),
+  },
+  denyRecoveryRequest: {
+    document: mutation('denyRecoveryRequest', 'DenyRecoveryRequestInput'),
+    vars: (f) => ({ input: { id: f.recoveryRequest, reason: 'Not confirmed' } }),
+  },
+  inviteUser: {
+    document: mutation('inviteUser', 'InviteUserInput'),
+    vars: (f, u) => ({ input: { email: `${u}@example.com`, tenantId: f.tenant2 } }),
+  },
+  resendInvitation: {
+    document: mutation('resendInvitation', 'InvitationInput'),
+    vars: (f) => ({ input: { userId: f.suspendedUser, tenantId: f.tenant2 } }),
+  },
+  revokeInvitation: {
+    document: mutation('revokeInvitation', 'InvitationInput'),
+    vars: (f) => ({ input: { userId: f.suspendedUser, tenantId: f.tenant2 } }),
+  },
+  sendPasswordResetEmail: {
+    document: mutation('sendPasswordResetEmail', 'UserIdInput'),
+    vars: (f) => ({ input: { id: f.user } }),
+  },
+  sendVerificationEmail: {
+    document: mutation('sendVerificationEmail', 'UserIdInput'),
+    // `suspendedUser`'s address is not verified (`user`'s is).
+    vars: (f) => ({ input: { id: f.suspendedUser } }),
+  },
+  sendTestEmail: {
+    document: mutation('sendTestEmail', 'SendTestEmailInput'),
+    vars: (_f, u) => ({ input: { to: `${u}@example.com` } }),
+  },
+  setMailTemplate: {
+    document: mutation('setMailTemplate', 'SetMailTemplateInput', 'template { kind isDefault }'),
+    vars: (_f, u) => ({
+      input: { kind: 'email.test', subject: `Hi ${u}`, text: 'To {{recipient}}', html: '<p>To {{recipient}}</p>' },
+    }),
+    check: (value) => expect(value.template).toEqual({ kind: 'email.test', isDefault: false }),
   },
   setUserPassword: {
     document: mutation('setUserPassword', 'SetUserPasswordInput'),
@@ -712,6 +859,34 @@ const MATRIX: Record<string, Entry> = {
       input: { match: { email: `${u}@example.com` }, create: { roleIds: [f.role], tenantIds: [f.tenant] } },
     }),
     check: (value) => expect(value.outcome).toBe('CREATED'),
+  },
+  createWebhookEndpoint: {
+    document: mutation('createWebhookEndpoint', 'CreateWebhookEndpointInput', 'secret'),
+    vars: (_f, u) => ({ input: { url: `http://127.0.0.1/hooks/${u}`, eventTypes: ['user.created'] } }),
+    // The fixtures of the other cases fill the realm up to its limit of endpoints.
+    before: () =>
+      server.db.prisma.webhookEndpoint.deleteMany({
+        where: { realmId: server.admin.realmId, id: { not: decodeGlobalId(fixturesA.webhookEndpoint).id } },
+      }),
+    check: (value) => expect(value.secret).toMatch(/^whsec_/),
+  },
+  updateWebhookEndpoint: {
+    document: mutation('updateWebhookEndpoint', 'UpdateWebhookEndpointInput'),
+    vars: (f, u) => ({ input: { id: f.webhookEndpoint, patch: { description: `For ${u}` } } }),
+  },
+  deleteWebhookEndpoint: {
+    document: mutation('deleteWebhookEndpoint', 'DeleteInput', 'deletedId'),
+    vars: (f) => ({ input: { id: f.webhookEndpoint } }),
+    check: (value, f) => expect(value.deletedId).toBe(f.webhookEndpoint),
+  },
+  rotateWebhookEndpointSecret: {
+    document: mutation('rotateWebhookEndpointSecret', 'RotateWebhookEndpointSecretInput', 'secret'),
+    vars: (f) => ({ input: { id: f.webhookEndpoint } }),
+    check: (value) => expect(value.secret).toMatch(/^whsec_/),
+  },
+  replayWebhookDelivery: {
+    document: mutation('replayWebhookDelivery', 'ReplayWebhookDeliveryInput'),
+    vars: (f) => ({ input: { id: f.webhookDelivery } }),
   },
 };
 

@@ -154,6 +154,7 @@ describe('configuration', () => {
       ROSTER_METRICS_TOKEN: 'short',
       ROSTER_EXPLORER: 'on',
       ROSTER_CORS_ORIGINS: 'https://console.example.com/',
+      ROSTER_SMTP_URL: 'http://mail.example.com',
     };
     // Every setting that can be wrong is listed (HOST and ROSTER_DATA_DIR take any text).
     expect(Object.keys(bad).sort()).toEqual(
@@ -176,6 +177,19 @@ describe('configuration', () => {
       [...match[1]!.matchAll(/`([A-Z_]+)`/g)].map((name) => name[1]!),
     );
     expect(documented.sort()).toEqual([...SETTING_NAMES].sort());
+  });
+
+  it('reads ROSTER_SMTP_URL, unset by default (emails then stay in the outbox)', () => {
+    expect(loadConfig({}).smtpUrl).toBeUndefined();
+    expect(loadConfig({ ROSTER_SMTP_URL: 'smtp://user:pass@127.0.0.1:2525' }).smtpUrl).toBe(
+      'smtp://user:pass@127.0.0.1:2525',
+    );
+    expect(loadConfig({ ROSTER_SMTP_URL: 'smtps://mail.example.com' }).smtpUrl).toBe('smtps://mail.example.com');
+    // The URL may hold a password: it is never echoed.
+    const found = problems({ ROSTER_SMTP_URL: 'mail.example.com:25' });
+    expect(found).toEqual([
+      'ROSTER_SMTP_URL: must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587',
+    ]);
   });
 
   it('takes an empty variable as unset', () => {

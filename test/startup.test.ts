@@ -1,31 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lines, ROOT, ROSTER, rosterEnv, runRoster } from './helpers/cli.ts';
+import { lines, runRoster } from './helpers/cli.ts';
+import {
+  freePort,
+  spawnRoster,
+  STARTUP_TIMEOUT_MS,
+  waitFor,
+  waitForReadyz,
+  type RunningRoster,
+} from './helpers/roster-process.ts';
 
-// Tests the embedded default, so it never uses TEST_DATABASE_URL.
-const STARTUP_TIMEOUT_MS = 90_000;
-
-interface RunningRoster {
-  child: ChildProcess;
-  port: number;
-  url: string;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+// Tests the embedded default, so it never uses TEST_DATABASE_URL (no rosterProcesses here).
 
 const started: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Listens on `port` of 127.0.0.1, as another program would. */
 async function occupy(port: number): Promise<Server> {
@@ -34,54 +25,22 @@ async function occupy(port: number): Promise<Server> {
   return blocker;
 }
 
+/** Starts `roster serve` on the data directory alone (no secret or bootstrap client given), without waiting. */
 async function launch(dataDir: string, port?: number): Promise<RunningRoster> {
-  port ??= await freePort();
-  const env = rosterEnv({ ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' });
-  const child = spawn(ROSTER[0], [...ROSTER.slice(1), 'serve'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+  const roster = spawnRoster(
+    { ROSTER_DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    port ?? (await freePort()),
   );
-  return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+  started.push(roster.child);
+  return roster;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitUntil(roster: RunningRoster, ready: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  let exited = false;
-  void roster.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (await ready()) return;
-    if (exited) throw new Error(`Roster exited before ${what}:\n${roster.output()}`);
-    await sleep(200);
-  }
-  throw new Error(`Timed out waiting for ${what}:\n${roster.output()}`);
-}
-
 async function waitReady(roster: RunningRoster): Promise<void> {
-  await waitUntil(
-    roster,
-    async () => {
-      try {
-        const response = await fetch(`${roster.url}/readyz`);
-        await response.text();
-        return response.status === 200;
-      } catch {
-        return false;
-      }
-    },
-    '/readyz',
-  );
+  await waitForReadyz(roster);
   // The banner is printed right after the server starts listening; give the pipe time to deliver it.
-  await waitUntil(roster, () => /Roster is serving/.test(roster.output()), 'the start banner');
+  await waitFor(roster, () => /Roster is serving/.test(roster.output()), 'the start banner');
 }
 
 async function stop(roster: RunningRoster) {
@@ -166,7 +125,7 @@ describe('roster serve (embedded database on disk)', () => {
         '{ viewer { scopes } users(first: 5) { totalCount } }',
       );
       expect(result.body.errors).toBeUndefined();
-      expect(result.body.data.viewer.scopes).toHaveLength(15);
+      expect(result.body.data.viewer.scopes).toHaveLength(16);
       expect(result.body.data.users.totalCount).toBe(0);
 
       const update = await graphql(
@@ -243,7 +202,7 @@ describe('roster serve (embedded database on disk)', () => {
       );
       expect(result.body.errors).toBeUndefined();
       expect(result.body.data.viewer.clientId).toBe(clientId);
-      expect(result.body.data.viewer.scopes).toHaveLength(15);
+      expect(result.body.data.viewer.scopes).toHaveLength(16);
       expect(result.body.data.realm.settings.accessTokenTtlSeconds).toBe(1800);
       // The signing key (and the generated server secret that protects it) persisted too.
       const old = await graphql(again, firstToken, '{ viewer { clientId } }');
@@ -286,7 +245,7 @@ describe('mistakes on the command line or in the settings', () => {
   it('an unknown command is named, with the closest command and the list of commands', async () => {
     expect(await refused(['realms'], {}, 2)).toBe(
       "roster: unknown command 'realms' (did you mean realm?); the commands are serve, migrate, migration, " +
-        'bootstrap, realm, seed-demo, print-schema (roster --help says more)',
+        'bootstrap, realm, outbox, seed-demo, print-schema (roster --help says more)',
     );
   });
 

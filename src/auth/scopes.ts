@@ -4,6 +4,7 @@ const MANAGEMENT_SCOPES = {
   'users:write': 'Create, update, suspend and delete users; manage their sessions and credentials.',
   'users:roles': 'Assign and remove roles of users.',
   'users:export': 'Export users in bulk.',
+  'users:impersonate': "Get a user's token by token exchange (RFC 8693), to act as the user (impersonation).",
   'roles:read': 'Read roles and their scopes.',
   'roles:write': 'Create, update and delete roles and change their scopes.',
   'applications:read': 'Read applications.',
@@ -49,4 +50,16 @@ export function satisfies(granted: ReadonlySet<string>, alternatives: readonly (
 export function missingScopes(granted: ReadonlySet<string>, alternatives: readonly (readonly string[])[]): string[] {
   const candidates = alternatives.map((all) => all.filter((scope) => !granted.has(scope)));
   return candidates.sort((a, b) => a.length - b.length)[0] ?? [];
+}
+
+/** The OpenID Connect scopes that ask for claims about the user (none of them changes anything). */
+const CLAIM_SCOPES = new Set(['openid', 'profile', 'email']);
+
+/**
+ * Whether a scope only reads: the OpenID Connect claim scopes and, by Roster's naming convention
+ * for API scopes (`<noun>:<verb>`), those whose verb is `read`. An impersonation in READ_ONLY mode
+ * gets only these.
+ */
+export function isReadScope(scope: string): boolean {
+  return CLAIM_SCOPES.has(scope) || scope.endsWith(':read');
 }

@@ -13,8 +13,11 @@ export interface AccessTokenClaims {
   scopes: string[];
   tokenId: string;
   expiresAt: Date;
-  /** A person's token (it carries `sid`): the user (`sub`) and their Roster session. */
-  person?: { userId: string; sessionId: string };
+  /**
+   * A person's token (it carries `sid`): the user (`sub`) and their Roster session; for an
+   * impersonation (token exchange), the client id of the application acting as them (`act.sub`).
+   */
+  person?: { userId: string; sessionId: string; impersonatedBy?: string };
 }
 
 export class InvalidTokenError extends Error {
@@ -80,6 +83,12 @@ export async function verifyAccessToken(keys: SigningKeys, token: string, baseUr
       throw new InvalidTokenError('The access token is malformed.');
     }
     person = { userId: payload.sub!.toLowerCase(), sessionId: payload.sid.toLowerCase() };
+    if (payload.act !== undefined) {
+      const act = payload.act;
+      const actor = typeof act === 'object' && act !== null && 'sub' in act ? act.sub : undefined;
+      if (typeof actor !== 'string') throw new InvalidTokenError('The access token is malformed.');
+      person.impersonatedBy = actor;
+    }
   }
   return {
     ...(person ? { person } : {}),

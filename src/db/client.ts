@@ -8,6 +8,13 @@ import { EmbeddedWorker } from './embedded-proxy.ts';
 import { GrantChanges, reportGrantWrites } from './grant-changes.ts';
 import { RequestPool } from './pg-cancel.ts';
 
+/**
+ * How long a transaction may wait to start: for its turn on the embedded database's one connection,
+ * or for a free connection of the pool. Prisma's default, 2 s, failed requests of a busy server
+ * with an internal error (a burst of concurrent creations on the embedded database).
+ */
+const TRANSACTION_MAX_WAIT_MS = 15_000;
+
 export interface OpenDatabaseOptions {
   /** A `postgresql://` URL; without one, the embedded database in `dataDir` is used. */
   databaseUrl?: string;
@@ -29,7 +36,10 @@ export interface OpenDatabaseOptions {
 
 // Typo-tolerant user search (`term <% name`) matches at this trigram word similarity; the
 // default 0.6 misses single transpositions in short names ("Lovlace", "Torvlads").
-const SESSION_SETTINGS = { 'pg_trgm.word_similarity_threshold': '0.4' };
+// No JIT: Roster's statements are short index-driven ones whose cost estimates, inflated by
+// parameters the planner cannot see, pass jit_above_cost; compiling them took 70-100 ms, longer
+// than running them (userGrowth).
+const SESSION_SETTINGS = { 'pg_trgm.word_similarity_threshold': '0.4', jit: 'off' };
 
 // pg's adapter sends these as statements while PGlite's does not: leaving them out keeps
 // counts equal on both.
@@ -123,7 +133,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       options.onConnectionError?.(error),
     );
     const adapter = reportGrantWrites(observeStatements(new PrismaPg(pool), onStatement), grantChanges);
-    const prisma = new PrismaClient({ adapter });
+    const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS } });
     return {
       kind: 'postgres',
       pool,
@@ -166,7 +176,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   // One process only (the data directory is locked): its own writes are every change.
   const grantChanges = GrantChanges.inProcess();
   const adapter = reportGrantWrites(observeStatements(worker.adapterFactory(timeoutMs), onStatement), grantChanges);
-  const prisma = new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS } });
   return {
     kind: 'embedded',
     prisma,

@@ -29,6 +29,14 @@ const GRANT_TABLES = [
 const WRITE = /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b/i;
 const GRANT_TABLE = new RegExp(`"(${GRANT_TABLES.join('|')})"`);
 const COMMIT = /^\s*COMMIT\b/i;
+/** Tables whose writes change a realm's webhook subscriptions (a realm's deletion cascades into them). */
+const WEBHOOK_TABLE = /"(WebhookEndpoint|Realm)"/;
+/** The prefix of the grants channel's notifications of a realm's webhook subscriptions (migration `webhook_endpoints_notify`). */
+const WEBHOOKS_PREFIX = 'webhooks:';
+
+/** What a version follows: the grants, or the webhook subscriptions (src/modules/webhooks/webhooks.subscribers.ts). */
+type Topic = 'grants' | 'webhooks';
+const TOPICS: readonly Topic[] = ['grants', 'webhooks'];
 
 /**
  * Whether the statement may write a grant table. Mixed-case table names only match quoted, so a
@@ -37,6 +45,16 @@ const COMMIT = /^\s*COMMIT\b/i;
  */
 function writesGrants(sql: string): boolean {
   return WRITE.test(sql) && GRANT_TABLE.test(sql);
+}
+
+/** What a statement or a transaction may have written: grants, webhook subscriptions. */
+interface Wrote {
+  grants: boolean;
+  webhooks: boolean;
+}
+
+function writesOf(sql: string): Wrote {
+  return { grants: writesGrants(sql), webhooks: WRITE.test(sql) && WEBHOOK_TABLE.test(sql) };
 }
 
 /**
@@ -49,9 +67,21 @@ function writesGrants(sql: string): boolean {
  */
 export class GrantChanges {
   #counter = 0;
-  #allChangedAt = 0;
-  readonly #realmChangedAt = new Map<string, number>();
+  readonly #allChangedAt: Record<Topic, number> = { grants: 0, webhooks: 0 };
+  readonly #realmChangedAt: Record<Topic, Map<string, number>> = { grants: new Map(), webhooks: new Map() };
   #listener: GrantsListener | undefined;
+
+  /**
+   * Versions of the realms' webhook subscriptions, which change as the grants' do, but only on
+   * writes to webhook endpoints (or realms): a change of a grant leaves them.
+   */
+  readonly webhooks: {
+    version(realmId: string): number | undefined;
+    settled(realmId: string): Promise<number | undefined>;
+  } = {
+    version: (realmId) => this.version(realmId, 'webhooks'),
+    settled: (realmId) => this.settled(realmId, 'webhooks'),
+  };
 
   /** Embedded databases are single-process: their changes are all this process's. */
   static inProcess(): GrantChanges {
@@ -66,9 +96,9 @@ export class GrantChanges {
   }
 
   /** The realm's grants version now; undefined when changes cannot be followed. */
-  version(realmId: string): number | undefined {
+  version(realmId: string, topic: Topic = 'grants'): number | undefined {
     if (this.#listener && !this.#listener.live) return undefined;
-    return Math.max(this.#allChangedAt, this.#realmChangedAt.get(realmId) ?? 0);
+    return Math.max(this.#allChangedAt[topic], this.#realmChangedAt[topic].get(realmId) ?? 0);
   }
 
   /**
@@ -78,20 +108,25 @@ export class GrantChanges {
    * one round trip on the listening connection (shared by the calls made while it waits to be
    * sent) closes that gap. Without other processes (embedded), nothing to wait for.
    */
-  async settled(realmId: string): Promise<number | undefined> {
+  async settled(realmId: string, topic: Topic = 'grants'): Promise<number | undefined> {
     if (this.#listener && !(await this.#listener.sync())) return undefined;
-    return this.version(realmId);
+    return this.version(realmId, topic);
   }
 
-  /** Records a change of the realm's grants, or, without a realm, of every realm's. */
-  changed(realmId?: string): void {
+  /**
+   * Records a change of the realm's grants, or, without a realm, of every realm's; of `topic`
+   * only when given, otherwise of both.
+   */
+  changed(realmId?: string, topic?: Topic): void {
     const at = ++this.#counter;
-    if (realmId === undefined) {
-      this.#allChangedAt = at;
-      // Every realm's version is now at least `at`: older entries say nothing any more.
-      this.#realmChangedAt.clear();
-    } else {
-      this.#realmChangedAt.set(realmId, at);
+    for (const each of topic ? [topic] : TOPICS) {
+      if (realmId === undefined) {
+        this.#allChangedAt[each] = at;
+        // Every realm's version is now at least `at`: older entries say nothing any more.
+        this.#realmChangedAt[each].clear();
+      } else {
+        this.#realmChangedAt[each].set(realmId, at);
+      }
     }
   }
 
@@ -122,15 +157,23 @@ export function reportGrantWrites<F extends SqlDriverAdapterFactory>(factory: F,
 function reportOnQueryable<Q extends SqlDriverAdapter | Transaction>(
   queryable: Q,
   changes: GrantChanges,
-  transaction?: { wrote: boolean },
+  transaction?: Wrote,
 ): Q {
+  const report = (wrote: Wrote) => {
+    if (wrote.grants) changes.changed(undefined, 'grants');
+    if (wrote.webhooks) changes.changed(undefined, 'webhooks');
+  };
   const run = async <T>(query: SqlQuery, send: () => Promise<T>): Promise<T> => {
-    const writes = writesGrants(query.sql);
-    if (transaction && writes) transaction.wrote = true;
+    const writes = writesOf(query.sql);
+    if (transaction) {
+      transaction.grants ||= writes.grants;
+      transaction.webhooks ||= writes.webhooks;
+    }
     try {
       return await send();
     } finally {
-      if (transaction ? transaction.wrote && COMMIT.test(query.sql) : writes) changes.changed();
+      if (!transaction) report(writes);
+      else if (COMMIT.test(query.sql)) report(transaction);
     }
   };
   const overrides: Record<string, unknown> = {
@@ -139,7 +182,7 @@ function reportOnQueryable<Q extends SqlDriverAdapter | Transaction>(
   };
   if ('startTransaction' in queryable) {
     overrides.startTransaction = async (...args: Parameters<SqlDriverAdapter['startTransaction']>) =>
-      reportOnQueryable(await queryable.startTransaction(...args), changes, { wrote: false });
+      reportOnQueryable(await queryable.startTransaction(...args), changes, { grants: false, webhooks: false });
   }
   if (transaction && 'commit' in queryable) {
     // PGlite's adapter commits here; adapter-pg has sent COMMIT as a statement before.
@@ -147,7 +190,7 @@ function reportOnQueryable<Q extends SqlDriverAdapter | Transaction>(
       try {
         await queryable.commit();
       } finally {
-        if (transaction.wrote) changes.changed();
+        report(transaction);
       }
     };
   }
@@ -247,6 +290,8 @@ class GrantsListener {
       const payload = message.payload ?? '';
       const probe = this.#probes.get(payload);
       if (probe) probe();
+      else if (payload.startsWith(WEBHOOKS_PREFIX))
+        this.changes.changed(payload.slice(WEBHOOKS_PREFIX.length), 'webhooks');
       else if (!payload.startsWith('probe:')) this.changes.changed(payload || undefined);
     });
     try {

@@ -22,6 +22,7 @@ import { missingScopes, satisfies } from '../auth/scopes.ts';
 import { Kind } from 'graphql';
 import { badUserInput, forbidden, unauthenticated } from './errors.ts';
 import DenialFieldsPlugin from './denial-fields.ts';
+import { prismaLeafInner, prismaLeafOuter } from './prisma-leaf-fields.ts';
 import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
 import { INPUT_LIMITS } from './input-bounds.ts';
@@ -69,7 +70,15 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, DirectivesPlugin, DenialFieldsPlugin],
+  plugins: [
+    ScopeAuthPlugin,
+    prismaLeafOuter,
+    PrismaPlugin,
+    prismaLeafInner,
+    RelayPlugin,
+    DirectivesPlugin,
+    DenialFieldsPlugin,
+  ],
   defaultFieldNullability: false,
   directives: { useGraphQLToolsUnorderedDirectives: true },
   scopeAuth: {

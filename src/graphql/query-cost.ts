@@ -134,6 +134,31 @@ export function requestCost(
   }
 }
 
+// A list page repeats the same document with the same variables; its cost walk is a tenth of
+// what the page costs to answer. Only successful walks are kept, per parsed document, for small
+// variables, and a few variants per document.
+const COST_CACHE = { maxVariablesLength: 2_048, maxVariants: 32 } as const;
+const costs = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number | null>>>();
+
+function cachedRequestCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): number | null {
+  const key = `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {})}`;
+  if (key.length > COST_CACHE.maxVariablesLength) return requestCost(schema, document, operationName, variables);
+  let byDocument = costs.get(schema);
+  if (!byDocument) costs.set(schema, (byDocument = new WeakMap()));
+  let variants = byDocument.get(document);
+  if (!variants) byDocument.set(document, (variants = new Map<string, number | null>()));
+  if (variants.has(key)) return variants.get(key)!;
+  const cost = requestCost(schema, document, operationName, variables);
+  if (variants.size >= COST_CACHE.maxVariants) variants.clear();
+  variants.set(key, cost);
+  return cost;
+}
+
 /**
  * Refuses, before any resolver runs: a page size above the maximum (PAGE_TOO_LARGE, checked
  * first, so such a request never gets the cost error), an argument out of its bounds
@@ -155,7 +180,7 @@ export function queryCostPlugin(): Plugin {
       }
       let cost: number | null;
       try {
-        cost = requestCost(schema, document, operationName, variableValues);
+        cost = cachedRequestCost(schema, document, operationName, variableValues);
       } catch (error) {
         if (error instanceof PageTooLargeError) {
           return refuse(

@@ -25,6 +25,9 @@ import '../modules/tenants/tenants.schema.ts';
 import '../modules/resources/resources.schema.ts';
 import '../modules/roles/roles.schema.ts';
 import '../modules/audit/audit.schema.ts';
+import '../modules/outbox/outbox.schema.ts';
+import '../modules/mail/mail.schema.ts';
+import '../modules/webhooks/webhooks.schema.ts';
 import '../modules/users/users.attributes.schema.ts';
 import '../modules/users/users.access.schema.ts';
 import '../modules/users/users.security.schema.ts';
@@ -33,6 +36,9 @@ import '../modules/users/users.analytics.schema.ts';
 import '../modules/users/users.bulk.schema.ts';
 import '../modules/users/users.reports.schema.ts';
 import '../modules/users/users.integration.schema.ts';
+import '../modules/users/users.messages.schema.ts';
+import '../modules/users/users.invitations.schema.ts';
+import '../modules/users/users.recovery.schema.ts';
 
 const requiresScopesDirective = new GraphQLDirective({
   name: 'requiresScopes',

@@ -25,7 +25,9 @@ import { personResourceScopes } from '../modules/users/users.callers.ts';
 import { realmHasTenant, signInAccount, userClaims, type SignInSession } from '../modules/users/users.signin.ts';
 import { PrismaOidcAdapter, RequestStorage, SweepClock } from './oidc-adapter.ts';
 import { installSignInPages, providerViews } from './sign-in-pages.ts';
+import { installLinkPages } from './link-pages.ts';
 import { sessionTtls, signInPolicy, signInTokenSession } from './session-lifetimes.ts';
+import { registerTokenExchange, TOKEN_EXCHANGE } from './token-exchange.ts';
 
 /** What one request through a provider carries besides the HTTP request. */
 interface Exchange {
@@ -89,6 +91,8 @@ export interface RealmProvidersOptions {
   cookieKey: Buffer;
   /** Seals second-factor secrets (`roster/mfa`). */
   mfaKey: Buffer;
+  /** Seals the bodies of the emails the hosted pages write to the outbox (`roster/outbox`). */
+  outboxKey: Buffer;
   /** Failed sign-ins the hosted page allows per address and per application. */
   signInLimits: AddressClientLimits;
   /** What applications' roles grant, kept by grants version (shared with the management API's authentication). */
@@ -305,6 +309,11 @@ export class RealmProviders {
         },
       },
       extraTokenClaims: (ctx, token) => {
+        // RFC 8693 §4.1: an impersonation's token names the application acting as the user.
+        const act =
+          token.kind === 'AccessToken' && token.gty === TOKEN_EXCHANGE
+            ? { act: { sub: token.clientId, client_id: token.clientId } }
+            : undefined;
         const management =
           token.aud === MANAGEMENT_API_INDICATOR
             ? { realm_id: realmId, app_id: token.client ? applicationIdOf(token.client) : undefined }
@@ -313,8 +322,8 @@ export class RealmProviders {
         // A person's token: `sid` names the Roster session the management API checks on every request.
         const session = signInSessions.get(ctx);
         const tenant = session?.tenantId ? { tenant_id: session.tenantId } : undefined;
-        return management || tenant
-          ? { ...management, ...(management ? { sid: session?.id } : {}), ...tenant }
+        return management || tenant || act
+          ? { ...management, ...(management ? { sid: session?.id } : {}), ...tenant, ...act }
           : undefined;
       },
       // Browsers may call the token and userinfo endpoints only for public clients (SPAs), and
@@ -381,6 +390,13 @@ export class RealmProviders {
       }
       return (await authenticateClient(prisma, realmId, this.clientId, actual)) !== null;
     };
+    registerTokenExchange(provider, {
+      prisma,
+      realm,
+      grants,
+      applicationIdOf,
+      noteSession: (ctx, session) => signInSessions.set(ctx, session),
+    });
     installSignInPages(provider, {
       prisma,
       realm,
@@ -389,6 +405,15 @@ export class RealmProviders {
       mfaKey: this.options.mfaKey,
       sessionTtlSeconds: Math.min(realm.sessionIdleTimeoutSeconds, realm.sessionMaxLifetimeSeconds),
       applicationIdOf,
+    });
+    installLinkPages(provider, {
+      prisma,
+      realm,
+      csrfKey: cookieKey(this.options.cookieKey, `csrf:${realmId}`),
+      limits: this.options.signInLimits,
+      outboxKey: this.options.outboxKey,
+      mfaKey: this.options.mfaKey,
+      log,
     });
     provider.on('server_error', (_ctx: KoaContextWithOIDC, error: unknown) => {
       const exchange = exchanges.getStore();
@@ -420,7 +445,8 @@ function clientMetadata(app: ClientApplication, unusableSecret: string): ClientM
       ...base,
       client_secret: unusableSecret,
       token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['client_credentials'],
+      // Token exchange (impersonation) needs users:impersonate and the realm's consent: checked by the grant.
+      grant_types: ['client_credentials', TOKEN_EXCHANGE],
       response_types: [],
       redirect_uris: [],
     };

@@ -9,6 +9,14 @@ import { addressKey, type AddressClientLimits } from '../auth/rate-limit.ts';
 import { findClientApplication } from '../modules/applications/applications.credentials.ts';
 import { enrolTotp, newTotpSecret } from '../modules/users/users.mfa.ts';
 import {
+  authenticationOptions,
+  registerPasskey,
+  registrationOptions,
+  relyingPartyOf,
+  signInWithPasskey,
+  signInWithPasskeySecondFactor,
+} from '../modules/users/users.passkeys.ts';
+import {
   endSessionOnTokenReuse,
   openSession,
   recordFailedEnrolment,
@@ -22,6 +30,7 @@ import {
 } from '../modules/users/users.signin.ts';
 import { userContext } from '../context.ts';
 import { REFRESH_TOKEN_REUSED } from './oidc-adapter.ts';
+import { PASSKEY_SCRIPTS } from './passkey-assets.ts';
 
 export interface SignInPagesDeps {
   prisma: PrismaClient;
@@ -38,7 +47,8 @@ export interface SignInPagesDeps {
   applicationIdOf: (client: { clientId: string; metadata(): Record<string, unknown> }) => string;
 }
 
-const MAX_FORM_BYTES = 8 * 1024;
+/** Room for a passkey response (at most 12 KiB), under the 16 KiB every browser route allows. */
+const MAX_FORM_BYTES = 14 * 1024;
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})$/;
 
 const START_AGAIN = 'This sign-in cannot go on. Go back to the application and start again.';
@@ -48,18 +58,24 @@ const STYLE =
   'main{max-width:24rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0003}' +
   'h1{font-size:1.4rem;margin:0 0 .25rem}p.realm{margin:0 0 1.5rem;color:#555}' +
   'label{display:block;font-weight:600;margin:1rem 0 .25rem}' +
-  'input{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px solid #888;border-radius:4px}' +
+  'input,textarea{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px solid #888;border-radius:4px;font-family:inherit}' +
   'button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:4px;background:#1f5fbf;color:#fff;cursor:pointer}' +
   'button.secondary{background:#e4e6ea;color:#1d1f23;margin-top:.75rem}' +
   ':focus-visible{outline:3px solid #f5a623;outline-offset:2px}' +
   '.error{padding:.75rem;border-left:4px solid #b3261e;background:#fdecea}' +
   '.qr svg{display:block;width:12rem;height:12rem;margin:1rem auto}code{font-size:1.05rem;overflow-wrap:anywhere}' +
   'ol.codes{columns:2;font-family:monospace;font-size:1.05rem}' +
-  'p.detail{font-size:.8rem;color:#555;overflow-wrap:anywhere}';
+  'p.detail{font-size:.8rem;color:#555;overflow-wrap:anywhere}' +
+  'p.more{margin:1.25rem 0 0;text-align:center}a{color:#1f5fbf}' +
+  '.notice{padding:.75rem;border-left:4px solid #1f7a3a;background:#e8f5ec}' +
+  '[hidden]{display:none}p.or{margin:1.25rem 0 0;text-align:center;color:#555}' +
+  '[data-passkey-status]:not(:empty){margin-top:.75rem;padding:.5rem;border-left:4px solid #b3261e;background:#fdecea}';
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
+const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; frame-ancestors 'none'; base-uri 'none'`;
+
 const PAGE_HEADERS = {
-  'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; frame-ancestors 'none'; base-uri 'none'`,
+  'content-security-policy': CSP,
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
   // Not no-referrer: under it browsers send `Origin: null` with the form's POST, which the origin
@@ -80,10 +96,19 @@ const FAILURE_MESSAGES: Record<SignInFailure, string> = {
   new_password_rejected: 'The new password was refused.',
   invalid_second_factor: 'The code is incorrect.',
   not_tenant_member: 'This account is not a member of the organisation this application signs in to.',
+  invalid_passkey: 'The passkey could not be verified. Try again, or sign in another way.',
+  // Read as any refused passkey: it tells whoever holds a cloned authenticator nothing.
+  passkey_counter_regressed: 'The passkey could not be verified. Try again, or sign in another way.',
 };
+
+/** Refusals of a sign-in by passkey that read as an unverifiable passkey: a locked account is not told apart. */
+const PASSKEY_REFUSED = new Set<SignInFailure>(['invalid_passkey', 'passkey_counter_regressed', 'account_locked']);
 
 /** The refusals that count towards the sign-in rate limits: guesses. */
 const COUNTED = new Set<SignInFailure>(['invalid_credentials', 'account_locked']);
+
+/** The options of a passkey ceremony, as @simplewebauthn/browser takes them. */
+type PasskeyOptions = object;
 
 /**
  * Where a sign-in stands after a right password, kept in the interaction (server side) until
@@ -94,9 +119,14 @@ interface PendingSignIn {
   userId: string;
   /** The tenant the sign-in is within. */
   tenantId: string | null;
-  stage: 'totp' | 'enrol' | 'enrolled';
+  /** `totp`: a second factor to ask for (a code, or a passkey); `offer`: signed in, adding a passkey is offered. */
+  stage: 'totp' | 'enrol' | 'enrolled' | 'offer';
   /** `enrol`: the secret and its otpauth URI, sealed with the MFA key for this interaction. */
   sealed?: string;
+  /** Whether the browser said its device can keep a passkey: adding one is offered at the end. */
+  offerPasskey?: boolean;
+  /** `offer`: how the person signed in, for the ID token once they add a passkey or decline. */
+  amr?: string[];
 }
 
 /** What a finished sign-in hands to the session it opens (the interaction's result, next to `login`). */
@@ -113,18 +143,33 @@ const AMR = {
   password: ['pwd'],
   totp: ['pwd', 'otp', 'mfa'],
   recoveryCode: ['pwd', 'mfa'],
+  // A passkey is a key held by a device (`hwk`) that the person unlocked (user verification).
+  passkey: ['hwk', 'user', 'mfa'],
+  passwordAndPasskey: ['pwd', 'hwk', 'mfa'],
 } as const;
 
-const ENROL_STEP = { 'second-factor': 'totp', enrol: 'enrol', enrolled: 'enrolled' } as const;
+/** The steps that run a passkey ceremony: refused where passkeys cannot work (an IP-address issuer). */
+const PASSKEY_STEPS = new Set(['passkey', 'second-factor-passkey', 'add-passkey', 'enrol-passkey']);
 
-function escapeHtml(value: string): string {
+/** The steps posted while a sign-in is pending, and the stage each belongs to. */
+const ENROL_STEP = {
+  'second-factor': 'totp',
+  'second-factor-passkey': 'totp',
+  enrol: 'enrol',
+  'enrol-passkey': 'enrol',
+  enrolled: 'enrolled',
+  'add-passkey': 'offer',
+  'skip-passkey': 'offer',
+} as const;
+
+export function escapeHtml(value: string): string {
   return value.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 }
 
-function page(realm: Realm, title: string, body: string): string {
+export function page(realm: Realm, title: string, body: string, scripts: readonly string[] = []): string {
   const realmName = escapeHtml(realm.displayName ?? realm.name);
   return `<!DOCTYPE html>
 <html lang="en">
@@ -140,18 +185,55 @@ function page(realm: Realm, title: string, body: string): string {
 <p class="realm">${realmName}</p>
 ${body}
 </main>
+${scripts.map((src) => `<script src="${escapeHtml(src)}"></script>`).join('\n')}
 </body>
 </html>`;
 }
 
-function respond(ctx: KoaContextWithOIDC, status: number, html: string): void {
+/** Sends a page; `scriptSource` is where its scripts may come from (a page without one runs none). */
+export function respond(ctx: KoaContextWithOIDC, status: number, html: string, scriptSource?: string): void {
   ctx.status = status;
   ctx.set(PAGE_HEADERS);
+  if (scriptSource) ctx.set('content-security-policy', `${CSP}; script-src ${scriptSource}`);
   ctx.type = 'html';
   ctx.body = html;
 }
 
-function signInForm(realm: Realm, csrf: string, identifier: string, error: string | null): string {
+/**
+ * A form that runs a passkey ceremony (the pages' script, on submit) and posts the browser's
+ * response as `passkey`. Hidden until the script finds WebAuthn in the browser; its options are a
+ * JSON data block, which the Content-Security-Policy does not treat as a script.
+ */
+function passkeyForm(
+  csrf: string,
+  step: string,
+  ceremony: 'register' | 'authenticate',
+  options: PasskeyOptions,
+  label: string,
+  primary = false,
+  intro = '',
+): string {
+  const json = JSON.stringify(options).replace(/</g, '\\u003c');
+  // The primary ceremony of its page takes the focus once the script shows it (`autofocus` does not
+  // apply to an element hidden at load).
+  return `<form method="post" data-passkey="${ceremony}"${primary ? ' data-focus' : ''} hidden novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="step" value="${step}">
+<input type="hidden" name="passkey" value="">
+<script type="application/json">${json}</script>
+${intro ? `<p class="or">${escapeHtml(intro)}</p>` : ''}<button type="submit"${primary ? '' : ' class="secondary"'}>${escapeHtml(label)}</button>
+<p data-passkey-status aria-live="assertive"></p>
+</form>`;
+}
+
+function signInForm(
+  realm: Realm,
+  csrf: string,
+  identifier: string,
+  error: string | null,
+  uid: string,
+  passkey: { options: PasskeyOptions; scripts: readonly string[] } | null,
+): string {
   const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
   const described = error ? ' aria-describedby="form-error"' : '';
   // With the identifier known (a hint, or a refused attempt), the password is what is left to type.
@@ -165,8 +247,11 @@ function signInForm(realm: Realm, csrf: string, identifier: string, error: strin
 <input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required${focusIdentifier} value="${escapeHtml(identifier)}"${described}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${focusPassword}${described}>
-<button type="submit">Sign in</button>
-</form>`,
+${passkey ? '<input type="hidden" name="passkeyCapable" value="">\n' : ''}<button type="submit">Sign in</button>
+</form>
+<p class="more"><a href="${escapeHtml(uid)}/forgot">Forgot your password?</a></p>
+${passkey ? passkeyForm(csrf, 'passkey', 'authenticate', passkey.options, 'Sign in with a passkey', false, 'Or skip the password:') : ''}`,
+    passkey?.scripts,
   );
 }
 
@@ -189,7 +274,7 @@ function changePasswordForm(realm: Realm, csrf: string, identifier: string, erro
   );
 }
 
-function tooManyFailures(realm: Realm, retryAfter: number): string {
+export function tooManyFailures(realm: Realm, retryAfter: number): string {
   const minutes = Math.ceil(retryAfter / 60);
   return page(
     realm,
@@ -198,34 +283,97 @@ function tooManyFailures(realm: Realm, retryAfter: number): string {
   );
 }
 
-function codeForm(realm: Realm, csrf: string, error: string | null): string {
+/**
+ * The second step: the user's passkey (when they have one) and a code of their authenticator or
+ * a recovery code (when they have those).
+ */
+function codeForm(
+  realm: Realm,
+  csrf: string,
+  error: string | null,
+  factors: { codes: boolean; passkey: { options: PasskeyOptions; scripts: readonly string[] } | null },
+  uid: string,
+): string {
   const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
   const described = error ? ' aria-describedby="form-error"' : '';
-  return page(
-    realm,
-    'Enter your code',
-    `${alert}<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+  const passkey = factors.passkey
+    ? passkeyForm(
+        csrf,
+        'second-factor-passkey',
+        'authenticate',
+        factors.passkey.options,
+        'Use your passkey',
+        true,
+        'Confirm it is you with your passkey.',
+      )
+    : '';
+  const codes = factors.codes
+    ? `${factors.passkey ? '<p class="or">Or</p>' : ''}<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
 <form method="post" novalidate>
 <input type="hidden" name="csrf" value="${csrf}">
 <input type="hidden" name="step" value="second-factor">
 <label for="code">Code</label>
-<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required autofocus${described}>
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required${factors.passkey ? '' : ' autofocus'}${described}>
 <button type="submit">Continue</button>
-</form>`,
+</form>`
+    : '';
+  const recovery = `<p class="more"><a href="${escapeHtml(uid)}/recovery">Lost your authenticator?</a></p>`;
+  return page(
+    realm,
+    factors.codes ? 'Enter your code' : 'Confirm with your passkey',
+    `${alert}${passkey}${codes}${recovery}`,
+    factors.passkey?.scripts,
   );
 }
 
-async function enrolForm(
+function offerPasskeyPage(
   realm: Realm,
   csrf: string,
+  error: string | null,
+  passkey: { options: PasskeyOptions; scripts: readonly string[] },
+): string {
+  const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
+  return page(
+    realm,
+    'Add a passkey',
+    `${alert}<p>You are signed in. Next time, sign in with a passkey instead of your password: your device keeps it and unlocks it with your fingerprint, face or screen lock.</p>
+${passkeyForm(csrf, 'add-passkey', 'register', passkey.options, 'Add a passkey', true)}
+<form method="post" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="step" value="skip-passkey">
+<button type="submit" class="secondary">Not now</button>
+</form>`,
+    passkey.scripts,
+  );
+}
+
+/** Hidden form fields, escaped. */
+function hiddenFields(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('\n');
+}
+
+/**
+ * The authenticator enrolment page: the QR code of `uri`, the secret to type by hand, and a form
+ * posting the app's code as `code` with `hidden` (its step, CSRF token…); with `passkey`, a
+ * passkey offered instead. The sign-in and the invitation page both enrol with it.
+ */
+export async function enrolForm(
+  realm: Realm,
+  hidden: Record<string, string>,
   secret: string,
   uri: string,
   error: string | null,
+  passkey: { csrf: string; options: PasskeyOptions; scripts: readonly string[] } | null,
 ): Promise<string> {
   const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
   const described = error ? ' aria-describedby="form-error"' : '';
   const qr = await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
   const grouped = secret.match(/.{1,4}/g)!.join(' ');
+  const alternative = passkey
+    ? `\n${passkeyForm(passkey.csrf, 'enrol-passkey', 'register', passkey.options, 'Use a passkey instead', false, 'Or use a passkey as your second factor.')}`
+    : '';
   return page(
     realm,
     'Set up an authenticator',
@@ -233,24 +381,28 @@ async function enrolForm(
 <div class="qr" role="img" aria-label="QR code of the authenticator setup key">${qr}</div>
 <p>Or enter this setup key by hand: <code id="secret">${escapeHtml(grouped)}</code></p>
 <form method="post" novalidate>
-<input type="hidden" name="csrf" value="${csrf}">
-<input type="hidden" name="step" value="enrol">
+${hiddenFields(hidden)}
 <label for="code">Code from the app</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus${described}>
 <button type="submit">Confirm</button>
-</form>`,
+</form>${alternative}`,
+    passkey?.scripts,
   );
 }
 
-function recoveryCodesPage(realm: Realm, csrf: string, codes: string[]): string {
-  const list = codes.length
+/** The recovery codes of a new authenticator, shown once, or that it is set up when they were shown already. */
+export function recoveryCodesList(codes: string[]): string {
+  return codes.length
     ? `<p>Keep these recovery codes somewhere safe. Each signs you in once if you lose your authenticator; they are not shown again.</p>
 <ol class="codes">${codes.map((code) => `<li>${escapeHtml(code)}</li>`).join('')}</ol>`
     : '<p>Your authenticator is set up.</p>';
+}
+
+function recoveryCodesPage(realm: Realm, csrf: string, codes: string[]): string {
   return page(
     realm,
     'Authenticator set up',
-    `${list}<form method="post" novalidate>
+    `${recoveryCodesList(codes)}<form method="post" novalidate>
 <input type="hidden" name="csrf" value="${csrf}">
 <input type="hidden" name="step" value="enrolled">
 <button type="submit" autofocus>Continue</button>
@@ -309,6 +461,10 @@ export function providerViews(realm: Realm) {
 export function installSignInPages(provider: Provider, deps: SignInPagesDeps): void {
   const { prisma, realm } = deps;
   const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(uid).digest('base64url');
+  const relyingParty = relyingPartyOf(provider.issuer, realm.displayName ?? realm.name);
+  const issuerUrl = new URL(provider.issuer);
+  const scripts = PASSKEY_SCRIPTS.map((script) => `${issuerUrl.pathname}${script}`);
+  const scriptSource = `${issuerUrl.origin}${issuerUrl.pathname}/assets/`;
 
   // Token requests that presented a rotated refresh token: the provider's own check, or a
   // concurrent rotation that consumed it first (the adapter's).
@@ -394,18 +550,81 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       return;
     }
 
+    const userAgent = ctx.get('user-agent') || undefined;
+    const passkeyUi = (options: PasskeyOptions) => ({ options, scripts });
+    const showIdentifier = async (status: number, identifier: string, error: string | null) => {
+      const options =
+        relyingParty &&
+        (await authenticationOptions(prisma, { realmId: realm.id, interactionUid: uid, relyingParty, userId: null }));
+      respond(
+        ctx,
+        status,
+        signInForm(realm, csrf, identifier, error, uid, options && passkeyUi(options)),
+        options ? scriptSource : undefined,
+      );
+    };
+    const showSecondFactor = async (status: number, userId: string, error: string | null) => {
+      const types = new Set(
+        (await prisma.mfaFactor.findMany({ where: { realmId: realm.id, userId }, select: { type: true } })).map(
+          (factor) => factor.type,
+        ),
+      );
+      const options =
+        types.has('WEBAUTHN') && relyingParty
+          ? await authenticationOptions(prisma, { realmId: realm.id, interactionUid: uid, relyingParty, userId })
+          : null;
+      const codes = types.has('TOTP') || types.has('RECOVERY_CODES') || !options;
+      respond(
+        ctx,
+        status,
+        codeForm(realm, csrf, error, { codes, passkey: options && passkeyUi(options) }, uid),
+        options ? scriptSource : undefined,
+      );
+    };
+    /** The options of a passkey registration, or null where passkeys cannot work (an IP-address issuer). */
+    const registration = async (userId: string) => {
+      if (!relyingParty) return null;
+      const user = await prisma.user.findFirstOrThrow({
+        where: { realmId: realm.id, id: userId },
+        select: { email: true, username: true, phone: true, name: true },
+      });
+      const name = user.email ?? user.username ?? user.phone ?? userId;
+      return passkeyUi(
+        await registrationOptions(prisma, {
+          realmId: realm.id,
+          interactionUid: uid,
+          relyingParty,
+          user: { id: userId, name, displayName: user.name ?? name },
+        }),
+      );
+    };
+    const showEnrol = async (status: number, enrolling: PendingSignIn, error: string | null) => {
+      const { secret, uri } = unseal(enrolling.sealed!);
+      const passkey = await registration(enrolling.userId);
+      respond(
+        ctx,
+        status,
+        await enrolForm(realm, { csrf, step: 'enrol' }, secret, uri, error, passkey && { csrf, ...passkey }),
+        passkey ? scriptSource : undefined,
+      );
+    };
+    const showOffer = async (status: number, offered: PendingSignIn, error: string | null) => {
+      const passkey = await registration(offered.userId);
+      // Offered only where passkeys work; the issuer's host does not change while a sign-in runs.
+      if (!passkey) await finish(offered, offered.amr!);
+      else respond(ctx, status, offerPasskeyPage(realm, csrf, error, passkey), scriptSource);
+    };
+
     if (ctx.method === 'GET' && pending) {
-      if (pending.stage === 'totp') respond(ctx, 200, codeForm(realm, csrf, null));
+      if (pending.stage === 'totp') await showSecondFactor(200, pending.userId, null);
       else if (pending.stage === 'enrolled') respond(ctx, 200, recoveryCodesPage(realm, csrf, []));
-      else {
-        const { secret, uri } = unseal(pending.sealed!);
-        respond(ctx, 200, await enrolForm(realm, csrf, secret, uri, null));
-      }
+      else if (pending.stage === 'offer') await showOffer(200, pending, null);
+      else await showEnrol(200, pending, null);
       return;
     }
     if (ctx.method === 'GET') {
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
-      respond(ctx, 200, signInForm(realm, csrf, hint, null));
+      await showIdentifier(200, hint, null);
       return;
     }
 
@@ -447,6 +666,32 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       return;
     }
     const step = form.get('step') ?? '';
+    const passkeyResponse = form.get('passkey') ?? '';
+    const tenantId = typeof details.params.tenant === 'string' ? details.params.tenant.toLowerCase() : null;
+    if (PASSKEY_STEPS.has(step) && !relyingParty) {
+      respond(ctx, 400, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+      return;
+    }
+    if (step === 'passkey' && !pending && relyingParty) {
+      const signedIn = await signInWithPasskey(prisma, {
+        realmId: realm.id,
+        interactionUid: uid,
+        relyingParty,
+        response: passkeyResponse,
+        applicationId: client.id,
+        tenantId,
+        ipAddress: ctx.ip,
+        userAgent,
+      });
+      if (!signedIn.ok) {
+        if (signedIn.counted) await deps.limits.recordFailure(address, client.id);
+        const message = FAILURE_MESSAGES[PASSKEY_REFUSED.has(signedIn.reason) ? 'invalid_passkey' : signedIn.reason];
+        await showIdentifier(signedIn.reason === 'not_tenant_member' ? 403 : 401, '', message);
+        return;
+      }
+      await finish(signedIn, AMR.passkey);
+      return;
+    }
     if (step in ENROL_STEP || pending) {
       if (!pending || pending.stage !== ENROL_STEP[step as keyof typeof ENROL_STEP]) {
         respond(ctx, 400, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
@@ -458,17 +703,58 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         applicationId: client.id,
         tenantId: pending.tenantId,
         ipAddress: ctx.ip,
-        userAgent: ctx.get('user-agent') || undefined,
+        userAgent,
       };
+      const ceremony = relyingParty && { interactionUid: uid, relyingParty, response: passkeyResponse };
       const code = (form.get('code') ?? '').slice(0, 64);
+      if (step === 'second-factor-passkey' && ceremony) {
+        const checked = await signInWithPasskeySecondFactor(prisma, { ...attempt, ...ceremony });
+        if (!checked.ok) {
+          if (checked.reason !== 'account_locked') await deps.limits.recordFailure(address, client.id);
+          await showSecondFactor(401, pending.userId, FAILURE_MESSAGES.invalid_passkey);
+          return;
+        }
+        await finish(pending, AMR.passwordAndPasskey);
+        return;
+      }
       if (pending.stage === 'totp') {
         const checked = await signInWithSecondFactor(prisma, deps.mfaKey, { ...attempt, code });
         if (!checked.ok) {
           await deps.limits.recordFailure(address, client.id);
-          respond(ctx, 401, codeForm(realm, csrf, FAILURE_MESSAGES.invalid_second_factor));
+          await showSecondFactor(401, pending.userId, FAILURE_MESSAGES.invalid_second_factor);
           return;
         }
-        await finish(pending, checked.method === 'totp' ? AMR.totp : AMR.recoveryCode);
+        await complete(pending, checked.method === 'totp' ? AMR.totp : AMR.recoveryCode);
+        return;
+      }
+      if ((step === 'add-passkey' || step === 'enrol-passkey') && ceremony) {
+        const registered = await registerPasskey(prisma, { ...attempt, ...ceremony });
+        if (!registered.ok && registered.reason === 'account_locked') {
+          respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+          return;
+        }
+        if (!registered.ok) {
+          const again =
+            registered.reason === 'already_registered'
+              ? 'This passkey is already registered. Use another device, or go on without one.'
+              : 'The passkey could not be added. Try again.';
+          if (step === 'add-passkey') await showOffer(400, pending, again);
+          else await showEnrol(400, pending, again);
+          return;
+        }
+        if (step === 'enrol-passkey' && !(await signInAfterEnrolment(prisma, attempt, 'WEBAUTHN'))) {
+          respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+          return;
+        }
+        await finish(pending, step === 'enrol-passkey' ? AMR.passwordAndPasskey : pending.amr!);
+        return;
+      }
+      if (step === 'skip-passkey') {
+        if (!(await secondStepAllowed(prisma, realm.id, pending.userId))) {
+          respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
+          return;
+        }
+        await finish(pending, pending.amr!);
         return;
       }
       if (pending.stage === 'enrol') {
@@ -476,7 +762,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
           respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
           return;
         }
-        const { secret, uri } = unseal(pending.sealed!);
+        const { secret } = unseal(pending.sealed!);
         const enrolled = await enrolTotp(
           userContext(prisma, realm.id, pending.userId, ctx.ip),
           deps.mfaKey,
@@ -493,10 +779,10 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
           await recordFailedEnrolment(prisma, attempt);
           await deps.limits.recordFailure(address, client.id);
           const again = 'The code does not match. Check the time of your device and try again.';
-          respond(ctx, 400, await enrolForm(realm, csrf, secret, uri, again));
+          await showEnrol(400, pending, again);
           return;
         }
-        await keep({ userId: pending.userId, tenantId: pending.tenantId, stage: 'enrolled' });
+        await keep({ ...pending, stage: 'enrolled', sealed: undefined });
         respond(ctx, 200, recoveryCodesPage(realm, csrf, enrolled.recoveryCodes));
         return;
       }
@@ -504,10 +790,10 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
         return;
       }
-      await finish(pending, AMR.totp);
+      await complete(pending, AMR.totp);
       return;
     }
-    const tenantId = typeof details.params.tenant === 'string' ? details.params.tenant.toLowerCase() : null;
+    const offerPasskey = relyingParty !== null && form.get('passkeyCapable') === 'yes';
     const result = await signInWithPassword(prisma, {
       realmId: realm.id,
       identifier,
@@ -516,7 +802,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       applicationId: client.id,
       tenantId,
       ipAddress: ctx.ip,
-      userAgent: ctx.get('user-agent') || undefined,
+      userAgent,
     });
     if (!result.ok) {
       if (COUNTED.has(result.reason)) await deps.limits.recordFailure(address, client.id);
@@ -532,24 +818,50 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         const message = tenant
           ? `This account is not a member of ${tenant.name}, which this application signs in to.`
           : FAILURE_MESSAGES.not_tenant_member;
-        respond(ctx, 403, signInForm(realm, csrf, identifier, message));
+        await showIdentifier(403, identifier, message);
       } else {
-        respond(ctx, 401, signInForm(realm, csrf, identifier, FAILURE_MESSAGES[result.reason]));
+        await showIdentifier(401, identifier, FAILURE_MESSAGES[result.reason]);
       }
       return;
     }
+    const signedIn = { userId: result.userId, tenantId: result.tenantId, offerPasskey };
     if (result.secondFactor === 'totp') {
-      await keep({ userId: result.userId, tenantId: result.tenantId, stage: 'totp' });
-      respond(ctx, 200, codeForm(realm, csrf, null));
+      await keep({ ...signedIn, stage: 'totp' });
+      await showSecondFactor(200, result.userId, null);
       return;
     }
     if (result.secondFactor === 'enrol') {
       const { secret, uri } = newTotpSecret(realm.displayName ?? realm.name, identifier.trim());
-      await keep({ userId: result.userId, tenantId: result.tenantId, stage: 'enrol', sealed: seal({ secret, uri }) });
-      respond(ctx, 200, await enrolForm(realm, csrf, secret, uri, null));
+      const enrolling: PendingSignIn = { ...signedIn, stage: 'enrol', sealed: seal({ secret, uri }) };
+      await keep(enrolling);
+      await showEnrol(200, enrolling, null);
       return;
     }
-    await finish(result, AMR.password);
+    await complete(signedIn, AMR.password);
+
+    /**
+     * Ends a sign-in by password: where the browser can keep a passkey and the user has none,
+     * adding one is offered first.
+     */
+    async function complete(
+      signedIn: { userId: string; tenantId: string | null; offerPasskey?: boolean | undefined },
+      amr: readonly string[],
+    ): Promise<void> {
+      const hasPasskey =
+        (await prisma.mfaFactor.count({ where: { realmId: realm.id, userId: signedIn.userId, type: 'WEBAUTHN' } })) > 0;
+      if (signedIn.offerPasskey && !hasPasskey) {
+        const offered: PendingSignIn = {
+          userId: signedIn.userId,
+          tenantId: signedIn.tenantId,
+          stage: 'offer',
+          amr: [...amr],
+        };
+        await keep(offered);
+        await showOffer(200, offered, null);
+        return;
+      }
+      await finish(signedIn, amr);
+    }
 
     async function finish(
       signedIn: { userId: string; tenantId: string | null },
@@ -615,15 +927,15 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
   }
 }
 
-/** A small urlencoded form from the request, or null when it is not one. */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
+/** A small urlencoded form (at most `maxBytes`) from the request, or null when it is not one. */
+export async function readForm(req: IncomingMessage, maxBytes = MAX_FORM_BYTES): Promise<URLSearchParams | null> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return null;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_FORM_BYTES) return null;
+    if (size > maxBytes) return null;
     chunks.push(chunk);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));

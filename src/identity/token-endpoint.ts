@@ -9,8 +9,10 @@ import { sha256 } from '../auth/crypto.ts';
 import type { SigningKeys } from '../auth/keys.ts';
 import { AddressClientLimits, addressKey, type RateLimitStore } from '../auth/rate-limit.ts';
 import { realmIssuer } from '../auth/tokens.ts';
+import { passkeyAsset } from './passkey-assets.ts';
 import { callProvider } from './provider-bridge.ts';
 import { OIDC_SCOPES, throughProvider, type RealmProviders } from './provider.ts';
+import { TOKEN_EXCHANGE } from './token-exchange.ts';
 
 export interface OAuthDeps {
   /**
@@ -38,7 +40,9 @@ export class TokenEndpointLimits extends AddressClientLimits {
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
-const GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+const GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refresh_token', TOKEN_EXCHANGE]);
+/** The grants a machine-to-machine application may use (authenticated with its secret). */
+const M2M_GRANT_TYPES = new Set(['client_credentials', TOKEN_EXCHANGE]);
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -59,7 +63,7 @@ function oauthError(
 }
 
 const ROUTE =
-  /^\/oauth2\/([^/]+)\/(token|token\/introspection|token\/revocation|jwks\.json|\.well-known\/openid-configuration|\.well-known\/oauth-authorization-server|auth|auth\/[A-Za-z0-9_-]{1,64}|interaction\/[A-Za-z0-9_-]{1,64}|me|session\/end|session\/end\/confirm|session\/end\/success)$/;
+  /^\/oauth2\/([^/]+)\/(token|token\/introspection|token\/revocation|jwks\.json|\.well-known\/openid-configuration|\.well-known\/oauth-authorization-server|auth|auth\/[A-Za-z0-9_-]{1,64}|interaction\/[A-Za-z0-9_-]{1,64}(?:\/forgot|\/recovery)?|assets\/[a-z0-9.-]{1,80}\.js|verify-email|reset-password|accept-invitation|recover-account|me|session\/end|session\/end\/confirm|session\/end\/success)$/;
 const RFC8414_ROUTE = /^\/\.well-known\/oauth-authorization-server\/oauth2\/([^/]+)$/;
 
 /** Endpoints that authenticate the client: they go through the hardened client authentication. */
@@ -74,6 +78,9 @@ function browserMethods(endpoint: string): string[] | null {
   if (endpoint === 'auth' || endpoint === 'session/end') return ['GET', 'POST'];
   if (endpoint.startsWith('auth/')) return ['GET', 'POST'];
   if (endpoint.startsWith('interaction/')) return ['GET', 'POST'];
+  if (['verify-email', 'reset-password', 'accept-invitation', 'recover-account'].includes(endpoint))
+    return ['GET', 'POST'];
+  if (endpoint.startsWith('assets/')) return ['GET'];
   if (endpoint === 'me') return ['GET', 'POST', 'OPTIONS'];
   if (endpoint === 'session/end/confirm') return ['POST'];
   if (endpoint === 'session/end/success') return ['GET'];
@@ -85,7 +92,8 @@ export function oauthRoute(pathname: string): string | null {
   if (RFC8414_ROUTE.test(pathname)) return '/.well-known/oauth-authorization-server/oauth2/{realm}';
   const endpoint = ROUTE.exec(pathname)?.[2];
   if (!endpoint) return null;
-  return `/oauth2/{realm}/${endpoint.replace(/^(auth|interaction)\/.*/, '$1/{uid}')}`;
+  if (endpoint.startsWith('assets/')) return '/oauth2/{realm}/assets/{name}';
+  return `/oauth2/{realm}/${endpoint.replace(/^(auth|interaction)\/[^/]+/, '$1/{uid}')}`;
 }
 
 /**
@@ -119,6 +127,7 @@ export async function handleOAuthRequest(
   if (endpoint === 'jwks.json') {
     return json(200, await deps.keys.jwks(realm.id), { 'cache-control': 'public, max-age=300' });
   }
+  if (endpoint.startsWith('assets/')) return passkeyAsset(endpoint.slice('assets/'.length), request.method);
   const provider = await deps.providers.get(realm, issuer);
   if (browser || preflight) {
     let body: string | undefined;
@@ -278,15 +287,15 @@ async function clientRequest(
       return oauthError(
         400,
         'unsupported_grant_type',
-        'Supported grants: client_credentials, authorization_code and refresh_token.',
+        `Supported grants: client_credentials, authorization_code, refresh_token and ${TOKEN_EXCHANGE}.`,
       );
     }
   }
-  if (grantType === 'client_credentials') {
+  if (grantType === 'client_credentials' || grantType === TOKEN_EXCHANGE) {
     const resources = [...new Set(form.getAll('resource'))];
     if (resources.includes('')) return oauthError(400, 'invalid_target', 'The resource parameter is empty.');
     if (resources.length > 1) {
-      return oauthError(400, 'invalid_target', 'A client_credentials token is for one resource only.');
+      return oauthError(400, 'invalid_target', `A ${grantType} token is for one resource only.`);
     }
     // The same indicator twice asks for one resource.
     form.delete('resource');
@@ -297,7 +306,7 @@ async function clientRequest(
   if (credentials instanceof Response) return credentials;
   if (!credentials) {
     const clientId = form.get('client_id');
-    if (clientId !== null && grantType !== null && grantType !== 'client_credentials') {
+    if (clientId !== null && grantType !== null && !M2M_GRANT_TYPES.has(grantType)) {
       return publicClientGrant(request, deps, target, form, clientId, address, clientAddress);
     }
     return oauthError(401, 'invalid_client', 'Client authentication is required.');
@@ -325,12 +334,15 @@ async function clientRequest(
     );
   }
 
-  if (grantType && grantType !== 'client_credentials' && client.type === 'M2M') {
+  if (grantType && !M2M_GRANT_TYPES.has(grantType) && client.type === 'M2M') {
     return oauthError(
       400,
       'unauthorized_client',
-      'Machine-to-machine applications use the client_credentials grant only.',
+      'Machine-to-machine applications use the client_credentials and token exchange grants only.',
     );
+  }
+  if (grantType === TOKEN_EXCHANGE && client.type !== 'M2M') {
+    return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use token exchange.');
   }
   if (grantType === 'client_credentials' && client.type !== 'M2M') {
     return oauthError(400, 'unauthorized_client', 'Only machine-to-machine applications may use client_credentials.');

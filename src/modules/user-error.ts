@@ -16,6 +16,7 @@ export const USER_ERROR_CODES = {
   VERSION_CONFLICT: 'The object changed since the version the caller expected.',
   INVALID_STATE:
     'The object is in a state that does not allow this change (e.g. a deleted user, a built-in object, a revoked session).',
+  EXPIRED: 'The object’s time ran out before this change (e.g. an account recovery request left unanswered too long).',
   TENANCY_VIOLATION: 'The change breaks the realm’s tenancy mode.',
   LIMIT_EXCEEDED: 'The request exceeds a limit.',
   FORBIDDEN_GRANT: 'The caller cannot grant scopes it does not hold itself.',

@@ -1103,16 +1103,18 @@ describe('reading applications', () => {
     expect(text).not.toContain(secret);
     expect(text).not.toContain(hash);
     // Nothing in the schema could return it: the only secret-named fields are the one-time
-    // payloads (an application's; a new realm's admin client, only in `createRealm`'s) and a timestamp.
+    // payloads (an application's; a new realm's admin client, only in `createRealm`'s; a webhook
+    // endpoint's signing secret, only in its create and rotate payloads) and a timestamp.
     const { types } = (await server.graphql(SCHEMA_FIELDS, {}, adminToken)).data!.__schema;
     const secretFields = types
       .filter((type) => type.name !== 'Mutation')
       .flatMap((type) => (type.fields ?? []).map((field) => `${type.name}.${field.name}`))
-      .filter((name) => /secret|hash/i.test(name));
+      .filter((name) => /secret|hash/i.test(name.split('.')[1]!));
     expect(secretFields.sort()).toEqual([
       'Application.secretLastRotatedAt',
       'CreateApplicationPayload.clientSecret',
       'RealmAdminClient.clientSecret',
+      'WebhookEndpointSecretPayload.secret',
     ]);
   });
 });

@@ -7,25 +7,22 @@
  * SPA's would: Chromium lets only pages served from loopback call a loopback server).
  * CI installs Chromium (.ci/run); elsewhere the file is skipped when Chromium is missing.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
+import { BROWSER_HOOK_TIMEOUT, launchChromium, withoutChromium } from '../helpers/chromium.ts';
 import { createApplication, makeUser } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'a long and memorable passphrase 7';
-
-const available = existsSync(CHROMIUM);
 
 /** What a page's `fetch` got: the answer, or the error the browser raised instead (CORS). */
 type Outcome = { status: number; body: any } | { error: string };
 
-describe.skipIf(!available && !process.env.CI)('pages of other origins in Chromium (CORS)', () => {
+describe.skipIf(withoutChromium)('pages of other origins in Chromium (CORS)', () => {
   let server: TestServer;
   let pages: Server;
   let browser: Browser;
@@ -52,18 +49,15 @@ describe.skipIf(!available && !process.env.CI)('pages of other origins in Chromi
       passwordHash: await hashPassword(PASSWORD),
       passwordAlgorithm: 'ARGON2ID',
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
-    });
-  }, 120_000);
+    browser = await launchChromium();
+  }, BROWSER_HOOK_TIMEOUT);
 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
     pages?.closeAllConnections();
     await new Promise((resolve) => pages?.close(resolve));
-  });
+  }, BROWSER_HOOK_TIMEOUT);
 
   /** A fetch from `page`, as the page's own script would make it. */
   const fetchFrom = (

@@ -6,20 +6,22 @@
  * token that no longer works. Screenshots go to test-artifacts/.
  * CI installs Chromium (.ci/run); elsewhere the file is skipped when Chromium is missing.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { decodeJwt } from 'jose';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ARTIFACTS,
+  BROWSER_HOOK_TIMEOUT,
+  collectProblems,
+  launchChromium,
+  SLOW,
+  withoutChromium,
+} from '../helpers/chromium.ts';
 import { makeUser } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = 'test-artifacts';
-const SLOW = { timeout: 30_000 };
-
-const available = existsSync(CHROMIUM);
-
-describe.skipIf(!available && !process.env.CI)('the explorer in Chromium', () => {
+describe.skipIf(withoutChromium)('the explorer in Chromium', () => {
   let server: TestServer;
   let browser: Browser;
 
@@ -33,24 +35,13 @@ describe.skipIf(!available && !process.env.CI)('the explorer in Chromium', () =>
     ] as const) {
       await makeUser(server, server.admin.realmId, { email, name, status: 'ACTIVE' });
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  }, 120_000);
+    browser = await launchChromium();
+  }, BROWSER_HOOK_TIMEOUT);
 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-  });
+  }, BROWSER_HOOK_TIMEOUT);
 
   interface Explorer {
     context: BrowserContext;
@@ -81,13 +72,8 @@ describe.skipIf(!available && !process.env.CI)('the explorer in Chromium', () =>
       );
     });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      // The API answers a request without a valid token with 401 on purpose; Chromium logs it.
-      if (/status of 401/.test(message.text())) return;
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
+    // The API answers a request without a valid token with 401 on purpose; Chromium logs it.
+    const problems = collectProblems(page, /status of 401/);
     if (options.fakeClock) await page.clock.install();
     await page.goto(`${server.url}/graphql`);
     return {

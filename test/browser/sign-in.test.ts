@@ -5,38 +5,32 @@
  * authorization code that the token endpoint exchanges. Screenshots go to test-artifacts/.
  * CI installs Chromium (.ci/run); elsewhere the file is skipped when Chromium is missing.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import * as oidc from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
-import { createApplication, makeUser } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import {
+  ARTIFACTS,
+  BROWSER_HOOK_TIMEOUT,
+  BROWSER_TEST_TIMEOUT,
+  CALLBACK,
+  chromiumPages,
+  SLOW,
+  withoutChromium,
+} from '../helpers/chromium.ts';
+import { makeUser } from '../helpers/fixtures.ts';
+import type { TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = 'test-artifacts';
-const CALLBACK = 'https://console.example.com/callback';
 const PASSWORD = 'a long and memorable passphrase 7';
-/** A sign-in answer takes an Argon2 verification and several redirects: seconds on a loaded CI machine, never expect.poll's default one. */
-const SLOW = { timeout: 30_000 };
 
-const available = existsSync(CHROMIUM);
-
-describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chromium', () => {
+describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
+  const chromium = chromiumPages();
   let server: TestServer;
-  let browser: Browser;
   let clientId: string;
   let graceId: string;
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    server = await startTestServer();
-    ({ clientId } = await createApplication(server, {
-      name: 'Admin console',
-      type: 'SPA',
-      redirectUris: [CALLBACK],
-    }));
+    ({ server, clientId } = chromium);
     ({ id: graceId } = await makeUser(server, server.admin.realmId, {
       email: 'grace@example.com',
       emailVerified: true,
@@ -44,24 +38,7 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
       passwordHash: await hashPassword(PASSWORD),
       passwordAlgorithm: 'ARGON2ID',
     }));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  }, BROWSER_HOOK_TIMEOUT);
 
   /** A page of a new browser context at the start of a code + PKCE sign-in, with its callback catcher. */
   async function startSignIn(parameters: Record<string, string> = {}) {
@@ -78,15 +55,8 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
       state,
       ...parameters,
     });
-    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      // A refused attempt's page is answered with 401 or 403 on purpose; Chromium logs any 4xx page load.
-      if (/status of 40[13]/.test(message.text())) return;
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
+    // A refused attempt's page is answered with 401 or 403 on purpose; Chromium logs any 4xx page load.
+    const { context, page, problems } = await chromium.newPage({ width: 1000, height: 900 }, /status of 40[13]/);
     // The application's callback is not served: the browser's arrival there is the outcome.
     const arrived: { url: URL | null } = { url: null };
     await context.route(`${new URL(CALLBACK).origin}/**`, async (route) => {
@@ -97,108 +67,130 @@ describe.skipIf(!available && !process.env.CI)('the hosted sign-in page in Chrom
     return { config, verifier, state, context, page, arrived, problems };
   }
 
-  it('enrols an authenticator from the QR page when the realm requires one, then shows the recovery codes once', async () => {
-    await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'REQUIRED' } });
-    try {
-      const lin = await makeUser(server, server.admin.realmId, {
-        email: 'lin@example.com',
-        emailVerified: true,
-        passwordHash: await hashPassword(PASSWORD),
-        passwordAlgorithm: 'ARGON2ID',
-      });
+  it(
+    'enrols an authenticator from the QR page when the realm requires one, then shows the recovery codes once',
+    async () => {
+      await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'REQUIRED' } });
+      try {
+        const lin = await makeUser(server, server.admin.realmId, {
+          email: 'lin@example.com',
+          emailVerified: true,
+          passwordHash: await hashPassword(PASSWORD),
+          passwordAlgorithm: 'ARGON2ID',
+        });
+        const { config, verifier, state, context, page, arrived, problems } = await startSignIn();
+        await page.keyboard.type('lin@example.com');
+        await page.keyboard.press('Tab');
+        await page.keyboard.type(PASSWORD);
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.title(), SLOW).toMatch(/Set up an authenticator/);
+        const qr = page.getByRole('img', { name: /QR code/ });
+        expect((await qr.boundingBox())!.width).toBeGreaterThan(150);
+        await page.screenshot({ path: `${ARTIFACTS}/enrol-authenticator.png`, fullPage: true });
+
+        const secret = (await page.locator('#secret').textContent())!.replace(/\s/g, '');
+        const code = new TOTP({
+          secret: Secret.fromBase32(secret),
+          digits: 6,
+          period: 30,
+          algorithm: 'SHA1',
+        }).generate();
+        expect(
+          await page.getByLabel('Code from the app').evaluate((element) => element === document.activeElement),
+        ).toBe(true);
+        await page.keyboard.type(code);
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.title(), SLOW).toMatch(/Authenticator set up/);
+        expect(await page.locator('ol.codes li').count()).toBe(10);
+        await page.screenshot({ path: `${ARTIFACTS}/recovery-codes.png`, fullPage: true });
+
+        await page.keyboard.press('Enter');
+        await expect.poll(() => arrived.url?.href ?? null, SLOW).not.toBeNull();
+        const tokens = await oidc.authorizationCodeGrant(config, arrived.url!, {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+        });
+        expect(tokens.claims()?.sub).toBe(lin.id);
+        const factors = await server.db.prisma.mfaFactor.findMany({
+          where: { userId: lin.id },
+          orderBy: { type: 'asc' },
+        });
+        expect(factors.map((factor) => factor.type)).toEqual(['TOTP', 'RECOVERY_CODES']);
+        expect(await server.db.prisma.loginEvent.count({ where: { userId: lin.id, success: true } })).toBe(1);
+        expect(problems).toEqual([]);
+        await context.close();
+      } finally {
+        await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'OPTIONAL' } });
+      }
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'signs in with the keyboard alone and hands the application a code',
+    async () => {
       const { config, verifier, state, context, page, arrived, problems } = await startSignIn();
-      await page.keyboard.type('lin@example.com');
+      await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
+      const identifier = page.getByLabel('Email, username or phone number');
+      const password = page.getByLabel('Password', { exact: true });
+      // The identifier field has the focus on arrival; Tab moves to the password.
+      expect(await identifier.evaluate((element) => element === document.activeElement)).toBe(true);
+      // The public URL is http://127.0.0.1:…, an IP address that WebAuthn refuses: no passkey button
+      // (the passkey pages in Chromium run on localhost, test/browser/passkeys.test.ts).
+      expect(await page.getByRole('button').allTextContents()).toEqual(['Sign in']);
+      await page.screenshot({ path: `${ARTIFACTS}/sign-in.png`, fullPage: true });
+
+      await page.keyboard.type('grace@example.com');
       await page.keyboard.press('Tab');
+      expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
+      await page.keyboard.type('not the password');
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(() => page.getByRole('alert').textContent(), SLOW)
+        .toMatch(/not right|incorrect|did not match/i);
+      expect(await identifier.inputValue()).toBe('grace@example.com');
+      // The identifier is kept; the focus waits in the empty password field.
+      expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
+      expect(await password.inputValue()).toBe('');
+      await page.screenshot({ path: `${ARTIFACTS}/sign-in-refused.png`, fullPage: true });
+
       await page.keyboard.type(PASSWORD);
       await page.keyboard.press('Enter');
-      await expect.poll(() => page.title(), SLOW).toMatch(/Set up an authenticator/);
-      const qr = page.getByRole('img', { name: /QR code/ });
-      expect((await qr.boundingBox())!.width).toBeGreaterThan(150);
-      await page.screenshot({ path: `${ARTIFACTS}/enrol-authenticator.png`, fullPage: true });
-
-      const secret = (await page.locator('#secret').textContent())!.replace(/\s/g, '');
-      const code = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate();
-      expect(await page.getByLabel('Code from the app').evaluate((element) => element === document.activeElement)).toBe(
-        true,
-      );
-      await page.keyboard.type(code);
-      await page.keyboard.press('Enter');
-      await expect.poll(() => page.title(), SLOW).toMatch(/Authenticator set up/);
-      expect(await page.locator('ol.codes li').count()).toBe(10);
-      await page.screenshot({ path: `${ARTIFACTS}/recovery-codes.png`, fullPage: true });
-
-      await page.keyboard.press('Enter');
       await expect.poll(() => arrived.url?.href ?? null, SLOW).not.toBeNull();
+      expect(arrived.url!.searchParams.get('state')).toBe(state);
       const tokens = await oidc.authorizationCodeGrant(config, arrived.url!, {
         pkceCodeVerifier: verifier,
         expectedState: state,
       });
-      expect(tokens.claims()?.sub).toBe(lin.id);
-      const factors = await server.db.prisma.mfaFactor.findMany({
-        where: { userId: lin.id },
-        orderBy: { type: 'asc' },
-      });
-      expect(factors.map((factor) => factor.type)).toEqual(['TOTP', 'RECOVERY_CODES']);
-      expect(await server.db.prisma.loginEvent.count({ where: { userId: lin.id, success: true } })).toBe(1);
+      expect(tokens.claims()?.sub).toBe(graceId);
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, graceId);
+      expect(userinfo).toMatchObject({ sub: graceId, email: 'grace@example.com', name: 'Grace Hopper' });
       expect(problems).toEqual([]);
       await context.close();
-    } finally {
-      await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'OPTIONAL' } });
-    }
-  });
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
 
-  it('signs in with the keyboard alone and hands the application a code', async () => {
-    const { config, verifier, state, context, page, arrived, problems } = await startSignIn();
-    await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
-    const identifier = page.getByLabel('Email, username or phone number');
-    const password = page.getByLabel('Password', { exact: true });
-    // The identifier field has the focus on arrival; Tab moves to the password.
-    expect(await identifier.evaluate((element) => element === document.activeElement)).toBe(true);
-    await page.screenshot({ path: `${ARTIFACTS}/sign-in.png`, fullPage: true });
-
-    await page.keyboard.type('grace@example.com');
-    await page.keyboard.press('Tab');
-    expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
-    await page.keyboard.type('not the password');
-    await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toMatch(/not right|incorrect|did not match/i);
-    expect(await identifier.inputValue()).toBe('grace@example.com');
-    // The identifier is kept; the focus waits in the empty password field.
-    expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
-    expect(await password.inputValue()).toBe('');
-    await page.screenshot({ path: `${ARTIFACTS}/sign-in-refused.png`, fullPage: true });
-
-    await page.keyboard.type(PASSWORD);
-    await page.keyboard.press('Enter');
-    await expect.poll(() => arrived.url?.href ?? null, SLOW).not.toBeNull();
-    expect(arrived.url!.searchParams.get('state')).toBe(state);
-    const tokens = await oidc.authorizationCodeGrant(config, arrived.url!, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-    });
-    expect(tokens.claims()?.sub).toBe(graceId);
-    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, graceId);
-    expect(userinfo).toMatchObject({ sub: graceId, email: 'grace@example.com', name: 'Grace Hopper' });
-    expect(problems).toEqual([]);
-    await context.close();
-  });
-
-  it('tells a user who is not a member of the organisation the application asked for, next to the form', async () => {
-    const tenant = await server.db.prisma.tenant.create({
-      data: { realmId: server.admin.realmId, name: 'Acme <Labs>', slug: 'acme' },
-    });
-    const { context, page, arrived, problems } = await startSignIn({ tenant: tenant.id });
-    await page.getByLabel('Email, username or phone number').fill('grace@example.com');
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.keyboard.press('Enter');
-    await expect
-      .poll(() => page.getByRole('alert').textContent(), SLOW)
-      .toBe('This account is not a member of Acme <Labs>, which this application signs in to.');
-    expect(await page.getByLabel('Email, username or phone number').inputValue()).toBe('grace@example.com');
-    await page.screenshot({ path: `${ARTIFACTS}/sign-in-not-member.png`, fullPage: true });
-    expect(arrived.url).toBeNull();
-    expect(await server.db.prisma.session.count({ where: { userId: graceId, tenantId: tenant.id } })).toBe(0);
-    expect(problems).toEqual([]);
-    await context.close();
-  });
+  it(
+    'tells a user who is not a member of the organisation the application asked for, next to the form',
+    async () => {
+      const tenant = await server.db.prisma.tenant.create({
+        data: { realmId: server.admin.realmId, name: 'Acme <Labs>', slug: 'acme' },
+      });
+      const { context, page, arrived, problems } = await startSignIn({ tenant: tenant.id });
+      await page.getByLabel('Email, username or phone number').fill('grace@example.com');
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(() => page.getByRole('alert').textContent(), SLOW)
+        .toBe('This account is not a member of Acme <Labs>, which this application signs in to.');
+      expect(await page.getByLabel('Email, username or phone number').inputValue()).toBe('grace@example.com');
+      await page.screenshot({ path: `${ARTIFACTS}/sign-in-not-member.png`, fullPage: true });
+      expect(arrived.url).toBeNull();
+      expect(await server.db.prisma.session.count({ where: { userId: graceId, tenantId: tenant.id } })).toBe(0);
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
 });

@@ -103,7 +103,7 @@ describe('embedded database', () => {
     }
   });
 
-  it('keeps its files private to its owner, also those an older version left open', async () => {
+  it('keeps its files private to its owner, also those an older version left open', { timeout: 180_000 }, async () => {
     const older = await mkdtemp(path.join(os.tmpdir(), 'roster-embedded-'));
     try {
       await chmod(older, 0o755);

@@ -108,10 +108,11 @@ describe('migrations', () => {
     });
   });
 
+  // Replays every migration in a shadow database twice: over a minute on a loaded machine.
   it('are authored by createMigration like prisma migrate dev, and not when nothing changed', async () => {
     const scratch = await tempDir();
     try {
-      // With every migration but the last one generated from schema.prisma in place,
+      // With the migrations before the last one generated from schema.prisma in place,
       // createMigration must write that one. Hand-written ones (triggers, which the schema
       // cannot express) do not open with one of Prisma's step comments such as `-- CreateTable`.
       const folders = await migrationFolders();
@@ -121,7 +122,9 @@ describe('migrations', () => {
         if (/^-- [A-Z][A-Za-z]+\n/.test(sql)) generated.push(folder);
       }
       const last = generated.at(-1)!;
-      for (const folder of folders.filter((name) => name !== last))
+      // Hand-written ones after it (its triggers, say) may need its tables.
+      const before = folders.slice(0, folders.indexOf(last));
+      for (const folder of before)
         await cp(path.join(migrationsDir, folder), path.join(scratch, folder), { recursive: true });
       const created = await createMigration('Next step', { migrationsDir: scratch });
       expect(path.basename(created.path!)).toMatch(/^\d{14}_next_step$/);
@@ -133,9 +136,9 @@ describe('migrations', () => {
       );
 
       expect(await createMigration('again', { migrationsDir: scratch })).toEqual({ path: undefined });
-      expect(await readdir(scratch)).toHaveLength(folders.length + 1);
+      expect(await readdir(scratch)).toHaveLength(before.length + 2); // and migration_lock.toml
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });

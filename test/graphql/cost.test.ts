@@ -465,6 +465,17 @@ describe('abusive queries are refused', () => {
     expect(costOf(query, { skip: false })).toBe(3_020_201);
     expect((await server.graphql(query, { skip: true })).errors).toBeUndefined();
   });
+
+  it('judges a repeated document by each request’s own variables', async () => {
+    const query = documentSource(NESTED_CONNECTIONS)
+      .replace('users(first: 100) {', 'users(first: $first) {')
+      .replace('query GraphqlCostNestedConnections', 'query($first: Int!)');
+    for (let round = 0; round < 3; round++) {
+      expect((await server.graphql(query, { first: 0 })).errors).toBeUndefined();
+      await expectLimit(() => server.graphql(query, { first: 100 }), 'QUERY_TOO_COMPLEX');
+      await expectLimit(() => server.graphql(query, { first: 101 }), 'PAGE_TOO_LARGE');
+    }
+  });
 });
 
 describe('the cost model', () => {

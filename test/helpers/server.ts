@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createServerAdapter } from '@whatwg-node/server';
@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger.ts';
 import { GrantsCache } from '../../src/auth/grants-cache.ts';
 import { ClientApplications } from '../../src/modules/applications/applications.credentials.ts';
 import { RealmProviders } from '../../src/identity/provider.ts';
-import { createApp } from '../../src/server.ts';
+import { createApp, createHttpServer } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { documentText } from './documents.ts';
 
@@ -43,6 +43,8 @@ export interface TestServer {
   keys: SigningKeys;
   /** The key second-factor secrets are sealed with (as the server derives it, `roster/mfa`). */
   mfaKey: Buffer;
+  /** The key outbox messages' bodies are sealed with (as the server derives it, `roster/outbox`). */
+  outboxKey: Buffer;
   /** The realms' OpenID providers this server uses. */
   providers: RealmProviders;
   /** Admin credentials of realm `default` (holding every management scope). */
@@ -95,6 +97,11 @@ export async function startTestServer(
     explorer?: boolean;
     /** `ROSTER_CORS_ORIGINS` (default none). */
     corsOrigins?: string[];
+    /**
+     * The host name of the public URL (default `127.0.0.1`; the server listens there either way).
+     * `localhost` for WebAuthn in a browser, which refuses an IP address as relying party ID.
+     */
+    publicHost?: string;
   } = {},
 ): Promise<TestServer> {
   const database = options.database
@@ -106,11 +113,13 @@ export async function startTestServer(
   const log = options.log ?? createLogger('silent');
   const cookieKey = deriveKey(TEST_SECRET, 'roster/cookies');
   const mfaKey = deriveKey(TEST_SECRET, 'roster/mfa');
+  const outboxKey = deriveKey(TEST_SECRET, 'roster/outbox');
   const providers = new RealmProviders({
     prisma: db.prisma,
     keys,
     cookieKey,
     mfaKey,
+    outboxKey,
     signInLimits: new AddressClientLimits(
       rateLimitStoreOf(db),
       'signin',
@@ -127,6 +136,7 @@ export async function startTestServer(
     cookieKey,
     mfaKey,
     cursorKey: deriveKey(TEST_SECRET, 'roster/cursors'),
+    outboxKey,
     log,
     providers,
     mode: options.mode ?? 'test',
@@ -140,11 +150,11 @@ export async function startTestServer(
   });
   // Grants are cached only once other processes' changes are followed: from the first request.
   await db.grantChanges.ready();
-  const server: Server = createServer(
+  const server: Server = createHttpServer(
     createServerAdapter<{ req: IncomingMessage }>((request, context) => app(request, context)),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = `http://${options.publicHost ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
 
   const createRealm = async (name: string): Promise<Credentials> => {
     const result = await createAdminClient(db.prisma, { realmName: name });
@@ -204,6 +214,7 @@ export async function startTestServer(
     databaseUrl: database.databaseUrl,
     keys,
     mfaKey,
+    outboxKey,
     providers,
     admin,
     createRealm,

@@ -117,7 +117,12 @@ describe('discovery', () => {
       jwks_uri: `${issuer}/jwks.json`,
       introspection_endpoint: `${issuer}/token/introspection`,
       revocation_endpoint: `${issuer}/token/revocation`,
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types_supported: [
+        'authorization_code',
+        'refresh_token',
+        'client_credentials',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
       response_types_supported: ['code'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       id_token_signing_alg_values_supported: ['EdDSA'],

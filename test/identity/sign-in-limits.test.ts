@@ -13,6 +13,7 @@ import { enrolTotp, newTotpSecret } from '../../src/modules/users/users.mfa.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, csrfOf } from '../helpers/browser.ts';
 import { createApplication, makeUser, type TestUser } from '../helpers/fixtures.ts';
+import { passkeyOptions, SoftwarePasskey } from '../helpers/passkey.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const CALLBACK = 'https://spa.example.com/callback';
@@ -27,7 +28,8 @@ let alice: TestUser;
 
 beforeAll(async () => {
   // One trusted proxy: each test chooses its source addresses through X-Forwarded-For.
-  server = await startTestServer({ signInLimits: LIMITS, trustProxyHops: 1 });
+  // A domain name, for the passkey form (WebAuthn takes no IP address as relying party ID).
+  server = await startTestServer({ signInLimits: LIMITS, trustProxyHops: 1, publicHost: 'localhost' });
   alice = await makeUser(server, server.admin.realmId, {
     email: 'alice@example.com',
     emailVerified: true,
@@ -67,6 +69,7 @@ async function open(clientId: string, address: string, on: TestServer = server) 
   expect(landed.page.status).toBe(200);
   const html = await landed.page.text();
   return {
+    html,
     submit: async (identifier: string, password: string) =>
       browser.request(landed.url, { method: 'POST', form: { csrf: csrfOf(html), identifier, password } }),
     post: async (form: Record<string, string>) => browser.request(landed.url, { method: 'POST', form }),
@@ -170,6 +173,26 @@ describe('the sign-in form', () => {
       expect((await (await open(clientId, '192.0.2.5')).submit('alice@example.com', PASSWORD)).status).toBe(303);
       expect((await (await open(clientId, '192.0.2.5')).submit('suspended@example.com', PASSWORD)).status).toBe(401);
     }
+  });
+});
+
+describe('the passkey form', () => {
+  it('counts refused passkeys towards the address limit, then refuses passkeys and passwords alike', async () => {
+    const clientId = await newSpa();
+    const stranger = new SoftwarePasskey(new URL(server.url).hostname, new URL(server.url).origin);
+    const attempt = async () => {
+      const form = await open(clientId, '203.0.113.40');
+      const response = stranger.authenticate(passkeyOptions(form.html, 'passkey')!);
+      return form.post({ csrf: csrfOf(form.html), step: 'passkey', passkey: JSON.stringify(response) });
+    };
+    for (let i = 0; i < LIMITS.perAddress.failures; i++) expect((await attempt()).status).toBe(401);
+    const events = await loginEvents();
+    await expectTooMany(await attempt(), LIMITS.perAddress.windowSeconds);
+    await expectTooMany(
+      await (await open(clientId, '203.0.113.40')).submit('alice@example.com', PASSWORD),
+      LIMITS.perAddress.windowSeconds,
+    );
+    expect(await loginEvents()).toBe(events);
   });
 });
 

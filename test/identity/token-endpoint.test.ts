@@ -98,13 +98,13 @@ describe('token endpoint: success', () => {
     expect(response.body.token_type).toBe('Bearer');
   });
 
-  it('grants all 15 management scopes when no scope is requested', async () => {
+  it('grants all 16 management scopes when no scope is requested', async () => {
     const response = await tokenRequest('default', {
       authorization: basic(server.admin.clientId, server.admin.clientSecret),
       body: grant(),
     });
     const granted = String(response.body.scope).split(' ').sort();
-    expect(granted).toHaveLength(15);
+    expect(granted).toHaveLength(16);
     expect(granted).toEqual([...MANAGEMENT_SCOPE_NAMES].sort());
   });
 
@@ -366,7 +366,12 @@ describe('discovery', () => {
       expect(metadata.issuer).toBe(issuer);
       expect(metadata.token_endpoint).toBe(`${issuer}/token`);
       expect(metadata.jwks_uri).toBe(`${issuer}/jwks.json`);
-      expect(metadata.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+      expect(metadata.grant_types_supported).toEqual([
+        'authorization_code',
+        'refresh_token',
+        'client_credentials',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ]);
       expect(metadata.scopes_supported).toEqual([
         'openid',
         'profile',

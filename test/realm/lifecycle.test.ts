@@ -204,8 +204,60 @@ async function fillRealm(realm: Credentials): Promise<void> {
   });
   await p.oidcPayload.create({ data: { realmId, model: 'Session', id: randomUUID(), payload: {} } });
   await p.userActivity.create({ data: { realmId, userId, period: new Date('2026-01-01T00:00:00Z') } });
+  await p.outboxMessage.create({
+    data: { realmId, kind: 'email.test', recipient: 'someone@example.com', subject: 'Hello', sealedBody: 'v1.x.y' },
+  });
+  await p.mailTemplate.create({ data: { realmId, kind: 'email.test', subject: 'Hi', text: 'Hi', html: '<p>Hi</p>' } });
+  const webhookEndpoint = await p.webhookEndpoint.create({
+    data: { realmId, url: 'https://hooks.example.com/in', eventTypes: ['user.created'], sealedSecret: 'v1.x.y' },
+  });
+  await p.outboxMessage.create({
+    data: {
+      realmId,
+      kind: 'webhook',
+      recipient: webhookEndpoint.url,
+      subject: 'user.created',
+      webhookEndpointId: webhookEndpoint.id,
+      webhookId: 'msg_1',
+      payload: '{}',
+    },
+  });
+  await p.oneTimeLink.create({
+    data: {
+      realmId,
+      userId,
+      purpose: 'PASSWORD_RESET',
+      tokenHash: 'hash',
+      email: 'someone@example.com',
+      expiresAt: new Date(Date.now() + 60_000),
+    },
+  });
+  // An invitation to a tenant: the link refers to the tenant as well as to the user.
+  await p.oneTimeLink.create({
+    data: {
+      realmId,
+      userId,
+      purpose: 'INVITATION',
+      tenantId: tenant.id,
+      tokenHash: 'invitation-hash',
+      email: 'someone@example.com',
+      expiresAt: new Date(Date.now() + 60_000),
+    },
+  });
+  await p.recoveryRequest.create({
+    data: { realmId, userId, reason: 'Lost my phone', expiresAt: new Date(Date.now() + 60_000) },
+  });
   await p.idempotentRequest.create({
     data: { realmId, caller: 'application:test', key: 'k', fingerprint: 'f', expiresAt: new Date(Date.now() + 60_000) },
+  });
+  await p.passkeyChallenge.create({
+    data: {
+      realmId,
+      interactionUid: 'interaction',
+      purpose: 'authenticate',
+      challenge: 'challenge',
+      expiresAt: new Date(Date.now() + 60_000),
+    },
   });
   // The triggers queue the users' count changes and now and then fold them into the counts: a
   // row of each, whatever the triggers did (zero changes no total).
@@ -216,6 +268,20 @@ async function fillRealm(realm: Credentials): Promise<void> {
     update: {},
   });
   await p.userCountDelta.create({ data: { realmId, metric: 'total', bucket, delta: 0 } });
+  // The same for the analytics counts (the user, the login event and the activity above add to them).
+  await p.analyticsCount.upsert({
+    where: { realmId_metric_period_key: { realmId, metric: 'signUp:day', period: bucket, key: '' } },
+    create: { realmId, metric: 'signUp:day', period: bucket, count: 0 },
+    update: {},
+  });
+  await p.analyticsCountDelta.create({ data: { realmId, metric: 'signUp:day', period: bucket, delta: 0 } });
+  // And for the breakdown counts (the user above counts by status).
+  await p.userBreakdownCount.upsert({
+    where: { realmId_dimension_value: { realmId, dimension: 'STATUS', value: 'ACTIVE' } },
+    create: { realmId, dimension: 'STATUS', value: 'ACTIVE', count: 0 },
+    update: {},
+  });
+  await p.userBreakdownCountDelta.create({ data: { realmId, dimension: 'STATUS', value: 'ACTIVE', delta: 0 } });
 }
 
 /** Realm-owned tables in which the realm has no row. */

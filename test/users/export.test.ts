@@ -46,6 +46,9 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/** A custom attribute value of about 100 KB of UTF-8, longer than a chunk of the body. */
+const WIDE_PLAN = 'é€🦊'.repeat(12_000);
+
 const exportUrl = (query = '', realm = 'default') => `${server.url}/export/${realm}/users${query ? `?${query}` : ''}`;
 const get = (query = '', token: string | null = exporter, realm = 'default') =>
   fetch(exportUrl(query, realm), token ? { headers: { authorization: `Bearer ${token}` } } : {});
@@ -70,6 +73,13 @@ beforeAll(async () => {
     status: 'SUSPENDED',
   });
   await makeUser(server, realmId, { email: 'plus@example.com', name: '+1 tab', username: '\tcmd', status: 'ACTIVE' });
+  // Multi-byte text across chunk boundaries, and one row longer than a chunk of the body.
+  await makeUser(server, realmId, {
+    email: 'wide@example.com',
+    name: 'Zoë 🦊 日本語',
+    status: 'PENDING_VERIFICATION',
+    customAttributes: { plan: WIDE_PLAN },
+  });
   for (let i = 0; i < 2_500; i++) {
     await server.db.prisma.user.create({ data: { realmId, email: `bulk-${i}@example.com`, status: 'INACTIVE' } });
   }
@@ -101,7 +111,9 @@ describe('CSV', () => {
       'lastLoginAt',
       'customAttributes.plan',
     ]);
-    expect(rows).toHaveLength(1 + 2_503);
+    expect(rows).toHaveLength(1 + 2_504);
+    const wide = rows.find((row) => row[1] === 'wide@example.com')!;
+    expect([wide[3], wide.at(-1)]).toEqual(['Zoë 🦊 日本語', WIDE_PLAN]);
     const ada = rows.find((row) => row[1] === 'ada@example.com')!;
     expect(ada.slice(3)).toEqual([
       'Lovelace, "Ada"\nCountess',
@@ -284,6 +296,6 @@ describe('the audit trail', () => {
       .poll(async () => (await lastExport()).changes, { timeout: 10_000 })
       .toMatchObject({ completed: false });
     const { rows } = (await lastExport()).changes as { rows: number };
-    expect(rows).toBeLessThan(2_503);
+    expect(rows).toBeLessThan(2_504);
   });
 });

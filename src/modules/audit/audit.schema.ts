@@ -37,6 +37,7 @@ const AuditActorTypeEnum = builder.enumType('AuditActorType', {
 const NODE_TARGET_TYPES = new Set([
   'Application',
   'CustomAttributeDefinition',
+  'OutboxMessage',
   'Realm',
   'Resource',
   'Role',

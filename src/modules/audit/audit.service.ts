@@ -1,10 +1,14 @@
-import type { Prisma } from '../../generated/prisma/client.ts';
+import type { AuditEvent, Prisma } from '../../generated/prisma/client.ts';
 import type { Denial, ServiceContext } from '../../context.ts';
 import type { AuditAction, AuditOutcome } from './audit.actions.ts';
+import { enqueueWebhooks, subscribersOf, type WebhookWriter } from '../webhooks/webhooks.fanout.ts';
 
-/** Any client or transaction that can write audit rows (realm-scoped or not). */
-export interface AuditWriter {
-  auditEvent: { create(args: { data: Prisma.AuditEventUncheckedCreateInput }): PromiseLike<unknown> };
+/**
+ * Any client or transaction that can write audit rows (realm-scoped or not), and with them the
+ * webhook messages of the endpoints subscribed to their actions.
+ */
+export interface AuditWriter extends WebhookWriter {
+  auditEvent: { create(args: { data: Prisma.AuditEventUncheckedCreateInput }): PromiseLike<AuditEvent> };
 }
 
 export interface AuditInput {
@@ -15,6 +19,13 @@ export interface AuditInput {
   /** Before/after values of changed fields. Never pass secrets. */
   changes?: Prisma.InputJsonValue;
   outcome?: AuditOutcome;
+  /** A webhook endpoint this event is not sent to (the one whose message the event is about). */
+  notToWebhookEndpoint?: string;
+  /**
+   * The transaction wrote webhook endpoints (not committed yet): their subscriptions are read in
+   * it, never from those kept, which it must not fill.
+   */
+  writesWebhookEndpoints?: boolean;
 }
 
 function auditRow(ctx: ServiceContext, event: AuditInput): Prisma.AuditEventUncheckedCreateInput {
@@ -26,30 +37,77 @@ function auditRow(ctx: ServiceContext, event: AuditInput): Prisma.AuditEventUnch
     targetType: event.targetType,
     targetId: event.targetId ?? null,
     outcome: event.outcome ?? 'success',
-    ...(event.changes === undefined ? {} : { changes: event.changes }),
+    ...changesOf(ctx, event),
     requestId: ctx.requestId ?? null,
     ipAddress: ctx.ipAddress ?? null,
   };
 }
 
-/** Writes one audit event; call it inside the transaction that makes the change. */
+/**
+ * The event's `changes`; when a person's token is an impersonation's, with `impersonatedBy` (the
+ * client id of the application acting as the person), so the trail tells who really acted.
+ */
+function changesOf(ctx: ServiceContext, event: AuditInput): { changes?: Prisma.InputJsonValue } {
+  const impersonatedBy = ctx.caller.kind === 'user' ? ctx.caller.token?.impersonatedBy : undefined;
+  if (impersonatedBy === undefined) return event.changes === undefined ? {} : { changes: event.changes };
+  const changes = event.changes;
+  if (changes === undefined) return { changes: { impersonatedBy } };
+  if (typeof changes === 'object' && changes !== null && !Array.isArray(changes)) {
+    return { changes: { ...(changes as Record<string, Prisma.InputJsonValue>), impersonatedBy } };
+  }
+  return { changes: { value: changes, impersonatedBy } };
+}
+
+/**
+ * Writes one audit event, and a webhook message for each enabled endpoint subscribed to its
+ * action; call it inside the transaction that makes the change.
+ */
 export async function recordAudit(tx: AuditWriter, ctx: ServiceContext, event: AuditInput): Promise<void> {
-  await tx.auditEvent.create({ data: auditRow(ctx, event) });
+  const kept = event.writesWebhookEndpoints ? undefined : ctx.webhookSubscribers;
+  const subscribers = await (kept
+    ? kept.of(tx, ctx.realmId, [event.action])
+    : subscribersOf(tx, ctx.realmId, [event.action]));
+  if (subscribers.length === 0) {
+    await tx.auditEvent.create({ data: auditRow(ctx, event) });
+    return;
+  }
+  const write = async (db: AuditWriter) => {
+    const row = await db.auditEvent.create({ data: auditRow(ctx, event) });
+    await enqueueWebhooks(db, ctx.realmId, subscribers, [row], event.notToWebhookEndpoint);
+  };
+  // Called with the service's client rather than a transaction: the event and its messages get one of their own.
+  if ((tx as unknown) === ctx.db) await ctx.db.$transaction(write);
+  else await write(tx);
 }
 
 /** A transaction that can write many audit rows in one statement. */
-export interface BulkAuditWriter {
-  auditEvent: { createMany(args: { data: Prisma.AuditEventCreateManyInput[] }): PromiseLike<unknown> };
+export interface BulkAuditWriter extends WebhookWriter {
+  auditEvent: {
+    createMany(args: { data: Prisma.AuditEventCreateManyInput[] }): PromiseLike<unknown>;
+    createManyAndReturn(args: { data: Prisma.AuditEventCreateManyInput[] }): PromiseLike<AuditEvent[]>;
+  };
 }
 
-/** Writes audit events in one statement (none for none); call it inside the transaction that makes the changes. */
+/**
+ * Writes audit events in one statement (none for none), and their webhook messages; call it
+ * inside the transaction that makes the changes.
+ */
 export async function recordAudits(
   tx: BulkAuditWriter,
   ctx: ServiceContext,
   events: readonly AuditInput[],
 ): Promise<void> {
   if (events.length === 0) return;
-  await tx.auditEvent.createMany({ data: events.map((event) => auditRow(ctx, event)) });
+  const data = events.map((event) => auditRow(ctx, event));
+  const actions = events.map((event) => event.action);
+  const kept = events.some((event) => event.writesWebhookEndpoints) ? undefined : ctx.webhookSubscribers;
+  const subscribers = await (kept ? kept.of(tx, ctx.realmId, actions) : subscribersOf(tx, ctx.realmId, actions));
+  if (subscribers.length === 0) {
+    await tx.auditEvent.createMany({ data });
+    return;
+  }
+  const rows = await tx.auditEvent.createManyAndReturn({ data });
+  await enqueueWebhooks(tx, ctx.realmId, subscribers, rows);
 }
 
 const DENIED_FIELDS_KEPT = 20;

@@ -338,6 +338,8 @@ export async function deleteRealm(
           if (ctx.systemRealmId) {
             await recordAudit(tx, contextIn(ctx, ctx.systemRealmId), {
               action: 'realm.deleted',
+              // The deletion's cascade wrote endpoints, and the transaction is serializable.
+              writesWebhookEndpoints: true,
               targetType: 'Realm',
               targetId: realm!.id,
               changes: { name: realm!.name, users: realm!.users },

@@ -70,6 +70,19 @@ const RealmSettingsRef = builder.prismaObject('Realm', {
       description:
         'A sign-in’s session and its refresh tokens end this many seconds after the password was entered, however often they are used or rotated (300 to 31536000).',
     }),
+    mailFrom: t.exposeString('mailFrom', {
+      nullable: true,
+      description:
+        'The sender of the realm’s emails, e.g. `Example <no-reply@example.com>`; null: `no-reply@` the host of the server’s public URL.',
+    }),
+    impersonationEnabled: t.exposeBoolean('impersonationEnabled', {
+      description:
+        'Whether machine-to-machine applications holding `users:impersonate` may get a user’s access token by token exchange (RFC 8693) at the realm’s token endpoint. Off by default.',
+    }),
+    impersonateAdministrators: t.exposeBoolean('impersonateAdministrators', {
+      description:
+        'Whether users holding the built-in administrator role (Roster Administrator) may be impersonated too. Off by default: an impersonation of them is refused.',
+    }),
   }),
 });
 
@@ -114,6 +127,16 @@ const RealmSettingsPatch = builder.inputType('RealmSettingsPatch', {
     }),
     sessionMaxLifetimeSeconds: t.int({
       description: 'New maximum lifetime of sessions in seconds, 300 to 31536000, at least the idle timeout.',
+    }),
+    mailFrom: t.string({
+      description:
+        'New sender of the realm’s emails: one address, optionally with a name (`Example <no-reply@example.com>`), at most 320 characters; null: the server’s default sender.',
+    }),
+    impersonationEnabled: t.boolean({
+      description: 'Whether impersonation by token exchange is allowed in the realm (see `RealmSettings`).',
+    }),
+    impersonateAdministrators: t.boolean({
+      description: 'Whether users holding the built-in administrator role may be impersonated.',
     }),
   }),
 });

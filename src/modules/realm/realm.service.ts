@@ -13,6 +13,7 @@ import { diffFields, recordAudit } from '../audit/audit.service.ts';
 import { LABEL } from '../input-checks.ts';
 import { userError, type UserErrorShape } from '../user-error.ts';
 import { UUID } from '../../auth/ids.ts';
+import { checkSender } from '../mail/mail.service.ts';
 
 export const DEFAULT_REALM_NAME = 'default';
 
@@ -39,6 +40,10 @@ export interface RealmSettingsPatch {
   lockoutSeconds?: number | null;
   sessionIdleTimeoutSeconds?: number | null;
   sessionMaxLifetimeSeconds?: number | null;
+  /** null: the server's default sender. */
+  mailFrom?: string | null;
+  impersonationEnabled?: boolean | null;
+  impersonateAdministrators?: boolean | null;
 }
 
 /** Bounds of the numeric settings, and how the error message names them. */
@@ -63,6 +68,8 @@ export async function updateRealmSettings(
     'requireEmailVerification',
     'mfaPolicy',
     'requiredProfileFields',
+    'impersonationEnabled',
+    'impersonateAdministrators',
     ...(Object.keys(NUMERIC_SETTINGS) as (keyof typeof NUMERIC_SETTINGS)[]),
   ] as const) {
     if (patch[key] === null) errors.push(userError('REQUIRED', `${key} cannot be cleared.`, at(key)));
@@ -73,6 +80,7 @@ export async function updateRealmSettings(
       errors.push(userError('INVALID', `${key} must be between ${min} and ${max}${unit}.`, at(key)));
     }
   }
+  if (typeof patch.mailFrom === 'string') errors.push(...checkSender(patch.mailFrom, at('mailFrom')));
   if (errors.length) return { realm: null, userErrors: errors };
 
   return ctx.db.$transaction(async (tx) => {
@@ -112,6 +120,7 @@ export async function updateRealmSettings(
         requiredProfileFields: patch.requiredProfileFields ? [...new Set(patch.requiredProfileFields)] : undefined,
       }).filter(([, value]) => value !== undefined && value !== null),
     ) as Prisma.RealmUpdateInput;
+    if (patch.mailFrom !== undefined) data.mailFrom = patch.mailFrom?.trim() || null;
     const changes = diffFields(before as unknown as Record<string, unknown>, data as Record<string, unknown>);
     if (Object.keys(changes).length === 0) return { realm: before, userErrors: [] };
     const realm = await tx.realm.update({ where: { id: ctx.realmId }, data });

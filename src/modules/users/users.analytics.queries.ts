@@ -46,6 +46,102 @@ function bucketOf(range: BucketRange, instant: Prisma.Sql): Prisma.Sql {
   return sql`date_trunc(${range.unit}::text, ${instant} AT TIME ZONE ${range.timeZone}::text)`;
 }
 
+const EPOCH = raw(`timestamptz '1970-01-01 00:00:00+00'`);
+const QUARTER_HOUR_S = 900;
+/** The lower bound of "every count before": users may be created (imported) before 1970. */
+const BEGINNING = raw(`'-infinity'::timestamptz`);
+
+/**
+ * The realm's maintained event counts (`AnalyticsCount`, see the `analytics_counts` migration) of
+ * `metrics` in [from, to), with the deltas not yet folded into them: rows (metric, period, key, n).
+ */
+function countsSql(rs: RealmSql, metrics: string[] | Prisma.Sql, from: Prisma.Sql, to: Prisma.Sql): Prisma.Sql {
+  const names = Array.isArray(metrics) ? sql`${metrics}::text[]` : metrics;
+  return sql`(
+    SELECT x.metric, x.period, x.key, x.count AS n FROM "AnalyticsCount" x
+    WHERE ${rs.realm('x')} AND x.metric = ANY(${names}) AND x.period >= ${from} AND x.period < ${to}
+    UNION ALL
+    SELECT y.metric, y.period, y.key, y.delta FROM "AnalyticsCountDelta" y
+    WHERE ${rs.realm('y')} AND y.metric = ANY(${names}) AND y.period >= ${from} AND y.period < ${to})`;
+}
+
+/**
+ * Whether every bucket of `b` starts and ends on a quarter hour (UTC), as the buckets of every
+ * time zone's offsets in use do: then the maintained counts add up exactly to them. Else
+ * (local mean time, which some places kept until the 1970s) the figures are counted from the rows.
+ */
+const ALIGNED = sql`bool_and(mod(extract(epoch FROM start), ${QUARTER_HOUR_S}) = 0 AND mod(extract(epoch FROM "end"), ${QUARTER_HOUR_S}) = 0)`;
+
+/**
+ * Maintained counts of `events` (e.g. `signUp`) per bucket: rows (event, key: the bucket's local
+ * start, ckey: the count's key, n). A UTC day inside one bucket is read as a day; the quarter
+ * hours of the days a bucket boundary (or the range's) cuts, as quarter hours. Needs CTEs `r`
+ * (lo, hi: the range) over buckets that start and end on quarter hours.
+ */
+function bucketedCountsSql(rs: RealmSql, range: BucketRange, events: string[]): Prisma.Sql {
+  const day = sql`interval '1 day'`;
+  return sql`(
+    WITH days AS (
+      SELECT d.d, (d.d >= r.lo AND d.d + ${day} <= r.hi
+        AND ${bucketOf(range, sql`d.d`)} = ${bucketOf(range, sql`(d.d + ${day} - interval '15 minutes')`)}) AS whole
+      FROM r, generate_series(date_bin(${day}, r.lo, ${EPOCH}), r.hi - interval '1 millisecond', ${day}) d (d)
+    )
+    SELECT split_part(c.metric, ':', 1) AS event, ${bucketOf(range, sql`c.period`)} AS key, c.key AS ckey, sum(c.n) AS n
+    FROM (
+      SELECT c.* FROM ${countsSql(
+        rs,
+        events.map((e) => `${e}:day`),
+        sql`(SELECT min(d) FROM days)`,
+        sql`(SELECT hi FROM r)`,
+      )} c JOIN days ON days.d = c.period AND days.whole
+      UNION ALL
+      SELECT c.* FROM days, r, LATERAL ${countsSql(
+        rs,
+        events.map((e) => `${e}:15m`),
+        sql`greatest(days.d, r.lo)`,
+        sql`least(days.d + ${day}, r.hi)`,
+      )} c
+      WHERE NOT days.whole
+    ) c
+    GROUP BY 1, 2, 3
+    HAVING sum(c.n) <> 0)`;
+}
+
+/** The caps of the maintained activity counts by gap (`active:<cap>`), smallest first, in quarter hours. */
+const ACTIVITY_GAP_CAPS = [100, 676, 3000, 36000];
+
+/**
+ * How many distinct users were active in [from, to) from the maintained counts of activity
+ * records by gap: the records in it whose user's previous record is before `from`. Read from the
+ * counts of the smallest cap at least as long as [from, to) (the fewest rows); every range asked
+ * for (a bucket, an overview period) is shorter than the largest.
+ */
+function activeUsersCountedSql(rs: RealmSql, from: Prisma.Sql, to: Prisma.Sql): Prisma.Sql {
+  const metric = sql`ARRAY[CASE ${join(
+    ACTIVITY_GAP_CAPS.slice(0, -1).map(
+      (cap) => sql`WHEN (${to}) - (${from}) <= ${`${cap * 15} minutes`}::interval THEN ${`active:${cap}`}`,
+    ),
+    ' ',
+  )} ELSE ${`active:${ACTIVITY_GAP_CAPS.at(-1)}`} END]`;
+  // The key cast only for gap counts: PostgreSQL may test this before the metric (a filter of the deltas).
+  return sql`(SELECT COALESCE(sum(a.n), 0) FROM ${countsSql(rs, metric, from, to)} a
+    WHERE a.period - (${from}) < (CASE WHEN a.metric LIKE 'active:%' THEN a.key::int END) * interval '15 minutes')`;
+}
+
+const UNIT_DAYS: Record<GrowthUnit, number> = { day: 1, week: 7, month: 31 };
+
+/**
+ * `instant` in a range of constants around the buckets' (a unit and a day more on each side):
+ * what the planner estimates from its statistics, where the buckets' own bounds, computed in the
+ * statement, look like a few rows. Rows of the margins fall in no bucket.
+ */
+function around(range: BucketRange, instant: Prisma.Sql): Prisma.Sql {
+  const margin = (UNIT_DAYS[range.unit] + 1) * 86_400_000;
+  const from = new Date(range.from.getTime() - margin);
+  const to = new Date(range.to.getTime() + margin);
+  return sql`${instant} >= ${from}::timestamptz AND ${instant} < ${to}::timestamptz`;
+}
+
 /**
  * `AND <column> IN (the matching users)` when there is a filter (a hashed set, built once per
  * statement), nothing without one.
@@ -76,38 +172,77 @@ export interface GrowthRow {
 
 /**
  * Per bucket: users created, users deleted (soft), users that existed at its end, and distinct
- * users active in it (`UserActivity`). One statement of index ranges: users by creation and by
- * deletion time (without a filter, index-only), then the activity of each bucket.
+ * users active in it (`UserActivity`). One statement. Without a filter, from the maintained
+ * counts (`AnalyticsCount`): a few hundred rows, whatever the number of users. With one, index
+ * ranges of the matching users by creation and by deletion time, then the activity of each bucket.
  */
 export function growthRows(db: RawSqlClient, realmId: string, range: BucketRange, scope: UserScope) {
   const rs = realmSql(db, realmId);
-  return rs.query<GrowthRow>`
-    WITH b AS (${bucketsSql(range)}),
-    r AS (SELECT min(start) AS lo, max("end") AS hi FROM b),
-    c AS (
+  const fromRows = (only: Prisma.Sql) => ({
+    c: sql`
       SELECT ${bucketOf(range, sql`u."createdAt"`)} AS key, count(*) AS n FROM "User" u
-      WHERE ${rs.realm('u')} AND u."createdAt" >= (SELECT lo FROM r) AND u."createdAt" < (SELECT hi FROM r) AND ${scope.condition}
-      GROUP BY 1
-    ),
-    d AS (
+      WHERE ${rs.realm('u')} AND u."createdAt" >= (SELECT lo FROM r) AND u."createdAt" < (SELECT hi FROM r) AND ${scope.condition} ${only}
+      GROUP BY 1`,
+    d: sql`
       SELECT ${bucketOf(range, sql`u."deletedAt"`)} AS key, count(*) AS n FROM "User" u
-      WHERE ${rs.realm('u')} AND u."deletedAt" >= (SELECT lo FROM r) AND u."deletedAt" < (SELECT hi FROM r) AND ${scope.condition}
-      GROUP BY 1
-    ),
-    -- Users that existed when the first bucket started: created before it, less those deleted before it.
-    z AS (
+      WHERE ${rs.realm('u')} AND u."deletedAt" >= (SELECT lo FROM r) AND u."deletedAt" < (SELECT hi FROM r) AND ${scope.condition} ${only}
+      GROUP BY 1`,
+    // Users that existed when the first bucket started: created before it, less those deleted before it.
+    z: sql`
       SELECT
         (SELECT count(*) FROM "User" u WHERE ${rs.realm('u')} AND u."createdAt" < (SELECT lo FROM r) AND ${scope.condition})
         - (SELECT count(*) FROM "User" u WHERE ${rs.realm('u')} AND u."deletedAt" < (SELECT lo FROM r) AND ${scope.condition}) AS n
-    )
+      WHERE TRUE ${only}`,
+  });
+  let parts: { c: Prisma.Sql; d: Prisma.Sql; z: Prisma.Sql; a?: Prisma.Sql };
+  let active: (from: Prisma.Sql, to: Prisma.Sql) => Prisma.Sql;
+  if (scope.filtered) {
+    // From the matching users to their activity (index on the user's records): few users read
+    // few records, whatever the range.
+    parts = {
+      ...fromRows(empty),
+      a: sql`
+      SELECT ${bucketOf(range, sql`x.period`)} AS key, count(DISTINCT x."userId") AS n
+      FROM "User" u JOIN "UserActivity" x ON x."realmId" = u."realmId" AND x."userId" = u.id
+      WHERE ${rs.realm('u')} AND ${rs.realm('x')} AND ${scope.condition} AND ${around(range, sql`x.period`)}
+      GROUP BY 1`,
+    };
+    active = () => sql`COALESCE(a.n, 0)`;
+  } else {
+    // Counted from the rows only when some bucket boundary is not on a quarter hour.
+    const fallback = fromRows(sql`AND NOT (SELECT aligned FROM r)`);
+    const before = (event: string) => sql`(SELECT COALESCE(sum(n), 0) FROM (
+      SELECT n FROM ${countsSql(rs, [`${event}:day`], BEGINNING, sql`(SELECT date_bin('1 day', lo, ${EPOCH}) FROM r)`)} x
+      UNION ALL
+      SELECT n FROM ${countsSql(rs, [`${event}:15m`], sql`(SELECT date_bin('1 day', lo, ${EPOCH}) FROM r)`, sql`(SELECT lo FROM r)`)} y) s)`;
+    parts = {
+      c: sql`SELECT key, n FROM e WHERE event = 'signUp' AND (SELECT aligned FROM r) UNION ALL ${fallback.c}`,
+      d: sql`SELECT key, n FROM e WHERE event = 'deletion' AND (SELECT aligned FROM r) UNION ALL ${fallback.d}`,
+      z: sql`SELECT ${before('signUp')} - ${before('deletion')} AS n WHERE (SELECT aligned FROM r) UNION ALL ${fallback.z}`,
+    };
+    active = (from, to) => activeUsersCountedSql(rs, from, to);
+  }
+  return rs.query<GrowthRow>`
+    WITH b AS (${bucketsSql(range)}),
+    r AS (SELECT min(start) AS lo, max("end") AS hi, ${ALIGNED} AS aligned FROM b),
+    ${scope.filtered ? empty : sql`e AS ${bucketedCountsSql(rs, range, ['signUp', 'deletion'])},`}
+    c AS (${parts.c}),
+    d AS (${parts.d}),
+    z AS (${parts.z})${
+      parts.a
+        ? sql`,
+    a AS (${parts.a})`
+        : empty
+    }
     SELECT b.start, b."end",
       COALESCE(c.n, 0)::int AS "signUps",
       COALESCE(d.n, 0)::int AS deletions,
       (z.n + sum(COALESCE(c.n, 0) - COALESCE(d.n, 0)) OVER (ORDER BY b.key))::int AS "usersAtEnd",
-      ${activeUsersSql(rs, scope, sql`b.start`, sql`b."end"`)}::int AS "activeUsers"
+      ${active(sql`b.start`, sql`b."end"`)}::int AS "activeUsers"
     FROM b CROSS JOIN z
       LEFT JOIN c ON c.key = b.key
       LEFT JOIN d ON d.key = b.key
+      ${parts.a ? sql`LEFT JOIN a ON a.key = b.key` : empty}
     ORDER BY b.key`;
 }
 
@@ -123,21 +258,32 @@ export interface SignInRow {
 
 /**
  * Sign-in attempts (`LoginEvent`) per bucket, outcome, method and failure reason; every bucket
- * has at least one row. With a filter, only attempts by matching users (so none by an unknown
- * identifier). One statement over an index range of the realm's events.
+ * has at least one row. Without a filter, from the maintained counts; with one, only attempts by
+ * matching users (so none by an unknown identifier), over an index range of the realm's events.
  */
 export function signInRows(db: RawSqlClient, realmId: string, range: BucketRange, scope: UserScope) {
   const rs = realmSql(db, realmId);
-  return rs.query<SignInRow>`
-    WITH b AS (${bucketsSql(range)}),
-    r AS (SELECT min(start) AS lo, max("end") AS hi FROM b),
-    e AS (
+  // With a filter, from the matching users to their events (index on the user's events).
+  const fromRows = (only: Prisma.Sql) => sql`
       SELECT ${bucketOf(range, sql`e.at`)} AS key, e.success, e.method, e."failureReason" AS reason, count(*)::int AS n
       FROM "LoginEvent" e
-      -- The bounds as scalar subqueries: an index range of the realm's events.
-      WHERE ${rs.realm('e')} AND e.at >= (SELECT lo FROM r) AND e.at < (SELECT hi FROM r) ${ofUsers(rs, scope, 'e."userId"')}
-      GROUP BY 1, 2, 3, 4
-    )
+      ${scope.filtered ? sql`JOIN "User" u ON u."realmId" = e."realmId" AND u.id = e."userId"` : empty}
+      WHERE ${rs.realm('e')} AND ${
+        scope.filtered
+          ? sql`${around(range, sql`e.at`)} AND ${rs.realm('u')} AND ${scope.condition}`
+          : sql`e.at >= (SELECT lo FROM r) AND e.at < (SELECT hi FROM r)`
+      } ${only}
+      GROUP BY 1, 2, 3, 4`;
+  const events = scope.filtered
+    ? fromRows(empty)
+    : sql`
+      SELECT c.key, (c.ckey::jsonb ->> 0)::boolean AS success, c.ckey::jsonb ->> 1 AS method, c.ckey::jsonb ->> 2 AS reason, c.n::int AS n
+      FROM ${bucketedCountsSql(rs, range, ['signIn'])} c WHERE (SELECT aligned FROM r)
+      UNION ALL ${fromRows(sql`AND NOT (SELECT aligned FROM r)`)}`;
+  return rs.query<SignInRow>`
+    WITH b AS (${bucketsSql(range)}),
+    r AS (SELECT min(start) AS lo, max("end") AS hi, ${ALIGNED} AS aligned FROM b),
+    e AS (${events})
     SELECT b.start, b."end", e.success, e.method, e.reason, e.n
     FROM b LEFT JOIN e ON e.key = b.key
     ORDER BY b.key, e.n DESC, e.method, e.reason`;
@@ -152,6 +298,93 @@ export interface Period {
 /** The figures of `userOverview` for one period, as its columns name them (`<figure><0|1>`). */
 export type OverviewFigureName = 'total' | 'new' | 'active' | 'suspended' | 'verified' | 'mfa' | 'locked';
 export type OverviewRow = Record<`${OverviewFigureName}${0 | 1}`, number>;
+
+/**
+ * When each user event counted by `AnalyticsCount` happened (alias `u`), among the users it
+ * counts: the instant is the latest of `times`, none of them null, and `condition` holds.
+ */
+const USER_EVENTS = {
+  signUp: { times: ['createdAt'], condition: sql`TRUE` },
+  deletion: { times: ['deletedAt'], condition: sql`TRUE` },
+  verifiedSignUp: { times: ['createdAt'], condition: sql`u."emailVerified"` },
+  verifiedDeletion: { times: ['createdAt', 'deletedAt'], condition: sql`u."emailVerified"` },
+  mfaSignUp: { times: ['createdAt', 'mfaSince'], condition: sql`TRUE` },
+  mfaDeletion: { times: ['createdAt', 'mfaSince', 'deletedAt'], condition: sql`TRUE` },
+};
+
+/**
+ * How many users an event counted before the instant `at`: the maintained counts of the months
+ * (UTC) before its month, the days of its month before its day and the quarter hours of its day
+ * before its quarter hour (some 150 rows at most), and the users inside its quarter hour.
+ */
+function countedBeforeSql(rs: RealmSql, event: keyof typeof USER_EVENTS, at: Prisma.Sql): Prisma.Sql {
+  const month = sql`date_trunc('month', ${at}, 'UTC')`;
+  const day = sql`date_bin('1 day', ${at}, ${EPOCH})`;
+  const quarter = sql`date_bin('15 minutes', ${at}, ${EPOCH})`;
+  const { times, condition } = USER_EVENTS[event];
+  const columns = times.map((time) => raw(`u."${time}"`));
+  const instant = columns.length === 1 ? columns[0]! : sql`greatest(${join(columns, ', ')})`;
+  // Each column in the quarter hour on its own, so that index ranges find the users.
+  const inQuarter = join(
+    columns.map((column) => sql`(${column} >= ${quarter} AND ${column} < ${at})`),
+    ' OR ',
+  );
+  const present = join(
+    columns.map((column) => sql`${column} IS NOT NULL`),
+    ' AND ',
+  );
+  return sql`((SELECT COALESCE(sum(n), 0) FROM (
+      SELECT n FROM ${countsSql(rs, [`${event}:month`], BEGINNING, month)} a
+      UNION ALL
+      SELECT n FROM ${countsSql(rs, [`${event}:day`], month, day)} b
+      UNION ALL
+      SELECT n FROM ${countsSql(rs, [`${event}:15m`], day, quarter)} c) s)
+    + (SELECT count(*) FROM "User" u
+       WHERE ${rs.realm('u')} AND (${inQuarter}) AND ${present}
+         AND ${instant} >= ${quarter} AND ${instant} < ${at} AND ${condition}))`;
+}
+
+/**
+ * The overview's figures of every user (no filter) from the maintained counts: users existing,
+ * new, verified and with a second factor at an instant from the counted starts and stops;
+ * suspended and locked users from the few that are (by index).
+ */
+async function countedOverviewRows(
+  rs: RealmSql,
+  periods: Prisma.Sql,
+  active: (i: number) => Prisma.Sql,
+): Promise<Record<string, bigint>[]> {
+  const at = (name: string) => sql`(SELECT ${raw(name)} FROM w)`;
+  const before = (event: keyof typeof USER_EVENTS, name: string) => countedBeforeSql(rs, event, at(name));
+  const figures = [0, 1].map((i) => {
+    const [f, t, e] = [`f${i}`, `t${i}`, `e${i}`];
+    return sql`
+      ${before('signUp', e)} - ${before('deletion', e)} + x.${raw(`early${i}`)} AS ${raw(`total${i}`)},
+      ${before('signUp', t)} - ${before('signUp', f)} AS ${raw(`new${i}`)},
+      ${before('verifiedSignUp', e)} - ${before('verifiedDeletion', e)} AS ${raw(`verified${i}`)},
+      ${before('mfaSignUp', e)} - ${before('mfaDeletion', e)} AS ${raw(`mfa${i}`)},
+      x.${raw(`suspended${i}`)}, x.${raw(`locked${i}`)},
+      ${active(i)} AS ${raw(`active${i}`)}`;
+  });
+  const exists = (e: Prisma.Sql) => sql`u."createdAt" < ${e} AND (u."deletedAt" IS NULL OR u."deletedAt" >= ${e})`;
+  // `early`: users deleted before they were created (as imported), whom the deletions before an
+  // instant take away although the sign-ups before it did not count them.
+  const few = [0, 1].map((i) => {
+    const e = raw(`w.e${i}`);
+    return sql`
+        count(*) FILTER (WHERE ${exists(e)} AND u.status = 'SUSPENDED' AND (u."suspendedAt" IS NULL OR u."suspendedAt" < ${e})) AS ${raw(`suspended${i}`)},
+        count(*) FILTER (WHERE ${exists(e)} AND u."lockedUntil" > ${e} AND (u."lastFailedLoginAt" IS NULL OR u."lastFailedLoginAt" <= ${e})) AS ${raw(`locked${i}`)},
+        count(*) FILTER (WHERE u."deletedAt" < ${e} AND u."createdAt" >= ${e}) AS ${raw(`early${i}`)}`;
+  });
+  return rs.query<Record<string, bigint>>`
+    WITH w AS (SELECT ${periods}),
+    x AS (
+      SELECT ${join(few, ', ')}
+      FROM w, "User" u
+      WHERE ${rs.realm('u')} AND (u.status = 'SUSPENDED' OR u."lockedUntil" IS NOT NULL OR u."deletedAt" IS NOT NULL)
+    )
+    SELECT ${join(figures, ', ')} FROM x`;
+}
 
 /**
  * The overview's figures of two periods (0: the one compared to, 1: the one asked for), one
@@ -170,6 +403,12 @@ export async function overviewRow(
   const rs = realmSql(db, realmId);
   // An activity period counts when it overlaps [from, to): it starts less than a quarter hour before `from`.
   const overlap = sql`${`${ACTIVITY_PERIOD_MS - 1} milliseconds`}::interval`;
+  // The bounds as parameters, not from `w`: the planner then knows how many records they hold.
+  const active = (i: number) => {
+    const from = sql`(${periods[i]!.from}::timestamptz - ${overlap})`;
+    const to = sql`${periods[i]!.to}::timestamptz`;
+    return scope.filtered ? activeUsersSql(rs, scope, from, to) : activeUsersCountedSql(rs, from, to);
+  };
   const w = periods.map(
     ({ from, to }, i) =>
       sql`${from}::timestamptz AS ${raw(`f${i}`)}, ${to}::timestamptz AS ${raw(`t${i}`)}, least(${to}::timestamptz, now()) AS ${raw(`e${i}`)}`,
@@ -184,9 +423,10 @@ export async function overviewRow(
         count(*) FILTER (WHERE ${exists} AND m.v) AS ${raw(`verified${i}`)},
         count(*) FILTER (WHERE ${exists} AND m.mfa < ${e}) AS ${raw(`mfa${i}`)},
         count(*) FILTER (WHERE ${exists} AND m.l > ${e} AND (m.lf IS NULL OR m.lf <= ${e})) AS ${raw(`locked${i}`)},
-        ${activeUsersSql(rs, scope, sql`(SELECT ${f} - ${overlap} FROM w)`, sql`(SELECT ${t} FROM w)`)} AS ${raw(`active${i}`)}`;
+        ${active(i)} AS ${raw(`active${i}`)}`;
   });
-  const [row] = await rs.query<Record<string, bigint>>`
+  const [row] = scope.filtered
+    ? await rs.query<Record<string, bigint>>`
     WITH w AS (SELECT ${join(w, ', ')}),
     f AS (SELECT y."userId", min(y."createdAt") AS first FROM "MfaFactor" y WHERE ${rs.realm('y')} GROUP BY 1),
     m AS (
@@ -196,7 +436,8 @@ export async function overviewRow(
       WHERE ${rs.realm('u')} AND u."createdAt" < (SELECT greatest(t0, t1) FROM w) AND ${scope.condition}
     )
     SELECT ${join(figures, ', ')}
-    FROM w LEFT JOIN m ON TRUE`;
+    FROM w LEFT JOIN m ON TRUE`
+    : await countedOverviewRows(rs, join(w, ', '), active);
   return Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, Number(value)])) as OverviewRow;
 }
 
@@ -229,11 +470,55 @@ function authMethods(rs: RealmSql): [string, Prisma.Sql][] {
   ];
 }
 
+/** Users not deleted, from the realm's maintained counts (`UserCount`). */
+function liveUsersSql(rs: RealmSql): Prisma.Sql {
+  return sql`(SELECT COALESCE(sum(n), 0) FROM (
+    SELECT c.count AS n FROM "UserCount" c WHERE ${rs.realm('c')} AND c.metric = 'total' AND c.bucket = ${EPOCH}
+    UNION ALL
+    SELECT d.delta FROM "UserCountDelta" d WHERE ${rs.realm('d')} AND d.metric = 'total' AND d.bucket = ${EPOCH}) s)`;
+}
+
+/** The dimensions whose counts of users the database keeps (`UserBreakdownCount`). */
+const COUNTED_DIMENSIONS: readonly BreakdownDimension[] = [
+  'ROLE',
+  'TENANT',
+  'MFA_TYPE',
+  'AUTH_METHOD',
+  'STATUS',
+  'COUNTRY',
+];
+
+/**
+ * `breakdownSql` over every user not deleted (no filter). But by a custom attribute, from the
+ * realm's maintained counts (`UserBreakdownCount`, see the `user_breakdown_counts` migration)
+ * with the deltas not yet folded: a row per value held and one of the users with a value,
+ * whatever the number of users.
+ */
+function everyUserBreakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string | null): Prisma.Sql {
+  if (!COUNTED_DIMENSIONS.includes(by)) return breakdownSql(rs, by, attributeKey, sql`u."deletedAt" IS NULL`);
+  const dimensions = sql`ARRAY[${by}, 'valued']::text[]`;
+  return sql`
+      c AS (
+        SELECT s.dimension, s.value, sum(s.n) AS n FROM (
+          SELECT x.dimension, x.value, x.count AS n FROM "UserBreakdownCount" x
+          WHERE ${rs.realm('x')} AND x.dimension = ANY(${dimensions})
+          UNION ALL
+          SELECT y.dimension, y.value, y.delta FROM "UserBreakdownCountDelta" y
+          WHERE ${rs.realm('y')} AND y.dimension = ANY(${dimensions})) s
+        GROUP BY s.dimension, s.value HAVING sum(s.n) <> 0
+      ),
+      g AS (SELECT value, n FROM c WHERE dimension = ${by}),
+      t AS (SELECT ${liveUsersSql(rs)} AS total,
+        COALESCE((SELECT n FROM c WHERE dimension = 'valued' AND value = ${by}), 0) AS valued,
+        (SELECT count(*) FROM g) AS "values")`;
+}
+
 /**
  * The statement's groups `g` (value, n: users) and totals `t` (total: users matching, valued:
  * with a value, values: distinct values) of a dimension over the users matching `where`.
  */
-function breakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string | null, where: Prisma.Sql) {
+function breakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string | null, where: Prisma.Sql | null) {
+  if (!where) return everyUserBreakdownSql(rs, by, attributeKey);
   const users = sql`FROM "User" u WHERE ${rs.realm('u')} AND ${where}`;
   if (by === 'COUNTRY' || by === 'STATUS' || by === 'CUSTOM_ATTRIBUTE') {
     return sql`
@@ -295,16 +580,17 @@ export interface BreakdownRow {
 }
 
 /**
- * The `limit` most common values of a dimension over the users matching `where` (alias `u`) with
- * how many users have each (ties by value), along with the number of users, of users with a
- * value and of distinct values. One statement, one pass over the matching users; at least one row.
+ * The `limit` most common values of a dimension over the users matching `where` (alias `u`; null:
+ * every user not deleted) with how many users have each (ties by value), along with the number of
+ * users, of users with a value and of distinct values. One statement, one pass over the matching
+ * users (without a filter, but by a custom attribute: the maintained counts); at least one row.
  */
 export function breakdownRows(
   db: RawSqlClient,
   realmId: string,
   by: BreakdownDimension,
   attributeKey: string | null,
-  where: Prisma.Sql,
+  where: Prisma.Sql | null,
   limit: number,
 ) {
   const rs = realmSql(db, realmId);

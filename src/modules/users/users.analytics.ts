@@ -469,8 +469,7 @@ export async function userBreakdown(
   } else if (args.attributeKey != null) {
     throw new FilterError('attributeKey', 'is only for `by: CUSTOM_ATTRIBUTE`');
   }
-  const env = await filterEnvironment(ctx, args.filter);
-  const where = userListCondition(args.filter, env);
+  const where = args.filter ? userListCondition(args.filter, await filterEnvironment(ctx, args.filter)) : null;
   const rows = await breakdownRows(ctx.db, ctx.realmId, args.by, attributeKey, where, limit);
   const head = rows[0]!;
   const values = rows.filter((row) => row.value !== null) as { value: string; count: number }[];

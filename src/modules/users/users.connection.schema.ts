@@ -4,7 +4,7 @@ import type { Prisma, User } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { badUserInput } from '../../graphql/errors.ts';
 import { FilterError } from './users.filter.ts';
-import { listUsers, type UserPageArgs } from './users.list.ts';
+import { listUsers, pageColumnsOf, type UserPageArgs } from './users.list.ts';
 
 /** Runs `run`, turning a FilterError (bad filter, cursor or paging argument) into BAD_USER_INPUT. */
 export async function mapFilterErrors<T>(run: () => Promise<T>): Promise<T> {
@@ -30,9 +30,10 @@ function selectsField(info: GraphQLResolveInfo, name: string): boolean {
 }
 
 /**
- * Resolves a user connection field in two statements, independent of the page size: the page of
- * ids (with totalCount when selected), then the users with the columns and relations the query
- * selects below the nodes, joined in one statement.
+ * Resolves a user connection field in at most two statements, independent of the page size: the
+ * page of ids (with totalCount when selected), then the users with the columns and relations the
+ * query selects below the nodes, joined in one statement. Nodes that select only plain columns
+ * are read with the page itself: one statement.
  */
 export async function resolveUserConnection(
   ctx: GraphQLContext,
@@ -41,18 +42,23 @@ export async function resolveUserConnection(
   scope?: Prisma.Sql,
 ) {
   const service = serviceOf(ctx);
+  const query = queryFromInfo({ context: ctx, info, paths: [['edges', 'node'], ['nodes']] }) as {
+    select?: Record<string, unknown>;
+  };
+  const columns = pageColumnsOf(query);
   const page = await mapFilterErrors(() =>
-    listUsers(service, args, scope, { withTotal: selectsField(info, 'totalCount') }),
+    listUsers(service, args, scope, { withTotal: selectsField(info, 'totalCount'), ...(columns && { columns }) }),
   );
   const ids = page.edges.map((edge) => edge.id);
-  const query = queryFromInfo({ context: ctx, info, paths: [['edges', 'node'], ['nodes']] });
-  const users = ids.length
-    ? ((await service.db.user.findMany({
-        ...(query as object),
-        where: { id: { in: ids } },
-        relationLoadStrategy: 'join',
-      })) as User[])
-    : [];
+  const users = columns
+    ? page.edges.map((edge) => edge.columns as unknown as User)
+    : ids.length
+      ? ((await service.db.user.findMany({
+          ...(query as object),
+          where: { id: { in: ids } },
+          relationLoadStrategy: 'join',
+        })) as User[])
+      : [];
   const byId = new Map(users.map((user) => [user.id, user]));
   return {
     edges: page.edges.flatMap((edge) => {

@@ -181,11 +181,14 @@ export async function endProviderSessions(tx: RealmTx, providerSessionUids: read
       .authorizations;
     return Object.values(authorizations ?? {}).flatMap((a) => (typeof a.grantId === 'string' ? [a.grantId] : []));
   });
+  // An impersonation (token exchange) has no browser session: its Roster session's uid is its grant's id.
+  grantIds.push(...providerSessionUids);
   await tx.oidcPayload.deleteMany({
     where: {
       OR: [
         { model: 'Session', uid: { in: [...providerSessionUids] } },
-        ...(grantIds.length ? [{ grantId: { in: grantIds } }, { model: 'Grant', id: { in: grantIds } }] : []),
+        { grantId: { in: grantIds } },
+        { model: 'Grant', id: { in: grantIds } },
       ],
     },
   });
@@ -273,11 +276,15 @@ export function profileChanges(
 export interface UserEnvironment extends ValidationEnvironment {
   tenancyMode: TenancyMode;
   passwordMinLength: number;
+  /** Users created with an unverified email address get a verification email. */
+  requireEmailVerification?: boolean;
 }
 
 export async function loadEnvironment(ctx: ServiceContext, withAttributes: boolean): Promise<UserEnvironment> {
   const [realm, definitions] = await Promise.all([
-    ctx.db.realm.findFirstOrThrow({ select: { tenancyMode: true, passwordMinLength: true } }),
+    ctx.db.realm.findFirstOrThrow({
+      select: { tenancyMode: true, passwordMinLength: true, requireEmailVerification: true },
+    }),
     withAttributes
       ? ctx.db.customAttributeDefinition.findMany({ select: { key: true, type: true, options: true } })
       : [],
@@ -285,6 +292,7 @@ export async function loadEnvironment(ctx: ServiceContext, withAttributes: boole
   return {
     tenancyMode: realm.tenancyMode,
     passwordMinLength: realm.passwordMinLength,
+    requireEmailVerification: realm.requireEmailVerification,
     attributes: new Map<string, AttributeDefinition>(
       definitions.map((d) => [d.key, { type: d.type, options: d.options }]),
     ),

@@ -2,6 +2,7 @@ import type { Prisma, User, UserStatus } from '../../generated/prisma/client.ts'
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import { hashPassword, importedHashProblem, passwordProblem, type PasswordAlgorithm } from './users.passwords.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { sendVerificationLink } from './users.messages.ts';
 import { assertCanGrant } from '../roles/roles.grants.ts';
 import { inTransaction, refused, userError, type UserErrorShape } from '../user-error.ts';
 import { takenRows, type TakenRow } from './users.queries.ts';
@@ -48,6 +49,8 @@ interface PreparedUser {
   credentials: Credentials;
   roleIds: readonly string[] | null;
   tenantIds: readonly string[] | null;
+  /** Send a verification email if the user is created with an unverified address (the realm requires verification). */
+  verifyEmail: boolean;
 }
 
 interface HashedPassword {
@@ -154,7 +157,11 @@ export function prepareUser(
       ),
     );
   }
-  return { path, data, status, credentials, roleIds: roleIds ?? null, tenantIds: tenantIds ?? null };
+  const verifyEmail =
+    mode === 'create' &&
+    env.requireEmailVerification === true &&
+    (status === 'ACTIVE' || status === 'PENDING_VERIFICATION');
+  return { path, data, status, credentials, roleIds: roleIds ?? null, tenantIds: tenantIds ?? null, verifyEmail };
 }
 
 export async function hashCredentials(credentials: Credentials): Promise<HashedPassword | null> {
@@ -294,6 +301,10 @@ async function insertUser(
       ...(access.tenants.length ? { tenants: access.tenants.map((t) => t.slug).sort() } : {}),
     },
   });
+  // Roster's own contexts (seeding, the CLI) have no outbox key: they send nothing.
+  if (prepared.verifyEmail && user.email && !user.emailVerified && ctx.outboxKey && ctx.publicUrl) {
+    await sendVerificationLink(tx, ctx, user, ctx.publicUrl);
+  }
   return user;
 }
 

@@ -60,11 +60,35 @@ builder.prismaNode('MfaFactor', {
     name: t.exposeString('name', { nullable: true, description: 'The label the user gave it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was enrolled.' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'When it was last used.' }),
+    transports: t.exposeStringList('transports', {
+      description:
+        'WEBAUTHN: how browsers reach the authenticator that holds the passkey, as it reported at registration (`internal`: the device itself; `hybrid`: a phone nearby; `usb`, `nfc`, `ble`: a security key). Empty for other factors.',
+    }),
+    backedUp: t.exposeBoolean('backedUp', {
+      nullable: true,
+      description:
+        'WEBAUTHN: whether the passkey is synced to the user’s other devices (a backed-up, multi-device passkey) as its last use reported; null for other factors.',
+    }),
   }),
 });
 
+const ImpersonationModeEnum = builder.enumType('ImpersonationMode', {
+  description: 'What the token of an impersonation (token exchange, RFC 8693) may do.',
+  values: {
+    READ_ONLY: {
+      description:
+        'Only read scopes (those named `…:read`) and the OpenID Connect scopes `openid`, `profile`, `email`.',
+    },
+    FULL: {
+      description:
+        'Every scope the user holds (on the management API, only those the impersonating application holds too).',
+    },
+  } as const,
+});
+
 export const SessionRef = builder.prismaNode('Session', {
-  description: 'A signed-in session of a user in an application.',
+  description:
+    'A signed-in session of a user in an application, or an impersonation of the user by an application (`impersonatedBy`).',
   id: { field: 'id', description: 'The global id of the session.' },
   nullable: true,
   ...requireScopes(['users:read']),
@@ -106,6 +130,16 @@ export const SessionRef = builder.prismaNode('Session', {
       description:
         'The global id of the tenant the sign-in is within (the `tenant_id` claim of its tokens carries its database id); null when none.',
       resolve: (session) => (session.tenantId ? encodeGlobalId('Tenant', session.tenantId) : null),
+    }),
+    impersonatedBy: t.exposeString('impersonatedBy', {
+      nullable: true,
+      description:
+        'Set when the session is an impersonation: the client id of the application that acts as the user (token exchange, the `act` claim of its token; `application` is that application). Null for the user’s own sign-ins. Revoking the session ends the impersonation’s token.',
+    }),
+    impersonationMode: t.expose('impersonationMode', {
+      type: ImpersonationModeEnum,
+      nullable: true,
+      description: 'What the impersonation’s token may do; null for the user’s own sign-ins.',
     }),
   }),
 });

@@ -15,6 +15,8 @@ import {
   listingCondition,
   userPageRows,
   type Cursor,
+  PAGE_COLUMNS,
+  type PageColumn,
   type CursorValue,
   type SortKey,
 } from './users.queries.ts';
@@ -59,10 +61,15 @@ function orderSignature(keys: SortKey[]): string {
 }
 
 /** An edge whose cursor is computed on first read. */
-function lazyEdge(id: string, cursor: () => string): { id: string; readonly cursor: string } {
+function lazyEdge(
+  id: string,
+  cursor: () => string,
+  columns: Record<string, unknown> | undefined,
+): UserPage['edges'][number] {
   let sealed: string | undefined;
   return {
     id,
+    columns,
     get cursor() {
       sealed ??= cursor();
       return sealed;
@@ -127,10 +134,19 @@ export interface UserPageArgs {
 }
 
 export interface UserPage {
-  edges: { cursor: string; id: string }[];
+  /** `columns`: the user's id and the columns asked for with `options.columns`, when asked. */
+  edges: { cursor: string; id: string; columns?: Record<string, unknown> | undefined }[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   /** Exact number of users matching, across all pages; runs only when called. */
   totalCount: () => Promise<number>;
+}
+
+/** The columns the nodes select when they select nothing but columns a page can read; else null. */
+export function pageColumnsOf(query: { select?: Record<string, unknown> }): PageColumn[] | null {
+  const selected = Object.entries(query.select ?? {});
+  if (selected.some(([field, value]) => value !== true || (field !== 'id' && !PAGE_COLUMNS.has(field as PageColumn))))
+    return null;
+  return selected.map(([field]) => field).filter((field): field is PageColumn => field !== 'id');
 }
 
 /** Whether `test` holds for the filter or any filter nested in its AND, OR or NOT. */
@@ -166,7 +182,7 @@ export async function listUsers(
   ctx: ServiceContext,
   args: UserPageArgs,
   scope?: Prisma.Sql,
-  options: { withTotal?: boolean } = {},
+  options: { withTotal?: boolean; columns?: readonly PageColumn[] } = {},
 ): Promise<UserPage> {
   if (args.first != null && args.last != null) throw new FilterError('last', 'cannot be combined with first');
   const orderBy = args.orderBy?.length ? args.orderBy : DEFAULT_USER_ORDER;
@@ -188,7 +204,7 @@ export async function listUsers(
       : await userPageRows(
           ctx.db,
           ctx.realmId,
-          { where, cursors, keys, backward, limit: size + 1 },
+          { where, cursors, keys, backward, limit: size + 1, columns: options.columns },
           options.withTotal,
           counted,
         );
@@ -205,7 +221,15 @@ export async function listUsers(
         return value instanceof Date ? value.toISOString() : (value as string | boolean | null);
       }),
     );
-  const edges = page.map((row) => lazyEdge(row.id as string, () => cursorOf(row)));
+  const aliases = (options.columns ?? []).map((column) => [column, `c_${column}`] as const);
+  const columnsOf = (row: Record<string, unknown>) => {
+    const columns: Record<string, unknown> = { id: row.id };
+    for (const [column, alias] of aliases) columns[column] = row[alias];
+    return columns;
+  };
+  const edges = page.map((row) =>
+    lazyEdge(row.id as string, () => cursorOf(row), options.columns ? columnsOf(row) : undefined),
+  );
   return {
     edges,
     pageInfo: {

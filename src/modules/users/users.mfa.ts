@@ -4,7 +4,7 @@ import type { RealmTx, ServiceContext } from '../../context.ts';
 import { constantTimeEqual, decrypt, encrypt, sha256 } from '../../auth/crypto.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction, isUserError, userDeleted, userError, type UserErrorShape } from '../user-error.ts';
-import { bumpVersion, findUser } from './users.core.ts';
+import { findUser } from './users.core.ts';
 
 /** RFC 6238 parameters every authenticator app understands; one step either side is accepted. */
 const TOTP_PARAMETERS = { algorithm: 'SHA1', digits: 6, period: 30, window: 1 } as const;
@@ -28,8 +28,11 @@ export function newTotpSecret(issuer: string, label: string): { secret: string; 
   return { secret, uri };
 }
 
-/** The time step of `code` for `secret` at `now`, within the accepted window; null when it does not match. */
-function matchingStep(secret: string, code: string, now: Date): number | null {
+/**
+ * The time step of `code` for `secret` at `now`, within the accepted window; null when it does
+ * not match. Enrolments check the code with it before they write anything.
+ */
+export function matchingStep(secret: string, code: string, now: Date): number | null {
   const token = code.replace(/\s/g, '');
   if (!/^\d{6}$/.test(token)) return null;
   const delta = totpOf(secret).validate({ token, timestamp: now.getTime(), window: TOTP_PARAMETERS.window });
@@ -76,37 +79,58 @@ export async function enrolTotp(
     if (await tx.mfaFactor.count({ where: { userId: user.id, type: 'TOTP' } })) {
       return fail(userError('INVALID_STATE', 'The user already has an authenticator; reset it first.', ['userId']));
     }
-    const factor = await tx.mfaFactor.create({
-      data: {
-        realmId: ctx.realmId,
-        userId: user.id,
-        type: 'TOTP',
-        name: input.name ?? 'Authenticator app',
-        secretEncrypted: encrypt(key, input.secret, sealedFor(ctx.realmId, user.id)),
-        lastUsedStep: step,
-        lastUsedAt: now,
-      },
+    const { factorId, recoveryCodes } = await addTotpFactor(tx, ctx, key, { ...input, userId: user.id, step }, now);
+    await tx.user.update({
+      where: { id: user.id },
+      data: { mfaEnrolmentRequired: false, version: { increment: 1 } },
     });
-    const recoveryCodes = newRecoveryCodes();
-    await tx.mfaFactor.deleteMany({ where: { userId: user.id, type: 'RECOVERY_CODES' } });
-    await tx.mfaFactor.create({
-      data: {
-        realmId: ctx.realmId,
-        userId: user.id,
-        type: 'RECOVERY_CODES',
-        name: 'Recovery codes',
-        secretEncrypted: sealRecoveryHashes(key, ctx.realmId, user.id, recoveryCodes.map(hashRecoveryCode)),
-      },
-    });
-    await bumpVersion(tx, user.id);
-    await recordAudit(tx, ctx, {
-      action: 'user.mfa_enrolled',
-      targetType: 'User',
-      targetId: user.id,
-      changes: { type: 'TOTP', factorId: factor.id, recoveryCodes: RECOVERY_CODE_COUNT },
-    });
-    return { factorId: factor.id, recoveryCodes, userErrors: [] };
+    return { factorId, recoveryCodes, userErrors: [] };
   });
+}
+
+/**
+ * Writes a TOTP factor whose code matched at time step `step` (`matchingStep`), in the caller's
+ * transaction on a locked user without one, and a fresh set of recovery codes (replacing any
+ * earlier set); audited as `user.mfa_enrolled`. The user's own row (`mfaEnrolmentRequired`,
+ * version) is the caller's to update. Both enrolments, from a sign-in and from an invitation,
+ * write the factor here.
+ */
+export async function addTotpFactor(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  key: Buffer,
+  input: { userId: string; secret: string; step: number; name?: string | null | undefined },
+  now: Date,
+): Promise<{ factorId: string; recoveryCodes: string[] }> {
+  const factor = await tx.mfaFactor.create({
+    data: {
+      realmId: ctx.realmId,
+      userId: input.userId,
+      type: 'TOTP',
+      name: input.name ?? 'Authenticator app',
+      secretEncrypted: encrypt(key, input.secret, sealedFor(ctx.realmId, input.userId)),
+      lastUsedStep: input.step,
+      lastUsedAt: now,
+    },
+  });
+  const recoveryCodes = newRecoveryCodes();
+  await tx.mfaFactor.deleteMany({ where: { userId: input.userId, type: 'RECOVERY_CODES' } });
+  await tx.mfaFactor.create({
+    data: {
+      realmId: ctx.realmId,
+      userId: input.userId,
+      type: 'RECOVERY_CODES',
+      name: 'Recovery codes',
+      secretEncrypted: sealRecoveryHashes(key, ctx.realmId, input.userId, recoveryCodes.map(hashRecoveryCode)),
+    },
+  });
+  await recordAudit(tx, ctx, {
+    action: 'user.mfa_enrolled',
+    targetType: 'User',
+    targetId: input.userId,
+    changes: { type: 'TOTP', factorId: factor.id, recoveryCodes: RECOVERY_CODE_COUNT },
+  });
+  return { factorId: factor.id, recoveryCodes };
 }
 
 const hashRecoveryCode = (code: string) => sha256(`roster-recovery-code:${normalRecoveryCode(code)}`);

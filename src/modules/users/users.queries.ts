@@ -192,7 +192,52 @@ interface PageQuery {
   keys: SortKey[];
   backward: boolean;
   limit: number;
+  /** Columns of `User` read with the page (see `PAGE_COLUMNS`), beside the id and the sort keys. */
+  columns?: readonly PageColumn[];
 }
+
+/**
+ * The `User` columns a page can read along with its ids: those whose values a raw statement
+ * returns exactly as the Prisma client's model queries do (text, citext, booleans, integers,
+ * enums, timestamptz), not dates, JSON or arrays.
+ */
+export const PAGE_COLUMNS = new Set([
+  'email',
+  'emailVerified',
+  'phone',
+  'phoneVerified',
+  'username',
+  'uniqueId',
+  'name',
+  'givenName',
+  'familyName',
+  'nickname',
+  'picture',
+  'bio',
+  'gender',
+  'locale',
+  'timezone',
+  'country',
+  'region',
+  'city',
+  'status',
+  'suspendedReason',
+  'suspendedAt',
+  'passwordHash',
+  'passwordChangedAt',
+  'passwordExpired',
+  'lockedUntil',
+  'failedLoginAttempts',
+  'lastFailedLoginAt',
+  'createdAt',
+  'updatedAt',
+  'lastLoginAt',
+  'lastActiveAt',
+  'deletedAt',
+  'version',
+  'mfaFactorCount',
+] as const);
+export type PageColumn = typeof PAGE_COLUMNS extends Set<infer C> ? C : never;
 
 function orderClause(keys: SortKey[], backward: boolean, expr: (key: SortKey, i: number) => string): Prisma.Sql {
   return join(
@@ -208,7 +253,11 @@ function orderClause(keys: SortKey[], backward: boolean, expr: (key: SortKey, i:
  */
 function pageRowsSql(realm: Prisma.Sql, page: PageQuery): Prisma.Sql {
   const selected = join(
-    page.keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
+    [
+      ...page.keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
+      // Names from PAGE_COLUMNS only: they are identifiers of the schema, never input.
+      ...(page.columns ?? []).map((column) => raw(`u."${column}" AS "c_${column}"`)),
+    ],
     ', ',
   );
   const select = (conditions: Prisma.Sql[], keys: SortKey[]) => sql`

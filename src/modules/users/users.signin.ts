@@ -28,7 +28,9 @@ export type SignInFailure =
   | 'password_expired'
   | 'new_password_rejected'
   | 'invalid_second_factor'
-  | 'not_tenant_member';
+  | 'not_tenant_member'
+  | 'invalid_passkey'
+  | 'passkey_counter_regressed';
 
 export interface SignInAttempt {
   realmId: string;
@@ -48,8 +50,9 @@ export interface SignInAttempt {
 }
 
 /**
- * What a sign-in needs after the password: a code of the user's authenticator (`totp`), or the
- * enrolment of one (`enrol`, the realm requires a second factor and the user has none).
+ * What a sign-in needs after the password: a second factor the user has (`totp`: a code of their
+ * authenticator, or one of their passkeys), or the enrolment of one (`enrol`, the realm requires
+ * a second factor and the user has none).
  */
 type SecondFactorStep = 'totp' | 'enrol';
 
@@ -125,6 +128,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
             passwordHash: true,
             passwordAlgorithm: true,
             passwordExpired: true,
+            mfaEnrolmentRequired: true,
             lockedUntil: true,
             email: true,
             username: true,
@@ -193,10 +197,10 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
 
   const signedIn = user!;
   const secondFactor: SecondFactorStep | null = (await db.mfaFactor.count({
-    where: { userId: signedIn.id, type: 'TOTP' },
+    where: { userId: signedIn.id, type: { in: ['TOTP', 'WEBAUTHN'] } },
   }))
     ? 'totp'
-    : realm.mfaPolicy === 'REQUIRED'
+    : realm.mfaPolicy === 'REQUIRED' || signedIn.mfaEnrolmentRequired
       ? 'enrol'
       : null;
   const upgraded =
@@ -238,7 +242,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
   return { ok: true, userId: signedIn.id, secondFactor, tenantId };
 }
 
-interface SignInEvent {
+export interface SignInEvent {
   userId: string | null;
   applicationId: string;
   method: string;
@@ -251,7 +255,7 @@ interface SignInEvent {
  * A completed sign-in: the failure count cleared, the login event, the user's activity of the
  * quarter hour and the `user.signed_in` audit event.
  */
-async function recordSignedIn(
+export async function recordSignedIn(
   tx: RealmTx,
   ctx: ServiceContext,
   event: SignInEvent,
@@ -281,7 +285,7 @@ export interface SecondStepAttempt {
 }
 
 /** The user of a second step if they may still sign in (not deleted, not suspended or inactive, not locked). */
-async function secondStepUser(tx: RealmTx, userId: string, now: Date) {
+export async function secondStepUser(tx: RealmTx, userId: string, now: Date) {
   const user = await tx.user.findFirst({
     where: { id: userId, deletedAt: null, status: { in: ['ACTIVE', 'PENDING_VERIFICATION'] } },
     select: { id: true, lockedUntil: true },
@@ -341,21 +345,26 @@ export async function signInWithSecondFactor(
 }
 
 /**
- * Completes the sign-in of a user who has just enrolled an authenticator (its code checked by
- * the enrolment), unless they were locked, suspended or deleted meanwhile.
+ * Completes the sign-in of a user who has just enrolled an authenticator or a passkey (its code
+ * or signature checked by the enrolment), unless they were locked, suspended or deleted meanwhile.
  */
-export async function signInAfterEnrolment(prisma: PrismaClient, attempt: SecondStepAttempt): Promise<boolean> {
+export async function signInAfterEnrolment(
+  prisma: PrismaClient,
+  attempt: SecondStepAttempt,
+  enrolled: 'TOTP' | 'WEBAUTHN' = 'TOTP',
+): Promise<boolean> {
   const now = new Date();
   const ctx = userContext(prisma, attempt.realmId, attempt.userId, attempt.ipAddress);
+  const method = enrolled === 'TOTP' ? 'password+totp' : 'password+passkey';
   return ctx.db.$transaction(async (tx) => {
     if (!(await secondStepUser(tx, attempt.userId, now))) return false;
     await tx.user.update({ where: { id: attempt.userId }, data: { lastLoginAt: now } });
-    await recordSignedIn(tx, ctx, eventOf(attempt, 'password+totp'), now, { enrolled: 'TOTP' });
+    await recordSignedIn(tx, ctx, eventOf(attempt, method), now, { enrolled });
     return true;
   });
 }
 
-function eventOf(
+export function eventOf(
   attempt: Pick<SecondStepAttempt, 'userId' | 'applicationId' | 'ipAddress' | 'userAgent' | 'tenantId'>,
   method: string,
 ): SignInEvent {
@@ -792,7 +801,7 @@ export async function endSessionOnTokenReuse(
 }
 
 /** A short description of the device, e.g. `Firefox 128 on Ubuntu (desktop)`. */
-function describeDevice(userAgent: string): string | null {
+export function describeDevice(userAgent: string): string | null {
   const parsed = new UAParser(userAgent).getResult();
   const browser = [parsed.browser.name, parsed.browser.major].filter(Boolean).join(' ');
   const os = [parsed.os.name, parsed.os.version].filter(Boolean).join(' ');

@@ -27,6 +27,7 @@ import {
 } from './users.core.ts';
 import { checkPrepared, fullProfile, hashCredentials, prepareUser, type CreateUserInput } from './users.create.ts';
 import { STATUS_TRANSITIONS, transitionMessage } from './users.lifecycle.ts';
+import { sendVerificationLink } from './users.messages.ts';
 
 /** The profile fields of `updateUser`; omitted = unchanged, null = cleared. */
 export type UserPatch = ProfileInput;
@@ -44,7 +45,8 @@ function auditAction(
  * are merged key by key). `expectedVersion` makes it conditional: VERSION_CONFLICT when the
  * user changed since. A new email resets `emailVerified` (a new phone `phoneVerified`) unless
  * the patch sets it. Audited as `user.updated`, or `user.credentials_changed` when the email,
- * phone or username changed (the changes then list them under `credentials`).
+ * phone or username changed (the changes then list them under `credentials`). In a realm that
+ * requires verification, a new unverified address gets a verification email.
  */
 export async function updateUser(
   ctx: ServiceContext,
@@ -63,7 +65,23 @@ export async function updateUser(
       live: true,
       taken: (error) => refused('user', takenFromViolation(error, path)),
     },
-    (tx, user) => applyPatch(tx, ctx, user, data, path),
+    async (tx, user) => {
+      const result = await applyPatch(tx, ctx, user, data, path);
+      const updated = result.user;
+      const newEmail = updated?.email && updated.email.toLowerCase() !== (user.email ?? '').toLowerCase();
+      // Roster's own contexts (seeding, the CLI) have no outbox key: they send nothing.
+      if (
+        env.requireEmailVerification &&
+        newEmail &&
+        !updated.emailVerified &&
+        (updated.status === 'ACTIVE' || updated.status === 'PENDING_VERIFICATION') &&
+        ctx.outboxKey &&
+        ctx.publicUrl
+      ) {
+        await sendVerificationLink(tx, ctx, updated, ctx.publicUrl);
+      }
+      return result;
+    },
   );
 }
 

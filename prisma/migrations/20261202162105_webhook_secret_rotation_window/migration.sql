@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "WebhookEndpoint" ADD COLUMN     "previousSealedSecret" TEXT,
+ADD COLUMN     "previousSecretExpiresAt" TIMESTAMPTZ(3);

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "RecoveryRequest_status_expiresAt_idx" ON "RecoveryRequest"("status", "expiresAt");

@@ -1,0 +1,146 @@
+/**
+ * Hosted pages in a real browser (Debian's Chromium, headless, driven by Playwright): a test
+ * server with a single-page application to sign in to, one Chromium for the file, pages that
+ * collect console problems, and the one-time links Roster mails.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import * as oidc from 'openid-client';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { openBody } from '../../src/modules/outbox/outbox.service.ts';
+import { createApplication } from './fixtures.ts';
+import { startTestServer, type TestServer } from './server.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Where screenshots go. */
+export const ARTIFACTS = 'test-artifacts';
+/** The redirect URI of the single-page application; it is not served: a test catches the browser's arrival. */
+export const CALLBACK = 'https://console.example.com/callback';
+/** Polling options for waits on the browser or the outbox. */
+export const SLOW = { timeout: 30_000 };
+/**
+ * A browser test's own timeout (the third argument of `it`): a test waits through several pages,
+ * each poll up to SLOW, so vitest's default would end a test on a loaded machine that is merely slow.
+ */
+export const BROWSER_TEST_TIMEOUT = 90_000;
+/** The timeout of hooks that start a server and Chromium. */
+export const BROWSER_HOOK_TIMEOUT = 120_000;
+
+/** Whether to skip: without Chromium, but never in CI. */
+export const withoutChromium = !existsSync(CHROMIUM) && !process.env.CI;
+
+/** Starts Debian's Chromium, headless, with no background traffic of its own. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * What goes wrong in `page` from now on: console errors and warnings and uncaught exceptions,
+ * except console lines matching `expected` (by default any 4xx page load, which Chromium logs
+ * although a refusal is answered with one on purpose).
+ */
+export function collectProblems(page: Page, expected: RegExp = /status of 4\d\d/): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (expected.test(message.text())) return;
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return problems;
+}
+
+/** A page and what went wrong in it: console errors and warnings, and uncaught exceptions. */
+interface OpenPage {
+  context: BrowserContext;
+  page: Page;
+  problems: string[];
+}
+
+export interface ChromiumPages {
+  readonly server: TestServer;
+  readonly browser: Browser;
+  /** The client ID of the single-page application whose redirect URI is CALLBACK. */
+  readonly clientId: string;
+  /** A page in a context of its own; `expected`: console lines that are no problem (see collectProblems). */
+  newPage(viewport?: { width: number; height: number }, expected?: RegExp): Promise<OpenPage>;
+  /** Whether the field labelled `label` has the focus. */
+  focused(page: Page, label: string): Promise<boolean>;
+  /** The one-time link in the last mail to `recipient` (of `kind` when given), once there is one. */
+  linkSentTo(recipient: string, kind?: string): Promise<string>;
+  /** An authorization request of the application (PKCE, state), which leads to the sign-in page. */
+  authorizationUrl(): Promise<string>;
+}
+
+/**
+ * Sets up the server (with `options`), the application and Chromium before the file's tests, and
+ * closes them after.
+ */
+export function chromiumPages(options?: Parameters<typeof startTestServer>[0]): ChromiumPages {
+  let server: TestServer;
+  let browser: Browser;
+  let clientId: string;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startTestServer(options);
+    ({ clientId } = await createApplication(server, { name: 'Admin console', type: 'SPA', redirectUris: [CALLBACK] }));
+    browser = await launchChromium();
+  }, BROWSER_HOOK_TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  }, BROWSER_HOOK_TIMEOUT);
+
+  return {
+    get server() {
+      return server;
+    },
+    get browser() {
+      return browser;
+    },
+    get clientId() {
+      return clientId;
+    },
+
+    async newPage(viewport = { width: 1000, height: 800 }, expected) {
+      const context = await browser.newContext({ viewport });
+      const page = await context.newPage();
+      return { context, page, problems: collectProblems(page, expected) };
+    },
+
+    focused: (page, label) =>
+      page.getByLabel(label, { exact: true }).evaluate((element) => element === document.activeElement),
+
+    async linkSentTo(recipient, kind) {
+      const where = kind ? { recipient, kind } : { recipient };
+      await expect.poll(() => server.db.prisma.outboxMessage.count({ where }), SLOW).toBeGreaterThan(0);
+      const row = await server.db.prisma.outboxMessage.findFirstOrThrow({ where, orderBy: { id: 'desc' } });
+      return /(http:\/\/\S+\?token=[A-Za-z0-9_-]+)/.exec(openBody(server.outboxKey, row)!.text)![1]!;
+    },
+
+    async authorizationUrl() {
+      const config = await oidc.discovery(new URL(server.issuer()), clientId, undefined, oidc.None(), {
+        execute: [oidc.allowInsecureRequests],
+      });
+      return oidc.buildAuthorizationUrl(config, {
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: oidc.randomState(),
+      }).href;
+    },
+  };
+}
