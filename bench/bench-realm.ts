@@ -38,6 +38,7 @@ export async function startOnBenchRealm(): Promise<BenchRealm> {
     keys: new SigningKeys(db.prisma, deriveKey(secret, 'roster/signing-keys')),
     cookieKey: deriveKey(secret, 'roster/cookies'),
     mfaKey: deriveKey(secret, 'roster/mfa'),
+    passkeyKey: deriveKey(secret, 'roster/passkeys'),
     cursorKey: deriveKey(secret, 'roster/cursors'),
     outboxKey: deriveKey(secret, 'roster/outbox'),
     log: createLogger('silent'),

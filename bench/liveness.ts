@@ -33,6 +33,7 @@ const app = createApp({
   keys,
   cookieKey: deriveKey(benchSecret, 'roster/cookies'),
   mfaKey: deriveKey(benchSecret, 'roster/mfa'),
+  passkeyKey: deriveKey(benchSecret, 'roster/passkeys'),
   cursorKey: deriveKey(benchSecret, 'roster/cursors'),
   outboxKey: deriveKey(benchSecret, 'roster/outbox'),
   log: createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent'),

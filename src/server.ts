@@ -42,6 +42,8 @@ export interface AppDeps {
   cookieKey: Buffer;
   /** Derived from the server secret (`roster/mfa`); seals second-factor secrets. */
   mfaKey: Buffer;
+  /** Derived from the server secret (`roster/passkeys`); signs passkey challenges. */
+  passkeyKey: Buffer;
   /** Derived from the server secret (`roster/cursors`); seals list cursors. */
   cursorKey: Buffer;
   /** Derived from the server secret (`roster/outbox`); seals outbox messages' bodies. */
@@ -122,6 +124,7 @@ export function createApp(deps: AppDeps): FetchHandler {
       keys: deps.keys,
       cookieKey: deps.cookieKey,
       mfaKey: deps.mfaKey,
+      passkeyKey: deps.passkeyKey,
       outboxKey: deps.outboxKey,
       signInLimits: new AddressClientLimits(store, 'signin', deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
       grants,
@@ -420,6 +423,7 @@ export async function startServer(
       keys,
       cookieKey: deriveKey(secret, 'roster/cookies'),
       mfaKey: deriveKey(secret, 'roster/mfa'),
+      passkeyKey: deriveKey(secret, 'roster/passkeys'),
       cursorKey: deriveKey(secret, 'roster/cursors'),
       outboxKey,
       log,

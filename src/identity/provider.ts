@@ -91,6 +91,8 @@ export interface RealmProvidersOptions {
   cookieKey: Buffer;
   /** Seals second-factor secrets (`roster/mfa`). */
   mfaKey: Buffer;
+  /** Signs the hosted pages' passkey challenges (`roster/passkeys`). */
+  passkeyKey: Buffer;
   /** Seals the bodies of the emails the hosted pages write to the outbox (`roster/outbox`). */
   outboxKey: Buffer;
   /** Failed sign-ins the hosted page allows per address and per application. */
@@ -403,6 +405,7 @@ export class RealmProviders {
       csrfKey: cookieKey(this.options.cookieKey, `csrf:${realmId}`),
       limits: this.options.signInLimits,
       mfaKey: this.options.mfaKey,
+      passkeyKey: this.options.passkeyKey,
       sessionTtlSeconds: Math.min(realm.sessionIdleTimeoutSeconds, realm.sessionMaxLifetimeSeconds),
       applicationIdOf,
     });

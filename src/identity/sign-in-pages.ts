@@ -41,6 +41,8 @@ export interface SignInPagesDeps {
   limits: AddressClientLimits;
   /** Seals second-factor secrets, and the one being enrolled while the interaction keeps it. */
   mfaKey: Buffer;
+  /** Signs the passkey challenges (`roster/passkeys`). */
+  passkeyKey: Buffer;
   /** How long the session row of a sign-in lasts unless used (the realm's idle timeout), in seconds. */
   sessionTtlSeconds: number;
   /** The application id of a provider client. */
@@ -555,7 +557,12 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
     const showIdentifier = async (status: number, identifier: string, error: string | null) => {
       const options =
         relyingParty &&
-        (await authenticationOptions(prisma, { realmId: realm.id, interactionUid: uid, relyingParty, userId: null }));
+        (await authenticationOptions(prisma, deps.passkeyKey, {
+          realmId: realm.id,
+          interactionUid: uid,
+          relyingParty,
+          userId: null,
+        }));
       respond(
         ctx,
         status,
@@ -571,7 +578,12 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       );
       const options =
         types.has('WEBAUTHN') && relyingParty
-          ? await authenticationOptions(prisma, { realmId: realm.id, interactionUid: uid, relyingParty, userId })
+          ? await authenticationOptions(prisma, deps.passkeyKey, {
+              realmId: realm.id,
+              interactionUid: uid,
+              relyingParty,
+              userId,
+            })
           : null;
       const codes = types.has('TOTP') || types.has('RECOVERY_CODES') || !options;
       respond(
@@ -590,7 +602,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       });
       const name = user.email ?? user.username ?? user.phone ?? userId;
       return passkeyUi(
-        await registrationOptions(prisma, {
+        await registrationOptions(prisma, deps.passkeyKey, {
           realmId: realm.id,
           interactionUid: uid,
           relyingParty,
@@ -673,7 +685,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       return;
     }
     if (step === 'passkey' && !pending && relyingParty) {
-      const signedIn = await signInWithPasskey(prisma, {
+      const signedIn = await signInWithPasskey(prisma, deps.passkeyKey, {
         realmId: realm.id,
         interactionUid: uid,
         relyingParty,
@@ -708,7 +720,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       const ceremony = relyingParty && { interactionUid: uid, relyingParty, response: passkeyResponse };
       const code = (form.get('code') ?? '').slice(0, 64);
       if (step === 'second-factor-passkey' && ceremony) {
-        const checked = await signInWithPasskeySecondFactor(prisma, { ...attempt, ...ceremony });
+        const checked = await signInWithPasskeySecondFactor(prisma, deps.passkeyKey, { ...attempt, ...ceremony });
         if (!checked.ok) {
           if (checked.reason !== 'account_locked') await deps.limits.recordFailure(address, client.id);
           await showSecondFactor(401, pending.userId, FAILURE_MESSAGES.invalid_passkey);
@@ -728,7 +740,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         return;
       }
       if ((step === 'add-passkey' || step === 'enrol-passkey') && ceremony) {
-        const registered = await registerPasskey(prisma, { ...attempt, ...ceremony });
+        const registered = await registerPasskey(prisma, deps.passkeyKey, { ...attempt, ...ceremony });
         if (!registered.ok && registered.reason === 'account_locked') {
           respond(ctx, 401, page(realm, 'Sign-in error', `<p class="error" role="alert">${START_AGAIN}</p>`));
           return;

@@ -43,6 +43,8 @@ export interface TestServer {
   keys: SigningKeys;
   /** The key second-factor secrets are sealed with (as the server derives it, `roster/mfa`). */
   mfaKey: Buffer;
+  /** The key passkey challenges are signed with (as the server derives it, `roster/passkeys`). */
+  passkeyKey: Buffer;
   /** The key outbox messages' bodies are sealed with (as the server derives it, `roster/outbox`). */
   outboxKey: Buffer;
   /** The realms' OpenID providers this server uses. */
@@ -113,12 +115,14 @@ export async function startTestServer(
   const log = options.log ?? createLogger('silent');
   const cookieKey = deriveKey(TEST_SECRET, 'roster/cookies');
   const mfaKey = deriveKey(TEST_SECRET, 'roster/mfa');
+  const passkeyKey = deriveKey(TEST_SECRET, 'roster/passkeys');
   const outboxKey = deriveKey(TEST_SECRET, 'roster/outbox');
   const providers = new RealmProviders({
     prisma: db.prisma,
     keys,
     cookieKey,
     mfaKey,
+    passkeyKey,
     outboxKey,
     signInLimits: new AddressClientLimits(
       rateLimitStoreOf(db),
@@ -135,6 +139,7 @@ export async function startTestServer(
     keys,
     cookieKey,
     mfaKey,
+    passkeyKey,
     cursorKey: deriveKey(TEST_SECRET, 'roster/cursors'),
     outboxKey,
     log,
@@ -214,6 +219,7 @@ export async function startTestServer(
     databaseUrl: database.databaseUrl,
     keys,
     mfaKey,
+    passkeyKey,
     outboxKey,
     providers,
     admin,

@@ -11,6 +11,9 @@
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import { OutboxWorker } from '../../src/modules/outbox/outbox.worker.ts';
+import { authenticationOptions } from '../../src/modules/users/users.passkeys.ts';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import { Browser, csrfOf } from '../helpers/browser.ts';
 import { createApplication, makeFactor, makeUser, type TestUser } from '../helpers/fixtures.ts';
@@ -100,6 +103,17 @@ const kimState = () =>
     select: { failedLoginAttempts: true, lockedUntil: true, lastLoginAt: true },
   });
 const REFUSED = 'The passkey could not be verified.';
+/** Runs `fn`, checking that Kim's passkey (counter, last use) did not change. */
+async function expectUnchangedFactor<T>(fn: () => Promise<T>): Promise<T> {
+  const before = await kimFactor();
+  const result = await fn();
+  const after = await kimFactor();
+  expect({ signCount: after.signCount, lastUsedAt: after.lastUsedAt }).toEqual({
+    signCount: before.signCount,
+    lastUsedAt: before.lastUsedAt,
+  });
+  return result;
+}
 
 describe('registering a passkey', () => {
   it('is offered after a password sign-in in a browser that can keep one, and stores the credential', async () => {
@@ -192,9 +206,6 @@ describe('signing in with a passkey', () => {
     });
     expect(session).toMatchObject({ revokedAt: null, applicationId: expect.any(String) });
     expect(session.createdAt.getTime()).toBeGreaterThanOrEqual(factor.lastUsedAt!.getTime());
-    expect(
-      await server.db.prisma.passkeyChallenge.count({ where: { interactionUid: flow.formUrl.split('/').pop() } }),
-    ).toBe(0);
   });
 
   it('asks for user verification: a passkey that did not verify its user is refused', async () => {
@@ -370,6 +381,136 @@ describe('signing in with a passkey', () => {
     expect((await flow.tokens(done.left!)).claims()).toMatchObject({ sub: kim.id, amr: ['pwd', 'hwk', 'mfa'] });
     expect(await latestEvent()).toEqual({ success: true, method: 'password+passkey', failureReason: null });
     expect((await kimState()).failedLoginAttempts).toBe(0);
+  });
+});
+
+/** The statements that changed the database (rows written), of those `sql` lists. */
+const writes = (sql: string[]) => sql.filter((statement) => /^\s*(INSERT|UPDATE|DELETE|MERGE)\b/i.test(statement));
+
+describe('passkey challenges', () => {
+  const uidOf = (flow: { formUrl: string }) => flow.formUrl.split('/').pop()!;
+  const relyingParty = () => ({ id: passkey.rpId, origin: passkey.origin, name: 'Roster' });
+  /** Options as the pages would make them, but for another target or time. */
+  const optionsFor = (target: { realmId?: string; interactionUid: string; userId?: string | null }, now = new Date()) =>
+    authenticationOptions(
+      server.db.prisma,
+      server.passkeyKey,
+      { realmId: server.admin.realmId, relyingParty: relyingParty(), userId: null, ...target },
+      now,
+    );
+
+  it('are stateless: showing the identifier page or the second-factor page writes nothing', async () => {
+    const flow = await open();
+    const shown = await server.db.statements.during(async () => {
+      for (let i = 0; i < 5; i++) expect((await flow.browser.request(flow.formUrl)).status).toBe(200);
+    });
+    expect(writes(shown.sql)).toEqual([]);
+    // Each showing asks a challenge of its own.
+    const challenges = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      challenges.add(passkeyOptions(await (await flow.browser.request(flow.formUrl)).text(), 'passkey')!.challenge);
+    }
+    expect(challenges.size).toBe(3);
+
+    const second = await open();
+    expect((await second.post({ identifier: 'kim@example.com', password: PASSWORD })).html).toContain(
+      'Confirm with your passkey',
+    );
+    const again = await server.db.statements.during(async () => {
+      for (let i = 0; i < 5; i++) {
+        const page = await second.browser.request(second.formUrl);
+        expect(passkeyOptions(await page.text(), 'second-factor-passkey')).not.toBeNull();
+      }
+    });
+    expect(writes(again.sql)).toEqual([]);
+    expect(await server.db.prisma.usedPasskeyChallenge.count({ where: { realmId: server.admin.realmId } })).toBe(
+      await server.db.prisma.usedPasskeyChallenge.count(),
+    );
+  });
+
+  it('work once: the first response presenting one marks it used, and a replay conflicts with the mark', async () => {
+    const flow = await open();
+    const options = flow.options();
+    const marks = await server.db.prisma.usedPasskeyChallenge.count();
+    // A response the challenge checks out for, but of no known passkey: refused, the challenge used up.
+    const unknown = new SoftwarePasskey(passkey.rpId, passkey.origin).authenticate(options);
+    const first = await server.db.statements.during(() =>
+      flow.post({ step: 'passkey', passkey: JSON.stringify(unknown) }),
+    );
+    expect(first.result.status).toBe(401);
+    expect(
+      first.sql.filter((statement) => /INSERT INTO "public"\."UsedPasskeyChallenge"/.test(statement)),
+    ).toHaveLength(1);
+    expect(await server.db.prisma.usedPasskeyChallenge.count()).toBe(marks + 1);
+    // Kim's own passkey answering the same challenge: refused before her key is even looked at.
+    const replayed = await expectUnchangedFactor(() =>
+      flow.post({ step: 'passkey', passkey: JSON.stringify(passkey.authenticate(options)) }),
+    );
+    expect(replayed.status).toBe(401);
+    expect(replayed.html).toContain(REFUSED);
+    expect(await server.db.prisma.usedPasskeyChallenge.count()).toBe(marks + 1);
+    expect((await kimState()).failedLoginAttempts).toBe(0);
+  });
+
+  it('let exactly one of two concurrent submissions of one response through', async () => {
+    const flow = await open();
+    const csrf = csrfOf(flow.html);
+    const response = JSON.stringify(passkey.authenticate(flow.options()));
+    const marks = await server.db.prisma.usedPasskeyChallenge.count();
+    const answers = await Promise.all(
+      [1, 2].map(() =>
+        flow.browser.request(flow.formUrl, { method: 'POST', form: { csrf, step: 'passkey', passkey: response } }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([303, 401]);
+    expect(await server.db.prisma.usedPasskeyChallenge.count()).toBe(marks + 1);
+    await server.db.prisma.user.update({ where: { id: kim.id }, data: { failedLoginAttempts: 0 } });
+  });
+
+  it('refuse an expired challenge, and one of another sign-in, purpose or realm, or tampered with', async () => {
+    const flow = await open();
+    const uid = uidOf(flow);
+    const sixMinutesAgo = new Date(Date.now() - 6 * 60_000);
+    const own = flow.options();
+    const tampered = Buffer.from(own.challenge, 'base64url');
+    tampered[10]! ^= 1;
+    const cases: Record<string, { challenge: string }> = {
+      expired: await optionsFor({ interactionUid: uid }, sixMinutesAgo),
+      'another sign-in': await optionsFor({ interactionUid: uidOf(await open()) }),
+      'another purpose': await optionsFor({ interactionUid: uid, userId: kim.id }),
+      'another realm': await optionsFor({ interactionUid: uid, realmId: crypto.randomUUID() }),
+      'tampered with': { challenge: tampered.toString('base64url') },
+      'cut short': { challenge: own.challenge.slice(0, -4) },
+    };
+    const marks = await server.db.prisma.usedPasskeyChallenge.count();
+    for (const [name, options] of Object.entries(cases)) {
+      const refused = await expectUnchangedFactor(() =>
+        flow.post({ step: 'passkey', passkey: JSON.stringify(passkey.authenticate({ ...own, ...options })) }),
+      );
+      expect(refused.status, name).toBe(401);
+      expect(refused.html, name).toContain(REFUSED);
+    }
+    expect(await server.db.prisma.usedPasskeyChallenge.count()).toBe(marks);
+    // None of those used the page's own challenge, which still signs in.
+    expect(
+      (await flow.post({ step: 'passkey', passkey: JSON.stringify(passkey.authenticate(own)) })).left,
+    ).not.toBeNull();
+  });
+
+  it('are swept by the housekeeping once expired', async () => {
+    const marks = await server.db.prisma.usedPasskeyChallenge.count();
+    expect(marks).toBeGreaterThan(0);
+    const worker = new OutboxWorker({
+      prisma: server.db.prisma,
+      key: server.outboxKey,
+      email: null,
+      allowPrivateTargets: true,
+      log: createLogger('silent'),
+    });
+    expect((await worker.housekeep()).usedPasskeyChallengesSwept).toBe(0);
+    const later = new Date(Date.now() + 5 * 60_000 + 1_000);
+    expect((await worker.housekeep(later)).usedPasskeyChallengesSwept).toBe(marks);
+    expect(await server.db.prisma.usedPasskeyChallenge.count()).toBe(0);
   });
 });
 

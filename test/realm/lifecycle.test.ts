@@ -250,14 +250,8 @@ async function fillRealm(realm: Credentials): Promise<void> {
   await p.idempotentRequest.create({
     data: { realmId, caller: 'application:test', key: 'k', fingerprint: 'f', expiresAt: new Date(Date.now() + 60_000) },
   });
-  await p.passkeyChallenge.create({
-    data: {
-      realmId,
-      interactionUid: 'interaction',
-      purpose: 'authenticate',
-      challenge: 'challenge',
-      expiresAt: new Date(Date.now() + 60_000),
-    },
+  await p.usedPasskeyChallenge.create({
+    data: { realmId, digest: 'digest', expiresAt: new Date(Date.now() + 60_000) },
   });
   // The triggers queue the users' count changes and now and then fold them into the counts: a
   // row of each, whatever the triggers did (zero changes no total).

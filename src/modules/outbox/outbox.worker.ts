@@ -6,6 +6,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { claimDueMessages, type ClaimedMessage } from './outbox.queries.ts';
 import { openBody, type EmailBody } from './outbox.service.ts';
 import { expireRecoveryRequests } from '../users/users.recovery.ts';
+import { sweepUsedPasskeyChallenges } from '../users/users.passkeys.ts';
 import { pruneWebhookResponseBodies } from '../webhooks/webhooks.retention.ts';
 import { openSecret, postWebhook, WEBHOOK_TIMEOUT_MS, type WebhookAttempt } from '../webhooks/webhooks.delivery.ts';
 
@@ -118,7 +119,7 @@ export class OutboxWorker {
     this.nextHousekeepingAt = Date.now() + this.options.housekeepingMs;
     try {
       const done = await this.housekeep();
-      if (done.recoveryRequestsExpired || done.webhookBodiesPruned) this.options.log.info(done, 'outbox: housekeeping');
+      if (Object.values(done).some(Boolean)) this.options.log.info(done, 'outbox: housekeeping');
     } catch (error) {
       this.options.log.warn({ err: error }, 'outbox: housekeeping failed');
     }
@@ -127,12 +128,18 @@ export class OutboxWorker {
   /**
    * The sweeps of time-bound state, run every `housekeepingMs` by each process: account recovery
    * requests past their expiry become EXPIRED, with their audit event; webhook answer bodies past
-   * their retention are removed. Each sweep is safe to run in several processes at once (see each).
+   * their retention are removed, and so are the marks of passkey challenges used up once the
+   * challenges have expired. Each sweep is safe to run in several processes at once (see each).
    */
-  async housekeep(now = new Date()): Promise<{ recoveryRequestsExpired: number; webhookBodiesPruned: number }> {
+  async housekeep(now = new Date()): Promise<{
+    recoveryRequestsExpired: number;
+    webhookBodiesPruned: number;
+    usedPasskeyChallengesSwept: number;
+  }> {
     return {
       recoveryRequestsExpired: await expireRecoveryRequests(this.options.prisma, now),
       webhookBodiesPruned: await pruneWebhookResponseBodies(this.options.prisma, now),
+      usedPasskeyChallengesSwept: await sweepUsedPasskeyChallenges(this.options.prisma, now),
     };
   }
 

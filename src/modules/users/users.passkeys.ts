@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   generateAuthenticationOptions,
@@ -11,7 +12,7 @@ import {
 } from '@simplewebauthn/server';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { systemContext, userContext, type RealmTx } from '../../context.ts';
-import { randomToken } from '../../auth/crypto.ts';
+import { sha256 } from '../../auth/crypto.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { isUniqueViolation } from '../user-error.ts';
@@ -77,55 +78,70 @@ interface ChallengeTarget {
   userId: string | null;
 }
 
-/**
- * A new challenge for `target`, replacing the earlier one of the same interaction and purpose
- * (a page shown again asks again); expired challenges of the realm are swept at the same time.
- */
-async function issueChallenge(prisma: PrismaClient, target: ChallengeTarget, now: Date): Promise<string> {
-  const db = scopeToRealm(prisma, target.realmId);
-  const challenge = randomToken(32);
-  await db.$transaction([
-    db.passkeyChallenge.deleteMany({
-      where: {
-        OR: [{ interactionUid: target.interactionUid, purpose: target.purpose }, { expiresAt: { lte: now } }],
-      },
-    }),
-    db.passkeyChallenge.create({
-      data: {
-        realmId: target.realmId,
-        interactionUid: target.interactionUid,
-        purpose: target.purpose,
-        userId: target.userId,
-        challenge,
-        expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS),
-      },
-    }),
-  ]);
-  return challenge;
+/** A challenge's bytes: its expiry (ms since the epoch, 8 bytes), a random nonce (16), the MAC (32). */
+const NONCE_BYTES = 16;
+const CHALLENGE_BYTES = 8 + NONCE_BYTES + 32;
+const CHALLENGE_LENGTH = Math.ceil((CHALLENGE_BYTES * 4) / 3);
+
+function challengeMac(key: Buffer, target: ChallengeTarget, expiresAt: Buffer, nonce: Buffer): Buffer {
+  const bound = [target.realmId, target.interactionUid, target.purpose, target.userId ?? ''];
+  return createHmac('sha256', key).update(JSON.stringify(bound)).update(expiresAt).update(nonce).digest();
 }
 
 /**
- * Uses up the challenge a response presents if it was issued for `target` and is still live:
- * a delete, so that of two concurrent responses presenting it only one goes on, and a replayed
- * response finds it gone.
+ * A new challenge for `target`: stateless, so showing a page writes nothing. It is its expiry, a
+ * nonce and a MAC (under `key`, derived from the server secret) over both and the realm, the
+ * sign-in (interaction), the purpose and the user; `consumeChallenge` checks it.
+ */
+function issueChallenge(key: Buffer, target: ChallengeTarget, now: Date): string {
+  const expiresAt = Buffer.alloc(8);
+  expiresAt.writeBigUInt64BE(BigInt(now.getTime() + CHALLENGE_TTL_MS));
+  const nonce = randomBytes(NONCE_BYTES);
+  return Buffer.concat([expiresAt, nonce, challengeMac(key, target, expiresAt, nonce)]).toString('base64url');
+}
+
+/**
+ * Uses up the challenge a response presents if it was issued for `target` (its MAC) and is still
+ * live: the MAC and the expiry are both checked before either refuses, then a row keyed by the
+ * challenge's digest is inserted, so that of two concurrent responses presenting it only one
+ * goes on and a replayed response conflicts with the row.
  */
 async function consumeChallenge(
   prisma: PrismaClient,
+  key: Buffer,
   target: ChallengeTarget,
   challenge: string,
   now: Date,
 ): Promise<boolean> {
-  if (!BASE64URL.test(challenge) || challenge.length > 128) return false;
-  const used = await scopeToRealm(prisma, target.realmId).passkeyChallenge.deleteMany({
-    where: {
-      interactionUid: target.interactionUid,
-      purpose: target.purpose,
-      userId: target.userId,
-      challenge,
-      expiresAt: { gt: now },
-    },
-  });
-  return used.count === 1;
+  if (challenge.length !== CHALLENGE_LENGTH || !BASE64URL.test(challenge)) return false;
+  const bytes = Buffer.from(challenge, 'base64url');
+  if (bytes.length !== CHALLENGE_BYTES) return false;
+  const expiresAt = bytes.subarray(0, 8);
+  const expected = challengeMac(key, target, expiresAt, bytes.subarray(8, 8 + NONCE_BYTES));
+  const expiry = Number(expiresAt.readBigUInt64BE(0));
+  const authentic = timingSafeEqual(expected, bytes.subarray(8 + NONCE_BYTES));
+  const live = expiry > now.getTime();
+  if (!(authentic && live)) return false;
+  try {
+    await scopeToRealm(prisma, target.realmId).usedPasskeyChallenge.create({
+      data: { realmId: target.realmId, digest: sha256(challenge), expiresAt: new Date(expiry) },
+      select: { digest: true },
+    });
+    return true;
+  } catch (error) {
+    if (isUniqueViolation(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Deletes the used-challenge rows whose challenges have expired (refused by their expiry from
+ * then on): at most the uses of one challenge lifetime plus one sweep interval are ever kept.
+ * Safe to run in several processes at once.
+ */
+export async function sweepUsedPasskeyChallenges(prisma: PrismaClient, now = new Date()): Promise<number> {
+  const { count } = await prisma.usedPasskeyChallenge.deleteMany({ where: { expiresAt: { lte: now } } });
+  return count;
 }
 
 /** The credential response a page posted, when it has the shape of one; the library checks the rest. */
@@ -177,6 +193,7 @@ const userHandleOf = (userId: string) => new Uint8Array(Buffer.from(userId.repla
  */
 export async function registrationOptions(
   prisma: PrismaClient,
+  key: Buffer,
   input: {
     realmId: string;
     interactionUid: string;
@@ -190,11 +207,7 @@ export async function registrationOptions(
     where: { userId: user.id, type: 'WEBAUTHN', credentialId: { not: null } },
     select: { credentialId: true, transports: true },
   });
-  const challenge = await issueChallenge(
-    prisma,
-    { realmId, interactionUid, purpose: 'register', userId: user.id },
-    now,
-  );
+  const challenge = issueChallenge(key, { realmId, interactionUid, purpose: 'register', userId: user.id }, now);
   return generateRegistrationOptions({
     rpName: relyingParty.name,
     rpID: relyingParty.id,
@@ -217,6 +230,7 @@ export async function registrationOptions(
  */
 export async function authenticationOptions(
   prisma: PrismaClient,
+  key: Buffer,
   input: { realmId: string; interactionUid: string; relyingParty: RelyingParty; userId: string | null },
   now = new Date(),
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
@@ -228,7 +242,7 @@ export async function authenticationOptions(
       })
     : [];
   const purpose = userId ? 'second-factor' : 'authenticate';
-  const challenge = await issueChallenge(prisma, { realmId, interactionUid, purpose, userId }, now);
+  const challenge = issueChallenge(key, { realmId, interactionUid, purpose, userId }, now);
   return generateAuthenticationOptions({
     rpID: relyingParty.id,
     challenge: new Uint8Array(Buffer.from(challenge, 'base64url')),
@@ -249,6 +263,7 @@ export type RegisterPasskeyOutcome =
  */
 export async function registerPasskey(
   prisma: PrismaClient,
+  key: Buffer,
   input: {
     realmId: string;
     userId: string;
@@ -262,7 +277,7 @@ export async function registerPasskey(
 ): Promise<RegisterPasskeyOutcome> {
   const parsed = parseResponse<RegistrationResponseJSON>(input.response, 'attestationObject');
   const target = { realmId: input.realmId, interactionUid: input.interactionUid, purpose: 'register' as const };
-  if (!parsed || !(await consumeChallenge(prisma, { ...target, userId: input.userId }, parsed.challenge, now))) {
+  if (!parsed || !(await consumeChallenge(prisma, key, { ...target, userId: input.userId }, parsed.challenge, now))) {
     return { ok: false, reason: 'invalid_passkey' };
   }
   let verified;
@@ -347,6 +362,7 @@ export type PasskeySignInResult =
  */
 export async function signInWithPasskey(
   prisma: PrismaClient,
+  key: Buffer,
   attempt: PasskeyAttempt & { tenantId: string | null },
 ): Promise<PasskeySignInResult> {
   const now = new Date();
@@ -365,7 +381,7 @@ export async function signInWithPasskey(
   };
   const parsed = parseResponse<AuthenticationResponseJSON>(attempt.response, 'authenticatorData');
   const target = { ...attempt, purpose: 'authenticate' as const, userId: null };
-  if (!parsed || !(await consumeChallenge(prisma, target, parsed.challenge, now))) {
+  if (!parsed || !(await consumeChallenge(prisma, key, target, parsed.challenge, now))) {
     return refuse('invalid_passkey', true);
   }
   const factor = await db.mfaFactor.findFirst({
@@ -419,6 +435,7 @@ export async function signInWithPasskey(
  */
 export async function signInWithPasskeySecondFactor(
   prisma: PrismaClient,
+  key: Buffer,
   attempt: PasskeyAttempt & SecondStepAttempt,
 ): Promise<{ ok: true } | { ok: false; reason: SignInFailure }> {
   const now = new Date();
@@ -438,7 +455,7 @@ export async function signInWithPasskeySecondFactor(
   const parsed = parseResponse<AuthenticationResponseJSON>(attempt.response, 'authenticatorData');
   const target = { ...attempt, purpose: 'second-factor' as const };
   let factor: { id: string } | null = null;
-  if (parsed && (await consumeChallenge(prisma, target, parsed.challenge, now))) {
+  if (parsed && (await consumeChallenge(prisma, key, target, parsed.challenge, now))) {
     factor = await db.mfaFactor.findFirst({
       where: { userId: attempt.userId, type: 'WEBAUTHN', credentialId: parsed.response.id },
       select: { id: true },
