@@ -4,9 +4,11 @@ import { createLogger } from '../../src/logger.ts';
 import { OutboxWorker, type OutboxWorkerOptions } from '../../src/modules/outbox/outbox.worker.ts';
 import { AUDIT_ACTIONS } from '../../src/modules/audit/audit.actions.ts';
 import { postWebhook } from '../../src/modules/webhooks/webhooks.delivery.ts';
+import { pruneWebhookResponseBodies } from '../../src/modules/webhooks/webhooks.retention.ts';
 import { graphql } from '../helpers/documents.ts';
 import { expectErrorCode, expectRefused, expectUserErrors, missingId, payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { expectUnchanged } from '../helpers/state.ts';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhooks.ts';
 
 const CREATE = graphql(`
@@ -203,6 +205,23 @@ async function createUser(email: string, password?: string) {
 
 const renameUser = async (id: string, name: string) =>
   expect(payloadOf(await server.graphql(UPDATE_USER, { input: { id, patch: { name } } })).userErrors).toEqual([]);
+
+const RETENTION = graphql(`
+  mutation WebhookRetention($patch: RealmSettingsPatch!) {
+    updateRealmSettings(input: { patch: $patch }) {
+      realm {
+        settings {
+          webhookResponseRetentionDays
+        }
+      }
+      userErrors {
+        code
+        field
+        message
+      }
+    }
+  }
+`);
 
 const webhookRows = (endpointId: string) =>
   server.db.prisma.outboxMessage.findMany({ where: { webhookEndpointId: rawId(endpointId) }, orderBy: { id: 'asc' } });
@@ -471,6 +490,85 @@ describe('webhook delivery', () => {
     await server.db.prisma.outboxMessage.update({ where: { id: recent!.id }, data: { updatedAt: daysAgo(31) } });
     expect((await worker().housekeep()).webhookBodiesPruned).toBe(1);
     expect((await webhookRows(endpoint.id)).map((row) => row.responseBody)).toEqual([null, null, 'y'.repeat(1024)]);
+  });
+
+  it('keeps answer bodies for the realm’s webhookResponseRetentionDays: a 1-day realm loses a 2-day-old body, a 30-day realm keeps it', async () => {
+    const brief = await server.createRealm('brief-webhook-answers');
+    const set = payloadOf(
+      await server.graphql(RETENTION, { patch: { webhookResponseRetentionDays: 1 } }, await server.token(brief)),
+    );
+    expect(set.userErrors).toEqual([]);
+    expect(set.realm!.settings.webhookResponseRetentionDays).toBe(1);
+    const defaults = payloadOf(await server.graphql(RETENTION, { patch: {} }));
+    expect(defaults.realm!.settings.webhookResponseRetentionDays).toBe(30);
+
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    const answered = async (realmId: string) => {
+      const row = await server.db.prisma.outboxMessage.create({
+        data: {
+          realmId,
+          kind: 'webhook',
+          recipient: 'https://example.com/hook',
+          subject: 'user.created',
+          status: 'DELIVERED',
+          attempts: 1,
+          responseStatus: 200,
+          responseBody: 'kept?',
+          durationMs: 12,
+        },
+      });
+      await server.db.prisma.outboxMessage.update({ where: { id: row.id }, data: { updatedAt: twoDaysAgo } });
+      return row.id;
+    };
+    const briefRow = await answered(brief.realmId);
+    const defaultRow = await answered(server.admin.realmId);
+    // Several processes' workers at once.
+    await Promise.all([worker(), worker(), worker()].map((w) => w.housekeep()));
+    const bodies = async () =>
+      Object.fromEntries(
+        (
+          await server.db.prisma.outboxMessage.findMany({
+            where: { id: { in: [briefRow, defaultRow] } },
+            select: { id: true, responseBody: true, responseStatus: true },
+          })
+        ).map((row) => [row.id === briefRow ? 'brief' : 'default', [row.responseBody, row.responseStatus]]),
+      );
+    expect(await bodies()).toEqual({ brief: [null, 200], default: ['kept?', 200] });
+    // Batches of one body and one realm: nothing more to prune.
+    expect(await pruneWebhookResponseBodies(server.db.prisma, new Date(), 5_000, 1, 1)).toBe(0);
+    // Shortened to a day, the default realm's body goes at the next sweep.
+    expect(
+      payloadOf(await server.graphql(RETENTION, { patch: { webhookResponseRetentionDays: 1 } })).userErrors,
+    ).toEqual([]);
+    expect(await pruneWebhookResponseBodies(server.db.prisma, new Date(), 5_000, 1, 1)).toBe(1);
+    expect(await bodies()).toEqual({ brief: [null, 200], default: [null, 200] });
+    expect(
+      payloadOf(await server.graphql(RETENTION, { patch: { webhookResponseRetentionDays: 30 } })).userErrors,
+    ).toEqual([]);
+  });
+
+  it('refuses a webhookResponseRetentionDays out of 1 to 365, or cleared, with INVALID or REQUIRED, changing nothing', async () => {
+    for (const [value, code, message] of [
+      [0, 'INVALID', 'webhookResponseRetentionDays must be between 1 and 365 days.'],
+      [366, 'INVALID', 'webhookResponseRetentionDays must be between 1 and 365 days.'],
+      [-2_147_483_648, 'INVALID', 'webhookResponseRetentionDays must be between 1 and 365 days.'],
+      [null, 'REQUIRED', 'webhookResponseRetentionDays cannot be cleared.'],
+    ] as const) {
+      const refused = await expectUnchanged(server, async () =>
+        payloadOf(await server.graphql(RETENTION, { patch: { webhookResponseRetentionDays: value } })),
+      );
+      expect(refused.realm).toBeNull();
+      expect(refused.userErrors).toEqual([
+        { code, field: ['input', 'patch', 'webhookResponseRetentionDays'], message },
+      ]);
+    }
+    // Not a whole number: refused by GraphQL itself.
+    expectErrorCode(
+      await server.graphql(RETENTION, { patch: { webhookResponseRetentionDays: 1.5 } }),
+      'BAD_USER_INPUT',
+    );
+    const realm = await server.db.prisma.realm.findUniqueOrThrow({ where: { id: server.admin.realmId } });
+    expect(realm.webhookResponseRetentionDays).toBe(30);
   });
 
   it('retries after a 500 or a redirect (never followed), with backoff, and goes DEAD after the last attempt', async () => {

@@ -6,7 +6,6 @@ import { outboxListWhere, retryOutboxMessage } from './outbox.service.ts';
 import { MAIL_KINDS } from '../mail/mail.templates.ts';
 import { OUTBOX_DEFAULTS } from './outbox.worker.ts';
 import { WEBHOOK_KIND } from '../webhooks/webhooks.fanout.ts';
-import { RESPONSE_BODY_RETENTION_DAYS } from '../webhooks/webhooks.retention.ts';
 
 const KIND_LIST = [...Object.keys(MAIL_KINDS), WEBHOOK_KIND].map((kind) => `\`${kind}\``).join(', ');
 const MAX_KIND_LENGTH = 100;
@@ -75,7 +74,8 @@ export const OutboxMessageRef = builder.prismaNode('OutboxMessage', {
     }),
     responseBody: t.exposeString('responseBody', {
       nullable: true,
-      description: `A webhook’s last attempt: the first 1024 bytes of the answer’s body; null without one, and ${RESPONSE_BODY_RETENTION_DAYS} days after the attempt (removed then).`,
+      description:
+        'A webhook’s last attempt: the first 1024 bytes of the answer’s body; null without one, and once the realm’s `webhookResponseRetentionDays` have passed since the attempt (removed then).',
     }),
     durationMs: t.exposeInt('durationMs', {
       nullable: true,

@@ -83,6 +83,10 @@ const RealmSettingsRef = builder.prismaObject('Realm', {
       description:
         'Whether users holding the built-in administrator role (Roster Administrator) may be impersonated too. Off by default: an impersonation of them is refused.',
     }),
+    webhookResponseRetentionDays: t.exposeInt('webhookResponseRetentionDays', {
+      description:
+        'How many days the start of a webhook answer’s body (`OutboxMessage.responseBody`) is kept after the attempt that got it, 1 to 365 (default 30); the background worker removes older ones, keeping the attempt’s status, duration and error.',
+    }),
   }),
 });
 
@@ -137,6 +141,10 @@ const RealmSettingsPatch = builder.inputType('RealmSettingsPatch', {
     }),
     impersonateAdministrators: t.boolean({
       description: 'Whether users holding the built-in administrator role may be impersonated.',
+    }),
+    webhookResponseRetentionDays: t.int({
+      description:
+        'New number of days webhook answer bodies are kept after their attempt, 1 to 365; a shorter one applies to bodies kept already at the next background sweep.',
     }),
   }),
 });

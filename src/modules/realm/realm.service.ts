@@ -44,6 +44,7 @@ export interface RealmSettingsPatch {
   mailFrom?: string | null;
   impersonationEnabled?: boolean | null;
   impersonateAdministrators?: boolean | null;
+  webhookResponseRetentionDays?: number | null;
 }
 
 /** Bounds of the numeric settings, and how the error message names them. */
@@ -54,6 +55,7 @@ const NUMERIC_SETTINGS = {
   lockoutSeconds: { min: 60, max: 86_400, unit: ' (1 minute to 24 hours)' },
   sessionIdleTimeoutSeconds: { min: 300, max: 31_536_000, unit: ' (5 minutes to 365 days)' },
   sessionMaxLifetimeSeconds: { min: 300, max: 31_536_000, unit: ' (5 minutes to 365 days)' },
+  webhookResponseRetentionDays: { min: 1, max: 365, unit: ' days' },
 } as const;
 
 /** Validates and applies a settings patch; on any error nothing changes. */
