@@ -15,6 +15,7 @@ import {
   type InvitationView,
 } from '../modules/users/users.invitations.ts';
 import { newTotpSecret } from '../modules/users/users.mfa.ts';
+import { relyingPartyOf, verifyPasskeyRegistration } from '../modules/users/users.passkeys.ts';
 import {
   reasonProblem,
   RECOVERY_LIMITS,
@@ -28,7 +29,16 @@ import {
   resetPasswordWithLink,
   verifyEmailWithLink,
 } from '../modules/users/users.messages.ts';
-import { enrolForm, escapeHtml, page, readForm, recoveryCodesList, respond, tooManyFailures } from './sign-in-pages.ts';
+import {
+  enrolForm,
+  escapeHtml,
+  page,
+  passkeyRegistration,
+  readForm,
+  recoveryCodesList,
+  respond,
+  tooManyFailures,
+} from './sign-in-pages.ts';
 
 export interface LinkPagesDeps {
   prisma: PrismaClient;
@@ -41,6 +51,8 @@ export interface LinkPagesDeps {
   outboxKey: Buffer;
   /** Seals the authenticator an invited person sets up, and its secret at rest. */
   mfaKey: Buffer;
+  /** Signs the challenges of the passkey an invited person may set up instead (`roster/passkeys`). */
+  passkeyKey: Buffer;
   log: Logger;
 }
 
@@ -66,8 +78,8 @@ const UNUSABLE =
   '<p class="error" role="alert">This link has expired, was already used, or was replaced by a newer one. Ask for a new one.</p>';
 const RECOVERY_SENT =
   'If an account with this identifier can sign in here with a second factor, your request is now with your administrator. You will get an email when they answer it.';
-/** What using a link answers: a page, or its form again with the password refused. */
-type Answer = { status: number; html: string } | { refusedPassword: string };
+/** What using a link answers: a page (`scriptSource`: where its scripts load from), or its form again with the password refused. */
+type Answer = { status: number; html: string; scriptSource?: string | undefined } | { refusedPassword: string };
 
 /** One page a one-time link leads to; `V`: what it needs to know of the link. */
 interface LinkPage<V> {
@@ -169,7 +181,7 @@ export function installLinkPages(provider: Provider, deps: LinkPagesDeps): void 
     }
     const answer = await spec.use(ctx, token, password, view, form);
     if ('refusedPassword' in answer) respond(ctx, 400, spec.form(token, csrf, view, answer.refusedPassword));
-    else respond(ctx, answer.status, answer.html);
+    else respond(ctx, answer.status, answer.html, answer.scriptSource);
   }
 
   const unusable = (title: string): Answer => ({ status: 400, html: page(realm, title, UNUSABLE) });
@@ -219,35 +231,80 @@ export function installLinkPages(provider: Provider, deps: LinkPagesDeps): void 
       // The chosen password's hash and the authenticator being set up wait in the enrolment form,
       // sealed for this link: nothing is stored until the code matches.
       const sealedFor = `invitation:${realm.id}:${sha256(token)}`;
+      // A passkey set up instead of the authenticator: its challenge is bound to this link.
+      const binding = `invitation:${sha256(token)}`;
       const enrolPage = async (status: number, pending: PendingEnrolment, error: string | null): Promise<Answer> => {
-        const hidden = {
+        const carried = {
           csrf: form.get('csrf') ?? '',
           token,
-          step: 'enrol',
           pending: encrypt(deps.mfaKey, JSON.stringify(pending), sealedFor),
         };
-        return { status, html: await enrolForm(realm, hidden, pending.secret, pending.uri, error, null) };
+        const passkey = await passkeyRegistration(deps, { issuer: provider.issuer, binding, userId: view.userId });
+        return {
+          status,
+          html: await enrolForm(
+            realm,
+            { ...carried, step: 'enrol' },
+            pending.secret,
+            pending.uri,
+            error,
+            passkey && { ...passkey, hidden: carried },
+          ),
+          scriptSource: passkey?.scriptSource,
+        };
       };
       const enrolNew = (passwordHash: string) =>
         enrolPage(200, { passwordHash, ...newTotpSecret(realm.displayName ?? realm.name, view.email) }, null);
       let outcome: AcceptOutcome;
-      if (form.get('step') === 'enrol') {
+      let withPasskey = false;
+      const step = form.get('step');
+      if (step === 'enrol' || step === 'enrol-passkey') {
         let pending: PendingEnrolment;
         try {
           pending = JSON.parse(decrypt(deps.mfaKey, form.get('pending') ?? '', sealedFor)) as PendingEnrolment;
         } catch {
           return { status: 403, html: page(realm, invitationPage.title, FORM_REFUSED) };
         }
-        const code = (form.get('code') ?? '').slice(0, 64);
-        outcome = await acceptInvitation(prisma, {
-          realmId: realm.id,
-          token,
-          passwordHash: pending.passwordHash,
-          authenticator: { key: deps.mfaKey, secret: pending.secret, code },
-          ipAddress: ctx.ip,
-        });
-        if (!outcome.ok && outcome.reason === 'code') {
-          return enrolPage(400, pending, 'The code does not match. Check the time of your device and try again.');
+        if (step === 'enrol-passkey') {
+          // Passkeys cannot work on this issuer (an IP address): no page offered one.
+          const relyingParty = relyingPartyOf(provider.issuer, realm.displayName ?? realm.name);
+          if (!relyingParty) return { status: 400, html: page(realm, invitationPage.title, FORM_REFUSED) };
+          const passkey = await verifyPasskeyRegistration(prisma, deps.passkeyKey, {
+            realmId: realm.id,
+            userId: view.userId,
+            interactionUid: binding,
+            relyingParty,
+            response: form.get('passkey') ?? '',
+            userAgent: ctx.get('user-agent') || undefined,
+          });
+          if (!passkey) return enrolPage(400, pending, 'The passkey could not be added. Try again.');
+          outcome = await acceptInvitation(prisma, {
+            realmId: realm.id,
+            token,
+            passwordHash: pending.passwordHash,
+            passkey,
+            ipAddress: ctx.ip,
+          });
+          if (!outcome.ok && outcome.reason === 'passkey_taken') {
+            return enrolPage(
+              400,
+              pending,
+              'This passkey is already registered. Use another device, or an authenticator app.',
+            );
+          }
+          withPasskey = true;
+        } else {
+          const code = (form.get('code') ?? '').slice(0, 64);
+          outcome = await acceptInvitation(prisma, {
+            realmId: realm.id,
+            token,
+            passwordHash: pending.passwordHash,
+            authenticator: { key: deps.mfaKey, secret: pending.secret, code },
+            ipAddress: ctx.ip,
+          });
+          if (!outcome.ok && outcome.reason === 'code') {
+            return enrolPage(400, pending, 'The code does not match. Check the time of your device and try again.');
+          }
         }
       } else {
         let passwordHash: string | null = null;
@@ -266,11 +323,13 @@ export function installLinkPages(provider: Provider, deps: LinkPagesDeps): void 
         const joined = view.tenantName ? ` You are a member of ${view.tenantName}.` : '';
         const next = outcome.recoveryCodes.length
           ? ' Go back to your application and sign in with your new password and a code from your authenticator app.'
-          : outcome.enrolAuthenticator
-            ? ' Go back to your application and sign in: you will set up an authenticator app then, as this account needs a second factor.'
-            : view.choosePassword
-              ? ' Go back to your application and sign in with your new password.'
-              : '';
+          : withPasskey
+            ? ' Go back to your application and sign in with your passkey, or with your new password and your passkey.'
+            : outcome.enrolAuthenticator
+              ? ' Go back to your application and sign in: you will set up an authenticator app then, as this account needs a second factor.'
+              : view.choosePassword
+                ? ' Go back to your application and sign in with your new password.'
+                : '';
         return {
           status: 200,
           html: page(

@@ -416,6 +416,7 @@ export class RealmProviders {
       limits: this.options.signInLimits,
       outboxKey: this.options.outboxKey,
       mfaKey: this.options.mfaKey,
+      passkeyKey: this.options.passkeyKey,
       log,
     });
     provider.on('server_error', (_ctx: KoaContextWithOIDC, error: unknown) => {

@@ -207,7 +207,7 @@ export function respond(ctx: KoaContextWithOIDC, status: number, html: string, s
  * JSON data block, which the Content-Security-Policy does not treat as a script.
  */
 function passkeyForm(
-  csrf: string,
+  hidden: Record<string, string>,
   step: string,
   ceremony: 'register' | 'authenticate',
   options: PasskeyOptions,
@@ -219,7 +219,7 @@ function passkeyForm(
   // The primary ceremony of its page takes the focus once the script shows it (`autofocus` does not
   // apply to an element hidden at load).
   return `<form method="post" data-passkey="${ceremony}"${primary ? ' data-focus' : ''} hidden novalidate>
-<input type="hidden" name="csrf" value="${csrf}">
+${hiddenFields(hidden)}
 <input type="hidden" name="step" value="${step}">
 <input type="hidden" name="passkey" value="">
 <script type="application/json">${json}</script>
@@ -252,7 +252,7 @@ function signInForm(
 ${passkey ? '<input type="hidden" name="passkeyCapable" value="">\n' : ''}<button type="submit">Sign in</button>
 </form>
 <p class="more"><a href="${escapeHtml(uid)}/forgot">Forgot your password?</a></p>
-${passkey ? passkeyForm(csrf, 'passkey', 'authenticate', passkey.options, 'Sign in with a passkey', false, 'Or skip the password:') : ''}`,
+${passkey ? passkeyForm({ csrf }, 'passkey', 'authenticate', passkey.options, 'Sign in with a passkey', false, 'Or skip the password:') : ''}`,
     passkey?.scripts,
   );
 }
@@ -300,7 +300,7 @@ function codeForm(
   const described = error ? ' aria-describedby="form-error"' : '';
   const passkey = factors.passkey
     ? passkeyForm(
-        csrf,
+        { csrf },
         'second-factor-passkey',
         'authenticate',
         factors.passkey.options,
@@ -339,7 +339,7 @@ function offerPasskeyPage(
     realm,
     'Add a passkey',
     `${alert}<p>You are signed in. Next time, sign in with a passkey instead of your password: your device keeps it and unlocks it with your fingerprint, face or screen lock.</p>
-${passkeyForm(csrf, 'add-passkey', 'register', passkey.options, 'Add a passkey', true)}
+${passkeyForm({ csrf }, 'add-passkey', 'register', passkey.options, 'Add a passkey', true)}
 <form method="post" novalidate>
 <input type="hidden" name="csrf" value="${csrf}">
 <input type="hidden" name="step" value="skip-passkey">
@@ -359,7 +359,8 @@ function hiddenFields(fields: Record<string, string>): string {
 /**
  * The authenticator enrolment page: the QR code of `uri`, the secret to type by hand, and a form
  * posting the app's code as `code` with `hidden` (its step, CSRF token…); with `passkey`, a
- * passkey offered instead. The sign-in and the invitation page both enrol with it.
+ * passkey offered instead (step `enrol-passkey`, posted with `passkey.hidden`). The sign-in and
+ * the invitation page both enrol with it.
  */
 export async function enrolForm(
   realm: Realm,
@@ -367,14 +368,14 @@ export async function enrolForm(
   secret: string,
   uri: string,
   error: string | null,
-  passkey: { csrf: string; options: PasskeyOptions; scripts: readonly string[] } | null,
+  passkey: (PasskeyRegistration & { hidden: Record<string, string> }) | null,
 ): Promise<string> {
   const alert = error ? `<p class="error" role="alert" id="form-error">${escapeHtml(error)}</p>` : '';
   const described = error ? ' aria-describedby="form-error"' : '';
   const qr = await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
   const grouped = secret.match(/.{1,4}/g)!.join(' ');
   const alternative = passkey
-    ? `\n${passkeyForm(passkey.csrf, 'enrol-passkey', 'register', passkey.options, 'Use a passkey instead', false, 'Or use a passkey as your second factor.')}`
+    ? `\n${passkeyForm(passkey.hidden, 'enrol-passkey', 'register', passkey.options, 'Use a passkey instead', false, 'Or use a passkey as your second factor.')}`
     : '';
   return page(
     realm,
@@ -456,6 +457,53 @@ export function providerViews(realm: Realm) {
 }
 
 /**
+ * What a realm's pages at `issuer` need for passkeys: the relying party (null where passkeys
+ * cannot work, an IP-address issuer), the paths of the scripts and where the CSP lets them load.
+ */
+function passkeyPages(issuer: string, realm: Realm) {
+  const issuerUrl = new URL(issuer);
+  return {
+    relyingParty: relyingPartyOf(issuer, realm.displayName ?? realm.name),
+    scripts: PASSKEY_SCRIPTS.map((script) => `${issuerUrl.pathname}${script}`),
+    scriptSource: `${issuerUrl.origin}${issuerUrl.pathname}/assets/`,
+  };
+}
+
+/** A passkey registration a page offers: the ceremony's options and the scripts that run it. */
+export interface PasskeyRegistration {
+  options: PasskeyOptions;
+  scripts: readonly string[];
+  /** Where the page's scripts may load from (its CSP `script-src`). */
+  scriptSource: string;
+}
+
+/**
+ * The passkey registration `userId` is offered on a page of the realm's issuer, its challenge
+ * bound to `binding` (a sign-in's interaction, an invitation link); null where passkeys cannot
+ * work (an IP-address issuer). The sign-in's enrolment and offer and the invitation page use it.
+ */
+export async function passkeyRegistration(
+  deps: Pick<SignInPagesDeps, 'prisma' | 'realm' | 'passkeyKey'>,
+  input: { issuer: string; binding: string; userId: string },
+): Promise<PasskeyRegistration | null> {
+  const { prisma, realm } = deps;
+  const { relyingParty, scripts, scriptSource } = passkeyPages(input.issuer, realm);
+  if (!relyingParty) return null;
+  const user = await prisma.user.findFirstOrThrow({
+    where: { realmId: realm.id, id: input.userId },
+    select: { email: true, username: true, phone: true, name: true },
+  });
+  const name = user.email ?? user.username ?? user.phone ?? input.userId;
+  const options = await registrationOptions(prisma, deps.passkeyKey, {
+    realmId: realm.id,
+    interactionUid: input.binding,
+    relyingParty,
+    user: { id: input.userId, name, displayName: user.name ?? name },
+  });
+  return { options, scripts, scriptSource };
+}
+
+/**
  * Serves the hosted pages of a realm's provider at `/interaction/{uid}` (the sign-in form; the
  * realm's applications are first-party, so consent is given without asking), and records what
  * a sign-in and a sign-out change on Roster's side once the provider has done its part.
@@ -463,10 +511,7 @@ export function providerViews(realm: Realm) {
 export function installSignInPages(provider: Provider, deps: SignInPagesDeps): void {
   const { prisma, realm } = deps;
   const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(uid).digest('base64url');
-  const relyingParty = relyingPartyOf(provider.issuer, realm.displayName ?? realm.name);
-  const issuerUrl = new URL(provider.issuer);
-  const scripts = PASSKEY_SCRIPTS.map((script) => `${issuerUrl.pathname}${script}`);
-  const scriptSource = `${issuerUrl.origin}${issuerUrl.pathname}/assets/`;
+  const { relyingParty, scripts, scriptSource } = passkeyPages(provider.issuer, realm);
 
   // Token requests that presented a rotated refresh token: the provider's own check, or a
   // concurrent rotation that consumed it first (the adapter's).
@@ -594,29 +639,22 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       );
     };
     /** The options of a passkey registration, or null where passkeys cannot work (an IP-address issuer). */
-    const registration = async (userId: string) => {
-      if (!relyingParty) return null;
-      const user = await prisma.user.findFirstOrThrow({
-        where: { realmId: realm.id, id: userId },
-        select: { email: true, username: true, phone: true, name: true },
-      });
-      const name = user.email ?? user.username ?? user.phone ?? userId;
-      return passkeyUi(
-        await registrationOptions(prisma, deps.passkeyKey, {
-          realmId: realm.id,
-          interactionUid: uid,
-          relyingParty,
-          user: { id: userId, name, displayName: user.name ?? name },
-        }),
-      );
-    };
+    const registration = (userId: string) =>
+      passkeyRegistration(deps, { issuer: provider.issuer, binding: uid, userId });
     const showEnrol = async (status: number, enrolling: PendingSignIn, error: string | null) => {
       const { secret, uri } = unseal(enrolling.sealed!);
       const passkey = await registration(enrolling.userId);
       respond(
         ctx,
         status,
-        await enrolForm(realm, { csrf, step: 'enrol' }, secret, uri, error, passkey && { csrf, ...passkey }),
+        await enrolForm(
+          realm,
+          { csrf, step: 'enrol' },
+          secret,
+          uri,
+          error,
+          passkey && { ...passkey, hidden: { csrf } },
+        ),
         passkey ? scriptSource : undefined,
       );
     };

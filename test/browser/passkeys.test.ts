@@ -20,10 +20,21 @@ import {
   SLOW,
   withoutChromium,
 } from '../helpers/chromium.ts';
+import { graphql } from '../helpers/documents.ts';
 import { makeUser } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'a long and memorable passphrase 7';
+
+const INVITE = graphql(`
+  mutation BrowserPasskeysInvite($input: InviteUserInput!) {
+    inviteUser(input: $input) {
+      userErrors {
+        code
+      }
+    }
+  }
+`);
 
 /** A credential as CDP's WebAuthn domain exports and imports it. */
 interface VirtualCredential {
@@ -301,6 +312,69 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
         expect(event).toMatchObject({ success: true, method: 'password+passkey' });
         expect(problems).toEqual([]);
         await context.close();
+      } finally {
+        await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'OPTIONAL' } });
+      }
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'an invited person sets up a passkey instead of an authenticator where the realm requires MFA, then signs in with it',
+    async () => {
+      await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'REQUIRED' } });
+      try {
+        const invited = await server.graphql(INVITE, { input: { email: 'cy@example.com', name: 'Cy' } });
+        expect(invited.data?.inviteUser.userErrors).toEqual([]);
+        const user = () => server.db.prisma.user.findFirstOrThrow({ where: { email: 'cy@example.com' } });
+        const link = await chromium.linkSentTo('cy@example.com');
+        const { context, page, problems } = await chromium.newPage({ width: 1000, height: 900 });
+        const device = await authenticator(page);
+        await page.goto(link);
+        await expect.poll(() => page.title(), SLOW).toMatch(/Accept your invitation/);
+        await page.keyboard.type(PASSWORD);
+        await page.keyboard.press('Tab');
+        await page.keyboard.type(PASSWORD);
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.title(), SLOW).toMatch(/Set up an authenticator/);
+        await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-passkey.png`, fullPage: true });
+        expect(await user()).toMatchObject({ status: 'INVITED', passwordHash: null });
+        await pressButton(page, /Use a passkey instead/);
+        await expect.poll(() => page.title(), SLOW).toMatch(/Invitation accepted/);
+        expect(await page.getByRole('status').textContent()).toMatch(/sign in with your passkey/);
+        await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-passkey-done.png`, fullPage: true });
+
+        const cy = await user();
+        expect(cy).toMatchObject({ status: 'ACTIVE', emailVerified: true, mfaEnrolmentRequired: false });
+        const [stored] = await device.credentials();
+        const factors = await server.db.prisma.mfaFactor.findMany({ where: { userId: cy.id } });
+        expect(factors).toHaveLength(1);
+        expect(factors[0]).toMatchObject({
+          type: 'WEBAUTHN',
+          credentialId: Buffer.from(stored!.credentialId, 'base64').toString('base64url'),
+        });
+        const accepted = await server.db.prisma.auditEvent.findFirstOrThrow({
+          where: { action: 'user.invitation_accepted', targetId: cy.id },
+        });
+        expect(accepted.changes).toMatchObject({ mfaEnrolled: 'WEBAUTHN', passwordSet: true });
+        expect(
+          await server.db.prisma.auditEvent.count({ where: { action: 'user.mfa_enrolled', targetId: cy.id } }),
+        ).toBe(1);
+        // The link is used.
+        await page.goto(link);
+        await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toMatch(/expired, was already used/);
+        expect(problems).toEqual([]);
+        await context.close();
+
+        // The passkey signs Cy in, alone.
+        const signIn = await startSignIn([stored!]);
+        await expect.poll(() => signIn.page.title(), SLOW).toMatch(/Sign in/);
+        await pressButton(signIn.page, /Sign in with a passkey/);
+        const tokens = await signIn.signedIn();
+        expect(tokens.claims()?.sub).toBe(cy.id);
+        expect(tokens.claims()?.amr).toEqual(['hwk', 'user', 'mfa']);
+        expect(signIn.problems).toEqual([]);
+        await signIn.context.close();
       } finally {
         await server.db.prisma.realm.update({ where: { id: server.admin.realmId }, data: { mfaPolicy: 'OPTIONAL' } });
       }

@@ -6,6 +6,7 @@ import { hashPassword, verifyPassword } from '../../src/modules/users/users.pass
 import { Browser, csrfOf } from '../helpers/browser.ts';
 import { graphql } from '../helpers/documents.ts';
 import { createApplication, makeUser } from '../helpers/fixtures.ts';
+import { passkeyOptions, SoftwarePasskey } from '../helpers/passkey.ts';
 import { expectErrorCode, expectRefused, missingId, payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { exchangeCode, relyingParty, signIn, startSignIn, submitSignIn } from '../helpers/sign-in.ts';
@@ -473,6 +474,106 @@ describe('inviteUser', () => {
       if (!('left' in landed)) throw new Error(`stayed on ${landed.url}`);
       expect((await exchangeCode(config, started, landed.left)).claims()?.sub).toBe(id);
     } finally {
+      await server.db.prisma.realm.update({ ...realm, data: { mfaPolicy: 'OPTIONAL' } });
+    }
+  });
+
+  it('offers a passkey instead of the authenticator where passkeys work, refusing bad responses; none on an IP-address issuer', async () => {
+    const realm = { where: { id: server.admin.realmId } };
+    await server.db.prisma.realm.update({ ...realm, data: { mfaPolicy: 'REQUIRED' } });
+    // The same database and realm, public at http://localhost:<port>: WebAuthn takes no IP address.
+    const named = await startTestServer({
+      database: { db: server.db, dispose: async () => {} },
+      publicHost: 'localhost',
+    });
+    try {
+      /** The enrolment page of a new invitation to `email` on `on`, after the password. */
+      const enrolment = async (email: string, on: TestServer) => {
+        const invited = payloadOf(await server.graphql(INVITE, { input: { email } }));
+        const sent = new URL(await linkSentTo(email));
+        const url = new URL(sent.pathname + sent.search, on.url).href;
+        const browser = new Browser(on.url);
+        const opened = await (await browser.request(url)).text();
+        const form = { csrf: csrfOf(opened), token: tokenOf(url) };
+        const page = await post(url, browser, { ...form, password: PASSWORD, confirmPassword: PASSWORD });
+        expect(page.html).toContain('Set up an authenticator');
+        const pending = /name="pending" value="([^"]+)"/.exec(page.html)![1]!;
+        return { id: rawId(invited.user!.id), url, browser, page, step: { ...form, pending, step: 'enrol-passkey' } };
+      };
+      const state = (id: string) =>
+        Promise.all([
+          server.db.prisma.user.findUniqueOrThrow({ where: { id }, select: { status: true, passwordHash: true } }),
+          server.db.prisma.mfaFactor.count({ where: { userId: id } }),
+        ]);
+
+      // On the IP-address issuer: no passkey form, no script, and a passkey step posted anyway is refused.
+      const onIp = await enrolment('ip-passkey-invite@example.com', server);
+      expect(passkeyOptions(onIp.page.html, 'enrol-passkey')).toBeNull();
+      expect(onIp.page.html).not.toContain('<script');
+      expect(onIp.page.html.replace(/<style>.*?<\/style>/s, '')).not.toMatch(/passkey/i);
+      const refusedOnIp = await expectUnchanged(server, () =>
+        post(onIp.url, onIp.browser, { ...onIp.step, passkey: JSON.stringify({ id: 'x' }) }),
+      );
+      expect(refusedOnIp.status).toBe(400);
+
+      const { id, url, browser, page, step } = await enrolment('passkey-invite@example.com', named);
+      const options = passkeyOptions(page.html, 'enrol-passkey');
+      expect(options).not.toBeNull();
+      expect(page.html).toContain('Use a passkey instead');
+      const device = new SoftwarePasskey('localhost', new URL(named.url).origin);
+
+      // Refusals: another challenge or a tampered pending step change nothing; another origin uses
+      // the challenge up and stores nothing. Each page asks again with a new challenge.
+      const otherChallenge = await expectUnchanged(server, () =>
+        post(url, browser, {
+          ...step,
+          passkey: JSON.stringify(device.register(options!, { challenge: Buffer.alloc(56, 7).toString('base64url') })),
+        }),
+      );
+      expect(otherChallenge.status).toBe(400);
+      expect(otherChallenge.html).toContain('The passkey could not be added.');
+      const tampered = `${step.pending.slice(0, -4)}${step.pending.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+      const forged = await expectUnchanged(server, () =>
+        post(url, browser, { ...step, pending: tampered, passkey: JSON.stringify(device.register(options!)) }),
+      );
+      expect(forged.status).toBe(403);
+      const wrongOrigin = await post(url, browser, {
+        ...step,
+        passkey: JSON.stringify(device.register(options!, { origin: 'https://evil.example' })),
+      });
+      expect(wrongOrigin.status).toBe(400);
+      expect(await state(id)).toEqual([{ status: 'INVITED', passwordHash: null }, 0]);
+      const again = passkeyOptions(wrongOrigin.html, 'enrol-passkey')!;
+      expect(again.challenge).not.toBe(options!.challenge);
+
+      // One response submitted twice at once: one accepts, the other finds its challenge used.
+      const response = JSON.stringify(device.register(again));
+      const answers = await Promise.all([1, 2].map(() => post(url, browser, { ...step, passkey: response })));
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
+      const done = answers.find((answer) => answer.status === 200)!;
+      expect(done.html).toContain('Your invitation is accepted.');
+      expect(done.html).toContain('sign in with your passkey');
+      const after = await server.db.prisma.user.findUniqueOrThrow({ where: { id } });
+      expect(after).toMatchObject({ status: 'ACTIVE', emailVerified: true, mfaEnrolmentRequired: false });
+      expect(await verifyPassword(after.passwordHash!, 'ARGON2ID', PASSWORD)).toBe(true);
+      const factors = await server.db.prisma.mfaFactor.findMany({ where: { userId: id } });
+      expect(factors).toMatchObject([{ type: 'WEBAUTHN', credentialId: device.credentialId }]);
+      expect(await audits('user.mfa_enrolled', id)).toHaveLength(1);
+      expect((await audits('user.invitation_accepted', id))[0]!.changes).toMatchObject({ mfaEnrolled: 'WEBAUTHN' });
+      expect(await state(onIp.id)).toEqual([{ status: 'INVITED', passwordHash: null }, 0]);
+
+      // The same passkey presented for another invitation: refused, that user still INVITED.
+      const twice = await enrolment('passkey-invite-twice@example.com', named);
+      const taken = await post(twice.url, twice.browser, {
+        ...twice.step,
+        passkey: JSON.stringify(device.register(passkeyOptions(twice.page.html, 'enrol-passkey')!)),
+      });
+      expect(taken.status).toBe(400);
+      expect(taken.html).toContain('This passkey is already registered.');
+      expect(await state(twice.id)).toEqual([{ status: 'INVITED', passwordHash: null }, 0]);
+      expect(await audits('user.invitation_accepted', twice.id)).toHaveLength(0);
+    } finally {
+      await named.close();
       await server.db.prisma.realm.update({ ...realm, data: { mfaPolicy: 'OPTIONAL' } });
     }
   });

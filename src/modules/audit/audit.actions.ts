@@ -109,7 +109,7 @@ export const AUDIT_ACTIONS = {
   'user.invitation_resent': 'A user’s invitation was sent again with a new link (`resendInvitation`).',
   'user.invitation_revoked': 'A user’s open invitation was revoked: its link works no more (`revokeInvitation`).',
   'user.invitation_accepted':
-    'A user accepted an invitation on the hosted page (actor: the user): an INVITED user chose a password (and enrolled an authenticator where the realm requires one: `mfaEnrolled`) and became ACTIVE; a tenant invitation made it a member.',
+    'A user accepted an invitation on the hosted page (actor: the user): an INVITED user chose a password (and enrolled an authenticator or a passkey where the realm requires one: `mfaEnrolled` `TOTP` or `WEBAUTHN`) and became ACTIVE; a tenant invitation made it a member.',
   'users.exported':
     'Users were exported (`GET /export/{realm}/users`): the format, filter, fields and number of rows, and whether it ran to the end; never a value.',
   'webhook.endpoint_created': 'A webhook endpoint was created (`url`, `eventTypes`, `enabled`; never its secret).',

@@ -16,6 +16,7 @@ import { insertPrepared, prepareUser } from './users.create.ts';
 import { findUser, loadEnvironment, passwordContext, takenFromViolation, withLockedUser } from './users.core.ts';
 import { consumeLink, issueLink, usableLink } from './users.links.ts';
 import { addTotpFactor, matchingStep } from './users.mfa.ts';
+import { addPasskeyFactor, type VerifiedPasskey } from './users.passkeys.ts';
 import { hashPassword, passwordProblem } from './users.passwords.ts';
 
 type InvitationResult = MutationResult<'user', User> & { message: OutboxMessage | null };
@@ -248,6 +249,8 @@ export interface InvitationView {
   choosePassword: boolean;
   /** The tenant the invitation adds the user to. */
   tenantName: string | null;
+  /** The invited user. */
+  userId: string;
   /** The address the invitation was sent to: the account's name in an authenticator app. */
   email: string;
   /**
@@ -285,6 +288,7 @@ export async function invitationOf(
   const view = async (tenantName: string | null): Promise<InvitationView> => ({
     choosePassword: invited,
     tenantName,
+    userId: link.userId,
     email: link.email,
     enrolAuthenticator: invited && (await mustEnrol(db, user)),
   });
@@ -327,9 +331,10 @@ export type AcceptOutcome =
       ok: false;
       /**
        * `enrol`: an authenticator must be set up first; `code`: the authenticator's code did not
-       * match its secret. Neither changes anything: the link stays usable.
+       * match its secret; `passkey_taken`: the passkey is registered in the realm already. None
+       * changes anything: the link stays usable.
        */
-      reason: 'unusable' | 'email_changed' | 'tenancy' | 'enrol' | 'code';
+      reason: 'unusable' | 'email_changed' | 'tenancy' | 'enrol' | 'code' | 'passkey_taken';
       message?: string;
     };
 
@@ -347,8 +352,9 @@ export interface InvitationAuthenticator {
  * becomes verified) and makes it ACTIVE, and adds the membership of a tenant invitation. When the
  * realm requires a second factor, an INVITED user becomes ACTIVE only with an `authenticator`
  * whose code matches: its factor and recovery codes are written in the same transaction (the
- * sign-in's enrolment, `addTotpFactor`). Of two concurrent acceptances one wins. A refusal
- * leaves everything, the link included, as it was.
+ * sign-in's enrolment, `addTotpFactor`), or with a verified `passkey` instead (`addPasskeyFactor`;
+ * `passkey_taken` when its credential id is registered already). Of two concurrent acceptances
+ * one wins. A refusal leaves everything, the link included, as it was.
  */
 export async function acceptInvitation(
   prisma: PrismaClient,
@@ -357,6 +363,8 @@ export async function acceptInvitation(
     token: string;
     passwordHash: string | null;
     authenticator?: InvitationAuthenticator | null | undefined;
+    /** A passkey set up instead of an authenticator (`verifyPasskeyRegistration`). */
+    passkey?: VerifiedPasskey | null | undefined;
     ipAddress?: string | undefined;
   },
 ): Promise<AcceptOutcome> {
@@ -367,12 +375,19 @@ export async function acceptInvitation(
   const realm = await ctx.db.realm.findFirstOrThrow({ select: { mfaPolicy: true } });
   const now = new Date();
   const authenticator = input.authenticator ?? null;
+  const passkey = authenticator ? null : (input.passkey ?? null);
   const step = authenticator && matchingStep(authenticator.secret, authenticator.code, now);
   if (authenticator && step === null) return { ok: false, reason: 'code' };
   let refusal: Exclude<AcceptOutcome, { ok: true }>['reason'] = 'unusable';
   let message: string | undefined;
   let recoveryCodes: string[] = [];
-  const result = await withLockedUser(ctx, link.userId, { live: true }, async (tx, user) => {
+  // With a passkey, a unique violation is its credential id: registered in the realm already.
+  const taken = () => {
+    refusal = 'passkey_taken';
+    return refused('user', userError('TAKEN', 'passkey_taken'));
+  };
+  const locking = { live: true, ...(passkey ? { taken } : {}) };
+  const result = await withLockedUser(ctx, link.userId, locking, async (tx, user) => {
     const stop = (reason: typeof refusal) => {
       refusal = reason;
       return refused('user', userError('INVALID_STATE', reason));
@@ -380,7 +395,7 @@ export async function acceptInvitation(
     const activate = user.status === 'INVITED';
     if ((activate && !input.passwordHash) || (!activate && !link.tenantId)) return stop('unusable');
     const enrol = activate && (await mustEnrol(tx, user));
-    if (enrol && !authenticator) return stop('enrol');
+    if (enrol && !authenticator && !passkey) return stop('enrol');
     // Checked before the link is used: a refusal leaves it as it was.
     let tenant: TenantRow | null = null;
     if (link.tenantId) {
@@ -412,7 +427,7 @@ export async function acceptInvitation(
               passwordExpired: false,
               failedLoginAttempts: 0,
               lockedUntil: null,
-              ...(authenticator ? { mfaEnrolmentRequired: false } : {}),
+              ...(authenticator || passkey ? { mfaEnrolmentRequired: false } : {}),
             }
           : {}),
         version: { increment: 1 },
@@ -427,6 +442,7 @@ export async function acceptInvitation(
         now,
       ));
     }
+    if (activate && passkey) await addPasskeyFactor(tx, ctx, user.id, passkey, now);
     if (tenant) {
       await tx.tenantMembership.create({ data: { realmId: ctx.realmId, tenantId: tenant.id, userId: user.id } });
       await recordAudit(tx, ctx, tenantAddedAudit(user.id, tenant));
@@ -440,6 +456,7 @@ export async function acceptInvitation(
         ...(used.tenantId ? { tenantId: used.tenantId } : {}),
         ...(activate ? { status: { before: 'INVITED', after: 'ACTIVE' }, passwordSet: true } : {}),
         ...(recoveryCodes.length ? { mfaEnrolled: 'TOTP' } : {}),
+        ...(activate && passkey ? { mfaEnrolled: 'WEBAUTHN' } : {}),
       },
     });
     return { user: updated, userErrors: [] };

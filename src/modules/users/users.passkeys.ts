@@ -11,7 +11,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
-import { systemContext, userContext, type RealmTx } from '../../context.ts';
+import { systemContext, userContext, type RealmTx, type ServiceContext } from '../../context.ts';
 import { sha256 } from '../../auth/crypto.ts';
 import { scopeToRealm } from '../../db/realm-scope.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -255,11 +255,107 @@ export async function authenticationOptions(
 export type RegisterPasskeyOutcome =
   { ok: true; factorId: string } | { ok: false; reason: 'invalid_passkey' | 'already_registered' | 'account_locked' };
 
+/** A new passkey whose registration response checked out (`verifyPasskeyRegistration`), not stored yet. */
+export interface VerifiedPasskey {
+  credentialId: string;
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  backedUp: boolean;
+  /** Named after the device it was made on. */
+  name: string;
+}
+
 /**
- * Registers the passkey a page's response describes for the user of a sign-in, once its
- * challenge (issued for this interaction and user, used up here) and origin check out. Stored as
- * a WEBAUTHN factor with its credential id (unique in the realm), public key, counter and
- * transports; named after the device it was made on. Audited as an MFA enrolment.
+ * Checks the registration response a page posted for `userId`: its challenge (issued for this
+ * interaction or link and user, used up here whatever follows), origin and relying party. Null
+ * when any of it does not check out.
+ */
+export async function verifyPasskeyRegistration(
+  prisma: PrismaClient,
+  key: Buffer,
+  input: {
+    realmId: string;
+    userId: string;
+    interactionUid: string;
+    relyingParty: RelyingParty;
+    response: string;
+    userAgent?: string | undefined;
+  },
+  now = new Date(),
+): Promise<VerifiedPasskey | null> {
+  const parsed = parseResponse<RegistrationResponseJSON>(input.response, 'attestationObject');
+  const target = { realmId: input.realmId, interactionUid: input.interactionUid, purpose: 'register' as const };
+  if (!parsed || !(await consumeChallenge(prisma, key, { ...target, userId: input.userId }, parsed.challenge, now))) {
+    return null;
+  }
+  let verified;
+  try {
+    verified = await verifyRegistrationResponse({
+      response: parsed.response,
+      expectedChallenge: parsed.challenge,
+      expectedOrigin: input.relyingParty.origin,
+      expectedRPID: input.relyingParty.id,
+      requireUserVerification: false,
+      supportedAlgorithmIDs: KEY_ALGORITHMS,
+    });
+  } catch {
+    return null;
+  }
+  if (!verified.verified) return null;
+  const { credential, credentialBackedUp } = verified.registrationInfo;
+  const device = input.userAgent ? describeDevice(input.userAgent) : null;
+  return {
+    credentialId: credential.id,
+    publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+    counter: credential.counter,
+    transports: (credential.transports ?? []).slice(0, 8).map((transport) => transport.slice(0, 32)),
+    backedUp: credentialBackedUp,
+    name: (device ? `Passkey (${device})` : 'Passkey').slice(0, MAX_NAME_LENGTH),
+  };
+}
+
+/**
+ * Stores a verified passkey as a WEBAUTHN factor of `userId` (its credential id is unique in the
+ * realm: a second registration is a unique violation), in the caller's transaction, audited as
+ * `user.mfa_enrolled`. The user's own row (version, `mfaEnrolmentRequired`) is the caller's to
+ * update. Both enrolments, from a sign-in and from an invitation, write the factor here.
+ */
+export async function addPasskeyFactor(
+  tx: RealmTx,
+  ctx: ServiceContext,
+  userId: string,
+  passkey: VerifiedPasskey,
+  now: Date,
+): Promise<string> {
+  const factor = await tx.mfaFactor.create({
+    data: {
+      realmId: ctx.realmId,
+      userId,
+      type: 'WEBAUTHN',
+      name: passkey.name,
+      credentialId: passkey.credentialId,
+      publicKey: passkey.publicKey,
+      signCount: BigInt(passkey.counter),
+      transports: passkey.transports,
+      backedUp: passkey.backedUp,
+      createdAt: now,
+    },
+    select: { id: true },
+  });
+  await recordAudit(tx, ctx, {
+    action: 'user.mfa_enrolled',
+    targetType: 'User',
+    targetId: userId,
+    changes: { type: 'WEBAUTHN', factorId: factor.id, backedUp: passkey.backedUp },
+  });
+  return factor.id;
+}
+
+/**
+ * Registers the passkey a page's response describes for the user of a sign-in, once it checks
+ * out (`verifyPasskeyRegistration`), as a WEBAUTHN factor (`addPasskeyFactor`) with its public
+ * key, counter and transports.
  */
 export async function registerPasskey(
   prisma: PrismaClient,
@@ -275,54 +371,15 @@ export async function registerPasskey(
   },
   now = new Date(),
 ): Promise<RegisterPasskeyOutcome> {
-  const parsed = parseResponse<RegistrationResponseJSON>(input.response, 'attestationObject');
-  const target = { realmId: input.realmId, interactionUid: input.interactionUid, purpose: 'register' as const };
-  if (!parsed || !(await consumeChallenge(prisma, key, { ...target, userId: input.userId }, parsed.challenge, now))) {
-    return { ok: false, reason: 'invalid_passkey' };
-  }
-  let verified;
-  try {
-    verified = await verifyRegistrationResponse({
-      response: parsed.response,
-      expectedChallenge: parsed.challenge,
-      expectedOrigin: input.relyingParty.origin,
-      expectedRPID: input.relyingParty.id,
-      requireUserVerification: false,
-      supportedAlgorithmIDs: KEY_ALGORITHMS,
-    });
-  } catch {
-    return { ok: false, reason: 'invalid_passkey' };
-  }
-  if (!verified.verified) return { ok: false, reason: 'invalid_passkey' };
-  const { credential, credentialBackedUp } = verified.registrationInfo;
-  const device = input.userAgent ? describeDevice(input.userAgent) : null;
+  const passkey = await verifyPasskeyRegistration(prisma, key, input, now);
+  if (!passkey) return { ok: false, reason: 'invalid_passkey' };
   const ctx = userContext(prisma, input.realmId, input.userId, input.ipAddress);
   try {
     return await ctx.db.$transaction(async (tx): Promise<RegisterPasskeyOutcome> => {
       if (!(await secondStepUser(tx, input.userId, now))) return { ok: false, reason: 'account_locked' };
-      const factor = await tx.mfaFactor.create({
-        data: {
-          realmId: input.realmId,
-          userId: input.userId,
-          type: 'WEBAUTHN',
-          name: (device ? `Passkey (${device})` : 'Passkey').slice(0, MAX_NAME_LENGTH),
-          credentialId: credential.id,
-          publicKey: Buffer.from(credential.publicKey).toString('base64url'),
-          signCount: BigInt(credential.counter),
-          transports: (credential.transports ?? []).slice(0, 8).map((transport) => transport.slice(0, 32)),
-          backedUp: credentialBackedUp,
-          createdAt: now,
-        },
-        select: { id: true },
-      });
+      const factorId = await addPasskeyFactor(tx, ctx, input.userId, passkey, now);
       await bumpVersion(tx, input.userId);
-      await recordAudit(tx, ctx, {
-        action: 'user.mfa_enrolled',
-        targetType: 'User',
-        targetId: input.userId,
-        changes: { type: 'WEBAUTHN', factorId: factor.id, backedUp: credentialBackedUp },
-      });
-      return { ok: true, factorId: factor.id };
+      return { ok: true, factorId };
     });
   } catch (error) {
     if (isUniqueViolation(error)) return { ok: false, reason: 'already_registered' };
