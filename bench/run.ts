@@ -98,10 +98,18 @@ const SCENARIOS: { name: string; query: string; variables?: Record<string, unkno
     name: 'userBreakdown: CUSTOM_ATTRIBUTE',
     query: `{ userBreakdown(by: CUSTOM_ATTRIBUTE, attributeKey: "plan") { total withoutValue rows { count ... on AttributeValueBreakdownRow { value } } } }`,
   },
-  {
-    name: 'userBreakdown: ROLE (filtered)',
-    query: `{ userBreakdown(by: ROLE, filter: { countries: ["DE"], statuses: [ACTIVE] }) { total rows { count ... on RoleBreakdownRow { role { name } } } } }`,
-  },
+  // The users of one country with one status (about 8,000 of 100,000), then most users (about 80,000).
+  ...(['ROLE', 'TENANT', 'COUNTRY', 'AUTH_METHOD', 'MFA_TYPE', 'STATUS', 'CUSTOM_ATTRIBUTE'] as const).flatMap((by) =>
+    (
+      [
+        ['filtered', '{ countries: ["DE"], statuses: [ACTIVE] }'],
+        ['broad filter', '{ emailVerified: true }'],
+      ] as const
+    ).map(([label, filter]) => ({
+      name: `userBreakdown: ${by} (${label})`,
+      query: `{ userBreakdown(by: ${by}, filter: ${filter}${by === 'CUSTOM_ATTRIBUTE' ? ', attributeKey: "plan"' : ''}) { total withoutValue valueCount rows { count ... on RoleBreakdownRow { role { name } } ... on TenantBreakdownRow { tenant { name } } ... on CountryBreakdownRow { country } ... on AuthMethodBreakdownRow { authMethod } ... on MfaTypeBreakdownRow { mfaType } ... on StatusBreakdownRow { status } ... on AttributeValueBreakdownRow { value } } } }`,
+    })),
+  ),
 ].filter((scenario) => !ONLY || scenario.name.toLowerCase().includes(ONLY));
 
 /** The `days` days up to the next UTC midnight. */

@@ -3,8 +3,8 @@
  * answers from per-realm counts the database keeps in the same transaction as every change
  * (migration `user_breakdown_counts`). Whatever changes the users and the rows that give them
  * values — the API, cascades, direct SQL, concurrent writers, folds — the counts must equal a
- * recount of the rows, and the answers those counted from the rows (a filter matching everyone,
- * `{}`, takes that path).
+ * recount of the rows, and so must the answers with a filter (read from the users' kept state
+ * rows): a filter matching every user not deleted (`{}`) or every user (`includeDeleted`).
  */
 import { randomUUID } from 'node:crypto';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -18,6 +18,7 @@ import { migrate } from '../../src/db/migrator.ts';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { userBreakdown } from '../../src/modules/users/users.analytics.ts';
 import type { BreakdownDimension } from '../../src/modules/users/users.analytics.queries.ts';
+import type { UserFilter } from '../../src/modules/users/users.filter.ts';
 import { graphql } from '../helpers/documents.ts';
 import { makeUser } from '../helpers/fixtures.ts';
 import { payloadOf } from '../helpers/graphql.ts';
@@ -117,12 +118,13 @@ async function kept(realm = realmId, db: Database = server.db): Promise<Counts> 
 }
 
 /**
- * The counts recounted from the rows alone (not the users' kept maps): each live user once per
- * value, and once per dimension in which they have one.
+ * The counts recounted from the rows alone (not the users' kept maps): each live user (or each
+ * user the condition `users` selects, then with their number as `users`) once per value, and
+ * once per dimension in which they have one.
  */
-async function recounted(realm = realmId, db: Database = server.db): Promise<Counts> {
+async function recounted(realm = realmId, db: Database = server.db, users?: string): Promise<Counts> {
   const rows = await db.rawQuery<{ k: string; n: string }>(`
-    WITH live AS (SELECT * FROM "User" WHERE "realmId" = '${realm}' AND "deletedAt" IS NULL),
+    WITH live AS (SELECT * FROM "User" WHERE "realmId" = '${realm}' AND ${users ?? '"deletedAt" IS NULL'}),
     v AS (
       SELECT 'ROLE' AS d, x."roleId"::text AS v, u.id FROM "UserRole" x JOIN live u ON u.id = x."userId"
       UNION SELECT 'TENANT', x."tenantId"::text, u.id FROM "TenantMembership" x JOIN live u ON u.id = x."userId"
@@ -137,17 +139,53 @@ async function recounted(realm = realmId, db: Database = server.db): Promise<Cou
         WHERE EXISTS (SELECT 1 FROM "MfaFactor" f WHERE f."userId" = u.id AND f.type = 'WEBAUTHN')
     )
     SELECT d || ' ' || v AS k, count(*)::text AS n FROM v GROUP BY 1
-    UNION ALL SELECT 'valued ' || d, count(DISTINCT id)::text FROM v GROUP BY d`);
+    UNION ALL SELECT 'valued ' || d, count(DISTINCT id)::text FROM v GROUP BY d
+    UNION ALL SELECT 'users', count(*)::text FROM live HAVING ${users ? 'TRUE' : 'FALSE'}`);
   return Object.fromEntries(rows.map((row) => [row.k, Number(row.n)]));
+}
+
+/** A breakdown as recounted from the rows: largest first, ties by value. */
+function expectedBreakdown(counts: Counts, by: BreakdownDimension, users: number) {
+  const rows = Object.entries(counts)
+    .filter(([key]) => key.startsWith(`${by} `))
+    .map(([key, count]) => ({ value: key.slice(by.length + 1), count }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  const valued = counts[`valued ${by}`] ?? 0;
+  return { total: users, withoutValue: users - valued, valueCount: rows.length, rows };
+}
+
+/** A breakdown's figures, each row by the value (a role's or tenant's id). */
+function figuresOf(breakdown: Awaited<ReturnType<typeof userBreakdown>>) {
+  return {
+    total: breakdown.total,
+    withoutValue: breakdown.withoutValue,
+    valueCount: breakdown.valueCount,
+    rows: breakdown.rows.map((row) => ({
+      value: row.by === 'ROLE' ? row.role.id : row.by === 'TENANT' ? row.tenant.id : row.value,
+      count: row.count,
+    })),
+  };
 }
 
 /** The counts equal a recount, and every counted answer the one counted from the rows. */
 async function expectExact(): Promise<Counts> {
   const counts = await kept();
   expect(counts).toEqual(await recounted());
+  const live = await server.db.prisma.user.count({ where: { realmId, deletedAt: null } });
+  const filtered: [UserFilter, string][] = [
+    [{ includeDeleted: true }, 'TRUE'],
+    [{ countries: ['DE'] }, `"deletedAt" IS NULL AND country = 'DE'`],
+  ];
   for (const by of DIMENSIONS) {
     const counted = await userBreakdown(ctx, { by, first: 100 });
     expect(counted, by).toEqual(await userBreakdown(ctx, { by, filter: {}, first: 100 }));
+    expect(figuresOf(counted), by).toEqual(expectedBreakdown(counts, by, live));
+    for (const [filter, users] of filtered) {
+      const expected = await recounted(realmId, server.db, users);
+      expect(figuresOf(await userBreakdown(ctx, { by, filter, first: 100 })), `${by} ${users}`).toEqual(
+        expectedBreakdown(expected, by, expected.users ?? 0),
+      );
+    }
   }
   return counts;
 }

@@ -452,12 +452,8 @@ function singleValue(by: 'COUNTRY' | 'STATUS' | 'CUSTOM_ATTRIBUTE', attributeKey
   return sql`CASE WHEN jsonb_typeof(u."customAttributes" -> ${attributeKey}) = 'string' THEN u."customAttributes" ->> ${attributeKey} END`;
 }
 
-const MULTI: Record<'ROLE' | 'TENANT' | 'MFA_TYPE', { table: string; value: string; once: boolean }> = {
-  // A role held realm-wide and in tenants, or two factors of a type, count once.
-  ROLE: { table: 'UserRole', value: 'x."roleId"', once: false },
-  TENANT: { table: 'TenantMembership', value: 'x."tenantId"', once: true },
-  MFA_TYPE: { table: 'MfaFactor', value: 'x.type', once: false },
-};
+/** The column of `UserBreakdownState` holding a user's roles or tenants (the keys of a JSON object). */
+const HELD: Record<'ROLE' | 'TENANT', string> = { ROLE: 'roles', TENANT: 'tenants' };
 
 /** The sign-in methods as `UserFilter.authMethods` defines them (alias `u`); identities and passkeys as hashed sets. */
 function authMethods(rs: RealmSql): [string, Prisma.Sql][] {
@@ -551,19 +547,31 @@ function breakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string
       ),
       t AS (SELECT s.total, s.valued, (SELECT count(*) FROM g) AS "values" FROM s)`;
   }
-  const { table, value, once } = MULTI[by];
-  const rows = raw(`"${table}" x`);
+  if (by === 'ROLE' || by === 'TENANT') {
+    // From the matching users to their state rows by primary key, one pass: what each user holds
+    // is one row (a role held realm-wide and in tenants is one key), where the assignments or
+    // memberships would be joined to the users once for the counts and scanned again for `valued`.
+    return sql`
+      m AS (
+        SELECT COALESCE(b.${raw(`"${HELD[by]}"`)}, '{}') AS v
+        FROM "User" u LEFT JOIN "UserBreakdownState" b ON b."realmId" = u."realmId" AND b."userId" = u.id
+        WHERE ${rs.realm('u')} AND ${where}
+      ),
+      g AS (SELECT k.value, count(*) AS n FROM m, jsonb_object_keys(m.v) k (value) GROUP BY 1),
+      t AS (SELECT count(*) AS total, count(*) FILTER (WHERE m.v <> '{}') AS valued, (SELECT count(*) FROM g) AS "values" FROM m)`;
+  }
+  // The factors table is small: joining it to the matching users beats reading their state rows.
   return sql`
       s AS (
         SELECT count(*) AS total,
-          count(*) FILTER (WHERE u.id IN (SELECT x."userId" FROM ${rows} WHERE ${rs.realm('x')})) AS valued
+          count(*) FILTER (WHERE u.id IN (SELECT x."userId" FROM "MfaFactor" x WHERE ${rs.realm('x')})) AS valued
         ${users}
       ),
       g AS (
-        SELECT ${raw(value)}::text AS value, ${raw(once ? 'count(*)' : 'count(DISTINCT x."userId")')} AS n
-        FROM ${rows} JOIN "User" u ON u."realmId" = x."realmId" AND u.id = x."userId"
+        SELECT x.type::text AS value, count(DISTINCT x."userId") AS n
+        FROM "MfaFactor" x JOIN "User" u ON u."realmId" = x."realmId" AND u.id = x."userId"
         WHERE ${rs.realm('x')} AND ${rs.realm('u')} AND ${where}
-        GROUP BY ${raw(value)}
+        GROUP BY x.type
       ),
       t AS (SELECT s.total, s.valued, (SELECT count(*) FROM g) AS "values" FROM s)`;
 }
@@ -583,7 +591,8 @@ export interface BreakdownRow {
  * The `limit` most common values of a dimension over the users matching `where` (alias `u`; null:
  * every user not deleted) with how many users have each (ties by value), along with the number of
  * users, of users with a value and of distinct values. One statement, one pass over the matching
- * users (without a filter, but by a custom attribute: the maintained counts); at least one row.
+ * users (by role or tenant joined to their `UserBreakdownState` rows; without a filter, but by a
+ * custom attribute: the maintained counts); at least one row.
  */
 export function breakdownRows(
   db: RawSqlClient,
