@@ -20,6 +20,7 @@ import { setStrictChecks } from './graphql/dev-checks.ts';
 import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { idempotencyPlugin } from './graphql/idempotency.ts';
 import { cursorArgumentsPlugin } from './graphql/cursors.ts';
+import { jitQueriesPlugin } from './graphql/jit.ts';
 import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
 import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
@@ -279,6 +280,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       // After the scope checks: a refused request takes no key.
       idempotencyPlugin(options.prisma, (error) => maskUnexpected(error, 'Unexpected error.')),
       codeVariableErrors(),
+      jitQueriesPlugin(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {
       const denials: Denial[] = [];

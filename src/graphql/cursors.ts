@@ -75,6 +75,13 @@ function open(value: string, sealing: Sealing): string | null {
   }
 }
 
+const rewritten = new WeakSet<DocumentNode>();
+
+/** Whether the cursor plugin made `document` for one request (it held cursor literals). */
+export function isRewrittenDocument(document: DocumentNode): boolean {
+  return rewritten.has(document);
+}
+
 function invalidCursor(argument: string): GraphQLError {
   return new GraphQLError(`Invalid cursor in "${argument}": pass a cursor this API returned, in the same realm.`, {
     extensions: { code: 'BAD_USER_INPUT', argument },
@@ -125,7 +132,10 @@ export function cursorArgumentsPlugin(): Plugin<GraphQLContext> {
         setResultAndStopExecution({ errors: [refused] });
         return;
       }
-      if (document !== input.document) (args as { document: DocumentNode }).document = document;
+      if (document !== input.document) {
+        rewritten.add(document);
+        (args as { document: DocumentNode }).document = document;
+      }
       if (opened.size) (args as { variableValues: Record<string, unknown> }).variableValues = variables;
     },
   };

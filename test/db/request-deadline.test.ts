@@ -137,6 +137,24 @@ describe('with a statement timeout', () => {
     expect(await server.db.prisma.user.count({ where: { email } })).toBe(0);
     expect(logs.lines.filter((line) => line.level >= 50)).toEqual([]);
   });
+
+  it('runs a compiled query that exceeds it once: no second run on the standard executor', async () => {
+    const token = await server.token();
+    const query = `{ users(first: 1) { totalCount nodes { email } } }`;
+    // Seen once: the next request runs compiled.
+    const normal = await server.db.statements.during(() => server.graphql(query, {}, token));
+    expect(normal.result.errors).toBeUndefined();
+    const release = await holdUsers(server.db);
+    let held;
+    try {
+      held = await server.db.statements.during(() => server.graphql(query, {}, token));
+    } finally {
+      await release();
+    }
+    expect(held.result.errors?.map((error) => error.extensions?.code)).toContain('TIMEOUT');
+    expect(held.count).toBeLessThanOrEqual(normal.count);
+    expect(logs.lines.filter((line) => line.level >= 50)).toEqual([]);
+  });
 });
 
 describe.skipIf(process.env.TEST_DATABASE_URL)('the embedded database’s deadline is a request’s', () => {

@@ -144,6 +144,11 @@ afterAll(() => server?.close());
 
 describe('users with their relations', () => {
   it('take the same number of SQL statements for 1, 10 and 100 users', async () => {
+    // Once before: the measured requests all run compiled (graphql-jit), as a document sent
+    // again does. The standard executor, which runs a document's first request, batches the
+    // fallback loads of two fields into one statement where the compiled run sends two: one
+    // statement more, still independent of the page size, and within the bound below.
+    await server.graphql(QUERY, { first: 1 });
     const counts: number[] = [];
     for (const first of [1, 10, 100]) {
       const { result, count } = await server.db.statements.during(() => server.graphql(QUERY, { first }));
