@@ -144,10 +144,9 @@ afterAll(() => server?.close());
 
 describe('users with their relations', () => {
   it('take the same number of SQL statements for 1, 10 and 100 users', async () => {
-    // Once before: the measured requests all run compiled (graphql-jit), as a document sent
-    // again does. The standard executor, which runs a document's first request, batches the
-    // fallback loads of two fields into one statement where the compiled run sends two: one
-    // statement more, still independent of the page size, and within the bound below.
+    // Once before: the measured requests then all run compiled (graphql-jit), as a document sent
+    // again does; the standard executor, which runs a document's first request, may batch the
+    // fallback load of `roles` (its own arguments) with others differently.
     await server.graphql(QUERY, { first: 1 });
     const counts: number[] = [];
     for (const first of [1, 10, 100]) {
@@ -165,7 +164,7 @@ describe('users with their relations', () => {
     }
     expect(counts[1]).toBe(counts[0]);
     expect(counts[2]).toBe(counts[0]);
-    expect(counts[0]).toBeLessThanOrEqual(6);
+    expect(counts[0]).toBeLessThanOrEqual(5);
   });
 
   it('an admin page with totalCount, role names and sessions: two statements besides authentication', async () => {

@@ -252,7 +252,11 @@ builder.prismaObjectFields('User', (t) => ({
     description:
       'Effective scope names, of every resource: from every role held (realm-wide and per tenant) and direct grants, sorted. Different resources may define scopes of the same name; `roles { scopes { resource { indicator } } }` tells them apart.',
     select: {
-      roles: { select: { role: { select: { scopes: { select: { scope: { select: { name: true } } } } } } } },
+      // The arguments of `roleAssignments`: equal ones let Pothos read both in one relation load.
+      roles: {
+        orderBy: { assignedAt: 'asc' },
+        select: { role: { select: { scopes: { select: { scope: { select: { name: true } } } } } } },
+      },
       permissions: { select: { scope: { select: { name: true } } } },
     },
     resolve: (user) =>
