@@ -17,7 +17,7 @@ import { findUser, loadEnvironment, passwordContext, takenFromViolation, withLoc
 import { consumeLink, issueLink, usableLink } from './users.links.ts';
 import { addTotpFactor, matchingStep } from './users.mfa.ts';
 import { addPasskeyFactor, type VerifiedPasskey } from './users.passkeys.ts';
-import { hashPassword, passwordProblem } from './users.passwords.ts';
+import { hashPassword, newPasswordColumns, passwordProblem } from './users.passwords.ts';
 
 type InvitationResult = MutationResult<'user', User> & { message: OutboxMessage | null };
 
@@ -421,10 +421,7 @@ export async function acceptInvitation(
           ? {
               status: 'ACTIVE',
               emailVerified: true,
-              passwordHash: input.passwordHash,
-              passwordAlgorithm: 'ARGON2ID',
-              passwordChangedAt: now,
-              passwordExpired: false,
+              ...newPasswordColumns(input.passwordHash!, now),
               failedLoginAttempts: 0,
               lockedUntil: null,
               ...(authenticator || passkey ? { mfaEnrolmentRequired: false } : {}),

@@ -1,6 +1,6 @@
 import type { RealmTx, ServiceContext } from '../../context.ts';
 import type { User, UserStatus } from '../../generated/prisma/client.ts';
-import { hashPassword, passwordProblem } from './users.passwords.ts';
+import { hashPassword, newPasswordColumns, passwordProblem } from './users.passwords.ts';
 import { recordAudit, type AuditInput } from '../audit/audit.service.ts';
 import { isUserError, refused, userDeleted, userError, versionConflict, type UserErrorShape } from '../user-error.ts';
 import {
@@ -211,12 +211,7 @@ export async function setUserPassword(
   const temporary = input.temporary ?? false;
   return withLockedUser(ctx, input.id, { live: true }, async (tx, user) => {
     const now = new Date();
-    const updated = await conditionalUpdate(tx, user, {
-      passwordHash,
-      passwordAlgorithm: 'ARGON2ID',
-      passwordChangedAt: now,
-      passwordExpired: temporary,
-    });
+    const updated = await conditionalUpdate(tx, user, newPasswordColumns(passwordHash, now, temporary));
     if (!updated) return refused('user', versionConflict('user', user.version + 1, user.version));
     const revoked = (input.revokeSessions ?? true) ? await revokeSessionsOf(tx, [user.id], 'password_set', now) : [];
     await recordAudit(tx, ctx, {

@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { enqueueEmail } from '../mail/mail.service.ts';
 import { inTransaction, refused, userError, type MutationResult } from '../user-error.ts';
 import { passwordContext, revokeSessionsOf, withLockedUser } from './users.core.ts';
-import { hashPassword, passwordProblem } from './users.passwords.ts';
+import { hashPassword, newPasswordColumns, passwordProblem } from './users.passwords.ts';
 import { consumeLink, issueLink, usableLink } from './users.links.ts';
 
 type SendResult = MutationResult<'user', User> & { message: OutboxMessage | null };
@@ -182,10 +182,7 @@ export async function resetPasswordWithLink(
     const updated = await tx.user.update({
       where: { id: user.id },
       data: {
-        passwordHash,
-        passwordAlgorithm: 'ARGON2ID',
-        passwordChangedAt: now,
-        passwordExpired: false,
+        ...newPasswordColumns(passwordHash, now),
         failedLoginAttempts: 0,
         lockedUntil: null,
         version: { increment: 1 },

@@ -126,6 +126,19 @@ export function hashPassword(password: string): Promise<string> {
   return argon2Hash(password, ARGON2_OPTIONS);
 }
 
+/**
+ * The columns of a user whose password was just set to `passwordHash` (an argon2id hash), at
+ * `now`; `temporary`: it must be changed at the next sign-in.
+ */
+export function newPasswordColumns(passwordHash: string, now: Date, temporary = false) {
+  return {
+    passwordHash,
+    passwordAlgorithm: 'ARGON2ID' as const,
+    passwordChangedAt: now,
+    passwordExpired: temporary,
+  };
+}
+
 /** Upper bounds of imported hashes' cost parameters, so verifying one cannot exhaust the server. */
 const IMPORTED_HASH_LIMITS = {
   argon2MaxMemoryKiB: 262_144,

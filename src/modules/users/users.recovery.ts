@@ -20,7 +20,7 @@ import {
 } from '../user-error.ts';
 import { findUser, passwordContext, revokeSessionsOf, withLockedUser } from './users.core.ts';
 import { consumeLink, issueLink, usableLink } from './users.links.ts';
-import { hashPassword, passwordProblem } from './users.passwords.ts';
+import { hashPassword, newPasswordColumns, passwordProblem } from './users.passwords.ts';
 
 export const RECOVERY_LIMITS = {
   /** Characters of the user's reason, and of an administrator's reason for a denial. */
@@ -366,10 +366,7 @@ export async function recoverAccountWithLink(
     const updated = await tx.user.update({
       where: { id: user.id },
       data: {
-        passwordHash,
-        passwordAlgorithm: 'ARGON2ID',
-        passwordChangedAt: now,
-        passwordExpired: false,
+        ...newPasswordColumns(passwordHash, now),
         failedLoginAttempts: 0,
         lockedUntil: null,
         mfaEnrolmentRequired: true,

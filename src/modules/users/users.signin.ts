@@ -8,6 +8,7 @@ import { endProviderSessions, revokeSessionsOf } from './users.core.ts';
 import { clearFailedSignIns, recordFailedSignIn } from './users.lockout.ts';
 import { verifySecondFactor } from './users.mfa.ts';
 import { noteUserActivity } from './users.activity.ts';
+import { newPasswordColumns } from './users.passwords.ts';
 import { noteSessionActivity } from './users.queries.ts';
 import { signInSessionRow } from './users.signin.queries.ts';
 import {
@@ -214,15 +215,7 @@ export async function signInWithPassword(prisma: PrismaClient, attempt: SignInAt
       data: {
         ...(secondFactor ? {} : { lastLoginAt: now }),
         ...(upgraded ? { passwordHash: upgraded, passwordAlgorithm: 'ARGON2ID' } : {}),
-        ...(changed
-          ? {
-              passwordHash: changed,
-              passwordAlgorithm: 'ARGON2ID',
-              passwordChangedAt: now,
-              passwordExpired: false,
-              version: { increment: 1 },
-            }
-          : {}),
+        ...(changed ? { ...newPasswordColumns(changed, now), version: { increment: 1 } } : {}),
       },
     });
     if (changed) {
