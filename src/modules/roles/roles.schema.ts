@@ -31,6 +31,8 @@ export const RoleRef = builder.prismaNode('Role', {
   id: { field: 'id', description: 'The global id of the role.' },
   // node(id) of a missing (or another realm's) object resolves to null, not an error.
   nullable: true,
+  // Select mode, as User: a list of role names reads names, not whole rows.
+  select: { id: true },
   ...requireScopes(['roles:read']),
   fields: (t) => ({
     name: t.exposeString('name', {

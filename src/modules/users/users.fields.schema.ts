@@ -91,6 +91,8 @@ export const SessionRef = builder.prismaNode('Session', {
     'A signed-in session of a user in an application, or an impersonation of the user by an application (`impersonatedBy`).',
   id: { field: 'id', description: 'The global id of the session.' },
   nullable: true,
+  // Select mode, as User: a page of sessions reads the columns asked for, not the JSON ones.
+  select: { id: true },
   ...requireScopes(['users:read']),
   fields: (t) => ({
     user: t.relation('user', { description: 'The user.' }),
@@ -129,6 +131,7 @@ export const SessionRef = builder.prismaNode('Session', {
       nullable: true,
       description:
         'The global id of the tenant the sign-in is within (the `tenant_id` claim of its tokens carries its database id); null when none.',
+      select: { tenantId: true },
       resolve: (session) => (session.tenantId ? encodeGlobalId('Tenant', session.tenantId) : null),
     }),
     impersonatedBy: t.exposeString('impersonatedBy', {
