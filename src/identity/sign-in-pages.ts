@@ -214,11 +214,14 @@ function passkeyForm(
   label: string,
   primary = false,
   intro = '',
+  // Also offered through the browser's autofill of the identifier field; not after a refusal, so
+  // that a refused passkey is not sent again on its own.
+  autofill = false,
 ): string {
   const json = JSON.stringify(options).replace(/</g, '\\u003c');
   // The primary ceremony of its page takes the focus once the script shows it (`autofocus` does not
   // apply to an element hidden at load).
-  return `<form method="post" data-passkey="${ceremony}"${primary ? ' data-focus' : ''} hidden novalidate>
+  return `<form method="post" data-passkey="${ceremony}"${primary ? ' data-focus' : ''}${autofill ? ' data-passkey-autofill' : ''} hidden novalidate>
 ${hiddenFields(hidden)}
 <input type="hidden" name="step" value="${step}">
 <input type="hidden" name="passkey" value="">
@@ -246,13 +249,13 @@ function signInForm(
     `${alert}<form method="post" novalidate>
 <input type="hidden" name="csrf" value="${csrf}">
 <label for="identifier">Email, username or phone number</label>
-<input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required${focusIdentifier} value="${escapeHtml(identifier)}"${described}>
+<input id="identifier" name="identifier" type="text" autocomplete="username${passkey ? ' webauthn' : ''}" autocapitalize="none" spellcheck="false" required${focusIdentifier} value="${escapeHtml(identifier)}"${described}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${focusPassword}${described}>
 ${passkey ? '<input type="hidden" name="passkeyCapable" value="">\n' : ''}<button type="submit">Sign in</button>
 </form>
 <p class="more"><a href="${escapeHtml(uid)}/forgot">Forgot your password?</a></p>
-${passkey ? passkeyForm({ csrf }, 'passkey', 'authenticate', passkey.options, 'Sign in with a passkey', false, 'Or skip the password:') : ''}`,
+${passkey ? passkeyForm({ csrf }, 'passkey', 'authenticate', passkey.options, 'Sign in with a passkey', false, 'Or skip the password:', !error) : ''}`,
     passkey?.scripts,
   );
 }

@@ -89,8 +89,14 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
     };
   }
 
-  /** A page of a new browser context at the start of a code + PKCE sign-in, with its callback catcher. */
-  async function startSignIn(withCredentials?: VirtualCredential[]) {
+  /**
+   * A page of a new browser context at the start of a code + PKCE sign-in, with its callback
+   * catcher. With `autofill: false` the browser reports no passkey autofill (conditional
+   * mediation), as one without it would: a virtual authenticator answers a conditional request at
+   * once with its passkey, where a person would have to choose it, so a test of another way to sign
+   * in with a passkey present turns autofill off.
+   */
+  async function startSignIn(withCredentials?: VirtualCredential[], { autofill = true } = {}) {
     const config = await oidc.discovery(new URL(server.issuer()), clientId, undefined, oidc.None(), {
       execute: [oidc.allowInsecureRequests],
     });
@@ -109,6 +115,14 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
       arrived.url = new URL(route.request().url());
       await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' });
     });
+    if (!autofill) {
+      await context.addInitScript(() => {
+        // Not in every frame: a page of an insecure origin has no WebAuthn at all.
+        if (typeof PublicKeyCredential === 'function') {
+          PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+        }
+      });
+    }
     const device = withCredentials ? await authenticator(page, withCredentials) : null;
     await page.goto(url.href);
     const signedIn = async () => {
@@ -180,7 +194,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
     'signs in with the passkey alone from the identifier page, with the keyboard',
     async () => {
       const before = await server.db.prisma.mfaFactor.findFirstOrThrow({ where: { userId: adaId } });
-      const { context, page, problems, device, signedIn } = await startSignIn([adaCredential]);
+      const { context, page, problems, device, signedIn } = await startSignIn([adaCredential], { autofill: false });
       await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
       await page.screenshot({ path: `${ARTIFACTS}/passkey-sign-in.png`, fullPage: true });
       await pressButton(page, /Sign in with a passkey/);
@@ -208,9 +222,65 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
   );
 
   it(
+    'signs in with the passkey the identifier field offers (autofill): nothing typed or pressed',
+    async () => {
+      const { context, problems, device, signedIn } = await startSignIn([adaCredential]);
+      const tokens = await signedIn();
+      expect(tokens.claims()?.sub).toBe(adaId);
+      expect(tokens.claims()?.amr).toEqual(['hwk', 'user', 'mfa']);
+      adaCredential = (await device!.credentials())[0]!;
+      const event = await server.db.prisma.loginEvent.findFirst({ where: { userId: adaId }, orderBy: { at: 'desc' } });
+      expect(event).toMatchObject({ success: true, method: 'passkey' });
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'marks the identifier field for passkey autofill, and after a refused passkey offers it no more',
+    async () => {
+      const { context, page, arrived, problems } = await startSignIn([], { autofill: false });
+      await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
+      // Autofill lists passkeys only where `webauthn` is the last token (HTML autofill detail tokens).
+      expect(await page.getByLabel('Email, username or phone number').getAttribute('autocomplete')).toBe(
+        'username webauthn',
+      );
+      expect(await page.locator('form[data-passkey-autofill]').count()).toBe(1);
+      await context.close();
+
+      await server.db.prisma.user.update({ where: { id: adaId }, data: { status: 'SUSPENDED' } });
+      try {
+        const refused = await startSignIn([adaCredential]);
+        await expect.poll(() => refused.page.getByRole('alert').textContent(), SLOW).toMatch(/cannot sign in/);
+        await refused.page.screenshot({ path: `${ARTIFACTS}/passkey-autofill-refused.png`, fullPage: true });
+        // The page that says so does not send the passkey again by itself (a virtual authenticator
+        // would answer at once, as often as asked); its button still can.
+        expect(await refused.page.locator('form[data-passkey-autofill]').count()).toBe(0);
+        expect(await refused.page.getByRole('button', { name: /Sign in with a passkey/ }).isVisible()).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const events = await server.db.prisma.loginEvent.findMany({
+          where: { userId: adaId, failureReason: 'account_suspended' },
+        });
+        expect(events).toHaveLength(1);
+        expect(refused.arrived.url).toBeNull();
+        expect(refused.problems).toEqual([]);
+        // The refused assertion still counted on the authenticator (and on the server).
+        adaCredential = (await refused.device!.credentials())[0]!;
+        await refused.context.close();
+      } finally {
+        await server.db.prisma.user.update({ where: { id: adaId }, data: { status: 'ACTIVE' } });
+      }
+      expect(arrived.url).toBeNull();
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
     'asks for the passkey as the second step after the password',
     async () => {
-      const { context, page, problems, device, signedIn } = await startSignIn([adaCredential]);
+      const { context, page, problems, device, signedIn } = await startSignIn([adaCredential], { autofill: false });
       await typePassword(page, 'ada@example.com');
       await expect.poll(() => page.title(), SLOW).toMatch(/Confirm with your passkey/);
       // Ada has no authenticator app: no code field.
@@ -236,7 +306,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
     async () => {
       const stored = await server.db.prisma.mfaFactor.findFirstOrThrow({ where: { userId: adaId } });
       const clone = { ...adaCredential, signCount: 0 };
-      const { context, page, arrived, problems } = await startSignIn([clone]);
+      const { context, page, arrived, problems } = await startSignIn([clone], { autofill: false });
       await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
       // The clone's first use signs with counter 1, below the stored one.
       expect(Number(stored.signCount)).toBeGreaterThan(1);
@@ -265,7 +335,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
     async () => {
       await server.db.prisma.user.update({ where: { id: adaId }, data: { status: 'SUSPENDED' } });
       try {
-        const { context, page, arrived, problems } = await startSignIn([adaCredential]);
+        const { context, page, arrived, problems } = await startSignIn([adaCredential], { autofill: false });
         await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
         await pressButton(page, /Sign in with a passkey/);
         await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toMatch(/cannot sign in/);
@@ -367,7 +437,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
         await context.close();
 
         // The passkey signs Cy in, alone.
-        const signIn = await startSignIn([stored!]);
+        const signIn = await startSignIn([stored!], { autofill: false });
         await expect.poll(() => signIn.page.title(), SLOW).toMatch(/Sign in/);
         await pressButton(signIn.page, /Sign in with a passkey/);
         const tokens = await signIn.signedIn();

@@ -39,6 +39,25 @@
     });
   });
 
+  // Passkey autofill (WebAuthn conditional mediation): where the browser lists passkeys among the
+  // identifier field's suggestions, choosing one signs in as the form marked data-passkey-autofill
+  // does, with its challenge. Its button's own ceremony cancels this one (SimpleWebAuthn keeps one
+  // WebAuthn call at a time), and so does leaving the page: both are expected, not errors.
+  var autofill = document.querySelector('form[data-passkey-autofill]');
+  if (autofill) {
+    webauthn.browserSupportsWebAuthnAutofill().then(function (supported) {
+      if (!supported) return;
+      var options = JSON.parse(autofill.querySelector('script[type="application/json"]').textContent);
+      webauthn.startAuthentication({ optionsJSON: options, useBrowserAutofill: true }).then(
+        function (response) {
+          autofill.elements.passkey.value = JSON.stringify(response);
+          autofill.submit();
+        },
+        function () {},
+      );
+    });
+  }
+
   // Tells the server that this device has a passkey provider of its own, so that it may offer to
   // add a passkey once the person has signed in.
   var capable = document.querySelector('input[name="passkeyCapable"]');
