@@ -19,10 +19,10 @@ const typesConfig = {
   },
 };
 
-// Typed documents from the committed schema; works offline (run by `npm install`). Two targets:
+// Typed documents from the committed schema; works offline (run by `npm install`). Three targets:
 // the client package (`roster/client`: admin frontends, scripts) from src/client/operations, and the test suite from the `graphql()`
 // documents written in test files (test/helpers/documents.ts), which read fields directly, so
-// without fragment masking.
+// without fragment masking; and the admin console (console/).
 const config: CodegenConfig = {
   schema: 'schema.graphql',
   ignoreNoDocuments: false,
@@ -30,6 +30,13 @@ const config: CodegenConfig = {
     // Unmasked: a script or a page reads a fragment's fields where it queried them.
     'src/generated/client/': {
       documents: ['src/client/operations/**/*.graphql'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: typesConfig,
+    },
+    // The admin console's own documents (console/src/operations), bundled into the console.
+    'console/src/generated/': {
+      documents: ['console/src/operations/**/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: typesConfig,
