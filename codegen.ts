@@ -1,4 +1,5 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { addTypenameSelectionDocumentTransform } from '@graphql-codegen/client-preset';
 
 const typesConfig = {
   useTypeImports: true,
@@ -34,11 +35,15 @@ const config: CodegenConfig = {
       presetConfig: { fragmentMasking: false },
       config: typesConfig,
     },
-    // The admin console's own documents (console/src/operations), bundled into the console.
+    // The admin console's own documents (console/src/operations), bundled into the console, and
+    // the list of them by SHA-256 (persisted-documents.json): the only documents the API runs for
+    // the console's application. `__typename` is added to every selection, in the documents and
+    // in the list alike, for the console's document cache.
     'console/src/generated/': {
       documents: ['console/src/operations/**/*.graphql'],
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: 'sha256' } },
+      documentTransforms: [addTypenameSelectionDocumentTransform],
       config: typesConfig,
     },
     'test/generated/': {

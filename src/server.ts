@@ -31,7 +31,7 @@ import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';
 import { CorsPolicy } from './cors.ts';
 import { createExplorer } from './explorer/explorer.ts';
-import { createConsole } from './console/console.ts';
+import { consoleDocuments, createConsole } from './console/console.ts';
 import { OutboxWorker } from './modules/outbox/outbox.worker.ts';
 import { OutboxConsole } from './modules/outbox/outbox.console.ts';
 import { defaultSender, smtpTransport } from './modules/mail/mail.transport.ts';
@@ -162,6 +162,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     cursorKey: deps.cursorKey,
     outboxKey: deps.outboxKey,
     baseUrl: deps.baseUrl,
+    consoleDocuments: consoleDocuments(),
   });
   const cors = new CorsPolicy(deps.corsOrigins ?? []);
   // The admin-client form of the explorer's sign-in helper is for development only.

@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { ensureConsoleApplication } from '../modules/applications/applications.builtin.ts';
 import { findRealm } from '../modules/realm/realm.service.ts';
+import { TrustedDocuments } from '../graphql/trusted-documents.ts';
 
 /**
  * The admin console at `/console`: the static files `npm install` builds from `console/` into
@@ -29,6 +30,13 @@ export const CONSOLE_CSP = [
 
 /** Where the build puts the console, from this file in src/console/ or dist/console/. */
 const BUILD_DIR = new URL('../../dist/console-app/', import.meta.url);
+
+/**
+ * The console's GraphQL documents by SHA-256 (written by the build next to the page, never served):
+ * the only ones the console's application may run, whether the console is served or not. Without
+ * a build, none.
+ */
+export const consoleDocuments = () => TrustedDocuments.fromFile(new URL('trusted-documents.json', BUILD_DIR));
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

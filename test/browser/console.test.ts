@@ -6,6 +6,7 @@
  * API refuses their token too. Every page renders under the console's Content-Security-Policy
  * without a console error. Screenshots go to test-artifacts/.
  */
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -181,7 +182,7 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
   );
 
   it(
-    'shows an administrator without users:write the suspend control disabled, with the reason; the API refuses them too',
+    'shows an administrator without users:write the suspend control disabled, with the reason; the API refuses the console’s own mutation too',
     async () => {
       const { page, problems } = await signIn('rita@example.com');
       await page.getByLabel('Search users').fill('katherine');
@@ -202,11 +203,21 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         () => (JSON.parse(sessionStorage.getItem('roster-console:session')!) as { accessToken: string }).accessToken,
       );
       const katherine = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'katherine@example.com' } });
-      const refused = await server.graphql(
-        'mutation ($id: ID!) { suspendUser(input: { id: $id }) { userErrors { code } } }',
-        { id: userGid(katherine.id) },
-        token,
-      );
+      const list = JSON.parse(
+        readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
+      ) as Record<string, string>;
+      const suspendHash = Object.keys(list)
+        .find((key) => list[key]!.includes('mutation ConsoleSuspendUser('))!
+        .slice('sha256:'.length);
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          extensions: { persistedQuery: { version: 1, sha256Hash: suspendHash } },
+          variables: { id: userGid(katherine.id), reason: null },
+        }),
+      });
+      const refused = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: katherine.id } })).status).toBe('ACTIVE');
       expect(problems).toEqual([]);

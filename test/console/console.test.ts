@@ -1,12 +1,17 @@
 /**
  * How Roster serves the admin console: the page under a strict Content-Security-Policy and
  * revalidated, the content-hashed assets cached for a year, the console's application of each
- * realm made on the first visit (once, audited), and nothing at all with the console turned off.
+ * realm made on the first visit (once, audited), nothing at all with the console turned off; and
+ * the console's documents as the only ones its application's tokens may run (trusted documents).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
 import { CONSOLE_CSP } from '../../src/console/console.ts';
 import { consoleClientId } from '../../src/modules/applications/applications.builtin.ts';
+import { adminRoleId } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { exchangeCode, relyingParty, startSignIn, submitSignIn } from '../helpers/sign-in.ts';
 
 let server: TestServer;
 let off: TestServer;
@@ -160,5 +165,118 @@ describe('ROSTER_CONSOLE=false', () => {
     const asset = /src="(\/console\/assets\/[^"]+)"/.exec(html)![1]!;
     expect((await fetch(`${off.url}${asset}`)).status).toBe(404);
     expect(await off.db.prisma.application.count({ where: { clientId: consoleClientId(off.admin.realmId) } })).toBe(0);
+  });
+});
+
+describe('the console’s documents, trusted by hash', () => {
+  const PASSWORD = 'a long and memorable passphrase 7';
+  /** The console's documents by hash, as the build wrote them next to the page. */
+  const list = JSON.parse(
+    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
+  ) as Record<string, string>;
+  const hashOf = (operation: string) => {
+    const key = Object.keys(list).find((k) => new RegExp(`(^| )${operation}[ (]`).test(list[k]!))!;
+    expect(key, operation).toMatch(/^sha256:[0-9a-f]{64}$/);
+    return key.slice('sha256:'.length);
+  };
+  let consoleToken: string;
+  let victimId: string;
+
+  const post = async (body: Record<string, unknown>, token: string | null) => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, ...((await response.json()) as { data?: any; errors?: any[] }) };
+  };
+
+  beforeAll(async () => {
+    const created = await server.graphql(
+      `mutation ($input: CreateUserInput!) { createUser(input: $input) { user { id } userErrors { code } } }`,
+      {
+        input: {
+          email: 'ops@example.com',
+          emailVerified: true,
+          password: PASSWORD,
+          roleIds: [await adminRoleId(server, server.admin.realmId)],
+        },
+      },
+    );
+    expect(created.data?.createUser.userErrors).toEqual([]);
+    const victim = await server.graphql(
+      `mutation { createUser(input: { email: "victim@example.com" }) { user { id } userErrors { code } } }`,
+    );
+    victimId = victim.data?.createUser.user.id;
+    // A real sign-in through the console's application, as the console makes it.
+    await fetch(`${server.url}/console/realms/default`);
+    const config = await relyingParty(server.issuer(), consoleClientId(server.admin.realmId));
+    const callback = `${server.url}/console/callback`;
+    const started = await startSignIn(server.url, config, callback, {
+      scope: 'openid users:read users:write',
+      resource: MANAGEMENT_API_INDICATOR,
+    });
+    const landed = await submitSignIn(started, 'ops@example.com', PASSWORD);
+    if (!('page' in landed)) throw new Error(`left Roster for ${landed.left.href}`);
+    expect(landed.url.startsWith(`${callback}?`)).toBe(true);
+    consoleToken = (await exchangeCode(config, started, new URL(landed.url))).access_token;
+  });
+
+  it('run for the console’s token when named by hash (persistedQuery or documentId)', async () => {
+    const viewer = await post(
+      { extensions: { persistedQuery: { version: 1, sha256Hash: hashOf('query ConsoleViewer') } } },
+      consoleToken,
+    );
+    expect(viewer.status).toBe(200);
+    expect(viewer.data.viewer.scopes.sort()).toEqual(['users:read', 'users:write']);
+    const byId = await post(
+      { documentId: `sha256:${hashOf('query ConsoleViewer')}`, operationName: 'ConsoleViewer' },
+      consoleToken,
+    );
+    expect(byId.data.viewer.user.__typename).toBe('User');
+  });
+
+  it('are the only documents the console’s token runs: any other is refused and nothing runs', async () => {
+    const suspend = `mutation ($id: ID!) { suspendUser(input: { id: $id }) { userErrors { code } } }`;
+    const refused = await post({ query: suspend, variables: { id: victimId } }, consoleToken);
+    expect(refused.status).toBe(400);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_REQUIRED');
+    const victim = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'victim@example.com' } });
+    expect(victim.status).toBe('ACTIVE');
+    // The same change through the console's own document goes through.
+    const allowed = await post(
+      {
+        extensions: { persistedQuery: { version: 1, sha256Hash: hashOf('mutation ConsoleSuspendUser') } },
+        variables: { id: victimId, reason: 'test' },
+      },
+      consoleToken,
+    );
+    expect(allowed.data.suspendUser.userErrors).toEqual([]);
+    expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: victim.id } })).status).toBe('SUSPENDED');
+  });
+
+  it('refuse an unknown hash, and a hash sent with a document, for any caller', async () => {
+    const adminToken = await server.token();
+    for (const token of [consoleToken, adminToken]) {
+      const unknown = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }, token);
+      expect(unknown.status).toBe(400);
+      expect(unknown.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+      const both = await post(
+        {
+          query: '{ viewer { scopes } }',
+          extensions: { persistedQuery: { version: 1, sha256Hash: hashOf('query ConsoleViewer') } },
+        },
+        token,
+      );
+      expect(both.status).toBe(400);
+      expect(both.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_CONFLICT');
+    }
+    // Other applications send documents as before.
+    const plain = await post({ query: '{ viewer { clientId } }' }, adminToken);
+    expect(plain.data.viewer.clientId).toBe(server.admin.clientId);
   });
 });
