@@ -176,6 +176,16 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       await page.goBack();
       await expect.poll(() => page.getByLabel('Search users').inputValue(), SLOW).toBe('Grace Hoper');
       await expect.poll(() => page.locator('tbody .badge').allTextContents(), SLOW).toEqual(['Suspended']);
+
+      // Signing out ends the sign-in at the realm and comes back to the console's sign-in page.
+      const adaSessions = () => server.db.prisma.session.count({ where: { userId: ada.id, revokedAt: null } });
+      expect(await adaSessions()).toBe(1);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+      await page.getByRole('button', { name: 'Continue to sign in' }).waitFor(SLOW);
+      expect(new URL(page.url()).pathname).toBe('/console/');
+      expect(await page.evaluate(() => sessionStorage.getItem('roster-console:session'))).toBeNull();
+      await expect.poll(adaSessions, SLOW).toBe(0);
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,
@@ -198,7 +208,21 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       expect(await suspend.getAttribute('aria-describedby')).toBe('access-reason');
       await page.screenshot({ path: `${ARTIFACTS}/console-user-read-only.png` });
 
-      // The console's token really lacks the scope: the API refuses the mutation.
+      // An access token about to expire is renewed with the refresh token before the next request.
+      const stored = () =>
+        page.evaluate(() => JSON.parse(sessionStorage.getItem('roster-console:session')!) as { accessToken: string });
+      const first = (await stored()).accessToken;
+      await page.evaluate(() => {
+        const session = JSON.parse(sessionStorage.getItem('roster-console:session')!) as { expiresAt: number };
+        sessionStorage.setItem('roster-console:session', JSON.stringify({ ...session, expiresAt: Date.now() }));
+      });
+      await page.reload();
+      await page.getByRole('heading', { name: 'Katherine Johnson', level: 1 }).waitFor(SLOW);
+      const renewed = (await stored()).accessToken;
+      expect(renewed).not.toBe(first);
+      expect(await page.locator('#access-reason').textContent()).toMatch(/users:write/);
+
+      // The console's token really lacks the scope: the API refuses the console's own mutation.
       const token = await page.evaluate(
         () => (JSON.parse(sessionStorage.getItem('roster-console:session')!) as { accessToken: string }).accessToken,
       );
