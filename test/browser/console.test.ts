@@ -126,20 +126,19 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       await page.screenshot({ path: `${ARTIFACTS}/console-search.png` });
 
       const grace = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'grace@example.com' } });
-      await makeSession(server, server.admin.realmId, grace.id);
-      await makeSession(server, server.admin.realmId, grace.id);
+      for (let i = 0; i < 3; i++) await makeSession(server, server.admin.realmId, grace.id);
       await page.getByRole('link', { name: /Grace Hopper/ }).click();
       await page.getByRole('heading', { name: 'Grace Hopper', level: 1 }).waitFor(SLOW);
       expect(new URL(page.url()).pathname).toBe(`/console/users/${encodeURIComponent(graceId)}`);
       const badge = page.locator('.title-line .badge');
       expect(await badge.textContent()).toBe('Active');
 
-      // Revoke one of her two sessions.
-      const revoke = page.getByRole('button', { name: 'Revoke' });
-      await expect.poll(() => revoke.count(), SLOW).toBe(2);
+      // Revoke one of her three sessions.
+      const revoke = page.getByRole('button', { name: 'Revoke', exact: true });
+      await expect.poll(() => revoke.count(), SLOW).toBe(3);
       await page.screenshot({ path: `${ARTIFACTS}/console-user.png`, fullPage: true });
       await revoke.first().click();
-      await expect.poll(() => revoke.count(), SLOW).toBe(1);
+      await expect.poll(() => revoke.count(), SLOW).toBe(2);
       const revokedAt = async () =>
         (await server.db.prisma.session.findMany({ where: { userId: grace.id }, orderBy: { id: 'asc' } })).map(
           (session) => session.revokedAt !== null,
@@ -159,9 +158,9 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       await expect.poll(() => badge.textContent(), SLOW).toBe('Suspended');
       expect(await page.getByRole('button', { name: 'Unsuspend user' }).isEnabled()).toBe(true);
       await expect.poll(() => page.getByText('Suspended: “Reported phishing from this account”').count(), SLOW).toBe(1);
-      // Suspending ended her other session.
+      // Suspending ended her other sessions.
       await expect.poll(() => page.getByText('No active sessions.').count(), SLOW).toBe(1);
-      expect(await revokedAt()).toEqual([true, true]);
+      expect(await revokedAt()).toEqual([true, true, true]);
       await page.screenshot({ path: `${ARTIFACTS}/console-user-suspended.png`, fullPage: true });
 
       expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: grace.id } })).status).toBe('SUSPENDED');
@@ -172,10 +171,25 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       });
       expect({ actorType: event.actorType, actorId: event.actorId }).toEqual({ actorType: 'user', actorId: ada.id });
 
-      // Back to the list: the search is where it was.
+      // Unsuspended, she signs in on two devices; the administrator ends both sessions at once.
+      await page.getByRole('button', { name: 'Unsuspend user' }).click();
+      await expect.poll(() => badge.textContent(), SLOW).toBe('Active');
+      expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: grace.id } })).status).toBe('ACTIVE');
+      for (let i = 0; i < 2; i++) await makeSession(server, server.admin.realmId, grace.id);
+      await page.reload();
+      await expect.poll(() => revoke.count(), SLOW).toBe(2);
+      await page.getByRole('button', { name: 'Revoke all sessions' }).click();
+      await expect.poll(() => page.getByText('No active sessions.').count(), SLOW).toBe(1);
+      expect(await revokedAt()).toEqual([true, true, true, true, true]);
+
+      // Back to the list, with the browser or the link: the search is where it was.
       await page.goBack();
       await expect.poll(() => page.getByLabel('Search users').inputValue(), SLOW).toBe('Grace Hoper');
-      await expect.poll(() => page.locator('tbody .badge').allTextContents(), SLOW).toEqual(['Suspended']);
+      await page.goForward();
+      await page.getByRole('link', { name: '← All users' }).click();
+      await expect.poll(() => page.getByLabel('Search users').inputValue(), SLOW).toBe('Grace Hoper');
+      expect(new URL(page.url()).searchParams.get('sort')).toBe('name');
+      await expect.poll(() => page.locator('tbody .badge').allTextContents(), SLOW).toEqual(['Active']);
 
       // Signing out ends the sign-in at the realm and comes back to the console's sign-in page.
       const adaSessions = () => server.db.prisma.session.count({ where: { userId: ada.id, revokedAt: null } });

@@ -4,12 +4,14 @@ import { FieldErrors, Link, Notice, Reason, StatusBadge, When } from '../compone
 import { errorsFor, type FieldError } from '../user-errors.ts';
 import {
   ConsoleRevokeSessionDocument,
+  ConsoleRevokeUserSessionsDocument,
   ConsoleSuspendUserDocument,
   ConsoleUnsuspendUserDocument,
   ConsoleUserDocument,
   type ConsoleUserQuery,
 } from '../generated/graphql.ts';
 import { usePermission } from '../scopes.ts';
+import { usersListPath } from './UsersPage.tsx';
 
 type User = NonNullable<ConsoleUserQuery['user']>;
 
@@ -26,7 +28,7 @@ export function UserPage({ id }: { id: string }) {
   return (
     <div className="user-page">
       <p className="crumbs">
-        <Link to="/">← All users</Link>
+        <Link to={usersListPath()}>← All users</Link>
       </p>
       {error && <Notice kind="error">{error.message}</Notice>}
       {!user && !fetching && !error && <Notice kind="error">There is no such user in this realm.</Notice>}
@@ -191,9 +193,20 @@ function Roles({ user, showTenant }: { user: User; showTenant: boolean }) {
 function Sessions({ user, showApplication }: { user: User; showApplication: boolean }) {
   const write = usePermission('users:write');
   const [revoked, revoke] = useMutation(ConsoleRevokeSessionDocument);
+  const [revokedAll, revokeAll] = useMutation(ConsoleRevokeUserSessionsDocument);
   const [errors, setErrors] = useState<Record<string, readonly FieldError[]>>({});
+  const [allErrors, setAllErrors] = useState<readonly FieldError[]>([]);
   const [gone, setGone] = useState<ReadonlySet<string>>(new Set());
   const sessions = user.sessions.nodes.filter((session) => !gone.has(session.id));
+  const busy = revoked.fetching || revokedAll.fetching;
+
+  async function endAll() {
+    const result = (await revokeAll({ id: user.id })).data?.revokeUserSessions;
+    setAllErrors(result?.userErrors ?? []);
+    if (result && result.userErrors.length === 0) {
+      setGone((current) => new Set([...current, ...user.sessions.nodes.map((session) => session.id)]));
+    }
+  }
 
   async function end(sessionId: string) {
     const result = (await revoke({ sessionId })).data?.revokeSession;
@@ -203,7 +216,10 @@ function Sessions({ user, showApplication }: { user: User; showApplication: bool
 
   return (
     <Section title="Sessions" id="sessions-title">
-      {revoked.error && <Notice kind="error">{revoked.error.message}</Notice>}
+      {(revoked.error ?? revokedAll.error) && (
+        <Notice kind="error">{(revoked.error ?? revokedAll.error)!.message}</Notice>
+      )}
+      <FieldErrors id="sessions-errors" errors={allErrors} />
       {sessions.length === 0 ? (
         <p className="muted">No active sessions.</p>
       ) : (
@@ -238,7 +254,7 @@ function Sessions({ user, showApplication }: { user: User; showApplication: bool
                   <button
                     type="button"
                     className="button small"
-                    disabled={!write.allowed || revoked.fetching}
+                    disabled={!write.allowed || busy}
                     title={write.reason ?? undefined}
                     aria-describedby={errors[session.id]?.length ? `session-${session.id}-errors` : undefined}
                     onClick={() => void end(session.id)}
@@ -251,6 +267,19 @@ function Sessions({ user, showApplication }: { user: User; showApplication: bool
             ))}
           </tbody>
         </table>
+      )}
+      {sessions.length > 1 && (
+        <div className="section-actions">
+          <button
+            type="button"
+            className="button"
+            disabled={!write.allowed || busy}
+            aria-describedby={write.allowed ? undefined : 'sessions-reason'}
+            onClick={() => void endAll()}
+          >
+            Revoke all sessions
+          </button>
+        </div>
       )}
       {!write.allowed && sessions.length > 0 && <Reason id="sessions-reason">{write.reason}</Reason>}
     </Section>

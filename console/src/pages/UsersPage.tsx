@@ -15,6 +15,15 @@ import { usePermission } from '../scopes.ts';
 
 const PAGE_SIZE = 25;
 
+/** Where the list's filters are kept for the way back from a user's page. */
+const LIST_QUERY = 'roster-console:users-query';
+
+/** The list as it was last filtered in this tab. */
+export function usersListPath(): string {
+  const query = sessionStorage.getItem(LIST_QUERY);
+  return query ? `/?${query}` : '/';
+}
+
 /** `value`, once it has stopped changing for `ms`. */
 function useDebounced<T>(value: T, ms: number): T {
   const [settled, setSettled] = useState(value);
@@ -38,6 +47,7 @@ export function UsersPage() {
   useEffect(() => {
     const query = paramsOfFilters(settled).toString();
     history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}`);
+    sessionStorage.setItem(LIST_QUERY, query);
   }, [settled]);
   useEffect(() => setCursors([null]), [filter, settled.sort]);
 
