@@ -126,6 +126,7 @@ const configSchema = z
       .regex(/^\S+$/, 'must not contain spaces')
       .optional(),
     ROSTER_EXPLORER: booleanFromEnv.optional(),
+    ROSTER_CONSOLE: booleanFromEnv.default(true),
     ROSTER_CORS_ORIGINS: originList,
     ROSTER_SMTP_URL: z
       .url({
@@ -199,6 +200,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Serve the explorer (GraphiQL) at `GET /graphql`: on by default outside production. */
   explorer: boolean;
+  /** Serve the admin console at `/console`: on by default. */
+  console: boolean;
   /** Origins whose pages may call the API from a browser (CORS); none by default. */
   corsOrigins: string[];
   /** SMTP server the outbox delivers emails through; undefined: emails stay pending in the outbox. */
@@ -262,6 +265,7 @@ export function loadConfig(
     trustProxyHops: e.ROSTER_TRUST_PROXY_HOPS,
     metricsToken: e.ROSTER_METRICS_TOKEN,
     explorer: e.ROSTER_EXPLORER ?? e.NODE_ENV !== 'production',
+    console: e.ROSTER_CONSOLE,
     corsOrigins: e.ROSTER_CORS_ORIGINS,
     smtpUrl: e.ROSTER_SMTP_URL,
     ...overrides,

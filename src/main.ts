@@ -40,6 +40,7 @@ program
     server.log.info({ url: server.url, database, ms: Math.round(performance.now() - started) }, 'Roster is ready');
     console.log(`Roster is serving ${server.url}/graphql (${database}).`);
     if (cfg.explorer) console.log(`Explorer: open ${server.url}/graphql in a browser and sign in there.`);
+    if (cfg.console) console.log(`Console: open ${server.url}/console in a browser (see README, "The admin console").`);
     if (!server.bootstrap?.clientSecret) {
       console.log(
         `Get a token: POST ${server.url}/oauth2/default/token with grant_type=client_credentials (see README).`,

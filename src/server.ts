@@ -31,6 +31,7 @@ import { createLogger } from './logger.ts';
 import { createRosterYoga } from './yoga.ts';
 import { CorsPolicy } from './cors.ts';
 import { createExplorer } from './explorer/explorer.ts';
+import { consoleDocuments, createConsole } from './console/console.ts';
 import { OutboxWorker } from './modules/outbox/outbox.worker.ts';
 import { OutboxConsole } from './modules/outbox/outbox.console.ts';
 import { defaultSender, smtpTransport } from './modules/mail/mail.transport.ts';
@@ -66,6 +67,8 @@ export interface AppDeps {
   metricsToken?: string | undefined;
   /** Serve the explorer (GraphiQL and its sign-in helper) at `GET /graphql`; default off. */
   explorer?: boolean;
+  /** Serve the admin console at `/console`; default off. */
+  console?: boolean;
   /** Origins whose pages may call `/graphql` and `/schema.graphql` from a browser; default none. */
   corsOrigins?: string[];
 }
@@ -159,11 +162,13 @@ export function createApp(deps: AppDeps): FetchHandler {
     cursorKey: deps.cursorKey,
     outboxKey: deps.outboxKey,
     baseUrl: deps.baseUrl,
+    consoleDocuments: consoleDocuments(),
   });
   const cors = new CorsPolicy(deps.corsOrigins ?? []);
   // The admin-client form of the explorer's sign-in helper is for development only.
   const explorerSignIn = Boolean(deps.explorer) && deps.mode !== 'production';
   const explorer = deps.explorer ? createExplorer({ clientSignIn: explorerSignIn }) : null;
+  const adminConsole = deps.console ? createConsole({ prisma: deps.db.prisma, baseUrl: deps.baseUrl }) : null;
   const oauthDeps = {
     ownPageClientAuthentication: explorerSignIn,
     prisma: deps.db.prisma,
@@ -237,6 +242,8 @@ export function createApp(deps: AppDeps): FetchHandler {
   ) {
     const page = explorer && (await explorer(request, url));
     if (page) return page;
+    const consolePage = adminConsole && (await adminConsole(request, url));
+    if (consolePage) return consolePage;
     if (url.pathname === '/graphql' || url.pathname === '/schema.graphql') {
       return cors.preflight(request) ?? cors.apply(request, await yoga.fetch(request, { requestId, log, ipAddress }));
     }
@@ -257,6 +264,9 @@ const FIXED_ROUTES = new Set(['/graphql', '/schema.graphql', '/healthz', '/ready
 function routeOf(pathname: string): string {
   if (FIXED_ROUTES.has(pathname)) return pathname;
   if (pathname.startsWith('/explorer/')) return '/explorer/{file}';
+  if (pathname.startsWith('/console/assets/')) return '/console/assets/{file}';
+  if (pathname.startsWith('/console/realms/')) return '/console/realms/{realm}';
+  if (pathname === '/console' || pathname.startsWith('/console/')) return '/console/{page}';
   if (/^\/export\/[^/]+\/users$/.test(pathname)) return '/export/{realm}/users';
   return oauthRoute(pathname) ?? '(other)';
 }
@@ -434,6 +444,7 @@ export async function startServer(
       trustProxyHops: config.trustProxyHops,
       metricsToken: config.metricsToken,
       explorer: config.explorer,
+      console: config.console,
       corsOrigins: config.corsOrigins,
     });
     const running = db;

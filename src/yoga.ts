@@ -25,6 +25,8 @@ import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
 import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
 import type { Metrics } from './metrics.ts';
+import { persistedOnly, type TrustedDocuments } from './graphql/trusted-documents.ts';
+import { consoleClientId } from './modules/applications/applications.builtin.ts';
 
 /** Per-request values the HTTP layer hands to Yoga. */
 export interface RequestMeta {
@@ -51,6 +53,8 @@ export interface YogaOptions {
   outboxKey: Buffer;
   /** The base URL clients reach Roster at: one-time links in emails point there. */
   baseUrl: () => string;
+  /** The admin console's documents: the only ones its application's tokens may run. */
+  consoleDocuments: TrustedDocuments;
 }
 
 /**
@@ -265,6 +269,8 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       error: (...args) => logMaskedError(options.log, args),
     },
     plugins: [
+      // First: a document named by its hash is put in place before anything reads the query.
+      options.consoleDocuments.plugin(),
       ...(options.metrics ? [options.metrics.graphqlPlugin()] : []),
       documentLimitsPlugin(),
       schemaDocument(options.schema, options.authenticate),
@@ -287,6 +293,9 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       const base = { requestId, log, denials };
       const principal = await principalOf(request, options.authenticate);
       if (!principal) return { ...base, service: null };
+      if (principal.clientId === consoleClientId(principal.realmId) && !options.consoleDocuments.ran(request)) {
+        throw persistedOnly();
+      }
       const service: ServiceContext = {
         ...principalContext(options.prisma, principal, { requestId, ipAddress }),
         cursorKey: options.cursorKey,

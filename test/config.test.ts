@@ -153,6 +153,7 @@ describe('configuration', () => {
       ROSTER_TRUST_PROXY_HOPS: '11',
       ROSTER_METRICS_TOKEN: 'short',
       ROSTER_EXPLORER: 'on',
+      ROSTER_CONSOLE: 'off',
       ROSTER_CORS_ORIGINS: 'https://console.example.com/',
       ROSTER_SMTP_URL: 'http://mail.example.com',
     };
@@ -211,6 +212,18 @@ describe('configuration', () => {
     expect(loadConfig({ ...production, ROSTER_EXPLORER: 'true' }).explorer).toBe(true);
     expect(problems({ ROSTER_EXPLORER: 'on' })).toEqual([
       'ROSTER_EXPLORER: must be one of true, false, 1, 0, yes, no; got "on"',
+    ]);
+  });
+
+  it('serves the console unless ROSTER_CONSOLE=false, in production too', () => {
+    const production = { NODE_ENV: 'production', ROSTER_SECRET_KEY: 'k'.repeat(32) };
+    expect(loadConfig({}).console).toBe(true);
+    expect(loadConfig(production).console).toBe(true);
+    expect(loadConfig({ ROSTER_CONSOLE: '' }).console).toBe(true);
+    expect(loadConfig({ ROSTER_CONSOLE: 'false' }).console).toBe(false);
+    expect(loadConfig({ ROSTER_CONSOLE: '0' }).console).toBe(false);
+    expect(problems({ ROSTER_CONSOLE: 'off' })).toEqual([
+      'ROSTER_CONSOLE: must be one of true, false, 1, 0, yes, no; got "off"',
     ]);
   });
 

@@ -97,6 +97,8 @@ export async function startTestServer(
     metricsToken?: string;
     /** Serve the explorer (default off, as in test mode). */
     explorer?: boolean;
+    /** Serve the admin console at `/console` (default off). */
+    console?: boolean;
     /** `ROSTER_CORS_ORIGINS` (default none). */
     corsOrigins?: string[];
     /**
@@ -151,6 +153,7 @@ export async function startTestServer(
     ...(options.denialAuditLimit ? { denialAuditLimit: options.denialAuditLimit } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.explorer !== undefined ? { explorer: options.explorer } : {}),
+    ...(options.console !== undefined ? { console: options.console } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
   // Grants are cached only once other processes' changes are followed: from the first request.

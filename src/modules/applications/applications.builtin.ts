@@ -1,5 +1,6 @@
-import type { Prisma } from '../../generated/prisma/client.ts';
-import type { ServiceContext } from '../../context.ts';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import { systemContext, type ServiceContext } from '../../context.ts';
+import { isUniqueViolation } from '../user-error.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { AuditAction } from '../audit/audit.actions.ts';
 import { hashClientSecret } from './applications.credentials.ts';
@@ -93,4 +94,83 @@ export async function restoreAdminApplication(
       source: 'ROSTER_BOOTSTRAP_CLIENT_ID',
     });
   }
+}
+
+/** The name of the SPA application through which the realm's administrators sign in to the console. */
+const CONSOLE_APPLICATION_NAME = 'Roster Console';
+
+/**
+ * The console application's client id in a realm: fixed by the realm's id, so that two processes
+ * ensuring it at once create one (the second is refused by the unique client id and reads it).
+ */
+export const consoleClientId = (realmId: string) => `roster-console-${realmId}`;
+
+/** A realm's console application as the console needs it; `disabled` when an administrator disabled it. */
+export interface ConsoleApplication {
+  clientId: string;
+  disabled: boolean;
+}
+
+/**
+ * Makes sure the realm has its built-in console application (a SPA signing administrators in
+ * with code + PKCE) and that `redirectUri` and `postLogoutRedirectUri` are among its URIs (the
+ * public URL may have changed since it was made); audited as `application.created` or
+ * `application.updated`. A disabled one stays disabled, and one deleted is made again.
+ */
+export async function ensureConsoleApplication(
+  prisma: PrismaClient,
+  realmId: string,
+  uris: { redirectUri: string; postLogoutRedirectUri: string },
+): Promise<ConsoleApplication> {
+  const clientId = consoleClientId(realmId);
+  const ctx = systemContext(prisma, realmId);
+  const existing = await prisma.application.findUnique({ where: { clientId } });
+  if (existing) {
+    const redirectUris = withUri(existing.redirectUris, uris.redirectUri);
+    const postLogoutRedirectUris = withUri(existing.postLogoutRedirectUris, uris.postLogoutRedirectUri);
+    if (redirectUris !== existing.redirectUris || postLogoutRedirectUris !== existing.postLogoutRedirectUris) {
+      await prisma.$transaction(async (tx) => {
+        await tx.application.update({ where: { id: existing.id }, data: { redirectUris, postLogoutRedirectUris } });
+        await recordAudit(tx, ctx, {
+          action: 'application.updated',
+          targetType: 'Application',
+          targetId: existing.id,
+          changes: {
+            redirectUris: { before: existing.redirectUris, after: redirectUris },
+            postLogoutRedirectUris: { before: existing.postLogoutRedirectUris, after: postLogoutRedirectUris },
+            source: 'console',
+          },
+        });
+      });
+    }
+    return { clientId, disabled: existing.disabledAt !== null };
+  }
+  try {
+    await prisma.$transaction(async (tx) => {
+      const { application } = await createApplicationRecord(tx, {
+        realmId,
+        name: CONSOLE_APPLICATION_NAME,
+        type: 'SPA',
+        clientId,
+        redirectUris: [uris.redirectUri],
+        postLogoutRedirectUris: [uris.postLogoutRedirectUri],
+        builtIn: true,
+      });
+      await recordAudit(tx, ctx, {
+        action: 'application.created',
+        targetType: 'Application',
+        targetId: application.id,
+        changes: { name: CONSOLE_APPLICATION_NAME, type: 'SPA', redirectUris: [uris.redirectUri] },
+      });
+    });
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
+  const made = await prisma.application.findUniqueOrThrow({ where: { clientId } });
+  return { clientId, disabled: made.disabledAt !== null };
+}
+
+/** `uris` with `uri` added, or the same array when it is there. */
+function withUri(uris: string[], uri: string): string[] {
+  return uris.includes(uri) ? uris : [...uris, uri];
 }

@@ -1,0 +1,120 @@
+import { useEffect, useMemo, useState } from 'react';
+import { Provider, useQuery } from 'urql';
+import { completeSignIn, currentSession, signOut, SignInError, type Session } from './auth.ts';
+import { createClient } from './client.ts';
+import { ConsoleViewerDocument } from './generated/graphql.ts';
+import { hrefOf, navigate, useLocation } from './router.ts';
+import { ScopesContext } from './scopes.ts';
+import { SignInPage } from './pages/SignInPage.tsx';
+import { UserPage } from './pages/UserPage.tsx';
+import { UsersPage } from './pages/UsersPage.tsx';
+import { Notice } from './components.tsx';
+
+export function App() {
+  const { route } = useLocation();
+  const [session, setSession] = useState<Session | null>(currentSession);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    const ended = () => {
+      setSession(null);
+      setProblem('Your sign-in has ended. Sign in again.');
+    };
+    window.addEventListener('roster-console:signed-out', ended);
+    return () => window.removeEventListener('roster-console:signed-out', ended);
+  }, []);
+
+  useEffect(() => {
+    if (route.page !== 'callback') return;
+    let active = true;
+    completeSignIn(new URL(location.href)).then(
+      (returnTo) => {
+        if (!active) return;
+        setSession(currentSession());
+        navigate(returnTo, true);
+      },
+      (error: unknown) => {
+        if (!active) return;
+        setProblem(error instanceof SignInError ? error.message : 'The sign-in could not be completed.');
+        navigate('/', true);
+      },
+    );
+    return () => {
+      active = false;
+    };
+  }, [route.page]);
+
+  if (route.page === 'callback')
+    return (
+      <p className="loading" role="status">
+        Signing you in…
+      </p>
+    );
+  if (!session) return <SignInPage problem={problem} />;
+  return <SignedIn session={session} />;
+}
+
+function SignedIn({ session }: { session: Session }) {
+  const client = useMemo(() => createClient(), [session.realm, session.clientId]);
+  return (
+    <Provider value={client}>
+      <Shell session={session} />
+    </Provider>
+  );
+}
+
+function Shell({ session }: { session: Session }) {
+  const { route } = useLocation();
+  const [{ data, error }] = useQuery({ query: ConsoleViewerDocument });
+  const scopes = useMemo(() => new Set(data?.viewer.scopes ?? []), [data]);
+  const me = data?.viewer.user;
+
+  return (
+    <ScopesContext.Provider value={scopes}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            R
+          </span>
+          <span>Roster console</span>
+          <span className="realm" title="Realm">
+            {session.realm}
+          </span>
+        </div>
+        <nav aria-label="Sections">
+          <a
+            href={hrefOf('/')}
+            aria-current={route.page === 'users' || route.page === 'user' ? 'page' : undefined}
+            onClick={(event) => {
+              event.preventDefault();
+              navigate('/');
+            }}
+          >
+            Users
+          </a>
+        </nav>
+        <div className="me">
+          {me && <span className="me-name">{me.name ?? me.email}</span>}
+          <button type="button" className="button subtle" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {error && <Notice kind="error">{error.message}</Notice>}
+        {data && !scopes.has('users:read') && (
+          <Notice kind="error">
+            Your roles do not grant the users:read scope, so there is nothing the console can show you here. Ask an
+            administrator of realm “{session.realm}” for a role that does.
+          </Notice>
+        )}
+        {data && scopes.has('users:read') && route.page === 'users' && <UsersPage />}
+        {data && scopes.has('users:read') && route.page === 'user' && <UserPage id={route.id} />}
+        {route.page === 'not-found' && <Notice kind="error">There is no such page in the console.</Notice>}
+      </main>
+    </ScopesContext.Provider>
+  );
+}

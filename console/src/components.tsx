@@ -1,0 +1,83 @@
+import type { ReactNode } from 'react';
+import type { UserStatus } from './generated/graphql.ts';
+import { hrefOf, navigate } from './router.ts';
+import type { FieldError } from './user-errors.ts';
+
+export function Notice({ kind, children }: { kind: 'error' | 'info' | 'success'; children: ReactNode }) {
+  return (
+    <div className={`notice ${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {children}
+    </div>
+  );
+}
+
+/** A link inside the console: a real link (open in a new tab works), followed without reloading. */
+export function Link({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
+  return (
+    <a
+      href={hrefOf(to)}
+      className={className}
+      onClick={(event) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
+export const STATUS_LABELS: Record<UserStatus, string> = {
+  ACTIVE: 'Active',
+  INVITED: 'Invited',
+  PENDING_VERIFICATION: 'Pending verification',
+  SUSPENDED: 'Suspended',
+  INACTIVE: 'Inactive',
+  DELETED: 'Deleted',
+};
+
+export function StatusBadge({ status }: { status: UserStatus }) {
+  return <span className={`badge status-${status.toLowerCase()}`}>{STATUS_LABELS[status]}</span>;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const date = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+export function When({
+  at,
+  withTime = true,
+  never = '—',
+}: {
+  at: string | null | undefined;
+  withTime?: boolean;
+  never?: string;
+}) {
+  if (!at) return <span className="muted">{never}</span>;
+  const value = new Date(at);
+  return (
+    <time dateTime={at} title={value.toISOString()}>
+      {(withTime ? dateTime : date).format(value)}
+    </time>
+  );
+}
+
+export function FieldErrors({ id, errors }: { id: string; errors: readonly FieldError[] }) {
+  if (!errors.length) return null;
+  return (
+    <ul className="field-errors" id={id} role="alert">
+      {errors.map((error) => (
+        <li key={`${error.code}:${error.message}`}>{error.message}</li>
+      ))}
+    </ul>
+  );
+}
+
+/** Why a control is disabled, for the administrator and for screen readers (`aria-describedby`). */
+export function Reason({ id, children }: { id: string; children: ReactNode }) {
+  return (
+    <p className="reason" id={id}>
+      {children}
+    </p>
+  );
+}

@@ -1,0 +1,34 @@
+import { useEffect, useState } from 'react';
+import { consoleBase } from './auth.ts';
+
+/** The console's pages, by path below `/console`. */
+export type Route = { page: 'users' } | { page: 'user'; id: string } | { page: 'callback' } | { page: 'not-found' };
+
+function parseRoute(pathname: string): Route {
+  const path = pathname.startsWith(consoleBase) ? pathname.slice(consoleBase.length) : pathname;
+  if (path === '' || path === '/' || path === '/users') return { page: 'users' };
+  if (path === '/callback') return { page: 'callback' };
+  const user = /^\/users\/([^/]+)$/.exec(path);
+  if (user) return { page: 'user', id: decodeURIComponent(user[1]!) };
+  return { page: 'not-found' };
+}
+
+export const hrefOf = (path: string) => `${consoleBase}${path}`;
+
+export function navigate(path: string, replace = false): void {
+  const href = path.startsWith(consoleBase) ? path : hrefOf(path);
+  if (replace) history.replaceState(null, '', href);
+  else history.pushState(null, '', href);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+  if (!replace) window.scrollTo(0, 0);
+}
+
+export function useLocation(): { route: Route; search: URLSearchParams } {
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    const changed = () => setVersion((version) => version + 1);
+    window.addEventListener('popstate', changed);
+    return () => window.removeEventListener('popstate', changed);
+  }, []);
+  return { route: parseRoute(location.pathname), search: new URLSearchParams(location.search) };
+}

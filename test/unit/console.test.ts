@@ -1,0 +1,72 @@
+/** The console's logic that is not drawing: its filter panel's state, and where userErrors go. */
+import { describe, expect, it } from 'vitest';
+import { EMPTY_FILTERS, filtersFromParams, paramsOfFilters, userFilterOf } from '../../console/src/filters.ts';
+import { errorsFor } from '../../console/src/user-errors.ts';
+
+describe('the Users screen’s filters', () => {
+  it('turn into the API’s UserFilter, leaving out what is not set', () => {
+    expect(userFilterOf(EMPTY_FILTERS)).toEqual({});
+    expect(
+      userFilterOf({
+        search: '  grace hoper ',
+        statuses: ['ACTIVE', 'SUSPENDED'],
+        roleId: 'Um9sZTox',
+        emailVerified: 'no',
+        hasMfa: 'yes',
+        sort: 'name',
+      }),
+    ).toEqual({
+      search: 'grace hoper',
+      statuses: ['ACTIVE', 'SUSPENDED'],
+      roleIds: ['Um9sZTox'],
+      emailVerified: false,
+      hasMfa: true,
+    });
+  });
+
+  it('leave the statuses out for the status counts, which follow the other filters', () => {
+    expect(userFilterOf({ ...EMPTY_FILTERS, search: 'ada', statuses: ['ACTIVE'] }, false)).toEqual({ search: 'ada' });
+  });
+
+  it('round-trip through the query string, which names only what differs from the defaults', () => {
+    const filters = {
+      search: 'ada',
+      statuses: ['INVITED' as const],
+      roleId: 'r1',
+      emailVerified: 'yes' as const,
+      hasMfa: '' as const,
+      sort: 'email',
+    };
+    const params = paramsOfFilters(filters);
+    expect(params.toString()).toBe('q=ada&status=INVITED&role=r1&verified=yes&sort=email');
+    expect(filtersFromParams(params)).toEqual(filters);
+    expect(paramsOfFilters(EMPTY_FILTERS).toString()).toBe('');
+  });
+
+  it('ignore values of the query string they do not know', () => {
+    expect(
+      filtersFromParams(new URLSearchParams('status=ACTIVE,BANNED,ACTIVE&verified=maybe&mfa=no&sort=random')),
+    ).toEqual({
+      ...EMPTY_FILTERS,
+      statuses: ['ACTIVE'],
+      hasMfa: 'no',
+    });
+  });
+});
+
+describe('userErrors beside their fields', () => {
+  const errors = [
+    { field: ['input', 'reason'], message: 'Too long.', code: 'INVALID' },
+    { field: ['input', 'id'], message: 'No such user.', code: 'NOT_FOUND' },
+    { field: null, message: 'Not now.', code: 'INVALID_STATE' },
+  ];
+
+  it('go next to the field their path ends with', () => {
+    expect(errorsFor(errors, 'reason').map((e) => e.message)).toEqual(['Too long.']);
+    expect(errorsFor(errors, 'name')).toEqual([]);
+  });
+
+  it('go above the form when they name no field of it', () => {
+    expect(errorsFor(errors, null, ['reason']).map((e) => e.message)).toEqual(['No such user.', 'Not now.']);
+  });
+});
