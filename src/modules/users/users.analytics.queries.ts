@@ -143,22 +143,17 @@ function around(range: BucketRange, instant: Prisma.Sql): Prisma.Sql {
 }
 
 /**
- * `AND <column> IN (the matching users)` when there is a filter (a hashed set, built once per
- * statement), nothing without one.
+ * The users a filtered figure is about (alias `u`, deleted ones included), in two parts: those not
+ * deleted, which an index holding the filter's columns and the figures' (`User_realmId_country_status_live_idx`)
+ * can answer without visiting the table, and the few deleted ones, by the index of deleted users.
+ * One statement reads them once (a materialized CTE) and counts every figure from them.
  */
-function ofUsers(rs: RealmSql, scope: UserScope, column: string): Prisma.Sql {
-  if (!scope.filtered) return empty;
-  return sql`AND ${raw(column)} IN (SELECT u.id FROM "User" u WHERE ${rs.realm('u')} AND ${scope.condition})`;
-}
-
-/**
- * How many distinct users were active in [from, to) (alias `x` over `UserActivity`, with an
- * index range of the realm's periods): a hashed distinct, so the rows are not sorted.
- */
-function activeUsersSql(rs: RealmSql, scope: UserScope, from: Prisma.Sql, to: Prisma.Sql): Prisma.Sql {
-  return sql`(SELECT count(*) FROM (
-    SELECT DISTINCT x."userId" FROM "UserActivity" x
-    WHERE ${rs.realm('x')} AND x.period >= ${from} AND x.period < ${to} ${ofUsers(rs, scope, 'x."userId"')}) a)`;
+function scopeUsersSql(rs: RealmSql, scope: UserScope, columns: (deletedAt: Prisma.Sql) => Prisma.Sql): Prisma.Sql {
+  const users = sql`FROM "User" u WHERE ${rs.realm('u')} AND ${scope.condition}`;
+  // The live part names no column the index lacks: its deletion time is null, not read.
+  return sql`SELECT ${columns(sql`NULL::timestamptz`)} ${users} AND u."deletedAt" IS NULL
+      UNION ALL
+      SELECT ${columns(sql`u."deletedAt"`)} ${users} AND u."deletedAt" IS NOT NULL`;
 }
 
 export interface GrowthRow {
@@ -194,17 +189,27 @@ export function growthRows(db: RawSqlClient, realmId: string, range: BucketRange
         - (SELECT count(*) FROM "User" u WHERE ${rs.realm('u')} AND u."deletedAt" < (SELECT lo FROM r) AND ${scope.condition}) AS n
       WHERE TRUE ${only}`,
   });
-  let parts: { c: Prisma.Sql; d: Prisma.Sql; z: Prisma.Sql; a?: Prisma.Sql };
+  let parts: { c: Prisma.Sql; d: Prisma.Sql; z: Prisma.Sql; m?: Prisma.Sql; a?: Prisma.Sql };
   let active: (from: Prisma.Sql, to: Prisma.Sql) => Prisma.Sql;
   if (scope.filtered) {
-    // From the matching users to their activity (index on the user's records): few users read
-    // few records, whatever the range.
+    // The matching users read once; from them to their activity (index on the user's records):
+    // few users read few records, whatever the range.
     parts = {
-      ...fromRows(empty),
+      m: scopeUsersSql(rs, scope, (deletedAt) => sql`u.id, u."createdAt" AS c, ${deletedAt} AS d`),
+      c: sql`
+      SELECT ${bucketOf(range, sql`m.c`)} AS key, count(*) AS n FROM m
+      WHERE m.c >= (SELECT lo FROM r) AND m.c < (SELECT hi FROM r)
+      GROUP BY 1`,
+      d: sql`
+      SELECT ${bucketOf(range, sql`m.d`)} AS key, count(*) AS n FROM m
+      WHERE m.d >= (SELECT lo FROM r) AND m.d < (SELECT hi FROM r)
+      GROUP BY 1`,
+      z: sql`
+      SELECT count(*) FILTER (WHERE m.c < (SELECT lo FROM r)) - count(*) FILTER (WHERE m.d < (SELECT lo FROM r)) AS n FROM m`,
       a: sql`
       SELECT ${bucketOf(range, sql`x.period`)} AS key, count(DISTINCT x."userId") AS n
-      FROM "User" u JOIN "UserActivity" x ON x."realmId" = u."realmId" AND x."userId" = u.id
-      WHERE ${rs.realm('u')} AND ${rs.realm('x')} AND ${scope.condition} AND ${around(range, sql`x.period`)}
+      FROM m JOIN "UserActivity" x ON ${rs.realm('x')} AND x."userId" = m.id
+      WHERE ${around(range, sql`x.period`)}
       GROUP BY 1`,
     };
     active = () => sql`COALESCE(a.n, 0)`;
@@ -225,7 +230,7 @@ export function growthRows(db: RawSqlClient, realmId: string, range: BucketRange
   return rs.query<GrowthRow>`
     WITH b AS (${bucketsSql(range)}),
     r AS (SELECT min(start) AS lo, max("end") AS hi, ${ALIGNED} AS aligned FROM b),
-    ${scope.filtered ? empty : sql`e AS ${bucketedCountsSql(rs, range, ['signUp', 'deletion'])},`}
+    ${parts.m ? sql`m AS MATERIALIZED (${parts.m}),` : sql`e AS ${bucketedCountsSql(rs, range, ['signUp', 'deletion'])},`}
     c AS (${parts.c}),
     d AS (${parts.d}),
     z AS (${parts.z})${
@@ -263,19 +268,19 @@ export interface SignInRow {
  */
 export function signInRows(db: RawSqlClient, realmId: string, range: BucketRange, scope: UserScope) {
   const rs = realmSql(db, realmId);
-  // With a filter, from the matching users to their events (index on the user's events).
   const fromRows = (only: Prisma.Sql) => sql`
       SELECT ${bucketOf(range, sql`e.at`)} AS key, e.success, e.method, e."failureReason" AS reason, count(*)::int AS n
       FROM "LoginEvent" e
-      ${scope.filtered ? sql`JOIN "User" u ON u."realmId" = e."realmId" AND u.id = e."userId"` : empty}
-      WHERE ${rs.realm('e')} AND ${
-        scope.filtered
-          ? sql`${around(range, sql`e.at`)} AND ${rs.realm('u')} AND ${scope.condition}`
-          : sql`e.at >= (SELECT lo FROM r) AND e.at < (SELECT hi FROM r)`
-      } ${only}
+      WHERE ${rs.realm('e')} AND e.at >= (SELECT lo FROM r) AND e.at < (SELECT hi FROM r) ${only}
       GROUP BY 1, 2, 3, 4`;
+  // With a filter, from the matching users to their events (index on the user's events); `m` is
+  // read once, so the planner joins into it (materialized, it would hash every event of the range).
   const events = scope.filtered
-    ? fromRows(empty)
+    ? sql`
+      SELECT ${bucketOf(range, sql`e.at`)} AS key, e.success, e.method, e."failureReason" AS reason, count(*)::int AS n
+      FROM m JOIN "LoginEvent" e ON ${rs.realm('e')} AND e."userId" = m.id
+      WHERE ${around(range, sql`e.at`)}
+      GROUP BY 1, 2, 3, 4`
     : sql`
       SELECT c.key, (c.ckey::jsonb ->> 0)::boolean AS success, c.ckey::jsonb ->> 1 AS method, c.ckey::jsonb ->> 2 AS reason, c.n::int AS n
       FROM ${bucketedCountsSql(rs, range, ['signIn'])} c WHERE (SELECT aligned FROM r)
@@ -283,6 +288,7 @@ export function signInRows(db: RawSqlClient, realmId: string, range: BucketRange
   return rs.query<SignInRow>`
     WITH b AS (${bucketsSql(range)}),
     r AS (SELECT min(start) AS lo, max("end") AS hi, ${ALIGNED} AS aligned FROM b),
+    ${scope.filtered ? sql`m AS (${scopeUsersSql(rs, scope, () => sql`u.id`)}),` : empty}
     e AS (${events})
     SELECT b.start, b."end", e.success, e.method, e.reason, e.n
     FROM b LEFT JOIN e ON e.key = b.key
@@ -388,8 +394,9 @@ async function countedOverviewRows(
 
 /**
  * The overview's figures of two periods (0: the one compared to, 1: the one asked for), one
- * statement: one pass over the matching users (with the time of their first second factor) and
- * one or two index ranges of the activity. A figure "at the end" of a period is taken at its end,
+ * statement. Without a filter from the maintained counts; with one, one pass over the matching
+ * users (live ones from an index alone) asking the index of each one's activity whether they were
+ * active in each period, and the few suspended or locked ones by their indexes. A figure "at the end" of a period is taken at its end,
  * or now for a period not over yet, from what the database keeps: users' creation and deletion
  * times, the current suspension with its time, the current email verification, the factors they
  * still have, and the current lockout with the failure that started it.
@@ -404,40 +411,59 @@ export async function overviewRow(
   // An activity period counts when it overlaps [from, to): it starts less than a quarter hour before `from`.
   const overlap = sql`${`${ACTIVITY_PERIOD_MS - 1} milliseconds`}::interval`;
   // The bounds as parameters, not from `w`: the planner then knows how many records they hold.
-  const active = (i: number) => {
-    const from = sql`(${periods[i]!.from}::timestamptz - ${overlap})`;
-    const to = sql`${periods[i]!.to}::timestamptz`;
-    return scope.filtered ? activeUsersSql(rs, scope, from, to) : activeUsersCountedSql(rs, from, to);
-  };
+  const bounds = (i: number): [Prisma.Sql, Prisma.Sql] => [
+    sql`(${periods[i]!.from}::timestamptz - ${overlap})`,
+    sql`${periods[i]!.to}::timestamptz`,
+  ];
   const w = periods.map(
     ({ from, to }, i) =>
       sql`${from}::timestamptz AS ${raw(`f${i}`)}, ${to}::timestamptz AS ${raw(`t${i}`)}, least(${to}::timestamptz, now()) AS ${raw(`e${i}`)}`,
   );
+  if (!scope.filtered) {
+    const row = (await countedOverviewRows(rs, join(w, ', '), (i) => activeUsersCountedSql(rs, ...bounds(i)))).at(0);
+    return Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, Number(value)])) as OverviewRow;
+  }
+  // Whether a user has activity in a period: one index probe per matching user (their records in
+  // time order), where the realm's records of a period can be most of them.
+  const activeIn = (i: number) => {
+    const [from, to] = bounds(i);
+    return sql`EXISTS (SELECT 1 FROM "UserActivity" x WHERE ${rs.realm('x')} AND x."userId" = u.id AND x.period >= ${from} AND x.period < ${to}) AS ${raw(`a${i}`)}`;
+  };
   const figures = [0, 1].map((i) => {
     const [f, t, e] = [`w.f${i}`, `w.t${i}`, `w.e${i}`].map(raw);
     const exists = sql`m.c < ${e} AND (m.d IS NULL OR m.d >= ${e})`;
     return sql`
         count(*) FILTER (WHERE ${exists}) AS ${raw(`total${i}`)},
         count(*) FILTER (WHERE m.c >= ${f} AND m.c < ${t}) AS ${raw(`new${i}`)},
-        count(*) FILTER (WHERE ${exists} AND m.status = 'SUSPENDED' AND (m.s IS NULL OR m.s < ${e})) AS ${raw(`suspended${i}`)},
         count(*) FILTER (WHERE ${exists} AND m.v) AS ${raw(`verified${i}`)},
         count(*) FILTER (WHERE ${exists} AND m.mfa < ${e}) AS ${raw(`mfa${i}`)},
-        count(*) FILTER (WHERE ${exists} AND m.l > ${e} AND (m.lf IS NULL OR m.lf <= ${e})) AS ${raw(`locked${i}`)},
-        ${active(i)} AS ${raw(`active${i}`)}`;
+        count(*) FILTER (WHERE m.${raw(`a${i}`)}) AS ${raw(`active${i}`)}`;
   });
-  const [row] = scope.filtered
-    ? await rs.query<Record<string, bigint>>`
+  // Suspended and locked users from the few that are or were (indexes of status and lockout).
+  const few = [0, 1].map((i) => {
+    const e = raw(`w.e${i}`);
+    const exists = sql`u."createdAt" < ${e} AND (u."deletedAt" IS NULL OR u."deletedAt" >= ${e})`;
+    return sql`
+        count(*) FILTER (WHERE ${exists} AND u.status = 'SUSPENDED' AND (u."suspendedAt" IS NULL OR u."suspendedAt" < ${e})) AS ${raw(`suspended${i}`)},
+        count(*) FILTER (WHERE ${exists} AND u."lockedUntil" > ${e} AND (u."lastFailedLoginAt" IS NULL OR u."lastFailedLoginAt" <= ${e})) AS ${raw(`locked${i}`)}`;
+  });
+  // The matching users read once, with the time of their first second factor kept on their row
+  // (`mfaSince`, the earliest factor they still have).
+  const [row] = await rs.query<Record<string, bigint>>`
     WITH w AS (SELECT ${join(w, ', ')}),
-    f AS (SELECT y."userId", min(y."createdAt") AS first FROM "MfaFactor" y WHERE ${rs.realm('y')} GROUP BY 1),
-    m AS (
-      SELECT u."createdAt" AS c, u."deletedAt" AS d, u.status, u."suspendedAt" AS s, u."emailVerified" AS v,
-        u."lockedUntil" AS l, u."lastFailedLoginAt" AS lf, f.first AS mfa
-      FROM "User" u LEFT JOIN f ON f."userId" = u.id
-      WHERE ${rs.realm('u')} AND u."createdAt" < (SELECT greatest(t0, t1) FROM w) AND ${scope.condition}
-    )
-    SELECT ${join(figures, ', ')}
-    FROM w LEFT JOIN m ON TRUE`
-    : await countedOverviewRows(rs, join(w, ', '), active);
+    m AS MATERIALIZED (${scopeUsersSql(
+      rs,
+      scope,
+      (deletedAt) =>
+        sql`u."createdAt" AS c, ${deletedAt} AS d, u."emailVerified" AS v, u."mfaSince" AS mfa, ${activeIn(0)}, ${activeIn(1)}`,
+    )}),
+    x AS (
+      SELECT ${join(few, ', ')}
+      FROM w, "User" u
+      WHERE ${rs.realm('u')} AND (u.status = 'SUSPENDED' OR u."lockedUntil" IS NOT NULL) AND ${scope.condition}
+    ),
+    y AS (SELECT ${join(figures, ', ')} FROM w LEFT JOIN m ON TRUE)
+    SELECT y.*, x.* FROM y, x`;
   return Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, Number(value)])) as OverviewRow;
 }
 
@@ -576,6 +602,69 @@ function breakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string
       t AS (SELECT s.total, s.valued, (SELECT count(*) FROM g) AS "values" FROM s)`;
 }
 
+/**
+ * A breakdown's groups `g` and totals `t` (as `breakdownSql` defines them) as one relation: a row
+ * per value (kind `g`) and one of totals (kind `t`).
+ */
+function breakdownRelation(inner: Prisma.Sql): Prisma.Sql {
+  return sql`(WITH ${inner}
+      SELECT 'g' AS kind, g.value, g.n, NULL::bigint AS total, NULL::bigint AS valued FROM g
+      UNION ALL
+      SELECT 't', NULL, NULL, t.total, t.valued FROM t)`;
+}
+
+/**
+ * The groups `g` and totals `t` of the live users matching `condition` counted as every live
+ * user's (the maintained counts) less those of the live users it leaves out: for a filter most
+ * users match, a pass over the few it does not. The counts and the pass are read in one statement, so
+ * from one snapshot.
+ */
+function complementBreakdownSql(rs: RealmSql, by: BreakdownDimension, condition: Prisma.Sql): Prisma.Sql {
+  const outside = sql`u."deletedAt" IS NULL AND (${condition}) IS NOT TRUE`;
+  return sql`
+      p AS ${breakdownRelation(everyUserBreakdownSql(rs, by, null))},
+      q AS ${breakdownRelation(breakdownSql(rs, by, null, outside))},
+      g AS (
+        SELECT p.value, p.n - COALESCE(q.n, 0) AS n
+        FROM p LEFT JOIN q ON q.kind = 'g' AND q.value = p.value
+        WHERE p.kind = 'g' AND p.n - COALESCE(q.n, 0) <> 0
+      ),
+      t AS (
+        SELECT p.total - q.total AS total, p.valued - q.valued AS valued, (SELECT count(*) FROM g) AS "values"
+        FROM p, q WHERE p.kind = 't' AND q.kind = 't'
+      )`;
+}
+
+/** Whether `breakdownRows` can count the users matching `where` as every user less those left out. */
+export function countedByComplement(by: BreakdownDimension): boolean {
+  return COUNTED_DIMENSIONS.includes(by);
+}
+
+/**
+ * The planner's estimates of the users matching `where` (alias `u`) and of the live users: one
+ * EXPLAIN, no row read.
+ */
+export async function estimatedUsers(
+  db: RawSqlClient,
+  realmId: string,
+  where: Prisma.Sql,
+): Promise<{ matching: number; live: number }> {
+  const rs = realmSql(db, realmId);
+  const [row] = await rs.query<{ 'QUERY PLAN': unknown }>`EXPLAIN (FORMAT JSON)
+    SELECT 1 FROM "User" u WHERE ${rs.realm('u')} AND ${where}
+    UNION ALL
+    SELECT 1 FROM "User" u WHERE ${rs.realm('u')} AND u."deletedAt" IS NULL`;
+  const raw = row?.['QUERY PLAN'];
+  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as [{ Plan: PlanNode }];
+  const [matching, live] = (plan[0].Plan.Plans ?? []).map((node) => node['Plan Rows']);
+  return { matching: matching ?? 0, live: live ?? 0 };
+}
+
+interface PlanNode {
+  'Plan Rows': number;
+  Plans?: PlanNode[];
+}
+
 export interface BreakdownRow {
   total: number;
   /** Users with at least one value. */
@@ -601,10 +690,11 @@ export function breakdownRows(
   attributeKey: string | null,
   where: Prisma.Sql | null,
   limit: number,
+  complementOf: Prisma.Sql | null = null,
 ) {
   const rs = realmSql(db, realmId);
   return rs.query<BreakdownRow>`
-    WITH ${breakdownSql(rs, by, attributeKey, where)}
+    WITH ${complementOf ? complementBreakdownSql(rs, by, complementOf) : breakdownSql(rs, by, attributeKey, where)}
     SELECT t.total::int, t.valued::int, t."values"::int, v.value, v.n::int AS count
     FROM t LEFT JOIN LATERAL (SELECT value, n FROM g ORDER BY n DESC, value LIMIT ${limit}) v ON TRUE`;
 }

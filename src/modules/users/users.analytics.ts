@@ -1,8 +1,10 @@
-import type { Role, Tenant, UserStatus } from '../../generated/prisma/client.ts';
+import type { Prisma, Role, Tenant, UserStatus } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import { stringProblem } from '../../graphql/input-bounds.ts';
 import {
   breakdownRows,
+  countedByComplement,
+  estimatedUsers,
   growthRows,
   overviewRow,
   signInRows,
@@ -469,8 +471,16 @@ export async function userBreakdown(
   } else if (args.attributeKey != null) {
     throw new FilterError('attributeKey', 'is only for `by: CUSTOM_ATTRIBUTE`');
   }
-  const where = args.filter ? userListCondition(args.filter, await filterEnvironment(ctx, args.filter)) : null;
-  const rows = await breakdownRows(ctx.db, ctx.realmId, args.by, attributeKey, where, limit);
+  const env = args.filter ? await filterEnvironment(ctx, args.filter) : null;
+  const where = args.filter && env ? userListCondition(args.filter, env) : null;
+  // A filter most live users match is counted as every user less the users it leaves out, when the
+  // database keeps every user's counts of the dimension; the planner's estimate says which is smaller.
+  let complementOf: Prisma.Sql | null = null;
+  if (where && env && !args.filter?.includeDeleted && countedByComplement(args.by)) {
+    const { matching, live } = await estimatedUsers(ctx.db, ctx.realmId, where);
+    if (matching > live / 2) complementOf = compileUserFilter(args.filter, env);
+  }
+  const rows = await breakdownRows(ctx.db, ctx.realmId, args.by, attributeKey, where, limit, complementOf);
   const head = rows[0]!;
   const values = rows.filter((row) => row.value !== null) as { value: string; count: number }[];
   const ids = values.map((row) => row.value);
