@@ -126,7 +126,18 @@ export function createConsole(options: ConsoleOptions): (request: Request, url: 
       return new Response(null, { status: 308, headers: { location: `${url.pathname}/${url.search}` } });
 
     const realmMatch = /^\/console\/realms\/([^/]+)$/.exec(path);
-    if (realmMatch) return realmConfig(options, decodeURIComponent(realmMatch[1]!));
+    if (realmMatch) {
+      let realmName: string;
+      try {
+        realmName = decodeURIComponent(realmMatch[1]!);
+      } catch {
+        return Response.json(
+          { error: 'invalid_request', error_description: 'The realm name in the path is not valid percent-encoding.' },
+          { status: 400, headers: { 'cache-control': 'no-store', ...SECURITY_HEADERS } },
+        );
+      }
+      return realmConfig(options, realmName);
+    }
 
     build ??= loadBuild();
     const files = await build;

@@ -140,6 +140,10 @@ describe('the console’s application of a realm', () => {
       expect(response.status, name).toBe(404);
       expect((await response.json()).error).toBe('not_found');
     }
+    // A malformed percent-escape is a bad name, not a server error.
+    const malformed = await config(server, '%E0%A4%A');
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).error).toBe('invalid_request');
     expect(await server.db.prisma.application.count()).toBe(applications);
 
     const { realmId } = await server.createRealm('paused');
