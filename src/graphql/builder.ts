@@ -22,6 +22,7 @@ import { missingScopes, satisfies } from '../auth/scopes.ts';
 import { Kind } from 'graphql';
 import { badUserInput, forbidden, unauthenticated } from './errors.ts';
 import DenialFieldsPlugin from './denial-fields.ts';
+import TypeScopesPlugin from './type-scopes.ts';
 import { prismaLeafInner, prismaLeafOuter } from './prisma-leaf-fields.ts';
 import { reportUnusedQuery } from './dev-checks.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
@@ -71,6 +72,7 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
 }>({
   plugins: [
+    TypeScopesPlugin,
     ScopeAuthPlugin,
     prismaLeafOuter,
     PrismaPlugin,
