@@ -384,8 +384,38 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       expect(await page.getByLabel('Email', { exact: true }).getAttribute('aria-invalid')).toBe('true');
       expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } })).version).toBe(saved.version);
       await page.screenshot({ path: `${ARTIFACTS}/console-user-edit-error.png` });
+      // A value the API's types refuse before running anything appears next to its field too.
+      await page.getByLabel('Email', { exact: true }).fill('alan@example.com');
+      await page.getByLabel('Country').fill('Narnia');
+      await page.getByRole('button', { name: 'Save profile' }).click();
+      await expect.poll(() => page.locator('#profile-country-errors').textContent(), SLOW).toMatch(/country/i);
+      expect(await page.locator('#profile-email-errors').count()).toBe(0);
+      expect(await page.getByRole('alert').filter({ hasText: 'Variable' }).count()).toBe(0);
+      expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } })).version).toBe(saved.version);
       await page.getByRole('button', { name: 'Cancel' }).click();
       expect(problems).toEqual([]);
+
+      // An administrator who may edit users but not read the audit trail is told why the conflict
+      // does not say who changed what.
+      const support = await makeRole(server, server.admin.realmId, 'Support agent', ['users:read', 'users:write']);
+      await createUser({
+        email: 'sam@example.com',
+        name: 'Sam Support',
+        password: PASSWORD,
+        roleIds: [support.globalId],
+      });
+      const sam = await signIn('sam@example.com');
+      await sam.page.goto(`${server.url}/console/users/${encodeURIComponent(alanId)}`);
+      await sam.page.getByRole('button', { name: 'Edit profile' }).click();
+      await sam.page.getByLabel('Nickname').fill('Alan');
+      const renamed = await server.graphql(UPDATE_USER, { input: { id: alanId, patch: { city: 'Manchester' } } });
+      expect(renamed.data?.updateUser.userErrors).toEqual([]);
+      await sam.page.getByRole('button', { name: 'Save profile' }).click();
+      await expect
+        .poll(() => sam.page.locator('#conflict-audit-reason').textContent(), SLOW)
+        .toBe('Who changed what is not shown: Needs the audit:read scope, which your roles do not grant.');
+      expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } })).nickname).toBe('Prof');
+      expect(sam.problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,
   );

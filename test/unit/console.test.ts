@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_FILTERS, filtersFromParams, paramsOfFilters, userFilterOf } from '../../console/src/filters.ts';
 import { profilePatch, profileValuesOf, rebaseProfile } from '../../console/src/profile-draft.ts';
-import { errorsFor } from '../../console/src/user-errors.ts';
+import { errorsFor, invalidValues } from '../../console/src/user-errors.ts';
 
 describe('the Users screen’s filters', () => {
   it('turn into the API’s UserFilter, leaving out what is not set', () => {
@@ -95,5 +95,20 @@ describe('the profile form', () => {
     expect(rebased).toEqual({ ...current, nickname: 'Prof', name: 'Alan M. Turing' });
     // Saved over the current version, the patch carries the administrator's edits only.
     expect(profilePatch(current, rebased)).toEqual({ nickname: 'Prof', name: 'Alan M. Turing' });
+  });
+});
+
+describe('values the API’s scalars refuse', () => {
+  it('become errors of the field at the variable’s path; other errors are left alone', () => {
+    const errors = [
+      { message: 'Variable "$patch" got invalid value "ZZ" at "patch.country"; Value is not a valid country code: ZZ' },
+      { message: 'Variable "$id" got invalid value 1; ID cannot represent value: 1' },
+      { message: 'Unexpected error.' },
+    ];
+    expect(invalidValues(errors, 'patch')).toEqual([
+      { field: ['input', 'patch', 'country'], message: 'Value is not a valid country code: ZZ', code: 'INVALID' },
+    ]);
+    expect(errorsFor(invalidValues(errors, 'patch'), 'country')).toHaveLength(1);
+    expect(invalidValues(errors, 'input')).toEqual([]);
   });
 });

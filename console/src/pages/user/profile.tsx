@@ -11,7 +11,7 @@ import {
   type ProfileValues,
 } from '../../profile-draft.ts';
 import { usePermission } from '../../scopes.ts';
-import { errorsFor, type FieldError } from '../../user-errors.ts';
+import { errorsFor, invalidValues, type FieldError } from '../../user-errors.ts';
 import { ChangesSince, useAuditHead } from './history.tsx';
 
 type User = NonNullable<ConsoleUserQuery['user']>;
@@ -37,6 +37,7 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
   const [conflict, setConflict] = useState(false);
   const [done, setDone] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
   const [updated, update] = useMutation(ConsoleUpdateUserDocument);
   const auditHead = useAuditHead(user.id);
   const deleted = user.status === 'DELETED';
@@ -64,9 +65,12 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
       setEditing(null);
       return;
     }
-    const result = (await update({ id: user.id, expectedVersion: editing.base.version, patch })).data?.updateUser;
-    const userErrors = result?.userErrors ?? [];
+    const answer = await update({ id: user.id, expectedVersion: editing.base.version, patch });
+    const result = answer.data?.updateUser;
+    const refused = invalidValues(answer.error?.graphQLErrors ?? [], 'patch');
+    const userErrors = [...(result?.userErrors ?? []), ...refused];
     setErrors(userErrors);
+    setFailure(refused.length ? null : (answer.error?.message ?? null));
     if (userErrors.some((error) => error.code === 'VERSION_CONFLICT')) {
       setConflict(true);
       refresh();
@@ -96,7 +100,7 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
     const general = errorsFor(errors, null, FORM_FIELDS).filter((error) => error.code !== 'VERSION_CONFLICT');
     return (
       <Section title="Profile" id="profile-title">
-        {updated.error && <Notice kind="error">{updated.error.message}</Notice>}
+        {failure && <Notice kind="error">{failure}</Notice>}
         <FieldErrors id="profile-errors" errors={general} />
         {conflict && (
           <div className="conflict" role="alert" aria-labelledby="conflict-title">
