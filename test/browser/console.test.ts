@@ -346,7 +346,10 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       // Who changed what, from the audit trail: the other caller, and the fields with before and after.
       const change = conflict.locator('.audit-event');
       await expect.poll(() => change.count(), SLOW).toBe(1);
-      expect(await change.locator('strong').textContent()).toBe(`Application ${server.admin.clientId}`);
+      const adminApp = await server.db.prisma.application.findFirstOrThrow({
+        where: { clientId: server.admin.clientId },
+      });
+      expect(await change.locator('strong').textContent()).toBe(`${adminApp.name} (application)`);
       expect(await change.locator('code').textContent()).toBe('user.updated');
       expect(await change.locator('.changes').textContent()).toContain('name: “Alan Turing” → “Alan Mathison Turing”');
       expect(await change.locator('.changes').textContent()).toContain('city: — → “Wilmslow”');
@@ -556,6 +559,10 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       await expect.poll(() => badge.textContent(), SLOW).toBe('Deleted');
       expect((await stored())!.deletedAt).not.toBeNull();
       expect(await page.getByRole('button', { name: 'Edit profile' }).isDisabled()).toBe(true);
+      expect(await page.getByRole('button', { name: 'Suspend user' }).isDisabled()).toBe(true);
+      expect(await page.locator('#access-reason').textContent()).toBe(
+        'A deleted user cannot be suspended; restore them first.',
+      );
       await page.screenshot({ path: `${ARTIFACTS}/console-user-deleted.png`, fullPage: true });
       await page.getByRole('button', { name: 'Restore user' }).click();
       await expect.poll(() => badge.textContent(), SLOW).toBe('Active');

@@ -157,6 +157,8 @@ function Status({ user }: { user: User }) {
   const [unsuspended, unsuspend] = useMutation(ConsoleUnsuspendUserDocument);
   const busy = suspended.fetching || unsuspended.fetching;
   const isSuspended = user.status === 'SUSPENDED';
+  const why =
+    write.reason ?? (user.status === 'DELETED' ? 'A deleted user cannot be suspended; restore them first.' : null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -191,7 +193,7 @@ function Status({ user }: { user: User }) {
               id="suspend-reason"
               value={reason}
               onChange={(event) => setReason(event.target.value)}
-              disabled={!write.allowed}
+              disabled={why !== null}
               aria-invalid={errorsFor(errors, 'reason').length > 0}
               aria-describedby="suspend-reason-errors"
               maxLength={600}
@@ -203,13 +205,13 @@ function Status({ user }: { user: User }) {
           <button
             type="submit"
             className={isSuspended ? 'button primary' : 'button danger'}
-            disabled={!write.allowed || busy}
-            aria-describedby={write.allowed ? undefined : 'access-reason'}
+            disabled={why !== null || busy}
+            aria-describedby={why ? 'access-reason' : undefined}
           >
             {isSuspended ? 'Unsuspend user' : 'Suspend user'}
           </button>
         </div>
-        {!write.allowed && <Reason id="access-reason">{write.reason}</Reason>}
+        {why && <Reason id="access-reason">{why}</Reason>}
       </form>
     </Section>
   );

@@ -2,6 +2,7 @@ import { useMemo, useState } from 'react';
 import { useClient, useQuery } from 'urql';
 import { Notice, Pager, Reason, When } from '../../components.tsx';
 import {
+  ConsoleApplicationNamesDocument,
   ConsoleAuditActorsDocument,
   ConsoleUserAuditTrailDocument,
   ConsoleUserLoginHistoryDocument,
@@ -85,8 +86,16 @@ export function LoginHistory({ userId }: { userId: string }) {
 /** The global id of a user from the database id an audit event names its actor by. */
 const userGlobalId = (id: string) => btoa(`User:${id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-/** Who did each event: the people by name (the administrator as "you"), applications by client id. */
+/**
+ * Who did each event: the people by name (the administrator as "you"), applications by name when
+ * the administrator may read applications (by client id otherwise).
+ */
 function useActorNames(events: readonly AuditEvent[]): (event: AuditEvent) => string {
+  const applications = usePermission('applications:read').allowed;
+  const [{ data: apps }] = useQuery({
+    query: ConsoleApplicationNamesDocument,
+    pause: !applications || !events.some((event) => event.actorType === 'APPLICATION'),
+  });
   const ids = useMemo(
     () => [...new Set(events.filter((e) => e.actorType === 'USER').map((e) => userGlobalId(e.actorId)))].sort(),
     [events],
@@ -95,7 +104,10 @@ function useActorNames(events: readonly AuditEvent[]): (event: AuditEvent) => st
   const [{ data }] = useQuery({ query: ConsoleAuditActorsDocument, variables: { ids }, pause: ids.length === 0 });
   return (event) => {
     if (event.actorType === 'SYSTEM') return 'Roster';
-    if (event.actorType === 'APPLICATION') return `Application ${event.actorId}`;
+    if (event.actorType === 'APPLICATION') {
+      const app = apps?.applications.nodes.find((node) => node.clientId === event.actorId);
+      return app ? `${app.name} (application)` : `Application ${event.actorId}`;
+    }
     const id = userGlobalId(event.actorId);
     const person = data?.nodes.find((node) => node?.id === id);
     const name = person && 'email' in person ? (person.name ?? person.email ?? 'A user') : 'A deleted user';
