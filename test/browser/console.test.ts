@@ -524,7 +524,7 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
   );
 
   it(
-    'sets and expires a password, deletes and restores a user, and erases them only once their email is typed',
+    'sets and expires a password, deletes and restores a user, and erases them only once their email (or id) is typed',
     async () => {
       const edsger = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'edsger@example.com' } });
       const { page, problems } = await openUser(userGid(edsger.id), 'Edsger Dijkstra');
@@ -537,6 +537,11 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       expect(await page.getByLabel('New password').getAttribute('aria-invalid')).toBe('true');
       expect((await stored())!.passwordHash).toBeNull();
       await page.screenshot({ path: `${ARTIFACTS}/console-user-password-error.png` });
+      // So is a huge one, before any hashing.
+      await page.getByLabel('New password').fill('x'.repeat(5000));
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await expect.poll(() => page.locator('#new-password-errors').textContent(), SLOW).toMatch(/256/);
+      expect((await stored())!.passwordHash).toBeNull();
 
       await page.getByLabel('New password').fill('goto considered harmful 1968');
       await page.getByLabel('They must change it at their next sign-in').uncheck();
@@ -553,11 +558,15 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         .poll(() => page.locator('#expire-reason').textContent(), SLOW)
         .toBe('The password is already expired.');
 
-      // Soft delete, then restore.
+      // Soft delete (a double click deletes once), then restore.
       const badge = page.locator('.title-line .badge');
-      await page.getByRole('button', { name: 'Delete user' }).click();
+      await page.getByRole('button', { name: 'Delete user' }).dblclick();
       await expect.poll(() => badge.textContent(), SLOW).toBe('Deleted');
       expect((await stored())!.deletedAt).not.toBeNull();
+      expect(await server.db.prisma.auditEvent.count({ where: { targetId: edsger.id, action: 'user.deleted' } })).toBe(
+        1,
+      );
+      expect(await page.locator('#delete-errors').count()).toBe(0);
       expect(await page.getByRole('button', { name: 'Edit profile' }).isDisabled()).toBe(true);
       expect(await page.getByRole('button', { name: 'Suspend user' }).isDisabled()).toBe(true);
       expect(await page.locator('#access-reason').textContent()).toBe(
@@ -582,6 +591,19 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       await page.keyboard.press('Enter');
       await page.getByText('Edsger Dijkstra was erased for good.').waitFor(SLOW);
       expect(await stored()).toBeNull();
+      expect(problems).toEqual([]);
+
+      // A user without an email address is erased by typing their id.
+      const nameless = await createUser({ username: 'nameless', phone: '+14155550123', emailVerified: false });
+      await page.goto(`${server.url}/console/users/${encodeURIComponent(nameless)}`);
+      await page.getByRole('heading', { name: 'nameless', level: 1 }).waitFor(SLOW);
+      const byId = page.getByLabel(/To erase the user .* type their id/);
+      await byId.fill('nameless');
+      expect(await page.getByRole('button', { name: 'Erase user for good' }).isDisabled()).toBe(true);
+      await byId.fill(nameless);
+      await page.getByRole('button', { name: 'Erase user for good' }).click();
+      await page.getByText('nameless was erased for good.').waitFor(SLOW);
+      expect(await server.db.prisma.user.count({ where: { username: 'nameless' } })).toBe(0);
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,

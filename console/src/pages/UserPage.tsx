@@ -119,7 +119,7 @@ export function UserPage({ id }: { id: string }) {
                 <Deletion
                   user={user}
                   refresh={refresh}
-                  onErased={() => setErased(user.name ?? user.email ?? user.id)}
+                  onErased={() => setErased(user.name ?? user.username ?? user.email ?? user.id)}
                 />
               </div>
             )}
