@@ -349,7 +349,7 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       const adminApp = await server.db.prisma.application.findFirstOrThrow({
         where: { clientId: server.admin.clientId },
       });
-      expect(await change.locator('strong').textContent()).toBe(`${adminApp.name} (application)`);
+      await expect.poll(() => change.locator('strong').textContent(), SLOW).toBe(`${adminApp.name} (application)`);
       expect(await change.locator('code').textContent()).toBe('user.updated');
       expect(await change.locator('.changes').textContent()).toContain('name: “Alan Turing” → “Alan Mathison Turing”');
       expect(await change.locator('.changes').textContent()).toContain('city: — → “Wilmslow”');
@@ -512,7 +512,7 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       const auditCaption = page.locator('#audit-caption');
       await expect.poll(() => auditCaption.textContent(), SLOW).toBe(`Showing 1–20 of ${total}`);
       const first = page.locator('.audit-event').first();
-      expect(await first.locator('strong').textContent()).toBe('Ada Lovelace (you)');
+      await expect.poll(() => first.locator('strong').textContent(), SLOW).toBe('Ada Lovelace (you)');
       expect(await first.locator('code').textContent()).toBe('user.identity_unlinked');
       await page.screenshot({ path: `${ARTIFACTS}/console-user-audit.png`, fullPage: true });
       await page.getByRole('button', { name: 'Older' }).click();

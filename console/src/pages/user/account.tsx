@@ -134,7 +134,8 @@ export function Deletion({ user, refresh, onErased }: { user: User; refresh: () 
   const busy = deleted.fetching || restored.fetching;
   const isDeleted = user.status === 'DELETED';
   const expected = confirmationOf(user);
-  const confirmed = typed.trim().toLowerCase() === expected.toLowerCase();
+  // Email addresses are stored lowercased, so their case does not matter; an id's does.
+  const confirmed = user.email ? typed.trim().toLowerCase() === expected : typed.trim() === expected;
 
   async function softDeleteOrRestore() {
     setDone(null);
