@@ -222,6 +222,19 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
   it(
     'shows an administrator without users:write the suspend control disabled, with the reason; the API refuses the console’s own mutation too',
     async () => {
+      const linked = await server.graphql(
+        `mutation ($input: LinkUserIdentityInput!) { linkUserIdentity(input: $input) { userErrors { code } } }`,
+        {
+          input: {
+            userId: userGid(
+              (await server.db.prisma.user.findFirstOrThrow({ where: { email: 'katherine@example.com' } })).id,
+            ),
+            provider: 'github',
+            providerUserId: '4242',
+          },
+        },
+      );
+      expect(linked.data?.linkUserIdentity.userErrors).toEqual([]);
       const { page, problems } = await signIn('rita@example.com');
       await page.getByLabel('Search users').fill('katherine');
       await expect.poll(() => rowNames(page), SLOW).toEqual(['Katherine Johnson']);
@@ -270,23 +283,22 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
 
       // Every write control of the one-user page is disabled, with the reason next to it.
       const reason = 'Needs the users:write scope, which your roles do not grant.';
-      for (const [name, reasonId] of [
-        ['Edit profile', 'profile-reason'],
-        ['Set password', 'password-reason'],
-        ['Delete user', 'delete-reason'],
-        ['Erase user for good', 'delete-reason'],
-      ] as const) {
+      /** Whether the button is disabled and described by the reason (or by `why`). */
+      const disabledBecause = async (name: string, why = reason) => {
         const button = page.getByRole('button', { name, exact: true });
         expect(await button.isDisabled(), name).toBe(true);
-        expect(await button.getAttribute('aria-describedby'), name).toBe(reasonId);
-        expect(await page.locator(`#${reasonId}`).textContent(), name).toBe(reason);
-      }
+        const described = await button.getAttribute('aria-describedby');
+        expect(described, name).toBeTruthy();
+        expect(await page.locator(`#${described}`).textContent(), name).toBe(why);
+      };
+      for (const name of ['Edit profile', 'Set password', 'Expire password', 'Delete user', 'Erase user for good'])
+        await disabledBecause(name);
       expect(await page.getByLabel('New password').isDisabled()).toBe(true);
       expect(await page.getByLabel(/To erase the user/).isDisabled()).toBe(true);
       await page.getByRole('tab', { name: 'Second factors and identities' }).click();
-      const reset = page.getByRole('button', { name: 'Reset authenticator and recovery codes' });
-      expect(await reset.isDisabled()).toBe(true);
-      expect(await page.locator('#mfa-reset-reason').textContent()).toBe(reason);
+      await disabledBecause('Reset authenticator and recovery codes');
+      await disabledBecause('Remove passkeys');
+      await disabledBecause('Unlink github 4242');
       await page.getByRole('tab', { name: 'Audit trail' }).click();
       await expect
         .poll(() => page.locator('#audit-reason').textContent(), SLOW)

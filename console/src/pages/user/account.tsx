@@ -108,7 +108,7 @@ export function Password({ user }: { user: User }) {
             type="button"
             className="button"
             disabled={expireWhy !== null || busy}
-            aria-describedby={expireWhy ? 'expire-reason' : undefined}
+            aria-describedby={!expireWhy ? undefined : expireWhy === setWhy ? 'password-reason' : 'expire-reason'}
             onClick={() => void expireNow()}
           >
             Expire password

@@ -132,7 +132,11 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
                   value={draft[key]}
                   onChange={(event) => set(key, event.target.value)}
                   aria-invalid={fieldErrors.length > 0}
-                  aria-describedby={`profile-${key}-errors profile-${key}-now`}
+                  aria-describedby={
+                    [changed && `profile-${key}-now`, fieldErrors.length > 0 && `profile-${key}-errors`]
+                      .filter(Boolean)
+                      .join(' ') || undefined
+                  }
                 />
                 {changed && (
                   <p className="hint changed" id={`profile-${key}-now`}>

@@ -95,7 +95,7 @@ export function MfaFactors({ user }: { user: User }) {
           type="button"
           className="button danger"
           disabled={passkeyWhy !== null || busy}
-          aria-describedby={passkeyWhy ? 'passkeys-reason' : undefined}
+          aria-describedby={!passkeyWhy ? undefined : passkeyWhy === mfaWhy ? 'mfa-reset-reason' : 'passkeys-reason'}
           onClick={() => void run('passkeys')}
         >
           Remove passkeys
