@@ -291,7 +291,14 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         expect(described, name).toBeTruthy();
         expect(await page.locator(`#${described}`).textContent(), name).toBe(why);
       };
-      for (const name of ['Edit profile', 'Set password', 'Expire password', 'Delete user', 'Erase user for good'])
+      for (const name of [
+        'Edit profile',
+        'Set password',
+        'Expire password',
+        'Add note',
+        'Delete user',
+        'Erase user for good',
+      ])
         await disabledBecause(name);
       expect(await page.getByLabel('New password').isDisabled()).toBe(true);
       expect(await page.getByLabel(/To erase the user/).isDisabled()).toBe(true);
@@ -570,7 +577,19 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         .poll(() => page.locator('#expire-reason').textContent(), SLOW)
         .toBe('The password is already expired.');
 
-      // Soft delete (a double click deletes once), then restore.
+      // Notes: an empty one is refused next to the field; a note names its author.
+      await page.getByLabel('New note (administrators only)').fill('   ');
+      await page.getByRole('button', { name: 'Add note' }).click();
+      await expect.poll(() => page.locator('#note-body-errors').textContent(), SLOW).not.toBe(null);
+      expect(await server.db.prisma.adminNote.count({ where: { userId: edsger.id } })).toBe(0);
+      await page.getByLabel('New note (administrators only)').fill('Called about the password.\nAsked to be deleted.');
+      await page.getByRole('button', { name: 'Add note' }).click();
+      const note = page.locator('.note');
+      await expect.poll(() => note.count(), SLOW).toBe(1);
+      await expect.poll(() => note.locator('strong').textContent(), SLOW).toBe('Ada Lovelace (you)');
+      expect(await note.locator('.note-body').textContent()).toBe('Called about the password.\nAsked to be deleted.');
+      expect(await page.getByLabel('New note (administrators only)').inputValue()).toBe('');
+
       const badge = page.locator('.title-line .badge');
       await page.getByRole('button', { name: 'Delete user' }).dblclick();
       await expect.poll(() => badge.textContent(), SLOW).toBe('Deleted');

@@ -14,6 +14,7 @@ import { navigate, useLocation } from '../router.ts';
 import { usePermission } from '../scopes.ts';
 import { Deletion, Password } from './user/account.tsx';
 import { AuditTrail, LoginHistory } from './user/history.tsx';
+import { AdminNotes } from './user/notes.tsx';
 import { Profile } from './user/profile.tsx';
 import { Identities, MfaFactors } from './user/security.tsx';
 import { usersListPath } from './UsersPage.tsx';
@@ -114,6 +115,7 @@ export function UserPage({ id }: { id: string }) {
                   <Status user={user} />
                   {roles && <Roles user={user} showTenant={tenants} />}
                   <Password user={user} />
+                  <AdminNotes user={user} />
                 </div>
                 <Sessions user={user} showApplication={applications} />
                 <Deletion

@@ -7,6 +7,7 @@ import {
   ConsoleUserAuditTrailDocument,
   ConsoleUserLoginHistoryDocument,
   ConsoleViewerDocument,
+  type AuditActorType,
   type ConsoleUserAuditTrailQuery,
 } from '../../generated/graphql.ts';
 import { usePermission } from '../../scopes.ts';
@@ -86,29 +87,35 @@ export function LoginHistory({ userId }: { userId: string }) {
 /** The global id of a user from the database id an audit event names its actor by. */
 const userGlobalId = (id: string) => btoa(`User:${id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
+/** Who did something: as audit events name them (`actorType`, `actorId`). */
+interface Actor {
+  actorType: AuditActorType;
+  actorId: string;
+}
+
 /**
- * Who did each event: the people by name (the administrator as "you"), applications by name when
- * the administrator may read applications (by client id otherwise).
+ * The names of `actors`: the people by name (the administrator as "you"), applications by name
+ * when the administrator may read applications (by client id otherwise).
  */
-function useActorNames(events: readonly AuditEvent[]): (event: AuditEvent) => string {
+export function useActorNames(actors: readonly Actor[]): (actor: Actor) => string {
   const applications = usePermission('applications:read').allowed;
   const [{ data: apps }] = useQuery({
     query: ConsoleApplicationNamesDocument,
-    pause: !applications || !events.some((event) => event.actorType === 'APPLICATION'),
+    pause: !applications || !actors.some((actor) => actor.actorType === 'APPLICATION'),
   });
   const ids = useMemo(
-    () => [...new Set(events.filter((e) => e.actorType === 'USER').map((e) => userGlobalId(e.actorId)))].sort(),
-    [events],
+    () => [...new Set(actors.filter((a) => a.actorType === 'USER').map((a) => userGlobalId(a.actorId)))].sort(),
+    [actors],
   );
   const [{ data: viewer }] = useQuery({ query: ConsoleViewerDocument });
   const [{ data }] = useQuery({ query: ConsoleAuditActorsDocument, variables: { ids }, pause: ids.length === 0 });
-  return (event) => {
-    if (event.actorType === 'SYSTEM') return 'Roster';
-    if (event.actorType === 'APPLICATION') {
-      const app = apps?.applications.nodes.find((node) => node.clientId === event.actorId);
-      return app ? `${app.name} (application)` : `Application ${event.actorId}`;
+  return (actor) => {
+    if (actor.actorType === 'SYSTEM') return 'Roster';
+    if (actor.actorType === 'APPLICATION') {
+      const app = apps?.applications.nodes.find((node) => node.clientId === actor.actorId);
+      return app ? `${app.name} (application)` : `Application ${actor.actorId}`;
     }
-    const id = userGlobalId(event.actorId);
+    const id = userGlobalId(actor.actorId);
     const person = data?.nodes.find((node) => node?.id === id);
     const name = person && 'email' in person ? (person.name ?? person.email ?? 'A user') : 'A deleted user';
     return viewer?.viewer.user?.id === id ? `${name} (you)` : name;
