@@ -291,6 +291,8 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         expect(described, name).toBeTruthy();
         expect(await page.locator(`#${described}`).textContent(), name).toBe(why);
       };
+      await disabledBecause('Give role', 'Needs the users:roles scope, which your roles do not grant.');
+      expect(await page.getByLabel('Give a role').isDisabled()).toBe(true);
       for (const name of [
         'Edit profile',
         'Set password',
@@ -576,6 +578,20 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       await expect
         .poll(() => page.locator('#expire-reason').textContent(), SLOW)
         .toBe('The password is already expired.');
+
+      // Roles: given realm-wide, then taken back.
+      const roleRows = page.locator('li.role');
+      expect(await page.getByText('No roles.').count()).toBe(1);
+      await page.getByLabel('Give a role').selectOption({ label: 'Support reader' });
+      await page.getByRole('button', { name: 'Give role' }).click();
+      await expect
+        .poll(() => roleRows.allTextContents(), SLOW)
+        .toEqual([expect.stringContaining('Support reader · whole realm')]);
+      const heldRoles = () => server.db.prisma.userRole.count({ where: { userId: edsger.id } });
+      expect(await heldRoles()).toBe(1);
+      await page.getByRole('button', { name: 'Remove Support reader (whole realm)' }).click();
+      await page.getByText('No roles.').waitFor(SLOW);
+      expect(await heldRoles()).toBe(0);
 
       // Notes: an empty one is refused next to the field; a note names its author.
       await page.getByLabel('New note (administrators only)').fill('   ');

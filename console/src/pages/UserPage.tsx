@@ -16,6 +16,7 @@ import { Deletion, Password } from './user/account.tsx';
 import { AuditTrail, LoginHistory } from './user/history.tsx';
 import { AdminNotes } from './user/notes.tsx';
 import { Profile } from './user/profile.tsx';
+import { Roles } from './user/roles.tsx';
 import { Identities, MfaFactors } from './user/security.tsx';
 import { usersListPath } from './UsersPage.tsx';
 
@@ -215,29 +216,6 @@ function Status({ user }: { user: User }) {
         </div>
         {why && <Reason id="access-reason">{why}</Reason>}
       </form>
-    </Section>
-  );
-}
-
-function Roles({ user, showTenant }: { user: User; showTenant: boolean }) {
-  const assignments = user.roleAssignments ?? [];
-  return (
-    <Section title="Roles" id="roles-title">
-      {assignments.length === 0 ? (
-        <p className="muted">No roles.</p>
-      ) : (
-        <ul className="plain">
-          {assignments.map((assignment) => (
-            <li key={`${assignment.role.id}:${assignment.tenant?.id ?? ''}`}>
-              <strong>{assignment.role.name}</strong>
-              {showTenant && (
-                <span className="muted"> · {assignment.tenant ? assignment.tenant.name : 'whole realm'}</span>
-              )}
-              {assignment.role.description && <div className="muted small">{assignment.role.description}</div>}
-            </li>
-          ))}
-        </ul>
-      )}
     </Section>
   );
 }
