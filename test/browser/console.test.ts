@@ -592,6 +592,31 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       await page.getByRole('button', { name: 'Remove Support reader (whole realm)' }).click();
       await page.getByText('No roles.').waitFor(SLOW);
       expect(await heldRoles()).toBe(0);
+      // And inside one of his tenants.
+      const tenant = await server.graphql(
+        `mutation { createTenant(input: { name: "Eindhoven" }) { tenant { id } userErrors { code } } }`,
+      );
+      const tenantId = tenant.data?.createTenant.tenant.id as string;
+      const member = await server.graphql(
+        `mutation ($input: UserTenantInput!) { addUserToTenant(input: $input) { userErrors { code } } }`,
+        { input: { userId: userGid(edsger.id), tenantId } },
+      );
+      expect(member.data?.addUserToTenant.userErrors).toEqual([]);
+      await page.reload();
+      await expect
+        .poll(() => page.locator('.facts > div', { hasText: 'Tenants' }).locator('dd').textContent(), SLOW)
+        .toBe('Eindhoven');
+      await page.getByLabel('Give a role').selectOption({ label: 'Support reader' });
+      await page.getByLabel('Where').selectOption({ label: 'In Eindhoven' });
+      await page.getByRole('button', { name: 'Give role' }).click();
+      await expect
+        .poll(() => roleRows.allTextContents(), SLOW)
+        .toEqual([expect.stringContaining('Support reader · Eindhoven')]);
+      expect(await server.db.prisma.userRole.count({ where: { userId: edsger.id, tenantId: { not: null } } })).toBe(1);
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-roles.png` });
+      await page.getByRole('button', { name: 'Remove Support reader (Eindhoven)' }).click();
+      await page.getByText('No roles.').waitFor(SLOW);
+      expect(await heldRoles()).toBe(0);
 
       // Notes: an empty one is refused next to the field; a note names its author.
       await page.getByLabel('New note (administrators only)').fill('   ');

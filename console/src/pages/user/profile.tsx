@@ -184,6 +184,9 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
       'Second factors',
       user.mfaFactors.length ? user.mfaFactors.map((factor) => factor.name ?? factor.type).join(', ') : 'None',
     ],
+    ...(user.tenants
+      ? ([['Tenants', user.tenants.nodes.map((tenant) => tenant.name).join(', ') || 'None']] as [string, ReactNode][])
+      : []),
     ['Locked', user.isLocked ? <When at={user.lockedUntil} never="Yes" /> : 'No'],
     ['Created', <When at={user.createdAt} />],
     ['Updated', <When at={user.updatedAt} />],
