@@ -34,12 +34,13 @@ export function UserPage({ id }: { id: string }) {
   const roles = usePermission('roles:read').allowed;
   const tenants = usePermission('tenants:read').allowed;
   const applications = usePermission('applications:read').allowed;
+  const audit = usePermission('audit:read').allowed;
   const { search } = useLocation();
   const tab: Tab = TABS.find((candidate) => candidate.id === search.get('tab'))?.id ?? 'overview';
   const [erased, setErased] = useState<string | null>(null);
   const [{ data, error, fetching }, reexecute] = useQuery({
     query: ConsoleUserDocument,
-    variables: { id, roles, tenants, applications },
+    variables: { id, roles, tenants, applications, audit },
   });
   const user = data?.user;
   const refresh = () => reexecute({ requestPolicy: 'network-only' });

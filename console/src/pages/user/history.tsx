@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { useClient, useQuery } from 'urql';
+import { useQuery } from 'urql';
 import { Notice, Pager, Reason, When } from '../../components.tsx';
 import {
   ConsoleApplicationNamesDocument,
@@ -183,19 +183,6 @@ export function ChangesSince({ userId, head }: { userId: string; head: string | 
   const seen = nodes.findIndex((event) => event.id === head);
   const events = seen === -1 ? nodes : nodes.slice(0, seen);
   return events.length ? <AuditEvents events={events} /> : <p className="muted">The audit trail shows no change.</p>;
-}
-
-/** The newest audit event about a user now (null: none, or the caller may not read them). */
-export function useAuditHead(userId: string): () => Promise<string | null> {
-  const client = useClient();
-  const audit = usePermission('audit:read');
-  return async () => {
-    if (!audit.allowed) return null;
-    const result = await client
-      .query(ConsoleUserAuditTrailDocument, { id: userId, first: 1, after: null }, { requestPolicy: 'network-only' })
-      .toPromise();
-    return result.data?.user?.auditEvents.nodes[0]?.id ?? null;
-  };
 }
 
 export function AuditTrail({ userId }: { userId: string }) {

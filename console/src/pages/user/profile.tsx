@@ -12,7 +12,7 @@ import {
 } from '../../profile-draft.ts';
 import { usePermission } from '../../scopes.ts';
 import { errorsFor, invalidValues, type FieldError } from '../../user-errors.ts';
-import { ChangesSince, useAuditHead } from './history.tsx';
+import { ChangesSince } from './history.tsx';
 
 type User = NonNullable<ConsoleUserQuery['user']>;
 
@@ -22,14 +22,18 @@ const valuesOf = (user: User): Values => profileValuesOf(user);
 
 /**
  * The form's starting point: the values and the version it was filled from, and the newest audit
- * event about the user then (undefined while it loads), after which changes are someone else's.
+ * event about the user read with them, after which changes are someone else's.
  */
 interface Base {
   values: Values;
   version: number;
-  auditHead?: string | null;
+  auditHead: string | null;
 }
-const baseOf = (user: User): Base => ({ values: valuesOf(user), version: user.version });
+const baseOf = (user: User): Base => ({
+  values: valuesOf(user),
+  version: user.version,
+  auditHead: user.auditEvents?.nodes[0]?.id ?? null,
+});
 
 export function Profile({ user, refresh }: { user: User; refresh: () => void }) {
   const write = usePermission('users:write');
@@ -39,7 +43,6 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
   const [done, setDone] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const [updated, update] = useMutation(ConsoleUpdateUserDocument);
-  const auditHead = useAuditHead(user.id);
   const deleted = user.status === 'DELETED';
   const why = write.reason ?? (deleted ? 'A deleted user cannot be edited; restore them first.' : null);
 
@@ -49,12 +52,6 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
     setErrors([]);
     setConflict(false);
     setDone(false);
-    void track(base);
-  }
-
-  async function track(base: Base) {
-    const head = await auditHead();
-    setEditing((current) => (current?.base === base ? { ...current, base: { ...base, auditHead: head } } : current));
   }
 
   async function save(event: FormEvent) {
@@ -89,7 +86,6 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
     setEditing({ base, draft });
     setErrors([]);
     setConflict(false);
-    void track(base);
   }
 
   if (editing) {
@@ -106,7 +102,7 @@ export function Profile({ user, refresh }: { user: User; refresh: () => void }) 
           <div className="conflict" role="alert" aria-labelledby="conflict-title">
             <h3 id="conflict-title">Someone changed this user after you started editing</h3>
             <p>Nothing was saved. The changes since you opened the form:</p>
-            <ChangesSince userId={user.id} head={base.auditHead ?? null} />
+            <ChangesSince userId={user.id} head={base.auditHead} />
             <p>Your edits are still in the form; fields that changed meanwhile show their new value.</p>
             <div className="button-row">
               <button type="button" className="button primary" disabled={!stale} onClick={keepMine}>
