@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { Provider, useQuery } from 'urql';
 import { completeSignIn, currentSession, signOut, SignInError, type Session } from './auth.ts';
 import { createClient } from './client.ts';
@@ -6,9 +6,11 @@ import { ConsoleViewerDocument } from './generated/graphql.ts';
 import { hrefOf, navigate, useLocation } from './router.ts';
 import { ScopesContext } from './scopes.ts';
 import { SignInPage } from './pages/SignInPage.tsx';
-import { UserPage } from './pages/UserPage.tsx';
 import { UsersPage } from './pages/UsersPage.tsx';
 import { Notice } from './components.tsx';
+
+// One user's page is a chunk of its own, loaded when first opened: the Users screen loads without it.
+const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
 
 export function App() {
   const { route } = useLocation();
@@ -112,7 +114,17 @@ function Shell({ session }: { session: Session }) {
           </Notice>
         )}
         {data && scopes.has('users:read') && route.page === 'users' && <UsersPage />}
-        {data && scopes.has('users:read') && route.page === 'user' && <UserPage id={route.id} />}
+        {data && scopes.has('users:read') && route.page === 'user' && (
+          <Suspense
+            fallback={
+              <p className="loading" role="status">
+                Loading…
+              </p>
+            }
+          >
+            <UserPage id={route.id} />
+          </Suspense>
+        )}
         {route.page === 'not-found' && <Notice kind="error">There is no such page in the console.</Notice>}
       </main>
     </ScopesContext.Provider>

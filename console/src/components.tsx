@@ -81,3 +81,59 @@ export function Reason({ id, children }: { id: string; children: ReactNode }) {
     </p>
   );
 }
+
+export function Section({
+  title,
+  children,
+  id,
+  wide = false,
+}: {
+  title: string;
+  children: ReactNode;
+  id: string;
+  /** Across the whole width of a grid of cards. */
+  wide?: boolean;
+}) {
+  return (
+    <section className={wide ? 'card wide' : 'card'} aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+/** Keyset paging over a connection: the cursors of the pages before this one (null: the first). */
+export function Pager({
+  label,
+  cursors,
+  setCursors,
+  hasNextPage,
+  endCursor,
+}: {
+  label: string;
+  cursors: readonly (string | null)[];
+  setCursors: (update: (stack: (string | null)[]) => (string | null)[]) => void;
+  hasNextPage: boolean;
+  endCursor: string | null | undefined;
+}) {
+  return (
+    <nav className="pager" aria-label={label}>
+      <button
+        type="button"
+        className="button"
+        disabled={cursors.length < 2}
+        onClick={() => setCursors((stack) => stack.slice(0, -1))}
+      >
+        Newer
+      </button>
+      <button
+        type="button"
+        className="button"
+        disabled={!hasNextPage || !endCursor}
+        onClick={() => endCursor && setCursors((stack) => [...stack, endCursor])}
+      >
+        Older
+      </button>
+    </nav>
+  );
+}

@@ -16,3 +16,18 @@ export function errorsFor(errors: readonly FieldError[], field: string | null, f
     return field === null ? !named || !formFields.includes(named) : named === field;
   });
 }
+
+const INVALID_VARIABLE = /^Variable "\$(\w+)" got invalid value .*? at "\1\.([\w.]+)"; (.+)$/s;
+
+/**
+ * A value the API's scalar types refused before running anything (a country code that is not
+ * one, a malformed time zone), reported as a GraphQL error naming the variable's path: as a
+ * userError of the form field at that path of `variable`, so it appears next to the field too.
+ */
+export function invalidValues(errors: readonly { message: string }[], variable: string): FieldError[] {
+  return errors.flatMap((error) => {
+    const match = INVALID_VARIABLE.exec(error.message);
+    if (!match || match[1] !== variable) return [];
+    return [{ field: ['input', variable, ...match[2]!.split('.')], message: match[3]!, code: 'INVALID' }];
+  });
+}

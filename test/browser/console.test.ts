@@ -17,7 +17,7 @@ import {
   SLOW,
   withoutChromium,
 } from '../helpers/chromium.ts';
-import { adminRoleId, makeRole, makeSession, userGid } from '../helpers/fixtures.ts';
+import { adminRoleId, makeFactor, makeRole, makeSession, userGid } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'a long and memorable passphrase 7';
@@ -25,6 +25,20 @@ const PASSWORD = 'a long and memorable passphrase 7';
 const CREATE_USER = `mutation ($input: CreateUserInput!) {
   createUser(input: $input) { user { id } userErrors { field message code } }
 }`;
+
+const UPDATE_USER = `mutation ($input: UpdateUserInput!) {
+  updateUser(input: $input) { user { version } userErrors { field message code } }
+}`;
+
+/** The hash of the console's document that declares `declaration` (e.g. `mutation ConsoleDeleteUser(`). */
+function consoleDocumentHash(declaration: string): string {
+  const list = JSON.parse(
+    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
+  ) as Record<string, string>;
+  return Object.keys(list)
+    .find((key) => list[key]!.includes(declaration))!
+    .slice('sha256:'.length);
+}
 
 describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
   const chromium = chromiumPages({ console: true });
@@ -208,6 +222,19 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
   it(
     'shows an administrator without users:write the suspend control disabled, with the reason; the API refuses the console’s own mutation too',
     async () => {
+      const linked = await server.graphql(
+        `mutation ($input: LinkUserIdentityInput!) { linkUserIdentity(input: $input) { userErrors { code } } }`,
+        {
+          input: {
+            userId: userGid(
+              (await server.db.prisma.user.findFirstOrThrow({ where: { email: 'katherine@example.com' } })).id,
+            ),
+            provider: 'github',
+            providerUserId: '4242',
+          },
+        },
+      );
+      expect(linked.data?.linkUserIdentity.userErrors).toEqual([]);
       const { page, problems } = await signIn('rita@example.com');
       await page.getByLabel('Search users').fill('katherine');
       await expect.poll(() => rowNames(page), SLOW).toEqual(['Katherine Johnson']);
@@ -241,12 +268,7 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         () => (JSON.parse(sessionStorage.getItem('roster-console:session')!) as { accessToken: string }).accessToken,
       );
       const katherine = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'katherine@example.com' } });
-      const list = JSON.parse(
-        readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
-      ) as Record<string, string>;
-      const suspendHash = Object.keys(list)
-        .find((key) => list[key]!.includes('mutation ConsoleSuspendUser('))!
-        .slice('sha256:'.length);
+      const suspendHash = consoleDocumentHash('mutation ConsoleSuspendUser(');
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -258,6 +280,402 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       const refused = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: katherine.id } })).status).toBe('ACTIVE');
+
+      // Every write control of the one-user page is disabled, with the reason next to it.
+      const reason = 'Needs the users:write scope, which your roles do not grant.';
+      /** Whether the button is disabled and described by the reason (or by `why`). */
+      const disabledBecause = async (name: string, why = reason) => {
+        const button = page.getByRole('button', { name, exact: true });
+        expect(await button.isDisabled(), name).toBe(true);
+        const described = await button.getAttribute('aria-describedby');
+        expect(described, name).toBeTruthy();
+        expect(await page.locator(`#${described}`).textContent(), name).toBe(why);
+      };
+      await disabledBecause('Give role', 'Needs the users:roles scope, which your roles do not grant.');
+      expect(await page.getByLabel('Give a role').isDisabled()).toBe(true);
+      for (const name of [
+        'Edit profile',
+        'Set password',
+        'Expire password',
+        'Add note',
+        'Delete user',
+        'Erase user for good',
+      ])
+        await disabledBecause(name);
+      expect(await page.getByLabel('New password').isDisabled()).toBe(true);
+      expect(await page.getByLabel(/To erase the user/).isDisabled()).toBe(true);
+      await page.getByRole('tab', { name: 'Second factors and identities' }).click();
+      await disabledBecause('Reset authenticator and recovery codes');
+      await disabledBecause('Remove passkeys');
+      await disabledBecause('Unlink github 4242');
+      await page.getByRole('tab', { name: 'Audit trail' }).click();
+      await expect
+        .poll(() => page.locator('#audit-reason').textContent(), SLOW)
+        .toBe('Needs the audit:read scope, which your roles do not grant.');
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-audit-read-only.png` });
+
+      // The API refuses the console's erase to this token as well: nothing is deleted.
+      const erase = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          extensions: {
+            persistedQuery: { version: 1, sha256Hash: consoleDocumentHash('mutation ConsoleDeleteUser(') },
+          },
+          variables: { id: userGid(katherine.id), hard: true },
+        }),
+      });
+      const erased = (await erase.json()) as { errors?: { extensions?: { code?: string } }[] };
+      expect(erased.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(await server.db.prisma.user.count({ where: { id: katherine.id, deletedAt: null } })).toBe(1);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  /** Signs in as Ada and opens the page of the user with global id `id`. */
+  async function openUser(id: string, name: string) {
+    const opened = await signIn('ada@example.com');
+    await opened.page.goto(`${server.url}/console/users/${encodeURIComponent(id)}`);
+    await opened.page.getByRole('heading', { name, level: 1 }).waitFor(SLOW);
+    return opened;
+  }
+
+  it(
+    'edits a profile with optimistic concurrency: a stale edit changes nothing and shows who changed what',
+    async () => {
+      const alan = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'alan@example.com' } });
+      const alanId = userGid(alan.id);
+      const { page, problems } = await openUser(alanId, 'Alan Turing');
+      await page.getByRole('button', { name: 'Edit profile' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('Alan M. Turing');
+      await page.getByLabel('Nickname').fill('Prof');
+
+      // Meanwhile, another caller renames him.
+      const other = await server.graphql(UPDATE_USER, {
+        input: { id: alanId, patch: { name: 'Alan Mathison Turing', city: 'Wilmslow' } },
+      });
+      expect(other.data?.updateUser.userErrors).toEqual([]);
+      const before = await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } });
+
+      await page.getByRole('button', { name: 'Save profile' }).click();
+      const conflict = page.locator('.conflict');
+      await conflict.waitFor(SLOW);
+      expect(await conflict.getByRole('heading').textContent()).toBe(
+        'Someone changed this user after you started editing',
+      );
+      // Who changed what, from the audit trail: the other caller, and the fields with before and after.
+      const change = conflict.locator('.audit-event');
+      await expect.poll(() => change.count(), SLOW).toBe(1);
+      const adminApp = await server.db.prisma.application.findFirstOrThrow({
+        where: { clientId: server.admin.clientId },
+      });
+      await expect.poll(() => change.locator('strong').textContent(), SLOW).toBe(`${adminApp.name} (application)`);
+      expect(await change.locator('code').textContent()).toBe('user.updated');
+      expect(await change.locator('.changes').textContent()).toContain('name: “Alan Turing” → “Alan Mathison Turing”');
+      expect(await change.locator('.changes').textContent()).toContain('city: — → “Wilmslow”');
+      await expect
+        .poll(() => page.locator('#profile-name-now').textContent(), SLOW)
+        .toBe('Changed meanwhile to “Alan Mathison Turing” (was “Alan Turing”).');
+      // Nothing of the stale edit was saved; the draft is still in the form.
+      const after = await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } });
+      expect({ name: after.name, nickname: after.nickname, version: after.version }).toEqual({
+        name: 'Alan Mathison Turing',
+        nickname: null,
+        version: before.version,
+      });
+      expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Alan M. Turing');
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-conflict.png`, fullPage: true });
+
+      // The administrator keeps their edits on top of the current version and saves again.
+      await page.getByRole('button', { name: 'Apply my edits to the current version' }).click();
+      await page.getByRole('button', { name: 'Save profile' }).click();
+      await page.getByText('Profile saved.').waitFor(SLOW);
+      const saved = await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } });
+      expect({ name: saved.name, nickname: saved.nickname, city: saved.city, version: saved.version }).toEqual({
+        name: 'Alan M. Turing',
+        nickname: 'Prof',
+        city: 'Wilmslow',
+        version: before.version + 1,
+      });
+      await page.getByRole('heading', { name: 'Alan M. Turing', level: 1 }).waitFor(SLOW);
+
+      // A refused field: the error appears next to it, and nothing changes.
+      await page.getByRole('button', { name: 'Edit profile' }).click();
+      await page.getByLabel('Email', { exact: true }).fill('grace@example.com');
+      await page.getByRole('button', { name: 'Save profile' }).click();
+      await expect.poll(() => page.locator('#profile-email-errors').textContent(), SLOW).toMatch(/already|taken|used/i);
+      expect(await page.getByLabel('Email', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } })).version).toBe(saved.version);
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-edit-error.png` });
+      // A value the API's types refuse before running anything appears next to its field too.
+      await page.getByLabel('Email', { exact: true }).fill('alan@example.com');
+      await page.getByLabel('Country').fill('Narnia');
+      await page.getByRole('button', { name: 'Save profile' }).click();
+      await expect.poll(() => page.locator('#profile-country-errors').textContent(), SLOW).toMatch(/country/i);
+      expect(await page.locator('#profile-email-errors').count()).toBe(0);
+      expect(await page.getByRole('alert').filter({ hasText: 'Variable' }).count()).toBe(0);
+      expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } })).version).toBe(saved.version);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      expect(problems).toEqual([]);
+
+      // An administrator who may edit users but not read the audit trail is told why the conflict
+      // does not say who changed what.
+      const support = await makeRole(server, server.admin.realmId, 'Support agent', ['users:read', 'users:write']);
+      await createUser({
+        email: 'sam@example.com',
+        name: 'Sam Support',
+        password: PASSWORD,
+        roleIds: [support.globalId],
+      });
+      const sam = await signIn('sam@example.com');
+      await sam.page.goto(`${server.url}/console/users/${encodeURIComponent(alanId)}`);
+      await sam.page.getByRole('button', { name: 'Edit profile' }).click();
+      await sam.page.getByLabel('Nickname').fill('Alan');
+      const renamed = await server.graphql(UPDATE_USER, { input: { id: alanId, patch: { city: 'Manchester' } } });
+      expect(renamed.data?.updateUser.userErrors).toEqual([]);
+      await sam.page.getByRole('button', { name: 'Save profile' }).click();
+      await expect
+        .poll(() => sam.page.locator('#conflict-audit-reason').textContent(), SLOW)
+        .toBe('Who changed what is not shown: Needs the audit:read scope, which your roles do not grant.');
+      expect((await server.db.prisma.user.findUniqueOrThrow({ where: { id: alan.id } })).nickname).toBe('Prof');
+      expect(sam.problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'resets second factors, unlinks an identity, and pages through sign-ins and the audit trail, by keyboard',
+    async () => {
+      const barbara = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'barbara@example.com' } });
+      const barbaraId = userGid(barbara.id);
+      const realmId = server.admin.realmId;
+      for (const type of ['TOTP', 'RECOVERY_CODES', 'WEBAUTHN'] as const)
+        await makeFactor(server, realmId, barbara.id, type);
+      const linked = await server.graphql(
+        `mutation ($input: LinkUserIdentityInput!) { linkUserIdentity(input: $input) { userErrors { code } } }`,
+        { input: { userId: barbaraId, provider: 'google', providerUserId: 'g-1234', email: 'b@gmail.example' } },
+      );
+      expect(linked.data?.linkUserIdentity.userErrors).toEqual([]);
+      await server.db.prisma.loginEvent.createMany({
+        // Oldest first, as they happen: the newest (i = 0) is a failure.
+        data: Array.from({ length: 25 }, (_, n) => 24 - n).map((i) => ({
+          realmId,
+          userId: barbara.id,
+          at: new Date(Date.now() - (i + 1) * 60_000),
+          success: i % 5 !== 0,
+          failureReason: i % 5 === 0 ? 'invalid_password' : null,
+          method: 'password',
+          ipAddress: `192.0.2.${i + 1}`,
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+        })),
+      });
+      for (let i = 0; i < 20; i++) {
+        const renamed = await server.graphql(UPDATE_USER, { input: { id: barbaraId, patch: { nickname: `B${i}` } } });
+        expect(renamed.data?.updateUser.userErrors).toEqual([]);
+      }
+      const { page, problems } = await openUser(barbaraId, 'Barbara Liskov');
+
+      // The tabs, by keyboard: arrows move between them, and the address keeps the tab.
+      const overview = page.getByRole('tab', { name: 'Overview' });
+      expect(await overview.getAttribute('aria-selected')).toBe('true');
+      await overview.focus();
+      await page.keyboard.press('ArrowRight');
+      const security = page.getByRole('tab', { name: 'Second factors and identities' });
+      await expect.poll(() => security.getAttribute('aria-selected'), SLOW).toBe('true');
+      expect(await security.evaluate((element) => element === document.activeElement)).toBe(true);
+      expect(new URL(page.url()).searchParams.get('tab')).toBe('security');
+
+      const factors = page.locator('tr.mfa-factor');
+      await expect.poll(() => factors.count(), SLOW).toBe(3);
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-security.png`, fullPage: true });
+      await makeSession(server, realmId, barbara.id);
+      await page.getByRole('button', { name: 'Reset authenticator and recovery codes' }).click();
+      await expect.poll(() => factors.allTextContents(), SLOW).toEqual([expect.stringContaining('Passkey')]);
+      expect(await page.getByRole('button', { name: 'Reset authenticator and recovery codes' }).isDisabled()).toBe(
+        true,
+      );
+      expect(await page.locator('#mfa-reset-reason').textContent()).toBe(
+        'The user has no authenticator app or recovery codes.',
+      );
+      const remaining = () =>
+        server.db.prisma.mfaFactor.findMany({ where: { userId: barbara.id }, select: { type: true } });
+      expect(await remaining()).toEqual([{ type: 'WEBAUTHN' }]);
+      // Resetting ended her session.
+      expect(await server.db.prisma.session.count({ where: { userId: barbara.id, revokedAt: null } })).toBe(0);
+      await page.getByRole('button', { name: 'Remove passkeys' }).click();
+      await page.getByText('No second factor enrolled.').waitFor(SLOW);
+      expect(await remaining()).toEqual([]);
+
+      await page.getByRole('button', { name: 'Unlink google g-1234' }).click();
+      await page.getByText('No identity provider is linked.').waitFor(SLOW);
+      expect(await server.db.prisma.identity.count({ where: { userId: barbara.id } })).toBe(0);
+
+      // Sign-in attempts, 20 a page.
+      await security.focus();
+      await page.keyboard.press('ArrowRight');
+      const caption = page.locator('#login-history-caption');
+      await expect.poll(() => caption.textContent(), SLOW).toBe('Showing 1–20 of 25');
+      expect(await page.locator('tr.login-event').count()).toBe(20);
+      expect(await page.locator('tr.login-event').first().textContent()).toContain('Failed');
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-sign-ins.png`, fullPage: true });
+      await page.getByRole('button', { name: 'Older' }).click();
+      await expect.poll(() => caption.textContent(), SLOW).toBe('Showing 21–25 of 25');
+      expect(await page.locator('tr.login-event').last().textContent()).toContain('192.0.2.25');
+      await page.getByRole('button', { name: 'Newer' }).click();
+      await expect.poll(() => caption.textContent(), SLOW).toBe('Showing 1–20 of 25');
+
+      // The audit trail, newest first, naming the administrator.
+      await page.getByRole('tab', { name: 'Sign-ins' }).focus();
+      await page.keyboard.press('End');
+      expect(new URL(page.url()).searchParams.get('tab')).toBe('audit');
+      const total = await server.db.prisma.auditEvent.count({ where: { targetId: barbara.id } });
+      const auditCaption = page.locator('#audit-caption');
+      await expect.poll(() => auditCaption.textContent(), SLOW).toBe(`Showing 1–20 of ${total}`);
+      const first = page.locator('.audit-event').first();
+      await expect.poll(() => first.locator('strong').textContent(), SLOW).toBe('Ada Lovelace (you)');
+      expect(await first.locator('code').textContent()).toBe('user.identity_unlinked');
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-audit.png`, fullPage: true });
+      await page.getByRole('button', { name: 'Older' }).click();
+      await expect.poll(() => auditCaption.textContent(), SLOW).toBe(`Showing 21–${total} of ${total}`);
+      expect(await page.locator('.audit-event code').last().textContent()).toBe('user.created');
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'sets and expires a password, deletes and restores a user, and erases them only once their email (or id) is typed',
+    async () => {
+      const edsger = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'edsger@example.com' } });
+      const { page, problems } = await openUser(userGid(edsger.id), 'Edsger Dijkstra');
+      const stored = () => server.db.prisma.user.findUnique({ where: { id: edsger.id } });
+
+      // A weak password is refused next to the field; nothing changes.
+      await page.getByLabel('New password').fill('edsger');
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await expect.poll(() => page.locator('#new-password-errors').textContent(), SLOW).not.toBe(null);
+      expect(await page.getByLabel('New password').getAttribute('aria-invalid')).toBe('true');
+      expect((await stored())!.passwordHash).toBeNull();
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-password-error.png` });
+      // So is a huge one, before any hashing.
+      await page.getByLabel('New password').fill('x'.repeat(5000));
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await expect.poll(() => page.locator('#new-password-errors').textContent(), SLOW).toMatch(/256/);
+      expect((await stored())!.passwordHash).toBeNull();
+
+      await page.getByLabel('New password').fill('goto considered harmful 1968');
+      await page.getByLabel('They must change it at their next sign-in').uncheck();
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await page.getByText('Password set.', { exact: true }).waitFor(SLOW);
+      expect((await stored())!.passwordHash).toMatch(/^\$argon2id\$/);
+      expect((await stored())!.passwordExpired).toBe(false);
+      const expire = page.getByRole('button', { name: 'Expire password' });
+      await expect.poll(() => expire.isEnabled(), SLOW).toBe(true);
+      await expire.click();
+      await page.getByText('They must change their password at their next sign-in.').waitFor(SLOW);
+      expect((await stored())!.passwordExpired).toBe(true);
+      await expect
+        .poll(() => page.locator('#expire-reason').textContent(), SLOW)
+        .toBe('The password is already expired.');
+
+      // Roles: given realm-wide, then taken back.
+      const roleRows = page.locator('li.role');
+      expect(await page.getByText('No roles.').count()).toBe(1);
+      await page.getByLabel('Give a role').selectOption({ label: 'Support reader' });
+      await page.getByRole('button', { name: 'Give role' }).click();
+      await expect
+        .poll(() => roleRows.allTextContents(), SLOW)
+        .toEqual([expect.stringContaining('Support reader · whole realm')]);
+      const heldRoles = () => server.db.prisma.userRole.count({ where: { userId: edsger.id } });
+      expect(await heldRoles()).toBe(1);
+      await page.getByRole('button', { name: 'Remove Support reader (whole realm)' }).click();
+      await page.getByText('No roles.').waitFor(SLOW);
+      expect(await heldRoles()).toBe(0);
+      // And inside one of his tenants.
+      const tenant = await server.graphql(
+        `mutation { createTenant(input: { name: "Eindhoven" }) { tenant { id } userErrors { code } } }`,
+      );
+      const tenantId = tenant.data?.createTenant.tenant.id as string;
+      const member = await server.graphql(
+        `mutation ($input: UserTenantInput!) { addUserToTenant(input: $input) { userErrors { code } } }`,
+        { input: { userId: userGid(edsger.id), tenantId } },
+      );
+      expect(member.data?.addUserToTenant.userErrors).toEqual([]);
+      await page.reload();
+      await expect
+        .poll(() => page.locator('.facts > div', { hasText: 'Tenants' }).locator('dd').textContent(), SLOW)
+        .toBe('Eindhoven');
+      await page.getByLabel('Give a role').selectOption({ label: 'Support reader' });
+      await page.getByLabel('Where').selectOption({ label: 'In Eindhoven' });
+      await page.getByRole('button', { name: 'Give role' }).click();
+      await expect
+        .poll(() => roleRows.allTextContents(), SLOW)
+        .toEqual([expect.stringContaining('Support reader · Eindhoven')]);
+      expect(await server.db.prisma.userRole.count({ where: { userId: edsger.id, tenantId: { not: null } } })).toBe(1);
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-roles.png` });
+      await page.getByRole('button', { name: 'Remove Support reader (Eindhoven)' }).click();
+      await page.getByText('No roles.').waitFor(SLOW);
+      expect(await heldRoles()).toBe(0);
+
+      // Notes: an empty one is refused next to the field; a note names its author.
+      await page.getByLabel('New note (administrators only)').fill('   ');
+      await page.getByRole('button', { name: 'Add note' }).click();
+      await expect.poll(() => page.locator('#note-body-errors').textContent(), SLOW).not.toBe(null);
+      expect(await server.db.prisma.adminNote.count({ where: { userId: edsger.id } })).toBe(0);
+      await page.getByLabel('New note (administrators only)').fill('Called about the password.\nAsked to be deleted.');
+      await page.getByRole('button', { name: 'Add note' }).click();
+      const note = page.locator('.note');
+      await expect.poll(() => note.count(), SLOW).toBe(1);
+      await expect.poll(() => note.locator('strong').textContent(), SLOW).toBe('Ada Lovelace (you)');
+      expect(await note.locator('.note-body').textContent()).toBe('Called about the password.\nAsked to be deleted.');
+      expect(await page.getByLabel('New note (administrators only)').inputValue()).toBe('');
+
+      const badge = page.locator('.title-line .badge');
+      await page.getByRole('button', { name: 'Delete user' }).dblclick();
+      await expect.poll(() => badge.textContent(), SLOW).toBe('Deleted');
+      expect((await stored())!.deletedAt).not.toBeNull();
+      expect(await server.db.prisma.auditEvent.count({ where: { targetId: edsger.id, action: 'user.deleted' } })).toBe(
+        1,
+      );
+      expect(await page.locator('#delete-errors').count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Edit profile' }).isDisabled()).toBe(true);
+      expect(await page.getByRole('button', { name: 'Suspend user' }).isDisabled()).toBe(true);
+      expect(await page.locator('#access-reason').textContent()).toBe(
+        'A deleted user cannot be suspended; restore them first.',
+      );
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-deleted.png`, fullPage: true });
+      await page.getByRole('button', { name: 'Restore user' }).click();
+      await expect.poll(() => badge.textContent(), SLOW).toBe('Active');
+      expect((await stored())!.deletedAt).toBeNull();
+
+      // Erasing needs the user's email typed: a near miss keeps the button disabled.
+      const confirmation = page.getByLabel(/To erase the user/);
+      const erase = page.getByRole('button', { name: 'Erase user for good' });
+      expect(await erase.isDisabled()).toBe(true);
+      await confirmation.fill('edsger@example.org');
+      expect(await erase.isDisabled()).toBe(true);
+      await page.keyboard.press('Enter');
+      expect(await stored()).not.toBeNull();
+      await confirmation.fill('edsger@example.com');
+      expect(await erase.isEnabled()).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}/console-user-erase.png`, fullPage: true });
+      await page.keyboard.press('Enter');
+      await page.getByText('Edsger Dijkstra was erased for good.').waitFor(SLOW);
+      expect(await stored()).toBeNull();
+      expect(problems).toEqual([]);
+
+      // A user without an email address is erased by typing their id.
+      const nameless = await createUser({ username: 'nameless', phone: '+14155550123', emailVerified: false });
+      await page.goto(`${server.url}/console/users/${encodeURIComponent(nameless)}`);
+      await page.getByRole('heading', { name: 'nameless', level: 1 }).waitFor(SLOW);
+      const byId = page.getByLabel(/To erase the user .* type their id/);
+      await byId.fill('nameless');
+      expect(await page.getByRole('button', { name: 'Erase user for good' }).isDisabled()).toBe(true);
+      await byId.fill(nameless);
+      await page.getByRole('button', { name: 'Erase user for good' }).click();
+      await page.getByText('nameless was erased for good.').waitFor(SLOW);
+      expect(await server.db.prisma.user.count({ where: { username: 'nameless' } })).toBe(0);
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,

@@ -1,7 +1,11 @@
-/** The console's logic that is not drawing: its filter panel's state, and where userErrors go. */
+/**
+ * The console's logic that is not drawing: its filter panel's state, where userErrors go, and the
+ * profile form's patch and rebase after a conflict.
+ */
 import { describe, expect, it } from 'vitest';
 import { EMPTY_FILTERS, filtersFromParams, paramsOfFilters, userFilterOf } from '../../console/src/filters.ts';
-import { errorsFor } from '../../console/src/user-errors.ts';
+import { profilePatch, profileValuesOf, rebaseProfile } from '../../console/src/profile-draft.ts';
+import { errorsFor, invalidValues } from '../../console/src/user-errors.ts';
 
 describe('the Users screen’s filters', () => {
   it('turn into the API’s UserFilter, leaving out what is not set', () => {
@@ -68,5 +72,43 @@ describe('userErrors beside their fields', () => {
 
   it('go above the form when they name no field of it', () => {
     expect(errorsFor(errors, null, ['reason']).map((e) => e.message)).toEqual(['No such user.', 'Not now.']);
+  });
+});
+
+describe('the profile form', () => {
+  const base = profileValuesOf({ name: 'Alan Turing', email: 'alan@example.com', nickname: null, emailVerified: true });
+
+  it('sends only the fields the administrator changed, trimmed; an emptied field is cleared', () => {
+    expect(profilePatch(base, base)).toEqual({});
+    expect(profilePatch(base, { ...base, name: '  Alan M. Turing ', nickname: 'Prof', email: '' })).toEqual({
+      name: 'Alan M. Turing',
+      nickname: 'Prof',
+      email: null,
+    });
+    expect(profilePatch(base, { ...base, emailVerified: false })).toEqual({ emailVerified: false });
+  });
+
+  it('keeps the administrator’s edits over a newer version, and the other change where they edited nothing', () => {
+    const draft = { ...base, nickname: 'Prof', name: 'Alan M. Turing' };
+    const current = { ...base, name: 'Alan Mathison Turing', email: 'turing@example.com', emailVerified: false };
+    const rebased = rebaseProfile(base, draft, current);
+    expect(rebased).toEqual({ ...current, nickname: 'Prof', name: 'Alan M. Turing' });
+    // Saved over the current version, the patch carries the administrator's edits only.
+    expect(profilePatch(current, rebased)).toEqual({ nickname: 'Prof', name: 'Alan M. Turing' });
+  });
+});
+
+describe('values the API’s scalars refuse', () => {
+  it('become errors of the field at the variable’s path; other errors are left alone', () => {
+    const errors = [
+      { message: 'Variable "$patch" got invalid value "ZZ" at "patch.country"; Value is not a valid country code: ZZ' },
+      { message: 'Variable "$id" got invalid value 1; ID cannot represent value: 1' },
+      { message: 'Unexpected error.' },
+    ];
+    expect(invalidValues(errors, 'patch')).toEqual([
+      { field: ['input', 'patch', 'country'], message: 'Value is not a valid country code: ZZ', code: 'INVALID' },
+    ]);
+    expect(errorsFor(invalidValues(errors, 'patch'), 'country')).toHaveLength(1);
+    expect(invalidValues(errors, 'input')).toEqual([]);
   });
 });

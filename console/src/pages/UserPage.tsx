@@ -1,6 +1,6 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { FieldErrors, Link, Notice, Reason, StatusBadge, When } from '../components.tsx';
+import { FieldErrors, Link, Notice, Reason, Section, StatusBadge, When } from '../components.tsx';
 import { errorsFor, type FieldError } from '../user-errors.ts';
 import {
   ConsoleRevokeSessionDocument,
@@ -10,20 +10,69 @@ import {
   ConsoleUserDocument,
   type ConsoleUserQuery,
 } from '../generated/graphql.ts';
+import { navigate, useLocation } from '../router.ts';
 import { usePermission } from '../scopes.ts';
+import { Deletion, Password } from './user/account.tsx';
+import { AuditTrail, LoginHistory } from './user/history.tsx';
+import { AdminNotes } from './user/notes.tsx';
+import { Profile } from './user/profile.tsx';
+import { Roles } from './user/roles.tsx';
+import { Identities, MfaFactors } from './user/security.tsx';
 import { usersListPath } from './UsersPage.tsx';
 
 type User = NonNullable<ConsoleUserQuery['user']>;
+
+const TABS = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'security', label: 'Second factors and identities' },
+  { id: 'sign-ins', label: 'Sign-ins' },
+  { id: 'audit', label: 'Audit trail' },
+] as const;
+type Tab = (typeof TABS)[number]['id'];
 
 export function UserPage({ id }: { id: string }) {
   const roles = usePermission('roles:read').allowed;
   const tenants = usePermission('tenants:read').allowed;
   const applications = usePermission('applications:read').allowed;
-  const [{ data, error, fetching }] = useQuery({
+  const audit = usePermission('audit:read').allowed;
+  const { search } = useLocation();
+  const tab: Tab = TABS.find((candidate) => candidate.id === search.get('tab'))?.id ?? 'overview';
+  const [erased, setErased] = useState<string | null>(null);
+  const [{ data, error, fetching }, reexecute] = useQuery({
     query: ConsoleUserDocument,
-    variables: { id, roles, tenants, applications },
+    variables: { id, roles, tenants, applications, audit },
   });
   const user = data?.user;
+  const refresh = () => reexecute({ requestPolicy: 'network-only' });
+
+  function select(next: Tab, focus = false) {
+    navigate(`/users/${encodeURIComponent(id)}${next === 'overview' ? '' : `?tab=${next}`}`, true);
+    if (focus) document.getElementById(`tab-${next}`)?.focus();
+  }
+
+  function onTabKey(event: KeyboardEvent<HTMLButtonElement>) {
+    const index = TABS.findIndex((candidate) => candidate.id === tab);
+    const moves: Record<string, number> = {
+      ArrowRight: index + 1,
+      ArrowLeft: index - 1,
+      Home: 0,
+      End: TABS.length - 1,
+    };
+    const to = moves[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    select(TABS[(to + TABS.length) % TABS.length]!.id, true);
+  }
+
+  if (erased)
+    return (
+      <div className="user-page">
+        <Notice kind="success">{erased} was erased for good.</Notice>
+        <p>
+          <Link to={usersListPath()}>← All users</Link>
+        </p>
+      </div>
+    );
 
   return (
     <div className="user-page">
@@ -43,58 +92,61 @@ export function UserPage({ id }: { id: string }) {
               <p className="muted">{user.email ?? user.phone ?? user.username}</p>
             </div>
           </div>
-          <div className="user-grid">
-            <Profile user={user} />
-            <div className="column">
-              <Status user={user} />
-              {roles && <Roles user={user} showTenant={tenants} />}
-            </div>
-            <Sessions user={user} showApplication={applications} />
+          <div role="tablist" aria-label="About this user" className="tabs">
+            {TABS.map((candidate) => (
+              <button
+                key={candidate.id}
+                type="button"
+                role="tab"
+                id={`tab-${candidate.id}`}
+                aria-selected={candidate.id === tab}
+                aria-controls={`panel-${candidate.id}`}
+                tabIndex={candidate.id === tab ? 0 : -1}
+                onClick={() => select(candidate.id)}
+                onKeyDown={onTabKey}
+              >
+                {candidate.label}
+              </button>
+            ))}
+          </div>
+          <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
+            {tab === 'overview' && (
+              <div className="user-grid">
+                <Profile user={user} refresh={refresh} />
+                <div className="column">
+                  <Status user={user} />
+                  {roles && <Roles user={user} showTenant={tenants} />}
+                  <Password user={user} />
+                  <AdminNotes user={user} />
+                </div>
+                <Sessions user={user} showApplication={applications} />
+                <Deletion
+                  user={user}
+                  refresh={refresh}
+                  onErased={() => setErased(user.name ?? user.username ?? user.email ?? user.id)}
+                />
+              </div>
+            )}
+            {tab === 'security' && (
+              <div className="user-grid">
+                <MfaFactors user={user} />
+                <Identities user={user} />
+              </div>
+            )}
+            {tab === 'sign-ins' && (
+              <Section title="Sign-in attempts" id="sign-ins-title">
+                <LoginHistory userId={user.id} />
+              </Section>
+            )}
+            {tab === 'audit' && (
+              <Section title="Audit trail" id="audit-title">
+                <AuditTrail userId={user.id} />
+              </Section>
+            )}
           </div>
         </>
       )}
     </div>
-  );
-}
-
-function Section({ title, children, id }: { title: string; children: ReactNode; id: string }) {
-  return (
-    <section className="card" aria-labelledby={id}>
-      <h2 id={id}>{title}</h2>
-      {children}
-    </section>
-  );
-}
-
-function Profile({ user }: { user: User }) {
-  const rows: [string, ReactNode][] = [
-    ['Email', user.email ? `${user.email}${user.emailVerified ? ' (verified)' : ' (not verified)'}` : '—'],
-    ['Username', user.username ?? '—'],
-    ['Phone', user.phone ? `${user.phone}${user.phoneVerified ? ' (verified)' : ''}` : '—'],
-    ['Locale', user.locale ?? '—'],
-    ['Time zone', user.timezone ?? '—'],
-    ['Country', user.country ?? '—'],
-    ['Password', user.hasPassword ? 'Set' : 'None'],
-    [
-      'Second factors',
-      user.mfaFactors.length ? user.mfaFactors.map((factor) => factor.name ?? factor.type).join(', ') : 'None',
-    ],
-    ['Locked', user.isLocked ? <When at={user.lockedUntil} never="Yes" /> : 'No'],
-    ['Created', <When at={user.createdAt} />],
-    ['Last sign-in', <When at={user.lastLoginAt} never="Never" />],
-    ['Last active', <When at={user.lastActiveAt} never="Never" />],
-  ];
-  return (
-    <Section title="Profile" id="profile-title">
-      <dl className="facts">
-        {rows.map(([term, value]) => (
-          <div key={term}>
-            <dt>{term}</dt>
-            <dd>{value}</dd>
-          </div>
-        ))}
-      </dl>
-    </Section>
   );
 }
 
@@ -109,6 +161,8 @@ function Status({ user }: { user: User }) {
   const [unsuspended, unsuspend] = useMutation(ConsoleUnsuspendUserDocument);
   const busy = suspended.fetching || unsuspended.fetching;
   const isSuspended = user.status === 'SUSPENDED';
+  const why =
+    write.reason ?? (user.status === 'DELETED' ? 'A deleted user cannot be suspended; restore them first.' : null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -143,7 +197,7 @@ function Status({ user }: { user: User }) {
               id="suspend-reason"
               value={reason}
               onChange={(event) => setReason(event.target.value)}
-              disabled={!write.allowed}
+              disabled={why !== null}
               aria-invalid={errorsFor(errors, 'reason').length > 0}
               aria-describedby="suspend-reason-errors"
               maxLength={600}
@@ -155,37 +209,14 @@ function Status({ user }: { user: User }) {
           <button
             type="submit"
             className={isSuspended ? 'button primary' : 'button danger'}
-            disabled={!write.allowed || busy}
-            aria-describedby={write.allowed ? undefined : 'access-reason'}
+            disabled={why !== null || busy}
+            aria-describedby={why ? 'access-reason' : undefined}
           >
             {isSuspended ? 'Unsuspend user' : 'Suspend user'}
           </button>
         </div>
-        {!write.allowed && <Reason id="access-reason">{write.reason}</Reason>}
+        {why && <Reason id="access-reason">{why}</Reason>}
       </form>
-    </Section>
-  );
-}
-
-function Roles({ user, showTenant }: { user: User; showTenant: boolean }) {
-  const assignments = user.roleAssignments ?? [];
-  return (
-    <Section title="Roles" id="roles-title">
-      {assignments.length === 0 ? (
-        <p className="muted">No roles.</p>
-      ) : (
-        <ul className="plain">
-          {assignments.map((assignment) => (
-            <li key={`${assignment.role.id}:${assignment.tenant?.id ?? ''}`}>
-              <strong>{assignment.role.name}</strong>
-              {showTenant && (
-                <span className="muted"> · {assignment.tenant ? assignment.tenant.name : 'whole realm'}</span>
-              )}
-              {assignment.role.description && <div className="muted small">{assignment.role.description}</div>}
-            </li>
-          ))}
-        </ul>
-      )}
     </Section>
   );
 }
@@ -215,7 +246,7 @@ function Sessions({ user, showApplication }: { user: User; showApplication: bool
   }
 
   return (
-    <Section title="Sessions" id="sessions-title">
+    <Section title="Sessions" id="sessions-title" wide>
       {(revoked.error ?? revokedAll.error) && (
         <Notice kind="error">{(revoked.error ?? revokedAll.error)!.message}</Notice>
       )}

@@ -180,7 +180,10 @@ builder.prismaObject('AdminNote', {
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The id of the note.' }),
     body: t.exposeString('body', { description: 'The note text.' }),
-    author: t.exposeString('author', { description: 'The client id of the author.' }),
+    author: t.exposeString('author', {
+      description:
+        'Who wrote it, as the audit trail names actors (`AuditEvent.actorId`): the client id of an application, or the user id of a person signed in through one (e.g. the console).',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
   }),
 });

@@ -171,7 +171,7 @@ builder.mutationField('addAdminNote', (t) =>
   t.field({
     type: UpdateUserPayload,
     description:
-      'Leaves a note on a user, authored by your client id; it appears first in `User.adminNotes`. The user’s `version` does not change.',
+      'Leaves a note on a user, authored by the caller (your client id, or your user id when you are signed in as a person); it appears first in `User.adminNotes`. The user’s `version` does not change.',
     ...requireScopes(['users:write']),
     args: { input: t.arg({ type: AddAdminNoteInput, required: true, description: 'The user and the note.' }) },
     resolve: (_root, { input }, ctx) => addAdminNote(serviceOf(ctx), { userId: input.userId.id, body: input.body }),
