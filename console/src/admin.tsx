@@ -1,29 +1,7 @@
-/** Pieces the Applications and Roles screens share: a confirmation dialog, a secret shown once, and userErrors by input field. */
+/** Pieces the Applications and Roles screens share: a confirmation dialog, and a secret shown once. */
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { FieldErrors } from './components.tsx';
 import type { FieldError } from './user-errors.ts';
-
-/**
- * The userErrors naming input field `name` at any depth (`["input", "redirectUris", "2"]` names
- * `redirectUris`), each message prefixed with the line it names when `lines` (list fields entered
- * one item a line); with `name` null, those naming none of `formFields`.
- */
-export function errorsAt(
-  errors: readonly FieldError[],
-  name: string | null,
-  formFields: readonly string[] = [],
-  lines = false,
-): FieldError[] {
-  if (name === null) return errors.filter((error) => !formFields.some((field) => error.field?.includes(field)));
-  return errors
-    .filter((error) => error.field?.includes(name))
-    .map((error) => {
-      const index = error.field![error.field!.indexOf(name) + 1];
-      return lines && index !== undefined && /^\d+$/.test(index)
-        ? { ...error, message: `Line ${Number(index) + 1}: ${error.message}` }
-        : error;
-    });
-}
 
 /**
  * A modal confirmation (the browser's own `<dialog>`: focus stays inside, Escape cancels). The

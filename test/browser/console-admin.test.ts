@@ -61,6 +61,12 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
         ).globalId,
       ],
     ];
+    const tenant = await server.graphql(
+      'mutation { createTenant(input: { name: "Acme" }) { tenant { id } userErrors { code } } }',
+    );
+    expect(tenant.data?.createTenant.userErrors).toEqual([]);
+    const acme = await server.db.prisma.tenant.findFirstOrThrow({ where: { name: 'Acme' } });
+    await makeRole(server, server.admin.realmId, 'Acme auditor', ['audit:read'], { tenantId: acme.id });
     for (const [email, name, role] of users) {
       const result = await server.graphql(CREATE_USER, {
         input: { email, name, password: PASSWORD, emailVerified: true, roleIds: [role] },
@@ -127,19 +133,23 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       }
       await page.screenshot({ path: `${ARTIFACTS}/console-applications.png`, fullPage: true });
 
-      // A plain-http redirect URI is refused: the error is at the field, and nothing is created.
+      // A name far too long and a plain-http redirect URI (after a blank line) are refused: each
+      // error is at its field, and nothing is created.
       const count = await prisma.application.count();
-      await page.getByLabel('Name', { exact: true }).fill('Billing portal');
+      await page.getByLabel('Name', { exact: true }).fill('B'.repeat(5000));
       await page.getByLabel('Type').selectOption('WEB');
       await page
         .getByLabel('Redirect URIs')
-        .fill('https://billing.example.com/callback\nhttp://billing.example.com/cb');
+        .fill('https://billing.example.com/callback\n\nhttp://billing.example.com/cb');
       await page.getByRole('button', { name: 'Create application' }).click();
       await expect
         .poll(() => page.locator('#application-uris-errors').textContent(), SLOW)
-        .toBe('Line 2: A redirect URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).');
+        .toBe('Line 3: A redirect URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).');
+      expect(await page.locator('#application-name-errors').textContent()).toMatch(/100/);
       expect(await page.getByLabel('Redirect URIs').getAttribute('aria-invalid')).toBe('true');
-      expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Billing portal');
+      expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      expect(await prisma.application.count()).toBe(count);
+      await page.getByLabel('Name', { exact: true }).fill('Billing portal');
       expect(await prisma.application.count()).toBe(count);
       expect(await page.locator('.secret-once').count()).toBe(0);
       await page.screenshot({ path: `${ARTIFACTS}/console-application-error.png`, fullPage: true });
@@ -242,6 +252,7 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       const prisma = server.db.prisma;
       const card = (name: string) => page.locator(`section.role-card[data-role="${name}"]`);
       await card('Roster Administrator').waitFor(SLOW);
+      expect(await card('Acme auditor').locator('h2 .tag').allTextContents()).toEqual(['Tenant Acme']);
       // The built-in role cannot be deleted, and keeps its management scopes.
       expect(
         await card('Roster Administrator')

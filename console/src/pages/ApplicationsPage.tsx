@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { ConfirmDialog, errorsAt, SecretOnce } from '../admin.tsx';
+import { ConfirmDialog, SecretOnce } from '../admin.tsx';
+import { errorsAt } from '../input-errors.ts';
 import { FieldErrors, Notice, Reason, When } from '../components.tsx';
 import {
   ConsoleApplicationsDocument,
@@ -276,16 +277,17 @@ function CreateApplication({ onCreated }: { onCreated: (name: string, secret: st
   const [uris, setUris] = useState('');
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
   const [done, setDone] = useState<string | null>(null);
+  // The textarea's line of each URI sent (blank lines are not sent), to place the API's errors.
+  const [sentLines, setSentLines] = useState<readonly number[]>([]);
   const [state, create] = useMutation(ConsoleCreateApplicationDocument);
-  const lines = uris
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setDone(null);
-    const result = await create({ input: { name, type, redirectUris: type === 'M2M' ? [] : lines } });
+    const entered = uris.split('\n').map((line, index) => ({ uri: line.trim(), line: index + 1 }));
+    const sent = type === 'M2M' ? [] : entered.filter((entry) => entry.uri);
+    setSentLines(sent.map((entry) => entry.line));
+    const result = await create({ input: { name, type, redirectUris: sent.map((entry) => entry.uri) } });
     const payload = result.data?.createApplication;
     setErrors(payload?.userErrors ?? []);
     if (payload?.application) {
@@ -296,7 +298,7 @@ function CreateApplication({ onCreated }: { onCreated: (name: string, secret: st
     }
   }
 
-  const at = (field: string) => errorsAt(errors, field, [], field === 'redirectUris');
+  const at = (field: string) => errorsAt(errors, field, [], (index) => sentLines[index]);
   const disabled = !write.allowed;
   return (
     <section className="card" aria-labelledby="new-application-title">
@@ -345,7 +347,8 @@ function CreateApplication({ onCreated }: { onCreated: (name: string, secret: st
             value={type === 'M2M' ? '' : uris}
             onChange={(event) => setUris(event.target.value)}
             disabled={disabled || type === 'M2M'}
-            rows={3}
+            rows={4}
+            wrap="off"
             spellCheck={false}
             placeholder="https://app.example.com/callback"
             aria-invalid={at('redirectUris').length > 0}

@@ -1,6 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { ConfirmDialog, errorsAt } from '../admin.tsx';
+import { ConfirmDialog } from '../admin.tsx';
+import { errorsAt } from '../input-errors.ts';
 import { FieldErrors, Notice, Reason } from '../components.tsx';
 import {
   ConsoleAssignRoleScopesDocument,
@@ -8,21 +9,21 @@ import {
   ConsoleDeleteRoleDocument,
   ConsoleRemoveRoleScopeDocument,
   ConsoleRolesDocument,
-  type ConsoleRoleRowFragment,
   type ConsoleRolesQuery,
 } from '../generated/graphql.ts';
 import { usePermission } from '../scopes.ts';
 import type { FieldError } from '../user-errors.ts';
 
-type Role = ConsoleRoleRowFragment;
+type Role = ConsoleRolesQuery['roles']['nodes'][number];
 type Resource = NonNullable<ConsoleRolesQuery['resources']>['nodes'][number];
 
 export function RolesPage() {
   const read = usePermission('roles:read');
   const resourcesRead = usePermission('resources:read');
+  const tenants = usePermission('tenants:read').allowed;
   const [{ data, error, fetching }, refetch] = useQuery({
     query: ConsoleRolesDocument,
-    variables: { resources: resourcesRead.allowed },
+    variables: { resources: resourcesRead.allowed, tenants },
     pause: !read.allowed,
   });
   const [deleting, setDeleting] = useState<Role | null>(null);
@@ -131,6 +132,7 @@ function RoleCard({
           <h2 id={`${slug}-title`}>
             {role.name}
             {role.builtIn && <span className="tag">Built-in</span>}
+            {role.tenant && <span className="tag">Tenant {role.tenant.name}</span>}
           </h2>
           {role.description && <p className="muted small">{role.description}</p>}
           <p className="muted small">
