@@ -116,7 +116,7 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
     page.locator('tbody tr').filter({ has: page.locator('.app-name', { hasText: new RegExp(`^${name}$`) }) });
 
   it(
-    'creates an application and shows its secret once, rotates it with a grace period and disables one after confirming',
+    'creates an application and shows its secret once, rotates it with a grace period, disables and enables one after confirming',
     async () => {
       const { page, context, problems } = await signIn('ada@example.com', 'Applications');
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
@@ -194,6 +194,8 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       const rotated = await secretField.inputValue();
       expect(rotated).not.toBe(secret);
       expect(await dialog.count()).toBe(0);
+      // A new secret, not yet copied.
+      expect(await page.getByRole('button', { name: 'Copy', exact: true }).count()).toBe(1);
       const secrets = await prisma.applicationSecret.findMany({ where: { applicationId: created.id } });
       const bySecret = new Map(secrets.map((row) => [row.secretHash, row.expiresAt]));
       expect(bySecret.get(sha256(rotated))).toBeNull();
@@ -216,9 +218,13 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       await confirm.getByRole('button', { name: 'Disable application' }).click();
       await expect.poll(() => appRow(page, 'Billing portal').locator('.badge').textContent(), SLOW).toBe('Disabled');
       expect((await prisma.application.findUniqueOrThrow({ where: { id: created.id } })).disabledAt).not.toBeNull();
-      expect(await appRow(page, 'Billing portal').getByRole('button', { name: 'Enable Billing portal' }).count()).toBe(
-        1,
-      );
+      await appRow(page, 'Billing portal').getByRole('button', { name: 'Enable Billing portal' }).click();
+      await page
+        .getByRole('dialog', { name: 'Enable “Billing portal”?' })
+        .getByRole('button', { name: 'Enable application' })
+        .click();
+      await expect.poll(() => appRow(page, 'Billing portal').locator('.badge').textContent(), SLOW).toBe('Enabled');
+      expect((await prisma.application.findUniqueOrThrow({ where: { id: created.id } })).disabledAt).toBeNull();
 
       // The realm's only enabled admin client stays enabled: the refusal shows in the dialog.
       await appRow(page, 'Roster Admin').getByRole('button', { name: 'Disable Roster Admin' }).click();
@@ -238,6 +244,7 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       expect(events.map((event) => [event.action, event.actorId])).toEqual([
         ['application.created', ada.id],
         ['application.secret_rotated', ada.id],
+        ['application.updated', ada.id],
         ['application.updated', ada.id],
       ]);
       expect(problems).toEqual([]);

@@ -53,7 +53,9 @@ export function ApplicationsPage() {
         </p>
       </div>
       {error && <Notice kind="error">{error.message}</Notice>}
-      {secret && <SecretOnce name={secret.name} secret={secret.value} onDone={() => setSecret(null)} />}
+      {secret && (
+        <SecretOnce key={secret.value} name={secret.name} secret={secret.value} onDone={() => setSecret(null)} />
+      )}
       <div className="admin-layout">
         <section className="card list" aria-labelledby="applications-title">
           <div className="list-head">
