@@ -61,6 +61,18 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
         ).globalId,
       ],
     ];
+    users.push([
+      'rolf@example.com',
+      'Rolf Roles',
+      (
+        await makeRole(server, server.admin.realmId, 'Role keeper', [
+          'users:read',
+          'roles:read',
+          'roles:write',
+          'resources:read',
+        ])
+      ).globalId,
+    ]);
     const tenant = await server.graphql(
       'mutation { createTenant(input: { name: "Acme" }) { tenant { id } userErrors { code } } }',
     );
@@ -392,6 +404,35 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       expect(deleted.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect(await prisma.role.count({ where: { id: role.id } })).toBe(1);
       expect(await prisma.applicationSecret.count({ where: { applicationId: admin.id } })).toBe(1);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'shows a refused grant (a scope the administrator does not hold) next to the scope picker, changing nothing',
+    async () => {
+      const { page, problems } = await signIn('rolf@example.com', 'Roles');
+      const card = page.locator('section.role-card[data-role="Role keeper"]');
+      await card.waitFor(SLOW);
+      const select = card.getByLabel('Scope to add to Role keeper');
+      await select.selectOption(await select.locator('option', { hasText: /^users:write/ }).getAttribute('value'));
+      await card.getByRole('button', { name: 'Add scope' }).click();
+      await expect
+        .poll(() => card.locator('.add-scope + .field-errors').textContent(), SLOW)
+        .toBe('Your access token does not hold users:write, so you cannot grant it.');
+      expect(await select.getAttribute('aria-invalid')).toBe('true');
+      const role = await server.db.prisma.role.findFirstOrThrow({
+        where: { name: 'Role keeper' },
+        include: { scopes: { include: { scope: true } } },
+      });
+      expect(role.scopes.map((row) => row.scope.name).sort()).toEqual([
+        'resources:read',
+        'roles:read',
+        'roles:write',
+        'users:read',
+      ]);
+      await page.screenshot({ path: `${ARTIFACTS}/console-role-grant-refused.png`, fullPage: true });
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,
