@@ -5,6 +5,8 @@ import { createClient } from './client.ts';
 import { ConsoleViewerDocument } from './generated/graphql.ts';
 import { hrefOf, navigate, useLocation } from './router.ts';
 import { ScopesContext } from './scopes.ts';
+import { ApplicationsPage } from './pages/ApplicationsPage.tsx';
+import { RolesPage } from './pages/RolesPage.tsx';
 import { SignInPage } from './pages/SignInPage.tsx';
 import { UsersPage } from './pages/UsersPage.tsx';
 import { Notice } from './components.tsx';
@@ -97,6 +99,12 @@ function Shell({ session }: { session: Session }) {
           >
             Users
           </a>
+          <NavLink to="/applications" current={route.page === 'applications'}>
+            Applications
+          </NavLink>
+          <NavLink to="/roles" current={route.page === 'roles'}>
+            Roles
+          </NavLink>
         </nav>
         <div className="me">
           {me && <span className="me-name">{me.name ?? me.email}</span>}
@@ -107,7 +115,7 @@ function Shell({ session }: { session: Session }) {
       </header>
       <main id="main" tabIndex={-1}>
         {error && <Notice kind="error">{error.message}</Notice>}
-        {data && !scopes.has('users:read') && (
+        {data && !scopes.has('users:read') && (route.page === 'users' || route.page === 'user') && (
           <Notice kind="error">
             Your roles do not grant the users:read scope, so there is nothing the console can show you here. Ask an
             administrator of realm “{session.realm}” for a role that does.
@@ -125,8 +133,26 @@ function Shell({ session }: { session: Session }) {
             <UserPage id={route.id} />
           </Suspense>
         )}
+        {data && route.page === 'applications' && <ApplicationsPage />}
+        {data && route.page === 'roles' && <RolesPage />}
         {route.page === 'not-found' && <Notice kind="error">There is no such page in the console.</Notice>}
       </main>
     </ScopesContext.Provider>
+  );
+}
+
+function NavLink({ to, current, children }: { to: string; current: boolean; children: string }) {
+  return (
+    <a
+      href={hrefOf(to)}
+      aria-current={current ? 'page' : undefined}
+      onClick={(event) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </a>
   );
 }

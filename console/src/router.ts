@@ -2,12 +2,20 @@ import { useEffect, useState } from 'react';
 import { consoleBase } from './auth.ts';
 
 /** The console's pages, by path below `/console`. */
-export type Route = { page: 'users' } | { page: 'user'; id: string } | { page: 'callback' } | { page: 'not-found' };
+export type Route =
+  | { page: 'users' }
+  | { page: 'user'; id: string }
+  | { page: 'applications' }
+  | { page: 'roles' }
+  | { page: 'callback' }
+  | { page: 'not-found' };
 
 function parseRoute(pathname: string): Route {
   const path = pathname.startsWith(consoleBase) ? pathname.slice(consoleBase.length) : pathname;
   if (path === '' || path === '/' || path === '/users') return { page: 'users' };
   if (path === '/callback') return { page: 'callback' };
+  if (path === '/applications') return { page: 'applications' };
+  if (path === '/roles') return { page: 'roles' };
   const user = /^\/users\/([^/]+)$/.exec(path);
   if (user) return { page: 'user', id: decodeURIComponent(user[1]!) };
   return { page: 'not-found' };

@@ -92,6 +92,16 @@ export const ApplicationRef = builder.prismaNode('Application', {
         'Every scope the application’s roles grant, of every resource, each once, sorted by resource indicator then name. Each names its `resource` (and `builtIn` is true for management scopes). Reading them needs `resources:read` or `roles:read` too.',
       resolve: (application, _args, ctx) => scopeRowsLoader(ctx).load(application.id),
     }),
+    enabled: t.boolean({
+      description:
+        'Whether the application may get tokens; a disabled application’s tokens are refused from the next request on.',
+      select: { disabledAt: true },
+      resolve: (application) => application.disabledAt === null,
+    }),
+    builtIn: t.exposeBoolean('builtIn', {
+      description:
+        'Whether Roster made the application itself (the realm’s admin client or its console); it can still be changed like any other.',
+    }),
     secretLastRotatedAt: t.expose('secretLastRotatedAt', {
       type: 'DateTime',
       nullable: true,
@@ -241,6 +251,10 @@ const ApplicationPatch = builder.inputType('ApplicationPatch', {
       description:
         'The new full list of post-logout redirect URIs, under the same rules as at creation; null clears it.',
     }),
+    enabled: t.boolean({
+      description:
+        'false disables the application: it gets no tokens and its tokens are refused from the next request on; true enables it again. Cannot be null. The last enabled application holding the built-in admin role cannot be disabled (INVALID_STATE).',
+    }),
   }),
 });
 
@@ -255,7 +269,8 @@ const UpdateApplicationInput = builder.inputType('UpdateApplicationInput', {
 builder.mutationField('updateApplication', (t) =>
   t.field({
     type: ApplicationPayload,
-    description: 'Renames an application or replaces its redirect or post-logout redirect URIs.',
+    description:
+      'Renames an application, replaces its redirect or post-logout redirect URIs, or disables or enables it.',
     ...requireScopes(['applications:write']),
     args: {
       input: t.arg({ type: UpdateApplicationInput, required: true, description: 'The application and its changes.' }),
@@ -269,6 +284,7 @@ builder.mutationField('updateApplication', (t) =>
           ...(input.patch.postLogoutRedirectUris === undefined
             ? {}
             : { postLogoutRedirectUris: urls(input.patch.postLogoutRedirectUris) }),
+          ...(input.patch.enabled === undefined ? {} : { enabled: input.patch.enabled }),
         },
       }),
   }),

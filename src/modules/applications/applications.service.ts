@@ -311,9 +311,13 @@ export interface ApplicationPatch {
   name?: string | null;
   redirectUris?: readonly string[] | null;
   postLogoutRedirectUris?: readonly string[] | null;
+  enabled?: boolean | null;
 }
 
-/** Renames an application or replaces its (post-logout) redirect URIs; omitted fields stay as they are. */
+/**
+ * Renames an application, replaces its (post-logout) redirect URIs, or disables or enables it;
+ * omitted fields stay as they are.
+ */
 export async function updateApplication(
   ctx: ServiceContext,
   input: { id: string; patch: ApplicationPatch },
@@ -323,6 +327,8 @@ export async function updateApplication(
   const nameField = ['input', 'patch', 'name'];
   if (patch.name === null) errors.push(userError('REQUIRED', 'The name cannot be cleared.', nameField));
   const name = patch.name == null ? undefined : checkName(patch.name, nameField, errors);
+  const enabledField = ['input', 'patch', 'enabled'];
+  if (patch.enabled === null) errors.push(userError('REQUIRED', 'enabled must be true or false.', enabledField));
   if (errors.length) return refused('application', ...errors);
 
   return inTransaction(ctx, async (tx) => {
@@ -343,9 +349,19 @@ export async function updateApplication(
       if (errors.length) return refused('application', ...errors);
       data.postLogoutRedirectUris = uris.map((uri) => new URL(uri).href);
     }
-    const changes = diffFields(before, data);
+    const changes: Record<string, { before: unknown; after: unknown }> = diffFields(before, data);
+    const wasEnabled = before.disabledAt === null;
+    if (patch.enabled != null && patch.enabled !== wasEnabled) {
+      if (!patch.enabled && (await wouldRemoveLastAdmin(tx, ctx.realmId, before.id))) {
+        const message =
+          'This application is the last enabled one holding the built-in admin role; give the role to another application first.';
+        return refused('application', userError('INVALID_STATE', message, enabledField));
+      }
+      changes.enabled = { before: wasEnabled, after: patch.enabled };
+    }
     if (Object.keys(changes).length === 0) return { application: before, userErrors: [] };
-    const application = await tx.application.update({ where: { id: before.id }, data });
+    const disabledAt = changes.enabled ? { disabledAt: patch.enabled ? null : new Date() } : {};
+    const application = await tx.application.update({ where: { id: before.id }, data: { ...data, ...disabledAt } });
     await recordAudit(tx, ctx, {
       action: 'application.updated',
       targetType: 'Application',

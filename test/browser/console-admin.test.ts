@@ -1,0 +1,440 @@
+/**
+ * The console's Applications and Roles screens in a real browser (Debian's Chromium, headless,
+ * driven by Playwright) against a real Roster, signed in through the realm's hosted sign-in page:
+ * an administrator creates an application and sees its secret once (a reload loses it), rotates it
+ * with a grace period, disables one after confirming; creates a role, gives it a scope and takes
+ * it away, deletes it behind a typed confirmation; a refused input shows its error at the field
+ * and changes nothing. An administrator with read scopes only sees every write control disabled
+ * with the reason, and the API refuses the console's own mutations with their token.
+ * Screenshots go to test-artifacts/.
+ */
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/auth/crypto.ts';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import {
+  ARTIFACTS,
+  BROWSER_HOOK_TIMEOUT,
+  BROWSER_TEST_TIMEOUT,
+  chromiumPages,
+  SLOW,
+  withoutChromium,
+} from '../helpers/chromium.ts';
+import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
+import type { TestServer } from '../helpers/server.ts';
+
+const PASSWORD = 'a long and memorable passphrase 7';
+
+const CREATE_USER = `mutation ($input: CreateUserInput!) {
+  createUser(input: $input) { user { id } userErrors { field message code } }
+}`;
+
+/** The hash of the console's trusted document that contains `text`, as the build listed it. */
+function trustedHash(text: string): string {
+  const list = JSON.parse(
+    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
+  ) as Record<string, string>;
+  const key = Object.keys(list).find((hash) => list[hash]!.includes(text));
+  expect(key, text).toBeDefined();
+  return key!.slice('sha256:'.length);
+}
+
+describe.skipIf(withoutChromium)('the console’s Applications and Roles screens in Chromium', () => {
+  const chromium = chromiumPages({ console: true });
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = chromium.server;
+    const users: [string, string, string][] = [
+      ['ada@example.com', 'Ada Lovelace', await adminRoleId(server, server.admin.realmId)],
+      [
+        'rita@example.com',
+        'Rita Reader',
+        (
+          await makeRole(server, server.admin.realmId, 'Read-only admin', [
+            'users:read',
+            'roles:read',
+            'applications:read',
+            'resources:read',
+          ])
+        ).globalId,
+      ],
+    ];
+    users.push([
+      'rolf@example.com',
+      'Rolf Roles',
+      (
+        await makeRole(server, server.admin.realmId, 'Role keeper', [
+          'users:read',
+          'roles:read',
+          'roles:write',
+          'resources:read',
+        ])
+      ).globalId,
+    ]);
+    const tenant = await server.graphql(
+      'mutation { createTenant(input: { name: "Acme" }) { tenant { id } userErrors { code } } }',
+    );
+    expect(tenant.data?.createTenant.userErrors).toEqual([]);
+    const acme = await server.db.prisma.tenant.findFirstOrThrow({ where: { name: 'Acme' } });
+    await makeRole(server, server.admin.realmId, 'Acme auditor', ['audit:read'], { tenantId: acme.id });
+    for (const [email, name, role] of users) {
+      const result = await server.graphql(CREATE_USER, {
+        input: { email, name, password: PASSWORD, emailVerified: true, roleIds: [role] },
+      });
+      expect(result.data?.createUser.userErrors).toEqual([]);
+    }
+  }, BROWSER_HOOK_TIMEOUT);
+
+  /** Opens the console in a new context, signs in as `email` and goes to the section `section`. */
+  async function signIn(email: string, section: 'Applications' | 'Roles') {
+    const opened = await chromium.newPage({ width: 1280, height: 900 });
+    const { page } = opened;
+    await page.goto(`${server.url}/console/`);
+    const realm = page.getByLabel('Realm', { exact: true });
+    await expect.poll(() => realm.inputValue(), SLOW).toBe('default');
+    await realm.focus();
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Email, username or phone number').fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor(SLOW);
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: section }).click();
+    await page.getByRole('heading', { name: section, level: 1 }).waitFor(SLOW);
+    expect(new URL(page.url()).pathname).toBe(`/console/${section.toLowerCase()}`);
+    return opened;
+  }
+
+  const tokenOf = (page: Page) =>
+    page.evaluate(
+      () => (JSON.parse(sessionStorage.getItem('roster-console:session')!) as { accessToken: string }).accessToken,
+    );
+
+  /** Runs one of the console's trusted documents, by hash, with `token`. */
+  async function runTrusted(text: string, variables: Record<string, unknown>, token: string) {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        extensions: { persistedQuery: { version: 1, sha256Hash: trustedHash(text) } },
+        variables,
+      }),
+    });
+    return (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+  }
+
+  const appRow = (page: Page, name: string) =>
+    page.locator('tbody tr').filter({ has: page.locator('.app-name', { hasText: new RegExp(`^${name}$`) }) });
+
+  it(
+    'creates an application and shows its secret once, rotates it with a grace period, disables and enables one after confirming',
+    async () => {
+      const { page, context, problems } = await signIn('ada@example.com', 'Applications');
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+      const prisma = server.db.prisma;
+      // The bootstrap admin client and the console's own application are Roster's; the test's SPA is not.
+      await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(3);
+      for (const [name, tags] of [
+        ['Roster Admin', ['Built-in']],
+        ['Roster Console', ['Built-in']],
+        ['Admin console', []],
+      ] as const) {
+        expect(await appRow(page, name).locator('.tag').allTextContents()).toEqual(tags);
+        expect(await appRow(page, name).locator('.badge').textContent()).toBe('Enabled');
+      }
+      await page.screenshot({ path: `${ARTIFACTS}/console-applications.png`, fullPage: true });
+
+      // A name far too long and a plain-http redirect URI (after a blank line) are refused: each
+      // error is at its field, and nothing is created.
+      const count = await prisma.application.count();
+      await page.getByLabel('Name', { exact: true }).fill('B'.repeat(5000));
+      await page.getByLabel('Type').selectOption('WEB');
+      await page
+        .getByLabel('Redirect URIs')
+        .fill('https://billing.example.com/callback\n\nhttp://billing.example.com/cb');
+      await page.getByRole('button', { name: 'Create application' }).click();
+      await expect
+        .poll(() => page.locator('#application-uris-errors').textContent(), SLOW)
+        .toBe('Line 3: A redirect URI must use https (http is allowed only for 127.0.0.1, [::1] and localhost).');
+      expect(await page.locator('#application-name-errors').textContent()).toMatch(/100/);
+      expect(await page.getByLabel('Redirect URIs').getAttribute('aria-invalid')).toBe('true');
+      expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      expect(await prisma.application.count()).toBe(count);
+      await page.getByLabel('Name', { exact: true }).fill('Billing portal');
+      expect(await prisma.application.count()).toBe(count);
+      expect(await page.locator('.secret-once').count()).toBe(0);
+      await page.screenshot({ path: `${ARTIFACTS}/console-application-error.png`, fullPage: true });
+
+      await page.getByLabel('Redirect URIs').fill('https://billing.example.com/callback');
+      await page.getByRole('button', { name: 'Create application' }).click();
+      const secretField = page.getByLabel('Client secret', { exact: true });
+      await secretField.waitFor(SLOW);
+      const secret = await secretField.inputValue();
+      const created = await prisma.application.findFirstOrThrow({
+        where: { name: 'Billing portal' },
+        include: { secrets: true },
+      });
+      expect(created.type).toBe('WEB');
+      expect(created.redirectUris).toEqual(['https://billing.example.com/callback']);
+      expect(created.secrets.map((row) => row.secretHash)).toEqual([sha256(secret)]);
+      expect(await page.getByRole('alert').filter({ hasText: 'shown only this once' }).count()).toBe(1);
+      // The secret field has the focus, so a keyboard user copies it at once; the Copy button copies it too.
+      expect(await secretField.evaluate((element) => element === document.activeElement)).toBe(true);
+      await page.getByRole('button', { name: 'Copy', exact: true }).click();
+      await page.getByRole('button', { name: 'Copied', exact: true }).waitFor(SLOW);
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+      await expect.poll(() => appRow(page, 'Billing portal').count(), SLOW).toBe(1);
+      expect(await appRow(page, 'Billing portal').locator('.client-id').textContent()).toBe(created.clientId);
+      await page.screenshot({ path: `${ARTIFACTS}/console-application-secret.png`, fullPage: true });
+
+      // Reloaded, the page cannot show it again: it was never stored.
+      await page.reload();
+      await expect.poll(() => appRow(page, 'Billing portal').count(), SLOW).toBe(1);
+      expect(await page.locator('.secret-once').count()).toBe(0);
+      expect(await page.content()).not.toContain(secret);
+      expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toContain(secret);
+
+      // Rotate, keeping the old secret for a day, by keyboard.
+      await appRow(page, 'Billing portal').getByRole('button', { name: 'Rotate the secret of Billing portal' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Rotate the secret of “Billing portal”?' });
+      await dialog.waitFor(SLOW);
+      await dialog.getByLabel('The current secret').selectOption({ label: 'Keeps working for 1 day' });
+      await dialog.getByRole('button', { name: 'Rotate secret' }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(async () => (await secretField.count()) && secretField.inputValue(), SLOW).not.toBe(0);
+      const rotated = await secretField.inputValue();
+      expect(rotated).not.toBe(secret);
+      expect(await dialog.count()).toBe(0);
+      // A new secret, not yet copied.
+      expect(await page.getByRole('button', { name: 'Copy', exact: true }).count()).toBe(1);
+      const secrets = await prisma.applicationSecret.findMany({ where: { applicationId: created.id } });
+      const bySecret = new Map(secrets.map((row) => [row.secretHash, row.expiresAt]));
+      expect(bySecret.get(sha256(rotated))).toBeNull();
+      const graceEnds = bySecret.get(sha256(secret))!.getTime() - Date.now();
+      expect(graceEnds).toBeGreaterThan(23 * 3600_000);
+      expect(graceEnds).toBeLessThanOrEqual(24 * 3600_000);
+      await page.getByRole('button', { name: 'I have stored the secret' }).click();
+      expect(await page.locator('.secret-once').count()).toBe(0);
+
+      // Disabling asks first; Escape cancels and changes nothing.
+      const disable = appRow(page, 'Billing portal').getByRole('button', { name: 'Disable Billing portal' });
+      await disable.click();
+      const confirm = page.getByRole('dialog', { name: 'Disable “Billing portal”?' });
+      await confirm.waitFor(SLOW);
+      await page.screenshot({ path: `${ARTIFACTS}/console-application-disable.png` });
+      await page.keyboard.press('Escape');
+      expect(await confirm.count()).toBe(0);
+      expect((await prisma.application.findUniqueOrThrow({ where: { id: created.id } })).disabledAt).toBeNull();
+      await disable.click();
+      await confirm.getByRole('button', { name: 'Disable application' }).click();
+      await expect.poll(() => appRow(page, 'Billing portal').locator('.badge').textContent(), SLOW).toBe('Disabled');
+      expect((await prisma.application.findUniqueOrThrow({ where: { id: created.id } })).disabledAt).not.toBeNull();
+      await appRow(page, 'Billing portal').getByRole('button', { name: 'Enable Billing portal' }).click();
+      await page
+        .getByRole('dialog', { name: 'Enable “Billing portal”?' })
+        .getByRole('button', { name: 'Enable application' })
+        .click();
+      await expect.poll(() => appRow(page, 'Billing portal').locator('.badge').textContent(), SLOW).toBe('Enabled');
+      expect((await prisma.application.findUniqueOrThrow({ where: { id: created.id } })).disabledAt).toBeNull();
+
+      // The realm's only enabled admin client stays enabled: the refusal shows in the dialog.
+      await appRow(page, 'Roster Admin').getByRole('button', { name: 'Disable Roster Admin' }).click();
+      const last = page.getByRole('dialog', { name: 'Disable “Roster Admin”?' });
+      await last.getByRole('button', { name: 'Disable application' }).click();
+      await expect.poll(() => last.locator('.field-errors').textContent(), SLOW).toMatch(/last enabled one/);
+      await page.screenshot({ path: `${ARTIFACTS}/console-application-refused.png` });
+      await last.getByRole('button', { name: 'Cancel' }).click();
+      expect(await appRow(page, 'Roster Admin').locator('.badge').textContent()).toBe('Enabled');
+      expect(
+        (await prisma.application.findUniqueOrThrow({ where: { clientId: server.admin.clientId } })).disabledAt,
+      ).toBeNull();
+
+      // The audit trail names the administrator.
+      const ada = await prisma.user.findFirstOrThrow({ where: { email: 'ada@example.com' } });
+      const events = await prisma.auditEvent.findMany({ where: { targetId: created.id }, orderBy: { id: 'asc' } });
+      expect(events.map((event) => [event.action, event.actorId])).toEqual([
+        ['application.created', ada.id],
+        ['application.secret_rotated', ada.id],
+        ['application.updated', ada.id],
+        ['application.updated', ada.id],
+      ]);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'creates a role, gives it a scope and takes it away, and deletes it behind a typed confirmation',
+    async () => {
+      const { page, problems } = await signIn('ada@example.com', 'Roles');
+      const prisma = server.db.prisma;
+      const card = (name: string) => page.locator(`section.role-card[data-role="${name}"]`);
+      await card('Roster Administrator').waitFor(SLOW);
+      expect(await card('Acme auditor').locator('h2 .tag').allTextContents()).toEqual(['Tenant Acme']);
+      // The built-in role cannot be deleted, and keeps its management scopes.
+      expect(
+        await card('Roster Administrator')
+          .getByRole('button', { name: /^Delete/ })
+          .isDisabled(),
+      ).toBe(true);
+      expect(await card('Roster Administrator').locator('.reason').textContent()).toBe(
+        'The built-in role cannot be deleted.',
+      );
+      expect(
+        await card('Roster Administrator')
+          .getByRole('button', { name: 'Remove users:read from Roster Administrator' })
+          .isDisabled(),
+      ).toBe(true);
+
+      // A name already taken is refused at the field; nothing is created.
+      const roles = await prisma.role.count();
+      await page.getByLabel('Name', { exact: true }).fill('read-only ADMIN');
+      await page.getByRole('button', { name: 'Create role' }).click();
+      await expect.poll(() => page.locator('#role-name-errors').textContent(), SLOW).toMatch(/already/i);
+      expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      expect(await prisma.role.count()).toBe(roles);
+      await page.screenshot({ path: `${ARTIFACTS}/console-role-error.png`, fullPage: true });
+
+      await page.getByLabel('Name', { exact: true }).fill('Billing support');
+      await page.getByLabel('Description (optional)').fill('Answers billing questions');
+      await page.getByLabel('Description (optional)').press('Enter');
+      await card('Billing support').waitFor(SLOW);
+      expect(await card('Billing support').getByText('No scopes.').count()).toBe(1);
+      const role = await prisma.role.findFirstOrThrow({ where: { name: 'Billing support' } });
+      expect(role.description).toBe('Answers billing questions');
+
+      // Give it users:read (the select lists the scopes of each API resource), then take it away.
+      const select = card('Billing support').getByLabel('Scope to add to Billing support');
+      const option = select.locator('option', { hasText: /^users:read/ });
+      await select.selectOption(await option.getAttribute('value'));
+      await card('Billing support').getByRole('button', { name: 'Add scope' }).click();
+      const chip = card('Billing support').getByRole('button', { name: 'Remove users:read from Billing support' });
+      await chip.waitFor(SLOW);
+      expect(await card('Billing support').locator('.scope-group h3').allTextContents()).toEqual([
+        'Roster Management API',
+      ]);
+      const held = () =>
+        prisma.roleScope
+          .findMany({ where: { roleId: role.id }, include: { scope: true } })
+          .then((rows) => rows.map((row) => row.scope.name));
+      expect(await held()).toEqual(['users:read']);
+      expect(await select.locator('option', { hasText: /^users:read/ }).count()).toBe(0);
+      await page.screenshot({ path: `${ARTIFACTS}/console-roles.png`, fullPage: true });
+      await chip.focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => card('Billing support').getByText('No scopes.').count(), SLOW).toBe(1);
+      expect(await held()).toEqual([]);
+
+      // Deleting needs the role's name typed.
+      await card('Billing support').getByRole('button', { name: 'Delete the role Billing support' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Delete the role “Billing support”?' });
+      await dialog.waitFor(SLOW);
+      const confirm = dialog.getByRole('button', { name: 'Delete role' });
+      expect(await confirm.isDisabled()).toBe(true);
+      const typed = dialog.getByLabel(/Type the role’s name/);
+      expect(await typed.evaluate((element) => element === document.activeElement)).toBe(true);
+      await typed.fill('Billing suppor');
+      await typed.press('Enter');
+      expect(await confirm.isDisabled()).toBe(true);
+      expect(await prisma.role.count({ where: { id: role.id } })).toBe(1);
+      await typed.fill('Billing support');
+      await page.screenshot({ path: `${ARTIFACTS}/console-role-delete.png` });
+      await confirm.click();
+      await expect.poll(() => card('Billing support').count(), SLOW).toBe(0);
+      expect(await page.getByText('The role “Billing support” was deleted.').count()).toBe(1);
+      expect(await prisma.role.count({ where: { id: role.id } })).toBe(0);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'shows a read-only administrator every write control disabled with the reason; the API refuses the console’s mutations with their token',
+    async () => {
+      const { page, problems } = await signIn('rita@example.com', 'Applications');
+      const prisma = server.db.prisma;
+      await expect.poll(() => appRow(page, 'Roster Admin').count(), SLOW).toBe(1);
+      const reason = 'Needs the applications:write scope, which your roles do not grant.';
+      expect(await page.getByRole('button', { name: 'Create application' }).isDisabled()).toBe(true);
+      expect(await page.getByLabel('Name', { exact: true }).isDisabled()).toBe(true);
+      expect(await page.locator('#new-application-reason').textContent()).toBe(reason);
+      expect(await page.getByRole('button', { name: 'Create application' }).getAttribute('aria-describedby')).toBe(
+        'new-application-reason',
+      );
+      for (const button of await page.locator('tbody button').all()) {
+        expect(await button.isDisabled()).toBe(true);
+        expect(await button.getAttribute('title')).toBe(reason);
+      }
+      await page.screenshot({ path: `${ARTIFACTS}/console-applications-read-only.png`, fullPage: true });
+
+      await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Roles' }).click();
+      const card = page.locator('section.role-card[data-role="Read-only admin"]');
+      await card.waitFor(SLOW);
+      expect(await page.getByRole('button', { name: 'Create role' }).isDisabled()).toBe(true);
+      expect(await page.locator('#new-role-reason').textContent()).toBe(
+        'Needs the roles:write scope, which your roles do not grant.',
+      );
+      expect(await card.getByRole('button', { name: 'Delete the role Read-only admin' }).isDisabled()).toBe(true);
+      expect(await card.getByRole('button', { name: 'Remove users:read from Read-only admin' }).isDisabled()).toBe(
+        true,
+      );
+      expect(await card.getByLabel('Scope to add to Read-only admin').isDisabled()).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}/console-roles-read-only.png`, fullPage: true });
+
+      // The token really lacks the scopes: the console's own mutations are refused, and nothing changes.
+      const token = await tokenOf(page);
+      const applications = await prisma.application.count();
+      const created = await runTrusted(
+        'mutation ConsoleCreateApplication(',
+        { input: { name: 'Sneaky', type: 'M2M' } },
+        token,
+      );
+      expect(created.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(await prisma.application.count()).toBe(applications);
+      const admin = await prisma.application.findUniqueOrThrow({ where: { clientId: server.admin.clientId } });
+      const rotated = await runTrusted(
+        'mutation ConsoleRotateApplicationSecret(',
+        { id: encodeGlobalId('Application', admin.id), previousSecretValidForSeconds: 0 },
+        token,
+      );
+      expect(rotated.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const role = await prisma.role.findFirstOrThrow({ where: { name: 'Read-only admin' } });
+      const deleted = await runTrusted('mutation ConsoleDeleteRole(', { id: encodeGlobalId('Role', role.id) }, token);
+      expect(deleted.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(await prisma.role.count({ where: { id: role.id } })).toBe(1);
+      expect(await prisma.applicationSecret.count({ where: { applicationId: admin.id } })).toBe(1);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'shows a refused grant (a scope the administrator does not hold) next to the scope picker, changing nothing',
+    async () => {
+      const { page, problems } = await signIn('rolf@example.com', 'Roles');
+      const card = page.locator('section.role-card[data-role="Role keeper"]');
+      await card.waitFor(SLOW);
+      const select = card.getByLabel('Scope to add to Role keeper');
+      await select.selectOption(await select.locator('option', { hasText: /^users:write/ }).getAttribute('value'));
+      await card.getByRole('button', { name: 'Add scope' }).click();
+      await expect
+        .poll(() => card.locator('.add-scope + .field-errors').textContent(), SLOW)
+        .toBe('Your access token does not hold users:write, so you cannot grant it.');
+      expect(await select.getAttribute('aria-invalid')).toBe('true');
+      const role = await server.db.prisma.role.findFirstOrThrow({
+        where: { name: 'Role keeper' },
+        include: { scopes: { include: { scope: true } } },
+      });
+      expect(role.scopes.map((row) => row.scope.name).sort()).toEqual([
+        'resources:read',
+        'roles:read',
+        'roles:write',
+        'users:read',
+      ]);
+      await page.screenshot({ path: `${ARTIFACTS}/console-role-grant-refused.png`, fullPage: true });
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+});
