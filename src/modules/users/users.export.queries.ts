@@ -74,30 +74,39 @@ export interface FormattedBatch {
   text: string | null;
 }
 
-// Expressions over the batch's columns (alias `b`). They write what users.export.ts writes from
-// the rows of exportUserRows, byte for byte: a value they cannot write that way (a custom
-// attribute holding an object, an array or a number JavaScript would print otherwise) is NULL,
-// which makes the row NULL and sends the batch to JavaScript.
-const FORMULA = `'^[-=+@\\t\\r]'`;
+// Expressions over the batch's columns (alias `b`: `cN` a column, `tN` the text of an attribute).
+// They write what users.export.ts writes from the rows of exportUserRows, byte for byte: a value
+// they cannot write that way (a custom attribute holding an object, an array or a number
+// JavaScript would print otherwise) is NULL, which makes the row NULL and sends the batch to
+// JavaScript. ascii() and strpos() rather than regular expressions: PostgreSQL converts a text
+// to wide characters for every match, and these run for every cell.
 const ISO_TIME = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 /** base64url("User:<id>") without padding, as encodeGlobalId writes it (41 bytes: one line of base64). */
 const GLOBAL_ID = `translate(rtrim(encode(convert_to('User:' || b.id::text, 'UTF8'), 'base64'), '='), '+/', '-_')`;
+/** Starts with `=`, `+`, `-`, `@`, tab or carriage return (ascii('') is 0). */
+const formula = (text: string) => `ascii(${text}) IN (61, 43, 45, 64, 9, 13)`;
 /**
- * A JSON number whose text JavaScript prints unchanged: no exponent, no trailing zero, no
- * negative zero, at most 15 significant digits (so the shortest text of the double is this one)
- * and at least 1e-6 in magnitude (below, JavaScript writes an exponent).
+ * A JSON number (the text of a jsonb number: no exponent, no leading zero) that JavaScript prints
+ * unchanged: an integer of at most 15 characters, or a decimal with no trailing zero, at most 15
+ * significant digits (so the shortest text of the double is this one) and at least 1e-6 in
+ * magnitude (below, JavaScript writes an exponent).
  */
-const plainNumber = (text: string) =>
-  `(${text} ~ '^(0|-?[1-9][0-9]*|-?(0|[1-9][0-9]*)\\.[0-9]*[1-9])$' AND ${text} !~ '^-?0\\.000000' ` +
-  `AND length(ltrim(translate(${text}, '-.', ''), '0')) <= 15)`;
+const jsNumber = (text: string) =>
+  `(CASE WHEN (strpos(${text}, '.') = 0 AND length(${text}) <= 15) OR (${text} ~ '^-?[0-9]+\\.[0-9]*[1-9]$' ` +
+  `AND ${text} !~ '^-?0\\.000000' AND length(ltrim(translate(${text}, '-.', ''), '0')) <= 15) THEN ${text} END)`;
 
-/** A CSV cell (RFC 4180, formulas neutralised) of non-null text. */
+/** A CSV cell (RFC 4180, formulas neutralised) of text. */
 function csvText(value: string): string {
-  const safe = `(CASE WHEN ${value} ~ ${FORMULA} THEN '''' || ${value} ELSE ${value} END)`;
-  return `(CASE WHEN ${value} ~ '[",\\r\\n]' THEN '"' || replace(${safe}, '"', '""') || '"' ELSE ${safe} END)`;
+  const safe = `(CASE WHEN ${formula(value)} THEN '''' || ${value} ELSE ${value} END)`;
+  const special =
+    `strpos(${value}, '"') > 0 OR strpos(${value}, ',') > 0 ` +
+    `OR strpos(${value}, chr(10)) > 0 OR strpos(${value}, chr(13)) > 0`;
+  return `(CASE WHEN ${special} THEN '"' || replace(${safe}, '"', '""') || '"' ELSE ${safe} END)`;
 }
 
-function csvCell(kind: ExportColumnKind, v: string): string {
+function csvCell(kind: ExportColumnKind, i: number): string {
+  const v = `b.c${i}`;
+  const t = `b.t${i}`;
   switch (kind) {
     case 'id':
       return GLOBAL_ID;
@@ -109,16 +118,16 @@ function csvCell(kind: ExportColumnKind, v: string): string {
       return `COALESCE(to_char(${v} AT TIME ZONE 'UTC', ${ISO_TIME}), '')`;
     case 'attribute':
       return (
-        `(CASE WHEN ${v} IS NULL OR jsonb_typeof(${v}) = 'null' THEN '' ` +
-        `WHEN jsonb_typeof(${v}) = 'string' THEN ${csvText(`(${v} #>> '{}')`)} ` +
-        `WHEN jsonb_typeof(${v}) = 'boolean' THEN ${v}::text ` +
-        `WHEN jsonb_typeof(${v}) = 'number' AND ${plainNumber(`${v}::text`)} ` +
-        `THEN (CASE WHEN ${v}::text LIKE '-%' THEN '''' ELSE '' END) || ${v}::text END)`
+        `(CASE COALESCE(jsonb_typeof(${v}), 'null') WHEN 'null' THEN '' WHEN 'string' THEN ${csvText(t)} ` +
+        `WHEN 'boolean' THEN ${t} ` +
+        `WHEN 'number' THEN (CASE WHEN ascii(${t}) = 45 THEN '''' ELSE '' END) || ${jsNumber(t)} END)`
       );
   }
 }
 
-function jsonValue(kind: ExportColumnKind, v: string): string {
+function jsonValue(kind: ExportColumnKind, i: number): string {
+  const v = `b.c${i}`;
+  const t = `b.t${i}`;
   switch (kind) {
     case 'id':
       return `'"' || ${GLOBAL_ID} || '"'`;
@@ -130,9 +139,8 @@ function jsonValue(kind: ExportColumnKind, v: string): string {
       return `COALESCE('"' || to_char(${v} AT TIME ZONE 'UTC', ${ISO_TIME}) || '"', 'null')`;
     case 'attribute':
       return (
-        `(CASE WHEN ${v} IS NULL OR jsonb_typeof(${v}) = 'null' THEN 'null' ` +
-        `WHEN jsonb_typeof(${v}) IN ('string', 'boolean') THEN ${v}::text ` +
-        `WHEN jsonb_typeof(${v}) = 'number' AND ${plainNumber(`${v}::text`)} THEN ${v}::text END)`
+        `(CASE COALESCE(jsonb_typeof(${v}), 'null') WHEN 'null' THEN 'null' WHEN 'string' THEN ${v}::text ` +
+        `WHEN 'boolean' THEN ${t} WHEN 'number' THEN ${jsNumber(t)} END)`
       );
   }
 }
@@ -155,16 +163,17 @@ export function exportUserLines(
   const selected: Prisma.Sql[] = [];
   const parts: Prisma.Sql[] = [];
   query.columns.forEach((column, i) => {
-    const v = `b.c${i}`;
-    if (column.kind === 'attribute')
+    if (column.kind === 'attribute') {
       selected.push(Prisma.sql`u."customAttributes" -> ${column.key} AS ${Prisma.raw(`c${i}`)}`);
-    else if (column.kind !== 'id') selected.push(Prisma.raw(`${FIELD_SQL[column.key as ExportColumnField]} AS c${i}`));
+      selected.push(Prisma.sql`u."customAttributes" ->> ${column.key} AS ${Prisma.raw(`t${i}`)}`);
+    } else if (column.kind !== 'id')
+      selected.push(Prisma.raw(`${FIELD_SQL[column.key as ExportColumnField]} AS c${i}`));
     if (query.format === 'csv') {
       if (i > 0) parts.push(Prisma.raw(`','`));
-      parts.push(Prisma.raw(csvCell(column.kind, v)));
+      parts.push(Prisma.raw(csvCell(column.kind, i)));
     } else {
       parts.push(Prisma.sql`${`${i === 0 ? '{' : ','}${JSON.stringify(column.name)}:`}::text`);
-      parts.push(Prisma.raw(jsonValue(column.kind, v)));
+      parts.push(Prisma.raw(jsonValue(column.kind, i)));
     }
   });
   parts.push(Prisma.sql`${query.format === 'csv' ? '\r\n' : '}\n'}::text`);
