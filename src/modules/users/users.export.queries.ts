@@ -145,6 +145,33 @@ function jsonValue(kind: ExportColumnKind, i: number): string {
   }
 }
 
+/** Longest name PostgreSQL keeps whole (NAMEDATALEN - 1 bytes); a longer one it would cut. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * An NDJSON line written by row_to_json, several times faster than concatenating its parts: the
+ * columns named as the keys (so each must be a whole identifier), NULL when an attribute holds a
+ * value JavaScript writes otherwise (row_to_json writes objects and arrays with spaces).
+ */
+function rowToJsonLine(columns: FormattedColumn[]): string {
+  const values = columns.map((column, i) => {
+    const v = `b.c${i}`;
+    const value =
+      column.kind === 'id' ? GLOBAL_ID : column.kind === 'time' ? `to_char(${v} AT TIME ZONE 'UTC', ${ISO_TIME})` : v;
+    return `${value} AS "${column.name.replace(/"/g, '""')}"`;
+  });
+  const plain = columns
+    .map((column, i) => ({ column, i }))
+    .filter(({ column }) => column.kind === 'attribute')
+    .map(
+      ({ i }) =>
+        `(CASE COALESCE(jsonb_typeof(b.c${i}), 'null') WHEN 'number' THEN ${jsNumber(`b.t${i}`)} IS NOT NULL ` +
+        `WHEN 'object' THEN false WHEN 'array' THEN false ELSE true END)`,
+    );
+  const ok = plain.length ? plain.join(' AND ') : 'true';
+  return `(SELECT CASE WHEN ${ok} THEN row_to_json(r)::text || chr(10) END FROM (SELECT ${values.join(', ')}) r)`;
+}
+
 /**
  * One batch of an export as the database writes it: the users `exportUserRows` would return, each
  * as its CSV or NDJSON line, joined in id order into one text, with their number and the last id.
@@ -177,6 +204,10 @@ export function exportUserLines(
     }
   });
   parts.push(Prisma.sql`${query.format === 'csv' ? '\r\n' : '}\n'}::text`);
+  const rowToJson =
+    query.format === 'ndjson' &&
+    query.columns.every((column) => Buffer.byteLength(column.name) <= MAX_IDENTIFIER_BYTES);
+  const line = rowToJson ? Prisma.raw(rowToJsonLine(query.columns)) : Prisma.join(parts, ' || ');
   const columns = selected.length ? Prisma.sql`, ${Prisma.join(selected, ', ')}` : Prisma.empty;
   const after = afterId === null ? Prisma.empty : Prisma.sql`AND u.id > ${afterId}::uuid`;
   return rs.query<FormattedBatch>`
@@ -188,5 +219,5 @@ export function exportUserLines(
       ORDER BY u.id
       LIMIT ${limit}
     ) b
-    CROSS JOIN LATERAL (SELECT ${Prisma.join(parts, ' || ')} AS line) l`;
+    CROSS JOIN LATERAL (SELECT ${line} AS line) l`;
 }
