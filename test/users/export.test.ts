@@ -3,6 +3,8 @@
  * NDJSON, for a token holding users:export; audited, never with the data.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Prisma } from '../../src/generated/prisma/client.ts';
+import { exportUserLines, type FormattedColumn } from '../../src/modules/users/users.export.queries.ts';
 import { graphql } from '../helpers/documents.ts';
 import { makeUser } from '../helpers/fixtures.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
@@ -297,5 +299,233 @@ describe('the audit trail', () => {
       .toMatchObject({ completed: false });
     const { rows } = (await lastExport()).changes as { rows: number };
     expect(rows).toBeLessThan(2_504);
+  });
+});
+
+describe('values the database writes', () => {
+  /** Every exportable field, then every custom attribute. */
+  const FIELDS =
+    'id,email,emailVerified,phone,phoneVerified,username,uniqueId,name,givenName,familyName,nickname,status,' +
+    'suspendedReason,country,region,city,locale,timezone,createdAt,updatedAt,lastLoginAt,lastActiveAt,deletedAt,' +
+    'customAttributes';
+  const WEIRD_KEY = 'q"k,é';
+  let edges: Credentials;
+  let token: string;
+  const exportEdges = async (format: 'csv' | 'ndjson') => {
+    const filter = encodeURIComponent(JSON.stringify({ includeDeleted: true }));
+    const response = await get(`format=${format}&fields=${FIELDS}&filter=${filter}`, token, 'export-edges');
+    expect(response.status).toBe(200);
+    return response.text();
+  };
+  const setAttributes = (id: string, json: string) =>
+    server.db.prisma.$executeRaw`UPDATE "User" SET "customAttributes" = ${json}::jsonb WHERE id = ${id}::uuid`;
+  /**
+   * What the database answers for one batch of the realm's users, a column of each kind; `suffix`
+   * lengthens the names (NDJSON keys longer than an identifier are joined, not named).
+   */
+  const batch = async (format: 'csv' | 'ndjson', suffix = '') => {
+    const kinds: FormattedColumn[] = [
+      { kind: 'id', key: 'id', name: 'id' },
+      { kind: 'text', key: 'name', name: 'name' },
+      { kind: 'text', key: 'familyName', name: 'familyName' },
+      { kind: 'text', key: 'country', name: 'country' },
+      { kind: 'boolean', key: 'emailVerified', name: 'emailVerified' },
+      { kind: 'time', key: 'createdAt', name: 'createdAt' },
+      { kind: 'time', key: 'deletedAt', name: 'deletedAt' },
+      ...['b', 'd', 'e', 'n', 's', WEIRD_KEY].map((key) => ({
+        kind: 'attribute' as const,
+        key,
+        name: `customAttributes.${key}`,
+      })),
+    ];
+    const columns = kinds.map((column) => ({ ...column, name: column.name + suffix }));
+    const [formatted] = await exportUserLines(
+      server.db.prisma,
+      edges.realmId,
+      { where: Prisma.sql`TRUE`, format, columns },
+      null,
+      1_000,
+    );
+    return formatted!;
+  };
+
+  beforeAll(async () => {
+    edges = await server.createRealm('export-edges');
+    token = await server.token(edges, 'users:export');
+    const realmId = edges.realmId;
+    for (const [key, type] of [
+      ['s', 'STRING'],
+      ['n', 'NUMBER'],
+      ['b', 'BOOLEAN'],
+      ['d', 'DATE'],
+      ['e', 'ENUM'],
+      [WEIRD_KEY, 'STRING'],
+    ] as const) {
+      await server.db.prisma.customAttributeDefinition.create({ data: { realmId, key, displayName: key, type } });
+    }
+    await makeUser(server, realmId, {
+      email: 'edge@example.com',
+      emailVerified: true,
+      phone: '+15550001',
+      phoneVerified: false,
+      username: '=cmd',
+      uniqueId: '',
+      name: 'Lovelace, "Ada"\nCountess\r\nof, "Lovelace"',
+      givenName: 'Zoë 🦊 日本語',
+      familyName: '\u0001\u001f\u007f\u2028\u2029',
+      nickname: 'back\\slash "q" \\u0041',
+      status: 'SUSPENDED',
+      suspendedReason: "it's -1",
+      country: ',',
+      region: '@at',
+      city: '-minus',
+      locale: '\ttab',
+      timezone: '\rcr',
+      createdAt: new Date('2026-01-02T03:04:05.001Z'),
+      lastLoginAt: new Date('1999-12-31T23:59:59.999Z'),
+      lastActiveAt: new Date('1970-01-01T00:00:00.000Z'),
+      customAttributes: { s: '=1+2', n: -5, b: false, d: '2026-01-02', e: 'a,b', [WEIRD_KEY]: '"' },
+    });
+    for (const customAttributes of [
+      { s: '', n: 0, b: true, d: null },
+      { s: 'plain', n: 0.1, e: '"quoted"' },
+      { s: '+plus', n: 123_456_789_012_345 },
+      { s: 'x\ny\rz', n: -0.5 },
+      { s: 'é\u0000'.slice(0, 1), n: 0.000_001 },
+      { s: '-', n: 1.5e-3 },
+      { s: '@', n: -1234.5678 },
+      { s: '\t', n: 999_999_999_999_999 },
+      { s: '\r', n: 100 },
+    ]) {
+      await makeUser(server, realmId, { customAttributes, name: '@SUM(A1)', status: 'ACTIVE' });
+    }
+    await makeUser(server, realmId, { email: 'deleted@example.com', deletedAt: new Date('2026-03-04T05:06:07.890Z') });
+    // JSON texts only SQL writes: an exponent and a negative zero (both read back as plain numbers).
+    await setAttributes((await makeUser(server, realmId)).id, '{"n": 1E+2, "s": "-0"}');
+    await setAttributes((await makeUser(server, realmId)).id, '{"n": -0}');
+  });
+
+  it('are the bytes JavaScript writes for the same users', async () => {
+    const csv = await exportEdges('csv');
+    const ndjson = await exportEdges('ndjson');
+    // The database formatted these batches.
+    expect((await batch('csv')).text).not.toBeNull();
+    expect((await batch('ndjson')).text).not.toBeNull();
+    // NDJSON keys that fit an identifier are row_to_json's, longer ones joined: the same bytes.
+    const long = 'é'.repeat(32);
+    const joined = (await batch('ndjson', long)).text!;
+    expect(joined.replaceAll(`${long}":`, '":')).toBe((await batch('ndjson')).text);
+    expect(joined).toContain(`"customAttributes.q\\"k,é${long}":"\\""`);
+    const header = parseCsv(csv)[0]!;
+    expect(header.slice(-6)).toEqual([
+      'customAttributes.b',
+      'customAttributes.d',
+      'customAttributes.e',
+      'customAttributes.n',
+      `customAttributes.${WEIRD_KEY}`,
+      'customAttributes.s',
+    ]);
+    expect(csv.split('\r\n')[0]!.endsWith(`,"customAttributes.q""k,é",customAttributes.s`)).toBe(true);
+    const edge = parseCsv(csv).find((row) => row[1] === 'edge@example.com')!;
+    expect(Object.fromEntries(header.map((name, i) => [name, edge[i]]))).toMatchObject({
+      username: "'=cmd",
+      uniqueId: '',
+      name: 'Lovelace, "Ada"\nCountess\r\nof, "Lovelace"',
+      familyName: '\u0001\u001f\u007f\u2028\u2029',
+      city: "'-minus",
+      locale: "'\ttab",
+      timezone: "'\rcr",
+      createdAt: '2026-01-02T03:04:05.001Z',
+      lastLoginAt: '1999-12-31T23:59:59.999Z',
+      lastActiveAt: '1970-01-01T00:00:00.000Z',
+      deletedAt: '',
+      phone: "'+15550001",
+      emailVerified: 'true',
+      phoneVerified: 'false',
+      'customAttributes.n': "'-5",
+      'customAttributes.s': "'=1+2",
+      'customAttributes.b': 'false',
+      'customAttributes.e': 'a,b',
+      [`customAttributes.${WEIRD_KEY}`]: '"',
+    });
+    const edgeJson = ndjson
+      .split('\n')
+      .map((line) => line && (JSON.parse(line) as Record<string, unknown>))
+      .find((line) => line && line.email === 'edge@example.com')!;
+    expect(edgeJson).toMatchObject({
+      emailVerified: true,
+      phone: '+15550001',
+      uniqueId: '',
+      nickname: 'back\\slash "q" \\u0041',
+      lastActiveAt: '1970-01-01T00:00:00.000Z',
+      deletedAt: null,
+      'customAttributes.n': -5,
+      'customAttributes.b': false,
+      [`customAttributes.${WEIRD_KEY}`]: '"',
+    });
+
+    // A value only JavaScript writes as it does sends the batch to JavaScript, which must write
+    // every other user exactly as the database did.
+    const added = new Set<string>();
+    for (const json of [
+      '{"s": {"a": [1, "x", null, true, 2.50]}}',
+      '{"s": [1, 2.5, "é", {"k": "v"}]}',
+      '{"n": 1e21}',
+      '{"n": 1e-7}',
+      '{"n": 1152921504606846976}',
+      '{"n": 2.50}',
+      '{"n": 1.0}',
+      '{"n": -0.0}',
+      '{"n": 0.1234567890123456}',
+      '{"n": "text"}',
+      '{"b": "true", "d": 20260102}',
+    ]) {
+      const user = await makeUser(server, edges.realmId);
+      await setAttributes(user.id, json);
+      added.add(user.globalId);
+    }
+    expect((await batch('csv')).text).toBeNull();
+    expect((await batch('ndjson')).text).toBeNull();
+    const csvAfter = await exportEdges('csv');
+    const ndjsonAfter = await exportEdges('ndjson');
+    const lines = (text: string, separator: string) => {
+      const all = text.split(separator);
+      return {
+        kept: all.filter((line) => ![...added].some((id) => line.includes(id))),
+        added: all.filter((line) => [...added].some((id) => line.includes(id))),
+      };
+    };
+    // Line breaks inside quoted cells split CSV lines too, identically in both.
+    expect(lines(csvAfter, '\r\n').kept.join('\r\n')).toBe(csv);
+    expect(lines(ndjsonAfter, '\n').kept.join('\n')).toBe(ndjson);
+    const addedCsv = lines(csvAfter, '\r\n').added.map((line) => parseCsv(`${line}\r\n`)[0]!.slice(-6));
+    const n = (value: string) => ['', '', '', value, '', ''];
+    expect(addedCsv).toEqual([
+      ['', '', '', '', '', '{"a":[1,"x",null,true,2.5]}'],
+      ['', '', '', '', '', '[1,2.5,"é",{"k":"v"}]'],
+      n('1e+21'),
+      n('1e-7'),
+      n('1152921504606847000'),
+      n('2.5'),
+      n('1'),
+      n('0'),
+      n('0.1234567890123456'),
+      n('text'),
+      ['true', '20260102', '', '', '', ''],
+    ]);
+    const addedJson = lines(ndjsonAfter, '\n').added.map((line) => line.slice(line.indexOf('"customAttributes.b"')));
+    expect(addedJson).toEqual([
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":null,"customAttributes.q\\"k,é":null,"customAttributes.s":{"a":[1,"x",null,true,2.5]}}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":null,"customAttributes.q\\"k,é":null,"customAttributes.s":[1,2.5,"é",{"k":"v"}]}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":1e+21,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":1e-7,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":1152921504606847000,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":2.5,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":1,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":0,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":0.1234567890123456,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":null,"customAttributes.d":null,"customAttributes.e":null,"customAttributes.n":"text","customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+      `"customAttributes.b":"true","customAttributes.d":20260102,"customAttributes.e":null,"customAttributes.n":null,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
+    ]);
   });
 });

@@ -3,7 +3,12 @@ import type { ServiceContext } from '../../context.ts';
 import { runInRequest } from '../../db/request-scope.ts';
 import { encodeGlobalId } from '../../graphql/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { exportUserRows, type ExportColumnField } from './users.export.queries.ts';
+import {
+  exportUserLines,
+  exportUserRows,
+  type ExportColumnField,
+  type ExportColumnKind,
+} from './users.export.queries.ts';
 import { FilterError, userListCondition, type UserFilter } from './users.filter.ts';
 import { filterEnvironment } from './users.list.ts';
 
@@ -34,7 +39,7 @@ const FIELDS = {
   lastLoginAt: 'time',
   lastActiveAt: 'time',
   deletedAt: 'time',
-} as const satisfies Record<ExportColumnField | 'id', Column['kind']>;
+} as const satisfies Record<ExportColumnField | 'id', ExportColumnKind>;
 
 type FieldName = keyof typeof FIELDS;
 
@@ -69,7 +74,7 @@ export class ExportRequestError extends Error {
 interface Column {
   /** The header and NDJSON key. */
   name: string;
-  kind: 'id' | 'text' | 'boolean' | 'time' | 'attribute';
+  kind: ExportColumnKind;
   /** Of the row the query returns. */
   key: string;
 }
@@ -207,6 +212,28 @@ export async function exportUsers(
     });
   };
 
+  /** The next batch as text: formatted by the database, or here when a row needs it. */
+  const nextBatch = async (): Promise<{ rows: number; chunk: string }> => {
+    const [formatted] = await exportUserLines(
+      ctx.db,
+      ctx.realmId,
+      { where, format: input.format, columns },
+      afterId,
+      BATCH,
+    );
+    if (formatted && (formatted.rows === 0 || formatted.text !== null)) {
+      afterId = formatted.lastId ?? afterId;
+      return { rows: formatted.rows, chunk: formatted.text ?? '' };
+    }
+    const batch = await exportUserRows(ctx.db, ctx.realmId, query, afterId, BATCH);
+    let chunk = '';
+    for (const row of batch) {
+      chunk += input.format === 'csv' ? csvLine(columns.map((column) => text(column, row))) : ndjsonLine(columns, row);
+    }
+    afterId = (batch.at(-1)?.id as string | undefined) ?? afterId;
+    return { rows: batch.length, chunk };
+  };
+
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -214,18 +241,10 @@ export async function exportUsers(
       },
       async pull(controller) {
         try {
-          const batch = await runInRequest({ signal: input.signal }, () =>
-            exportUserRows(ctx.db, ctx.realmId, query, afterId, BATCH),
-          );
-          let chunk = '';
-          for (const row of batch) {
-            chunk +=
-              input.format === 'csv' ? csvLine(columns.map((column) => text(column, row))) : ndjsonLine(columns, row);
-          }
-          rows += batch.length;
-          afterId = (batch.at(-1)?.id as string | undefined) ?? afterId;
+          const { rows: read, chunk } = await runInRequest({ signal: input.signal }, () => nextBatch());
+          rows += read;
           if (chunk) controller.enqueue(encoder.encode(chunk));
-          if (batch.length < BATCH) {
+          if (read < BATCH) {
             await audit(true);
             controller.close();
           }
