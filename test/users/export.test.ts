@@ -528,4 +528,20 @@ describe('values the database writes', () => {
       `"customAttributes.b":"true","customAttributes.d":20260102,"customAttributes.e":null,"customAttributes.n":null,"customAttributes.q\\"k,é":null,"customAttributes.s":null}`,
     ]);
   });
+
+  it('formats the rest of an export in JavaScript once a batch needed it, reading each batch once', async () => {
+    // More users than a batch holds, each with an attribute only JavaScript writes as it does.
+    await server.db.prisma.user.createMany({
+      data: Array.from({ length: 1_000 }, (_, i) => ({
+        realmId: edges.realmId,
+        email: `batch${i}@example.com`,
+        customAttributes: { s: { i } },
+      })),
+    });
+    const { sql } = await server.db.statements.during(() => exportEdges('csv'));
+    const batches = sql.filter((statement) => /FROM "User" u\b/.test(statement) && /ORDER BY u\.id/.test(statement));
+    const formattedByDatabase = batches.filter((statement) => statement.includes('string_agg'));
+    expect(formattedByDatabase).toHaveLength(1);
+    expect(batches.length - formattedByDatabase.length).toBe(2);
+  });
 });

@@ -212,18 +212,24 @@ export async function exportUsers(
     });
   };
 
+  // Once a batch holds a value only JavaScript writes, the rest are formatted here: such values
+  // (an attribute holding objects, say) tend to recur, and each batch would be read twice.
+  let databaseFormats = true;
   /** The next batch as text: formatted by the database, or here when a row needs it. */
   const nextBatch = async (): Promise<{ rows: number; chunk: string }> => {
-    const [formatted] = await exportUserLines(
-      ctx.db,
-      ctx.realmId,
-      { where, format: input.format, columns },
-      afterId,
-      BATCH,
-    );
-    if (formatted && (formatted.rows === 0 || formatted.text !== null)) {
-      afterId = formatted.lastId ?? afterId;
-      return { rows: formatted.rows, chunk: formatted.text ?? '' };
+    if (databaseFormats) {
+      const [formatted] = await exportUserLines(
+        ctx.db,
+        ctx.realmId,
+        { where, format: input.format, columns },
+        afterId,
+        BATCH,
+      );
+      if (formatted && (formatted.rows === 0 || formatted.text !== null)) {
+        afterId = formatted.lastId ?? afterId;
+        return { rows: formatted.rows, chunk: formatted.text ?? '' };
+      }
+      databaseFormats = false;
     }
     const batch = await exportUserRows(ctx.db, ctx.realmId, query, afterId, BATCH);
     let chunk = '';
