@@ -21,6 +21,7 @@ import { mutationScopesPlugin } from './graphql/mutation-scopes.ts';
 import { idempotencyPlugin } from './graphql/idempotency.ts';
 import { cursorArgumentsPlugin } from './graphql/cursors.ts';
 import { jitQueriesPlugin } from './graphql/jit.ts';
+import { requestBodyLimitPlugin } from './graphql/request-body.ts';
 import { denialAuditPlugin } from './modules/audit/audit.denials.ts';
 import type { FailureLimit } from './auth/rate-limit.ts';
 import { InvalidTokenError } from './auth/tokens.ts';
@@ -262,6 +263,8 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
     // Never expose original messages or stacks, whatever NODE_ENV says.
     maskedErrors: { isDev: false, maskError: maskUnexpected },
     batching: false,
+    // requestBodyLimitPlugin() applies the same limit.
+    maxRequestBodySize: false,
     logging: {
       debug: (...args) => options.log.debug(args.map(String).join(' ')),
       info: (...args) => options.log.info(args.map(String).join(' ')),
@@ -287,6 +290,7 @@ export function createRosterYoga(options: YogaOptions): YogaServerInstance<Reque
       idempotencyPlugin(options.prisma, (error) => maskUnexpected(error, 'Unexpected error.')),
       codeVariableErrors(),
       jitQueriesPlugin(),
+      requestBodyLimitPlugin(),
     ],
     context: async ({ request, requestId, log, ipAddress }): Promise<GraphQLContext> => {
       const denials: Denial[] = [];
