@@ -17,7 +17,10 @@ export interface BulkActionInfo {
   label: string;
   /** The verb of the confirm button: "Suspend 3 users". */
   verb: string;
-  /** What `bulkUpdateUsers` needs for it: every one of these scopes. */
+  /**
+   * The scopes it needs: those `bulkUpdateUsers` asks for, and the one the console needs to list
+   * the roles or tenants to choose from.
+   */
   scopes: readonly string[];
   /** The argument it takes, besides the users. */
   argument: 'reason' | 'status' | 'roles' | 'tenant' | 'roles-in-tenant' | null;
@@ -36,19 +39,19 @@ export const BULK_ACTIONS: Record<BulkUserAction, BulkActionInfo> = {
   REMOVE_ROLES: {
     label: 'Remove roles',
     verb: 'Remove roles from',
-    scopes: ['users:roles'],
+    scopes: ['users:roles', 'roles:read'],
     argument: 'roles-in-tenant',
   },
   ADD_TO_TENANT: {
     label: 'Add to a tenant',
     verb: 'Add to the tenant',
-    scopes: ['users:write', 'tenants:write'],
+    scopes: ['users:write', 'tenants:write', 'tenants:read'],
     argument: 'tenant',
   },
   REMOVE_FROM_TENANT: {
     label: 'Remove from a tenant',
     verb: 'Remove from the tenant',
-    scopes: ['users:write', 'tenants:write'],
+    scopes: ['users:write', 'tenants:write', 'tenants:read'],
     argument: 'tenant',
   },
   REVOKE_SESSIONS: {
@@ -59,9 +62,13 @@ export const BULK_ACTIONS: Record<BulkUserAction, BulkActionInfo> = {
   },
 };
 
+/** The scopes `action` needs that `scopes` lack. */
+export const missingScopes = (action: BulkUserAction, scopes: ReadonlySet<string>) =>
+  BULK_ACTIONS[action].scopes.filter((scope) => !scopes.has(scope));
+
 /** Why `scopes` do not allow `action`, or null when they do. */
 export function bulkActionReason(action: BulkUserAction, scopes: ReadonlySet<string>): string | null {
-  const missing = BULK_ACTIONS[action].scopes.filter((scope) => !scopes.has(scope));
+  const missing = missingScopes(action, scopes);
   if (!missing.length) return null;
   const names = missing.join(' and ');
   return `Needs the ${names} scope${missing.length > 1 ? 's' : ''}, which your roles do not grant.`;

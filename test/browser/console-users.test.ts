@@ -47,10 +47,12 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
     server = chromium.server;
     realmId = server.admin.realmId;
     const reader = await makeRole(server, realmId, 'Support reader', ['users:read', 'roles:read']);
+    const support = await makeRole(server, realmId, 'Support', ['users:read', 'users:write', 'roles:read']);
     await makeRole(server, realmId, 'Beta tester', []);
     for (const [email, name, role] of [
       ['ada@example.com', 'Ada Lovelace', await adminRoleId(server, realmId)],
       ['rita@example.com', 'Rita Reader', reader.globalId],
+      ['sam@example.com', 'Sam Support', support.globalId],
     ]) {
       const result = await server.graphql(CREATE_USER, {
         input: { email, name, password: PASSWORD, emailVerified: true, roleIds: [role] },
@@ -362,6 +364,32 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
       });
       expect(exported.status).toBe(403);
       expect(((await exported.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'offers an administrator with users:write but not users:roles the status actions, and the role actions disabled with the scope they need',
+    async () => {
+      const { page, problems } = await signIn('sam@example.com');
+      await expect.poll(() => page.getByLabel('Bulk action', { exact: true }).locator('option').count(), SLOW).toBe(9);
+      const options = await page
+        .getByLabel('Bulk action', { exact: true })
+        .locator('option')
+        .evaluateAll((list) => list.map((option) => [option.textContent, (option as HTMLOptionElement).disabled]));
+      expect(options).toEqual([
+        ['Choose…', false],
+        ['Suspend', false],
+        ['Unsuspend', false],
+        ['Set the status', false],
+        ['Assign roles (needs users:roles)', true],
+        ['Remove roles (needs users:roles)', true],
+        ['Add to a tenant (needs tenants:write and tenants:read)', true],
+        ['Remove from a tenant (needs tenants:write and tenants:read)', true],
+        ['Revoke sessions', false],
+      ]);
+      expect(await page.getByLabel('Bulk action', { exact: true }).isDisabled()).toBe(false);
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,

@@ -137,10 +137,14 @@ describe('the Users screen’s bulk actions and export', () => {
 
   it('disable the actions the scopes do not allow, naming every missing scope', () => {
     expect(bulkActionReason('SUSPEND', new Set(['users:write']))).toBeNull();
-    expect(bulkActionReason('ASSIGN_ROLES', new Set(['users:write']))).toBe(
+    expect(bulkActionReason('ASSIGN_ROLES', new Set(['users:write', 'roles:read']))).toBe(
       'Needs the users:roles scope, which your roles do not grant.',
     );
-    expect(bulkActionReason('ADD_TO_TENANT', new Set(['users:read']))).toBe(
+    // The console lists the roles or tenants to choose from: without reading them, nothing to choose.
+    expect(bulkActionReason('REMOVE_ROLES', new Set(['users:roles']))).toBe(
+      'Needs the roles:read scope, which your roles do not grant.',
+    );
+    expect(bulkActionReason('ADD_TO_TENANT', new Set(['users:read', 'tenants:read']))).toBe(
       'Needs the users:write and tenants:write scopes, which your roles do not grant.',
     );
   });

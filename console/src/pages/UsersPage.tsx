@@ -6,6 +6,7 @@ import {
   bulkActionReason,
   bulkInputOf,
   describeCounts,
+  missingScopes,
   NO_ARGUMENTS,
   pageState,
   selectAllReason,
@@ -705,7 +706,7 @@ function BulkBar({
           {(Object.keys(BULK_ACTIONS) as BulkUserAction[]).map((name) => (
             <option key={name} value={name} disabled={reasons[name] !== null}>
               {BULK_ACTIONS[name].label}
-              {reasons[name] ? ` (needs ${BULK_ACTIONS[name].scopes.join(' and ')})` : ''}
+              {reasons[name] ? ` (needs ${missingScopes(name, scopes).join(' and ')})` : ''}
             </option>
           ))}
         </select>
