@@ -4,6 +4,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EMPTY_FILTERS, filtersFromParams, paramsOfFilters, userFilterOf } from '../../console/src/filters.ts';
+import {
+  BULK_LIMIT,
+  bulkActionReason,
+  bulkInputOf,
+  describeCounts,
+  exportFileName,
+  NO_ARGUMENTS,
+  pageState,
+  selectAllReason,
+  toggle,
+} from '../../console/src/bulk.ts';
+import { BULK_LIMITS } from '../../src/modules/users/users.bulk.ts';
 import { profilePatch, profileValuesOf, rebaseProfile } from '../../console/src/profile-draft.ts';
 import { errorsFor, invalidValues } from '../../console/src/user-errors.ts';
 
@@ -12,6 +24,7 @@ describe('the Users screen’s filters', () => {
     expect(userFilterOf(EMPTY_FILTERS)).toEqual({});
     expect(
       userFilterOf({
+        ...EMPTY_FILTERS,
         search: '  grace hoper ',
         statuses: ['ACTIVE', 'SUSPENDED'],
         roleId: 'Um9sZTox',
@@ -28,33 +41,168 @@ describe('the Users screen’s filters', () => {
     });
   });
 
-  it('leave the statuses out for the status counts, which follow the other filters', () => {
-    expect(userFilterOf({ ...EMPTY_FILTERS, search: 'ada', statuses: ['ACTIVE'] }, false)).toEqual({ search: 'ada' });
+  it('turn every facet of the panel into its UserFilter field', () => {
+    expect(
+      userFilterOf({
+        ...EMPTY_FILTERS,
+        tenantIds: ['VGVuYW50OjE='],
+        authMethods: ['PASSKEY'],
+        mfaTypes: ['TOTP', 'WEBAUTHN'],
+        oauthProviders: ['google'],
+        countries: ['DE'],
+        locales: ['de-DE'],
+        phoneVerified: 'yes',
+        hasPassword: 'no',
+        isLocked: 'yes',
+        neverLoggedIn: 'no',
+        createdInLastDays: '30',
+        inactiveForDays: '90',
+      }),
+    ).toEqual({
+      tenantIds: ['VGVuYW50OjE='],
+      authMethods: ['PASSKEY'],
+      mfaTypes: ['TOTP', 'WEBAUTHN'],
+      oauthProviders: ['google'],
+      countries: ['DE'],
+      locales: ['de-DE'],
+      phoneVerified: true,
+      hasPassword: false,
+      isLocked: true,
+      neverLoggedIn: false,
+      createdInLastDays: 30,
+      inactiveForDays: 90,
+    });
+  });
+
+  it('leave a list facet out for its own counts, which follow the other filters', () => {
+    const filters = { ...EMPTY_FILTERS, search: 'ada', statuses: ['ACTIVE' as const], countries: ['FR'] };
+    expect(userFilterOf(filters, 'statuses')).toEqual({ search: 'ada', countries: ['FR'] });
+    expect(userFilterOf(filters, 'countries')).toEqual({ search: 'ada', statuses: ['ACTIVE'] });
   });
 
   it('round-trip through the query string, which names only what differs from the defaults', () => {
     const filters = {
+      ...EMPTY_FILTERS,
       search: 'ada',
       statuses: ['INVITED' as const],
       roleId: 'r1',
+      mfaTypes: ['TOTP' as const],
+      countries: ['DE', 'FR'],
       emailVerified: 'yes' as const,
-      hasMfa: '' as const,
+      isLocked: 'no' as const,
+      createdInLastDays: '7',
       sort: 'email',
     };
     const params = paramsOfFilters(filters);
-    expect(params.toString()).toBe('q=ada&status=INVITED&role=r1&verified=yes&sort=email');
+    expect(params.toString()).toBe(
+      'q=ada&status=INVITED&factor=TOTP&country=DE%2CFR&role=r1&verified=yes&locked=no&created-within=7&sort=email',
+    );
     expect(filtersFromParams(params)).toEqual(filters);
     expect(paramsOfFilters(EMPTY_FILTERS).toString()).toBe('');
   });
 
   it('ignore values of the query string they do not know', () => {
     expect(
-      filtersFromParams(new URLSearchParams('status=ACTIVE,BANNED,ACTIVE&verified=maybe&mfa=no&sort=random')),
+      filtersFromParams(
+        new URLSearchParams(
+          'status=ACTIVE,BANNED,ACTIVE&verified=maybe&mfa=no&sort=random&method=PASSKEY,SMOKE&created-within=2&locked=yes',
+        ),
+      ),
     ).toEqual({
       ...EMPTY_FILTERS,
       statuses: ['ACTIVE'],
+      authMethods: ['PASSKEY'],
       hasMfa: 'no',
+      isLocked: 'yes',
     });
+  });
+});
+
+describe('the Users screen’s bulk actions and export', () => {
+  it('offer "select all matching" up to the API’s limit, and say why not beyond it', () => {
+    expect(BULK_LIMIT).toBe(BULK_LIMITS.users);
+    expect(selectAllReason(BULK_LIMITS.users)).toBeNull();
+    expect(selectAllReason(BULK_LIMITS.users + 1)).toBe(
+      '10,001 users match: a bulk action takes at most 10,000. Narrow the filter.',
+    );
+  });
+
+  it('tick rows and pages, and tell the header checkbox whether the page is all, partly or not ticked', () => {
+    expect(toggle(['a'], ['b', 'a', 'c'], true)).toEqual(['a', 'b', 'c']);
+    expect(toggle(['a', 'b', 'c'], ['b'], false)).toEqual(['a', 'c']);
+    expect(pageState(['a', 'b'], ['a', 'b'])).toBe('all');
+    expect(pageState(['a', 'z'], ['a', 'b'])).toBe('some');
+    expect(pageState(['z'], ['a', 'b'])).toBe('none');
+  });
+
+  it('disable the actions the scopes do not allow, naming every missing scope', () => {
+    expect(bulkActionReason('SUSPEND', new Set(['users:write']))).toBeNull();
+    expect(bulkActionReason('ASSIGN_ROLES', new Set(['users:write', 'roles:read']))).toBe(
+      'Needs the users:roles scope, which your roles do not grant.',
+    );
+    // The console lists the roles or tenants to choose from: without reading them, nothing to choose.
+    expect(bulkActionReason('REMOVE_ROLES', new Set(['users:roles']))).toBe(
+      'Needs the roles:read scope, which your roles do not grant.',
+    );
+    expect(bulkActionReason('ADD_TO_TENANT', new Set(['users:read', 'tenants:read']))).toBe(
+      'Needs the users:write and tenants:write scopes, which your roles do not grant.',
+    );
+  });
+
+  it('send ids or the filter, with only the arguments the action takes', () => {
+    const args = { reason: ' spam wave ', status: 'ACTIVE' as const, roleIds: ['r1'], tenantId: 't1' };
+    expect(bulkInputOf({ kind: 'ids', ids: ['u1', 'u2'] }, 'SUSPEND', args, true)).toEqual({
+      ids: ['u1', 'u2'],
+      action: 'SUSPEND',
+      dryRun: true,
+      reason: 'spam wave',
+    });
+    expect(bulkInputOf({ kind: 'filter', filter: { search: 'x' }, count: 3 }, 'ASSIGN_ROLES', args, false)).toEqual({
+      filter: { search: 'x' },
+      action: 'ASSIGN_ROLES',
+      dryRun: false,
+      roleIds: ['r1'],
+      tenantId: 't1',
+    });
+    expect(bulkInputOf({ kind: 'ids', ids: ['u1'] }, 'REVOKE_SESSIONS', args, true)).toEqual({
+      ids: ['u1'],
+      action: 'REVOKE_SESSIONS',
+      dryRun: true,
+    });
+    // A missing required argument is sent missing: the API names it (REQUIRED) beside its field.
+    expect(bulkInputOf({ kind: 'ids', ids: ['u1'] }, 'ADD_TO_TENANT', NO_ARGUMENTS, true)).toEqual({
+      ids: ['u1'],
+      action: 'ADD_TO_TENANT',
+      dryRun: true,
+    });
+  });
+
+  it('put a dry run’s and a run’s counts in words', () => {
+    const result = {
+      matchedCount: 4,
+      changedCount: 2,
+      skippedCount: 1,
+      failedCount: 1,
+      skipped: [{ reason: 'ALREADY_SUSPENDED' as const, count: 1 }],
+      failed: [{ message: 'Not allowed.', count: 1 }],
+    };
+    expect(describeCounts(result, true)).toEqual([
+      '4 users selected.',
+      '2 users would be changed.',
+      '1 user would be skipped: 1 already suspended.',
+      '1 user would fail: 1: Not allowed.',
+    ]);
+    expect(
+      describeCounts({ ...result, skippedCount: 0, failedCount: 0, changedCount: 1, skipped: [], failed: [] }, false),
+    ).toEqual(['4 users selected.', '1 user was changed.', '0 users were skipped.', '0 users failed.']);
+  });
+
+  it('name the file as Roster does, or after the realm', () => {
+    expect(exportFileName('attachment; filename="users-default-2026-12-03.csv"', 'default', 'csv')).toBe(
+      'users-default-2026-12-03.csv',
+    );
+    expect(exportFileName(null, 'acme', 'ndjson')).toBe('users-acme.ndjson');
+    expect(exportFileName('attachment; filename="../evil"', 'acme', 'csv')).toBe('users-acme.csv');
   });
 });
 

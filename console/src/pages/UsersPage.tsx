@@ -1,17 +1,47 @@
-import { useEffect, useMemo, useState } from 'react';
-import { useQuery } from 'urql';
-import { Link, Notice, STATUS_LABELS, StatusBadge, When } from '../components.tsx';
-import { ConsoleUserFiltersDocument, ConsoleUsersDocument } from '../generated/graphql.ts';
+import { useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { ConfirmDialog } from '../admin.tsx';
 import {
+  BULK_ACTIONS,
+  bulkActionReason,
+  bulkInputOf,
+  describeCounts,
+  missingScopes,
+  NO_ARGUMENTS,
+  pageState,
+  selectAllReason,
+  selectedCount,
+  toggle,
+  type BulkArguments,
+  type ExportFormat,
+  type Selection,
+} from '../bulk.ts';
+import { FieldErrors, Link, Notice, Reason, STATUS_LABELS, StatusBadge, When } from '../components.tsx';
+import { downloadExport } from '../export.ts';
+import {
+  ConsoleBulkUpdateUsersDocument,
+  ConsoleUserFiltersDocument,
+  ConsoleUsersDocument,
+  type AuthMethod,
+  type BulkUserAction,
+  type ConsoleBulkUpdateUsersMutation,
+  type MfaFactorType,
+  type UserFilter,
+  type UserStatus,
+} from '../generated/graphql.ts';
+import {
+  DAY_CHOICES,
   EMPTY_FILTERS,
   filtersFromParams,
   paramsOfFilters,
   SORTS,
   userFilterOf,
   type Filters,
+  type ListFacet,
   type Tristate,
 } from '../filters.ts';
-import { usePermission } from '../scopes.ts';
+import { ScopesContext, usePermission } from '../scopes.ts';
+import { errorsFor, type FieldError } from '../user-errors.ts';
 
 const PAGE_SIZE = 25;
 
@@ -34,11 +64,98 @@ function useDebounced<T>(value: T, ms: number): T {
   return settled;
 }
 
+const METHOD_LABELS: Record<AuthMethod, string> = {
+  PASSWORD: 'Password',
+  PASSKEY: 'Passkey',
+  EMAIL_CODE: 'Email code',
+  PHONE: 'Phone code',
+  OAUTH: 'Identity provider',
+};
+
+const FACTOR_LABELS: Record<MfaFactorType, string> = {
+  TOTP: 'Authenticator app',
+  WEBAUTHN: 'Security key',
+  RECOVERY_CODES: 'Recovery codes',
+};
+
+const regionNames = (() => {
+  try {
+    return new Intl.DisplayNames(undefined, { type: 'region' });
+  } catch {
+    return null;
+  }
+})();
+
+/** A list filter: a checkbox per value, with how many users (matching the other filters) have it. */
+function FacetList<T extends string>({
+  legend,
+  values,
+  chosen,
+  label,
+  count,
+  onChange,
+}: {
+  legend: string;
+  values: readonly T[];
+  chosen: readonly string[];
+  label: (value: T) => string;
+  count: (value: T) => number | undefined;
+  onChange: (values: T[]) => void;
+}) {
+  if (!values.length) return null;
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {values.map((value) => (
+        <label key={value} className="check">
+          <input
+            type="checkbox"
+            checked={chosen.includes(value)}
+            onChange={(event) =>
+              onChange((event.target.checked ? [...chosen, value] : chosen.filter((v) => v !== value)) as T[])
+            }
+          />
+          <span>{label(value)}</span>
+          <span className="count">{(count(value) ?? 0).toLocaleString()}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function TristateSelect({
+  id,
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  value: Tristate;
+  options: [string, string, string];
+  onChange: (value: Tristate) => void;
+}) {
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(event) => onChange(event.target.value as Tristate)}>
+        <option value="">{options[0]}</option>
+        <option value="yes">{options[1]}</option>
+        <option value="no">{options[2]}</option>
+      </select>
+    </>
+  );
+}
+
 export function UsersPage() {
   const [filters, setFilters] = useState<Filters>(() => filtersFromParams(new URLSearchParams(location.search)));
   // The cursors of the pages before this one (null: the first page), for Previous.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [ticked, setTicked] = useState<string[]>([]);
+  const [allMatching, setAllMatching] = useState(false);
   const canReadRoles = usePermission('roles:read').allowed;
+  const canReadTenants = usePermission('tenants:read').allowed;
   const search = useDebounced(filters.search, 250);
   const settled = useMemo(() => ({ ...filters, search }), [filters, search]);
   const filter = useMemo(() => userFilterOf(settled), [settled]);
@@ -49,23 +166,62 @@ export function UsersPage() {
     history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}`);
     sessionStorage.setItem(LIST_QUERY, query);
   }, [settled]);
-  useEffect(() => setCursors([null]), [filter, settled.sort]);
+  useEffect(() => {
+    setCursors([null]);
+    // A selection belongs to the filter it was made under.
+    setTicked([]);
+    setAllMatching(false);
+  }, [filter, settled.sort]);
 
-  const [users] = useQuery({
+  const [users, refetchUsers] = useQuery({
     query: ConsoleUsersDocument,
     variables: { first: PAGE_SIZE, after, filter, orderBy: SORTS[settled.sort]!.order },
   });
-  const countFilter = useMemo(() => userFilterOf(settled, false), [settled]);
-  const [facets] = useQuery({
-    query: ConsoleUserFiltersDocument,
-    variables: { filter: countFilter, roles: canReadRoles },
-  });
+  const facetVariables = useMemo(() => {
+    const without = (facet: ListFacet) => userFilterOf(settled, facet);
+    const { roleIds: _roles, ...roleFilter } = filter;
+    return {
+      filter: without('statuses'),
+      tenantFilter: without('tenantIds'),
+      methodFilter: without('authMethods'),
+      factorFilter: without('mfaTypes'),
+      countryFilter: without('countries'),
+      roleFilter,
+      roles: canReadRoles,
+      tenants: canReadTenants,
+    };
+  }, [settled, filter, canReadRoles, canReadTenants]);
+  const [facets, refetchFacets] = useQuery({ query: ConsoleUserFiltersDocument, variables: facetVariables });
 
   const update = (patch: Partial<Filters>) => setFilters((current) => ({ ...current, ...patch }));
-  const counts = new Map(facets.data?.userStats.byStatus.map((row) => [row.status, row.count]));
+  const values = facets.data?.userFilterValues;
+  const counted = <K,>(rows: readonly { count: number }[] | undefined, key: (row: never) => K | undefined) =>
+    new Map((rows ?? []).map((row) => [key(row as never), row.count]));
+  const statusCounts = new Map(facets.data?.userStats.byStatus.map((row) => [row.status, row.count]));
+  const roleCounts = counted(facets.data?.roleCounts?.rows, (row: { role?: { id: string } | null }) => row.role?.id);
+  const tenantCounts = counted(
+    facets.data?.tenantCounts?.rows,
+    (row: { tenant?: { id: string } | null }) => row.tenant?.id,
+  );
+  const methodCounts = counted(facets.data?.methodCounts.rows, (row: { authMethod?: AuthMethod }) => row.authMethod);
+  const factorCounts = counted(facets.data?.factorCounts.rows, (row: { mfaType?: MfaFactorType }) => row.mfaType);
+  const countryCounts = counted(facets.data?.countryCounts.rows, (row: { country?: string }) => row.country);
+  const providerCounts = new Map(facets.data?.providers.nodes.map((node) => [node.value, node.count]));
+  const localeCounts = new Map(facets.data?.locales.nodes.map((node) => [node.value, node.count]));
+  const tenantNames = new Map(values?.tenants?.map((tenant) => [tenant.id, tenant.name]));
+
   const page = users.data?.users;
   const first = (cursors.length - 1) * PAGE_SIZE + 1;
   const searching = users.fetching || filters.search !== search;
+  const pageIds = page?.nodes.map((user) => user.id) ?? [];
+  const header = pageState(ticked, pageIds);
+  const selection: Selection =
+    allMatching && page ? { kind: 'filter', filter, count: page.totalCount } : { kind: 'ids', ids: ticked };
+
+  const refresh = () => {
+    refetchUsers({ requestPolicy: 'network-only' });
+    refetchFacets({ requestPolicy: 'network-only' });
+  };
 
   return (
     <div className="users-page">
@@ -76,7 +232,11 @@ export function UsersPage() {
         </p>
       </div>
       <div className="users-layout">
-        <aside className="card filters" aria-label="Filters">
+        <aside
+          className={facets.fetching || filters.search !== search ? 'card filters counting' : 'card filters'}
+          aria-label="Filters"
+          aria-busy={facets.fetching}
+        >
           <label htmlFor="user-search">Search users</label>
           <input
             id="user-search"
@@ -90,26 +250,14 @@ export function UsersPage() {
           />
           <p className="hint">Typos in names are forgiven.</p>
 
-          <fieldset>
-            <legend>Status</legend>
-            {(facets.data?.userFilterValues.statuses ?? []).map((status) => (
-              <label key={status} className="check">
-                <input
-                  type="checkbox"
-                  checked={filters.statuses.includes(status)}
-                  onChange={(event) =>
-                    update({
-                      statuses: event.target.checked
-                        ? [...filters.statuses, status]
-                        : filters.statuses.filter((s) => s !== status),
-                    })
-                  }
-                />
-                <span>{STATUS_LABELS[status]}</span>
-                <span className="count">{(counts.get(status) ?? 0).toLocaleString()}</span>
-              </label>
-            ))}
-          </fieldset>
+          <FacetList<UserStatus>
+            legend="Status"
+            values={values?.statuses ?? []}
+            chosen={filters.statuses}
+            label={(status) => STATUS_LABELS[status]}
+            count={(status) => statusCounts.get(status)}
+            onChange={(statuses) => update({ statuses })}
+          />
 
           {canReadRoles && (
             <>
@@ -120,35 +268,140 @@ export function UsersPage() {
                 onChange={(event) => update({ roleId: event.target.value })}
               >
                 <option value="">Any role</option>
-                {(facets.data?.userFilterValues.roles ?? []).map((role) => (
+                {(values?.roles ?? []).map((role) => (
                   <option key={role.id} value={role.id}>
-                    {role.name}
+                    {role.name} ({(roleCounts.get(role.id) ?? 0).toLocaleString()})
                   </option>
                 ))}
               </select>
             </>
           )}
 
-          <label htmlFor="user-verified">Email</label>
-          <select
+          {canReadTenants && (
+            <FacetList
+              legend="Tenant"
+              values={values?.tenants?.map((tenant) => tenant.id) ?? []}
+              chosen={filters.tenantIds}
+              label={(id) => tenantNames.get(id) ?? id}
+              count={(id) => tenantCounts.get(id)}
+              onChange={(tenantIds) => update({ tenantIds })}
+            />
+          )}
+
+          <FacetList<AuthMethod>
+            legend="Signs in with"
+            values={values?.authMethods ?? []}
+            chosen={filters.authMethods}
+            label={(method) => METHOD_LABELS[method]}
+            count={(method) => methodCounts.get(method)}
+            onChange={(authMethods) => update({ authMethods })}
+          />
+
+          <FacetList<MfaFactorType>
+            legend="Second factor type"
+            values={values?.mfaTypes ?? []}
+            chosen={filters.mfaTypes}
+            label={(type) => FACTOR_LABELS[type]}
+            count={(type) => factorCounts.get(type)}
+            onChange={(mfaTypes) => update({ mfaTypes })}
+          />
+
+          <FacetList
+            legend="Identity provider"
+            values={facets.data?.providers.nodes.map((node) => node.value) ?? []}
+            chosen={filters.oauthProviders}
+            label={(provider) => provider}
+            count={(provider) => providerCounts.get(provider)}
+            onChange={(oauthProviders) => update({ oauthProviders })}
+          />
+
+          <FacetList
+            legend="Country"
+            values={values?.countries ?? []}
+            chosen={filters.countries}
+            label={(code) => regionNames?.of(code) ?? code}
+            count={(code) => countryCounts.get(code)}
+            onChange={(countries) => update({ countries })}
+          />
+
+          <FacetList
+            legend="Locale"
+            values={facets.data?.locales.nodes.map((node) => node.value) ?? []}
+            chosen={filters.locales}
+            label={(locale) => locale}
+            count={(locale) => localeCounts.get(locale)}
+            onChange={(locales) => update({ locales })}
+          />
+
+          <TristateSelect
             id="user-verified"
+            label="Email"
             value={filters.emailVerified}
-            onChange={(event) => update({ emailVerified: event.target.value as Tristate })}
+            options={['Verified or not', 'Verified', 'Not verified']}
+            onChange={(emailVerified) => update({ emailVerified })}
+          />
+          <TristateSelect
+            id="user-phone-verified"
+            label="Phone"
+            value={filters.phoneVerified}
+            options={['Verified or not', 'Verified', 'Not verified']}
+            onChange={(phoneVerified) => update({ phoneVerified })}
+          />
+          <TristateSelect
+            id="user-mfa"
+            label="Second factor"
+            value={filters.hasMfa}
+            options={['With or without', 'With a second factor', 'Without']}
+            onChange={(hasMfa) => update({ hasMfa })}
+          />
+          <TristateSelect
+            id="user-password"
+            label="Password"
+            value={filters.hasPassword}
+            options={['With or without', 'With a password', 'Without']}
+            onChange={(hasPassword) => update({ hasPassword })}
+          />
+          <TristateSelect
+            id="user-locked"
+            label="Locked out"
+            value={filters.isLocked}
+            options={['Locked or not', 'Locked out now', 'Not locked out']}
+            onChange={(isLocked) => update({ isLocked })}
+          />
+          <TristateSelect
+            id="user-never-signed-in"
+            label="Signed in"
+            value={filters.neverLoggedIn}
+            options={['Ever or never', 'Never signed in', 'Signed in at least once']}
+            onChange={(neverLoggedIn) => update({ neverLoggedIn })}
+          />
+
+          <label htmlFor="user-created-within">Created</label>
+          <select
+            id="user-created-within"
+            value={filters.createdInLastDays}
+            onChange={(event) => update({ createdInLastDays: event.target.value })}
           >
-            <option value="">Verified or not</option>
-            <option value="yes">Verified</option>
-            <option value="no">Not verified</option>
+            <option value="">Any time</option>
+            {DAY_CHOICES.map((days) => (
+              <option key={days} value={days}>
+                In the last {days === '1' ? 'day' : `${days} days`}
+              </option>
+            ))}
           </select>
 
-          <label htmlFor="user-mfa">Second factor</label>
+          <label htmlFor="user-inactive-for">Inactive</label>
           <select
-            id="user-mfa"
-            value={filters.hasMfa}
-            onChange={(event) => update({ hasMfa: event.target.value as Tristate })}
+            id="user-inactive-for"
+            value={filters.inactiveForDays}
+            onChange={(event) => update({ inactiveForDays: event.target.value })}
           >
-            <option value="">With or without</option>
-            <option value="yes">With a second factor</option>
-            <option value="no">Without</option>
+            <option value="">Active or not</option>
+            {DAY_CHOICES.map((days) => (
+              <option key={days} value={days}>
+                For at least {days === '1' ? 'a day' : `${days} days`}
+              </option>
+            ))}
           </select>
 
           <button
@@ -182,10 +435,40 @@ export function UsersPage() {
               </select>
             </div>
           </div>
+          <ExportControl filter={filter} total={page?.totalCount ?? null} />
+          <BulkBar
+            selection={selection}
+            pageFull={header === 'all'}
+            total={page?.totalCount ?? 0}
+            allMatching={allMatching}
+            setAllMatching={setAllMatching}
+            roles={values?.roles ?? []}
+            tenants={values?.tenants ?? []}
+            onDone={() => {
+              setTicked([]);
+              setAllMatching(false);
+              refresh();
+            }}
+          />
           {users.error && <Notice kind="error">{users.error.message}</Notice>}
           <table aria-describedby="users-table-caption" aria-busy={searching}>
             <thead>
               <tr>
+                <th scope="col" className="select">
+                  <input
+                    type="checkbox"
+                    aria-label="Select every user on this page"
+                    checked={header === 'all' && pageIds.length > 0}
+                    ref={(box) => {
+                      if (box) box.indeterminate = header === 'some';
+                    }}
+                    disabled={!pageIds.length}
+                    onChange={(event) => {
+                      setAllMatching(false);
+                      setTicked((current) => toggle(current, pageIds, event.target.checked));
+                    }}
+                  />
+                </th>
                 <th scope="col">User</th>
                 <th scope="col">Status</th>
                 <th scope="col">Created</th>
@@ -193,26 +476,45 @@ export function UsersPage() {
               </tr>
             </thead>
             <tbody>
-              {page?.nodes.map((user) => (
-                <tr key={user.id}>
-                  <td>
-                    <Link to={`/users/${encodeURIComponent(user.id)}`} className="user-link">
-                      <span className="user-name">{user.name ?? user.username ?? user.email ?? user.id}</span>
-                      {user.email && user.name && <span className="user-email">{user.email}</span>}
-                    </Link>
-                    {user.email && !user.emailVerified && <span className="tag">unverified</span>}
-                  </td>
-                  <td>
-                    <StatusBadge status={user.status} />
-                  </td>
-                  <td>
-                    <When at={user.createdAt} withTime={false} />
-                  </td>
-                  <td>
-                    <When at={user.lastLoginAt} never="Never" />
-                  </td>
-                </tr>
-              ))}
+              {page?.nodes.map((user) => {
+                const name = user.name ?? user.username ?? user.email ?? user.id;
+                return (
+                  <tr key={user.id} className={ticked.includes(user.id) || allMatching ? 'selected' : undefined}>
+                    <td className="select">
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${name}`}
+                        checked={allMatching || ticked.includes(user.id)}
+                        onChange={(event) => {
+                          if (allMatching) {
+                            // Unticking one of "all matching" goes back to this page's rows, less that one.
+                            setAllMatching(false);
+                            setTicked(pageIds.filter((id) => id !== user.id));
+                            return;
+                          }
+                          setTicked((current) => toggle(current, [user.id], event.target.checked));
+                        }}
+                      />
+                    </td>
+                    <td>
+                      <Link to={`/users/${encodeURIComponent(user.id)}`} className="user-link">
+                        <span className="user-name">{name}</span>
+                        {user.email && user.name && <span className="user-email">{user.email}</span>}
+                      </Link>
+                      {user.email && !user.emailVerified && <span className="tag">unverified</span>}
+                    </td>
+                    <td>
+                      <StatusBadge status={user.status} />
+                    </td>
+                    <td>
+                      <When at={user.createdAt} withTime={false} />
+                    </td>
+                    <td>
+                      <When at={user.lastLoginAt} never="Never" />
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
           <nav className="pager" aria-label="Pages">
@@ -236,5 +538,322 @@ export function UsersPage() {
         </section>
       </div>
     </div>
+  );
+}
+
+/** Downloads the users of the current filter, as CSV or NDJSON. */
+function ExportControl({ filter, total }: { filter: UserFilter; total: number | null }) {
+  const permission = usePermission('users:export');
+  const [format, setFormat] = useState<ExportFormat>('csv');
+  const [state, setState] = useState<{ kind: 'busy' | 'done' | 'error'; text: string } | null>(null);
+
+  async function start() {
+    setState({ kind: 'busy', text: 'Exporting…' });
+    try {
+      const name = await downloadExport(filter, format);
+      setState(name ? { kind: 'done', text: `Exported to ${name}.` } : null);
+    } catch (error) {
+      setState({ kind: 'error', text: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  return (
+    <div className="export-bar">
+      <div className="inline">
+        <label htmlFor="export-format">Export as</label>
+        <select
+          id="export-format"
+          value={format}
+          onChange={(event) => setFormat(event.target.value as ExportFormat)}
+          disabled={!permission.allowed}
+        >
+          <option value="csv">CSV</option>
+          <option value="ndjson">NDJSON</option>
+        </select>
+        <button
+          type="button"
+          className="button"
+          disabled={!permission.allowed || state?.kind === 'busy' || total === 0}
+          aria-describedby={permission.reason ? 'export-reason' : undefined}
+          onClick={() => void start()}
+        >
+          {total === null ? 'Export' : `Export ${total.toLocaleString()} ${total === 1 ? 'user' : 'users'}`}
+        </button>
+      </div>
+      {permission.reason && <Reason id="export-reason">{permission.reason}</Reason>}
+      {state && (
+        <p
+          className={state.kind === 'error' ? 'field-errors' : 'hint'}
+          role={state.kind === 'error' ? 'alert' : 'status'}
+        >
+          {state.text}
+        </p>
+      )}
+    </div>
+  );
+}
+
+type BulkResult = ConsoleBulkUpdateUsersMutation['bulkUpdateUsers'];
+
+const ARGUMENT_FIELDS = ['reason', 'status', 'roleIds', 'tenantId'];
+
+/** The selection's count, "select all matching", the action with its argument, and its dry run. */
+function BulkBar({
+  selection,
+  pageFull,
+  total,
+  allMatching,
+  setAllMatching,
+  roles,
+  tenants,
+  onDone,
+}: {
+  selection: Selection;
+  pageFull: boolean;
+  total: number;
+  allMatching: boolean;
+  setAllMatching: (on: boolean) => void;
+  roles: readonly { id: string; name: string }[];
+  tenants: readonly { id: string; name: string }[];
+  onDone: () => void;
+}) {
+  const scopes = useContext(ScopesContext);
+  const [action, setAction] = useState<BulkUserAction | ''>('');
+  const [args, setArgs] = useState<BulkArguments>(NO_ARGUMENTS);
+  const [errors, setErrors] = useState<readonly FieldError[]>([]);
+  const [preview, setPreview] = useState<BulkResult | null>(null);
+  const [done, setDone] = useState<string[] | null>(null);
+  const [run, execute] = useMutation(ConsoleBulkUpdateUsersDocument);
+  const count = selectedCount(selection);
+  const reasons = Object.fromEntries(
+    (Object.keys(BULK_ACTIONS) as BulkUserAction[]).map((name) => [name, bulkActionReason(name, scopes)]),
+  ) as Record<BulkUserAction, string | null>;
+  const noneAllowed = Object.values(reasons).every((reason) => reason !== null);
+  const actionReason = action ? reasons[action] : null;
+  const allReason = selectAllReason(total);
+  const argument = action ? BULK_ACTIONS[action].argument : null;
+  const words = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'user' : 'users'}`;
+
+  useEffect(() => setErrors([]), [action, args]);
+  useEffect(() => {
+    if (count) setDone(null);
+  }, [count]);
+
+  async function send(dryRun: boolean) {
+    if (!action) return;
+    setDone(null);
+    const result = await execute({ input: bulkInputOf(selection, action, args, dryRun) });
+    const payload = result.data?.bulkUpdateUsers;
+    if (!payload) {
+      setErrors([{ field: null, message: result.error?.message ?? 'Roster did not answer.', code: 'ERROR' }]);
+      setPreview(null);
+      return;
+    }
+    setErrors(payload.userErrors);
+    if (payload.userErrors.length) {
+      setPreview(null);
+      return;
+    }
+    if (dryRun) return setPreview(payload);
+    setPreview(null);
+    setDone([`${BULK_ACTIONS[action].label}: done.`, ...describeCounts(payload, false)]);
+    setAction('');
+    setArgs(NO_ARGUMENTS);
+    onDone();
+  }
+
+  const fieldErrors = (field: string) => <FieldErrors id={`bulk-${field}-errors`} errors={errorsFor(errors, field)} />;
+
+  return (
+    <div className="bulk-bar" aria-label="Selected users" role="group">
+      <p className="muted" role="status">
+        {count
+          ? `${words(count)} selected${allMatching ? ' (every user matching the filter)' : ''}.`
+          : 'No user selected.'}
+      </p>
+      {pageFull && !allMatching && total > count && (
+        <>
+          <button
+            type="button"
+            className="button subtle"
+            disabled={allReason !== null}
+            aria-describedby={allReason ? 'select-all-reason' : undefined}
+            onClick={() => setAllMatching(true)}
+          >
+            Select all {total.toLocaleString()} users matching the filter
+          </button>
+          {allReason && <Reason id="select-all-reason">{allReason}</Reason>}
+        </>
+      )}
+      {allMatching && (
+        <button type="button" className="button subtle" onClick={() => setAllMatching(false)}>
+          Select only this page
+        </button>
+      )}
+      <div className="inline bulk-controls">
+        <label htmlFor="bulk-action">Bulk action</label>
+        <select
+          id="bulk-action"
+          value={action}
+          disabled={noneAllowed}
+          aria-describedby={noneAllowed ? 'bulk-reason' : undefined}
+          onChange={(event) => {
+            setAction(event.target.value as BulkUserAction | '');
+            setArgs(NO_ARGUMENTS);
+          }}
+        >
+          <option value="">Choose…</option>
+          {(Object.keys(BULK_ACTIONS) as BulkUserAction[]).map((name) => (
+            <option key={name} value={name} disabled={reasons[name] !== null}>
+              {BULK_ACTIONS[name].label}
+              {reasons[name] ? ` (needs ${missingScopes(name, scopes).join(' and ')})` : ''}
+            </option>
+          ))}
+        </select>
+        {argument === 'reason' && (
+          <Argument id="bulk-reason-field" label="Reason (optional)" errors={fieldErrors('reason')}>
+            <input
+              id="bulk-reason-field"
+              value={args.reason}
+              maxLength={600}
+              aria-invalid={errorsFor(errors, 'reason').length > 0}
+              aria-describedby="bulk-reason-errors"
+              onChange={(event) => setArgs({ ...args, reason: event.target.value })}
+            />
+          </Argument>
+        )}
+        {argument === 'status' && (
+          <Argument id="bulk-status" label="New status" errors={fieldErrors('status')}>
+            <select
+              id="bulk-status"
+              value={args.status}
+              aria-invalid={errorsFor(errors, 'status').length > 0}
+              aria-describedby="bulk-status-errors"
+              onChange={(event) => setArgs({ ...args, status: event.target.value as UserStatus | '' })}
+            >
+              <option value="">Choose…</option>
+              {(['ACTIVE', 'INACTIVE', 'SUSPENDED', 'INVITED', 'PENDING_VERIFICATION'] as const).map((status) => (
+                <option key={status} value={status}>
+                  {STATUS_LABELS[status]}
+                </option>
+              ))}
+            </select>
+          </Argument>
+        )}
+        {argument === 'roles-in-tenant' && (
+          <Argument
+            id="bulk-role"
+            label={action === 'ASSIGN_ROLES' ? 'Role to assign' : 'Role to remove'}
+            errors={fieldErrors('roleIds')}
+          >
+            <select
+              id="bulk-role"
+              value={args.roleIds[0] ?? ''}
+              aria-invalid={errorsFor(errors, 'roleIds').length > 0}
+              aria-describedby="bulk-roleIds-errors"
+              onChange={(event) => setArgs({ ...args, roleIds: event.target.value ? [event.target.value] : [] })}
+            >
+              <option value="">Choose…</option>
+              {roles.map((role) => (
+                <option key={role.id} value={role.id}>
+                  {role.name}
+                </option>
+              ))}
+            </select>
+          </Argument>
+        )}
+        {(argument === 'tenant' || argument === 'roles-in-tenant') && (
+          <Argument
+            id="bulk-tenant"
+            label={
+              action === 'ADD_TO_TENANT'
+                ? 'Tenant to add to'
+                : action === 'REMOVE_FROM_TENANT'
+                  ? 'Tenant to remove from'
+                  : 'Inside tenant'
+            }
+            errors={fieldErrors('tenantId')}
+          >
+            <select
+              id="bulk-tenant"
+              value={args.tenantId}
+              aria-invalid={errorsFor(errors, 'tenantId').length > 0}
+              aria-describedby="bulk-tenantId-errors"
+              onChange={(event) => setArgs({ ...args, tenantId: event.target.value })}
+            >
+              <option value="">{argument === 'tenant' ? 'Choose…' : 'Realm-wide'}</option>
+              {tenants.map((tenant) => (
+                <option key={tenant.id} value={tenant.id}>
+                  {tenant.name}
+                </option>
+              ))}
+            </select>
+          </Argument>
+        )}
+        <button
+          type="button"
+          className="button"
+          disabled={!action || !count || actionReason !== null || noneAllowed || run.fetching}
+          aria-describedby={noneAllowed ? 'bulk-reason' : undefined}
+          onClick={() => void send(true)}
+        >
+          Review…
+        </button>
+      </div>
+      {noneAllowed && (
+        <Reason id="bulk-reason">
+          Bulk actions need the users:write or users:roles scope, which your roles do not grant.
+        </Reason>
+      )}
+      <FieldErrors id="bulk-errors" errors={errorsFor(errors, null, ARGUMENT_FIELDS)} />
+      {done && (
+        <Notice kind="success">
+          {done.map((line) => (
+            <span key={line} className="line">
+              {line}
+            </span>
+          ))}
+        </Notice>
+      )}
+      {preview && action && (
+        <ConfirmDialog
+          title={`${BULK_ACTIONS[action].label}: ${words(preview.matchedCount)}?`}
+          confirmLabel={`${BULK_ACTIONS[action].verb} ${words(preview.changedCount)}`}
+          danger={action === 'SUSPEND' || action === 'REVOKE_SESSIONS' || action === 'REMOVE_FROM_TENANT'}
+          canConfirm={preview.changedCount > 0}
+          busy={run.fetching}
+          errors={errors}
+          onConfirm={() => void send(false)}
+          onCancel={() => setPreview(null)}
+        >
+          <p className="hint">A dry run counted what this would do now; nothing has changed yet.</p>
+          <ul className="bulk-counts">
+            {describeCounts(preview, true).map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function Argument({
+  id,
+  label,
+  errors,
+  children,
+}: {
+  id: string;
+  label: string;
+  errors: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <span className="bulk-argument">
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {errors}
+    </span>
   );
 }
