@@ -496,9 +496,11 @@ describe('the user_breakdown_counts migration', () => {
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'roster-breakdown-counts-'));
     const database = await createTestDatabase({ migrated: false });
     try {
-      for (const entry of await readdir(migrations)) {
-        if (!entry.includes('_user_breakdown_counts'))
-          await cp(path.join(migrations, entry), path.join(scratch, entry), { recursive: true });
+      // The database as it was before that migration: every earlier one applied, no later one.
+      const entries = (await readdir(migrations)).sort();
+      const first = entries.find((entry) => entry.includes('_user_breakdown_counts'))!;
+      for (const entry of entries.filter((entry) => entry < first || !/^\d/.test(entry))) {
+        await cp(path.join(migrations, entry), path.join(scratch, entry), { recursive: true });
       }
       await migrate(database.db, { migrationsDir: scratch });
       const realm = randomUUID();
