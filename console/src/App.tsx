@@ -13,6 +13,13 @@ import { Notice } from './components.tsx';
 
 // One user's page is a chunk of its own, loaded when first opened: the Users screen loads without it.
 const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
+const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage.tsx')).AuditPage }));
+
+const LOADING = (
+  <p className="loading" role="status">
+    Loading…
+  </p>
+);
 
 export function App() {
   const { route } = useLocation();
@@ -105,6 +112,9 @@ function Shell({ session }: { session: Session }) {
           <NavLink to="/roles" current={route.page === 'roles'}>
             Roles
           </NavLink>
+          <NavLink to="/audit" current={route.page === 'audit'}>
+            Audit log
+          </NavLink>
         </nav>
         <div className="me">
           {me && <span className="me-name">{me.name ?? me.email}</span>}
@@ -123,18 +133,17 @@ function Shell({ session }: { session: Session }) {
         )}
         {data && scopes.has('users:read') && route.page === 'users' && <UsersPage />}
         {data && scopes.has('users:read') && route.page === 'user' && (
-          <Suspense
-            fallback={
-              <p className="loading" role="status">
-                Loading…
-              </p>
-            }
-          >
+          <Suspense fallback={LOADING}>
             <UserPage id={route.id} />
           </Suspense>
         )}
         {data && route.page === 'applications' && <ApplicationsPage />}
         {data && route.page === 'roles' && <RolesPage />}
+        {data && route.page === 'audit' && (
+          <Suspense fallback={LOADING}>
+            <AuditPage />
+          </Suspense>
+        )}
         {route.page === 'not-found' && <Notice kind="error">There is no such page in the console.</Notice>}
       </main>
     </ScopesContext.Provider>

@@ -11,6 +11,7 @@ import {
   type Filters,
   type Tristate,
 } from '../filters.ts';
+import { useDebounced } from '../hooks.ts';
 import { usePermission } from '../scopes.ts';
 
 const PAGE_SIZE = 25;
@@ -22,16 +23,6 @@ const LIST_QUERY = 'roster-console:users-query';
 export function usersListPath(): string {
   const query = sessionStorage.getItem(LIST_QUERY);
   return query ? `/?${query}` : '/';
-}
-
-/** `value`, once it has stopped changing for `ms`. */
-function useDebounced<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return settled;
 }
 
 export function UsersPage() {
