@@ -13,6 +13,7 @@ import { Notice } from './components.tsx';
 
 // One user's page is a chunk of its own, loaded when first opened: the Users screen loads without it.
 const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
+const TenantsPage = lazy(async () => ({ default: (await import('./pages/TenantsPage.tsx')).TenantsPage }));
 const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage.tsx')).AuditPage }));
 
 const LOADING = (
@@ -112,6 +113,9 @@ function Shell({ session }: { session: Session }) {
           <NavLink to="/roles" current={route.page === 'roles'}>
             Roles
           </NavLink>
+          <NavLink to="/tenants" current={route.page === 'tenants'}>
+            Tenants
+          </NavLink>
           <NavLink to="/audit" current={route.page === 'audit'}>
             Audit log
           </NavLink>
@@ -139,6 +143,11 @@ function Shell({ session }: { session: Session }) {
         )}
         {data && route.page === 'applications' && <ApplicationsPage />}
         {data && route.page === 'roles' && <RolesPage />}
+        {data && route.page === 'tenants' && (
+          <Suspense fallback={LOADING}>
+            <TenantsPage id={route.id} />
+          </Suspense>
+        )}
         {data && route.page === 'audit' && (
           <Suspense fallback={LOADING}>
             <AuditPage />

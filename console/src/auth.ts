@@ -8,7 +8,7 @@ import * as oauth from 'oauth4webapi';
 
 const MANAGEMENT_API = 'urn:roster:management-api';
 
-/** Every management scope: the token gets those the administrator holds. */
+/** The management scopes the console's screens use: the token gets those the administrator holds. */
 const SCOPES = [
   'users:read',
   'users:write',
@@ -19,6 +19,7 @@ const SCOPES = [
   'applications:write',
   'resources:read',
   'tenants:read',
+  'tenants:write',
   'audit:read',
   'realm:read',
 ];
