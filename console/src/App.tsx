@@ -14,6 +14,7 @@ import { Notice } from './components.tsx';
 // One user's page is a chunk of its own, loaded when first opened: the Users screen loads without it.
 const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
 const TenantsPage = lazy(async () => ({ default: (await import('./pages/TenantsPage.tsx')).TenantsPage }));
+const ResourcesPage = lazy(async () => ({ default: (await import('./pages/ResourcesPage.tsx')).ResourcesPage }));
 const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage.tsx')).AuditPage }));
 
 const LOADING = (
@@ -113,6 +114,9 @@ function Shell({ session }: { session: Session }) {
           <NavLink to="/roles" current={route.page === 'roles'}>
             Roles
           </NavLink>
+          <NavLink to="/resources" current={route.page === 'resources'}>
+            API resources
+          </NavLink>
           <NavLink to="/tenants" current={route.page === 'tenants'}>
             Tenants
           </NavLink>
@@ -143,6 +147,11 @@ function Shell({ session }: { session: Session }) {
         )}
         {data && route.page === 'applications' && <ApplicationsPage />}
         {data && route.page === 'roles' && <RolesPage />}
+        {data && route.page === 'resources' && (
+          <Suspense fallback={LOADING}>
+            <ResourcesPage />
+          </Suspense>
+        )}
         {data && route.page === 'tenants' && (
           <Suspense fallback={LOADING}>
             <TenantsPage id={route.id} />

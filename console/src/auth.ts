@@ -18,6 +18,7 @@ const SCOPES = [
   'applications:read',
   'applications:write',
   'resources:read',
+  'resources:write',
   'tenants:read',
   'tenants:write',
   'audit:read',

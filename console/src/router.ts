@@ -8,6 +8,7 @@ export type Route =
   | { page: 'applications' }
   | { page: 'roles' }
   | { page: 'audit' }
+  | { page: 'resources' }
   | { page: 'tenants'; id: string | null }
   | { page: 'callback' }
   | { page: 'not-found' };
@@ -19,6 +20,7 @@ function parseRoute(pathname: string): Route {
   if (path === '/applications') return { page: 'applications' };
   if (path === '/roles') return { page: 'roles' };
   if (path === '/audit') return { page: 'audit' };
+  if (path === '/resources') return { page: 'resources' };
   if (path === '/tenants') return { page: 'tenants', id: null };
   const user = /^\/users\/([^/]+)$/.exec(path);
   if (user) return { page: 'user', id: decodeURIComponent(user[1]!) };
