@@ -15,6 +15,7 @@ import { Notice } from './components.tsx';
 const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
 const TenantsPage = lazy(async () => ({ default: (await import('./pages/TenantsPage.tsx')).TenantsPage }));
 const ResourcesPage = lazy(async () => ({ default: (await import('./pages/ResourcesPage.tsx')).ResourcesPage }));
+const RealmPage = lazy(async () => ({ default: (await import('./pages/RealmPage.tsx')).RealmPage }));
 const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage.tsx')).AuditPage }));
 
 const LOADING = (
@@ -123,6 +124,9 @@ function Shell({ session }: { session: Session }) {
           <NavLink to="/audit" current={route.page === 'audit'}>
             Audit log
           </NavLink>
+          <NavLink to="/realm" current={route.page === 'realm'}>
+            Realm
+          </NavLink>
         </nav>
         <div className="me">
           {me && <span className="me-name">{me.name ?? me.email}</span>}
@@ -155,6 +159,11 @@ function Shell({ session }: { session: Session }) {
         {data && route.page === 'tenants' && (
           <Suspense fallback={LOADING}>
             <TenantsPage id={route.id} />
+          </Suspense>
+        )}
+        {data && route.page === 'realm' && (
+          <Suspense fallback={LOADING}>
+            <RealmPage />
           </Suspense>
         )}
         {data && route.page === 'audit' && (

@@ -23,6 +23,7 @@ const SCOPES = [
   'tenants:write',
   'audit:read',
   'realm:read',
+  'realm:write',
 ];
 
 /** Roster's public URL, as the server wrote it into the page (the page's origin in development). */

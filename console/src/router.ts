@@ -9,6 +9,7 @@ export type Route =
   | { page: 'roles' }
   | { page: 'audit' }
   | { page: 'resources' }
+  | { page: 'realm' }
   | { page: 'tenants'; id: string | null }
   | { page: 'callback' }
   | { page: 'not-found' };
@@ -21,6 +22,7 @@ function parseRoute(pathname: string): Route {
   if (path === '/roles') return { page: 'roles' };
   if (path === '/audit') return { page: 'audit' };
   if (path === '/resources') return { page: 'resources' };
+  if (path === '/realm') return { page: 'realm' };
   if (path === '/tenants') return { page: 'tenants', id: null };
   const user = /^\/users\/([^/]+)$/.exec(path);
   if (user) return { page: 'user', id: decodeURIComponent(user[1]!) };
