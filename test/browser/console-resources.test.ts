@@ -160,7 +160,7 @@ describe.skipIf(withoutChromium)('the console’s API resources screen in Chromi
       await confirm.click();
       await page.getByText('The API resource “Billing API” was deleted.').waitFor(SLOW);
       expect(await prisma.resource.count({ where: { id: resource.id } })).toBe(0);
-      expect(await billing.count()).toBe(0);
+      await expect.poll(() => billing.count(), SLOW).toBe(0);
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,
