@@ -371,6 +371,10 @@ const MATRIX: Record<string, Entry> = {
     vars: (f) => ({ filter: { search: f.tag } }),
     check: (value, f) => expect(ids(value.nodes).sort()).toEqual([f.application, f.spa].sort()),
   },
+  auditActions: {
+    document: 'query { auditActions { name description } }',
+    check: (value) => expect(value).toContainEqual(expect.objectContaining({ name: 'user.created' })),
+  },
   auditEvents: {
     document:
       'query($filter: AuditEventFilter) { auditEvents(first: 20, filter: $filter) { totalCount nodes { id action targetId } } }',

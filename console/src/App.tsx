@@ -13,6 +13,16 @@ import { Notice } from './components.tsx';
 
 // One user's page is a chunk of its own, loaded when first opened: the Users screen loads without it.
 const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
+const TenantsPage = lazy(async () => ({ default: (await import('./pages/TenantsPage.tsx')).TenantsPage }));
+const ResourcesPage = lazy(async () => ({ default: (await import('./pages/ResourcesPage.tsx')).ResourcesPage }));
+const RealmPage = lazy(async () => ({ default: (await import('./pages/RealmPage.tsx')).RealmPage }));
+const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage.tsx')).AuditPage }));
+
+const LOADING = (
+  <p className="loading" role="status">
+    Loading…
+  </p>
+);
 
 export function App() {
   const { route } = useLocation();
@@ -105,6 +115,18 @@ function Shell({ session }: { session: Session }) {
           <NavLink to="/roles" current={route.page === 'roles'}>
             Roles
           </NavLink>
+          <NavLink to="/resources" current={route.page === 'resources'}>
+            API resources
+          </NavLink>
+          <NavLink to="/tenants" current={route.page === 'tenants'}>
+            Tenants
+          </NavLink>
+          <NavLink to="/audit" current={route.page === 'audit'}>
+            Audit log
+          </NavLink>
+          <NavLink to="/realm" current={route.page === 'realm'}>
+            Realm
+          </NavLink>
         </nav>
         <div className="me">
           {me && <span className="me-name">{me.name ?? me.email}</span>}
@@ -123,18 +145,32 @@ function Shell({ session }: { session: Session }) {
         )}
         {data && scopes.has('users:read') && route.page === 'users' && <UsersPage />}
         {data && scopes.has('users:read') && route.page === 'user' && (
-          <Suspense
-            fallback={
-              <p className="loading" role="status">
-                Loading…
-              </p>
-            }
-          >
+          <Suspense fallback={LOADING}>
             <UserPage id={route.id} />
           </Suspense>
         )}
         {data && route.page === 'applications' && <ApplicationsPage />}
         {data && route.page === 'roles' && <RolesPage />}
+        {data && route.page === 'resources' && (
+          <Suspense fallback={LOADING}>
+            <ResourcesPage />
+          </Suspense>
+        )}
+        {data && route.page === 'tenants' && (
+          <Suspense fallback={LOADING}>
+            <TenantsPage id={route.id} />
+          </Suspense>
+        )}
+        {data && route.page === 'realm' && (
+          <Suspense fallback={LOADING}>
+            <RealmPage />
+          </Suspense>
+        )}
+        {data && route.page === 'audit' && (
+          <Suspense fallback={LOADING}>
+            <AuditPage />
+          </Suspense>
+        )}
         {route.page === 'not-found' && <Notice kind="error">There is no such page in the console.</Notice>}
       </main>
     </ScopesContext.Provider>

@@ -8,7 +8,7 @@ import * as oauth from 'oauth4webapi';
 
 const MANAGEMENT_API = 'urn:roster:management-api';
 
-/** Every management scope: the token gets those the administrator holds. */
+/** The management scopes the console's screens use: the token gets those the administrator holds. */
 const SCOPES = [
   'users:read',
   'users:write',
@@ -19,10 +19,12 @@ const SCOPES = [
   'applications:read',
   'applications:write',
   'resources:read',
+  'resources:write',
   'tenants:read',
   'tenants:write',
   'audit:read',
   'realm:read',
+  'realm:write',
 ];
 
 /** Roster's public URL, as the server wrote it into the page (the page's origin in development). */

@@ -43,21 +43,25 @@ export function StatusBadge({ status }: { status: UserStatus }) {
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const date = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const toTheSecond = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 export function When({
   at,
   withTime = true,
+  seconds = false,
   never = '—',
 }: {
   at: string | null | undefined;
   withTime?: boolean;
+  /** With the seconds (e.g. events of the same minute in a log). */
+  seconds?: boolean;
   never?: string;
 }) {
   if (!at) return <span className="muted">{never}</span>;
   const value = new Date(at);
   return (
     <time dateTime={at} title={value.toISOString()}>
-      {(withTime ? dateTime : date).format(value)}
+      {(withTime ? (seconds ? toTheSecond : dateTime) : date).format(value)}
     </time>
   );
 }
@@ -109,19 +113,22 @@ export function Pager({
   setCursors,
   hasNextPage,
   endCursor,
+  busy = false,
 }: {
   label: string;
   cursors: readonly (string | null)[];
   setCursors: (update: (stack: (string | null)[]) => (string | null)[]) => void;
   hasNextPage: boolean;
   endCursor: string | null | undefined;
+  /** While the page asked for is loading (the one shown is not it): both disabled. */
+  busy?: boolean;
 }) {
   return (
     <nav className="pager" aria-label={label}>
       <button
         type="button"
         className="button"
-        disabled={cursors.length < 2}
+        disabled={busy || cursors.length < 2}
         onClick={() => setCursors((stack) => stack.slice(0, -1))}
       >
         Newer
@@ -129,7 +136,7 @@ export function Pager({
       <button
         type="button"
         className="button"
-        disabled={!hasNextPage || !endCursor}
+        disabled={busy || !hasNextPage || !endCursor}
         onClick={() => endCursor && setCursors((stack) => [...stack, endCursor])}
       >
         Older

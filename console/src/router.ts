@@ -7,6 +7,10 @@ export type Route =
   | { page: 'user'; id: string }
   | { page: 'applications' }
   | { page: 'roles' }
+  | { page: 'audit' }
+  | { page: 'resources' }
+  | { page: 'realm' }
+  | { page: 'tenants'; id: string | null }
   | { page: 'callback' }
   | { page: 'not-found' };
 
@@ -16,8 +20,14 @@ function parseRoute(pathname: string): Route {
   if (path === '/callback') return { page: 'callback' };
   if (path === '/applications') return { page: 'applications' };
   if (path === '/roles') return { page: 'roles' };
+  if (path === '/audit') return { page: 'audit' };
+  if (path === '/resources') return { page: 'resources' };
+  if (path === '/realm') return { page: 'realm' };
+  if (path === '/tenants') return { page: 'tenants', id: null };
   const user = /^\/users\/([^/]+)$/.exec(path);
   if (user) return { page: 'user', id: decodeURIComponent(user[1]!) };
+  const tenant = /^\/tenants\/([^/]+)$/.exec(path);
+  if (tenant) return { page: 'tenants', id: decodeURIComponent(tenant[1]!) };
   return { page: 'not-found' };
 }
 

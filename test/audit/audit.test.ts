@@ -4,6 +4,7 @@ import { buildSchema } from 'graphql';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
+import { AUDIT_ACTIONS } from '../../src/modules/audit/audit.actions.ts';
 import { graphql } from '../helpers/documents.ts';
 import { payloadOf, rawId } from '../helpers/graphql.ts';
 import { startTestServer, type Credentials, type TestServer } from '../helpers/server.ts';
@@ -272,6 +273,27 @@ describe('auditEvents', () => {
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
+  it('refuses an empty time range and over-long values, naming the filter field', async () => {
+    const at = new Date().toISOString();
+    const cases: [VariablesOf<typeof EVENTS>['filter'], string][] = [
+      [{ after: at, before: at }, 'filter.before'],
+      [{ after: at, before: new Date(Date.parse(at) - 60_000).toISOString() }, 'filter.before'],
+      [{ actorId: 'a'.repeat(201) }, 'filter.actorId'],
+      [{ targetId: 'r'.repeat(201) }, 'filter.targetId'],
+      [{ actions: ['user.created', `user.${'x'.repeat(200)}`] }, 'filter.actions'],
+    ];
+    for (const [filter, argument] of cases) {
+      const result = await server.graphql(EVENTS, { filter });
+      expect(result.errors?.[0]?.extensions, JSON.stringify(filter)).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        argument,
+      });
+      expect(result.data).toBeNull();
+    }
+    // A range of one millisecond is not empty (events() fails on any error).
+    await events({ filter: { after: at, before: new Date(Date.parse(at) + 1).toISOString() } });
+  });
+
   it('shows only the caller’s realm; node(id) of another realm’s event is null', async () => {
     const mine = (await events()).nodes;
     const theirs = await events({}, otherToken);
@@ -329,6 +351,23 @@ describe('auditEvents', () => {
     const token = await server.token(server.admin, 'roles:read roles:write');
     const result = await server.graphql(TOTAL, {}, token);
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['audit:read'] });
+  });
+
+  it('lists every action it records, by name, with its meaning; only with audit:read', async () => {
+    const ACTIONS = graphql(`
+      query AuditAuditActions {
+        auditActions {
+          name
+          description
+        }
+      }
+    `);
+    const listed = payloadOf(await server.graphql(ACTIONS, {}, await server.token(server.admin, 'audit:read')));
+    expect(Object.fromEntries(listed.map((action) => [action.name, action.description]))).toEqual(AUDIT_ACTIONS);
+    expect(listed.map((action) => action.name)).toEqual(Object.keys(AUDIT_ACTIONS).sort((a, b) => a.localeCompare(b)));
+    const refused = await server.graphql(ACTIONS, {}, await server.token(server.admin, 'roles:read users:read'));
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', missingScopes: ['audit:read'] });
+    expect(refused.data).toBeNull();
   });
 
   it('is immutable through the API: no mutation takes or changes audit events', async () => {

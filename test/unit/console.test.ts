@@ -1,8 +1,17 @@
 /**
- * The console's logic that is not drawing: its filter panel's state, where userErrors go, and the
- * profile form's patch and rebase after a conflict.
+ * The console's logic that is not drawing: the state of its filter panels (Users, Audit log),
+ * where userErrors go, and the profile form's patch and rebase after a conflict.
  */
 import { describe, expect, it } from 'vitest';
+import {
+  auditFilterFieldOf,
+  auditFilterOf,
+  auditFiltersFromParams,
+  instantOfLocalInput,
+  localInputOf,
+  NO_AUDIT_FILTERS,
+  paramsOfAuditFilters,
+} from '../../console/src/audit-filters.ts';
 import { EMPTY_FILTERS, filtersFromParams, paramsOfFilters, userFilterOf } from '../../console/src/filters.ts';
 import {
   BULK_LIMIT,
@@ -258,5 +267,55 @@ describe('values the API’s scalars refuse', () => {
     ]);
     expect(errorsFor(invalidValues(errors, 'patch'), 'country')).toHaveLength(1);
     expect(invalidValues(errors, 'input')).toEqual([]);
+  });
+});
+
+describe('the Audit log’s filters', () => {
+  it('keep what is set in the address, and read it back; unreadable times are left out', () => {
+    const filters = {
+      action: 'user.*',
+      actor: 'RHZAUTHHd0QQ0Yp1FoWIzw',
+      target: 'VXNlcjox',
+      from: '2026-12-03T14:00:00.000Z',
+      to: '',
+    };
+    const params = paramsOfAuditFilters(filters);
+    expect(params.toString()).toBe(
+      'action=user.*&actor=RHZAUTHHd0QQ0Yp1FoWIzw&target=VXNlcjox&from=2026-12-03T14%3A00%3A00.000Z',
+    );
+    expect(auditFiltersFromParams(params)).toEqual(filters);
+    expect(
+      auditFiltersFromParams(new URLSearchParams('from=yesterday&to=2026-12-03T15:00:00Z&actor=+system+')),
+    ).toEqual({ ...NO_AUDIT_FILTERS, actor: 'system', to: '2026-12-03T15:00:00.000Z' });
+    expect(paramsOfAuditFilters(NO_AUDIT_FILTERS).toString()).toBe('');
+  });
+
+  it('turn into the API’s AuditEventFilter, leaving out what is not set', () => {
+    expect(auditFilterOf(NO_AUDIT_FILTERS)).toEqual({});
+    expect(
+      auditFilterOf({
+        action: ' role.created ',
+        actor: 'system',
+        target: '',
+        from: '',
+        to: '2026-12-03T15:00:00.000Z',
+      }),
+    ).toEqual({ actions: ['role.created'], actorId: 'system', before: '2026-12-03T15:00:00.000Z' });
+  });
+
+  it('show times in the browser’s time zone to the minute, and read them back as instants', () => {
+    const local = localInputOf('2026-12-03T14:05:00.000Z');
+    expect(local).toMatch(/^2026-12-0[34]T\d\d:\d5$/);
+    expect(instantOfLocalInput(local)).toBe('2026-12-03T14:05:00.000Z');
+    expect(localInputOf('')).toBe('');
+    expect(instantOfLocalInput('')).toBe('');
+  });
+
+  it('name the form field of each refused filter argument', () => {
+    expect(
+      ['filter.actions', 'filter.actorId', 'filter.targetId', 'filter.after', 'filter.before', 'filter', undefined].map(
+        auditFilterFieldOf,
+      ),
+    ).toEqual(['action', 'actor', 'target', 'from', 'to', null, null]);
   });
 });

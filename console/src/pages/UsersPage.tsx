@@ -40,6 +40,7 @@ import {
   type ListFacet,
   type Tristate,
 } from '../filters.ts';
+import { useDebounced } from '../hooks.ts';
 import { ScopesContext, usePermission } from '../scopes.ts';
 import { errorsFor, type FieldError } from '../user-errors.ts';
 
@@ -52,16 +53,6 @@ const LIST_QUERY = 'roster-console:users-query';
 export function usersListPath(): string {
   const query = sessionStorage.getItem(LIST_QUERY);
   return query ? `/?${query}` : '/';
-}
-
-/** `value`, once it has stopped changing for `ms`. */
-function useDebounced<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return settled;
 }
 
 const METHOD_LABELS: Record<AuthMethod, string> = {

@@ -145,12 +145,18 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
     actions: t.stringList({
       description: `Action names (any of them, at most ${MAX_ACTIONS}); \`role.*\` matches every action starting with \`role.\`. An empty list is no condition.`,
     }),
-    actorId: t.string({ description: 'The client id of the acting application (or `system`).' }),
+    actorId: t.string({
+      description: `Who acted, as \`AuditEvent.actorId\` names them: the client id of an application, the id of a user, or \`system\` (at most ${MAX_FILTER_STRING} characters).`,
+    }),
     targetId: t.id({
-      description: 'The changed object: its global id, or the raw database id stored in `AuditEvent.targetId`.',
+      description: `The changed object: its global id, or the raw database id stored in \`AuditEvent.targetId\` (at most ${MAX_FILTER_STRING} characters).`,
     }),
     after: t.field({ type: 'DateTime', description: 'Only events at or after this instant.' }),
-    before: t.field({ type: 'DateTime', description: 'Only events strictly before this instant.' }),
+    before: t.field({
+      type: 'DateTime',
+      description:
+        'Only events strictly before this instant; with `after`, later than it (an empty range is refused with BAD_USER_INPUT).',
+    }),
   }),
 });
 
@@ -174,10 +180,19 @@ function filterWhere(filter: FilterArg) {
   if (filter?.actions && filter.actions.length > MAX_ACTIONS) {
     throw badUserInput(`filter.actions: at most ${MAX_ACTIONS} actions.`, 'filter.actions');
   }
-  const long = [...(filter?.actions ?? []), filter?.actorId ?? '', String(filter?.targetId ?? '')].some(
-    (s) => s.length > MAX_FILTER_STRING,
-  );
-  if (long) throw badUserInput(`filter: values must be at most ${MAX_FILTER_STRING} characters.`, 'filter');
+  const values: [string, readonly string[]][] = [
+    ['actions', filter?.actions ?? []],
+    ['actorId', [filter?.actorId ?? '']],
+    ['targetId', [String(filter?.targetId ?? '')]],
+  ];
+  for (const [field, strings] of values) {
+    if (strings.some((s) => s.length > MAX_FILTER_STRING)) {
+      throw badUserInput(`filter.${field}: at most ${MAX_FILTER_STRING} characters.`, `filter.${field}`);
+    }
+  }
+  if (filter?.after && filter.before && filter.before <= filter.after) {
+    throw badUserInput('filter.before: the end of the time range must be later than its start.', 'filter.before');
+  }
   return auditEventWhere({
     actions: filter?.actions ?? null,
     actorId: filter?.actorId ?? null,
@@ -201,4 +216,29 @@ builder.queryField('auditEvents', (t) =>
     },
     AuditEventConnectionRef,
   ),
+);
+
+const AuditActionRef = builder.objectRef<{ name: string; description: string }>('AuditAction').implement({
+  description: 'One action the audit trail records, with its meaning (the catalogue the README lists too).',
+  fields: (t) => ({
+    name: t.exposeString('name', {
+      description:
+        'The action name, `<noun>.<past-tense verb>`, as `AuditEvent.action` and the filter `actions` take it.',
+    }),
+    description: t.exposeString('description', { description: 'What an event with this action records.' }),
+  }),
+});
+
+const AUDIT_ACTION_LIST = Object.entries(AUDIT_ACTIONS)
+  .map(([name, description]) => ({ name, description }))
+  .sort((a, b) => a.name.localeCompare(b.name));
+
+builder.queryField('auditActions', (t) =>
+  t.field({
+    type: [AuditActionRef],
+    description:
+      'Every action the audit trail records, by name, with its meaning: what a filter of `auditEvents` by action can name.',
+    ...requireScopes(['audit:read']),
+    resolve: () => AUDIT_ACTION_LIST,
+  }),
 );

@@ -1,13 +1,10 @@
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import { useQuery } from 'urql';
 import { Notice, Pager, Reason, When } from '../../components.tsx';
+import { Changes, useAuditNames } from '../../audit.tsx';
 import {
-  ConsoleApplicationNamesDocument,
-  ConsoleAuditActorsDocument,
   ConsoleUserAuditTrailDocument,
   ConsoleUserLoginHistoryDocument,
-  ConsoleViewerDocument,
-  type AuditActorType,
   type ConsoleUserAuditTrailQuery,
 } from '../../generated/graphql.ts';
 import { usePermission } from '../../scopes.ts';
@@ -84,70 +81,8 @@ export function LoginHistory({ userId }: { userId: string }) {
   );
 }
 
-/** The global id of a user from the database id an audit event names its actor by. */
-const userGlobalId = (id: string) => btoa(`User:${id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
-/** Who did something: as audit events name them (`actorType`, `actorId`). */
-interface Actor {
-  actorType: AuditActorType;
-  actorId: string;
-}
-
-/**
- * The names of `actors`: the people by name (the administrator as "you"), applications by name
- * when the administrator may read applications (by client id otherwise).
- */
-export function useActorNames(actors: readonly Actor[]): (actor: Actor) => string {
-  const applications = usePermission('applications:read').allowed;
-  const [{ data: apps }] = useQuery({
-    query: ConsoleApplicationNamesDocument,
-    pause: !applications || !actors.some((actor) => actor.actorType === 'APPLICATION'),
-  });
-  const ids = useMemo(
-    () => [...new Set(actors.filter((a) => a.actorType === 'USER').map((a) => userGlobalId(a.actorId)))].sort(),
-    [actors],
-  );
-  const [{ data: viewer }] = useQuery({ query: ConsoleViewerDocument });
-  const [{ data }] = useQuery({ query: ConsoleAuditActorsDocument, variables: { ids }, pause: ids.length === 0 });
-  return (actor) => {
-    if (actor.actorType === 'SYSTEM') return 'Roster';
-    if (actor.actorType === 'APPLICATION') {
-      const app = apps?.applications.nodes.find((node) => node.clientId === actor.actorId);
-      return app ? `${app.name} (application)` : `Application ${actor.actorId}`;
-    }
-    const id = userGlobalId(actor.actorId);
-    const person = data?.nodes.find((node) => node?.id === id);
-    const name = person && 'email' in person ? (person.name ?? person.email ?? 'A user') : 'A deleted user';
-    return viewer?.viewer.user?.id === id ? `${name} (you)` : name;
-  };
-}
-
-const show = (value: unknown): string =>
-  value === null || value === undefined ? '—' : typeof value === 'string' ? `“${value}”` : JSON.stringify(value);
-
-/** An event's `changes`: `{ field: { before, after } }` as "field: before → after", anything else as it is. */
-function Changes({ changes }: { changes: AuditEvent['changes'] }) {
-  if (!changes || Object.keys(changes).length === 0) return null;
-  return (
-    <ul className="changes">
-      {Object.entries(changes).map(([field, value]) => (
-        <li key={field}>
-          <span className="field-name">{field}</span>:{' '}
-          {value && typeof value === 'object' && 'before' in value && 'after' in value ? (
-            <>
-              {show(value.before)} → {show(value.after)}
-            </>
-          ) : (
-            show(value)
-          )}
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 function AuditEvents({ events }: { events: readonly AuditEvent[] }) {
-  const actorOf = useActorNames(events);
+  const { actorOf } = useAuditNames(events);
   return (
     <ol className="audit-events">
       {events.map((event) => (

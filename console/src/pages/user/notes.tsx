@@ -4,7 +4,7 @@ import { FieldErrors, Notice, Reason, Section, When } from '../../components.tsx
 import { ConsoleAddAdminNoteDocument, type ConsoleUserQuery } from '../../generated/graphql.ts';
 import { usePermission } from '../../scopes.ts';
 import { errorsFor, type FieldError } from '../../user-errors.ts';
-import { useActorNames } from './history.tsx';
+import { useAuditNames } from '../../audit.tsx';
 
 type User = NonNullable<ConsoleUserQuery['user']>;
 
@@ -24,7 +24,7 @@ export function AdminNotes({ user }: { user: User }) {
       })),
     [user.adminNotes],
   );
-  const nameOf = useActorNames(authors);
+  const { actorOf: nameOf } = useAuditNames(authors);
   const why =
     write.reason ?? (user.status === 'DELETED' ? 'A deleted user cannot get notes; restore them first.' : null);
 

@@ -1,0 +1,214 @@
+/**
+ * The console's Tenants screen in a real browser (Debian's Chromium, headless, driven by
+ * Playwright) against a real Roster, signed in through the realm's hosted sign-in page: an
+ * administrator creates a tenant (a refused slug shown at its field, nothing created), adds a
+ * member found by a user search and removes them, renames the tenant and deletes it behind a typed
+ * confirmation, each checked against the database. An administrator with read scopes only sees
+ * every write control disabled with the reason, and the API refuses the console's mutations with
+ * their token. Screenshots go to test-artifacts/.
+ */
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ARTIFACTS,
+  BROWSER_HOOK_TIMEOUT,
+  BROWSER_TEST_TIMEOUT,
+  chromiumPages,
+  SLOW,
+  withoutChromium,
+} from '../helpers/chromium.ts';
+import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
+import type { TestServer } from '../helpers/server.ts';
+
+const PASSWORD = 'a long and memorable passphrase 7';
+
+const CREATE_USER = `mutation ($input: CreateUserInput!) {
+  createUser(input: $input) { user { id } userErrors { field message code } }
+}`;
+
+/** The hash of the console's trusted document that contains `text`, as the build listed it. */
+function trustedHash(text: string): string {
+  const list = JSON.parse(
+    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
+  ) as Record<string, string>;
+  const key = Object.keys(list).find((hash) => list[hash]!.includes(text));
+  expect(key, text).toBeDefined();
+  return key!.slice('sha256:'.length);
+}
+
+describe.skipIf(withoutChromium)('the console’s Tenants screen in Chromium', () => {
+  const chromium = chromiumPages({ console: true });
+  let server: TestServer;
+  let realmId: string;
+
+  beforeAll(async () => {
+    server = chromium.server;
+    realmId = server.admin.realmId;
+    const people: [string, string, string[]][] = [
+      ['ada@example.com', 'Ada Lovelace', [await adminRoleId(server, realmId)]],
+      [
+        'rita@example.com',
+        'Rita Reader',
+        [(await makeRole(server, realmId, 'Read-only admin', ['users:read', 'tenants:read'])).globalId],
+      ],
+      ['grace@example.com', 'Grace Hopper', []],
+    ];
+    for (const [email, name, roleIds] of people) {
+      const result = await server.graphql(CREATE_USER, {
+        input: { email, name, password: PASSWORD, emailVerified: true, roleIds },
+      });
+      expect(result.data?.createUser.userErrors).toEqual([]);
+    }
+    const acme = await server.graphql(
+      'mutation { createTenant(input: { name: "Acme", slug: "acme" }) { tenant { id } userErrors { code } } }',
+    );
+    expect(acme.data?.createTenant.userErrors).toEqual([]);
+  }, BROWSER_HOOK_TIMEOUT);
+
+  /** Opens the console in a new context, signs in as `email` and goes to Tenants. */
+  async function signIn(email: string) {
+    const opened = await chromium.newPage({ width: 1280, height: 900 });
+    const { page } = opened;
+    await page.goto(`${server.url}/console/`);
+    const realm = page.getByLabel('Realm', { exact: true });
+    await expect.poll(() => realm.inputValue(), SLOW).toBe('default');
+    await realm.focus();
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Email, username or phone number').fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor(SLOW);
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Tenants' }).click();
+    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor(SLOW);
+    expect(new URL(page.url()).pathname).toBe('/console/tenants');
+    return opened;
+  }
+
+  const row = (page: Page, slug: string) => page.locator(`tr[data-tenant="${slug}"]`);
+
+  it(
+    'creates a tenant, adds and removes a member, renames it and deletes it behind a typed confirmation',
+    async () => {
+      const { page, problems } = await signIn('ada@example.com');
+      const prisma = server.db.prisma;
+      await row(page, 'acme').waitFor(SLOW);
+
+      // A slug that is not one, and a slug already taken: each refused at the field, nothing created.
+      const tenants = await prisma.tenant.count({ where: { realmId } });
+      await page.getByLabel('Name', { exact: true }).fill('Globex');
+      await page.getByLabel('Slug (optional)').fill('Globex Corp!');
+      await page.getByRole('button', { name: 'Create tenant' }).click();
+      await expect
+        .poll(() => page.locator('#tenant-slug-errors').textContent(), SLOW)
+        .toBe(
+          'The slug may contain only lowercase letters, digits and hyphens, and cannot start or end with a hyphen.',
+        );
+      expect(await page.getByLabel('Slug (optional)').getAttribute('aria-invalid')).toBe('true');
+      await page.getByLabel('Slug (optional)').fill('acme');
+      await page.getByRole('button', { name: 'Create tenant' }).click();
+      await expect
+        .poll(() => page.locator('#tenant-slug-errors').textContent(), SLOW)
+        .toBe('Another tenant of the realm already uses this slug.');
+      expect(await prisma.tenant.count({ where: { realmId } })).toBe(tenants);
+      await page.screenshot({ path: `${ARTIFACTS}/console-tenant-error.png`, fullPage: true });
+
+      // Without a slug, one is derived from the name; the new tenant opens.
+      await page.getByLabel('Slug (optional)').fill('');
+      await page.getByRole('button', { name: 'Create tenant' }).click();
+      await page.getByRole('heading', { name: 'Globex', level: 2 }).waitFor(SLOW);
+      const globex = await prisma.tenant.findFirstOrThrow({ where: { realmId, slug: 'globex' } });
+      expect(globex.name).toBe('Globex');
+      expect(decodeURIComponent(new URL(page.url()).pathname)).toMatch(/^\/console\/tenants\/.+/);
+      await row(page, 'globex').waitFor(SLOW);
+
+      // Add Grace, found by a search.
+      await page.getByLabel('Add a member').fill('grace');
+      await page.getByRole('button', { name: 'Add Grace Hopper to Globex' }).click();
+      await page.locator('tr[data-member="grace@example.com"]').waitFor(SLOW);
+      const grace = await prisma.user.findFirstOrThrow({ where: { email: 'grace@example.com' } });
+      const memberships = () => prisma.tenantMembership.count({ where: { tenantId: globex.id, userId: grace.id } });
+      expect(await memberships()).toBe(1);
+      await expect.poll(() => row(page, 'globex').locator('.member-count').textContent(), SLOW).toBe('1');
+      await page.screenshot({ path: `${ARTIFACTS}/console-tenant.png`, fullPage: true });
+      await page.getByRole('button', { name: 'Remove Grace Hopper from Globex' }).click();
+      await expect.poll(() => page.locator('tr[data-member="grace@example.com"]').count(), SLOW).toBe(0);
+      expect(await memberships()).toBe(0);
+
+      // Rename; an empty name is refused at its field first.
+      const rename = page.locator('form.rename-tenant');
+      await rename.getByLabel('Name', { exact: true }).fill('');
+      await rename.getByRole('button', { name: 'Save name and slug' }).click();
+      await expect.poll(() => page.locator('#rename-tenant-name-errors').count(), SLOW).toBe(1);
+      expect((await prisma.tenant.findUniqueOrThrow({ where: { id: globex.id } })).name).toBe('Globex');
+      await rename.getByLabel('Name', { exact: true }).fill('Globex Corporation');
+      await rename.getByLabel('Slug').fill('globex-corp');
+      await rename.getByRole('button', { name: 'Save name and slug' }).click();
+      await page.getByRole('heading', { name: 'Globex Corporation', level: 2 }).waitFor(SLOW);
+      const renamed = await prisma.tenant.findUniqueOrThrow({ where: { id: globex.id } });
+      expect([renamed.name, renamed.slug]).toEqual(['Globex Corporation', 'globex-corp']);
+
+      // Deleting needs the slug typed.
+      await page.getByRole('button', { name: 'Delete tenant' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Delete the tenant “Globex Corporation”?' });
+      await dialog.waitFor(SLOW);
+      const confirm = dialog.getByRole('button', { name: 'Delete tenant' });
+      await dialog.getByLabel(/Type the tenant’s slug/).fill('globex');
+      expect(await confirm.isDisabled()).toBe(true);
+      await dialog.getByLabel(/Type the tenant’s slug/).fill('globex-corp');
+      await confirm.click();
+      await page.getByText('The tenant “Globex Corporation” was deleted.').waitFor(SLOW);
+      expect(await prisma.tenant.count({ where: { id: globex.id } })).toBe(0);
+      expect(new URL(page.url()).pathname).toBe('/console/tenants');
+      await expect.poll(() => row(page, 'globex-corp').count(), SLOW).toBe(0);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'shows a read-only administrator every write control disabled with the reason; the API refuses the console’s mutations with their token',
+    async () => {
+      const { page, problems } = await signIn('rita@example.com');
+      const prisma = server.db.prisma;
+      await row(page, 'acme').locator('a').click();
+      await page.getByRole('heading', { name: 'Acme', level: 2 }).waitFor(SLOW);
+      const reason = 'Needs the tenants:write scope, which your roles do not grant.';
+      expect(await page.getByRole('button', { name: 'Create tenant' }).isDisabled()).toBe(true);
+      expect(await page.locator('#new-tenant-reason').textContent()).toBe(reason);
+      expect(await page.getByRole('button', { name: 'Delete tenant' }).isDisabled()).toBe(true);
+      expect(await page.locator('#tenant-write-reason').textContent()).toBe(reason);
+      expect(await page.locator('form.rename-tenant').getByLabel('Name', { exact: true }).isDisabled()).toBe(true);
+      expect(await page.getByLabel('Add a member').isDisabled()).toBe(true);
+      expect(await page.locator('#members-write-reason').textContent()).toBe(
+        'Needs the users:write scope, which your roles do not grant. Adding and removing members is not available.',
+      );
+      await page.screenshot({ path: `${ARTIFACTS}/console-tenants-read-only.png`, fullPage: true });
+
+      const token = await page.evaluate(
+        () => (JSON.parse(sessionStorage.getItem('roster-console:session')!) as { accessToken: string }).accessToken,
+      );
+      const acme = await prisma.tenant.findFirstOrThrow({ where: { realmId, slug: 'acme' } });
+      const tenants = await prisma.tenant.count({ where: { realmId } });
+      for (const [text, variables] of [
+        ['mutation ConsoleCreateTenant(', { name: 'Sneaky' }],
+        ['mutation ConsoleDeleteTenant(', { id: page.url().split('/').pop() }],
+      ] as const) {
+        const response = await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({
+            extensions: { persistedQuery: { version: 1, sha256Hash: trustedHash(text) } },
+            variables,
+          }),
+        });
+        const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+        expect(body.errors?.[0]?.extensions?.code, text).toBe('FORBIDDEN');
+      }
+      expect(await prisma.tenant.count({ where: { realmId } })).toBe(tenants);
+      expect(await prisma.tenant.count({ where: { id: acme.id } })).toBe(1);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+});
