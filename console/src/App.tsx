@@ -13,6 +13,8 @@ import { Notice } from './components.tsx';
 
 // One user's page is a chunk of its own, loaded when first opened: the Users screen loads without it.
 const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
+// So is the Analytics page, with its charts.
+const AnalyticsPage = lazy(async () => ({ default: (await import('./pages/AnalyticsPage.tsx')).AnalyticsPage }));
 
 export function App() {
   const { route } = useLocation();
@@ -105,6 +107,9 @@ function Shell({ session }: { session: Session }) {
           <NavLink to="/roles" current={route.page === 'roles'}>
             Roles
           </NavLink>
+          <NavLink to="/analytics" current={route.page === 'analytics'}>
+            Analytics
+          </NavLink>
         </nav>
         <div className="me">
           {me && <span className="me-name">{me.name ?? me.email}</span>}
@@ -115,12 +120,14 @@ function Shell({ session }: { session: Session }) {
       </header>
       <main id="main" tabIndex={-1}>
         {error && <Notice kind="error">{error.message}</Notice>}
-        {data && !scopes.has('users:read') && (route.page === 'users' || route.page === 'user') && (
-          <Notice kind="error">
-            Your roles do not grant the users:read scope, so there is nothing the console can show you here. Ask an
-            administrator of realm “{session.realm}” for a role that does.
-          </Notice>
-        )}
+        {data &&
+          !scopes.has('users:read') &&
+          (route.page === 'users' || route.page === 'user' || route.page === 'analytics') && (
+            <Notice kind="error">
+              Your roles do not grant the users:read scope, so there is nothing the console can show you here. Ask an
+              administrator of realm “{session.realm}” for a role that does.
+            </Notice>
+          )}
         {data && scopes.has('users:read') && route.page === 'users' && <UsersPage />}
         {data && scopes.has('users:read') && route.page === 'user' && (
           <Suspense
@@ -131,6 +138,17 @@ function Shell({ session }: { session: Session }) {
             }
           >
             <UserPage id={route.id} />
+          </Suspense>
+        )}
+        {data && scopes.has('users:read') && route.page === 'analytics' && (
+          <Suspense
+            fallback={
+              <p className="loading" role="status">
+                Loading…
+              </p>
+            }
+          >
+            <AnalyticsPage />
           </Suspense>
         )}
         {data && route.page === 'applications' && <ApplicationsPage />}

@@ -7,6 +7,7 @@ export type Route =
   | { page: 'user'; id: string }
   | { page: 'applications' }
   | { page: 'roles' }
+  | { page: 'analytics' }
   | { page: 'callback' }
   | { page: 'not-found' };
 
@@ -16,6 +17,7 @@ function parseRoute(pathname: string): Route {
   if (path === '/callback') return { page: 'callback' };
   if (path === '/applications') return { page: 'applications' };
   if (path === '/roles') return { page: 'roles' };
+  if (path === '/analytics') return { page: 'analytics' };
   const user = /^\/users\/([^/]+)$/.exec(path);
   if (user) return { page: 'user', id: decodeURIComponent(user[1]!) };
   return { page: 'not-found' };
