@@ -119,7 +119,8 @@ function Shell({ session }: { session: Session }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {error && <Notice kind="error">{error.message}</Notice>}
+        {/* With data, an error is a field the scopes do not allow (the viewer's own user needs users:read), said below in words. */}
+        {error && !data && <Notice kind="error">{error.message}</Notice>}
         {data &&
           !scopes.has('users:read') &&
           (route.page === 'users' || route.page === 'user' || route.page === 'analytics') && (

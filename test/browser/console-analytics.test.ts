@@ -216,7 +216,12 @@ describe.skipIf(withoutChromium)('the console’s Analytics screen in Chromium',
       });
       await page.getByRole('alert').filter({ hasText: 'Your roles do not grant the users:read scope' }).waitFor(SLOW);
       expect(await page.getByRole('heading', { name: 'Analytics', level: 1 }).count()).toBe(0);
+      // The reason in words, not the API's error about the fields it could not read.
+      expect(await page.getByRole('alert').allTextContents()).toEqual([
+        expect.stringMatching(/^Your roles do not grant the users:read scope/),
+      ]);
       expect(asked.filter((name) => /Overview|Growth|Breakdowns/.test(name))).toEqual([]);
+      await page.screenshot({ path: `${ARTIFACTS}/console-analytics-no-users-read.png` });
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,
