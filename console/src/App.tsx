@@ -12,7 +12,9 @@ import { UsersPage } from './pages/UsersPage.tsx';
 import { Notice } from './components.tsx';
 
 // One user's page is a chunk of its own, loaded when first opened: the Users screen loads without it.
+// So are the other screens but Applications and Roles.
 const UserPage = lazy(async () => ({ default: (await import('./pages/UserPage.tsx')).UserPage }));
+const AnalyticsPage = lazy(async () => ({ default: (await import('./pages/AnalyticsPage.tsx')).AnalyticsPage }));
 const TenantsPage = lazy(async () => ({ default: (await import('./pages/TenantsPage.tsx')).TenantsPage }));
 const ResourcesPage = lazy(async () => ({ default: (await import('./pages/ResourcesPage.tsx')).ResourcesPage }));
 const RealmPage = lazy(async () => ({ default: (await import('./pages/RealmPage.tsx')).RealmPage }));
@@ -127,6 +129,9 @@ function Shell({ session }: { session: Session }) {
           <NavLink to="/realm" current={route.page === 'realm'}>
             Realm
           </NavLink>
+          <NavLink to="/analytics" current={route.page === 'analytics'}>
+            Analytics
+          </NavLink>
         </nav>
         <div className="me">
           {me && <span className="me-name">{me.name ?? me.email}</span>}
@@ -136,17 +141,25 @@ function Shell({ session }: { session: Session }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {error && <Notice kind="error">{error.message}</Notice>}
-        {data && !scopes.has('users:read') && (route.page === 'users' || route.page === 'user') && (
-          <Notice kind="error">
-            Your roles do not grant the users:read scope, so there is nothing the console can show you here. Ask an
-            administrator of realm “{session.realm}” for a role that does.
-          </Notice>
-        )}
+        {/* With data, an error is a field the scopes do not allow (the viewer's own user needs users:read), said below in words. */}
+        {error && !data && <Notice kind="error">{error.message}</Notice>}
+        {data &&
+          !scopes.has('users:read') &&
+          (route.page === 'users' || route.page === 'user' || route.page === 'analytics') && (
+            <Notice kind="error">
+              Your roles do not grant the users:read scope, so there is nothing the console can show you here. Ask an
+              administrator of realm “{session.realm}” for a role that does.
+            </Notice>
+          )}
         {data && scopes.has('users:read') && route.page === 'users' && <UsersPage />}
         {data && scopes.has('users:read') && route.page === 'user' && (
           <Suspense fallback={LOADING}>
             <UserPage id={route.id} />
+          </Suspense>
+        )}
+        {data && scopes.has('users:read') && route.page === 'analytics' && (
+          <Suspense fallback={LOADING}>
+            <AnalyticsPage />
           </Suspense>
         )}
         {data && route.page === 'applications' && <ApplicationsPage />}

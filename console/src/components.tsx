@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { UserStatus } from './generated/graphql.ts';
+import type { AuthMethod, MfaFactorType, UserStatus } from './generated/graphql.ts';
 import { hrefOf, navigate } from './router.ts';
 import type { FieldError } from './user-errors.ts';
 
@@ -36,6 +36,29 @@ export const STATUS_LABELS: Record<UserStatus, string> = {
   INACTIVE: 'Inactive',
   DELETED: 'Deleted',
 };
+
+export const METHOD_LABELS: Record<AuthMethod, string> = {
+  PASSWORD: 'Password',
+  PASSKEY: 'Passkey',
+  EMAIL_CODE: 'Email code',
+  PHONE: 'Phone code',
+  OAUTH: 'Identity provider',
+};
+
+export const FACTOR_LABELS: Record<MfaFactorType, string> = {
+  TOTP: 'Authenticator app',
+  WEBAUTHN: 'Security key',
+  RECOVERY_CODES: 'Recovery codes',
+};
+
+/** Country names in the browser's language (null where Intl.DisplayNames is missing). */
+export const regionNames = (() => {
+  try {
+    return new Intl.DisplayNames(undefined, { type: 'region' });
+  } catch {
+    return null;
+  }
+})();
 
 export function StatusBadge({ status }: { status: UserStatus }) {
   return <span className={`badge status-${status.toLowerCase()}`}>{STATUS_LABELS[status]}</span>;

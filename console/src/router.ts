@@ -11,6 +11,7 @@ export type Route =
   | { page: 'resources' }
   | { page: 'realm' }
   | { page: 'tenants'; id: string | null }
+  | { page: 'analytics' }
   | { page: 'callback' }
   | { page: 'not-found' };
 
@@ -24,6 +25,7 @@ function parseRoute(pathname: string): Route {
   if (path === '/resources') return { page: 'resources' };
   if (path === '/realm') return { page: 'realm' };
   if (path === '/tenants') return { page: 'tenants', id: null };
+  if (path === '/analytics') return { page: 'analytics' };
   const user = /^\/users\/([^/]+)$/.exec(path);
   if (user) return { page: 'user', id: decodeURIComponent(user[1]!) };
   const tenant = /^\/tenants\/([^/]+)$/.exec(path);

@@ -16,7 +16,18 @@ import {
   type ExportFormat,
   type Selection,
 } from '../bulk.ts';
-import { FieldErrors, Link, Notice, Reason, STATUS_LABELS, StatusBadge, When } from '../components.tsx';
+import {
+  FACTOR_LABELS,
+  FieldErrors,
+  Link,
+  METHOD_LABELS,
+  Notice,
+  Reason,
+  regionNames,
+  STATUS_LABELS,
+  StatusBadge,
+  When,
+} from '../components.tsx';
 import { downloadExport } from '../export.ts';
 import {
   ConsoleBulkUpdateUsersDocument,
@@ -54,28 +65,6 @@ export function usersListPath(): string {
   const query = sessionStorage.getItem(LIST_QUERY);
   return query ? `/?${query}` : '/';
 }
-
-const METHOD_LABELS: Record<AuthMethod, string> = {
-  PASSWORD: 'Password',
-  PASSKEY: 'Passkey',
-  EMAIL_CODE: 'Email code',
-  PHONE: 'Phone code',
-  OAUTH: 'Identity provider',
-};
-
-const FACTOR_LABELS: Record<MfaFactorType, string> = {
-  TOTP: 'Authenticator app',
-  WEBAUTHN: 'Security key',
-  RECOVERY_CODES: 'Recovery codes',
-};
-
-const regionNames = (() => {
-  try {
-    return new Intl.DisplayNames(undefined, { type: 'region' });
-  } catch {
-    return null;
-  }
-})();
 
 /** A list filter: a checkbox per value, with how many users (matching the other filters) have it. */
 function FacetList<T extends string>({
