@@ -8,7 +8,6 @@
  * with the reason, and the API refuses the console's own mutations with their token.
  * Screenshots go to test-artifacts/.
  */
-import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/crypto.ts';
@@ -19,6 +18,7 @@ import {
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
   SLOW,
+  trustedHash,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
@@ -29,16 +29,6 @@ const PASSWORD = 'a long and memorable passphrase 7';
 const CREATE_USER = `mutation ($input: CreateUserInput!) {
   createUser(input: $input) { user { id } userErrors { field message code } }
 }`;
-
-/** The hash of the console's trusted document that contains `text`, as the build listed it. */
-function trustedHash(text: string): string {
-  const list = JSON.parse(
-    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
-  ) as Record<string, string>;
-  const key = Object.keys(list).find((hash) => list[hash]!.includes(text));
-  expect(key, text).toBeDefined();
-  return key!.slice('sha256:'.length);
-}
 
 describe.skipIf(withoutChromium)('the console’s Applications and Roles screens in Chromium', () => {
   const chromium = chromiumPages({ console: true });

@@ -7,7 +7,6 @@
  * at the field. An administrator without audit:read sees why, and the API refuses the console's
  * audit documents with their token. Screenshots go to test-artifacts/.
  */
-import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
@@ -17,6 +16,7 @@ import {
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
   SLOW,
+  trustedHash,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
@@ -30,16 +30,6 @@ const CREATE_USER = `mutation ($input: CreateUserInput!) {
 const SUSPEND_USER = `mutation ($input: SuspendUserInput!) {
   suspendUser(input: $input) { user { id } userErrors { field message code } }
 }`;
-
-/** The hash of the console's trusted document that contains `text`, as the build listed it. */
-function trustedHash(text: string): string {
-  const list = JSON.parse(
-    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
-  ) as Record<string, string>;
-  const key = Object.keys(list).find((hash) => list[hash]!.includes(text));
-  expect(key, text).toBeDefined();
-  return key!.slice('sha256:'.length);
-}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 /** An instant as the page's `datetime-local` inputs take it (the browser's time zone is the test's). */

@@ -7,7 +7,6 @@
  * administrator with read scopes only sees every write control disabled with the reason, and the
  * API refuses the console's mutations with their token. Screenshots go to test-artifacts/.
  */
-import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +15,7 @@ import {
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
   SLOW,
+  trustedHash,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
@@ -26,16 +26,6 @@ const PASSWORD = 'a long and memorable passphrase 7';
 const CREATE_USER = `mutation ($input: CreateUserInput!) {
   createUser(input: $input) { user { id } userErrors { field message code } }
 }`;
-
-/** The hash of the console's trusted document that contains `text`, as the build listed it. */
-function trustedHash(text: string): string {
-  const list = JSON.parse(
-    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
-  ) as Record<string, string>;
-  const key = Object.keys(list).find((hash) => list[hash]!.includes(text));
-  expect(key, text).toBeDefined();
-  return key!.slice('sha256:'.length);
-}
 
 describe.skipIf(withoutChromium)('the console’s API resources screen in Chromium', () => {
   const chromium = chromiumPages({ console: true });

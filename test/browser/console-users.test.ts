@@ -17,6 +17,7 @@ import {
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
   SLOW,
+  trustedHash,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeRole, makeSession, makeUser } from '../helpers/fixtures.ts';
@@ -27,16 +28,6 @@ const PASSWORD = 'a long and memorable passphrase 7';
 const CREATE_USER = `mutation ($input: CreateUserInput!) {
   createUser(input: $input) { user { id } userErrors { field message code } }
 }`;
-
-/** The hash of the console's document that declares `declaration`, as the build listed it. */
-function consoleDocumentHash(declaration: string): string {
-  const list = JSON.parse(
-    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
-  ) as Record<string, string>;
-  const key = Object.keys(list).find((hash) => list[hash]!.includes(declaration));
-  expect(key, declaration).toBeDefined();
-  return key!.slice('sha256:'.length);
-}
 
 describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, export and facets in Chromium', () => {
   const chromium = chromiumPages({ console: true });
@@ -350,7 +341,7 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({
           extensions: {
-            persistedQuery: { version: 1, sha256Hash: consoleDocumentHash('mutation ConsoleBulkUpdateUsers(') },
+            persistedQuery: { version: 1, sha256Hash: trustedHash('mutation ConsoleBulkUpdateUsers(') },
           },
           variables: { input: { ids: [encodeGlobalId('User', member.id)], action: 'SUSPEND', dryRun: false } },
         }),

@@ -6,7 +6,6 @@
  * API refuses their token too. Every page renders under the console's Content-Security-Policy
  * without a console error. Screenshots go to test-artifacts/.
  */
-import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +14,7 @@ import {
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
   SLOW,
+  trustedHash,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeFactor, makeRole, makeSession, userGid } from '../helpers/fixtures.ts';
@@ -29,16 +29,6 @@ const CREATE_USER = `mutation ($input: CreateUserInput!) {
 const UPDATE_USER = `mutation ($input: UpdateUserInput!) {
   updateUser(input: $input) { user { version } userErrors { field message code } }
 }`;
-
-/** The hash of the console's document that declares `declaration` (e.g. `mutation ConsoleDeleteUser(`). */
-function consoleDocumentHash(declaration: string): string {
-  const list = JSON.parse(
-    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
-  ) as Record<string, string>;
-  return Object.keys(list)
-    .find((key) => list[key]!.includes(declaration))!
-    .slice('sha256:'.length);
-}
 
 describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
   const chromium = chromiumPages({ console: true });
@@ -268,7 +258,7 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         () => (JSON.parse(sessionStorage.getItem('roster-console:session')!) as { accessToken: string }).accessToken,
       );
       const katherine = await server.db.prisma.user.findFirstOrThrow({ where: { email: 'katherine@example.com' } });
-      const suspendHash = consoleDocumentHash('mutation ConsoleSuspendUser(');
+      const suspendHash = trustedHash('mutation ConsoleSuspendUser(');
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -320,7 +310,7 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({
           extensions: {
-            persistedQuery: { version: 1, sha256Hash: consoleDocumentHash('mutation ConsoleDeleteUser(') },
+            persistedQuery: { version: 1, sha256Hash: trustedHash('mutation ConsoleDeleteUser(') },
           },
           variables: { id: userGid(katherine.id), hard: true },
         }),

@@ -3,7 +3,7 @@
  * server with a single-page application to sign in to, one Chromium for the file, pages that
  * collect console problems, and the one-time links Roster mails.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as oidc from 'openid-client';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -30,6 +30,19 @@ export const BROWSER_HOOK_TIMEOUT = 120_000;
 export const withoutChromium = !existsSync(CHROMIUM) && !process.env.CI;
 
 /** Starts Debian's Chromium, headless, with no background traffic of its own. */
+/**
+ * The SHA-256 (hex) under which the console's build lists the trusted document containing `text`
+ * (e.g. `query ConsoleUsers`), for sending that document by hash as the console does.
+ */
+export function trustedHash(text: string): string {
+  const list = JSON.parse(
+    readFileSync(new URL('../../dist/console-app/trusted-documents.json', import.meta.url), 'utf8'),
+  ) as Record<string, string>;
+  const key = Object.keys(list).find((hash) => list[hash]!.includes(text));
+  expect(key, text).toBeDefined();
+  return key!.slice('sha256:'.length);
+}
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
