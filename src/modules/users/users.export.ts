@@ -175,8 +175,7 @@ export interface UserExport {
 
 /**
  * Streams every user `filter` selects, by id, `BATCH` rows per statement and only as fast as the
- * client reads: while one batch is written, the next is read (memory stays at two batches), so the
- * database's work and the writing overlap. A client that goes away cancels the running statement
+ * client reads (memory stays at one batch). A client that goes away cancels the running statement
  * (`signal`) and no further one starts. The export is audited once it ends, finished or not:
  * the filter, fields, format and number of rows, never a value.
  */
@@ -241,15 +240,6 @@ export async function exportUsers(
     return { rows: batch.length, chunk };
   };
 
-  type Batch = Promise<{ rows: number; chunk: string }>;
-  const read = (): Batch => {
-    const batch = runInRequest({ signal: input.signal }, () => nextBatch());
-    // Awaited by the next pull; until then a failure (the client gone) must not go unhandled.
-    batch.catch(() => {});
-    return batch;
-  };
-  let next: Batch | null = null;
-
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -257,12 +247,10 @@ export async function exportUsers(
       },
       async pull(controller) {
         try {
-          const { rows: count, chunk } = await (next ?? read());
-          // Batches are read one after the other (each starts after the last id of the one before).
-          next = count < BATCH || input.signal.aborted ? null : read();
-          rows += count;
+          const { rows: read, chunk } = await runInRequest({ signal: input.signal }, () => nextBatch());
+          rows += read;
           if (chunk) controller.enqueue(encoder.encode(chunk));
-          if (count < BATCH) {
+          if (read < BATCH) {
             await audit(true);
             controller.close();
           }
@@ -275,7 +263,7 @@ export async function exportUsers(
         await audit(false);
       },
     },
-    // Pull (enqueue a batch, read the one after) only once the last batch has been taken.
+    // Ask for the next batch only once the last one has been read.
     { highWaterMark: 0 },
   );
   return { stream };
