@@ -14,6 +14,7 @@ import {
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
+  signInToConsole,
   SLOW,
   trustedHash,
   withoutChromium,
@@ -60,15 +61,7 @@ describe.skipIf(withoutChromium)('the console’s Tenants screen in Chromium', (
   async function signIn(email: string) {
     const opened = await chromium.newPage({ width: 1280, height: 900 });
     const { page } = opened;
-    await page.goto(`${server.url}/console/`);
-    const realm = page.getByLabel('Realm', { exact: true });
-    await expect.poll(() => realm.inputValue(), SLOW).toBe('default');
-    await realm.focus();
-    await page.keyboard.press('Enter');
-    await page.getByLabel('Email, username or phone number').fill(email);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor(SLOW);
+    await signInToConsole(page, server.url, email, PASSWORD);
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Tenants' }).click();
     await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor(SLOW);
     expect(new URL(page.url()).pathname).toBe('/console/tenants');

@@ -16,6 +16,7 @@ import {
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
+  signInToConsole,
   SLOW,
   trustedHash,
   withoutChromium,
@@ -76,15 +77,7 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
     await page.addInitScript(() => {
       delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
     });
-    await page.goto(`${server.url}/console/`);
-    const realm = page.getByLabel('Realm', { exact: true });
-    await expect.poll(() => realm.inputValue(), SLOW).toBe('default');
-    await realm.focus();
-    await page.keyboard.press('Enter');
-    await page.getByLabel('Email, username or phone number').fill(email);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor(SLOW);
+    await signInToConsole(page, server.url, email, PASSWORD);
     return opened;
   }
 

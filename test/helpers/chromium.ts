@@ -43,6 +43,22 @@ export function trustedHash(text: string): string {
   return key!.slice('sha256:'.length);
 }
 
+/**
+ * Signs `email` in to the console of `baseUrl` on `page`: realm `default` (the sign-in page's
+ * prefilled value, submitted with Enter), the realm's hosted sign-in page, then the Users screen.
+ */
+export async function signInToConsole(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/console/`);
+  const realm = page.getByLabel('Realm', { exact: true });
+  await expect.poll(() => realm.inputValue(), SLOW).toBe('default');
+  await realm.focus();
+  await page.keyboard.press('Enter');
+  await page.getByLabel('Email, username or phone number').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor(SLOW);
+}
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
