@@ -37,6 +37,7 @@ import {
   readForm,
   recoveryCodesList,
   respond,
+  STALE_SIGN_IN,
   tooManyFailures,
 } from './sign-in-pages.ts';
 
@@ -522,15 +523,7 @@ ${fields}
       details = null;
     }
     if (!details || details.uid !== uid || details.prompt.name !== 'login') {
-      respond(
-        ctx,
-        400,
-        page(
-          realm,
-          spec.title,
-          '<p class="error" role="alert">This sign-in request has expired or was started in another browser. Go back to the application and start again.</p>',
-        ),
-      );
+      respond(ctx, 400, page(realm, spec.title, STALE_SIGN_IN));
       return;
     }
     const csrf = csrfFor(`${spec.name}:${uid}`);

@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type Provider from 'oidc-provider';
+import { errors, type InteractionResults, type KoaContextWithOIDC } from 'oidc-provider';
 import QRCode from 'qrcode';
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { PrismaClient, Realm } from '../generated/prisma/client.ts';
 import { constantTimeEqual, decrypt, encrypt } from '../auth/crypto.ts';
 import { addressKey, type AddressClientLimits } from '../auth/rate-limit.ts';
@@ -54,6 +54,10 @@ const MAX_FORM_BYTES = 14 * 1024;
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})$/;
 
 const START_AGAIN = 'This sign-in cannot go on. Go back to the application and start again.';
+
+/** The sentence for an interaction the provider no longer has: it expired, or another sign-in in this browser replaced it. */
+export const STALE_SIGN_IN =
+  '<p class="error" role="alert">This sign-in request has expired or was started in another browser. Go back to the application and start again.</p>';
 
 const STYLE =
   'body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d1f23}' +
@@ -544,15 +548,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       details = null;
     }
     if (!details || details.uid !== uid) {
-      respond(
-        ctx,
-        400,
-        page(
-          realm,
-          'Sign-in error',
-          '<p class="error" role="alert">This sign-in request has expired or was started in another browser. Go back to the application and start again.</p>',
-        ),
-      );
+      respond(ctx, 400, page(realm, 'Sign-in error', STALE_SIGN_IN));
       return;
     }
     const csrf = csrfFor(uid);
@@ -585,14 +581,7 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
         grant.addResourceScope(indicator, scopes);
       }
       const grantId = await grant.save();
-      const to = await provider.interactionResult(
-        ctx.req,
-        ctx.res,
-        { consent: { grantId } },
-        { mergeWithLastSubmission: true },
-      );
-      ctx.redirect(to);
-      ctx.status = 303;
+      await resume({ consent: { grantId } }, true);
       return;
     }
     if (details.prompt.name !== 'login') {
@@ -921,12 +910,24 @@ export function installSignInPages(provider: Provider, deps: SignInPagesDeps): v
       amr: readonly string[],
     ): Promise<void> {
       const done: SignedIn = { tenantId: signedIn.tenantId };
-      const to = await provider.interactionResult(
-        ctx.req,
-        ctx.res,
-        { login: { accountId: signedIn.userId, amr: [...amr] }, signedIn: done },
-        { mergeWithLastSubmission: false },
-      );
+      await resume({ login: { accountId: signedIn.userId, amr: [...amr] }, signedIn: done }, false);
+    }
+
+    /**
+     * Sends the browser back to the provider with the interaction's result. A concurrent request
+     * of the same browser may have replaced the provider session since this one read the
+     * interaction (oidc-provider rotates it on every resumption): the page to start again then,
+     * as for an interaction already gone, not the provider's bare error.
+     */
+    async function resume(result: InteractionResults, mergeWithLastSubmission: boolean): Promise<void> {
+      let to: string;
+      try {
+        to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+      } catch (error) {
+        if (!(error instanceof errors.SessionNotFound)) throw error;
+        respond(ctx, 400, page(realm, 'Sign-in error', STALE_SIGN_IN));
+        return;
+      }
       ctx.redirect(to);
       ctx.status = 303;
     }
