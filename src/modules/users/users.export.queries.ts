@@ -33,28 +33,62 @@ const FIELD_SQL = {
 
 export type ExportColumnField = keyof typeof FIELD_SQL;
 
+/** Which users of an export a statement reads: ids after `after` up to `upto` (inclusive; open when null), at most `limit`. */
+export interface ExportRange {
+  after: string | null;
+  upto: string | null;
+  limit: number | null;
+}
+
+const limitOf = (range: ExportRange) => (range.limit === null ? Prisma.empty : Prisma.sql`LIMIT ${range.limit}`);
+
+function rangeCondition(range: ExportRange): Prisma.Sql {
+  const after = range.after === null ? Prisma.empty : Prisma.sql`AND u.id > ${range.after}::uuid`;
+  const upto = range.upto === null ? Prisma.empty : Prisma.sql`AND u.id <= ${range.upto}::uuid`;
+  return Prisma.sql`${after} ${upto}`;
+}
+
 /**
- * One batch of an export: the users matching `where` (over alias `u`) with an id after `afterId`,
- * by id (time-ordered, stable while new users arrive after the last one read): `id`, the
- * `fields`, and the custom attributes as `__attributes` when asked for.
+ * The id that ends the next `size` users of an export after `after` (the `size`-th one by id),
+ * or null when fewer remain: an index walk without reading the users' values, so the batch after
+ * it can start before this one is written.
+ */
+export async function exportBoundary(
+  db: RawSqlClient,
+  realmId: string,
+  where: Prisma.Sql,
+  after: string | null,
+  size: number,
+): Promise<string | null> {
+  const rs = realmSql(db, realmId);
+  const [row] = await rs.query<{ id: string }>`
+    SELECT u.id FROM "User" u
+    WHERE ${rs.realm('u')} AND ${where} ${rangeCondition({ after, upto: null, limit: null })}
+    ORDER BY u.id
+    OFFSET ${size - 1} LIMIT 1`;
+  return row?.id ?? null;
+}
+
+/**
+ * One batch of an export: the users matching `where` (over alias `u`) in `range`, by id
+ * (time-ordered, stable while new users arrive after the last one read): `id`, the `fields`, and
+ * the custom attributes as `__attributes` when asked for.
  */
 export function exportUserRows(
   db: RawSqlClient,
   realmId: string,
   query: { where: Prisma.Sql; fields: ExportColumnField[]; attributes: boolean },
-  afterId: string | null,
-  limit: number,
+  range: ExportRange,
 ): Promise<Record<string, unknown>[]> {
   const rs = realmSql(db, realmId);
   const columns = query.fields.map((field) => Prisma.raw(`${FIELD_SQL[field]} AS "${field}"`));
   if (query.attributes) columns.push(Prisma.raw('u."customAttributes" AS "__attributes"'));
   const selected = columns.length ? Prisma.sql`, ${Prisma.join(columns, ', ')}` : Prisma.empty;
-  const after = afterId === null ? Prisma.empty : Prisma.sql`AND u.id > ${afterId}::uuid`;
   return rs.query<Record<string, unknown>>`
     SELECT u.id ${selected} FROM "User" u
-    WHERE ${rs.realm('u')} AND ${query.where} ${after}
+    WHERE ${rs.realm('u')} AND ${query.where} ${rangeCondition(range)}
     ORDER BY u.id
-    LIMIT ${limit}`;
+    ${limitOf(range)}`;
 }
 
 /** How a column's value is written (users.export.ts): the global id, text, a boolean, a time, a custom attribute. */
@@ -70,7 +104,6 @@ export interface FormattedColumn {
 /** One batch formatted by the database; `text` is null when a row needs formatting in JavaScript. */
 export interface FormattedBatch {
   rows: number;
-  lastId: string | null;
   text: string | null;
 }
 
@@ -174,7 +207,7 @@ function rowToJsonLine(columns: FormattedColumn[]): string {
 
 /**
  * One batch of an export as the database writes it: the users `exportUserRows` would return, each
- * as its CSV or NDJSON line, joined in id order into one text, with their number and the last id.
+ * as its CSV or NDJSON line, joined in id order into one text, with their number.
  * One value per batch instead of an object per user keeps what the export allocates close to the
  * bytes it sends. `text` is null when a row holds a value only JavaScript writes as it does
  * (exportUserRows then reads the batch).
@@ -183,8 +216,7 @@ export function exportUserLines(
   db: RawSqlClient,
   realmId: string,
   query: { where: Prisma.Sql; format: 'csv' | 'ndjson'; columns: FormattedColumn[] },
-  afterId: string | null,
-  limit: number,
+  range: ExportRange,
 ): Promise<FormattedBatch[]> {
   const rs = realmSql(db, realmId);
   const selected: Prisma.Sql[] = [];
@@ -209,15 +241,14 @@ export function exportUserLines(
     query.columns.every((column) => Buffer.byteLength(column.name) <= MAX_IDENTIFIER_BYTES);
   const line = rowToJson ? Prisma.raw(rowToJsonLine(query.columns)) : Prisma.join(parts, ' || ');
   const columns = selected.length ? Prisma.sql`, ${Prisma.join(selected, ', ')}` : Prisma.empty;
-  const after = afterId === null ? Prisma.empty : Prisma.sql`AND u.id > ${afterId}::uuid`;
   return rs.query<FormattedBatch>`
-    SELECT count(*)::int AS rows, max(b.id::text COLLATE "C") AS "lastId",
+    SELECT count(*)::int AS rows,
       CASE WHEN bool_and(l.line IS NOT NULL) THEN string_agg(l.line, '' ORDER BY b.id) END AS text
     FROM (
       SELECT u.id ${columns} FROM "User" u
-      WHERE ${rs.realm('u')} AND ${query.where} ${after}
+      WHERE ${rs.realm('u')} AND ${query.where} ${rangeCondition(range)}
       ORDER BY u.id
-      LIMIT ${limit}
+      ${limitOf(range)}
     ) b
     CROSS JOIN LATERAL (SELECT ${line} AS line) l`;
 }
