@@ -94,6 +94,41 @@ describe('compiled queries', () => {
     expect(answer.errors.map((e) => [e.path, e.extensions.code])).toEqual([[['roles'], 'FORBIDDEN']]);
   });
 
+  it('read columns directly only for a caller the type lets read them (a type scope the caller lacks)', async () => {
+    // Role's columns are read by the compiled query without calling their resolvers once the
+    // type's scope (roles:read) passes: a caller without it gets the standard refusal on each.
+    const query = `{ users(first: 2, orderBy: [{ field: NAME, direction: ASC }]) { nodes { email roles { name } } } }`;
+    const role = await server.graphql(
+      `mutation { createRole(input: { name: "Librarian" }) { role { id } userErrors { code } } }`,
+      {},
+      admin,
+    );
+    const roleId = (role.data!.createRole as { role: { id: string } }).role.id;
+    const users = await server.graphql(`{ users(first: 3) { nodes { id } } }`, {}, admin);
+    for (const { id } of (users.data!.users as { nodes: { id: string }[] }).nodes) {
+      const assigned = await server.graphql(
+        `mutation ($input: AssignUserRolesInput!) { assignUserRoles(input: $input) { userErrors { code } } }`,
+        { input: { userId: id, roleIds: [roleId] } },
+        admin,
+      );
+      expect(assigned.data?.assignUserRoles).toEqual({ userErrors: [] });
+    }
+    const allowed = JSON.parse((await sameThrice({ query }, admin)).text) as {
+      data: { users: { nodes: { email: string; roles: { name: string }[] }[] } };
+    };
+    expect(allowed.data.users.nodes).toEqual([
+      { email: 'ada@example.com', roles: [{ name: 'Librarian' }] },
+      { email: 'alan@example.com', roles: [{ name: 'Librarian' }] },
+    ]);
+    const { status, text } = await sameThrice({ query }, usersOnly);
+    expect(status).toBe(200);
+    const refused = JSON.parse(text) as { errors?: { path: (string | number)[]; extensions: { code: string } }[] };
+    // Role.name is non-null up to `users`: the first refusal empties the answer.
+    expect(refused.errors?.map((error) => [error.path, error.extensions.code])).toEqual([
+      [['users', 'nodes', 0, 'roles', 0, 'name'], 'FORBIDDEN'],
+    ]);
+  });
+
   it('a variable of a recursive input type (UserFilter) stays on the standard executor, and answers', async () => {
     const { status, text } = await sameThrice({
       query: `query ($filter: UserFilter) { users(first: 5, filter: $filter) { totalCount } }`,
