@@ -1,4 +1,4 @@
-/** Pieces the Applications and Roles screens share: a confirmation dialog, and a secret shown once. */
+/** Pieces the admin screens share: a confirmation dialog, one that asks for a name to be typed, and a secret shown once. */
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { FieldErrors } from './components.tsx';
 import type { FieldError } from './user-errors.ts';
@@ -65,6 +65,59 @@ export function ConfirmDialog({
         </div>
       </form>
     </dialog>
+  );
+}
+
+/**
+ * A deletion confirmed by typing `expected` (a name or slug, exactly): the Delete button stays
+ * disabled until it matches. `what` names it in the label ("the role’s name").
+ */
+export function TypedDeleteDialog({
+  title,
+  confirmLabel,
+  what,
+  expected,
+  busy,
+  errors,
+  onConfirm,
+  onCancel,
+  children,
+}: {
+  title: string;
+  confirmLabel: string;
+  what: string;
+  expected: string;
+  busy: boolean;
+  errors: readonly FieldError[];
+  onConfirm: () => void;
+  onCancel: () => void;
+  children: ReactNode;
+}) {
+  const [typed, setTyped] = useState('');
+  const id = useId();
+  return (
+    <ConfirmDialog
+      title={title}
+      confirmLabel={confirmLabel}
+      danger
+      canConfirm={typed === expected}
+      busy={busy}
+      errors={errors}
+      onConfirm={onConfirm}
+      onCancel={onCancel}
+    >
+      {children}
+      <label htmlFor={`${id}-typed`}>
+        Type {what}, {expected}, to confirm
+      </label>
+      <input
+        id={`${id}-typed`}
+        value={typed}
+        onChange={(event) => setTyped(event.target.value)}
+        autoComplete="off"
+        spellCheck={false}
+      />
+    </ConfirmDialog>
   );
 }
 

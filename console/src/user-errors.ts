@@ -17,6 +17,11 @@ export function errorsFor(errors: readonly FieldError[], field: string | null, f
   });
 }
 
+/** A request that failed without userErrors (network, GraphQL error): its message as an error of no field. */
+export const requestFailed = (message: string | undefined): FieldError[] => [
+  { field: null, code: 'ERROR', message: message ?? 'The request failed.' },
+];
+
 const INVALID_VARIABLE = /^Variable "\$(\w+)" got invalid value .*? at "\1\.([\w.]+)"; (.+)$/s;
 
 /**

@@ -12,7 +12,7 @@ import {
   type ConsoleApplicationRowFragment,
 } from '../generated/graphql.ts';
 import { usePermission } from '../scopes.ts';
-import type { FieldError } from '../user-errors.ts';
+import { requestFailed, type FieldError } from '../user-errors.ts';
 
 type Application = ConsoleApplicationRowFragment;
 
@@ -197,7 +197,7 @@ function RotateDialog({
   async function confirm() {
     const result = await rotate({ id: application.id, previousSecretValidForSeconds: grace });
     const payload = result.data?.rotateApplicationSecret;
-    setErrors(payload?.userErrors ?? [{ field: null, code: 'ERROR', message: result.error?.message ?? 'Failed.' }]);
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.clientSecret) onRotated(payload.clientSecret);
   }
 
@@ -241,7 +241,7 @@ function ToggleDialog({ application, onClose }: { application: Application; onCl
   async function confirm() {
     const result = await update({ id: application.id, enabled: !disabling });
     const payload = result.data?.updateApplication;
-    setErrors(payload?.userErrors ?? [{ field: null, code: 'ERROR', message: result.error?.message ?? 'Failed.' }]);
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.application) onClose();
   }
 

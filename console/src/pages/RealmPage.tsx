@@ -12,7 +12,7 @@ import {
 } from '../generated/graphql.ts';
 import { errorsAt } from '../input-errors.ts';
 import { usePermission } from '../scopes.ts';
-import type { FieldError } from '../user-errors.ts';
+import { requestFailed, type FieldError } from '../user-errors.ts';
 
 type Settings = ConsoleRealmSettingsFragment['settings'];
 
@@ -143,9 +143,7 @@ function SettingsForm({ settings, onSaved }: { settings: Settings; onSaved: (mes
     if (Object.keys(patch).length === 0) return setErrors([]);
     const result = await update({ input: { patch } });
     const payload = result.data?.updateRealmSettings;
-    setErrors(
-      payload?.userErrors ?? [{ field: null, code: 'ERROR', message: result.error?.message ?? 'The request failed.' }],
-    );
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     const count = Object.keys(patch).length;
     if (payload?.realm) onSaved(`Saved: ${count} ${count === 1 ? 'setting' : 'settings'} changed.`);
   }

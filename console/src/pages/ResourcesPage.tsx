@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { ConfirmDialog } from '../admin.tsx';
+import { TypedDeleteDialog } from '../admin.tsx';
 import { FieldErrors, Notice, Reason } from '../components.tsx';
 import {
   ConsoleAddResourceScopeDocument,
@@ -12,13 +12,9 @@ import {
 } from '../generated/graphql.ts';
 import { errorsAt } from '../input-errors.ts';
 import { usePermission } from '../scopes.ts';
-import { invalidValues, type FieldError } from '../user-errors.ts';
+import { invalidValues, requestFailed, type FieldError } from '../user-errors.ts';
 
 type Resource = ConsoleResourceCardFragment;
-
-const failed = (message: string | undefined): FieldError[] => [
-  { field: null, code: 'ERROR', message: message ?? 'The request failed.' },
-];
 
 export function ResourcesPage() {
   const read = usePermission('resources:read');
@@ -98,7 +94,7 @@ function ResourceCard({ resource, onDelete }: { resource: Resource; onDelete: ()
       input: { resourceId: resource.id, name, description: description.trim() || null },
     });
     const payload = result.data?.addResourceScope;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.resource) {
       setName('');
       setDescription('');
@@ -108,7 +104,7 @@ function ResourceCard({ resource, onDelete }: { resource: Resource; onDelete: ()
   async function take(scopeId: string) {
     const result = await removeScope({ resourceId: resource.id, scopeId });
     const payload = result.data?.removeResourceScope;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
   }
 
   return (
@@ -213,23 +209,22 @@ function DeleteResourceDialog({
   onClose: () => void;
   onDeleted: () => void;
 }) {
-  const [typed, setTyped] = useState('');
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
   const [state, remove] = useMutation(ConsoleDeleteResourceDocument);
 
   async function confirm() {
     const result = await remove({ id: resource.id });
     const payload = result.data?.deleteResource;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.deletedId) onDeleted();
   }
 
   return (
-    <ConfirmDialog
+    <TypedDeleteDialog
       title={`Delete the API resource “${resource.name}”?`}
       confirmLabel="Delete resource"
-      danger
-      canConfirm={typed === resource.name}
+      what="the resource’s name"
+      expected={resource.name}
       busy={state.fetching}
       errors={errors}
       onConfirm={() => void confirm()}
@@ -239,15 +234,7 @@ function DeleteResourceDialog({
         Its {resource.scopes.length} {resource.scopes.length === 1 ? 'scope goes' : 'scopes go'} with it: every role and
         user holding them loses them at once, and tokens for it can no longer be issued. This cannot be undone.
       </p>
-      <label htmlFor="delete-resource-confirm">Type the resource’s name, {resource.name}, to confirm</label>
-      <input
-        id="delete-resource-confirm"
-        value={typed}
-        onChange={(event) => setTyped(event.target.value)}
-        autoComplete="off"
-        spellCheck={false}
-      />
-    </ConfirmDialog>
+    </TypedDeleteDialog>
   );
 }
 
@@ -266,7 +253,7 @@ function CreateResource({ onCreated }: { onCreated: (name: string) => void }) {
     const payload = result.data?.createResource;
     // A value the URL scalar refuses is a GraphQL error naming the input field: shown there too.
     const refused = invalidValues(result.error?.graphQLErrors ?? [], 'input');
-    setErrors(payload?.userErrors ?? (refused.length ? refused : failed(result.error?.message)));
+    setErrors(payload?.userErrors ?? (refused.length ? refused : requestFailed(result.error?.message)));
     if (payload?.resource) {
       setIndicator('');
       setName('');

@@ -1,6 +1,6 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { ConfirmDialog } from '../admin.tsx';
+import { TypedDeleteDialog } from '../admin.tsx';
 import { errorsAt } from '../input-errors.ts';
 import { FieldErrors, Notice, Reason } from '../components.tsx';
 import {
@@ -12,7 +12,7 @@ import {
   type ConsoleRolesQuery,
 } from '../generated/graphql.ts';
 import { usePermission } from '../scopes.ts';
-import type { FieldError } from '../user-errors.ts';
+import { requestFailed, type FieldError } from '../user-errors.ts';
 
 type Role = ConsoleRolesQuery['roles']['nodes'][number];
 type Resource = NonNullable<ConsoleRolesQuery['resources']>['nodes'][number];
@@ -113,14 +113,14 @@ function RoleCard({
     if (!adding) return;
     const result = await assign({ roleId: role.id, scopeIds: [adding] });
     const payload = result.data?.assignRoleScopes;
-    setErrors(payload?.userErrors ?? [{ field: null, code: 'ERROR', message: result.error?.message ?? 'Failed.' }]);
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.role) setAdding('');
   }
 
   async function take(scopeId: string) {
     const result = await remove({ roleId: role.id, scopeId });
     const payload = result.data?.removeRoleScope;
-    setErrors(payload?.userErrors ?? [{ field: null, code: 'ERROR', message: result.error?.message ?? 'Failed.' }]);
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
   }
 
   const addReason = !write.allowed ? write.reason : !resourcesRead.allowed ? resourcesRead.reason : null;
@@ -226,23 +226,22 @@ function RoleCard({
 }
 
 function DeleteRoleDialog({ role, onClose, onDeleted }: { role: Role; onClose: () => void; onDeleted: () => void }) {
-  const [typed, setTyped] = useState('');
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
   const [state, remove] = useMutation(ConsoleDeleteRoleDocument);
 
   async function confirm() {
     const result = await remove({ id: role.id });
     const payload = result.data?.deleteRole;
-    setErrors(payload?.userErrors ?? [{ field: null, code: 'ERROR', message: result.error?.message ?? 'Failed.' }]);
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.deletedId) onDeleted();
   }
 
   return (
-    <ConfirmDialog
+    <TypedDeleteDialog
       title={`Delete the role “${role.name}”?`}
       confirmLabel="Delete role"
-      danger
-      canConfirm={typed === role.name}
+      what="the role’s name"
+      expected={role.name}
       busy={state.fetching}
       errors={errors}
       onConfirm={() => void confirm()}
@@ -254,15 +253,7 @@ function DeleteRoleDialog({ role, onClose, onDeleted }: { role: Role; onClose: (
           : 'No user holds it; applications holding it lose its scopes at once.'}{' '}
         This cannot be undone.
       </p>
-      <label htmlFor="delete-role-confirm">Type the role’s name, {role.name}, to confirm</label>
-      <input
-        id="delete-role-confirm"
-        value={typed}
-        onChange={(event) => setTyped(event.target.value)}
-        autoComplete="off"
-        spellCheck={false}
-      />
-    </ConfirmDialog>
+    </TypedDeleteDialog>
   );
 }
 

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { ConfirmDialog } from '../admin.tsx';
+import { TypedDeleteDialog } from '../admin.tsx';
 import { FieldErrors, Link, Notice, Pager, Reason, StatusBadge, When } from '../components.tsx';
 import {
   ConsoleAddTenantMemberDocument,
@@ -17,15 +17,11 @@ import { useDebounced } from '../hooks.ts';
 import { errorsAt } from '../input-errors.ts';
 import { navigate } from '../router.ts';
 import { usePermission, type Permission } from '../scopes.ts';
-import type { FieldError } from '../user-errors.ts';
+import { requestFailed, type FieldError } from '../user-errors.ts';
 
 const PAGE_SIZE = 25;
 
 type Tenant = NonNullable<ConsoleTenantQuery['tenant']>;
-
-const failed = (message: string | undefined): FieldError[] => [
-  { field: null, code: 'ERROR', message: message ?? 'The request failed.' },
-];
 
 /** Adding or removing members needs both scopes (`addUserToTenant`, `removeUserFromTenant`). */
 function useMembersWrite(): Permission {
@@ -158,7 +154,7 @@ function CreateTenant({ onCreated }: { onCreated: (id: string) => void }) {
     event.preventDefault();
     const result = await create({ name, slug: slug.trim() || null });
     const payload = result.data?.createTenant;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.tenant) {
       setName('');
       setSlug('');
@@ -297,7 +293,7 @@ function RenameTenant({ tenant, onRenamed }: { tenant: Tenant; onRenamed: () => 
     if (slug !== tenant.slug) patch.slug = slug;
     const result = await update({ id: tenant.id, patch });
     const payload = result.data?.updateTenant;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.tenant) onRenamed();
   }
 
@@ -369,7 +365,7 @@ function Members({
   async function take(userId: string) {
     const result = await remove({ tenantId: tenant.id, userId });
     const payload = result.data?.removeUserFromTenant;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.user) onChanged();
   }
 
@@ -444,7 +440,7 @@ function AddMember({ tenant, onAdded }: { tenant: Tenant; onAdded: () => void })
     setAdded(null);
     const result = await add({ tenantId: tenant.id, userId });
     const payload = result.data?.addUserToTenant;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.user) {
       setAdded(`${label} is now a member of ${tenant.name}.`);
       setSearch('');
@@ -507,23 +503,22 @@ function DeleteTenantDialog({
   onClose: () => void;
   onDeleted: () => void;
 }) {
-  const [typed, setTyped] = useState('');
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
   const [state, remove] = useMutation(ConsoleDeleteTenantDocument);
 
   async function confirm() {
     const result = await remove({ id: tenant.id });
     const payload = result.data?.deleteTenant;
-    setErrors(payload?.userErrors ?? failed(result.error?.message));
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.deletedId) onDeleted();
   }
 
   return (
-    <ConfirmDialog
+    <TypedDeleteDialog
       title={`Delete the tenant “${tenant.name}”?`}
       confirmLabel="Delete tenant"
-      danger
-      canConfirm={typed === tenant.slug}
+      what="the tenant’s slug"
+      expected={tenant.slug}
       busy={state.fetching}
       errors={errors}
       onConfirm={() => void confirm()}
@@ -535,14 +530,6 @@ function DeleteTenantDialog({
           : 'It has no members;'}{' '}
         the roles it defines are deleted. This cannot be undone.
       </p>
-      <label htmlFor="delete-tenant-confirm">Type the tenant’s slug, {tenant.slug}, to confirm</label>
-      <input
-        id="delete-tenant-confirm"
-        value={typed}
-        onChange={(event) => setTyped(event.target.value)}
-        autoComplete="off"
-        spellCheck={false}
-      />
-    </ConfirmDialog>
+    </TypedDeleteDialog>
   );
 }
