@@ -181,6 +181,21 @@ describe.skipIf(withoutChromium)('the console’s Analytics screen in Chromium',
         .toMatch(/^(\w+ \d+), (\d{4}) – (\w+ \d+), \d{4}, compared to \1, (?!\2)\d{4} – \3, \d{4}\.$/);
       expect(await periods.textContent()).not.toBe(before);
       expect(await figure(page, 'Users')).toBe(String(users));
+
+      // The choices are in the address: a reload (or a shared link) shows the same analytics.
+      const address = new URL(page.url());
+      expect(address.pathname).toBe('/console/analytics');
+      expect(Object.fromEntries(address.searchParams)).toEqual({
+        period: '7',
+        compare: 'SAME_PERIOD_LAST_YEAR',
+        interval: 'WEEK',
+      });
+      const shown = await periods.textContent();
+      await page.reload();
+      await expect.poll(() => periods.textContent(), SLOW).toBe(shown);
+      expect(await page.getByLabel('Period', { exact: true }).inputValue()).toBe('7');
+      expect(await page.getByLabel('Compared to', { exact: true }).inputValue()).toBe('SAME_PERIOD_LAST_YEAR');
+      expect(await page.getByRole('radio', { name: 'Week' }).isChecked()).toBe(true);
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,

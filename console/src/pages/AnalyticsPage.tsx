@@ -27,6 +27,7 @@ import {
   type PeriodComparison,
 } from '../generated/graphql.ts';
 import { ScopesContext } from '../scopes.ts';
+import { navigate, useLocation } from '../router.ts';
 import './AnalyticsPage.css';
 
 const INTERVALS: { value: GrowthInterval; label: string }[] = [
@@ -44,11 +45,34 @@ const dateOnly = new Intl.DateTimeFormat('en', { dateStyle: 'medium' });
 const periodText = (period: { from: string; to: string }) =>
   `${dateOnly.format(new Date(period.from))} – ${dateOnly.format(new Date(period.to))}`;
 
+/** The choices of the screen as kept in its address (`?period=7&compare=…&interval=WEEK`): a reload or a shared link shows the same. */
+function choicesOf(search: URLSearchParams) {
+  const days = Number(search.get('period'));
+  const compare = search.get('compare');
+  const interval = search.get('interval');
+  return {
+    periodDays: (PERIOD_DAYS as readonly number[]).includes(days) ? (days as PeriodDays) : 30,
+    compareTo: COMPARISONS.find((choice) => choice.value === compare)?.value ?? 'PREVIOUS_PERIOD',
+    interval: INTERVALS.find((choice) => choice.value === interval)?.value ?? 'DAY',
+  };
+}
+
 export function AnalyticsPage() {
   const scopes = useContext(ScopesContext);
-  const [periodDays, setPeriodDays] = useState<PeriodDays>(30);
-  const [compareTo, setCompareTo] = useState<PeriodComparison>('PREVIOUS_PERIOD');
-  const [interval, chooseInterval] = useState<GrowthInterval>('DAY');
+  const { search } = useLocation();
+  const { periodDays, compareTo, interval } = choicesOf(search);
+  const choose = (change: Partial<ReturnType<typeof choicesOf>>) => {
+    const next = { periodDays, compareTo, interval, ...change };
+    const query = new URLSearchParams({
+      period: String(next.periodDays),
+      compare: next.compareTo,
+      interval: next.interval,
+    });
+    navigate(`/analytics?${query.toString()}`, true);
+  };
+  const setPeriodDays = (days: PeriodDays) => choose({ periodDays: days });
+  const setCompareTo = (compare: PeriodComparison) => choose({ compareTo: compare });
+  const chooseInterval = (next: GrowthInterval) => choose({ interval: next });
   // Fixed until Refresh, so the variables (and urql's cache keys) stay the same between renders.
   const [now, setNow] = useState(() => new Date());
   const timeZone = useMemo(browserTimeZone, []);
