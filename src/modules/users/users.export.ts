@@ -236,8 +236,9 @@ export async function exportUsers(
   /**
    * The batches in id order, the next one formatted (on another connection) while the client
    * reads this one: writing a batch is the database's work (a core for each statement), so two
-   * at a time go about twice as fast, and no more than two are ever held. A batch is the range
-   * of ids up to the BATCH-th user after the last one, found first by an index walk.
+   * at a time go faster (1.4 times on two cores), and no more than two are ever held. A batch is
+   * the range of ids up to the BATCH-th user after the last one, found first by an index walk
+   * (which, for a filter few users match, reads the users the batch will read again).
    */
   async function* batches(): AsyncGenerator<{ rows: number; chunk: string }> {
     let after: string | null = null;
