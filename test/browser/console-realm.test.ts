@@ -97,9 +97,13 @@ describe.skipIf(withoutChromium)('the console’s Realm settings screen in Chrom
       await page.getByLabel('Second factors').selectOption('REQUIRED');
       await page.getByRole('checkbox', { name: 'Country' }).check();
       await page.getByLabel('Sender of emails (optional)').fill('Example <no-reply@example.com>');
+      const minimum = page.getByLabel('Minimum password length (characters)');
+      expect(await minimum.inputValue()).toBe('8');
+      await minimum.fill('12');
       await page.getByRole('button', { name: 'Save settings' }).click();
-      await page.getByText('Saved: 4 settings changed.').waitFor(SLOW);
+      await page.getByText('Saved: 5 settings changed.').waitFor(SLOW);
       const after = await settings();
+      expect(after.passwordMinLength).toBe(12);
       expect(after.accessTokenTtlSeconds).toBe(1800);
       expect(after.mfaPolicy).toBe('REQUIRED');
       expect(after.requiredProfileFields).toEqual(['COUNTRY']);

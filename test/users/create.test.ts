@@ -327,15 +327,46 @@ describe('createUser', () => {
     const ok = await create({ ...base, password: 'correct horse battery staple' });
     expect(ok.userErrors).toEqual([]);
 
-    // The realm's minimum length applies (never below 8).
-    await server.db.prisma.realm.update({ where: { id: realm.realmId }, data: { passwordMinLength: 14 } });
+    // The realm's minimum length, set through the API (8 to 128), applies to new passwords.
+    const setMinimum = async (passwordMinLength: number) => {
+      const answer = await server.graphql(
+        `mutation ($patch: RealmSettingsPatch!) {
+          updateRealmSettings(input: { patch: $patch }) {
+            realm { settings { passwordMinLength } }
+            userErrors { code field message }
+          }
+        }`,
+        { patch: { passwordMinLength } },
+      );
+      expect(answer.errors).toBeUndefined();
+      return answer.data!.updateRealmSettings as {
+        realm: { settings: { passwordMinLength: number } } | null;
+        userErrors: { code: string; field: string[]; message: string }[];
+      };
+    };
+    for (const outOfRange of [7, 129]) {
+      const { realm: changed, userErrors } = await setMinimum(outOfRange);
+      expect(changed).toBeNull();
+      expect(userErrors).toEqual([
+        {
+          code: 'INVALID',
+          field: ['input', 'patch', 'passwordMinLength'],
+          message: 'passwordMinLength must be between 8 and 128 characters.',
+        },
+      ]);
+    }
+    expect((await server.db.prisma.realm.findUniqueOrThrow({ where: { id: realm.realmId } })).passwordMinLength).toBe(
+      8,
+    );
+    expect(await setMinimum(14)).toEqual({ realm: { settings: { passwordMinLength: 14 } }, userErrors: [] });
     try {
       const errors = await refused({ email: 'min@example.com', password: 'lengthy-pass' }, [
         ['TOO_SHORT', ['input', 'password']],
       ]);
       expect(errors[0]!.message).toContain('14');
+      expect((await create({ email: 'min@example.com', password: 'lengthy-passphrase' })).userErrors).toEqual([]);
     } finally {
-      await server.db.prisma.realm.update({ where: { id: realm.realmId }, data: { passwordMinLength: 8 } });
+      expect((await setMinimum(8)).userErrors).toEqual([]);
     }
   });
 

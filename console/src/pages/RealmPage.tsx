@@ -31,6 +31,10 @@ const NUMBERS = {
   },
   lockoutSeconds: { label: 'First lockout (seconds)', hint: 'Doubles with each further lockout: 60 to 86,400.' },
   webhookResponseRetentionDays: { label: 'Webhook answers kept (days)', hint: '1 to 365.' },
+  passwordMinLength: {
+    label: 'Minimum password length (characters)',
+    hint: '8 to 128; applies to passwords set from now on.',
+  },
 } as const;
 
 type NumberKey = keyof typeof NUMBERS;
@@ -230,7 +234,8 @@ function SettingsForm({ settings, onSaved }: { settings: Settings; onSaved: (mes
           {numberField('sessionIdleTimeoutSeconds')}
           {numberField('sessionMaxLifetimeSeconds')}
         </Group>
-        <Group title="Lockout">
+        <Group title="Passwords and lockout">
+          {numberField('passwordMinLength')}
           {numberField('maxFailedSignIns')}
           {numberField('failedSignInWindowSeconds')}
           {numberField('lockoutSeconds')}

@@ -87,6 +87,10 @@ const RealmSettingsRef = builder.prismaObject('Realm', {
       description:
         'How many days the start of a webhook answer’s body (`OutboxMessage.responseBody`) is kept after the attempt that got it, 1 to 365 (default 30); the background worker removes older ones, keeping the attempt’s status, duration and error.',
     }),
+    passwordMinLength: t.exposeInt('passwordMinLength', {
+      description:
+        'The fewest characters a new password may have, 8 to 128 (default 8): checked when a password is set, changed or reset, not for passwords already set.',
+    }),
   }),
 });
 
@@ -145,6 +149,9 @@ const RealmSettingsPatch = builder.inputType('RealmSettingsPatch', {
     webhookResponseRetentionDays: t.int({
       description:
         'New number of days webhook answer bodies are kept after their attempt, 1 to 365; a shorter one applies to bodies kept already at the next background sweep.',
+    }),
+    passwordMinLength: t.int({
+      description: 'New minimum length of new passwords in characters, 8 to 128.',
     }),
   }),
 });

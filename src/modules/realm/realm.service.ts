@@ -45,6 +45,7 @@ export interface RealmSettingsPatch {
   impersonationEnabled?: boolean | null;
   impersonateAdministrators?: boolean | null;
   webhookResponseRetentionDays?: number | null;
+  passwordMinLength?: number | null;
 }
 
 /** Bounds of the numeric settings, and how the error message names them. */
@@ -56,6 +57,7 @@ const NUMERIC_SETTINGS = {
   sessionIdleTimeoutSeconds: { min: 300, max: 31_536_000, unit: ' (5 minutes to 365 days)' },
   sessionMaxLifetimeSeconds: { min: 300, max: 31_536_000, unit: ' (5 minutes to 365 days)' },
   webhookResponseRetentionDays: { min: 1, max: 365, unit: ' days' },
+  passwordMinLength: { min: 8, max: 128, unit: ' characters' },
 } as const;
 
 /** Validates and applies a settings patch; on any error nothing changes. */
