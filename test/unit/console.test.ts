@@ -12,7 +12,15 @@ import {
   NO_AUDIT_FILTERS,
   paramsOfAuditFilters,
 } from '../../console/src/audit-filters.ts';
-import { EMPTY_FILTERS, filtersFromParams, paramsOfFilters, userFilterOf } from '../../console/src/filters.ts';
+import {
+  conditionOfForm,
+  describeCondition,
+  EMPTY_FILTERS,
+  filtersFromParams,
+  moreFiltersSet,
+  paramsOfFilters,
+  userFilterOf,
+} from '../../console/src/filters.ts';
 import {
   BULK_LIMIT,
   bulkActionReason,
@@ -124,6 +132,152 @@ describe('the Users screen’s filters', () => {
       hasMfa: 'no',
       isLocked: 'yes',
     });
+  });
+});
+
+describe('the Users screen’s further filters', () => {
+  const day = (year: number, month: number, date: number) => new Date(year, month - 1, date).toISOString();
+
+  it('turn into the API’s UserFilter: whole days in the browser’s time zone, both ends included', () => {
+    expect(
+      userFilterOf({
+        ...EMPTY_FILTERS,
+        regions: ['Bavaria'],
+        cities: ['Munich'],
+        timezones: ['Europe/Berlin'],
+        genders: ['female'],
+        applicationIds: ['QXBwbGljYXRpb246MQ=='],
+        hasOAuth: 'yes',
+        profileComplete: 'no',
+        hasPicture: 'yes',
+        hasBio: 'no',
+        hasLocation: 'yes',
+        activeInLastDays: '7',
+        createdFrom: '2026-02-28',
+        createdTo: '2026-03-01',
+        signedInFrom: '2026-12-31',
+        signedInTo: '2026-12-31',
+        ageMin: '30',
+        ageMax: '40',
+        failedMin: '3',
+        failedMax: '9',
+        attributes: [
+          { key: 'plan', op: 'equals', value: 'pro' },
+          { key: 'seats', op: 'gte', value: 10 },
+          { key: 'beta', op: 'exists', value: false },
+        ],
+        includeDeleted: true,
+      }),
+    ).toEqual({
+      regions: ['Bavaria'],
+      cities: ['Munich'],
+      timezones: ['Europe/Berlin'],
+      genders: ['female'],
+      applicationIds: ['QXBwbGljYXRpb246MQ=='],
+      hasOAuth: true,
+      profileComplete: false,
+      hasPicture: true,
+      hasBio: false,
+      hasLocation: true,
+      activeInLastDays: 7,
+      createdAfter: day(2026, 2, 28),
+      createdBefore: day(2026, 3, 2),
+      lastLoginAfter: day(2026, 12, 31),
+      lastLoginBefore: day(2027, 1, 1),
+      ageMin: 30,
+      ageMax: 40,
+      failedLoginAttemptsMin: 3,
+      failedLoginAttemptsMax: 9,
+      customAttributes: [
+        { key: 'plan', equals: 'pro' },
+        { key: 'seats', gte: 10 },
+        { key: 'beta', exists: false },
+      ],
+      includeDeleted: true,
+    });
+  });
+
+  it('round-trip through the query string, attribute conditions typed', () => {
+    const filters = {
+      ...EMPTY_FILTERS,
+      cities: ['Munich', 'Köln'],
+      hasOAuth: 'no' as const,
+      activeInLastDays: '30',
+      createdFrom: '2026-01-01',
+      ageMax: '65',
+      attributes: [
+        { key: 'plan', op: 'equals' as const, value: 'pro.plus' },
+        { key: 'seats', op: 'lte' as const, value: 2.5 },
+        { key: 'vip', op: 'equals' as const, value: true },
+      ],
+      includeDeleted: true,
+    };
+    const params = paramsOfFilters(filters);
+    expect(params.getAll('attr')).toEqual(['plan.equals."pro.plus"', 'seats.lte.2.5', 'vip.equals.true']);
+    expect(params.get('deleted')).toBe('include');
+    expect(filtersFromParams(new URLSearchParams(params.toString()))).toEqual(filters);
+  });
+
+  it('ignore values of the query string they cannot take', () => {
+    expect(
+      filtersFromParams(
+        new URLSearchParams(
+          [
+            'created-from=2026-02-30',
+            'created-to=yesterday',
+            'signed-in-from=2026-02-28',
+            'age-min=-3',
+            'age-max=1e3',
+            'failed-min=007',
+            'active-within=3',
+            'deleted=yes',
+            'attr=plan.equals."pro"',
+            'attr=1plan.equals."pro"',
+            'attr=plan.drop."pro"',
+            'attr=plan.contains.3',
+            'attr=plan.exists."yes"',
+            'attr=plan.gte.true',
+            'attr=plan.equals.{"a":1}',
+            'attr=plan.equals.not-json',
+          ].join('&'),
+        ),
+      ),
+    ).toEqual({
+      ...EMPTY_FILTERS,
+      signedInFrom: '2026-02-28',
+      failedMin: '7',
+      attributes: [{ key: 'plan', op: 'equals', value: 'pro' }],
+    });
+  });
+
+  it('type an attribute condition as its attribute is, and say why one cannot be added', () => {
+    const seats = { key: 'seats', displayName: 'Seats', type: 'NUMBER' as const };
+    const renewal = { key: 'renewal', displayName: 'Renewal', type: 'DATE' as const };
+    const vip = { key: 'vip', displayName: 'VIP', type: 'BOOLEAN' as const };
+    expect(conditionOfForm(seats, 'gte', ' 12 ')).toEqual({ key: 'seats', op: 'gte', value: 12 });
+    expect(conditionOfForm(seats, 'gte', '')).toEqual({ error: 'Enter a value.' });
+    expect(conditionOfForm(seats, 'equals', 'twelve')).toEqual({ error: 'Enter a number.' });
+    expect(conditionOfForm(seats, 'exists', 'false')).toEqual({ key: 'seats', op: 'exists', value: false });
+    expect(conditionOfForm(renewal, 'lte', '2026-13-01')).toEqual({ error: 'Enter a date.' });
+    expect(conditionOfForm(renewal, 'lte', '2026-12-01')).toEqual({ key: 'renewal', op: 'lte', value: '2026-12-01' });
+    expect(conditionOfForm(vip, 'equals', 'true')).toEqual({ key: 'vip', op: 'equals', value: true });
+    expect(describeCondition({ key: 'seats', op: 'gte', value: 12 }, seats)).toBe('Seats is at least 12');
+    expect(describeCondition({ key: 'vip', op: 'equals', value: false }, vip)).toBe('VIP is no');
+    expect(describeCondition({ key: 'gone', op: 'exists', value: true }, undefined)).toBe('gone is set');
+  });
+
+  it('count the further filters set, for the closed section', () => {
+    expect(moreFiltersSet(EMPTY_FILTERS)).toBe(0);
+    expect(
+      moreFiltersSet({
+        ...EMPTY_FILTERS,
+        statuses: ['ACTIVE'],
+        cities: ['Munich', 'Berlin'],
+        ageMin: '30',
+        attributes: [{ key: 'plan', op: 'equals', value: 'pro' }],
+        includeDeleted: true,
+      }),
+    ).toBe(4);
   });
 });
 

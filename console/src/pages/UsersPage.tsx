@@ -49,9 +49,9 @@ import {
   userFilterOf,
   type Filters,
   type ListFacet,
-  type Tristate,
 } from '../filters.ts';
 import { useDebounced } from '../hooks.ts';
+import { FacetList, MoreUserFilters, TristateSelect } from './users/filters.tsx';
 import { ScopesContext, usePermission } from '../scopes.ts';
 import { errorsFor, type FieldError } from '../user-errors.ts';
 
@@ -64,68 +64,6 @@ const LIST_QUERY = 'roster-console:users-query';
 export function usersListPath(): string {
   const query = sessionStorage.getItem(LIST_QUERY);
   return query ? `/?${query}` : '/';
-}
-
-/** A list filter: a checkbox per value, with how many users (matching the other filters) have it. */
-function FacetList<T extends string>({
-  legend,
-  values,
-  chosen,
-  label,
-  count,
-  onChange,
-}: {
-  legend: string;
-  values: readonly T[];
-  chosen: readonly string[];
-  label: (value: T) => string;
-  count: (value: T) => number | undefined;
-  onChange: (values: T[]) => void;
-}) {
-  if (!values.length) return null;
-  return (
-    <fieldset>
-      <legend>{legend}</legend>
-      {values.map((value) => (
-        <label key={value} className="check">
-          <input
-            type="checkbox"
-            checked={chosen.includes(value)}
-            onChange={(event) =>
-              onChange((event.target.checked ? [...chosen, value] : chosen.filter((v) => v !== value)) as T[])
-            }
-          />
-          <span>{label(value)}</span>
-          <span className="count">{(count(value) ?? 0).toLocaleString()}</span>
-        </label>
-      ))}
-    </fieldset>
-  );
-}
-
-function TristateSelect({
-  id,
-  label,
-  value,
-  options,
-  onChange,
-}: {
-  id: string;
-  label: string;
-  value: Tristate;
-  options: [string, string, string];
-  onChange: (value: Tristate) => void;
-}) {
-  return (
-    <>
-      <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} onChange={(event) => onChange(event.target.value as Tristate)}>
-        <option value="">{options[0]}</option>
-        <option value="yes">{options[1]}</option>
-        <option value="no">{options[2]}</option>
-      </select>
-    </>
-  );
 }
 
 export function UsersPage() {
@@ -383,6 +321,8 @@ export function UsersPage() {
               </option>
             ))}
           </select>
+
+          <MoreUserFilters filters={filters} update={update} />
 
           <button
             type="button"
