@@ -2,8 +2,9 @@
  * The console's Applications and Roles screens in a real browser (Debian's Chromium, headless,
  * driven by Playwright) against a real Roster, signed in through the realm's hosted sign-in page:
  * an administrator creates an application and sees its secret once (a reload loses it), rotates it
- * with a grace period, disables one after confirming; creates a role, gives it a scope and takes
- * it away, deletes it behind a typed confirmation; a refused input shows its error at the field
+ * with a grace period, disables one after confirming, edits one and deletes one behind its typed
+ * name; creates a role, gives it a scope and takes it away, renames it, deletes it behind a typed
+ * confirmation; a refused input shows its error at the field
  * and changes nothing. An administrator with read scopes only sees every write control disabled
  * with the reason, and the API refuses the console's own mutations with their token.
  * Screenshots go to test-artifacts/.
@@ -327,6 +328,105 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       await expect.poll(() => card('Billing support').count(), SLOW).toBe(0);
       expect(await page.getByText('The role “Billing support” was deleted.').count()).toBe(1);
       expect(await prisma.role.count({ where: { id: role.id } })).toBe(0);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'edits an application (a refused URI shown at its line, changing nothing) and deletes one behind its typed name; renames a role',
+    async () => {
+      const prisma = server.db.prisma;
+      const made = await server.graphql(
+        `mutation { createApplication(input: { name: "Ledger", type: SPA, redirectUris: ["https://ledger.example.com/cb"] }) {
+          application { id } userErrors { message } } }`,
+      );
+      expect(made.data?.createApplication.userErrors).toEqual([]);
+      const { page, problems } = await signIn('ada@example.com', 'Applications');
+      await expect.poll(() => appRow(page, 'Ledger').count(), SLOW).toBe(1);
+
+      await page.getByRole('button', { name: 'Edit Ledger' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Edit “Ledger”' });
+      await dialog.getByLabel('Name', { exact: true }).fill('Ledger web');
+      await dialog
+        .getByLabel('Redirect URIs', { exact: true })
+        .fill('https://ledger.example.com/cb\nhttp://ledger.example.com/insecure');
+      await dialog.getByLabel('Post-logout redirect URIs').fill('https://ledger.example.com/bye');
+      await dialog.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => dialog.locator('#edit-application-uris-errors').textContent(), SLOW).toMatch(/^Line 2: /);
+      expect(await dialog.getByLabel('Redirect URIs', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      const before = await prisma.application.findFirstOrThrow({ where: { name: 'Ledger' } });
+      expect(before.redirectUris).toEqual(['https://ledger.example.com/cb']);
+      await page.screenshot({ path: `${ARTIFACTS}/console-application-edit-refused.png` });
+
+      await dialog
+        .getByLabel('Redirect URIs', { exact: true })
+        .fill('https://ledger.example.com/cb\n\nhttps://ledger.example.com/cb2');
+      await dialog.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => page.getByRole('dialog').count(), SLOW).toBe(0);
+      await expect.poll(() => appRow(page, 'Ledger web').count(), SLOW).toBe(1);
+      const after = await prisma.application.findUniqueOrThrow({ where: { id: before.id } });
+      expect([after.name, after.redirectUris, after.postLogoutRedirectUris]).toEqual([
+        'Ledger web',
+        ['https://ledger.example.com/cb', 'https://ledger.example.com/cb2'],
+        ['https://ledger.example.com/bye'],
+      ]);
+      const ada = await prisma.user.findFirstOrThrow({ where: { email: 'ada@example.com' } });
+      const updated = await prisma.auditEvent.findFirstOrThrow({
+        where: { action: 'application.updated', targetId: before.id },
+      });
+      expect(updated.actorId).toBe(ada.id);
+
+      await page.getByRole('button', { name: 'Delete Ledger web' }).click();
+      const confirm = page.getByRole('dialog', { name: 'Delete the application “Ledger web”?' });
+      const remove = confirm.getByRole('button', { name: 'Delete application' });
+      await confirm.getByLabel(/^Type the application’s name/).fill('Ledger');
+      expect(await remove.isDisabled()).toBe(true);
+      await confirm.getByLabel(/^Type the application’s name/).fill('Ledger web');
+      await remove.click();
+      await expect
+        .poll(() => page.locator('.notice').first().textContent(), SLOW)
+        .toBe('The application “Ledger web” was deleted.');
+      await expect.poll(() => appRow(page, 'Ledger web').count(), SLOW).toBe(0);
+      expect(await prisma.application.count({ where: { id: before.id } })).toBe(0);
+
+      // The last application holding the admin role is kept, and the dialog says why.
+      await page.getByRole('button', { name: 'Delete Roster Admin' }).click();
+      const last = page.getByRole('dialog', { name: 'Delete the application “Roster Admin”?' });
+      await last.getByLabel(/^Type the application’s name/).fill('Roster Admin');
+      await last.getByRole('button', { name: 'Delete application' }).click();
+      await expect.poll(() => last.locator('.field-errors').textContent(), SLOW).toMatch(/admin/i);
+      expect(await prisma.application.count({ where: { clientId: server.admin.clientId } })).toBe(1);
+      await last.getByRole('button', { name: 'Cancel' }).click();
+
+      await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Roles' }).click();
+      const card = page.locator('section.role-card[data-role="Role keeper"]');
+      await card.waitFor(SLOW);
+      await card.getByRole('button', { name: 'Edit the role Role keeper' }).click();
+      const edit = page.getByRole('dialog', { name: 'Edit the role “Role keeper”' });
+      await edit.getByLabel('Name', { exact: true }).fill('Read-only admin');
+      await edit.getByRole('button', { name: 'Save changes' }).click();
+      await expect
+        .poll(() => edit.locator('#edit-role-name-errors').textContent(), SLOW)
+        .toBe('The realm already has a role with this name.');
+      expect(await prisma.role.count({ where: { name: 'Role keeper' } })).toBe(1);
+      await edit.getByLabel('Name', { exact: true }).fill('Role steward');
+      await edit.getByLabel('Description (optional)').fill('Keeps the roles in order');
+      await edit.getByRole('button', { name: 'Save changes' }).click();
+      await page.locator('section.role-card[data-role="Role steward"]').waitFor(SLOW);
+      expect(await page.locator('section.role-card[data-role="Role steward"] .muted.small').first().textContent()).toBe(
+        'Keeps the roles in order',
+      );
+      const renamed = await prisma.role.findFirstOrThrow({ where: { name: 'Role steward' } });
+      expect(renamed.description).toBe('Keeps the roles in order');
+      // Put back: the next test signs in as Rolf, whose role it is.
+      await prisma.role.update({ where: { id: renamed.id }, data: { name: 'Role keeper', description: null } });
+
+      const builtIn = page.locator('section.role-card', { has: page.locator('.tag', { hasText: 'Built-in' }) }).first();
+      await builtIn.getByRole('button', { name: /^Edit the role/ }).click();
+      expect(await page.getByRole('dialog').getByLabel('Name', { exact: true }).isDisabled()).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}/console-role-edit-built-in.png` });
+      await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,

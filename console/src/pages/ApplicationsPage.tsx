@@ -1,13 +1,16 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { ConfirmDialog, SecretOnce } from '../admin.tsx';
+import { ConfirmDialog, SecretOnce, TypedDeleteDialog } from '../admin.tsx';
 import { errorsAt } from '../input-errors.ts';
 import { FieldErrors, Notice, Reason, When } from '../components.tsx';
 import {
   ConsoleApplicationsDocument,
   ConsoleCreateApplicationDocument,
+  ConsoleDeleteApplicationDocument,
   ConsoleRotateApplicationSecretDocument,
   ConsoleSetApplicationEnabledDocument,
+  ConsoleUpdateApplicationDocument,
+  type ApplicationPatch,
   type ApplicationType,
   type ConsoleApplicationRowFragment,
 } from '../generated/graphql.ts';
@@ -28,6 +31,18 @@ const TYPES: Record<ApplicationType, { label: string; hint: string }> = {
 
 const hasSecret = (type: ApplicationType) => type === 'WEB' || type === 'M2M';
 
+const URI_HINT = 'One a line: https (http only for localhost and loopback addresses), no fragment.';
+
+/** The URIs of a textarea holding one a line, each with its line (blank lines are not sent). */
+const uriLines = (text: string) =>
+  text
+    .split('\n')
+    .map((line, index) => ({ uri: line.trim(), line: index + 1 }))
+    .filter((entry) => entry.uri);
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((value, i) => value === b[i]);
+
 /** How long the replaced secret keeps working after a rotation (the API allows up to 7 days). */
 const GRACE_PERIODS = [
   { seconds: 0, label: 'Stops working at once' },
@@ -38,9 +53,13 @@ const GRACE_PERIODS = [
 
 export function ApplicationsPage() {
   const read = usePermission('applications:read');
-  const [{ data, error, fetching }] = useQuery({ query: ConsoleApplicationsDocument, pause: !read.allowed });
+  const [{ data, error, fetching }, refetch] = useQuery({
+    query: ConsoleApplicationsDocument,
+    pause: !read.allowed,
+  });
   // The secret just created or rotated: shown once, kept only here.
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
   const page = data?.applications;
 
   if (!read.allowed) return <Notice kind="error">{read.reason}</Notice>;
@@ -53,6 +72,7 @@ export function ApplicationsPage() {
         </p>
       </div>
       {error && <Notice kind="error">{error.message}</Notice>}
+      {deleted && <Notice kind="success">The application “{deleted}” was deleted.</Notice>}
       {secret && (
         <SecretOnce key={secret.value} name={secret.name} secret={secret.value} onDone={() => setSecret(null)} />
       )}
@@ -70,6 +90,11 @@ export function ApplicationsPage() {
             applications={page?.nodes ?? []}
             busy={fetching}
             onSecret={(name, value) => setSecret({ name, value })}
+            onDeleted={(name) => {
+              setDeleted(name);
+              // deleteApplication answers no Application for the document cache to see: fetch the list again.
+              refetch({ requestPolicy: 'network-only' });
+            }}
           />
         </section>
         <CreateApplication onCreated={(name, value) => setSecret(value ? { name, value } : null)} />
@@ -82,14 +107,31 @@ function ApplicationTable({
   applications,
   busy,
   onSecret,
+  onDeleted,
 }: {
   applications: readonly Application[];
   busy: boolean;
   onSecret: (name: string, secret: string) => void;
+  onDeleted: (name: string) => void;
 }) {
   const write = usePermission('applications:write');
   const [rotating, setRotating] = useState<Application | null>(null);
   const [toggling, setToggling] = useState<Application | null>(null);
+  const [editing, setEditing] = useState<Application | null>(null);
+  const [deleting, setDeleting] = useState<Application | null>(null);
+  const action = (label: string, application: Application, onClick: () => void, danger = false) => (
+    <button
+      type="button"
+      className={danger ? 'button small danger' : 'button small'}
+      disabled={!write.allowed}
+      title={write.reason ?? undefined}
+      aria-describedby={write.allowed ? undefined : 'applications-write-reason'}
+      aria-label={`${label} ${application.name}`}
+      onClick={onClick}
+    >
+      {label}
+    </button>
+  );
 
   return (
     <>
@@ -134,6 +176,7 @@ function ApplicationTable({
                 )}
               </td>
               <td className="actions">
+                {action('Edit', application, () => setEditing(application))}{' '}
                 {hasSecret(application.type) && (
                   <button
                     type="button"
@@ -147,24 +190,22 @@ function ApplicationTable({
                     Rotate secret
                   </button>
                 )}{' '}
-                <button
-                  type="button"
-                  className={application.enabled ? 'button small danger' : 'button small'}
-                  disabled={!write.allowed}
-                  title={write.reason ?? undefined}
-                  aria-describedby={write.allowed ? undefined : 'applications-write-reason'}
-                  aria-label={`${application.enabled ? 'Disable' : 'Enable'} ${application.name}`}
-                  onClick={() => setToggling(application)}
-                >
-                  {application.enabled ? 'Disable' : 'Enable'}
-                </button>
+                {action(
+                  application.enabled ? 'Disable' : 'Enable',
+                  application,
+                  () => setToggling(application),
+                  application.enabled,
+                )}{' '}
+                {action('Delete', application, () => setDeleting(application), true)}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
       {!write.allowed && (
-        <Reason id="applications-write-reason">{write.reason} Rotating secrets and disabling are not available.</Reason>
+        <Reason id="applications-write-reason">
+          {write.reason} Editing, rotating secrets, disabling and deleting are not available.
+        </Reason>
       )}
       {rotating && (
         <RotateDialog
@@ -177,6 +218,17 @@ function ApplicationTable({
         />
       )}
       {toggling && <ToggleDialog application={toggling} onClose={() => setToggling(null)} />}
+      {editing && <EditDialog application={editing} onClose={() => setEditing(null)} />}
+      {deleting && (
+        <DeleteDialog
+          application={deleting}
+          onClose={() => setDeleting(null)}
+          onDeleted={() => {
+            setDeleting(null);
+            onDeleted(deleting.name);
+          }}
+        />
+      )}
     </>
   );
 }
@@ -270,6 +322,154 @@ function ToggleDialog({ application, onClose }: { application: Application; onCl
   );
 }
 
+const EDIT_FIELDS = ['name', 'redirectUris', 'postLogoutRedirectUris'];
+
+/** Renames an application and replaces its redirect URIs; only what changed is sent. */
+function EditDialog({ application, onClose }: { application: Application; onClose: () => void }) {
+  const [name, setName] = useState(application.name);
+  const [uris, setUris] = useState(application.redirectUris.join('\n'));
+  const [logoutUris, setLogoutUris] = useState(application.postLogoutRedirectUris.join('\n'));
+  const [errors, setErrors] = useState<readonly FieldError[]>([]);
+  // The textarea lines of the URIs sent, to place the API's errors.
+  const [sentLines, setSentLines] = useState<{ redirectUris: number[]; postLogoutRedirectUris: number[] }>({
+    redirectUris: [],
+    postLogoutRedirectUris: [],
+  });
+  const [state, update] = useMutation(ConsoleUpdateApplicationDocument);
+  const redirects = application.type !== 'M2M';
+
+  async function confirm() {
+    const redirect = uriLines(uris);
+    const logout = uriLines(logoutUris);
+    setSentLines({
+      redirectUris: redirect.map((entry) => entry.line),
+      postLogoutRedirectUris: logout.map((entry) => entry.line),
+    });
+    const patch: ApplicationPatch = {};
+    if (name !== application.name) patch.name = name;
+    if (
+      redirects &&
+      !sameList(
+        redirect.map((entry) => entry.uri),
+        application.redirectUris,
+      )
+    )
+      patch.redirectUris = redirect.map((entry) => entry.uri);
+    if (
+      redirects &&
+      !sameList(
+        logout.map((entry) => entry.uri),
+        application.postLogoutRedirectUris,
+      )
+    )
+      patch.postLogoutRedirectUris = logout.map((entry) => entry.uri);
+    if (Object.keys(patch).length === 0) {
+      onClose();
+      return;
+    }
+    const result = await update({ id: application.id, patch });
+    const payload = result.data?.updateApplication;
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
+    if (payload?.application) onClose();
+  }
+
+  const at = (field: 'name' | 'redirectUris' | 'postLogoutRedirectUris') =>
+    errorsAt(errors, field, [], field === 'name' ? undefined : (index) => sentLines[field][index]);
+  return (
+    <ConfirmDialog
+      title={`Edit “${application.name}”`}
+      confirmLabel="Save changes"
+      busy={state.fetching}
+      errors={errorsAt(errors, null, EDIT_FIELDS)}
+      onConfirm={() => void confirm()}
+      onCancel={onClose}
+    >
+      <label htmlFor="edit-application-name">Name</label>
+      <input
+        id="edit-application-name"
+        value={name}
+        onChange={(event) => setName(event.target.value)}
+        aria-invalid={at('name').length > 0}
+        aria-describedby="edit-application-name-errors"
+        autoComplete="off"
+      />
+      <FieldErrors id="edit-application-name-errors" errors={at('name')} />
+      {redirects && (
+        <>
+          <label htmlFor="edit-application-uris">Redirect URIs</label>
+          <textarea
+            id="edit-application-uris"
+            value={uris}
+            onChange={(event) => setUris(event.target.value)}
+            rows={4}
+            wrap="off"
+            spellCheck={false}
+            aria-invalid={at('redirectUris').length > 0}
+            aria-describedby="edit-application-uris-hint edit-application-uris-errors"
+          />
+          <p className="hint" id="edit-application-uris-hint">
+            {URI_HINT}
+          </p>
+          <FieldErrors id="edit-application-uris-errors" errors={at('redirectUris')} />
+          <label htmlFor="edit-application-logout-uris">Post-logout redirect URIs</label>
+          <textarea
+            id="edit-application-logout-uris"
+            value={logoutUris}
+            onChange={(event) => setLogoutUris(event.target.value)}
+            rows={3}
+            wrap="off"
+            spellCheck={false}
+            aria-invalid={at('postLogoutRedirectUris').length > 0}
+            aria-describedby="edit-application-logout-uris-errors"
+          />
+          <FieldErrors id="edit-application-logout-uris-errors" errors={at('postLogoutRedirectUris')} />
+        </>
+      )}
+    </ConfirmDialog>
+  );
+}
+
+function DeleteDialog({
+  application,
+  onClose,
+  onDeleted,
+}: {
+  application: Application;
+  onClose: () => void;
+  onDeleted: () => void;
+}) {
+  const [errors, setErrors] = useState<readonly FieldError[]>([]);
+  const [state, remove] = useMutation(ConsoleDeleteApplicationDocument);
+
+  async function confirm() {
+    const result = await remove({ id: application.id });
+    const payload = result.data?.deleteApplication;
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
+    if (payload?.deletedId) onDeleted();
+  }
+
+  return (
+    <TypedDeleteDialog
+      title={`Delete the application “${application.name}”?`}
+      confirmLabel="Delete application"
+      what="the application’s name"
+      expected={application.name}
+      busy={state.fetching}
+      errors={errors}
+      onConfirm={() => void confirm()}
+      onCancel={onClose}
+    >
+      <p>
+        Its secrets and roles go with it, and the tokens it holds are refused from the next request on: people cannot
+        sign in to it and its scripts stop. This cannot be undone; to stop it for a while, disable it instead.
+        {application.builtIn &&
+          application.type === 'SPA' &&
+          ' If this is the console, it is made again the next time someone opens it.'}
+      </p>
+    </TypedDeleteDialog>
+  );
+}
+
 const CREATE_FIELDS = ['name', 'type', 'redirectUris'];
 
 function CreateApplication({ onCreated }: { onCreated: (name: string, secret: string | null) => void }) {
@@ -286,8 +486,7 @@ function CreateApplication({ onCreated }: { onCreated: (name: string, secret: st
   async function submit(event: FormEvent) {
     event.preventDefault();
     setDone(null);
-    const entered = uris.split('\n').map((line, index) => ({ uri: line.trim(), line: index + 1 }));
-    const sent = type === 'M2M' ? [] : entered.filter((entry) => entry.uri);
+    const sent = type === 'M2M' ? [] : uriLines(uris);
     setSentLines(sent.map((entry) => entry.line));
     const result = await create({ input: { name, type, redirectUris: sent.map((entry) => entry.uri) } });
     const payload = result.data?.createApplication;
@@ -357,9 +556,7 @@ function CreateApplication({ onCreated }: { onCreated: (name: string, secret: st
             aria-describedby="application-uris-hint application-uris-errors"
           />
           <p className="hint" id="application-uris-hint">
-            {type === 'M2M'
-              ? 'Machine-to-machine applications never redirect.'
-              : 'One a line: https (http only for localhost and loopback addresses), no fragment.'}
+            {type === 'M2M' ? 'Machine-to-machine applications never redirect.' : URI_HINT}
           </p>
           <FieldErrors id="application-uris-errors" errors={at('redirectUris')} />
         </div>

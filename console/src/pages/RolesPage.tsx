@@ -1,6 +1,6 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { TypedDeleteDialog } from '../admin.tsx';
+import { ConfirmDialog, TypedDeleteDialog } from '../admin.tsx';
 import { errorsAt } from '../input-errors.ts';
 import { FieldErrors, Notice, Reason } from '../components.tsx';
 import {
@@ -9,7 +9,9 @@ import {
   ConsoleDeleteRoleDocument,
   ConsoleRemoveRoleScopeDocument,
   ConsoleRolesDocument,
+  ConsoleUpdateRoleDocument,
   type ConsoleRolesQuery,
+  type RolePatch,
 } from '../generated/graphql.ts';
 import { usePermission } from '../scopes.ts';
 import { requestFailed, type FieldError } from '../user-errors.ts';
@@ -101,6 +103,7 @@ function RoleCard({
   const write = usePermission('roles:write');
   const resourcesRead = usePermission('resources:read');
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
+  const [editing, setEditing] = useState(false);
   const [adding, setAdding] = useState('');
   const [assigned, assign] = useMutation(ConsoleAssignRoleScopesDocument);
   const [removed, remove] = useMutation(ConsoleRemoveRoleScopeDocument);
@@ -139,22 +142,35 @@ function RoleCard({
             {role.userCount} {role.userCount === 1 ? 'user' : 'users'}
           </p>
         </div>
-        <button
-          type="button"
-          className="button small danger"
-          disabled={!write.allowed || role.builtIn}
-          aria-label={`Delete the role ${role.name}`}
-          aria-describedby={!write.allowed || role.builtIn ? `${slug}-delete-reason` : undefined}
-          onClick={onDelete}
-        >
-          Delete
-        </button>
+        <div className="role-actions">
+          <button
+            type="button"
+            className="button small"
+            disabled={!write.allowed}
+            aria-label={`Edit the role ${role.name}`}
+            aria-describedby={!write.allowed ? `${slug}-delete-reason` : undefined}
+            onClick={() => setEditing(true)}
+          >
+            Edit
+          </button>{' '}
+          <button
+            type="button"
+            className="button small danger"
+            disabled={!write.allowed || role.builtIn}
+            aria-label={`Delete the role ${role.name}`}
+            aria-describedby={!write.allowed || role.builtIn ? `${slug}-delete-reason` : undefined}
+            onClick={onDelete}
+          >
+            Delete
+          </button>
+        </div>
       </div>
       {(!write.allowed || role.builtIn) && (
         <Reason id={`${slug}-delete-reason`}>
           {role.builtIn ? 'The built-in role cannot be deleted.' : write.reason}
         </Reason>
       )}
+      {editing && <EditRoleDialog role={role} onClose={() => setEditing(false)} />}
       <FieldErrors id={`${slug}-errors`} errors={errorsAt(errors, null, ['scopeIds'])} />
       {role.scopes.length === 0 ? (
         <p className="muted">No scopes.</p>
@@ -222,6 +238,63 @@ function RoleCard({
       <FieldErrors id={`${slug}-add-errors`} errors={errorsAt(errors, 'scopeIds')} />
       {addReason && <Reason id={`${slug}-add-reason`}>{addReason}</Reason>}
     </section>
+  );
+}
+
+const EDIT_FIELDS = ['name', 'description'];
+
+/** Renames or re-describes a role (the built-in one keeps its name); only what changed is sent. */
+function EditRoleDialog({ role, onClose }: { role: Role; onClose: () => void }) {
+  const [name, setName] = useState(role.name);
+  const [description, setDescription] = useState(role.description ?? '');
+  const [errors, setErrors] = useState<readonly FieldError[]>([]);
+  const [state, update] = useMutation(ConsoleUpdateRoleDocument);
+
+  async function confirm() {
+    const patch: RolePatch = {};
+    if (name !== role.name) patch.name = name;
+    if ((description.trim() || null) !== role.description) patch.description = description.trim() || null;
+    if (Object.keys(patch).length === 0) {
+      onClose();
+      return;
+    }
+    const result = await update({ id: role.id, patch });
+    const payload = result.data?.updateRole;
+    setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
+    if (payload?.role) onClose();
+  }
+
+  return (
+    <ConfirmDialog
+      title={`Edit the role “${role.name}”`}
+      confirmLabel="Save changes"
+      busy={state.fetching}
+      errors={errorsAt(errors, null, EDIT_FIELDS)}
+      onConfirm={() => void confirm()}
+      onCancel={onClose}
+    >
+      <label htmlFor="edit-role-name">Name</label>
+      <input
+        id="edit-role-name"
+        value={name}
+        onChange={(event) => setName(event.target.value)}
+        disabled={role.builtIn}
+        aria-invalid={errorsAt(errors, 'name').length > 0}
+        aria-describedby={`edit-role-name-errors${role.builtIn ? ' edit-role-name-reason' : ''}`}
+        autoComplete="off"
+      />
+      {role.builtIn && <Reason id="edit-role-name-reason">The built-in role keeps its name.</Reason>}
+      <FieldErrors id="edit-role-name-errors" errors={errorsAt(errors, 'name')} />
+      <label htmlFor="edit-role-description">Description (optional)</label>
+      <input
+        id="edit-role-description"
+        value={description}
+        onChange={(event) => setDescription(event.target.value)}
+        aria-invalid={errorsAt(errors, 'description').length > 0}
+        aria-describedby="edit-role-description-errors"
+      />
+      <FieldErrors id="edit-role-description-errors" errors={errorsAt(errors, 'description')} />
+    </ConfirmDialog>
   );
 }
 
