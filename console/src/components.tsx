@@ -129,9 +129,18 @@ export function Section({
   );
 }
 
-/** Keyset paging over a connection: the cursors of the pages before this one (null: the first). */
+/** "Showing 21–40 of 45": `shown` items from the `first`-th (from 1) of `total`. */
+export function showing(first: number, shown: number, total: number): string {
+  return `Showing ${first.toLocaleString()}–${(first + shown - 1).toLocaleString()} of ${total.toLocaleString()}`;
+}
+
+/**
+ * Keyset paging over a connection: the cursors of the pages before this one (null: the first).
+ * The buttons say Newer and Older for lists newest first, Previous and Next page otherwise.
+ */
 export function Pager({
   label,
+  newestFirst = true,
   cursors,
   setCursors,
   hasNextPage,
@@ -139,6 +148,7 @@ export function Pager({
   busy = false,
 }: {
   label: string;
+  newestFirst?: boolean;
   cursors: readonly (string | null)[];
   setCursors: (update: (stack: (string | null)[]) => (string | null)[]) => void;
   hasNextPage: boolean;
@@ -154,7 +164,7 @@ export function Pager({
         disabled={busy || cursors.length < 2}
         onClick={() => setCursors((stack) => stack.slice(0, -1))}
       >
-        Newer
+        {newestFirst ? 'Newer' : 'Previous page'}
       </button>
       <button
         type="button"
@@ -162,7 +172,7 @@ export function Pager({
         disabled={busy || !hasNextPage || !endCursor}
         onClick={() => endCursor && setCursors((stack) => [...stack, endCursor])}
       >
-        Older
+        {newestFirst ? 'Older' : 'Next page'}
       </button>
     </nav>
   );

@@ -520,4 +520,46 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
     },
     BROWSER_TEST_TIMEOUT,
   );
+  it(
+    'pages through applications and roles by keyset, with the range shown',
+    async () => {
+      const prisma = server.db.prisma;
+      for (let i = 1; i <= 26; i++) {
+        const made = await server.graphql(
+          `mutation ($name: String!) { createApplication(input: { name: $name, type: M2M }) { userErrors { message } } }`,
+          { name: `Batch app ${String(i).padStart(2, '0')}` },
+        );
+        expect(made.data?.createApplication.userErrors).toEqual([]);
+      }
+      for (let i = 1; i <= 20; i++)
+        await makeRole(server, server.admin.realmId, `Zeta ${String(i).padStart(2, '0')}`, []);
+      const applications = await prisma.application.count({ where: { realmId: server.admin.realmId } });
+      const roles = await prisma.role.count({ where: { realmId: server.admin.realmId } });
+
+      const { page, problems } = await signIn('ada@example.com', 'Applications');
+      const pages = page.getByRole('navigation', { name: 'Application pages' });
+      const range = page.locator('.applications-page .list-head [role="status"]');
+      await expect.poll(() => range.textContent(), SLOW).toBe(`Showing 1–25 of ${applications}`);
+      expect(await page.locator('tbody tr').count()).toBe(25);
+      expect(await pages.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+      await pages.getByRole('button', { name: 'Next page' }).click();
+      await expect.poll(() => range.textContent(), SLOW).toBe(`Showing 26–${applications} of ${applications}`);
+      // Oldest first: the last page ends with the last application made.
+      expect(await page.locator('tbody tr .app-name').last().textContent()).toBe('Batch app 26');
+      expect(await pages.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+      await pages.getByRole('button', { name: 'Previous page' }).click();
+      await expect.poll(() => range.textContent(), SLOW).toBe(`Showing 1–25 of ${applications}`);
+
+      await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Roles' }).click();
+      const rolePages = page.getByRole('navigation', { name: 'Role pages' });
+      const roleRange = page.locator('.role-list > [role="status"]');
+      await expect.poll(() => roleRange.textContent(), SLOW).toBe(`Showing 1–20 of ${roles}, by name.`);
+      await rolePages.getByRole('button', { name: 'Next page' }).click();
+      await expect.poll(() => roleRange.textContent(), SLOW).toBe(`Showing 21–${roles} of ${roles}, by name.`);
+      expect(await page.locator('section.role-card h2').last().textContent()).toBe('Zeta 20');
+      await page.screenshot({ path: `${ARTIFACTS}/console-roles-second-page.png`, fullPage: true });
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
 });

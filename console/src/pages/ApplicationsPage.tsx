@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { ConfirmDialog, SecretOnce, TypedDeleteDialog } from '../admin.tsx';
 import { errorsAt } from '../input-errors.ts';
-import { FieldErrors, Notice, Reason, When } from '../components.tsx';
+import { FieldErrors, Notice, Pager, Reason, showing, When } from '../components.tsx';
 import {
   ConsoleApplicationsDocument,
   ConsoleCreateApplicationDocument,
@@ -29,6 +29,8 @@ const TYPES: Record<ApplicationType, { label: string; hint: string }> = {
   },
 };
 
+const PAGE_SIZE = 25;
+
 const hasSecret = (type: ApplicationType) => type === 'WEB' || type === 'M2M';
 
 const URI_HINT = 'One a line: https (http only for localhost and loopback addresses), no fragment.';
@@ -53,8 +55,11 @@ const GRACE_PERIODS = [
 
 export function ApplicationsPage() {
   const read = usePermission('applications:read');
+  // The cursors of the pages before this one (null: the first).
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [{ data, error, fetching }, refetch] = useQuery({
     query: ConsoleApplicationsDocument,
+    variables: { first: PAGE_SIZE, after: cursors[cursors.length - 1] ?? null },
     pause: !read.allowed,
   });
   // The secret just created or rotated: shown once, kept only here.
@@ -81,8 +86,8 @@ export function ApplicationsPage() {
           <div className="list-head">
             <h2 id="applications-title">All applications</h2>
             {page && page.totalCount > page.nodes.length && (
-              <p className="muted">
-                The first {page.nodes.length} of {page.totalCount}
+              <p className="muted" role="status">
+                {showing((cursors.length - 1) * PAGE_SIZE + 1, page.nodes.length, page.totalCount)}
               </p>
             )}
           </div>
@@ -96,6 +101,16 @@ export function ApplicationsPage() {
               refetch({ requestPolicy: 'network-only' });
             }}
           />
+          {page && (page.pageInfo.hasNextPage || cursors.length > 1) && (
+            <Pager
+              label="Application pages"
+              newestFirst={false}
+              cursors={cursors}
+              setCursors={setCursors}
+              hasNextPage={page.pageInfo.hasNextPage}
+              endCursor={page.pageInfo.endCursor}
+            />
+          )}
         </section>
         <CreateApplication onCreated={(name, value) => setSecret(value ? { name, value } : null)} />
       </div>

@@ -10,7 +10,7 @@ import {
   paramsOfAuditFilters,
   type AuditFilters,
 } from '../audit-filters.ts';
-import { FieldErrors, Link, Notice, Pager, When } from '../components.tsx';
+import { FieldErrors, Link, Notice, Pager, showing, When } from '../components.tsx';
 import {
   ConsoleAuditActionsDocument,
   ConsoleAuditLogDocument,
@@ -153,7 +153,7 @@ function AuditLog() {
                 ? 'Correct the filter to see events.'
                 : page && current
                   ? page.nodes.length
-                    ? `Showing ${first.toLocaleString()}–${(first + page.nodes.length - 1).toLocaleString()} of ${page.totalCount.toLocaleString()}`
+                    ? showing(first, page.nodes.length, page.totalCount)
                     : 'No event matches.'
                   : 'Loading…'}
             </p>

@@ -2,7 +2,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { ConfirmDialog, TypedDeleteDialog } from '../admin.tsx';
 import { errorsAt } from '../input-errors.ts';
-import { FieldErrors, Notice, Reason } from '../components.tsx';
+import { FieldErrors, Notice, Pager, Reason, showing } from '../components.tsx';
 import {
   ConsoleAssignRoleScopesDocument,
   ConsoleCreateRoleDocument,
@@ -16,6 +16,8 @@ import {
 import { usePermission } from '../scopes.ts';
 import { requestFailed, type FieldError } from '../user-errors.ts';
 
+const PAGE_SIZE = 20;
+
 type Role = ConsoleRolesQuery['roles']['nodes'][number];
 type Resource = NonNullable<ConsoleRolesQuery['resources']>['nodes'][number];
 
@@ -23,9 +25,16 @@ export function RolesPage() {
   const read = usePermission('roles:read');
   const resourcesRead = usePermission('resources:read');
   const tenants = usePermission('tenants:read').allowed;
+  // The cursors of the pages before this one (null: the first).
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [{ data, error, fetching }, refetch] = useQuery({
     query: ConsoleRolesDocument,
-    variables: { resources: resourcesRead.allowed, tenants },
+    variables: {
+      resources: resourcesRead.allowed,
+      tenants,
+      first: PAGE_SIZE,
+      after: cursors[cursors.length - 1] ?? null,
+    },
     pause: !read.allowed,
   });
   const [deleting, setDeleting] = useState<Role | null>(null);
@@ -46,8 +55,8 @@ export function RolesPage() {
       <div className="admin-layout">
         <div className="role-list" aria-busy={fetching}>
           {roles && roles.totalCount > roles.nodes.length && (
-            <p className="muted">
-              The first {roles.nodes.length} of {roles.totalCount} roles, by name.
+            <p className="muted" role="status">
+              {showing((cursors.length - 1) * PAGE_SIZE + 1, roles.nodes.length, roles.totalCount)}, by name.
             </p>
           )}
           {roles?.nodes.map((role) => (
@@ -61,6 +70,16 @@ export function RolesPage() {
               }}
             />
           ))}
+          {roles && (roles.pageInfo.hasNextPage || cursors.length > 1) && (
+            <Pager
+              label="Role pages"
+              newestFirst={false}
+              cursors={cursors}
+              setCursors={setCursors}
+              hasNextPage={roles.pageInfo.hasNextPage}
+              endCursor={roles.pageInfo.endCursor}
+            />
+          )}
         </div>
         <CreateRole />
       </div>

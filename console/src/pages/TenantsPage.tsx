@@ -109,6 +109,7 @@ export function TenantsPage({ id }: { id: string | null }) {
             {page && (page.pageInfo.hasNextPage || cursors.length > 1) && (
               <Pager
                 label="Tenant pages"
+                newestFirst={false}
                 cursors={cursors}
                 setCursors={setCursors}
                 hasNextPage={page.pageInfo.hasNextPage}

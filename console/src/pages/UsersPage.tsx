@@ -24,6 +24,7 @@ import {
   Notice,
   Reason,
   regionNames,
+  showing,
   STATUS_LABELS,
   StatusBadge,
   When,
@@ -339,7 +340,7 @@ export function UsersPage() {
               {searching && !page
                 ? 'Loading…'
                 : page && page.nodes.length
-                  ? `Showing ${first.toLocaleString()}–${(first + page.nodes.length - 1).toLocaleString()} of ${page.totalCount.toLocaleString()}`
+                  ? showing(first, page.nodes.length, page.totalCount)
                   : page
                     ? 'No user matches these filters.'
                     : ' '}

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQuery } from 'urql';
-import { Notice, Pager, Reason, When } from '../../components.tsx';
+import { Notice, Pager, Reason, showing, When } from '../../components.tsx';
 import { Changes, useAuditNames } from '../../audit.tsx';
 import {
   ConsoleUserAuditTrailDocument,
@@ -15,8 +15,7 @@ type AuditEvent = NonNullable<ConsoleUserAuditTrailQuery['user']>['auditEvents']
 
 function shownRange(cursorCount: number, shown: number, total: number): string {
   if (!shown) return 'None yet.';
-  const first = (cursorCount - 1) * PAGE_SIZE + 1;
-  return `Showing ${first.toLocaleString()}–${(first + shown - 1).toLocaleString()} of ${total.toLocaleString()}`;
+  return showing((cursorCount - 1) * PAGE_SIZE + 1, shown, total);
 }
 
 export function LoginHistory({ userId }: { userId: string }) {
