@@ -12,6 +12,16 @@ import { usePermission } from './scopes.ts';
 export const userGlobalId = (id: string) =>
   btoa(`User:${id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
+/** The database id (as audit events name actors) of a user's global id; null for another kind of id. */
+export function userDatabaseId(globalId: string): string | null {
+  try {
+    const decoded = atob(globalId.replace(/-/g, '+').replace(/_/g, '/'));
+    return decoded.startsWith('User:') ? decoded.slice('User:'.length) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Who did something: as audit events name them (`actorType`, `actorId`). */
 export interface Actor {
   actorType: AuditActorType;

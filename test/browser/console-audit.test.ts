@@ -2,7 +2,7 @@
  * The console's Audit log in a real browser (Debian's Chromium, headless, driven by Playwright)
  * against a real Roster, signed in through the realm's hosted sign-in page: an administrator pages
  * through the realm's events newest first (checked against the database), filters them by action,
- * target, actor and time (the filters kept in the address, so the way back restores them), reads
+ * target, actor (a person found by name too) and time (the filters kept in the address, so the way back restores them), reads
  * an event's details and follows its target to the user's page; a refused filter shows its error
  * at the field. An administrator without audit:read sees why, and the API refuses the console's
  * audit documents with their token. Screenshots go to test-artifacts/.
@@ -194,6 +194,48 @@ describe.skipIf(withoutChromium)('the console’s Audit log in Chromium', () => 
       await page.goto(`${server.url}/console/audit?action=user.suspended`);
       await expect.poll(() => range(page), SLOW).toBe('Showing 1–1 of 1');
       expect(await page.getByLabel('Action').inputValue()).toBe('user.suspended');
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
+    'finds a person by name for the actor and target filters, which take ids',
+    async () => {
+      const { page, problems } = await signIn('ada@example.com');
+      const prisma = server.db.prisma;
+      const ada = await prisma.user.findFirstOrThrow({ where: { email: 'ada@example.com' } });
+
+      await page.getByLabel('Find a person').fill('grace hopper');
+      const found = page.getByRole('list', { name: 'People found' });
+      await expect
+        .poll(() => found.locator('.person').allTextContents(), SLOW)
+        .toEqual(['Grace Hopper grace@example.com']);
+      await found.getByRole('button', { name: 'Events that changed Grace Hopper' }).click();
+      expect(await page.getByLabel('Target').inputValue()).toBe(grace);
+      expect(await page.getByLabel('Find a person').inputValue()).toBe('');
+      await expect.poll(() => range(page), SLOW).toBe('Showing 1–2 of 2');
+      expect(await shownActions(page)).toEqual(['user.suspended', 'user.created']);
+      await expect
+        .poll(() => page.locator('#audit-target-hint').textContent(), SLOW)
+        .toBe('Events that changed Grace Hopper.');
+
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await page.getByLabel('Find a person').fill('ada@example.com');
+      await found.getByRole('button', { name: 'Events by Ada Lovelace' }).click();
+      expect(await page.getByLabel('Actor').inputValue()).toBe(ada.id);
+      await expect.poll(() => new URL(page.url()).searchParams.get('actor'), SLOW).toBe(ada.id);
+      const byAda = await prisma.auditEvent.count({ where: { realmId, actorId: ada.id } });
+      await expect
+        .poll(() => page.locator('.page-head p').textContent(), SLOW)
+        .toBe(`${byAda} ${byAda === 1 ? 'event' : 'events'}`);
+      await expect
+        .poll(() => page.locator('#audit-actor-hint').textContent(), SLOW)
+        .toBe('Events by Ada Lovelace (you).');
+      await page.screenshot({ path: `${ARTIFACTS}/console-audit-person.png`, fullPage: true });
+
+      await page.getByLabel('Find a person').fill('nobody by this name');
+      await expect.poll(() => page.locator('#audit-person-status').textContent(), SLOW).toBe('Nobody found.');
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery, type CombinedError } from 'urql';
-import { Changes, useAuditNames, userGlobalId } from '../audit.tsx';
+import { Changes, useAuditNames, userDatabaseId, userGlobalId } from '../audit.tsx';
 import {
   auditFilterFieldOf,
   auditFilterOf,
@@ -14,6 +14,7 @@ import { FieldErrors, Link, Notice, Pager, showing, When } from '../components.t
 import {
   ConsoleAuditActionsDocument,
   ConsoleAuditLogDocument,
+  ConsoleAuditPeopleDocument,
   type ConsoleAuditEventFragment,
 } from '../generated/graphql.ts';
 import { useDebounced } from '../hooks.ts';
@@ -21,6 +22,9 @@ import { usePermission } from '../scopes.ts';
 import type { FieldError } from '../user-errors.ts';
 
 const PAGE_SIZE = 25;
+
+/** A user's database id, as audit events name the users who acted. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type AuditEvent = ConsoleAuditEventFragment;
 
@@ -113,9 +117,16 @@ function AuditLog() {
   const [{ data: catalogue }] = useQuery({ query: ConsoleAuditActionsDocument });
   const page = data?.auditEvents;
   const events = useMemo(() => page?.nodes ?? [], [page]);
+  // The users events changed, and those the actor and target filters name: to name them.
   const targetUsers = useMemo(
-    () => [...new Set(events.flatMap((e) => (e.targetType === 'User' && e.targetGlobalId ? [e.targetGlobalId] : [])))],
-    [events],
+    () => [
+      ...new Set([
+        ...events.flatMap((e) => (e.targetType === 'User' && e.targetGlobalId ? [e.targetGlobalId] : [])),
+        ...(userDatabaseId(filters.target) ? [filters.target] : []),
+        ...(UUID.test(filters.actor) ? [userGlobalId(filters.actor)] : []),
+      ]),
+    ],
+    [events, filters.target, filters.actor],
   );
   const names = useAuditNames(events, targetUsers);
   const meaning = useMemo(
@@ -237,6 +248,8 @@ function AuditFilterPanel({
       ? true
       : actions.some((action) => action.name === draft.action);
   const chosen = actions?.find((action) => action.name === draft.action);
+  const targetPerson = userDatabaseId(draft.target.trim()) ? names.userOf(draft.target.trim()) : null;
+  const targetName = targetPerson?.name ? `${targetPerson.name}${targetPerson.you ? ' (you)' : ''}` : null;
   const described = (field: keyof AuditFilters, hint?: string) =>
     [errors.has(field) ? `audit-${field}-errors` : null, hint ?? null].filter(Boolean).join(' ') || undefined;
 
@@ -272,6 +285,11 @@ function AuditFilterPanel({
             : 'Pick one action, or every action of a kind of object.'}
       </p>
 
+      <PersonFinder
+        onActor={(userId) => update({ actor: userDatabaseId(userId) ?? userId })}
+        onTarget={(userId) => update({ target: userId })}
+      />
+
       <label htmlFor="audit-actor">Actor</label>
       <input
         id="audit-actor"
@@ -286,7 +304,9 @@ function AuditFilterPanel({
       <p className="hint" id="audit-actor-hint">
         {actorEvent && draft.actor.trim() === actorEvent.actorId
           ? `Events by ${names.actorOf(actorEvent)}.`
-          : 'A client id, a user’s id or system; or choose “Only this actor” in an event’s details.'}
+          : UUID.test(draft.actor.trim()) && names.userOf(userGlobalId(draft.actor.trim())).name
+            ? `Events by ${names.actorOf({ actorType: 'USER', actorId: draft.actor.trim() })}.`
+            : 'A client id, a user’s id or system; or choose “Only this actor” in an event’s details.'}
       </p>
 
       <label htmlFor="audit-target">Target</label>
@@ -301,7 +321,9 @@ function AuditFilterPanel({
       />
       <FieldErrors id="audit-target-errors" errors={errors.get('target') ?? []} />
       <p className="hint" id="audit-target-hint">
-        The object’s global id; or choose “Only this target” in an event’s details.
+        {targetName
+          ? `Events that changed ${targetName}.`
+          : 'The object’s global id; or choose “Only this target” in an event’s details.'}
       </p>
 
       <label htmlFor="audit-from">From</label>
@@ -333,6 +355,91 @@ function AuditFilterPanel({
         Clear filters
       </button>
     </aside>
+  );
+}
+
+/**
+ * Finds people by name, email or username (deleted ones too) for the actor and target filters,
+ * which take ids; shown to administrators who may read users.
+ */
+function PersonFinder({
+  onActor,
+  onTarget,
+}: {
+  onActor: (userId: string) => void;
+  onTarget: (userId: string) => void;
+}) {
+  const readUsers = usePermission('users:read').allowed;
+  const [text, setText] = useState('');
+  const search = useDebounced(text.trim(), 250);
+  const [{ data, fetching }] = useQuery({
+    query: ConsoleAuditPeopleDocument,
+    variables: { search },
+    pause: !readUsers || search.length < 2,
+  });
+  if (!readUsers) return null;
+  const people = search.length >= 2 && search === text.trim() ? (data?.users.nodes ?? []) : [];
+  const choose = (pick: (userId: string) => void, userId: string) => {
+    pick(userId);
+    setText('');
+  };
+  return (
+    <div className="person-finder">
+      <label htmlFor="audit-person">Find a person</label>
+      <input
+        id="audit-person"
+        type="search"
+        value={text}
+        onChange={(event) => setText(event.target.value)}
+        placeholder="Name, email or username"
+        autoComplete="off"
+        spellCheck={false}
+        maxLength={200}
+        aria-describedby="audit-person-status"
+      />
+      <p className="hint" id="audit-person-status" role="status">
+        {text.trim().length < 2
+          ? 'Then show the events they did or that changed them.'
+          : fetching || search !== text.trim()
+            ? 'Searching…'
+            : people.length
+              ? `${people.length === 6 ? 'The first 6' : people.length} found.`
+              : 'Nobody found.'}
+      </p>
+      {people.length > 0 && (
+        <ul className="people" aria-label="People found">
+          {people.map((person) => {
+            const name = person.name ?? person.email ?? person.username ?? person.id;
+            return (
+              <li key={person.id}>
+                <span className="person">
+                  {name}
+                  {person.email && person.name && <span className="muted small"> {person.email}</span>}
+                </span>
+                <span className="inline">
+                  <button
+                    type="button"
+                    className="button small"
+                    aria-label={`Events by ${name}`}
+                    onClick={() => choose(onActor, person.id)}
+                  >
+                    By them
+                  </button>
+                  <button
+                    type="button"
+                    className="button small"
+                    aria-label={`Events that changed ${name}`}
+                    onClick={() => choose(onTarget, person.id)}
+                  >
+                    About them
+                  </button>
+                </span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </div>
   );
 }
 
