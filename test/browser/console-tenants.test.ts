@@ -19,6 +19,7 @@ import {
   trustedHash,
   withoutChromium,
 } from '../helpers/chromium.ts';
+import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 
@@ -150,6 +151,56 @@ describe.skipIf(withoutChromium)('the console’s Tenants screen in Chromium', (
   );
 
   it(
+    'shows the roles a tenant defines and those its members hold inside it',
+    async () => {
+      const prisma = server.db.prisma;
+      const globex = await server.graphql(
+        'mutation { createTenant(input: { name: "Globex", slug: "globex" }) { tenant { id } userErrors { code } } }',
+      );
+      const tenantId = globex.data?.createTenant.tenant.id as string;
+      const tenant = await prisma.tenant.findFirstOrThrow({ where: { realmId, slug: 'globex' } });
+      const billing = await makeRole(server, realmId, 'Globex billing', [], { tenantId: tenant.id });
+      const support = await makeRole(server, realmId, 'Support desk', []);
+      for (const email of ['grace@example.com', 'ada@example.com']) {
+        const user = await prisma.user.findFirstOrThrow({ where: { realmId, email } });
+        const added = await server.graphql(
+          'mutation ($input: UserTenantInput!) { addUserToTenant(input: $input) { userErrors { message } } }',
+          { input: { tenantId, userId: encodeGlobalId('User', user.id) } },
+        );
+        expect(added.data?.addUserToTenant.userErrors).toEqual([]);
+      }
+      const grace = await prisma.user.findFirstOrThrow({ where: { realmId, email: 'grace@example.com' } });
+      for (const [roleId, where] of [
+        [billing.globalId, tenantId],
+        [support.globalId, tenantId],
+        [support.globalId, null],
+      ] as const) {
+        const assigned = await server.graphql(
+          'mutation ($input: AssignUserRolesInput!) { assignUserRoles(input: $input) { userErrors { message } } }',
+          { input: { userId: encodeGlobalId('User', grace.id), roleIds: [roleId], tenantId: where } },
+        );
+        expect(assigned.data?.assignUserRoles.userErrors).toEqual([]);
+      }
+
+      const { page, problems } = await signIn('ada@example.com');
+      await row(page, 'globex').locator('a').click();
+      await page.getByRole('heading', { name: 'Globex', level: 2 }).waitFor(SLOW);
+      const defined = page.getByRole('list', { name: 'Roles Globex defines' });
+      await expect.poll(() => defined.locator('li').allTextContents(), SLOW).toEqual(['Globex billing 1 holder']);
+      const members = page.getByRole('table', { name: 'Members of Globex' });
+      await expect
+        .poll(() => members.locator('tr[data-member="grace@example.com"] .member-roles .tag').allTextContents(), SLOW)
+        .toEqual(['Globex billing', 'Support desk']);
+      expect(await members.locator('tr[data-member="ada@example.com"] .member-roles').textContent()).toBe(
+        'No role here',
+      );
+      await page.screenshot({ path: `${ARTIFACTS}/console-tenant-roles.png`, fullPage: true });
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
     'shows a read-only administrator every write control disabled with the reason; the API refuses the console’s mutations with their token',
     async () => {
       const { page, problems } = await signIn('rita@example.com');
@@ -165,6 +216,9 @@ describe.skipIf(withoutChromium)('the console’s Tenants screen in Chromium', (
       expect(await page.getByLabel('Add a member').isDisabled()).toBe(true);
       expect(await page.locator('#members-write-reason').textContent()).toBe(
         'Needs the users:write scope, which your roles do not grant. Adding and removing members is not available.',
+      );
+      expect(await page.locator('#tenant-roles-reason').textContent()).toBe(
+        'Roles are not shown: Needs the roles:read scope, which your roles do not grant.',
       );
       await page.screenshot({ path: `${ARTIFACTS}/console-tenants-read-only.png`, fullPage: true });
 

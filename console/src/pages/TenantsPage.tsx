@@ -225,11 +225,18 @@ function TenantDetails({
   onDeleted: (name: string) => void;
 }) {
   const members = usePermission('users:read');
+  const roles = usePermission('roles:read');
   const write = usePermission('tenants:write');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [{ data, error }, refetch] = useQuery({
     query: ConsoleTenantDocument,
-    variables: { id, members: members.allowed, first: PAGE_SIZE, after: cursors[cursors.length - 1] ?? null },
+    variables: {
+      id,
+      members: members.allowed,
+      roles: roles.allowed,
+      first: PAGE_SIZE,
+      after: cursors[cursors.length - 1] ?? null,
+    },
   });
   const [deleting, setDeleting] = useState(false);
   const tenant = data?.tenant;
@@ -263,6 +270,29 @@ function TenantDetails({
       </div>
       <RenameTenant key={tenant.updatedAt} tenant={tenant} onRenamed={onChanged} />
       {!write.allowed && <Reason id="tenant-write-reason">{write.reason}</Reason>}
+      <h3>Roles it defines</h3>
+      {!roles.allowed ? (
+        <Reason id="tenant-roles-reason">Roles are not shown: {roles.reason}</Reason>
+      ) : data.tenantRoles && data.tenantRoles.nodes.length > 0 ? (
+        <ul className="tenant-roles" aria-label={`Roles ${tenant.name} defines`}>
+          {data.tenantRoles.nodes.map((role) => (
+            <li key={role.id}>
+              <span className="tag">{role.name}</span>{' '}
+              <span className="muted small">
+                {role.userCount} {role.userCount === 1 ? 'holder' : 'holders'}
+                {role.description ? ` · ${role.description}` : ''}
+              </span>
+            </li>
+          ))}
+          {data.tenantRoles.totalCount > data.tenantRoles.nodes.length && (
+            <li className="muted small">
+              And {data.tenantRoles.totalCount - data.tenantRoles.nodes.length} more, on the Roles screen.
+            </li>
+          )}
+        </ul>
+      ) : (
+        <p className="muted">None: its members can hold realm-wide roles inside it.</p>
+      )}
       <h3>Members</h3>
       {!members.allowed && <Reason id="tenant-members-reason">Members are not shown: {members.reason}</Reason>}
       {tenant.users && (
@@ -385,6 +415,20 @@ function Members({
                     <span className="user-name">{user.name ?? user.email ?? 'No name'}</span>
                     {user.name && user.email && <span className="user-email">{user.email}</span>}
                   </Link>
+                </td>
+                <td className="member-roles">
+                  {user.roleAssignments &&
+                    (user.roleAssignments.some((held) => held.tenant?.id === tenant.id) ? (
+                      user.roleAssignments
+                        .filter((held) => held.tenant?.id === tenant.id)
+                        .map((held) => (
+                          <span key={held.role.id} className="tag">
+                            {held.role.name}
+                          </span>
+                        ))
+                    ) : (
+                      <span className="muted small">No role here</span>
+                    ))}
                 </td>
                 <td>
                   <StatusBadge status={user.status} />
