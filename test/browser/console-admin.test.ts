@@ -433,6 +433,40 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
   );
 
   it(
+    'creates a role defined by a tenant, whose name need only be unique inside it',
+    async () => {
+      const prisma = server.db.prisma;
+      const acme = await prisma.tenant.findFirstOrThrow({ where: { name: 'Acme' } });
+      const { page, problems } = await signIn('ada@example.com', 'Roles');
+      const form = page.locator('section', { has: page.getByRole('heading', { name: 'New role' }) });
+      await form.getByLabel('Defined by').selectOption({ label: 'Tenant Acme' });
+      await form.getByLabel('Name', { exact: true }).fill('Acme auditor');
+      await form.getByRole('button', { name: 'Create role' }).click();
+      await expect
+        .poll(() => form.locator('#role-name-errors').textContent(), SLOW)
+        .toBe('The tenant already has a role with this name.');
+      expect(await prisma.role.count({ where: { name: 'Acme auditor' } })).toBe(1);
+
+      await form.getByLabel('Name', { exact: true }).fill('Acme editor');
+      await form.getByRole('button', { name: 'Create role' }).click();
+      await page.locator('section.role-card[data-role="Acme editor"]').waitFor(SLOW);
+      expect(await page.locator('section.role-card[data-role="Acme editor"] h2 .tag').textContent()).toBe(
+        'Tenant Acme',
+      );
+      expect((await prisma.role.findFirstOrThrow({ where: { name: 'Acme editor' } })).tenantId).toBe(acme.id);
+      expect(await form.getByLabel('Defined by').inputValue()).toBe('');
+
+      // The same name realm-wide is another role.
+      await form.getByLabel('Name', { exact: true }).fill('Acme auditor');
+      await form.getByRole('button', { name: 'Create role' }).click();
+      await expect.poll(() => prisma.role.count({ where: { name: 'Acme auditor' } }), SLOW).toBe(2);
+      expect(await prisma.role.count({ where: { name: 'Acme auditor', tenantId: null } })).toBe(1);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
     'shows a read-only administrator every write control disabled with the reason; the API refuses the console’s mutations with their token',
     async () => {
       const { page, problems } = await signIn('rita@example.com', 'Applications');

@@ -81,7 +81,7 @@ export function RolesPage() {
             />
           )}
         </div>
-        <CreateRole />
+        <CreateRole tenants={data?.tenants ?? null} />
       </div>
       {deleting && (
         <DeleteRoleDialog
@@ -349,12 +349,14 @@ function DeleteRoleDialog({ role, onClose, onDeleted }: { role: Role; onClose: (
   );
 }
 
-const CREATE_FIELDS = ['name', 'description'];
+const CREATE_FIELDS = ['name', 'description', 'tenantId'];
 
-function CreateRole() {
+/** A new role, realm-wide or defined by one tenant (listed with tenants:read). */
+function CreateRole({ tenants }: { tenants: ConsoleRolesQuery['tenants'] | null }) {
   const write = usePermission('roles:write');
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
+  const [tenantId, setTenantId] = useState('');
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
   const [done, setDone] = useState<string | null>(null);
   const [state, create] = useMutation(ConsoleCreateRoleDocument);
@@ -362,13 +364,16 @@ function CreateRole() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     setDone(null);
-    const result = await create({ name, description: description.trim() || null });
+    const result = await create({
+      input: { name, description: description.trim() || null, tenantId: tenantId || null },
+    });
     const payload = result.data?.createRole;
     setErrors(payload?.userErrors ?? []);
     if (payload?.role) {
       setDone(`The role “${payload.role.name}” was created. Add its scopes in its card.`);
       setName('');
       setDescription('');
+      setTenantId('');
     }
   }
 
@@ -405,6 +410,31 @@ function CreateRole() {
           />
           <FieldErrors id="role-description-errors" errors={errorsAt(errors, 'description')} />
         </div>
+        {tenants && tenants.nodes.length > 0 && (
+          <div>
+            <label htmlFor="role-tenant">Defined by</label>
+            <select
+              id="role-tenant"
+              value={tenantId}
+              onChange={(event) => setTenantId(event.target.value)}
+              disabled={disabled}
+              aria-invalid={errorsAt(errors, 'tenantId').length > 0}
+              aria-describedby="role-tenant-hint role-tenant-errors"
+            >
+              <option value="">The whole realm</option>
+              {tenants.nodes.map((tenant) => (
+                <option key={tenant.id} value={tenant.id}>
+                  Tenant {tenant.name}
+                </option>
+              ))}
+            </select>
+            <p className="hint" id="role-tenant-hint">
+              A tenant’s role can be held only inside that tenant.
+              {tenants.totalCount > tenants.nodes.length && ` The first ${tenants.nodes.length} tenants are listed.`}
+            </p>
+            <FieldErrors id="role-tenant-errors" errors={errorsAt(errors, 'tenantId')} />
+          </div>
+        )}
         <div>
           <button
             type="submit"
