@@ -189,6 +189,57 @@ export function describeCounts(result: Counts, dryRun: boolean): string[] {
 
 export type ExportFormat = 'csv' | 'ndjson';
 
+/**
+ * The columns an export can have, in the order they are written, with their labels: the API's
+ * exportable fields, and `customAttributes` for one column per custom attribute.
+ */
+export const EXPORT_COLUMNS: readonly { field: string; label: string }[] = [
+  { field: 'id', label: 'Id' },
+  { field: 'email', label: 'Email' },
+  { field: 'emailVerified', label: 'Email verified' },
+  { field: 'phone', label: 'Phone' },
+  { field: 'phoneVerified', label: 'Phone verified' },
+  { field: 'username', label: 'Username' },
+  { field: 'uniqueId', label: 'Unique id' },
+  { field: 'name', label: 'Name' },
+  { field: 'givenName', label: 'Given name' },
+  { field: 'familyName', label: 'Family name' },
+  { field: 'nickname', label: 'Nickname' },
+  { field: 'status', label: 'Status' },
+  { field: 'suspendedReason', label: 'Suspension reason' },
+  { field: 'country', label: 'Country' },
+  { field: 'region', label: 'Region' },
+  { field: 'city', label: 'City' },
+  { field: 'locale', label: 'Locale' },
+  { field: 'timezone', label: 'Time zone' },
+  { field: 'createdAt', label: 'Created' },
+  { field: 'updatedAt', label: 'Updated' },
+  { field: 'lastLoginAt', label: 'Last sign-in' },
+  { field: 'lastActiveAt', label: 'Last active' },
+  { field: 'deletedAt', label: 'Deleted' },
+  { field: 'customAttributes', label: 'Every custom attribute' },
+];
+
+/** The columns of an export that names none (the API's default). */
+export const DEFAULT_EXPORT_COLUMNS: readonly string[] = [
+  'id',
+  'email',
+  'emailVerified',
+  'username',
+  'name',
+  'status',
+  'createdAt',
+  'lastLoginAt',
+  'customAttributes',
+];
+
+/** The `fields` of an export of the chosen columns, in the list's order; null for the API's default. */
+export function exportFieldsOf(chosen: ReadonlySet<string>): string[] | null {
+  const same =
+    chosen.size === DEFAULT_EXPORT_COLUMNS.length && DEFAULT_EXPORT_COLUMNS.every((field) => chosen.has(field));
+  return same ? null : EXPORT_COLUMNS.map((column) => column.field).filter((field) => chosen.has(field));
+}
+
 /** The file name from an export's `content-disposition`, or one made up from the realm and the format. */
 export function exportFileName(disposition: string | null, realm: string, format: ExportFormat): string {
   const named = disposition && /filename="([^"\\/]+)"/.exec(disposition)?.[1];

@@ -301,6 +301,31 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
         new TextDecoder().decode(new Uint8Array((window as unknown as { written: number[][] }).written.flat())),
       );
       expect(streamed.trimEnd().split('\r\n')).toEqual(csv);
+
+      // Chosen columns, in the list's order: the API writes those only.
+      await page.evaluate(() => delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker);
+      const columns = page.locator('details.export-columns');
+      await columns.locator('summary').click();
+      expect(await columns.locator('summary').textContent()).toBe('Columns (9 of 24)');
+      for (const label of ['Id', 'Email verified', 'Username', 'Name', 'Status', 'Created', 'Last sign-in']) {
+        await columns.getByLabel(label, { exact: true }).uncheck();
+      }
+      await columns.getByLabel('Every custom attribute').uncheck();
+      await columns.getByLabel('Country').check();
+      expect(await columns.locator('summary').textContent()).toBe('Columns (2 of 24)');
+      [download] = await Promise.all([page.waitForEvent('download', SLOW), exportButton.click()]);
+      const chosen = readFileSync(await download.path(), 'utf8')
+        .trimEnd()
+        .split('\r\n');
+      expect(chosen[0]).toBe('email,country');
+      expect(chosen.slice(1).sort()).toEqual(['member29@example.com,FR', 'member30@example.com,FR']);
+      await columns.getByLabel('Email', { exact: true }).uncheck();
+      await columns.getByLabel('Country').uncheck();
+      expect(await exportButton.isDisabled()).toBe(true);
+      expect(await columns.locator('.hint').textContent()).toBe('Choose at least one column.');
+      await page.screenshot({ path: `${ARTIFACTS}/console-export-columns.png` });
+      await columns.getByRole('button', { name: 'The usual columns' }).click();
+      expect(await columns.locator('summary').textContent()).toBe('Columns (9 of 24)');
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,

@@ -25,7 +25,10 @@ import {
   BULK_LIMIT,
   bulkActionReason,
   bulkInputOf,
+  DEFAULT_EXPORT_COLUMNS,
   describeCounts,
+  EXPORT_COLUMNS,
+  exportFieldsOf,
   exportFileName,
   NO_ARGUMENTS,
   pageState,
@@ -33,6 +36,7 @@ import {
   toggle,
 } from '../../console/src/bulk.ts';
 import { BULK_LIMITS } from '../../src/modules/users/users.bulk.ts';
+import { DEFAULT_FIELDS, EXPORTABLE_FIELDS } from '../../src/modules/users/users.export.ts';
 import { profilePatch, profileValuesOf, rebaseProfile } from '../../console/src/profile-draft.ts';
 import { errorsFor, invalidValues } from '../../console/src/user-errors.ts';
 
@@ -366,6 +370,23 @@ describe('the Users screen’s bulk actions and export', () => {
     );
     expect(exportFileName(null, 'acme', 'ndjson')).toBe('users-acme.ndjson');
     expect(exportFileName('attachment; filename="../evil"', 'acme', 'csv')).toBe('users-acme.csv');
+  });
+});
+
+describe('the export’s columns', () => {
+  it('are the API’s exportable fields, and the usual ones its default', () => {
+    expect(EXPORT_COLUMNS.map((column) => column.field)).toEqual([...EXPORTABLE_FIELDS, 'customAttributes']);
+    expect([...DEFAULT_EXPORT_COLUMNS].sort()).toEqual([...DEFAULT_FIELDS, 'customAttributes'].sort());
+  });
+
+  it('are sent only when they differ from the default, in the list’s order', () => {
+    expect(exportFieldsOf(new Set(DEFAULT_EXPORT_COLUMNS))).toBeNull();
+    expect(exportFieldsOf(new Set(['country', 'email', 'customAttributes']))).toEqual([
+      'email',
+      'country',
+      'customAttributes',
+    ]);
+    expect(exportFieldsOf(new Set([...DEFAULT_EXPORT_COLUMNS].filter((field) => field !== 'id')))).not.toContain('id');
   });
 });
 

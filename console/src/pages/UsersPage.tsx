@@ -4,6 +4,9 @@ import { ConfirmDialog } from '../admin.tsx';
 import {
   BULK_ACTIONS,
   bulkActionReason,
+  DEFAULT_EXPORT_COLUMNS,
+  EXPORT_COLUMNS,
+  exportFieldsOf,
   bulkInputOf,
   describeCounts,
   missingScopes,
@@ -466,12 +469,13 @@ export function UsersPage() {
 function ExportControl({ filter, total }: { filter: UserFilter; total: number | null }) {
   const permission = usePermission('users:export');
   const [format, setFormat] = useState<ExportFormat>('csv');
+  const [columns, setColumns] = useState<ReadonlySet<string>>(() => new Set(DEFAULT_EXPORT_COLUMNS));
   const [state, setState] = useState<{ kind: 'busy' | 'done' | 'error'; text: string } | null>(null);
 
   async function start() {
     setState({ kind: 'busy', text: 'Exporting…' });
     try {
-      const name = await downloadExport(filter, format);
+      const name = await downloadExport(filter, format, exportFieldsOf(columns));
       setState(name ? { kind: 'done', text: `Exported to ${name}.` } : null);
     } catch (error) {
       setState({ kind: 'error', text: error instanceof Error ? error.message : String(error) });
@@ -494,13 +498,42 @@ function ExportControl({ filter, total }: { filter: UserFilter; total: number | 
         <button
           type="button"
           className="button"
-          disabled={!permission.allowed || state?.kind === 'busy' || total === 0}
+          disabled={!permission.allowed || state?.kind === 'busy' || total === 0 || columns.size === 0}
           aria-describedby={permission.reason ? 'export-reason' : undefined}
           onClick={() => void start()}
         >
           {total === null ? 'Export' : `Export ${total.toLocaleString()} ${total === 1 ? 'user' : 'users'}`}
         </button>
       </div>
+      {permission.allowed && (
+        <details className="export-columns">
+          <summary>
+            Columns ({columns.size === 0 ? 'none chosen' : `${columns.size} of ${EXPORT_COLUMNS.length}`})
+          </summary>
+          <fieldset>
+            <legend className="visually-hidden">Columns of the export</legend>
+            {EXPORT_COLUMNS.map((column) => (
+              <label key={column.field} className="check">
+                <input
+                  type="checkbox"
+                  checked={columns.has(column.field)}
+                  onChange={(event) => {
+                    const next = new Set(columns);
+                    if (event.target.checked) next.add(column.field);
+                    else next.delete(column.field);
+                    setColumns(next);
+                  }}
+                />
+                <span>{column.label}</span>
+              </label>
+            ))}
+          </fieldset>
+          <button type="button" className="button small" onClick={() => setColumns(new Set(DEFAULT_EXPORT_COLUMNS))}>
+            The usual columns
+          </button>
+          {columns.size === 0 && <p className="hint">Choose at least one column.</p>}
+        </details>
+      )}
       {permission.reason && <Reason id="export-reason">{permission.reason}</Reason>}
       {state && (
         <p

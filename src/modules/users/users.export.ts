@@ -45,8 +45,11 @@ const FIELDS = {
 
 type FieldName = keyof typeof FIELDS;
 
+/** The fields an export can name, besides `customAttributes` and `customAttributes.<key>`. */
+export const EXPORTABLE_FIELDS = Object.keys(FIELDS) as FieldName[];
+
 /** Without `fields`: these, then every custom attribute of the realm. */
-const DEFAULT_FIELDS: FieldName[] = [
+export const DEFAULT_FIELDS: FieldName[] = [
   'id',
   'email',
   'username',
