@@ -1,10 +1,12 @@
 /**
  * How Roster serves the admin console: the page under a strict Content-Security-Policy and
- * revalidated, the content-hashed assets cached for a year, the console's application of each
+ * revalidated, the content-hashed assets cached for a year and sent compressed, the console's application of each
  * realm made on the first visit (once, audited), nothing at all with the console turned off; and
  * the console's documents as the only ones its application's tokens may run (trusted documents).
  */
 import { readFileSync } from 'node:fs';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGEMENT_API_INDICATOR } from '../../src/auth/scopes.ts';
 import { CONSOLE_CSP } from '../../src/console/console.ts';
@@ -64,6 +66,40 @@ describe('the console’s files', () => {
     const missing = await fetch(`${server.url}/console/assets/index-00000000.js`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: 'not_found' });
+  });
+
+  it('sends the scripts and stylesheets compressed to browsers that accept it (brotli, else gzip), each form with its own tag', async () => {
+    const html = await (await fetch(`${server.url}/console/`)).text();
+    const script = html.match(/src="(\/console\/assets\/index-[\w-]{8}\.js)"/)![1]!;
+    /** The raw answer (node:http decodes nothing, unlike fetch). */
+    const get = (acceptEncoding: string | null, ifNoneMatch?: string) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const headers: Record<string, string> = {};
+        if (acceptEncoding !== null) headers['accept-encoding'] = acceptEncoding;
+        if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch;
+        httpGet(`${server.url}${script}`, { headers }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }),
+          );
+        }).on('error', reject);
+      });
+    const plain = await get(null);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toBe('accept-encoding');
+    const br = await get('gzip, deflate, br');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+    expect(br.body.length).toBeLessThan(plain.body.length / 3);
+    const gzip = await get('gzip;q=1, br;q=0');
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.body).equals(plain.body)).toBe(true);
+    expect((await get('identity')).headers['content-encoding']).toBeUndefined();
+    const tags = [plain, br, gzip].map((answer) => answer.headers.etag);
+    expect(new Set(tags).size).toBe(3);
+    expect((await get('br', br.headers.etag)).status).toBe(304);
+    expect((await get('br', plain.headers.etag)).status).toBe(200);
   });
 
   it('redirects /console to /console/ and refuses methods other than GET and HEAD', async () => {
