@@ -509,8 +509,21 @@ describe.skipIf(withoutChromium)('the admin console in Chromium', () => {
       expect(await page.locator('tr.login-event').count()).toBe(20);
       expect(await page.locator('tr.login-event').first().textContent()).toContain('Failed');
       await page.screenshot({ path: `${ARTIFACTS}/console-user-sign-ins.png`, fullPage: true });
+      // Every caption shown on the way to the next page: never the last page's rows as the next range.
+      await page.evaluate(() => {
+        const element = document.querySelector('#login-history-caption')!;
+        const seen: (string | null)[] = [];
+        Object.assign(window, { seenCaptions: seen });
+        new MutationObserver(() => seen.push(element.textContent)).observe(element, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
       await page.getByRole('button', { name: 'Older' }).click();
       await expect.poll(() => caption.textContent(), SLOW).toBe('Showing 21–25 of 25');
+      const seen = await page.evaluate(() => (window as unknown as { seenCaptions: string[] }).seenCaptions);
+      expect(seen.filter((text) => text !== 'Loading…' && text !== 'Showing 21–25 of 25')).toEqual([]);
       expect(await page.locator('tr.login-event').last().textContent()).toContain('192.0.2.25');
       await page.getByRole('button', { name: 'Newer' }).click();
       await expect.poll(() => caption.textContent(), SLOW).toBe('Showing 1–20 of 25');

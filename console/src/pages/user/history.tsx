@@ -13,23 +13,30 @@ const PAGE_SIZE = 20;
 
 type AuditEvent = NonNullable<ConsoleUserAuditTrailQuery['user']>['auditEvents']['nodes'][number];
 
-function shownRange(cursorCount: number, shown: number, total: number): string {
+/**
+ * The range a list's caption shows: "Loading…" while the page asked for is not the one shown (urql
+ * keeps the last page's data while the next loads).
+ */
+function shownRange(cursorCount: number, shown: number, total: number, current: boolean): string {
+  if (!current) return 'Loading…';
   if (!shown) return 'None yet.';
   return showing((cursorCount - 1) * PAGE_SIZE + 1, shown, total);
 }
 
 export function LoginHistory({ userId }: { userId: string }) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [{ data, error, fetching }] = useQuery({
+  const after = cursors[cursors.length - 1] ?? null;
+  const [{ data, error, fetching, operation }] = useQuery({
     query: ConsoleUserLoginHistoryDocument,
-    variables: { id: userId, first: PAGE_SIZE, after: cursors[cursors.length - 1] ?? null },
+    variables: { id: userId, first: PAGE_SIZE, after },
   });
+  const current = operation?.variables.after === after;
   const page = data?.user?.loginHistory;
   return (
     <>
       {error && <Notice kind="error">{error.message}</Notice>}
       <p className="muted" role="status" id="login-history-caption">
-        {page ? shownRange(cursors.length, page.nodes.length, page.totalCount) : 'Loading…'}
+        {page ? shownRange(cursors.length, page.nodes.length, page.totalCount, current) : 'Loading…'}
       </p>
       {page && page.nodes.length > 0 && (
         <table aria-describedby="login-history-caption" aria-busy={fetching}>
@@ -70,6 +77,7 @@ export function LoginHistory({ userId }: { userId: string }) {
       {page && (
         <Pager
           label="Sign-in pages"
+          busy={!current}
           cursors={cursors}
           setCursors={setCursors}
           hasNextPage={page.pageInfo.hasNextPage}
@@ -122,24 +130,27 @@ export function ChangesSince({ userId, head }: { userId: string; head: string | 
 export function AuditTrail({ userId }: { userId: string }) {
   const audit = usePermission('audit:read');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [{ data, error, fetching }] = useQuery({
+  const after = cursors[cursors.length - 1] ?? null;
+  const [{ data, error, fetching, operation }] = useQuery({
     query: ConsoleUserAuditTrailDocument,
-    variables: { id: userId, first: PAGE_SIZE, after: cursors[cursors.length - 1] ?? null },
+    variables: { id: userId, first: PAGE_SIZE, after },
     pause: !audit.allowed,
   });
+  const current = operation?.variables.after === after;
   if (!audit.allowed) return <Reason id="audit-reason">{audit.reason}</Reason>;
   const page = data?.user?.auditEvents;
   return (
     <>
       {error && <Notice kind="error">{error.message}</Notice>}
       <p className="muted" role="status" id="audit-caption">
-        {page ? shownRange(cursors.length, page.nodes.length, page.totalCount) : 'Loading…'}
+        {page ? shownRange(cursors.length, page.nodes.length, page.totalCount, current) : 'Loading…'}
       </p>
       {page && (
         <div aria-busy={fetching}>
           <AuditEvents events={page.nodes} />
           <Pager
             label="Audit trail pages"
+            busy={!current}
             cursors={cursors}
             setCursors={setCursors}
             hasNextPage={page.pageInfo.hasNextPage}
