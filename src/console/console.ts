@@ -67,7 +67,7 @@ interface Encoded {
 interface Asset {
   type: string;
   identity: Encoded;
-  /** Compressed once at start (text assets, when it saves bytes), sent to browsers that accept it. */
+  /** Compressed once, with the build's first read (text assets, when it saves bytes), sent to browsers that accept it. */
   br?: Encoded;
   gzip?: Encoded;
 }

@@ -111,7 +111,7 @@ async function exportColumns(ctx: ServiceContext, requested: string[] | null): P
       throw new ExportRequestError(
         400,
         'BAD_REQUEST',
-        `fields: "${name.slice(0, 64)}" is not an exportable field; use ${Object.keys(FIELDS).join(', ')}, customAttributes or customAttributes.<key> of a defined attribute.`,
+        `fields: "${name.slice(0, 64)}" is not an exportable field; use ${EXPORTABLE_FIELDS.join(', ')}, customAttributes or customAttributes.<key> of a defined attribute.`,
       );
     }
   }
