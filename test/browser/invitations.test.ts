@@ -8,7 +8,14 @@ import { Secret, TOTP } from 'otpauth';
 import { describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { makeUser } from '../helpers/fixtures.ts';
-import { ARTIFACTS, BROWSER_TEST_TIMEOUT, chromiumPages, SLOW, withoutChromium } from '../helpers/chromium.ts';
+import {
+  ARTIFACTS,
+  BROWSER_TEST_TIMEOUT,
+  chromiumPages,
+  SLOW,
+  untilFocusPlaced,
+  withoutChromium,
+} from '../helpers/chromium.ts';
 
 const PASSWORD = 'Seven copper kites above the harbour';
 
@@ -25,14 +32,14 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
       const { context, page, problems } = await chromium.newPage();
       await page.goto(await chromium.linkSentTo('grace@example.com'));
       await expect.poll(() => page.title(), SLOW).toMatch(/Accept your invitation/);
-      expect(await chromium.focused(page, 'Password')).toBe(true);
+      await chromium.untilFocused(page, 'Password');
       await page.screenshot({ path: `${ARTIFACTS}/accept-invitation.png`, fullPage: true });
       await page.keyboard.type('grace');
       await page.keyboard.press('Tab');
       await page.keyboard.type('grace');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toBeTruthy();
-      expect(await chromium.focused(page, 'Password')).toBe(true);
+      await chromium.untilFocused(page, 'Password');
       await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-refused.png`, fullPage: true });
       await page.keyboard.type(PASSWORD);
       await page.keyboard.press('Tab');
@@ -51,6 +58,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
       });
       await page.goto(url);
       await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
+      await untilFocusPlaced(page);
       await page.keyboard.type('grace@example.com');
       await page.keyboard.press('Tab');
       await page.keyboard.type(PASSWORD);
@@ -76,7 +84,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
         await page.goto(link);
         await expect.poll(() => page.title(), SLOW).toMatch(/Accept your invitation/);
         expect(await page.locator('main').textContent()).toMatch(/then set up an authenticator app/);
-        expect(await chromium.focused(page, 'Password')).toBe(true);
+        await chromium.untilFocused(page, 'Password');
         await page.keyboard.type(PASSWORD);
         await page.keyboard.press('Tab');
         await page.keyboard.type(PASSWORD);
@@ -84,7 +92,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
 
         await expect.poll(() => page.title(), SLOW).toMatch(/Set up an authenticator/);
         expect((await page.getByRole('img', { name: /QR code/ }).boundingBox())!.width).toBeGreaterThan(150);
-        expect(await chromium.focused(page, 'Code from the app')).toBe(true);
+        await chromium.untilFocused(page, 'Code from the app');
         await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-enrol.png`, fullPage: true });
         // The public URL's host is an IP address, where WebAuthn cannot work: no passkey is offered.
         expect(await page.getByRole('button', { name: /passkey/i }).count()).toBe(0);
@@ -100,7 +108,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
         await page.keyboard.type(wrong);
         await page.keyboard.press('Enter');
         await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toMatch(/does not match/);
-        expect(await chromium.focused(page, 'Code from the app')).toBe(true);
+        await chromium.untilFocused(page, 'Code from the app');
         // The same authenticator is still being set up; nothing was stored.
         expect((await page.locator('#secret').textContent())!.replace(/\s/g, '')).toBe(secret);
         expect(await user()).toMatchObject({ status: 'INVITED', passwordHash: null });
@@ -129,11 +137,13 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
         });
         await page.goto(url);
         await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
+        await untilFocusPlaced(page);
         await page.keyboard.type('ada@example.com');
         await page.keyboard.press('Tab');
         await page.keyboard.type(PASSWORD);
         await page.keyboard.press('Enter');
         await expect.poll(() => page.title(), SLOW).toMatch(/Enter your code/);
+        await untilFocusPlaced(page);
         // The enrolment's code is used up; the next one is not.
         await page.keyboard.type(codeAt(1));
         await page.keyboard.press('Enter');
@@ -161,7 +171,9 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
       const { context, page, problems } = await chromium.newPage();
       await page.goto(await chromium.linkSentTo('lin@example.com'));
       await expect.poll(() => page.title(), SLOW).toMatch(/Accept your invitation/);
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Accept the invitation');
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.textContent), SLOW)
+        .toBe('Accept the invitation');
       await page.screenshot({ path: `${ARTIFACTS}/accept-tenant-invitation.png`, fullPage: true });
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Invitation accepted/);

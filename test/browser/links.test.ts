@@ -28,10 +28,12 @@ describe.skipIf(withoutChromium)('one-time link pages in Chromium', () => {
       await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
       // Identifier, password, the button, then the link.
       for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Forgot your password?');
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.textContent), SLOW)
+        .toBe('Forgot your password?');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Forgot your password/);
-      expect(await chromium.focused(page, 'Email address')).toBe(true);
+      await chromium.untilFocused(page, 'Email address');
       await page.screenshot({ path: `${ARTIFACTS}/forgot-password.png`, fullPage: true });
       await page.keyboard.type('ada@example.com');
       await page.keyboard.press('Enter');
@@ -41,7 +43,7 @@ describe.skipIf(withoutChromium)('one-time link pages in Chromium', () => {
 
       await page.goto(await chromium.linkSentTo('ada@example.com'));
       await expect.poll(() => page.title(), SLOW).toMatch(/Choose a new password/);
-      expect(await chromium.focused(page, 'New password')).toBe(true);
+      await chromium.untilFocused(page, 'New password');
       await page.keyboard.type('password');
       await page.keyboard.press('Tab');
       await page.keyboard.type('password');
@@ -76,7 +78,9 @@ describe.skipIf(withoutChromium)('one-time link pages in Chromium', () => {
       const { context, page, problems } = await chromium.newPage();
       await page.goto(await chromium.linkSentTo('lin@example.com'));
       await expect.poll(() => page.title(), SLOW).toMatch(/Confirm your email address/);
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Confirm my email address');
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.textContent), SLOW)
+        .toBe('Confirm my email address');
       await page.screenshot({ path: `${ARTIFACTS}/verify-email.png`, fullPage: true });
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Email address confirmed/);

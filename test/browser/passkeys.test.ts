@@ -18,6 +18,7 @@ import {
   CALLBACK,
   chromiumPages,
   SLOW,
+  untilFocusPlaced,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { graphql } from '../helpers/documents.ts';
@@ -146,6 +147,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
 
   async function typePassword(page: Page, email: string) {
     await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
+    await untilFocusPlaced(page);
     await page.keyboard.type(email);
     await page.keyboard.press('Tab');
     await page.keyboard.type(PASSWORD);
@@ -402,6 +404,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
         const device = await authenticator(page);
         await page.goto(link);
         await expect.poll(() => page.title(), SLOW).toMatch(/Accept your invitation/);
+        await untilFocusPlaced(page);
         await page.keyboard.type(PASSWORD);
         await page.keyboard.press('Tab');
         await page.keyboard.type(PASSWORD);

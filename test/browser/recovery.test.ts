@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword, verifyPassword } from '../../src/modules/users/users.passwords.ts';
 import { makeFactor, makeUser } from '../helpers/fixtures.ts';
-import { ARTIFACTS, BROWSER_TEST_TIMEOUT, chromiumPages, SLOW, withoutChromium } from '../helpers/chromium.ts';
+import {
+  ARTIFACTS,
+  BROWSER_TEST_TIMEOUT,
+  chromiumPages,
+  SLOW,
+  untilFocusPlaced,
+  withoutChromium,
+} from '../helpers/chromium.ts';
 
 const OLD_PASSWORD = 'Nine amber foxes cross the bridge';
 const NEW_PASSWORD = 'Twelve silver gulls over the pier';
@@ -30,19 +37,23 @@ describe.skipIf(withoutChromium)('account recovery in Chromium', () => {
       const url = await chromium.authorizationUrl();
       await page.goto(url);
       await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
+      await untilFocusPlaced(page);
       await page.keyboard.type('mo@example.com');
       await page.keyboard.press('Tab');
       await page.keyboard.type(OLD_PASSWORD);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Enter your code/);
+      await untilFocusPlaced(page);
       // The code field, the button, then the link.
       await page.keyboard.press('Tab');
       await page.keyboard.press('Tab');
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Lost your authenticator?');
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.textContent), SLOW)
+        .toBe('Lost your authenticator?');
       await page.screenshot({ path: `${ARTIFACTS}/recovery-code-step.png`, fullPage: true });
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Lost your authenticator/);
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('identifier');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id), SLOW).toBe('identifier');
       await page.keyboard.type('mo@example.com');
       await page.keyboard.press('Tab');
       await page.keyboard.type('I reset my phone and the authenticator app is gone.');
@@ -67,7 +78,7 @@ describe.skipIf(withoutChromium)('account recovery in Chromium', () => {
 
       await page.goto(link);
       await expect.poll(() => page.title(), SLOW).toMatch(/Recover your account/);
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id), SLOW).toBe('password');
       await page.screenshot({ path: `${ARTIFACTS}/recover-account.png`, fullPage: true });
       await page.keyboard.type(NEW_PASSWORD);
       await page.keyboard.press('Tab');

@@ -16,6 +16,7 @@ import {
   CALLBACK,
   chromiumPages,
   SLOW,
+  untilFocusPlaced,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { makeUser } from '../helpers/fixtures.ts';
@@ -64,6 +65,7 @@ describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
       await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' });
     });
     await page.goto(url.href);
+    await untilFocusPlaced(page);
     return { config, verifier, state, context, page, arrived, problems };
   }
 
@@ -95,9 +97,7 @@ describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
           period: 30,
           algorithm: 'SHA1',
         }).generate();
-        expect(
-          await page.getByLabel('Code from the app').evaluate((element) => element === document.activeElement),
-        ).toBe(true);
+        await chromium.untilFocused(page, 'Code from the app');
         await page.keyboard.type(code);
         await page.keyboard.press('Enter');
         await expect.poll(() => page.title(), SLOW).toMatch(/Authenticator set up/);

@@ -18,6 +18,17 @@ export const ARTIFACTS = 'test-artifacts';
 export const CALLBACK = 'https://console.example.com/callback';
 /** Polling options for waits on the browser or the outbox. */
 export const SLOW = { timeout: 30_000 };
+
+/**
+ * Waits until the page has placed the focus. Chromium applies `autofocus` at a rendering update
+ * after the load event, later on a busy machine: keys typed before that go nowhere (a sign-in
+ * test typed its password into the page's body once in CI).
+ */
+export async function untilFocusPlaced(page: Page): Promise<void> {
+  await expect
+    .poll(() => page.evaluate(() => document.activeElement !== null && document.activeElement !== document.body), SLOW)
+    .toBe(true);
+}
 /**
  * A browser test's own timeout (the third argument of `it`): a test waits through several pages,
  * each poll up to SLOW, so vitest's default would end a test on a loaded machine that is merely slow.
@@ -103,8 +114,8 @@ export interface ChromiumPages {
   readonly clientId: string;
   /** A page in a context of its own; `expected`: console lines that are no problem (see collectProblems). */
   newPage(viewport?: { width: number; height: number }, expected?: RegExp): Promise<OpenPage>;
-  /** Whether the field labelled `label` has the focus. */
-  focused(page: Page, label: string): Promise<boolean>;
+  /** Waits until the field labelled `label` has the focus (see {@link untilFocusPlaced}); fails if it never does. */
+  untilFocused(page: Page, label: string): Promise<void>;
   /** The one-time link in the last mail to `recipient` (of `kind` when given), once there is one. */
   linkSentTo(recipient: string, kind?: string): Promise<string>;
   /** An authorization request of the application (PKCE, state), which leads to the sign-in page. */
@@ -149,8 +160,10 @@ export function chromiumPages(options?: Parameters<typeof startTestServer>[0]): 
       return { context, page, problems: collectProblems(page, expected) };
     },
 
-    focused: (page, label) =>
-      page.getByLabel(label, { exact: true }).evaluate((element) => element === document.activeElement),
+    async untilFocused(page, label) {
+      const field = page.getByLabel(label, { exact: true });
+      await expect.poll(() => field.evaluate((element) => element === document.activeElement), SLOW).toBe(true);
+    },
 
     async linkSentTo(recipient, kind) {
       const where = kind ? { recipient, kind } : { recipient };
