@@ -341,7 +341,10 @@ async function openMigratedDatabase(config: Config, log: Logger): Promise<Databa
     if (status.current) return db;
     await db.close();
   }
-  const applied = await migrateInChildProcess(config.dataDir);
+  const applied = await migrateInChildProcess(config.dataDir, {
+    onCrash: (signal) =>
+      log.warn({ signal }, 'the process creating and migrating the database crashed; starting it again'),
+  });
   if (applied.length) log.info({ applied }, 'migrations applied');
   return openDatabase(options);
 }

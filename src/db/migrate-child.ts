@@ -1,9 +1,10 @@
 // Entry of the child process of `migrateInChildProcess` (migrator.ts): opens the embedded
 // database in the data directory given as argument (creating it if there is none), applies the
-// pending migrations, sends the parent the names applied or the error, and exits.
+// pending migrations, sends the parent the names applied or the error, and exits. A second
+// argument, the time a crashed child started, first releases the migration that one was inside of.
 import { openDatabase } from './client.ts';
 import { EmbeddedDatabaseLockedError } from './embedded.ts';
-import { migrate } from './migrator.ts';
+import { migrate, releaseInterruptedMigrations } from './migrator.ts';
 
 export type MigrateChildMessage =
   | { applied: string[] }
@@ -15,8 +16,10 @@ if (!send) throw new Error('migrate-child.ts runs as a child process of migrateI
 
 let message: MigrateChildMessage;
 try {
-  const db = await openDatabase({ dataDir: process.argv[2]! });
+  const [dataDir, afterCrashOf] = process.argv.slice(2);
+  const db = await openDatabase({ dataDir: dataDir! });
   try {
+    if (afterCrashOf) await releaseInterruptedMigrations(db, new Date(afterCrashOf));
     message = { applied: await migrate(db) };
   } finally {
     await db.close();

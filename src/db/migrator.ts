@@ -81,13 +81,65 @@ async function applyPending(db: Database, paths?: MigrationPaths): Promise<strin
  * several hundred MB more until a full collection happens to run), whereas a child process
  * returns all of it when it exits. The child takes the data directory's lock, so the caller
  * must not have the database open.
+ *
+ * A child killed by a signal (a crash or the kernel's OOM killer, not a failed migration) is
+ * started once more: PostgreSQL recovers the data directory at the next start, applied
+ * migrations are recorded, and a migration the first child was inside of is applied again (see
+ * {@link releaseInterruptedMigrations}). `onCrash` hears of the first one.
  */
-export function migrateInChildProcess(dataDir: string): Promise<string[]> {
+export async function migrateInChildProcess(
+  dataDir: string,
+  options: { onCrash?: (signal: NodeJS.Signals) => void } = {},
+): Promise<string[]> {
+  const started = new Date();
+  try {
+    return await runMigrateChild(dataDir);
+  } catch (error) {
+    if (!(error instanceof MigrateChildCrashed)) throw error;
+    options.onCrash?.(error.signal);
+    return runMigrateChild(dataDir, started);
+  }
+}
+
+/**
+ * Marks rolled back the migrations started since `since` that neither finished nor recorded a
+ * failure, so that they are applied again; returns their names. Only for after a crash of the
+ * process that started them: the schema engine records a migration as started, runs its script
+ * as one transaction (which the crash rolled back), then records it finished, so such a record
+ * is what a crash inside a migration leaves, and `prisma migrate deploy` would refuse every
+ * migration until someone resolved it by hand. A script that fails records its error in
+ * `logs` and is left alone. Killed between its commit and the record of its end, a migration
+ * applied again fails on what it already created, and is reported as any failed migration.
+ */
+export async function releaseInterruptedMigrations(db: Database, since: Date): Promise<string[]> {
+  try {
+    const rows = await db.rawQuery<{ migration_name: string }>(
+      `UPDATE _prisma_migrations SET rolled_back_at = now()
+        WHERE finished_at IS NULL AND rolled_back_at IS NULL AND logs IS NULL
+          AND started_at >= '${since.toISOString()}'::timestamptz
+        RETURNING migration_name`,
+    );
+    return rows.map((row) => row.migration_name);
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return []; // undefined_table: the crash came first
+    throw error;
+  }
+}
+
+class MigrateChildCrashed extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`migrating in a child process failed (${signal})`);
+    this.name = 'MigrateChildCrashed';
+  }
+}
+
+/** `afterCrashOf`: when the crashed child before this one started. */
+function runMigrateChild(dataDir: string, afterCrashOf?: Date): Promise<string[]> {
   const ownFile = fileURLToPath(import.meta.url);
   const entry = path.join(path.dirname(ownFile), `migrate-child${path.extname(ownFile)}`);
   // Run from the TypeScript sources (tsx, vitest), the child needs tsx's loader.
   const tsx = () => pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = fork(entry, [path.resolve(dataDir)], {
+  const child = fork(entry, [path.resolve(dataDir), ...(afterCrashOf ? [afterCrashOf.toISOString()] : [])], {
     execArgv: entry.endsWith('.ts') ? ['--import', tsx()] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -102,7 +154,8 @@ export function migrateInChildProcess(dataDir: string): Promise<string[]> {
         return reject(new EmbeddedDatabaseLockedError(locked, pid, command));
       }
       if (result) return reject(Object.assign(new Error(result.error.message), { name: result.error.name }));
-      reject(new Error(`migrating in a child process failed (${signal ?? `exit code ${code}`})`));
+      if (signal) return reject(new MigrateChildCrashed(signal));
+      reject(new Error(`migrating in a child process failed (exit code ${code})`));
     });
   });
 }

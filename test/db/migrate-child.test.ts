@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { openEmbedded } from '../../src/db/embedded.ts';
-import { migrate, migrateInChildProcess, migrationStatus } from '../../src/db/migrator.ts';
+import {
+  migrate,
+  migrateInChildProcess,
+  migrationStatus,
+  releaseInterruptedMigrations,
+} from '../../src/db/migrator.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 
@@ -59,6 +64,84 @@ describe('migrateInChildProcess', () => {
           `the embedded database in ${dataDir} is in use by process ${process.pid}`,
         );
         await expect(attempt).rejects.toMatchObject({ name: 'EmbeddedDatabaseLockedError' });
+      } finally {
+        await db.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe('a crash while creating or migrating', () => {
+  const dirs: string[] = [];
+  afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  /** A database migrated by an earlier release: the first migration only. */
+  async function olderDatabase() {
+    const [dataDir, olderMigrations] = [await tempDir(), await tempDir()];
+    dirs.push(dataDir, olderMigrations);
+    const [first, second] = await migrationFolders();
+    await cp(path.join(migrationsDir, first!), path.join(olderMigrations, first!), { recursive: true });
+    await cp(path.join(migrationsDir, 'migration_lock.toml'), path.join(olderMigrations, 'migration_lock.toml'));
+    const db = await openDatabase({ dataDir });
+    await migrate(db, { migrationsDir: olderMigrations });
+    return { db, second: second! };
+  }
+
+  /** What the schema engine records of a migration when it starts, before running its script. */
+  const started = (name: string, at: string, logs: string | null = null) =>
+    `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, logs, applied_steps_count)
+     VALUES (gen_random_uuid(), '', '${name}', '${at}', ${logs === null ? 'NULL' : `'${logs}'`}, 0)`;
+
+  it(
+    'applies again a migration that a crash interrupted (its script rolled back), and only that one',
+    async () => {
+      const { db, second } = await olderDatabase();
+      try {
+        const since = new Date();
+        await db.rawQuery(started(second, new Date(since.getTime() + 1000).toISOString()));
+        // As prisma migrate deploy would, the record blocks every migration until resolved.
+        await expect(migrate(db)).rejects.toThrow(`The \`${second}\` migration started at`);
+        // A failure the engine recorded (its logs), and a start before the crashed process, are left.
+        await db.rawQuery(started('failed_earlier', new Date(since.getTime() + 1000).toISOString(), 'syntax error'));
+        await db.rawQuery(started('before_the_crash', new Date(since.getTime() - 60_000).toISOString()));
+        expect(await releaseInterruptedMigrations(db, since)).toEqual([second]);
+        expect(await releaseInterruptedMigrations(db, since)).toEqual([]);
+        await db.rawQuery(
+          "DELETE FROM _prisma_migrations WHERE migration_name IN ('failed_earlier', 'before_the_crash')",
+        );
+        expect(await migrate(db)).toEqual((await migrationFolders()).slice(1));
+        expect(await migrationStatus(db)).toEqual({ current: true, pending: [] });
+      } finally {
+        await db.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'starts a child killed by a signal once more, which finishes the job',
+    async () => {
+      const dataDir = await tempDir();
+      dirs.push(dataDir);
+      const crashes: string[] = [];
+      const migrating = migrateInChildProcess(dataDir, { onCrash: (signal) => crashes.push(signal) });
+      // The child holds the data directory's lock, which names it; killed while it works.
+      let pid = 0;
+      while (!pid) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        pid = await readFile(path.join(dataDir, 'pglite.lock'), 'utf8').then(
+          (text) => Number.parseInt(text, 10),
+          () => 0,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      process.kill(pid, 'SIGKILL');
+      expect(await migrating).toEqual(expect.arrayContaining([(await migrationFolders()).at(-1)]));
+      expect(crashes).toEqual(['SIGKILL']);
+      const db = await openDatabase({ dataDir });
+      try {
+        expect(await migrationStatus(db)).toEqual({ current: true, pending: [] });
       } finally {
         await db.close();
       }
