@@ -41,6 +41,7 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
     const reader = await makeRole(server, realmId, 'Support reader', ['users:read', 'roles:read']);
     const support = await makeRole(server, realmId, 'Support', ['users:read', 'users:write', 'roles:read']);
     await makeRole(server, realmId, 'Beta tester', []);
+    await makeRole(server, realmId, 'Early access', []);
     for (const [email, name, role] of [
       ['ada@example.com', 'Ada Lovelace', await adminRoleId(server, realmId)],
       ['rita@example.com', 'Rita Reader', reader.globalId],
@@ -58,12 +59,12 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
       where: { realmId, email: 'spammer-three@example.com' },
       data: { status: 'SUSPENDED', suspendedAt: new Date(), suspendedReason: 'Earlier' },
     });
-    // 28 users in Germany (more than a page of 25) and 2 in France.
-    for (let i = 1; i <= 30; i++) {
+    // 53 users in Germany (more than a page of 50) and 2 in France, Members 29 and 30.
+    for (let i = 1; i <= 55; i++) {
       await makeUser(server, realmId, {
         email: `member${String(i).padStart(2, '0')}@example.com`,
         name: `Member ${String(i).padStart(2, '0')}`,
-        country: i <= 28 ? 'DE' : 'FR',
+        country: i === 29 || i === 30 ? 'FR' : 'DE',
       });
     }
   }, BROWSER_HOOK_TIMEOUT);
@@ -177,19 +178,19 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
     async () => {
       const { page, problems } = await signIn('ada@example.com');
       const germany = page.locator('label.check', { hasText: 'Germany' });
-      await expect.poll(() => germany.locator('.count').textContent(), SLOW).toBe('28');
+      await expect.poll(() => germany.locator('.count').textContent(), SLOW).toBe('53');
       expect(await page.locator('label.check', { hasText: 'France' }).locator('.count').textContent()).toBe('2');
       await germany.getByRole('checkbox').check();
       await expect
         .poll(() => page.getByRole('status').filter({ hasText: 'Showing' }).textContent(), SLOW)
-        .toBe('Showing 1–25 of 28');
+        .toBe('Showing 1–50 of 53');
       expect(new URL(page.url()).searchParams.get('country')).toBe('DE');
       expect((await rowNames(page)).every((name) => name.startsWith('Member '))).toBe(true);
 
       await page.getByRole('checkbox', { name: 'Select every user on this page' }).check();
-      expect(await selectedStatus(page)).toBe('25 users selected.');
-      await page.getByRole('button', { name: 'Select all 28 users matching the filter' }).click();
-      expect(await selectedStatus(page)).toBe('28 users selected (every user matching the filter).');
+      expect(await selectedStatus(page)).toBe('50 users selected.');
+      await page.getByRole('button', { name: 'Select all 53 users matching the filter' }).click();
+      expect(await selectedStatus(page)).toBe('53 users selected (every user matching the filter).');
       await page.screenshot({ path: `${ARTIFACTS}/console-bulk-select-all.png`, fullPage: true });
 
       const sent: string[] = [];
@@ -201,34 +202,62 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
       // No role chosen: the API's REQUIRED is shown beside the Role field.
       await page.getByRole('button', { name: 'Review…' }).click();
       await expect.poll(() => page.locator('#bulk-roleIds-errors').textContent(), SLOW).toMatch(/./);
-      await page.getByLabel('Role to assign').selectOption({ label: 'Beta tester' });
-      await page.getByRole('button', { name: 'Review…' }).click();
-      const dialog = page.getByRole('dialog', { name: 'Assign roles: 28 users?' });
-      await dialog.waitFor(SLOW);
-      expect(await dialog.locator('.bulk-counts li').allTextContents()).toEqual([
-        '28 users selected.',
-        '28 users would be changed.',
+      // Several roles at once; one chosen by mistake is taken off the list again.
+      const roles = page.getByLabel('Roles to assign');
+      await roles.selectOption({ label: 'Beta tester' });
+      await roles.selectOption({ label: 'Support reader' });
+      await roles.selectOption({ label: 'Early access' });
+      const chosen = page.getByRole('list', { name: 'Roles chosen' });
+      expect(await chosen.getByRole('listitem').allTextContents()).toEqual([
+        'Beta tester×',
+        'Support reader×',
+        'Early access×',
       ]);
-      await dialog.getByRole('button', { name: 'Assign roles to 28 users' }).click();
-      await expect.poll(() => page.locator('.bulk-bar .notice').textContent(), SLOW).toMatch(/28 users were changed\./);
+      // A role chosen is no longer offered.
+      expect(await roles.locator('option', { hasText: 'Beta tester' }).count()).toBe(0);
+      await chosen.getByRole('button', { name: 'Take Support reader off the list' }).click();
+      expect(await chosen.getByRole('listitem').allTextContents()).toEqual(['Beta tester×', 'Early access×']);
+      await page.screenshot({ path: `${ARTIFACTS}/console-bulk-roles.png`, fullPage: false });
+      await page.getByRole('button', { name: 'Review…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Assign roles: 53 users?' });
+      await dialog.waitFor(SLOW);
+      expect(await dialog.getByText('Roles to assign:').textContent()).toBe(
+        'Roles to assign: Beta tester, Early access.',
+      );
+      expect(await dialog.locator('.bulk-counts li').allTextContents()).toEqual([
+        '53 users selected.',
+        '53 users would be changed.',
+      ]);
+      await dialog.getByRole('button', { name: 'Assign roles to 53 users' }).click();
+      await expect.poll(() => page.locator('.bulk-bar .notice').textContent(), SLOW).toMatch(/53 users were changed\./);
       // The filter went to the API, not the ids of the rows shown.
       for (const body of sent) {
         const input = (JSON.parse(body) as { variables: { input: Record<string, unknown> } }).variables.input;
         expect(input.filter).toEqual({ countries: ['DE'] });
         expect(input.ids).toBeUndefined();
       }
-      const holders = await server.db.prisma.userRole.findMany({
-        where: { role: { name: 'Beta tester' } },
-        select: { user: { select: { country: true } } },
-      });
-      expect(holders.map((row) => row.user.country)).toEqual(Array(28).fill('DE'));
+      // With no role (refused), then the dry run and the change with both.
+      const roleCounts = sent.map(
+        (body) => (JSON.parse(body) as { variables: { input: { roleIds: string[] } } }).variables.input.roleIds.length,
+      );
+      expect(roleCounts).toEqual([0, 2, 2]);
+      for (const name of ['Beta tester', 'Early access']) {
+        const holders = await server.db.prisma.userRole.findMany({
+          where: { role: { name } },
+          select: { user: { select: { country: true } } },
+        });
+        expect(holders.map((row) => row.user.country)).toEqual(Array(53).fill('DE'));
+      }
+      expect(
+        await server.db.prisma.userRole.count({ where: { role: { name: 'Support reader' }, user: { country: 'DE' } } }),
+      ).toBe(0);
       // The role facet counts them now.
       await expect
         .poll(
           () => page.getByLabel('Role', { exact: true }).locator('option', { hasText: 'Beta tester' }).textContent(),
           SLOW,
         )
-        .toBe('Beta tester (28)');
+        .toBe('Beta tester (53)');
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_TIMEOUT,
@@ -523,7 +552,7 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
       await page.getByLabel('Search users').fill('crowd');
       await expect
         .poll(() => page.getByRole('status').filter({ hasText: 'Showing' }).textContent(), SLOW)
-        .toBe('Showing 1–25 of 10,001');
+        .toBe('Showing 1–50 of 10,001');
       // The counts beside the facets follow the search too.
       await expect
         .poll(

@@ -59,7 +59,7 @@ import { FacetList, MoreUserFilters, TristateSelect } from './users/filters.tsx'
 import { ScopesContext, usePermission } from '../scopes.ts';
 import { errorsFor, type FieldError } from '../user-errors.ts';
 
-const PAGE_SIZE = 25;
+const PAGE_SIZE = 50;
 
 /** Where the list's filters are kept for the way back from a user's page. */
 const LIST_QUERY = 'roster-console:users-query';
@@ -587,6 +587,7 @@ function BulkBar({
   const allReason = selectAllReason(total);
   const argument = action ? BULK_ACTIONS[action].argument : null;
   const words = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'user' : 'users'}`;
+  const chosenRoles = args.roleIds.flatMap((id) => roles.filter((role) => role.id === id));
 
   useEffect(() => setErrors([]), [action, args]);
   useEffect(() => {
@@ -697,22 +698,40 @@ function BulkBar({
         {argument === 'roles-in-tenant' && (
           <Argument
             id="bulk-role"
-            label={action === 'ASSIGN_ROLES' ? 'Role to assign' : 'Role to remove'}
+            label={action === 'ASSIGN_ROLES' ? 'Roles to assign' : 'Roles to remove'}
             errors={fieldErrors('roleIds')}
           >
+            {chosenRoles.length > 0 && (
+              <ul className="chosen-roles" aria-label="Roles chosen">
+                {chosenRoles.map((role) => (
+                  <li key={role.id}>
+                    {role.name}
+                    <button
+                      type="button"
+                      aria-label={`Take ${role.name} off the list`}
+                      onClick={() => setArgs({ ...args, roleIds: args.roleIds.filter((id) => id !== role.id) })}
+                    >
+                      ×
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
             <select
               id="bulk-role"
-              value={args.roleIds[0] ?? ''}
+              value=""
               aria-invalid={errorsFor(errors, 'roleIds').length > 0}
               aria-describedby="bulk-roleIds-errors"
-              onChange={(event) => setArgs({ ...args, roleIds: event.target.value ? [event.target.value] : [] })}
+              onChange={(event) => setArgs({ ...args, roleIds: [...args.roleIds, event.target.value] })}
             >
-              <option value="">Choose…</option>
-              {roles.map((role) => (
-                <option key={role.id} value={role.id}>
-                  {role.name}
-                </option>
-              ))}
+              <option value="">{chosenRoles.length ? 'Add another…' : 'Choose…'}</option>
+              {roles
+                .filter((role) => !args.roleIds.includes(role.id))
+                .map((role) => (
+                  <option key={role.id} value={role.id}>
+                    {role.name}
+                  </option>
+                ))}
             </select>
           </Argument>
         )}
@@ -780,6 +799,15 @@ function BulkBar({
           onConfirm={() => void send(false)}
           onCancel={() => setPreview(null)}
         >
+          {chosenRoles.length > 0 && (
+            <p>
+              {action === 'ASSIGN_ROLES' ? 'Roles to assign' : 'Roles to remove'}
+              {args.tenantId
+                ? ` inside ${tenants.find((tenant) => tenant.id === args.tenantId)?.name ?? 'the tenant'}`
+                : ''}
+              : {chosenRoles.map((role) => role.name).join(', ')}.
+            </p>
+          )}
           <p className="hint">A dry run counted what this would do now; nothing has changed yet.</p>
           <ul className="bulk-counts">
             {describeCounts(preview, true).map((line) => (
