@@ -543,6 +543,53 @@ describe.skipIf(withoutChromium)('the console’s Users list: bulk actions, expo
   );
 
   it(
+    'finds a city beyond the commonest shown by typing its start, and keeps it listed once chosen',
+    async () => {
+      // Nine cities of two members each, then Zwickau of one: not among the commonest eight.
+      const cities = ['Aachen', 'Berlin', 'Bonn', 'Bremen', 'Dresden', 'Essen', 'Hamburg', 'Kiel', 'Leipzig'];
+      for (const [i, city] of cities.entries()) {
+        const emails = [6 + 2 * i, 7 + 2 * i].map((n) => `member${String(n).padStart(2, '0')}@example.com`);
+        await server.db.prisma.user.updateMany({ where: { realmId, email: { in: emails } }, data: { city } });
+      }
+      await server.db.prisma.user.updateMany({
+        where: { realmId, email: 'member24@example.com' },
+        data: { city: 'Zwickau' },
+      });
+
+      const { page, problems } = await signIn('ada@example.com');
+      const more = page.locator('details.more-filters');
+      await more.locator('summary').click();
+      const list = page.getByRole('group', { name: 'City' });
+      await expect.poll(() => list.locator('label.check').count(), SLOW).toBe(8);
+      expect(await list.locator('label.check', { hasText: 'Zwickau' }).count()).toBe(0);
+      expect(await list.getByRole('status').textContent()).toBe('The 8 commonest; type to find another.');
+
+      await list.getByLabel('Find a city').fill('qq');
+      await expect.poll(() => list.getByRole('status').textContent(), SLOW).toBe('No city starts with “qq”.');
+      await list.getByLabel('Find a city').fill('zwi');
+      const zwickau = list.locator('label.check', { hasText: 'Zwickau' });
+      await expect.poll(() => zwickau.locator('.count').textContent(), SLOW).toBe('1');
+      expect(await list.locator('label.check').count()).toBe(1);
+      await zwickau.getByRole('checkbox').check();
+      await expect.poll(() => rowNames(page), SLOW).toEqual(['Member 24']);
+      expect(new URL(page.url()).searchParams.getAll('city')).toEqual(['Zwickau']);
+      await more.screenshot({ path: `${ARTIFACTS}/console-users-find-city.png` });
+
+      // The search cleared, the commonest come back and the chosen city stays listed, ticked.
+      await list.getByLabel('Find a city').fill('');
+      await expect.poll(() => list.locator('label.check').count(), SLOW).toBe(9);
+      expect(await zwickau.getByRole('checkbox').isChecked()).toBe(true);
+      await page.reload();
+      await expect.poll(() => rowNames(page), SLOW).toEqual(['Member 24']);
+      expect(
+        await page.getByRole('group', { name: 'City' }).getByRole('checkbox', { name: 'Zwickau' }).isChecked(),
+      ).toBe(true);
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  it(
     'refuses to select every matching user beyond the API’s limit, saying why',
     async () => {
       await server.db.prisma.user.createMany({

@@ -1,6 +1,10 @@
 import { useState } from 'react';
 import { useQuery } from 'urql';
-import { ConsoleUserFilterChoicesDocument } from '../../generated/graphql.ts';
+import {
+  ConsoleUserFieldValuesDocument,
+  ConsoleUserFilterChoicesDocument,
+  type UserValueField,
+} from '../../generated/graphql.ts';
 import {
   conditionOfForm,
   DAY_CHOICES,
@@ -14,6 +18,7 @@ import {
   type Filters,
   type Tristate,
 } from '../../filters.ts';
+import { useDebounced } from '../../hooks.ts';
 import { usePermission } from '../../scopes.ts';
 
 /** A list filter: a checkbox per value, with how many users have it. */
@@ -50,6 +55,88 @@ export function FacetList<T extends string>({
           {count && <span className="count">{(count(value) ?? 0).toLocaleString()}</span>}
         </label>
       ))}
+    </fieldset>
+  );
+}
+
+interface ValueCount {
+  value: string;
+  count: number;
+}
+
+/** How many of the commonest values a value list shows until the administrator searches it. */
+const COMMONEST_SHOWN = 8;
+
+/**
+ * A value list of a field with many values (regions, cities, …): the commonest few with their
+ * counts, and a search box that asks the API for the values starting with what is typed, so any
+ * value can be chosen, not only the commonest. Chosen values stay listed whatever is shown.
+ */
+function SearchableValueList({
+  id,
+  legend,
+  field,
+  commonest,
+  chosen,
+  onChange,
+}: {
+  id: string;
+  legend: string;
+  field: UserValueField;
+  commonest: readonly ValueCount[] | undefined;
+  chosen: readonly string[];
+  onChange: (values: string[]) => void;
+}) {
+  const [typed, setTyped] = useState('');
+  const prefix = useDebounced(typed.trim(), 250);
+  const [found] = useQuery({
+    query: ConsoleUserFieldValuesDocument,
+    variables: { field, prefix },
+    pause: !prefix,
+  });
+  const searching = prefix !== '';
+  const shown: readonly ValueCount[] = searching
+    ? (found.data?.userFieldValues.nodes ?? [])
+    : (commonest ?? []).slice(0, COMMONEST_SHOWN);
+  const counts = new Map([...(commonest ?? []), ...shown].map((node) => [node.value, node.count]));
+  const values = [...new Set([...chosen, ...shown.map((node) => node.value)])];
+  if (!searching && !values.length && !(commonest ?? []).length) return null;
+  const nothing = searching && !found.fetching && found.data && shown.length === 0;
+  return (
+    <fieldset className="value-list">
+      <legend>{legend}</legend>
+      <input
+        id={`${id}-search`}
+        type="search"
+        value={typed}
+        placeholder={`Find a ${legend.toLowerCase()}…`}
+        aria-label={`Find a ${legend.toLowerCase()}`}
+        aria-describedby={`${id}-hint`}
+        maxLength={100}
+        onChange={(event) => setTyped(event.target.value)}
+      />
+      {values.map((value) => (
+        <label key={value} className="check">
+          <input
+            type="checkbox"
+            checked={chosen.includes(value)}
+            onChange={(event) =>
+              onChange(event.target.checked ? [...chosen, value] : chosen.filter((v) => v !== value))
+            }
+          />
+          <span>{value}</span>
+          {counts.has(value) && <span className="count">{counts.get(value)!.toLocaleString()}</span>}
+        </label>
+      ))}
+      <p id={`${id}-hint`} className="hint" role="status">
+        {found.error
+          ? found.error.message
+          : nothing
+            ? `No ${legend.toLowerCase()} starts with “${prefix}”.`
+            : searching
+              ? `Starting with “${prefix}”, commonest first.`
+              : `The ${Math.min(COMMONEST_SHOWN, (commonest ?? []).length)} commonest; type to find another.`}
+      </p>
     </fieldset>
   );
 }
@@ -272,27 +359,21 @@ export function MoreUserFilters({ filters, update }: { filters: Filters; update:
     pause: !open,
   });
   const data = choices.data;
-  const counts = (nodes: readonly { value: string; count: number }[] | undefined) =>
-    new Map((nodes ?? []).map((node) => [node.value, node.count]));
   const valueList = (
     legend: string,
     facet: 'regions' | 'cities' | 'timezones' | 'genders',
-    nodes: readonly { value: string; count: number }[] | undefined,
-  ) => {
-    const byValue = counts(nodes);
-    // A value chosen earlier (a shared link) stays listed even when it is not among the commonest.
-    const values = [...new Set([...byValue.keys(), ...filters[facet]])];
-    return (
-      <FacetList
-        legend={legend}
-        values={values}
-        chosen={filters[facet]}
-        label={(value) => value}
-        count={(value) => byValue.get(value)}
-        onChange={(chosen) => update({ [facet]: chosen })}
-      />
-    );
-  };
+    field: UserValueField,
+    nodes: readonly ValueCount[] | undefined,
+  ) => (
+    <SearchableValueList
+      id={`user-${facet}`}
+      legend={legend}
+      field={field}
+      commonest={nodes}
+      chosen={filters[facet]}
+      onChange={(chosen) => update({ [facet]: chosen })}
+    />
+  );
   const applicationNames = new Map(data?.applications?.nodes.map((application) => [application.id, application.name]));
 
   return (
@@ -388,11 +469,13 @@ export function MoreUserFilters({ filters, update }: { filters: Filters; update:
         onChange={(hasLocation) => update({ hasLocation })}
       />
 
-      <p className="hint">The lists below show the commonest values, counted over every user.</p>
-      {valueList('Region', 'regions', data?.regions.nodes)}
-      {valueList('City', 'cities', data?.cities.nodes)}
-      {valueList('Time zone', 'timezones', data?.timezones.nodes)}
-      {valueList('Gender', 'genders', data?.genders.nodes)}
+      <p className="hint">
+        The lists below show the commonest values, counted over every user; type in one to find any other.
+      </p>
+      {valueList('Region', 'regions', 'REGION', data?.regions.nodes)}
+      {valueList('City', 'cities', 'CITY', data?.cities.nodes)}
+      {valueList('Time zone', 'timezones', 'TIMEZONE', data?.timezones.nodes)}
+      {valueList('Gender', 'genders', 'GENDER', data?.genders.nodes)}
       {canReadApplications && (
         <FacetList
           legend="Application"
