@@ -108,6 +108,7 @@ describe.skipIf(withoutChromium)('the console’s Tenants screen in Chromium', (
 
       // Add Grace, found by a search.
       await page.getByLabel('Add a member').fill('grace');
+      await expect.poll(() => page.locator('#member-search-status').textContent(), SLOW).toBe('1 found.');
       await page.getByRole('button', { name: 'Add Grace Hopper to Globex' }).click();
       await page.locator('tr[data-member="grace@example.com"]').waitFor(SLOW);
       const grace = await prisma.user.findFirstOrThrow({ where: { email: 'grace@example.com' } });

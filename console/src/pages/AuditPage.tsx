@@ -14,10 +14,10 @@ import { FieldErrors, Link, Notice, Pager, showing, When } from '../components.t
 import {
   ConsoleAuditActionsDocument,
   ConsoleAuditLogDocument,
-  ConsoleAuditPeopleDocument,
   type ConsoleAuditEventFragment,
 } from '../generated/graphql.ts';
 import { useDebounced } from '../hooks.ts';
+import { PeopleSearch } from '../people.tsx';
 import { usePermission } from '../scopes.ts';
 import type { FieldError } from '../user-errors.ts';
 
@@ -369,77 +369,42 @@ function PersonFinder({
   onActor: (userId: string) => void;
   onTarget: (userId: string) => void;
 }) {
-  const readUsers = usePermission('users:read').allowed;
-  const [text, setText] = useState('');
-  const search = useDebounced(text.trim(), 250);
-  const [{ data, fetching }] = useQuery({
-    query: ConsoleAuditPeopleDocument,
-    variables: { search },
-    pause: !readUsers || search.length < 2,
-  });
-  if (!readUsers) return null;
-  const people = search.length >= 2 && search === text.trim() ? (data?.users.nodes ?? []) : [];
-  const choose = (pick: (userId: string) => void, userId: string) => {
-    pick(userId);
-    setText('');
-  };
+  if (!usePermission('users:read').allowed) return null;
   return (
-    <div className="person-finder">
-      <label htmlFor="audit-person">Find a person</label>
-      <input
-        id="audit-person"
-        type="search"
-        value={text}
-        onChange={(event) => setText(event.target.value)}
-        placeholder="Name, email or username"
-        autoComplete="off"
-        spellCheck={false}
-        maxLength={200}
-        aria-describedby="audit-person-status"
-      />
-      <p className="hint" id="audit-person-status" role="status">
-        {text.trim().length < 2
-          ? 'Then show the events they did or that changed them.'
-          : fetching || search !== text.trim()
-            ? 'Searching…'
-            : people.length
-              ? `${people.length === 6 ? 'The first 6' : people.length} found.`
-              : 'Nobody found.'}
-      </p>
-      {people.length > 0 && (
-        <ul className="people" aria-label="People found">
-          {people.map((person) => {
-            const name = person.name ?? person.email ?? person.username ?? person.id;
-            return (
-              <li key={person.id}>
-                <span className="person">
-                  {name}
-                  {person.email && person.name && <span className="muted small"> {person.email}</span>}
-                </span>
-                <span className="inline">
-                  <button
-                    type="button"
-                    className="button small"
-                    aria-label={`Events by ${name}`}
-                    onClick={() => choose(onActor, person.id)}
-                  >
-                    By them
-                  </button>
-                  <button
-                    type="button"
-                    className="button small"
-                    aria-label={`Events that changed ${name}`}
-                    onClick={() => choose(onTarget, person.id)}
-                  >
-                    About them
-                  </button>
-                </span>
-              </li>
-            );
-          })}
-        </ul>
+    <PeopleSearch
+      id="audit-person"
+      className="person-finder"
+      label="Find a person"
+      placeholder="Name, email or username"
+      idleHint="Then show the events they did or that changed them."
+      includeDeleted
+      actions={(person, name, clear) => (
+        <>
+          <button
+            type="button"
+            className="button small"
+            aria-label={`Events by ${name}`}
+            onClick={() => {
+              onActor(person.id);
+              clear();
+            }}
+          >
+            By them
+          </button>
+          <button
+            type="button"
+            className="button small"
+            aria-label={`Events that changed ${name}`}
+            onClick={() => {
+              onTarget(person.id);
+              clear();
+            }}
+          >
+            About them
+          </button>
+        </>
       )}
-    </div>
+    />
   );
 }
 

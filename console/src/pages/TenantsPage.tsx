@@ -7,7 +7,6 @@ import {
   ConsoleCreateTenantDocument,
   ConsoleDeleteTenantDocument,
   ConsoleRemoveTenantMemberDocument,
-  ConsoleTenantCandidatesDocument,
   ConsoleTenantDocument,
   ConsoleTenantsDocument,
   ConsoleUpdateTenantDocument,
@@ -15,6 +14,7 @@ import {
 } from '../generated/graphql.ts';
 import { useDebounced } from '../hooks.ts';
 import { errorsAt } from '../input-errors.ts';
+import { PeopleSearch } from '../people.tsx';
 import { navigate } from '../router.ts';
 import { usePermission, type Permission } from '../scopes.ts';
 import { requestFailed, type FieldError } from '../user-errors.ts';
@@ -469,73 +469,50 @@ function Members({
 
 function AddMember({ tenant, onAdded }: { tenant: Tenant; onAdded: () => void }) {
   const write = useMembersWrite();
-  const [search, setSearch] = useState('');
-  const settled = useDebounced(search.trim(), 250);
   const [errors, setErrors] = useState<readonly FieldError[]>([]);
   const [added, setAdded] = useState<string | null>(null);
-  const [{ data, fetching }] = useQuery({
-    query: ConsoleTenantCandidatesDocument,
-    variables: { search: settled },
-    pause: !write.allowed || settled.length < 2,
-  });
   const [state, add] = useMutation(ConsoleAddTenantMemberDocument);
   const memberIds = new Set(tenant.users?.nodes.map((user) => user.id));
 
-  async function join(userId: string, label: string) {
+  async function join(userId: string, name: string, clear: () => void) {
     setAdded(null);
     const result = await add({ tenantId: tenant.id, userId });
     const payload = result.data?.addUserToTenant;
     setErrors(payload?.userErrors ?? requestFailed(result.error?.message));
     if (payload?.user) {
-      setAdded(`${label} is now a member of ${tenant.name}.`);
-      setSearch('');
+      setAdded(`${name} is now a member of ${tenant.name}.`);
+      clear();
       onAdded();
     }
   }
 
   return (
-    <div className="add-member">
-      <label htmlFor="member-search">Add a member</label>
-      <input
+    <>
+      <PeopleSearch
         id="member-search"
-        type="search"
-        value={search}
-        onChange={(event) => setSearch(event.target.value)}
+        className="add-member"
+        label="Add a member"
         placeholder="Search users by name, email, username…"
         disabled={!write.allowed}
-        aria-describedby={`member-search-errors${write.allowed ? '' : ' members-write-reason'}`}
-        autoComplete="off"
-        maxLength={200}
+        describedBy={`member-search-errors${write.allowed ? '' : ' members-write-reason'}`}
+        actions={(person, name, clear) => {
+          const member = memberIds.has(person.id);
+          return (
+            <button
+              type="button"
+              className="button small"
+              disabled={member || state.fetching}
+              aria-label={`Add ${name} to ${tenant.name}`}
+              onClick={() => void join(person.id, name, clear)}
+            >
+              {member ? 'Member' : 'Add'}
+            </button>
+          );
+        }}
       />
       <FieldErrors id="member-search-errors" errors={errors} />
       {added && <p className="hint success-text">{added}</p>}
-      {settled.length >= 2 && data && (
-        <ul className="candidates" aria-label="Matching users" aria-busy={fetching}>
-          {data.users.nodes.length === 0 && <li className="muted">No user matches.</li>}
-          {data.users.nodes.map((user) => {
-            const label = user.name ?? user.email ?? user.id;
-            const member = memberIds.has(user.id);
-            return (
-              <li key={user.id}>
-                <span>
-                  {label}
-                  {user.name && user.email && <span className="muted small"> {user.email}</span>}
-                </span>
-                <button
-                  type="button"
-                  className="button small"
-                  disabled={member || state.fetching}
-                  aria-label={`Add ${label} to ${tenant.name}`}
-                  onClick={() => void join(user.id, label)}
-                >
-                  {member ? 'Member' : 'Add'}
-                </button>
-              </li>
-            );
-          })}
-        </ul>
-      )}
-    </div>
+    </>
   );
 }
 
