@@ -89,14 +89,24 @@ export function When({
   );
 }
 
-export function FieldErrors({ id, errors }: { id: string; errors: readonly FieldError[] }) {
+/**
+ * The refusals of a field, announced as they appear. The alert is a box around the list: a list
+ * given the alert role would no longer be a list to assistive technology.
+ */
+export function FieldErrors({ id, errors }: { id?: string; errors: readonly (FieldError | string)[] }) {
   if (!errors.length) return null;
   return (
-    <ul className="field-errors" id={id} role="alert">
-      {errors.map((error) => (
-        <li key={`${error.code}:${error.message}`}>{error.message}</li>
-      ))}
-    </ul>
+    <div className="field-errors" id={id} role="alert">
+      <ul>
+        {errors.map((error) =>
+          typeof error === 'string' ? (
+            <li key={error}>{error}</li>
+          ) : (
+            <li key={`${error.code}:${error.message}`}>{error.message}</li>
+          ),
+        )}
+      </ul>
+    </div>
   );
 }
 

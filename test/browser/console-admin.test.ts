@@ -180,7 +180,7 @@ describe.skipIf(withoutChromium)('the console’s Applications and Roles screens
       expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toContain(secret);
 
       // Rotate, keeping the old secret for a day, by keyboard.
-      await appRow(page, 'Billing portal').getByRole('button', { name: 'Rotate the secret of Billing portal' }).click();
+      await appRow(page, 'Billing portal').getByRole('button', { name: 'Rotate secret of Billing portal' }).click();
       const dialog = page.getByRole('dialog', { name: 'Rotate the secret of “Billing portal”?' });
       await dialog.waitFor(SLOW);
       await dialog.getByLabel('The current secret').selectOption({ label: 'Keeps working for 1 day' });

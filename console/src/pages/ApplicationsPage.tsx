@@ -199,7 +199,7 @@ function ApplicationTable({
                     disabled={!write.allowed}
                     title={write.reason ?? undefined}
                     aria-describedby={write.allowed ? undefined : 'applications-write-reason'}
-                    aria-label={`Rotate the secret of ${application.name}`}
+                    aria-label={`Rotate secret of ${application.name}`}
                     onClick={() => setRotating(application)}
                   >
                     Rotate secret

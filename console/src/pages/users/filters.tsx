@@ -18,6 +18,7 @@ import {
   type Filters,
   type Tristate,
 } from '../../filters.ts';
+import { FieldErrors } from '../../components.tsx';
 import { useDebounced } from '../../hooks.ts';
 import { usePermission } from '../../scopes.ts';
 
@@ -330,11 +331,7 @@ function AttributeFilter({
               }}
             />
           )}
-          {error && (
-            <ul id="attribute-value-error" className="field-errors" role="alert">
-              <li>{error}</li>
-            </ul>
-          )}
+          {error && <FieldErrors id="attribute-value-error" errors={[error]} />}
           <button type="button" className="button" onClick={add}>
             Add condition
           </button>
@@ -379,11 +376,7 @@ export function MoreUserFilters({ filters, update }: { filters: Filters; update:
   return (
     <details className="more-filters" open={open} onToggle={(event) => setOpen(event.currentTarget.open)}>
       <summary>More filters{set ? ` (${set} set)` : ''}</summary>
-      {choices.error && (
-        <ul className="field-errors" role="alert">
-          <li>{choices.error.message}</li>
-        </ul>
-      )}
+      {choices.error && <FieldErrors errors={[choices.error.message]} />}
 
       <label htmlFor="user-active-within">Active</label>
       <select
