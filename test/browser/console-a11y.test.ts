@@ -5,12 +5,11 @@
  * on each tab, and the dialogs. A violation fails the test with the rule, the elements and how
  * to fix them.
  */
-import axe from 'axe-core';
-import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
+  accessibilityViolations as violations,
   chromiumPages,
   signInToConsole,
   SLOW,
@@ -25,29 +24,6 @@ const PASSWORD = 'a long and memorable passphrase 7';
 const CREATE_USER = `mutation ($input: CreateUserInput!) {
   createUser(input: $input) { user { id } userErrors { field message code } }
 }`;
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[]; failureSummary: string }[];
-}
-
-/**
- * The WCAG 2.1 A and AA violations axe finds in `page` as it is now, one line each. axe runs
- * through the DevTools protocol, outside the page's Content-Security-Policy, which stays on.
- */
-async function violations(page: Page): Promise<string[]> {
-  const found = await page.evaluate<Violation[]>(
-    `${axe.source}; axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((result) => result.violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, nodes: nodes.map(({ target, failureSummary }) => ({ target, failureSummary })) })))`,
-  );
-  return found.flatMap((violation) =>
-    violation.nodes.map(
-      (node) =>
-        `${violation.id} (${violation.impact}): ${violation.help} — ${node.target.join(' ')}: ${node.failureSummary.replace(/\s+/g, ' ')}`,
-    ),
-  );
-}
 
 describe.skipIf(withoutChromium)('accessibility of the console and the sign-in page (axe-core)', () => {
   const chromium = chromiumPages({ console: true });

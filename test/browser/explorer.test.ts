@@ -11,6 +11,7 @@ import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  accessibilityViolations,
   ARTIFACTS,
   BROWSER_HOOK_TIMEOUT,
   collectProblems,
@@ -146,6 +147,8 @@ describe.skipIf(withoutChromium)('the explorer in Chromium', () => {
     expect(await dialog.getByLabel('Realm').inputValue()).toBe('default');
     expect(await dialog.getByLabel('Client id').evaluate((element) => element === document.activeElement)).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/explorer-sign-in.png` });
+    // GraphiQL's own editor and documentation are left out (third-party; see the README).
+    expect(await accessibilityViolations(page, ['.graphiql-container'])).toEqual([]);
 
     await signInWithClient(page, server.admin);
     const token = (await bearer(page))!;
@@ -165,6 +168,8 @@ describe.skipIf(withoutChromium)('the explorer in Chromium', () => {
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
     await expect.poll(() => page.getByText('Root Types').isVisible(), SLOW).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/explorer-first-query.png` });
+    // GraphiQL's own editor and documentation are left out (third-party; see the README).
+    expect(await accessibilityViolations(page, ['.graphiql-container'])).toEqual([]);
 
     // GraphiQL keeps the headers; the helper keeps the client for this tab.
     await page.reload();
@@ -219,6 +224,8 @@ describe.skipIf(withoutChromium)('the explorer in Chromium', () => {
     // The helper forgot the client: the status no longer promises a renewal.
     expect(await page.getByRole('status').textContent()).toMatch(/^Using the access token in the headers/);
     await page.screenshot({ path: `${ARTIFACTS}/explorer-renewal-refused.png` });
+    // GraphiQL's own editor and documentation are left out (third-party; see the README).
+    expect(await accessibilityViolations(page, ['.graphiql-container'])).toEqual([]);
 
     expect(outside()).toEqual([]);
     expect(problems).toEqual([]);
@@ -249,6 +256,8 @@ describe.skipIf(withoutChromium)('the explorer in Chromium', () => {
       .poll(() => page.locator('#roster-problem').textContent(), SLOW)
       .toBe('The API refused the access token: The access token is malformed. Sign in again or paste a new one.');
     await page.screenshot({ path: `${ARTIFACTS}/explorer-token-refused.png` });
+    // GraphiQL's own editor and documentation are left out (third-party; see the README).
+    expect(await accessibilityViolations(page, ['.graphiql-container'])).toEqual([]);
     // No admin client in this tab: nothing to renew with.
     expect(tokenRequests()).toBe(0);
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { makeUser } from '../helpers/fixtures.ts';
 import {
+  accessibilityViolations,
   ARTIFACTS,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
@@ -34,6 +35,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
       await expect.poll(() => page.title(), SLOW).toMatch(/Accept your invitation/);
       await chromium.untilFocused(page, 'Password');
       await page.screenshot({ path: `${ARTIFACTS}/accept-invitation.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.keyboard.type('grace');
       await page.keyboard.press('Tab');
       await page.keyboard.type('grace');
@@ -41,6 +43,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
       await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toBeTruthy();
       await chromium.untilFocused(page, 'Password');
       await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-refused.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.keyboard.type(PASSWORD);
       await page.keyboard.press('Tab');
       await page.keyboard.type(PASSWORD);
@@ -48,6 +51,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
       await expect.poll(() => page.title(), SLOW).toMatch(/Invitation accepted/);
       expect(await page.getByRole('status').textContent()).toMatch(/sign in with your new password/);
       await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-done.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
 
       // The password signs in on the hosted sign-in page.
       const url = await chromium.authorizationUrl();
@@ -94,6 +98,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
         expect((await page.getByRole('img', { name: /QR code/ }).boundingBox())!.width).toBeGreaterThan(150);
         await chromium.untilFocused(page, 'Code from the app');
         await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-enrol.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
         // The public URL's host is an IP address, where WebAuthn cannot work: no passkey is offered.
         expect(await page.getByRole('button', { name: /passkey/i }).count()).toBe(0);
         expect(await page.locator('script').count()).toBe(0);
@@ -114,6 +119,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
         expect(await user()).toMatchObject({ status: 'INVITED', passwordHash: null });
         expect(await chromium.server.db.prisma.mfaFactor.count({ where: { userId: (await user()).id } })).toBe(0);
         await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-enrol-refused.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
 
         await page.keyboard.type(codeAt(0));
         await page.keyboard.press('Enter');
@@ -122,6 +128,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
         const codes = await page.locator('ol.codes li').allTextContents();
         expect(codes).toHaveLength(10);
         await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-recovery-codes.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
         expect(await user()).toMatchObject({ status: 'ACTIVE' });
 
         // The link is used.
@@ -175,6 +182,7 @@ describe.skipIf(withoutChromium)('the invitation page in Chromium', () => {
         .poll(() => page.evaluate(() => document.activeElement?.textContent), SLOW)
         .toBe('Accept the invitation');
       await page.screenshot({ path: `${ARTIFACTS}/accept-tenant-invitation.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Invitation accepted/);
       expect(await page.getByRole('status').textContent()).toMatch(/You are a member of Northwind/);

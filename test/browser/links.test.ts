@@ -6,7 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { hashPassword, verifyPassword } from '../../src/modules/users/users.passwords.ts';
 import { makeUser } from '../helpers/fixtures.ts';
-import { ARTIFACTS, BROWSER_TEST_TIMEOUT, chromiumPages, SLOW, withoutChromium } from '../helpers/chromium.ts';
+import {
+  accessibilityViolations,
+  ARTIFACTS,
+  BROWSER_TEST_TIMEOUT,
+  chromiumPages,
+  SLOW,
+  withoutChromium,
+} from '../helpers/chromium.ts';
 
 const NEW_PASSWORD = 'Bright lanterns over quiet water 8';
 
@@ -35,11 +42,13 @@ describe.skipIf(withoutChromium)('one-time link pages in Chromium', () => {
       await expect.poll(() => page.title(), SLOW).toMatch(/Forgot your password/);
       await chromium.untilFocused(page, 'Email address');
       await page.screenshot({ path: `${ARTIFACTS}/forgot-password.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.keyboard.type('ada@example.com');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Check your email/);
       expect(await page.getByRole('status').textContent()).toMatch(/If an account with this address can sign in here/);
       await page.screenshot({ path: `${ARTIFACTS}/forgot-password-sent.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
 
       await page.goto(await chromium.linkSentTo('ada@example.com'));
       await expect.poll(() => page.title(), SLOW).toMatch(/Choose a new password/);
@@ -50,11 +59,13 @@ describe.skipIf(withoutChromium)('one-time link pages in Chromium', () => {
       await page.keyboard.press('Enter');
       await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toBeTruthy();
       await page.screenshot({ path: `${ARTIFACTS}/reset-password-refused.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
       await page.getByLabel('New password, again', { exact: true }).fill(NEW_PASSWORD);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Password changed/);
       await page.screenshot({ path: `${ARTIFACTS}/reset-password-done.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       const after = await chromium.server.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
       expect(await verifyPassword(after.passwordHash!, 'ARGON2ID', NEW_PASSWORD)).toBe(true);
       expect(problems).toEqual([]);
@@ -82,9 +93,11 @@ describe.skipIf(withoutChromium)('one-time link pages in Chromium', () => {
         .poll(() => page.evaluate(() => document.activeElement?.textContent), SLOW)
         .toBe('Confirm my email address');
       await page.screenshot({ path: `${ARTIFACTS}/verify-email.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Email address confirmed/);
       await page.screenshot({ path: `${ARTIFACTS}/verify-email-done.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       expect(await chromium.server.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({
         emailVerified: true,
         status: 'ACTIVE',
@@ -93,6 +106,7 @@ describe.skipIf(withoutChromium)('one-time link pages in Chromium', () => {
       await page.reload();
       await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toMatch(/expired, was already used/);
       await page.screenshot({ path: `${ARTIFACTS}/link-used.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
       await context.close();
     },

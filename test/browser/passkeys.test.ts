@@ -12,6 +12,7 @@ import type { CDPSession, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import {
+  accessibilityViolations,
   ARTIFACTS,
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
@@ -163,6 +164,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
       const add = page.getByRole('button', { name: /^Add a passkey$/ });
       await expect.poll(() => add.evaluate((element) => element === document.activeElement), SLOW).toBe(true);
       await page.screenshot({ path: `${ARTIFACTS}/passkey-offer.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await pressButton(page, /^Add a passkey$/);
       const tokens = await signedIn();
       expect(tokens.claims()?.sub).toBe(adaId);
@@ -199,6 +201,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
       const { context, page, problems, device, signedIn } = await startSignIn([adaCredential], { autofill: false });
       await expect.poll(() => page.title(), SLOW).toMatch(/Sign in/);
       await page.screenshot({ path: `${ARTIFACTS}/passkey-sign-in.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await pressButton(page, /Sign in with a passkey/);
       const tokens = await signedIn();
       expect(tokens.claims()?.sub).toBe(adaId);
@@ -256,6 +259,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
         const refused = await startSignIn([adaCredential]);
         await expect.poll(() => refused.page.getByRole('alert').textContent(), SLOW).toMatch(/cannot sign in/);
         await refused.page.screenshot({ path: `${ARTIFACTS}/passkey-autofill-refused.png`, fullPage: true });
+        expect(await accessibilityViolations(refused.page)).toEqual([]);
         // The page that says so does not send the passkey again by itself (a virtual authenticator
         // would answer at once, as often as asked); its button still can.
         expect(await refused.page.locator('form[data-passkey-autofill]').count()).toBe(0);
@@ -291,6 +295,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
       const use = page.getByRole('button', { name: /Use your passkey/ });
       await expect.poll(() => use.evaluate((element) => element === document.activeElement), SLOW).toBe(true);
       await page.screenshot({ path: `${ARTIFACTS}/passkey-second-step.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await pressButton(page, /Use your passkey/);
       const tokens = await signedIn();
       expect(tokens.claims()?.amr).toEqual(['pwd', 'hwk', 'mfa']);
@@ -315,6 +320,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
       await pressButton(page, /Sign in with a passkey/);
       await expect.poll(() => page.getByRole('alert').textContent(), SLOW).toMatch(/passkey could not be verified/);
       await page.screenshot({ path: `${ARTIFACTS}/passkey-refused.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       expect(arrived.url).toBeNull();
       const audit = await server.db.prisma.auditEvent.findFirst({
         where: { action: 'user.passkey_counter_regressed', targetId: adaId },
@@ -371,6 +377,7 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
         await typePassword(page, 'bo@example.com');
         await expect.poll(() => page.title(), SLOW).toMatch(/Set up an authenticator/);
         await page.screenshot({ path: `${ARTIFACTS}/passkey-enrol.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
         await pressButton(page, /Use a passkey instead/);
         const tokens = await signedIn();
         expect(tokens.claims()?.sub).toBe(bo.id);
@@ -411,11 +418,13 @@ describe.skipIf(withoutChromium)('passkeys on the hosted pages in Chromium', () 
         await page.keyboard.press('Enter');
         await expect.poll(() => page.title(), SLOW).toMatch(/Set up an authenticator/);
         await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-passkey.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
         expect(await user()).toMatchObject({ status: 'INVITED', passwordHash: null });
         await pressButton(page, /Use a passkey instead/);
         await expect.poll(() => page.title(), SLOW).toMatch(/Invitation accepted/);
         expect(await page.getByRole('status').textContent()).toMatch(/sign in with your passkey/);
         await page.screenshot({ path: `${ARTIFACTS}/accept-invitation-passkey-done.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
 
         const cy = await user();
         expect(cy).toMatchObject({ status: 'ACTIVE', emailVerified: true, mfaEnrolmentRequired: false });

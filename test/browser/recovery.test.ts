@@ -8,6 +8,7 @@ import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { hashPassword, verifyPassword } from '../../src/modules/users/users.passwords.ts';
 import { makeFactor, makeUser } from '../helpers/fixtures.ts';
 import {
+  accessibilityViolations,
   ARTIFACTS,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
@@ -51,6 +52,7 @@ describe.skipIf(withoutChromium)('account recovery in Chromium', () => {
         .poll(() => page.evaluate(() => document.activeElement?.textContent), SLOW)
         .toBe('Lost your authenticator?');
       await page.screenshot({ path: `${ARTIFACTS}/recovery-code-step.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Lost your authenticator/);
       await expect.poll(() => page.evaluate(() => document.activeElement?.id), SLOW).toBe('identifier');
@@ -58,11 +60,13 @@ describe.skipIf(withoutChromium)('account recovery in Chromium', () => {
       await page.keyboard.press('Tab');
       await page.keyboard.type('I reset my phone and the authenticator app is gone.');
       await page.screenshot({ path: `${ARTIFACTS}/recovery-request.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       // In a text area Enter is a new line: Tab to the button, then Enter.
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Request sent/);
       await page.screenshot({ path: `${ARTIFACTS}/recovery-request-sent.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
 
       await expect
         .poll(() => chromium.server.db.prisma.recoveryRequest.count({ where: { userId: user.id } }), SLOW)
@@ -80,12 +84,14 @@ describe.skipIf(withoutChromium)('account recovery in Chromium', () => {
       await expect.poll(() => page.title(), SLOW).toMatch(/Recover your account/);
       await expect.poll(() => page.evaluate(() => document.activeElement?.id), SLOW).toBe('password');
       await page.screenshot({ path: `${ARTIFACTS}/recover-account.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       await page.keyboard.type(NEW_PASSWORD);
       await page.keyboard.press('Tab');
       await page.keyboard.type(NEW_PASSWORD);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.title(), SLOW).toMatch(/Account recovered/);
       await page.screenshot({ path: `${ARTIFACTS}/recover-account-done.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       const after = await chromium.server.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
       expect(await verifyPassword(after.passwordHash!, 'ARGON2ID', NEW_PASSWORD)).toBe(true);
       expect(await chromium.server.db.prisma.mfaFactor.count({ where: { userId: user.id } })).toBe(0);

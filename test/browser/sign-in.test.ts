@@ -10,6 +10,7 @@ import { Secret, TOTP } from 'otpauth';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/modules/users/users.passwords.ts';
 import {
+  accessibilityViolations,
   ARTIFACTS,
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
@@ -89,6 +90,7 @@ describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
         const qr = page.getByRole('img', { name: /QR code/ });
         expect((await qr.boundingBox())!.width).toBeGreaterThan(150);
         await page.screenshot({ path: `${ARTIFACTS}/enrol-authenticator.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
 
         const secret = (await page.locator('#secret').textContent())!.replace(/\s/g, '');
         const code = new TOTP({
@@ -103,6 +105,7 @@ describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
         await expect.poll(() => page.title(), SLOW).toMatch(/Authenticator set up/);
         expect(await page.locator('ol.codes li').count()).toBe(10);
         await page.screenshot({ path: `${ARTIFACTS}/recovery-codes.png`, fullPage: true });
+        expect(await accessibilityViolations(page)).toEqual([]);
 
         await page.keyboard.press('Enter');
         await expect.poll(() => arrived.url?.href ?? null, SLOW).not.toBeNull();
@@ -139,6 +142,7 @@ describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
       // (the passkey pages in Chromium run on localhost, test/browser/passkeys.test.ts).
       expect(await page.getByRole('button').allTextContents()).toEqual(['Sign in']);
       await page.screenshot({ path: `${ARTIFACTS}/sign-in.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
 
       await page.keyboard.type('grace@example.com');
       await page.keyboard.press('Tab');
@@ -153,6 +157,7 @@ describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
       expect(await password.evaluate((element) => element === document.activeElement)).toBe(true);
       expect(await password.inputValue()).toBe('');
       await page.screenshot({ path: `${ARTIFACTS}/sign-in-refused.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
 
       await page.keyboard.type(PASSWORD);
       await page.keyboard.press('Enter');
@@ -186,6 +191,7 @@ describe.skipIf(withoutChromium)('the hosted sign-in page in Chromium', () => {
         .toBe('This account is not a member of Acme <Labs>, which this application signs in to.');
       expect(await page.getByLabel('Email, username or phone number').inputValue()).toBe('grace@example.com');
       await page.screenshot({ path: `${ARTIFACTS}/sign-in-not-member.png`, fullPage: true });
+      expect(await accessibilityViolations(page)).toEqual([]);
       expect(arrived.url).toBeNull();
       expect(await server.db.prisma.session.count({ where: { userId: graceId, tenantId: tenant.id } })).toBe(0);
       expect(problems).toEqual([]);

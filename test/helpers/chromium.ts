@@ -4,6 +4,7 @@
  * collect console problems, and the one-time links Roster mails.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import axe from 'axe-core';
 import * as oidc from 'openid-client';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -185,4 +186,29 @@ export function chromiumPages(options?: Parameters<typeof startTestServer>[0]): 
       }).href;
     },
   };
+}
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[]; failureSummary: string }[];
+}
+
+/**
+ * The WCAG 2.1 A and AA violations axe finds in `page` as it is now, one line each, outside the
+ * elements `exclude` selects. axe runs through the DevTools protocol, outside the page's
+ * Content-Security-Policy, which stays on.
+ */
+export async function accessibilityViolations(page: Page, exclude: string[] = []): Promise<string[]> {
+  const context = JSON.stringify({ include: [['html']], exclude: exclude.map((selector) => [selector]) });
+  const found = await page.evaluate<Violation[]>(
+    `${axe.source}; axe.run(${context}, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((result) => result.violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, nodes: nodes.map(({ target, failureSummary }) => ({ target, failureSummary })) })))`,
+  );
+  return found.flatMap((violation) =>
+    violation.nodes.map(
+      (node) =>
+        `${violation.id} (${violation.impact}): ${violation.help} — ${node.target.join(' ')}: ${node.failureSummary.replace(/\s+/g, ' ')}`,
+    ),
+  );
 }
