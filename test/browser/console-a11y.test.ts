@@ -7,10 +7,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  accessibilityViolations as violations,
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
-  accessibilityViolations as violations,
   chromiumPages,
+  CREATE_USER,
+  PASSWORD,
   signInToConsole,
   SLOW,
   untilFocusPlaced,
@@ -18,12 +20,6 @@ import {
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeResource, makeRole, makeSession, makeUser } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
-
-const PASSWORD = 'a long and memorable passphrase 7';
-
-const CREATE_USER = `mutation ($input: CreateUserInput!) {
-  createUser(input: $input) { user { id } userErrors { field message code } }
-}`;
 
 describe.skipIf(withoutChromium)('accessibility of the console and the sign-in page (axe-core)', () => {
   const chromium = chromiumPages({ console: true });

@@ -15,17 +15,13 @@ import {
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
+  CREATE_USER,
+  PASSWORD,
   SLOW,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeRole, makeUser } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
-
-const PASSWORD = 'a long and memorable passphrase 7';
-
-const CREATE_USER = `mutation ($input: CreateUserInput!) {
-  createUser(input: $input) { user { id } userErrors { field message code } }
-}`;
 
 describe.skipIf(withoutChromium)('the console’s Analytics screen in Chromium', () => {
   const chromium = chromiumPages({ console: true });

@@ -15,6 +15,8 @@ import {
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
+  CREATE_USER,
+  PASSWORD,
   signInToConsole,
   SLOW,
   trustedHash,
@@ -23,11 +25,6 @@ import {
 import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 
-const PASSWORD = 'a long and memorable passphrase 7';
-
-const CREATE_USER = `mutation ($input: CreateUserInput!) {
-  createUser(input: $input) { user { id } userErrors { field message code } }
-}`;
 const SUSPEND_USER = `mutation ($input: SuspendUserInput!) {
   suspendUser(input: $input) { user { id } userErrors { field message code } }
 }`;

@@ -14,6 +14,8 @@ import {
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
+  CREATE_USER,
+  PASSWORD,
   signInToConsole,
   SLOW,
   trustedHash,
@@ -22,12 +24,6 @@ import {
 import { encodeGlobalId } from '../../src/graphql/ids.ts';
 import { adminRoleId, makeRole } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
-
-const PASSWORD = 'a long and memorable passphrase 7';
-
-const CREATE_USER = `mutation ($input: CreateUserInput!) {
-  createUser(input: $input) { user { id } userErrors { field message code } }
-}`;
 
 describe.skipIf(withoutChromium)('the console’s Tenants screen in Chromium', () => {
   const chromium = chromiumPages({ console: true });

@@ -13,18 +13,14 @@ import {
   BROWSER_HOOK_TIMEOUT,
   BROWSER_TEST_TIMEOUT,
   chromiumPages,
+  CREATE_USER,
+  PASSWORD,
   SLOW,
   trustedHash,
   withoutChromium,
 } from '../helpers/chromium.ts';
 import { adminRoleId, makeFactor, makeRole, makeSession, userGid } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
-
-const PASSWORD = 'a long and memorable passphrase 7';
-
-const CREATE_USER = `mutation ($input: CreateUserInput!) {
-  createUser(input: $input) { user { id } userErrors { field message code } }
-}`;
 
 const UPDATE_USER = `mutation ($input: UpdateUserInput!) {
   updateUser(input: $input) { user { version } userErrors { field message code } }

@@ -38,6 +38,14 @@ export const BROWSER_TEST_TIMEOUT = 90_000;
 /** The timeout of hooks that start a server and Chromium. */
 export const BROWSER_HOOK_TIMEOUT = 120_000;
 
+/** The password of the people the console's browser tests sign in as. */
+export const PASSWORD = 'a long and memorable passphrase 7';
+
+/** Creates a person through the API (with a password and roles), as the console's tests set up their administrators. */
+export const CREATE_USER = `mutation ($input: CreateUserInput!) {
+  createUser(input: $input) { user { id } userErrors { field message code } }
+}`;
+
 /** Whether to skip: without Chromium, but never in CI. */
 export const withoutChromium = !existsSync(CHROMIUM) && !process.env.CI;
 

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useQuery } from 'urql';
 import {
   ConsoleUserFieldValuesDocument,
@@ -22,7 +22,10 @@ import { FieldErrors } from '../../components.tsx';
 import { useDebounced } from '../../hooks.ts';
 import { usePermission } from '../../scopes.ts';
 
-/** A list filter: a checkbox per value, with how many users have it. */
+/**
+ * A list filter: a checkbox per value, with how many users have it; `before` and `after` go
+ * inside its fieldset around the checkboxes (it is shown without values only when they are given).
+ */
 export function FacetList<T extends string>({
   legend,
   values,
@@ -30,32 +33,41 @@ export function FacetList<T extends string>({
   label,
   count,
   onChange,
+  before,
+  after,
 }: {
   legend: string;
   values: readonly T[];
   chosen: readonly string[];
   label: (value: T) => string;
-  /** How many users have a value; no counts are shown without it. */
-  count?: (value: T) => number | undefined;
+  /** How many users have a value (undefined: none; null: not known, and not shown); no counts are shown without it. */
+  count?: (value: T) => number | null | undefined;
   onChange: (values: T[]) => void;
+  before?: ReactNode;
+  after?: ReactNode;
 }) {
-  if (!values.length) return null;
+  if (!values.length && !before && !after) return null;
   return (
     <fieldset>
       <legend>{legend}</legend>
-      {values.map((value) => (
-        <label key={value} className="check">
-          <input
-            type="checkbox"
-            checked={chosen.includes(value)}
-            onChange={(event) =>
-              onChange((event.target.checked ? [...chosen, value] : chosen.filter((v) => v !== value)) as T[])
-            }
-          />
-          <span>{label(value)}</span>
-          {count && <span className="count">{(count(value) ?? 0).toLocaleString()}</span>}
-        </label>
-      ))}
+      {before}
+      {values.map((value) => {
+        const users = count ? (count(value) ?? 0) : null;
+        return (
+          <label key={value} className="check">
+            <input
+              type="checkbox"
+              checked={chosen.includes(value)}
+              onChange={(event) =>
+                onChange((event.target.checked ? [...chosen, value] : chosen.filter((v) => v !== value)) as T[])
+              }
+            />
+            <span>{label(value)}</span>
+            {users !== null && <span className="count">{users.toLocaleString()}</span>}
+          </label>
+        );
+      })}
+      {after}
     </fieldset>
   );
 }
@@ -104,41 +116,37 @@ function SearchableValueList({
   if (!searching && !values.length && !(commonest ?? []).length) return null;
   const nothing = searching && !found.fetching && found.data && shown.length === 0;
   return (
-    <fieldset className="value-list">
-      <legend>{legend}</legend>
-      <input
-        id={`${id}-search`}
-        type="search"
-        value={typed}
-        placeholder={`Find a ${legend.toLowerCase()}…`}
-        aria-label={`Find a ${legend.toLowerCase()}`}
-        aria-describedby={`${id}-hint`}
-        maxLength={100}
-        onChange={(event) => setTyped(event.target.value)}
-      />
-      {values.map((value) => (
-        <label key={value} className="check">
-          <input
-            type="checkbox"
-            checked={chosen.includes(value)}
-            onChange={(event) =>
-              onChange(event.target.checked ? [...chosen, value] : chosen.filter((v) => v !== value))
-            }
-          />
-          <span>{value}</span>
-          {counts.has(value) && <span className="count">{counts.get(value)!.toLocaleString()}</span>}
-        </label>
-      ))}
-      <p id={`${id}-hint`} className="hint" role="status">
-        {found.error
-          ? found.error.message
-          : nothing
-            ? `No ${legend.toLowerCase()} starts with “${prefix}”.`
-            : searching
-              ? `Starting with “${prefix}”, commonest first.`
-              : `The ${Math.min(COMMONEST_SHOWN, (commonest ?? []).length)} commonest; type to find another.`}
-      </p>
-    </fieldset>
+    <FacetList
+      legend={legend}
+      values={values}
+      chosen={chosen}
+      label={(value) => value}
+      count={(value) => (counts.has(value) ? counts.get(value) : null)}
+      onChange={onChange}
+      before={
+        <input
+          id={`${id}-search`}
+          type="search"
+          value={typed}
+          placeholder={`Find a ${legend.toLowerCase()}…`}
+          aria-label={`Find a ${legend.toLowerCase()}`}
+          aria-describedby={`${id}-hint`}
+          maxLength={100}
+          onChange={(event) => setTyped(event.target.value)}
+        />
+      }
+      after={
+        <p id={`${id}-hint`} className="hint" role="status">
+          {found.error
+            ? found.error.message
+            : nothing
+              ? `No ${legend.toLowerCase()} starts with “${prefix}”.`
+              : searching
+                ? `Starting with “${prefix}”, commonest first.`
+                : `The ${Math.min(COMMONEST_SHOWN, (commonest ?? []).length)} commonest; type to find another.`}
+        </p>
+      }
+    />
   );
 }
 
