@@ -4,7 +4,7 @@ import type { Prisma, User } from '../../generated/prisma/client.ts';
 import { serviceOf, type GraphQLContext } from '../../context.ts';
 import { badUserInput } from '../../graphql/errors.ts';
 import { FilterError } from './users.filter.ts';
-import { listUsers, pageColumnsOf, type UserPageArgs } from './users.list.ts';
+import { listUsers, pageSelectionOf, type UserPageArgs } from './users.list.ts';
 
 /** Runs `run`, turning a FilterError (bad filter, cursor or paging argument) into BAD_USER_INPUT. */
 export async function mapFilterErrors<T>(run: () => Promise<T>): Promise<T> {
@@ -30,10 +30,11 @@ function selectsField(info: GraphQLResolveInfo, name: string): boolean {
 }
 
 /**
- * Resolves a user connection field in at most two statements, independent of the page size: the
- * page of ids (with totalCount when selected), then the users with the columns and relations the
- * query selects below the nodes, joined in one statement. Nodes that select only plain columns
- * are read with the page itself: one statement.
+ * Resolves a user connection field in at most two statements, independent of the page size. When
+ * the nodes select columns a page can read and relations that compile to SQL (`compileRelations`:
+ * role names, sessions, identities, factors…), the page reads them all, with its total: one
+ * statement. Otherwise the page of ids (with totalCount when selected), then the users with what
+ * the query selects below the nodes, joined in one statement by the Prisma client.
  */
 export async function resolveUserConnection(
   ctx: GraphQLContext,
@@ -45,12 +46,12 @@ export async function resolveUserConnection(
   const query = queryFromInfo({ context: ctx, info, paths: [['edges', 'node'], ['nodes']] }) as {
     select?: Record<string, unknown>;
   };
-  const columns = pageColumnsOf(query);
+  const selection = pageSelectionOf(query);
   const page = await mapFilterErrors(() =>
-    listUsers(service, args, scope, { withTotal: selectsField(info, 'totalCount'), ...(columns && { columns }) }),
+    listUsers(service, args, scope, { withTotal: selectsField(info, 'totalCount'), ...(selection && { selection }) }),
   );
   const ids = page.edges.map((edge) => edge.id);
-  const users = columns
+  const users = selection
     ? page.edges.map((edge) => edge.columns as unknown as User)
     : ids.length
       ? ((await service.db.user.findMany({

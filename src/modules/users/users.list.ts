@@ -3,6 +3,7 @@ import { stringProblem } from '../../graphql/input-bounds.ts';
 import { UUID } from '../../auth/ids.ts';
 import { decrypt, encrypt } from '../../auth/crypto.ts';
 import type { ServiceContext } from '../../context.ts';
+import { compileRelations, type CompiledRelation } from '../../db/select-sql.ts';
 import {
   countedMetrics,
   FilterError,
@@ -134,19 +135,33 @@ export interface UserPageArgs {
 }
 
 export interface UserPage {
-  /** `columns`: the user's id and the columns asked for with `options.columns`, when asked. */
+  /** `columns`: the user's id and what `options.selection` asks for, when it is given. */
   edges: { cursor: string; id: string; columns?: Record<string, unknown> | undefined }[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   /** Exact number of users matching, across all pages; runs only when called. */
   totalCount: () => Promise<number>;
 }
 
-/** The columns the nodes select when they select nothing but columns a page can read; else null. */
-export function pageColumnsOf(query: { select?: Record<string, unknown> }): PageColumn[] | null {
-  const selected = Object.entries(query.select ?? {});
-  if (selected.some(([field, value]) => value !== true || (field !== 'id' && !PAGE_COLUMNS.has(field as PageColumn))))
-    return null;
-  return selected.map(([field]) => field).filter((field): field is PageColumn => field !== 'id');
+/** What a page reads of each user besides its id: columns, and relations as JSON (see `compileRelations`). */
+export interface PageSelection {
+  columns: PageColumn[];
+  relations: CompiledRelation[];
+}
+
+/**
+ * What the nodes select, when the page's own statement can read all of it: columns a page can read
+ * and relations that compile to SQL; else null (the users are then loaded through the client).
+ */
+export function pageSelectionOf(query: { select?: Record<string, unknown> }): PageSelection | null {
+  const select = query.select ?? {};
+  const columns: PageColumn[] = [];
+  for (const [field, value] of Object.entries(select)) {
+    if (value !== true) continue;
+    if (field !== 'id' && !PAGE_COLUMNS.has(field as PageColumn)) return null;
+    if (field !== 'id') columns.push(field as PageColumn);
+  }
+  const relations = compileRelations('User', 'u', select);
+  return relations && { columns, relations };
 }
 
 /** Whether `test` holds for the filter or any filter nested in its AND, OR or NOT. */
@@ -182,7 +197,7 @@ export async function listUsers(
   ctx: ServiceContext,
   args: UserPageArgs,
   scope?: Prisma.Sql,
-  options: { withTotal?: boolean; columns?: readonly PageColumn[] } = {},
+  options: { withTotal?: boolean; selection?: PageSelection } = {},
 ): Promise<UserPage> {
   if (args.first != null && args.last != null) throw new FilterError('last', 'cannot be combined with first');
   const orderBy = args.orderBy?.length ? args.orderBy : DEFAULT_USER_ORDER;
@@ -204,7 +219,7 @@ export async function listUsers(
       : await userPageRows(
           ctx.db,
           ctx.realmId,
-          { where, cursors, keys, backward, limit: size + 1, columns: options.columns },
+          { where, cursors, keys, backward, limit: size + 1, ...options.selection },
           options.withTotal,
           counted,
         );
@@ -221,14 +236,18 @@ export async function listUsers(
         return value instanceof Date ? value.toISOString() : (value as string | boolean | null);
       }),
     );
-  const aliases = (options.columns ?? []).map((column) => [column, `c_${column}`] as const);
+  const aliases = (options.selection?.columns ?? []).map((column) => [column, `c_${column}`] as const);
+  const relations = (options.selection?.relations ?? []).map(
+    (relation) => [relation.field, `r_${relation.field}`, relation.decode] as const,
+  );
   const columnsOf = (row: Record<string, unknown>) => {
     const columns: Record<string, unknown> = { id: row.id };
     for (const [column, alias] of aliases) columns[column] = row[alias];
+    for (const [field, alias, decode] of relations) columns[field] = decode(row[alias]);
     return columns;
   };
   const edges = page.map((row) =>
-    lazyEdge(row.id as string, () => cursorOf(row), options.columns ? columnsOf(row) : undefined),
+    lazyEdge(row.id as string, () => cursorOf(row), options.selection ? columnsOf(row) : undefined),
   );
   return {
     edges,

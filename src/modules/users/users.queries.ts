@@ -194,6 +194,8 @@ interface PageQuery {
   limit: number;
   /** Columns of `User` read with the page (see `PAGE_COLUMNS`), beside the id and the sort keys. */
   columns?: readonly PageColumn[];
+  /** Relations read with the page as JSON, each as `r_<field>` (see `compileRelations`). */
+  relations?: readonly { field: string; sql: Prisma.Sql }[];
 }
 
 /**
@@ -257,6 +259,7 @@ function pageRowsSql(realm: Prisma.Sql, page: PageQuery): Prisma.Sql {
       ...page.keys.map((k, i) => raw(`${k.expr} AS k${i}`)),
       // Names from PAGE_COLUMNS only: they are identifiers of the schema, never input.
       ...(page.columns ?? []).map((column) => raw(`u."${column}" AS "c_${column}"`)),
+      ...(page.relations ?? []).map((relation) => sql`${relation.sql} AS ${raw(`"r_${relation.field}"`)}`),
     ],
     ', ',
   );
