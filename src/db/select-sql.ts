@@ -24,7 +24,7 @@ const MODELS = new Map(
 );
 
 /** Scalar types whose JSON form decodes exactly to the Prisma client's value (DateTime via Date). */
-const JSON_SCALARS = new Set(['String', 'Boolean', 'Int', 'DateTime', 'Json']);
+const JSON_SCALARS = new Set(['String', 'Boolean', 'Int', 'BigInt', 'DateTime', 'Json']);
 
 /**
  * The columns that join `model.field` to its target: pairs of (column of the target, column of the
@@ -156,9 +156,14 @@ function objectSql(
   if (!entries.length || entries.length > 50) throw new Unsupported();
   const pairs: Prisma.Sql[] = [];
   const dates: string[] = [];
+  const bigints: string[] = [];
   const lists: string[] = [];
   const nested: [string, Decoder][] = [];
   for (const [key, value] of entries) {
+    if (key === '_count') {
+      pairs.push(Prisma.sql`'_count', ${countsSql(compiler, model, alias, value)}`);
+      continue;
+    }
     const field = model.fields.get(key);
     if (!field) throw new Unsupported();
     if (field.kind === 'object') {
@@ -175,13 +180,20 @@ function objectSql(
     }
     // The client reads a NULL list column as an empty list.
     if (field.isList) lists.push(key);
+    // A JSON number would lose a BigInt's precision: it travels as text.
+    const text = type === 'BigInt' ? '::text' : '';
+    if (text) {
+      if (field.isList) throw new Unsupported();
+      bigints.push(key);
+    }
     // Field names are identifiers of the schema (letters, digits, _), never input.
-    pairs.push(Prisma.raw(`'${key}', ${alias}.${quote(key)}`));
+    pairs.push(Prisma.raw(`'${key}', ${alias}.${quote(key)}${text}`));
   }
   const decode: Decoder = (value) => {
     if (value === null) return null;
     const row = value as Record<string, unknown>;
     for (const key of dates) if (row[key] != null) row[key] = new Date(row[key] as string);
+    for (const key of bigints) if (row[key] != null) row[key] = BigInt(row[key] as string);
     for (const key of lists) row[key] ??= [];
     for (const [key, inner] of nested) row[key] = inner(row[key]);
     return row;
@@ -189,7 +201,59 @@ function objectSql(
   return { sql: Prisma.sql`json_build_object(${Prisma.join(pairs, ', ')})`, decode };
 }
 
-const RELATION_ARGUMENTS = new Set(['select', 'where', 'orderBy', 'take', 'skip']);
+const RELATION_ARGUMENTS = new Set(['select', 'include', 'where', 'orderBy', 'take', 'skip']);
+
+/** `FROM <target> <inner> WHERE <joined to alias> AND <where>` for a relation of `model`. */
+function relatedRows(compiler: Compiler, model: Model, alias: string, field: Field, where: unknown) {
+  const target = MODELS.get(field.type);
+  const join = joinColumns(model, field);
+  if (!target || !join) throw new Unsupported();
+  const inner = `r${compiler.next++}`;
+  const conditions = join.map(([to, from]) => Prisma.raw(`${inner}.${quote(to)} = ${alias}.${quote(from)}`));
+  if (where !== undefined && Object.keys(where as object).length) conditions.push(whereSql(target, inner, where));
+  return {
+    target,
+    inner,
+    from: Prisma.sql`FROM ${Prisma.raw(`${quote(target.name)} ${inner}`)} WHERE ${Prisma.join(conditions, ' AND ')}`,
+  };
+}
+
+/** Prisma's `_count: { select: { relation: true | { where } } }`: a JSON object of numbers. */
+function countsSql(compiler: Compiler, model: Model, alias: string, count: unknown): Prisma.Sql {
+  const select = (count as { select?: unknown } | null)?.select;
+  if (count === null || typeof count !== 'object' || Object.keys(count).length !== 1) throw new Unsupported();
+  if (select === null || typeof select !== 'object') throw new Unsupported();
+  const entries = Object.entries(select as Record<string, unknown>).filter(
+    ([, value]) => value !== undefined && value !== false,
+  );
+  if (!entries.length || entries.length > 50) throw new Unsupported();
+  const pairs = entries.map(([key, value]) => {
+    const field = model.fields.get(key);
+    if (field?.kind !== 'object' || !field.isList) throw new Unsupported();
+    if (
+      value !== true &&
+      (value === null || typeof value !== 'object' || Object.keys(value).some((k) => k !== 'where'))
+    )
+      throw new Unsupported();
+    const { from } = relatedRows(
+      compiler,
+      model,
+      alias,
+      field,
+      value === true ? undefined : (value as { where?: unknown }).where,
+    );
+    return Prisma.sql`${Prisma.raw(`'${key}'`)}, (SELECT count(*)::int ${from})`;
+  });
+  return Prisma.sql`json_build_object(${Prisma.join(pairs, ', ')})`;
+}
+
+/** Every scalar field of a model, as `select: { field: true }` (what a relation selected with `true` reads). */
+function allScalars(model: Model | undefined): Record<string, true> {
+  if (!model) throw new Unsupported();
+  return Object.fromEntries(
+    [...model.fields.values()].filter((field) => field.kind !== 'object').map((field) => [field.name, true]),
+  );
+}
 
 function relationSql(
   compiler: Compiler,
@@ -198,17 +262,16 @@ function relationSql(
   field: Field,
   args: unknown,
 ): { sql: Prisma.Sql; decode: Decoder } {
-  if (args === null || typeof args !== 'object' || !('select' in args)) throw new Unsupported();
+  if (args === true) args = {};
+  if (args === null || typeof args !== 'object') throw new Unsupported();
   if (Object.keys(args).some((key) => !RELATION_ARGUMENTS.has(key))) throw new Unsupported();
-  const { select, where, orderBy, take, skip } = args as Record<string, unknown>;
-  const target = MODELS.get(field.type);
-  const join = joinColumns(model, field);
-  if (!target || !join) throw new Unsupported();
-  const inner = `r${compiler.next++}`;
+  const { select: chosen, include, where, orderBy, take, skip } = args as Record<string, unknown>;
+  if (chosen !== undefined && include !== undefined) throw new Unsupported();
+  if (include !== undefined && (include === null || typeof include !== 'object')) throw new Unsupported();
+  // Without `select` the client reads every column, and with `include` the relations it names too.
+  const select = chosen ?? { ...allScalars(MODELS.get(field.type)), ...include };
+  const { target, inner, from } = relatedRows(compiler, model, alias, field, where);
   const object = objectSql(compiler, target, inner, select);
-  const conditions = join.map(([to, from]) => Prisma.raw(`${inner}.${quote(to)} = ${alias}.${quote(from)}`));
-  if (where !== undefined && Object.keys(where as object).length) conditions.push(whereSql(target, inner, where));
-  const from = Prisma.sql`FROM ${Prisma.raw(`${quote(target.name)} ${inner}`)} WHERE ${Prisma.join(conditions, ' AND ')}`;
   if (!field.isList) {
     if (orderBy !== undefined || take !== undefined || skip !== undefined) throw new Unsupported();
     return { sql: Prisma.sql`(SELECT ${object.sql} ${from} LIMIT 1)`, decode: object.decode };
@@ -227,27 +290,40 @@ function relationSql(
   };
 }
 
+/** The name of the compiled part that holds the scalar fields the caller does not read itself. */
+export const OTHER_COLUMNS = '*';
+
 /**
  * The relations selected in `select` (a Prisma `select` of `model`) as JSON expressions over
- * `alias`, a row of `model`; null when any of them cannot be compiled. Scalar fields of `select`
- * are left to the caller.
+ * `alias`, a row of `model`; null when any of them cannot be compiled. Scalar fields are left to
+ * the caller where `readsColumn` says it reads them; the others are one more part, named
+ * `OTHER_COLUMNS`, whose decoded value holds them (to be spread into the row).
  */
 export function compileRelations(
   model: string,
   alias: string,
   select: Record<string, unknown>,
+  readsColumn: (field: string) => boolean = () => true,
 ): CompiledRelation[] | null {
   const root = MODELS.get(model);
   if (!root) return null;
   const compiler: Compiler = { next: 0 };
   try {
-    return Object.entries(select).flatMap(([field, args]) => {
+    const others: Record<string, unknown> = {};
+    const parts = Object.entries(select).flatMap(([field, args]): CompiledRelation[] => {
+      if (field === '_count') return [{ field, sql: countsSql(compiler, root, alias, args), decode: (value) => value }];
       const relation = root.fields.get(field);
       if (!relation) throw new Unsupported();
-      if (relation.kind !== 'object') return [];
+      if (relation.kind !== 'object') {
+        if (args !== true && args !== false && args !== undefined) throw new Unsupported();
+        if (args === true && !readsColumn(field)) others[field] = true;
+        return [];
+      }
       const { sql, decode } = relationSql(compiler, root, alias, relation, args);
       return [{ field, sql, decode }];
     });
+    if (Object.keys(others).length) parts.push({ field: OTHER_COLUMNS, ...objectSql(compiler, root, alias, others) });
+    return parts;
   } catch (error) {
     if (error instanceof Unsupported) return null;
     throw error;

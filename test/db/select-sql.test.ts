@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { realmSql } from '../../src/db/realm-sql.ts';
-import { compileRelations } from '../../src/db/select-sql.ts';
+import { compileRelations, OTHER_COLUMNS } from '../../src/db/select-sql.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 // The relations of a page read as JSON in the page's own statement must be exactly what the Prisma
@@ -22,47 +22,55 @@ describe('relations of a select compiled to SQL', () => {
     const [support, auditor] = await Promise.all(
       ['Support', 'Auditor'].map((name) => p.role.create({ data: { realmId, name, description: `${name} role` } })),
     );
-    const [ada, alan, grace] = await Promise.all(
-      ['ada', 'alan', 'grace'].map((name) => p.user.create({ data: { realmId, email: `${name}@example.com` } })),
-    );
+    // Ids in this order, which the tests read the users by.
+    const user = (n: number, name: string, data: Partial<Prisma.UserUncheckedCreateInput> = {}) =>
+      p.user.create({
+        data: { id: `0190a000-0000-7000-8000-00000000000${n}`, realmId, email: `${name}@example.com`, ...data },
+      });
+    const [ada, alan, grace] = await Promise.all([
+      user(1, 'ada', { birthdate: new Date('1990-05-01'), customAttributes: { plan: 'pro', seats: 3, tags: ['a'] } }),
+      user(2, 'alan', { birthdate: null, customAttributes: {} }),
+      user(3, 'grace'),
+    ]);
     // A user of another realm whose rows would show up if a join forgot the realm.
     const stranger = await p.user.create({ data: { realmId: other, email: 'ada@example.com' } });
-    await p.tenantMembership.create({ data: { realmId, tenantId: tenant.id, userId: ada!.id } });
+    await p.tenantMembership.create({ data: { realmId, tenantId: tenant.id, userId: ada.id } });
     await p.userRole.createMany({
       data: [
-        { realmId, userId: ada!.id, roleId: support!.id, assignedAt: hours(-3) },
-        { realmId, userId: ada!.id, roleId: auditor!.id, tenantId: tenant.id, assignedAt: hours(-2) },
-        { realmId, userId: alan!.id, roleId: auditor!.id, assignedAt: hours(-1) },
+        { realmId, userId: ada.id, roleId: support!.id, assignedAt: hours(-3) },
+        { realmId, userId: ada.id, roleId: auditor!.id, tenantId: tenant.id, assignedAt: hours(-2) },
+        { realmId, userId: alan.id, roleId: auditor!.id, assignedAt: hours(-1) },
       ],
     });
     const session = (userId: string, realm: string, extra: Partial<Prisma.SessionUncheckedCreateInput>) =>
       p.session.create({ data: { realmId: realm, userId, expiresAt: hours(24), ...extra } });
-    await session(ada!.id, realmId, { ipAddress: '192.0.2.1', userAgent: 'Firefox', createdAt: hours(-5) });
-    await session(ada!.id, realmId, { ipAddress: null, userAgent: null, createdAt: hours(-4) });
-    await session(ada!.id, realmId, { userAgent: 'revoked', revokedAt: hours(-1), revokedReason: 'admin' });
-    await session(ada!.id, realmId, { userAgent: 'expired', expiresAt: hours(-1) });
-    await session(alan!.id, realmId, { userAgent: 'Safari' });
+    await session(ada.id, realmId, { ipAddress: '192.0.2.1', userAgent: 'Firefox', createdAt: hours(-5) });
+    await session(ada.id, realmId, { ipAddress: null, userAgent: null, createdAt: hours(-4) });
+    await session(ada.id, realmId, { userAgent: 'revoked', revokedAt: hours(-1), revokedReason: 'admin' });
+    await session(ada.id, realmId, { userAgent: 'expired', expiresAt: hours(-1) });
+    await session(alan.id, realmId, { userAgent: 'Safari' });
     await session(stranger.id, other, { userAgent: 'stranger' });
     await p.identity.create({
       data: {
         realmId,
-        userId: ada!.id,
+        userId: ada.id,
         provider: 'github',
         providerUserId: '42',
         profile: { login: 'ada', repos: [1, 2], nested: { ok: true, none: null } },
       },
     });
     await p.mfaFactor.create({
-      data: { realmId, userId: ada!.id, type: 'TOTP', name: 'phone', secretEncrypted: 'x', lastUsedStep: 7 },
+      data: { realmId, userId: ada.id, type: 'TOTP', name: 'phone', secretEncrypted: 'x', lastUsedStep: 7 },
     });
     await p.mfaFactor.create({
       data: {
         realmId,
-        userId: grace!.id,
+        userId: grace.id,
         type: 'WEBAUTHN',
         credentialId: 'c',
         publicKey: 'pk',
         transports: ['usb', 'nfc'],
+        signCount: 2n ** 60n + 1n,
         backedUp: true,
         lastUsedAt: hours(-6),
       },
@@ -71,8 +79,8 @@ describe('relations of a select compiled to SQL', () => {
   afterAll(() => database?.dispose());
 
   /** Both ways: the compiled expressions over every user of the realm, and the client's findMany. */
-  async function bothWays(select: Record<string, unknown>) {
-    const relations = compileRelations('User', 'u', select);
+  async function bothWays(select: Record<string, unknown>, readsColumn?: (field: string) => boolean) {
+    const relations = compileRelations('User', 'u', select, readsColumn);
     expect(relations, 'compiles').not.toBeNull();
     const p = database.db.prisma;
     const rs = realmSql(p, realmId);
@@ -81,7 +89,10 @@ describe('relations of a select compiled to SQL', () => {
       SELECT u.id, ${Prisma.join(columns, ', ')} FROM "User" u WHERE ${rs.realm('u')} ORDER BY u.id`;
     const compiled = rows.map((row): Record<string, unknown> => ({
       id: row.id,
-      ...Object.fromEntries(relations!.map((r) => [r.field, r.decode(row[`r_${r.field}`])])),
+      ...Object.fromEntries(
+        relations!.filter((r) => r.field !== OTHER_COLUMNS).map((r) => [r.field, r.decode(row[`r_${r.field}`])]),
+      ),
+      ...(relations!.find((r) => r.field === OTHER_COLUMNS)?.decode(row[`r_${OTHER_COLUMNS}`]) as object),
     }));
     const client = await p.user.findMany({
       where: { realmId },
@@ -147,6 +158,55 @@ describe('relations of a select compiled to SQL', () => {
     expect((compiled[0]!.roles as { tenant: unknown }[]).map((r) => r.tenant === null)).toEqual([true, false]);
   });
 
+  it('a relation selected with true reads every column; counts of relations, filtered or not', async () => {
+    const { compiled, client } = await bothWays({
+      tenantMemberships: { orderBy: { joinedAt: 'asc' }, select: { tenant: true } },
+      _count: { select: { sessions: true, mfaFactors: { where: { type: 'TOTP' } } } },
+      sessions: {
+        orderBy: { id: 'asc' },
+        select: { id: true, _count: { select: { refreshTokens: true, applications: true } } },
+      },
+    });
+    expect(compiled).toEqual(client);
+    expect(compiled[0]!._count).toEqual({ sessions: 4, mfaFactors: 1 });
+    expect((compiled[0]!.tenantMemberships as { tenant: Record<string, unknown> }[])[0]!.tenant).toMatchObject({
+      name: 'Acme',
+      slug: 'acme',
+      createdAt: expect.any(Date),
+    });
+  });
+
+  it('without select every column, with include the relations it names too (BigInt exactly)', async () => {
+    const { compiled, client } = await bothWays({
+      roles: {
+        orderBy: { assignedAt: 'asc' },
+        include: {
+          role: { select: { id: true, name: true, scopes: { select: { scope: { select: { name: true } } } } } },
+          tenant: true,
+        },
+      },
+      identities: { orderBy: { linkedAt: 'asc' } },
+      mfaFactors: { orderBy: { createdAt: 'asc' } },
+      loginEvents: { orderBy: { id: 'desc' }, take: 6, skip: 0 },
+      sessions: { orderBy: { id: 'asc' }, include: { application: true } },
+    });
+    expect(compiled).toEqual(client);
+    const grace = compiled[2] as { mfaFactors: { signCount: unknown }[] };
+    expect(grace.mfaFactors[0]!.signCount).toBe(2n ** 60n + 1n);
+  });
+
+  it('columns the caller does not read itself come as one more part, dates and JSON as the client reads them', async () => {
+    const select = { id: true, email: true, birthdate: true, customAttributes: true, createdAt: true, sessions: true };
+    const parts = compileRelations('User', 'u', select, (field) => field === 'id' || field === 'email');
+    expect(parts!.map((part) => part.field).sort()).toEqual([OTHER_COLUMNS, 'sessions']);
+    const { compiled, client } = await bothWays(select, (field) => field === 'id' || field === 'email');
+    expect(compiled).toEqual(client.map((user) => ({ ...user, email: undefined })));
+    expect(compiled[0]).toMatchObject({
+      birthdate: new Date('1990-05-01T00:00:00.000Z'),
+      customAttributes: { seats: 3 },
+    });
+  });
+
   it('a list without an order holds the same rows', async () => {
     const { compiled, client } = await bothWays({
       roles: { where: {}, select: { role: { select: { id: true, name: true } } } },
@@ -186,22 +246,27 @@ describe('relations of a select compiled to SQL', () => {
 
   it('anything outside the known subset is not compiled (the page then loads through the client)', () => {
     const unsupported: Record<string, unknown>[] = [
-      { _count: { select: { sessions: true } } },
+      { _count: true },
+      { _count: { select: { sessions: { take: 1 } } } },
+      { _count: { select: { realm: true } } },
+      { _count: { select: { sessions: true }, where: {} } },
       { sessions: { cursor: { id: '0190a000-0000-7000-8000-000000000001' }, select: { id: true } } },
-      { sessions: { include: { application: true } } },
+      { sessions: { select: { id: true }, include: { application: true } } },
+      { sessions: { include: null } },
       { sessions: { distinct: ['userAgent'], select: { id: true } } },
       { sessions: { where: { userAgent: 'Firefox' }, select: { id: true } } },
       { sessions: { where: { userAgent: { contains: 'Fire' } }, select: { id: true } } },
       { sessions: { where: { application: { is: null } }, select: { id: true } } },
       { sessions: { orderBy: { createdAt: { sort: 'asc', nulls: 'last' } }, select: { id: true } } },
       { sessions: { take: -1, select: { id: true } } },
-      { mfaFactors: { select: { signCount: true } } },
+      { mfaFactors: { where: { signCount: 1 }, select: { id: true } } },
       { roles: { select: { membership: { select: { userId: true } } } } },
       { sessions: { select: { nope: true } } },
       { nope: { select: { id: true } } },
     ];
     for (const select of unsupported) expect(compileRelations('User', 'u', select), JSON.stringify(select)).toBeNull();
     expect(compileRelations('User', 'u', { email: true, name: true })).toEqual([]);
+    expect(compileRelations('User', 'u', { email: { select: {} } })).toBeNull();
   });
 
   it('holds to the foreign-key convention it assumes: [x] references [id], [realmId, x] references [realmId, id]', () => {

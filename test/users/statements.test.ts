@@ -164,7 +164,7 @@ describe('users with their relations', () => {
     }
     expect(counts[1]).toBe(counts[0]);
     expect(counts[2]).toBe(counts[0]);
-    expect(counts[0]).toBeLessThanOrEqual(5);
+    expect(counts[0]).toBeLessThanOrEqual(4);
   });
 
   it('an admin page with totalCount, role names and sessions: one statement besides authentication', async () => {

@@ -3,7 +3,7 @@ import { stringProblem } from '../../graphql/input-bounds.ts';
 import { UUID } from '../../auth/ids.ts';
 import { decrypt, encrypt } from '../../auth/crypto.ts';
 import type { ServiceContext } from '../../context.ts';
-import { compileRelations, type CompiledRelation } from '../../db/select-sql.ts';
+import { compileRelations, OTHER_COLUMNS, type CompiledRelation } from '../../db/select-sql.ts';
 import {
   countedMetrics,
   FilterError,
@@ -154,14 +154,13 @@ export interface PageSelection {
  */
 export function pageSelectionOf(query: { select?: Record<string, unknown> }): PageSelection | null {
   const select = query.select ?? {};
-  const columns: PageColumn[] = [];
-  for (const [field, value] of Object.entries(select)) {
-    if (value !== true) continue;
-    if (field !== 'id' && !PAGE_COLUMNS.has(field as PageColumn)) return null;
-    if (field !== 'id') columns.push(field as PageColumn);
-  }
-  const relations = compileRelations('User', 'u', select);
-  return relations && { columns, relations };
+  const readable = (field: string) => field === 'id' || PAGE_COLUMNS.has(field as PageColumn);
+  const relations = compileRelations('User', 'u', select, readable);
+  if (!relations) return null;
+  const columns = Object.entries(select)
+    .filter(([field, value]) => value === true && field !== 'id' && readable(field))
+    .map(([field]) => field as PageColumn);
+  return { columns, relations };
 }
 
 /** Whether `test` holds for the filter or any filter nested in its AND, OR or NOT. */
@@ -243,7 +242,10 @@ export async function listUsers(
   const columnsOf = (row: Record<string, unknown>) => {
     const columns: Record<string, unknown> = { id: row.id };
     for (const [column, alias] of aliases) columns[column] = row[alias];
-    for (const [field, alias, decode] of relations) columns[field] = decode(row[alias]);
+    for (const [field, alias, decode] of relations) {
+      if (field === OTHER_COLUMNS) Object.assign(columns, decode(row[alias]));
+      else columns[field] = decode(row[alias]);
+    }
     return columns;
   };
   const edges = page.map((row) =>
