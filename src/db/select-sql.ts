@@ -96,7 +96,8 @@ function whereSql(model: Model, alias: string, where: unknown): Prisma.Sql {
     }
     if (key === 'NOT') {
       const list = (Array.isArray(condition) ? condition : [condition]).map((inner) => whereSql(model, alias, inner));
-      for (const inner of list) parts.push(Prisma.sql`NOT COALESCE((${inner}), FALSE)`);
+      // As the client writes it: a condition that is NULL for a row (a NULL column) is not true negated either.
+      for (const inner of list) parts.push(Prisma.sql`NOT (${inner})`);
       continue;
     }
     const field = model.fields.get(key);
@@ -210,7 +211,7 @@ function relatedRows(compiler: Compiler, model: Model, alias: string, field: Fie
   if (!target || !join) throw new Unsupported();
   const inner = `r${compiler.next++}`;
   const conditions = join.map(([to, from]) => Prisma.raw(`${inner}.${quote(to)} = ${alias}.${quote(from)}`));
-  if (where !== undefined && Object.keys(where as object).length) conditions.push(whereSql(target, inner, where));
+  if (where !== undefined) conditions.push(whereSql(target, inner, where));
   return {
     target,
     inner,
