@@ -55,6 +55,23 @@ const QUERY = graphql(`
     }
   }
 `);
+const ROLE_ASSIGNMENTS_PAGE = graphql(`
+  query UsersStatementsRoleAssignmentsPage($first: Int!) {
+    users(first: $first) {
+      nodes {
+        id
+        roleAssignments {
+          role {
+            name
+          }
+          tenant {
+            name
+          }
+        }
+      }
+    }
+  }
+`);
 const COLUMNS_PAGE = graphql(`
   query UsersStatementsColumnsPage($first: Int!, $orderBy: [UserOrder!], $after: String) {
     users(first: $first, after: $after, orderBy: $orderBy, filter: { statuses: [ACTIVE] }) {
@@ -164,7 +181,7 @@ describe('users with their relations', () => {
     }
     expect(counts[1]).toBe(counts[0]);
     expect(counts[2]).toBe(counts[0]);
-    expect(counts[0]).toBeLessThanOrEqual(4);
+    expect(counts[0]).toBeLessThanOrEqual(3);
   });
 
   it('an admin page with totalCount, role names and sessions: one statement besides authentication', async () => {
@@ -181,6 +198,26 @@ describe('users with their relations', () => {
       expect(users.nodes[0]!.roles).toEqual([{ name: 'Support' }]);
       expect(users.nodes[0]!.sessions.nodes).toHaveLength(2);
       expect(count - authentication, sql.join('\n')).toBe(1);
+    }
+  });
+
+  it('relations of relations (role assignments with their role and tenant): one statement, also once compiled', async () => {
+    // graphql-jit builds a new response-path object for each resolver call: the Pothos mapping a
+    // relation recorded for the relations beneath it must still be found (it was not, and each
+    // nested relation was loaded again, one statement per request more).
+    const { count: authentication } = await server.db.statements.during(() => server.graphql(VIEWER));
+    for (const run of ['standard executor', 'graphql-jit']) {
+      const { result, count, sql } = await server.db.statements.during(() =>
+        server.graphql(ROLE_ASSIGNMENTS_PAGE, { first: 50 }),
+      );
+      expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+      const nodes = result.data!.users.nodes;
+      expect(nodes).toHaveLength(50);
+      expect(nodes[0]!.roleAssignments.map(({ role, tenant }) => [role.name, tenant?.name ?? null])).toEqual([
+        ['Support', null],
+        ['Support', 'Acme'],
+      ]);
+      expect(count - authentication, `${run}:\n${sql.join('\n')}`).toBe(1);
     }
   });
 
