@@ -481,15 +481,28 @@ function singleValue(by: 'COUNTRY' | 'STATUS' | 'CUSTOM_ATTRIBUTE', attributeKey
 /** The column of `UserBreakdownState` holding a user's roles or tenants (the keys of a JSON object). */
 const HELD: Record<'ROLE' | 'TENANT', string> = { ROLE: 'roles', TENANT: 'tenants' };
 
-/** The sign-in methods as `UserFilter.authMethods` defines them (alias `u`); identities and passkeys as hashed sets. */
-function authMethods(rs: RealmSql): [string, Prisma.Sql][] {
+/**
+ * The sign-in methods as `UserFilter.authMethods` defines them (alias `u`), identities and
+ * passkeys through `authMethodJoins` (aliases `oi`, `pk`). Not `u.id IN (SELECT …)` inside the
+ * counts: PostgreSQL hashes such a subplan only while the set fits `work_mem`, and past that
+ * (350,000 identities) reads the whole set again for every user — minutes on 1,000,000 users.
+ */
+function authMethods(): [string, Prisma.Sql][] {
   return [
     ['PASSWORD', sql`u."passwordHash" IS NOT NULL`],
     ['EMAIL_CODE', sql`(u.email IS NOT NULL AND u."emailVerified")`],
     ['PHONE', sql`(u.phone IS NOT NULL AND u."phoneVerified")`],
-    ['OAUTH', sql`u.id IN (SELECT i."userId" FROM "Identity" i WHERE ${rs.realm('i')})`],
-    ['PASSKEY', sql`u.id IN (SELECT f."userId" FROM "MfaFactor" f WHERE ${rs.realm('f')} AND f.type = 'WEBAUTHN')`],
+    ['OAUTH', sql`oi."userId" IS NOT NULL`],
+    ['PASSKEY', sql`pk."userId" IS NOT NULL`],
   ];
+}
+
+/** The users (alias `u`) with an identity (`oi`) or a passkey (`pk`): one row each, joined. */
+function authMethodJoins(rs: RealmSql): Prisma.Sql {
+  return sql`
+    LEFT JOIN (SELECT DISTINCT i."userId" FROM "Identity" i WHERE ${rs.realm('i')}) oi ON oi."userId" = u.id
+    LEFT JOIN (SELECT DISTINCT f."userId" FROM "MfaFactor" f WHERE ${rs.realm('f')} AND f.type = 'WEBAUTHN') pk
+      ON pk."userId" = u.id`;
 }
 
 /** Users not deleted, from the realm's maintained counts (`UserCount`). */
@@ -550,7 +563,7 @@ function breakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string
         count(value) AS "values" FROM a)`;
   }
   if (by === 'AUTH_METHOD') {
-    const methods = authMethods(rs);
+    const methods = authMethods();
     return sql`
       s AS (
         SELECT count(*) AS total,
@@ -562,7 +575,7 @@ function breakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string
             methods.map(([name, condition]) => sql`count(*) FILTER (WHERE ${condition}) AS ${raw(`"${name}"`)}`),
             ', ',
           )}
-        ${users}
+        FROM "User" u ${authMethodJoins(rs)} WHERE ${rs.realm('u')} AND ${where}
       ),
       g AS (
         SELECT v.value, v.n FROM s, LATERAL (VALUES ${join(
