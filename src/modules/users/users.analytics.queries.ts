@@ -602,9 +602,11 @@ function breakdownSql(rs: RealmSql, by: BreakdownDimension, attributeKey: string
   // The factors table is small: joining it to the matching users beats reading their state rows.
   return sql`
       s AS (
-        SELECT count(*) AS total,
-          count(*) FILTER (WHERE u.id IN (SELECT x."userId" FROM "MfaFactor" x WHERE ${rs.realm('x')})) AS valued
-        ${users}
+        SELECT count(*) AS total, count(mf."userId") AS valued
+        FROM "User" u
+        -- A join, not u.id IN (SELECT …) in the count: see authMethods.
+        LEFT JOIN (SELECT DISTINCT x."userId" FROM "MfaFactor" x WHERE ${rs.realm('x')}) mf ON mf."userId" = u.id
+        WHERE ${rs.realm('u')} AND ${where}
       ),
       g AS (
         SELECT x.type::text AS value, count(DISTINCT x."userId") AS n
